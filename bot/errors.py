@@ -1,0 +1,44 @@
+"""All Canyu exceptions, under one root.
+
+CanyuError
+├── ConfigError        a setting or config file is wrong (says which and how to fix it)
+├── DataError          training data / knowledge base is invalid (carries file and line)
+├── StorageError       Redis or the order database is unreachable or inconsistent
+└── ConnectorError     a chat platform rejected a call or sent something we cannot use
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class CanyuError(Exception):
+    """Root of every error Canyu raises on purpose."""
+
+
+class ConfigError(CanyuError):
+    """A setting is missing or has a bad value."""
+
+
+class DataError(CanyuError):
+    """Trainer-edited data is invalid; `file` and `line` point at the problem."""
+
+    def __init__(self, message: str, file: Optional[str] = None, line: Optional[int] = None) -> None:
+        self.file = file
+        self.line = line
+        self.message = message
+        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(f"{where}{message}")
+
+
+class StorageError(CanyuError):
+    """Redis or another store failed."""
+
+
+class ConnectorError(CanyuError):
+    """A chat platform call failed; `platform` and `code` say which and why."""
+
+    def __init__(self, message: str, platform: str = "", code: Optional[int] = None) -> None:
+        self.platform = platform
+        self.code = code
+        super().__init__(message)
