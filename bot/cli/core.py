@@ -1,0 +1,148 @@
+"""`bot train | run | shell | validate | test`: the everyday commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bot.settings import QUIET_ENV, load_settings
+
+
+def _say(message: str) -> None:
+    print(f"[canyu] {message}", flush=True)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from bot.training import train
+
+    os.environ.update(QUIET_ENV)
+    _say("training (skipped when nothing changed)…")
+    result = train(force=args.force)
+    if result.trained:
+        _say(f"trained {result.model} in {result.seconds:.1f} s")
+    else:
+        _say(f"nothing changed: {result.model} is up to date")
+    return 0
+
+
+def _ensure_model() -> Path:
+    from bot.training import train
+
+    os.environ.update(QUIET_ENV)
+    result = train()
+    if result.trained:
+        _say(f"trained {result.model} in {result.seconds:.1f} s")
+    return result.model
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import Stack
+
+    model = _ensure_model()
+    settings = load_settings()
+    settings = replace(
+        settings,
+        rasa_port=args.port or settings.rasa_port,
+        actions_port=args.actions_port or settings.actions_port,
+        console_port=args.console_port or settings.console_port,
+    )
+    extra = {"TELEGRAM_MODE": "polling"} if args.telegram_polling else {}
+    stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say)
+    try:
+        stack.start()
+        _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}")
+        if "console" in stack.children:
+            _say(f"agent console: {stack.console_url}")
+        _say(f"Redis: {'REDIS_URL' if settings.redis_url else 'embedded, data in ' + str(settings.data_dir / 'redis')}")
+        _say(f"logs: {stack.log_dir}   (Ctrl-C to stop)")
+        while True:
+            dead = stack.dead_children()
+            if dead:
+                for child in dead:
+                    _say(f"{child.name} stopped unexpectedly; last lines of {child.log}:\n{stack.tail(child)}")
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        _say("stopping…")
+        return 0
+    finally:
+        stack.stop()
+        _say("stopped")
+
+
+def _shell(args: argparse.Namespace) -> int:
+    from bot.runner import Stack
+
+    model = _ensure_model()
+    stack = Stack(settings=load_settings(), model=model, with_console=False, with_rasa=False, progress=_say)
+    try:
+        stack.start()  # Redis + action server in the background, Rasa's own shell in the foreground
+        cmd = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(stack.endpoints_file()),
+               "--port", str(args.port)]
+        return subprocess.call(cmd, cwd=stack.settings.home, env=stack.env())
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        from bot.trainer.validate import main as trainer_validate
+    except ImportError:
+        trainer_validate = None
+    if trainer_validate is not None:
+        return int(trainer_validate(args) or 0)
+    settings = load_settings()
+    env = dict(os.environ, **QUIET_ENV)
+    cmd = [sys.executable, "-m", "rasa", "data", "validate", "--domain", "responses", "--data", "intents", "dialogue",
+           "--config", "config.yml"]
+    return subprocess.call(cmd, cwd=settings.home, env=env)
+
+
+def _test(args: argparse.Namespace) -> int:
+    """Rasa's conversation tests (tests/stories) and an NLU report, written to reports/."""
+    model = _ensure_model()
+    settings = load_settings()
+    env = dict(os.environ, **QUIET_ENV)
+    out = settings.home / "reports" / "rasa-test"
+    cmd = [sys.executable, "-m", "rasa", "test", "core", "--model", str(model), "--stories", "tests/stories",
+           "--out", str(out), "--fail-on-prediction-errors"]
+    code = subprocess.call(cmd, cwd=settings.home, env=env)
+    try:
+        from bot.trainer.nlu_report import main as nlu_report
+    except ImportError:
+        nlu_report = None
+    if nlu_report is not None:
+        code = max(code, int(nlu_report(args) or 0))
+    _say(f"reports in {out}")
+    return code
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("train", help="train the Rasa model (skips when nothing changed)")
+    p.add_argument("--force", action="store_true", help="train even if nothing changed")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("run", help="run Redis, the action server, Rasa (REST on :5005) and the agent console")
+    p.add_argument("--port", type=int, default=None, help="Rasa server / REST port (default 5005)")
+    p.add_argument("--actions-port", type=int, default=None, help="action server port (default 5055)")
+    p.add_argument("--console-port", type=int, default=None, help="agent console port (default 5002)")
+    p.add_argument("--no-console", action="store_true", help="do not start the agent console")
+    p.add_argument("--telegram-polling", action="store_true", help="Telegram by long polling instead of webhook")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("shell", help="chat with the assistant in the terminal")
+    p.add_argument("--port", type=int, default=5006, help="port of the shell's own Rasa server")
+    p.set_defaults(func=_shell)
+
+    p = sub.add_parser("validate", help="check intents, responses, dialogue and knowledge")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("test", help="run the conversation tests (tests/stories) and write reports")
+    p.set_defaults(func=_test)

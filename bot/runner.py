@@ -1,0 +1,234 @@
+"""Start and stop the whole assistant: Redis, action server, Rasa server, agent console.
+
+`bot run` and the test harness both use `Stack`, so what the tests run is what users run.
+Each child process logs to `<data dir>/logs/<name>.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from bot.errors import CanyuError
+from bot.settings import QUIET_ENV, Settings, load_settings
+from bot.storage import EmbeddedRedis
+
+STARTUP_TIMEOUT = 240.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 500
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+@dataclass
+class Child:
+    name: str
+    args: List[str]
+    health_url: str
+    process: Optional["subprocess.Popen[bytes]"] = None
+    log: Optional[Path] = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class Stack:
+    """The assistant's processes for one deployment (one data dir, one set of ports)."""
+
+    settings: Settings
+    model: Path
+    credentials: Optional[Path] = None
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    with_console: bool = True
+    with_actions: bool = True
+    with_rasa: bool = True
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
+    redis: Optional[EmbeddedRedis] = None
+    children: Dict[str, Child] = field(default_factory=dict)
+    progress: Callable[[str], None] = lambda message: None
+
+    @property
+    def redis_url(self) -> str:
+        if self.settings.redis_url:
+            return self.settings.redis_url
+        assert self.redis is not None, "start() first"
+        return self.redis.url
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.console_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        path = self.settings.data_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def env(self) -> Dict[str, str]:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(QUIET_ENV)
+        env.update(
+            {
+                "CANYU_HOME": str(s.home),
+                "CANYU_DATA_DIR": str(s.data_dir),
+                "REDIS_URL": self.redis_url,
+                "CANYU_RASA_PORT": str(s.rasa_port),
+                "CANYU_ACTIONS_PORT": str(s.actions_port),
+                "CANYU_CONSOLE_PORT": str(s.console_port),
+                "RASA_URL": self.rasa_url,
+                "RASA_TOKEN": self.rasa_token,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(s.home), os.environ.get("PYTHONPATH", "")])),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def endpoints_file(self) -> Path:
+        """endpoints.yml with this stack's action server port."""
+        source = (self.settings.home / "endpoints.yml").read_text(encoding="utf-8")
+        text = source.replace("127.0.0.1:5055", f"127.0.0.1:{self.settings.actions_port}")
+        target = self.settings.data_dir / "run" / f"endpoints-{self.settings.rasa_port}.yml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return target
+
+    def _plan(self) -> List[Child]:
+        s, py = self.settings, sys.executable
+        plan: List[Child] = []
+        if self.with_actions:
+            plan.append(
+                Child(
+                    "actions",
+                    [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
+                    f"http://127.0.0.1:{s.actions_port}/health",
+                )
+            )
+        if self.with_rasa:
+            plan.append(self._rasa_child())
+        if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
+            plan.append(
+                Child(
+                    "console",
+                    [py, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
+                    f"{self.console_url}/health",
+                )
+            )
+        return plan
+
+    def _rasa_child(self) -> Child:
+        s, py = self.settings, sys.executable
+        return Child(
+            f"rasa-{s.rasa_port}",
+            [
+                py, "-m", "rasa", "run",
+                "--model", str(self.model),
+                "--endpoints", str(self.endpoints_file()),
+                "--credentials", str(self.credentials or s.home / "credentials.yml"),
+                "--port", str(s.rasa_port),
+                "--interface", "127.0.0.1",
+                "--enable-api", "--auth-token", self.rasa_token,
+            ],
+            f"{self.rasa_url}/webhooks/rest/",
+        )
+
+    def start(self) -> "Stack":
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.settings.redis_url and self.redis is None:
+            self.progress("starting embedded Redis")
+            self.redis = EmbeddedRedis(self.settings.data_dir / "redis").start()
+        for child in self._plan():
+            self.start_child(child)
+        for child in self.children.values():
+            self.wait_healthy(child)
+        return self
+
+    def start_child(self, child: Child) -> None:
+        self.progress(f"starting {child.name}")
+        child.log = self.log_dir / f"{child.name}.log"
+        log = open(child.log, "ab")
+        child.process = subprocess.Popen(
+            child.args, cwd=self.settings.home, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.close()
+        self.children[child.name] = child
+
+    def wait_healthy(self, child: Child, timeout: float = STARTUP_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not child.running():
+                raise CanyuError(f"{child.name} exited during start-up; last lines of {child.log}:\n{self.tail(child)}")
+            if _http_ok(child.health_url):
+                self.progress(f"{child.name} ready")
+                return
+            time.sleep(0.25)
+        raise CanyuError(f"{child.name} not ready after {timeout:.0f} s; see {child.log}:\n{self.tail(child)}")
+
+    @staticmethod
+    def tail(child: Child, lines: int = 30) -> str:
+        if not child.log or not child.log.exists():
+            return ""
+        return "\n".join(child.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop_child(self, name: str) -> None:
+        child = self.children.pop(name, None)
+        if child is None or child.process is None:
+            return
+        if child.running():
+            os.killpg(child.process.pid, signal.SIGTERM)
+            try:
+                child.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
+
+    def restart_rasa(self) -> None:
+        """Stop and start the Rasa server only (conversations must survive in Redis)."""
+        name = f"rasa-{self.settings.rasa_port}"
+        self.stop_child(name)
+        child = self._rasa_child()
+        self.start_child(child)
+        self.wait_healthy(child)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.children)):
+            self.stop_child(name)
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+
+    def dead_children(self) -> List[Child]:
+        return [c for c in self.children.values() if not c.running()]
+
+
+def default_stack(**kwargs: object) -> Stack:
+    from bot.training import model_path
+
+    settings = load_settings()
+    return Stack(settings=settings, model=model_path(settings.home), **kwargs)  # type: ignore[arg-type]

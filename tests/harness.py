@@ -1,0 +1,141 @@
+"""Run the real assistant for tests: embedded Redis, action server, Rasa server (and console), on free ports.
+
+    assistant = start_assistant(tmp_path)          # or the session fixture `assistant` from conftest.py
+    assistant.say("alice", "hi")                   # -> [{"recipient_id": "alice", "text": "..."}]
+    assistant.tracker("alice")                     # Rasa tracker JSON
+    assistant.restart()                            # restart the Rasa server; Redis keeps the conversations
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import redis
+import requests
+
+from bot.runner import Stack, free_port
+from bot.settings import load_settings
+from bot.training import train
+
+REQUEST_TIMEOUT = 120
+
+
+class Assistant:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    @property
+    def url(self) -> str:
+        return self.stack.rasa_url
+
+    @property
+    def console_url(self) -> str:
+        return self.stack.console_url
+
+    @property
+    def redis_url(self) -> str:
+        return self.stack.redis_url
+
+    @property
+    def redis(self) -> "redis.Redis[str]":
+        return redis.Redis.from_url(self.redis_url, decode_responses=True)
+
+    @property
+    def token(self) -> str:
+        return self.stack.rasa_token
+
+    @property
+    def data_dir(self) -> Path:
+        return self.stack.settings.data_dir
+
+    def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Send one message over the REST channel; return the bot's replies."""
+        body: Dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=REQUEST_TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+    def texts(self, sender: str, text: str) -> List[str]:
+        return [m.get("text", "") for m in self.say(sender, text)]
+
+    def post_raw(self, body: bytes, content_type: str = "application/json") -> requests.Response:
+        return requests.post(
+            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": content_type}, timeout=REQUEST_TIMEOUT
+        )
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        response = requests.get(
+            f"{self.url}/conversations/{sender}/tracker", params={"token": self.token}, timeout=REQUEST_TIMEOUT
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def restart(self) -> None:
+        self.stack.restart_rasa()
+
+    def log(self, name: str = "rasa") -> str:
+        for child_name, child in self.stack.children.items():
+            if child_name.startswith(name) and child.log:
+                return child.log.read_text(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
+def new_sender(prefix: str = "test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def ensure_model() -> Path:
+    return train().model
+
+
+def start_assistant(
+    data_dir: Path,
+    credentials: Optional[Path] = None,
+    env: Optional[Mapping[str, str]] = None,
+    redis_url: Optional[str] = None,
+    with_console: bool = True,
+    with_actions: bool = True,
+) -> Assistant:
+    """Start a whole assistant with its data in `data_dir`; pass `redis_url` to share another's Redis."""
+    settings = load_settings()
+    settings = type(settings)(
+        home=settings.home,
+        data_dir=Path(data_dir),
+        redis_url=redis_url,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        console_port=free_port(),
+    )
+    stack = Stack(
+        settings=settings,
+        model=ensure_model(),
+        credentials=credentials,
+        extra_env=dict(env or {}),
+        with_console=with_console,
+        with_actions=with_actions,
+    )
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    return Assistant(stack)
+
+
+def write_credentials(path: Path, extra: str) -> Path:
+    """credentials.yml = the repo's file plus `extra` YAML (e.g. a channel pointed at a fake server)."""
+    base = (load_settings().home / "credentials.yml").read_text(encoding="utf-8")
+    path.write_text(base.rstrip() + "\n" + extra.strip() + "\n", encoding="utf-8")
+    return path
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
