@@ -1,0 +1,227 @@
+"""One way to send a message to a user on their own channel (used by the bot and the agent console).
+
+    from bot.outbound import send_to_user
+    report = await send_to_user("wechat:oAbC123", ["人工客服小米来啦，有什么可以帮你？"])
+    report = await send_to_user("telegram:42", [{"text": "Hi, I'm Lin from support.",
+                                                 "buttons": [{"title": "Thanks", "payload": "/thanks"}]}])
+
+`messages` are strings or Rasa-style dicts (`text`, `buttons`, `image`, `custom`). The result is a
+`Delivery(channel, sent, queued)`: `sent` messages went out now, `queued` wait in Redis.
+
+Sender ids and channels. Our connectors use `wechat:{openid}` and `telegram:{chat_id}` as Rasa sender ids;
+the REST channel uses whatever the client sends. The channel is resolved in this order: the `channel`
+argument; the user's record in Redis (written by `record_inbound` on every inbound message); the sender
+id's prefix; otherwise `rest`.
+
+Per channel:
+- `wechat`: the customer-service API (`message/custom/send`), allowed only within 48 hours of the user's
+  last message. Outside the window (or when WeChat answers 45015/45047) the messages are queued in
+  `canyu:pending:{sender_id}` and delivered by the WeChat connector when the user writes again.
+- `telegram`: Bot API `sendMessage`, paced (1 msg/s per chat, 30/s overall) and split at 4,096 characters.
+- `rest` (and anything else): appended to the Redis list `canyu:outbox:{sender_id}` (JSON, one message
+  per item, `{"recipient_id", "text", ...}` like Rasa's REST replies); the REST side polls it with
+  `pop_outbox(sender_id)`.
+
+Inside the Rasa server the connectors register their live senders (`register_sender`); any other process
+(the agent console) builds them from the same environment variables (see `docs/channels.md`).
+
+Redis keys (owned here):
+- `canyu:user:{sender_id}` hash: `channel`, `platform_id`, `last_inbound` (epoch seconds)
+- `canyu:pending:{sender_id}` list of JSON messages waiting for the user's next contact (WeChat)
+- `canyu:outbox:{sender_id}` list of JSON messages for REST users
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Union
+
+from bot.errors import ConnectorError
+
+__all__ = [
+    "Delivery",
+    "Sender",
+    "WECHAT_WINDOW_S",
+    "send_to_user",
+    "record_inbound",
+    "channel_of",
+    "platform_id",
+    "register_sender",
+    "deliver_pending",
+    "pop_outbox",
+    "normalize",
+]
+
+logger = logging.getLogger(__name__)
+
+WECHAT_WINDOW_S = 48 * 3600
+"""WeChat lets an account message a user for 48 hours after the user's last message."""
+_WINDOW_MARGIN_S = 60
+_PREFIXES = ("wechat", "telegram")
+
+Message = Union[str, Mapping[str, Any]]
+
+
+class Sender(Protocol):
+    """A channel implementation: sends Rasa-style messages to one platform user."""
+
+    async def send(self, platform_id: str, messages: List[Dict[str, Any]]) -> int:
+        """Send in order; return how many went out. WeChat raises `WindowClosed` with `.sent` set."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    sent: int
+    queued: int
+
+
+_senders: Dict[str, Sender] = {}
+
+
+def register_sender(channel: str, sender: Optional[Sender]) -> None:
+    """Install (or with None remove) the live sender of a channel in this process."""
+    if sender is None:
+        _senders.pop(channel, None)
+    else:
+        _senders[channel] = sender
+
+
+def _redis(redis: Any = None) -> Any:
+    if redis is not None:
+        return redis
+    from bot.storage import connect_redis
+
+    return connect_redis()
+
+
+def _user_key(sender_id: str) -> str:
+    return f"canyu:user:{sender_id}"
+
+
+def platform_id(sender_id: str) -> str:
+    """The platform's user id inside a sender id (`wechat:oAbC` → `oAbC`)."""
+    prefix, sep, rest = sender_id.partition(":")
+    return rest if sep and prefix in _PREFIXES else sender_id
+
+
+def record_inbound(sender_id: str, channel: str, redis: Any = None, now: Optional[float] = None) -> None:
+    """Remember the user's channel and the time of their last message (opens the WeChat window)."""
+    _redis(redis).hset(_user_key(sender_id), mapping={
+        "channel": channel,
+        "platform_id": platform_id(sender_id),
+        "last_inbound": f"{time.time() if now is None else now:.3f}",
+    })
+
+
+def channel_of(sender_id: str, redis: Any = None) -> str:
+    """The user's channel: Redis record, else sender-id prefix, else `rest`."""
+    try:
+        recorded = _redis(redis).hget(_user_key(sender_id), "channel")
+    except Exception as exc:  # Redis down: fall back to the prefix
+        logger.warning("outbound: cannot read the channel of %s: %s", sender_id, exc)
+        recorded = None
+    if recorded:
+        return recorded if isinstance(recorded, str) else recorded.decode()
+    prefix = sender_id.partition(":")[0]
+    return prefix if prefix in _PREFIXES else "rest"
+
+
+def normalize(messages: Sequence[Message]) -> List[Dict[str, Any]]:
+    """Strings → `{"text": s}`; dicts copied without Rasa's `recipient_id`; empties dropped."""
+    out: List[Dict[str, Any]] = []
+    for m in messages:
+        d = {"text": m} if isinstance(m, str) else {k: v for k, v in dict(m).items() if k != "recipient_id"}
+        if any(d.get(k) for k in ("text", "buttons", "image", "attachment", "custom", "quick_replies")):
+            out.append(d)
+    return out
+
+
+def _window_open(sender_id: str, redis: Any) -> bool:
+    raw = redis.hget(_user_key(sender_id), "last_inbound")
+    if not raw:
+        return False
+    return time.time() - float(raw) < WECHAT_WINDOW_S - _WINDOW_MARGIN_S
+
+
+def _sender_for(channel: str) -> Sender:
+    sender = _senders.get(channel)
+    if sender is not None:
+        return sender
+    if channel == "wechat":
+        from connectors.wechat import sender_from_env as wechat_sender
+
+        sender = wechat_sender()
+    elif channel == "telegram":
+        from connectors.telegram import sender_from_env as telegram_sender
+
+        sender = telegram_sender()
+    else:
+        raise ConnectorError(f"no sender for channel {channel!r}", platform=channel)
+    _senders[channel] = sender
+    return sender
+
+
+def _queue(key: str, sender_id: str, messages: List[Dict[str, Any]], redis: Any) -> None:
+    if messages:
+        redis.rpush(key, *[json.dumps({"recipient_id": sender_id, **m}, ensure_ascii=False) for m in messages])
+
+
+async def send_to_user(sender_id: str, messages: Sequence[Message], channel: Optional[str] = None,
+                       *, redis: Any = None) -> Delivery:
+    """Send `messages` to `sender_id` on their channel (see the module docstring)."""
+    r = _redis(redis)
+    msgs = normalize(messages)
+    channel = channel or channel_of(sender_id, r)
+    if not msgs:
+        return Delivery(channel, 0, 0)
+    if channel == "wechat":
+        if not _window_open(sender_id, r):
+            _queue(f"canyu:pending:{sender_id}", sender_id, msgs, r)
+            logger.info("outbound: WeChat window closed for %s; queued %d message(s)", sender_id, len(msgs))
+            return Delivery(channel, 0, len(msgs))
+        from connectors._wechat_api import WindowClosed
+
+        try:
+            sent = await _sender_for(channel).send(platform_id(sender_id), msgs)
+        except WindowClosed as exc:
+            sent = int(getattr(exc, "sent", 0) or 0)
+            _queue(f"canyu:pending:{sender_id}", sender_id, msgs[sent:], r)
+            return Delivery(channel, sent, len(msgs) - sent)
+        return Delivery(channel, sent, 0)
+    if channel == "telegram":
+        sent = await _sender_for(channel).send(platform_id(sender_id), msgs)
+        return Delivery(channel, sent, 0)
+    _queue(f"canyu:outbox:{sender_id}", sender_id, msgs, r)
+    return Delivery(channel, 0, len(msgs))
+
+
+async def deliver_pending(sender_id: str, *, redis: Any = None) -> Delivery:
+    """Send what waited for the user's next contact (called by the WeChat connector on each message)."""
+    r = _redis(redis)
+    key = f"canyu:pending:{sender_id}"
+    raw: List[Any] = []
+    while True:
+        item = r.lpop(key)
+        if item is None:
+            break
+        raw.append(item)
+    if not raw:
+        return Delivery(channel_of(sender_id, r), 0, 0)
+    msgs = [json.loads(x) for x in raw]
+    return await send_to_user(sender_id, msgs, redis=r)
+
+
+def pop_outbox(sender_id: str, *, redis: Any = None, limit: int = 100) -> List[Dict[str, Any]]:
+    """Take up to `limit` queued messages for a REST user, oldest first."""
+    r = _redis(redis)
+    out = []
+    for _ in range(limit):
+        item = r.lpop(f"canyu:outbox:{sender_id}")
+        if item is None:
+            break
+        out.append(json.loads(item))
+    return out
