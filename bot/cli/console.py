@@ -1,0 +1,110 @@
+"""`bot console serve|adduser|users|deluser|perks`: run the agent console and manage its users and perk codes."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any, List, Optional
+
+from bot.errors import ConfigError
+
+
+def _read_password(prompt: bool) -> str:
+    if prompt and sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise ConfigError("the two passwords differ; run the command again")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def add_user(name: str, role: str, password: str, display: str = "", redis: Any = None) -> None:
+    """Create or update a console user (used by the CLI and by tests)."""
+    from bot.console.users import UserStore
+
+    if redis is None:
+        from bot.storage import connect_redis
+
+        redis = connect_redis()
+    UserStore(redis).add(name, password, role, display)
+
+
+def _adduser(args: argparse.Namespace) -> int:
+    password = _read_password(prompt=not args.stdin)
+    add_user(args.name, args.role, password, args.display or "")
+    print(f"user {args.name} ({args.role}) saved")
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from bot.console.users import UserStore
+    from bot.storage import connect_redis
+
+    for user in UserStore(connect_redis()).list():
+        print(f"{user.name}\t{user.role}\t{user.display}")
+    return 0
+
+
+def _deluser(args: argparse.Namespace) -> int:
+    from bot.console.users import UserStore
+    from bot.storage import connect_redis
+
+    if not UserStore(connect_redis()).remove(args.name):
+        raise ConfigError(f"no console user named {args.name!r}; `bot console users` lists them")
+    print(f"user {args.name} removed")
+    return 0
+
+
+def _perks(args: argparse.Namespace) -> int:
+    from bot.handoff.perks import PerkStore
+    from bot.storage import connect_redis
+
+    store = PerkStore(connect_redis())
+    codes: List[str] = list(args.codes or [])
+    if not codes and not sys.stdin.isatty():
+        codes = [line.strip() for line in sys.stdin if line.strip()]
+    if codes:
+        added = store.add_codes(args.pool, codes)
+        print(f"{added} code(s) added to pool {args.pool}")
+    print(f"pool {args.pool}: {store.available(args.pool)} code(s) left")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.console.__main__ import main
+
+    argv: List[str] = ["--host", args.host]
+    if args.port:
+        argv += ["--port", str(args.port)]
+    return main(argv)
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", _unused: Optional[Any] = None) -> None:
+    p = sub.add_parser("console", help="the agent console: serve it, manage its users and perk codes")
+    cmds = p.add_subparsers(dest="console_command", metavar="SUBCOMMAND")
+    cmds.required = True
+
+    ps = cmds.add_parser("serve", help="run the console web app")
+    ps.add_argument("--host", default="127.0.0.1")
+    ps.add_argument("--port", type=int, default=None, help="default: CANYU_CONSOLE_PORT or 5002")
+    ps.set_defaults(func=_serve)
+
+    pa = cmds.add_parser("adduser", help="create or update a user (password prompted, or read from stdin)")
+    pa.add_argument("name")
+    pa.add_argument("--role", choices=["agent", "trainer", "admin"], required=True)
+    pa.add_argument("--display", help="name shown to colleagues (default: NAME)")
+    pa.add_argument("--stdin", action="store_true", help="read the password from the first line of stdin")
+    pa.set_defaults(func=_adduser)
+
+    pu = cmds.add_parser("users", help="list users")
+    pu.set_defaults(func=_users)
+
+    pd = cmds.add_parser("deluser", help="remove a user")
+    pd.add_argument("name")
+    pd.set_defaults(func=_deluser)
+
+    pp = cmds.add_parser("perks", help="add one-time perk codes to a pool (arguments or one per line on stdin)")
+    pp.add_argument("pool")
+    pp.add_argument("codes", nargs="*")
+    pp.set_defaults(func=_perks)

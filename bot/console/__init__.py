@@ -1,0 +1,15 @@
+"""The agent console: a Sanic web app for agents, trainers and admins, extended by view plug-ins.
+
+Start it with `python -m bot.console --host 127.0.0.1 --port 5002` (`bot run` does). See docs/console.md.
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_app"]
+
+
+def create_app(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Build the console app (see `bot.console.app.create_app`)."""
+    from bot.console.app import create_app as _create_app
+
+    return _create_app(*args, **kwargs)

@@ -1,0 +1,28 @@
+"""`python -m bot.console --host 127.0.0.1 --port 5002`: run the agent console."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.console", description="Canyu agent console")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CANYU_CONSOLE_PORT") or 5002))
+    parser.add_argument("--debug", action="store_true", help="verbose logs (never includes passwords or tokens)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.console.app import create_app
+
+    app = create_app()
+    app.run(host=args.host, port=args.port, workers=1, access_log=True, debug=False, motd=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Sessions, role checks and CSRF protection for every console view.
+
+Plug-in views use two things from here:
+
+    from bot.console.auth import require_role, current_user, csrf_token
+
+    @blueprint.get("/review")
+    @require_role("trainer")            # admins pass every role check
+    async def review(request): ...
+
+    @blueprint.post("/api/review/<item_id>/accept")
+    @require_role("trainer")            # POST/PUT/PATCH/DELETE also need the CSRF token
+    async def accept(request, item_id): ...
+
+`require_role` answers 401 (JSON for `/api/...`, a redirect to the log-in page otherwise) when nobody is
+logged in, and 403 when the user lacks the role or an unsafe request lacks a valid CSRF token. Pages get
+the token from `csrf_token(request)` (the base layout puts it in `<meta name="csrf-token">`); scripts send it
+as the `X-CSRF-Token` header, forms as the `csrf_token` field.
+
+Redis keys (owned here):
+- `canyu:console_session:{sha256(token)}` hash: `user`, `role`, `csrf`, `created`; expires when idle
+- `canyu:console_login_fail:{name}` counter of recent failed log-ins (throttles guessing)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any, Awaitable, Callable, Optional, Tuple, TypeVar
+from urllib.parse import quote, urlsplit
+
+from sanic import response
+from sanic.request import Request
+
+from bot.console.users import User, UserStore
+
+__all__ = [
+    "SESSION_COOKIE",
+    "current_user",
+    "csrf_token",
+    "check_csrf",
+    "require_role",
+    "login_form_token",
+    "set_login_cookie",
+    "check_login_form_token",
+    "start_session",
+    "end_session",
+    "login_throttled",
+    "note_login_failure",
+    "set_cookie",
+]
+
+SESSION_COOKIE = "canyu_session"
+LOGIN_COOKIE = "canyu_login"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_LOGIN_FAILURES = 10
+LOGIN_FAILURE_WINDOW = 15 * 60
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def _session_key(token: str) -> str:
+    return "canyu:console_session:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def set_cookie(request: Request, resp: Any, name: str, value: str, max_age: Optional[int]) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie (Secure when configured); max_age 0 deletes it."""
+    resp.cookies[name] = value
+    cookie = resp.cookies[name]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/"
+    if max_age is not None:
+        cookie["max-age"] = max_age
+    if request.app.ctx.settings.secure_cookies:
+        cookie["secure"] = True
+
+
+def _session(request: Request) -> Optional[dict]:
+    """The session hash of this request (cached on request.ctx), refreshing its expiry."""
+    if hasattr(request.ctx, "session"):
+        return request.ctx.session  # type: ignore[no-any-return]
+    session = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and len(token) < 200:
+        redis = request.app.ctx.redis
+        key = _session_key(token)
+        data = redis.hgetall(key)
+        if data and data.get("user"):
+            user = UserStore(redis).get(data["user"])
+            if user is not None and user.role == data.get("role"):
+                redis.expire(key, request.app.ctx.settings.session_seconds)
+                session = data
+            else:  # user removed or role changed: the session ends
+                redis.delete(key)
+    request.ctx.session = session
+    return session
+
+
+def current_user(request: Request) -> Optional[User]:
+    """The logged-in user, or None."""
+    session = _session(request)
+    if session is None:
+        return None
+    return UserStore(request.app.ctx.redis).get(session["user"])
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of this session ('' when nobody is logged in)."""
+    session = _session(request)
+    return session.get("csrf", "") if session else ""
+
+
+def _sent_csrf(request: Request) -> str:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if sent:
+        return sent
+    ctype = request.headers.get("content-type", "")
+    try:
+        if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+            return str(request.form.get(CSRF_FIELD, "") or "")
+        if ctype.startswith("application/json") and isinstance(request.json, dict):
+            return str(request.json.get(CSRF_FIELD, "") or "")
+    except Exception:  # malformed body: no token
+        return ""
+    return ""
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.host
+
+
+def check_csrf(request: Request) -> bool:
+    """True if an unsafe request carries this session's CSRF token and no foreign Origin."""
+    if request.method not in UNSAFE_METHODS:
+        return True
+    expected = csrf_token(request)
+    sent = _sent_csrf(request)
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode()) and _same_origin(request)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def require_role(*roles: str) -> Callable[[Handler], Handler]:
+    """Decorator: only logged-in users with one of `roles` (admins always) get through; unsafe methods need CSRF."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            user = current_user(request)
+            if user is None:
+                if _wants_json(request) or request.method in UNSAFE_METHODS:
+                    return response.json({"error": "log in first"}, status=401)
+                return response.redirect("/login?next=" + quote(request.path))
+            if roles and not user.has_role(*roles):
+                if _wants_json(request):
+                    return response.json({"error": "your role cannot do this"}, status=403)
+                return response.html("<h1>403</h1><p>Your role cannot open this page.</p>", status=403)
+            if not check_csrf(request):
+                return response.json({"error": "missing or wrong CSRF token; reload the page"}, status=403)
+            request.ctx.user = user
+            return await handler(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# --- log-in form protection (before a session exists) -------------------------------------------------
+
+def login_form_token(request: Request) -> Tuple[str, str]:
+    """(nonce, token) for the log-in form: put the token in the form, `set_login_cookie(nonce)` on the response."""
+    nonce = secrets.token_urlsafe(16)
+    return nonce, _sign_login(request, nonce)
+
+
+def set_login_cookie(request: Request, resp: Any, nonce: str) -> None:
+    set_cookie(request, resp, LOGIN_COOKIE, nonce, 3600)
+
+
+def _sign_login(request: Request, nonce: str) -> str:
+    key = request.app.ctx.settings.secret.encode("utf-8")
+    return hmac.new(key, b"login:" + nonce.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def check_login_form_token(request: Request, sent: str) -> bool:
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not sent:
+        return False
+    return hmac.compare_digest(_sign_login(request, nonce).encode(), sent.encode()) and _same_origin(request)
+
+
+def login_throttled(request: Request, name: str) -> bool:
+    raw = request.app.ctx.redis.get(f"canyu:console_login_fail:{name[:60]}")
+    return int(raw or 0) >= MAX_LOGIN_FAILURES
+
+
+def note_login_failure(request: Request, name: str) -> None:
+    redis = request.app.ctx.redis
+    key = f"canyu:console_login_fail:{name[:60]}"
+    redis.incr(key)
+    redis.expire(key, LOGIN_FAILURE_WINDOW)
+
+
+def start_session(request: Request, resp: Any, user: User) -> str:
+    """Create a session for `user`, set its cookie on `resp`; returns the CSRF token."""
+    redis = request.app.ctx.redis
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    key = _session_key(token)
+    redis.hset(key, mapping={"user": user.name, "role": user.role, "csrf": csrf, "created": f"{time.time():.0f}"})
+    redis.expire(key, request.app.ctx.settings.session_seconds)
+    redis.delete(f"canyu:console_login_fail:{user.name}")
+    set_cookie(request, resp, SESSION_COOKIE, token, request.app.ctx.settings.session_seconds)
+    set_cookie(request, resp, LOGIN_COOKIE, "", 0)
+    return csrf
+
+
+def end_session(request: Request, resp: Any) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        request.app.ctx.redis.delete(_session_key(token))
+    set_cookie(request, resp, SESSION_COOKIE, "", 0)
