@@ -1,0 +1,1 @@
+"""Trainer tools: `bot validate`, `bot lint`, the review inbox (`bot review`), reports (`bot report`, `bot test`)."""
