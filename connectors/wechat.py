@@ -265,7 +265,9 @@ class WeChatInput(InputChannel):
         task = asyncio.ensure_future(self._ask_rasa(on_new_message, text, sender_id, msg))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        done, _ = await asyncio.wait({task}, timeout=max(self.config.passive_deadline, 0.0))
+        done: Set[Any] = set()
+        if self.config.passive_deadline > 0:  # 0 = always answer through the customer-service API
+            done, _ = await asyncio.wait({task}, timeout=self.config.passive_deadline)
         if done:
             messages = task.result()
             reply = render_all(messages, sender_id, self.redis)
