@@ -1,0 +1,344 @@
+"""Feedback, votes, answer ratings, identity linking, fan tiers and early-access codes in chat.
+
+Every action here is small: it reads the turn, calls `bot.feedback` / `bot.fans` / `bot.analytics`,
+and answers with a response from `responses/feedback.yml` or `responses/fans.yml`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.errors import CanyuError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ActionFileFeedback",
+    "ActionFeedbackStatus",
+    "ActionVote",
+    "ActionRecordAnswerRating",
+    "ActionFileAnswerComment",
+    "ActionLinkIdentity",
+    "ActionExplainTier",
+    "ActionGrantFCode",
+]
+
+_ID_IN_TEXT = re.compile(r"\b(?:fb|FB|Fb)\s*-?\s*(\d{1,7})\b|#(\d{1,7})\b")
+_LINK_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
+_THUMBS = [(re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up"),
+           (re.compile(r"👎|useless|not helpful|didn'?t help|没用|没帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down")]
+_STAR = re.compile(r"(?<!\d)([1-5])\s*(?:/\s*5|分|星|stars?|points?)?(?!\d)")
+
+
+def _language(tracker: Tracker) -> str:
+    return "zh" if tracker.get_slot("language") == "zh" else "en"
+
+
+def _text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def _intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def _channel(tracker: Tracker) -> Optional[str]:
+    channel = tracker.get_latest_input_channel()
+    return channel if channel and channel not in ("cmdline",) else None
+
+
+def _entity(tracker: Tracker, name: str) -> Optional[str]:
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value) if value is not None else None
+
+
+def _phrase(domain: Dict[Text, Any], name: str, language: str, **values: Any) -> str:
+    """A response from the domain as plain text (for button titles and nested phrases)."""
+    for variation in (domain.get("responses") or {}).get(name, []):
+        for cond in variation.get("condition") or []:
+            if cond.get("name") == "language" and cond.get("value") == language:
+                try:
+                    return variation.get("text", "").format(**values)
+                except (KeyError, IndexError):
+                    return variation.get("text", "")
+    return name
+
+
+def _status_text(domain: Dict[Text, Any], item: Any, language: str) -> str:
+    return _phrase(domain, f"utter_feedback_state_{item.status}", language,
+                   release=item.release_for(language) or "—", reason=item.reason or "—")
+
+
+def _feedback_store() -> Any:
+    from bot.feedback import FeedbackStore
+
+    return FeedbackStore()
+
+
+def _id_from(tracker: Tracker) -> Optional[str]:
+    from bot.feedback import normalize_id
+
+    raw = _entity(tracker, "feedback_id")
+    if raw:
+        return "new" if raw.strip().lower() == "new" else normalize_id(raw)
+    match = _ID_IN_TEXT.search(_text(tracker))
+    return f"FB{int(match.group(1) or match.group(2))}" if match else None
+
+
+def _is_vague(text: str) -> bool:
+    """Too little to file ("我要投诉", "I have a complaint"): ask what it is about first."""
+    from bot.feedback._match import concepts_in, products_in
+
+    if products_in(text) or concepts_in(text):
+        return False
+    if _CJK.search(text):
+        return len(_CJK.findall(text)) < 10
+    return len(text.split()) < 7
+
+
+def _friendly_failure(dispatcher: CollectingDispatcher, language: str) -> None:
+    dispatcher.utter_message(text="抱歉，我这边出了点问题，没能记下来。稍后再试一次好吗？" if language == "zh"
+                             else "Sorry, something went wrong on my side and I couldn't save that. Could you try again in a minute?")
+
+
+class ActionFileFeedback(Action):
+    """File a complaint or suggestion, matched to an existing item when it is the same thing."""
+
+    def name(self) -> Text:
+        return "action_file_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        language = _language(tracker)
+        text = _text(tracker).strip()
+        if not text or text.startswith("/") or _is_vague(text):
+            dispatcher.utter_message(response="utter_feedback_ask_details")
+            return []
+        kind = "suggestion" if _intent(tracker) == "suggest_feature" else "complaint"
+        try:
+            store = _feedback_store()
+            filing = store.file(tracker.sender_id, text, kind=kind, language=language, channel=_channel(tracker))
+        except CanyuError as exc:
+            logger.error("feedback: could not file %r from %s: %s", text, tracker.sender_id, exc)
+            _friendly_failure(dispatcher, language)
+            return []
+        if filing.outcome == "ask" and filing.candidate is not None:
+            cand = filing.candidate
+            dispatcher.utter_message(
+                response="utter_feedback_ask_same", feedback_id=cand.id, title=cand.title(language), count=cand.count,
+                buttons=[
+                    {"title": _phrase(domain, "utter_feedback_button_plus_one", language),
+                     "payload": "/vote" + json.dumps({"feedback_id": cand.id})},
+                    {"title": _phrase(domain, "utter_feedback_button_different", language),
+                     "payload": "/vote" + json.dumps({"feedback_id": "new"})},
+                ])
+            return [SlotSet("feedback_candidate", cand.id), SlotSet("feedback_pending_text", text)]
+        item = filing.item
+        if filing.outcome == "new":
+            dispatcher.utter_message(response="utter_feedback_filed_new", feedback_id=item.id)
+        elif filing.outcome == "joined":
+            dispatcher.utter_message(response="utter_feedback_filed_joined", feedback_id=item.id,
+                                     others=filing.others, count=item.count)
+        else:
+            dispatcher.utter_message(response="utter_feedback_already", feedback_id=item.id, count=item.count,
+                                     status_text=_status_text(domain, item, language))
+        return [SlotSet("feedback_id", item.id), SlotSet("feedback_candidate", None),
+                SlotSet("feedback_pending_text", None)]
+
+
+class ActionFeedbackStatus(Action):
+    """"What happened to my feedback?": the user's items (or the one they named) with their status."""
+
+    def name(self) -> Text:
+        return "action_feedback_status"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.feedback import UnknownItem
+
+        language = _language(tracker)
+        store = _feedback_store()
+        wanted = _id_from(tracker)
+        try:
+            items = [store.get(wanted)] if wanted and wanted != "new" else store.items_of(tracker.sender_id)[:3]
+        except UnknownItem:
+            dispatcher.utter_message(response="utter_feedback_status_unknown", feedback_id=wanted)
+            return [SlotSet("feedback_id", None)]
+        if not items:
+            dispatcher.utter_message(response="utter_feedback_status_none")
+            return []
+        for item in items:
+            dispatcher.utter_message(response="utter_feedback_status_item", feedback_id=item.id,
+                                     title=item.title(language), count=item.count,
+                                     status_text=_status_text(domain, item, language))
+        return [SlotSet("feedback_id", None)]
+
+
+class ActionVote(Action):
+    """+1 on an item (button or "+1 FB12"), or "mine's different" to file the pending text as new."""
+
+    def name(self) -> Text:
+        return "action_vote"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.feedback import UnknownItem
+
+        language = _language(tracker)
+        store = _feedback_store()
+        pending = tracker.get_slot("feedback_pending_text") or ""
+        target = _id_from(tracker) or tracker.get_slot("feedback_candidate")
+        clear = [SlotSet("feedback_candidate", None), SlotSet("feedback_pending_text", None),
+                 SlotSet("feedback_id", None)]
+        if target == "new":
+            if not pending:
+                dispatcher.utter_message(response="utter_feedback_ask_details")
+                return clear
+            item = store.create(pending, sender_id=tracker.sender_id, language=language, channel=_channel(tracker))
+            dispatcher.utter_message(response="utter_feedback_filed_new", feedback_id=item.id)
+            return clear
+        if not target:
+            dispatcher.utter_message(response="utter_vote_which")
+            return clear
+        try:
+            item, added = store.add_voice(target, tracker.sender_id, pending if target == tracker.get_slot(
+                "feedback_candidate") else "", language=language, channel=_channel(tracker), how="vote")
+        except UnknownItem:
+            dispatcher.utter_message(response="utter_feedback_status_unknown", feedback_id=target)
+            return clear
+        dispatcher.utter_message(response="utter_vote_added" if added else "utter_vote_already",
+                                 feedback_id=item.id, count=item.count)
+        return clear
+
+
+class ActionRecordAnswerRating(Action):
+    """👍/👎 after an answer, or 1–5 after a handoff; a 👎 asks what was missing (answer_comment_form)."""
+
+    def name(self) -> Text:
+        return "action_record_answer_rating"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.analytics import normalize_rating, record_rating
+
+        text = _text(tracker)
+        rating = normalize_rating(_entity(tracker, "rating") or tracker.get_slot("rating"))
+        if rating is None:
+            for pattern, value in _THUMBS:
+                if pattern.search(text):
+                    rating = value
+                    break
+        if rating is None:
+            star = _STAR.search(text)
+            rating = star.group(1) if star else None
+        if rating is None:
+            dispatcher.utter_message(response="utter_answer_rated_up")
+            return [SlotSet("rating", None)]
+        try:
+            record_rating(tracker.sender_id, rating, kb_entry=str(tracker.get_slot("kb_entry") or ""))
+        except CanyuError as exc:
+            logger.error("ratings: could not record %s from %s: %s", rating, tracker.sender_id, exc)
+        if rating == "up":
+            dispatcher.utter_message(response="utter_answer_rated_up")
+            return [SlotSet("rating", None)]
+        if rating == "down":
+            return [SlotSet("rating", None), FollowupAction("answer_comment_form")]
+        dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
+        return [SlotSet("rating", None)]
+
+
+class ActionFileAnswerComment(Action):
+    """After a 👎: the user's comment becomes a feedback item (unless they just said no)."""
+
+    def name(self) -> Text:
+        return "action_file_answer_comment"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.analytics import record_rating
+
+        language = _language(tracker)
+        comment = (tracker.get_slot("answer_comment") or "").strip()
+        if not comment or _intent(tracker) in _NO_COMMENT or len(comment) < 3:
+            dispatcher.utter_message(response="utter_answer_comment_skipped")
+            return [SlotSet("answer_comment", None)]
+        try:
+            filing = _feedback_store().file(tracker.sender_id, comment, kind="complaint", language=language,
+                                            channel=_channel(tracker), ask_when_unsure=False)
+            record_rating(tracker.sender_id, "down", kind="answer_comment",
+                          kb_entry=str(tracker.get_slot("kb_entry") or ""), comment=comment)
+        except CanyuError as exc:
+            logger.error("feedback: could not file the answer comment of %s: %s", tracker.sender_id, exc)
+            _friendly_failure(dispatcher, language)
+            return [SlotSet("answer_comment", None)]
+        dispatcher.utter_message(response="utter_answer_comment_thanks", feedback_id=filing.item.id)
+        return [SlotSet("answer_comment", None), SlotSet("feedback_id", filing.item.id)]
+
+
+class ActionLinkIdentity(Action):
+    """Without a code: give one. With a 6-digit code: link this identity to the person who asked for it."""
+
+    def name(self) -> Text:
+        return "action_link_identity"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.fans import LinkError, create_link_code, redeem_link_code
+
+        code = _LINK_CODE.search(_text(tracker))
+        if code:
+            try:
+                redeem_link_code(tracker.sender_id, code.group(1))
+            except LinkError:
+                dispatcher.utter_message(response="utter_link_failed")
+                return []
+            dispatcher.utter_message(response="utter_link_done")
+            return []
+        dispatcher.utter_message(response="utter_link_code", code=create_link_code(tracker.sender_id))
+        return []
+
+
+class ActionExplainTier(Action):
+    """"What's my tier?", "Why am I first in line?": the tier, the honest reason, the privileges."""
+
+    def name(self) -> Text:
+        return "action_explain_tier"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.fans import explain_status
+
+        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker)))
+        return []
+
+
+class ActionGrantFCode(Action):
+    """One early-access code per person and launch, from the newest campaign that still has codes."""
+
+    def name(self) -> Text:
+        return "action_grant_fcode"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.fans import NotEligible, PoolEmpty, campaigns, grant_code, load_rules, status_of
+
+        language = _language(tracker)
+        known = campaigns()
+        if not known:
+            dispatcher.utter_message(response="utter_fcode_no_campaign")
+            return []
+        campaign, meta = max(known.items(), key=lambda kv: kv[1].get("created", 0))
+        title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
+        try:
+            grant = grant_code(tracker.sender_id, campaign)
+        except NotEligible:
+            tier = status_of(tracker.sender_id).tier
+            dispatcher.utter_message(response="utter_fcode_not_eligible", tier=tier.name(language))
+            return []
+        except PoolEmpty:
+            dispatcher.utter_message(response="utter_fcode_none_left")
+            return []
+        dispatcher.utter_message(response="utter_fcode_granted" if grant.new else "utter_fcode_again",
+                                 campaign=title, code=grant.code)
+        return []

@@ -1,0 +1,73 @@
+"""Ratings Canyu records itself: 👍/👎 after answers, 1–5 after a handoff.
+
+Key layout: `canyu:analytics:ratings` is a Redis stream (ids are millisecond timestamps, so a period
+is one XRANGE); each entry has `sender_id`, `kind` ("answer" or "handoff"), `value` ("up", "down" or
+"1".."5"), and optional `kb_entry`, `comment`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+__all__ = ["RATINGS_STREAM", "add_entry", "record_rating", "ratings_between", "normalize_rating"]
+
+RATINGS_STREAM = "canyu:analytics:ratings"
+_UP = {"up", "+", "+1", "👍", "good", "yes", "1up", "thumbs_up"}
+_DOWN = {"down", "-", "-1", "👎", "bad", "no", "thumbs_down"}
+
+
+def normalize_rating(raw: Any) -> Optional[str]:
+    """"up" / "down" / "1".."5", or None when `raw` is not a rating."""
+    value = str(raw or "").strip().lower()
+    if value in _UP:
+        return "up"
+    if value in _DOWN:
+        return "down"
+    if value.isdigit() and 1 <= int(value) <= 5:
+        return value
+    return None
+
+
+def _r(red: Any) -> Any:
+    if red is not None:
+        return red
+    from bot.storage import connect_redis
+
+    return connect_redis()
+
+
+def record_rating(sender_id: str, value: Any, kind: Optional[str] = None, red: Any = None,
+                  kb_entry: str = "", comment: str = "", ts: Optional[float] = None) -> Dict[str, str]:
+    """Append one rating; `kind` defaults to "handoff" for 1–5 and "answer" for up/down."""
+    rating = normalize_rating(value)
+    if rating is None:
+        raise ValueError(f"not a rating: {value!r} (use up, down or 1-5)")
+    kind = kind or ("handoff" if rating.isdigit() else "answer")
+    fields = {"sender_id": sender_id, "kind": kind, "value": rating, "kb_entry": kb_entry or "",
+              "comment": comment or ""}
+    add_entry(_r(red), RATINGS_STREAM, fields, ts)
+    return fields
+
+
+def add_entry(red: Any, stream: str, fields: Dict[str, str], ts: Optional[float] = None) -> str:
+    """XADD at time `ts` (for imports and seeded data; Redis 6.2 has no `ms-*` ids), else now."""
+    if ts is None:
+        return red.xadd(stream, fields)
+    import redis
+
+    ms = int(ts * 1000)
+    for seq in range(1000):
+        try:
+            return red.xadd(stream, fields, id=f"{ms}-{seq}")
+        except redis.ResponseError:
+            continue
+    return red.xadd(stream, fields)
+
+
+def ratings_between(start: float, end: float, red: Any = None) -> List[Dict[str, Any]]:
+    """Every rating with start <= time < end (epoch seconds)."""
+    out = []
+    for entry_id, fields in _r(red).xrange(RATINGS_STREAM, min=str(int(start * 1000)), max=f"({int(end * 1000)}"):
+        out.append({**fields, "ts": int(entry_id.split("-")[0]) / 1000})
+    return out

@@ -1,0 +1,214 @@
+"""One profile per person across channels, their activity, and the tier it earns.
+
+Key layout (under `canyu:fans:`):
+
+| key | type | what |
+|---|---|---|
+| `canyu:fans:identity:{sender_id}` | string | the profile id a channel identity belongs to (absent: itself) |
+| `canyu:fans:identities:{profile}` | set | every sender id linked to the profile |
+| `canyu:fans:profile:{profile}` | hash | `manual_tier`, `granted_by`, `granted_at`, `created` |
+| `canyu:fans:linkcode:{code}` | string | one-time link code -> profile id (expires after 10 minutes) |
+| `canyu:fans:activity:{profile}` | hash | `messages` |
+| `canyu:fans:days:{profile}` | set | days (YYYY-MM-DD, UTC) the person wrote |
+| `canyu:fans:activity_cursor` | string | last `canyu:events` stream id counted into activity |
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from bot.errors import CanyuError
+from bot.fans._rules import Tier, TierRules, load_rules
+
+__all__ = ["FanStatus", "profile_id", "identities", "create_link_code", "redeem_link_code", "LinkError",
+           "sync_activity", "stats_of", "status_of", "grant_tier", "revoke_tier", "LINK_CODE_TTL"]
+
+PREFIX = "canyu:fans:"
+LINK_CODE_TTL = 600
+EVENTS_STREAM = "canyu:events"
+
+
+class LinkError(CanyuError):
+    """A link code is unknown, expired, or already used."""
+
+
+def _r(red: Any = None) -> Any:
+    if red is not None:
+        return red
+    from bot.storage import connect_redis
+
+    return connect_redis()
+
+
+def profile_id(sender_id: str, red: Any = None) -> str:
+    """The person behind a channel identity (the identity itself until it is linked)."""
+    return _r(red).get(f"{PREFIX}identity:{sender_id}") or sender_id
+
+
+def identities(profile: str, red: Any = None) -> List[str]:
+    found = set(_r(red).smembers(f"{PREFIX}identities:{profile}"))
+    found.add(profile)
+    return sorted(found)
+
+
+def create_link_code(sender_id: str, red: Any = None) -> str:
+    """A 6-digit one-time code; sent from another channel it links that identity to this person."""
+    red = _r(red)
+    profile = profile_id(sender_id, red)
+    for _ in range(20):
+        code = f"{secrets.randbelow(900000) + 100000}"
+        if red.set(f"{PREFIX}linkcode:{code}", profile, nx=True, ex=LINK_CODE_TTL):
+            return code
+    raise LinkError("could not make a fresh link code; try again")
+
+
+def redeem_link_code(sender_id: str, code: str, red: Any = None) -> str:
+    """Link `sender_id` to the person who asked for `code`; returns the profile id.
+
+    Everything the identity had on its own (activity, feedback voices, a manual tier) moves to the
+    profile. The code works once.
+    """
+    red = _r(red)
+    code = "".join(ch for ch in str(code) if ch.isdigit())
+    target = red.getdel(f"{PREFIX}linkcode:{code}")
+    if target is None:
+        raise LinkError(f"link code {code!r} is unknown, expired or used")
+    current = profile_id(sender_id, red)
+    if current == target:
+        return target
+    _merge(current, target, red)
+    return target
+
+
+def _merge(source: str, target: str, red: Any) -> None:
+    """Move every identity and record of profile `source` onto profile `target`."""
+    for ident in identities(source, red):
+        red.set(f"{PREFIX}identity:{ident}", target)
+        red.sadd(f"{PREFIX}identities:{target}", ident)
+    red.delete(f"{PREFIX}identities:{source}")
+    messages = int(red.hget(f"{PREFIX}activity:{source}", "messages") or 0)
+    if messages:
+        red.hincrby(f"{PREFIX}activity:{target}", "messages", messages)
+    days = red.smembers(f"{PREFIX}days:{source}")
+    if days:
+        red.sadd(f"{PREFIX}days:{target}", *days)
+    red.delete(f"{PREFIX}activity:{source}", f"{PREFIX}days:{source}")
+    src_profile = red.hgetall(f"{PREFIX}profile:{source}")
+    if src_profile.get("manual_tier") and not red.hget(f"{PREFIX}profile:{target}", "manual_tier"):
+        red.hset(f"{PREFIX}profile:{target}", mapping={k: v for k, v in src_profile.items()
+                                                       if k in ("manual_tier", "granted_by", "granted_at")})
+    red.delete(f"{PREFIX}profile:{source}")
+    # feedback voices: keyed by profile in bot.feedback
+    for item_id, score in red.zrange(f"canyu:feedback:by_user:{source}", 0, -1, withscores=True):
+        voice = red.hget(f"canyu:feedback:voices:{item_id}", source)
+        red.hdel(f"canyu:feedback:voices:{item_id}", source)
+        if voice:
+            data = json.loads(voice)
+            data["profile"] = target
+            red.hsetnx(f"canyu:feedback:voices:{item_id}", target, json.dumps(data, ensure_ascii=False))
+        red.zadd(f"canyu:feedback:by_user:{target}", {item_id: score})
+    red.delete(f"canyu:feedback:by_user:{source}")
+
+
+def sync_activity(red: Any = None, stream: str = EVENTS_STREAM, batch: int = 5000) -> int:
+    """Count new user messages from the event stream into each person's activity; returns how many."""
+    red = _r(red)
+    cursor = red.get(f"{PREFIX}activity_cursor") or "0-0"
+    counted = 0
+    while True:
+        entries = red.xrange(stream, min=f"({cursor}" if cursor != "0-0" else "-", max="+", count=batch)
+        if not entries:
+            break
+        for entry_id, fields in entries:
+            cursor = entry_id
+            try:
+                event = json.loads(fields.get("event") or "{}")
+            except ValueError:
+                continue
+            if event.get("event") != "user" or not event.get("sender_id"):
+                continue
+            profile = profile_id(event["sender_id"], red)
+            red.hincrby(f"{PREFIX}activity:{profile}", "messages", 1)
+            day = time.strftime("%Y-%m-%d", time.gmtime(float(event.get("timestamp") or time.time())))
+            red.sadd(f"{PREFIX}days:{profile}", day)
+            counted += 1
+        red.set(f"{PREFIX}activity_cursor", cursor)
+        if len(entries) < batch:
+            break
+    return counted
+
+
+def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
+    """The numbers tier rules look at, plus the shipped item ids (for explanations)."""
+    red = _r(red)
+    try:
+        sync_activity(red)
+    except Exception:  # the stream is optional (no broker configured): activity stays as it was
+        pass
+    profile = profile_id(sender_id, red)
+    item_ids = red.zrange(f"canyu:feedback:by_user:{profile}", 0, -1)
+    shipped = [i for i in item_ids if red.hget(f"canyu:feedback:item:{i}", "status") == "shipped"]
+    return {
+        "profile": profile,
+        "messages": int(red.hget(f"{PREFIX}activity:{profile}", "messages") or 0),
+        "active_days": int(red.scard(f"{PREFIX}days:{profile}")),
+        "feedback": len(item_ids),
+        "shipped_feedback": len(shipped),
+        "shipped_ids": shipped,
+    }
+
+
+@dataclass
+class FanStatus:
+    """A person's tier and why they have it (`reason` is "manual", "default" or a rule condition)."""
+
+    profile: str
+    tier: Tier
+    reason: str
+    threshold: int = 0
+    stats: Dict[str, Any] = field(default_factory=dict)
+    granted_by: str = ""
+
+    @property
+    def boost(self) -> int:
+        return self.tier.queue_boost
+
+
+def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None) -> FanStatus:
+    red = _r(red)
+    rules = rules or load_rules()
+    stats = stats_of(sender_id, red)
+    profile = stats["profile"]
+    record = red.hgetall(f"{PREFIX}profile:{profile}")
+    manual = record.get("manual_tier")
+    if manual:
+        try:
+            return FanStatus(profile, rules.get(manual), "manual", stats=stats, granted_by=record.get("granted_by", ""))
+        except CanyuError:
+            pass  # the tier was removed from fans.yml: fall back to the rules
+    for tier in rules.tiers:
+        hit = tier.matches(stats)
+        if hit:
+            return FanStatus(profile, tier, hit[0], hit[1], stats)
+    return FanStatus(profile, rules.default, "default", stats=stats)
+
+
+def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Any = None,
+               rules: Optional[TierRules] = None) -> FanStatus:
+    """Give a person a tier by hand (e.g. beta_tester); it wins over the rules until revoked."""
+    red = _r(red)
+    rules = rules or load_rules()
+    rules.get(tier_id)
+    profile = profile_id(sender_id, red)
+    red.hset(f"{PREFIX}profile:{profile}", mapping={"manual_tier": tier_id, "granted_by": by,
+                                                     "granted_at": f"{time.time():.0f}"})
+    return status_of(sender_id, red, rules)
+
+
+def revoke_tier(sender_id: str, red: Any = None) -> None:
+    red = _r(red)
+    red.hdel(f"{PREFIX}profile:{profile_id(sender_id, red)}", "manual_tier", "granted_by", "granted_at")

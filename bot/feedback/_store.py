@@ -1,0 +1,350 @@
+"""Feedback items, their voices and their status history, in Redis.
+
+Key layout (all under `canyu:feedback:`):
+
+| key | type | what |
+|---|---|---|
+| `canyu:feedback:seq` | string | counter behind the short ids `FB1`, `FB2`, … |
+| `canyu:feedback:item:{id}` | hash | the item: kind, status, titles, reason, release, times |
+| `canyu:feedback:items` | zset | every item id, scored by creation time |
+| `canyu:feedback:voices:{id}` | hash | profile id -> JSON voice (sender_id, channel, language, text, how, ts) |
+| `canyu:feedback:exemplars:{id}` | list | JSON {text, language, vector} used for matching (at most 8) |
+| `canyu:feedback:by_user:{profile}` | zset | item ids a person voiced, scored by time |
+| `canyu:feedback:notified:{id}` | hash | sender_id -> time the "shipped" message went out (exactly once) |
+| `canyu:feedback:history:{id}` | list | JSON status changes {status, reason, release, by, ts} |
+| `canyu:feedback:lock` | string | lock held while a new voice is matched and filed |
+
+One person (a fan profile, see `bot.fans`) counts once per item, however often they say it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from bot.errors import CanyuError, DataError
+from bot.feedback import _match
+
+__all__ = [
+    "STATUSES",
+    "KINDS",
+    "FeedbackItem",
+    "Voice",
+    "Filing",
+    "FeedbackStore",
+    "UnknownItem",
+    "normalize_id",
+]
+
+PREFIX = "canyu:feedback:"
+STATUSES = ("new", "planned", "in_beta", "shipped", "declined")
+KINDS = ("complaint", "suggestion")
+MAX_EXEMPLARS = 8
+_ID = re.compile(r"^\s*#?\s*(?:fb)?\s*-?\s*(\d{1,7})\s*$", re.IGNORECASE)
+_STATUS_ALIASES = {"beta": "in_beta", "in beta": "in_beta", "in-beta": "in_beta", "done": "shipped"}
+
+
+class UnknownItem(CanyuError):
+    """No feedback item has this id."""
+
+    def __init__(self, item_id: str) -> None:
+        self.item_id = item_id
+        super().__init__(f"no feedback item {item_id!r}; `bot feedback list` shows the ids")
+
+
+def normalize_id(raw: str) -> Optional[str]:
+    """"fb 7", "#7", "FB-7", "7" -> "FB7"; None if it is not an id."""
+    match = _ID.match(str(raw or ""))
+    return f"FB{int(match.group(1))}" if match else None
+
+
+def normalize_status(raw: str) -> str:
+    status = _STATUS_ALIASES.get(raw.strip().lower(), raw.strip().lower())
+    if status not in STATUSES:
+        raise DataError(f"unknown status {raw!r}; use one of: {', '.join(STATUSES)}")
+    return status
+
+
+@dataclass
+class Voice:
+    """One person's say on an item: filed it, joined it by similarity, or voted +1."""
+
+    profile: str
+    sender_id: str
+    channel: Optional[str]
+    language: str
+    text: str
+    how: str  # "filed" | "matched" | "vote"
+    ts: float
+
+
+@dataclass
+class FeedbackItem:
+    id: str
+    kind: str
+    status: str
+    title_en: str
+    title_zh: str
+    products: List[str]
+    created: float
+    updated: float
+    count: int = 0
+    reason: str = ""
+    release: str = ""
+    release_zh: str = ""
+    shipped_at: float = 0.0
+
+    def title(self, language: str) -> str:
+        first, second = (self.title_zh, self.title_en) if language == "zh" else (self.title_en, self.title_zh)
+        return first or second
+
+    def release_for(self, language: str) -> str:
+        return (self.release_zh or self.release) if language == "zh" else (self.release or self.release_zh)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Filing:
+    """What happened when a user's feedback was filed.
+
+    outcome: "new" (a new item), "joined" (added to a similar item), "already" (they had said it
+    before), "ask" (a possible match: `candidate` is shown with a +1 button, nothing filed yet).
+    """
+
+    outcome: str
+    item: Optional[FeedbackItem]
+    candidate: Optional[FeedbackItem] = None
+    score: float = 0.0
+
+    @property
+    def others(self) -> int:
+        return max(0, (self.item.count if self.item else 0) - 1)
+
+
+def _profile(sender_id: str, red: Any) -> str:
+    try:
+        from bot.fans import profile_id
+
+        return profile_id(sender_id, red)
+    except ImportError:  # pragma: no cover - bot.fans ships with bot.feedback
+        return sender_id
+
+
+def _vec_to_str(vector: Optional[np.ndarray]) -> Optional[str]:
+    if vector is None:
+        return None
+    return base64.b64encode(np.ascontiguousarray(vector, dtype=np.float32).tobytes()).decode("ascii")
+
+
+def _vec_from_str(raw: Optional[str]) -> Optional[np.ndarray]:
+    if not raw:
+        return None
+    return np.frombuffer(base64.b64decode(raw), dtype=np.float32)
+
+
+class FeedbackStore:
+    """Feedback items in Redis; see the module docstring for the keys."""
+
+    def __init__(self, red: Any = None, use_vectors: bool = True) -> None:
+        if red is None:
+            from bot.storage import connect_redis
+
+            red = connect_redis()
+        self.red = red
+        self.use_vectors = use_vectors
+
+    # reading -------------------------------------------------------------------------------
+    def get(self, item_id: str) -> FeedbackItem:
+        norm = normalize_id(item_id) or item_id
+        raw = self.red.hgetall(f"{PREFIX}item:{norm}")
+        if not raw:
+            raise UnknownItem(item_id)
+        return FeedbackItem(
+            id=raw["id"],
+            kind=raw.get("kind", "complaint"),
+            status=raw.get("status", "new"),
+            title_en=raw.get("title_en", ""),
+            title_zh=raw.get("title_zh", ""),
+            products=json.loads(raw.get("products") or "[]"),
+            created=float(raw.get("created", 0)),
+            updated=float(raw.get("updated", 0)),
+            count=int(self.red.hlen(f"{PREFIX}voices:{norm}")),
+            reason=raw.get("reason", ""),
+            release=raw.get("release", ""),
+            release_zh=raw.get("release_zh", ""),
+            shipped_at=float(raw.get("shipped_at", 0) or 0),
+        )
+
+    def exists(self, item_id: str) -> bool:
+        norm = normalize_id(item_id)
+        return bool(norm and self.red.exists(f"{PREFIX}item:{norm}"))
+
+    def all(self, status: Optional[str] = None) -> List[FeedbackItem]:
+        items = [self.get(i) for i in self.red.zrange(f"{PREFIX}items", 0, -1)]
+        if status:
+            wanted = normalize_status(status)
+            items = [i for i in items if i.status == wanted]
+        return items
+
+    def voices(self, item_id: str) -> List[Voice]:
+        norm = normalize_id(item_id) or item_id
+        out = [Voice(**json.loads(v)) for v in self.red.hvals(f"{PREFIX}voices:{norm}")]
+        return sorted(out, key=lambda v: v.ts)
+
+    def items_of(self, sender_id: str) -> List[FeedbackItem]:
+        profile = _profile(sender_id, self.red)
+        ids = self.red.zrevrange(f"{PREFIX}by_user:{profile}", 0, -1)
+        return [self.get(i) for i in ids if self.red.exists(f"{PREFIX}item:{i}")]
+
+    def history(self, item_id: str) -> List[Dict[str, Any]]:
+        norm = normalize_id(item_id) or item_id
+        return [json.loads(h) for h in self.red.lrange(f"{PREFIX}history:{norm}", 0, -1)]
+
+    def notified(self, item_id: str) -> Dict[str, float]:
+        norm = normalize_id(item_id) or item_id
+        return {k: float(v) for k, v in self.red.hgetall(f"{PREFIX}notified:{norm}").items()}
+
+    # matching ------------------------------------------------------------------------------
+    def _signature(self, text: str, language: Optional[str]) -> _match.Signature:
+        vector = None
+        if self.use_vectors and (language or "") != "zh":
+            encoded = _match.encode([text])
+            vector = encoded[0] if encoded is not None else None
+        return _match.signature(text, vector=vector, language=language)
+
+    def best_match(self, text: str, language: Optional[str] = None, exclude_closed: bool = False
+                   ) -> Tuple[Optional[FeedbackItem], float]:
+        """The most similar item and its score (None, 0.0 when there are no items)."""
+        probe = self._signature(text, language)
+        best_id, best = None, 0.0
+        for item_id in self.red.zrange(f"{PREFIX}items", 0, -1):
+            if exclude_closed and self.red.hget(f"{PREFIX}item:{item_id}", "status") == "declined":
+                continue
+            for raw in self.red.lrange(f"{PREFIX}exemplars:{item_id}", 0, -1):
+                ex = json.loads(raw)
+                sig = _match.signature(ex["text"], vector=_vec_from_str(ex.get("vector")), language=ex.get("language"))
+                score = _match.similarity(probe, sig)
+                if score > best:
+                    best_id, best = item_id, score
+        return (self.get(best_id) if best_id else None), best
+
+    # writing -------------------------------------------------------------------------------
+    def _add_exemplar(self, item_id: str, text: str, language: str, sig: Optional[_match.Signature] = None) -> None:
+        key = f"{PREFIX}exemplars:{item_id}"
+        if self.red.llen(key) >= MAX_EXEMPLARS:
+            return
+        vector = sig.vector if sig is not None else None
+        if vector is None and self.use_vectors and language != "zh":
+            encoded = _match.encode([text])
+            vector = encoded[0] if encoded is not None else None
+        self.red.rpush(key, json.dumps({"text": text, "language": language, "vector": _vec_to_str(vector)}))
+
+    def create(self, text: str, *, sender_id: Optional[str] = None, kind: str = "complaint",
+               language: str = "en", channel: Optional[str] = None, title: Optional[str] = None) -> FeedbackItem:
+        """A new item (with the first voice when `sender_id` is given)."""
+        if kind not in KINDS:
+            raise DataError(f"unknown feedback kind {kind!r}; use one of: {', '.join(KINDS)}")
+        number = self.red.incr(f"{PREFIX}seq")
+        item_id = f"FB{number}"
+        now = time.time()
+        title = (title or text).strip()[:120]
+        fields = {
+            "id": item_id,
+            "kind": kind,
+            "status": "new",
+            "title_en": title if language != "zh" else "",
+            "title_zh": title if language == "zh" else "",
+            "products": json.dumps(sorted(_match.products_in(text))),
+            "created": now,
+            "updated": now,
+        }
+        pipe = self.red.pipeline()
+        pipe.hset(f"{PREFIX}item:{item_id}", mapping=fields)
+        pipe.zadd(f"{PREFIX}items", {item_id: now})
+        pipe.rpush(f"{PREFIX}history:{item_id}", json.dumps({"status": "new", "by": sender_id or "console", "ts": now}))
+        pipe.execute()
+        self._add_exemplar(item_id, text, language)
+        if sender_id:
+            self.add_voice(item_id, sender_id, text, language=language, channel=channel, how="filed")
+        return self.get(item_id)
+
+    def add_voice(self, item_id: str, sender_id: str, text: str = "", *, language: str = "en",
+                  channel: Optional[str] = None, how: str = "vote") -> Tuple[FeedbackItem, bool]:
+        """Add one person's voice; returns (item, False) when this person had already spoken."""
+        item = self.get(item_id)
+        profile = _profile(sender_id, self.red)
+        now = time.time()
+        voice = Voice(profile=profile, sender_id=sender_id, channel=channel, language=language or "en",
+                      text=text, how=how, ts=now)
+        added = bool(self.red.hsetnx(f"{PREFIX}voices:{item.id}", profile, json.dumps(asdict(voice), ensure_ascii=False)))
+        if added:
+            self.red.zadd(f"{PREFIX}by_user:{profile}", {item.id: now})
+            title_field = "title_zh" if language == "zh" else "title_en"
+            if text and not self.red.hget(f"{PREFIX}item:{item.id}", title_field):
+                self.red.hset(f"{PREFIX}item:{item.id}", title_field, text.strip()[:120])
+            if text and how != "vote":
+                self._add_exemplar(item.id, text, language)
+            self.red.hset(f"{PREFIX}item:{item.id}", "updated", now)
+        return self.get(item.id), added
+
+    def file(self, sender_id: str, text: str, *, kind: str = "complaint", language: Optional[str] = None,
+             channel: Optional[str] = None, ask_when_unsure: bool = True) -> Filing:
+        """Match `text` to an item and add the user's voice, or open a new item."""
+        text = (text or "").strip()
+        language = language or _match.detect_language(text) or "en"
+        with self.red.lock(f"{PREFIX}lock", timeout=30, blocking_timeout=30):
+            item, score = self.best_match(text, language, exclude_closed=True)
+            if item is not None and score >= _match.AUTO_JOIN:
+                joined, added = self.add_voice(item.id, sender_id, text, language=language, channel=channel, how="matched")
+                return Filing("joined" if added else "already", joined, score=score)
+            if item is not None and score >= _match.SUGGEST and ask_when_unsure:
+                return Filing("ask", None, candidate=item, score=score)
+            created = self.create(text, sender_id=sender_id, kind=kind, language=language, channel=channel)
+            return Filing("new", created, candidate=item, score=score)
+
+    def set_status(self, item_id: str, status: str, *, reason: str = "", release: str = "",
+                   release_zh: str = "", by: str = "console") -> FeedbackItem:
+        """Move an item to `status`; declining needs a reason, shipping a release ("MilletOS 2.3")."""
+        item = self.get(item_id)
+        status = normalize_status(status)
+        if status == "declined" and not reason.strip():
+            raise DataError(f"{item.id}: declining needs a reason the users will read (--reason \"...\")")
+        if status == "shipped" and not (release.strip() or release_zh.strip() or item.release):
+            raise DataError(f"{item.id}: shipping needs the release it is in (--release \"MilletOS 2.3 this Friday\")")
+        now = time.time()
+        fields: Dict[str, Any] = {"status": status, "updated": now}
+        if reason:
+            fields["reason"] = reason.strip()
+        if release:
+            fields["release"] = release.strip()
+        if release_zh:
+            fields["release_zh"] = release_zh.strip()
+        if status == "shipped" and not item.shipped_at:
+            fields["shipped_at"] = now
+        self.red.hset(f"{PREFIX}item:{item.id}", mapping=fields)
+        self.red.rpush(f"{PREFIX}history:{item.id}", json.dumps(
+            {"status": status, "reason": reason, "release": release, "by": by, "ts": now}, ensure_ascii=False))
+        return self.get(item.id)
+
+    def set_title(self, item_id: str, *, en: str = "", zh: str = "") -> FeedbackItem:
+        item = self.get(item_id)
+        fields = {k: v.strip() for k, v in (("title_en", en), ("title_zh", zh)) if v.strip()}
+        if fields:
+            self.red.hset(f"{PREFIX}item:{item.id}", mapping=fields)
+        return self.get(item.id)
+
+    def claim_notification(self, item_id: str, sender_id: str) -> bool:
+        """True exactly once per (item, sender): the caller then sends the message."""
+        return bool(self.red.hsetnx(f"{PREFIX}notified:{item_id}", sender_id, time.time()))
+
+    def release_notification(self, item_id: str, sender_id: str) -> None:
+        """Undo a claim whose message could not be sent, so the next run retries it."""
+        self.red.hdel(f"{PREFIX}notified:{item_id}", sender_id)
