@@ -33,7 +33,7 @@ DEFAULTS: Dict[str, Any] = {
     },
     "readability": {"en_min_flesch": 40, "zh_max_sentence_chars": 45},
     "validate": {"min_examples_per_language": 5, "ignore_intents": ["nlu_fallback"], "optional_language_intents": []},
-    "review": {"low_confidence": 0.55, "cluster_threshold": 0.55},
+    "review": {"low_confidence": 0.55, "cluster_threshold": 0.45},
 }
 _SEVERITIES = ("error", "warning", "info", "off")
 _CANYU_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
