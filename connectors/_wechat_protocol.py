@@ -19,6 +19,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.errors import ConnectorError
+from connectors._text import split_by, utf8_len
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -174,50 +175,7 @@ def render_text_reply(to_user: str, from_user: str, content: str, now: Optional[
 
 def split_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> List[str]:
     """Split at paragraph, line, then sentence boundaries so each part fits in `max_bytes` UTF-8."""
-    return _split(text.strip(), max_bytes, ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "，", ", ", " "])
-
-
-def _split(text: str, max_bytes: int, seps: List[str]) -> List[str]:
-    if len(text.encode("utf-8")) <= max_bytes:
-        return [text] if text else []
-    for i, sep in enumerate(seps):
-        pieces = text.split(sep)
-        if len(pieces) == 1:
-            continue
-        if sep.strip():  # punctuation stays with its sentence
-            units, joiner = [p + sep for p in pieces[:-1]] + [pieces[-1]], ""
-        else:
-            units, joiner = pieces, sep
-        parts: List[str] = []
-        current = ""
-        for unit in units:
-            candidate = current + joiner + unit if current else unit
-            if len(candidate.encode("utf-8")) <= max_bytes:
-                current = candidate
-                continue
-            if current.strip():
-                parts.append(current.strip())
-            if len(unit.encode("utf-8")) <= max_bytes:
-                current = unit
-            else:
-                parts.extend(_split(unit.strip(), max_bytes, seps[i + 1:]))
-                current = ""
-        if current.strip():
-            parts.append(current.strip())
-        return [p for p in parts if p]
-    return _hard_cut(text, max_bytes)
-
-
-def _hard_cut(text: str, max_bytes: int) -> List[str]:
-    parts, current = [], ""
-    for ch in text:
-        if len((current + ch).encode("utf-8")) > max_bytes:
-            parts.append(current)
-            current = ""
-        current += ch
-    if current:
-        parts.append(current)
-    return parts
+    return split_by(text, max_bytes, utf8_len)
 
 
 def join_texts(texts: Iterable[str]) -> str:
