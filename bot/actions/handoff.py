@@ -1,0 +1,73 @@
+"""`action_handoff`: put the conversation in the agents' queue, tell the user honestly, pause the bot.
+
+The reason comes from the same `assess` the EscalationPolicy uses (escalation.yml); when the action was
+predicted some other way (a rule on `human_handoff`, the fallback's offer) the reason is "asked for a
+person". While paused, Rasa keeps logging the user's messages but predicts nothing; the agent console
+resumes the conversation when the agent resolves it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.handoff.rules import Escalation, assess, load_config, turns_from_events
+from bot.handoff.store import HandoffStore
+from bot.language import detect_language
+
+logger = logging.getLogger(__name__)
+
+
+def _escalation_for(tracker: Tracker) -> Escalation:
+    config = load_config()
+    found = assess(turns_from_events(tracker.events), config)
+    if found is not None:
+        return found
+    explicit = config.rule("explicit_request")
+    return Escalation(
+        rule="explicit_request" if explicit else "requested",
+        reason=explicit.reason if explicit else "Asked for a person",
+        priority=explicit.priority if explicit else 20,
+        urgent=False,
+        cue=f"predicted ({(tracker.latest_message.get('intent') or {}).get('name') or 'no intent'})",
+    )
+
+
+def _language(tracker: Tracker) -> str:
+    slot = tracker.get_slot("language")
+    if slot in ("zh", "en"):
+        return str(slot)
+    return detect_language(tracker.latest_message.get("text") or "") or "en"
+
+
+class ActionHandoff(Action):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.storage import connect_redis
+
+        escalation = _escalation_for(tracker)
+        store = HandoffStore(connect_redis())
+        metadata = tracker.latest_message.get("metadata") or {}
+        record = store.enqueue(
+            tracker.sender_id, escalation,
+            tier=store.tier_of(tracker.sender_id, metadata),
+            channel=tracker.get_latest_input_channel() or "",
+            language=_language(tracker),
+        )
+        minutes = store.estimate_minutes(tracker.sender_id)
+        logger.info("handoff %s: %s (%s), priority %s, wait %s min", tracker.sender_id, record.rule,
+                    record.cue, record.priority, minutes)
+        if record.urgent:
+            dispatcher.utter_message(response="utter_handoff_urgent")
+        if minutes is None:
+            dispatcher.utter_message(response="utter_handoff_no_agents")
+        else:
+            ahead = store.ahead_of(tracker.sender_id)
+            dispatcher.utter_message(response="utter_handoff_queued", minutes=minutes, ahead=ahead)
+        return [ConversationPaused()]

@@ -1,0 +1,58 @@
+"""CSAT after a human handoff: `action_ask_rating` (1-5 buttons) and `action_store_rating`.
+
+The console runs `action_ask_rating` when an agent resolves a conversation. The answer arrives as the
+button payload `/csat{"csat_score":"4"}` (intent `csat`) or typed ("4", "五星", "⭐⭐⭐⭐"; the EscalationPolicy
+routes those to `action_store_rating`). Ratings are appended to `canyu:csat:log` (see bot.handoff.store).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.handoff.rules import parse_rating
+from bot.handoff.store import HandoffStore
+
+logger = logging.getLogger(__name__)
+
+
+def rating_of(tracker: Tracker) -> Optional[int]:
+    """The rating in the latest message: the `csat_score` entity, else the typed text."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "csat_score":
+            try:
+                value = int(str(entity.get("value")).strip())
+            except ValueError:
+                continue
+            if 1 <= value <= 5:
+                return value
+    return parse_rating(tracker.latest_message.get("text") or "")
+
+
+class ActionAskRating(Action):
+    def name(self) -> Text:
+        return "action_ask_rating"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_ask_rating")
+        return []
+
+
+class ActionStoreRating(Action):
+    def name(self) -> Text:
+        return "action_store_rating"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        from bot.storage import connect_redis
+
+        rating = rating_of(tracker)
+        if rating is None:
+            dispatcher.utter_message(response="utter_rating_invalid")
+            return []
+        entry = HandoffStore(connect_redis()).record_rating(tracker.sender_id, rating)
+        logger.info("rating %s from %s (agent %s)", rating, tracker.sender_id, entry.get("agent") or "-")
+        dispatcher.utter_message(response="utter_rating_thanks_low" if rating <= 2 else "utter_rating_thanks")
+        return []

@@ -1,0 +1,298 @@
+"""The agents' page and API: queue, claim, live transcript (SSE), context pack, reply, notes, transfer,
+perks, resolve. Also runs the no-agent timeout sweep in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Dict, List, Optional
+
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+
+from bot.console.auth import require_role
+from bot.console.layout import render
+from bot.console.users import UserStore
+from bot.errors import CanyuError
+from bot.handoff.perks import NoCodesLeft, PerkStore
+from bot.handoff.rasa_client import RasaClient
+from bot.handoff.service import HandoffService
+from bot.handoff.store import QUEUED, WITH_AGENT, HandoffRecord, HandoffStore
+from bot.handoff.transcript import EVENTS_STREAM, transcript_items
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("console_agent")
+nav = [{"label": "Queue", "path": "/agent", "roles": ["agent"]}]
+
+MAX_REPLY = 4000
+MAX_NOTE = 2000
+SWEEP_SECONDS = 5.0
+SSE_HEARTBEAT_S = 15.0
+
+
+def _store(request: Request) -> HandoffStore:
+    return HandoffStore(request.app.ctx.redis)
+
+
+def _service(request: Request) -> HandoffService:
+    s = request.app.ctx.settings
+    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token))
+
+
+def _error(message: str, status: int) -> Any:
+    return response.json({"error": message}, status=status)
+
+
+def _body(request: Request) -> Dict[str, Any]:
+    return request.json if isinstance(request.json, dict) else {}
+
+
+def _owned(request: Request, sender_id: str) -> Any:
+    """The record if this agent holds the conversation (admins may act on any claimed one), else an error response."""
+    record = _store(request).get(sender_id)
+    user = request.ctx.user
+    if record is None:
+        return _error("this conversation is back with the bot", 409)
+    if record.state != WITH_AGENT:
+        return _error("claim the conversation first", 409)
+    if record.agent != user.name and user.role != "admin":
+        return _error(f"{record.agent} holds this conversation", 403)
+    return record
+
+
+@blueprint.get("/agent")
+@require_role("agent")
+async def agent_page(request: Request) -> Any:
+    return render(request, "agent/queue.html", title="Queue")
+
+
+@blueprint.get("/api/queue")
+@require_role("agent")
+async def queue(request: Request) -> Any:
+    store = _store(request)
+    store.heartbeat(request.ctx.user.name)
+    waiting = [dict(r.as_dict(), position=i + 1) for i, r in enumerate(store.waiting())]
+    active = [r.as_dict() for r in store.active()]
+    return response.json({
+        "me": request.ctx.user.name,
+        "waiting": waiting,
+        "mine": [a for a in active if a["agent"] == request.ctx.user.name],
+        "others": [a for a in active if a["agent"] != request.ctx.user.name],
+        "agents_online": store.agents_online(),
+    })
+
+
+@blueprint.post("/api/conversations/<sender_id>/claim")
+@require_role("agent")
+async def claim(request: Request, sender_id: str) -> Any:
+    store = _store(request)
+    if not store.claim(sender_id, request.ctx.user.name):
+        record = store.get(sender_id)
+        who = record.agent if record is not None and record.state == WITH_AGENT else ""
+        return _error(f"{who} already took it" if who else "it is not in the queue any more", 409)
+    logger.info("console: %s claimed %s", request.ctx.user.name, sender_id)
+    return response.json({"ok": True, "record": store.get(sender_id).as_dict()})  # type: ignore[union-attr]
+
+
+@blueprint.post("/api/conversations/<sender_id>/reply")
+@require_role("agent")
+async def reply(request: Request, sender_id: str) -> Any:
+    text = str(_body(request).get("text") or "").strip()
+    if not text or len(text) > MAX_REPLY:
+        return _error(f"write a reply of 1-{MAX_REPLY} characters", 400)
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    try:
+        delivery = await _service(request).reply(record, request.ctx.user.name, text)
+    except CanyuError as exc:
+        logger.error("console: reply to %s failed: %s", sender_id, exc)
+        return _error(f"not delivered: {exc}", 502)
+    return response.json({"ok": True, "channel": delivery.channel, "sent": delivery.sent, "queued": delivery.queued})
+
+
+@blueprint.post("/api/conversations/<sender_id>/note")
+@require_role("agent")
+async def note(request: Request, sender_id: str) -> Any:
+    text = str(_body(request).get("text") or "").strip()
+    if not text or len(text) > MAX_NOTE:
+        return _error(f"write a note of 1-{MAX_NOTE} characters", 400)
+    return response.json({"ok": True, "note": _store(request).add_note(sender_id, request.ctx.user.name, text)})
+
+
+@blueprint.post("/api/conversations/<sender_id>/transfer")
+@require_role("agent")
+async def transfer(request: Request, sender_id: str) -> Any:
+    to = str(_body(request).get("to") or "")
+    target = UserStore(request.app.ctx.redis).get(to)
+    if target is None or not target.has_role("agent"):
+        return _error(f"no agent named {to!r}", 400)
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    if not _store(request).transfer(sender_id, to, from_agent=record.agent):
+        return _error("the conversation changed meanwhile; reload", 409)
+    logger.info("console: %s transferred %s to %s", request.ctx.user.name, sender_id, to)
+    return response.json({"ok": True})
+
+
+@blueprint.post("/api/conversations/<sender_id>/perk")
+@require_role("agent")
+async def perk(request: Request, sender_id: str) -> Any:
+    pool = str(_body(request).get("pool") or "")
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    try:
+        grant = await _service(request).grant_perk(record, request.ctx.user.name, pool)
+    except NoCodesLeft as exc:
+        return _error(str(exc), 409)
+    except CanyuError as exc:
+        return _error(str(exc), 400)
+    logger.info("console: %s granted a %s perk to %s", request.ctx.user.name, pool, sender_id)
+    return response.json({"ok": True, "grant": grant})
+
+
+@blueprint.post("/api/conversations/<sender_id>/resolve")
+@require_role("agent")
+async def resolve(request: Request, sender_id: str) -> Any:
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    try:
+        messages = await _service(request).resolve(record, request.ctx.user.name)
+    except CanyuError as exc:
+        logger.error("console: resolving %s failed: %s", sender_id, exc)
+        return _error(f"could not hand back to the bot: {exc}", 502)
+    logger.info("console: %s resolved %s", request.ctx.user.name, sender_id)
+    return response.json({"ok": True, "asked": len(messages)})
+
+
+@blueprint.get("/api/conversations/<sender_id>/context")
+@require_role("agent")
+async def context(request: Request, sender_id: str) -> Any:
+    store = _store(request)
+    record = store.get(sender_id)
+    s = request.app.ctx.settings
+    try:
+        tracker = await RasaClient(s.rasa_url, s.rasa_token).tracker(sender_id)
+    except CanyuError as exc:
+        logger.error("console: tracker of %s unavailable: %s", sender_id, exc)
+        tracker = {}
+    config = store.config
+    language = (record.language if record else None) or (tracker.get("slots") or {}).get("language") or "en"
+    perks = PerkStore(store.redis)
+    return response.json({
+        "sender_id": sender_id,
+        "record": record.as_dict() if record else None,
+        "language": language,
+        "channel": (record.channel if record else "") or tracker.get("latest_input_channel") or "",
+        "tier": (record.tier if record else "") or store.tier_of(sender_id) or "standard",
+        "intents": _intent_history(tracker),
+        "kb_entries": _kb_history(tracker),
+        "notes": store.notes(sender_id),
+        "history": store.history(sender_id)[-20:],
+        "perks_granted": perks.grants(sender_id),
+        "perk_pools": [{"pool": k, "label": str(v.get("label") or k), "left": perks.available(k)}
+                       for k, v in config.perks.items()],
+        "canned_replies": list(config.canned_replies.get(language) or []),
+        "agents": [u.name for u in UserStore(store.redis).list() if u.has_role("agent")],
+        "me": request.ctx.user.name,
+    })
+
+
+def _intent_history(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
+    out = []
+    for e in tracker.get("events") or []:
+        if e.get("event") == "user":
+            intent = (e.get("parse_data") or {}).get("intent") or {}
+            out.append({"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3),
+                        "at": e.get("timestamp")})
+    return out[-15:]
+
+
+def _kb_history(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
+    out = []
+    for e in tracker.get("events") or []:
+        if e.get("event") == "slot" and e.get("name") == "kb_entry" and e.get("value"):
+            out.append({"entry": e.get("value"), "at": e.get("timestamp")})
+        elif e.get("event") == "slot" and e.get("name") == "kb_score" and out and e.get("value") is not None:
+            out[-1]["score"] = e.get("value")
+    return out[-10:]
+
+
+@blueprint.get("/api/conversations/<sender_id>/events")
+@require_role("agent")
+async def events(request: Request, sender_id: str) -> Any:
+    """Server-sent events: the transcript so far, then every new event of this conversation, live."""
+    import redis.asyncio as aioredis
+
+    from bot.storage import resolve_redis_url
+
+    s = request.app.ctx.settings
+    live = aioredis.from_url(s.redis_url or resolve_redis_url(), decode_responses=True)
+    try:
+        latest = await live.xrevrange(EVENTS_STREAM, count=1)
+        last_id = latest[0][0] if latest else "0-0"
+        try:
+            tracker = await RasaClient(s.rasa_url, s.rasa_token).tracker(sender_id)
+        except CanyuError as exc:
+            logger.error("console: tracker of %s unavailable: %s", sender_id, exc)
+            tracker = {}
+        past = tracker.get("events") or []
+        seen = {(e.get("event"), e.get("timestamp")) for e in past}
+        resp = await request.respond(content_type="text/event-stream",
+                                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        for item in transcript_items(past):
+            await resp.send(f"data: {json.dumps(item, ensure_ascii=False)}\n\n")
+        await resp.send(": live\n\n")
+        idle = 0.0
+        while not request.transport.is_closing():
+            batch = await live.xread({EVENTS_STREAM: last_id}, count=200, block=1000)
+            if not batch:
+                idle += 1.0
+                if idle >= SSE_HEARTBEAT_S:
+                    await resp.send(": ping\n\n")
+                    idle = 0.0
+                continue
+            idle = 0.0
+            fresh = []
+            for entry_id, fields in batch[0][1]:
+                last_id = entry_id
+                try:
+                    event = json.loads(fields.get("event") or "{}")
+                except ValueError:
+                    continue
+                if event.get("sender_id") != sender_id or (event.get("event"), event.get("timestamp")) in seen:
+                    continue
+                fresh.append(event)
+            for item in transcript_items(fresh):
+                await resp.send(f"data: {json.dumps(item, ensure_ascii=False)}\n\n")
+        await resp.eof()
+    except (asyncio.CancelledError, ConnectionError):
+        pass
+    finally:
+        await live.close()
+    return None
+
+
+def setup(app: Sanic) -> None:
+    """Run the no-agent timeout sweep while the console is up."""
+
+    async def sweep_forever(app: Sanic) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                s = app.ctx.settings
+                service = HandoffService(HandoffStore(app.ctx.redis), RasaClient(s.rasa_url, s.rasa_token))
+                await service.sweep_timeouts()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.error("console: timeout sweep failed: %s", exc)
+
+    @app.after_server_start
+    async def start_sweep(app: Sanic, _loop: Any) -> None:
+        app.add_task(sweep_forever(app))

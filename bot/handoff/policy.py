@@ -1,0 +1,110 @@
+"""`EscalationPolicy`: a Rasa policy that predicts `action_handoff` when the latest user message meets a
+rule of `escalation.yml` (the same `assess` the action uses to record the reason).
+
+It also routes a typed rating ("4", "五星", "⭐⭐⭐") that answers `action_ask_rating` to
+`action_store_rating`, so ratings need no NLU examples that could swallow order numbers.
+
+config.yml:
+
+    policies:
+      - name: bot.handoff.policy.EscalationPolicy
+
+Its default priority (7) is above RulePolicy's (6): an urgent safety message wins over any rule.
+It predicts only right after a user message, so it never loops.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.errors import CanyuError
+from bot.handoff.rules import assess, load_config, parse_rating, turns_from_events
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_ACTION = "action_handoff"
+ASK_RATING_ACTION = "action_ask_rating"
+STORE_RATING_ACTION = "action_store_rating"
+RATING_INTENT = "csat"
+ESCALATION_POLICY_PRIORITY = 7
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class EscalationPolicy(Policy):
+    """Hands the conversation to a person when `escalation.yml` says so (see module docstring)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": ESCALATION_POLICY_PRIORITY, "escalation_file": None}
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, featurizer: Any = None) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        # Fail at start-up (not on the first message) when the file is broken.
+        load_config(config.get("escalation_file"))
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        for action in (HANDOFF_ACTION, STORE_RATING_ACTION):
+            if action not in domain.action_names_or_texts:
+                logger.warning("EscalationPolicy: '%s' is not in the domain; it will never be predicted", action)
+        return self._resource
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        action = self._decide(tracker)
+        if action is not None and action in domain.action_names_or_texts:
+            probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities)
+
+    def _decide(self, tracker: DialogueStateTracker) -> Optional[str]:
+        if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.is_paused():
+            return None
+        if not isinstance(tracker.latest_message, UserUttered) or tracker.latest_message.text is None:
+            return None
+        intent = (tracker.latest_message.intent or {}).get("name")
+        if intent == RATING_INTENT or self._answers_rating(tracker):
+            return STORE_RATING_ACTION
+        try:
+            escalation = assess(turns_from_events(tracker.events), load_config(self.config.get("escalation_file")))
+        except CanyuError as exc:  # a broken edit of escalation.yml must not stop the bot
+            logger.error("EscalationPolicy: %s", exc)
+            return None
+        if escalation is None:
+            return None
+        logger.info("EscalationPolicy: %s -> %s (%s, priority %s)", tracker.sender_id, HANDOFF_ACTION,
+                    escalation.rule, escalation.priority)
+        return HANDOFF_ACTION
+
+    @staticmethod
+    def _answers_rating(tracker: DialogueStateTracker) -> bool:
+        """The user typed a rating right after being asked for one."""
+        previous: Optional[str] = None
+        seen_user = False
+        for event in reversed(tracker.events):
+            if isinstance(event, UserUttered):
+                if seen_user:
+                    break
+                seen_user = True
+            elif isinstance(event, ActionExecuted) and seen_user and event.action_name != ACTION_LISTEN_NAME:
+                previous = event.action_name
+                break
+        if previous != ASK_RATING_ACTION:
+            return False
+        return parse_rating(tracker.latest_message.text or "") is not None

@@ -1,0 +1,75 @@
+"""What an agent does to a conversation, end to end: reply, grant a perk, resolve, the no-agent notice.
+
+Each step records itself in the Rasa tracker (through the Rasa HTTP API, so every instance sees it and
+the transcript stays whole) and reaches the user through `bot.outbound.send_to_user` on their own channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from bot.handoff.perks import PerkStore
+from bot.handoff.rasa_client import RasaClient
+from bot.handoff.store import HandoffRecord, HandoffStore
+
+__all__ = ["HandoffService"]
+
+logger = logging.getLogger(__name__)
+
+
+async def _send(sender_id: str, messages: List[Any], redis: Any) -> Any:
+    from bot.outbound import send_to_user
+
+    return await send_to_user(sender_id, messages, redis=redis)
+
+
+class HandoffService:
+    def __init__(self, store: HandoffStore, rasa: RasaClient) -> None:
+        self.store = store
+        self.rasa = rasa
+
+    async def reply(self, record: HandoffRecord, agent: str, text: str, extra: Optional[Dict[str, Any]] = None) -> Any:
+        """Record the agent's message as a bot utterance from `agent`, then send it to the user."""
+        metadata = {"agent": agent, **(extra or {})}
+        await self.rasa.append_events(record.sender_id, [{"event": "bot", "text": text, "metadata": metadata}])
+        return await _send(record.sender_id, [text], self.store.redis)
+
+    async def grant_perk(self, record: HandoffRecord, agent: str, pool: str) -> Dict[str, Any]:
+        """Take a one-time code from `pool`, record the grant, and send it to the user in their language."""
+        perk = self.store.config.perks.get(pool)
+        if perk is None:
+            from bot.errors import ConfigError
+
+            raise ConfigError(f"escalation.yml: no perk pool named {pool!r} under perks:")
+        grant = PerkStore(self.store.redis).grant(pool, record.sender_id, agent)
+        messages = perk.get("message") or {}
+        template = messages.get(record.language) or messages.get("en") or "{code}"
+        await self.reply(record, agent, str(template).format(code=grant["code"]), {"perk": pool})
+        return grant
+
+    async def resolve(self, record: HandoffRecord, agent: str) -> List[Dict[str, Any]]:
+        """End the handoff: the bot resumes and asks for a 1-5 rating (delivered on the user's channel)."""
+        self.store.resolve(record.sender_id, agent)
+        await self.rasa.append_events(record.sender_id, [{"event": "resume"}])
+        messages = await self.rasa.execute(record.sender_id, "action_ask_rating")
+        await self.rasa.append_events(record.sender_id, [{"event": "action", "name": "action_listen"}])
+        if messages:
+            await _send(record.sender_id, messages, self.store.redis)
+        return messages
+
+    async def timeout_notice(self, record: HandoffRecord) -> None:
+        """Tell a still-queued user that the reply will come in this chat (recorded in the tracker)."""
+        messages = await self.rasa.execute(record.sender_id, "utter_handoff_timeout")
+        if messages:
+            await _send(record.sender_id, messages, self.store.redis)
+
+    async def sweep_timeouts(self) -> int:
+        count = 0
+        for record in self.store.due_for_timeout_notice():
+            try:
+                await self.timeout_notice(record)
+                count += 1
+            except Exception as exc:
+                logger.error("handoff: timeout notice for %s failed: %s", record.sender_id, exc)
+        return count

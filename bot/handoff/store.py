@@ -1,0 +1,268 @@
+"""Handoff state and the agents' queue in Redis, shared by every Rasa instance, action server and console.
+
+A conversation is `bot` (no key), `queued` or `agent` (claimed by a person). Transitions:
+bot → queued (`enqueue`, by action_handoff) → agent (`claim`, or `transfer` to another agent) → bot (`resolve`).
+
+Redis keys (owned here):
+- `canyu:handoff:{sender_id}` hash: `state` (queued|agent), `rule`, `reason`, `cue`, `priority`, `urgent`,
+  `tier`, `channel`, `language`, `queued_at`, `agent`, `claimed_at`, `timeout_notified`
+- `canyu:handoff_queue:waiting` sorted set of queued sender ids; score = -priority * 1e10 + queued_at, so
+  ZRANGE gives highest priority first, then longest wait
+- `canyu:handoff_queue:active` sorted set of sender ids with an agent; score = claimed_at
+- `canyu:handoff_log:{sender_id}` list of JSON history entries (queued, claimed, transferred, resolved, ...)
+- `canyu:handoff_notes:{sender_id}` list of JSON private notes `{agent, text, at}` (never shown to the user)
+- `canyu:handoff_agents` sorted set agent name → last time their console checked in
+- `canyu:handoff_resolved` list of JSON summaries of finished handoffs (newest first, capped)
+- `canyu:tier:{sender_id}` string: the user's tier (vip, fan, ...) written by a CRM sync or an admin
+- `canyu:csat_pending:{sender_id}` JSON `{agent, resolved_at}`: a rating is expected (1 day)
+- `canyu:csat:log` list of JSON ratings `{sender_id, rating, agent, at}`
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from bot.errors import StorageError
+from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
+
+__all__ = ["HandoffRecord", "HandoffStore", "QUEUED", "WITH_AGENT"]
+
+QUEUED = "queued"
+WITH_AGENT = "agent"
+_PRIORITY_SCALE = 1e10
+_RESOLVED_CAP = 5000
+
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'agent', 'agent', ARGV[1], 'claimed_at', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+return 1
+"""
+
+_TRANSFER = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'agent' then return 0 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'agent') ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'claimed_at', ARGV[3])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    sender_id: str
+    state: str
+    rule: str
+    reason: str
+    cue: str
+    priority: int
+    urgent: bool
+    tier: str
+    channel: str
+    language: str
+    queued_at: float
+    agent: str = ""
+    claimed_at: float = 0.0
+    timeout_notified: bool = False
+
+    @classmethod
+    def from_hash(cls, sender_id: str, data: Dict[str, str]) -> "HandoffRecord":
+        return cls(
+            sender_id=sender_id, state=data.get("state", ""), rule=data.get("rule", ""),
+            reason=data.get("reason", ""), cue=data.get("cue", ""), priority=int(data.get("priority") or 0),
+            urgent=data.get("urgent") == "1", tier=data.get("tier", ""), channel=data.get("channel", ""),
+            language=data.get("language", "en"), queued_at=float(data.get("queued_at") or 0),
+            agent=data.get("agent", ""), claimed_at=float(data.get("claimed_at") or 0),
+            timeout_notified=bool(data.get("timeout_notified")),
+        )
+
+    def as_dict(self, now: Optional[float] = None) -> Dict[str, Any]:
+        now = time.time() if now is None else now
+        data = dict(self.__dict__)
+        data["waited_seconds"] = int(now - self.queued_at) if self.queued_at else 0
+        return data
+
+
+class HandoffStore:
+    """The handoff state machine and queue on one Redis (`redis.Redis` with decoded responses)."""
+
+    def __init__(self, redis: Any, config: Optional[EscalationConfig] = None) -> None:
+        self.redis = redis
+        self._config = config
+        self._claim = redis.register_script(_CLAIM)
+        self._transfer = redis.register_script(_TRANSFER)
+
+    @property
+    def config(self) -> EscalationConfig:
+        if self._config is not None:
+            return self._config
+        from bot.handoff.rules import load_config
+
+        return load_config()
+
+    # --- keys --------------------------------------------------------------------------------------
+    @staticmethod
+    def key(sender_id: str) -> str:
+        return f"canyu:handoff:{sender_id}"
+
+    WAITING = "canyu:handoff_queue:waiting"
+    ACTIVE = "canyu:handoff_queue:active"
+    AGENTS = "canyu:handoff_agents"
+    RESOLVED = "canyu:handoff_resolved"
+
+    def _log(self, sender_id: str, what: str, **data: Any) -> None:
+        entry = {"what": what, "at": round(time.time(), 3), **data}
+        self.redis.rpush(f"canyu:handoff_log:{sender_id}", json.dumps(entry, ensure_ascii=False))
+
+    # --- reading -----------------------------------------------------------------------------------
+    def get(self, sender_id: str) -> Optional[HandoffRecord]:
+        data = self.redis.hgetall(self.key(sender_id))
+        return HandoffRecord.from_hash(sender_id, data) if data else None
+
+    def waiting(self) -> List[HandoffRecord]:
+        """Queued conversations, highest priority first, then longest wait."""
+        return [r for r in (self.get(s) for s in self.redis.zrange(self.WAITING, 0, -1)) if r is not None]
+
+    def active(self, agent: Optional[str] = None) -> List[HandoffRecord]:
+        records = [r for r in (self.get(s) for s in self.redis.zrange(self.ACTIVE, 0, -1)) if r is not None]
+        return [r for r in records if agent is None or r.agent == agent]
+
+    def ahead_of(self, sender_id: str) -> int:
+        rank = self.redis.zrank(self.WAITING, sender_id)
+        return int(rank) if rank is not None else 0
+
+    def history(self, sender_id: str) -> List[Dict[str, Any]]:
+        return [json.loads(x) for x in self.redis.lrange(f"canyu:handoff_log:{sender_id}", 0, -1)]
+
+    def tier_of(self, sender_id: str, metadata: Optional[Dict[str, Any]] = None) -> str:
+        tier = self.redis.get(f"canyu:tier:{sender_id}")
+        if not tier and metadata and self.config.trust_metadata_tier:
+            tier = str(metadata.get("tier") or "")
+        return tier or ""
+
+    # --- agents ------------------------------------------------------------------------------------
+    def heartbeat(self, agent: str, now: Optional[float] = None) -> None:
+        self.redis.zadd(self.AGENTS, {agent: time.time() if now is None else now})
+
+    def agents_online(self, now: Optional[float] = None) -> List[str]:
+        now = time.time() if now is None else now
+        return list(self.redis.zrangebyscore(self.AGENTS, now - self.config.agent_online_seconds, "+inf"))
+
+    def estimate_minutes(self, sender_id: str, now: Optional[float] = None) -> Optional[int]:
+        return estimate_wait_minutes(self.ahead_of(sender_id), len(self.agents_online(now)), self.config)
+
+    # --- transitions -------------------------------------------------------------------------------
+    def enqueue(self, sender_id: str, escalation: Escalation, *, tier: str = "", channel: str = "",
+                language: str = "en", now: Optional[float] = None) -> HandoffRecord:
+        """bot → queued. If already queued or with an agent, keep it (raising the priority if higher)."""
+        now = time.time() if now is None else now
+        priority = tier_priority(escalation.priority, tier, self.config)
+        current = self.get(sender_id)
+        if current is not None:
+            if current.state == QUEUED and priority > current.priority:
+                self.redis.hset(self.key(sender_id), mapping={"priority": priority, "rule": escalation.rule,
+                                                              "reason": escalation.reason, "cue": escalation.cue,
+                                                              "urgent": "1" if escalation.urgent else "0"})
+                self.redis.zadd(self.WAITING, {sender_id: -priority * _PRIORITY_SCALE + current.queued_at})
+                self._log(sender_id, "raised", rule=escalation.rule, priority=priority)
+            return self.get(sender_id) or current
+        mapping = {
+            "state": QUEUED, "rule": escalation.rule, "reason": escalation.reason, "cue": escalation.cue,
+            "priority": priority, "urgent": "1" if escalation.urgent else "0", "tier": tier or "",
+            "channel": channel or "", "language": language or "en", "queued_at": f"{now:.3f}",
+        }
+        pipe = self.redis.pipeline()
+        pipe.hset(self.key(sender_id), mapping=mapping)
+        pipe.zadd(self.WAITING, {sender_id: -priority * _PRIORITY_SCALE + now})
+        pipe.execute()
+        self._log(sender_id, "queued", rule=escalation.rule, reason=escalation.reason, cue=escalation.cue,
+                  priority=priority, also=list(escalation.also))
+        record = self.get(sender_id)
+        if record is None:
+            raise StorageError(f"handoff for {sender_id} vanished right after it was queued")
+        return record
+
+    def claim(self, sender_id: str, agent: str, now: Optional[float] = None) -> bool:
+        """queued → agent; False if someone else was faster or it is not queued."""
+        now = time.time() if now is None else now
+        ok = bool(self._claim(keys=[self.key(sender_id), self.WAITING, self.ACTIVE],
+                              args=[agent, f"{now:.3f}", sender_id]))
+        if ok:
+            self._log(sender_id, "claimed", agent=agent)
+        return ok
+
+    def transfer(self, sender_id: str, to_agent: str, from_agent: str = "", now: Optional[float] = None) -> bool:
+        """Give a claimed conversation to `to_agent` (only its current agent may, unless from_agent is '')."""
+        now = time.time() if now is None else now
+        result = int(self._transfer(keys=[self.key(sender_id)], args=[from_agent, to_agent, f"{now:.3f}"]))
+        if result == 1:
+            self.redis.zadd(self.ACTIVE, {sender_id: now})
+            self._log(sender_id, "transferred", by=from_agent, to=to_agent)
+        return result == 1
+
+    def requeue(self, sender_id: str, by: str = "") -> bool:
+        """agent → queued again (an agent hands it back)."""
+        record = self.get(sender_id)
+        if record is None or record.state != WITH_AGENT:
+            return False
+        pipe = self.redis.pipeline()
+        pipe.hset(self.key(sender_id), mapping={"state": QUEUED, "agent": "", "claimed_at": "0"})
+        pipe.zrem(self.ACTIVE, sender_id)
+        pipe.zadd(self.WAITING, {sender_id: -record.priority * _PRIORITY_SCALE + record.queued_at})
+        pipe.execute()
+        self._log(sender_id, "requeued", by=by)
+        return True
+
+    def resolve(self, sender_id: str, agent: str = "", now: Optional[float] = None) -> Optional[HandoffRecord]:
+        """queued/agent → bot: the record is removed and summarised in `canyu:handoff_resolved`."""
+        now = time.time() if now is None else now
+        record = self.get(sender_id)
+        if record is None:
+            return None
+        summary = dict(record.as_dict(now), resolved_by=agent, resolved_at=round(now, 3))
+        pipe = self.redis.pipeline()
+        pipe.delete(self.key(sender_id))
+        pipe.zrem(self.WAITING, sender_id)
+        pipe.zrem(self.ACTIVE, sender_id)
+        pipe.lpush(self.RESOLVED, json.dumps(summary, ensure_ascii=False))
+        pipe.ltrim(self.RESOLVED, 0, _RESOLVED_CAP - 1)
+        pipe.set(f"canyu:csat_pending:{sender_id}", json.dumps({"agent": agent or record.agent,
+                                                                "resolved_at": round(now, 3)}), ex=86400)
+        pipe.execute()
+        self._log(sender_id, "resolved", by=agent)
+        return record
+
+    # --- notes -------------------------------------------------------------------------------------
+    def add_note(self, sender_id: str, agent: str, text: str) -> Dict[str, Any]:
+        note = {"agent": agent, "text": text, "at": round(time.time(), 3)}
+        self.redis.rpush(f"canyu:handoff_notes:{sender_id}", json.dumps(note, ensure_ascii=False))
+        return note
+
+    def notes(self, sender_id: str) -> List[Dict[str, Any]]:
+        return [json.loads(x) for x in self.redis.lrange(f"canyu:handoff_notes:{sender_id}", 0, -1)]
+
+    # --- no-agent timeout --------------------------------------------------------------------------
+    def due_for_timeout_notice(self, now: Optional[float] = None) -> List[HandoffRecord]:
+        """Queued longer than the configured timeout and not told yet; each is returned to one caller only."""
+        now = time.time() if now is None else now
+        due = []
+        for record in self.waiting():
+            if record.timeout_notified or now - record.queued_at < self.config.no_agent_timeout_seconds:
+                continue
+            if self.redis.hsetnx(self.key(record.sender_id), "timeout_notified", f"{now:.3f}"):
+                self._log(record.sender_id, "timeout_notice")
+                due.append(record)
+        return due
+
+    # --- ratings -----------------------------------------------------------------------------------
+    def record_rating(self, sender_id: str, rating: int, now: Optional[float] = None) -> Dict[str, Any]:
+        now = time.time() if now is None else now
+        raw = self.redis.get(f"canyu:csat_pending:{sender_id}")
+        pending = json.loads(raw) if raw else {}
+        entry = {"sender_id": sender_id, "rating": rating, "agent": pending.get("agent", ""), "at": round(now, 3)}
+        self.redis.rpush("canyu:csat:log", json.dumps(entry, ensure_ascii=False))
+        self.redis.delete(f"canyu:csat_pending:{sender_id}")
+        return entry
