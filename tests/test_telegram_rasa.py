@@ -1,0 +1,91 @@
+"""A whole conversation in English over the Telegram channel, through the real Rasa server and actions,
+with a handoff to a human agent whose reply reaches the user through the (fake) Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+
+from bot import outbound
+from tests.fakes.rasa_channels import TelegramUser, channels_assistant
+from tests.fakes.telegram import update_message
+
+LATIN = re.compile(r"[A-Za-z]{3,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    return channels_assistant(tmp_path_factory)
+
+
+def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
+    user = TelegramUser(stack)
+    hello = user.say("/start")
+    assert hello and LATIN.search(hello[0]) and not CJK.search(" ".join(hello)), hello
+    answer = user.say("How long does the Millet Phone 14 take to charge?")
+    assert answer and LATIN.search(" ".join(answer)), answer
+    handoff = user.say("I want to talk to a human agent please")
+    assert handoff and not CJK.search(" ".join(handoff)), handoff
+    methods = [c["method"] for c in stack.telegram.calls if str(c["params"].get("chat_id")) == str(user.chat_id)]
+    assert "sendChatAction" in methods
+
+    from bot.handoff.rasa_client import RasaClient
+    from bot.handoff.service import HandoffService
+    from bot.handoff.store import HandoffStore
+
+    redis = stack.assistant.redis
+    record = HandoffStore(redis).get(user.sender_id)
+    assert record is not None, "the handoff request did not reach the queue"
+    tracker = stack.assistant.tracker(user.sender_id)
+    assert tracker["latest_input_channel"] == "telegram" and tracker["paused"] is True
+
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REDIS_URL", stack.assistant.redis_url)
+    outbound.register_sender("telegram", None)
+    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token))
+    reply = "Hi, I'm Lin from Millet support. Let me look at that for you."
+    report = asyncio.run(service.reply(record, "Lin", reply))
+    assert (report.channel, report.sent) == ("telegram", 1)
+    assert user.texts()[-1] == reply
+
+    # Resolving asks for a rating; its buttons are an inline keyboard and a press goes back into Rasa.
+    rating = asyncio.run(service.resolve(HandoffStore(redis).get(user.sender_id), "Lin"))
+    outbound.register_sender("telegram", None)
+    if rating and any(m.get("buttons") for m in rating):
+        deadline = time.monotonic() + 10
+        while not user.last_keyboard() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        keyboard = user.last_keyboard()
+        assert keyboard, "rating buttons were not sent as an inline keyboard"
+        thanks = user.press(keyboard[-1]["callback_data"])
+        assert thanks, "pressing a rating button got no answer"
+        events = stack.assistant.tracker(user.sender_id)["events"]
+        assert any(e.get("event") == "user" and (e.get("text") or "").startswith("/") for e in events)
+
+
+def test_update_delivered_twice_through_rasa_gets_one_reply(stack):
+    user = TelegramUser(stack)
+    user.say("hi")
+    update = update_message(next(TelegramUser._ids), user.chat_id, "Does the Millet Band 9 have GPS?")
+    before = len(user.texts())
+    assert user.post(update).status_code == 200
+    assert user.post(update).status_code == 200
+    deadline = time.monotonic() + 60
+    while len(user.texts()) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)
+    tracker = stack.assistant.tracker(user.sender_id)
+    texts = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
+    assert texts.count("Does the Millet Band 9 have GPS?") == 1
+    assert len(user.texts()) > before
+
+
+def test_wrong_secret_token_is_403_on_the_real_server(stack):
+    user = TelegramUser(stack)
+    resp = user.post(update_message(1, user.chat_id, "hi"), secret="nope")
+    assert resp.status_code == 403
