@@ -36,7 +36,6 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
 _THUMBS = [(re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up"),
            (re.compile(r"👎|useless|not helpful|didn'?t help|没用|没帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down")]
-_STAR = re.compile(r"(?<!\d)([1-5])\s*(?:/\s*5|分|星|stars?|points?)?(?!\d)")
 
 
 def _language(tracker: Tracker) -> str:
@@ -218,7 +217,7 @@ class ActionVote(Action):
 
 
 class ActionRecordAnswerRating(Action):
-    """👍/👎 after an answer, or 1–5 after a handoff; a 👎 asks what was missing (answer_comment_form)."""
+    """👍/👎 after an answer (1–5 after a handoff is the handoff's csat); a 👎 asks what was missing (answer_comment_form)."""
 
     def name(self) -> Text:
         return "action_record_answer_rating"
@@ -233,10 +232,7 @@ class ActionRecordAnswerRating(Action):
                 if pattern.search(text):
                     rating = value
                     break
-        if rating is None:
-            star = _STAR.search(text)
-            rating = star.group(1) if star else None
-        if rating is None:
+        if rating not in ("up", "down"):  # 1-5 after a handoff belongs to action_store_rating (csat)
             dispatcher.utter_message(response="utter_answer_rated_up")
             return [SlotSet("rating", None)]
         try:
@@ -246,10 +242,7 @@ class ActionRecordAnswerRating(Action):
         if rating == "up":
             dispatcher.utter_message(response="utter_answer_rated_up")
             return [SlotSet("rating", None)]
-        if rating == "down":
-            return [SlotSet("rating", None), FollowupAction("answer_comment_form")]
-        dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
-        return [SlotSet("rating", None)]
+        return [SlotSet("rating", None), FollowupAction("answer_comment_form")]
 
 
 class ActionFileAnswerComment(Action):

@@ -12,7 +12,7 @@ __all__ = ["explain_status", "queue_note", "reason_text"]
 _REASONS = {
     "en": {
         "manual": "our team gave you that status",
-        "shipped_feedback": "{shipped} of your suggestions made it into a release ({ids})",
+        "shipped_feedback": "{shipped_feedback} of your suggestions made it into a release ({ids})",
         "feedback": "you've sent us feedback ({feedback} item(s) so far)",
         "messages": "you've written to us {messages} times",
         "active_days": "you've chatted with us on {active_days} different days",
@@ -20,7 +20,7 @@ _REASONS = {
     },
     "zh": {
         "manual": "是团队为你开通的",
-        "shipped_feedback": "你提的 {shipped} 条建议已经上线（{ids}）",
+        "shipped_feedback": "你提的 {shipped_feedback} 条建议已经上线（{ids}）",
         "feedback": "你给我们提过反馈（目前 {feedback} 条）",
         "messages": "你已经和我们聊了 {messages} 条消息",
         "active_days": "你有 {active_days} 天来找我们聊过",

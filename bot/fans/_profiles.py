@@ -11,6 +11,11 @@ Key layout (under `canyu:fans:`):
 | `canyu:fans:activity:{profile}` | hash | `messages` |
 | `canyu:fans:days:{profile}` | set | days (YYYY-MM-DD, UTC) the person wrote |
 | `canyu:fans:activity_cursor` | string | last `canyu:events` stream id counted into activity |
+| `canyu:fans:tier_published:{sender_id}` | string | marks `canyu:tier:{sender_id}` as written by us |
+
+The handoff queue reads `canyu:tier:{sender_id}` (bot/handoff) and boosts by escalation.yml's
+`tiers.boost`; `status_of` keeps that key equal to the person's tier for every linked identity, unless
+someone else (a CRM sync, `bot console tier`) wrote it.
 """
 
 from __future__ import annotations
@@ -178,8 +183,27 @@ class FanStatus:
         return self.tier.queue_boost
 
 
+def _publish(status: FanStatus, red: Any) -> FanStatus:
+    """Mirror the tier into `canyu:tier:{sender_id}` for the handoff queue (never over a CRM's value)."""
+    value = status.tier.handoff_tier or status.tier.id
+    for ident in identities(status.profile, red):
+        key, mark = f"canyu:tier:{ident}", f"{PREFIX}tier_published:{ident}"
+        current = red.get(key)
+        if current is not None and not red.exists(mark):
+            continue
+        if current != value:
+            red.set(key, value)
+            red.set(mark, "1")
+    return status
+
+
 def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None) -> FanStatus:
+    """The person's tier and why (and mirrored for the handoff queue)."""
     red = _r(red)
+    return _publish(_status_of(sender_id, red, rules), red)
+
+
+def _status_of(sender_id: str, red: Any, rules: Optional[TierRules]) -> FanStatus:
     rules = rules or load_rules()
     stats = stats_of(sender_id, red)
     profile = stats["profile"]

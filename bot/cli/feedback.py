@@ -1,0 +1,273 @@
+"""`bot feedback ...`, `bot fans ...` and `bot report`: the participation loop from the terminal.
+
+    bot feedback list [--status planned]
+    bot feedback show FB3
+    bot feedback set-status FB3 shipped --release "MilletOS 2.3 this Friday" [--release-zh "本周五的 MilletOS 2.3"]
+    bot feedback set-status FB4 declined --reason "the 14 Pro has no room for a bigger battery"
+    bot feedback notify FB3              # (re)send the shipped message to voices not told yet
+    bot feedback digest [--lang zh] [--days 7 | --all]
+    bot fans show SENDER_ID
+    bot fans grant SENDER_ID beta_tester | bot fans revoke SENDER_ID
+    bot fans fcodes add band9-launch --count 50 [--title-en "the Band 9 launch"] | bot fans fcodes list
+    bot fans redeem F-ABCDEFGH --by ORDER_OR_USER
+    bot report [--days 30 | --since 2026-11-01 --until 2026-11-30] [--csv FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any, List, Optional
+
+from bot.errors import ConfigError
+
+
+def _store() -> Any:
+    from bot.feedback import FeedbackStore
+
+    return FeedbackStore()
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else "—"
+
+
+def _list(args: argparse.Namespace) -> int:
+    items = _store().all(args.status)
+    if args.json:
+        print(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print("no feedback items" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    for item in sorted(items, key=lambda i: -i.count):
+        title = item.title_en or item.title_zh
+        print(f"{item.id}\t{item.status}\t{item.count} voice(s)\t{item.kind}\t{title}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = _store()
+    item = store.get(args.id)
+    print(json.dumps(item.to_dict(), ensure_ascii=False, indent=2))
+    notified = store.notified(item.id)
+    print(f"voices ({item.count}):")
+    for v in store.voices(item.id):
+        told = " [told it shipped]" if v.sender_id in notified else ""
+        print(f"  {_when(v.ts)}  {v.sender_id} ({v.channel or '?'}, {v.language}, {v.how}){told}: {v.text}")
+    print("history:")
+    for h in store.history(item.id):
+        extra = h.get("release") or h.get("reason") or ""
+        print(f"  {_when(h['ts'])}  {h['status']}  by {h.get('by', '?')}  {extra}")
+    return 0
+
+
+def _notify(store: Any, item_id: str) -> int:
+    from bot.feedback import notify_shipped
+
+    report = asyncio.run(notify_shipped(store, item_id))
+    print(f"{report.item_id}: shipped message sent to {len(report.sent)}, waiting for next contact "
+          f"{len(report.queued)}, already told {len(report.skipped)}, failed {len(report.failed)}")
+    for sender, error in report.failed.items():
+        print(f"  failed {sender}: {error} (run `bot feedback notify {report.item_id}` to retry)", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    store = _store()
+    item = store.set_status(args.id, args.status, reason=args.reason or "", release=args.release or "",
+                            release_zh=args.release_zh or "", by=args.by)
+    print(f"{item.id} is now {item.status} ({item.count} voice(s))")
+    if item.status == "shipped" and not args.no_notify:
+        return _notify(store, item.id)
+    return 0
+
+
+def _notify_cmd(args: argparse.Namespace) -> int:
+    store = _store()
+    if store.get(args.id).status != "shipped":
+        raise ConfigError(f"{args.id} is not shipped; set it with `bot feedback set-status {args.id} shipped --release ...`")
+    return _notify(store, args.id)
+
+
+def _title(args: argparse.Namespace) -> int:
+    item = _store().set_title(args.id, en=args.en or "", zh=args.zh or "")
+    print(f"{item.id}: en={item.title_en!r} zh={item.title_zh!r}")
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from bot.feedback import digest_text
+
+    print(digest_text(_store(), args.lang, days=None if args.all else args.days))
+    return 0
+
+
+def _fans_show(args: argparse.Namespace) -> int:
+    from bot.fans import explain_status, identities, status_of
+
+    status = status_of(args.sender)
+    print(f"profile {status.profile} (identities: {', '.join(identities(status.profile))})")
+    print(f"tier {status.tier.id} (queue boost {status.boost}) because {status.reason}"
+          + (f" granted by {status.granted_by}" if status.granted_by else ""))
+    stats = {k: v for k, v in status.stats.items() if k != "profile"}
+    print(f"stats {json.dumps(stats, ensure_ascii=False)}")
+    print(explain_status(args.sender, args.lang))
+    return 0
+
+
+def _fans_grant(args: argparse.Namespace) -> int:
+    from bot.fans import grant_tier
+
+    status = grant_tier(args.sender, args.tier, by=args.by)
+    print(f"{args.sender} (profile {status.profile}) is now {status.tier.id}")
+    return 0
+
+
+def _fans_revoke(args: argparse.Namespace) -> int:
+    from bot.fans import revoke_tier, status_of
+
+    revoke_tier(args.sender)
+    print(f"{args.sender}: manual tier removed; now {status_of(args.sender).tier.id}")
+    return 0
+
+
+def _fcodes_add(args: argparse.Namespace) -> int:
+    from bot.fans import add_codes, pool_size
+
+    added = add_codes(args.campaign, count=args.count, codes=args.codes or [], title_en=args.title_en or "",
+                      title_zh=args.title_zh or "")
+    for code in added:
+        print(code)
+    print(f"{len(added)} code(s) added; {pool_size(args.campaign)} unused in {args.campaign}", file=sys.stderr)
+    return 0
+
+
+def _fcodes_list(args: argparse.Namespace) -> int:
+    from bot.fans import campaigns, pool_size, redemptions
+
+    used = redemptions()
+    for name, meta in campaigns().items():
+        done = sum(1 for r in used if r["campaign"] == name)
+        print(f"{name}\tunused {pool_size(name)}\tredeemed {done}\t{meta.get('title_en', '')}")
+    return 0
+
+
+def _redeem(args: argparse.Namespace) -> int:
+    from bot.fans import redeem_code
+
+    record = redeem_code(args.code, args.by)
+    print(f"{record['code']} redeemed by {record['redeemed_by']} (campaign {record['campaign']}, "
+          f"person {record['profile']})")
+    return 0
+
+
+def _parse_day(raw: Optional[str]) -> Optional[float]:
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        raise ConfigError(f"date {raw!r} is not YYYY-MM-DD") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bot.analytics import compute_report, report_csv, report_text
+
+    end = _parse_day(args.until)
+    end = end + 86400 if end else time.time()
+    start = _parse_day(args.since) or end - args.days * 86400
+    report = compute_report(start, end)
+    if args.csv:
+        text = report_csv(report)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            with open(args.csv, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            print(f"wrote {args.csv}", file=sys.stderr)
+        return 0
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(report_text(report))
+    return 0
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    fb = sub.add_parser("feedback", help="feedback items: list, statuses, shipped messages, weekly digest")
+    fbs = fb.add_subparsers(dest="feedback_command", metavar="ACTION")
+    fbs.required = True
+    p = fbs.add_parser("list", help="items with their status and number of voices")
+    p.add_argument("--status", help="only this status (new, planned, in_beta, shipped, declined)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_list)
+    p = fbs.add_parser("show", help="one item: voices and status history")
+    p.add_argument("id")
+    p.set_defaults(func=_show)
+    p = fbs.add_parser("set-status", help="move an item; shipping tells every voice on their channel")
+    p.add_argument("id")
+    p.add_argument("status", help="new, planned, in_beta (beta), shipped, declined")
+    p.add_argument("--reason", help="why it is declined (users read it)")
+    p.add_argument("--release", help='where it shipped, e.g. "MilletOS 2.3 this Friday"')
+    p.add_argument("--release-zh", help='the same in Chinese, e.g. "本周五的 MilletOS 2.3"')
+    p.add_argument("--by", default="cli", help="who made the change (history)")
+    p.add_argument("--no-notify", action="store_true", help="do not send the shipped message now")
+    p.set_defaults(func=_set_status)
+    p = fbs.add_parser("notify", help="send the shipped message to voices not told yet (retries failures)")
+    p.add_argument("id")
+    p.set_defaults(func=_notify_cmd)
+    p = fbs.add_parser("title", help="set an item's public title in English and/or Chinese")
+    p.add_argument("id")
+    p.add_argument("--en")
+    p.add_argument("--zh")
+    p.set_defaults(func=_title)
+    p = fbs.add_parser("digest", help='"shipped because you asked" text for the weekly post')
+    p.add_argument("--lang", choices=("en", "zh"), default="en")
+    p.add_argument("--days", type=float, default=7)
+    p.add_argument("--all", action="store_true", help="every shipped item, not only the last --days")
+    p.set_defaults(func=_digest)
+
+    fans = sub.add_parser("fans", help="fan profiles, tiers and early-access codes")
+    fs = fans.add_subparsers(dest="fans_command", metavar="ACTION")
+    fs.required = True
+    p = fs.add_parser("show", help="a person's tier, why, and their numbers")
+    p.add_argument("sender")
+    p.add_argument("--lang", choices=("en", "zh"), default="en")
+    p.set_defaults(func=_fans_show)
+    p = fs.add_parser("grant", help="give a tier by hand (e.g. beta_tester)")
+    p.add_argument("sender")
+    p.add_argument("tier")
+    p.add_argument("--by", default="cli")
+    p.set_defaults(func=_fans_grant)
+    p = fs.add_parser("revoke", help="remove a manual tier")
+    p.add_argument("sender")
+    p.set_defaults(func=_fans_revoke)
+    p = fs.add_parser("fcodes", help="early-access code pools")
+    fc = p.add_subparsers(dest="fcodes_command", metavar="ACTION")
+    fc.required = True
+    q = fc.add_parser("add", help="add codes to a campaign's pool (prints them)")
+    q.add_argument("campaign")
+    q.add_argument("--count", type=int, default=0, help="this many fresh codes")
+    q.add_argument("--codes", nargs="*", help="or these exact codes")
+    q.add_argument("--title-en")
+    q.add_argument("--title-zh")
+    q.set_defaults(func=_fcodes_add)
+    q = fc.add_parser("list", help="campaigns with unused and redeemed counts")
+    q.set_defaults(func=_fcodes_list)
+    p = fs.add_parser("redeem", help="record a code's use at checkout (fails if used before)")
+    p.add_argument("code")
+    p.add_argument("--by", required=True, help="order number or account that used it")
+    p.set_defaults(func=_redeem)
+
+    rp = sub.add_parser("report", help="containment, escalations, CSAT, 👍 rate, unanswered, feedback, as text or CSV")
+    rp.add_argument("--days", type=float, default=30, help="the last N days (default 30)")
+    rp.add_argument("--since", help="YYYY-MM-DD (UTC), first day")
+    rp.add_argument("--until", help="YYYY-MM-DD (UTC), last day")
+    rp.add_argument("--csv", help="write CSV to this file ('-' for stdout)")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=_report)

@@ -1,0 +1,109 @@
+"""Fan profiles, tier rules, identity links and early-access codes on a real (embedded) Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterator
+
+import pytest
+import redis
+
+from bot.errors import DataError
+from bot.fans import (
+    AlreadyRedeemed, LinkError, NotEligible, PoolEmpty, add_codes, create_link_code, explain_status, grant_code,
+    grant_tier, identities, priority_for, profile_id, redeem_code, redeem_link_code, redemptions, status_of,
+    tier_of,
+)
+from bot.fans._rules import parse_rules
+from bot.feedback import FeedbackStore
+from bot.storage import EmbeddedRedis
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    s = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def red(server: EmbeddedRedis) -> "redis.Redis[str]":
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    client.flushdb()
+    return client
+
+
+def _user_events(red: "redis.Redis[str]", sender: str, n: int, day: float) -> None:
+    for i in range(n):
+        red.xadd("canyu:events", {"event": json.dumps({"event": "user", "sender_id": sender, "text": "hi",
+                                                        "timestamp": day + i})})
+
+
+def test_tiers_follow_the_rules(red: "redis.Redis[str]") -> None:
+    assert priority_for("newbie", red) == ("newcomer", 0)
+    _user_events(red, "chatty", 25, time.time())
+    assert tier_of("chatty", red) == "fan"
+    store = FeedbackStore(red, use_vectors=False)
+    item = store.file("idea", "Band 9 needs dark mode", kind="suggestion", language="en").item
+    assert status_of("idea", red).reason == "feedback"
+    store.set_status(item.id, "shipped", release="Band 9 firmware 2.0")
+    status = status_of("idea", red)
+    assert status.tier.id == "core_fan" and status.reason == "shipped_feedback"
+    assert item.id in explain_status("idea", "en", red) and "core fan" in explain_status("idea", "en", red)
+    assert "核心米粉" in explain_status("idea", "zh", red)
+    grant_tier("tester", "beta_tester", by="lin", red=red)
+    assert priority_for("tester", red) == ("beta_tester", 30)
+    why = explain_status("tester", "en", red)
+    assert "beta tester" in why and "ahead in the queue" in why
+    # mirrored for the handoff queue, but a CRM's value is never overwritten
+    assert red.get("canyu:tier:tester") == "beta_tester"
+    red.set("canyu:tier:vip-user", "vip")
+    grant_tier("vip-user", "beta_tester", red=red)
+    assert red.get("canyu:tier:vip-user") == "vip"
+
+
+def test_rule_errors_name_file_and_line() -> None:
+    bad = "tiers:\n  - id: fan\n    any:\n      - karma: 3\n    default: true\nprivileges: {}\n"
+    with pytest.raises(DataError) as err:
+        parse_rules(bad, file="fans.yml")
+    assert "fans.yml:4" in str(err.value) and "karma" in str(err.value)
+    with pytest.raises(DataError):
+        parse_rules("tiers:\n  - id: fan\n    queue_boost: 1\nprivileges: {}\n")
+
+
+def test_link_two_identities_with_a_one_time_code(red: "redis.Redis[str]") -> None:
+    store = FeedbackStore(red, use_vectors=False)
+    store.file("telegram:42", "14 Pro battery drains fast", language="en")
+    code = create_link_code("wechat:oAbC", red)
+    assert len(code) == 6
+    assert redeem_link_code("telegram:42", code, red) == "wechat:oAbC"
+    assert profile_id("telegram:42", red) == "wechat:oAbC"
+    assert identities("wechat:oAbC", red) == ["telegram:42", "wechat:oAbC"]
+    assert [i.id for i in store.items_of("wechat:oAbC")] == ["FB1"]
+    again = store.file("wechat:oAbC", "14 Pro 掉电快", language="zh")
+    assert again.outcome == "already" and again.item.count == 1
+    with pytest.raises(LinkError):
+        redeem_link_code("telegram:99", code, red)
+
+
+def test_fcode_granted_once_and_redeemed_once(red: "redis.Redis[str]") -> None:
+    codes = add_codes("band9-launch", count=2, title_en="the Band 9 launch", red=red)
+    assert len(codes) == 2
+    with pytest.raises(NotEligible):
+        grant_code("newbie", "band9-launch", red)
+    grant_tier("tester", "beta_tester", red=red)
+    first = grant_code("tester", "band9-launch", red)
+    again = grant_code("tester", "band9-launch", red)
+    assert first.new and not again.new and again.code == first.code
+    record = redeem_code(first.code, "M2026110501", red)
+    assert record["profile"] == "tester"
+    with pytest.raises(AlreadyRedeemed) as err:
+        redeem_code(first.code.lower(), "M2026110502", red)
+    assert err.value.redeemed_by == "M2026110501"
+    assert len(redemptions(red)) == 1
+    grant_tier("other", "beta_tester", red=red)
+    grant_code("other", "band9-launch", red)
+    grant_tier("third", "core_fan", red=red)
+    with pytest.raises(PoolEmpty):
+        grant_code("third", "band9-launch", red)
