@@ -1,0 +1,117 @@
+"""Order tracking: `validate_order_form` checks the number the user gives, `action_order_status` answers.
+
+The form asks for the order number; every reply is normalised (`bot.orders.normalise_order_number`).
+A reply that is not an order number gets the format with an example; an unknown number gets "check it";
+after three bad tries the form stops and a person is offered (`utter_offer_human` as a follow-up action,
+so the yes/no rules apply). Bad tries are counted from the tracker's events since the form started.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.common import bot_responses, format_date, user_language
+from bot.errors import StorageError
+from bot.orders import OrderBackend, carrier_name, get_order_backend, normalise_order_number, product_name
+
+__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES"]
+
+MAX_TRIES = 3
+_BAD_TRY_REPLIES = {"utter_order_bad_format", "utter_order_not_found"}
+_backend: Optional[OrderBackend] = None
+
+
+def _orders() -> OrderBackend:
+    global _backend
+    if _backend is None:
+        _backend = get_order_backend()
+    return _backend
+
+
+def _bad_tries_so_far(events: List[Dict[Text, Any]]) -> int:
+    """Bad order numbers the user gave since the order form last started."""
+    since_start: List[Dict[Text, Any]] = []
+    for event in reversed(events):
+        if event.get("event") == "active_loop" and event.get("name") == "order_form":
+            break
+        since_start.append(event)
+    return sum(1 for name in bot_responses(since_start) if name in _BAD_TRY_REPLIES)
+
+
+class ValidateOrderForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
+            events.append(FollowupAction("utter_offer_human"))
+        return events
+
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """An order number anywhere in the message counts, whatever intent the message got."""
+        number = normalise_order_number(tracker.latest_message.get("text") or "")
+        return {"order_number": number} if number else {}
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        number = normalise_order_number(str(value)) if value else None
+        if number is not None:
+            try:
+                order = _orders().get(number)
+            except StorageError:
+                dispatcher.utter_message(response="utter_order_backend_down")
+                return {"order_number": None, "requested_slot": None}
+            if order is not None:
+                return {"order_number": number}
+
+        if _bad_tries_so_far(tracker.events) + 1 >= MAX_TRIES:
+            dispatcher.utter_message(response="utter_order_give_up")
+            return {"order_number": None, "requested_slot": None}
+        if number is None:
+            dispatcher.utter_message(response="utter_order_bad_format")
+        else:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        return {"order_number": None}
+
+
+class ActionOrderStatus(Action):
+    def name(self) -> Text:
+        return "action_order_status"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        number = tracker.get_slot("order_number")
+        if not number:  # the form stopped without a number and has already said why
+            return []
+        try:
+            order = _orders().get(number)
+        except StorageError:
+            dispatcher.utter_message(response="utter_order_backend_down")
+            return [SlotSet("order_number", None)]
+        if order is None:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+            return [SlotSet("order_number", None)]
+
+        language = user_language(tracker)
+        dispatcher.utter_message(
+            response=f"utter_order_{order.status}",
+            order_number=order.number,
+            product=product_name(order.product, language),
+            carrier=carrier_name(order.carrier or "", language),
+            tracking_no=order.tracking_no or "",
+            eta=format_date(order.eta, language),
+            updated=format_date(order.updated_at.date(), language),
+        )
+        return [SlotSet("order_number", None)]
