@@ -28,7 +28,7 @@ def test_messages_name_the_phrase_and_the_fix():
     assert "responses/replies.yml:35: error: 'utter_phone_pitch' (en): \"world-class\" is empty praise" in text
     assert "responses/replies.yml:28: error: 'utter_sorry' (zh): \"尊敬的用户\" is a bureaucratic formula" in text
     assert "2 emoji (🎉 🔥); keep at most 1" in text
-    assert "knowledge/faq/returns.yml:20: warning: 'fast-charge' (en): the first sentence is \"great question\"" in text
+    assert "knowledge/faq/returns.yml:23: warning: 'fast-charge' (en): the first sentence is \"great question\"" in text
 
 
 def test_severities_and_phrases_come_from_config(tmp_path):

@@ -36,7 +36,7 @@ def test_messages_say_what_is_wrong_and_how_to_fix_it():
     assert "'Millet Phone 15' is not a product" in by_place["intents/shop.yml:34:unknown-product"]
     assert "entity 'order_id'" in by_place["responses/domain.yml:22:slot-unknown-entity"]
     assert "slot 'order_numbr'" in by_place["dialogue/rules.yml:22:dialogue-unknown-slot"]
-    assert "no Chinese answer" in by_place["knowledge/faq/returns.yml:13:twin-missing"]
+    assert "has no zh answer" in by_place["knowledge/faq/returns.yml:15:kb"]  # from bot.knowledge.loader
 
 
 def test_yaml_syntax_error_has_its_line():

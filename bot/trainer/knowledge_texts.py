@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-from typing import Any, List, Optional
+import re
+from pathlib import Path
+from typing import Any, Callable, List, Optional
 
 from bot.trainer.problems import Problem, relpath
 from bot.trainer.sources import TextItem, item_line, key_line, load_yaml, yaml_files
@@ -25,6 +27,8 @@ class KB:
     texts: List[TextItem]
     catalogue: List[str]
     problems: List[Problem]
+    unknown_products: Optional[Callable[[str], List[str]]] = None  # text -> product names not in the KB
+    validated: bool = False  # the knowledge engineer's validator ran
 
 
 def _entries(data: Any) -> Any:
@@ -88,10 +92,35 @@ def _catalogue(root: str, problems: List[Problem]) -> List[str]:
     return [n for n in names if n]
 
 
+_WHERE = re.compile(r"^(?P<file>[^:\n]+?):(?P<line>\d+): (?P<msg>.*)$", re.S)
+
+
+def _knowledge_engineer(root: str) -> tuple:
+    """(findings of `bot.knowledge.loader.load_kb`, None), or (None, None) without that module."""
+    try:
+        from bot.errors import DataError
+        from bot.knowledge.loader import load_kb
+    except ImportError:
+        return None, None
+    kdir = Path(root) / "knowledge"
+    if not (kdir / "products.yml").exists():
+        return None, None
+    findings: List[Problem] = []
+    try:
+        load_kb(kdir)
+    except DataError as exc:
+        for text in getattr(exc, "errors", None) or [str(exc)]:
+            m = _WHERE.match(text)
+            if m:
+                findings.append(Problem(m["file"], int(m["line"]), "error", "kb", m["msg"].strip()))
+            else:
+                findings.append(Problem("knowledge", None, "error", "kb", text))
+    return findings, None  # ProductMatcher is tuned for questions (recall), too loose for validation
+
+
 def _external_validator(root: str) -> Optional[List[Problem]]:
-    """Findings of the knowledge engineer's validator, when `bot.knowledge` has one."""
-    for module_name, func_name in (("bot.knowledge.validate", "validate"), ("bot.knowledge.loader", "validate_kb"),
-                                   ("bot.knowledge.kb", "validate"), ("bot.knowledge.loader", "validate")):
+    """Findings of another validator module in `bot.knowledge`, when there is one."""
+    for module_name, func_name in (("bot.knowledge.validate", "validate"), ("bot.knowledge.loader", "validate_kb")):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -132,13 +161,16 @@ def load(root: str, problems: List[Problem]) -> KB:
                 continue
             for lang, text, line in answers:
                 texts.append(TextItem("kb", key, lang, text, rel, line or item_line(entries, i)))
+    finder = None
     try:
-        external = _external_validator(root)
+        external, finder = _knowledge_engineer(root)
+        if external is None:
+            external = _external_validator(root)
     except Exception as exc:  # their validator failing must not hide ours
         external = [Problem("knowledge", None, "error", "kb", f"the knowledge validator failed: {exc}")]
     if external is not None:
         kb_problems += external
-    return KB(texts, catalogue, kb_problems)
+    return KB(texts, catalogue, kb_problems, finder, validated=external is not None)
 
 
 def twin_missing(texts: List[TextItem]) -> List[Problem]:

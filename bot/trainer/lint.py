@@ -191,7 +191,7 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--figures", action="store_true", help="print the readability figure of every answer")
     p.add_argument("--json", action="store_true", help="print findings and figures as JSON")
-    p.add_argument("--quiet", action="store_true", help="hide info lines")
+    p.add_argument("-q", "--quiet", action="store_true", help="hide info lines")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -77,9 +77,12 @@ class Review:
 
         body = (
             f"# KB draft from the review inbox ({len(items)} question(s), {time.strftime('%Y-%m-%d')}, by {by}).\n"
-            "# Write both answers (voice.md: answer first, short, concrete), then move the entry into knowledge/faq/.\n"
-            "entries:\n"
+            "# Write both answers (voice.md: answer first, short, concrete), set `products`, then move the entry\n"
+            "# into a file in knowledge/faq/ (drafts are not loaded).\n"
+            "faq:\n"
             f"  - id: {entry_id}\n"
+            "    products: []\n"
+            "    tags: [from-review]\n"
             "    questions:\n"
             f"      zh:\n{_q(zh)}"
             f"      en:\n{_q(en)}"

@@ -1,0 +1,168 @@
+"""`bot review`: the review inbox in the terminal.
+
+Interactive by default: groups are listed biggest first; pick one by number and
+[a]ssign it to an intent, draft a [k]b entry, [d]ismiss it, or [s]how its messages;
+[r]etrain and reload the running bot, [l]ist again, [q]uit. The same actions work
+non-interactively (`--list`, `--assign N INTENT`, `--draft N`, `--dismiss N`, `--retrain`),
+for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+from bot.trainer.review import Review
+
+__all__ = ["main", "register_arguments"]
+
+_REASON_SHORT = {"out_of_scope": "out of scope", "fallback": "not understood", "low_confidence": "unsure",
+                 "escalated": "escalated", "rated_down": "rated 👎"}
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _print_groups(groups: List[Dict[str, Any]], out: Any) -> None:
+    from rich.table import Table
+
+    if not groups:
+        out.print("Inbox empty: nothing the bot missed. 🎉")
+        return
+    table = Table(title=f"Review inbox — {sum(g['size'] for g in groups)} messages in {len(groups)} groups")
+    table.add_column("#", justify="right")
+    table.add_column("size", justify="right")
+    table.add_column("typical message")
+    table.add_column("why")
+    table.add_column("bot's guess")
+    for n, g in enumerate(groups, 1):
+        why = ", ".join(f"{_REASON_SHORT.get(r, r)} {c}" for r, c in sorted(g["reasons"].items(), key=lambda kv: -kv[1]))
+        guess = ", ".join(f"{i} {c}" for i, c in sorted(g["intents"].items(), key=lambda kv: -kv[1])[:2])
+        table.add_row(str(n), str(g["size"]), g["label"], why, guess)
+    out.print(table)
+
+
+def _show(group: Dict[str, Any], out: Any) -> None:
+    for item in group["items"]:
+        out.print(f"  • {item['text']}  [dim]({', '.join(item['reasons'])}; {item.get('intent')} {item.get('confidence')})[/dim]")
+        if item.get("reply"):
+            out.print(f"      bot: {item['reply']}", style="dim")
+
+
+def _pick(groups: List[Dict[str, Any]], number: Any) -> Dict[str, Any]:
+    try:
+        n = int(number)
+        return groups[n - 1]
+    except (ValueError, IndexError):
+        from bot.errors import DataError
+
+        raise DataError(f"there is no group {number!r}; pick a number from 1 to {len(groups)}") from None
+
+
+def _retrain(review: Review, args: argparse.Namespace, out: Any) -> None:
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    url = args.rasa_url or f"http://127.0.0.1:{settings.rasa_port}"
+    token = args.rasa_token or os.environ.get("RASA_TOKEN")
+    out.print("training… (a minute or so)")
+    try:
+        result = review.retrain_and_reload(url, token)
+    except Exception as exc:
+        out.print(f"[red]{exc}[/red]")
+        return
+    what = "trained" if result["trained"] else "unchanged, not retrained"
+    out.print(f"model {what} ({result['seconds']} s): {result['model']}; loaded into {url}: {result['reloaded']}")
+
+
+def _interactive(review: Review, args: argparse.Namespace, out: Any) -> int:
+    from rich.prompt import Prompt
+
+    groups = review.groups()
+    _print_groups(groups, out)
+    while True:
+        choice = Prompt.ask("group number, [r]etrain, [l]ist, [q]uit", default="q").strip().lower()
+        if choice in ("q", "quit", ""):
+            return 0
+        if choice in ("l", "list"):
+            groups = review.groups()
+            _print_groups(groups, out)
+            continue
+        if choice in ("r", "retrain"):
+            _retrain(review, args, out)
+            continue
+        try:
+            group = _pick(groups, choice)
+        except Exception as exc:
+            out.print(f"[red]{exc}[/red]")
+            continue
+        _show(group, out)
+        action = Prompt.ask("[a]ssign to intent, draft [k]b entry, [d]ismiss, [b]ack", choices=["a", "k", "d", "b"], default="b")
+        ids = [i["id"] for i in group["items"]]
+        try:
+            if action == "a":
+                intents = review.known_intents()
+                out.print("intents: " + ", ".join(intents))
+                intent = Prompt.ask("intent").strip()
+                result = review.assign(ids, intent)
+                out.print(result["diff"] or "nothing new to add (all examples already there)")
+            elif action == "k":
+                out.print(f"draft written: {review.draft_kb(ids)['file']} — write the zh/en answers there")
+            elif action == "d":
+                out.print(f"dismissed {review.dismiss(ids)} message(s)")
+            else:
+                continue
+        except Exception as exc:
+            out.print(f"[red]{exc}[/red]")
+            continue
+        groups = review.groups(sync=False)
+        _print_groups(groups, out)
+
+
+def register_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--list", action="store_true", help="print the groups and exit")
+    p.add_argument("--json", action="store_true", help="with --list: print the groups as JSON")
+    p.add_argument("--assign", nargs=2, metavar=("N", "INTENT"), help="add group N's messages to INTENT's examples")
+    p.add_argument("--draft", metavar="N", help="draft a KB entry from group N")
+    p.add_argument("--dismiss", metavar="N", help="dismiss group N")
+    p.add_argument("--retrain", action="store_true", help="retrain and load the model into the running bot")
+    p.add_argument("--rasa-url", default=None, help="Rasa server to reload (default http://127.0.0.1:$CANYU_RASA_PORT)")
+    p.add_argument("--rasa-token", default=None, help="Rasa API token (default $RASA_TOKEN)")
+
+
+def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optional[str] = None) -> int:
+    from bot.settings import load_settings
+    from bot.storage import connect_redis
+
+    settings = load_settings()
+    review = Review(redis or connect_redis(settings.redis_url), repo_root or str(settings.home))
+    out = _console()
+    scripted = args.list or args.assign or args.draft or args.dismiss or args.retrain
+    if not scripted:
+        if not sys.stdin.isatty():
+            args.list = True
+        else:
+            return _interactive(review, args, out)
+    groups = review.groups()
+    if args.assign:
+        group = _pick(groups, args.assign[0])
+        result = review.assign([i["id"] for i in group["items"]], args.assign[1])
+        print(result["diff"] or "nothing new to add")
+    if args.draft:
+        print(review.draft_kb([i["id"] for i in _pick(groups, args.draft)["items"]])["file"])
+    if args.dismiss:
+        print(f"dismissed {review.dismiss([i['id'] for i in _pick(groups, args.dismiss)['items']])} message(s)")
+    if args.retrain:
+        _retrain(review, args, out)
+    if args.list:
+        if args.json:
+            print(json.dumps(groups, ensure_ascii=False, indent=1))
+        else:
+            _print_groups(groups, out)
+    return 0
