@@ -74,6 +74,9 @@ def bar_chart(path: str, labels: Sequence[str], values: Sequence[float], title: 
     ax.invert_yaxis()
     for i, v in enumerate(vals):
         ax.text(v, i, f" {v:g}", va="center")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
@@ -94,6 +97,9 @@ def ratings_chart(path: str, days: Sequence[str], up: Sequence[int], down: Seque
     ax.set_xticklabels([d[5:] for d in days])
     total_up, total = sum(up), sum(up) + sum(down)
     share = f" — {100 * total_up / total:.0f}% helpful" if total else " — no ratings yet"
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title + share)
     ax.legend(loc="upper left", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)

@@ -97,8 +97,18 @@ def _write_nlu(path: Path, pairs: Sequence[Tuple[str, str]]) -> None:
 
 def evaluate_model(model: str, texts: Sequence[str]) -> List[Tuple[str, float]]:
     """(intent, confidence) the model gives each text."""
+    import logging
+
     from rasa.core.agent import Agent
 
+    for name in ("rasa", "rasa.core.processor"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        import structlog
+
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    except Exception:
+        pass
     agent = Agent.load(model)
 
     async def _run() -> List[Tuple[str, float]]:
