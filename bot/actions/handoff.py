@@ -38,10 +38,12 @@ def _escalation_for(tracker: Tracker) -> Escalation:
 
 
 def _language(tracker: Tracker) -> str:
+    """The language the agent should answer in: the latest message's, else the conversation's slot."""
+    detected = detect_language(tracker.latest_message.get("text") or "")
+    if detected:
+        return detected
     slot = tracker.get_slot("language")
-    if slot in ("zh", "en"):
-        return str(slot)
-    return detect_language(tracker.latest_message.get("text") or "") or "en"
+    return str(slot) if slot in ("zh", "en") else "en"
 
 
 class ActionHandoff(Action):

@@ -1,8 +1,9 @@
 """CSAT after a human handoff: `action_ask_rating` (1-5 buttons) and `action_store_rating`.
 
-The console runs `action_ask_rating` when an agent resolves a conversation. The answer arrives as the
-button payload `/csat{"csat_score":"4"}` (intent `csat`) or typed ("4", "五星", "⭐⭐⭐⭐"; the EscalationPolicy
-routes those to `action_store_rating`). Ratings are appended to `canyu:csat:log` (see bot.handoff.store).
+The console runs `action_ask_rating` when an agent resolves a conversation. The buttons send the plain
+digits "1".."5" (Rasa would try to fill `{...}` in a JSON payload), so a tap and a typed answer ("4",
+"五星", "⭐⭐⭐⭐") take the same path: the EscalationPolicy routes a rating right after the question to
+`action_store_rating`. Phrases like "客服打5分" are the `csat` intent. Ratings are appended to `canyu:csat:log` (see bot.handoff.store).
 """
 
 from __future__ import annotations

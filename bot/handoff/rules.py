@@ -223,10 +223,10 @@ def assess(turns: Sequence[Turn], config: Optional[EscalationConfig] = None) -> 
     hits: List[Tuple[Rule, str]] = []
     for rule in config.rules:
         cue: Optional[str] = None
-        if latest.intent and latest.intent in rule.intents:
-            cue = f"intent {latest.intent} ({latest.confidence:.2f})"
-        if cue is None and text and not text.startswith("/"):
+        if text and not text.startswith("/"):
             cue = rule.match_text(text)
+        if cue is None and latest.intent and latest.intent in rule.intents:
+            cue = f"intent {latest.intent} ({latest.confidence:.2f})"
         if cue is None and rule.low_confidence_threshold is not None:
             recent = list(turns[-rule.low_confidence_turns:])
             if len(recent) == rule.low_confidence_turns and all(_is_low(t, rule.low_confidence_threshold) for t in recent):

@@ -1,0 +1,199 @@
+"""Escalation rules (escalation.yml) and the handoff state machine on a real (embedded) Redis."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.handoff.perks import NoCodesLeft, PerkStore
+from bot.handoff.rules import Turn, assess, load_config, parse_config, parse_rating, turns_from_events
+from bot.handoff.store import QUEUED, WITH_AGENT, HandoffStore
+from bot.storage import EmbeddedRedis
+
+CONFIG = load_config()
+
+
+@pytest.fixture(scope="module")
+def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("handoff-redis")).start()
+    import redis
+
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def store(redis_client: object) -> HandoffStore:
+    redis_client.flushdb()  # type: ignore[attr-defined]
+    return HandoffStore(redis_client, CONFIG)
+
+
+def one(text: str, intent: str = "chitchat", confidence: float = 0.9) -> object:
+    return assess([Turn(text, intent, confidence)], CONFIG)
+
+
+@pytest.mark.parametrize("text", ["转人工", "我要人工客服", "能帮我转人工吗", "talk to a human", "Can I speak to a person?",
+                                  "human agent please", "人工"])
+def test_explicit_requests_escalate(text: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == "explicit_request", text
+
+
+def test_human_handoff_intent_escalates_without_keyword() -> None:
+    found = one("can someone from your team help", intent="human_handoff", confidence=0.8)
+    assert found is not None and found.rule == "explicit_request" and "human_handoff" in found.cue
+
+
+@pytest.mark.parametrize("text", ["我的充电宝鼓包了", "手机充电时冒烟了", "耳机着火了", "手被烫伤了", "电池有点鼓起来",
+                                  "my power bank is swelling", "the phone started smoking", "it caught fire",
+                                  "I burned my hand on the charger", "my kid got injured", "the battery looks puffy and bulging"])
+def test_safety_is_urgent_and_first(text: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == "safety" and found.urgent and found.priority == 100, text
+
+
+def test_safety_wins_over_other_rules() -> None:
+    found = one("转人工！！！手机冒烟了")
+    assert found is not None and found.rule == "safety"
+    assert "explicit_request" in found.also and "anger" in found.also
+
+
+@pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "气死我了！！！", "this is useless", "you people are idiots",
+                                  "What a scam"])
+def test_anger_escalates(text: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == "anger", text
+
+
+@pytest.mark.parametrize("text", ["退款被拒了", "你们凭什么不给退", "退货申请被拒绝", "my refund was denied",
+                                  "they refused to refund me", "I'll file a chargeback"])
+def test_refund_disputes_escalate(text: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == "refund_dispute", text
+
+
+@pytest.mark.parametrize("text", ["怎么申请退货", "how do I return my phone", "多久发货", "我是米粉发烧友",
+                                  "does the Millet Phone 14 support fast charging", "Fire up the camera quickly?",
+                                  "订单 M2026110501 到哪了", "hi"])
+def test_ordinary_messages_do_not_escalate(text: str) -> None:
+    assert one(text) is None, text
+
+
+def test_two_low_confidence_turns_in_a_row() -> None:
+    low = Turn("asdf qwer", "nlu_fallback", 0.3)
+    fine = Turn("多久发货", "shipping", 0.9)
+    assert assess([low], CONFIG) is None
+    assert assess([fine, low], CONFIG) is None
+    found = assess([low, Turn("zxcv", "chitchat", 0.2)], CONFIG)
+    assert found is not None and found.rule == "low_confidence"
+    assert assess([low, Turn("/greet", "greet", 0.1)], CONFIG) is None  # button payloads never count
+
+
+def test_turns_stop_at_resume() -> None:
+    events = [
+        {"event": "user", "text": "???", "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}}},
+        {"event": "resume"},
+        {"event": "user", "text": "!!", "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}}},
+    ]
+    turns = turns_from_events(events)
+    assert [t.text for t in turns] == ["!!"]
+    assert assess(turns, CONFIG) is None
+
+
+def test_config_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="rule 'x': pattern"):
+        parse_config({"rules": [{"name": "x", "patterns": ["(unclosed"]}]})
+    with pytest.raises(ConfigError, match="needs a 'name'"):
+        parse_config({"rules": [{"priority": 3}]})
+    bad = tmp_path / "escalation.yml"
+    bad.write_text("rules:\n  - name: a\n    keywords: [a\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"escalation.yml:\d+: not valid YAML"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("text,value", [("5", 5), ("4星", 4), ("五星", 5), ("3 stars", 3), ("⭐⭐", 2), ("给5分", 5),
+                                        ("rating: 1", 1), ("6", None), ("M2026110501", None), ("12", None)])
+def test_parse_rating(text: str, value: object) -> None:
+    assert parse_rating(text) == value
+
+
+def test_queue_orders_by_priority_then_wait(store: HandoffStore) -> None:
+    normal = one("转人工")
+    urgent = one("充电宝冒烟了")
+    store.enqueue("early", normal, now=1000.0)  # type: ignore[arg-type]
+    store.enqueue("vip", normal, tier="vip", now=1002.0)  # type: ignore[arg-type]
+    store.enqueue("later", normal, now=1001.0)  # type: ignore[arg-type]
+    store.enqueue("fire", urgent, now=1003.0)  # type: ignore[arg-type]
+    assert [r.sender_id for r in store.waiting()] == ["fire", "vip", "early", "later"]
+    assert store.get("vip").priority == 20 + 15  # type: ignore[union-attr]
+    assert store.ahead_of("later") == 3
+
+
+def test_claim_is_atomic_and_resolve_ends_it(store: HandoffStore) -> None:
+    store.enqueue("u", one("转人工"))  # type: ignore[arg-type]
+    results = []
+    threads = [threading.Thread(target=lambda n=n: results.append((n, store.claim("u", n)))) for n in ("a", "b", "c", "d")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [n for n, ok in results if ok]
+    assert len(winners) == 1
+    record = store.get("u")
+    assert record is not None and record.state == WITH_AGENT and record.agent == winners[0]
+    assert store.waiting() == [] and [r.sender_id for r in store.active(winners[0])] == ["u"]
+    assert not store.transfer("u", "zed", from_agent="not-the-owner")
+    assert store.transfer("u", "zed", from_agent=winners[0]) and store.get("u").agent == "zed"  # type: ignore[union-attr]
+    store.add_note("u", "zed", "<b>private</b>")
+    assert store.notes("u")[0]["text"] == "<b>private</b>"
+    assert store.resolve("u", "zed") is not None
+    assert store.get("u") is None and store.active() == []
+    assert [h["what"] for h in store.history("u")] == ["queued", "claimed", "transferred", "resolved"]
+    entry = store.record_rating("u", 4)
+    assert entry["agent"] == "zed" and entry["rating"] == 4
+
+
+def test_enqueue_twice_keeps_one_entry_and_raises_priority(store: HandoffStore) -> None:
+    store.enqueue("u", one("转人工"), now=10.0)  # type: ignore[arg-type]
+    store.enqueue("u", one("手机冒烟了"), now=20.0)  # type: ignore[arg-type]
+    record = store.get("u")
+    assert record is not None and record.state == QUEUED and record.rule == "safety" and record.queued_at == 10.0
+    assert len(store.waiting()) == 1
+
+
+def test_timeout_notice_is_due_once(store: HandoffStore) -> None:
+    store.enqueue("slow", one("转人工"), now=0.0)  # type: ignore[arg-type]
+    store.enqueue("fresh", one("转人工"))  # type: ignore[arg-type]
+    due = store.due_for_timeout_notice()
+    assert [r.sender_id for r in due] == ["slow"]
+    assert store.due_for_timeout_notice() == []
+    assert store.get("slow").state == QUEUED  # type: ignore[union-attr]  # still in the queue
+
+
+def test_wait_estimate_uses_agents_online(store: HandoffStore) -> None:
+    store.enqueue("a", one("转人工"))  # type: ignore[arg-type]
+    store.enqueue("b", one("转人工"))  # type: ignore[arg-type]
+    assert store.estimate_minutes("b") is None  # nobody online: no number is promised
+    store.heartbeat("lin")
+    assert store.estimate_minutes("b") == 2 * 4
+    store.heartbeat("mei")
+    assert store.estimate_minutes("b") == 4
+
+
+def test_perks_are_one_time_codes(store: HandoffStore) -> None:
+    perks = PerkStore(store.redis)
+    assert perks.add_codes("sorry_coupon", ["A1", "A2", "A1"]) == 2
+    first = perks.grant("sorry_coupon", "u", "lin")
+    second = perks.grant("sorry_coupon", "v", "lin")
+    assert {first["code"], second["code"]} == {"A1", "A2"}
+    with pytest.raises(NoCodesLeft):
+        perks.grant("sorry_coupon", "w", "lin")
+    assert perks.add_codes("sorry_coupon", ["A1"]) == 0  # a granted code never returns to the pool
+    assert perks.grants("u")[0]["agent"] == "lin"
