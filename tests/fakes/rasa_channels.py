@@ -131,11 +131,12 @@ class WeChatUser:
     def send(self, xml: str, expect_reply: bool = True, timeout: float = 90) -> List[str]:
         """Push one message; the passive reply, or else what arrives via the customer-service API."""
         before = len(self.api_texts())
+        started = time.monotonic()
         resp = self.push(xml)
         assert resp.status_code == 200, resp.text
         if resp.text not in ("success", ""):
             return [xmltodict.parse(resp.text)["xml"]["Content"]]
-        if not expect_reply:
+        if time.monotonic() - started < 3.5 or not expect_reply:  # a quick `success`: nothing to say
             time.sleep(1.0)
             return self.api_texts()[before:]
         return _wait_quiet(self.api_texts, before, timeout, 1.0)
