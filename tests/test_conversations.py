@@ -1,0 +1,225 @@
+"""Whole conversations against the real assistant (Rasa + action server + Redis): every intent in both
+languages, the order form, the fallback ladder, a restart in the middle of a form, and hostile input."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from tests.harness import Assistant, new_sender
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_zh(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def is_en(text: str) -> bool:
+    return not is_zh(text) and bool(re.search(r"[A-Za-z]{3,}", text))
+
+
+def say(assistant: Assistant, sender: str, text: str) -> List[str]:
+    return [m.get("text") or "" for m in assistant.say(sender, text)]
+
+
+def actions_after_last_user_message(assistant: Assistant, sender: str) -> List[str]:
+    events = assistant.tracker(sender)["events"]
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    return [e["name"] for e in events[last_user:] if e["event"] == "action" and e["name"] != "action_listen"]
+
+
+def responses_after_last_user_message(assistant: Assistant, sender: str) -> List[Optional[str]]:
+    events = assistant.tracker(sender)["events"]
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    return [(e.get("metadata") or {}).get("utter_action") for e in events[last_user:] if e["event"] == "bot"]
+
+
+def test_hi_gets_an_english_greeting(assistant: Assistant) -> None:
+    replies = say(assistant, new_sender(), "hi")
+    assert replies and all(is_en(r) for r in replies), replies
+    assert "Canyu" in replies[0]
+
+
+def test_nihao_gets_a_chinese_greeting(assistant: Assistant) -> None:
+    replies = say(assistant, new_sender(), "你好")
+    assert replies and all(is_zh(r) for r in replies), replies
+    assert "参与感" in replies[0]
+
+
+# (intent, Chinese message, English message, the action that must answer). Phrasings are close to, but not
+# copies of, the training examples: these check the dialogue, the NLU benchmarks live in bench/.
+CASES = [
+    ("greet", "你好呀小助手", "hello there", "utter_greet"),
+    ("goodbye", "好的 拜拜", "ok bye bye", "utter_goodbye"),
+    ("thanks", "谢谢你啊", "thanks a lot!", "utter_you_are_welcome"),
+    ("affirm", "好的", "yes please", "utter_affirm_ack"),
+    ("deny", "不用了", "no thanks", "utter_deny_ack"),
+    ("bot_challenge", "你是机器人吗？", "are you a bot?", "utter_iamabot"),
+    ("chitchat", "给我讲个笑话", "tell me a joke", "utter_chitchat"),
+    ("out_of_scope", "明天天气怎么样", "whats the weather tomorrow", "utter_out_of_scope"),
+    ("ask_product", "14pro 续航怎么样", "how long does the 14 pro battery last?", "action_answer_product"),
+    ("shipping", "你们用什么快递 几天到", "how long does shipping take?", "utter_shipping"),
+    ("return_refund", "我想退货 怎么弄", "how do i return something", "utter_return_refund"),
+    ("repair_warranty", "手机屏幕碎了怎么修", "my screen cracked how do i fix it", "utter_repair_warranty"),
+    ("human_handoff", "转人工", "talk to a human", "action_handoff"),
+    ("complain", "你们售后太慢了", "this is terrible service", "action_file_feedback"),
+    ("suggest_feature", "我有个建议 希望出个粉色", "i have a suggestion: make a pink version", "action_file_feedback"),
+    ("order_status", "我的订单到哪了", "where is my order", "order_form"),
+]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("intent, zh, en, action", CASES, ids=[c[0] for c in CASES])
+def test_every_intent_gets_an_on_topic_reply_in_the_users_language(
+    assistant: Assistant, intent: str, zh: str, en: str, action: str, language: str
+) -> None:
+    sender = new_sender(intent)
+    replies = say(assistant, sender, zh if language == "zh" else en)
+    assert replies, f"no reply to {intent} ({language})"
+    right_language = is_zh if language == "zh" else is_en
+    assert all(right_language(r) for r in replies), replies
+    assert action in actions_after_last_user_message(assistant, sender)
+
+
+def test_order_status_in_chinese_asks_for_the_number_then_tells_the_status(assistant: Assistant) -> None:
+    sender = new_sender("order-zh")
+    asked = say(assistant, sender, "我的订单到哪了")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_order_number"]
+    assert is_zh(asked[0]) and "M2026110501" in asked[0]  # the format, with an example
+    status = " ".join(say(assistant, sender, "M2026110501"))
+    assert "顺丰速运" in status and "SF1402611050017" in status and is_zh(status)
+    assert assistant.tracker(sender)["slots"]["order_number"] is None
+
+
+def test_order_status_in_english_with_a_sloppy_number(assistant: Assistant) -> None:
+    sender = new_sender("order-en")
+    say(assistant, sender, "where's my package")
+    status = " ".join(say(assistant, sender, "its m 2026 110501"))
+    assert "SF Express" in status and "SF1402611050017" in status and is_en(status)
+
+
+def test_order_number_in_the_first_message_skips_the_question(assistant: Assistant) -> None:
+    sender = new_sender("order-direct")
+    status = " ".join(say(assistant, sender, "where is order M2026110505"))
+    assert "JD Logistics" in status, status
+    assert "utter_ask_order_number" not in responses_after_last_user_message(assistant, sender)
+
+
+def test_every_order_status_has_a_sentence(assistant: Assistant) -> None:
+    expected = {"M2026110502": "delivered", "M2026110503": "ships within 24 hours",
+                "M2026110504": "refund", "M2026110506": "packed"}
+    for number, words in expected.items():
+        sender = new_sender("status")
+        say(assistant, sender, "track my order")
+        status = " ".join(say(assistant, sender, number))
+        assert words in status, (number, status)
+
+
+def test_unknown_order_number_asks_to_check_it(assistant: Assistant) -> None:
+    sender = new_sender("unknown")
+    say(assistant, sender, "check my order")
+    replies = say(assistant, sender, "M2026110599")
+    assert "can't find order M2026110599" in replies[0]
+    assert responses_after_last_user_message(assistant, sender) == ["utter_order_not_found", "utter_ask_order_number"]
+    status = " ".join(say(assistant, sender, "M2026110502"))
+    assert "delivered" in status
+
+
+def test_three_bad_order_numbers_stop_the_form_and_offer_a_person(assistant: Assistant) -> None:
+    sender = new_sender("bad-tries")
+    say(assistant, sender, "查一下订单")
+    say(assistant, sender, "订单号是12345")
+    assert "utter_order_bad_format" in responses_after_last_user_message(assistant, sender)
+    say(assistant, sender, "M2026110598")
+    assert "utter_order_not_found" in responses_after_last_user_message(assistant, sender)
+    replies = say(assistant, sender, "M2026110597")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_order_give_up", "utter_offer_human"]
+    assert all(is_zh(r) for r in replies)
+    assert not (assistant.tracker(sender).get("active_loop") or {}).get("name")
+    say(assistant, sender, "要")
+    assert "action_handoff" in actions_after_last_user_message(assistant, sender)
+
+
+def test_asking_for_a_person_inside_the_order_form_stops_it(assistant: Assistant) -> None:
+    sender = new_sender("form-handoff")
+    say(assistant, sender, "where is my order")
+    say(assistant, sender, "talk to a human")
+    assert actions_after_last_user_message(assistant, sender)[-1] == "action_handoff"
+
+
+def test_a_question_inside_the_order_form_is_answered_then_the_form_goes_on(assistant: Assistant) -> None:
+    sender = new_sender("form-detour")
+    say(assistant, sender, "where is my order")
+    say(assistant, sender, "how long does shipping take")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_shipping", "utter_ask_order_number"]
+    assert "SF Express" in " ".join(say(assistant, sender, "M2026110501"))
+
+
+def test_two_misses_in_a_row_offer_a_person(assistant: Assistant) -> None:
+    sender = new_sender("fallback")
+    say(assistant, sender, "hi")
+    first = say(assistant, sender, "xqzv blorptang wuggle")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"], first
+    second = say(assistant, sender, "zzkrp fnordle quibbax")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_offer_human"], second
+    assert all(is_en(r) for r in first + second)
+    say(assistant, sender, "no")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_offer_declined"]
+
+
+def test_an_understood_message_resets_the_miss_count(assistant: Assistant) -> None:
+    sender = new_sender("fallback-reset")
+    say(assistant, sender, "xqzv blorptang wuggle")
+    say(assistant, sender, "thanks")
+    say(assistant, sender, "zzkrp fnordle quibbax")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"]
+
+
+def test_yes_to_the_offer_hands_over(assistant: Assistant) -> None:
+    sender = new_sender("fallback-yes")
+    say(assistant, sender, "xqzv blorptang wuggle")
+    say(assistant, sender, "zzkrp fnordle quibbax")
+    say(assistant, sender, "yes")
+    assert "action_handoff" in actions_after_last_user_message(assistant, sender)
+
+
+def test_a_restart_in_the_middle_of_the_order_form_keeps_the_conversation(assistant: Assistant) -> None:
+    sender = new_sender("restart")
+    say(assistant, sender, "我的快递到哪了")
+    assistant.restart()
+    status = " ".join(say(assistant, sender, "M2026110501"))
+    assert "顺丰速运" in status, status
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "x" * 10_000, "订" * 10_000, "🙂🙂🙂", "\x00\x01\x02\x1b[31m\x7f", "\u202e\u200b\ufeff", "M2026110501" * 50],
+    ids=["empty", "spaces", "10k-latin", "10k-cjk", "emoji", "control", "invisible", "repeated-number"],
+)
+def test_hostile_text_gets_a_reply_or_a_4xx_never_a_500(assistant: Assistant, text: str) -> None:
+    response = assistant.post_raw(json.dumps({"sender": new_sender("bad"), "message": text}).encode())
+    assert response.status_code < 500, response.text[:200]
+    if response.status_code == 200:
+        assert isinstance(response.json(), list)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"sender": "bad-utf8", "message": "\xff\xfe\xfa"}', b"{not json", b"", b'{"sender": "x"}',
+     b'{"message": "hi"}', b"[1, 2, 3]", b'{"sender": "x", "message": 42}'],
+    ids=["invalid-utf8", "not-json", "no-body", "no-message", "no-sender", "array", "number"],
+)
+def test_broken_requests_never_get_a_500(assistant: Assistant, body: bytes) -> None:
+    response = assistant.post_raw(body)
+    assert response.status_code < 500, response.text[:200]
+
+
+def test_emoji_only_keeps_the_conversation_language(assistant: Assistant) -> None:
+    sender = new_sender("emoji")
+    say(assistant, sender, "你好")
+    replies = say(assistant, sender, "🙂🙂🙂")
+    assert all(is_zh(r) for r in replies), replies
