@@ -1,0 +1,85 @@
+"""Retriever settings from `knowledge/config.yml` (thresholds, fusion weights, ANN switch).
+
+Paths: the knowledge base is `<CANYU_HOME>/knowledge` unless `CANYU_KNOWLEDGE_DIR` says
+otherwise; the index cache lives in `<CANYU_DATA_DIR>/kb/`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Mapping, Optional
+
+import yaml
+
+from bot.errors import ConfigError
+from bot.knowledge.dense import ANN_THRESHOLD
+from bot.knowledge.index import DEFAULT_WEIGHTS, FEATURES
+
+__all__ = ["RetrieverConfig", "load_config", "knowledge_dir", "cache_dir"]
+
+ENV_KNOWLEDGE_DIR = "CANYU_KNOWLEDGE_DIR"
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    model: Optional[str] = None
+    answer_threshold: float = 0.50
+    suggest_threshold: float = 0.20
+    suggest_max: int = 3
+    ann_threshold: int = ANN_THRESHOLD
+    ann_kind: str = "ivf"
+    reload_check_seconds: float = 3.0
+    weights: Dict[str, Dict[str, float]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()})
+
+
+def knowledge_dir(env: Optional[Mapping[str, str]] = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get(ENV_KNOWLEDGE_DIR):
+        return Path(env[ENV_KNOWLEDGE_DIR]).resolve()
+    from bot.settings import load_settings
+
+    return load_settings(env).home / "knowledge"
+
+
+def cache_dir(env: Optional[Mapping[str, str]] = None) -> Path:
+    from bot.settings import load_settings
+
+    path = load_settings(env).data_dir / "kb"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_config(root: Optional[Path] = None) -> RetrieverConfig:
+    """Read `<knowledge>/config.yml` (missing file or keys: defaults)."""
+    path = (root or knowledge_dir()) / "config.yml"
+    if not path.exists():
+        return RetrieverConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    section = raw.get("retriever") or {}
+    known = set(RetrieverConfig.__dataclass_fields__)
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown retriever setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values = dict(section)
+    if "weights" in values:
+        weights = {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()}
+        for lang, w in (values["weights"] or {}).items():
+            bad = sorted(set(w) - set(FEATURES))
+            if bad:
+                raise ConfigError(f"{path}: weights.{lang} has unknown feature(s) {', '.join(bad)}; "
+                                  f"use {', '.join(FEATURES)}")
+            weights.setdefault(lang, {}).update({k: float(x) for k, x in w.items()})
+        values["weights"] = weights
+    cfg = RetrieverConfig(**values)
+    if not 0 <= cfg.suggest_threshold <= cfg.answer_threshold <= 1:
+        raise ConfigError(f"{path}: need 0 <= suggest_threshold ({cfg.suggest_threshold}) <= answer_threshold "
+                          f"({cfg.answer_threshold}) <= 1")
+    if cfg.ann_kind not in ("ivf", "hnsw"):
+        raise ConfigError(f"{path}: ann_kind {cfg.ann_kind!r} is not ivf or hnsw")
+    return cfg

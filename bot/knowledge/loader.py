@@ -1,0 +1,259 @@
+"""Load and validate the trainer-edited knowledge base (`knowledge/products.yml`, `knowledge/faq/*.yml`).
+
+Every problem is reported as `file:line: what is wrong and how to fix it`, all at once, in one
+`DataError` (its `errors` attribute lists them), so a trainer fixes a whole batch per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from bot.errors import DataError
+
+__all__ = ["Product", "FaqEntry", "KnowledgeBase", "load_kb", "kb_files", "kb_fingerprint", "LANGS"]
+
+LANGS = ("en", "zh")
+
+
+class _LineDict(dict):
+    line: int = 0
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    d = _LineDict(loader.construct_mapping(node, deep=True))
+    d.line = node.start_mark.line + 1
+    return d
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass
+class Product:
+    """One product: names, aliases (what customers type), model codes, price, release date, specs."""
+
+    id: str
+    category: str
+    name: Dict[str, str]
+    aliases: Dict[str, List[str]]
+    model_codes: List[str]
+    price: Optional[Dict[str, Any]] = None
+    release_date: Optional[str] = None
+    specs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class FaqEntry:
+    """One FAQ entry: phrasings per language, the answer per language, tags, products it covers."""
+
+    id: str
+    questions: Dict[str, List[str]]
+    answer: Dict[str, str]
+    tags: List[str]
+    products: List[str]
+    source: str = ""
+
+
+@dataclass
+class KnowledgeBase:
+    products: Dict[str, Product]
+    faq: Dict[str, FaqEntry]
+    root: Path
+    fingerprint: str = ""
+    out_of_scope: Dict[str, List[str]] = field(default_factory=dict)
+
+    def entry(self, entry_id: str) -> Optional[FaqEntry]:
+        return self.faq.get(entry_id)
+
+
+def kb_files(root: Path) -> List[Path]:
+    """The files that make up the knowledge base, in a stable order."""
+    files = [root / "products.yml"] + sorted((root / "faq").glob("*.yml")) + sorted((root / "faq").glob("*.yaml"))
+    return [f for f in files if f.exists()]
+
+
+def _extra_files(root: Path) -> List[Path]:
+    return [root / "out_of_scope.yml", root / "config.yml"]
+
+
+def kb_fingerprint(root: Path, extra: str = "") -> str:
+    """SHA-1 over the KB files' names and contents (plus `extra`, e.g. the model name)."""
+    h = hashlib.sha1(extra.encode())
+    for f in kb_files(root) + _extra_files(root):
+        if f.exists():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _read(path: Path, rel: str, errors: List[str]) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        errors.append(f"{rel}:{line}: invalid YAML ({getattr(exc, 'problem', exc)}); check indentation and quotes")
+    except UnicodeDecodeError:
+        errors.append(f"{rel}:1: not UTF-8 text; save the file as UTF-8")
+    return None
+
+
+def _line(obj: Any, default: int = 1) -> int:
+    return getattr(obj, "line", default) or default
+
+
+def _str_list(value: Any) -> List[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None and str(v).strip()]
+    return []
+
+
+def _load_products(path: Path, rel: str, errors: List[str]) -> Dict[str, Product]:
+    doc = _read(path, rel, errors)
+    out: Dict[str, Product] = {}
+    if doc is None:
+        return out
+    items = doc.get("products") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        errors.append(f"{rel}:{_line(doc)}: expected a top-level `products:` list")
+        return out
+    seen_alias: Dict[str, Tuple[str, int]] = {}
+    for item in items:
+        line = _line(item)
+        if not isinstance(item, dict) or not item.get("id"):
+            errors.append(f"{rel}:{line}: every product needs an `id`")
+            continue
+        pid = str(item["id"])
+        if pid in out:
+            errors.append(f"{rel}:{line}: duplicate product id '{pid}' (first at {out[pid].source}); ids must be unique")
+            continue
+        name = item.get("name") or {}
+        for lang in LANGS:
+            if not isinstance(name, dict) or not str(name.get(lang) or "").strip():
+                errors.append(f"{rel}:{line}: product '{pid}' has no {lang} name; add `name: {{en: ..., zh: ...}}`")
+        aliases_raw = item.get("aliases") or {}
+        aliases = {lang: _str_list(aliases_raw.get(lang)) for lang in LANGS} if isinstance(aliases_raw, dict) else {}
+        for lang in LANGS:
+            if not aliases.get(lang):
+                errors.append(f"{rel}:{_line(aliases_raw, line)}: product '{pid}' has no {lang} aliases; "
+                              f"add what customers type, e.g. `{lang}: [...]`")
+        codes = _str_list(item.get("model_codes"))
+        for a in [*(name.values() if isinstance(name, dict) else []), *[x for v in aliases.values() for x in v], *codes]:
+            key = "".join(str(a).lower().split())
+            other = seen_alias.get(key)
+            if other and other[0] != pid:
+                errors.append(f"{rel}:{line}: alias '{a}' of '{pid}' is also an alias of '{other[0]}' "
+                              f"(line {other[1]}); make it unique")
+            seen_alias.setdefault(key, (pid, line))
+        specs = item.get("specs") or {}
+        if not isinstance(specs, dict):
+            errors.append(f"{rel}:{_line(specs, line)}: `specs` of '{pid}' must be a mapping")
+            specs = {}
+        for key, spec in specs.items():
+            if not isinstance(spec, dict):
+                errors.append(f"{rel}:{line}: spec '{key}' of '{pid}' must be a mapping (e.g. `value: ...`)")
+                continue
+            say = spec.get("say")
+            if say is not None and (not isinstance(say, dict) or any(not say.get(lang) for lang in LANGS)):
+                errors.append(f"{rel}:{_line(spec, line)}: spec '{key}' of '{pid}': `say` needs both en and zh")
+        release = item.get("release_date")
+        out[pid] = Product(
+            id=pid, category=str(item.get("category") or ""), name=dict(name) if isinstance(name, dict) else {},
+            aliases=aliases, model_codes=codes, price=item.get("price"),
+            release_date=str(release) if release else None, specs={k: dict(v) for k, v in specs.items() if isinstance(v, dict)},
+            source=f"{rel}:{line}",
+        )
+    return out
+
+
+def _load_faq(path: Path, rel: str, products: Dict[str, Product], faq: Dict[str, FaqEntry], errors: List[str]) -> None:
+    doc = _read(path, rel, errors)
+    if doc is None:
+        return
+    items = doc.get("faq") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        errors.append(f"{rel}:{_line(doc)}: expected a top-level `faq:` list")
+        return
+    for item in items:
+        line = _line(item)
+        if not isinstance(item, dict) or not item.get("id"):
+            errors.append(f"{rel}:{line}: every FAQ entry needs an `id`")
+            continue
+        fid = str(item["id"])
+        if fid in faq:
+            errors.append(f"{rel}:{line}: duplicate FAQ id '{fid}' (first at {faq[fid].source}); rename one of them")
+            continue
+        qs = item.get("questions")
+        ans = item.get("answer")
+        questions: Dict[str, List[str]] = {}
+        answer: Dict[str, str] = {}
+        if not isinstance(qs, dict):
+            errors.append(f"{rel}:{line}: entry '{fid}' needs `questions:` with `en:` and `zh:` lists")
+            qs = {}
+        if not isinstance(ans, dict):
+            errors.append(f"{rel}:{line}: entry '{fid}' needs `answer:` with `en:` and `zh:`")
+            ans = {}
+        for lang in LANGS:
+            questions[lang] = _str_list(qs.get(lang))
+            answer[lang] = str(ans.get(lang) or "").strip()
+            if qs and not questions[lang]:
+                other = "zh" if lang == "en" else "en"
+                errors.append(f"{rel}:{_line(qs, line)}: entry '{fid}' has {other} questions but no {lang} twin; "
+                              f"add `{lang}:` phrasings")
+            if ans and not answer[lang]:
+                errors.append(f"{rel}:{_line(ans, line)}: entry '{fid}' has no {lang} answer; every answer needs en and zh")
+        covered = _str_list(item.get("products"))
+        for pid in covered:
+            if pid not in products:
+                known = ", ".join(sorted(products)) or "none"
+                errors.append(f"{rel}:{line}: entry '{fid}' names unknown product '{pid}'; known products: {known}")
+        faq[fid] = FaqEntry(id=fid, questions=questions, answer=answer, tags=_str_list(item.get("tags")),
+                            products=covered, source=f"{rel}:{line}")
+
+
+def load_kb(root: Path) -> KnowledgeBase:
+    """Read and validate the KB under `root`; raise `DataError` listing every problem found."""
+    root = Path(root)
+    errors: List[str] = []
+    products_file = root / "products.yml"
+    if not products_file.exists():
+        raise DataError(f"no products file; create {products_file} with a `products:` list", file=str(products_file))
+    products = _load_products(products_file, _rel(products_file, root), errors)
+    faq: Dict[str, FaqEntry] = {}
+    for path in kb_files(root)[1:]:
+        _load_faq(path, _rel(path, root), products, faq, errors)
+    if not faq and not errors:
+        errors.append(f"{_rel(root / 'faq', root)}:1: no FAQ entries; add knowledge/faq/<topic>.yml with a `faq:` list")
+    oos: Dict[str, List[str]] = {}
+    oos_file = root / "out_of_scope.yml"
+    if oos_file.exists():
+        doc = _read(oos_file, _rel(oos_file, root), errors)
+        section = doc.get("out_of_scope") if isinstance(doc, dict) else None
+        if doc is not None and not isinstance(section, dict):
+            errors.append(f"{_rel(oos_file, root)}:{_line(doc)}: expected `out_of_scope:` with `en:` and `zh:` lists")
+        elif section:
+            oos = {lang: _str_list(section.get(lang)) for lang in LANGS}
+    if errors:
+        err = DataError("\n".join(errors))
+        err.errors = errors  # type: ignore[attr-defined]
+        raise err
+    return KnowledgeBase(products=products, faq=faq, root=root, fingerprint=kb_fingerprint(root), out_of_scope=oos)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,94 @@
+"""Recognise products in a question: known aliases and model codes, and product names we do not sell.
+
+"14 Pro 电池多大" → phone_14_pro; "Millet Phone 15" or "Millet TV" → an unknown product mention,
+which makes the retriever say "not sure" instead of answering about another product.
+Matching is on normalised text (NFKC, lower case) and ignores spaces ("14pro" = "14 Pro").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+from bot.knowledge.loader import Product
+from bot.knowledge.text import normalise
+
+__all__ = ["ProductMatcher", "Mentions"]
+
+_BRAND = r"(?:millet|米粒)"
+# Product nouns customers use; with our brand or a model number they name a product.
+_NOUNS = (r"phone|smartphone|tv|television|watch|smartwatch|band|buds|earbuds|earphones|headphones|pad|tablet|"
+          r"laptop|notebook|book|router|speaker|scooter|car|ev|camera|power\s*bank|charger|手机|电视|手表|"
+          r"手环|耳机|平板|笔记本|电脑|路由器|音箱|滑板车|汽车|相机|充电宝|移动电源|充电器")
+_VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
+_MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
+_MENTION = re.compile(
+    rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}",
+    re.IGNORECASE,
+)
+_TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)
+
+
+@dataclass
+class Mentions:
+    """What a question names: known product ids (in order) and names of products not in the KB."""
+
+    known: List[str] = field(default_factory=list)
+    unknown: List[str] = field(default_factory=list)
+
+
+class ProductMatcher:
+    """Longest-match alias/model-code finder built from the KB products."""
+
+    def __init__(self, products: Dict[str, Product]) -> None:
+        self.products = products
+        pairs: List[Tuple[str, str]] = []
+        for p in products.values():
+            names = [*p.name.values(), *[a for v in p.aliases.values() for a in v], *p.model_codes]
+            for n in names:
+                key = "".join(normalise(n).split())
+                if key:
+                    pairs.append((key, p.id))
+        pairs.sort(key=lambda kv: -len(kv[0]))
+        self._by_alias = dict(pairs)
+        parts = []
+        for key, _ in pairs:
+            body = r"\s*".join(re.escape(c) for c in key)  # "14pro" matches "14 pro" and "14pro"
+            before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""
+            after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
+            parts.append(f"{before}(?P<a{len(parts)}>{body}){after}")
+        self._keys = [k for k, _ in pairs]
+        self._pattern = re.compile("|".join(parts)) if parts else None
+
+    def find(self, question: str) -> Mentions:
+        """Known products named in `question`, and mentions of products we do not have."""
+        text = normalise(question)
+        out = Mentions()
+        covered = [False] * (len(text) + 1)
+        if self._pattern is not None:
+            for m in self._pattern.finditer(text):
+                start, end = m.start(), m.end()
+                key = self._keys[int(m.lastgroup[1:])]  # type: ignore[index]
+                tail = _TRAILING_VARIANT.match(text, end)
+                if tail and key[-1].isdigit() and tail.group(0).strip():
+                    # "millet 14" followed by "ultra" or another digit: a model we do not sell
+                    out.unknown.append(text[start : tail.end()].strip())
+                    for i in range(start, tail.end()):
+                        covered[i] = True
+                    continue
+                pid = self._by_alias[key]
+                if pid not in out.known:
+                    out.known.append(pid)
+                for i in range(start, end):
+                    covered[i] = True
+        for m in _MENTION.finditer(text):
+            span = m.group(0).strip()
+            if not span or any(covered[m.start() : m.end()]):
+                continue
+            bare_brand = re.fullmatch(_BRAND, span, re.IGNORECASE) is not None
+            if bare_brand:
+                continue  # "Millet" alone names the brand, not a product
+            if re.search(r"\d", span) or re.match(_BRAND, span, re.IGNORECASE):
+                out.unknown.append(span)
+        return out

@@ -1,0 +1,269 @@
+"""The product knowledge retriever: question in, a decided outcome out.
+
+`Retriever.ask(question)` returns a `Result` with one of three outcomes, chosen by the
+thresholds in `knowledge/config.yml`:
+
+- "answer": confident; `text` is the answer (an FAQ entry or a spec sentence);
+- "suggest": a close call; `candidates` holds 2-3 entries for "did you mean …?";
+- "unsure": nothing fits well enough, or the question names a product we do not have.
+
+Confidence is calibrated on the knowledge base itself when the index is built: every phrasing
+is asked against the others (its own entry kept, then removed), and a logistic regression
+maps (top score, margin, raw dense and lexical similarity) to "the top entry is right".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from bot.knowledge.config import RetrieverConfig
+from bot.knowledge.index import Doc, HybridIndex
+from bot.knowledge.loader import FaqEntry, KnowledgeBase
+from bot.knowledge.products import Mentions, ProductMatcher
+from bot.knowledge.specs import answer_spec
+from bot.knowledge.text import has_cjk
+from bot.language import detect_language
+
+__all__ = ["Candidate", "Result", "Retriever", "kb_docs", "calibrate_scores"]
+
+_OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
+_ON_PRODUCT_BOOST = 0.5
+
+
+@dataclass
+class Candidate:
+    entry_id: str
+    score: float
+    confidence: float
+    question: str = ""
+
+
+@dataclass
+class Result:
+    """What the retriever decided; `entry_id` and `confidence` are what trackers record."""
+
+    outcome: str
+    language: str
+    confidence: float
+    entry_id: Optional[str] = None
+    text: Optional[str] = None
+    kind: str = "faq"
+    candidates: List[Candidate] = field(default_factory=list)
+    products: List[str] = field(default_factory=list)
+    unknown_products: List[str] = field(default_factory=list)
+    reason: str = ""
+    latency_ms: float = 0.0
+
+    def record(self) -> Dict[str, Any]:
+        """A small JSON-able summary for trackers and agents."""
+        return {
+            "outcome": self.outcome, "entry": self.entry_id, "kind": self.kind,
+            "confidence": round(self.confidence, 3), "reason": self.reason,
+            "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
+        }
+
+
+def kb_docs(kb: KnowledgeBase) -> List[Doc]:
+    """Index documents for the FAQ entries: phrasings in both languages, answers as passages."""
+    docs = []
+    for e in kb.faq.values():
+        names = [n for pid in e.products if pid in kb.products
+                 for n in [*kb.products[pid].name.values(), *kb.products[pid].model_codes]]
+        docs.append(Doc(id=e.id, questions=[*e.questions.get("en", []), *e.questions.get("zh", [])],
+                        passages=[e.answer.get("en", ""), e.answer.get("zh", "")],
+                        extra=" ".join([*e.tags, *names])))
+    return docs
+
+
+def _langs(texts: Sequence[str]) -> List[str]:
+    return ["zh" if has_cjk(t) else "en" for t in texts]
+
+
+def _calib_features(scores: np.ndarray, dense: np.ndarray, lex: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, axis=1)
+    rows = np.arange(scores.shape[0])
+    top, second = order[:, 0], order[:, 1] if scores.shape[1] > 1 else order[:, 0]
+    return np.c_[scores[rows, top], scores[rows, top] - scores[rows, second], dense[rows, top], lex[rows, top]]
+
+
+class _Calibrator:
+    """Per-language logistic map from top-entry features to P(top entry is right).
+
+    Features: the top entry's fused z-score, its margin over the second, and its raw dense and
+    BM25 similarities. Chinese and English get separate fits: the bundled model gives every
+    pair of Chinese sentences a high cosine, so raw similarity means different things.
+    """
+
+    _PRIOR = (np.asarray([0.8, 1.5, 4.0, 2.0]), -5.0)
+
+    def __init__(self, params: Optional[Dict[str, Any]] = None) -> None:
+        self.params: Dict[str, Any] = params or {}
+
+    def __call__(self, x: np.ndarray, lang: str = "en") -> np.ndarray:
+        coef, intercept = self.params.get(lang) or self.params.get("en") or self._PRIOR
+        return 1.0 / (1.0 + np.exp(-(np.atleast_2d(x) @ coef + intercept)))
+
+    @staticmethod
+    def _fit_nonneg(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        # Confidence must not fall as similarity rises: refit without any feature that gets a
+        # negative weight (the features are correlated, and a few odd phrasings can flip a sign).
+        active = list(range(X.shape[1]))
+        while True:
+            model = LogisticRegression(C=1.0, max_iter=2000).fit(X[:, active], y, sample_weight=w)
+            coef = model.coef_[0]
+            if (coef >= 0).all() or len(active) == 1:
+                break
+            active.pop(int(np.argmin(coef)))
+        full = np.zeros(X.shape[1])
+        full[active] = np.maximum(coef, 0.0)
+        return full, float(model.intercept_[0])
+
+    @classmethod
+    def fit(cls, index: HybridIndex, adjust: Any = None, negatives: Sequence[str] = (),
+            encoder: Any = None) -> "_Calibrator":
+        n_phr = len(index.phrases)
+        if n_phr < 4 or len(index.docs) < 3:
+            return cls()
+        phr = index.phrase_features(index.phrases, index.q_vecs)
+        mask = ~np.eye(n_phr, dtype=bool)
+        feats = index.aggregate(phr, mask)
+        langs = np.asarray(_langs(index.phrases))
+        scores = index.fuse(feats, list(langs))
+        if adjust is not None:
+            scores = adjust(index.phrases, scores)
+        gold = index.phrase_doc
+        # entries with a single phrasing cannot be asked "with their own entry kept"
+        counts = np.bincount(gold, minlength=len(index.docs))
+        keep = counts[gold] > 1
+        x_kept = _calib_features(scores, feats["dense_q"], feats["lex_q"])
+        y_kept = (np.argmax(scores, axis=1) == gold).astype(int)
+        removed = scores.copy()
+        removed[np.arange(n_phr), gold] = -1e9
+        x_removed = _calib_features(removed, feats["dense_q"], feats["lex_q"])
+        negatives = [n for n in negatives if n.strip()]
+        if negatives and encoder is not None:
+            n_feats = index.features(negatives, encoder.encode(list(negatives)))
+            n_scores = index.fuse(n_feats, _langs(negatives))
+            if adjust is not None:
+                n_scores = adjust(negatives, n_scores)
+            x_neg = _calib_features(n_scores, n_feats["dense_q"], n_feats["lex_q"])
+            neg_langs = np.asarray(_langs(negatives))
+        else:
+            x_neg, neg_langs = np.zeros((0, 4)), np.asarray([], dtype=str)
+        params: Dict[str, Any] = {}
+        for lang in sorted(set(langs.tolist())):
+            sel = langs == lang
+            nsel = neg_langs == lang
+            X = np.vstack([x_kept[keep & sel], x_removed[sel], x_neg[nsel]])
+            y = np.r_[y_kept[keep & sel], np.zeros(int(sel.sum()) + int(nsel.sum()), int)]
+            # off-topic questions weigh as much in total as the "entry removed" near misses
+            n_rm, n_neg = int(sel.sum()), int(nsel.sum())
+            w = np.r_[np.ones(int((keep & sel).sum())), np.ones(n_rm), np.full(n_neg, n_rm / max(n_neg, 1))]
+            if len(y) >= 8 and len(set(y.tolist())) == 2:
+                params[lang] = cls._fit_nonneg(X, y, w)
+        return cls(params)
+
+
+def calibrate_scores(index: HybridIndex, scores: np.ndarray, texts: Sequence[str], q_vecs: np.ndarray) -> np.ndarray:
+    """Calibrated confidence of each query's top entry (used by `bot eval faq` for out-of-scope)."""
+    cal = _Calibrator.fit(index)
+    feats = index.features(texts, q_vecs)
+    x = _calib_features(scores, feats["dense_q"], feats["lex_q"])
+    return np.asarray([float(cal(x[i], lang)[0]) for i, lang in enumerate(_langs(texts))])
+
+
+class Retriever:
+    """Answers questions from one loaded knowledge base with one built index."""
+
+    def __init__(self, kb: KnowledgeBase, index: HybridIndex, encoder: Any, config: RetrieverConfig) -> None:
+        self.kb = kb
+        self.index = index
+        self.encoder = encoder
+        self.config = config
+        self.matcher = ProductMatcher(kb.products)
+        self._entry_products = [set(kb.faq[i].products) for i in index.ids]
+        negatives = [q for qs in kb.out_of_scope.values() for q in qs]
+        self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.kb.fingerprint
+
+    def _adjust(self, scores: np.ndarray, mentions: Mentions) -> np.ndarray:
+        if not mentions.known:
+            return scores
+        named = set(mentions.known)
+        adj = np.array([0.0 if not prods else (_ON_PRODUCT_BOOST if prods & named else -_OFF_PRODUCT_PENALTY)
+                        for prods in self._entry_products], np.float32)
+        return scores + adj
+
+    def _adjust_many(self, texts: Sequence[str], scores: np.ndarray) -> np.ndarray:
+        return np.vstack([self._adjust(scores[i], self.matcher.find(t)) for i, t in enumerate(texts)])
+
+    def entry(self, entry_id: str) -> Optional[FaqEntry]:
+        return self.kb.faq.get(entry_id)
+
+    def answer_entry(self, entry_id: str, language: str) -> Optional[Result]:
+        """The answer of one entry by id (a "did you mean" button was pressed)."""
+        e = self.kb.faq.get(entry_id)
+        if e is None:
+            return None
+        return Result(outcome="answer", language=language, confidence=1.0, entry_id=e.id,
+                      text=e.answer.get(language) or e.answer.get("en"), reason="chosen by the user")
+
+    def question_label(self, entry_id: str, language: str) -> str:
+        e = self.kb.faq.get(entry_id)
+        if e is None:
+            return entry_id
+        qs = e.questions.get(language) or e.questions.get("en") or [entry_id]
+        return qs[0]
+
+    def ask(self, question: str, language: Optional[str] = None) -> Result:
+        """Decide how to answer `question` (language: of the question, else `language`, else en)."""
+        start = time.perf_counter()
+        lang = detect_language(question) or language or "en"
+        result = self._ask(question, lang)
+        result.latency_ms = (time.perf_counter() - start) * 1000
+        return result
+
+    def _ask(self, question: str, lang: str) -> Result:
+        mentions = self.matcher.find(question)
+        if mentions.unknown:
+            return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", products=mentions.known,
+                          unknown_products=mentions.unknown,
+                          reason=f"names a product not in the knowledge base: {', '.join(mentions.unknown)}")
+        spec = answer_spec([self.kb.products[p] for p in mentions.known], question, lang)
+        if spec is not None:
+            return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
+                          kind="spec", products=mentions.known, reason=f"spec '{spec.spec}' from products.yml")
+        if not question.strip() or not self.index.ids:
+            return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", reason="empty question")
+        q_vec = self.encoder.encode([question])
+        feats = self.index.features([question], q_vec)
+        scores = self._adjust(self.index.fuse(feats, _langs([question]))[0], mentions)
+        order = np.argsort(-scores)
+        x = _calib_features(scores[None, :], feats["dense_q"], feats["lex_q"])
+        conf = float(self.calibrator(x, _langs([question])[0])[0])
+        cands = []
+        for rank, i in enumerate(order[: max(self.config.suggest_max, 1)]):
+            # a candidate's own confidence: the calibrated top confidence scaled by its score gap
+            c = conf if rank == 0 else conf * float(np.exp(-(scores[order[0]] - scores[i])))
+            cands.append(Candidate(self.index.ids[i], float(scores[i]), c, self.question_label(self.index.ids[i], lang)))
+        top = cands[0]
+        base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands)
+        if conf >= self.config.answer_threshold:
+            e = self.kb.faq[top.entry_id]
+            return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"),
+                          reason=f"confidence {conf:.2f} >= {self.config.answer_threshold}", **base)
+        if conf >= self.config.suggest_threshold:
+            # keep the close ones: within 1.5 z-units of the top, at least two
+            close = [c for c in cands if scores[order[0]] - c.score <= 1.5][: self.config.suggest_max]
+            base["candidates"] = close if len(close) >= 2 else cands[:2]
+            return Result(outcome="suggest", reason=f"confidence {conf:.2f} between thresholds", **base)
+        return Result(outcome="unsure", reason=f"confidence {conf:.2f} < {self.config.suggest_threshold}", **base)
