@@ -1,0 +1,146 @@
+"""Console: the trainer page — the review inbox grouped by similarity, actions on a group, the week's charts.
+
+Pages and API (trainer role; admins too):
+- `GET  /trainer`                      the page (groups are loaded by static/trainer.js)
+- `GET  /api/trainer/groups`           {"groups": [...biggest first], "intents": [...]}; syncs the inbox first
+- `POST /api/trainer/assign`           {"items": [ids], "intent": "x"} -> {"file", "diff", "added"}
+- `POST /api/trainer/draft`            {"items": [ids]} -> {"file", "id"}
+- `POST /api/trainer/dismiss`          {"items": [ids]} -> {"dismissed": n}
+- `POST /api/trainer/retrain`          train from the project files and load the model into Rasa
+- `GET  /trainer/charts/<name>.png`    unanswered | escalations | ratings (the `bot report` charts, last 7 days)
+The project folder is `CANYU_HOME` (bot.settings); Rasa is `RASA_URL` / `RASA_TOKEN` (console settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import tempfile
+from typing import Any, Callable, List
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.console.auth import require_role
+from bot.console.layout import render
+from bot.errors import CanyuError
+
+blueprint = Blueprint("console_trainer")
+nav = [{"label": "Training", "path": "/trainer", "roles": ["trainer"]}]
+
+_CHARTS = {"unanswered", "escalations", "ratings"}
+_retrain_lock = asyncio.Lock()
+
+
+def _home() -> str:
+    from bot.settings import load_settings
+
+    return str(load_settings().home)
+
+
+def _review(request: Request) -> Any:
+    from bot.trainer.review import Review
+
+    return Review(request.app.ctx.redis, _home())
+
+
+async def _blocking(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+
+def _ids(request: Request) -> List[str]:
+    body = request.json or {}
+    ids = body.get("items")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise CanyuError("send `items`: the list of message ids of the group")
+    return ids
+
+
+def _error(exc: Exception, status: int = 400) -> Any:
+    return response.json({"error": str(exc)}, status=status)
+
+
+@blueprint.get("/trainer")
+@require_role("trainer")
+async def page(request: Request) -> Any:
+    return render(request, "trainer/review.html", title="Training", path="/trainer")
+
+
+@blueprint.get("/api/trainer/groups")
+@require_role("trainer")
+async def groups(request: Request) -> Any:
+    review = _review(request)
+    found = await _blocking(review.groups)
+    intents = await _blocking(review.known_intents)
+    slim = [{"id": g["id"], "label": g["label"], "size": g["size"], "reasons": g["reasons"], "intents": g["intents"],
+             "items": [{k: i.get(k) for k in ("id", "text", "reasons", "intent", "confidence", "reply", "channel", "ts")}
+                       for i in g["items"]]} for g in found]
+    return response.json({"groups": slim, "intents": intents})
+
+
+@blueprint.post("/api/trainer/assign")
+@require_role("trainer")
+async def assign(request: Request) -> Any:
+    intent = str((request.json or {}).get("intent") or "").strip()
+    try:
+        ids = _ids(request)
+        if not intent:
+            raise CanyuError("pick the intent these messages mean")
+        result = await _blocking(_review(request).assign, ids, intent, request.ctx.user.name)
+    except CanyuError as exc:
+        return _error(exc)
+    return response.json(result)
+
+
+@blueprint.post("/api/trainer/draft")
+@require_role("trainer")
+async def draft(request: Request) -> Any:
+    try:
+        result = await _blocking(_review(request).draft_kb, _ids(request), request.ctx.user.name)
+    except CanyuError as exc:
+        return _error(exc)
+    return response.json(result)
+
+
+@blueprint.post("/api/trainer/dismiss")
+@require_role("trainer")
+async def dismiss(request: Request) -> Any:
+    try:
+        n = await _blocking(_review(request).dismiss, _ids(request), request.ctx.user.name)
+    except CanyuError as exc:
+        return _error(exc)
+    return response.json({"dismissed": n})
+
+
+@blueprint.post("/api/trainer/retrain")
+@require_role("trainer")
+async def retrain(request: Request) -> Any:
+    if _retrain_lock.locked():
+        return response.json({"error": "a retrain is already running; wait for it"}, status=409)
+    settings = request.app.ctx.settings
+    async with _retrain_lock:
+        try:
+            result = await _blocking(_review(request).retrain_and_reload, settings.rasa_url, settings.rasa_token)
+        except CanyuError as exc:
+            return _error(exc, status=500)
+    return response.json(result)
+
+
+@blueprint.get("/trainer/charts/<name:str>")
+@require_role("trainer")
+async def chart(request: Request, name: str) -> Any:
+    stem = name[:-4] if name.endswith(".png") else name
+    if stem not in _CHARTS:
+        return response.json({"error": f"no chart {name!r}; use one of {sorted(_CHARTS)}"}, status=404)
+    from bot.trainer.report import build_report, write_report
+
+    def _draw() -> bytes:
+        report = build_report(request.app.ctx.redis, _home(), days=7)
+        with tempfile.TemporaryDirectory(prefix="canyu-chart-") as tmp:
+            paths = write_report(report, tmp)
+            with open(paths[stem], "rb") as fh:
+                return fh.read()
+
+    data = await _blocking(_draw)
+    return response.raw(data, content_type="image/png", headers={"Cache-Control": "no-store"})
