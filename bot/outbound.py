@@ -15,7 +15,8 @@ id's prefix; otherwise `rest`.
 
 Per channel:
 - `wechat`: the customer-service API (`message/custom/send`), allowed only within 48 hours of the user's
-  last message. Outside the window (or when WeChat answers 45015/45047) the messages are queued in
+  last message. Outside the window (or when WeChat answers 45015/45047, or 45009 when the daily API
+  quota is used up) the messages are queued in
   `canyu:pending:{sender_id}` and delivered by the WeChat connector when the user writes again.
 - `telegram`: Bot API `sendMessage`, paced (1 msg/s per chat, 30/s overall) and split at 4,096 characters.
 - `rest` (and anything else): appended to the Redis list `canyu:outbox:{sender_id}` (JSON, one message
@@ -60,6 +61,7 @@ logger = logging.getLogger(__name__)
 WECHAT_WINDOW_S = 48 * 3600
 """WeChat lets an account message a user for 48 hours after the user's last message."""
 _WINDOW_MARGIN_S = 60
+_WECHAT_QUOTA = 45009
 _PREFIXES = ("wechat", "telegram")
 
 Message = Union[str, Mapping[str, Any]]
@@ -86,6 +88,8 @@ def register_sender(channel: str, sender: Optional[Sender]) -> None:
     """Install (or with None remove) the live sender of a channel in this process."""
     if sender is None:
         _senders.pop(channel, None)
+        for key in [k for k in _env_senders if k[0] == channel]:
+            del _env_senders[key]
     else:
         _senders[channel] = sender
 
@@ -147,8 +151,18 @@ def _window_open(sender_id: str, redis: Any) -> bool:
     return time.time() - float(raw) < WECHAT_WINDOW_S - _WINDOW_MARGIN_S
 
 
+_env_senders: Dict[Any, Sender] = {}
+
+
 def _sender_for(channel: str) -> Sender:
     sender = _senders.get(channel)
+    if sender is not None:
+        return sender
+    # Built from the environment: one per event loop (PTB's HTTP client and locks belong to a loop).
+    import asyncio
+
+    key = (channel, id(asyncio.get_running_loop()))
+    sender = _env_senders.get(key)
     if sender is not None:
         return sender
     if channel == "wechat":
@@ -161,7 +175,7 @@ def _sender_for(channel: str) -> Sender:
         sender = telegram_sender()
     else:
         raise ConnectorError(f"no sender for channel {channel!r}", platform=channel)
-    _senders[channel] = sender
+    _env_senders[key] = sender
     return sender
 
 
@@ -187,9 +201,13 @@ async def send_to_user(sender_id: str, messages: Sequence[Message], channel: Opt
 
         try:
             sent = await _sender_for(channel).send(platform_id(sender_id), msgs)
-        except WindowClosed as exc:
+        except ConnectorError as exc:
+            if not isinstance(exc, WindowClosed) and exc.code != _WECHAT_QUOTA:
+                raise
             sent = int(getattr(exc, "sent", 0) or 0)
             _queue(f"canyu:pending:{sender_id}", sender_id, msgs[sent:], r)
+            logger.info("outbound: WeChat refused %s (%s); queued %d message(s)", sender_id, exc.code,
+                        len(msgs) - sent)
             return Delivery(channel, sent, len(msgs) - sent)
         return Delivery(channel, sent, 0)
     if channel == "telegram":

@@ -50,18 +50,24 @@ def split_message(text: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
 
 
 class Pacer:
-    """Per-chat and overall send pacing with RetryAfter handling (one instance per process)."""
+    """Per-chat and overall send pacing with RetryAfter handling (one instance per process).
+
+    Spacing is measured from the moment the previous request *completed*: Telegram received it no
+    later than that, so network jitter can never squeeze two messages closer than the limit. Likewise
+    a send may start only when fewer than `overall_rate` requests are in flight or completed within
+    the last `overall_period` seconds.
+    """
 
     def __init__(self, chat_interval: float = 1.0, overall_rate: int = 30, overall_period: float = 1.0,
                  max_retries: int = 8) -> None:
-        # A small margin: the server measures arrival times, we measure departure times.
-        self.chat_interval = chat_interval * 1.05 + 0.02
+        self.chat_interval = chat_interval + 0.01
         self.overall_rate = max(1, overall_rate)
-        self.overall_period = overall_period * 1.05 + 0.02
+        self.overall_period = overall_period + 0.01
         self.max_retries = max_retries
         self._next: Dict[str, float] = {}
         self._locks: Dict[str, asyncio.Lock] = {}
-        self._recent: Deque[float] = collections.deque()
+        self._done: Deque[float] = collections.deque()
+        self._inflight = 0
         self._overall: Optional[asyncio.Lock] = None
         self.retries = 0
 
@@ -71,7 +77,7 @@ class Pacer:
             lock = self._locks[chat] = asyncio.Lock()
         return lock
 
-    async def _turn(self, chat: str) -> None:
+    async def _acquire(self, chat: str) -> None:
         wait = self._next.get(chat, 0.0) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -80,13 +86,18 @@ class Pacer:
         async with self._overall:
             while True:
                 now = time.monotonic()
-                while self._recent and now - self._recent[0] >= self.overall_period:
-                    self._recent.popleft()
-                if len(self._recent) < self.overall_rate:
-                    self._recent.append(now)
-                    break
-                await asyncio.sleep(self._recent[0] + self.overall_period - now)
-        self._next[chat] = time.monotonic() + self.chat_interval
+                while self._done and self._done[0] <= now - self.overall_period:
+                    self._done.popleft()
+                if self._inflight + len(self._done) < self.overall_rate:
+                    self._inflight += 1
+                    return
+                await asyncio.sleep(self._done[0] + self.overall_period - now if self._done else 0.01)
+
+    def _release(self, chat: str) -> None:
+        now = time.monotonic()
+        self._inflight -= 1
+        self._done.append(now)
+        self._next[chat] = max(self._next.get(chat, 0.0), now + self.chat_interval)
 
     async def send(self, chat_id: Any, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call` (one Bot API send) in the chat's turn; on 429 wait as told and send again."""
@@ -94,7 +105,7 @@ class Pacer:
         async with self._lock(chat):
             attempt = 0
             while True:
-                await self._turn(chat)
+                await self._acquire(chat)
                 try:
                     return await call()
                 except RetryAfter as exc:
@@ -113,6 +124,8 @@ class Pacer:
                     if attempt > 3:
                         raise ConnectorError(f"Telegram unreachable: {exc}", platform="telegram") from exc
                     await asyncio.sleep(0.5 * attempt)
+                finally:
+                    self._release(chat)
 
 
 def _callback_data(payload: str, redis: Any) -> str:

@@ -11,7 +11,8 @@ import json
 import logging
 from typing import Any, Dict, List, Optional, Sequence
 
-from connectors._wechat_api import WeChatApi, WindowClosed
+from bot.errors import ConnectorError
+from connectors._wechat_api import WeChatApi
 from connectors._wechat_protocol import MAX_TEXT_BYTES, join_texts, split_text
 
 __all__ = ["WeChatSender", "render", "render_all", "button_payload"]
@@ -88,7 +89,7 @@ class WeChatSender:
             try:
                 for part in split_text(text, self.max_bytes):
                     await asyncio.to_thread(self.api.send_text, platform_id, part)
-            except WindowClosed as exc:
+            except ConnectorError as exc:
                 exc.sent = sent  # type: ignore[attr-defined]
                 raise
             sent += 1

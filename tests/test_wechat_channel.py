@@ -316,3 +316,49 @@ def test_outbound_rest_users_get_an_outbox(host):
     report = host.run(outbound.send_to_user(sid, ["Hi, this is Lin from support."], redis=r))
     assert (report.channel, report.queued) == ("rest", 1)
     assert outbound.pop_outbox(sid, redis=r) == [{"recipient_id": sid, "text": "Hi, this is Lin from support."}]
+
+
+def test_transient_error_is_retried(host, fake):
+    user = openid()
+    sid = f"wechat:{user}"
+    r = host.channel.redis
+    outbound.record_inbound(sid, "wechat", r)
+    host.channel.sender.api.backoff = 0.05
+    calls_before = len(fake.calls)
+    fake.fail_next(-1)  # "system busy"
+    report = host.run(outbound.send_to_user(sid, ["稍等，我查一下。"], redis=r))
+    assert (report.sent, report.queued) == (1, 0) and fake.texts(user) == ["稍等，我查一下。"]
+    sends = [c["result"]["errcode"] for c in fake.calls[calls_before:] if c["path"] == "message/custom/send"]
+    assert sends == [-1, 0]
+
+
+def test_daily_quota_exhausted_queues_instead_of_dropping(host, fake):
+    user = openid()
+    sid = f"wechat:{user}"
+    r = host.channel.redis
+    outbound.record_inbound(sid, "wechat", r)
+    fake.fail_next(45009)
+    report = host.run(outbound.send_to_user(sid, ["明天见"], redis=r))
+    assert (report.sent, report.queued) == (0, 1) and fake.texts(user) == []
+    report = host.run(outbound.deliver_pending(sid, redis=r))
+    assert report.sent == 1 and fake.texts(user) == ["明天见"]
+
+
+def test_only_one_instance_refreshes_the_token(host, fake, redis_url):
+    """Eight 'processes' (separate clients, shared Redis) find no token at once: one fetch, not eight."""
+    from connectors._wechat_api import WeChatApi
+
+    host.channel.redis.delete(f"canyu:wechat:token:{fake.app_id}_access_token")
+    fetches_before = len([c for c in fake.calls if c["path"] in ("token", "stable_token")])
+    users = [openid() for _ in range(8)]
+
+    def one(u: str) -> None:
+        api = WeChatApi(fake.app_id, fake.secret, redislib.Redis.from_url(redis_url, decode_responses=True),
+                        fake.url + "/cgi-bin/")
+        api.send_text(u, "hi")
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, users))
+    fetches = [c for c in fake.calls if c["path"] in ("token", "stable_token")][fetches_before:]
+    assert len(fetches) == 1
+    assert all(fake.texts(u) == ["hi"] for u in users)
