@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PASSIVE_DEADLINE_S = 4.0
 _SEEN_TTL_S = 3600
+_WINDOW_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push", "scancode_waitmsg"}
 _REPLIES = {
     "zh": {
         "image": "收到图片啦！我还看不懂图片，能用文字说说遇到了什么问题吗？",
@@ -253,8 +254,9 @@ class WeChatInput(InputChannel):
         msg_type, event = kind(msg)
         if event == "unsubscribe":
             return response.text("success")
-        outbound.record_inbound(sender_id, "wechat", self.redis)
-        self._spawn(self._deliver_pending(sender_id))
+        if msg_type != "event" or event in _WINDOW_EVENTS:  # what opens WeChat's customer-service window
+            outbound.record_inbound(sender_id, "wechat", self.redis)
+            self._spawn(self._deliver_pending(sender_id))
 
         text, canned = self._interpret(msg, msg_type, event, sender_id)
         if canned:
@@ -267,7 +269,11 @@ class WeChatInput(InputChannel):
         task.add_done_callback(self._tasks.discard)
         done: Set[Any] = set()
         if self.config.passive_deadline > 0:  # 0 = always answer through the customer-service API
-            done, _ = await asyncio.wait({task}, timeout=self.config.passive_deadline)
+            try:
+                done, _ = await asyncio.wait({task}, timeout=self.config.passive_deadline)
+            except asyncio.CancelledError:  # WeChat hung up early: the answer still goes out, later
+                self._spawn(self._send_when_done(task, sender_id))
+                raise
         if done:
             messages = task.result()
             reply = render_all(messages, sender_id, self.redis)

@@ -260,3 +260,17 @@ def test_config_from_env_and_credentials():
     assert "abc" not in repr(cfg)
     assert not TelegramConfig.load(None, {}).enabled
     assert dataclasses.replace(cfg, token="").enabled is False
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("CANYU_SLOW_TESTS"), reason="takes 100 s; set CANYU_SLOW_TESTS=1")
+def test_hundred_messages_to_one_chat_at_the_real_rate(host, fake):
+    """Telegram's real limit (1 msg/s per chat, enforced by the fake): 100 messages, no 429, ~100 s."""
+    chat = next(_chats)
+    rejected_before = len(fake.rejected)
+    msgs = [f"real-rate message {i}" for i in range(100)]
+    started = time.monotonic()
+    report = host.run(outbound.send_to_user(f"telegram:{chat}", msgs, redis=host.channel.redis), timeout=300)
+    elapsed = time.monotonic() - started
+    print(f"100 messages to one chat in {elapsed:.1f} s, 429s: {len(fake.rejected) - rejected_before}")
+    assert report.sent == 100 and fake.texts(chat) == msgs
+    assert len(fake.rejected) == rejected_before and 99 <= elapsed < 130

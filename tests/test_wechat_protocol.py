@@ -193,3 +193,13 @@ def test_split_keeps_parts_under_limit_and_loses_nothing():
     parts = split_text(text, 2000)
     assert len(parts) > 2 and all(len(p.encode()) <= 2000 for p in parts)
     assert "".join(parts).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
+
+
+@pytest.mark.parametrize("module", ["connectors.wechat", "connectors.telegram", "connectors._wechat_protocol",
+                                    "connectors._wechat_api", "connectors._wechat_send", "connectors._telegram_send",
+                                    "connectors._text", "bot.outbound"])
+def test_public_surface_is_complete(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert all(hasattr(mod, name) for name in mod.__all__), [n for n in mod.__all__ if not hasattr(mod, n)]
