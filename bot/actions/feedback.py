@@ -38,8 +38,26 @@ _THUMBS = [(re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|
            (re.compile(r"👎|useless|not helpful|didn'?t help|没用|没帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down")]
 
 
-def _language(tracker: Tracker) -> str:
+def _slot_language(tracker: Tracker) -> str:
     return "zh" if tracker.get_slot("language") == "zh" else "en"
+
+
+def _language(tracker: Tracker) -> str:
+    """The language of this message (a payload or "👍" has none: then the conversation's)."""
+    from bot.language import detect_language
+
+    text = _text(tracker)
+    detected = None if text.startswith("/") else detect_language(text)
+    return detected or _slot_language(tracker)
+
+
+def _say(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], name: str, language: str,
+         buttons: Optional[List[Dict[str, str]]] = None, **values: Any) -> None:
+    """Utter response `name` in `language` (rendered here when the slot says otherwise)."""
+    if language == _slot_language(tracker):
+        dispatcher.utter_message(response=name, buttons=buttons or [], **values)
+    else:
+        dispatcher.utter_message(text=_phrase(domain, name, language, **values), buttons=buttons or [])
 
 
 def _text(tracker: Tracker) -> str:
@@ -119,7 +137,7 @@ class ActionFileFeedback(Action):
         language = _language(tracker)
         text = _text(tracker).strip()
         if not text or text.startswith("/") or _is_vague(text):
-            dispatcher.utter_message(response="utter_feedback_ask_details")
+            _say(dispatcher, tracker, domain, "utter_feedback_ask_details", language)
             return []
         kind = "suggestion" if _intent(tracker) == "suggest_feature" else "complaint"
         try:
@@ -131,8 +149,7 @@ class ActionFileFeedback(Action):
             return []
         if filing.outcome == "ask" and filing.candidate is not None:
             cand = filing.candidate
-            dispatcher.utter_message(
-                response="utter_feedback_ask_same", feedback_id=cand.id, title=cand.title(language), count=cand.count,
+            _say(dispatcher, tracker, domain, "utter_feedback_ask_same", language, feedback_id=cand.id, title=cand.title(language), count=cand.count,
                 buttons=[
                     {"title": _phrase(domain, "utter_feedback_button_plus_one", language),
                      "payload": "/vote" + json.dumps({"feedback_id": cand.id})},
@@ -142,12 +159,12 @@ class ActionFileFeedback(Action):
             return [SlotSet("feedback_candidate", cand.id), SlotSet("feedback_pending_text", text)]
         item = filing.item
         if filing.outcome == "new":
-            dispatcher.utter_message(response="utter_feedback_filed_new", feedback_id=item.id)
+            _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
         elif filing.outcome == "joined":
-            dispatcher.utter_message(response="utter_feedback_filed_joined", feedback_id=item.id,
+            _say(dispatcher, tracker, domain, "utter_feedback_filed_joined", language, feedback_id=item.id,
                                      others=filing.others, count=item.count)
         else:
-            dispatcher.utter_message(response="utter_feedback_already", feedback_id=item.id, count=item.count,
+            _say(dispatcher, tracker, domain, "utter_feedback_already", language, feedback_id=item.id, count=item.count,
                                      status_text=_status_text(domain, item, language))
         return [SlotSet("feedback_id", item.id), SlotSet("feedback_candidate", None),
                 SlotSet("feedback_pending_text", None)]
@@ -168,13 +185,13 @@ class ActionFeedbackStatus(Action):
         try:
             items = [store.get(wanted)] if wanted and wanted != "new" else store.items_of(tracker.sender_id)[:3]
         except UnknownItem:
-            dispatcher.utter_message(response="utter_feedback_status_unknown", feedback_id=wanted)
+            _say(dispatcher, tracker, domain, "utter_feedback_status_unknown", language, feedback_id=wanted)
             return [SlotSet("feedback_id", None)]
         if not items:
-            dispatcher.utter_message(response="utter_feedback_status_none")
+            _say(dispatcher, tracker, domain, "utter_feedback_status_none", language)
             return []
         for item in items:
-            dispatcher.utter_message(response="utter_feedback_status_item", feedback_id=item.id,
+            _say(dispatcher, tracker, domain, "utter_feedback_status_item", language, feedback_id=item.id,
                                      title=item.title(language), count=item.count,
                                      status_text=_status_text(domain, item, language))
         return [SlotSet("feedback_id", None)]
@@ -197,21 +214,21 @@ class ActionVote(Action):
                  SlotSet("feedback_id", None)]
         if target == "new":
             if not pending:
-                dispatcher.utter_message(response="utter_feedback_ask_details")
+                _say(dispatcher, tracker, domain, "utter_feedback_ask_details", language)
                 return clear
             item = store.create(pending, sender_id=tracker.sender_id, language=language, channel=_channel(tracker))
-            dispatcher.utter_message(response="utter_feedback_filed_new", feedback_id=item.id)
+            _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
             return clear
         if not target:
-            dispatcher.utter_message(response="utter_vote_which")
+            _say(dispatcher, tracker, domain, "utter_vote_which", language)
             return clear
         try:
             item, added = store.add_voice(target, tracker.sender_id, pending if target == tracker.get_slot(
                 "feedback_candidate") else "", language=language, channel=_channel(tracker), how="vote")
         except UnknownItem:
-            dispatcher.utter_message(response="utter_feedback_status_unknown", feedback_id=target)
+            _say(dispatcher, tracker, domain, "utter_feedback_status_unknown", language, feedback_id=target)
             return clear
-        dispatcher.utter_message(response="utter_vote_added" if added else "utter_vote_already",
+        _say(dispatcher, tracker, domain, "utter_vote_added" if added else "utter_vote_already", language,
                                  feedback_id=item.id, count=item.count)
         return clear
 
@@ -225,6 +242,7 @@ class ActionRecordAnswerRating(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         from bot.analytics import normalize_rating, record_rating
 
+        language = _language(tracker)
         text = _text(tracker)
         rating = normalize_rating(_entity(tracker, "rating") or tracker.get_slot("rating"))
         if rating is None:
@@ -233,14 +251,14 @@ class ActionRecordAnswerRating(Action):
                     rating = value
                     break
         if rating not in ("up", "down"):  # 1-5 after a handoff belongs to action_store_rating (csat)
-            dispatcher.utter_message(response="utter_answer_rated_up")
+            _say(dispatcher, tracker, domain, "utter_answer_rated_up", language)
             return [SlotSet("rating", None)]
         try:
             record_rating(tracker.sender_id, rating, kb_entry=str(tracker.get_slot("kb_entry") or ""))
         except CanyuError as exc:
             logger.error("ratings: could not record %s from %s: %s", rating, tracker.sender_id, exc)
         if rating == "up":
-            dispatcher.utter_message(response="utter_answer_rated_up")
+            _say(dispatcher, tracker, domain, "utter_answer_rated_up", language)
             return [SlotSet("rating", None)]
         return [SlotSet("rating", None), FollowupAction("answer_comment_form")]
 
@@ -257,7 +275,7 @@ class ActionFileAnswerComment(Action):
         language = _language(tracker)
         comment = (tracker.get_slot("answer_comment") or "").strip()
         if not comment or _intent(tracker) in _NO_COMMENT or len(comment) < 3:
-            dispatcher.utter_message(response="utter_answer_comment_skipped")
+            _say(dispatcher, tracker, domain, "utter_answer_comment_skipped", language)
             return [SlotSet("answer_comment", None)]
         try:
             filing = _feedback_store().file(tracker.sender_id, comment, kind="complaint", language=language,
@@ -268,7 +286,7 @@ class ActionFileAnswerComment(Action):
             logger.error("feedback: could not file the answer comment of %s: %s", tracker.sender_id, exc)
             _friendly_failure(dispatcher, language)
             return [SlotSet("answer_comment", None)]
-        dispatcher.utter_message(response="utter_answer_comment_thanks", feedback_id=filing.item.id)
+        _say(dispatcher, tracker, domain, "utter_answer_comment_thanks", language, feedback_id=filing.item.id)
         return [SlotSet("answer_comment", None), SlotSet("feedback_id", filing.item.id)]
 
 
@@ -281,16 +299,17 @@ class ActionLinkIdentity(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         from bot.fans import LinkError, create_link_code, redeem_link_code
 
+        language = _language(tracker)
         code = _LINK_CODE.search(_text(tracker))
         if code:
             try:
                 redeem_link_code(tracker.sender_id, code.group(1))
             except LinkError:
-                dispatcher.utter_message(response="utter_link_failed")
+                _say(dispatcher, tracker, domain, "utter_link_failed", language)
                 return []
-            dispatcher.utter_message(response="utter_link_done")
+            _say(dispatcher, tracker, domain, "utter_link_done", language)
             return []
-        dispatcher.utter_message(response="utter_link_code", code=create_link_code(tracker.sender_id))
+        _say(dispatcher, tracker, domain, "utter_link_code", language, code=create_link_code(tracker.sender_id))
         return []
 
 
@@ -319,7 +338,7 @@ class ActionGrantFCode(Action):
         language = _language(tracker)
         known = campaigns()
         if not known:
-            dispatcher.utter_message(response="utter_fcode_no_campaign")
+            _say(dispatcher, tracker, domain, "utter_fcode_no_campaign", language)
             return []
         campaign, meta = max(known.items(), key=lambda kv: kv[1].get("created", 0))
         title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
@@ -327,11 +346,11 @@ class ActionGrantFCode(Action):
             grant = grant_code(tracker.sender_id, campaign)
         except NotEligible:
             tier = status_of(tracker.sender_id).tier
-            dispatcher.utter_message(response="utter_fcode_not_eligible", tier=tier.name(language))
+            _say(dispatcher, tracker, domain, "utter_fcode_not_eligible", language, tier=tier.name(language))
             return []
         except PoolEmpty:
-            dispatcher.utter_message(response="utter_fcode_none_left")
+            _say(dispatcher, tracker, domain, "utter_fcode_none_left", language)
             return []
-        dispatcher.utter_message(response="utter_fcode_granted" if grant.new else "utter_fcode_again",
+        _say(dispatcher, tracker, domain, "utter_fcode_granted" if grant.new else "utter_fcode_again", language,
                                  campaign=title, code=grant.code)
         return []

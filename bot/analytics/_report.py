@@ -132,9 +132,10 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
             if name == HANDOFF_ACTION:
                 escalated.add(sender)
             elif name in FALLBACK_ACTIONS and sender in last_user:
-                key = _norm_text(last_user.pop(sender))
+                original = last_user.pop(sender)
+                key = _norm_text(original)
                 unanswered[key] += 1
-                shown.setdefault(key, key)
+                shown.setdefault(key, original.strip())
     reasons = Counter(_handoff_reasons(red, escalated, start, end).values())
     missing = len(escalated) - sum(reasons.values())
     if missing > 0:
