@@ -75,8 +75,14 @@ def train(home: Optional[Path] = None, force: bool = False, config: str = CONFIG
     if not force and model.is_file() and stamp.is_file() and stamp.read_text().strip() == current:
         return TrainResult(model, trained=False, seconds=0.0)
 
-    from rasa.api import train as rasa_train
+    import logging
 
+    from rasa.api import train as rasa_train
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     started = time.monotonic()
     result = rasa_train(
         domain=str(home / DOMAIN_DIR),
