@@ -10,7 +10,8 @@ config.yml:
       - name: bot.handoff.policy.EscalationPolicy
 
 Its default priority (7) is above RulePolicy's (6): an urgent safety message wins over any rule.
-It predicts only right after a user message, so it never loops.
+It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
+never loops.
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ class EscalationPolicy(Policy):
         return self._prediction(probabilities)
 
     def _decide(self, tracker: DialogueStateTracker) -> Optional[str]:
-        if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.is_paused():
+        if tracker.is_paused():
+            return None
+        if tracker.latest_action_name == STORE_RATING_ACTION:
+            return ACTION_LISTEN_NAME  # a typed rating matches no rule: without this the fallback would loop
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return None
         if not isinstance(tracker.latest_message, UserUttered) or tracker.latest_message.text is None:
             return None

@@ -1,0 +1,314 @@
+"""Human handoff end to end: real Rasa (two instances), real action server, real Redis, the console in a
+real headless Chromium.
+
+Uses the shared `assistant` once config.yml has the EscalationPolicy and credentials.yml our REST
+channel; until then it trains the same model with the policy added (into var/handoff-test/) and runs
+its own stack.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+from bot.cli.console import add_user
+from bot.runner import Stack, free_port
+from bot.settings import load_settings
+from tests.harness import Assistant, new_sender
+
+HOME = load_settings().home
+ARTIFACTS = HOME / "tests" / "artifacts"
+AGENT, AGENT_PW = "lin", "lin-Handoff-Pass-1"
+AGENT2, AGENT2_PW = "mei", "mei-Handoff-Pass-2"
+POLICY = "bot.handoff.policy.EscalationPolicy"
+CHANNEL = "connectors.rest.RestInput"
+
+
+def _settings(data_dir: Path, redis_url: Optional[str] = None, actions_port: Optional[int] = None) -> Any:
+    s = load_settings()
+    return type(s)(home=s.home, data_dir=data_dir, redis_url=redis_url, rasa_port=free_port(),
+                   actions_port=actions_port or free_port(), console_port=free_port())
+
+
+def _own_model() -> Path:
+    from bot.training import train
+
+    config = (HOME / "config.yml").read_text(encoding="utf-8")
+    if POLICY not in config:
+        config = config.rstrip() + f"\n  - name: {POLICY}\n"
+    folder = HOME / "var" / "handoff-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yml").write_text(config, encoding="utf-8")
+    return train(config="var/handoff-test/config.yml", out=folder / "models").model
+
+
+def _own_credentials(folder: Path) -> Path:
+    lines = [l for l in (HOME / "credentials.yml").read_text(encoding="utf-8").splitlines() if l.strip() != "rest:"]
+    path = folder / "credentials.yml"
+    path.write_text("\n".join(lines + [f"{CHANNEL}:", ""]), encoding="utf-8")
+    return path
+
+
+class Deployment:
+    """One or two Rasa instances on one Redis, an action server and the console."""
+
+    def __init__(self, main: Assistant, second: Assistant, owned: List[Stack]) -> None:
+        self.main, self.second, self.owned = main, second, owned
+
+    def say(self, sender: str, text: str, via: Optional[Assistant] = None) -> List[Dict[str, Any]]:
+        return (via or self.main).say(sender, text)
+
+    def outbox(self, sender: str, wait: float = 10.0, via: Optional[Assistant] = None) -> List[Dict[str, Any]]:
+        r = requests.get(f"{(via or self.main).url}/webhooks/rest/outbox/{sender}", params={"wait": wait}, timeout=40)
+        r.raise_for_status()
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    owned: List[Stack] = []
+    ready = POLICY in (HOME / "config.yml").read_text() and CHANNEL in (HOME / "credentials.yml").read_text()
+    folder = tmp_path_factory.mktemp("handoff")
+    token = "t" + os.urandom(12).hex()
+    try:
+        if ready:
+            main: Assistant = request.getfixturevalue("assistant")
+            model, credentials, token = main.stack.model, main.stack.credentials, main.token
+        else:
+            model, credentials = _own_model(), _own_credentials(folder)
+            stack = Stack(settings=_settings(folder / "one"), model=model, credentials=credentials, rasa_token=token)
+            owned.append(stack)
+            stack.start()
+            main = Assistant(stack)
+        second_stack = Stack(
+            settings=_settings(folder / "two", redis_url=main.redis_url, actions_port=main.stack.settings.actions_port),
+            model=model, credentials=credentials, rasa_token=token, with_actions=False, with_console=False,
+        )
+        owned.append(second_stack)
+        second_stack.start()
+        add_user(AGENT, "agent", AGENT_PW, redis=main.redis)
+        add_user(AGENT2, "agent", AGENT2_PW, redis=main.redis)
+        yield Deployment(main, Assistant(second_stack), owned)
+    finally:
+        for stack in reversed(owned):
+            stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="canyu-chromium-")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", f"--user-data-dir={profile}", "--window-size=1600,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # stale elements while the page re-renders
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def shot(driver: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"handoff-{name}.png"))
+
+
+def browser_login(driver: Any, console_url: str, name: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(console_url + "/login?next=/agent")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+def queue_senders(driver: Any) -> List[str]:
+    from selenium.webdriver.common.by import By
+
+    return [r.get_attribute("data-sender") for r in driver.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")]
+
+
+def transcript_texts(driver: Any) -> List[str]:
+    from selenium.webdriver.common.by import By
+
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#transcript .msg .text")]
+
+
+def open_row(driver: Any, sender: str, button: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    row = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, f'tr.queue-row[data-sender="{sender}"]'),
+                   what=f"{sender} in the console")
+    row.find_element(By.CSS_SELECTOR, f"button.{button}").click()
+
+
+def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    user = new_sender("rest-user")
+    replies = deployment.say(user, "转人工")
+    assert replies and "转" in "".join(m.get("text", "") for m in replies) or replies, replies
+    console = deployment.main.console_url
+
+    browser_login(browser, console, AGENT, "wrong-password-1")
+    assert browser.find_element(By.ID, "login-error").text
+    assert "/login" in browser.current_url
+    browser_login(browser, console, AGENT, AGENT_PW)
+    wait_for(lambda: browser.current_url.endswith("/agent"), what="the queue page")
+
+    open_row(browser, user, "claim")
+    wait_for(lambda: "转人工" in transcript_texts(browser), what="the transcript")
+    reply_box = wait_for(lambda: browser.find_element(By.ID, "reply-text").is_displayed() and
+                         browser.find_element(By.ID, "reply-text"), what="the reply box")
+    shot(browser, "claimed")
+    reply_box.send_keys("你好，我是林，人工客服。我来帮你看看。")
+    browser.find_element(By.ID, "reply-send").click()
+
+    received = deployment.outbox(user)
+    assert [m["text"] for m in received] == ["你好，我是林，人工客服。我来帮你看看。"]
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#transcript .msg.agent"), what="the agent's reply")
+
+    assert deployment.say(user, "我的耳机左边没声音") == []  # the bot stays silent
+    wait_for(lambda: "我的耳机左边没声音" in transcript_texts(browser), what="the user's message, live")
+    shot(browser, "live")
+
+    browser.find_element(By.ID, "resolve").click()
+    asked = deployment.outbox(user)
+    assert asked and [b["title"] for b in asked[0].get("buttons", [])] == ["1", "2", "3", "4", "5"], asked
+    thanks = deployment.say(user, asked[0]["buttons"][4]["payload"])
+    assert thanks and thanks[0].get("text"), thanks
+    again = deployment.say(user, "你好")
+    assert again and again[0].get("text"), "the bot answers again after the handoff"
+
+    events = deployment.main.tracker(user)["events"]
+    agent_events = [e for e in events if e["event"] == "bot" and (e.get("metadata") or {}).get("agent") == AGENT]
+    assert [e["text"] for e in agent_events] == ["你好，我是林，人工客服。我来帮你看看。"]
+    assert any(e["event"] == "user" and e.get("text") == "我的耳机左边没声音" for e in events)
+    assert deployment.main.redis.lrange("canyu:csat:log", 0, -1)
+
+
+def test_urgent_safety_message_jumps_the_queue(deployment: Deployment, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    normal, urgent = new_sender("normal"), new_sender("urgent")
+    deployment.say(normal, "talk to a human please")
+    time.sleep(0.2)
+    replies = deployment.say(urgent, "My power bank is swelling and smells like smoke")
+    assert "unplug" in replies[0]["text"].lower(), replies
+    browser_login(browser, deployment.main.console_url, AGENT, AGENT_PW)
+    order = wait_for(lambda: (lambda s: s if urgent in s and normal in s else None)(queue_senders(browser)),
+                     what="both users in the queue")
+    assert order.index(urgent) < order.index(normal)
+    row = browser.find_element(By.CSS_SELECTOR, f'tr.queue-row[data-sender="{urgent}"]')
+    assert "URGENT" in row.text and "Safety" in row.text
+    shot(browser, "urgent-first")
+
+
+def test_user_html_shows_as_text_in_the_console(deployment: Deployment, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    user = new_sender("xss")
+    deployment.say(user, "转人工")
+    evil = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> 你好'
+    assert deployment.say(user, evil) == []
+    browser_login(browser, deployment.main.console_url, AGENT, AGENT_PW)
+    open_row(browser, user, "open")
+    wait_for(lambda: evil in transcript_texts(browser), what="the HTML shown as text")
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert browser.find_elements(By.CSS_SELECTOR, "#transcript img") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "#transcript script") == []
+    shot(browser, "xss-as-text")
+
+
+def test_two_rasa_instances_honour_one_handoff(deployment: Deployment) -> None:
+    user = new_sender("two")
+    one, two = deployment.main, deployment.second
+    assert two.say(user, "hi")  # both answer before the handoff
+    assert one.say(user, "转人工")
+    assert two.say(user, "hello? anyone there") == []
+    assert one.say(user, "still waiting") == []
+    assert two.say(user, "what is the battery of the Millet Phone 14") == []
+    texts = [e.get("text") for e in two.tracker(user)["events"] if e["event"] == "user"]
+    assert texts[-3:] == ["hello? anyone there", "still waiting", "what is the battery of the Millet Phone 14"]
+    assert deployment.main.redis.hget(f"canyu:handoff:{user}", "state") == "queued"
+
+
+def test_no_agent_timeout_tells_the_user_and_keeps_the_queue(deployment: Deployment) -> None:
+    user = new_sender("slow")
+    deployment.say(user, "I want to talk to a human")
+    r = deployment.main.redis
+    key = f"canyu:handoff:{user}"
+    queued_at = float(r.hget(key, "queued_at"))
+    r.hset(key, "queued_at", f"{queued_at - 3600:.3f}")  # as if nobody took it for an hour
+    notice = deployment.outbox(user, wait=20)
+    assert notice and "this chat" in notice[0]["text"], notice
+    assert r.hget(key, "state") == "queued" and r.hget(key, "timeout_notified")
+    assert deployment.outbox(user, wait=6) == []  # told once
+
+
+def test_notes_transfer_and_perks(deployment: Deployment) -> None:
+    import re
+
+    user = new_sender("perk")
+    deployment.say(user, "退款被拒了，凭什么")
+    deployment.main.redis.sadd("canyu:perk_pool:sorry_coupon", "SORRY-0001")
+    url = deployment.main.console_url
+    s = requests.Session()
+    page = s.get(url + "/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    s.post(url + "/login", data={"username": AGENT, "password": AGENT_PW, "csrf_token": token})
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/agent").text).group(1)  # type: ignore[union-attr]
+    h = {"X-CSRF-Token": csrf}
+    base = f"{url}/api/conversations/{user}"
+    assert s.post(base + "/reply", json={"text": "hi"}, headers=h).status_code == 409  # claim first
+    assert s.post(base + "/claim", json={}, headers=h).status_code == 200
+    assert s.post(base + "/claim", json={}, headers=h).status_code == 409
+    assert s.post(base + "/note", json={"text": "refund case R-77"}, headers=h).status_code == 200
+    grant = s.post(base + "/perk", json={"pool": "sorry_coupon"}, headers=h)
+    assert grant.status_code == 200 and grant.json()["grant"]["code"] == "SORRY-0001"
+    got = deployment.outbox(user)
+    assert got and "SORRY-0001" in got[0]["text"] and "20" in got[0]["text"]
+    assert s.post(base + "/perk", json={"pool": "sorry_coupon"}, headers=h).status_code == 409  # pool empty
+    ctx = s.get(base + "/context").json()
+    assert ctx["record"]["rule"] == "refund_dispute" and ctx["notes"][0]["text"] == "refund case R-77"
+    assert ctx["perks_granted"][0]["code"] == "SORRY-0001" and ctx["language"] == "zh"
+    assert s.post(base + "/transfer", json={"to": AGENT2}, headers=h).status_code == 200
+    assert s.post(base + "/reply", json={"text": "hi"}, headers=h).status_code == 403  # not mine any more
+    assert deployment.main.redis.hget(f"canyu:handoff:{user}", "agent") == AGENT2
+
+
+def test_no_secret_in_logs(deployment: Deployment) -> None:
+    token = deployment.main.token
+    for stack in [deployment.main.stack, deployment.second.stack]:
+        for child in stack.children.values():
+            text = child.log.read_text(errors="replace") if child.log and child.log.exists() else ""
+            assert AGENT_PW not in text and AGENT2_PW not in text, child.name
+            if child.name in ("console", "actions"):
+                assert token not in text, child.name
