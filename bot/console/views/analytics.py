@@ -67,7 +67,7 @@ async def page(request: Request) -> Any:
         "reasons": _bars([(r["reason"], r["count"]) for r in report["escalations_by_reason"]]),
         "status": _bars(list(report["feedback_by_status"].items())),
         "csat": _bars([(f"{k} ★", v) for k, v in report["csat"]["distribution"].items()]),
-        "answers": _bars([("👍", report["answers"]["up"]), ("👎", report["answers"]["down"])]),
+        "answers": _bars([("thumbs up", report["answers"]["up"]), ("thumbs down", report["answers"]["down"])]),
     }
     return render(request, "participation/analytics.html", title="Analytics", r=report, charts=charts,
                   query=query, since=time.strftime("%Y-%m-%d", time.gmtime(start)),
