@@ -160,6 +160,16 @@ def test_claim_is_atomic_and_resolve_ends_it(store: HandoffStore) -> None:
     assert entry["agent"] == "zed" and entry["rating"] == 4
 
 
+def test_fan_tier_boost_from_fans_yml(store: HandoffStore) -> None:
+    from bot.fans import grant_tier
+
+    grant_tier("fan-1", "beta_tester", by="test", red=store.redis)
+    tier, boost = store.tier_and_boost("fan-1")
+    assert tier == "beta_tester" and boost == 30
+    store.redis.set("canyu:tier:vip-1", "vip")
+    assert store.tier_and_boost("vip-1") == ("vip", 15)
+
+
 def test_enqueue_twice_keeps_one_entry_and_raises_priority(store: HandoffStore) -> None:
     store.enqueue("u", one("转人工"), now=10.0)  # type: ignore[arg-type]
     store.enqueue("u", one("手机冒烟了"), now=20.0)  # type: ignore[arg-type]

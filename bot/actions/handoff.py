@@ -56,9 +56,9 @@ class ActionHandoff(Action):
         escalation = _escalation_for(tracker)
         store = HandoffStore(connect_redis())
         metadata = tracker.latest_message.get("metadata") or {}
+        tier, boost = store.tier_and_boost(tracker.sender_id, metadata)
         record = store.enqueue(
-            tracker.sender_id, escalation,
-            tier=store.tier_of(tracker.sender_id, metadata),
+            tracker.sender_id, escalation, tier=tier, boost=boost,
             channel=tracker.get_latest_input_channel() or "",
             language=_language(tracker),
         )

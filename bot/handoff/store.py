@@ -21,14 +21,17 @@ Redis keys (owned here):
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot.errors import StorageError
 from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
 
 __all__ = ["HandoffRecord", "HandoffStore", "QUEUED", "WITH_AGENT"]
+
+logger = logging.getLogger(__name__)
 
 QUEUED = "queued"
 WITH_AGENT = "agent"
@@ -143,6 +146,21 @@ class HandoffStore:
             tier = str(metadata.get("tier") or "")
         return tier or ""
 
+    def tier_and_boost(self, sender_id: str, metadata: Optional[Dict[str, Any]] = None) -> Tuple[str, int]:
+        """The user's tier and queue boost: the larger of the fan tier (`bot.fans`, fans.yml `queue_boost`)
+        and the `canyu:tier:{sender_id}` tier boosted by escalation.yml `tiers.boost`."""
+        tier = self.tier_of(sender_id, metadata)
+        best = (tier, int(self.config.tier_boost.get(tier, 0)))
+        try:
+            from bot.fans import priority_for
+
+            fan_tier, fan_boost = priority_for(sender_id, self.redis)
+            if int(fan_boost) > best[1] or (not best[0] and fan_tier):
+                best = (str(fan_tier), max(int(fan_boost), best[1]))
+        except Exception as exc:  # fans are optional: a broken fans.yml must not block a handoff
+            logger.warning("handoff: no fan tier for %s: %s", sender_id, exc)
+        return best
+
     # --- agents ------------------------------------------------------------------------------------
     def heartbeat(self, agent: str, now: Optional[float] = None) -> None:
         self.redis.zadd(self.AGENTS, {agent: time.time() if now is None else now})
@@ -155,11 +173,12 @@ class HandoffStore:
         return estimate_wait_minutes(self.ahead_of(sender_id), len(self.agents_online(now)), self.config)
 
     # --- transitions -------------------------------------------------------------------------------
-    def enqueue(self, sender_id: str, escalation: Escalation, *, tier: str = "", channel: str = "",
-                language: str = "en", now: Optional[float] = None) -> HandoffRecord:
-        """bot → queued. If already queued or with an agent, keep it (raising the priority if higher)."""
+    def enqueue(self, sender_id: str, escalation: Escalation, *, tier: str = "", boost: Optional[int] = None,
+                channel: str = "", language: str = "en", now: Optional[float] = None) -> HandoffRecord:
+        """bot → queued, at the rule's priority plus `boost` (default: escalation.yml's boost for `tier`).
+        If already queued or with an agent, keep it (raising the priority if higher)."""
         now = time.time() if now is None else now
-        priority = tier_priority(escalation.priority, tier, self.config)
+        priority = escalation.priority + boost if boost is not None else tier_priority(escalation.priority, tier, self.config)
         current = self.get(sender_id)
         if current is not None:
             if current.state == QUEUED and priority > current.priority:

@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   var el = Console.el, api = Console.api;
+  var contextTimer = null, live = false;
   var current = null, currentRecord = null, source = null, me = document.getElementById("me").dataset.name;
 
   function $(id) { return document.getElementById(id); }
@@ -74,12 +75,18 @@
 
   function open(senderId) {
     if (source) { source.close(); source = null; }
+    live = false;
     current = senderId;
     $("conv-title").textContent = senderId;
     clear($("transcript"));
     showError(null);
     source = new EventSource("/api/conversations/" + enc(senderId) + "/events");
-    source.onmessage = function (ev) { addItem(JSON.parse(ev.data)); };
+    source.onmessage = function (ev) {
+      var item = JSON.parse(ev.data);
+      addItem(item);
+      if (item.kind === "user" && live) { clearTimeout(contextTimer); contextTimer = setTimeout(loadContext, 500); }
+    };
+    source.addEventListener("open", function () { setTimeout(function () { live = true; }, 1000); });
     refreshQueue();
     loadContext();
   }
