@@ -14,7 +14,8 @@ Out of scope. Two mechanisms, both optional:
   `metadata: {canyu_split: valid}` if any (they are never trained on; `bot eval intents` puts
   `valid.csv` there), else out-of-fold predictions on the training data (5-fold cross-validation
   below 3,000 examples, one stratified 10% hold-out above). With out-of-scope examples in the
-  tuning data the threshold maximises (in-scope accuracy + out-of-scope recall) / 2; without
+  tuning data the threshold maximises (in-scope accuracy + out-of-scope recall) / 2, optionally
+  rejecting at most `max_inscope_rejection` of the correctly classified in-scope examples; without
   them it rejects at most `inscope_rejection` of correctly classified in-scope examples.
 
 config.yml:
@@ -127,6 +128,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             "fallback_intent": "nlu_fallback",
             "out_of_scope_intent": "out_of_scope",
             "inscope_rejection": 0.005,
+            "max_inscope_rejection": None,
             "max_threshold": 0.9,
             "ranking_length": 0,
             "random_state": 42,
@@ -284,10 +286,13 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             model.threshold = fixed
         elif is_oos.any() and inscope.any():
             best_t, best_value = 0.0, -1.0
+            max_lost = self._config.get("max_inscope_rejection")
             for t in np.unique(np.round(confidence, 4)):
                 if t > float(self._config["max_threshold"]):
                     break
                 accepted = confidence >= t
+                if max_lost is not None and correct.any() and 1 - np.mean(accepted[correct]) > float(max_lost):
+                    break
                 acc = np.mean((correct & accepted)[inscope])
                 recall = np.mean((predicted_oos | ~accepted)[is_oos])
                 value = (acc + recall) / 2

@@ -1,0 +1,359 @@
+"""`bot eval intents DIR`: train the real Rasa NLU pipeline on a public intent set and report on its test split.
+
+DIR holds `train.csv`, optional `valid.csv` and `test.csv` (columns `text,label`; label `oos` =
+out of scope), see `../shared/datasets/README.md`. Steps:
+
+1. train the pipeline of `--config` (default `config.yml`) with Rasa's own `train_nlu` on
+   train.csv (label `oos` → the `out_of_scope` intent). When the pipeline has
+   `CanyuIntentClassifier`, valid.csv goes in too, marked `canyu_split: valid`: the classifier
+   never trains on those examples, it tunes its calibration and out-of-scope threshold on them.
+   The test split is never seen before evaluation;
+2. load the model with a Rasa `Agent` and parse every test message one at a time, with the
+   sentence caches off, timing each parse (latency p50 / p99);
+3. print and write (`--out`, default `reports/eval-intents-<dataset>/`) `report.json`,
+   `confusion.png` and `confidence.png`.
+
+`--baseline diet [--epochs N]` trains Rasa's default DIET pipeline (built here, in code) on the
+same split in the same run and prints both side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from bot.errors import ConfigError, DataError
+
+__all__ = ["main_intents", "evaluate_split", "diet_config", "read_split"]
+
+logger = logging.getLogger(__name__)
+
+OOS_LABEL = "oos"
+OOS_INTENTS = {"oos", "out_of_scope", "nlu_fallback"}
+CANYU_CLASSIFIER = "CanyuIntentClassifier"
+
+
+def read_split(path: Path) -> List[Tuple[str, str]]:
+    """Rows (text, label) of one CSV split; trainer-facing errors name the file and line."""
+    rows: List[Tuple[str, str]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "text" not in reader.fieldnames or "label" not in reader.fieldnames:
+            raise DataError(f"the header must be `text,label`, found {reader.fieldnames}", str(path), 1)
+        for line, row in enumerate(reader, start=2):
+            text, label = (row.get("text") or "").strip(), (row.get("label") or "").strip()
+            if not label:
+                raise DataError(f"row without a label (text {text[:40]!r}); give it one or delete it", str(path), line)
+            rows.append((text, label))
+    if not rows:
+        raise DataError("no rows; a split needs at least one `text,label` row", str(path))
+    return rows
+
+
+def diet_config(epochs: Optional[int]) -> Dict[str, Any]:
+    """Rasa's default NLU pipeline (as `rasa init` writes it), DIET with `epochs` (default 100)."""
+    return {
+        "recipe": "default.v1",
+        "language": "en",
+        "pipeline": [
+            {"name": "WhitespaceTokenizer"},
+            {"name": "RegexFeaturizer"},
+            {"name": "LexicalSyntacticFeaturizer"},
+            {"name": "CountVectorsFeaturizer"},
+            {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+            {"name": "DIETClassifier", "epochs": int(epochs or 100), "constrain_similarities": True},
+            {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
+        ],
+        "policies": [],
+    }
+
+
+def _load_config(path: str) -> Dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    config_path = Path(path)
+    if not config_path.is_file():
+        raise ConfigError(f"{path}: no such config file; pass --config with a Rasa config.yml")
+    data = YAML(typ="safe").load(config_path.read_text(encoding="utf-8")) or {}
+    if not data.get("pipeline"):
+        raise ConfigError(f"{path}: no `pipeline:`; the evaluation needs an NLU pipeline")
+    return data
+
+
+def _has_canyu_classifier(config: Dict[str, Any]) -> bool:
+    return any(str(c.get("name", "")).endswith(CANYU_CLASSIFIER) for c in config["pipeline"])
+
+
+def _write_nlu(path: Path, train: List[Tuple[str, str]], valid: List[Tuple[str, str]]) -> None:
+    def intent(label: str) -> str:
+        return "out_of_scope" if label == OOS_LABEL else label
+
+    examples: List[Dict[str, Any]] = [{"text": t, "intent": intent(lab)} for t, lab in train]
+    examples += [
+        {"text": t, "intent": intent(lab), "example_metadata": {"canyu_split": "valid"}} for t, lab in valid
+    ]
+    path.write_text(json.dumps({"rasa_nlu_data": {"common_examples": examples}}, ensure_ascii=False), encoding="utf-8")
+
+
+def _train(config: Dict[str, Any], nlu_file: Path, workdir: Path, name: str) -> Tuple[Path, float]:
+    from rasa.model_training import train_nlu
+    from ruamel.yaml import YAML
+
+    config_file = workdir / f"{name}-config.yml"
+    with config_file.open("w", encoding="utf-8") as handle:
+        YAML(typ="safe").dump(config, handle)
+    start = time.perf_counter()
+    model = train_nlu(str(config_file), str(nlu_file), str(workdir / "models"), fixed_model_name=name)
+    seconds = time.perf_counter() - start
+    if not model:
+        raise ConfigError(f"Rasa could not train the {name} pipeline (see the log above)")
+    return Path(model), seconds
+
+
+def _predict(model: Path, rows: List[Tuple[str, str]], label: str) -> Tuple[List[Dict[str, Any]], List[float]]:
+    from rasa.core.agent import Agent
+    from tqdm import tqdm
+
+    from bot.embeddings import caches_disabled
+
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(agent.parse_message("warm up"))
+        results: List[Dict[str, Any]] = []
+        latencies: List[float] = []
+        with caches_disabled():
+            for text, _ in tqdm(rows, desc=f"{label}: predicting test", unit="msg"):
+                start = time.perf_counter()
+                parsed = loop.run_until_complete(agent.parse_message(text))
+                latencies.append((time.perf_counter() - start) * 1000)
+                results.append(parsed)
+    finally:
+        loop.close()
+    return results, latencies
+
+
+def _metrics(rows: List[Tuple[str, str]], parsed: List[Dict[str, Any]], latencies: List[float]) -> Dict[str, Any]:
+    from sklearn.metrics import f1_score
+
+    truth = [label for _, label in rows]
+    predicted = []
+    best_inscope = []
+    confidence = []
+    for result in parsed:
+        intent = (result.get("intent") or {}).get("name") or "nlu_fallback"
+        predicted.append(OOS_LABEL if intent in OOS_INTENTS else intent)
+        confidence.append(float((result.get("intent") or {}).get("confidence") or 0.0))
+        ranking = [r for r in result.get("intent_ranking") or [] if r.get("name") not in OOS_INTENTS]
+        best_inscope.append(ranking[0]["name"] if ranking else OOS_LABEL)
+    y, p, b = np.array(truth), np.array(predicted), np.array(best_inscope)
+    inscope = y != OOS_LABEL
+    labels = sorted(set(y[inscope]))
+    report: Dict[str, Any] = {
+        "test_messages": len(rows),
+        "inscope_messages": int(inscope.sum()),
+        "accuracy": round(100 * float(np.mean(p[inscope] == y[inscope])), 2) if inscope.any() else None,
+        "macro_f1": round(100 * float(f1_score(y[inscope], p[inscope], labels=labels, average="macro", zero_division=0)), 2)
+        if inscope.any()
+        else None,
+        "top_intent_accuracy_without_fallback": round(100 * float(np.mean(b[inscope] == y[inscope])), 2)
+        if inscope.any()
+        else None,
+        "inscope_rejected_as_oos": round(100 * float(np.mean(p[inscope] == OOS_LABEL)), 2) if inscope.any() else None,
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2),
+        "latency_ms_p99": round(float(np.percentile(latencies, 99)), 2),
+        "latency_ms_mean": round(float(np.mean(latencies)), 2),
+    }
+    if (~inscope).any():
+        said_oos = p == OOS_LABEL
+        tp = int(np.sum(said_oos & ~inscope))
+        precision = tp / max(1, int(said_oos.sum()))
+        recall = tp / int((~inscope).sum())
+        report.update(
+            {
+                "oos_messages": int((~inscope).sum()),
+                "oos_precision": round(100 * precision, 2),
+                "oos_recall": round(100 * recall, 2),
+                "oos_f1": round(100 * (2 * precision * recall / (precision + recall) if precision + recall else 0.0), 2),
+            }
+        )
+    report["_predicted"] = predicted
+    report["_confidence"] = confidence
+    return report
+
+
+def _plots(out: Path, name: str, rows: List[Tuple[str, str]], metrics: Dict[str, Any]) -> Dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    truth = [label for _, label in rows]
+    predicted = metrics["_predicted"]
+    labels = sorted(set(truth) | set(predicted))
+    matrix = confusion_matrix(truth, predicted, labels=labels).astype(float)
+    matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(6.0, 0.16 * len(labels) + 3)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)))
+    ax.set_yticks(range(len(labels)))
+    font = 9 if len(labels) <= 30 else 5
+    ax.set_xticklabels(labels, rotation=90, fontsize=font)
+    ax.set_yticklabels(labels, fontsize=font)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{name}: confusion matrix (row-normalised)")
+    fig.tight_layout()
+    confusion = out / f"confusion-{name}.png"
+    fig.savefig(confusion, dpi=110)
+    plt.close(fig)
+
+    confidence = np.array(metrics["_confidence"])
+    correct = np.array([t == p for t, p in zip(truth, predicted)])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(0, 1, 41)
+    ax.hist(confidence[correct], bins=bins, alpha=0.7, label="correct")
+    ax.hist(confidence[~correct], bins=bins, alpha=0.7, label="wrong")
+    ax.set_xlabel("confidence of the predicted intent")
+    ax.set_ylabel("messages")
+    ax.set_title(f"{name}: confidence on the test split")
+    ax.legend()
+    fig.tight_layout()
+    histogram = out / f"confidence-{name}.png"
+    fig.savefig(histogram, dpi=110)
+    plt.close(fig)
+    return {"confusion_png": str(confusion), "confidence_png": str(histogram)}
+
+
+def evaluate_split(
+    config: Dict[str, Any],
+    name: str,
+    train: List[Tuple[str, str]],
+    valid: List[Tuple[str, str]],
+    test: List[Tuple[str, str]],
+    workdir: Path,
+) -> Tuple[Dict[str, Any], Path]:
+    """Trains `config` with Rasa on train (+valid for tuning), parses test; returns (metrics, model)."""
+    from bot.embeddings import _encoders
+
+    tune = valid if _has_canyu_classifier(config) else []
+    nlu_file = workdir / f"{name}-nlu.json"
+    _write_nlu(nlu_file, train, tune)
+    before = {k: dict(e.stats) for k, e in _encoders.items()}
+    print(f"[{name}] training on {len(train)} examples" + (f", tuning on {len(tune)} valid examples" if tune else ""))
+    model, seconds = _train(config, nlu_file, workdir, name)
+    encoding = {
+        k: {s: e.stats[s] - before.get(k, {}).get(s, 0) for s in e.stats} for k, e in _encoders.items()
+    }
+    print(f"[{name}] trained in {seconds:.1f}s; parsing {len(test)} test messages one by one")
+    parsed, latencies = _predict(model, test, name)
+    metrics = _metrics(test, parsed, latencies)
+    metrics["train_seconds"] = round(seconds, 1)
+    metrics["train_examples"] = len(train)
+    metrics["valid_examples_for_tuning"] = len(tune)
+    metrics["encoder_training"] = encoding
+    return metrics, model
+
+
+_ROWS = [
+    ("accuracy", "in-scope accuracy %"),
+    ("macro_f1", "in-scope macro-F1 %"),
+    ("top_intent_accuracy_without_fallback", "top intent acc. ignoring fallback %"),
+    ("inscope_rejected_as_oos", "in-scope sent to fallback/OOS %"),
+    ("oos_precision", "OOS precision %"),
+    ("oos_recall", "OOS recall %"),
+    ("oos_f1", "OOS F1 %"),
+    ("train_seconds", "training time s"),
+    ("latency_ms_p50", "latency p50 ms"),
+    ("latency_ms_p99", "latency p99 ms"),
+]
+
+
+def _table(results: Dict[str, Dict[str, Any]]) -> str:
+    names = list(results)
+    lines = [f"{'metric':38}" + "".join(f"{n:>16}" for n in names)]
+    for key, title in _ROWS:
+        if all(results[n].get(key) is None for n in names):
+            continue
+        cells = "".join(f"{'-' if results[n].get(key) is None else results[n][key]:>16}" for n in names)
+        lines.append(f"{title:38}{cells}")
+    if len(names) == 2:
+        a, b = (results[n] for n in names)
+        if a.get("train_seconds") and b.get("train_seconds"):
+            lines.append(f"{'training time ratio ' + names[1] + '/' + names[0]:38}{b['train_seconds'] / a['train_seconds']:>16.1f}")
+        if a.get("accuracy") is not None and b.get("accuracy") is not None:
+            lines.append(f"{'accuracy difference ' + names[0] + '-' + names[1]:38}{a['accuracy'] - b['accuracy']:>16.2f}")
+    return "\n".join(lines)
+
+
+def _quiet_rasa() -> None:
+    """Rasa logs every parse at debug level: keep the console to progress bars and results."""
+    import warnings
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    warnings.filterwarnings("ignore")
+
+
+def main_intents(args: argparse.Namespace) -> int:
+    """Entry point of `bot eval intents DIR [--config] [--baseline diet] [--epochs N] [--out]`."""
+    folder = Path(args.dir)
+    if not (folder / "train.csv").is_file() or not (folder / "test.csv").is_file():
+        raise DataError(f"{folder}: needs train.csv and test.csv (and optionally valid.csv), columns text,label")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet_rasa()
+    train = read_split(folder / "train.csv")
+    valid = read_split(folder / "valid.csv") if (folder / "valid.csv").is_file() else []
+    test = read_split(folder / "test.csv")
+    dataset = folder.resolve().name
+    out = Path(args.out or f"reports/eval-intents-{dataset}")
+    out.mkdir(parents=True, exist_ok=True)
+
+    config = _load_config(args.config)
+    for component in config["pipeline"]:
+        if str(component.get("name", "")).endswith("CanyuSentenceFeaturizer"):
+            component["show_progress"] = True
+    runs: List[Tuple[str, Dict[str, Any]]] = [("canyu", config)]
+    if getattr(args, "baseline", None) == "diet":
+        runs.append(("diet", diet_config(args.epochs)))
+
+    results: Dict[str, Dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="canyu-eval-") as tmp:
+        for name, run_config in runs:
+            metrics, _ = evaluate_split(run_config, name, train, valid, test, Path(tmp))
+            metrics.update(_plots(out, name, test, metrics))
+            results[name] = metrics
+    for metrics in results.values():
+        metrics.pop("_predicted", None)
+        metrics.pop("_confidence", None)
+    report = {
+        "dataset": dataset,
+        "splits": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "config": args.config,
+        "baseline_epochs": args.epochs if getattr(args, "baseline", None) else None,
+        "results": results,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print()
+    print(f"dataset {dataset}: train {len(train)}, valid {len(valid)}, test {len(test)}")
+    print(_table(results))
+    print(f"\nwritten: {out / 'report.json'}, confusion-*.png, confidence-*.png")
+    return 0
