@@ -38,6 +38,34 @@ def responses_after_last_user_message(assistant: Assistant, sender: str) -> List
     return [(e.get("metadata") or {}).get("utter_action") for e in events[last_user:] if e["event"] == "bot"]
 
 
+def _turn(text: str, *events: dict) -> list:
+    return [{"event": "user", "text": text}, *events]
+
+
+def _fallback(response: str) -> list:
+    return [{"event": "action", "name": "action_fallback"},
+            {"event": "bot", "text": "…", "metadata": {"utter_action": response}}]
+
+
+def test_consecutive_misses_come_from_the_events() -> None:
+    from bot.actions.fallback import consecutive_misses
+
+    greeted = _turn("hi", {"event": "action", "name": "utter_greet"})
+    miss = _turn("qwzx", *_fallback("utter_ask_rephrase"))
+    offered = _turn("zxqw", {"event": "action", "name": "action_fallback"},
+                    {"event": "action", "name": "utter_offer_human"},
+                    {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_offer_human"}})
+    now = _turn("???")
+    assert consecutive_misses(greeted + now) == 1
+    assert consecutive_misses(greeted + miss + now) == 2
+    assert consecutive_misses(greeted + miss + offered + now) == 3
+    assert consecutive_misses(miss + greeted + now) == 1  # an understood message in between resets it
+    assert consecutive_misses(miss + [{"event": "restart"}] + now) == 1
+    kb_answered = _turn("battery??", {"event": "action", "name": "action_fallback"},
+                        {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_kb_answer"}})
+    assert consecutive_misses(kb_answered + now) == 1  # the knowledge base answered: not a miss
+
+
 def test_hi_gets_an_english_greeting(assistant: Assistant) -> None:
     replies = say(assistant, new_sender(), "hi")
     assert replies and all(is_en(r) for r in replies), replies

@@ -103,3 +103,20 @@ def test_names_in_the_users_language() -> None:
     assert product_name("Millet Band 9", "en") == "Millet Band 9"
     assert carrier_name("SF Express", "zh") == "顺丰速运"
     assert carrier_name("Unknown Carrier", "zh") == "Unknown Carrier"
+
+
+def _bot(response: str) -> dict:
+    return {"event": "bot", "text": "…", "metadata": {"utter_action": response}}
+
+
+def test_bad_tries_are_counted_since_the_form_started() -> None:
+    from bot.actions.orders import _bad_tries_so_far
+
+    earlier_form = [{"event": "active_loop", "name": "order_form"}, _bot("utter_order_bad_format"),
+                    {"event": "active_loop", "name": None}]
+    this_form = [{"event": "user", "text": "where is my order"}, {"event": "active_loop", "name": "order_form"},
+                 _bot("utter_ask_order_number"), {"event": "user", "text": "123"}, _bot("utter_order_bad_format"),
+                 {"event": "user", "text": "how long does shipping take"}, _bot("utter_shipping"),
+                 {"event": "user", "text": "M2026110599"}, _bot("utter_order_not_found")]
+    assert _bad_tries_so_far(earlier_form + this_form) == 2
+    assert _bad_tries_so_far(this_form[:3]) == 0
