@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from bot.errors import CanyuError
 from bot.settings import QUIET_ENV, load_settings
 
 
@@ -31,18 +33,29 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _ensure_model() -> Path:
-    from bot.training import train
+    """Train in a child process if needed, so the supervisor does not keep TensorFlow in memory."""
+    from bot.training import model_path
 
-    os.environ.update(QUIET_ENV)
-    result = train()
-    if result.trained:
-        _say(f"trained {result.model} in {result.seconds:.1f} s")
-    return result.model
+    env = dict(os.environ, **QUIET_ENV)
+    if subprocess.call([sys.executable, "-m", "bot.cli", "train"], env=env) != 0:
+        raise CanyuError("training failed; run `bot validate` to see what is wrong in the data")
+    return model_path()
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end `bot run` cleanly (also when started from a script, where SIGINT is ignored)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _run(args: argparse.Namespace) -> int:
     from bot.runner import Stack
 
+    _stop_on_signals()
     model = _ensure_model()
     settings = load_settings()
     settings = replace(
@@ -78,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
 def _shell(args: argparse.Namespace) -> int:
     from bot.runner import Stack
 
+    _stop_on_signals()
     model = _ensure_model()
     stack = Stack(settings=load_settings(), model=model, with_console=False, with_rasa=False, progress=_say)
     try:
