@@ -12,7 +12,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.handoff.rules import Escalation, assess, load_config, turns_from_events
@@ -72,4 +72,4 @@ class ActionHandoff(Action):
         else:
             ahead = store.ahead_of(tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_queued", minutes=minutes, ahead=ahead)
-        return [ConversationPaused()]
+        return [SlotSet("handoff_reason", record.rule), ConversationPaused()]
