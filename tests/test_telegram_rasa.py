@@ -30,6 +30,7 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     assert answer and LATIN.search(" ".join(answer)), answer
     handoff = user.say("talk to a human")
     assert handoff and not CJK.search(" ".join(handoff)), handoff
+    print("\n[telegram] /start ->", hello, "\n[telegram] battery ->", answer, "\n[telegram] human ->", handoff)
     methods = [c["method"] for c in stack.telegram.calls if str(c["params"].get("chat_id")) == str(user.chat_id)]
     assert "sendChatAction" in methods
 
@@ -65,6 +66,7 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     pressed = keyboard[-1]["callback_data"]
     thanks = user.press(pressed)
     assert thanks and LATIN.search(thanks[0]), thanks
+    print("[telegram] agent reply ->", user.texts()[-len(thanks) - 2:], "\n[telegram] pressed", pressed, "->", thanks)
     events = stack.assistant.tracker(user.sender_id)["events"]
     assert [e for e in events if e.get("event") == "user"][-1]["text"] == pressed
     assert "answerCallbackQuery" in [c["method"] for c in stack.telegram.calls]

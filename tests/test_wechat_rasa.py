@@ -29,6 +29,7 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     assert answer and CJK.search(" ".join(answer)), answer
     handoff = user.say("转人工")
     assert handoff and CJK.search(" ".join(handoff)), handoff
+    print("\n[wechat] subscribe ->", welcome, "\n[wechat] 14 Pro 电池多大？ ->", answer, "\n[wechat] 转人工 ->", handoff)
 
     from bot.handoff.rasa_client import RasaClient
     from bot.handoff.service import HandoffService
@@ -51,6 +52,7 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     report = asyncio.run(service.reply(record, "小林", reply))
     assert (report.channel, report.sent, report.queued) == ("wechat", 1, 0)
     assert user.api_texts()[-1] == reply
+    print("[wechat] agent reply via message/custom/send ->", user.api_texts()[-1])
     outbound.register_sender("wechat", None)
     events = stack.assistant.tracker(user.sender_id)["events"]
     assert any(e.get("event") == "bot" and e.get("text") == reply for e in events)
