@@ -1,0 +1,206 @@
+"""Canyu NLU components inside real Rasa: `train_nlu`, an `Agent`, model storage persist/load.
+
+Uses the real bundled sentence model. One small bilingual project is trained once per module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+from typing import Any, Dict
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.timeout(600)
+
+NLU = """
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hi
+    - hello there
+    - good morning
+    - hey, anyone there?
+    - hello, I have a question
+    - 你好
+    - 您好，在吗
+    - 早上好
+    - 哈喽
+    - 有人吗
+- intent: order_status
+  examples: |
+    - where is my order
+    - has my parcel shipped yet
+    - track my package please
+    - when will my order arrive
+    - what's the status of order M2026110501
+    - 我的订单到哪了
+    - 快递什么时候到
+    - 帮我查一下物流
+    - 订单还没发货吗
+    - 包裹怎么还没到
+- intent: ask_product
+  examples: |
+    - how big is the battery of the Millet 14 Pro
+    - does the Band 9 have GPS
+    - what colours does the phone come in
+    - is the power bank allowed on a plane
+    - how long do the Buds 5 last
+    - 小米14 Pro 电池多大
+    - 手环9 有没有GPS
+    - 耳机续航多久
+    - 充电宝能带上飞机吗
+    - 这款手机有几种颜色
+- intent: out_of_scope
+  examples: |
+    - what's the weather tomorrow
+    - tell me a recipe for dumplings
+    - who won the football match
+    - can you do my homework
+    - book me a flight to Paris
+    - 明天天气怎么样
+    - 帮我写作业
+    - 股票会涨吗
+    - 推荐一部电影
+    - 今晚吃什么
+"""
+
+CONFIG = """
+recipe: default.v1
+language: en
+assistant_id: canyu-test
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: bot.nlu.CanyuLanguage
+  - name: bot.nlu.CanyuSentenceFeaturizer
+  - name: bot.nlu.CanyuIntentClassifier
+    threshold: auto
+    fallback_intent: nlu_fallback
+policies: []
+"""
+
+INTENTS = {"greet", "order_status", "ask_product", "out_of_scope"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    from rasa.model_training import train_nlu
+
+    root = tmp_path_factory.mktemp("nlu-project")
+    (root / "nlu.yml").write_text(textwrap.dedent(NLU), encoding="utf-8")
+    (root / "config.yml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
+    model = train_nlu(str(root / "config.yml"), str(root / "nlu.yml"), str(root / "models"), fixed_model_name="nlu")
+    assert model and Path(model).is_file()
+    return {"root": root, "model": model}
+
+
+def _parse(agent: Any, texts: list) -> list:
+    loop = asyncio.new_event_loop()
+    try:
+        return [loop.run_until_complete(agent.parse_message(t)) for t in texts]
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def agent(trained: Dict[str, Any]) -> Any:
+    from rasa.core.agent import Agent
+
+    return Agent.load(trained["model"])
+
+
+def test_agent_classifies_both_languages_with_full_calibrated_ranking(agent: Any) -> None:
+    en, zh = _parse(agent, ["where is my order??", "我的快递到哪了"])
+    assert en["intent"]["name"] == "order_status"
+    assert zh["intent"]["name"] == "order_status"
+    for parsed in (en, zh):
+        names = [r["name"] for r in parsed["intent_ranking"]]
+        assert INTENTS <= set(names)  # the full ranking, not a top-10 cut
+        total = sum(r["confidence"] for r in parsed["intent_ranking"] if r["name"] in INTENTS)
+        assert total == pytest.approx(1.0, abs=1e-3)
+        assert 0.0 <= parsed["intent"]["confidence"] <= 1.0
+
+
+def test_language_entity_is_added(agent: Any) -> None:
+    en, zh, neutral = _parse(agent, ["hello", "你好", "12345"])
+    assert {"entity": "language", "value": "en", "start": 0, "end": 0, "extractor": "CanyuLanguage"} in en["entities"]
+    assert any(e["entity"] == "language" and e["value"] == "zh" for e in zh["entities"])
+    assert not any(e["entity"] == "language" for e in neutral["entities"])
+
+
+@pytest.mark.parametrize("text", ["", "a" * 10_000, "😀😀", "订" * 10_000, "   "])
+def test_odd_messages_classify_without_error(agent: Any, text: str) -> None:
+    (parsed,) = _parse(agent, [text])
+    assert parsed["intent"]["name"] in INTENTS | {"nlu_fallback"}
+    assert parsed["intent_ranking"]
+
+
+def test_out_of_scope_is_recognised(agent: Any) -> None:
+    (parsed,) = _parse(agent, ["what's the weather like in Paris tomorrow"])
+    assert parsed["intent"]["name"] in {"out_of_scope", "nlu_fallback"}
+
+
+def test_model_archive_round_trip_gives_identical_predictions(trained: Dict[str, Any], agent: Any) -> None:
+    from rasa.core.agent import Agent
+
+    again = Agent.load(trained["model"])
+    texts = ["does the band have gps", "充电宝能上飞机吗", "hi"]
+    first, second = _parse(agent, texts), _parse(again, texts)
+    for a, b in zip(first, second):
+        assert a["intent"] == b["intent"]
+        assert [r["name"] for r in a["intent_ranking"]] == [r["name"] for r in b["intent_ranking"]]
+
+
+def test_classifier_persist_and_load_through_model_storage(tmp_path: Path) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    from bot.nlu import CanyuIntentClassifier, CanyuSentenceFeaturizer
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), node_name="clf")
+    resource = Resource("clf")
+    data = RasaYAMLReader().reads(textwrap.dedent(NLU))
+    featurizer = CanyuSentenceFeaturizer.create({}, storage, Resource("feat"), context)
+    featurizer.process_training_data(data)
+    trained = CanyuIntentClassifier.create({"threshold": 0.2}, storage, resource, context)
+    trained.train(data)
+    loaded = CanyuIntentClassifier.load({"threshold": 0.2}, storage, resource, context)
+
+    from rasa.shared.nlu.training_data.message import Message
+
+    def run(component: Any) -> list:
+        messages = [Message.build(text=t) for t in ["track my parcel", "小米14电池多大", ""]]
+        featurizer.process(messages)
+        component.process(messages)
+        return [(m.get("intent")["name"], round(m.get("intent")["confidence"], 5)) for m in messages]
+
+    assert run(trained) == run(loaded)
+    assert loaded.report["threshold"] == 0.2
+
+
+def test_encoder_returns_normalised_float32_and_caches(tmp_path: Path) -> None:
+    from bot.embeddings import _DiskCache, caches_disabled, get_encoder
+
+    encoder = get_encoder()
+    assert encoder.dim == 384 and encoder.name
+    vectors = encoder.encode(["hello", "你好", "", "😀"], batch_size=2)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    before = dict(encoder.stats)
+    again = encoder.encode(["hello"])
+    assert encoder.stats["encoded"] == before["encoded"]  # served from the cache
+    with caches_disabled():
+        cold = encoder.encode(["hello"])
+    assert encoder.stats["encoded"] == before["encoded"] + 1
+    assert np.allclose(again, cold, atol=1e-5) and np.allclose(again[0], vectors[0], atol=1e-5)
+    assert get_encoder() is encoder
+
+    disk = _DiskCache(tmp_path / "cache.sqlite", 3)
+    disk.put_many([(b"k1", np.array([1, 2, 3], dtype=np.float32))])
+    assert disk.get_many([b"k1", b"k2"])[b"k1"].tolist() == [1.0, 2.0, 3.0]
