@@ -18,7 +18,6 @@ from typing import Any, Dict, List
 
 import pytest
 import requests
-import yaml
 
 from bot.feedback import FeedbackStore
 from tests.fakes.rasa_channels import TELEGRAM_SECRET, WECHAT_TOKEN, ChannelsStack, TelegramUser, WeChatUser
@@ -28,8 +27,6 @@ from tests.fakes.wechat import FakeWeChat
 REPO = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CREDENTIALS = "connectors.rest.RestInput:\nconnectors.wechat.WeChatInput:\nconnectors.telegram.TelegramInput:\n"
-# What escalation.yml needs so the queue honours fans.yml tiers (asked of the handoff owner).
-TIER_BOOSTS = {"beta_tester": 30, "core_fan": 20, "fan": 5}
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +34,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.harness import start_assistant
 
     folder = Path(tmp_path_factory.mktemp("participation"))
-    escalation = yaml.safe_load((REPO / "escalation.yml").read_text(encoding="utf-8"))
-    escalation.setdefault("tiers", {}).setdefault("boost", {}).update(TIER_BOOSTS)
-    (folder / "escalation.yml").write_text(yaml.safe_dump(escalation, allow_unicode=True), encoding="utf-8")
     (folder / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
     wechat, telegram = FakeWeChat(), FakeTelegram()
     wechat.start()
@@ -48,7 +42,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": wechat.app_id, "WECHAT_APP_SECRET": wechat.secret,
         "WECHAT_API_BASE": wechat.url + "/cgi-bin/", "TELEGRAM_TOKEN": telegram.token,
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET, "TELEGRAM_API_BASE": telegram.url, "TELEGRAM_MODE": "webhook",
-        "CANYU_ESCALATION_FILE": str(folder / "escalation.yml"),
     }
     try:
         assistant = start_assistant(folder / "data", credentials=folder / "credentials.yml", env=env,
@@ -179,3 +172,41 @@ def test_early_access_code_granted_once_redeemed_once(stack: Any) -> None:
     assert ok.returncode == 0, ok.stderr
     twice = bot_cli(stack, "fans", "redeem", code.group(0), "--by", "M2026110502")
     assert twice.returncode == 2 and "already redeemed by M2026110501" in twice.stderr, twice.stderr
+
+
+def test_votes_identity_link_and_thumbs_down_comment(stack: Any) -> None:
+    red = stack.assistant.redis
+    store = FeedbackStore(red, use_vectors=False)
+    stamp = int(time.time())
+    author, voter = f"rest-author-{stamp}", f"rest-voter-{stamp}"
+    filed = " ".join(rest_say(stack, author, "I wish the Band 9 had a dark mode for night time"))
+    item_id = re.search(r"FB\d+", filed).group(0)
+    assert store.get(item_id).kind == "suggestion", filed
+    voted = " ".join(rest_say(stack, voter, f"+1 {item_id}"))
+    assert item_id in voted and "2 votes" in voted, voted
+    pressed = " ".join(rest_say(stack, voter, '/vote{"feedback_id":"%s"}' % item_id))
+    assert "already" in pressed and store.get(item_id).count == 2, pressed
+
+    # one person on two channels: a code from REST, sent from Telegram
+    code_reply = " ".join(rest_say(stack, author, "link my accounts"))
+    code = re.search(r"\b(\d{6})\b", code_reply).group(1)
+    tg = TelegramUser(stack)
+    linked = " ".join(tg.say(f"link {code}"))
+    assert "Linked" in linked, linked
+    mine = " ".join(tg.say("what happened to my feedback?"))
+    assert item_id in mine, mine
+    again = " ".join(tg.say(f"+1 {item_id}"))
+    assert "already" in again and store.get(item_id).count == 2, again
+
+    # 👎 after an answer asks what was missing and files the comment
+    rater = f"rest-rater-{stamp}"
+    asked = " ".join(rest_say(stack, rater, '/rate_answer{"rating":"down"}'))
+    assert "What was missing" in asked, asked
+    before = {i.id for i in store.all()}
+    thanks = " ".join(rest_say(stack, rater, "it never said how long the Buds 5 battery lasts with noise cancelling on"))
+    new_ids = {i.id for i in store.all()} - before
+    assert len(new_ids) == 1 and new_ids.pop() in thanks, thanks
+    ratings = red.xrange("canyu:analytics:ratings")
+    assert any(f["sender_id"] == rater and f["value"] == "down" and f["kind"] == "answer" for _, f in ratings)
+    up = " ".join(rest_say(stack, rater, '/rate_answer{"rating":"up"}'))
+    assert "Glad" in up, up

@@ -11,11 +11,9 @@ Key layout (under `canyu:fans:`):
 | `canyu:fans:activity:{profile}` | hash | `messages` |
 | `canyu:fans:days:{profile}` | set | days (YYYY-MM-DD, UTC) the person wrote |
 | `canyu:fans:activity_cursor` | string | last `canyu:events` stream id counted into activity |
-| `canyu:fans:tier_published:{sender_id}` | string | marks `canyu:tier:{sender_id}` as written by us |
+| `canyu:fans:activity_lock` | string | held while one process counts new events |
 
-The handoff queue reads `canyu:tier:{sender_id}` (bot/handoff) and boosts by escalation.yml's
-`tiers.boost`; `status_of` keeps that key equal to the person's tier for every linked identity, unless
-someone else (a CRM sync, `bot console tier`) wrote it.
+The handoff queue asks `bot.fans.priority_for` for a person's tier and boost when they escalate.
 """
 
 from __future__ import annotations
@@ -122,6 +120,19 @@ def _merge(source: str, target: str, red: Any) -> None:
 def sync_activity(red: Any = None, stream: str = EVENTS_STREAM, batch: int = 5000) -> int:
     """Count new user messages from the event stream into each person's activity; returns how many."""
     red = _r(red)
+    lock = red.lock(f"{PREFIX}activity_lock", timeout=120, blocking_timeout=0)
+    if not lock.acquire(blocking=False):
+        return 0  # another process is counting right now
+    try:
+        return _sync(red, stream, batch)
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired while counting a very long backlog
+            pass
+
+
+def _sync(red: Any, stream: str, batch: int) -> int:
     cursor = red.get(f"{PREFIX}activity_cursor") or "0-0"
     counted = 0
     while True:
@@ -183,27 +194,9 @@ class FanStatus:
         return self.tier.queue_boost
 
 
-def _publish(status: FanStatus, red: Any) -> FanStatus:
-    """Mirror the tier into `canyu:tier:{sender_id}` for the handoff queue (never over a CRM's value)."""
-    value = status.tier.handoff_tier or status.tier.id
-    for ident in identities(status.profile, red):
-        key, mark = f"canyu:tier:{ident}", f"{PREFIX}tier_published:{ident}"
-        current = red.get(key)
-        if current is not None and not red.exists(mark):
-            continue
-        if current != value:
-            red.set(key, value)
-            red.set(mark, "1")
-    return status
-
-
 def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None) -> FanStatus:
-    """The person's tier and why (and mirrored for the handoff queue)."""
+    """The person's tier and why (the rule that matched, a manual grant, or the default)."""
     red = _r(red)
-    return _publish(_status_of(sender_id, red, rules), red)
-
-
-def _status_of(sender_id: str, red: Any, rules: Optional[TierRules]) -> FanStatus:
     rules = rules or load_rules()
     stats = stats_of(sender_id, red)
     profile = stats["profile"]

@@ -29,7 +29,6 @@ class Tier:
     default: bool = False
     any: Tuple[Mapping[str, int], ...] = ()
     all: Tuple[Mapping[str, int], ...] = ()
-    handoff_tier: str = ""
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names.get("en") or self.id
@@ -110,7 +109,6 @@ def parse_rules(text: str, file: str = "fans.yml") -> TierRules:
             id=tid, names=dict(names), queue_boost=int(raw.get("queue_boost", 0) or 0),
             privileges=tuple(raw.get("privileges") or ()), manual=bool(raw.get("manual")),
             default=bool(raw.get("default")), any=tuple(raw.get("any") or ()), all=tuple(raw.get("all") or ()),
-            handoff_tier=str(raw.get("handoff_tier") or ""),
         ))
     defaults = [t for t in tiers if t.default]
     if len(defaults) != 1:
