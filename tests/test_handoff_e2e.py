@@ -49,6 +49,8 @@ def _own_model() -> Path:
 
 
 def _own_credentials(folder: Path) -> Path:
+    if CHANNEL in (HOME / "credentials.yml").read_text(encoding="utf-8"):
+        return HOME / "credentials.yml"
     lines = [l for l in (HOME / "credentials.yml").read_text(encoding="utf-8").splitlines() if l.strip() != "rest:"]
     path = folder / "credentials.yml"
     path.write_text("\n".join(lines + [f"{CHANNEL}:", ""]), encoding="utf-8")
@@ -257,6 +259,17 @@ def test_two_rasa_instances_honour_one_handoff(deployment: Deployment) -> None:
     assert two.say(user, "what is the battery of the Millet Phone 14") == []
     texts = [e.get("text") for e in two.tracker(user)["events"] if e["event"] == "user"]
     assert texts[-3:] == ["hello? anyone there", "still waiting", "what is the battery of the Millet Phone 14"]
+    assert deployment.main.redis.hget(f"canyu:handoff:{user}", "state") == "queued"
+
+
+def test_a_new_rasa_session_does_not_unpause_a_waiting_conversation(deployment: Deployment) -> None:
+    user = new_sender("session")
+    assert deployment.say(user, "转人工")
+    requests.post(f"{deployment.main.url}/conversations/{user}/tracker/events", params={"token": deployment.main.token},
+                  json=[{"event": "session_started"}], timeout=60).raise_for_status()  # as when the session expires
+    again = deployment.say(user, "还要等多久？")
+    assert len(again) == 1 and "排队" in again[0]["text"], again
+    assert deployment.say(user, "好的", via=deployment.second) == []
     assert deployment.main.redis.hget(f"canyu:handoff:{user}", "state") == "queued"
 
 

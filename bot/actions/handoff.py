@@ -56,6 +56,11 @@ class ActionHandoff(Action):
         escalation = _escalation_for(tracker)
         store = HandoffStore(connect_redis())
         metadata = tracker.latest_message.get("metadata") or {}
+        existing = store.get(tracker.sender_id)
+        if existing is not None:  # still waiting or with an agent (e.g. a new Rasa session): pause again
+            if existing.state == "queued":
+                dispatcher.utter_message(response="utter_handoff_still_queued")
+            return [ConversationPaused()]
         tier, boost = store.tier_and_boost(tracker.sender_id, metadata)
         record = store.enqueue(
             tracker.sender_id, escalation, tier=tier, boost=boost,

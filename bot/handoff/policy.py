@@ -10,6 +10,8 @@ config.yml:
       - name: bot.handoff.policy.EscalationPolicy
 
 Its default priority (7) is above RulePolicy's (6): an urgent safety message wins over any rule.
+It also predicts `action_handoff` for a conversation still in the handoff queue whose tracker is no longer
+paused (a Rasa session expired while the user waited), so the bot never talks over an agent.
 It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
 never loops.
 """
@@ -26,7 +28,13 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ConversationPaused,
+    ConversationResumed,
+    Restarted,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -83,6 +91,8 @@ class EscalationPolicy(Policy):
             return None
         if not isinstance(tracker.latest_message, UserUttered) or tracker.latest_message.text is None:
             return None
+        if self._in_handoff(tracker):
+            return HANDOFF_ACTION  # a new session (or another instance's state) must not unpause it
         intent = (tracker.latest_message.intent or {}).get("name")
         if intent == RATING_INTENT or self._answers_rating(tracker):
             return STORE_RATING_ACTION
@@ -96,6 +106,22 @@ class EscalationPolicy(Policy):
         logger.info("EscalationPolicy: %s -> %s (%s, priority %s)", tracker.sender_id, HANDOFF_ACTION,
                     escalation.rule, escalation.priority)
         return HANDOFF_ACTION
+
+    @staticmethod
+    def _in_handoff(tracker: DialogueStateTracker) -> bool:
+        """Paused before the latest session start and never resumed, or queued/with an agent in Redis."""
+        for event in reversed(tracker.events):
+            if isinstance(event, (ConversationResumed, Restarted)):
+                return False
+            if isinstance(event, ConversationPaused):
+                return True
+        try:
+            from bot.storage import connect_redis
+
+            return bool(connect_redis().exists(f"canyu:handoff:{tracker.sender_id}"))
+        except Exception as exc:  # no Redis here (tests of the policy alone): trust the tracker
+            logger.debug("EscalationPolicy: cannot read the handoff state: %s", exc)
+            return False
 
     @staticmethod
     def _answers_rating(tracker: DialogueStateTracker) -> bool:
