@@ -107,6 +107,15 @@ def test_turns_stop_at_resume() -> None:
     assert assess(turns, CONFIG) is None
 
 
+def test_a_turn_the_knowledge_base_answered_is_not_a_miss() -> None:
+    low = {"event": "user", "text": "??", "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.3}}}
+    answered = [low, {"event": "slot", "name": "kb_entry", "value": "faq/battery-life"}, dict(low, text="!!")]
+    assert assess(turns_from_events(answered), CONFIG) is None
+    missed = [low, {"event": "slot", "name": "kb_entry", "value": None}, dict(low, text="!!")]
+    found = assess(turns_from_events(missed), CONFIG)
+    assert found is not None and found.rule == "low_confidence"
+
+
 def test_config_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="rule 'x': pattern"):
         parse_config({"rules": [{"name": "x", "patterns": ["(unclosed"]}]})

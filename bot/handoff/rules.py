@@ -52,6 +52,7 @@ class Turn:
     intent: Optional[str] = None
     confidence: float = 1.0
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    kb_answered: bool = False  # the bot answered it from the knowledge base (so it was understood after all)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,8 @@ def load_config(path: Optional[Path] = None) -> EscalationConfig:
 def _is_low(turn: Turn, threshold: float) -> bool:
     if turn.text.startswith("/"):
         return False
+    if turn.kb_answered:
+        return False
     return turn.intent in (None, FALLBACK_INTENT) or turn.confidence < threshold
 
 
@@ -249,13 +252,21 @@ def _get(event: Any, key: str, default: Any = None) -> Any:
 def turns_from_events(events: Iterable[Any], limit: int = 5) -> List[Turn]:
     """The last `limit` user turns since the latest resume/restart/session start, oldest first.
 
+    A turn after which a `kb_entry` slot was set counts as understood (the knowledge base answered it).
+
     Works on Rasa event objects (`rasa.shared.core.events`) and on event dicts (rasa_sdk trackers).
     """
     turns: List[Turn] = []
+    kb_answered = False
     for event in reversed(list(events)):
         kind = event.get("event") if isinstance(event, Mapping) else getattr(event, "type_name", "")
         if kind in ("resume", "restart", "session_started"):
             break
+        if kind == "slot":
+            name = event.get("name") if isinstance(event, Mapping) else getattr(event, "key", None)
+            if name == "kb_entry" and _get(event, "value"):
+                kb_answered = True
+            continue
         if kind != "user":
             continue
         if isinstance(event, Mapping):
@@ -268,7 +279,9 @@ def turns_from_events(events: Iterable[Any], limit: int = 5) -> List[Turn]:
             intent=intent.get("name"),
             confidence=float(intent.get("confidence") or 0.0),
             metadata=dict(_get(event, "metadata") or {}),
+            kb_answered=kb_answered,
         ))
+        kb_answered = False
         if len(turns) >= limit:
             break
     turns.reverse()

@@ -1,0 +1,115 @@
+"""EscalationPolicy on real Rasa trackers and the real domain (no server needed)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, List
+
+import pytest
+
+from bot.settings import load_settings
+
+rasa_events = pytest.importorskip("rasa.shared.core.events")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The policy reads the handoff state from REDIS_URL: give it a Redis of its own."""
+    from bot.storage import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("policy-redis")).start()
+    old = os.environ.get("REDIS_URL")
+    os.environ["REDIS_URL"] = server.url
+    try:
+        yield server.url
+    finally:
+        if old is None:
+            os.environ.pop("REDIS_URL", None)
+        else:
+            os.environ["REDIS_URL"] = old
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Any:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+
+    from bot.handoff.policy import EscalationPolicy
+
+    domain = Domain.load(str(load_settings().home / "responses"))
+    storage = LocalModelStorage(tmp_path_factory.mktemp("policy"))
+    policy = EscalationPolicy.create(EscalationPolicy.get_default_config(), storage, Resource("escalation"),
+                                     ExecutionContext(GraphSchema({}), "test"))
+    return policy, domain
+
+
+def predict(setup: Any, events: List[Any], sender: str = "policy-test") -> str:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    policy, domain = setup
+    tracker = DialogueStateTracker.from_events(sender, events, domain.slots)
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    if prediction.max_confidence == 0:
+        return ""
+    return domain.action_names_or_texts[prediction.max_confidence_index]
+
+
+def user(text: str, intent: str = "chitchat", confidence: float = 0.9) -> Any:
+    return rasa_events.UserUttered(text, intent={"name": intent, "confidence": confidence})
+
+
+def listen() -> Any:
+    return rasa_events.ActionExecuted("action_listen")
+
+
+def test_predicts_handoff_for_safety_and_requests(setup: Any) -> None:
+    assert predict(setup, [listen(), user("我的充电宝鼓包了", "ask_product", 0.4)]) == "action_handoff"
+    assert predict(setup, [listen(), user("talk to a human", "human_handoff", 0.95)]) == "action_handoff"
+    assert predict(setup, [listen(), user("多久发货", "shipping", 0.9)]) == ""
+
+
+def test_priority_beats_rule_policy(setup: Any) -> None:
+    from bot.handoff.policy import ESCALATION_POLICY_PRIORITY
+    from rasa.core.constants import RULE_POLICY_PRIORITY
+
+    assert setup[0].priority == ESCALATION_POLICY_PRIORITY > RULE_POLICY_PRIORITY
+
+
+def test_only_right_after_a_user_message(setup: Any) -> None:
+    events = [listen(), user("转人工"), rasa_events.ActionExecuted("utter_greet")]
+    assert predict(setup, events) == ""
+
+
+def test_two_misses_in_a_row(setup: Any) -> None:
+    first = [listen(), user("asdf", "nlu_fallback", 0.3), rasa_events.ActionExecuted("action_fallback"),
+             rasa_events.BotUttered("say it another way?"), listen()]
+    assert predict(setup, first[:2]) == ""
+    assert predict(setup, first + [user("qwer", "nlu_fallback", 0.3)]) == "action_handoff"
+
+
+def test_typed_rating_after_the_question_and_listen_after_storing(setup: Any) -> None:
+    asked = [listen(), rasa_events.ConversationResumed(), rasa_events.ActionExecuted("action_ask_rating"),
+             rasa_events.BotUttered("rate?"), listen()]
+    assert predict(setup, asked + [user("4", "nlu_fallback", 0.2)]) == "action_store_rating"
+    assert predict(setup, [listen(), user("4", "nlu_fallback", 0.2)]) == ""  # no question asked: not a rating
+    stored = asked + [user("五星", "nlu_fallback", 0.2), rasa_events.ActionExecuted("action_store_rating")]
+    assert predict(setup, stored) == "action_listen"
+
+
+def test_a_new_session_keeps_the_handoff(setup: Any, redis_url: str) -> None:
+    waiting = [listen(), user("转人工"), rasa_events.ActionExecuted("action_handoff"), rasa_events.ConversationPaused(),
+               rasa_events.SessionStarted(), rasa_events.ActionExecuted("action_session_start"), listen(),
+               user("还在吗", "greet", 0.9)]
+    assert predict(setup, waiting) == "action_handoff"
+    from bot.storage import connect_redis
+
+    redis = connect_redis(redis_url)
+    fresh = [listen(), user("还在吗", "greet", 0.9)]
+    assert predict(setup, fresh, sender="queued-elsewhere") == ""
+    redis.hset("canyu:handoff:queued-elsewhere", mapping={"state": "queued"})  # tracker lost the pause
+    assert predict(setup, fresh, sender="queued-elsewhere") == "action_handoff"
+    resumed = waiting[:4] + [rasa_events.ConversationResumed(), listen(), user("你好", "greet", 0.9)]
+    assert predict(setup, resumed) == ""
