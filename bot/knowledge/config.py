@@ -26,7 +26,7 @@ ENV_KNOWLEDGE_DIR = "CANYU_KNOWLEDGE_DIR"
 class RetrieverConfig:
     model: Optional[str] = None
     answer_threshold: float = 0.50
-    suggest_threshold: float = 0.20
+    suggest_threshold: float = 0.15
     suggest_max: int = 3
     ann_threshold: int = ANN_THRESHOLD
     ann_kind: str = "ivf"

@@ -20,11 +20,11 @@ ANN_THRESHOLD = 50_000
 class DenseIndex:
     """Search L2-normalised vectors by cosine; `kind` is "exact", "ivf" or "hnsw"."""
 
-    def __init__(self, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD, kind: Optional[str] = None,
-                 nprobe: Optional[int] = None, ef_search: int = 64) -> None:
+    def __init__(self, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD, ann_kind: str = "ivf",
+                 force_kind: Optional[str] = None, nprobe: Optional[int] = None, ef_search: int = 64) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, self.dim = self.vectors.shape if self.vectors.ndim == 2 else (0, 0)
-        self.kind = kind or ("exact" if n < ann_threshold else "ivf")
+        self.kind = force_kind or ("exact" if n < ann_threshold else ann_kind)
         self._faiss = None
         if self.kind == "ivf":
             self._faiss = self._build_ivf(nprobe)
@@ -41,11 +41,12 @@ class DenseIndex:
         nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
         rng = np.random.default_rng(0)
-        sample = self.vectors[rng.choice(n, size=min(n, nlist * 64), replace=False)]
+        sample = self.vectors[np.sort(rng.choice(n, size=min(n, nlist * 40), replace=False))]
         index.train(sample)
         index.add(self.vectors)
-        index.nprobe = nprobe or max(8, nlist // 128)
+        index.nprobe = nprobe or max(16, nlist // 64)
         return index
 
     def _build_hnsw(self, ef_search: int):  # type: ignore[no-untyped-def]

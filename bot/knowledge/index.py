@@ -64,7 +64,7 @@ class HybridIndex:
         self.phrases = [q for d in self.docs for q in d.questions]
         starts = np.flatnonzero(np.r_[True, np.diff(self.phrase_doc) != 0])
         self._starts = starts
-        self.q_index = DenseIndex(q_vecs, ann_threshold=ann_threshold, kind=ann_kind)
+        self.q_index = DenseIndex(q_vecs, ann_threshold=ann_threshold, ann_kind=ann_kind or "ivf")
         self.q_vecs = self.q_index.vectors
         self.p_vecs = np.ascontiguousarray(p_vecs, np.float32)
         self.passage_doc = np.asarray([i for i, d in enumerate(self.docs) for _ in (d.passages or [""])], np.int64)

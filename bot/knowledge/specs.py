@@ -19,10 +19,12 @@ __all__ = ["SpecAnswer", "detect_spec", "render_spec", "SPEC_KEYWORDS"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": r"battery|mah|battery life|how long does it last|续航|电池|毫安|电量|能用多久|用多久",
-    "weight": r"heavy|weight|weigh|grams?|多重|重量|几克|多少克|重不重|有多重",
+    "weight": r"heav\w*|weigh\w*|\blight(?:er|est)?\b|grams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
     "water_resistance": r"waterproof|water[- ]?resistant|water resistance|water|ip\s?6\d|swim|rain|shower|防水|游泳|进水|淋雨|泡水",
-    "charging": r"charg\w*|watts?|\d+\s?w\b|wireless|快充|充电|无线充|充满|瓦",
+    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,4}charg\w*|charg\w* (?:fast|quick\w*)|"
+                 r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
     "price": r"price|cost|how much|expensive|cheap|多少钱|价格|售价|贵|价钱|几块",
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
     "storage": r"storage|\bgb\b|\btb\b|memory|存储|内存|空间多大",

@@ -1,0 +1,93 @@
+"""`bot kb build|reload|validate|ask`: the product knowledge base from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\rencoding [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from bot.knowledge.config import knowledge_dir
+
+    return Path(args.kb_dir).resolve() if args.kb_dir else knowledge_dir()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from bot.knowledge.loader import load_kb
+
+    kb = load_kb(_root(args))
+    phrasings = sum(len(q) for e in kb.faq.values() for q in e.questions.values())
+    print(f"ok: {len(kb.products)} products, {len(kb.faq)} FAQ entries, {phrasings} question phrasings")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from bot.knowledge.store import build_retriever
+
+    start = time.perf_counter()
+    retriever, cached = build_retriever(_root(args), use_cache=not args.force, progress=_progress)
+    print(f"{'index up to date (cache)' if cached else 'index built'}: {len(retriever.index.ids)} entries, "
+          f"{len(retriever.index.phrases)} phrasings, dense search {retriever.index.q_index.kind}, "
+          f"model {getattr(retriever.encoder, 'name', '?')}, {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _reload(args: argparse.Namespace) -> int:
+    from bot.knowledge.store import touch_reload_marker
+
+    _build(args)
+    marker = touch_reload_marker()
+    print(f"running action servers pick up the new knowledge base within a few seconds ({marker})")
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from bot.knowledge.store import build_retriever
+
+    retriever, _ = build_retriever(_root(args), progress=_progress)
+    result = retriever.ask(args.question, args.language)
+    print(f"outcome: {result.outcome}   confidence: {result.confidence:.2f}   entry: {result.entry_id}   "
+          f"({result.latency_ms:.1f} ms)")
+    print(f"reason:  {result.reason}")
+    if result.text:
+        print(f"\n{result.text}\n")
+    for c in result.candidates:
+        print(f"  {c.entry_id:<28} score {c.score:6.2f}  confidence {c.confidence:.2f}  {c.question}")
+    return 0
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("kb", help="build, reload, validate or query the product knowledge base")
+    kinds = p.add_subparsers(dest="kb_command", metavar="ACTION")
+    kinds.required = True
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--kb-dir", default=None, help="knowledge folder (default: knowledge/ or CANYU_KNOWLEDGE_DIR)")
+
+    b = kinds.add_parser("build", help="validate and build the index into the cache (data dir/kb)")
+    common(b)
+    b.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
+    b.set_defaults(func=_build)
+    r = kinds.add_parser("reload", help="build, then tell running action servers to switch to it")
+    common(r)
+    r.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
+    r.set_defaults(func=_reload)
+    v = kinds.add_parser("validate", help="check the YAML: bad syntax, duplicate ids, missing zh/en, unknown products")
+    common(v)
+    v.set_defaults(func=_validate)
+    a = kinds.add_parser("ask", help='ask a question: bot kb ask "14 Pro 电池多大"')
+    common(a)
+    a.add_argument("question")
+    a.add_argument("--language", choices=["zh", "en"], default=None)
+    a.set_defaults(func=_ask)
