@@ -32,7 +32,7 @@
     }
     var list = el("ul");
     g.items.forEach(function (i) {
-      list.appendChild(el("li", { "class": "item" }, i.text,
+      list.appendChild(el("li", { "class": "item" }, el("span", { "class": "text" }, i.text),
         el("span", { "class": "muted" }, "  (" + i.reasons.map(function (r) { return REASONS[r] || r; }).join(", ") +
           (i.intent ? "; bot thought " + i.intent + " " + Math.round((i.confidence || 0) * 100) + "%" : "") + ")")));
     });
