@@ -1,4 +1,4 @@
-"""`bot console serve|adduser|users|deluser|perks`: run the agent console and manage its users and perk codes."""
+"""`bot console serve|adduser|users|deluser|tier|perks`: run the agent console and manage its users and perk codes."""
 
 from __future__ import annotations
 
@@ -71,6 +71,21 @@ def _perks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tier(args: argparse.Namespace) -> int:
+    from bot.storage import connect_redis
+
+    key = f"canyu:tier:{args.sender}"
+    if args.tier in (None, ""):
+        print(f"{args.sender}: {connect_redis().get(key) or '(no tier)'}")
+    elif args.tier == "none":
+        connect_redis().delete(key)
+        print(f"{args.sender}: tier removed")
+    else:
+        connect_redis().set(key, args.tier)
+        print(f"{args.sender}: tier {args.tier} (queue boost from escalation.yml tiers.boost)")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.console.__main__ import main
 
@@ -103,6 +118,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", _unused
     pd = cmds.add_parser("deluser", help="remove a user")
     pd.add_argument("name")
     pd.set_defaults(func=_deluser)
+
+    pt = cmds.add_parser("tier", help="show or set a user's tier for the handoff queue (vip, fan, ...; 'none' clears)")
+    pt.add_argument("sender")
+    pt.add_argument("tier", nargs="?")
+    pt.set_defaults(func=_tier)
 
     pp = cmds.add_parser("perks", help="add one-time perk codes to a pool (arguments or one per line on stdin)")
     pp.add_argument("pool")
