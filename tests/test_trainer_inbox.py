@@ -112,3 +112,21 @@ def test_groups_biggest_first_then_assign_dismiss_draft(red, tmp_path):
     assert statuses.count("assigned:shipping") == 3 and statuses.count("drafted") == 2 and statuses.count("dismissed") == 2
     _publish(red, _user("u10", "paypal ok?", "nlu_fallback", 0.1, 1_800_000_100.0))
     assert [g["label"] for g in review.groups()] == ["paypal ok?"]  # dismissed ones stay dismissed
+
+
+def test_bot_review_cli_lists_and_assigns(red, tmp_path, capsys):
+    import argparse
+
+    from bot.trainer.review_tui import main
+
+    _conversations(red)
+    root = tmp_path / "proj"
+    shutil.copytree(BROKEN, root)
+    args = dict(list=True, json=False, assign=None, draft=None, dismiss=None, retrain=False, rasa_url=None, rasa_token=None)
+    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root)) == 0
+    out = capsys.readouterr().out
+    assert "Review inbox — 7 messages in 4 groups" in out and "paypal" in out
+    assert main(argparse.Namespace(**dict(args, list=False, assign=["1", "shipping"])), redis=red, repo_root=str(root)) == 0
+    out = capsys.readouterr().out
+    assert "+    - can I pay with paypal" in out and "intents/shop.yml" in out
+    assert "can I pay with paypal" in (root / "intents" / "shop.yml").read_text(encoding="utf-8")

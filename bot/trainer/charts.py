@@ -77,6 +77,7 @@ def bar_chart(path: str, labels: Sequence[str], values: Sequence[float], title: 
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, max(list(vals) + [1]) * 1.15)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
@@ -100,6 +101,7 @@ def ratings_chart(path: str, days: Sequence[str], up: Sequence[int], down: Seque
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max([u + d for u, d in zip(up, down)] + [1]) * 1.2)
     ax.set_title(title + share)
     ax.legend(loc="upper left", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)

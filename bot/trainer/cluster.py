@@ -95,7 +95,8 @@ def group_items(items: List[Dict[str, Any]], threshold: float = 0.45,
         for m in members:
             for r in m.get("reasons") or []:
                 reasons[r] = reasons.get(r, 0) + 1
-            intents[m.get("intent") or "?"] = intents.get(m.get("intent") or "?", 0) + 1
+            guess = m.get("guess") or m.get("intent") or "?"
+            intents[guess] = intents.get(guess, 0) + 1
         members.sort(key=lambda m: -float(m.get("ts") or 0))
         groups.append({
             "id": group_id(members), "label": items[centre]["text"], "size": len(members), "items": members,

@@ -161,10 +161,11 @@ class Inbox:
         self._count(ts, "messages")
         ranking = [{"intent": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 3)}
                    for r in (parse.get("intent_ranking") or [])[:3]]
+        guess = next((r["intent"] for r in ranking if r["intent"] not in ("nlu_fallback", None)), intent)
         language = next((e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "language"), None)
         question = {
             "id": entry_id, "text": text, "sender": sender, "ts": ts, "intent": intent,
-            "confidence": round(confidence, 3), "ranking": ranking, "language": language,
+            "confidence": round(confidence, 3), "ranking": ranking, "language": language, "guess": guess,
             "channel": event.get("input_channel"), "before": convo.get("last_bot"),
         }
         convo.pop("handoff_reason", None)

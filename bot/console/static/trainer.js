@@ -34,7 +34,8 @@
     g.items.forEach(function (i) {
       list.appendChild(el("li", { "class": "item" }, el("span", { "class": "text" }, i.text),
         el("span", { "class": "muted" }, "  (" + i.reasons.map(function (r) { return REASONS[r] || r; }).join(", ") +
-          (i.intent ? "; bot thought " + i.intent + " " + Math.round((i.confidence || 0) * 100) + "%" : "") + ")")));
+          (i.intent ? "; bot: " + i.intent + " " + Math.round((i.confidence || 0) * 100) + "%" : "") +
+          (i.guess && i.guess !== i.intent ? ", best guess " + i.guess : "") + ")")));
     });
     return el("div", { "class": "group", "data-group": g.id, "data-size": String(g.size) },
       el("h3", null, "#" + n + " · " + g.size + " × ", el("span", { "class": "label" }, g.label)),

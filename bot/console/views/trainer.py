@@ -74,7 +74,7 @@ async def groups(request: Request) -> Any:
     found = await _blocking(review.groups)
     intents = await _blocking(review.known_intents)
     slim = [{"id": g["id"], "label": g["label"], "size": g["size"], "reasons": g["reasons"], "intents": g["intents"],
-             "items": [{k: i.get(k) for k in ("id", "text", "reasons", "intent", "confidence", "reply", "channel", "ts")}
+             "items": [{k: i.get(k) for k in ("id", "text", "reasons", "intent", "guess", "confidence", "reply", "channel", "ts")}
                        for i in g["items"]]} for g in found]
     return response.json({"groups": slim, "intents": intents})
 
