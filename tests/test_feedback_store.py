@@ -117,3 +117,26 @@ def test_digest_lists_shipped_items(store: FeedbackStore) -> None:
     text = digest_text(store, "en")
     assert "Band 9 needs dark mode" in text and "2 fans" in text and "Band 9 firmware 2.0" in text
     assert "2 位米粉" in digest_text(store, "zh")
+
+
+def test_a_close_call_is_asked_not_guessed(store: FeedbackStore) -> None:
+    first = store.file("u1", "battery drains fast on 14 Pro", language="en").item
+    close = store.file("u2", "my phone battery dies quickly and gets hot", language="en")
+    assert close.outcome == "ask" and close.candidate.id == first.id and close.item is None
+    assert store.get(first.id).count == 1  # nothing filed until the user answers
+    paraphrase = store.file("u3", "please add a night theme to the band app", kind="suggestion", language="en")
+    joined = store.file("u4", "Band 9 needs dark mode", kind="suggestion", language="en")
+    assert joined.outcome == "joined" and joined.item.id == paraphrase.item.id
+
+
+def test_public_surfaces_are_complete() -> None:
+    import bot.analytics
+    import bot.fans
+    import bot.feedback
+
+    for module in (bot.feedback, bot.fans, bot.analytics):
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert not missing, f"{module.__name__}.__all__ names missing attributes: {missing}"
+        public = {n for n in vars(module) if not n.startswith("_") and not hasattr(getattr(module, n), "__path__")
+                  and getattr(getattr(module, n), "__module__", module.__name__).startswith(module.__name__)}
+        assert public <= set(module.__all__) | {"annotations"}, public - set(module.__all__)

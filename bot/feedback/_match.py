@@ -48,7 +48,7 @@ _CONCEPTS: Dict[str, str] = {
     "bluetooth": r"bluetooth|pair(?:ing)?|disconnect|蓝牙|配对|断连|断开",
     "network": r"wi-?fi|signal|5g|4g|network|信号|网络|没网",
     "sound": r"sound|audio|noise|volume|\banc\b|speaker|mic(?:rophone)?|声音|音质|降噪|杂音|音量|麦克风",
-    "dark_mode": r"dark\s*mode|night\s*mode|dark theme|深色模式|暗黑模式|夜间模式|黑暗模式",
+    "dark_mode": r"dark\s*mode|night\s*(?:mode|theme)|dark theme|深色模式|暗黑模式|夜间模式|黑暗模式",
     "notifications": r"notif|通知|消息提醒",
     "lag": r"\blag|stutter|freez|crash|slow(?:s)? down|卡顿|卡死|死机|闪退|很卡|好卡",
     "update": r"updat|upgrad|firmware|更新|升级|固件",
