@@ -187,30 +187,37 @@ def test_a_question_inside_the_order_form_is_answered_then_the_form_goes_on(assi
     assert "SF Express" in " ".join(say(assistant, sender, "M2026110501"))
 
 
-def test_two_misses_in_a_row_offer_a_person(assistant: Assistant) -> None:
+@pytest.mark.parametrize(
+    "hello, miss1, miss2, no, right_language",
+    [("hi", "asdfgh jkl", "flibber", "no", is_en), ("你好", "阿巴阿巴", "叽里咕噜", "不用", is_zh)],
+    ids=["en", "zh"],
+)
+def test_two_misses_in_a_row_offer_a_person(
+    assistant: Assistant, hello: str, miss1: str, miss2: str, no: str, right_language: Any
+) -> None:
     sender = new_sender("fallback")
-    say(assistant, sender, "hi")
-    first = say(assistant, sender, "xqzv blorptang wuggle")
+    say(assistant, sender, hello)
+    first = say(assistant, sender, miss1)
     assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"], first
-    second = say(assistant, sender, "zzkrp fnordle quibbax")
+    second = say(assistant, sender, miss2)
     assert responses_after_last_user_message(assistant, sender) == ["utter_offer_human"], second
-    assert all(is_en(r) for r in first + second)
-    say(assistant, sender, "no")
+    assert all(right_language(r) for r in first + second)
+    say(assistant, sender, no)
     assert responses_after_last_user_message(assistant, sender) == ["utter_offer_declined"]
 
 
 def test_an_understood_message_resets_the_miss_count(assistant: Assistant) -> None:
     sender = new_sender("fallback-reset")
-    say(assistant, sender, "xqzv blorptang wuggle")
+    say(assistant, sender, "asdfgh jkl")
     say(assistant, sender, "thanks")
-    say(assistant, sender, "zzkrp fnordle quibbax")
+    say(assistant, sender, "flibber")
     assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"]
 
 
 def test_yes_to_the_offer_hands_over(assistant: Assistant) -> None:
     sender = new_sender("fallback-yes")
-    say(assistant, sender, "xqzv blorptang wuggle")
-    say(assistant, sender, "zzkrp fnordle quibbax")
+    say(assistant, sender, "asdfgh jkl")
+    say(assistant, sender, "flibber")
     say(assistant, sender, "yes")
     assert "action_handoff" in actions_after_last_user_message(assistant, sender)
 
