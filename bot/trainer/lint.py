@@ -186,7 +186,7 @@ def _summary(figures: List[Figure]) -> str:
 
 
 def register_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--root", default=".", help="project folder (default: current)")
+    p.add_argument("--root", default=None, help="project folder (default: CANYU_HOME, the repo)")
     p.add_argument("--config", default=None, help="voice rules file (default: <root>/voice.yml)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--figures", action="store_true", help="print the readability figure of every answer")
@@ -196,7 +196,9 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Exit 0 when the voice is clean, 1 on errors (or warnings with --strict)."""
-    root = os.path.abspath(args.root or ".")
+    from bot.settings import load_settings
+
+    root = os.path.abspath(args.root or str(load_settings().home))
     problems, figures = run_lint(root, args.config)
     if args.json:
         print(json.dumps({"problems": [p.to_dict() for p in problems], "figures": [dataclasses.asdict(f) for f in figures]},

@@ -122,6 +122,6 @@ def drift_problems(twins: Dict[str, Twin], record: Dict[str, Dict[str, str]]) ->
                 f"'{short}': the {_NAMES[edited]} text ({efile}:{eline}) changed since it was paired, the {_NAMES[stale]} twin here did not; "
                 f"update it to say the same, then run `bot validate --pair {short}`"))
         elif len(changed) == 2:
-            problems.append(Problem(file, line, "warning", "twin-repair",
+            problems.append(Problem(file, line, "info", "twin-repair",
                 f"'{short}': both the Chinese and the English text changed since they were paired; check they say the same, then run `bot validate --pair {short}`"))
     return problems

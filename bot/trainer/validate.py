@@ -305,6 +305,8 @@ def rasa_problems(root: str, config_file: str = "config.yml") -> List[Problem]:
     import logging
     import warnings
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     problems: List[Problem] = []
     messages: List[str] = []
 
@@ -405,7 +407,7 @@ def run_validation(repo_root: str, rasa: bool = True, config: Optional[Dict[str,
 
 
 def register_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--root", default=".", help="project folder (default: current)")
+    p.add_argument("--root", default=None, help="project folder (default: CANYU_HOME, the repo)")
     p.add_argument("--no-rasa", action="store_true", help="skip Rasa's own validator (faster)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
@@ -414,9 +416,15 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
                    help="record the current zh/en texts of these answers (all when no KEY) as paired in twins.lock")
 
 
+def _home() -> str:
+    from bot.settings import load_settings
+
+    return str(load_settings().home)
+
+
 def main(args: argparse.Namespace) -> int:
     """`bot validate`: exit 0 when clean, 1 when there are errors (or warnings with --strict)."""
-    root = os.path.abspath(getattr(args, "root", ".") or ".")
+    root = os.path.abspath(getattr(args, "root", None) or _home())
     if getattr(args, "pair", None) is not None:
         problems: List[Problem] = []
         _, _, _, texts, kb = collect(root, problems)
