@@ -53,16 +53,20 @@ def _conversations(red, t0=1_800_000_000.0):
         _user("u8", "/rate_answer", "rate_answer", 1.0, t0 + 11, [{"entity": "rating", "value": "down"}]),
         _user("u9", "how long does shipping take", "shipping", 0.9, t0 + 12),
         {"event": "slot", "sender_id": "u9", "timestamp": t0 + 13, "name": "rating", "value": "up"},
+        _user("u10", "is the band waterproof", "ask_product", 0.9, t0 + 14),
+        {"event": "bot", "sender_id": "u10", "timestamp": t0 + 15, "text": "Yes, 5 ATM."},
+        _user("u10", "not helpful at all", "rate_answer", 0.8, t0 + 16),  # typed, no entity
     )
 
 
 def test_events_become_items_with_reasons_and_context(red):
     _conversations(red)
     inbox = Inbox(red, low_confidence=0.5)
-    assert inbox.sync() == 14
+    assert inbox.sync() == 17
     items = {i["text"]: i for i in inbox.open_items()}
     assert set(items) == {"can I pay with paypal", "do you accept paypal payments", "paypal payment possible?",
-                          "支持花呗分期吗", "花呗分期可以用吗", "I want a human now", "does the band 9 work with iphone"}
+                          "支持花呗分期吗", "花呗分期可以用吗", "I want a human now", "does the band 9 work with iphone",
+                          "is the band waterproof"}
     assert items["can I pay with paypal"]["reasons"] == ["fallback"]
     assert items["can I pay with paypal"]["reply"] == "Sorry, could you say that another way?"
     assert items["do you accept paypal payments"]["reasons"] == ["out_of_scope"]
@@ -73,10 +77,11 @@ def test_events_become_items_with_reasons_and_context(red):
     assert items["does the band 9 work with iphone"]["rated_answer"] == "Yes, it does."
     stats = inbox.stats(days=1, until=1_800_000_000.0)
     day = next(iter(stats.values()))
-    assert day["rating:up"] == 1 and day["rating:down"] == 1 and day["escalation:asked for a person"] == 1
-    assert day["unanswered"] == 5 and day["messages"] == 9
+    assert day["rating:up"] == 1 and day["rating:down"] == 2 and day["escalation:asked for a person"] == 1
+    assert day["unanswered"] == 5 and day["messages"] == 10
+    assert items["is the band waterproof"]["reasons"] == ["rated_down"]
     assert inbox.sync() == 0  # nothing new: nothing filed twice
-    assert len(inbox.open_items()) == 7
+    assert len(inbox.open_items()) == 8
 
 
 def test_groups_biggest_first_then_assign_dismiss_draft(red, tmp_path):
@@ -109,7 +114,7 @@ def test_groups_biggest_first_then_assign_dismiss_draft(red, tmp_path):
     assert review.groups() == []
     assert red.zcard(OPEN) == 0
     statuses = sorted(json.loads(v)["status"] for v in red.hvals(ITEMS))
-    assert statuses.count("assigned:shipping") == 3 and statuses.count("drafted") == 2 and statuses.count("dismissed") == 2
+    assert statuses.count("assigned:shipping") == 3 and statuses.count("drafted") == 2 and statuses.count("dismissed") == 3
     _publish(red, _user("u10", "paypal ok?", "nlu_fallback", 0.1, 1_800_000_100.0))
     assert [g["label"] for g in review.groups()] == ["paypal ok?"]  # dismissed ones stay dismissed
 
@@ -125,7 +130,7 @@ def test_bot_review_cli_lists_and_assigns(red, tmp_path, capsys):
     args = dict(list=True, json=False, assign=None, draft=None, dismiss=None, retrain=False, rasa_url=None, rasa_token=None)
     assert main(argparse.Namespace(**args), redis=red, repo_root=str(root)) == 0
     out = capsys.readouterr().out
-    assert "Review inbox — 7 messages in 4 groups" in out and "paypal" in out
+    assert "Review inbox — 8 messages in 5 groups" in out and "paypal" in out
     assert main(argparse.Namespace(**dict(args, list=False, assign=["1", "shipping"])), redis=red, repo_root=str(root)) == 0
     out = capsys.readouterr().out
     assert "+    - can I pay with paypal" in out and "intents/shop.yml" in out

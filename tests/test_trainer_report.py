@@ -38,11 +38,11 @@ def test_weekly_report_renders_charts(red, tmp_path):
     report = build_report(red, str(REPO), days=7, now=now)
     assert report["unanswered"][0]["size"] == 3 and "paypal" in report["unanswered"][0]["label"]
     assert report["escalations"] == {"asked for a person": 1}
-    assert sum(report["ratings"]["up"]) == 1 and sum(report["ratings"]["down"]) == 1
+    assert sum(report["ratings"]["up"]) == 1 and sum(report["ratings"]["down"]) == 2
     paths = write_report(report, str(tmp_path / "week"))
     for name in ("unanswered", "escalations", "ratings"):
         assert _is_png(paths[name]), name
-    assert json.loads(Path(paths["json"]).read_text(encoding="utf-8"))["messages"] == 9
+    assert json.loads(Path(paths["json"]).read_text(encoding="utf-8"))["messages"] == 10
     text = format_text(report)
     assert "Top unanswered groups:" in text and "3 × " in text and "asked for a person 1" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ dismissal is never filed again.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -58,10 +59,21 @@ def _day(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
+# Typed ratings (no entity): "down" is checked first, so "not helpful" / "没有帮助" are not read as "up".
+_TYPED_RATINGS = (
+    (re.compile(r"👎|useless|not helpful|no help|didn'?t help|not useful|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down"),
+    (re.compile(r"👍|helpful|helped|useful|有用|有帮助|解决了|很棒|thumbs up|great answer", re.I), "up"),
+)
+
+
 def _rating_of(event: Dict[str, Any]) -> Optional[str]:
     for ent in (event.get("parse_data") or {}).get("entities") or []:
         if ent.get("entity") == "rating":
             return str(ent.get("value")).lower()
+    text = event.get("text") or ""
+    for pattern, value in _TYPED_RATINGS:
+        if pattern.search(text):
+            return value
     return None
 
 
@@ -186,7 +198,9 @@ class Inbox:
             convo["pending_reply"] = entry_id
 
     def _on_rating(self, rating: str, convo: Dict[str, Any], ts: float) -> None:
-        good = rating in ("up", "good", "yes", "1", "+1", "👍")
+        good = rating in ("up", "good", "yes", "+", "+1", "👍", "thumbs_up")
+        if not good and rating not in ("down", "bad", "no", "-", "-1", "👎", "thumbs_down"):
+            return  # 1-5 after a handoff is a CSAT score, not an answer rating
         self._count(ts, "rating:up" if good else "rating:down")
         question = convo.get("question")
         if not good and question:
