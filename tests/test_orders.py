@@ -120,3 +120,11 @@ def test_bad_tries_are_counted_since_the_form_started() -> None:
                  {"event": "user", "text": "M2026110599"}, _bot("utter_order_not_found")]
     assert _bad_tries_so_far(earlier_form + this_form) == 2
     assert _bad_tries_so_far(this_form[:3]) == 0
+
+
+def test_public_surface_is_complete() -> None:
+    import bot.orders
+    import bot.orders.sqlite
+
+    for module in (bot.orders, bot.orders.sqlite):
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__
