@@ -53,7 +53,7 @@ def test_human_handoff_intent_escalates_without_keyword() -> None:
 
 @pytest.mark.parametrize("text", ["我的充电宝鼓包了", "手机充电时冒烟了", "耳机着火了", "手被烫伤了", "电池有点鼓起来",
                                   "my power bank is swelling", "the phone started smoking", "it caught fire",
-                                  "I burned my hand on the charger", "my kid got injured", "the battery looks puffy and bulging"])
+                                  "I burned my hand on the charger", "my kid got injured", "the buds hurt my ears", "the battery looks puffy and bulging"])
 def test_safety_is_urgent_and_first(text: str) -> None:
     found = one(text)
     assert found is not None and found.rule == "safety" and found.urgent and found.priority == 100, text
@@ -65,8 +65,8 @@ def test_safety_wins_over_other_rules() -> None:
     assert "explicit_request" in found.also and "anger" in found.also
 
 
-@pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "气死我了！！！", "this is useless", "you people are idiots",
-                                  "What a scam"])
+@pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "真垃圾", "垃圾客服", "气死我了！！！", "this is useless",
+                                  "you people are idiots", "What a scam", "worst service ever", "this is trash"])
 def test_anger_escalates(text: str) -> None:
     found = one(text)
     assert found is not None and found.rule == "anger", text
@@ -81,7 +81,9 @@ def test_refund_disputes_escalate(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["怎么申请退货", "how do I return my phone", "多久发货", "我是米粉发烧友",
                                   "does the Millet Phone 14 support fast charging", "Fire up the camera quickly?",
-                                  "订单 M2026110501 到哪了", "hi"])
+                                  "订单 M2026110501 到哪了", "hi", "怎么清理垃圾文件", "屏幕滚动有点卡",
+                                  "does the 14 Pro screen get burn-in?", "how do I empty the trash in Gallery",
+                                  "will charging overnight hurt the battery", "what is the worst case battery life"])
 def test_ordinary_messages_do_not_escalate(text: str) -> None:
     assert one(text) is None, text
 
