@@ -136,6 +136,27 @@ def test_two_languages_one_item_shipped_message_once_on_each_channel(stack: Any)
     assert "Shipped because you asked" in digest.stdout and "3 fans asked" in digest.stdout, digest.stdout
 
 
+def test_late_voices_on_a_shipped_item_are_told_at_once_and_close_calls_are_asked(stack: Any) -> None:
+    red = stack.assistant.redis
+    store = FeedbackStore(red, use_vectors=False)
+    shipped = store.all("shipped")[0]
+    late = f"rest-late-{int(time.time())}"
+    reply = " ".join(rest_say(stack, late, "so disappointed, my 14 Pro battery drains super fast lately"))
+    assert shipped.id in reply and "already fixed in MilletOS 2.3 this Friday" in reply, reply
+    assert bot_cli(stack, "feedback", "notify", shipped.id).returncode == 0
+    assert outbox(stack, late) == []
+
+    unsure = f"rest-unsure-{int(time.time())}"
+    asked = stack.assistant.say(unsure, "I'm annoyed that my phone battery dies quickly and gets hot")
+    buttons = [b for m in asked for b in (m.get("buttons") or [])]
+    assert len(buttons) == 2 and shipped.id in buttons[0]["payload"], asked
+    before = len(store.all())
+    different = " ".join(rest_say(stack, unsure, buttons[1]["payload"]))
+    assert len(store.all()) == before + 1, different
+    new_item = store.get(re.search(r"FB\d+", different).group(0))
+    assert new_item.count == 1 and new_item.kind == "complaint" and new_item.id != shipped.id
+
+
 def test_beta_tester_goes_first_and_is_told_why(stack: Any) -> None:
     from bot.handoff.store import HandoffStore
 
@@ -210,3 +231,20 @@ def test_votes_identity_link_and_thumbs_down_comment(stack: Any) -> None:
     assert any(f["sender_id"] == rater and f["value"] == "down" and f["kind"] == "answer" for _, f in ratings)
     up = " ".join(rest_say(stack, rater, '/rate_answer{"rating":"up"}'))
     assert "Glad" in up, up
+
+
+def test_report_over_the_real_event_stream(stack: Any) -> None:
+    """`bot analytics` reads what the real event broker wrote during the conversations above."""
+    import json as _json
+
+    out = bot_cli(stack, "analytics", "--days", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    report = _json.loads(out.stdout)
+    assert report["conversations"] >= 8
+    assert report["escalated"] >= 2 and report["containment_pct"] < 100
+    assert report["feedback_by_status"]["shipped"] >= 1
+    shipped = report["shipped_messages"]
+    assert shipped["voices"] >= 3 and shipped["told"] == shipped["voices"] and shipped["share"] == 100.0
+    assert report["answers"]["down"] >= 1 and report["answers"]["up"] >= 1
+    csv_out = bot_cli(stack, "analytics", "--days", "1", "--csv", "-")
+    assert csv_out.stdout.startswith("section,name,value") and "containment_pct" in csv_out.stdout

@@ -46,7 +46,7 @@ def _language(tracker: Tracker) -> str:
     """The language of this message (a payload or "👍" has none: then the conversation's)."""
     from bot.language import detect_language
 
-    text = _text(tracker)
+    text = _ID_IN_TEXT.sub(" ", _text(tracker))  # "+1 FB12" says nothing about the language
     detected = None if text.startswith("/") else detect_language(text)
     return detected or _slot_language(tracker)
 
@@ -106,7 +106,7 @@ def _id_from(tracker: Tracker) -> Optional[str]:
 
     raw = _entity(tracker, "feedback_id")
     if raw:
-        return "new" if raw.strip().lower() == "new" else normalize_id(raw)
+        return raw.strip().lower() if raw.strip().lower().startswith("new") else normalize_id(raw)
     match = _ID_IN_TEXT.search(_text(tracker))
     return f"FB{int(match.group(1) or match.group(2))}" if match else None
 
@@ -125,6 +125,14 @@ def _is_vague(text: str) -> bool:
 def _friendly_failure(dispatcher: CollectingDispatcher, language: str) -> None:
     dispatcher.utter_message(text="抱歉，我这边出了点问题，没能记下来。稍后再试一次好吗？" if language == "zh"
                              else "Sorry, something went wrong on my side and I couldn't save that. Could you try again in a minute?")
+
+
+def _say_shipped(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], store: Any,
+                 item: Any, language: str) -> None:
+    """The item already shipped: say so now, and never send this user the shipped message later."""
+    store.claim_notification(item.id, tracker.sender_id)
+    _say(dispatcher, tracker, domain, "utter_feedback_already_shipped", language, feedback_id=item.id,
+         title=item.title(language), release=item.release_for(language) or "—", count=item.count)
 
 
 class ActionFileFeedback(Action):
@@ -154,11 +162,13 @@ class ActionFileFeedback(Action):
                     {"title": _phrase(domain, "utter_feedback_button_plus_one", language),
                      "payload": "/vote" + json.dumps({"feedback_id": cand.id})},
                     {"title": _phrase(domain, "utter_feedback_button_different", language),
-                     "payload": "/vote" + json.dumps({"feedback_id": "new"})},
+                     "payload": "/vote" + json.dumps({"feedback_id": f"new-{kind}"})},
                 ])
             return [SlotSet("feedback_candidate", cand.id), SlotSet("feedback_pending_text", text)]
         item = filing.item
-        if filing.outcome == "new":
+        if item.status == "shipped":
+            _say_shipped(dispatcher, tracker, domain, store, item, language)
+        elif filing.outcome == "new":
             _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
         elif filing.outcome == "joined":
             _say(dispatcher, tracker, domain, "utter_feedback_filed_joined", language, feedback_id=item.id,
@@ -183,7 +193,8 @@ class ActionFeedbackStatus(Action):
         store = _feedback_store()
         wanted = _id_from(tracker)
         try:
-            items = [store.get(wanted)] if wanted and wanted != "new" else store.items_of(tracker.sender_id)[:3]
+            items = ([store.get(wanted)] if wanted and not wanted.startswith("new")
+                     else store.items_of(tracker.sender_id)[:3])
         except UnknownItem:
             _say(dispatcher, tracker, domain, "utter_feedback_status_unknown", language, feedback_id=wanted)
             return [SlotSet("feedback_id", None)]
@@ -212,11 +223,13 @@ class ActionVote(Action):
         target = _id_from(tracker) or tracker.get_slot("feedback_candidate")
         clear = [SlotSet("feedback_candidate", None), SlotSet("feedback_pending_text", None),
                  SlotSet("feedback_id", None)]
-        if target == "new":
+        if target and target.startswith("new"):
             if not pending:
                 _say(dispatcher, tracker, domain, "utter_feedback_ask_details", language)
                 return clear
-            item = store.create(pending, sender_id=tracker.sender_id, language=language, channel=_channel(tracker))
+            kind = "suggestion" if target.endswith("suggestion") else "complaint"
+            item = store.create(pending, sender_id=tracker.sender_id, kind=kind, language=language,
+                                channel=_channel(tracker))
             _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
             return clear
         if not target:
@@ -228,8 +241,11 @@ class ActionVote(Action):
         except UnknownItem:
             _say(dispatcher, tracker, domain, "utter_feedback_status_unknown", language, feedback_id=target)
             return clear
-        _say(dispatcher, tracker, domain, "utter_vote_added" if added else "utter_vote_already", language,
-                                 feedback_id=item.id, count=item.count)
+        if item.status == "shipped":
+            _say_shipped(dispatcher, tracker, domain, store, item, language)
+        else:
+            _say(dispatcher, tracker, domain, "utter_vote_added" if added else "utter_vote_already", language,
+                 feedback_id=item.id, count=item.count)
         return clear
 
 

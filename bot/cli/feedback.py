@@ -1,4 +1,4 @@
-"""`bot feedback ...`, `bot fans ...` and `bot report`: the participation loop from the terminal.
+"""`bot feedback ...`, `bot fans ...` and `bot analytics`: the participation loop from the terminal.
 
     bot feedback list [--status planned]
     bot feedback show FB3
@@ -10,7 +10,7 @@
     bot fans grant SENDER_ID beta_tester | bot fans revoke SENDER_ID
     bot fans fcodes add band9-launch --count 50 [--title-en "the Band 9 launch"] | bot fans fcodes list
     bot fans redeem F-ABCDEFGH --by ORDER_OR_USER
-    bot report [--days 30 | --since 2026-11-01 --until 2026-11-30] [--csv FILE]
+    bot analytics [--days 30 | --since 2026-11-01 --until 2026-11-30] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--by", required=True, help="order number or account that used it")
     p.set_defaults(func=_redeem)
 
-    rp = sub.add_parser("report", help="containment, escalations, CSAT, 👍 rate, unanswered, feedback, as text or CSV")
+    rp = sub.add_parser("analytics", help="containment, escalations, CSAT, 👍 rate, unanswered, feedback; text, JSON or CSV")
     rp.add_argument("--days", type=float, default=30, help="the last N days (default 30)")
     rp.add_argument("--since", help="YYYY-MM-DD (UTC), first day")
     rp.add_argument("--until", help="YYYY-MM-DD (UTC), last day")
