@@ -50,7 +50,7 @@ def test_yaml_syntax_error_has_its_line():
 def test_pair_then_edit_one_side_reports_drift(tmp_path, capsys):
     root = tmp_path / "proj"
     shutil.copytree(CORPUS / "broken", root)
-    args = argparse.Namespace(root=str(root), pair=[], no_rasa=True, strict=False, json=False, quiet=True)
+    args = argparse.Namespace(root=str(root), pair=[], no_rasa=True, strict=False, json=False, verbose=False)
     assert main(args) == 0
     assert not [p for p in run_validation(str(root), rasa=False) if p.code.startswith("twin-") and p.code != "twin-missing"]
     replies = root / "responses" / "replies.yml"
@@ -60,7 +60,7 @@ def test_pair_then_edit_one_side_reports_drift(tmp_path, capsys):
         "responses/replies.yml:7: error: 'utter_greet': the Chinese text (responses/replies.yml:5) changed since it was "
         "paired, the English twin here did not; update it to say the same, then run `bot validate --pair utter_greet` [twin-drift]"
     ]
-    main(argparse.Namespace(root=str(root), pair=["utter_greet"], no_rasa=True, strict=False, json=False, quiet=True))
+    main(argparse.Namespace(root=str(root), pair=["utter_greet"], no_rasa=True, strict=False, json=False, verbose=False))
     assert not [p for p in run_validation(str(root), rasa=False) if p.code == "twin-drift"]
     assert "response:utter_greet" in twins.load_record(str(root))
 

@@ -191,7 +191,7 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--figures", action="store_true", help="print the readability figure of every answer")
     p.add_argument("--json", action="store_true", help="print findings and figures as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="hide info lines")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show notes (info lines)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -207,7 +207,7 @@ def main(args: argparse.Namespace) -> int:
         if args.figures:
             for f in sorted(figures, key=lambda f: (f.file, f.line)):
                 print(f"{f.file}:{f.line}: {f.key} ({f.lang}) {f.measure} {f.value}")
-        print_problems(problems, show_info=not args.quiet)
+        print_problems(problems, show_info=args.verbose)
         print(_summary(figures))
     if count(problems, "error") or (args.strict and count(problems, "warning")):
         return 1

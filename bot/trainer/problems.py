@@ -51,7 +51,7 @@ def count(problems: Iterable[Problem], severity: str) -> int:
     return sum(1 for p in problems if p.severity == severity)
 
 
-def print_problems(problems: List[Problem], as_json: bool = False, show_info: bool = True) -> None:
+def print_problems(problems: List[Problem], as_json: bool = False, show_info: bool = False) -> None:
     """Print one line per problem and a summary line (or a JSON list)."""
     if as_json:
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=1))
@@ -60,8 +60,9 @@ def print_problems(problems: List[Problem], as_json: bool = False, show_info: bo
         if p.severity == "info" and not show_info:
             continue
         print(p)
-    errors, warnings = count(problems, "error"), count(problems, "warning")
+    errors, warnings, notes = count(problems, "error"), count(problems, "warning"), count(problems, "info")
+    hidden = f"; {notes} note(s) hidden (--verbose shows them)" if notes and not show_info else ""
     if errors or warnings:
-        print(f"{errors} error(s), {warnings} warning(s)")
+        print(f"{errors} error(s), {warnings} warning(s){hidden}")
     else:
-        print("clean: no errors, no warnings")
+        print(f"clean: no errors, no warnings{hidden}")

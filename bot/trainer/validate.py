@@ -411,7 +411,7 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-rasa", action="store_true", help="skip Rasa's own validator (faster)")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="hide info lines")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show notes (info lines)")
     p.add_argument("--pair", nargs="*", metavar="KEY", default=None,
                    help="record the current zh/en texts of these answers (all when no KEY) as paired in twins.lock")
 
@@ -435,7 +435,7 @@ def main(args: argparse.Namespace) -> int:
             return 1
         return 0
     problems = run_validation(root, rasa=not getattr(args, "no_rasa", False))
-    print_problems(problems, as_json=getattr(args, "json", False), show_info=not getattr(args, "quiet", False))
+    print_problems(problems, as_json=getattr(args, "json", False), show_info=getattr(args, "verbose", False))
     if count(problems, "error") or (getattr(args, "strict", False) and count(problems, "warning")):
         return 1
     return 0
