@@ -143,6 +143,21 @@ def _predict(model: Path, rows: List[Tuple[str, str]], label: str) -> Tuple[List
     return results, latencies
 
 
+def _classifier_report(model: Path) -> Dict[str, Any]:
+    """What `CanyuIntentClassifier` chose during training (threshold, temperature, own fit time)."""
+    import tarfile
+
+    import joblib
+
+    with tarfile.open(model) as archive:
+        for member in archive.getmembers():
+            if member.name.endswith("/classifier.joblib") and "CanyuIntentClassifier" in member.name:
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    return dict(joblib.load(handle).report)
+    return {}
+
+
 def _metrics(rows: List[Tuple[str, str]], parsed: List[Dict[str, Any]], latencies: List[float]) -> Dict[str, Any]:
     from sklearn.metrics import f1_score
 
@@ -264,6 +279,7 @@ def evaluate_split(
     metrics["train_examples"] = len(train)
     metrics["valid_examples_for_tuning"] = len(tune)
     metrics["encoder_training"] = encoding
+    metrics["classifier"] = _classifier_report(model)
     return metrics, model
 
 
@@ -341,6 +357,7 @@ def main_intents(args: argparse.Namespace) -> int:
             metrics, _ = evaluate_split(run_config, name, train, valid, test, Path(tmp))
             metrics.update(_plots(out, name, test, metrics))
             results[name] = metrics
+            print(_table({name: metrics}), flush=True)
     for metrics in results.values():
         metrics.pop("_predicted", None)
         metrics.pop("_confidence", None)
