@@ -21,7 +21,7 @@ __all__ = ["Doc", "HybridIndex", "DEFAULT_WEIGHTS", "get_encoder", "FEATURES"]
 
 FEATURES = ("dense_q", "dense_p", "lex_q", "lex_d")
 DEFAULT_WEIGHTS: Dict[str, Dict[str, float]] = {
-    "en": {"dense_q": 1.0, "dense_p": 0.3, "lex_q": 0.1, "lex_d": 0.1},
+    "en": {"dense_q": 1.0, "dense_p": 0.4, "lex_q": 0.05, "lex_d": 0.05},
     "zh": {"dense_q": 0.3, "dense_p": 0.1, "lex_q": 1.0, "lex_d": 0.4},
 }
 
