@@ -216,18 +216,20 @@ def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any)
     assert deployment.main.redis.lrange("canyu:csat:log", 0, -1)
 
 
-def test_urgent_safety_message_jumps_the_queue(deployment: Deployment, browser: Any) -> None:
+def test_urgent_safety_message_and_vip_jump_the_queue(deployment: Deployment, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    normal, urgent = new_sender("normal"), new_sender("urgent")
+    normal, vip, urgent = new_sender("normal"), new_sender("vip"), new_sender("urgent")
     deployment.say(normal, "talk to a human please")
+    deployment.main.redis.set(f"canyu:tier:{vip}", "vip")
+    deployment.say(vip, "转人工")
     time.sleep(0.2)
     replies = deployment.say(urgent, "My power bank is swelling and smells like smoke")
     assert "unplug" in replies[0]["text"].lower(), replies
     browser_login(browser, deployment.main.console_url, AGENT, AGENT_PW)
-    order = wait_for(lambda: (lambda s: s if urgent in s and normal in s else None)(queue_senders(browser)),
-                     what="both users in the queue")
-    assert order.index(urgent) < order.index(normal)
+    order = wait_for(lambda: (lambda s: s if {urgent, vip, normal} <= set(s) else None)(queue_senders(browser)),
+                     what="the three users in the queue")
+    assert order.index(urgent) < order.index(vip) < order.index(normal)
     row = browser.find_element(By.CSS_SELECTOR, f'tr.queue-row[data-sender="{urgent}"]')
     assert "URGENT" in row.text and "Safety" in row.text
     shot(browser, "urgent-first")
