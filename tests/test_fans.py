@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -18,6 +22,8 @@ from bot.fans import (
 from bot.fans._rules import parse_rules
 from bot.feedback import FeedbackStore
 from bot.storage import EmbeddedRedis
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +108,25 @@ def test_fcode_granted_once_and_redeemed_once(red: "redis.Redis[str]") -> None:
     grant_tier("third", "core_fan", red=red)
     with pytest.raises(PoolEmpty):
         grant_code("third", "band9-launch", red)
+
+
+def _bot(url: str, *args: str) -> "subprocess.CompletedProcess[str]":
+    env = dict(os.environ, REDIS_URL=url, PYTHONPATH=str(REPO), RASA_TELEMETRY_ENABLED="false")
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=str(REPO), env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_lists_shows_and_ships(server: EmbeddedRedis, red: "redis.Redis[str]") -> None:
+    store = FeedbackStore(red, use_vectors=False)
+    item = store.file("rest-cli", "Band 9 needs dark mode", kind="suggestion", language="en").item
+    listed = _bot(server.url, "feedback", "list")
+    assert listed.returncode == 0 and f"{item.id}\tnew\t1 voice(s)" in listed.stdout, listed.stderr
+    refused = _bot(server.url, "feedback", "set-status", item.id, "declined")
+    assert refused.returncode == 2 and "needs a reason" in refused.stderr
+    shipped = _bot(server.url, "feedback", "set-status", item.id, "shipped", "--release", "Band 9 firmware 2.0")
+    assert shipped.returncode == 0 and "shipped message sent to 1" in shipped.stdout, shipped.stderr
+    assert json.loads(red.lpop("canyu:outbox:rest-cli"))["text"].startswith("You asked for it")
+    assert "[told it shipped]" in _bot(server.url, "feedback", "show", item.id).stdout
+    assert "core_fan" in _bot(server.url, "fans", "show", "rest-cli").stdout
+    report = _bot(server.url, "analytics", "--days", "1")
+    assert "told it shipped         100.0%" in report.stdout, report.stdout + report.stderr
