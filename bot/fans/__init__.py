@@ -47,7 +47,7 @@ from bot.fans._rules import Tier, TierRules, load_rules
 __all__ = [
     "AlreadyRedeemed", "FCodeError", "FanStatus", "Grant", "LinkError", "NotEligible", "PoolEmpty", "Tier",
     "TierRules", "UnknownCode", "add_codes", "campaigns", "code_info", "create_link_code", "explain_status",
-    "grant_code", "grant_tier", "identities", "load_rules", "pool_size", "priority_for", "profile_id",
+    "grant_code", "grant_tier", "has_privilege", "identities", "load_rules", "pool_size", "priority_for", "profile_id",
     "queue_note", "redeem_code", "redeem_link_code", "redemptions", "revoke_tier", "stats_of", "status_of",
     "sync_activity", "tier_of",
 ]
@@ -62,3 +62,8 @@ def priority_for(sender_id: str, red: Any = None) -> Tuple[str, int]:
 def tier_of(sender_id: str, red: Any = None) -> str:
     """The person's tier id (e.g. "newcomer", "beta_tester")."""
     return status_of(sender_id, red).tier.id
+
+
+def has_privilege(sender_id: str, privilege: str, red: Any = None) -> bool:
+    """Whether the person's tier gives `privilege` (e.g. "beta_answers" for knowledge entries about betas)."""
+    return privilege in status_of(sender_id, red).tier.privileges

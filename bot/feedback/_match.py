@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -117,15 +118,16 @@ def encode(texts: Sequence[str]) -> Optional[np.ndarray]:
     return get_encoder().encode(list(texts))
 
 
+@lru_cache(maxsize=20_000)
+def _parts(text: str) -> Tuple[Optional[str], FrozenSet[str], FrozenSet[str], Dict[str, int]]:
+    return detect_language(text), products_in(text), concepts_in(text), _grams(text)
+
+
 def signature(text: str, vector: Optional[np.ndarray] = None, language: Optional[str] = None) -> Signature:
-    return Signature(
-        text=text,
-        language=language or detect_language(text),
-        products=products_in(text),
-        concepts=concepts_in(text),
-        grams=_grams(text),
-        vector=vector,
-    )
+    """Everything matching needs about `text` (cached per text: items' exemplars are re-read often)."""
+    detected, products, concepts, grams = _parts(text)
+    return Signature(text=text, language=language or detected, products=products, concepts=concepts,
+                     grams=grams, vector=vector)
 
 
 def _cosine(a: Dict[str, int], b: Dict[str, int]) -> float:

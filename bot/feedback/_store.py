@@ -225,10 +225,17 @@ class FeedbackStore:
         """The most similar item and its score (None, 0.0 when there are no items)."""
         probe = self._signature(text, language)
         best_id, best = None, 0.0
-        for item_id in self.red.zrange(f"{PREFIX}items", 0, -1):
-            if exclude_closed and self.red.hget(f"{PREFIX}item:{item_id}", "status") == "declined":
+        ids = self.red.zrange(f"{PREFIX}items", 0, -1)
+        pipe = self.red.pipeline(transaction=False)
+        for item_id in ids:
+            pipe.hget(f"{PREFIX}item:{item_id}", "status")
+            pipe.lrange(f"{PREFIX}exemplars:{item_id}", 0, -1)
+        fetched = pipe.execute() if ids else []
+        for n, item_id in enumerate(ids):
+            status, exemplars = fetched[2 * n], fetched[2 * n + 1]
+            if exclude_closed and status == "declined":
                 continue
-            for raw in self.red.lrange(f"{PREFIX}exemplars:{item_id}", 0, -1):
+            for raw in exemplars:
                 ex = json.loads(raw)
                 sig = _match.signature(ex["text"], vector=_vec_from_str(ex.get("vector")), language=ex.get("language"))
                 score = _match.similarity(probe, sig)
