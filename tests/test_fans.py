@@ -16,7 +16,7 @@ import redis
 from bot.errors import DataError
 from bot.fans import (
     AlreadyRedeemed, LinkError, NotEligible, PoolEmpty, add_codes, create_link_code, explain_status, grant_code,
-    grant_tier, has_privilege, identities, priority_for, profile_id, redeem_code, redeem_link_code, redemptions, status_of,
+    grant_tier, has_privilege, identities, priority_for, profile_id, queue_note, redeem_code, redeem_link_code, redemptions, status_of,
     tier_of,
 )
 from bot.fans._rules import parse_rules
@@ -61,6 +61,8 @@ def test_tiers_follow_the_rules(red: "redis.Redis[str]") -> None:
     grant_tier("tester", "beta_tester", by="lin", red=red)
     assert priority_for("tester", red) == ("beta_tester", 30)
     assert has_privilege("tester", "beta_answers", red) and not has_privilege("newbie", "beta_answers", red)
+    assert "beta tester" in queue_note("tester", "en", red) and "内测用户" in queue_note("tester", "zh", red)
+    assert queue_note("newbie", "en", red) == ""
     why = explain_status("tester", "en", red)
     assert "beta tester" in why and "ahead in the queue" in why
 
