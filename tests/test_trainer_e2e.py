@@ -80,8 +80,11 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
 
     assistant, home = trainer_stack
     before: Dict[str, List[str]] = {}
+    before_conf: Dict[str, float] = {}
     for text in CANTONESE + PAYPAL:
-        before[text] = [m.get("text", "") for m in assistant.say(new_sender("miss"), text)]
+        sender = new_sender("miss")
+        before[text] = [m.get("text", "") for m in assistant.say(sender, text)]
+        before_conf[text] = float(_last_intent(assistant, sender)["confidence"])
 
     # 1. the inbox holds them, grouped, biggest group first
     groups = Review(assistant.redis, str(home)).groups()
@@ -145,13 +148,15 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
     finally:
         driver.quit()
 
-    # 5. the bot now understands them
+    # 5. the bot now understands them: same intent and same answer as the Mandarin question
+    reference = [m.get("text", "") for m in assistant.say(new_sender("ref"), "我的订单到哪了")]
+    assert reference
     for text in CANTONESE:
         sender = new_sender("after")
         replies = [m.get("text", "") for m in assistant.say(sender, text)]
         intent = _last_intent(assistant, sender)
-        assert intent["name"] == "order_status", (text, intent)
-        assert replies and replies != before[text], (text, replies)
+        assert intent["name"] == "order_status", (text, intent, before_conf[text])
+        assert replies == reference, (text, replies, before[text])
     for text in paypal_missed:
         sender = new_sender("after")
         assistant.say(sender, text)
