@@ -40,3 +40,26 @@ def test_product_we_do_not_sell_is_not_answered(assistant: Assistant, sender: st
     text = _text(replies)
     assert "mAh" not in text, replies
     assert assistant.tracker(sender)["slots"].get("kb_entry") is None
+
+
+def test_kb_edit_reaches_the_running_assistant_without_retraining(tmp_path, sender: str) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from bot.settings import load_settings
+    from tests.harness import start_assistant
+
+    root = tmp_path / "knowledge"
+    shutil.copytree(load_settings().home / "knowledge", root)
+    config = root / "config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("reload_check_seconds: 3", "reload_check_seconds: 0"),
+                      encoding="utf-8")
+    running = start_assistant(tmp_path / "data", env={"CANYU_KNOWLEDGE_DIR": str(root)}, with_console=False)
+    try:
+        question = "Do the Buds 5 have noise cancelling?"
+        assert "48 dB" in _text(running.say(sender, question))
+        faq = root / "faq" / "wearables.yml"
+        faq.write_text(faq.read_text(encoding="utf-8").replace("Yes, active noise cancelling up to 48 dB",
+                                                               "Yes, active noise cancelling up to 50 dB"), encoding="utf-8")
+        assert "50 dB" in _text(running.say(sender, question))
+    finally:
+        running.stop()
