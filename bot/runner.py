@@ -63,7 +63,7 @@ class Stack:
     with_console: bool = True
     with_actions: bool = True
     with_rasa: bool = True
-    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_hex(24))
     redis: Optional[EmbeddedRedis] = None
     children: Dict[str, Child] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None

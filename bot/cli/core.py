@@ -120,21 +120,27 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    """Rasa's conversation tests (tests/stories) and an NLU report, written to reports/."""
+    """Rasa's conversation tests (tests/stories) against the real action server, plus the NLU report."""
+    from bot.runner import Stack, free_port
+
     model = _ensure_model()
-    settings = load_settings()
-    env = dict(os.environ, **QUIET_ENV)
+    settings = replace(load_settings(), actions_port=free_port())
     out = settings.home / "reports" / "rasa-test"
-    cmd = [sys.executable, "-m", "rasa", "test", "core", "--model", str(model), "--stories", "tests/stories",
-           "--out", str(out), "--fail-on-prediction-errors"]
-    code = subprocess.call(cmd, cwd=settings.home, env=env)
+    stack = Stack(settings=settings, model=model, with_console=False, with_rasa=False, progress=_say)
+    try:
+        stack.start()
+        cmd = [sys.executable, "-m", "rasa", "test", "core", "--model", str(model), "--stories", "tests/stories",
+               "--endpoints", str(stack.endpoints_file()), "--out", str(out), "--fail-on-prediction-errors"]
+        code = subprocess.call(cmd, cwd=settings.home, env=stack.env())
+    finally:
+        stack.stop()
+    _say(f"conversation tests: {'passed' if code == 0 else 'FAILED'}; details in {out}")
     try:
         from bot.trainer.nlu_report import main as nlu_report
     except ImportError:
         nlu_report = None
     if nlu_report is not None:
         code = max(code, int(nlu_report(args) or 0))
-    _say(f"reports in {out}")
     return code
 
 
