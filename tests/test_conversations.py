@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
 
-from tests.harness import Assistant, new_sender
+from bot.settings import load_settings
+from tests.harness import Assistant, new_sender, start_assistant
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -187,39 +188,71 @@ def test_a_question_inside_the_order_form_is_answered_then_the_form_goes_on(assi
     assert "SF Express" in " ".join(say(assistant, sender, "M2026110501"))
 
 
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory: pytest.TempPathFactory, assistant: Assistant) -> Iterator[Assistant]:
+    """An assistant whose escalation.yml hands over only after 3 misses, so the fallback's own ladder shows.
+
+    With the repo's escalation.yml (`low_confidence.turns: 2`) the EscalationPolicy hands the user over on
+    the second miss before `action_fallback` can offer; `test_two_misses_never_leave_the_user_stuck`
+    checks that integrated behaviour on the shared assistant.
+    """
+    folder = tmp_path_factory.mktemp("ladder")
+    source = (load_settings().home / "escalation.yml").read_text(encoding="utf-8")
+    patched, count = re.subn(r"(low_confidence:\s*\n(?:\s+#.*\n|\s+threshold:.*\n)*\s+turns:\s*)\d+", r"\g<1>3", source)
+    assert count == 1, "escalation.yml: low_confidence.turns not found"
+    (folder / "escalation.yml").write_text(patched, encoding="utf-8")
+    running = start_assistant(folder / "data", env={"CANYU_ESCALATION_FILE": str(folder / "escalation.yml")},
+                              with_console=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.mark.parametrize(
     "hello, miss1, miss2, no, right_language",
     [("hi", "asdfgh jkl", "flibber", "no", is_en), ("你好", "阿巴阿巴", "叽里咕噜", "不用", is_zh)],
     ids=["en", "zh"],
 )
 def test_two_misses_in_a_row_offer_a_person(
-    assistant: Assistant, hello: str, miss1: str, miss2: str, no: str, right_language: Any
+    ladder: Assistant, hello: str, miss1: str, miss2: str, no: str, right_language: Any
 ) -> None:
     sender = new_sender("fallback")
-    say(assistant, sender, hello)
-    first = say(assistant, sender, miss1)
-    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"], first
-    second = say(assistant, sender, miss2)
-    assert responses_after_last_user_message(assistant, sender) == ["utter_offer_human"], second
+    say(ladder, sender, hello)
+    first = say(ladder, sender, miss1)
+    assert responses_after_last_user_message(ladder, sender) == ["utter_ask_rephrase"], first
+    second = say(ladder, sender, miss2)
+    assert responses_after_last_user_message(ladder, sender) == ["utter_offer_human"], second
     assert all(right_language(r) for r in first + second)
-    say(assistant, sender, no)
-    assert responses_after_last_user_message(assistant, sender) == ["utter_offer_declined"]
+    say(ladder, sender, no)
+    assert responses_after_last_user_message(ladder, sender) == ["utter_offer_declined"]
 
 
-def test_an_understood_message_resets_the_miss_count(assistant: Assistant) -> None:
+def test_an_understood_message_resets_the_miss_count(ladder: Assistant) -> None:
     sender = new_sender("fallback-reset")
-    say(assistant, sender, "asdfgh jkl")
-    say(assistant, sender, "thanks")
-    say(assistant, sender, "flibber")
-    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"]
+    say(ladder, sender, "asdfgh jkl")
+    say(ladder, sender, "thanks")
+    say(ladder, sender, "flibber")
+    assert responses_after_last_user_message(ladder, sender) == ["utter_ask_rephrase"]
 
 
-def test_yes_to_the_offer_hands_over(assistant: Assistant) -> None:
+def test_yes_to_the_offer_hands_over(ladder: Assistant) -> None:
     sender = new_sender("fallback-yes")
+    say(ladder, sender, "asdfgh jkl")
+    say(ladder, sender, "flibber")
+    say(ladder, sender, "yes")
+    assert "action_handoff" in actions_after_last_user_message(ladder, sender)
+
+
+def test_two_misses_never_leave_the_user_stuck(assistant: Assistant) -> None:
+    """With the repo's escalation.yml: the first miss asks to rephrase, the second brings a person
+    (offered by action_fallback, or handed over by the EscalationPolicy)."""
+    sender = new_sender("fallback-shared")
     say(assistant, sender, "asdfgh jkl")
+    assert responses_after_last_user_message(assistant, sender) == ["utter_ask_rephrase"]
     say(assistant, sender, "flibber")
-    say(assistant, sender, "yes")
-    assert "action_handoff" in actions_after_last_user_message(assistant, sender)
+    done = actions_after_last_user_message(assistant, sender)
+    assert "utter_offer_human" in done or "action_handoff" in done, done
 
 
 def test_a_restart_in_the_middle_of_the_order_form_keeps_the_conversation(assistant: Assistant) -> None:
