@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--kinds", default="ivf", help="approximate indexes to compare with exact: ivf, hnsw")
     ap.add_argument("--hnsw-max", type=int, default=100_000, help="skip HNSW above this size (slow to build)")
     ap.add_argument("--exact-latency-queries", type=int, default=100)
+    ap.add_argument("--widths", default="", help="also sweep the search width (IVF nprobe / HNSW efSearch), e.g. 8,16,32")
     args = ap.parse_args()
     import faiss
 
@@ -103,10 +104,16 @@ def main() -> None:
             rows.append((n, kind, build, mem, np.percentile(times, 50), np.percentile(times, 99),
                          float((top == truth).mean())))
             print(_fmt(rows[-1]), flush=True)
+            for width in [int(w) for w in args.widths.split(",") if w]:
+                index.set_search_width(width)
+                times, top = time_queries(index, queries)
+                rows.append((n, f"{kind}/{width}", build, mem, np.percentile(times, 50), np.percentile(times, 99),
+                             float((top == truth).mean())))
+                print(_fmt(rows[-1]), flush=True)
             del index
         del data, exact
         gc.collect()
-    print(f"\n{'entries':>9} {'search':>6} {'build s':>8} {'index MB':>9} {'p50 ms':>7} {'p99 ms':>7} {'recall@1':>9}")
+    print(f"\n{'entries':>9} {'search':>8} {'build s':>8} {'index MB':>9} {'p50 ms':>7} {'p99 ms':>7} {'recall@1':>9}")
     for r in rows:
         print(_fmt(r))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -115,7 +122,7 @@ def main() -> None:
 
 def _fmt(r: tuple) -> str:
     n, kind, build, mem, p50, p99, rec = r
-    return f"{n:>9,} {kind:>6} {build:>8.1f} {mem:>9.0f} {p50:>7.3f} {p99:>7.3f} {rec:>9.4f}"
+    return f"{n:>9,} {kind:>8} {build:>8.1f} {mem:>9.0f} {p50:>7.3f} {p99:>7.3f} {rec:>9.4f}"
 
 
 if __name__ == "__main__":
