@@ -15,6 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.fans import queue_note
 from bot.handoff.rules import Escalation, assess, load_config, turns_from_events
 from bot.handoff.store import HandoffStore
 from bot.language import detect_language
@@ -77,4 +78,7 @@ class ActionHandoff(Action):
         else:
             ahead = store.ahead_of(tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_queued", minutes=minutes, ahead=ahead)
+        note = queue_note(tracker.sender_id, record.language or _language(tracker), store.redis)
+        if note:  # a fan tier put them ahead: say so
+            dispatcher.utter_message(text=note)
         return [SlotSet("handoff_reason", record.rule), ConversationPaused()]
