@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -84,6 +86,19 @@ def kb_second_chance(dispatcher: CollectingDispatcher, tracker: Tracker, domain:
     except Exception:  # the fallback ladder must still run if the KB is broken
         logger.exception("knowledge base second chance failed")
         return []
+
+
+def _warm_up() -> None:
+    try:
+        get_service().retriever()
+    except Exception:  # reported again, with the user-facing fallback, on the first question
+        logger.exception("knowledge base warm-up failed")
+
+
+# In the action server, load the model and the KB index in the background right away, so the
+# first product question does not wait for them (requests wait on the service's lock meanwhile).
+if "rasa_sdk.endpoint" in sys.modules:
+    threading.Thread(target=_warm_up, name="kb-warm-up", daemon=True).start()
 
 
 class ActionAnswerProduct(Action):
