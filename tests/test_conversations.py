@@ -180,9 +180,6 @@ def test_asking_for_a_person_inside_the_order_form_stops_it(assistant: Assistant
     assert actions_after_last_user_message(assistant, sender)[-1] == "action_handoff"
 
 
-@pytest.mark.xfail(reason="the EscalationPolicy predicts action_handoff before the form's stop rule runs, and "
-                          "action_handoff does not return ActiveLoop(None): the form stays active after the handoff",
-                   strict=False)
 def test_the_order_form_is_closed_after_a_handoff_inside_it(assistant: Assistant) -> None:
     sender = new_sender("form-handoff-closed")
     say(assistant, sender, "where is my order")

@@ -12,7 +12,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.fans import queue_note
@@ -47,6 +47,13 @@ def _language(tracker: Tracker) -> str:
     return str(slot) if slot in ("zh", "en") else "en"
 
 
+def _close_form(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """A handoff ends any form in progress, so the next message after the agent is not taken as its answer."""
+    if (tracker.active_loop or {}).get("name"):
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return []
+
+
 class ActionHandoff(Action):
     def name(self) -> Text:
         return "action_handoff"
@@ -61,7 +68,7 @@ class ActionHandoff(Action):
         if existing is not None:  # still waiting or with an agent (e.g. a new Rasa session): pause again
             if existing.state == "queued":
                 dispatcher.utter_message(response="utter_handoff_still_queued")
-            return [ConversationPaused()]
+            return [*_close_form(tracker), ConversationPaused()]
         tier, boost = store.tier_and_boost(tracker.sender_id, metadata)
         record = store.enqueue(
             tracker.sender_id, escalation, tier=tier, boost=boost,
@@ -81,4 +88,4 @@ class ActionHandoff(Action):
         note = queue_note(tracker.sender_id, record.language or _language(tracker), store.redis)
         if note:  # a fan tier put them ahead: say so
             dispatcher.utter_message(text=note)
-        return [SlotSet("handoff_reason", record.rule), ConversationPaused()]
+        return [*_close_form(tracker), SlotSet("handoff_reason", record.rule), ConversationPaused()]
