@@ -1,7 +1,8 @@
 """`CanyuIntentClassifier`: a fast linear intent classifier with calibrated confidences and out-of-scope detection.
 
 Features per message: the dense sentence embedding added by `CanyuSentenceFeaturizer` (scaled by
-`embedding_weight`), concatenated with character and word TF-IDF n-grams (`bot.nlu.features`,
+`embedding_weight`, or `embedding_weight_zh` for text with Chinese characters, which the English
+sentence model represents poorly), concatenated with character and word TF-IDF n-grams (`bot.nlu.features`,
 which make Chinese work with the English-only sentence model). A one-vs-rest linear SVM
 (liblinear) is trained on them; its scores go through a softmax whose temperature is fitted on
 held-out data, so confidences are calibrated, and every message gets the full intent ranking.
@@ -42,7 +43,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.features import make_vectorizers
+from bot.nlu.features import has_cjk, make_vectorizers
 
 __all__ = ["CanyuIntentClassifier", "is_validation_example", "VALIDATION_SPLIT"]
 
@@ -69,8 +70,9 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 class _Model:
     """The fitted parts: vectorizers, linear SVM, temperature and threshold."""
 
-    def __init__(self, embedding_weight: float, c: float, random_state: int) -> None:
+    def __init__(self, embedding_weight: float, embedding_weight_zh: float, c: float, random_state: int) -> None:
         self.embedding_weight = embedding_weight
+        self.embedding_weight_zh = embedding_weight_zh
         self.c = c
         self.random_state = random_state
         self.vectorizers = make_vectorizers()
@@ -84,7 +86,10 @@ class _Model:
     def matrix(self, texts: Sequence[str], embeddings: Optional[np.ndarray], fit: bool = False) -> sp.csr_matrix:
         blocks = []
         if embeddings is not None and self.embedding_dim:
-            blocks.append(sp.csr_matrix(embeddings * np.float32(self.embedding_weight)))
+            weights = np.array(
+                [self.embedding_weight_zh if has_cjk(t) else self.embedding_weight for t in texts], dtype=np.float32
+            )
+            blocks.append(sp.csr_matrix(embeddings * weights[:, None]))
         for vectorizer in self.vectorizers:
             blocks.append(vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -124,6 +129,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         return {
             "C": 0.5,
             "embedding_weight": 2.0,
+            "embedding_weight_zh": 1.0,
             "threshold": "auto",
             "fallback_intent": "nlu_fallback",
             "out_of_scope_intent": "out_of_scope",
@@ -190,7 +196,12 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         return texts, np.vstack(rows)
 
     def _new_model(self) -> _Model:
-        return _Model(float(self._config["embedding_weight"]), float(self._config["C"]), int(self._config["random_state"]))
+        return _Model(
+            float(self._config["embedding_weight"]),
+            float(self._config["embedding_weight_zh"]),
+            float(self._config["C"]),
+            int(self._config["random_state"]),
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the classifier, then calibrates it and picks the out-of-scope threshold."""

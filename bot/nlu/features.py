@@ -2,7 +2,7 @@
 
 The bundled sentence model is English-only, so the classifier adds TF-IDF features that need
 no model: character n-grams (1-3 over runs of CJK characters, 2-4 `char_wb`-style over Latin
-words) and words (jieba for Chinese runs, word unigrams and bigrams otherwise). The analyzers are
+words) and words (jieba search mode for Chinese runs, word unigrams and bigrams otherwise). The analyzers are
 module-level functions so fitted vectorizers pickle.
 """
 
@@ -51,14 +51,14 @@ def _words(text: str) -> List[str]:
         if _CJK.match(run):
             import jieba
 
-            words.extend(w for w in jieba.lcut(run) if w.strip())
+            words.extend(w for w in jieba.lcut_for_search(run) if w.strip())
         else:
             words.append(run)
     return words
 
 
 def word_ngrams(text: str) -> List[str]:
-    """Word unigrams and bigrams (jieba segmentation for Chinese runs)."""
+    """Word unigrams and bigrams (jieba search-mode segmentation for Chinese runs: words and their parts)."""
     words = _words(text)
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
 
