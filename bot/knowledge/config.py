@@ -31,6 +31,7 @@ class RetrieverConfig:
     ann_threshold: int = ANN_THRESHOLD
     ann_kind: str = "ivf"
     reload_check_seconds: float = 3.0
+    answer_mix: float = 0.35
     weights: Dict[str, Dict[str, float]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()})
 
 

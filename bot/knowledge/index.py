@@ -21,7 +21,7 @@ __all__ = ["Doc", "HybridIndex", "DEFAULT_WEIGHTS", "get_encoder", "FEATURES"]
 
 FEATURES = ("dense_q", "dense_p", "lex_q", "lex_d")
 DEFAULT_WEIGHTS: Dict[str, Dict[str, float]] = {
-    "en": {"dense_q": 1.0, "dense_p": 0.4, "lex_q": 0.05, "lex_d": 0.05},
+    "en": {"dense_q": 1.0, "dense_p": 0.0, "lex_q": 0.0, "lex_d": 0.05},
     "zh": {"dense_q": 0.3, "dense_p": 0.1, "lex_q": 1.0, "lex_d": 0.4},
 }
 
@@ -56,7 +56,8 @@ class HybridIndex:
     """
 
     def __init__(self, docs: Sequence[Doc], q_vecs: np.ndarray, p_vecs: np.ndarray,
-                 ann_threshold: int = ANN_THRESHOLD, ann_kind: Optional[str] = None, weights: Optional[Mapping[str, Mapping[str, float]]] = None) -> None:
+                 ann_threshold: int = ANN_THRESHOLD, ann_kind: Optional[str] = None, answer_mix: float = 0.0,
+                 weights: Optional[Mapping[str, Mapping[str, float]]] = None) -> None:
         self.docs = list(docs)
         self.ids = [d.id for d in self.docs]
         self.weights = {k: dict(v) for k, v in (weights or DEFAULT_WEIGHTS).items()}
@@ -64,11 +65,19 @@ class HybridIndex:
         self.phrases = [q for d in self.docs for q in d.questions]
         starts = np.flatnonzero(np.r_[True, np.diff(self.phrase_doc) != 0])
         self._starts = starts
-        self.q_index = DenseIndex(q_vecs, ann_threshold=ann_threshold, ann_kind=ann_kind or "ivf")
-        self.q_vecs = self.q_index.vectors
+        self.q_vecs = np.ascontiguousarray(q_vecs, np.float32)
         self.p_vecs = np.ascontiguousarray(p_vecs, np.float32)
         self.passage_doc = np.asarray([i for i, d in enumerate(self.docs) for _ in (d.passages or [""])], np.int64)
         self._p_starts = np.flatnonzero(np.r_[True, np.diff(self.passage_doc) != 0])
+        searched = self.q_vecs
+        if answer_mix > 0 and len(self.p_vecs) and len(self.q_vecs):
+            # Each phrasing is searched as "phrasing + a little of its entry's first passage", so a
+            # query also meets what the answer talks about (document expansion in vector space).
+            first = self.p_vecs[self._p_starts][self.phrase_doc]
+            has = np.asarray([bool(d.passages) for d in self.docs])[self.phrase_doc][:, None]
+            searched = self.q_vecs + answer_mix * first * has
+            searched /= np.maximum(np.linalg.norm(searched, axis=1, keepdims=True), 1e-9)
+        self.q_index = DenseIndex(searched, ann_threshold=ann_threshold, ann_kind=ann_kind or "ivf")
         self.bm25_q = BM25.fit([tokens(q) for q in self.phrases])
         self.bm25_d = BM25.fit([tokens(" ".join([*d.passages, d.extra])) for d in self.docs])
 

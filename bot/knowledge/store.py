@@ -46,7 +46,8 @@ def build_retriever(root: Optional[Path] = None, data: Optional[Path] = None, us
     encoder = get_encoder(cfg.model)
     docs = kb_docs(kb)
     path = data / f"index-{_cache_key(root, getattr(encoder, 'name', str(cfg.model)))}.npz"
-    kwargs = dict(weights=cfg.weights, ann_threshold=cfg.ann_threshold, ann_kind=cfg.ann_kind)
+    kwargs = dict(weights=cfg.weights, ann_threshold=cfg.ann_threshold, ann_kind=cfg.ann_kind,
+                  answer_mix=cfg.answer_mix)
     n_phr = sum(len(d.questions) for d in docs)
     n_pas = sum(len(d.passages or [""]) for d in docs)
     if use_cache and path.exists():
