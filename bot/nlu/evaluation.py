@@ -11,7 +11,7 @@ out of scope), see `../shared/datasets/README.md`. Steps:
 2. load the model with a Rasa `Agent` and parse every test message one at a time, with the
    sentence caches off, timing each parse (latency p50 / p99);
 3. print and write (`--out`, default `reports/eval-intents-<dataset>/`) `report.json`,
-   `confusion.png` and `confidence.png`.
+   `confusion-<run>.png`, `confidence-<run>.png` and the trained `model-<run>.tar.gz`.
 
 `--baseline diet [--epochs N]` trains Rasa's default DIET pipeline (built here, in code) on the
 same split in the same run and prints both side by side.
@@ -25,6 +25,7 @@ import csv
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -354,7 +355,10 @@ def main_intents(args: argparse.Namespace) -> int:
     results: Dict[str, Dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="canyu-eval-") as tmp:
         for name, run_config in runs:
-            metrics, _ = evaluate_split(run_config, name, train, valid, test, Path(tmp))
+            metrics, model = evaluate_split(run_config, name, train, valid, test, Path(tmp))
+            kept = out / f"model-{name}.tar.gz"
+            shutil.copyfile(model, kept)
+            metrics["model"] = str(kept)
             metrics.update(_plots(out, name, test, metrics))
             results[name] = metrics
             print(_table({name: metrics}), flush=True)
