@@ -46,7 +46,7 @@ class DenseIndex:
         sample = self.vectors[np.sort(rng.choice(n, size=min(n, nlist * 40), replace=False))]
         index.train(sample)
         index.add(self.vectors)
-        index.nprobe = nprobe or max(16, nlist // 64)
+        index.nprobe = nprobe or max(16, nlist // 128)
         return index
 
     def _build_hnsw(self, ef_search: int):  # type: ignore[no-untyped-def]
