@@ -46,10 +46,17 @@ def _payload(entry_id: str) -> str:
     return "/ask_product" + json.dumps({"kb_entry": entry_id}, ensure_ascii=False)
 
 
+# After every knowledge answer: was it useful? (recorded by action_record_answer_rating, see bot/actions/feedback.py)
+RATING_BUTTONS = [
+    {"title": "👍", "payload": '/rate_answer{"rating":"up"}'},
+    {"title": "👎", "payload": '/rate_answer{"rating":"down"}'},
+]
+
+
 def _reply(dispatcher: CollectingDispatcher, result: Result, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
     record = result.record()
     if result.outcome == "answer":
-        dispatcher.utter_message(text=result.text, kb=record)
+        dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
         return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3))]
     if result.outcome == "suggest":
         retriever = get_service().retriever()
