@@ -243,6 +243,11 @@ class Encoder:
         threads = _threads_for(len(texts))
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
+        if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
+            with torch.inference_mode():
+                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
+                output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
+            return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
         with torch.inference_mode():
             vectors = self._model.encode(
                 texts,
