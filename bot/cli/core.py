@@ -162,6 +162,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=_shell)
 
     p = sub.add_parser("validate", help="check intents, responses, dialogue and knowledge")
+    try:
+        from bot.trainer.validate import register_arguments
+    except ImportError:
+        pass
+    else:
+        register_arguments(p)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("test", help="run the conversation tests (tests/stories) and write reports")
