@@ -6,6 +6,7 @@ Uses the real bundled sentence model. One small bilingual project is trained onc
 from __future__ import annotations
 
 import asyncio
+import os
 import textwrap
 from pathlib import Path
 from typing import Any, Dict
@@ -92,7 +93,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     root = tmp_path_factory.mktemp("nlu-project")
     (root / "nlu.yml").write_text(textwrap.dedent(NLU), encoding="utf-8")
     (root / "config.yml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
-    model = train_nlu(str(root / "config.yml"), str(root / "nlu.yml"), str(root / "models"), fixed_model_name="nlu")
+    previous = os.environ.get("RASA_MAX_CACHE_SIZE")
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"  # train for real, never restore from Rasa's cache
+    try:
+        model = train_nlu(str(root / "config.yml"), str(root / "nlu.yml"), str(root / "models"), fixed_model_name="nlu")
+    finally:
+        if previous is None:
+            os.environ.pop("RASA_MAX_CACHE_SIZE", None)
+        else:
+            os.environ["RASA_MAX_CACHE_SIZE"] = previous
     assert model and Path(model).is_file()
     return {"root": root, "model": model}
 

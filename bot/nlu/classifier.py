@@ -43,6 +43,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu._fingerprint import code_fingerprint
 from bot.nlu.features import has_cjk, make_vectorizers
 
 __all__ = ["CanyuIntentClassifier", "is_validation_example", "VALIDATION_SPLIT"]
@@ -163,6 +164,11 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
                 f"config.yml: CanyuIntentClassifier threshold must be 'auto', null or a number "
                 f"between 0 and 1, got {threshold!r}"
             )
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """Our code version: a change invalidates Rasa's training cache."""
+        return code_fingerprint()
 
     @classmethod
     def create(

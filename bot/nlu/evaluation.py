@@ -336,6 +336,7 @@ def main_intents(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"  # no reuse of earlier trainings: every run trains for real
     _quiet_rasa()
     train = read_split(folder / "train.csv")
     valid = read_split(folder / "valid.csv") if (folder / "valid.csv").is_file() else []

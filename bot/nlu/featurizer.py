@@ -29,6 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.embeddings import Encoder, get_encoder
+from bot.nlu._fingerprint import code_fingerprint
 
 __all__ = ["CanyuSentenceFeaturizer"]
 
@@ -47,6 +48,13 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
         self._encoder: Optional[Encoder] = None
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """Our code version and the sentence model: a change to either invalidates Rasa's training cache."""
+        from bot.embeddings import _fingerprint, _resolve
+
+        return f"{code_fingerprint()}:{_fingerprint(_resolve(config.get('model')))}"
 
     @classmethod
     def create(

@@ -24,6 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language import detect_language
+from bot.nlu._fingerprint import code_fingerprint
 
 __all__ = ["CanyuLanguage", "LANGUAGE_KEY"]
 
@@ -45,6 +46,11 @@ class CanyuLanguage(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._entity: Optional[str] = config.get("entity", "language")
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """Our code version: a change invalidates Rasa's training cache."""
+        return code_fingerprint()
 
     @classmethod
     def create(
