@@ -147,6 +147,12 @@ def test_odd_messages_classify_without_error(agent: Any, text: str) -> None:
     assert parsed["intent_ranking"]
 
 
+def test_empty_message_falls_back(agent: Any) -> None:
+    (parsed,) = _parse(agent, ["   "])
+    assert parsed["intent"]["name"] == "nlu_fallback"
+    assert len(parsed["intent_ranking"]) == len(INTENTS) + 1
+
+
 def test_out_of_scope_is_recognised(agent: Any) -> None:
     (parsed,) = _parse(agent, ["what's the weather like in Paris tomorrow"])
     assert parsed["intent"]["name"] in {"out_of_scope", "nlu_fallback"}

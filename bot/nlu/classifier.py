@@ -361,8 +361,9 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             ranking = [{"name": model.classes[i], "confidence": float(row[i])} for i in order]
             top = dict(ranking[0])
             best_inscope = next((r["confidence"] for r in ranking if r["name"] not in oos_labels), 0.0)
-            if model.threshold is not None and top["name"] not in oos_labels and best_inscope < model.threshold:
-                fallback = {"name": self._config["fallback_intent"], "confidence": float(model.threshold)}
+            empty = not (message.get(TEXT) or "").strip()  # nothing to understand: never guess an intent
+            if empty or (model.threshold is not None and top["name"] not in oos_labels and best_inscope < model.threshold):
+                fallback = {"name": self._config["fallback_intent"], "confidence": float(model.threshold or 1.0)}
                 ranking = [fallback] + ranking
                 top = dict(fallback)
             if length > 0:
