@@ -230,10 +230,10 @@ def _plots(out: Path, name: str, rows: List[Tuple[str, str]], metrics: Dict[str,
     ax.set_yticklabels(labels, fontsize=font)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{name}: confusion matrix (row-normalised)")
+    ax.set_title(f"{name}: confusion (row-normalised)", fontsize=9)
     fig.tight_layout()
     confusion = out / f"confusion-{name}.png"
-    fig.savefig(confusion, dpi=110)
+    fig.savefig(confusion, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
     confidence = np.array(metrics["_confidence"])
