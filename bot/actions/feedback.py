@@ -34,8 +34,9 @@ _ID_IN_TEXT = re.compile(r"\b(?:fb|FB|Fb)\s*-?\s*(\d{1,7})\b|#(\d{1,7})\b")
 _LINK_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
-_THUMBS = [(re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up"),
-           (re.compile(r"👎|useless|not helpful|didn'?t help|没用|没帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down")]
+# "down" first: "not helpful" / "没有帮助" contain the "up" words.
+_THUMBS = [(re.compile(r"👎|useless|not helpful|didn'?t help|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down"),
+           (re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up")]
 
 
 def _slot_language(tracker: Tracker) -> str:
