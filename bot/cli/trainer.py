@@ -18,9 +18,24 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    """Charts for trainers (bot.trainer.report) and the participation figures (bot.analytics), same period."""
+    import sys
+    import time
+
+    from bot.analytics import compute_report, report_csv, report_text
     from bot.trainer.report import main
 
-    return main(args)
+    end = time.time()
+    figures = compute_report(end - args.days * 86400, end)
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as fh:
+            fh.write(report_csv(figures))
+        print(f"wrote {args.csv}", file=sys.stderr)
+    code = main(args)
+    if not args.json:
+        print()
+        print(report_text(figures))
+    return code
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -34,6 +49,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     review_tui.register_arguments(p)
     p.set_defaults(func=_review)
 
-    p = sub.add_parser("report", help="the week's unanswered groups, escalation reasons and ratings as charts")
+    p = sub.add_parser("report", help="charts of the week (unanswered groups, escalations, ratings) and the analytics figures")
     report.register_arguments(p)
+    p.add_argument("--csv", default=None, help="also write the analytics figures (containment, CSAT, …) as CSV")
     p.set_defaults(func=_report)
