@@ -9,10 +9,9 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 import pytest
 import redis
@@ -21,6 +20,7 @@ import requests
 from bot.analytics import add_entry, compute_report, record_rating, report_csv, report_text
 from bot.feedback import FeedbackStore
 from bot.storage import EmbeddedRedis
+from tests.browser import chromium
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -137,23 +137,8 @@ def console(server: EmbeddedRedis, red: "redis.Redis[str]", tmp_path_factory: py
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--window-size=1280,1600",
-                f"--user-data-dir={tempfile.mkdtemp(prefix='canyu-chrome-')}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium("1280,1600") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_analytics_page_in_headless_chromium(console: str, browser: Any) -> None:

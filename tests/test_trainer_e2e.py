@@ -8,7 +8,6 @@ intents/ are never touched. Screenshots: tests/artifacts/trainer/.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from bot.console.users import UserStore
 from bot.trainer.review import Review
+from tests.browser import start_chromium
 from tests.harness import new_sender, start_assistant
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,22 +47,8 @@ def _last_intent(assistant: Any, sender: str) -> Dict[str, Any]:
     return [e for e in events if e.get("event") == "user"][-1]["parse_data"]["intent"]
 
 
-def _browser() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2000", "--lang=en"):
-        options.add_argument(arg)
-    if os.path.exists("/usr/bin/chromium"):
-        options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-
-
 @pytest.fixture(scope="module")
 def trainer_stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    if not shutil.which("chromedriver") or not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("needs chromium + chromedriver (./canyu test installs them)")
     base = tmp_path_factory.mktemp("trainer-e2e")
     home = _project_copy(base / "home")
     assistant = start_assistant(base / "data", env={"CANYU_HOME": str(home)})
@@ -97,7 +83,7 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     orders_yml = home / "intents" / "orders.yml"
     original = orders_yml.read_text(encoding="utf-8")
-    driver = _browser()
+    driver = start_chromium("1280,2000")
     wait = WebDriverWait(driver, 60)
     try:
         # 2. log in as a trainer and open the page
