@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-import uuid
 from typing import Any, Dict
 
 import pytest

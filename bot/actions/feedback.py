@@ -350,7 +350,7 @@ class ActionGrantFCode(Action):
         return "action_grant_fcode"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import NotEligible, PoolEmpty, campaigns, grant_code, load_rules, status_of
+        from bot.fans import NotEligible, PoolEmpty, campaigns, grant_code, status_of
 
         language = _language(tracker)
         known = campaigns()

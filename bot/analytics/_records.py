@@ -7,7 +7,6 @@ is one XRANGE); each entry has `sender_id`, `kind` ("answer" or "handoff"), `val
 
 from __future__ import annotations
 
-import time
 from typing import Any, Dict, List, Optional
 
 __all__ = ["RATINGS_STREAM", "add_entry", "record_rating", "ratings_between", "normalize_rating"]

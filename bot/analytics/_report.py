@@ -22,8 +22,8 @@ import csv
 import io
 import json
 import re
-from collections import Counter, defaultdict
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from collections import Counter
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from bot.analytics._records import ratings_between
 

@@ -21,7 +21,7 @@ import json
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 from bot.errors import ConfigError
 

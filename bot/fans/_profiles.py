@@ -22,7 +22,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from bot.errors import CanyuError
 from bot.fans._rules import Tier, TierRules, load_rules

@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from bot.trainer import charts
 from bot.trainer.cluster import group_items

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -18,7 +18,7 @@ from bot.errors import CanyuError
 from bot.handoff.perks import NoCodesLeft, PerkStore
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
-from bot.handoff.store import QUEUED, WITH_AGENT, HandoffRecord, HandoffStore
+from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore
 from bot.handoff.transcript import EVENTS_STREAM, transcript_items
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import tempfile
 from typing import Any, Callable, List
 
