@@ -166,8 +166,10 @@ def test_beta_tester_goes_first_and_is_told_why(stack: Any) -> None:
     assert granted.returncode == 0, granted.stderr
     why = " ".join(rest_say(stack, tester, "why do I get priority?"))
     assert "beta tester" in why and "ahead in the queue" in why, why
-    rest_say(stack, newbie, "I want to talk to a human agent please")
-    rest_say(stack, tester, "I want to talk to a human agent please")
+    newbie_told = " ".join(rest_say(stack, newbie, "I want to talk to a human agent please"))
+    tester_told = " ".join(rest_say(stack, tester, "I want to talk to a human agent please"))
+    assert "ahead of the regular queue" in tester_told, tester_told  # the handoff message says why
+    assert "ahead of the regular queue" not in newbie_told, newbie_told
     order = [r.sender_id for r in HandoffStore(red).waiting()]
     assert newbie in order and tester in order, order
     assert order.index(tester) < order.index(newbie), order
