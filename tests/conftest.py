@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 from bot.settings import QUIET_ENV
+from bot.storage import EmbeddedRedis
 
 os.environ.update(QUIET_ENV)
 
@@ -21,6 +22,16 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A real Redis of the test module's own (embedded, in a temp folder)."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

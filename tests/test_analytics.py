@@ -72,15 +72,8 @@ def seed(red: "redis.Redis[str]") -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    s = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def red(server: EmbeddedRedis) -> "redis.Redis[str]":
-    client = redis.Redis.from_url(server.url, decode_responses=True)
+def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     seed(client)
     return client
 
@@ -110,12 +103,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def console(server: EmbeddedRedis, red: "redis.Redis[str]", tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console(redis_server: EmbeddedRedis, red: "redis.Redis[str]", tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from bot.cli.console import add_user
 
     add_user("tina", "trainer", "analytics-pass-123", redis=red)
     port = _free_port()
-    env = dict(os.environ, REDIS_URL=server.url, PYTHONPATH=str(REPO), CANYU_CONSOLE_SECRET="test-secret")
+    env = dict(os.environ, REDIS_URL=redis_server.url, PYTHONPATH=str(REPO), CANYU_CONSOLE_SECRET="test-secret")
     log = open(tmp_path_factory.mktemp("console") / "console.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--port", str(port)], cwd=str(REPO), env=env,
                             stdout=log, stderr=subprocess.STDOUT)

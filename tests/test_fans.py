@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
@@ -26,16 +25,9 @@ from bot.storage import EmbeddedRedis
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    s = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
-    yield s
-    s.stop()
-
-
 @pytest.fixture
-def red(server: EmbeddedRedis) -> "redis.Redis[str]":
-    client = redis.Redis.from_url(server.url, decode_responses=True)
+def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.flushdb()
     return client
 
@@ -119,17 +111,17 @@ def _bot(url: str, *args: str) -> "subprocess.CompletedProcess[str]":
                           text=True, timeout=120)
 
 
-def test_cli_lists_shows_and_ships(server: EmbeddedRedis, red: "redis.Redis[str]") -> None:
+def test_cli_lists_shows_and_ships(redis_server: EmbeddedRedis, red: "redis.Redis[str]") -> None:
     store = FeedbackStore(red, use_vectors=False)
     item = store.file("rest-cli", "Band 9 needs dark mode", kind="suggestion", language="en").item
-    listed = _bot(server.url, "feedback", "list")
+    listed = _bot(redis_server.url, "feedback", "list")
     assert listed.returncode == 0 and f"{item.id}\tnew\t1 voice(s)" in listed.stdout, listed.stderr
-    refused = _bot(server.url, "feedback", "set-status", item.id, "declined")
+    refused = _bot(redis_server.url, "feedback", "set-status", item.id, "declined")
     assert refused.returncode == 2 and "needs a reason" in refused.stderr
-    shipped = _bot(server.url, "feedback", "set-status", item.id, "shipped", "--release", "Band 9 firmware 2.0")
+    shipped = _bot(redis_server.url, "feedback", "set-status", item.id, "shipped", "--release", "Band 9 firmware 2.0")
     assert shipped.returncode == 0 and "shipped message sent to 1" in shipped.stdout, shipped.stderr
     assert json.loads(red.lpop("canyu:outbox:rest-cli"))["text"].startswith("You asked for it")
-    assert "[told it shipped]" in _bot(server.url, "feedback", "show", item.id).stdout
-    assert "core_fan" in _bot(server.url, "fans", "show", "rest-cli").stdout
-    report = _bot(server.url, "analytics", "--days", "1")
+    assert "[told it shipped]" in _bot(redis_server.url, "feedback", "show", item.id).stdout
+    assert "core_fan" in _bot(redis_server.url, "fans", "show", "rest-cli").stdout
+    report = _bot(redis_server.url, "analytics", "--days", "1")
     assert "told it shipped         100.0%" in report.stdout, report.stdout + report.stderr

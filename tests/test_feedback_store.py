@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 import redis
@@ -14,11 +14,8 @@ from bot.storage import EmbeddedRedis
 
 
 @pytest.fixture(scope="module")
-def red(tmp_path_factory: pytest.TempPathFactory) -> Iterator["redis.Redis[str]"]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
-    client = redis.Redis.from_url(server.url, decode_responses=True)
-    yield client
-    server.stop()
+def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
+    return redis.Redis.from_url(redis_server.url, decode_responses=True)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -18,15 +17,10 @@ CONFIG = load_config()
 
 
 @pytest.fixture(scope="module")
-def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("handoff-redis")).start()
+def redis_client(redis_server: EmbeddedRedis) -> object:
     import redis
 
-    client = redis.Redis.from_url(server.url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        server.stop()
+    return redis.Redis.from_url(redis_server.url, decode_responses=True)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import redis as redislib
 import requests
 
 from bot import outbound
-from bot.storage import EmbeddedRedis
 from connectors._telegram_send import Pacer, split_message
 from connectors.telegram import TelegramConfig, TelegramInput
 from tests.fakes.channel_host import ChannelHost, ScriptedAgent
@@ -28,10 +27,8 @@ _chats = itertools.count(7000)
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("tgredis")).start()
-    yield server.url
-    server.stop()
+def redis_url(redis_server):
+    return redis_server.url
 
 
 @pytest.fixture(scope="module")

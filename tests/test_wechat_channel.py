@@ -19,7 +19,6 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from bot import outbound
-from bot.storage import EmbeddedRedis
 from connectors._wechat_protocol import sign
 from connectors.wechat import WeChatConfig, WeChatInput
 from tests.fakes.channel_host import ChannelHost, ScriptedAgent
@@ -30,10 +29,8 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    server = EmbeddedRedis(tmp_path_factory.mktemp("wxredis")).start()
-    yield server.url
-    server.stop()
+def redis_url(redis_server):
+    return redis_server.url
 
 
 @pytest.fixture(scope="module")
