@@ -41,6 +41,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 
 from bot import outbound
 from bot.errors import ConfigError
+from bot.storage import connect_redis
 from connectors._telegram_send import Pacer, TelegramOutput, TelegramSender, resolve_callback, retry_seconds
 
 __all__ = ["TelegramInput", "TelegramConfig", "sender_from_env"]
@@ -124,12 +125,6 @@ class TelegramConfig:
         return cfg
 
 
-def _redis() -> Any:
-    from bot.storage import connect_redis
-
-    return connect_redis()
-
-
 def _make_bot(cfg: TelegramConfig) -> Bot:
     return Bot(cfg.token, base_url=f"{cfg.api_base}/bot",
                request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=15),
@@ -141,7 +136,7 @@ def sender_from_env(env: Optional[Mapping[str, str]] = None) -> TelegramSender:
     cfg = TelegramConfig.load(None, env)
     if not cfg.enabled:
         raise ConfigError("TELEGRAM_TOKEN must be set to send Telegram messages")
-    return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), _redis())
+    return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), connect_redis())
 
 
 def _language(code: Optional[str]) -> str:
@@ -170,7 +165,7 @@ class TelegramInput(InputChannel):
     @property
     def redis(self) -> Any:
         if self._redis_client is None:
-            self._redis_client = _redis()
+            self._redis_client = connect_redis()
         return self._redis_client
 
     @property

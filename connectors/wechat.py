@@ -34,6 +34,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 
 from bot import outbound
 from bot.errors import ConfigError
+from bot.storage import connect_redis
 from connectors._wechat_api import DEFAULT_API_BASE, WeChatApi
 from connectors._wechat_protocol import (
     MAX_BODY_BYTES,
@@ -145,18 +146,12 @@ class WeChatConfig:
         return cfg
 
 
-def _redis() -> Any:
-    from bot.storage import connect_redis
-
-    return connect_redis()
-
-
 def sender_from_env(env: Optional[Mapping[str, str]] = None) -> WeChatSender:
     """A WeChat sender for processes outside the Rasa server (the agent console)."""
     cfg = WeChatConfig.load(None, env)
     if not (cfg.app_id and cfg.app_secret):
         raise ConfigError("WECHAT_APP_ID and WECHAT_APP_SECRET must be set to send WeChat messages")
-    r = _redis()
+    r = connect_redis()
     return WeChatSender(WeChatApi(cfg.app_id, cfg.app_secret, r, cfg.api_base, cfg.token_mode), r)
 
 
@@ -185,7 +180,7 @@ class WeChatInput(InputChannel):
     @property
     def redis(self) -> Any:
         if self._redis_client is None:
-            self._redis_client = _redis()
+            self._redis_client = connect_redis()
         return self._redis_client
 
     @property
