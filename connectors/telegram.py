@@ -26,9 +26,8 @@ import hmac
 import inspect
 import json
 import logging
-import os
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -37,11 +36,12 @@ from telegram import Bot, Update
 from telegram.error import Conflict, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 
 from bot import outbound
 from bot.errors import ConfigError
 from bot.storage import connect_redis
+from connectors._channel import PlatformInput, Settings
 from connectors._telegram_send import Pacer, TelegramOutput, TelegramSender, resolve_callback, retry_seconds
 
 __all__ = ["TelegramInput", "TelegramConfig", "sender_from_env"]
@@ -92,19 +92,8 @@ class TelegramConfig:
     @classmethod
     def load(cls, credentials: Optional[Mapping[str, Any]] = None,
              env: Optional[Mapping[str, str]] = None) -> "TelegramConfig":
-        c = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        e = os.environ if env is None else env
-
-        def pick(key: str, var: str, default: str = "") -> str:
-            return str(c.get(key, (e.get(var) or default))).strip()
-
-        def number(key: str, var: str, default: float) -> float:
-            raw = pick(key, var, str(default))
-            try:
-                return float(raw)
-            except ValueError:
-                raise ConfigError(f"{var}={raw!r} is not a number; use e.g. {default}") from None
-
+        settings = Settings(credentials, env)
+        pick, number = settings.text, settings.number
         cfg = cls(
             token=pick("access_token", "TELEGRAM_TOKEN") or pick("token", "TELEGRAM_TOKEN"),
             secret_token=pick("secret_token", "TELEGRAM_SECRET_TOKEN"),
@@ -143,7 +132,7 @@ def _language(code: Optional[str]) -> str:
     return "zh" if (code or "").lower().startswith("zh") else "en"
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(PlatformInput):
     """Telegram webhook/polling channel (see the module docstring)."""
 
     @classmethod
@@ -155,18 +144,11 @@ class TelegramInput(InputChannel):
         return cls(TelegramConfig.load(credentials))
 
     def __init__(self, config: Optional[TelegramConfig] = None, redis: Any = None) -> None:
+        super().__init__(redis)
         self.config = config or TelegramConfig.load()
-        self._redis_client = redis
         self._sender: Optional[TelegramSender] = None
         self._chat_locks: Dict[str, asyncio.Lock] = {}
-        self._tasks: Set["asyncio.Task[Any]"] = set()
         self._poller: Optional["asyncio.Task[Any]"] = None
-
-    @property
-    def redis(self) -> Any:
-        if self._redis_client is None:
-            self._redis_client = connect_redis()
-        return self._redis_client
 
     @property
     def sender(self) -> TelegramSender:
@@ -281,11 +263,6 @@ class TelegramInput(InputChannel):
         if not first:
             logger.info("telegram: duplicate update %s ignored", update_id)
         return first
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _lock(self, chat_id: str) -> asyncio.Lock:
         lock = self._chat_locks.get(chat_id)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
@@ -30,11 +29,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot import outbound
 from bot.errors import ConfigError
 from bot.storage import connect_redis
+from connectors._channel import PlatformInput, Settings
 from connectors._wechat_api import DEFAULT_API_BASE, WeChatApi
 from connectors._wechat_protocol import (
     MAX_BODY_BYTES,
@@ -82,10 +82,6 @@ _REPLIES = {
 }
 
 
-def _env(env: Mapping[str, str], name: str, default: str = "") -> str:
-    return (env.get(name) or default).strip()
-
-
 @dataclass(frozen=True)
 class WeChatConfig:
     """Settings of the WeChat channel (credentials.yml keys override environment variables)."""
@@ -112,18 +108,11 @@ class WeChatConfig:
     @classmethod
     def load(cls, credentials: Optional[Mapping[str, Any]] = None,
              env: Optional[Mapping[str, str]] = None) -> "WeChatConfig":
-        c = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        e = os.environ if env is None else env
-
-        def pick(key: str, var: str, default: str = "") -> str:
-            return str(c.get(key, _env(e, var, default))).strip()
+        settings = Settings(credentials, env)
+        pick = settings.text
 
         def number(key: str, var: str, default: float) -> float:
-            raw = pick(key, var, str(default))
-            try:
-                return float(raw)
-            except ValueError:
-                raise ConfigError(f"{var}={raw!r} is not a number of seconds; use e.g. {default}") from None
+            return settings.number(key, var, default, unit=" of seconds")
 
         cfg = cls(
             token=pick("token", "WECHAT_TOKEN"),
@@ -155,7 +144,7 @@ def sender_from_env(env: Optional[Mapping[str, str]] = None) -> WeChatSender:
     return WeChatSender(WeChatApi(cfg.app_id, cfg.app_secret, r, cfg.api_base, cfg.token_mode), r)
 
 
-class WeChatInput(InputChannel):
+class WeChatInput(PlatformInput):
     """WeChat Official Account webhook (see the module docstring)."""
 
     @classmethod
@@ -167,21 +156,14 @@ class WeChatInput(InputChannel):
         return cls(WeChatConfig.load(credentials))
 
     def __init__(self, config: Optional[WeChatConfig] = None, redis: Any = None) -> None:
+        super().__init__(redis)
         self.config = config or WeChatConfig.load()
-        self._redis_client = redis
         self._crypto: Any = None
         if self.config.safe_mode:
             from wechatpy.crypto import WeChatCrypto
 
             self._crypto = WeChatCrypto(self.config.token, self.config.encoding_aes_key, self.config.app_id)
         self._sender: Optional[WeChatSender] = None
-        self._tasks: Set["asyncio.Task[Any]"] = set()
-
-    @property
-    def redis(self) -> Any:
-        if self._redis_client is None:
-            self._redis_client = connect_redis()
-        return self._redis_client
 
     @property
     def sender(self) -> Optional[WeChatSender]:
@@ -259,9 +241,7 @@ class WeChatInput(InputChannel):
         if text is None:
             return response.text("success")
 
-        task = asyncio.ensure_future(self._ask_rasa(on_new_message, text, sender_id, msg))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._spawn(self._ask_rasa(on_new_message, text, sender_id, msg))
         done: Set[Any] = set()
         if self.config.passive_deadline > 0:  # 0 = always answer through the customer-service API
             try:
@@ -363,11 +343,6 @@ class WeChatInput(InputChannel):
             await outbound.deliver_pending(sender_id, redis=self.redis)
         except Exception:
             logger.exception("wechat: could not deliver queued messages to %s", sender_id)
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def get_output_channel(self) -> Optional[Any]:
         return None
