@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -261,7 +261,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             int(self._config["random_state"]),
         )
 
-    def _oos_names(self) -> set:
+    def _oos_names(self) -> Set[str]:
         return {self._config["out_of_scope_intent"], "oos", self._config["fallback_intent"]}
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -280,21 +280,19 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         model.fit(texts, emb, labels)
         inscope = np.array([label not in self._oos_names() for label in labels], dtype=bool)
         centred = None if emb is None else model.center(texts, emb)
-        if centred is not None:
-            model.neighbours = np.ascontiguousarray(centred[inscope], dtype=np.float32)
         if valid:
             v_texts, v_emb = self._texts_and_embeddings(valid)
             scores = model.scores(v_texts, v_emb)
             similarity = None
-            if v_emb is not None and model.neighbours is not None:
-                similarity = _nearest_similarity(model.center(v_texts, v_emb), model.neighbours)
+            if v_emb is not None and centred is not None:
+                similarity = _nearest_similarity(model.center(v_texts, v_emb), centred[inscope])
             tune_labels = [str(e.get(INTENT)) for e in valid]
             source = f"validation examples ({len(valid)})"
         else:
             scores, similarity, tune_labels, source = self._out_of_fold(texts, emb, centred, labels, inscope, model.classes)
         self._calibrate(model, scores, tune_labels, source, similarity)
-        if model.gate is None:
-            model.neighbours = None  # only the gate needs them
+        if model.gate is not None:  # the gate compares each message with the in-scope examples
+            model.neighbours = np.ascontiguousarray(centred[inscope], dtype=np.float32)
         model.report["train_seconds"] = round(time.perf_counter() - start, 2)
         model.report["train_examples"] = len(train)
         self._model = model
@@ -378,7 +376,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         if fixed != "auto":
             model.threshold = fixed
         elif is_oos.any() and inscope.any():
-            if similarity is not None and model.neighbours is not None:
+            if similarity is not None:
                 model.gate = _fit_gate(confidence, similarity, is_oos)
                 confidence = _gate_score(model.gate, confidence, similarity)
                 model.report["gate"] = [round(w, 3) for w in model.gate]
