@@ -40,7 +40,15 @@ import numpy as np
 
 from bot.errors import ConfigError
 
-__all__ = ["Encoder", "get_encoder", "bundled_model_path", "caches_disabled", "DEFAULT_MODEL", "MULTILINGUAL_MODEL"]
+__all__ = [
+    "Encoder",
+    "get_encoder",
+    "model_fingerprint",
+    "bundled_model_path",
+    "caches_disabled",
+    "DEFAULT_MODEL",
+    "MULTILINGUAL_MODEL",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +117,18 @@ def _fingerprint(location: str) -> str:
             stat = weights.stat()
             parts.append(f"{weights.name}:{stat.st_size}")
     return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _vector_fingerprint(location: str, precision: str) -> str:
+    """Identify the vectors a model gives: its weights and the precision it runs in (so the disk cache,
+    and Rasa's training cache, never mix vectors of two precisions)."""
+    return _fingerprint(location) + ("-bf16" if precision == "bf16" else "")
+
+
+def model_fingerprint(model: Optional[str] = None) -> str:
+    """The fingerprint of the vectors `get_encoder(model)` gives on this machine, without loading the model."""
+    location = _resolve(model)
+    return _vector_fingerprint(location, "fp32" if location == _E5_LOCATION else _precision())
 
 
 def _text_key(text: str) -> bytes:
@@ -260,8 +280,7 @@ class Encoder:
         self.location = location
         self.dim = self._model.dim
         self.precision = getattr(self._model, "precision", "fp32")
-        # the disk cache never mixes vectors of two precisions
-        self.fingerprint = _fingerprint(location) + ("-bf16" if self.precision == "bf16" else "")
+        self.fingerprint = _vector_fingerprint(location, self.precision)
         self._lock = threading.Lock()
         self._lru: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
         self._lru_size = int(os.environ.get(ENV_LRU) or DEFAULT_LRU_SIZE)

@@ -34,7 +34,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.embeddings import Encoder, get_encoder
+from bot.embeddings import Encoder, get_encoder, model_fingerprint
 from bot.nlu._fingerprint import code_fingerprint
 from bot.nlu.features import has_cjk
 
@@ -67,11 +67,9 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """Our code version and the sentence model: a change to either invalidates Rasa's training cache."""
-        from bot.embeddings import _fingerprint, _resolve
-
-        models = [_fingerprint(_resolve(config.get("model")))]
+        models = [model_fingerprint(config.get("model"))]
         if config.get("model_zh"):
-            models.append(_fingerprint(_resolve(config["model_zh"])))
+            models.append(model_fingerprint(config["model_zh"]))
         return ":".join([code_fingerprint(), *models])
 
     @classmethod
