@@ -313,3 +313,71 @@ def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: 
         vectors[precision] = model.encode(texts, batch_size=2, show_progress=False)
     cosine = (vectors["fp32"] * vectors["bf16"]).sum(axis=1)
     assert cosine.min() > 0.999
+
+
+def test_neighbour_vote_is_the_mean_of_the_k_most_similar_examples_per_intent() -> None:
+    from bot.nlu.classifier import _Neighbours
+
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors[:, 8:] = 0  # an all-zero block (the zh half of an English-only bot) is dropped, not misread
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = [f"intent{i % 4}" for i in range(299)] + ["rare"]  # "rare" has one example, fewer than k
+    classes = sorted(set(labels))
+    inscope = np.array([label != "intent3" for label in labels])
+    queries = rng.standard_normal((50, 16)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+
+    votes, nearest = _Neighbours(vectors, labels, classes, inscope, k=3)(queries)
+
+    sims = queries @ vectors.T
+    for j, name in enumerate(classes):
+        mine = np.sort(sims[:, [i for i, label in enumerate(labels) if label == name]], axis=1)[:, -3:]
+        assert np.allclose(votes[:, j], mine.mean(axis=1), atol=1e-5), name
+    assert np.allclose(nearest, sims[:, inscope].max(axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "config, option",
+    [({"knn_weight": -1}, "knn_weight"), ({"knn_weight": "lots"}, "knn_weight"), ({"knn_k": 0}, "knn_k"),
+     ({"threshold": 1.5}, "threshold")],
+)
+def test_classifier_config_errors_name_the_option(config: Dict[str, Any], option: str) -> None:
+    from rasa.shared.exceptions import InvalidConfigException
+
+    from bot.nlu import CanyuIntentClassifier
+
+    with pytest.raises(InvalidConfigException, match=f"config.yml: CanyuIntentClassifier {option}"):
+        CanyuIntentClassifier.validate_config(config)
+
+
+def test_neighbour_vote_weight_is_chosen_on_held_out_data_and_changes_the_scores(tmp_path: Path) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu import CanyuIntentClassifier, CanyuSentenceFeaturizer
+    from bot.nlu.classifier import _KNN_WEIGHTS
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), node_name="clf")
+    data = RasaYAMLReader().reads(textwrap.dedent(NLU))
+    featurizer = CanyuSentenceFeaturizer.create({}, storage, Resource("feat"), context)
+    featurizer.process_training_data(data)
+    confidences = {}
+    for weight in ("auto", 0, 4):
+        config = {"knn_weight": weight, "threshold": None}
+        clf = CanyuIntentClassifier.create(config, storage, Resource(f"clf{weight}"), context)
+        clf.train(data)
+        if weight == "auto":
+            assert clf.report["knn_weight"] in _KNN_WEIGHTS
+        else:
+            assert clf.report["knn_weight"] == weight
+        message = Message.build(text="has my parcel shipped")
+        featurizer.process([message])
+        clf.process([message])
+        assert message.get("intent")["name"] == "order_status"
+        confidences[weight] = message.get("intent")["confidence"]
+    assert confidences[0] != pytest.approx(confidences[4], abs=1e-4)
