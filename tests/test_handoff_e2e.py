@@ -132,7 +132,7 @@ def browser_login(driver: Any, console_url: str, name: str, password: str) -> No
 
     driver.delete_all_cookies()
     driver.get(console_url + "/login?next=/agent")
-    driver.find_element(By.ID, "username").send_keys(name)
+    wait_for(lambda: driver.find_element(By.ID, "username"), what="the login form").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
 
@@ -166,7 +166,7 @@ def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any)
     console = deployment.main.console_url
 
     browser_login(browser, console, AGENT, "wrong-password-1")
-    assert browser.find_element(By.ID, "login-error").text
+    wait_for(lambda: browser.find_element(By.ID, "login-error").text, what="the login error")
     assert "/login" in browser.current_url
     browser_login(browser, console, AGENT, AGENT_PW)
     wait_for(lambda: browser.current_url.endswith("/agent"), what="the queue page")
@@ -187,7 +187,7 @@ def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any)
     wait_for(lambda: "我的耳机左边没声音" in transcript_texts(browser), what="the user's message, live")
     shot(browser, "live")
 
-    browser.find_element(By.ID, "resolve").click()
+    wait_for(lambda: browser.find_element(By.ID, "resolve"), what="the resolve button").click()
     asked = deployment.outbox(user)
     assert asked and [b["title"] for b in asked[0].get("buttons", [])] == ["1", "2", "3", "4", "5"], asked
     thanks = deployment.say(user, asked[0]["buttons"][4]["payload"])
