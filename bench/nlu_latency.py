@@ -36,7 +36,12 @@ def main() -> None:
     args = parser.parse_args()
     for key, value in {"RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
         os.environ.setdefault(key, value)
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
 
     from bot.embeddings import caches_disabled
 

@@ -9,7 +9,7 @@ import asyncio
 import os
 import textwrap
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -171,33 +171,50 @@ def test_model_archive_round_trip_gives_identical_predictions(trained: Dict[str,
         assert [r["name"] for r in a["intent_ranking"]] == [r["name"] for r in b["intent_ranking"]]
 
 
-def test_classifier_persist_and_load_through_model_storage(tmp_path: Path) -> None:
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+class Components:
+    """A featurizer that has featurized the NLU data, and classifiers sharing its model storage."""
 
-    from bot.nlu import CanyuIntentClassifier, CanyuSentenceFeaturizer
+    def __init__(self, path: Path) -> None:
+        from rasa.engine.graph import ExecutionContext, GraphSchema
+        from rasa.engine.storage.local_model_storage import LocalModelStorage
+        from rasa.engine.storage.resource import Resource
+        from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), node_name="clf")
-    resource = Resource("clf")
-    data = RasaYAMLReader().reads(textwrap.dedent(NLU))
-    featurizer = CanyuSentenceFeaturizer.create({}, storage, Resource("feat"), context)
-    featurizer.process_training_data(data)
-    trained = CanyuIntentClassifier.create({"threshold": 0.2}, storage, resource, context)
-    trained.train(data)
-    loaded = CanyuIntentClassifier.load({"threshold": 0.2}, storage, resource, context)
+        from bot.nlu import CanyuSentenceFeaturizer
 
-    from rasa.shared.nlu.training_data.message import Message
+        self.storage = LocalModelStorage(path)
+        self.context = ExecutionContext(GraphSchema({}), node_name="clf")
+        self.data = RasaYAMLReader().reads(textwrap.dedent(NLU))
+        self.featurizer = CanyuSentenceFeaturizer.create({}, self.storage, Resource("feat"), self.context)
+        self.featurizer.process_training_data(self.data)
 
-    def run(component: Any) -> list:
-        messages = [Message.build(text=t) for t in ["track my parcel", "小米14电池多大", ""]]
-        featurizer.process(messages)
+    def classifier(self, config: Dict[str, Any], name: str = "clf", load: bool = False) -> Any:
+        """A trained classifier (or, with `load`, the one trained under `name` loaded from storage)."""
+        from rasa.engine.storage.resource import Resource
+
+        from bot.nlu import CanyuIntentClassifier
+
+        if load:
+            return CanyuIntentClassifier.load(config, self.storage, Resource(name), self.context)
+        component = CanyuIntentClassifier.create(config, self.storage, Resource(name), self.context)
+        component.train(self.data)
+        return component
+
+    def classify(self, component: Any, texts: List[str]) -> List[Tuple[str, float]]:
+        from rasa.shared.nlu.training_data.message import Message
+
+        messages = [Message.build(text=t) for t in texts]
+        self.featurizer.process(messages)
         component.process(messages)
         return [(m.get("intent")["name"], round(m.get("intent")["confidence"], 5)) for m in messages]
 
-    assert run(trained) == run(loaded)
+
+def test_classifier_persist_and_load_through_model_storage(tmp_path: Path) -> None:
+    parts = Components(tmp_path)
+    trained = parts.classifier({"threshold": 0.2})
+    loaded = parts.classifier({"threshold": 0.2}, load=True)
+    texts = ["track my parcel", "小米14电池多大", ""]
+    assert parts.classify(trained, texts) == parts.classify(loaded, texts)
     assert loaded.report["threshold"] == 0.2
 
 
@@ -252,33 +269,14 @@ def test_chinese_messages_get_the_multilingual_block_and_others_the_english_one(
 
 
 def test_out_of_scope_gate_is_fitted_and_survives_persist_and_load(tmp_path: Path) -> None:
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-    from rasa.shared.nlu.training_data.message import Message
-
-    from bot.nlu import CanyuIntentClassifier, CanyuSentenceFeaturizer
-
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), node_name="clf")
-    data = RasaYAMLReader().reads(textwrap.dedent(NLU))
-    featurizer = CanyuSentenceFeaturizer.create({}, storage, Resource("feat"), context)
-    featurizer.process_training_data(data)
-    trained = CanyuIntentClassifier.create({}, storage, Resource("clf"), context)
-    trained.train(data)
+    parts = Components(tmp_path)
+    trained = parts.classifier({})
     w_confidence, w_similarity, _ = trained.report["gate"]
     assert w_confidence > 0 or w_similarity > 0  # more confident / more similar = more in scope
-    loaded = CanyuIntentClassifier.load({}, storage, Resource("clf"), context)
-
-    def run(component: Any) -> list:
-        messages = [Message.build(text=t) for t in ["where is my order", "quantum chromodynamics homework"]]
-        featurizer.process(messages)
-        component.process(messages)
-        return [(m.get("intent")["name"], round(m.get("intent")["confidence"], 5)) for m in messages]
-
-    first = run(trained)
-    assert first == run(loaded)
+    loaded = parts.classifier({}, load=True)
+    texts = ["where is my order", "quantum chromodynamics homework"]
+    first = parts.classify(trained, texts)
+    assert first == parts.classify(loaded, texts)
     assert first[0][0] == "order_status"
     assert first[1][0] in {"out_of_scope", "nlu_fallback"}
 
@@ -352,32 +350,14 @@ def test_classifier_config_errors_name_the_option(config: Dict[str, Any], option
 
 
 def test_neighbour_vote_weight_is_chosen_on_held_out_data_and_changes_the_scores(tmp_path: Path) -> None:
-    from rasa.engine.graph import ExecutionContext, GraphSchema
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-    from rasa.shared.nlu.training_data.message import Message
-
-    from bot.nlu import CanyuIntentClassifier, CanyuSentenceFeaturizer
     from bot.nlu.classifier import _KNN_WEIGHTS
 
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), node_name="clf")
-    data = RasaYAMLReader().reads(textwrap.dedent(NLU))
-    featurizer = CanyuSentenceFeaturizer.create({}, storage, Resource("feat"), context)
-    featurizer.process_training_data(data)
+    parts = Components(tmp_path)
     confidences = {}
     for weight in ("auto", 0, 4):
-        config = {"knn_weight": weight, "threshold": None}
-        clf = CanyuIntentClassifier.create(config, storage, Resource(f"clf{weight}"), context)
-        clf.train(data)
-        if weight == "auto":
-            assert clf.report["knn_weight"] in _KNN_WEIGHTS
-        else:
-            assert clf.report["knn_weight"] == weight
-        message = Message.build(text="has my parcel shipped")
-        featurizer.process([message])
-        clf.process([message])
-        assert message.get("intent")["name"] == "order_status"
-        confidences[weight] = message.get("intent")["confidence"]
+        clf = parts.classifier({"knn_weight": weight, "threshold": None}, name=f"clf{weight}")
+        assert clf.report["knn_weight"] in (_KNN_WEIGHTS if weight == "auto" else (weight,))
+        [(intent, confidence)] = parts.classify(clf, ["has my parcel shipped"])
+        assert intent == "order_status"
+        confidences[weight] = confidence
     assert confidences[0] != pytest.approx(confidences[4], abs=1e-4)
