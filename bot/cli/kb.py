@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\rencoding [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -33,10 +23,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from bot.knowledge.index import text_progress
     from bot.knowledge.store import build_retriever
 
     start = time.perf_counter()
-    retriever, cached = build_retriever(_root(args), use_cache=not args.force, progress=_progress)
+    retriever, cached = build_retriever(_root(args), use_cache=not args.force, progress=text_progress("encoding"))
     print(f"{'index up to date (cache)' if cached else 'index built'}: {len(retriever.index.ids)} entries, "
           f"{len(retriever.index.phrases)} phrasings, dense search {retriever.index.q_index.kind}, "
           f"model {getattr(retriever.encoder, 'name', '?')}, {time.perf_counter() - start:.1f}s")
@@ -53,9 +44,10 @@ def _reload(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from bot.knowledge.index import text_progress
     from bot.knowledge.store import build_retriever
 
-    retriever, _ = build_retriever(_root(args), progress=_progress)
+    retriever, _ = build_retriever(_root(args), progress=text_progress("encoding"))
     result = retriever.ask(args.question, args.language)
     print(f"outcome: {result.outcome}   confidence: {result.confidence:.2f}   entry: {result.entry_id}   "
           f"({result.latency_ms:.1f} ms)")

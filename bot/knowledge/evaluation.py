@@ -17,7 +17,6 @@ import argparse
 import csv
 import json
 import re
-import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 from bot.errors import DataError
 from bot.knowledge.config import load_config
-from bot.knowledge.index import Doc, HybridIndex, get_encoder
+from bot.knowledge.index import Doc, HybridIndex, get_encoder, text_progress
 from bot.knowledge.text import has_cjk
 
 __all__ = ["main_faq", "main_pairs", "faq_docs", "pair_signals"]
@@ -79,7 +78,7 @@ def main_faq(args: argparse.Namespace) -> int:
     docs = faq_docs(kb_rows)
     t0 = time.perf_counter()
     index = HybridIndex.build(docs, encoder, weights=cfg.weights, ann_threshold=cfg.ann_threshold,
-                              ann_kind=cfg.ann_kind, answer_mix=cfg.answer_mix, progress=_bar("index"))
+                              ann_kind=cfg.ann_kind, answer_mix=cfg.answer_mix, progress=text_progress("index"))
     build_s = time.perf_counter() - t0
     texts = [q["text"] for q in queries]
     gold_ids = [q["id"] for q in queries]
@@ -229,18 +228,6 @@ def main_pairs(args: argparse.Namespace) -> int:
         print(f"{name:<72} {r['accuracy']:>9.4f} {r['roc_auc']:>8.4f}")
     _write(args, f"eval-pairs-{folder.name}", report)
     return 0
-
-
-def _bar(label: str) -> Any:
-    def progress(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return progress
 
 
 def _print_table(title: str, report: Dict[str, Any]) -> None:

@@ -8,8 +8,9 @@ sentence model is English-only, so Chinese leans on the lexical side.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from bot.knowledge.bm25 import BM25
 from bot.knowledge.dense import ANN_THRESHOLD, DenseIndex
 from bot.knowledge.text import has_cjk, tokens
 
-__all__ = ["Doc", "HybridIndex", "DEFAULT_WEIGHTS", "get_encoder", "FEATURES"]
+__all__ = ["Doc", "HybridIndex", "DEFAULT_WEIGHTS", "get_encoder", "FEATURES", "text_progress"]
 
 FEATURES = ("dense_q", "dense_p", "lex_q", "lex_d")
 DEFAULT_WEIGHTS: Dict[str, Dict[str, float]] = {
@@ -31,6 +32,20 @@ def get_encoder(model: Optional[str] = None) -> Any:
     from bot.embeddings import get_encoder as shared
 
     return shared(model) if model else shared()
+
+
+def text_progress(label: str) -> Callable[[int, int], None]:
+    """A `progress(done, total)` callback for `HybridIndex.build` that draws a bar on stderr."""
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return progress
 
 
 @dataclass
