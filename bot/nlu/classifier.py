@@ -180,13 +180,14 @@ class _Model:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-6)).astype(np.float32)
 
-    def matrix(self, texts: Sequence[str], embeddings: Optional[np.ndarray], fit: bool = False) -> sp.csr_matrix:
+    def matrix(self, texts: Sequence[str], centred: Optional[np.ndarray], fit: bool = False) -> sp.csr_matrix:
+        """The SVM's input: weighted centred embeddings beside the n-gram TF-IDF blocks."""
         blocks = []
-        if embeddings is not None and self.embedding_dim:
+        if centred is not None:
             weights = np.array(
                 [self.embedding_weight_zh if has_cjk(t) else self.embedding_weight for t in texts], dtype=np.float32
             )
-            blocks.append(sp.csr_matrix(self.center(texts, embeddings) * weights[:, None]))
+            blocks.append(sp.csr_matrix(centred * weights[:, None]))
         for vectorizer in self.vectorizers:
             blocks.append(vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -203,7 +204,8 @@ class _Model:
             for language in (False, True):
                 rows = embeddings[zh == language]
                 self.centres[language] = rows.mean(axis=0) if len(rows) else np.zeros(embeddings.shape[1], np.float32)
-        x = self.matrix(texts, embeddings, fit=True)
+        centred = None if embeddings is None else self.center(texts, embeddings)
+        x = self.matrix(texts, centred, fit=True)
         self.classes = sorted(set(labels))
         if len(self.classes) < 2:
             self.svm = None
@@ -211,26 +213,28 @@ class _Model:
         self.svm = LinearSVC(C=self.c, random_state=self.random_state, max_iter=2000)
         self.svm.fit(x, list(labels))
         self.classes = [str(c) for c in self.svm.classes_]
-        if embeddings is not None:
+        if centred is not None:
             inscope = np.array([label not in oos_labels for label in labels], dtype=bool)
-            self.neighbours = _Neighbours(self.center(texts, embeddings), labels, self.classes, inscope, self.knn_k)
+            self.neighbours = _Neighbours(centred, labels, self.classes, inscope, self.knn_k)
 
-    def scores(self, texts: Sequence[str], embeddings: Optional[np.ndarray]) -> np.ndarray:
-        if self.svm is None:
-            return np.zeros((len(texts), len(self.classes)), dtype=np.float32)
-        decision = self.svm.decision_function(self.matrix(texts, embeddings))
-        if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
-            decision = np.column_stack([-decision, decision])
-        return decision.astype(np.float32)
-
-    def neighbour_signals(
+    def signals(
         self, texts: Sequence[str], embeddings: Optional[np.ndarray]
-    ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-        """(per-intent neighbour vote, nearest in-scope similarity), or (None, None) without neighbours."""
+    ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+        """(SVM scores, per-intent neighbour vote, nearest in-scope similarity); the last two are None
+        without neighbours. The embeddings are centred once for both."""
+        centred = None if embeddings is None or not self.embedding_dim else self.center(texts, embeddings)
+        if self.svm is None:
+            scores = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
+        else:
+            decision = self.svm.decision_function(self.matrix(texts, centred))
+            if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
+                decision = np.column_stack([-decision, decision])
+            scores = decision.astype(np.float32)
         neighbours = getattr(self, "neighbours", None)
-        if not isinstance(neighbours, _Neighbours) or embeddings is None:
-            return None, None
-        return neighbours(self.center(texts, embeddings))
+        if not isinstance(neighbours, _Neighbours) or centred is None:
+            return scores, None, None
+        votes, nearest = neighbours(centred)
+        return scores, votes, nearest
 
     def combine(self, scores: np.ndarray, votes: Optional[np.ndarray]) -> np.ndarray:
         """SVM scores plus the weighted neighbour vote."""
@@ -361,8 +365,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         model.fit(texts, emb, labels, self._oos_names())
         if valid:
             v_texts, v_emb = self._texts_and_embeddings(valid)
-            scores = model.scores(v_texts, v_emb)
-            votes, similarity = model.neighbour_signals(v_texts, v_emb)
+            scores, votes, similarity = model.signals(v_texts, v_emb)
             tune_labels = [str(e.get(INTENT)) for e in valid]
             source = f"validation examples ({len(valid)})"
         else:
@@ -406,9 +409,9 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             held_emb = None if emb is None else emb[held_idx]
             columns = [index[c] for c in part.classes]
             full = np.full((len(held_idx), len(classes)), -10.0, dtype=np.float32)
-            full[:, columns] = part.scores(held_texts, held_emb)
+            held_scores, votes, similarity = part.signals(held_texts, held_emb)
+            full[:, columns] = held_scores
             out_scores.append(full)
-            votes, similarity = part.neighbour_signals(held_texts, held_emb)
             if votes is not None and similarity is not None:
                 full_votes = np.zeros((len(held_idx), len(classes)), dtype=np.float32)
                 full_votes[:, columns] = votes
@@ -528,12 +531,11 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
                 f"{model.embedding_dim} but the message has {None if emb is None else emb.shape[1]}; "
                 "keep CanyuSentenceFeaturizer (same model) before it in the pipeline and retrain"
             )
-        emb = emb if model.embedding_dim else None
-        votes, similarity = model.neighbour_signals(texts, emb)
+        scores, votes, similarity = model.signals(texts, emb)
         if model.svm is None:
             probs = np.ones((len(messages), 1), dtype=np.float32)
         else:
-            probs = model.probabilities(model.combine(model.scores(texts, emb), votes))
+            probs = model.probabilities(model.combine(scores, votes))
         oos_labels = self._oos_names()
         length = int(self._config["ranking_length"] or 0)
         gate = getattr(model, "gate", None)
