@@ -271,8 +271,9 @@ def test_chinese_messages_get_the_multilingual_block_and_others_the_english_one(
 def test_out_of_scope_gate_is_fitted_and_survives_persist_and_load(tmp_path: Path) -> None:
     parts = Components(tmp_path)
     trained = parts.classifier({})
-    w_confidence, w_similarity, _ = trained.report["gate"]
-    assert w_confidence > 0 or w_similarity > 0  # more confident / more similar = more in scope
+    gate = trained.report["gate"]
+    assert set(gate) == {"confidence", "out_of_scope", "nearest", "bias"}
+    assert gate["confidence"] > 0 or gate["nearest"] > 0  # more confident / more similar = more in scope
     loaded = parts.classifier({}, load=True)
     texts = ["where is my order", "quantum chromodynamics homework"]
     first = parts.classify(trained, texts)
@@ -281,18 +282,33 @@ def test_out_of_scope_gate_is_fitted_and_survives_persist_and_load(tmp_path: Pat
     assert first[1][0] in {"out_of_scope", "nlu_fallback"}
 
 
-def test_gate_score_rises_with_confidence_and_similarity() -> None:
-    from bot.nlu.classifier import _fit_gate, _gate_score
+def test_gate_score_rises_with_in_scope_signals_and_falls_with_the_out_of_scope_class() -> None:
+    from bot.nlu.classifier import _Gate
 
     rng = np.random.default_rng(0)
-    inscope = np.column_stack([rng.uniform(0.5, 1.0, 200), rng.uniform(0.6, 1.0, 200)])
-    oos = np.column_stack([rng.uniform(0.2, 0.9, 200), rng.uniform(0.1, 0.6, 200)])
-    features = np.vstack([inscope, oos])
-    is_oos = np.array([False] * 200 + [True] * 200)
-    gate = _fit_gate(features[:, 0], features[:, 1], is_oos)
-    assert gate[0] > 0 and gate[1] > 0
-    scores = _gate_score(gate, features[:, 0], features[:, 1])
-    assert scores[:200].mean() > 0.7 > 0.3 > scores[200:].mean()
+    n = 200
+    is_oos = np.array([False] * n + [True] * n)
+    signals = {
+        "confidence": np.concatenate([rng.uniform(0.5, 1.0, n), rng.uniform(0.2, 0.9, n)]),
+        "nearest": np.concatenate([rng.uniform(0.6, 1.0, n), rng.uniform(0.1, 0.6, n)]),
+        "out_of_scope": np.concatenate([rng.uniform(0.0, 0.4, n), rng.uniform(0.2, 1.0, n)]),
+    }
+    gate = _Gate.fit(signals, is_oos)
+    weights = gate.describe()
+    assert weights["confidence"] > 0 and weights["nearest"] > 0 and weights["out_of_scope"] < 0
+    scores = gate(signals)
+    assert scores[:n].mean() > 0.7 > 0.3 > scores[n:].mean()
+    one = {name: values[:1] for name, values in signals.items()}
+    assert gate(one)[0] == pytest.approx(scores[0])  # one message scores as in a batch
+
+
+def test_a_model_saved_with_the_old_two_signal_gate_still_decides() -> None:
+    from bot.nlu.classifier import _as_gate
+
+    gate = _as_gate((4.5, 2.9, -5.6))
+    assert gate is not None and gate.names == ("confidence", "nearest")
+    scores = gate({"confidence": np.array([0.9, 0.1]), "nearest": np.array([0.8, 0.1])})
+    assert scores[0] > 0.5 > scores[1]
 
 
 def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     pi = kinds.add_parser("intents", help="train on train.csv, tune on valid.csv, report on test.csv")
     pi.add_argument("dir", help="folder with train.csv, optional valid.csv, test.csv (columns text,label)")
     pi.add_argument("--config", default="config.yml", help="Rasa config with the pipeline to evaluate")
+    pi.add_argument(
+        "--valid",
+        choices=["tune", "train"],
+        default="tune",
+        help="tune: valid.csv only tunes thresholds (default); train: it joins the training data "
+        "(oos rows as out_of_scope examples) and the classifier tunes on its own folds",
+    )
     pi.add_argument("--baseline", choices=["diet"], help="also run Rasa's default DIET pipeline on the same split")
     pi.add_argument("--epochs", type=int, default=None, help="DIET epochs for the baseline (bounds its time)")
     pi.add_argument("--out", default=None, help="report folder (default: reports/eval-intents-<dataset>)")

@@ -7,22 +7,22 @@ which make Chinese work with the English-only sentence model). A one-vs-rest lin
 (liblinear) is trained on them; its scores go through a softmax whose temperature is fitted on
 held-out data, so confidences are calibrated, and every message gets the full intent ranking.
 
-Out of scope. Two mechanisms, both optional:
-- an `out_of_scope` intent in the training data is an ordinary class;
-- a confidence threshold: when the best in-scope confidence is below it, the predicted intent
-  is `fallback_intent` (`nlu_fallback` by default, or `out_of_scope`), with the full ranking
-  kept. `threshold: auto` (the default) chooses it on tuning data: training examples marked
-  `metadata: {canyu_split: valid}` if any (they are never trained on; `bot eval intents` puts
-  `valid.csv` there), else out-of-fold predictions on the training data (5-fold cross-validation
-  below 3,000 examples, one stratified 10% hold-out above). With out-of-scope examples in the
-  tuning data the threshold maximises (in-scope accuracy + out-of-scope recall) / 2, optionally
-  rejecting at most `max_inscope_rejection` of the correctly classified in-scope examples; without
-  them it rejects at most `inscope_rejection` of correctly classified in-scope examples.
-- with out-of-scope examples in the tuning data and sentence embeddings, the thresholded score is
-  not the confidence alone but a small logistic "gate" over two signals fitted on the tuning data:
-  the best in-scope confidence and the cosine similarity to the nearest in-scope training example
-  (a message unlike anything trainers wrote is out of scope even when one intent wins the softmax).
-  On banking77-oos this raised out-of-scope recall by 7 points at the same in-scope accuracy.
+Out of scope. Trainers may write examples of an `out_of_scope` intent (an ordinary class), and a
+threshold sends the message to `fallback_intent` (`nlu_fallback` by default) with the full ranking kept.
+`threshold: auto` (the default) is chosen on tuning data: training examples marked
+`metadata: {canyu_split: valid}` if any (never trained on; `bot eval intents` puts `valid.csv` there),
+else out-of-fold predictions on the training data (5-fold cross-validation below 3,000 examples or when
+there are out-of-scope examples, one stratified 10% hold-out otherwise).
+- With out-of-scope examples in the tuning data a logistic gate (`_Gate`) is fitted there over the
+  best in-scope confidence, the probability of the out-of-scope classes and the similarity to the
+  nearest in-scope training example, and its score is thresholded: the gate alone decides, so a
+  message unlike anything the trainers wrote is out of scope even when one intent wins the softmax,
+  and a clear in-scope message stays in scope even when the out-of-scope class edges ahead. The
+  threshold maximises (in-scope accuracy + out-of-scope recall) / 2 while losing at most
+  `max_inscope_rejection` of the in-scope examples the top in-scope intent gets right.
+- Without them the threshold is on the best in-scope confidence and loses at most `inscope_rejection`
+  of those examples; an out-of-scope class that wins the softmax is predicted as such.
+`threshold: 0.4` fixes a confidence threshold (no gate), `threshold: null` disables it.
 
 Neighbour vote. With sentence embeddings, each intent also gets a vote: the mean cosine similarity of
 the message to its `knn_k` (3) most similar training examples of that intent. The vote, times
@@ -68,6 +68,7 @@ VALIDATION_SPLIT = "valid"
 _MODEL_FILE = "classifier.joblib"
 _SCALES = np.logspace(-0.5, 2.2, 55)
 _KNN_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+_CROSS_VALIDATE_BELOW = 3000  # examples; above (without out-of-scope examples), one 10% hold-out
 
 
 def is_validation_example(message: Message) -> bool:
@@ -129,18 +130,42 @@ class _Neighbours:
         return votes, nearest
 
 
-def _gate_score(gate: Tuple[float, float, float], confidence: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    w_conf, w_sim, bias = gate
-    return 1.0 / (1.0 + np.exp(-(w_conf * confidence + w_sim * similarity + bias)))
+class _Gate:
+    """The out-of-scope decision: a logistic "in scope" score over a message's signals, fitted on held-out data.
+
+    Signals, those the model has: `confidence`, the probability of the best in-scope intent;
+    `out_of_scope`, the probability of the out-of-scope classes (when trainers wrote examples of them);
+    `nearest`, the cosine similarity to the nearest in-scope training example. One fitted score, thresholded,
+    decides; an out-of-scope class winning the softmax is one signal among three, not a rule of its own."""
+
+    def __init__(self, names: Sequence[str], weights: Sequence[float], bias: float) -> None:
+        self.names = tuple(names)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.bias = float(bias)
+
+    @classmethod
+    def fit(cls, signals: Dict[str, np.ndarray], is_oos: np.ndarray) -> "_Gate":
+        """Logistic regression (in scope = 1), classes balanced."""
+        from sklearn.linear_model import LogisticRegression
+
+        names = sorted(signals)
+        fitted = LogisticRegression(class_weight="balanced", max_iter=1000)
+        fitted.fit(np.column_stack([signals[n] for n in names]), (~is_oos).astype(int))
+        return cls(names, fitted.coef_[0], fitted.intercept_[0])
+
+    def __call__(self, signals: Dict[str, np.ndarray]) -> np.ndarray:
+        z = sum(w * np.asarray(signals[n], dtype=np.float64) for n, w in zip(self.names, self.weights)) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def describe(self) -> Dict[str, float]:
+        return {**{n: round(float(w), 3) for n, w in zip(self.names, self.weights)}, "bias": round(self.bias, 3)}
 
 
-def _fit_gate(confidence: np.ndarray, similarity: np.ndarray, is_oos: np.ndarray) -> Tuple[float, float, float]:
-    """Logistic regression (in scope = 1) over the two out-of-scope signals, classes balanced."""
-    from sklearn.linear_model import LogisticRegression
-
-    fitted = LogisticRegression(class_weight="balanced", max_iter=1000)
-    fitted.fit(np.column_stack([confidence, similarity]), (~is_oos).astype(int))
-    return float(fitted.coef_[0][0]), float(fitted.coef_[0][1]), float(fitted.intercept_[0])
+def _as_gate(gate: Any) -> Optional[_Gate]:
+    """The model's gate; a model trained before `_Gate` stored (w_confidence, w_nearest, bias)."""
+    if isinstance(gate, tuple):
+        return _Gate(("confidence", "nearest"), gate[:2], gate[2])
+    return gate
 
 
 class _Model:
@@ -163,7 +188,7 @@ class _Model:
         self.threshold: Optional[float] = None
         self.report: Dict[str, Any] = {}
         self.neighbours: Optional[_Neighbours] = None  # centred training embeddings, for the vote and the gate
-        self.gate: Optional[Tuple[float, float, float]] = None  # (w_confidence, w_similarity, bias)
+        self.gate: Optional[_Gate] = None  # the out-of-scope decision, when tuned with out-of-scope examples
         self.centres: Dict[bool, np.ndarray] = {}  # training mean embedding per language (zh: True)
 
     def center(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
@@ -243,6 +268,17 @@ class _Model:
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         return _softmax(scores * self.scale)
+
+    def oos_signals(self, probs: np.ndarray, nearest: Optional[np.ndarray], oos_labels: Set[str]) -> Dict[str, np.ndarray]:
+        """What the out-of-scope gate reads (see `_Gate`), for each row of `probs`."""
+        inscope = [i for i, c in enumerate(self.classes) if c not in oos_labels]
+        oos = [i for i, c in enumerate(self.classes) if c in oos_labels]
+        signals = {"confidence": probs[:, inscope].max(axis=1) if inscope else np.zeros(len(probs))}
+        if oos:
+            signals["out_of_scope"] = probs[:, oos].sum(axis=1)
+        if nearest is not None:
+            signals["nearest"] = nearest
+        return signals
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -390,7 +426,9 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         if len(classes) < 2 or counts.min() < 2:
             return np.zeros((0, len(classes)), dtype=np.float32), None, None, [], "none (too few examples per intent)"
         seed = int(self._config["random_state"])
-        if len(texts) < 3000:
+        # The out-of-scope gate is fitted on the held-out out-of-scope examples: they all need held-out scores.
+        has_oos = any(label in self._oos_names() for label in labels)
+        if len(texts) < _CROSS_VALIDATE_BELOW or has_oos:
             folds = int(min(5, counts.min()))
             splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
             source = f"{folds}-fold cross-validation on training data"
@@ -467,46 +505,50 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             model.scale = float(best[1])
             model.report["calibration_nll"] = round(float(best[0]), 4)
         probs = _softmax(scores * model.scale)
-        inscope_cols = [i for c, i in index.items() if c not in oos_labels]
-        predicted = probs.argmax(axis=1)
-        predicted_oos = np.array([model.classes[p] in oos_labels for p in predicted])
-        confidence = probs[:, inscope_cols].max(axis=1) if inscope_cols else np.zeros(len(labels))
         inscope = ~is_oos
-        correct = inscope & known & ~predicted_oos & np.array(
-            [model.classes[p] == labels[i] for i, p in enumerate(predicted)]
-        )
+        signals = model.oos_signals(probs, similarity, oos_labels)
+        confidence = signals["confidence"]
+        inscope_cols = [i for c, i in index.items() if c not in oos_labels]
+        # what the top in-scope intent alone gets right: the reference for the in-scope cost of OOS handling
+        understood = np.zeros(len(labels), dtype=bool)
+        if inscope_cols:
+            best_inscope = np.array(inscope_cols)[probs[:, inscope_cols].argmax(axis=1)]
+            understood = inscope & known & np.array([model.classes[p] == labels[i] for i, p in enumerate(best_inscope)])
+        # without a gate an out-of-scope class that wins the softmax decides by itself
+        class_says_oos = np.array([model.classes[p] in oos_labels for p in probs.argmax(axis=1)], dtype=bool)
         fixed = self._fixed_threshold(default="auto")
         if fixed != "auto":
             model.threshold = fixed
         elif is_oos.any() and inscope.any():
-            if similarity is not None:
-                model.gate = _fit_gate(confidence, similarity, is_oos)
-                confidence = _gate_score(model.gate, confidence, similarity)
-                model.report["gate"] = [round(w, 3) for w in model.gate]
+            model.gate = _Gate.fit(signals, is_oos)
+            model.report["gate"] = model.gate.describe()
+            confidence = model.gate(signals)
+            class_says_oos = np.zeros(len(labels), dtype=bool)
             best_t, best_value = 0.0, -1.0
             max_lost = self._config.get("max_inscope_rejection")
             for t in np.unique(np.round(confidence, 4)):
                 if t > float(self._config["max_threshold"]):
                     break
-                accepted = confidence >= t
-                if max_lost is not None and correct.any() and 1 - np.mean(accepted[correct]) > float(max_lost):
+                said_oos = confidence < t
+                if max_lost is not None and understood.any() and np.mean(said_oos[understood]) > float(max_lost):
                     break
-                acc = np.mean((correct & accepted)[inscope])
-                recall = np.mean((predicted_oos | ~accepted)[is_oos])
-                value = (acc + recall) / 2
+                value = (np.mean((understood & ~said_oos)[inscope]) + np.mean(said_oos[is_oos])) / 2
                 if value > best_value + 1e-9:
                     best_t, best_value = float(t), float(value)
             model.threshold = best_t
             model.report["tuning_objective"] = round(best_value, 4)
-        elif correct.any():
+        elif (understood & ~class_says_oos).any():
             rejection = float(self._config["inscope_rejection"])
-            model.threshold = float(min(np.quantile(confidence[correct], rejection), self._config["max_threshold"]))
+            kept = confidence[understood & ~class_says_oos]
+            model.threshold = float(min(np.quantile(kept, rejection), self._config["max_threshold"]))
         else:
             model.threshold = None
         if model.threshold is not None:
-            accepted = confidence >= model.threshold
-            model.report["tuning_inscope_accuracy"] = round(float(np.mean((correct & accepted)[inscope])), 4) if inscope.any() else None
-            model.report["tuning_oos_recall"] = round(float(np.mean((predicted_oos | ~accepted)[is_oos])), 4) if is_oos.any() else None
+            said_oos = class_says_oos | (confidence < model.threshold)
+            if inscope.any():
+                model.report["tuning_inscope_accuracy"] = round(float(np.mean((understood & ~said_oos)[inscope])), 4)
+            if is_oos.any():
+                model.report["tuning_oos_recall"] = round(float(np.mean(said_oos[is_oos])), 4)
         model.report["threshold"] = model.threshold
         model.report["scale"] = round(model.scale, 3)
         logger.info("CanyuIntentClassifier: %s", model.report)
@@ -538,24 +580,24 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             probs = model.probabilities(model.combine(scores, votes))
         oos_labels = self._oos_names()
         length = int(self._config["ranking_length"] or 0)
-        gate = getattr(model, "gate", None)
-        if gate is None:
-            similarity = None
+        gate = _as_gate(getattr(model, "gate", None))
+        signals = model.oos_signals(probs, similarity, oos_labels)
+        in_scope_score = signals["confidence"] if gate is None else gate(signals)
+        fallback = {"name": self._config["fallback_intent"], "confidence": float(model.threshold or 1.0)}
         for row_index, (message, row) in enumerate(zip(messages, probs)):
-            order = np.argsort(-row)
-            ranking = [{"name": model.classes[i], "confidence": float(row[i])} for i in order]
-            top = dict(ranking[0])
-            best_inscope = next((r["confidence"] for r in ranking if r["name"] not in oos_labels), 0.0)
-            if similarity is not None:  # the fitted gate decides, from confidence and nearest example
-                best_inscope = float(_gate_score(gate, np.float32(best_inscope), similarity[row_index]))
-            empty = not (message.get(TEXT) or "").strip()  # nothing to understand: never guess an intent
-            if empty or (model.threshold is not None and top["name"] not in oos_labels and best_inscope < model.threshold):
-                fallback = {"name": self._config["fallback_intent"], "confidence": float(model.threshold or 1.0)}
-                ranking = [fallback] + ranking
+            ranking = [{"name": model.classes[i], "confidence": float(row[i])} for i in np.argsort(-row)]
+            accepted = model.threshold is None or in_scope_score[row_index] >= model.threshold
+            top = ranking[0]
+            if not (message.get(TEXT) or "").strip():  # nothing to understand: never guess an intent
                 top = dict(fallback)
+            elif gate is not None and accepted:  # the gate decides, even against an out-of-scope class
+                top = next((r for r in ranking if r["name"] not in oos_labels), top)
+            elif not accepted and top["name"] not in oos_labels:
+                top = dict(fallback)
+            ranking = [top] + [r for r in ranking if r is not top]
             if length > 0:
                 ranking = ranking[:length]
-            message.set(INTENT, top, add_to_output=True)
+            message.set(INTENT, dict(top), add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 

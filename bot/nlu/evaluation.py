@@ -15,6 +15,14 @@ out of scope), see `../shared/datasets/README.md`. Steps:
 
 `--baseline diet [--epochs N]` trains Rasa's default DIET pipeline (built here, in code) on the
 same split in the same run and prints both side by side.
+
+`--valid train` puts valid.csv into the training data instead (its `oos` rows become `out_of_scope`
+examples, as a trainer writes them in `intents/out_of_scope.yml`); the classifier then tunes on its own
+cross-validation folds, as it does for the demo bot. test.csv stays unseen either way.
+
+When test.csv has `oos` rows, a reference model is also trained on the same data without any
+out-of-scope handling (no `oos` rows, no threshold) and scored on the in-scope test rows: the report
+gives the in-scope accuracy that out-of-scope detection costs against it.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ import numpy as np
 
 from bot.errors import ConfigError, DataError
 
-__all__ = ["main_intents", "evaluate_split", "diet_config", "read_split"]
+__all__ = ["main_intents", "evaluate_split", "diet_config", "read_split", "without_oos_handling"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +85,15 @@ def diet_config(epochs: Optional[int]) -> Dict[str, Any]:
         ],
         "policies": [],
     }
+
+
+def without_oos_handling(config: Dict[str, Any]) -> Dict[str, Any]:
+    """`config` with the Canyu classifier's out-of-scope threshold off (the no-OOS reference)."""
+    pipeline = [dict(c) for c in config["pipeline"]]
+    for component in pipeline:
+        if str(component.get("name", "")).endswith(CANYU_CLASSIFIER):
+            component["threshold"] = None
+    return {**config, "pipeline": pipeline}
 
 
 def _load_config(path: str) -> Dict[str, Any]:
@@ -284,11 +301,31 @@ def evaluate_split(
     return metrics, model
 
 
+def _no_oos_reference(
+    config: Dict[str, Any],
+    train: List[Tuple[str, str]],
+    valid: List[Tuple[str, str]],
+    test: List[Tuple[str, str]],
+    workdir: Path,
+    accuracy: float,
+) -> Dict[str, Any]:
+    """In-scope test accuracy of the same pipeline trained without `oos` rows and without a threshold."""
+    def inscope(rows: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+        return [row for row in rows if row[1] != OOS_LABEL]
+
+    reference, _ = evaluate_split(
+        without_oos_handling(config), "canyu-no-oos", inscope(train), inscope(valid), inscope(test), workdir
+    )
+    return {"no_oos_accuracy": reference["accuracy"], "oos_cost_points": round(reference["accuracy"] - accuracy, 2)}
+
+
 _ROWS = [
     ("accuracy", "in-scope accuracy %"),
     ("macro_f1", "in-scope macro-F1 %"),
     ("top_intent_accuracy_without_fallback", "top intent acc. ignoring fallback %"),
     ("inscope_rejected_as_oos", "in-scope sent to fallback/OOS %"),
+    ("no_oos_accuracy", "in-scope acc., no OOS handling %"),
+    ("oos_cost_points", "in-scope cost of OOS handling, points"),
     ("oos_precision", "OOS precision %"),
     ("oos_recall", "OOS recall %"),
     ("oos_f1", "OOS F1 %"),
@@ -328,7 +365,7 @@ def _quiet_rasa() -> None:
 
 
 def main_intents(args: argparse.Namespace) -> int:
-    """Entry point of `bot eval intents DIR [--config] [--baseline diet] [--epochs N] [--out]`."""
+    """Entry point of `bot eval intents DIR [--config] [--valid tune|train] [--baseline diet] [--epochs N] [--out]`."""
     folder = Path(args.dir)
     if not (folder / "train.csv").is_file() or not (folder / "test.csv").is_file():
         raise DataError(f"{folder}: needs train.csv and test.csv (and optionally valid.csv), columns text,label")
@@ -341,6 +378,8 @@ def main_intents(args: argparse.Namespace) -> int:
     train = read_split(folder / "train.csv")
     valid = read_split(folder / "valid.csv") if (folder / "valid.csv").is_file() else []
     test = read_split(folder / "test.csv")
+    if getattr(args, "valid", "tune") == "train":
+        train, valid = train + valid, []
     dataset = folder.resolve().name
     out = Path(args.out or f"reports/eval-intents-{dataset}")
     out.mkdir(parents=True, exist_ok=True)
@@ -357,6 +396,8 @@ def main_intents(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="canyu-eval-") as tmp:
         for name, run_config in runs:
             metrics, model = evaluate_split(run_config, name, train, valid, test, Path(tmp))
+            if name == "canyu" and _has_canyu_classifier(config) and any(label == OOS_LABEL for _, label in test):
+                metrics.update(_no_oos_reference(config, train, valid, test, Path(tmp), metrics["accuracy"]))
             kept = out / f"model-{name}.tar.gz"
             shutil.copyfile(model, kept)
             metrics["model"] = str(kept)
@@ -369,6 +410,7 @@ def main_intents(args: argparse.Namespace) -> int:
     report = {
         "dataset": dataset,
         "splits": {"train": len(train), "valid": len(valid), "test": len(test)},
+        "valid_use": getattr(args, "valid", "tune"),
         "config": args.config,
         "baseline_epochs": args.epochs if getattr(args, "baseline", None) else None,
         "results": results,
