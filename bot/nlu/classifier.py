@@ -427,7 +427,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             return np.zeros((0, len(classes)), dtype=np.float32), None, None, [], "none (too few examples per intent)"
         seed = int(self._config["random_state"])
         # The out-of-scope gate is fitted on the held-out out-of-scope examples: they all need held-out scores.
-        has_oos = any(label in self._oos_names() for label in labels)
+        has_oos = not self._oos_names().isdisjoint(labels)
         if len(texts) < _CROSS_VALIDATE_BELOW or has_oos:
             folds = int(min(5, counts.min()))
             splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
