@@ -78,6 +78,11 @@ def is_validation_example(message: Message) -> bool:
     return isinstance(example, dict) and example.get("canyu_split") == VALIDATION_SPLIT
 
 
+def _chinese(texts: Sequence[str]) -> np.ndarray:
+    """Which texts have Chinese characters (they get the zh centre and `embedding_weight_zh`)."""
+    return np.fromiter((has_cjk(t) for t in texts), dtype=bool, count=len(texts))
+
+
 def _softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -191,8 +196,8 @@ class _Model:
         self.gate: Optional[_Gate] = None  # the out-of-scope decision, when tuned with out-of-scope examples
         self.centres: Dict[bool, np.ndarray] = {}  # training mean embedding per language (zh: True)
 
-    def center(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
-        """Embeddings minus the training mean of their language (zh / other), back to unit length.
+    def center(self, zh: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        """Embeddings minus the training mean of their language (`zh` rows / others), back to unit length.
 
         Sentence models are anisotropic: every multilingual-e5-small vector of a short Chinese text
         lies within cosine 0.9 of every other. Centring spreads them out, for the SVM and for the
@@ -200,18 +205,17 @@ class _Model:
         centres = getattr(self, "centres", None)
         if not centres:
             return embeddings
-        zh = np.array([has_cjk(t) for t in texts], dtype=bool)
         out = embeddings - np.where(zh[:, None], centres[True], centres[False])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-6)).astype(np.float32)
 
-    def matrix(self, texts: Sequence[str], centred: Optional[np.ndarray], fit: bool = False) -> sp.csr_matrix:
+    def matrix(
+        self, texts: Sequence[str], zh: np.ndarray, centred: Optional[np.ndarray], fit: bool = False
+    ) -> sp.csr_matrix:
         """The SVM's input: weighted centred embeddings beside the n-gram TF-IDF blocks."""
         blocks = []
         if centred is not None:
-            weights = np.array(
-                [self.embedding_weight_zh if has_cjk(t) else self.embedding_weight for t in texts], dtype=np.float32
-            )
+            weights = np.where(zh, self.embedding_weight_zh, self.embedding_weight).astype(np.float32)
             blocks.append(sp.csr_matrix(centred * weights[:, None]))
         for vectorizer in self.vectorizers:
             blocks.append(vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts))
@@ -224,13 +228,13 @@ class _Model:
 
         self.embedding_dim = 0 if embeddings is None else int(embeddings.shape[1])
         self.centres = {}
+        zh = _chinese(texts)
         if embeddings is not None and len(texts):
-            zh = np.array([has_cjk(t) for t in texts], dtype=bool)
             for language in (False, True):
                 rows = embeddings[zh == language]
                 self.centres[language] = rows.mean(axis=0) if len(rows) else np.zeros(embeddings.shape[1], np.float32)
-        centred = None if embeddings is None else self.center(texts, embeddings)
-        x = self.matrix(texts, centred, fit=True)
+        centred = None if embeddings is None else self.center(zh, embeddings)
+        x = self.matrix(texts, zh, centred, fit=True)
         self.classes = sorted(set(labels))
         if len(self.classes) < 2:
             self.svm = None
@@ -247,11 +251,12 @@ class _Model:
     ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
         """(SVM scores, per-intent neighbour vote, nearest in-scope similarity); the last two are None
         without neighbours. The embeddings are centred once for both."""
-        centred = None if embeddings is None or not self.embedding_dim else self.center(texts, embeddings)
+        zh = _chinese(texts)
+        centred = None if embeddings is None or not self.embedding_dim else self.center(zh, embeddings)
         if self.svm is None:
             scores = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         else:
-            decision = self.svm.decision_function(self.matrix(texts, centred))
+            decision = self.svm.decision_function(self.matrix(texts, zh, centred))
             if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
                 decision = np.column_stack([-decision, decision])
             scores = decision.astype(np.float32)
@@ -269,12 +274,16 @@ class _Model:
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         return _softmax(scores * self.scale)
 
+    def inscope_columns(self, oos_labels: Set[str]) -> np.ndarray:
+        """Columns of `classes` (and of probabilities) that are in-scope intents."""
+        return np.array([i for i, c in enumerate(self.classes) if c not in oos_labels], dtype=np.int64)
+
     def oos_signals(self, probs: np.ndarray, nearest: Optional[np.ndarray], oos_labels: Set[str]) -> Dict[str, np.ndarray]:
         """What the out-of-scope gate reads (see `_Gate`), for each row of `probs`."""
-        inscope = [i for i, c in enumerate(self.classes) if c not in oos_labels]
-        oos = [i for i, c in enumerate(self.classes) if c in oos_labels]
-        signals = {"confidence": probs[:, inscope].max(axis=1) if inscope else np.zeros(len(probs))}
-        if oos:
+        inscope = self.inscope_columns(oos_labels)
+        oos = np.setdiff1d(np.arange(len(self.classes)), inscope)
+        signals = {"confidence": probs[:, inscope].max(axis=1) if len(inscope) else np.zeros(len(probs))}
+        if len(oos):
             signals["out_of_scope"] = probs[:, oos].sum(axis=1)
         if nearest is not None:
             signals["nearest"] = nearest
@@ -508,11 +517,11 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         inscope = ~is_oos
         signals = model.oos_signals(probs, similarity, oos_labels)
         confidence = signals["confidence"]
-        inscope_cols = [i for c, i in index.items() if c not in oos_labels]
+        inscope_cols = model.inscope_columns(oos_labels)
         # what the top in-scope intent alone gets right: the reference for the in-scope cost of OOS handling
         understood = np.zeros(len(labels), dtype=bool)
-        if inscope_cols:
-            best_inscope = np.array(inscope_cols)[probs[:, inscope_cols].argmax(axis=1)]
+        if len(inscope_cols):
+            best_inscope = inscope_cols[probs[:, inscope_cols].argmax(axis=1)]
             understood = inscope & known & np.array([model.classes[p] == labels[i] for i, p in enumerate(best_inscope)])
         # without a gate an out-of-scope class that wins the softmax decides by itself
         class_says_oos = np.array([model.classes[p] in oos_labels for p in probs.argmax(axis=1)], dtype=bool)
