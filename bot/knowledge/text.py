@@ -14,9 +14,10 @@ import unicodedata
 from functools import lru_cache
 from typing import List
 
+from bot.language import has_cjk
+
 __all__ = ["normalise", "tokens", "char_ngrams", "has_cjk"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _EN_STOP = frozenset(
@@ -27,11 +28,6 @@ _EN_STOP = frozenset(
     own same both each few more most other s t don im ive get got""".split()
 )
 _ZH_STOP = frozenset("的 了 吗 呢 吧 啊 呀 么 是 我 你 他 她 它 们 这 那 个 有 在 和 就 都 也 还 请问 一下 怎么 什么 嘛 哦 啦".split())
-
-
-def has_cjk(text: str) -> bool:
-    """True if the text contains a Chinese character."""
-    return bool(_CJK.search(text))
 
 
 def normalise(text: str) -> str:

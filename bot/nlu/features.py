@@ -15,16 +15,13 @@ from typing import List
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.language import CJK_CHAR as _CJK
+from bot.language import has_cjk
+
 __all__ = ["char_ngrams", "word_ngrams", "has_cjk", "make_vectorizers"]
 
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _MAX_CHARS = 2000  # longer messages are cut: their tail adds nothing but time
-
-
-def has_cjk(text: str) -> bool:
-    """True if the text contains a Chinese character."""
-    return bool(_CJK.search(text))
 
 
 def _runs(text: str) -> List[str]:
