@@ -8,9 +8,10 @@ network (this machine has none) and give each driver a fresh profile.
 from __future__ import annotations
 
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -44,3 +45,39 @@ def chromium(window_size: str = "1280,1600") -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def log_in(driver: Any, console_url: str, name: str, password: str, next_path: str = "/", timeout: float = 60) -> None:
+    """Log in through the console's form and wait for its redirect to `next_path`.
+
+    `click()` returns before the form's POST and redirect land: navigating straight on races the redirect,
+    which can replace the page the test asked for.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.delete_all_cookies()
+    driver.get(f"{console_url}/login?next={next_path}")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    landed = console_url + next_path
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.current_url.split("?")[0] == landed and d.execute_script("return document.readyState") == "complete",
+        message=f"no redirect to {next_path} after logging in as {name} (still at {driver.current_url})")
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; errors count as "not yet" (a page mid-reload)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # stale elements while the page re-renders
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+

@@ -20,7 +20,7 @@ import requests
 from bot.analytics import add_entry, compute_report, record_rating, report_csv, report_text
 from bot.feedback import FeedbackStore
 from bot.storage import EmbeddedRedis
-from tests.browser import chromium
+from tests.browser import chromium, log_in, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -137,10 +137,7 @@ def browser() -> Iterator[Any]:
 def test_analytics_page_in_headless_chromium(console: str, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(console + "/login?next=/analytics")
-    browser.find_element(By.ID, "username").send_keys("tina")
-    browser.find_element(By.ID, "password").send_keys("analytics-pass-123")
-    browser.find_element(By.ID, "login-submit").click()
+    log_in(browser, console, "tina", "analytics-pass-123", next_path="/analytics")
     browser.get(console + "/analytics?days=7")
     text = lambda el_id: browser.find_element(By.ID, el_id).text.strip()  # noqa: E731
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -178,20 +175,18 @@ def test_feedback_status_changes_from_the_console(console: str, browser: Any, re
 
     browser.get(console + "/feedback")
     if "/login" in browser.current_url:
-        browser.find_element(By.ID, "username").send_keys("tina")
-        browser.find_element(By.ID, "password").send_keys("analytics-pass-123")
-        browser.find_element(By.ID, "login-submit").click()
-        browser.get(console + "/feedback")
+        log_in(browser, console, "tina", "analytics-pass-123", next_path="/feedback")
     store = FeedbackStore(red, use_vectors=False)
     item = next(i for i in store.all() if i.status == "new")
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{item.id}"]')
     Select(row.find_element(By.NAME, "status")).select_by_value("in_beta")
     row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert f"{item.id} is now in_beta" in browser.find_element(By.ID, "fb-message").text
+    wait_for(lambda: f"{item.id} is now in_beta" in browser.find_element(By.ID, "fb-message").text,
+             what="the in_beta confirmation")
     assert store.get(item.id).status == "in_beta"
     assert store.history(item.id)[-1]["by"] == "tina"
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{item.id}"]')
     Select(row.find_element(By.NAME, "status")).select_by_value("declined")
     row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "needs a reason" in browser.find_element(By.ID, "fb-error").text
+    wait_for(lambda: "needs a reason" in browser.find_element(By.ID, "fb-error").text, what="the missing-reason error")
     browser.save_screenshot(str(ARTIFACTS / "feedback-declined-error.png"))

@@ -19,7 +19,7 @@ import requests
 from bot.cli.console import add_user
 from bot.runner import Stack, free_port
 from bot.settings import load_settings
-from tests.browser import chromium
+from tests.browser import chromium, wait_for
 from tests.harness import Assistant, new_sender
 
 HOME = load_settings().home
@@ -106,20 +106,6 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def browser() -> Iterator[Any]:
     with chromium("1600,1000") as driver:
         yield driver
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # stale elements while the page re-renders
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def shot(driver: Any, name: str) -> None:
