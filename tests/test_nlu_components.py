@@ -354,7 +354,7 @@ def test_neighbour_vote_is_the_mean_of_the_k_most_similar_examples_per_intent() 
 @pytest.mark.parametrize(
     "config, option",
     [({"knn_weight": -1}, "knn_weight"), ({"knn_weight": "lots"}, "knn_weight"), ({"knn_k": 0}, "knn_k"),
-     ({"threshold": 1.5}, "threshold")],
+     ({"threshold": 1.5}, "threshold"), ({"C": 0}, "C"), ({"C": "big"}, "C"), ({"C": True}, "C")],
 )
 def test_classifier_config_errors_name_the_option(config: Dict[str, Any], option: str) -> None:
     from rasa.shared.exceptions import InvalidConfigException
@@ -377,3 +377,30 @@ def test_neighbour_vote_weight_is_chosen_on_held_out_data_and_changes_the_scores
         assert intent == "order_status"
         confidences[weight] = confidence
     assert confidences[0] != pytest.approx(confidences[4], abs=1e-4)
+
+
+def test_svm_c_is_chosen_on_held_out_accuracy_with_ties_to_the_smaller() -> None:
+    from bot.nlu import CanyuIntentClassifier
+
+    clf = CanyuIntentClassifier({"knn_weight": 0}, None, None)  # type: ignore[arg-type]
+    classes, labels = ["a", "b"], ["a", "b", "b", "oos"]  # "oos" is not a class: it does not count
+    right, wrong = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 0.0]]), np.array([[0.0, 1.0]] * 4)
+    chosen, report = clf._choose_c(classes, {0.25: wrong, 0.5: right, 1.0: right, 2.0: wrong}, None, labels)
+    assert chosen == 0.5
+    assert report["C_tuning_accuracy"] == {"0.25": round(2 / 3, 4), "0.5": 1.0, "1.0": 1.0, "2.0": round(2 / 3, 4)}
+    assert clf._choose_c(classes, {1.0: wrong}, None, labels) == (1.0, {"C": 1.0})  # a fixed C is kept
+    assert clf._choose_c(classes, {0.25: wrong, 0.5: wrong}, None, [])[0] == 0.5  # nothing to tune on
+
+
+def test_svm_c_auto_tries_the_grid_and_a_fixed_c_is_used_as_given(tmp_path: Path) -> None:
+    from bot.nlu.classifier import _C_GRID
+
+    parts = Components(tmp_path)
+    auto = parts.classifier({"threshold": None}, name="c-auto")
+    assert auto.report["C"] in _C_GRID and auto._model.c == auto.report["C"]
+    assert set(auto.report["C_tuning_accuracy"]) == {str(c) for c in _C_GRID}
+    fixed = parts.classifier({"threshold": None, "C": 3.0}, name="c-fixed")
+    assert fixed.report["C"] == 3.0 and fixed._model.svm.C == 3.0 and "C_tuning_accuracy" not in fixed.report
+    [(intent, _)] = parts.classify(fixed, ["has my parcel shipped"])
+    assert intent == "order_status"
+

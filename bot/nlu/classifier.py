@@ -31,8 +31,13 @@ the message to its `knn_k` (3) most similar training examples of that intent. Th
 intent has several distinct phrasings that one linear boundary fits badly: on the tuning data of
 banking77 +0.6 points, of smp2017-zh +0.3.
 
+Regularisation. `C: auto` (the default) fits the SVM with each `C` in 0.25 / 0.5 / 1 / 2 on the same
+tuning data and keeps the most accurate (ties to the smaller); the fits run in parallel threads. A number
+fixes it.
+
 config.yml:
     - name: bot.nlu.CanyuIntentClassifier
+      C: auto                    # or a number > 0
       threshold: auto            # or a number in [0, 1], or null to never fall back
       fallback_intent: nlu_fallback
       knn_weight: auto           # or a number ≥ 0; 0 = SVM alone
@@ -42,7 +47,9 @@ config.yml:
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 import numpy as np
@@ -68,6 +75,8 @@ VALIDATION_SPLIT = "valid"
 _MODEL_FILE = "classifier.joblib"
 _SCALES = np.logspace(-0.5, 2.2, 55)
 _KNN_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+_C_GRID = (0.25, 0.5, 1.0, 2.0)  # `C: auto` picks from these on the tuning data
+_DEFAULT_C = 0.5  # `C: auto` with nothing to tune on
 _CROSS_VALIDATE_BELOW = 3000  # examples; above (without out-of-scope examples), one 10% hold-out
 
 
@@ -222,10 +231,15 @@ class _Model:
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def fit(
-        self, texts: Sequence[str], embeddings: Optional[np.ndarray], labels: Sequence[str], oos_labels: Set[str]
-    ) -> None:
-        from sklearn.svm import LinearSVC
-
+        self,
+        texts: Sequence[str],
+        embeddings: Optional[np.ndarray],
+        labels: Sequence[str],
+        oos_labels: Set[str],
+        c_grid: Sequence[float] = (),
+    ) -> Dict[float, Any]:
+        """Fits vectorizers, neighbours and one SVM per `C` in `c_grid` (default: `self.c`) on the same
+        features, in parallel threads (liblinear releases the GIL). Keeps the first; returns them all."""
         self.embedding_dim = 0 if embeddings is None else int(embeddings.shape[1])
         self.centres = {}
         zh = _chinese(texts)
@@ -238,33 +252,61 @@ class _Model:
         self.classes = sorted(set(labels))
         if len(self.classes) < 2:
             self.svm = None
-            return
-        self.svm = LinearSVC(C=self.c, random_state=self.random_state, max_iter=2000)
-        self.svm.fit(x, list(labels))
-        self.classes = [str(c) for c in self.svm.classes_]
+            return {}
+        grid = [float(c) for c in c_grid] or [self.c]
+        fit_one = lambda c: self._new_svm(c).fit(x, list(labels))  # noqa: E731
+        if len(grid) == 1:
+            svms = {grid[0]: fit_one(grid[0])}
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(grid), os.cpu_count() or 1)) as pool:
+                svms = dict(zip(grid, pool.map(fit_one, grid)))
+        self.use(grid[0], svms[grid[0]])
         if centred is not None:
             inscope = np.array([label not in oos_labels for label in labels], dtype=bool)
             self.neighbours = _Neighbours(centred, labels, self.classes, inscope, self.knn_k)
+        return svms
+
+    def _new_svm(self, c: float) -> Any:
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(C=c, random_state=self.random_state, max_iter=2000)
+
+    def use(self, c: float, svm: Any) -> None:
+        """Keep the SVM fitted with `C` = `c` (one of those `fit` returned)."""
+        self.c, self.svm = float(c), svm
+        self.classes = [str(label) for label in svm.classes_]
+
+    def inputs(self, texts: Sequence[str], embeddings: Optional[np.ndarray]) -> Tuple[sp.csr_matrix, Optional[np.ndarray]]:
+        """(the SVM's input matrix, the centred embeddings or None) for `texts`."""
+        zh = _chinese(texts)
+        centred = None if embeddings is None or not self.embedding_dim else self.center(zh, embeddings)
+        return self.matrix(texts, zh, centred), centred
+
+    def scores(self, x: sp.csr_matrix, svm: Any = None) -> np.ndarray:
+        """SVM scores per class for the rows of `x`, by `svm` (default: the kept one)."""
+        svm = self.svm if svm is None else svm
+        if svm is None:
+            return np.zeros((x.shape[0], len(self.classes)), dtype=np.float32)
+        decision = svm.decision_function(x)
+        if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
+            decision = np.column_stack([-decision, decision])
+        return decision.astype(np.float32)
+
+    def neighbour_signals(self, centred: Optional[np.ndarray]) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """(per-intent neighbour vote, nearest in-scope similarity), or (None, None) without neighbours."""
+        neighbours = getattr(self, "neighbours", None)
+        if not isinstance(neighbours, _Neighbours) or centred is None:
+            return None, None
+        return neighbours(centred)
 
     def signals(
         self, texts: Sequence[str], embeddings: Optional[np.ndarray]
     ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
         """(SVM scores, per-intent neighbour vote, nearest in-scope similarity); the last two are None
         without neighbours. The embeddings are centred once for both."""
-        zh = _chinese(texts)
-        centred = None if embeddings is None or not self.embedding_dim else self.center(zh, embeddings)
-        if self.svm is None:
-            scores = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
-        else:
-            decision = self.svm.decision_function(self.matrix(texts, zh, centred))
-            if decision.ndim == 1:  # two classes: sklearn returns the score of the second one only
-                decision = np.column_stack([-decision, decision])
-            scores = decision.astype(np.float32)
-        neighbours = getattr(self, "neighbours", None)
-        if not isinstance(neighbours, _Neighbours) or centred is None:
-            return scores, None, None
-        votes, nearest = neighbours(centred)
-        return scores, votes, nearest
+        x, centred = self.inputs(texts, embeddings)
+        votes, nearest = self.neighbour_signals(centred)
+        return self.scores(x), votes, nearest
 
     def combine(self, scores: np.ndarray, votes: Optional[np.ndarray]) -> np.ndarray:
         """SVM scores plus the weighted neighbour vote."""
@@ -298,7 +340,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         """Defaults; see the module docstring for the out-of-scope options."""
         return {
-            "C": 0.5,
+            "C": "auto",
             "embedding_weight": 2.0,
             "embedding_weight_zh": 1.0,
             "threshold": "auto",
@@ -328,7 +370,8 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         """Rejects a threshold that is not `auto`, null or a number in [0, 1], a `knn_weight` that is not
-        `auto` or a number ≥ 0, and a `knn_k` that is not a whole number ≥ 1."""
+        `auto` or a number ≥ 0, a `C` that is not `auto` or a number > 0, and a `knn_k` that is not a whole
+        number ≥ 1."""
         threshold = config.get("threshold", "auto")
         if threshold not in (None, "auto") and (
             isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= float(threshold) <= 1
@@ -341,6 +384,11 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         if weight != "auto" and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0):
             raise InvalidConfigException(
                 f"config.yml: CanyuIntentClassifier knn_weight must be 'auto' or a number ≥ 0 (0 = no neighbour vote), got {weight!r}"
+            )
+        c = config.get("C", "auto")
+        if c != "auto" and (isinstance(c, bool) or not isinstance(c, (int, float)) or c <= 0):
+            raise InvalidConfigException(
+                f"config.yml: CanyuIntentClassifier C must be 'auto' or a number > 0 (the SVM's regularisation), got {c!r}"
             )
         k = config.get("knn_k", 3)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -382,14 +430,19 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             return texts, None
         return texts, np.vstack(rows)
 
-    def _new_model(self) -> _Model:
+    def _new_model(self, c: float = _DEFAULT_C) -> _Model:
         return _Model(
             float(self._config["embedding_weight"]),
             float(self._config["embedding_weight_zh"]),
-            float(self._config["C"]),
+            c,
             int(self._config["random_state"]),
             int(self._config["knn_k"]),
         )
+
+    def _c_grid(self) -> List[float]:
+        """The SVM `C` values to try: the configured one, or (auto) `_C_GRID`."""
+        configured = self._config.get("C", "auto")
+        return list(_C_GRID) if configured == "auto" else [float(configured)]
 
     def _oos_names(self) -> Set[str]:
         return {self._config["out_of_scope_intent"], "oos", self._config["fallback_intent"]}
@@ -405,17 +458,28 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         texts, emb = self._texts_and_embeddings(train)
         labels = [str(e.get(INTENT)) for e in train]
+        grid = self._c_grid()
 
-        model = self._new_model()
-        model.fit(texts, emb, labels, self._oos_names())
-        if valid:
+        if valid:  # one model per C, scored on the validation examples
+            model = self._new_model()
+            svms = model.fit(texts, emb, labels, self._oos_names(), grid)
             v_texts, v_emb = self._texts_and_embeddings(valid)
-            scores, votes, similarity = model.signals(v_texts, v_emb)
+            x, centred = model.inputs(v_texts, v_emb)
+            scores_by_c = {c: model.scores(x, svms.get(c)) for c in grid}  # zeros without an SVM (one intent)
+            votes, similarity = model.neighbour_signals(centred)
             tune_labels = [str(e.get(INTENT)) for e in valid]
             source = f"validation examples ({len(valid)})"
-        else:
-            scores, votes, similarity, tune_labels, source = self._out_of_fold(texts, emb, labels, model.classes)
-        self._calibrate(model, scores, votes, tune_labels, source, similarity)
+            c, c_report = self._choose_c(model.classes, scores_by_c, votes, tune_labels)
+            if svms:
+                model.use(c, svms[c])
+        else:  # held-out scores per C first, then one model with the chosen C
+            classes = sorted(set(labels))
+            scores_by_c, votes, similarity, tune_labels, source = self._out_of_fold(texts, emb, labels, classes, grid)
+            c, c_report = self._choose_c(classes, scores_by_c, votes, tune_labels)
+            model = self._new_model(c)
+            model.fit(texts, emb, labels, self._oos_names())
+        model.report.update(c_report)
+        self._calibrate(model, scores_by_c[c], votes, tune_labels, source, similarity)
         if model.knn_weight == 0 and model.gate is None:  # neither the vote nor the gate needs them
             model.neighbours = None
         model.report["train_seconds"] = round(time.perf_counter() - start, 2)
@@ -425,15 +489,17 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def _out_of_fold(
-        self, texts: List[str], emb: Optional[np.ndarray], labels: List[str], classes: List[str]
-    ) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], List[str], str]:
-        """Held-out SVM scores, neighbour votes and nearest in-scope similarities for the training data, by cross-validation."""
+        self, texts: List[str], emb: Optional[np.ndarray], labels: List[str], classes: List[str], grid: List[float]
+    ) -> Tuple[Dict[float, np.ndarray], Optional[np.ndarray], Optional[np.ndarray], List[str], str]:
+        """Held-out SVM scores (per `C` in `grid`), neighbour votes and nearest in-scope similarities for the
+        training data, by cross-validation or one hold-out."""
         from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
         y = np.asarray(labels)
         _, counts = np.unique(y, return_counts=True)
         if len(classes) < 2 or counts.min() < 2:
-            return np.zeros((0, len(classes)), dtype=np.float32), None, None, [], "none (too few examples per intent)"
+            empty = {c: np.zeros((0, len(classes)), dtype=np.float32) for c in grid}
+            return empty, None, None, [], "none (too few examples per intent)"
         seed = int(self._config["random_state"])
         # The out-of-scope gate is fitted on the held-out out-of-scope examples: they all need held-out scores.
         has_oos = not self._oos_names().isdisjoint(labels)
@@ -444,21 +510,22 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         else:
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=0.1, random_state=seed)
             source = "10% stratified hold-out of training data"
-        out_scores: List[np.ndarray] = []
+        out_scores: Dict[float, List[np.ndarray]] = {c: [] for c in grid}
         out_votes: List[np.ndarray] = []
         out_similarity: List[np.ndarray] = []
         out_labels: List[str] = []
         index = {c: i for i, c in enumerate(classes)}
         for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
             part = self._new_model()
-            part.fit([texts[i] for i in fit_idx], None if emb is None else emb[fit_idx], list(y[fit_idx]), self._oos_names())
-            held_texts = [texts[i] for i in held_idx]
-            held_emb = None if emb is None else emb[held_idx]
+            svms = part.fit([texts[i] for i in fit_idx], None if emb is None else emb[fit_idx], list(y[fit_idx]),
+                            self._oos_names(), grid)
+            x, centred = part.inputs([texts[i] for i in held_idx], None if emb is None else emb[held_idx])
             columns = [index[c] for c in part.classes]
-            full = np.full((len(held_idx), len(classes)), -10.0, dtype=np.float32)
-            held_scores, votes, similarity = part.signals(held_texts, held_emb)
-            full[:, columns] = held_scores
-            out_scores.append(full)
+            for c, svm in svms.items():
+                full = np.full((len(held_idx), len(classes)), -10.0, dtype=np.float32)
+                full[:, columns] = part.scores(x, svm)
+                out_scores[c].append(full)
+            votes, similarity = part.neighbour_signals(centred)
             if votes is not None and similarity is not None:
                 full_votes = np.zeros((len(held_idx), len(classes)), dtype=np.float32)
                 full_votes[:, columns] = votes
@@ -467,19 +534,47 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
             out_labels.extend(y[held_idx])
         votes_all = np.vstack(out_votes) if out_votes else None
         similarity_all = np.concatenate(out_similarity) if out_similarity else None
-        return np.vstack(out_scores), votes_all, similarity_all, out_labels, source
+        return {c: np.vstack(rows) for c, rows in out_scores.items()}, votes_all, similarity_all, out_labels, source
+
+    @staticmethod
+    def _known_rows(classes: List[str], labels: List[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """(rows of `labels` that are in `classes`, their class indices)."""
+        index = {c: i for i, c in enumerate(classes)}
+        rows = np.array([i for i, label in enumerate(labels) if label in index], dtype=np.int64)
+        return rows, np.array([index[labels[i]] for i in rows], dtype=int)
 
     def _choose_knn_weight(
         self, scores: np.ndarray, votes: Optional[np.ndarray], rows: np.ndarray, target: np.ndarray
-    ) -> float:
-        """`knn_weight` from config, or (auto) the grid value with the best held-out accuracy; ties go to the smaller."""
+    ) -> Tuple[float, float]:
+        """(`knn_weight` from config or, auto, the grid value with the best held-out accuracy, ties to the
+        smaller; that accuracy)."""
+        def accuracy(weight: float) -> float:
+            combined = scores[rows] if votes is None or not weight else scores[rows] + weight * votes[rows]
+            return float(np.mean(combined.argmax(axis=1) == target)) if len(rows) else 0.0
+
         configured = self._config.get("knn_weight", "auto")
         if configured != "auto":
-            return float(configured)
+            return float(configured), accuracy(float(configured))
         if votes is None or len(rows) == 0:
-            return 0.0
-        accuracy = {w: float(np.mean((scores[rows] + w * votes[rows]).argmax(axis=1) == target)) for w in _KNN_WEIGHTS}
-        return max(_KNN_WEIGHTS, key=lambda w: (accuracy[w], -w))
+            return 0.0, accuracy(0.0)
+        by_weight = {w: accuracy(w) for w in _KNN_WEIGHTS}
+        best = max(_KNN_WEIGHTS, key=lambda w: (by_weight[w], -w))
+        return best, by_weight[best]
+
+    def _choose_c(
+        self, classes: List[str], scores_by_c: Dict[float, np.ndarray], votes: Optional[np.ndarray], labels: List[str]
+    ) -> Tuple[float, Dict[str, Any]]:
+        """(the `C` whose held-out scores, with their best neighbour vote, are most accurate, ties to the
+        smaller, i.e. more regularised; what to report). One candidate: that one; nothing to tune on:
+        `_DEFAULT_C`."""
+        grid = sorted(scores_by_c)
+        rows, target = self._known_rows(classes, labels)
+        if len(grid) == 1 or len(rows) == 0:
+            chosen = grid[0] if len(grid) == 1 else _DEFAULT_C
+            return chosen, {"C": chosen}
+        accuracy = {c: self._choose_knn_weight(scores_by_c[c], votes, rows, target)[1] for c in grid}
+        chosen = max(grid, key=lambda c: (accuracy[c], -c))
+        return chosen, {"C": chosen, "C_tuning_accuracy": {str(c): round(a, 4) for c, a in accuracy.items()}}
 
     def _calibrate(
         self,
@@ -493,13 +588,12 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         """Chooses the neighbour-vote weight, fits the softmax temperature, then the out-of-scope gate and
         threshold, all on held-out scores."""
         oos_labels = self._oos_names()
-        index = {c: i for i, c in enumerate(model.classes)}
         model.report.update({"tuned_on": source, "classes": len(model.classes)})
-        known = np.array([label in index for label in labels], dtype=bool)
+        rows, target = self._known_rows(model.classes, labels)
+        known = np.zeros(len(labels), dtype=bool)
+        known[rows] = True
         is_oos = np.array([label in oos_labels for label in labels], dtype=bool)
-        rows = np.where(known)[0]
-        target = np.array([index[labels[i]] for i in rows], dtype=int)
-        model.knn_weight = self._choose_knn_weight(scores, votes, rows, target)
+        model.knn_weight = self._choose_knn_weight(scores, votes, rows, target)[0]
         model.report["knn_weight"] = model.knn_weight
         if scores.shape[0] == 0:
             model.threshold = self._fixed_threshold(default=None)
