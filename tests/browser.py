@@ -47,20 +47,26 @@ def chromium(window_size: str = "1280,1600") -> Iterator[Any]:
         driver.quit()
 
 
+def submit_login(driver: Any, console_url: str, name: str, password: str, next_path: str = "/") -> None:
+    """Fill in and submit the console's login form (fresh cookies); returns without waiting for the answer."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{console_url}/login?next={next_path}")
+    wait_for(lambda: driver.find_element(By.ID, "username"), what="the login form").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+
+
 def log_in(driver: Any, console_url: str, name: str, password: str, next_path: str = "/", timeout: float = 60) -> None:
     """Log in through the console's form and wait for its redirect to `next_path`.
 
     `click()` returns before the form's POST and redirect land: navigating straight on races the redirect,
     which can replace the page the test asked for.
     """
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.delete_all_cookies()
-    driver.get(f"{console_url}/login?next={next_path}")
-    driver.find_element(By.ID, "username").send_keys(name)
-    driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "login-submit").click()
+    submit_login(driver, console_url, name, password, next_path)
     landed = console_url + next_path
     WebDriverWait(driver, timeout).until(
         lambda d: d.current_url.split("?")[0] == landed and d.execute_script("return document.readyState") == "complete",
@@ -80,4 +86,3 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
             return last
         time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-

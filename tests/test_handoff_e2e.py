@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -19,7 +19,7 @@ import requests
 from bot.cli.console import add_user
 from bot.runner import Stack, free_port
 from bot.settings import load_settings
-from tests.browser import chromium, wait_for
+from tests.browser import chromium, submit_login, wait_for
 from tests.harness import Assistant, new_sender
 
 HOME = load_settings().home
@@ -113,16 +113,6 @@ def shot(driver: Any, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"handoff-{name}.png"))
 
 
-def browser_login(driver: Any, console_url: str, name: str, password: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.delete_all_cookies()
-    driver.get(console_url + "/login?next=/agent")
-    wait_for(lambda: driver.find_element(By.ID, "username"), what="the login form").send_keys(name)
-    driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "login-submit").click()
-
-
 def queue_senders(driver: Any) -> List[str]:
     from selenium.webdriver.common.by import By
 
@@ -151,10 +141,10 @@ def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any)
     assert replies and "转" in "".join(m.get("text", "") for m in replies) or replies, replies
     console = deployment.main.console_url
 
-    browser_login(browser, console, AGENT, "wrong-password-1")
+    submit_login(browser, console, AGENT, "wrong-password-1", "/agent")
     wait_for(lambda: browser.find_element(By.ID, "login-error").text, what="the login error")
     assert "/login" in browser.current_url
-    browser_login(browser, console, AGENT, AGENT_PW)
+    submit_login(browser, console, AGENT, AGENT_PW, "/agent")
     wait_for(lambda: browser.current_url.endswith("/agent"), what="the queue page")
 
     open_row(browser, user, "claim")
@@ -198,7 +188,7 @@ def test_urgent_safety_message_and_vip_jump_the_queue(deployment: Deployment, br
     time.sleep(0.2)
     replies = deployment.say(urgent, "My power bank is swelling and smells like smoke")
     assert "unplug" in replies[0]["text"].lower(), replies
-    browser_login(browser, deployment.main.console_url, AGENT, AGENT_PW)
+    submit_login(browser, deployment.main.console_url, AGENT, AGENT_PW, "/agent")
     order = wait_for(lambda: (lambda s: s if {urgent, vip, normal} <= set(s) else None)(queue_senders(browser)),
                      what="the three users in the queue")
     assert order.index(urgent) < order.index(vip) < order.index(normal)
@@ -214,7 +204,7 @@ def test_user_html_shows_as_text_in_the_console(deployment: Deployment, browser:
     deployment.say(user, "转人工")
     evil = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> 你好'
     assert deployment.say(user, evil) == []
-    browser_login(browser, deployment.main.console_url, AGENT, AGENT_PW)
+    submit_login(browser, deployment.main.console_url, AGENT, AGENT_PW, "/agent")
     open_row(browser, user, "open")
     wait_for(lambda: evil in transcript_texts(browser), what="the HTML shown as text")
     assert browser.execute_script("return window.__pwned === undefined")

@@ -17,7 +17,7 @@ import pytest
 
 from bot.console.users import UserStore
 from bot.trainer.review import Review
-from tests.browser import start_chromium
+from tests.browser import log_in, start_chromium
 from tests.harness import new_sender, start_assistant
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,14 +85,11 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
     orders_yml = home / "intents" / "orders.yml"
     original = orders_yml.read_text(encoding="utf-8")
     driver = start_chromium("1280,2000")
-    # the login redirect replaces the page: an element read just before it goes stale, so retry on that
+    # an element read while the page re-renders goes stale: retry on that
     wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
     try:
         # 2. log in as a trainer and open the page
-        driver.get(f"{assistant.console_url}/login?next=/trainer")
-        driver.find_element(By.ID, "username").send_keys("tina")
-        driver.find_element(By.ID, "password").send_keys("trainer-pass-123")
-        driver.find_element(By.ID, "login-submit").click()
+        log_in(driver, assistant.console_url, "tina", "trainer-pass-123", next_path="/trainer")
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "1")
         cards = driver.find_elements(By.CSS_SELECTOR, ".group")
         assert len(cards) >= 2
