@@ -14,11 +14,11 @@ import unicodedata
 from functools import lru_cache
 from typing import List
 
-from bot.language import has_cjk
+from bot.language import CJK_CHAR, has_cjk
 
 __all__ = ["normalise", "tokens", "char_ngrams", "has_cjk"]
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(CJK_CHAR.pattern + "+")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _EN_STOP = frozenset(
     """a an the and or but if of to in on at for with by from as is are was were be been being do does did

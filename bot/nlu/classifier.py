@@ -372,21 +372,22 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
         """Rejects a threshold that is not `auto`, null or a number in [0, 1], a `knn_weight` that is not
         `auto` or a number ≥ 0, a `C` that is not `auto` or a number > 0, and a `knn_k` that is not a whole
         number ≥ 1."""
+        def number(value: Any) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
         threshold = config.get("threshold", "auto")
-        if threshold not in (None, "auto") and (
-            isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= float(threshold) <= 1
-        ):
+        if threshold not in (None, "auto") and not (number(threshold) and 0 <= threshold <= 1):
             raise InvalidConfigException(
                 f"config.yml: CanyuIntentClassifier threshold must be 'auto', null or a number "
                 f"between 0 and 1, got {threshold!r}"
             )
         weight = config.get("knn_weight", "auto")
-        if weight != "auto" and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0):
+        if weight != "auto" and not (number(weight) and weight >= 0):
             raise InvalidConfigException(
                 f"config.yml: CanyuIntentClassifier knn_weight must be 'auto' or a number ≥ 0 (0 = no neighbour vote), got {weight!r}"
             )
         c = config.get("C", "auto")
-        if c != "auto" and (isinstance(c, bool) or not isinstance(c, (int, float)) or c <= 0):
+        if c != "auto" and not (number(c) and c > 0):
             raise InvalidConfigException(
                 f"config.yml: CanyuIntentClassifier C must be 'auto' or a number > 0 (the SVM's regularisation), got {c!r}"
             )

@@ -20,7 +20,7 @@ from bot.language import has_cjk
 
 __all__ = ["char_ngrams", "word_ngrams", "has_cjk", "make_vectorizers"]
 
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
+_RUNS = re.compile(_CJK.pattern + r"+|[^\W_]+", re.UNICODE)  # Chinese runs, then other words
 _MAX_CHARS = 2000  # longer messages are cut: their tail adds nothing but time
 
 
