@@ -135,3 +135,341 @@ def test_bot_review_cli_lists_and_assigns(red, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "+    - can I pay with paypal" in out and "intents/shop.yml" in out
     assert "can I pay with paypal" in (root / "intents" / "shop.yml").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- answers that look wrong
+# Event shapes as Rasa publishes them (checked against a running assistant): a knowledge answer is a bot event
+# with metadata `kb`; the 👎 button's payload brings an entity, then the `rating` slot, set again when the
+# comment form starts; the user's comment fills `answer_comment` while the form is active.
+
+def _answer(sender, text, ts, entry="os_update_how", confidence=0.981, kind="faq"):
+    return {"event": "bot", "sender_id": sender, "timestamp": ts, "text": text,
+            "metadata": {"kb": {"outcome": "answer", "entry": entry, "kind": kind, "confidence": confidence,
+                                "reason": "confidence >= 0.5", "candidates": [{"entry": entry, "confidence": confidence}]}}}
+
+
+def _bot(sender, text, ts):
+    return {"event": "bot", "sender_id": sender, "timestamp": ts, "text": text, "metadata": {"utter_action": "utter_x"}}
+
+
+def _slot(sender, name, value, ts):
+    return {"event": "slot", "sender_id": sender, "timestamp": ts, "name": name, "value": value}
+
+
+def _thumbs_down_flow(sender, rating_event, t, comment=None):
+    events = [rating_event, _slot(sender, "rating", None, t + 0.2),
+              {"event": "active_loop", "sender_id": sender, "timestamp": t + 0.3, "name": "answer_comment_form"},
+              _slot(sender, "rating", "down", t + 0.4),  # the form's slot extraction sets it once more
+              _bot(sender, "Thanks for telling me. What was missing?", t + 0.5)]
+    if comment:
+        events += [_user(sender, comment, "nlu_fallback", 0.47, t + 1),
+                   _slot(sender, "answer_comment", comment, t + 1.1),
+                   {"event": "active_loop", "sender_id": sender, "timestamp": t + 1.2, "name": None},
+                   _bot(sender, "Got it, filed as FB1.", t + 1.3)]
+    return events
+
+
+UPDATE_EN = "Go to Settings > About phone > MilletOS version and tap Check for updates."
+UPDATE_ZH = "打开 设置 > 我的设备 > 米粒OS 版本，点「检查更新」。"
+T0 = 1_800_000_000.0
+
+
+def test_rated_down_points_at_the_rated_answer_once_per_rating(red):
+    payload = _user("r1", '/rate_answer{"rating":"down"}', "rate_answer", 1.0, T0 + 2, [{"entity": "rating", "value": "down"}])
+    _publish(
+        red,
+        _user("r1", "How do I update MilletOS?", "ask_product", 0.99, T0),
+        _answer("r1", UPDATE_EN, T0 + 1),
+        _slot("r1", "kb_entry", "os_update_how", T0 + 1.1),
+        payload, _slot("r1", "rating", "down", T0 + 2.1),  # the payload's entity fills the slot
+        *_thumbs_down_flow("r1", _bot("r1", "(record)", T0 + 2.15), T0 + 2.15, comment="没说要多久"),
+        # typed 👎 and 没用 (classified rate_answer, no entity)
+        _user("r2", "米粒OS怎么升级？", "ask_product", 0.83, T0 + 10),
+        _answer("r2", UPDATE_ZH, T0 + 11, confidence=0.944),
+        *_thumbs_down_flow("r2", _user("r2", "👎", "rate_answer", 0.99, T0 + 12), T0 + 12),
+        _user("r3", "米粒OS怎么升级？", "ask_product", 0.83, T0 + 20),
+        _answer("r3", UPDATE_ZH, T0 + 21, confidence=0.944),
+        *_thumbs_down_flow("r3", _user("r3", "没用", "rate_answer", 0.96, T0 + 22), T0 + 22),
+        # a 👍 is counted, files nothing
+        _user("r4", "How do I update MilletOS?", "ask_product", 0.99, T0 + 30),
+        _answer("r4", UPDATE_EN, T0 + 31),
+        _user("r4", '/rate_answer{"rating":"up"}', "rate_answer", 1.0, T0 + 32, [{"entity": "rating", "value": "up"}]),
+        _slot("r4", "rating", "up", T0 + 32.1),
+    )
+    inbox = Inbox(red)
+    inbox.sync()
+    items = {i["sender"]: i for i in inbox.open_items()}
+    assert set(items) == {"r1", "r2", "r3"}  # the comment "没说要多久" is not a question of its own
+    for sender, question, confidence in (("r1", "How do I update MilletOS?", 0.981), ("r2", "米粒OS怎么升级？", 0.944),
+                                         ("r3", "米粒OS怎么升级？", 0.944)):
+        item = items[sender]
+        assert item["text"] == question and item["reasons"] == ["rated_down"]
+        assert item["answer"]["entry"] == "os_update_how" and item["answer"]["kind"] == "faq"
+        assert item["answer"]["confidence"] == confidence
+        assert item["answer"]["text"] == item["rated_answer"] == (UPDATE_EN if sender == "r1" else UPDATE_ZH)
+    assert items["r1"]["comment"] == "没说要多久"
+    day = next(iter(inbox.stats(days=1, until=T0).values()))
+    assert day["rating:down"] == 3 and day["rating:up"] == 1  # the payload (entity + slot twice) counts once
+    assert "unanswered" not in day
+
+
+def test_rated_down_without_a_knowledge_answer_keeps_the_last_question(red):
+    _publish(red, _user("o1", "where is my order M2026110501", "order_status", 0.97, T0),
+             _bot("o1", "It ships tomorrow.", T0 + 1),
+             _user("o1", "not helpful at all", "rate_answer", 0.8, T0 + 2))
+    inbox = Inbox(red)
+    inbox.sync()
+    [item] = inbox.open_items()
+    assert item["text"] == "where is my order M2026110501" and item["reasons"] == ["rated_down"]
+    assert item["rated_answer"] == "It ships tomorrow." and "answer" not in item
+
+
+def test_rephrase_within_two_turns_files_the_original_question(red):
+    _publish(
+        red,
+        # asked again right away (English words)
+        _user("p1", "How do I update MilletOS?", "ask_product", 0.99, T0),
+        _answer("p1", UPDATE_EN, T0 + 1),
+        _user("p1", "how do I update milletos please", "ask_product", 0.99, T0 + 2),
+        _answer("p1", UPDATE_EN, T0 + 3),
+        # asked again on the second turn (Chinese bigrams), after something else
+        _user("p2", "14 Pro 电池多大", "ask_product", 0.9, T0 + 10),
+        _answer("p2", "5000 mAh.", T0 + 11, entry="spec:phone_14_pro:battery", kind="spec", confidence=0.91),
+        _user("p2", "好的", "affirm", 0.9, T0 + 12),
+        _user("p2", "14 Pro 电池容量多大", "ask_product", 0.9, T0 + 13),
+        # said so: "不是这个" (the NLU calls it deny)
+        _user("p3", "How do I update MilletOS?", "ask_product", 0.99, T0 + 20),
+        _answer("p3", UPDATE_EN, T0 + 21),
+        _user("p3", "不是这个", "deny", 0.87, T0 + 22),
+        # negatives: a different next question; the same question again only on the third turn
+        _user("n1", "How do I update MilletOS?", "ask_product", 0.99, T0 + 30),
+        _answer("n1", UPDATE_EN, T0 + 31),
+        _user("n1", "how long does shipping take", "shipping", 0.95, T0 + 32),
+        _user("n2", "How do I update MilletOS?", "ask_product", 0.99, T0 + 40),
+        _answer("n2", UPDATE_EN, T0 + 41),
+        _user("n2", "thanks", "thanks", 0.99, T0 + 42),
+        _user("n2", "what colours does the band 9 come in", "ask_product", 0.9, T0 + 43),
+        _answer("n2", "Black, white and green.", T0 + 44, entry="band_9_colours"),
+        _user("n2", "how do I update MilletOS", "ask_product", 0.99, T0 + 45),
+        # a fallback's "could you rephrase?" is not an answer: rephrasing after it is what we asked for
+        _user("n3", "paypal?", "nlu_fallback", 0.2, T0 + 50),
+        _bot("n3", "Sorry, could you say that another way?", T0 + 51),
+        _user("n3", "paypal ok?", "nlu_fallback", 0.3, T0 + 52),
+    )
+    inbox = Inbox(red)
+    inbox.sync()
+    rephrased = {(i["sender"], i["text"]): i for i in inbox.open_items(reasons=["rephrased"])}
+    assert set(rephrased) == {("p1", "How do I update MilletOS?"), ("p2", "14 Pro 电池多大"),
+                              ("p3", "How do I update MilletOS?")}
+    p1 = rephrased[("p1", "How do I update MilletOS?")]
+    assert p1["reasons"] == ["rephrased"] and p1["answer"]["entry"] == "os_update_how" and p1["answer"]["text"] == UPDATE_EN
+    assert p1["signals"][0]["text"] == "how do I update milletos please" and p1["signals"][0]["how"] == "asked again"
+    p2 = rephrased[("p2", "14 Pro 电池多大")]
+    assert p2["answer"] == {"id": p2["answer"]["id"], "text": "5000 mAh.", "entry": "spec:phone_14_pro:battery",
+                            "kind": "spec", "confidence": 0.91, "ts": T0 + 11}
+    assert p2["signals"][0]["similarity"] >= 0.5
+    assert rephrased[("p3", "How do I update MilletOS?")]["signals"][0] == {
+        "reason": "rephrased", "text": "不是这个", "ts": T0 + 22, "how": "said so"}
+    assert not [i for i in inbox.open_items() if i["sender"].startswith("n") and "rephrased" in i["reasons"]]
+    assert next(iter(inbox.stats(days=1, until=T0).values()))["wrong:rephrased"] == 3
+
+
+def test_similarity_is_lexical_and_bilingual():
+    from bot.trainer.inbox import similarity
+
+    assert similarity("How do I update MilletOS?", "how do I update milletos please") >= 0.5
+    assert similarity("14 Pro 电池多大", "14 Pro 电池容量多大") >= 0.5
+    assert similarity("How do I update MilletOS?", "how long does shipping take") == 0.0
+    assert similarity("米粒OS怎么升级？", "退货要多久") == 0.0
+    assert similarity("", "anything") == 0.0
+
+
+def test_asked_for_person_within_two_turns(red):
+    _publish(
+        red,
+        _user("h1", "How do I update MilletOS?", "ask_product", 0.99, T0),
+        _answer("h1", UPDATE_EN, T0 + 1),
+        _user("h1", "I want to talk to a real person", "human_handoff", 0.99, T0 + 2),
+        {"event": "action", "sender_id": "h1", "timestamp": T0 + 3, "name": "action_handoff"},
+        # second turn, and the NLU did not call it human_handoff: the words say it
+        _user("h2", "米粒OS怎么升级？", "ask_product", 0.83, T0 + 10),
+        _answer("h2", UPDATE_ZH, T0 + 11, confidence=0.944),
+        _user("h2", "嗯", "affirm", 0.7, T0 + 12),
+        _user("h2", "还是转人工吧", "complain", 0.6, T0 + 13),
+        # negative: three turns later
+        _user("h3", "How do I update MilletOS?", "ask_product", 0.99, T0 + 20),
+        _answer("h3", UPDATE_EN, T0 + 21),
+        _user("h3", "ok", "affirm", 0.9, T0 + 22),
+        _user("h3", "thanks", "thanks", 0.9, T0 + 23),
+        _user("h3", "I want a human", "human_handoff", 0.99, T0 + 24),
+        {"event": "action", "sender_id": "h3", "timestamp": T0 + 25, "name": "action_handoff"},
+    )
+    inbox = Inbox(red)
+    inbox.sync()
+    items = {(i["sender"], i["text"]): i for i in inbox.open_items()}
+    h1 = items[("h1", "How do I update MilletOS?")]
+    assert h1["reasons"] == ["asked_for_person"] and h1["answer"]["entry"] == "os_update_how"
+    assert h1["signals"] == [{"reason": "asked_for_person", "text": "I want to talk to a real person", "ts": T0 + 2}]
+    assert items[("h1", "I want to talk to a real person")]["reasons"] == ["escalated"]  # as before
+    assert items[("h2", "米粒OS怎么升级？")]["reasons"] == ["asked_for_person"]
+    assert items[("h2", "米粒OS怎么升级？")]["signals"][0]["text"] == "还是转人工吧"
+    assert ("h3", "How do I update MilletOS?") not in items
+    assert items[("h3", "I want a human")]["reasons"] == ["escalated"]
+    assert [i["text"] for i in inbox.open_items(reasons=["asked_for_person"])] == ["米粒OS怎么升级？", "How do I update MilletOS?"]
+
+
+def test_a_trainer_marks_a_recent_answer_wrong(red):
+    from bot.errors import DataError
+
+    _publish(red, _user("m1", "does the band 9 work with iphone", "ask_product", 0.95, T0),
+             _answer("m1", "Yes, with iOS 15 or later.", T0 + 1, entry="band_9_phones", confidence=0.88),
+             _user("m1", "thanks", "thanks", 0.99, T0 + 2),
+             _user("m2", "How do I update MilletOS?", "ask_product", 0.99, T0 + 10),
+             _answer("m2", UPDATE_EN, T0 + 11))
+    inbox = Inbox(red)
+    inbox.sync()
+    assert inbox.open_items() == []
+    recent = inbox.recent_answers(10)
+    assert [(a["question"]["text"], a["entry"], a["confidence"], a["reasons"]) for a in recent] == [
+        ("How do I update MilletOS?", "os_update_how", 0.981, []),
+        ("does the band 9 work with iphone", "band_9_phones", 0.88, [])]
+    item = inbox.mark_wrong(recent[1]["id"], by="tina", note="the Band 9 has no iOS app")
+    assert item["text"] == "does the band 9 work with iphone" and item["reasons"] == ["marked_wrong"]
+    assert item["answer"]["entry"] == "band_9_phones" and item["answer"]["text"] == "Yes, with iOS 15 or later."
+    assert item["signals"][0]["by"] == "tina" and item["signals"][0]["note"] == "the Band 9 has no iOS app"
+    assert [i["id"] for i in inbox.open_items(reasons=["marked_wrong"])] == [item["id"]]
+    assert inbox.recent_answers(10)[1]["reasons"] == ["marked_wrong"]
+    # dismissed, then marked again: a trainer's mark opens it again
+    inbox.dismiss([item["id"]])
+    assert inbox.open_items() == []
+    assert inbox.mark_wrong(recent[1]["id"], by="tom")["status"] == "open"
+    assert len(inbox.open_items()) == 1
+    with pytest.raises(DataError):
+        inbox.mark_wrong("0-1", by="tina")
+
+
+def test_review_and_cli_filter_by_reason_and_mark_wrong(red, tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from bot.errors import DataError
+    from bot.trainer.review_tui import main
+
+    _conversations(red)
+    _publish(red, _user("w1", "How do I update MilletOS?", "ask_product", 0.99, T0 + 100),
+             _answer("w1", UPDATE_EN, T0 + 101),
+             _user("w1", "how do I update milletos please", "ask_product", 0.99, T0 + 102))
+    root = tmp_path / "proj"
+    shutil.copytree(BROKEN, root)
+    review = Review(red, str(root))
+    assert [i["text"] for g in review.groups(reasons=["rephrased"]) for i in g["items"]] == ["How do I update MilletOS?"]
+    with pytest.raises(DataError):
+        review.groups(reasons=["bogus"])
+    args = dict(list=True, json=False, assign=None, draft=None, dismiss=None, retrain=False, rasa_url=None,
+                rasa_token=None, reason=["rephrased,rated_down"], answers=None, wrong=None, note="")
+    monkeypatch.setenv("COLUMNS", "240")  # rich wraps table cells to the terminal's width
+    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root)) == 0
+    out = capsys.readouterr().out
+    assert "3 messages in" in out and "asked again" in out and "rated 👎" in out and "paypal" not in out
+    assert "answered with os_update_how" in out
+    # --answers lists the knowledge answers; --wrong N marks one
+    assert main(argparse.Namespace(**dict(args, list=False, reason=None, answers=5)), redis=red, repo_root=str(root)) == 0
+    out = capsys.readouterr().out
+    assert "How do I update MilletOS?" in out and "os_update_how" in out
+    assert main(argparse.Namespace(**dict(args, list=True, reason=["marked_wrong"], wrong="1", note="old menu path")),
+                redis=red, repo_root=str(root)) == 0
+    out = capsys.readouterr().out
+    assert "marked wrong: “How do I update MilletOS?” answered with os_update_how (faq 98%)" in out
+    assert "1 messages in 1 groups" in out and "marked wrong 1" in out and "asked again 1" in out
+
+
+# ---------------------------------------------------------------- the console: recent answers, "wrong answer"
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    """The real console process on its own embedded Redis, with a trainer and an agent."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from bot.cli.console import add_user
+    from bot.runner import free_port
+    from bot.settings import QUIET_ENV
+
+    folder = tmp_path_factory.mktemp("trainer-console")
+    server = EmbeddedRedis(folder / "redis").start()
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    add_user("tina", "trainer", "tina-Secret-Pass-1", redis=client)
+    add_user("lin", "agent", "lin-Secret-Pass-2", redis=client)
+    port = free_port()
+    log = folder / "console.log"
+    env = dict(os.environ, **QUIET_ENV, REDIS_URL=server.url, RASA_URL="http://127.0.0.1:9",
+               CANYU_CONSOLE_SECRET="console-secret-for-tests-0123456789", PYTHONPATH=str(REPO))
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(log.read_text())
+        yield url, client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        server.stop()
+
+
+def _console_login(url, name, password):
+    import re
+
+    import requests
+
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(url + "/login").text).group(1)
+    r = s.post(url + "/login", data={"username": name, "password": password, "csrf_token": token}, allow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/").text).group(1)
+    return s, csrf, s.get(url + "/trainer")
+
+
+def test_console_recent_answers_and_wrong_answer_button(console):
+    url, client = console
+    _publish(client, _user("c1", "does the band 9 work with iphone", "ask_product", 0.95, T0),
+             _answer("c1", "Yes, with iOS 15 or later.", T0 + 1, entry="band_9_phones", confidence=0.88),
+             _user("c2", "How do I update MilletOS?", "ask_product", 0.99, T0 + 10),
+             _answer("c2", UPDATE_EN, T0 + 11))
+    s, csrf, page = _console_login(url, "tina", "tina-Secret-Pass-1")
+    assert page.status_code == 200 and 'id="answers"' in page.text and "Recent answers" in page.text
+    answers = s.get(url + "/api/trainer/answers").json()["answers"]
+    assert [(a["question"], a["entry"], a["confidence"]) for a in answers] == [
+        ("How do I update MilletOS?", "os_update_how", 0.981), ("does the band 9 work with iphone", "band_9_phones", 0.88)]
+    band = answers[1]
+    # like every trainer POST: no CSRF token, no change; an agent may not
+    assert s.post(url + "/api/trainer/wrong", json={"answer": band["id"]}).status_code == 403
+    agent, agent_csrf, _ = _console_login(url, "lin", "lin-Secret-Pass-2")
+    assert agent.post(url + "/api/trainer/wrong", json={"answer": band["id"]},
+                      headers={"X-CSRF-Token": agent_csrf}).status_code == 403
+    assert s.get(url + "/api/trainer/groups?reason=marked_wrong").json()["groups"] == []
+    r = s.post(url + "/api/trainer/wrong", json={"answer": band["id"], "note": "no iOS app"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    item = r.json()["item"]
+    assert item["text"] == "does the band 9 work with iphone" and item["reasons"] == ["marked_wrong"]
+    assert item["answer"]["entry"] == "band_9_phones" and item["signals"][0]["by"] == "tina"
+    data = s.get(url + "/api/trainer/groups?reason=marked_wrong").json()
+    assert "marked_wrong" in data["reasons"]
+    [group] = data["groups"]
+    [listed] = group["items"]
+    assert listed["text"] == "does the band 9 work with iphone" and listed["answer"]["text"] == "Yes, with iOS 15 or later."
+    assert listed["signals"][0]["note"] == "no iOS app"
+    assert s.get(url + "/api/trainer/answers").json()["answers"][1]["reasons"] == ["marked_wrong"]
+    bad = s.post(url + "/api/trainer/wrong", json={"answer": "0-1"}, headers={"X-CSRF-Token": csrf})
+    assert bad.status_code == 400 and "reload" in bad.json()["error"]
+    assert s.get(url + "/api/trainer/groups?reason=bogus").status_code == 400

@@ -45,7 +45,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lint.register_arguments(p)
     p.set_defaults(func=_lint)
 
-    p = sub.add_parser("review", help="the review inbox: what the bot missed, grouped; assign, draft, dismiss, retrain")
+    p = sub.add_parser("review", help="the review inbox: what the bot missed or answered wrong, grouped; assign, draft, dismiss, mark answers wrong, retrain")
     review_tui.register_arguments(p)
     p.set_defaults(func=_review)
 

@@ -1,6 +1,8 @@
 """The trainer's actions on inbox groups, shared by `bot review` and the console's trainer page.
 
-- `groups()`: sync the inbox from the event stream and group the open items (biggest first);
+- `groups()`: sync the inbox from the event stream and group the open items (biggest first), optionally
+  only those with given reasons (`bot.trainer.inbox.REASONS`);
+- `recent_answers()` / `mark_wrong()`: the last knowledge answers; a trainer marks one wrong (reason `marked_wrong`);
 - `assign()`: add the items' texts as examples of an intent (YAML in `intents/`), close them;
 - `draft_kb()`: write a KB entry draft with the questions (`knowledge/drafts/`), close them;
 - `dismiss()`: close them for good;
@@ -18,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from bot.errors import DataError, StorageError
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
-from bot.trainer.inbox import Inbox
+from bot.trainer.inbox import REASONS, Inbox
 
 __all__ = ["Review", "DRAFTS_DIR"]
 
@@ -31,13 +33,31 @@ class Review:
     def __init__(self, redis: Any, repo_root: str, config: Optional[Dict[str, Any]] = None) -> None:
         self.repo_root = os.path.abspath(repo_root)
         self.config = config or load_config(self.repo_root)
-        self.inbox = Inbox(redis, low_confidence=float(self.config["review"]["low_confidence"]))
+        review = self.config["review"]
+        self.inbox = Inbox(redis, low_confidence=float(review["low_confidence"]),
+                           rephrase_similarity=float(review.get("rephrase_similarity", 0.5)))
 
-    def groups(self, sync: bool = True, limit: int = 2000) -> List[Dict[str, Any]]:
+    def groups(self, sync: bool = True, limit: int = 2000, reasons: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+        """Open items grouped by meaning, biggest group first; with `reasons`, only items having one of them."""
+        if reasons:
+            unknown = sorted(set(reasons) - set(REASONS))
+            if unknown:
+                raise DataError(f"unknown reason(s) {', '.join(unknown)}; use {', '.join(REASONS)}")
         if sync:
             self.inbox.sync()
-        items = self.inbox.open_items(limit=limit)
+        items = self.inbox.open_items(limit=limit, reasons=reasons)
         return group_items(items, threshold=float(self.config["review"]["cluster_threshold"]))
+
+    def recent_answers(self, limit: int = 30, sync: bool = True) -> List[Dict[str, Any]]:
+        """The last knowledge answers (newest first) with their question and the reasons already filed."""
+        if sync:
+            self.inbox.sync()
+        return self.inbox.recent_answers(limit)
+
+    def mark_wrong(self, answer_id: str, by: str = "trainer", note: str = "") -> Dict[str, Any]:
+        """File the answer's question as `marked_wrong` (by the trainer); returns the item."""
+        self.inbox.sync()
+        return self.inbox.mark_wrong(answer_id, by, note)
 
     def _items(self, item_ids: Sequence[str]) -> List[Dict[str, Any]]:
         items = [self.inbox.get(i) for i in item_ids]

@@ -2,7 +2,12 @@
 
 Pages and API (trainer role; admins too):
 - `GET  /trainer`                      the page (groups are loaded by static/trainer.js)
-- `GET  /api/trainer/groups`           {"groups": [...biggest first], "intents": [...]}; syncs the inbox first
+- `GET  /api/trainer/groups`           {"groups": [...biggest first], "intents": [...], "reasons": [...]}; syncs the
+                                       inbox first; `?reason=rephrased&reason=marked_wrong` keeps only those reasons
+- `GET  /api/trainer/answers`          {"answers": [...]}: the last knowledge answers (`?limit=`, default 20), newest
+                                       first, with question, answer text, entry, kind, confidence, reasons filed
+- `POST /api/trainer/wrong`            {"answer": id, "note": "…"} -> {"item": {...}}: the trainer marks an answer
+                                       wrong; its question joins the inbox (reason `marked_wrong`, by = the trainer)
 - `POST /api/trainer/assign`           {"items": [ids], "intent": "x"} -> {"file", "diff", "added"}
 - `POST /api/trainer/draft`            {"items": [ids]} -> {"file", "id"}
 - `POST /api/trainer/dismiss`          {"items": [ids]} -> {"dismissed": n}
@@ -29,6 +34,8 @@ blueprint = Blueprint("console_trainer")
 nav = [{"label": "Training", "path": "/trainer", "roles": ["trainer"]}]
 
 _CHARTS = {"unanswered", "escalations", "ratings"}
+_ITEM_FIELDS = ("id", "text", "reasons", "intent", "guess", "confidence", "reply", "channel", "ts", "answer", "signals",
+                "comment", "escalation", "status")
 _retrain_lock = asyncio.Lock()
 
 
@@ -69,13 +76,49 @@ async def page(request: Request) -> Any:
 @blueprint.get("/api/trainer/groups")
 @require_role("trainer")
 async def groups(request: Request) -> Any:
+    from bot.trainer.inbox import REASONS
+
     review = _review(request)
-    found = await _blocking(review.groups)
+    reasons = [r for value in request.args.getlist("reason") or [] for r in value.split(",") if r]
+    try:
+        found = await _blocking(functools.partial(review.groups, reasons=reasons or None))
+    except CanyuError as exc:
+        return _error(exc)
     intents = await _blocking(review.known_intents)
     slim = [{"id": g["id"], "label": g["label"], "size": g["size"], "reasons": g["reasons"], "intents": g["intents"],
-             "items": [{k: i.get(k) for k in ("id", "text", "reasons", "intent", "guess", "confidence", "reply", "channel", "ts")}
-                       for i in g["items"]]} for g in found]
-    return response.json({"groups": slim, "intents": intents})
+             "items": [{k: i.get(k) for k in _ITEM_FIELDS} for i in g["items"]]} for g in found]
+    return response.json({"groups": slim, "intents": intents, "reasons": list(REASONS)})
+
+
+@blueprint.get("/api/trainer/answers")
+@require_role("trainer")
+async def answers(request: Request) -> Any:
+    try:
+        limit = max(1, min(int(request.args.get("limit") or 20), 200))
+    except ValueError:
+        return _error(CanyuError("`limit` is a number of answers"))
+    found = await _blocking(functools.partial(_review(request).recent_answers, limit))
+    return response.json({"answers": [
+        {"id": a["id"], "question": (a.get("question") or {}).get("text"), "question_id": (a.get("question") or {}).get("id"),
+         "text": a.get("text"), "entry": a.get("entry"), "kind": a.get("kind"), "confidence": a.get("confidence"),
+         "sender": a.get("sender"), "ts": a.get("ts"), "reasons": a.get("reasons") or [], "status": a.get("status")}
+        for a in found]})
+
+
+@blueprint.post("/api/trainer/wrong")
+@require_role("trainer")
+async def wrong(request: Request) -> Any:
+    body = request.json or {}
+    answer_id, note = body.get("answer"), body.get("note") or ""
+    try:
+        if not isinstance(answer_id, str) or not answer_id:
+            raise CanyuError("send `answer`: the id of the answer that was wrong")
+        if not isinstance(note, str):
+            raise CanyuError("`note` is text")
+        item = await _blocking(_review(request).mark_wrong, answer_id, request.ctx.user.name, note)
+    except CanyuError as exc:
+        return _error(exc)
+    return response.json({"item": {k: item.get(k) for k in _ITEM_FIELDS}})
 
 
 @blueprint.post("/api/trainer/assign")
