@@ -1,4 +1,5 @@
-"""`bot eval intents|faq|pairs DIR`: measure the NLU and the retriever on public datasets."""
+"""`bot eval intents|faq|pairs DIR`: measure the NLU and the retriever on public datasets;
+`bot eval conversations FILE`: measure the whole assistant on our own first questions."""
 
 from __future__ import annotations
 
@@ -23,8 +24,14 @@ def _pairs(args: argparse.Namespace) -> int:
     return main_pairs(args)
 
 
+def _conversations(args: argparse.Namespace) -> int:
+    from bot.conversation_eval import main_conversations
+
+    return main_conversations(args)
+
+
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("eval", help="evaluate the NLU or the retriever on a dataset folder")
+    p = sub.add_parser("eval", help="evaluate the NLU or the retriever on a dataset, or the assistant on a conversation set")
     kinds = p.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
 
@@ -52,3 +59,15 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     pp.add_argument("dir")
     pp.add_argument("--out", default=None)
     pp.set_defaults(func=_pairs)
+
+    pc = kinds.add_parser(
+        "conversations",
+        help="send each item of a conversation set as a first message to the real assistant; share answered right",
+    )
+    pc.add_argument("file", help="YAML list of items: text, lang, expect, tags (tests/conversations/first_questions.yml)")
+    pc.add_argument("--out", default=None, help="folder for report.json (every item with its outcome)")
+    pc.add_argument("--model", default=None, help="Rasa model to run (default: models/canyu.tar.gz, trained if stale)")
+    pc.add_argument("--url", default=None, help="ask an assistant that is already running (its Rasa URL) instead")
+    pc.add_argument("--token", default=None, help="that assistant's Rasa API token (for the tracker)")
+    pc.add_argument("--workers", type=int, default=4, help="messages in flight at once (default 4)")
+    pc.set_defaults(func=_conversations)

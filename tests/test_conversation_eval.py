@@ -1,0 +1,241 @@
+"""`bot eval conversations`: outcome derivation (unit), the set kept out of training data, and the
+command against the real assistant on a tiny set."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from bot.conversation_eval import (
+    TAGS,
+    Item,
+    canonical,
+    events_after_first_user_message,
+    kind,
+    leaked,
+    load_items,
+    matches,
+    normalise,
+    outcome_from_events,
+    run,
+    summarise,
+)
+from bot.errors import DataError
+from bot.settings import load_settings
+
+HOME = load_settings().home
+SET = HOME / "tests" / "conversations" / "first_questions.yml"
+
+
+# ------------------------------------------------------------------------------ events → outcome
+
+
+def _action(name: str) -> Dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def _bot(utter: Optional[str] = None, kb: Optional[Dict[str, Any]] = None, text: str = "…") -> Dict[str, Any]:
+    metadata: Dict[str, Any] = {}
+    if utter:
+        metadata["utter_action"] = utter
+    if kb:
+        metadata["kb"] = kb
+    return {"event": "bot", "text": text, "metadata": metadata}
+
+
+def _answer(entry: str) -> Dict[str, Any]:
+    return _bot(kb={"outcome": "answer", "entry": entry, "confidence": 0.9})
+
+
+@pytest.mark.parametrize(
+    "events, expected",
+    [
+        ([_action("action_answer_product"), _answer("buds_one_side"), _action("action_listen")], "entry:buds_one_side"),
+        ([_action("action_answer_product"), _answer("spec:phone_14_pro:colours")], "spec:phone_14_pro:colours"),
+        ([_action("action_answer_product"), _answer("catalog:lineup:phone")], "catalog:lineup:phone"),
+        # the handoff wins over everything else in the turn
+        ([_action("action_answer_product"), _answer("warranty_period"), _action("action_handoff"),
+          _bot("utter_handoff_queued")], "handoff"),
+        ([_action("action_file_feedback"), _action("action_handoff")], "handoff"),
+        # the first flow action wins over a KB answer in the same turn
+        ([_action("order_form"), {"event": "active_loop", "name": "order_form"}, _bot("utter_ask_order_number")],
+         "flow:order_form"),
+        ([_action("action_answer_product"), _answer("shipping_time"), _action("order_form")], "flow:order_form"),
+        ([_action("action_file_feedback"), _action("action_feedback_status")], "flow:action_file_feedback"),
+        ([_action("restock_alert_form")], "flow:restock_alert_form"),
+        # the fallback's second chance answered from the KB
+        ([_action("action_fallback"), _answer("invoice")], "entry:invoice"),
+        ([_action("action_answer_product"), _bot("utter_kb_did_you_mean", {"outcome": "suggest", "entry": None})],
+         "suggest"),
+        ([_action("action_answer_product"), _bot("utter_product_unsure", {"outcome": "unsure"})], "unsure"),
+        ([_action("action_fallback"), _bot("utter_ask_rephrase")], "unsure"),
+        ([_action("action_fallback"), _bot("utter_offer_human")], "unsure"),
+        ([_action("utter_out_of_scope"), _bot("utter_out_of_scope")], "unsure"),
+        ([_action("action_answer_product"), _bot(kb={"outcome": "unsure"})], "unsure"),
+        ([_action("utter_greet"), _bot("utter_greet"), _action("action_listen")], "reply:utter_greet"),
+        ([_action("utter_shipping"), _bot("utter_shipping")], "reply:utter_shipping"),
+        ([_action("action_listen")], "none"),
+        ([], "none"),
+    ],
+)
+def test_outcome_from_events(events: List[Dict[str, Any]], expected: str) -> None:
+    assert outcome_from_events(events) == expected
+
+
+def test_only_the_first_turn_counts() -> None:
+    tracker = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "hi"},
+        {"event": "user_featurization"},
+        _action("utter_greet"),
+        _bot("utter_greet"),
+        _action("action_listen"),
+        {"event": "user", "text": "human please"},
+        _action("action_handoff"),
+    ]
+    turn = events_after_first_user_message(tracker)
+    assert outcome_from_events(turn) == "reply:utter_greet"
+    assert all(e.get("name") != "action_handoff" for e in turn)
+
+
+def test_matching_patterns_and_kinds() -> None:
+    assert matches(["spec:phone_14_pro:*"], "spec:phone_14_pro:colours")
+    assert matches(["entry:spec:phone_14:battery"], "spec:phone_14:battery")
+    assert canonical("entry:catalog:lineup") == "catalog:lineup"
+    assert matches(["entry:a", "entry:b"], "entry:b")
+    assert not matches(["entry:buds_one_side"], "suggest")
+    assert not matches(["catalog:lineup"], "catalog:lineup:phone")
+    assert [kind(o) for o in ("entry:x", "spec:p:battery", "flow:order_form", "handoff", "reply:utter_greet")] == [
+        "entry", "spec", "flow", "handoff", "reply"]
+
+
+def test_summary_groups_the_misses_by_kind() -> None:
+    from bot.conversation_eval import Result
+
+    def res(lang: str, expect: str, got: str, tags: List[str]) -> Result:
+        return Result("q", lang, [expect], tags, got, matches([expect], got), "s")
+
+    summary = summarise([
+        res("zh", "entry:a", "entry:a", ["slang"]),
+        res("zh", "entry:a", "unsure", ["slang", "typo"]),
+        res("en", "entry:b", "unsure", []),
+        res("en", "handoff", "entry:c", ["emotional"]),
+    ])
+    assert summary["by_language"]["zh"] == {"right": 1, "total": 2, "share": 0.5}
+    assert summary["by_language"]["all"]["right"] == 1
+    assert summary["by_tag"]["slang"]["total"] == 2
+    assert [(g["group"], g["count"]) for g in summary["confusion"]] == [("entry → unsure", 2), ("handoff → entry", 1)]
+
+
+def test_load_items_reports_bad_items_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "set.yml"
+    path.write_text('- text: "ok"\n  lang: en\n  expect: handoff\n  tags: []\n'
+                    '- text: "bad"\n  lang: fr\n  expect: []\n  tags: [nonsense]\n', encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_items(path)
+    message = str(info.value)
+    assert f"{path}:5:" in message and "lang" in message and "expect" in message and "nonsense" in message
+
+
+# --------------------------------------------------------------------------- the set itself
+
+
+def test_the_set_is_big_bilingual_and_valid() -> None:
+    items = load_items(SET)
+    assert sum(i.lang == "zh" for i in items) >= 110
+    assert sum(i.lang == "en" for i in items) >= 110
+    assert all(set(i.tags) <= set(TAGS) for i in items)
+    texts = [normalise(i.text) for i in items]
+    assert len(texts) == len(set(texts)), "duplicate texts in the set"
+    kb_ids = _kb_ids()
+    for item in items:
+        for outcome in item.expect:
+            if kind(outcome) == "entry":
+                assert outcome.split(":", 1)[1] in kb_ids, f"{SET}:{item.line}: unknown entry {outcome}"
+
+
+def _kb_ids() -> set:
+    import yaml
+
+    ids = {"shipping_overview", "returns_overview", "warranty_overview"}  # being added with this issue
+    for path in (HOME / "knowledge" / "faq").glob("*.yml"):
+        ids |= {e["id"] for e in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("faq") or []}
+    return ids
+
+
+def test_normalise() -> None:
+    assert normalise("  Ｈｅｌｌｏ,  World!! 👋") == "helloworld"
+    assert normalise("14 Pro 的 battery 多大？") == "14pro的battery多大"
+
+
+def test_the_set_is_kept_out_of_training_data() -> None:
+    """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
+    (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
+    some of them were already KB phrasings before the set existed, so they are exempt."""
+    problems = [f"{SET}:{item.line}: {item.text!r} is also in {source}"
+                for item, source in leaked(load_items(SET), HOME) if "issue" not in item.tags]
+    assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------------- against the assistant
+
+TINY = """\
+- text: "yo 👋"
+  lang: en
+  expect: "reply:utter_greet"
+  tags: [slang]
+- text: "Does the 14 Pro have wireless charging?"
+  lang: en
+  expect: "spec:phone_14_pro:charging"
+  tags: [spec]
+- text: "充电宝鼓包了 还能用吗"
+  lang: zh
+  expect: handoff
+  tags: []
+- text: "我的订单到哪了 M2026110501"
+  lang: zh
+  expect: "flow:order_form"
+  tags: [task]
+- text: "米粒15啥时候出"
+  lang: zh
+  expect: unsure
+  tags: [unanswerable]
+"""
+
+
+def test_command_against_the_real_assistant(assistant: Any, tmp_path: Path) -> None:
+    source = tmp_path / "tiny.yml"
+    source.write_text(TINY, encoding="utf-8")
+    printed = io.StringIO()
+    result = run(source, out=tmp_path / "out", url=assistant.url, token=assistant.token, workers=2, stream=printed)
+    got = {r.text: r.got for r in result["results"]}
+    assert not [r for r in result["results"] if r.error], result["results"]
+    # Outcomes that do not depend on how well today's NLU is trained:
+    assert got["Does the 14 Pro have wireless charging?"] == "spec:phone_14_pro:charging"
+    assert got["充电宝鼓包了 还能用吗"] == "handoff"  # escalation.yml safety keyword
+    assert got["我的订单到哪了 M2026110501"] == "flow:order_form"
+    assert all(g != "none" for g in got.values()), got
+    table = printed.getvalue()
+    assert "zh" in table and "en" in table and "all" in table and "by tag" in table
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["items"] == 5 and len(report["results"]) == 5
+    assert report["by_language"]["all"]["total"] == 5
+    assert len({r["sender"] for r in report["results"]}) == 5  # a fresh sender per item
+
+
+def test_cli_registers_the_command() -> None:
+    import argparse
+
+    from bot.cli.eval import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["eval", "conversations", "x.yml", "--out", "d", "--model", "m.tar.gz"])
+    assert (args.file, args.out, args.model, args.workers) == ("x.yml", "d", "m.tar.gz", 4)
+    assert args.func.__name__ == "_conversations"
