@@ -1,6 +1,8 @@
 """End to end: messages the bot cannot answer land in the review inbox, grouped; on the trainer page
 in headless Chromium a group is added to an intent (the YAML diff is checked), the bot is retrained
-and reloaded from the page, and then it answers those messages.
+and reloaded from the page, and then it answers those messages. Knowledge answers that look wrong
+(rated 👎 by button or typed, asked again, followed by "转人工") land there too, with the answer; a
+trainer filters them and marks a recent answer wrong on the page.
 
 Runs its own assistant with `CANYU_HOME` on a temporary copy of the project files, so the repo's
 intents/ are never touched. Screenshots: tests/artifacts/trainer/.
@@ -146,3 +148,84 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
         sender = new_sender("after")
         assistant.say(sender, text)
         assert _last_intent(assistant, sender)["name"] == "ask_product", text
+
+
+def test_wrong_answers_reach_the_inbox_and_a_trainer_marks_one(trainer_stack: Any) -> None:
+    """The real rating flow (👎 button payload, typed 👎 / 没用), a rephrase and a request for a person after a
+    knowledge answer file the answered question; on the page a trainer filters wrong answers and marks one."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    assistant, home = trainer_stack
+    conversations = {
+        "button": ["How do I update MilletOS?", '/rate_answer{"rating":"down"}', "it did not say how long it takes"],
+        "thumb": ["米粒OS怎么升级？", "👎"],
+        "typed": ["米粒OS怎么升级？", "没用"],
+        "again": ["How do I update MilletOS?", "how do I update milletos please"],
+        "person": ["米粒OS怎么升级？", "转人工"],
+        "fine": ["How do I update MilletOS?", "how long does shipping take"],
+        "mark": ["How many years of updates will the 14 Pro get?"],
+    }
+    senders = {name: new_sender(f"wrong-{name}") for name in conversations}
+    for name, messages in conversations.items():
+        for text in messages:
+            assert assistant.say(senders[name], text), (name, text)
+
+    review = Review(assistant.redis, str(home))
+    review.groups()  # syncs
+    by_sender: Dict[str, List[Dict[str, Any]]] = {}
+    for item in review.inbox.all_items():
+        by_sender.setdefault(item["sender"], []).append(item)
+
+    def item_of(name: str, text: str) -> Dict[str, Any]:
+        found = [i for i in by_sender.get(senders[name], []) if i["text"] == text]
+        assert found, (name, by_sender.get(senders[name]))
+        return found[0]
+
+    for name, reason in (("button", "rated_down"), ("thumb", "rated_down"), ("typed", "rated_down"),
+                         ("again", "rephrased"), ("person", "asked_for_person")):
+        item = item_of(name, conversations[name][0])
+        assert reason in item["reasons"], (name, item)
+        assert item["answer"]["entry"] == "os_update_how" and item["answer"]["kind"] == "faq", item
+        assert item["answer"]["confidence"] > 0.5 and item["answer"]["text"]
+    assert item_of("button", "How do I update MilletOS?")["comment"] == "it did not say how long it takes"
+    from bot.trainer.inbox import WRONG_ANSWER
+
+    assert not [i for i in by_sender.get(senders["fine"], []) if set(i["reasons"]) & set(WRONG_ANSWER)]
+    assert not by_sender.get(senders["mark"])
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = start_chromium("1280,2000")
+    wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
+    try:
+        log_in(driver, assistant.console_url, "tina", "trainer-pass-123", next_path="/trainer")
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "1")
+        # the wrong-answer filter: every item listed comes with the answer that missed
+        Select(driver.find_element(By.ID, "reason-filter")).select_by_value("rated_down,rephrased,asked_for_person,marked_wrong")
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "1"
+                   and d.find_elements(By.CSS_SELECTOR, "li.item"))
+        items = driver.find_elements(By.CSS_SELECTOR, "li.item")
+        assert all(i.find_elements(By.CSS_SELECTOR, ".answer .entry") for i in items)
+        page = driver.find_element(By.ID, "groups").text
+        assert "os_update_how (faq" in page and "asked again" in page and "wanted a person" in page and "rated 👎" in page
+
+        # Recent answers: mark the 14 Pro answer wrong
+        question = conversations["mark"][0]
+        row = wait.until(lambda d: next(r for r in d.find_elements(By.CSS_SELECTOR, "tr.answer-row")
+                                        if r.find_element(By.CSS_SELECTOR, ".question").text == question))
+        answer_id = row.get_attribute("data-answer")
+        row.find_element(By.CSS_SELECTOR, "input.note").send_keys("it should say six years of patches")
+        driver.save_screenshot(str(ARTIFACTS / "trainer_page_recent_answers.png"))
+        row.find_element(By.CSS_SELECTOR, "button.wrong").click()
+        wait.until(lambda d: "marked wrong" in d.find_element(By.ID, "status").text)
+        wait.until(lambda d: "marked_wrong" in d.find_element(
+            By.CSS_SELECTOR, f'tr.answer-row[data-answer="{answer_id}"]').get_attribute("data-reasons"))
+        wait.until(lambda d: question in d.find_element(By.ID, "groups").text)
+        driver.save_screenshot(str(ARTIFACTS / "trainer_page_marked_wrong.png"))
+    finally:
+        driver.quit()
+    marked = [i for i in review.inbox.open_items(reasons=["marked_wrong"]) if i["sender"] == senders["mark"]]
+    assert len(marked) == 1 and marked[0]["text"] == question
+    assert marked[0]["signals"][0]["by"] == "tina" and marked[0]["signals"][0]["note"] == "it should say six years of patches"
+    assert marked[0]["answer"]["id"] == answer_id and marked[0]["answer"]["entry"]
