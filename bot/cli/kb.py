@@ -48,9 +48,10 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.knowledge.store import build_retriever
 
     retriever, _ = build_retriever(_root(args), progress=text_progress("encoding"))
-    result = retriever.ask(args.question, args.language)
-    print(f"outcome: {result.outcome}   confidence: {result.confidence:.2f}   entry: {result.entry_id}   "
-          f"({result.latency_ms:.1f} ms)")
+    intent, _, confidence = (args.intent or "").partition(":")
+    result = retriever.ask(args.question, args.language, intent or None, float(confidence or 1.0))
+    print(f"outcome: {result.outcome}   source: {result.kind}   confidence: {result.confidence:.2f}   "
+          f"entry: {result.entry_id}   ({result.latency_ms:.1f} ms)")
     print(f"reason:  {result.reason}")
     if result.text:
         print(f"\n{result.text}\n")
@@ -82,4 +83,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     common(a)
     a.add_argument("question")
     a.add_argument("--language", choices=["zh", "en"], default=None)
+    a.add_argument("--intent", default=None, metavar="NAME[:CONFIDENCE]",
+                   help="the NLU intent as a prior, as the assistant passes it (e.g. shipping:0.9)")
     a.set_defaults(func=_ask)

@@ -15,7 +15,7 @@ import yaml
 
 from bot.errors import DataError
 
-__all__ = ["Product", "FaqEntry", "KnowledgeBase", "load_kb", "kb_files", "kb_fingerprint", "LANGS"]
+__all__ = ["Product", "FaqEntry", "Offer", "ends_with_offer", "KnowledgeBase", "load_kb", "kb_files", "kb_fingerprint", "LANGS"]
 
 LANGS = ("en", "zh")
 
@@ -50,6 +50,20 @@ class Product:
     release_date: Optional[str] = None
     specs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     source: str = ""
+    summary: Dict[str, str] = field(default_factory=dict)  # one line for catalog answers, per language
+    colours: Dict[str, List[str]] = field(default_factory=dict)  # per language, same order
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What "yes" gets after an answer that ends with an offer ("Want the steps?").
+
+    Exactly one of: `answer` (a text per language), `entry` (another entry's answer) or `flow`
+    (a form or action the dialogue starts, e.g. `change_address_form`)."""
+
+    answer: Optional[Dict[str, str]] = None
+    entry: Optional[str] = None
+    flow: Optional[str] = None
 
 
 @dataclass
@@ -62,6 +76,7 @@ class FaqEntry:
     tags: List[str]
     products: List[str]
     source: str = ""
+    offer: Optional[Offer] = None
 
 
 @dataclass
@@ -168,14 +183,69 @@ def _load_products(path: Path, rel: str, errors: List[str]) -> Dict[str, Product
             say = spec.get("say")
             if say is not None and (not isinstance(say, dict) or any(not say.get(lang) for lang in LANGS)):
                 errors.append(f"{rel}:{_line(spec, line)}: spec '{key}' of '{pid}': `say` needs both en and zh")
+        summary = _lang_texts(item.get("summary"), f"{rel}:{_line(item.get('summary'), line)}: product '{pid}' `summary`",
+                              errors)
+        colours = _colours(item.get("colours"), f"{rel}:{_line(item.get('colours'), line)}: product '{pid}'", errors)
         release = item.get("release_date")
         out[pid] = Product(
             id=pid, category=str(item.get("category") or ""), name=dict(name) if isinstance(name, dict) else {},
             aliases=aliases, model_codes=codes, price=item.get("price"),
             release_date=str(release) if release else None, specs={k: dict(v) for k, v in specs.items() if isinstance(v, dict)},
-            source=f"{rel}:{line}",
+            source=f"{rel}:{line}", summary=summary, colours=colours,
         )
     return out
+
+
+def _lang_texts(value: Any, where: str, errors: List[str]) -> Dict[str, str]:
+    """An optional `{en: ..., zh: ...}` text pair; both languages or an error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or any(not str(value.get(lang) or "").strip() for lang in LANGS):
+        errors.append(f"{where} needs both en and zh, e.g. `{{en: ..., zh: ...}}`")
+        return {}
+    return {lang: str(value[lang]).strip() for lang in LANGS}
+
+
+def _colours(value: Any, where: str, errors: List[str]) -> Dict[str, List[str]]:
+    if value is None:
+        return {}
+    lists = {lang: _str_list(value.get(lang)) for lang in LANGS} if isinstance(value, dict) else {}
+    if not lists or any(not v for v in lists.values()) or len(set(map(len, lists.values()))) != 1:
+        errors.append(f"{where}: `colours` needs en and zh lists of the same length (the same colours, in order)")
+        return {}
+    return lists
+
+
+_OFFER_END = ("?", "？")
+
+
+def ends_with_offer(text: str) -> bool:
+    """An answer that ends with a question offers something ("Want the steps?", "要我带你设置吗？")."""
+    return text.rstrip().endswith(_OFFER_END)
+
+
+def _offer(item: Dict[str, Any], fid: str, where: str, answer: Dict[str, str], errors: List[str]) -> Optional[Offer]:
+    raw = item.get("offer")
+    offers = [lang for lang in LANGS if ends_with_offer(answer.get(lang, ""))]
+    if raw is None:
+        if offers:
+            errors.append(f"{where}: entry '{fid}' ends its {offers[0]} answer with a question, which offers something "
+                          "the user can say yes to; add `offer:` (`answer: {en, zh}`, `entry: <id>` or `flow: <form>`) "
+                          "saying what yes gives, or end the answer without a question")
+        return None
+    if not isinstance(raw, dict) or len([k for k in ("answer", "entry", "flow") if raw.get(k)]) != 1:
+        errors.append(f"{where}: entry '{fid}': `offer` needs exactly one of `answer: {{en, zh}}`, `entry: <id>` "
+                      "or `flow: <form or action>`")
+        return None
+    if len(offers) != len(LANGS):
+        errors.append(f"{where}: entry '{fid}' has an `offer` but its answer does not end with the question that makes "
+                      "it in both languages; end the en and zh answers with the offer (\"Want the steps?\" / \"要我发你步骤吗？\")")
+    if raw.get("answer"):
+        texts = _lang_texts(raw["answer"], f"{where}: entry '{fid}' `offer.answer`", errors)
+        return Offer(answer=texts) if texts else None
+    if raw.get("entry"):
+        return Offer(entry=str(raw["entry"]))
+    return Offer(flow=str(raw["flow"]))
 
 
 def _load_faq(path: Path, rel: str, products: Dict[str, Product], faq: Dict[str, FaqEntry], errors: List[str]) -> None:
@@ -219,8 +289,9 @@ def _load_faq(path: Path, rel: str, products: Dict[str, Product], faq: Dict[str,
             if pid not in products:
                 known = ", ".join(sorted(products)) or "none"
                 errors.append(f"{rel}:{line}: entry '{fid}' names unknown product '{pid}'; known products: {known}")
+        offer = _offer(item, fid, f"{rel}:{_line(item.get('offer'), line)}", answer, errors)
         faq[fid] = FaqEntry(id=fid, questions=questions, answer=answer, tags=_str_list(item.get("tags")),
-                            products=covered, source=f"{rel}:{line}")
+                            products=covered, source=f"{rel}:{line}", offer=offer)
 
 
 def load_kb(root: Path) -> KnowledgeBase:
@@ -234,6 +305,12 @@ def load_kb(root: Path) -> KnowledgeBase:
     faq: Dict[str, FaqEntry] = {}
     for path in kb_files(root)[1:]:
         _load_faq(path, _rel(path, root), products, faq, errors)
+    for e in faq.values():
+        if e.offer is not None and e.offer.entry and e.offer.entry not in faq:
+            errors.append(f"{e.source}: entry '{e.id}' offers entry '{e.offer.entry}', which does not exist")
+    from bot.knowledge.specs import check_products
+
+    errors.extend(check_products(products))
     if not faq and not errors:
         errors.append(f"{_rel(root / 'faq', root)}:1: no FAQ entries; add knowledge/faq/<topic>.yml with a `faq:` list")
     oos: Dict[str, List[str]] = {}

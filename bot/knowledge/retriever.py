@@ -20,9 +20,11 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from bot.knowledge.answering import AnsweringConfig, load_answering
+from bot.knowledge.catalog import answer_catalog
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.index import Doc, HybridIndex
-from bot.knowledge.loader import FaqEntry, KnowledgeBase
+from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec
 from bot.knowledge.text import has_cjk
@@ -57,12 +59,14 @@ class Result:
     unknown_products: List[str] = field(default_factory=list)
     reason: str = ""
     latency_ms: float = 0.0
+    offer: Optional[Offer] = None
+    topic: Optional[str] = None  # the intent whose topic weighed in, if any
 
     def record(self) -> Dict[str, Any]:
-        """A small JSON-able summary for trackers and agents."""
+        """A small JSON-able summary for trackers and agents; `kind` says which source won."""
         return {
             "outcome": self.outcome, "entry": self.entry_id, "kind": self.kind,
-            "confidence": round(self.confidence, 3), "reason": self.reason,
+            "confidence": round(self.confidence, 3), "reason": self.reason, "topic": self.topic,
             "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
         }
 
@@ -187,7 +191,9 @@ class Retriever:
         self.encoder = encoder
         self.config = config
         self.matcher = ProductMatcher(kb.products)
+        self.answering: AnsweringConfig = load_answering(kb.root, list(kb.faq))
         self._entry_products = [set(kb.faq[i].products) for i in index.ids]
+        self._entry_tags = [set(kb.faq[i].tags) for i in index.ids]
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder)
 
@@ -209,13 +215,21 @@ class Retriever:
     def entry(self, entry_id: str) -> Optional[FaqEntry]:
         return self.kb.faq.get(entry_id)
 
-    def answer_entry(self, entry_id: str, language: str) -> Optional[Result]:
-        """The answer of one entry by id (a "did you mean" button was pressed)."""
+    def answer_entry(self, entry_id: str, language: str, reason: str = "chosen by the user") -> Optional[Result]:
+        """The answer of one entry by id (a "did you mean" button was pressed, or a topic's overview)."""
         e = self.kb.faq.get(entry_id)
         if e is None:
             return None
         return Result(outcome="answer", language=language, confidence=1.0, entry_id=e.id,
-                      text=e.answer.get(language) or e.answer.get("en"), reason="chosen by the user")
+                      text=e.answer.get(language) or e.answer.get("en"), reason=reason, offer=e.offer)
+
+    def _topic_prior(self, intent: Optional[str], intent_confidence: float) -> np.ndarray:
+        topic = self.answering.topic(intent)
+        if topic is None or not topic.tags:
+            return np.zeros(len(self._entry_tags), np.float32)
+        weight = self.answering.topic_boost * max(0.0, min(1.0, intent_confidence))
+        tags = set(topic.tags)
+        return np.asarray([weight if entry_tags & tags else 0.0 for entry_tags in self._entry_tags], np.float32)
 
     def question_label(self, entry_id: str, language: str) -> str:
         e = self.kb.faq.get(entry_id)
@@ -224,20 +238,43 @@ class Retriever:
         qs = e.questions.get(language) or e.questions.get("en") or [entry_id]
         return qs[0]
 
-    def ask(self, question: str, language: Optional[str] = None) -> Result:
-        """Decide how to answer `question` (language: of the question, else `language`, else en)."""
+    def ask(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
+            intent_confidence: float = 0.0) -> Result:
+        """Decide how to answer `question` (language: of the question, else `language`, else en).
+
+        `intent` and `intent_confidence` (the NLU's) weigh in through the intent's topic in
+        `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
-        result = self._ask(question, lang)
+        result = self._ask(question, lang, intent, intent_confidence)
+        topic = self.answering.topic(intent)
+        if topic is not None:
+            result.topic = intent
+            # The overview answers when the ranking agrees on the topic (its best entry has one of the
+            # topic's tags) but cannot tell which entry: never when the best entry is about something else.
+            best = self.kb.faq.get(result.candidates[0].entry_id) if result.candidates else None
+            on_topic = best is not None and bool(set(best.tags) & set(topic.tags))
+            if (result.outcome != "answer" and topic.overview and intent_confidence >= self.answering.topic_confidence
+                    and on_topic and not result.unknown_products):
+                overview = self.answer_entry(topic.overview, lang, reason=(
+                    f"no entry confident ({result.confidence:.2f}); intent {intent} at {intent_confidence:.2f} "
+                    f">= {self.answering.topic_confidence}: its topic's overview"))
+                if overview is not None:
+                    overview.topic, overview.candidates, overview.products = intent, result.candidates, result.products
+                    result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
 
-    def _ask(self, question: str, lang: str) -> Result:
+    def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)
         if mentions.unknown:
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", products=mentions.known,
                           unknown_products=mentions.unknown,
                           reason=f"names a product not in the knowledge base: {', '.join(mentions.unknown)}")
+        catalog = answer_catalog(self.kb.products, question, mentions.known, lang)
+        if catalog is not None:
+            return Result(outcome="answer", language=lang, confidence=1.0, entry_id=catalog.entry_id, text=catalog.text,
+                          kind="catalog", products=catalog.products, reason="the range, from products.yml")
         spec = answer_spec([self.kb.products[p] for p in mentions.known], question, lang)
         if spec is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
@@ -247,6 +284,7 @@ class Retriever:
         q_vec = self.encoder.encode([question])
         feats = self.index.features([question], q_vec)
         scores = self._adjust(self.index.fuse(feats, _langs([question]))[0], mentions)
+        scores = scores + self._topic_prior(intent, intent_confidence)
         order = np.argsort(-scores)
         x = _calib_features(scores[None, :], feats["dense_q"], feats["lex_q"])
         conf = float(self.calibrator(x, _langs([question])[0])[0])
@@ -259,7 +297,7 @@ class Retriever:
         base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands)
         if conf >= self.config.answer_threshold:
             e = self.kb.faq[top.entry_id]
-            return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"),
+            return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"), offer=e.offer,
                           reason=f"confidence {conf:.2f} >= {self.config.answer_threshold}", **base)
         if conf >= self.config.suggest_threshold:
             # keep the close ones: within 1.5 z-units of the top, at least two

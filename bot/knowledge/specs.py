@@ -10,18 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["SpecAnswer", "detect_spec", "render_spec", "SPEC_KEYWORDS"]
+__all__ = ["SpecAnswer", "detect_spec", "render_spec", "answer_spec", "check_products", "SPEC_KEYWORDS", "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": r"battery|mah|battery life|how long does it last|续航|电池|毫安|电量|能用多久|用多久",
     "weight": r"heav\w*|weigh\w*|\blight(?:er|est)?\b|grams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
-    "water_resistance": r"waterproof|water[- ]?resistant|water resistance|water|ip\s?6\d|swim|rain|shower|防水|游泳|进水|淋雨|泡水",
+    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|rain|"
+                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*proof|防水|防汗|游泳|泳池|进水|"
+                         r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
+    "colours": r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色",
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,4}charg\w*|charg\w* (?:fast|quick\w*)|"
                  r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
@@ -37,6 +40,24 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"怎么|如何|为什么|咋|办法|技巧|怎样|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
+
+# What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
+# in `say`: the yes or no of an answer comes from the activity the user asks about.
+ACTIVITIES: Dict[str, Tuple[str, Dict[str, str]]] = {
+    "rain": (r"\brain\w*|淋雨|下雨|雨天", {"en": "rain", "zh": "淋雨"}),
+    "splash": (r"splash\w*|spill\w*|溅|洒", {"en": "splashes", "zh": "溅水"}),
+    "sweat": (r"sweat\w*|出汗|防汗|汗水", {"en": "sweat", "zh": "出汗"}),
+    "sink": (r"sink|toilet|drop\w* (?:it )?in(?:to)? (?:the )?water|fell in(?:to)? (?:the )?water|掉(?:进|到|在)?水|泡水",
+             {"en": "a drop in the sink", "zh": "掉进水池"}),
+    "shower": (r"shower\w*|bath\w*|洗澡|热水澡|淋浴|泡澡", {"en": "hot showers", "zh": "洗热水澡"}),
+    "swim": (r"swim\w*|pool|游泳|泳池", {"en": "swimming", "zh": "游泳"}),
+    "dive": (r"div(?:e|ing)|snorkel\w*|潜水|浮潜", {"en": "diving", "zh": "潜水"}),
+    "sea": (r"\bsea\b|ocean|beach|salt ?water|海水|海边|下海", {"en": "the sea", "zh": "海水"}),
+    "sauna": (r"sauna|hot spring|steam\w*|桑拿|温泉|蒸汽", {"en": "saunas and hot springs", "zh": "桑拿和温泉"}),
+}
+_ACTIVITY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in ACTIVITIES.items()}
+# One sample question per activity and language: `check_products` renders each against the data.
+_ACTIVITY_SAMPLES = {"en": "Can I take the {name} into {what}?", "zh": "{name} 能{what}吗？"}
 
 
 @dataclass
@@ -61,7 +82,7 @@ def detect_spec(question: str) -> Optional[str]:
     if not hits:
         return None
     # "wireless charging battery" → charging; price beats release when both appear.
-    for preferred in ("charging", "water_resistance", "price", "weight", "screen", "battery"):
+    for preferred in ("charging", "water_resistance", "colours", "price", "weight", "screen", "battery"):
         if preferred in hits:
             return preferred
     return hits[0]
@@ -103,6 +124,14 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
             return None
         return f"{name} 是 {d.year} 年 {d.month} 月 {d.day} 日发布的。" if zh else \
             f"The {name} came out on {d.strftime('%B')} {d.day}, {d.year}."
+    if spec_key == "colours":
+        colours = product.colours.get(lang) or []
+        if not colours:
+            return None
+        if zh:
+            return f"{name} 有 {len(colours)} 种颜色：{'、'.join(colours)}。"
+        listed = colours[0] if len(colours) == 1 else ", ".join(colours[:-1]) + f" and {colours[-1]}"
+        return f"The {name} comes in {len(colours)} colour{'s' if len(colours) > 1 else ''}: {listed}."
     spec = product.specs.get(spec_key)
     if spec is None:
         return None
@@ -121,7 +150,7 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
             return f"{name} 是 {_num(value)} 英寸屏幕{'，' + detail if detail else ''}，{say}。"
         return f"The {name} has a {_num(value)}-inch screen{' (' + detail + ')' if detail else ''} — {say}."
     if spec_key == "water_resistance":
-        return f"防水，{name} 是 {value} 级别：{say}。" if zh else f"Yes, the {name} is rated {value} — {say}."
+        return _render_water(name, spec, lang, question)
     if spec_key == "charging":
         wired, wireless = spec.get("wired_w"), spec.get("wireless_w") or 0
         if _WIRELESS.search(question or ""):
@@ -139,6 +168,96 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
     if value is None:
         return None
     return f"{name}：{value}{unit}。" if zh else f"The {name}: {value} {unit}."
+
+
+def activity_asked(question: str) -> Optional[str]:
+    """The water activity a question asks about ("can I swim with it?" → "swim"), or None."""
+    text = normalise(question)
+    for key, pattern in _ACTIVITY_PATTERNS.items():
+        if pattern.search(text):
+            return key
+    return None
+
+
+def _listed(keys: Sequence[str], lang: str, conj: Dict[str, str]) -> str:
+    words = [ACTIVITIES[k][1][lang] for k in keys if k in ACTIVITIES]
+    if lang == "zh":
+        return "、".join(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conj[lang]} " + words[-1] if words else ""
+
+
+def _render_water(name: str, spec: Dict[str, Any], lang: str, question: str) -> Optional[str]:
+    value = spec.get("value")
+    if not value:
+        return None
+    fine, not_for = list(spec.get("fine") or []), list(spec.get("not_for") or [])
+    ok = _listed(fine, lang, {"en": "and"})
+    avoid = _listed(not_for, lang, {"en": "or"})
+    extra = _say(spec, lang)
+    asked = activity_asked(question)
+    zh = lang == "zh"
+    if zh:
+        fine_part = f"{ok}都没问题" if ok else ""
+        tail = f"；{extra}" if extra else ""
+        if asked in fine:
+            return f"可以，{name} 是 {value} 防水，{fine_part}{tail}。"
+        if asked in not_for:
+            what = ACTIVITIES[asked][1]["zh"]
+            return f"不建议，{name} 不适合{what}。它是 {value} 防水，{fine_part}{tail}。"
+        avoid_part = f"，但不适合{avoid}" if avoid else ""
+        return f"{name} 是 {value} 防水：{fine_part}{avoid_part}{tail}。"
+    fine_part = f"{ok} {'are' if len(fine) > 1 else 'is'} fine" if ok else ""
+    tail = f"; {extra}" if extra else ""
+    if asked in fine:
+        return f"Yes, the {name} is rated {value}: {fine_part}{tail}."
+    if asked in not_for:
+        what = ACTIVITIES[asked][1]["en"]
+        return f"No, the {name} isn't made for {what}. It's rated {value}: {fine_part}{tail}."
+    avoid_part = f", but it's not for {avoid}" if avoid else ""
+    return f"The {name} is rated {value}: {fine_part}{avoid_part}{tail}."
+
+
+def check_products(products: Dict[str, Product]) -> List[str]:
+    """Spec data that would make an answer contradict itself, as `file:line: problem` strings.
+
+    Water resistance: `fine` and `not_for` name known activities and do not overlap; `say` names no
+    activity (the yes/no comes from the lists); and every activity question, rendered in both languages,
+    answers yes exactly when the data says fine and no exactly when it says not for."""
+    errors: List[str] = []
+    for p in products.values():
+        spec = p.specs.get("water_resistance")
+        if spec is None:
+            continue
+        where = f"{p.source}: product '{p.id}' water_resistance"
+        fine, not_for = spec.get("fine") or [], spec.get("not_for") or []
+        if not isinstance(fine, list) or not isinstance(not_for, list):
+            errors.append(f"{where}: `fine` and `not_for` must be lists of activities ({', '.join(ACTIVITIES)})")
+            continue
+        unknown = sorted({str(a) for a in [*fine, *not_for]} - set(ACTIVITIES))
+        if unknown:
+            errors.append(f"{where}: unknown activit{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                          f"use {', '.join(ACTIVITIES)}")
+            continue
+        both = sorted(set(fine) & set(not_for))
+        if both:
+            errors.append(f"{where}: {', '.join(both)} is both `fine` and `not_for`; keep it in one list")
+            continue
+        for lang in ("en", "zh"):
+            said = _say(spec, lang)
+            mentioned = [k for k, pat in _ACTIVITY_PATTERNS.items() if said and pat.search(normalise(said))]
+            if mentioned:
+                errors.append(f"{where}: `say.{lang}` talks about {', '.join(mentioned)} (\"{said}\"); say what an "
+                              "activity allows with `fine:` / `not_for:`, so answers cannot contradict the data")
+        for key, (_, words) in ACTIVITIES.items():
+            for lang, sample in _ACTIVITY_SAMPLES.items():
+                question = sample.format(name=p.name.get(lang, p.id), what=words[lang])
+                text = render_spec(p, "water_resistance", lang, question) or ""
+                says_yes = text.startswith(("Yes", "可以"))
+                says_no = text.startswith(("No", "不建议"))
+                if says_yes != (key in fine) or says_no != (key in not_for):
+                    errors.append(f"{where}: the {lang} answer to \"{question}\" is \"{text}\", which does not match "
+                                  f"fine={fine} / not_for={not_for}")
+    return errors
 
 
 def answer_spec(products: Sequence[Product], question: str, lang: str) -> Optional[SpecAnswer]:

@@ -1,0 +1,81 @@
+"""How the intent joins the knowledge ranking: the `answering:` section of `knowledge/config.yml`.
+
+Every question that asks for information goes through one ranking (docs/dialogue.md, "One answer
+path"). The NLU intent is a signal in it, not a gate to a canned text:
+- `topics`: an intent's topic is a set of entry tags. Entries with one of those tags get
+  `topic_boost` × the intent's confidence added to their fused score (z-units), so "能改地址吗"
+  classified `shipping` prefers the shipping entries, yet a better entry elsewhere still wins.
+- When no entry is confident and the intent is at least `topic_confidence` sure, the topic's
+  `overview` entry answers (a broad "how does shipping work?").
+- `override_threshold`: a message classified as something other than a question (a complaint, a
+  suggestion, out of scope) is answered from the knowledge base only when an FAQ entry is at least
+  this confident; otherwise its own flow runs (filing feedback, "I can't help with that").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from bot.errors import ConfigError
+
+__all__ = ["AnsweringConfig", "Topic", "load_answering"]
+
+
+@dataclass(frozen=True)
+class Topic:
+    tags: Tuple[str, ...] = ()
+    overview: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class AnsweringConfig:
+    topic_boost: float = 0.5
+    topic_confidence: float = 0.6
+    override_threshold: float = 0.8
+    topics: Dict[str, Topic] = field(default_factory=dict)
+
+    def topic(self, intent: Optional[str]) -> Optional[Topic]:
+        return self.topics.get(intent or "")
+
+
+def _number(path: Path, name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
+        raise ConfigError(f"{path}: answering.{name} must be a number from {low} to {high}, got {value!r}")
+    return float(value)
+
+
+def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> AnsweringConfig:
+    """Read `<root>/config.yml` `answering:` (missing: defaults); `entry_ids` checks the overviews exist."""
+    path = Path(root) / "config.yml"
+    raw: Dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("answering") or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    known = {"topic_boost", "topic_confidence", "override_threshold", "topics"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown answering setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    defaults = AnsweringConfig()
+    topics: Dict[str, Topic] = {}
+    for intent, spec in (raw.get("topics") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("tags") or [], list):
+            raise ConfigError(f"{path}: answering.topics.{intent} needs `tags: [...]` and optionally `overview: <entry id>`")
+        overview = spec.get("overview")
+        if overview and entry_ids is not None and overview not in entry_ids:
+            raise ConfigError(f"{path}: answering.topics.{intent}.overview '{overview}' is not an FAQ entry id")
+        topics[str(intent)] = Topic(tags=tuple(str(t) for t in spec.get("tags") or []),
+                                    overview=str(overview) if overview else None)
+    return AnsweringConfig(
+        topic_boost=_number(path, "topic_boost", raw.get("topic_boost", defaults.topic_boost), 0.0, 5.0),
+        topic_confidence=_number(path, "topic_confidence", raw.get("topic_confidence", defaults.topic_confidence), 0.0, 1.0),
+        override_threshold=_number(path, "override_threshold",
+                                   raw.get("override_threshold", defaults.override_threshold), 0.0, 1.0),
+        topics=topics,
+    )

@@ -1,0 +1,128 @@
+"""What the brand sells ("what phones do you sell?", "你们有哪些手机"), answered from `products.yml`.
+
+A catalog question asks for the range, not about one product: it names no product, and it asks
+what there is ("what … do you sell", "有哪些", "哪几款"), optionally for one category. The answer
+lists the products of that category (or all categories) with their price and `summary`. A question
+about a category the brand does not sell ("do you sell laptops?") is not a catalog question: the
+retriever's unknown-product rule and the fallback handle it, so the bot never lists phones to someone
+who asked for a TV.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from bot.knowledge.loader import Product
+from bot.knowledge.text import normalise
+
+__all__ = ["CatalogAnswer", "answer_catalog", "CATEGORIES"]
+
+# category -> (question words, {lang: (singular, plural)})
+CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
+    "phone": (r"phones?|smartphones?|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
+    "band": (r"bands?|fitness trackers?|手环", {"en": ("band", "bands"), "zh": ("手环", "手环")}),
+    "earbuds": (r"ear ?buds|buds|earphones?|headphones?|耳机", {"en": ("pair of earbuds", "earbuds"), "zh": ("耳机", "耳机")}),
+    "power_bank": (r"power ?banks?|portable chargers?|充电宝|移动电源", {"en": ("power bank", "power banks"),
+                                                                        "zh": ("充电宝", "充电宝")}),
+}
+# Product kinds people ask for that the brand does not make: never answered with the range.
+_NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|tablets?|\bpads?\b|watch(?:es)?|routers?|"
+                       r"speakers?|cameras?|scooters?|\bcars?\b|电脑|笔记本|电视|平板|手表|路由器|音箱|相机|滑板车|汽车")
+_NOUNS_EN = r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|power ?banks|stuff|things)"
+_NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
+_ASKS_RANGE = re.compile(
+    rf"what (?:(?:kinds? of|types? of|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
+    rf"(?:guys )?(?:sell|have|make|offer|got)|"
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
+    rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
+    rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
+    rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|{_NOUNS_ZH}(?:都)?有(?:哪些|哪几款|几款|什么型号)|"
+    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线",
+    re.IGNORECASE,
+)
+_CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
+
+
+@dataclass
+class CatalogAnswer:
+    category: Optional[str]
+    text: str
+    products: List[str]
+
+    @property
+    def entry_id(self) -> str:
+        return "catalog:lineup" + (f":{self.category}" if self.category else "")
+
+
+def _price(p: Product, lang: str) -> str:
+    value = (p.price or {}).get("value")
+    if value is None:
+        return ""
+    return f"{value} 元" if lang == "zh" else f"¥{value:,}" if isinstance(value, int) else f"¥{value}"
+
+
+def _line(p: Product, lang: str) -> str:
+    name = p.name.get(lang) or p.id
+    bits = [b for b in (_price(p, lang), p.summary.get(lang, "")) if b]
+    if lang == "zh":
+        return f"{name}（{'，'.join(bits)}）" if bits else name
+    return f"the {name} ({', '.join(bits)})" if bits else f"the {name}"
+
+
+def _join(parts: Sequence[str], lang: str) -> str:
+    if lang == "zh":
+        return "；".join(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _category_of(text: str) -> Tuple[Optional[str], bool]:
+    """(the category named, whether a category we do not sell is named)."""
+    for key, pattern in _CATEGORY_PATTERNS.items():
+        if pattern.search(text):
+            return key, False
+    return None, bool(_NOT_SOLD.search(text))
+
+
+def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[str], lang: str) -> Optional[CatalogAnswer]:
+    """The range answer, or None when `question` is not a catalog question (or is about one product)."""
+    text = normalise(question)
+    if not _ASKS_RANGE.search(text):
+        return None
+    category, foreign = _category_of(text)
+    if foreign:
+        return None
+    # "有哪些充电宝": a generic alias may name the category's only product; any other product named
+    # makes it a question about that product, not about the range.
+    if named and (category is None or any(products[p].category != category for p in named if p in products)):
+        return None
+    sold = [p for p in products.values() if p.category in CATEGORIES]
+    if category is not None:
+        chosen = [p for p in sold if p.category == category]
+        if not chosen:
+            return None
+        singular, plural = CATEGORIES[category][1][lang]
+        lines = _join([_line(p, lang) for p in chosen], lang)
+        if lang == "zh":
+            text_out = f"{plural}有 {len(chosen)} 款：{lines}。" if len(chosen) > 1 else f"{singular}目前有一款：{lines}。"
+            text_out += "说说你最看重什么，我帮你挑。"
+        else:
+            head = f"We have {len(chosen)} {plural}: " if len(chosen) > 1 else f"We have one {singular}: "
+            text_out = head + lines + ". Tell me what matters most to you and I'll help you pick."
+        return CatalogAnswer(category=category, text=text_out, products=[p.id for p in chosen])
+    groups: List[str] = []
+    for key, (_, names) in CATEGORIES.items():
+        members = [p for p in sold if p.category == key]
+        if not members:
+            continue
+        titles = "、".join(p.name.get(lang, p.id) for p in members) if lang == "zh" else \
+            _join([p.name.get(lang, p.id) for p in members], lang)
+        groups.append(f"{names[lang][1]}：{titles}" if lang == "zh" else f"{names[lang][1]} ({titles})")
+    if not groups:
+        return None
+    if lang == "zh":
+        text_out = "我们现在卖这些：" + "；".join(groups) + "。想了解哪一款，告诉我就行。"
+    else:
+        text_out = "Right now we sell " + _join(groups, lang) + ". Tell me which one you'd like to know more about."
+    return CatalogAnswer(category=None, text=text_out, products=[p.id for p in sold])
