@@ -123,6 +123,13 @@ def _is_vague(text: str) -> bool:
     return len(text.split()) < 7
 
 
+def _offered_kind(tracker: Tracker) -> str:
+    """complaint or suggestion: the intent of the message before the "yes" that took up the offer."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(users) > 1 else None
+    return "suggestion" if previous == "suggest_feature" else "complaint"
+
+
 def _friendly_failure(dispatcher: CollectingDispatcher, language: str) -> None:
     dispatcher.utter_message(text="抱歉，我这边出了点问题，没能记下来。稍后再试一次好吗？" if language == "zh"
                              else "Sorry, something went wrong on my side and I couldn't save that. Could you try again in a minute?")
@@ -145,10 +152,14 @@ class ActionFileFeedback(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         language = _language(tracker)
         text = _text(tracker).strip()
+        kind = "suggestion" if _intent(tracker) == "suggest_feature" else "complaint"
+        offered = tracker.get_slot("feedback_pending_text")
+        if _intent(tracker) == "affirm" and offered:
+            # "yes" to "want me to file this too?" (bot.actions.offers): file what was said before
+            text, kind = str(offered).strip(), _offered_kind(tracker)
         if not text or text.startswith("/") or _is_vague(text):
             _say(dispatcher, tracker, domain, "utter_feedback_ask_details", language)
             return []
-        kind = "suggestion" if _intent(tracker) == "suggest_feature" else "complaint"
         try:
             store = _feedback_store()
             filing = store.file(tracker.sender_id, text, kind=kind, language=language, channel=_channel(tracker))

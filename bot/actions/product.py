@@ -1,13 +1,20 @@
-"""Product questions answered from the knowledge base (`bot.knowledge`).
+"""The one answer path: every question that asks for information is answered here, by one ranking.
 
-`action_answer_product` runs for the `ask_product` intent:
-- confident → the answer (FAQ entry or spec sentence) in the user's language;
-- close call → "did you mean …?" with 2-3 buttons whose payload `/ask_product{"kb_entry": "<id>"}`
-  brings the user back here with the entry chosen;
-- not sure (or a product we do not sell) → `utter_product_unsure`, which offers a colleague.
+`action_answer_product` runs for the information intents (`ask_product`, `shipping`, `return_refund`,
+`repair_warranty`) and first for `complain`, `suggest_feature` and `out_of_scope`. The retriever ranks
+everything answerable (FAQ entries, spec and catalog facts from `products.yml`) with the intent as a
+prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answering`):
+- an information intent: confident → the answer; close call → "did you mean …?" with 2-3 buttons
+  (`/ask_product{"kb_entry": "<id>"}` brings the user back here with the entry chosen); not sure (or a
+  product we do not sell) → `utter_product_unsure`, which offers a colleague;
+- a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
+  dropped → price protection), with an offer to file it as feedback too; otherwise `action_file_feedback`
+  runs as before. `out_of_scope` likewise falls back to `utter_out_of_scope`.
+An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
-confidence, candidates) in the bot message's metadata, for agents and trainers.
+kind = which source won: faq, spec, catalog; confidence, the intent's topic, candidates) in the bot
+message's metadata, for agents, trainers and `bot eval conversations`.
 `kb_second_chance` is the same retrieval for `action_fallback`, but silent when not sure.
 """
 
@@ -17,17 +24,24 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import user_language
+from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
 from bot.language import detect_language
 
-__all__ = ["ActionAnswerProduct", "kb_second_chance"]
+__all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS"]
+
+# Intents that ask for information: the ranking answers them, whatever it finds.
+INFORMATION_INTENTS = ("ask_product", "shipping", "return_refund", "repair_warranty")
+# Intents that want something else, unless the knowledge base clearly answers them: what runs then.
+OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
+             "out_of_scope": "utter_out_of_scope"}
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +67,24 @@ RATING_BUTTONS = [
 ]
 
 
-def _reply(dispatcher: CollectingDispatcher, result: Result, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
+def _offer_events(tracker: Tracker, result: Result) -> List[Dict[Text, Any]]:
+    offer = result.offer
+    if offer is None:
+        return []
+    if offer.answer:
+        return [make_offer(tracker, "answer", entry=result.entry_id, text=dict(offer.answer))]
+    if offer.entry:
+        return [make_offer(tracker, "entry", entry=offer.entry)]
+    return [make_offer(tracker, "flow", flow=offer.flow)]
+
+
+def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
+           quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
     record = result.record()
     if result.outcome == "answer":
         dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
-        return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3))]
+        return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3)),
+                *_offer_events(tracker, result)]
     if result.outcome == "suggest":
         retriever = get_service().retriever()
         buttons = [{"title": retriever.question_label(c.entry_id, result.language), "payload": _payload(c.entry_id)}
@@ -70,20 +97,51 @@ def _reply(dispatcher: CollectingDispatcher, result: Result, quiet_when_unsure: 
     return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
 
 
-def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
-    service = get_service()
-    retriever = service.retriever()
-    lang = _language(tracker)
+def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def _rank(tracker: Tracker) -> Result:
+    """The one ranking for the latest message (or the entry a "did you mean" button chose)."""
+    retriever = get_service().retriever()
     chosen = _chosen_entry(tracker)
     result = retriever.answer_entry(chosen, user_language(tracker)) if chosen else None
     if result is None:
         text = tracker.latest_message.get("text") or ""
         if text.startswith("/"):  # a payload without a usable entry: nothing to search
             text = ""
-        result = retriever.ask(text, lang)
-    logger.info("kb %s entry=%s confidence=%.3f reason=%s (%.1f ms)", result.outcome, result.entry_id,
+        intent, confidence = _intent(tracker)
+        result = retriever.ask(text, _language(tracker), intent, confidence)
+    logger.info("kb %s %s entry=%s confidence=%.3f reason=%s (%.1f ms)", result.outcome, result.kind, result.entry_id,
                 result.confidence, result.reason, result.latency_ms)
-    return _reply(dispatcher, result, quiet_when_unsure)
+    return result
+
+
+def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
+    return _reply(dispatcher, tracker, _rank(tracker), quiet_when_unsure)
+
+
+def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str, reason: str) -> List[Dict[Text, Any]]:
+    """Give one entry's answer by id (an offer of another entry was taken up)."""
+    result = get_service().retriever().answer_entry(entry_id, user_language(tracker), reason=reason)
+    if result is None:
+        dispatcher.utter_message(response="utter_product_unsure")
+        return []
+    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+
+
+def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """A complaint, suggestion or out-of-scope message: a clear FAQ answer wins, else the intent's own flow."""
+    result = _rank(tracker)
+    threshold = get_service().retriever().answering.override_threshold
+    if not (result.outcome == "answer" and result.kind == "faq" and result.confidence >= threshold):
+        return [FollowupAction(OWN_FLOWS[intent])]
+    events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+    if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None:
+        dispatcher.utter_message(response="utter_offer_feedback")
+        events.append(make_offer(tracker, "feedback", text=tracker.latest_message.get("text") or ""))
+    return events
 
 
 def kb_second_chance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
@@ -109,15 +167,21 @@ if "rasa_sdk.endpoint" in sys.modules:
 
 
 class ActionAnswerProduct(Action):
-    """Answer a product question from the knowledge base (see the module docstring)."""
+    """Answer a question from the one ranking (see the module docstring)."""
 
     def name(self) -> Text:
         return "action_answer_product"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent, _ = _intent(tracker)
         try:
+            if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
+                return _own_flow_or_answer(dispatcher, tracker, intent)
             return _answer(dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
+            if intent in OWN_FLOWS:
+                logger.exception("knowledge base failed; running %s", OWN_FLOWS[intent])
+                return [FollowupAction(OWN_FLOWS[intent])]
             logger.exception("knowledge base failed; telling the user we are not sure")
             dispatcher.utter_message(response="utter_product_unsure")
             return []

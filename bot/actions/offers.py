@@ -1,0 +1,90 @@
+"""Pending offers: the bot keeps its word when the user says yes to "Want the steps?".
+
+One mechanism for every offer. An answer that ends with an offer records it in the `pending_offer`
+slot (`make_offer`): what yes gives and the user turn it was made in. The rules send every `affirm`
+and `deny` to `action_answer_offer`, which:
+- with an offer made in the bot's previous turn: yes gives it (a text, another entry's answer, a flow
+  such as `change_address_form`, or filing the user's words as feedback); no closes politely;
+- without one (or a stale one): the plain acknowledgements `utter_affirm_ack` / `utter_deny_ack`.
+The slot is cleared either way, so an offer can be taken up only right after it was made.
+
+Offers come from the knowledge base (`offer:` of an FAQ entry, linted by `bot kb validate`: an answer
+ending with a question must say what yes gives) and from the answer path (a complaint that got an
+answer is offered to be filed as feedback).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.common import user_language
+
+__all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
+
+logger = logging.getLogger(__name__)
+
+OFFER_SLOT = "pending_offer"
+KINDS = ("answer", "entry", "flow", "feedback")
+
+
+def _user_turns(tracker: Tracker) -> int:
+    return sum(1 for e in tracker.events if e.get("event") == "user")
+
+
+def make_offer(tracker: Tracker, kind: str, **data: Any) -> Dict[Text, Any]:
+    """The event that records an offer made in this turn (`kind` in KINDS; `data` is what yes needs)."""
+    if kind not in KINDS:
+        raise ValueError(f"offer kind {kind!r} is not one of {', '.join(KINDS)}")
+    return SlotSet(OFFER_SLOT, {"kind": kind, "turn": _user_turns(tracker), **data})
+
+
+def pending_offer(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The offer made in the bot's previous turn, or None (none made, or made earlier than that)."""
+    offer = tracker.get_slot(OFFER_SLOT)
+    if not isinstance(offer, dict) or offer.get("kind") not in KINDS:
+        return None
+    return offer if offer.get("turn") == _user_turns(tracker) - 1 else None
+
+
+class ActionAnswerOffer(Action):
+    """Yes or no: to the pending offer if there is one, else a plain acknowledgement."""
+
+    def name(self) -> Text:
+        return "action_answer_offer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        offer = pending_offer(tracker)
+        clear = [SlotSet(OFFER_SLOT, None)] if tracker.get_slot(OFFER_SLOT) is not None else []
+        yes = intent != "deny"
+        if offer is None:
+            dispatcher.utter_message(response="utter_affirm_ack" if yes else "utter_deny_ack")
+            return clear
+        if not yes:
+            dispatcher.utter_message(response="utter_offer_no_thanks")
+            return clear
+        return clear + self._give(dispatcher, tracker, offer)
+
+    @staticmethod
+    def _give(dispatcher: CollectingDispatcher, tracker: Tracker, offer: Dict[str, Any]) -> List[Dict[Text, Any]]:
+        kind = offer["kind"]
+        language = user_language(tracker)
+        if kind == "answer":
+            texts = offer.get("text") or {}
+            dispatcher.utter_message(text=texts.get(language) or texts.get("en") or "",
+                                     kb={"outcome": "answer", "entry": offer.get("entry"), "kind": "offer",
+                                         "confidence": 1.0, "reason": "the user said yes to the offer", "candidates": []})
+            return []
+        if kind == "entry":
+            from bot.actions.product import answer_entry
+
+            return answer_entry(dispatcher, tracker, str(offer.get("entry")), reason="the user said yes to the offer")
+        if kind == "flow":
+            return [FollowupAction(str(offer["flow"]))]
+        # feedback: file the words the user said before the offer
+        return [SlotSet("feedback_pending_text", offer.get("text") or ""), FollowupAction("action_file_feedback")]

@@ -1,0 +1,189 @@
+"""The one answer path, against the real assistant: precise knowledge beats generic intents, the catalog
+and specs answer from products.yml without contradicting themselves, and offers are kept ("yes" gets
+what was offered, "no" closes politely). Unit tests for the data checks behind it come first."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from bot.errors import DataError
+from bot.knowledge.catalog import answer_catalog
+from bot.knowledge.loader import load_kb
+from bot.knowledge.specs import check_products
+from tests.harness import Assistant, new_sender
+
+KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+
+
+# ---------------------------------------------------------------- data checks (no assistant)
+
+def _copy_kb(tmp_path: Path) -> Path:
+    root = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, root)
+    return root
+
+
+def test_an_answer_that_offers_something_must_say_what_yes_gives(tmp_path: Path) -> None:
+    root = _copy_kb(tmp_path)
+    phones = root / "faq" / "phones.yml"
+    text = phones.read_text(encoding="utf-8")
+    start = text.index("    offer:\n", text.index("id: phone_nfc"))
+    end = text.index("\n\n", start)
+    phones.write_text(text[:start] + text[end + 1:], encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_kb(root)
+    message = str(err.value)
+    assert "faq/phones.yml:" in message and "'phone_nfc'" in message and "add `offer:`" in message
+
+
+def test_an_offer_of_a_missing_entry_is_reported(tmp_path: Path) -> None:
+    root = _copy_kb(tmp_path)
+    phones = root / "faq" / "phones.yml"
+    text = phones.read_text(encoding="utf-8")
+    start = text.index("    offer:\n", text.index("id: phone_nfc"))
+    end = text.index("\n\n", start)
+    phones.write_text(text[:start] + "    offer:\n      entry: no_such_entry\n" + text[end + 1:], encoding="utf-8")
+    with pytest.raises(DataError, match="offers entry 'no_such_entry', which does not exist"):
+        load_kb(root)
+
+
+def _water(products: Dict[str, Any], **spec: Any) -> List[str]:
+    phone = products["phone_14"]
+    phone.specs["water_resistance"] = {"value": "IP68", **spec}
+    return check_products({"phone_14": phone})
+
+
+def test_water_resistance_data_that_would_contradict_itself_is_rejected() -> None:
+    products = load_kb(KNOWLEDGE).products
+    assert check_products(products) == []
+    said = _water(products, fine=["rain"], not_for=["swim"],
+                  say={"en": "rain is fine; just don't take it swimming", "zh": "淋雨没事，别带去游泳"})
+    assert any("`say.en` talks about" in e and "swim" in e for e in said), said
+    both = _water(products, fine=["rain", "swim"], not_for=["swim"])
+    assert any("swim is both `fine` and `not_for`" in e for e in both), both
+    unknown = _water(products, fine=["skydiving"])
+    assert any("unknown activity skydiving" in e for e in unknown), unknown
+
+
+def test_catalog_answers_the_range_and_only_for_what_we_sell() -> None:
+    products = load_kb(KNOWLEDGE).products
+    phones = answer_catalog(products, "what phones do u guys sell", [], "en")
+    assert phones is not None and phones.entry_id == "catalog:lineup:phone"
+    assert "Millet Phone 14 (" in phones.text and "Millet Phone 14 Pro (" in phones.text
+    everything = answer_catalog(products, "你们都卖些什么", [], "zh")
+    assert everything is not None and everything.entry_id == "catalog:lineup"
+    assert all(name in everything.text for name in ("米粒手环 9", "米粒耳机 Buds 5", "米粒充电宝 20000"))
+    assert answer_catalog(products, "do you sell laptops?", [], "en") is None  # not ours: no list of phones
+    assert answer_catalog(products, "what warranty do you have", [], "en") is None
+    assert answer_catalog(products, "14 Pro 有哪些颜色", ["phone_14_pro"], "zh") is None  # about one product
+
+
+# ---------------------------------------------------------------- the real assistant
+
+def _turn(assistant: Assistant, sender: str, text: str) -> Dict[str, Any]:
+    """Send `text`; return the replies, the actions and the knowledge records of this turn."""
+    replies = assistant.say(sender, text)
+    events = assistant.tracker(sender)["events"]
+    last = max(i for i, e in enumerate(events) if e["event"] == "user")
+    turn = events[last:]
+    return {
+        "texts": [r.get("text") or "" for r in replies],
+        "actions": [e["name"] for e in turn if e["event"] == "action" and e["name"] != "action_listen"],
+        "kb": [(e.get("metadata") or {}).get("kb") for e in turn if e["event"] == "bot" and (e.get("metadata") or {}).get("kb")],
+        "responses": [(e.get("metadata") or {}).get("utter_action") for e in turn if e["event"] == "bot"],
+    }
+
+
+def _answered(turn: Dict[str, Any]) -> Optional[str]:
+    return next((k["entry"] for k in turn["kb"] if k.get("outcome") == "answer"), None)
+
+
+# The examples of issue 14 ("Why"): each once got a generic canned text, a "not sure" or a contradiction.
+WHY = [
+    ("my earbuds left side stopped working", "buds_one_side"),
+    ("耳机左边没声音了", "buds_one_side"),
+    ("屏幕碎了修一下多少钱", "warranty_screen_damage"),
+    ("发票怎么开", "invoice"),
+    ("手机怎么升级系统", "os_update_how"),
+    ("升级失败开不了机了", "os_update_failed"),
+    ("怎么把旧手机的数据迁移过来", "phone_transfer_data"),
+    ("can I change the delivery address", "shipping_change_address"),
+    ("能改收货地址吗", "shipping_change_address"),
+    ("the price dropped a week after I bought it", "price_protection"),
+    ("my phone gets really hot when charging", "phone_overheating"),
+    ("what phones do you sell?", "catalog:lineup:phone"),
+    ("你们有哪些手机", "catalog:lineup:phone"),
+    ("14 Pro 有几种颜色", "spec:phone_14_pro:colours"),
+    ("can I swim with the Millet 14?", "spec:phone_14:water_resistance"),
+]
+
+
+@pytest.mark.parametrize("text, entry", WHY, ids=[w[0] for w in WHY])
+def test_the_precise_answer_wins(assistant: Assistant, text: str, entry: str) -> None:
+    turn = _turn(assistant, new_sender("why"), text)
+    assert _answered(turn) == entry, turn
+
+
+def test_swimming_gets_a_no_that_matches_the_rating(assistant: Assistant) -> None:
+    en = _turn(assistant, new_sender("swim"), "can I swim with the Millet 14?")["texts"][0]
+    assert en.startswith("No") and "IP68" in en and "Yes" not in en, en
+    zh = _turn(assistant, new_sender("swim"), "米粒14能带去游泳吗")["texts"][0]
+    assert zh.startswith("不建议") and "可以" not in zh, zh
+    band = _turn(assistant, new_sender("swim"), "can I go swimming with the band 9?")["texts"][0]
+    assert band.startswith("Yes") and "5 ATM" in band, band
+
+
+@pytest.mark.parametrize("question, yes, offered", [
+    ("How good is the camera on the 14 Pro?", "yes please", "Night shots"),
+    ("14 Pro 拍照效果怎么样", "好的", "夜景三招"),
+    ("my phone battery drains way too fast", "sure", "Battery saver"),
+])
+def test_yes_to_an_offer_gives_the_offered_thing(assistant: Assistant, question: str, yes: str, offered: str) -> None:
+    sender = new_sender("offer-yes")
+    first = _turn(assistant, sender, question)
+    assert first["texts"][0].rstrip().endswith(("?", "？")), first  # the answer made an offer
+    taken = _turn(assistant, sender, yes)
+    assert taken["actions"] == ["action_answer_offer"], taken
+    assert any(offered in t for t in taken["texts"]), taken
+    assert "What would you like to know" not in " ".join(taken["texts"])
+
+
+@pytest.mark.parametrize("question, no, language", [
+    ("How good is the camera on the 14 Pro?", "no thanks", "en"),
+    ("14 Pro 拍照效果怎么样", "不用了", "zh"),
+])
+def test_no_to_an_offer_closes_politely(assistant: Assistant, question: str, no: str, language: str) -> None:
+    sender = new_sender("offer-no")
+    _turn(assistant, sender, question)
+    declined = _turn(assistant, sender, no)
+    assert declined["responses"] == ["utter_offer_no_thanks"], declined
+    assert declined["texts"] and ("Anything else" in declined["texts"][0] if language == "en" else "随时说" in declined["texts"][0])
+
+
+def test_an_offer_is_only_good_for_the_next_message(assistant: Assistant) -> None:
+    sender = new_sender("offer-stale")
+    _turn(assistant, sender, "How good is the camera on the 14 Pro?")
+    _turn(assistant, sender, "how long does shipping take?")
+    late = _turn(assistant, sender, "yes")
+    assert late["responses"] == ["utter_affirm_ack"], late  # the camera tips are not given out of the blue
+
+
+def test_a_complaint_that_asks_something_gets_the_answer_and_can_be_filed(assistant: Assistant) -> None:
+    sender = new_sender("complaint-answer")
+    first = _turn(assistant, sender, "the price dropped a week after I bought it")
+    assert _answered(first) == "price_protection"
+    assert "action_file_feedback" not in first["actions"]
+    assert first["responses"][-1] == "utter_offer_feedback"
+    filed = _turn(assistant, sender, "yes")
+    assert "action_file_feedback" in filed["actions"], filed
+    assert any("FB" in t for t in filed["texts"]), filed  # told the feedback number
+
+
+def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
+    assert "action_file_feedback" in turn["actions"], turn
+    assert _answered(turn) is None
