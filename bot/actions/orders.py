@@ -1,5 +1,8 @@
 """Order tracking: `validate_order_form` checks the number the user gives, `action_order_status` answers.
 
+Only the owner sees an order: every lookup goes through `own_order` (the order's ``owner`` must be the
+conversation's sender id), and somebody else's number gets exactly the reply an unknown number gets.
+
 The form asks for the order number; every reply is normalised (`bot.orders.normalise_order_number`).
 A reply that is not an order number gets the format with an example; an unknown number gets "check it";
 after three bad tries the form stops and a person is offered (`utter_offer_human` as a follow-up action,
@@ -17,27 +20,42 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import bot_responses, format_date, user_language
 from bot.errors import StorageError
-from bot.orders import OrderBackend, carrier_name, get_order_backend, normalise_order_number, product_name
+from bot.orders import (
+    Order,
+    OrderBackend,
+    carrier_name,
+    get_order_backend,
+    normalise_order_number,
+    owned_order,
+    product_name,
+)
 
-__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES"]
+__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES", "own_order", "order_backend"]
 
 MAX_TRIES = 3
 _BAD_TRY_REPLIES = {"utter_order_bad_format", "utter_order_not_found"}
 _backend: Optional[OrderBackend] = None
 
 
-def _orders() -> OrderBackend:
+def order_backend() -> OrderBackend:
+    """The order backend of this process (`CANYU_ORDER_BACKEND`), made on first use."""
     global _backend
     if _backend is None:
         _backend = get_order_backend()
     return _backend
 
 
-def _bad_tries_so_far(events: List[Dict[Text, Any]]) -> int:
-    """Bad order numbers the user gave since the order form last started."""
+
+def own_order(tracker: Tracker, order_number: str) -> Optional[Order]:
+    """The order if this conversation's user placed it, else None (unknown and not yours look the same)."""
+    return owned_order(order_backend(), order_number, tracker.sender_id)
+
+
+def _bad_tries_so_far(events: List[Dict[Text, Any]], form: Text = "order_form") -> int:
+    """Bad order numbers the user gave since `form` last started."""
     since_start: List[Dict[Text, Any]] = []
     for event in reversed(events):
-        if event.get("event") == "active_loop" and event.get("name") == "order_form":
+        if event.get("event") == "active_loop" and event.get("name") == form:
             break
         since_start.append(event)
     return sum(1 for name in bot_responses(since_start) if name in _BAD_TRY_REPLIES)
@@ -68,7 +86,7 @@ class ValidateOrderForm(FormValidationAction):
         number = normalise_order_number(str(value)) if value else None
         if number is not None:
             try:
-                order = _orders().get(number)
+                order = own_order(tracker, number)
             except StorageError:
                 dispatcher.utter_message(response="utter_order_backend_down")
                 return {"order_number": None, "requested_slot": None}
@@ -96,7 +114,7 @@ class ActionOrderStatus(Action):
         if not number:  # the form stopped without a number and has already said why
             return []
         try:
-            order = _orders().get(number)
+            order = own_order(tracker, number)
         except StorageError:
             dispatcher.utter_message(response="utter_order_backend_down")
             return [SlotSet("order_number", None)]

@@ -1,0 +1,168 @@
+"""What the order-task forms share (cancel, address change, repair pickup, restock alert).
+
+`OrderTaskValidation` is the base of their validation actions:
+- When the form starts (by its intent or by another action's ``FollowupAction``) the slots in
+  `fresh_slots` are cleared, so an earlier conversation's answers or "yes" are never reused.
+- A yes/no answer fills the form's confirmation slot only while the form asks that question.
+- Free-text answers (an address, what is broken) are taken from any message except a request to stop,
+  a social message or a question; those interrupt the form and the rules in `dialogue/order_tasks.yml`
+  answer them.
+- `order_number_for` checks an order number the same way as the order form, but only the user's own
+  orders count: somebody else's number gets the "can't find it" reply an unknown number gets.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.orders import MAX_TRIES, _bad_tries_so_far, own_order
+from bot.errors import StorageError
+from bot.orders import Order, normalise_order_number
+
+__all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text"]
+
+STOP_INTENTS = {"human_handoff", "deny", "goodbye"}
+"""Intents that end a form (rules in dialogue/order_tasks.yml)."""
+_SOCIAL = {"greet", "thanks", "bot_challenge", "affirm"}
+_QUESTION_INTENTS = {"ask_product", "shipping", "return_refund", "repair_warranty", "chitchat", "out_of_scope",
+                     "order_status", "suggest_feature"}
+_YES = re.compile(r"^(y|ya|yes|yep|yeah|yup|sure|ok|okay|confirm(ed)?|do it|go ahead|please do|correct|right|"
+                  r"确认|确定|是|是的|对|对的|好|好的|好滴|嗯|嗯嗯|可以|行|没问题|要|取消吧|改吧|约吧)(\b|$|[ ,.!，。！~])")
+_NO = re.compile(r"^(n|no|nope|nah|don'?t|do not|cancel that|stop|不|不要|不用|不是|别|算了|先不|不了|否)")
+
+
+def user_text(tracker: Tracker) -> str:
+    return unicodedata.normalize("NFKC", tracker.latest_message.get("text") or "").strip()
+
+
+def _intent(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def yes_or_no(tracker: Tracker) -> Optional[bool]:
+    """True for "yes"/"确认", False for "no"/"算了", None when the message is neither."""
+    intent = _intent(tracker)
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    text = user_text(tracker).lower()
+    if _NO.search(text):
+        return False
+    if _YES.search(text):
+        return True
+    return None
+
+
+def activating(tracker: Tracker, form: Text) -> bool:
+    """True while `form` is being started (this call belongs to the turn that activated it)."""
+    if (tracker.active_loop or {}).get("name") != form:
+        return True
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
+def recent_text(tracker: Tracker) -> List[str]:
+    """The latest message, plus the one before it when the latest is a bare "yes" (a form started by an
+    offer like "Want me to change it now?": the details were in the message that led to the offer)."""
+    texts = [user_text(tracker)]
+    if _intent(tracker) == "affirm":
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        if len(users) >= 2:
+            texts.append(unicodedata.normalize("NFKC", users[-2].get("text") or ""))
+    return texts
+
+
+class OrderTaskValidation(FormValidationAction, ABC):
+    """Base of the order-task validation actions (see the module docstring)."""
+
+    fresh_slots: Tuple[str, ...] = ()
+    """Cleared when the form starts; everything the form asks except what the first message may carry."""
+    confirm_slot: Optional[str] = None
+
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        resets: List[Dict[Text, Any]] = []
+        if activating(tracker, self.form_name()):
+            for slot in self.fresh_slots:
+                if tracker.slots.get(slot) is not None:
+                    tracker.slots[slot] = None
+                    resets.append(SlotSet(slot, None))
+        events = await super().run(dispatcher, tracker, domain)
+        if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
+            events.append(FollowupAction("utter_offer_human"))
+        return resets + events
+
+    def asking(self, tracker: Tracker, slot: Text) -> bool:
+        """The form is running (not starting) and its last question was for `slot`."""
+        return tracker.get_slot("requested_slot") == slot and not activating(tracker, self.form_name())
+
+    def confirmation(self, tracker: Tracker) -> Dict[Text, Any]:
+        """The yes/no answer to the confirmation question, if this message is one."""
+        if self.confirm_slot is None or not self.asking(tracker, self.confirm_slot):
+            return {}
+        answer = yes_or_no(tracker)
+        return {} if answer is None else {self.confirm_slot: answer}
+
+    def free_text(self, tracker: Tracker, slot: Text) -> Dict[Text, Any]:
+        """The message as the answer to `slot`, unless it asks to stop, is small talk or is a question."""
+        if not self.asking(tracker, slot):
+            return {}
+        intent, text = _intent(tracker), user_text(tracker)
+        if not text or intent in STOP_INTENTS or intent in _SOCIAL:
+            return {}
+        if intent in _QUESTION_INTENTS and text.endswith(("?", "？", "吗", "呢")):
+            return {}
+        return {slot: text}
+
+    # order numbers (cancel and address change)
+
+    def extract_order_number_from_text(self, tracker: Tracker) -> Dict[Text, Any]:
+        """A number anywhere in the message; while the form asks for it, any other answer is a (bad) candidate."""
+        texts = recent_text(tracker) if activating(tracker, self.form_name()) else [user_text(tracker)]
+        for text in texts:
+            number = normalise_order_number(text)
+            if number:
+                return {"order_number": number}
+        if self.asking(tracker, "order_number") and _intent(tracker) not in STOP_INTENTS | _SOCIAL | _QUESTION_INTENTS:
+            return {"order_number": user_text(tracker) or None}
+        return {}
+
+    def own_changeable_order(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Tuple[Optional[Order], Dict[Text, Any]]:
+        """(order, {}) for the user's own order; (None, slot events) after saying what is wrong."""
+        number = normalise_order_number(str(value)) if value else None
+        if number is not None:
+            try:
+                order = own_order(tracker, number)
+            except StorageError:
+                dispatcher.utter_message(response="utter_order_backend_down")
+                return None, {"order_number": None, "requested_slot": None}
+            if order is not None:
+                return order, {}
+        if _bad_tries_so_far(tracker.events, self.form_name()) + 1 >= MAX_TRIES:
+            dispatcher.utter_message(response="utter_order_give_up")
+            return None, {"order_number": None, "requested_slot": None}
+        if number is None:
+            dispatcher.utter_message(response="utter_order_bad_format")
+        else:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        return None, {"order_number": None}
