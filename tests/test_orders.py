@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import re
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, List, Optional
 
 import pytest
+import redis
 
-from bot.errors import ConfigError, StorageError
+from bot.actions.repairs import bookable, parse_window, window_label
+from bot.errors import ConfigError, ConnectorError, StorageError
 from bot.orders import (
     ORDER_STATUSES,
     Order,
     OrderBackend,
+    OrderNotChangeable,
+    owned_order,
     carrier_name,
     get_order_backend,
     normalise_order_number,
     product_name,
 )
-from bot.orders.sqlite import DB_NAME, SqliteOrderBackend, demo_orders
+from bot.orders.products import AMBIGUOUS_PHONE, find_product
+from bot.orders.restock import LOCK_KEY, notify_restocked
+from bot.orders.sqlite import DB_NAME, SqliteOrderBackend, demo_orders, demo_owner
 
 
 @pytest.mark.parametrize(
@@ -55,7 +66,8 @@ def test_sqlite_backend_seeds_the_demo_orders(tmp_path: Path) -> None:
     assert (first.status, first.carrier, first.product) == ("shipped", "SF Express", "Millet Phone 14 Pro")
     assert first.tracking_no and isinstance(first.eta, date) and isinstance(first.updated_at, datetime)
     statuses = {backend.get(o.number).status for o in demo_orders()}  # type: ignore[union-attr]
-    assert statuses == set(ORDER_STATUSES)
+    assert statuses == set(ORDER_STATUSES) - {"cancelled"}
+    assert {backend.get(o.number).owner for o in demo_orders()} == {"me"}  # type: ignore[union-attr]
     assert backend.get("M2026110502").status == "delivered"  # type: ignore[union-attr]
     assert backend.get("M2026110504").status == "returned"  # type: ignore[union-attr]
 
@@ -124,7 +136,208 @@ def test_bad_tries_are_counted_since_the_form_started() -> None:
 
 def test_public_surface_is_complete() -> None:
     import bot.orders
+    import bot.orders.products
+    import bot.orders.restock
     import bot.orders.sqlite
 
-    for module in (bot.orders, bot.orders.sqlite):
+    for module in (bot.orders, bot.orders.sqlite, bot.orders.products, bot.orders.restock):
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
+
+
+# ownership, cancel, address
+
+
+def _mine(backend: SqliteOrderBackend, like: str, owner: str = "alice", number: str = "M1000000001") -> Order:
+    order = dataclasses.replace(next(o for o in demo_orders() if o.number == like), number=number, owner=owner)
+    backend.put(order)
+    return order
+
+
+def test_only_the_owner_gets_the_order(tmp_path: Path) -> None:
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    _mine(backend, "M2026110501")
+    assert owned_order(backend, "M1000000001", "alice") is not None
+    assert owned_order(backend, "M1000000001", "bob") is None
+    assert owned_order(backend, "M1000000001", "") is None
+    assert owned_order(backend, "M2026110501", "alice") is None  # the demo orders are the demo owner's
+    assert owned_order(backend, "M2026110501", "me") is not None
+    assert owned_order(backend, "M2026110599", "alice") is None
+
+
+def test_demo_owner_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert demo_owner({}) == "me"
+    assert demo_owner({"CANYU_DEMO_ORDERS_OWNER": " wechat:oDemo "}) == "wechat:oDemo"
+    monkeypatch.setenv("CANYU_DEMO_ORDERS_OWNER", "telegram:42")
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    assert backend.get("M2026110503").owner == "telegram:42"  # type: ignore[union-attr]
+
+
+def test_cancel_and_address_change_only_before_shipping(tmp_path: Path) -> None:
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    for like in ("M2026110503", "M2026110506"):
+        assert backend.get(like).changeable  # type: ignore[union-attr]
+    assert backend.change_address("M2026110506", "北京市海淀区中关村大街 27 号").address == "北京市海淀区中关村大街 27 号"
+    assert backend.cancel("M2026110503").status == "cancelled"
+    assert backend.get("M2026110503").status == "cancelled"  # type: ignore[union-attr]
+    for number in ("M2026110501", "M2026110502", "M2026110504", "M2026110503"):
+        before = backend.get(number)
+        with pytest.raises(OrderNotChangeable) as refused:
+            backend.cancel(number)
+        assert refused.value.order == before
+        with pytest.raises(OrderNotChangeable):
+            backend.change_address(number, "somewhere 1")
+        assert backend.get(number) == before
+
+
+def test_an_old_database_gets_the_owner_column(tmp_path: Path) -> None:
+    path = tmp_path / "orders.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (number TEXT PRIMARY KEY, product TEXT NOT NULL, status TEXT NOT NULL, "
+                   "carrier TEXT, tracking_no TEXT, eta TEXT, updated_at TEXT NOT NULL)")
+        db.execute("INSERT INTO orders VALUES ('M2026110501', 'Millet Phone 14 Pro', 'shipped', 'SF Express', "
+                   "'SF1', NULL, '2026-11-01T09:00')")
+        db.execute("INSERT INTO orders VALUES ('M3000000001', 'Millet Band 9', 'paid', NULL, NULL, NULL, "
+                   "'2026-11-01T09:00')")
+    backend = SqliteOrderBackend(path)
+    assert backend.get("M2026110501").owner == "me"  # type: ignore[union-attr]
+    assert backend.get("M3000000001").owner is None  # type: ignore[union-attr]
+    assert backend.stock("phone_14_pro") == 0 and backend.stock("band_9") > 0
+
+
+# repairs, stock, restock alerts
+
+
+def test_repairs_are_stored_with_a_number(tmp_path: Path) -> None:
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    first = backend.create_repair("alice", "buds_5", "left bud silent", "上海市徐汇区漕溪北路 398 号", "2026-12-01 am")
+    second = backend.create_repair("alice", "band_9", "won't charge", "88 Nanjing Road", "2026-12-02 pm")
+    assert re.fullmatch(r"R\d{10}", first.number) and first.number != second.number
+    assert backend.get_repair(first.number) == first
+    assert backend.get_repair(first.number.lower()) == first
+    assert backend.get_repair("R0000000000") is None
+    assert [r.number for r in backend.repairs_of("alice")] == sorted([first.number, second.number], reverse=True) or \
+        {r.number for r in backend.repairs_of("alice")} == {first.number, second.number}
+
+
+def test_stock_and_one_alert_per_user_and_product(tmp_path: Path) -> None:
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    assert backend.stock("phone_14_pro") == 0 and backend.stock("nothing") == 0
+    assert backend.set_stock("phone_14_pro", 4) == 0 and backend.stock("phone_14_pro") == 4
+    with pytest.raises(ValueError, match="unknown product 'phone_15'"):
+        backend.set_stock("phone_15", 1)
+    with pytest.raises(ValueError, match="-1"):
+        backend.set_stock("buds_5", -1)
+    assert backend.add_restock_alert("alice", "buds_5", "en", None) is True
+    assert backend.add_restock_alert("alice", "buds_5", "zh", None) is False  # refreshed, not doubled
+    assert backend.add_restock_alert("bob", "buds_5", "en", "telegram") is True
+    alerts = backend.restock_alerts("buds_5")
+    assert [(a.owner, a.language) for a in alerts] == [("alice", "zh"), ("bob", "en")] or len(alerts) == 2
+    assert backend.claim_restock_alert("alice", "buds_5") is True
+    assert backend.claim_restock_alert("alice", "buds_5") is False  # exactly one claimer
+    assert [a.owner for a in backend.restock_alerts()] == ["bob"]
+
+
+def test_restock_messages_go_once_in_each_language(tmp_path: Path, redis_server: Any) -> None:
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    backend.add_restock_alert("alice", "phone_14_pro", "zh", None)
+    backend.add_restock_alert("bob", "phone_14_pro", "en", "rest")
+    sent: List[tuple] = []
+
+    async def send(sender: str, messages: List[str], channel: Any = None, redis: Any = None) -> None:
+        sent.append((sender, messages[0]))
+
+    report = asyncio.run(notify_restocked(backend, send=send, redis=red))
+    assert report.sent == [] and sent == []  # still sold out: nobody is told, nobody forgotten
+    backend.set_stock("phone_14_pro", 10)
+    report = asyncio.run(notify_restocked(backend, send=send, redis=red))
+    assert sorted(report.sent) == ["alice/phone_14_pro", "bob/phone_14_pro"]
+    texts = dict(sent)
+    assert "米粒手机 14 Pro" in texts["alice"] and "Millet Phone 14 Pro" in texts["bob"]
+    assert backend.restock_alerts() == []
+    asyncio.run(notify_restocked(backend, send=send, redis=red))
+    assert len(sent) == 2  # exactly once
+
+
+def test_a_failed_restock_message_is_kept_for_the_next_check(tmp_path: Path, redis_server: Any) -> None:
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    backend.set_stock("band_9", 5)
+    backend.add_restock_alert("carol", "band_9", "en", None)
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise ConnectorError("telegram said no", platform="telegram", code=500)
+
+    report = asyncio.run(notify_restocked(backend, send=broken, redis=red))
+    assert "carol/band_9" in report.failed
+    assert [a.owner for a in backend.restock_alerts()] == ["carol"]
+
+
+def test_the_restock_lock_keeps_a_second_process_out(tmp_path: Path, redis_server: Any) -> None:
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    backend.set_stock("band_9", 5)
+    backend.add_restock_alert("dave", "band_9", "en", None)
+    red.set(LOCK_KEY, "another process", ex=30)
+    try:
+        report = asyncio.run(notify_restocked(backend, send=None, redis=red))
+        assert report.busy and report.sent == []
+        assert [a.owner for a in backend.restock_alerts()] == ["dave"]
+    finally:
+        red.delete(LOCK_KEY)
+
+
+# what customers type
+
+
+@pytest.mark.parametrize("text, key", [
+    ("14pro", "phone_14_pro"), ("我的 14 Pro 屏幕碎了", "phone_14_pro"), ("Millet Phone 14", "phone_14"),
+    ("米粒14", "phone_14"), ("耳机", "buds_5"), ("my buds", "buds_5"), ("手环", "band_9"), ("Band 9", "band_9"),
+    ("充电宝", "power_bank_20000"), ("power bank", "power_bank_20000"), ("手机", AMBIGUOUS_PHONE),
+    ("my phone", AMBIGUOUS_PHONE), ("a toaster", None), ("", None),
+])
+def test_find_product(text: str, key: Optional[str]) -> None:
+    assert find_product(text) == key
+
+
+TODAY = date(2026, 11, 30)  # a Monday
+
+
+@pytest.mark.parametrize("text, day, half", [
+    ("tomorrow 9-12", date(2026, 12, 1), "am"),
+    ("明天下午", date(2026, 12, 1), "pm"),
+    ("后天 14-18", date(2026, 12, 2), "pm"),
+    ("12月3日上午", date(2026, 12, 3), "am"),
+    ("Dec 3 afternoon", date(2026, 12, 3), "pm"),
+    ("3 dec 2-6pm", date(2026, 12, 3), "pm"),
+    ("2026-12-04 9:00-12:00", date(2026, 12, 4), "am"),
+    ("周五上午", date(2026, 12, 4), "am"),
+    ("friday", date(2026, 12, 4), None),
+    ("下午", None, "pm"),
+    ("whenever", None, None),
+])
+def test_parse_window(text: str, day: Optional[date], half: Optional[str]) -> None:
+    assert parse_window(text, TODAY) == (day, half)
+
+
+def test_bookable_days_and_labels() -> None:
+    assert not bookable(TODAY, TODAY) and bookable(date(2026, 12, 1), TODAY)
+    assert bookable(date(2026, 12, 14), TODAY) and not bookable(date(2026, 12, 15), TODAY)
+    assert window_label("2026-12-03 pm", "en") == "Thu 3 Dec, 14:00–18:00"
+    assert window_label("2026-12-03 am", "zh") == "12月3日（周四）上午 9–12 点"
+
+
+def test_yes_and_no_at_a_confirmation() -> None:
+    from rasa_sdk import Tracker
+
+    from bot.actions.order_tasks import yes_or_no
+
+    def tracker(text: str, intent: str = "nlu_fallback") -> Tracker:
+        return Tracker("s", {}, {"text": text, "intent": {"name": intent}}, [], False, None, {}, "")
+
+    assert yes_or_no(tracker("whatever", "affirm")) is True and yes_or_no(tracker("whatever", "deny")) is False
+    for text in ("确认", "好的", "yes please", "OK", "sure"):
+        assert yes_or_no(tracker(text)) is True, text
+    for text in ("不用了", "算了", "no", "nope", "don't"):
+        assert yes_or_no(tracker(text)) is False, text
+    assert yes_or_no(tracker("what colour is it")) is None
