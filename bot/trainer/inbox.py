@@ -261,7 +261,7 @@ class Inbox:
         pipe.expire(ANSWERS, ANSWERS_TTL)
         pipe.execute()
 
-    def _watch(self, event: Dict[str, Any], intent: str, text: str, ts: float, convo: Dict[str, Any]) -> None:
+    def _watch(self, intent: str, text: str, ts: float, convo: Dict[str, Any]) -> None:
         """The user's turn after knowledge answers: a rephrase or a request for a person says the answer missed."""
         turn = int(convo.get("turn") or 0)
         live = [w for w in convo.get("watch") or [] if 1 <= turn - int(w.get("turn") or 0) <= WATCH_TURNS]
@@ -304,7 +304,7 @@ class Inbox:
         confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
         text = (event.get("text") or "").strip()
         convo["turn"] = int(convo.get("turn") or 0) + 1
-        self._watch(event, intent, text, ts, convo)
+        self._watch(intent, text, ts, convo)
         if intent == RATE_INTENT:
             rating = _rating_of(event)
             if rating:
