@@ -9,7 +9,8 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
   product we do not sell) → `utter_product_unsure`, which offers a colleague;
 - a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
   dropped → price protection), with an offer to file it as feedback too; otherwise `action_file_feedback`
-  runs as before. `out_of_scope` likewise falls back to `utter_out_of_scope`.
+  runs as before. A complaint phrased as a question ("烫得不行 正常吗") needs only the answer threshold.
+  `out_of_scope` likewise falls back to `utter_out_of_scope`.
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
@@ -33,6 +34,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
+from bot.knowledge.answering import asks_question
 from bot.language import detect_language
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS"]
@@ -134,7 +136,10 @@ def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: s
 def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
     """A complaint, suggestion or out-of-scope message: a clear FAQ answer wins, else the intent's own flow."""
     result = _rank(tracker)
-    threshold = get_service().retriever().answering.override_threshold
+    retriever = get_service().retriever()
+    threshold = retriever.answering.override_threshold
+    if intent == "complain" and asks_question(tracker.latest_message.get("text") or ""):
+        threshold = retriever.config.answer_threshold  # a complaint that asks something asks for information
     if not (result.outcome == "answer" and result.kind == "faq" and result.confidence >= threshold):
         return [FollowupAction(OWN_FLOWS[intent])]
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)

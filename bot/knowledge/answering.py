@@ -9,11 +9,14 @@ path"). The NLU intent is a signal in it, not a gate to a canned text:
   `overview` entry answers (a broad "how does shipping work?").
 - `override_threshold`: a message classified as something other than a question (a complaint, a
   suggestion, out of scope) is answered from the knowledge base only when an FAQ entry is at least
-  this confident; otherwise its own flow runs (filing feedback, "I can't help with that").
+  this confident; otherwise its own flow runs (filing feedback, "I can't help with that"). A complaint
+  that is phrased as a question (`asks_question`: "打游戏烫得不行 正常吗", "dead by lunch, any tips?")
+  asks for information, so the usual answer threshold applies to it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -22,7 +25,21 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["AnsweringConfig", "Topic", "load_answering"]
+__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question"]
+
+_QUESTION = re.compile(
+    r"[?？]|"
+    r"(?:吗|么|嘛|呢)\W*$|怎么办|肿么|咋办|咋整|怎么|如何|为什么|为啥|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
+    r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may)\b|"
+    r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|how (?:do|can|to|long|much)|can i|should i|"
+    r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_question(text: str) -> bool:
+    """Whether a message asks something ("…正常吗", "送不送", "any tips?"), whatever else it says."""
+    return bool(_QUESTION.search((text or "").strip()))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "CATEGORIES"]
+__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "CATEGORIES"]
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
@@ -97,6 +97,11 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     # makes it a question about that product, not about the range.
     if named and (category is None or any(products[p].category != category for p in named if p in products)):
         return None
+    return render_catalog(products, category, lang)
+
+
+def render_catalog(products: Dict[str, Product], category: Optional[str], lang: str) -> Optional[CatalogAnswer]:
+    """The range of one category (or of everything the brand sells) in `lang`; None if nothing to list."""
     sold = [p for p in products.values() if p.category in CATEGORIES]
     if category is not None:
         chosen = [p for p in sold if p.category == category]

@@ -23,6 +23,7 @@ import numpy as np
 from bot.knowledge.answering import AnsweringConfig, load_answering
 from bot.knowledge.catalog import answer_catalog
 from bot.knowledge.config import RetrieverConfig
+from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.products import Mentions, ProductMatcher
@@ -72,15 +73,17 @@ class Result:
 
 
 def kb_docs(kb: KnowledgeBase) -> List[Doc]:
-    """Index documents for the FAQ entries: phrasings in both languages, answers as passages."""
+    """Index documents for everything answerable: the FAQ entries (phrasings in both languages, answers as
+    passages), then the spec and catalog facts of products.yml (`bot.knowledge.facts`)."""
     docs = []
     for e in kb.faq.values():
         names = [n for pid in e.products if pid in kb.products
                  for n in [*kb.products[pid].name.values(), *kb.products[pid].model_codes]]
         docs.append(Doc(id=e.id, questions=[*e.questions.get("en", []), *e.questions.get("zh", [])],
                         passages=[e.answer.get("en", ""), e.answer.get("zh", "")],
-                        extra=" ".join([*e.tags, *names])))
-    return docs
+                        extra=" ".join([*e.tags, *names]),
+                        meta={"kind": "faq", "products": list(e.products), "tags": list(e.tags)}))
+    return docs + fact_docs(kb)
 
 
 def _langs(texts: Sequence[str]) -> List[str]:
@@ -130,7 +133,10 @@ class _Calibrator:
 
     @classmethod
     def fit(cls, index: HybridIndex, adjust: Any = None, negatives: Sequence[str] = (),
-            encoder: Any = None) -> "_Calibrator":
+            encoder: Any = None, asked: Optional[np.ndarray] = None) -> "_Calibrator":
+        """Fit on the index's own phrasings; `asked` (bool per phrasing) limits which are asked. Generated
+        spec phrasings are near-copies of each other across products ("14 battery" / "14 Pro battery"):
+        asking them would teach the calibrator that a top score means little."""
         n_phr = len(index.phrases)
         if n_phr < 4 or len(index.docs) < 3:
             return cls()
@@ -145,6 +151,9 @@ class _Calibrator:
         # entries with a single phrasing cannot be asked "with their own entry kept"
         counts = np.bincount(gold, minlength=len(index.docs))
         keep = counts[gold] > 1
+        if asked is not None:
+            langs = np.where(asked, langs, "")  # phrasings not asked belong to no language's fit
+            keep = keep & asked
         x_kept = _calib_features(scores, feats["dense_q"], feats["lex_q"])
         y_kept = (np.argmax(scores, axis=1) == gold).astype(int)
         removed = scores.copy()
@@ -161,7 +170,7 @@ class _Calibrator:
         else:
             x_neg, neg_langs = np.zeros((0, 4)), np.asarray([], dtype=str)
         params: Dict[str, Any] = {}
-        for lang in sorted(set(langs.tolist())):
+        for lang in sorted(set(langs.tolist()) - {""}):
             sel = langs == lang
             nsel = neg_langs == lang
             X = np.vstack([x_kept[keep & sel], x_removed[sel], x_neg[nsel]])
@@ -192,10 +201,12 @@ class Retriever:
         self.config = config
         self.matcher = ProductMatcher(kb.products)
         self.answering: AnsweringConfig = load_answering(kb.root, list(kb.faq))
-        self._entry_products = [set(kb.faq[i].products) for i in index.ids]
-        self._entry_tags = [set(kb.faq[i].tags) for i in index.ids]
+        self._docs = {d.id: d for d in index.docs}
+        self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
+        self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
-        self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder)
+        asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
+        self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked)
 
     @property
     def fingerprint(self) -> str:
@@ -219,7 +230,12 @@ class Retriever:
         """The answer of one entry by id (a "did you mean" button was pressed, or a topic's overview)."""
         e = self.kb.faq.get(entry_id)
         if e is None:
-            return None
+            fact = render_fact(self.kb, entry_id, "", language)
+            if fact is None:
+                return None
+            kind, text, products = fact
+            return Result(outcome="answer", language=language, confidence=1.0, entry_id=entry_id, text=text,
+                          kind=kind, products=products, reason=reason)
         return Result(outcome="answer", language=language, confidence=1.0, entry_id=e.id,
                       text=e.answer.get(language) or e.answer.get("en"), reason=reason, offer=e.offer)
 
@@ -234,7 +250,9 @@ class Retriever:
     def question_label(self, entry_id: str, language: str) -> str:
         e = self.kb.faq.get(entry_id)
         if e is None:
-            return entry_id
+            doc = self._docs.get(entry_id)
+            phrasings = [q for q in (doc.questions if doc else []) if (language == "zh") == has_cjk(q)]
+            return phrasings[0] if phrasings else entry_id
         qs = e.questions.get(language) or e.questions.get("en") or [entry_id]
         return qs[0]
 
@@ -296,9 +314,16 @@ class Retriever:
         top = cands[0]
         base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands)
         if conf >= self.config.answer_threshold:
-            e = self.kb.faq[top.entry_id]
-            return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"), offer=e.offer,
-                          reason=f"confidence {conf:.2f} >= {self.config.answer_threshold}", **base)
+            reason = f"confidence {conf:.2f} >= {self.config.answer_threshold}"
+            e = self.kb.faq.get(top.entry_id)
+            if e is not None:
+                return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"), offer=e.offer,
+                              reason=reason, **base)
+            fact = render_fact(self.kb, top.entry_id, question, lang)
+            if fact is not None:
+                kind, text, products = fact
+                base["products"] = products
+                return Result(outcome="answer", text=text, kind=kind, reason=f"{reason}, {kind} from products.yml", **base)
         if conf >= self.config.suggest_threshold:
             # keep the close ones: within 1.5 z-units of the top, at least two
             close = [c for c in cands if scores[order[0]] - c.score <= 1.5][: self.config.suggest_max]

@@ -28,9 +28,9 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,4}charg\w*|charg\w* (?:fast|quick\w*)|"
                  r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
-    "price": r"price|cost|how much|expensive|cheap|多少钱|价格|售价|贵|价钱|几块",
+    "price": r"price|cost|how much(?! (?:storage|memory|space|ram|battery|does it weigh))|expensive|cheap|多少钱|价格|售价|贵|价钱|几块",
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
-    "storage": r"storage|\bgb\b|\btb\b|memory|存储|内存|空间多大",
+    "storage": r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大",
     "chip": r"chip|processor|cpu|soc|芯片|处理器",
 }
 _WIRELESS = re.compile(r"wireless|qi\b|无线", re.IGNORECASE)
@@ -40,6 +40,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"怎么|如何|为什么|咋|办法|技巧|怎样|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
+# Specs products.yml does not hold: "how much RAM" must not be answered with the price.
+_NO_DATA = re.compile(r"\bram\b|运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b", re.IGNORECASE)
 
 # What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
 # in `say`: the yes or no of an answer comes from the activity the user asks about.
@@ -76,13 +78,13 @@ class SpecAnswer:
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question)."""
     text = normalise(question)
-    if _HOWTO.search(text):
+    if _HOWTO.search(text) or _NO_DATA.search(text):
         return None
     hits = [key for key, pat in _PATTERNS.items() if pat.search(text)]
     if not hits:
         return None
     # "wireless charging battery" → charging; price beats release when both appear.
-    for preferred in ("charging", "water_resistance", "colours", "price", "weight", "screen", "battery"):
+    for preferred in ("charging", "water_resistance", "colours", "price", "storage", "weight", "screen", "battery"):
         if preferred in hits:
             return preferred
     return hits[0]

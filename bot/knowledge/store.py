@@ -28,7 +28,7 @@ __all__ = ["build_retriever", "KnowledgeService", "get_service", "touch_reload_m
 
 logger = logging.getLogger(__name__)
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 
 
 def _cache_key(root: Path, model_name: str) -> str:
