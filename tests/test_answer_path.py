@@ -187,3 +187,32 @@ def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn
     assert _answered(turn) is None
+
+
+def test_every_offered_flow_exists_in_the_domain() -> None:
+    import yaml
+
+    domain_dir = Path(__file__).resolve().parents[1] / "responses"
+    known = set()
+    for path in domain_dir.glob("*.yml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        known.update((doc.get("forms") or {}).keys())
+        known.update(doc.get("actions") or [])
+        known.update((doc.get("responses") or {}).keys())
+    offered = {e.id: e.offer.flow for e in load_kb(KNOWLEDGE).faq.values() if e.offer is not None and e.offer.flow}
+    assert offered, "the knowledge base offers no flow at all"
+    assert {entry: flow for entry, flow in offered.items() if flow not in known} == {}
+
+
+@pytest.mark.parametrize("question, yes, form", [
+    ("my left earbud went silent", "yes please", "repair_booking_form"),
+    ("能改收货地址吗", "好的", "change_address_form"),
+    ("the 14 Pro is sold out, when is it back?", "yes", "restock_alert_form"),
+])
+def test_yes_to_an_offered_task_starts_it(assistant: Assistant, question: str, yes: str, form: str) -> None:
+    sender = new_sender("offer-flow")
+    first = _turn(assistant, sender, question)
+    assert _answered(first) is not None, first
+    started = _turn(assistant, sender, yes)
+    assert form in started["actions"], started
+    assert (assistant.tracker(sender).get("active_loop") or {}).get("name") == form
