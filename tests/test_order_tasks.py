@@ -201,7 +201,7 @@ def test_book_a_repair_pickup_in_chinese(assistant: Assistant) -> None:
     assert active_form(assistant, sender) == "repair_booking_form"
     assert responses(assistant, sender) == ["utter_ask_repair_device"]
     say(assistant, sender, "手机")
-    assert responses(assistant, sender) == ["utter_repair_which_phone", "utter_ask_repair_device"]
+    assert responses(assistant, sender) == ["utter_repair_which_phone"]
     say(assistant, sender, "14pro")
     assert responses(assistant, sender) == ["utter_ask_repair_fault"]
     say(assistant, sender, "屏幕碎了")
@@ -329,3 +329,15 @@ def test_the_new_address_in_the_request_skips_the_question(assistant: Assistant)
     assert responses(assistant, sender) == ["utter_ask_address_confirmed"], asked
     say(assistant, sender, "确认")
     assert backend(assistant).get(number).address == "88 Nanjing Road, Huangpu, Shanghai"  # type: ignore[union-attr]
+
+
+def test_restock_alert_asks_which_product_and_which_phone(assistant: Assistant) -> None:
+    backend(assistant).set_stock("phone_14_pro", 0)
+    sender = new_sender("restock-ask")
+    say(assistant, sender, "到货通知我")
+    assert responses(assistant, sender) == ["utter_ask_restock_product"]
+    say(assistant, sender, "手机")
+    assert responses(assistant, sender) == ["utter_restock_which_phone"]
+    text = say(assistant, sender, "14 pro")
+    assert responses(assistant, sender) == ["utter_restock_subscribed"] and "米粒手机 14 Pro" in text
+    assert sender in [a.owner for a in backend(assistant).restock_alerts("phone_14_pro")]

@@ -27,7 +27,8 @@ from bot.actions.orders import MAX_TRIES, _bad_tries_so_far, own_order
 from bot.errors import StorageError
 from bot.orders import Order, normalise_order_number
 
-__all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text"]
+__all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text",
+           "said_this_turn"]
 
 STOP_INTENTS = {"human_handoff", "deny", "goodbye"}
 """Intents that end a form (rules in dialogue/order_tasks.yml)."""
@@ -83,6 +84,17 @@ def recent_text(tracker: Tracker) -> List[str]:
         if len(users) >= 2:
             texts.append(unicodedata.normalize("NFKC", users[-2].get("text") or ""))
     return texts
+
+
+def said_this_turn(tracker: Tracker, responses: Tuple[str, ...]) -> bool:
+    """Whether the bot sent one of `responses` since the user's latest message (e.g. the validation's own
+    follow-up question, so the form's ask action need not ask again)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in responses:
+            return True
+    return False
 
 
 class OrderTaskValidation(FormValidationAction, ABC):

@@ -20,12 +20,12 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import format_date, user_language
 from bot.actions.order_changes import address_problem
-from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, user_text
+from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, said_this_turn, user_text
 from bot.actions.orders import order_backend
 from bot.errors import StorageError
 from bot.orders.products import AMBIGUOUS_PHONE, PRODUCTS, find_product, product_label
 
-__all__ = ["ValidateRepairBookingForm", "ActionAskPickupWindow", "ActionAskRepairConfirmed", "ActionBookRepair", "parse_window",
+__all__ = ["ValidateRepairBookingForm", "ActionAskRepairDevice", "ActionAskPickupWindow", "ActionAskRepairConfirmed", "ActionBookRepair", "parse_window",
            "window_label", "MAX_DAYS_AHEAD"]
 
 MAX_DAYS_AHEAD = 14
@@ -250,6 +250,18 @@ def _device_and_window(tracker: Tracker, language: str) -> Dict[str, str]:
         "fault": tracker.get_slot("repair_fault") or "",
         "address": tracker.get_slot("pickup_address") or "",
     }
+
+
+class ActionAskRepairDevice(Action):
+    """Asks which device; not again when the validation just asked "Phone 14 or 14 Pro?"."""
+
+    def name(self) -> Text:
+        return "action_ask_repair_device"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if not said_this_turn(tracker, ("utter_repair_which_phone", "utter_repair_unknown_device")):
+            dispatcher.utter_message(response="utter_ask_repair_device")
+        return []
 
 
 class ActionAskPickupWindow(Action):

@@ -19,13 +19,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import user_language
-from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, user_text
+from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, said_this_turn, user_text
 from bot.actions.orders import order_backend
 from bot.errors import StorageError
 from bot.orders.products import AMBIGUOUS_PHONE, PRODUCTS, find_product, product_label
 from bot.orders.restock import RestockWatcher
 
-__all__ = ["ValidateRestockAlertForm", "ActionRestockAlert", "start_watcher"]
+__all__ = ["ValidateRestockAlertForm", "ActionAskRestockProduct", "ActionRestockAlert", "start_watcher"]
 
 logger = logging.getLogger(__name__)
 _watcher: Optional[RestockWatcher] = None
@@ -58,6 +58,18 @@ class ValidateRestockAlertForm(OrderTaskValidation):
         dispatcher.utter_message(response="utter_restock_which_phone" if key == AMBIGUOUS_PHONE
                                  else "utter_restock_unknown_product")
         return {"restock_product": None}
+
+
+class ActionAskRestockProduct(Action):
+    """Asks which product; not again when the validation just asked "Phone 14 or 14 Pro?"."""
+
+    def name(self) -> Text:
+        return "action_ask_restock_product"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if not said_this_turn(tracker, ("utter_restock_which_phone", "utter_restock_unknown_product")):
+            dispatcher.utter_message(response="utter_ask_restock_product")
+        return []
 
 
 class ActionRestockAlert(Action):
