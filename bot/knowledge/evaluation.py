@@ -6,9 +6,11 @@ out-of-scope precision/recall (when `oos` queries exist) and per-query latency p
 
 pairs: `pairs.csv` (text1,text2,label). Reports accuracy with the threshold chosen on one
 half and measured on the other (both ways, averaged) and ROC AUC, for the character n-gram
-TF-IDF cosine baseline, the retriever's own similarity (no training) and the retriever's
-signals re-weighted by a logistic regression fitted on the other half (with shared and
-differing character n-grams as extra features).
+TF-IDF cosine baseline, the retriever's own similarity (no training: the dense cosine of the
+pair's language model and BM25, each standardised over the pairs as the retriever standardises
+over entries, mixed by `knowledge/config.yml`'s weights for that language), its dense cosine
+alone, and the retriever's signals re-weighted by a logistic regression fitted on the other half
+(with shared and differing character n-grams as extra features).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ import numpy as np
 
 from bot.errors import DataError
 from bot.knowledge.config import load_config
-from bot.knowledge.index import Doc, HybridIndex, get_encoder, text_progress
+from bot.knowledge.index import Doc, HybridIndex, get_encoder, query_language, text_progress
 from bot.knowledge.text import has_cjk
 
-__all__ = ["main_faq", "main_pairs", "faq_docs", "pair_signals"]
+__all__ = ["main_faq", "main_pairs", "faq_docs", "pair_signals", "retriever_similarity"]
 
 _SENT = re.compile(r"(?<=[.!?。！？])\s*")
 
@@ -100,8 +102,8 @@ def main_faq(args: argparse.Namespace) -> int:
         "in_scope": int(in_scope.sum()), "model": getattr(encoder, "name", "?"), "index_build_s": round(build_s, 1),
         "top1": float((r == 0).mean()), "mrr@10": float(np.where(r < 10, 1.0 / (r + 1), 0.0).mean()),
         "recall@5": float((r < 5).mean()),
-        # the bundled model alone, query to question (no answers, no BM25), for comparison
-        "dense_only_top1": float((index.phrase_doc[np.argmax(q_vecs @ index.q_vecs.T, axis=1)][in_scope]
+        # the query language's model alone, query to question (no answers, no BM25), for comparison
+        "dense_only_top1": float((index.phrase_doc[np.argmax(index.dense_cosines(q_vecs, texts), axis=1)][in_scope]
                                   == gold[in_scope]).mean()),
     }
     if (~in_scope).any():
@@ -135,7 +137,10 @@ def _latency(index: HybridIndex, encoder: Any, texts: Sequence[str]) -> Tuple[fl
 
 
 def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, np.ndarray]:
-    """The retriever's similarity signals for each pair: dense cosine and symmetric BM25 (IDF from all texts)."""
+    """The retriever's similarity signals for each pair: dense cosine and symmetric BM25 (IDF from all texts).
+
+    Both texts of a pair are encoded by the model of the pair's language (Chinese if either has
+    Chinese), as the retriever compares a Chinese query with its index in the Chinese model."""
     from bot.knowledge.bm25 import BM25
     from bot.knowledge.text import tokens
 
@@ -147,9 +152,30 @@ def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, 
     qb, best_b = bm.query_matrix(tb)
     s_ab = np.asarray(qa.multiply(bm.weights[n:]).sum(axis=1)).ravel() / np.maximum(best_a, 1e-6)
     s_ba = np.asarray(qb.multiply(bm.weights[:n]).sum(axis=1)).ravel() / np.maximum(best_b, 1e-6)
-    ea = encoder.encode(list(a))
-    eb = encoder.encode(list(b))
-    return {"dense": (ea * eb).sum(axis=1), "lex_min": np.minimum(s_ab, s_ba), "lex_max": np.maximum(s_ab, s_ba)}
+    langs = np.asarray([query_language(x + y) for x, y in zip(a, b)])
+    dense = np.zeros(n, np.float32)
+    for lang in dict.fromkeys(langs.tolist()):
+        rows = np.flatnonzero(langs == lang)
+        if hasattr(encoder, "encode_in"):
+            ea = encoder.encode_in([a[i] for i in rows], lang)
+            eb = encoder.encode_in([b[i] for i in rows], lang)
+        else:
+            ea = encoder.encode([a[i] for i in rows])
+            eb = encoder.encode([b[i] for i in rows])
+        dense[rows] = (ea * eb).sum(axis=1)
+    return {"dense": dense, "lex_min": np.minimum(s_ab, s_ba), "lex_max": np.maximum(s_ab, s_ba),
+            "languages": langs}
+
+
+def retriever_similarity(sig: Dict[str, np.ndarray], weights: Dict[str, float]) -> np.ndarray:
+    """The retriever's untrained similarity of each pair: dense cosine and mean two-way BM25, each
+    standardised over the pairs (no labels; the retriever standardises over entries), mixed by the
+    language's fusion weights (dense_q + dense_p for the dense side, lex_q + lex_d for BM25)."""
+    dense_w = weights.get("dense_q", 0.0) + weights.get("dense_p", 0.0)
+    lex_w = weights.get("lex_q", 0.0) + weights.get("lex_d", 0.0)
+    lex = (sig["lex_min"] + sig["lex_max"]) / 2
+    z = [(x - x.mean()) / (x.std() + 1e-9) for x in (np.asarray(sig["dense"], np.float64), lex)]
+    return (dense_w * z[0] + lex_w * z[1]) / max(dense_w + lex_w, 1e-9)
 
 
 def _halves(n: int, seed: int = 13) -> Tuple[np.ndarray, np.ndarray]:
@@ -192,10 +218,7 @@ def main_pairs(args: argparse.Namespace) -> int:
 
     sig = pair_signals(a, b, encoder)
     lang = "zh" if sum(has_cjk(t) for t in a[:200]) > 100 else "en"
-    w = cfg.weights.get(lang, cfg.weights["en"])
-    lex_w = w.get("lex_q", 0.0) + w.get("lex_d", 0.0)
-    dense_w = w.get("dense_q", 0.0) + w.get("dense_p", 0.0)
-    fused = (dense_w * sig["dense"] + lex_w * (sig["lex_min"] + sig["lex_max"]) / 2) / max(dense_w + lex_w, 1e-9)
+    fused = retriever_similarity(sig, cfg.weights.get(lang, cfg.weights["en"]))
     results["retriever similarity (dense + BM25, no training)"] = {
         "accuracy": _threshold_accuracy(fused, y, halves), "roc_auc": float(roc_auc_score(y, fused))}
     results["retriever dense cosine alone"] = {
@@ -218,10 +241,10 @@ def main_pairs(args: argparse.Namespace) -> int:
     results["retriever signals + n-gram match, weights fitted on the other half"] = {
         "accuracy": float(np.mean(accs)), "roc_auc": float(np.mean(aucs))}
 
-    report = {"dataset": folder.name, "pairs": len(y), "positives": int(y.sum()),
-              "model": getattr(encoder, "name", "?"), "seconds": round(time.perf_counter() - t0, 1),
+    report = {"dataset": folder.name, "pairs": len(y), "positives": int(y.sum()), "language": lang,
+              "model": getattr(encoder, "name", "?"), "weights": cfg.weights.get(lang, cfg.weights["en"]), "seconds": round(time.perf_counter() - t0, 1),
               "results": results}
-    print(f"\nQuestion pairs: {folder.name} ({len(y)} pairs, {int(y.sum())} positive; "
+    print(f"\nQuestion pairs: {folder.name} ({len(y)} pairs, {int(y.sum())} positive; model {report['model']}; "
           f"accuracy: threshold chosen on one half, measured on the other, both ways averaged)")
     print(f"{'similarity':<72} {'accuracy':>9} {'ROC AUC':>8}")
     for name, r in results.items():

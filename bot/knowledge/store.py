@@ -1,8 +1,8 @@
 """Build, cache and hot-reload the retriever.
 
 The index (phrasing and passage vectors) is cached in `<CANYU_DATA_DIR>/kb/index-<key>.npz`,
-keyed by a hash of the KB files, `config.yml`, the model name and `INDEX_VERSION`. A process
-holds one `KnowledgeService`; `service.retriever()` checks, at most every
+keyed by a hash of the KB files, `config.yml`, the models (names and weight fingerprints) and
+`INDEX_VERSION`. A process holds one `KnowledgeService`; `service.retriever()` checks, at most every
 `reload_check_seconds`, the KB files' mtimes and the reload marker (`<data>/kb/reload`, touched
 by `bot kb reload`) and swaps in a new retriever when the content changed: no Rasa retraining,
 no restart.
@@ -45,16 +45,17 @@ def build_retriever(root: Optional[Path] = None, data: Optional[Path] = None, us
     kb = load_kb(root)
     encoder = get_encoder(cfg.model)
     docs = kb_docs(kb)
-    path = data / f"index-{_cache_key(root, getattr(encoder, 'name', str(cfg.model)))}.npz"
+    model_key = f"{getattr(encoder, 'name', str(cfg.model))}|{getattr(encoder, 'fingerprint', '')}"
+    path = data / f"index-{_cache_key(root, model_key)}.npz"
     kwargs = dict(weights=cfg.weights, ann_threshold=cfg.ann_threshold, ann_kind=cfg.ann_kind,
-                  answer_mix=cfg.answer_mix)
+                  answer_mix=cfg.answer_mix, blocks=getattr(encoder, "blocks", None))
     n_phr = sum(len(d.questions) for d in docs)
     n_pas = sum(len(d.passages or [""]) for d in docs)
     if use_cache and path.exists():
         try:
             with np.load(path) as z:
                 q, p = z["q"], z["p"]
-            if q.shape[0] == n_phr and p.shape[0] == n_pas:
+            if q.shape[0] == n_phr and p.shape[0] == n_pas and q.shape[1] == getattr(encoder, "dim", q.shape[1]):
                 return Retriever(kb, HybridIndex(docs, q, p, **kwargs), encoder, cfg), True
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("KB index cache %s unreadable (%s); rebuilding", path, exc)
