@@ -10,7 +10,10 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
 - a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
   dropped → price protection), with an offer to file it as feedback too; otherwise `action_file_feedback`
   runs as before. A complaint phrased as a question ("烫得不行 正常吗") needs only the answer threshold.
-  `out_of_scope` likewise falls back to `utter_out_of_scope`.
+  `out_of_scope` likewise falls back to `utter_out_of_scope`;
+- a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
+  message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the entry
+  that answers it offers that very task: then the answer, whose "yes" starts the form.
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
@@ -34,16 +37,20 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
-from bot.knowledge.answering import asks_question
+from bot.knowledge.answering import asks_question, is_request
 from bot.language import detect_language
 
-__all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS"]
+__all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS", "TASK_FLOWS"]
 
 # Intents that ask for information: the ranking answers them, whatever it finds.
 INFORMATION_INTENTS = ("ask_product", "shipping", "return_refund", "repair_warranty")
 # Intents that want something else, unless the knowledge base clearly answers them: what runs then.
 OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
              "out_of_scope": "utter_out_of_scope"}
+# Tasks people also ask about ("能改收货地址吗?"): a question that is not a request, with no order number,
+# is answered by the entry that explains the task and offers it; anything else starts the task.
+TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
+              "book_repair": "repair_booking_form", "restock_alert": "restock_alert_form"}
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +156,20 @@ def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, inte
     return events
 
 
+def _task_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """A task intent: start the task, unless the message only asks about it and an entry offers it."""
+    flow = TASK_FLOWS[intent]
+    text = tracker.latest_message.get("text") or ""
+    named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
+    if named or is_request(text) or not asks_question(text):
+        return [FollowupAction(flow)]
+    result = _rank(tracker)
+    offers_it = result.offer is not None and result.offer.flow == flow
+    if result.outcome != "answer" or result.kind != "faq" or not offers_it:
+        return [FollowupAction(flow)]
+    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+
+
 def kb_second_chance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
     """Try the knowledge base before falling back: the events of an answer or a "did you mean", or []."""
     try:
@@ -180,13 +201,16 @@ class ActionAnswerProduct(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, _ = _intent(tracker)
         try:
+            if intent in TASK_FLOWS:
+                return _task_or_answer(dispatcher, tracker, intent)
             if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
                 return _own_flow_or_answer(dispatcher, tracker, intent)
             return _answer(dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
-            if intent in OWN_FLOWS:
-                logger.exception("knowledge base failed; running %s", OWN_FLOWS[intent])
-                return [FollowupAction(OWN_FLOWS[intent])]
+            fallback = TASK_FLOWS.get(intent or "") or OWN_FLOWS.get(intent or "")
+            if fallback:
+                logger.exception("knowledge base failed; running %s", fallback)
+                return [FollowupAction(fallback)]
             logger.exception("knowledge base failed; telling the user we are not sure")
             dispatcher.utter_message(response="utter_product_unsure")
             return []

@@ -25,7 +25,7 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question"]
+__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request"]
 
 _QUESTION = re.compile(
     r"[?？]|"
@@ -35,6 +35,19 @@ _QUESTION = re.compile(
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
     re.IGNORECASE,
 )
+
+
+_REQUEST = re.compile(
+    r"\b(?:can|could|would|will) (?:you|u)\b|\b(?:please|pls|plz)\b|\bi(?: want| need| would like|'d like) to\b|"
+    r"^(?:change|cancel|book|update|send|ship|notify|tell me when|let me know when)\b|"
+    r"帮我|帮忙|麻烦|给我|我要|我想|请你|请帮|替我|通知我",
+    re.IGNORECASE,
+)
+
+
+def is_request(text: str) -> bool:
+    """Whether a message asks the bot to do something ("can you cancel it", "帮我改地址"), even as a question."""
+    return bool(_REQUEST.search((text or "").strip()))
 
 
 def asks_question(text: str) -> bool:
