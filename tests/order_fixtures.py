@@ -25,11 +25,12 @@ def fresh_number() -> str:
     return "M" + "".join(random.choice("0123456789") for _ in range(10))
 
 
-def give_order(assistant: object, sender: str, like: str = "M2026110501", status: Optional[str] = None) -> str:
-    """Copy the demo order `like` under a new number, owned by `sender` (optionally with another status)."""
+def give_order(assistant: object, sender: str, like: str = "M2026110501", status: Optional[str] = None,
+               phone: Optional[str] = None) -> str:
+    """Copy the demo order `like` under a new number, owned by `sender` (optionally with another status/phone)."""
     template = next(o for o in demo_orders() if o.number == like)
     number = fresh_number()
     order: Order = dataclasses.replace(template, number=number, owner=sender,
-                                       status=status or template.status)
+                                       status=status or template.status, phone=phone or template.phone)
     orders_in(assistant.data_dir).put(order)  # type: ignore[attr-defined]
     return number

@@ -5,6 +5,7 @@ and that only the owner sees or changes an order."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import requests
 
 from bot.orders.sqlite import SqliteOrderBackend
+from bot.orders.verify import DemoCodeSender
 from tests.harness import Assistant, new_sender
 from tests.order_fixtures import give_order, orders_in
 
@@ -341,3 +343,53 @@ def test_restock_alert_asks_which_product_and_which_phone(assistant: Assistant) 
     text = say(assistant, sender, "14 pro")
     assert responses(assistant, sender) == ["utter_restock_subscribed"] and "米粒手机 14 Pro" in text
     assert sender in [a.owner for a in backend(assistant).restock_alerts("phone_14_pro")]
+
+
+# proving an order on another account is yours
+
+
+def _fresh_phone() -> str:
+    return "139" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+def test_the_right_phone_and_code_link_an_order_from_another_account(assistant: Assistant) -> None:
+    owner, me = new_sender("web-account"), new_sender("wechat-account")
+    phone = _fresh_phone()
+    number = give_order(assistant, owner, like="M2026110501", phone=phone)
+    say(assistant, me, "where is my order")
+    not_found = say(assistant, me, number)
+    assert responses(assistant, me) == ["utter_order_not_found", "utter_ask_order_number"]
+    assert "verify my order" in not_found
+    say(assistant, me, "verify my order")
+    assert active_form(assistant, me) == "verify_order_form"
+    assert responses(assistant, me) == ["utter_ask_verify_phone"]  # the number tried before is kept
+    say(assistant, me, f"{phone[:3]} {phone[3:7]} {phone[7:]}")
+    assert responses(assistant, me) == ["utter_ask_verify_code"]
+    code = DemoCodeSender(assistant.redis).last_code(phone)
+    assert code and len(code) == 6
+    say(assistant, me, "000000" if code != "000000" else "111111")
+    assert responses(assistant, me) == ["utter_verify_code_wrong", "utter_ask_verify_code"]
+    text = say(assistant, me, f"the code is {code}")
+    assert responses(assistant, me)[0] == "utter_order_verified", text
+    assert "SF1402611050017" in text  # the status follows
+    assert "SF1402611050017" in say(assistant, me, f"where is order {number}")
+    assert active_form(assistant, me) is None
+
+
+def test_a_wrong_phone_gets_the_same_reply_and_no_code(assistant: Assistant) -> None:
+    owner, other = new_sender("owner"), new_sender("guesser")
+    phone = _fresh_phone()
+    number = give_order(assistant, owner, like="M2026110506", phone=phone)
+    say(assistant, other, f"verify order {number}")
+    assert responses(assistant, other) == ["utter_ask_verify_phone"]
+    wrong = _fresh_phone()
+    say(assistant, other, wrong)
+    assert responses(assistant, other) == ["utter_ask_verify_code"]  # same words as for the right phone
+    assert DemoCodeSender(assistant.redis).last_code(phone) is None
+    assert DemoCodeSender(assistant.redis).last_code(wrong) is None
+    for attempt in ("123456", "654321", "111111"):
+        say(assistant, other, attempt)
+    assert responses(assistant, other) == ["utter_verify_give_up"]
+    assert active_form(assistant, other) is None
+    say(assistant, other, f"where is order {number}")
+    assert "utter_order_not_found" in responses(assistant, other)

@@ -29,6 +29,7 @@ from bot.orders import (
 from bot.orders.products import AMBIGUOUS_PHONE, find_product
 from bot.orders.restock import LOCK_KEY, notify_restocked
 from bot.orders.sqlite import DB_NAME, SqliteOrderBackend, demo_orders, demo_owner
+from bot.orders.verify import MAX_CODE_TRIES, DemoCodeSender, OwnershipCheck, get_code_sender, same_phone
 
 
 @pytest.mark.parametrize(
@@ -139,8 +140,9 @@ def test_public_surface_is_complete() -> None:
     import bot.orders.products
     import bot.orders.restock
     import bot.orders.sqlite
+    import bot.orders.verify
 
-    for module in (bot.orders, bot.orders.sqlite, bot.orders.products, bot.orders.restock):
+    for module in (bot.orders, bot.orders.sqlite, bot.orders.products, bot.orders.restock, bot.orders.verify):
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
 
 
@@ -341,3 +343,41 @@ def test_yes_and_no_at_a_confirmation() -> None:
     for text in ("不用了", "算了", "no", "nope", "don't"):
         assert yes_or_no(tracker(text)) is False, text
     assert yes_or_no(tracker("what colour is it")) is None
+
+
+def test_a_one_time_code_to_the_orders_phone_grants_access(tmp_path: Path, redis_server: Any) -> None:
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    codes = DemoCodeSender(red)
+    check = OwnershipCheck(backend, red, codes)
+    check.start("wechat:oNew", "M2026110501", "+86 138-0000-0501", "zh")
+    code = codes.last_code("13800000501")
+    assert code and re.fullmatch(r"\d{6}", code)
+    assert check.verify("wechat:oNew", "000000" if code != "000000" else "111111") is None
+    assert check.tries_left("wechat:oNew") == MAX_CODE_TRIES - 1
+    assert owned_order(backend, "M2026110501", "wechat:oNew") is None
+    assert check.verify("wechat:oNew", code) == "M2026110501"
+    assert owned_order(backend, "M2026110501", "wechat:oNew") is not None
+    assert owned_order(backend, "M2026110501", "me") is not None  # the owner keeps it
+    assert check.verify("wechat:oNew", code) is None  # used up
+
+
+def test_a_wrong_phone_or_unknown_order_sends_nothing_and_never_verifies(tmp_path: Path, redis_server: Any) -> None:
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    sent: List[tuple] = []
+
+    class Recorder:
+        def send(self, phone: str, code: str, language: str) -> None:
+            sent.append((phone, code))
+
+    check = OwnershipCheck(backend, red, Recorder())
+    check.start("guesser", "M2026110501", "13999999999", "en")
+    check.start("guesser2", "M2026110599", "13800000501", "en")
+    assert sent == []
+    for code in ("000000", "123456", "999999", "555555"):
+        assert check.verify("guesser", code) is None
+    assert check.tries_left("guesser") == 0
+    assert same_phone("+86 138 0000 0501", "13800000501") and not same_phone("", "")
+    with pytest.raises(ConfigError, match="CANYU_CODE_SENDER='sms'"):
+        get_code_sender(red, {"CANYU_CODE_SENDER": "sms"})

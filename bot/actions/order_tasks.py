@@ -30,8 +30,8 @@ from bot.orders import Order, normalise_order_number
 __all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text",
            "said_this_turn"]
 
-STOP_INTENTS = {"human_handoff", "deny", "goodbye"}
-"""Intents that end a form (rules in dialogue/order_tasks.yml)."""
+STOP_INTENTS = {"human_handoff", "deny", "goodbye", "verify_order"}
+"""Intents that end a form (rules in dialogue/order_tasks.yml; verify_order switches to verify_order_form)."""
 _SOCIAL = {"greet", "thanks", "bot_challenge", "affirm"}
 _QUESTION_INTENTS = {"ask_product", "shipping", "return_refund", "repair_warranty", "chitchat", "out_of_scope",
                      "order_status", "suggest_feature"}

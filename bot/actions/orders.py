@@ -68,6 +68,9 @@ class ValidateOrderForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
+        if (tracker.latest_message.get("intent") or {}).get("name") == "verify_order":
+            # "ordered from another account? say verify": prove it with the phone number instead
+            return [SlotSet("order_number", None), SlotSet("requested_slot", None), FollowupAction("verify_order_form")]
         events = await super().run(dispatcher, tracker, domain)
         if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
             events.append(FollowupAction("utter_offer_human"))

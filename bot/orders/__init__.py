@@ -6,7 +6,9 @@ turns all of these into the canonical form.
 
 Every order has an ``owner``: the sender id of the user who placed it (``wechat:oAbC``, ``telegram:42``
 or the REST sender). The actions only ever show or change an order through `owned_order`, which treats
-somebody else's order exactly like an unknown number.
+somebody else's order exactly like an unknown number. A user on another account can prove the order is
+theirs with the order's phone number and a one-time code (`bot.orders.verify`); the backend then grants
+that sender access (`grant_access`).
 
 Backends implement `OrderBackend`: orders (`get`, `cancel`, `change_address`), repair pickups
 (`create_repair`, `get_repair`), stock levels and restock alerts. The demo backend is SQLite
@@ -160,13 +162,22 @@ class OrderBackend(Protocol):
     def claim_restock_alert(self, owner: str, product: str) -> bool:
         """Remove the alert; True for exactly one caller, so only one process sends the message."""
 
+    def grant_access(self, order_number: str, sender_id: str) -> None:
+        """Let `sender_id` see and change the order (it proved ownership with a one-time code)."""
+
+    def has_access(self, order_number: str, sender_id: str) -> bool:
+        """Whether `sender_id` was granted access to the order (the owner needs no grant)."""
+
 
 def owned_order(backend: OrderBackend, order_number: str, owner: str) -> Optional[Order]:
-    """The order if `owner` placed it, else None: somebody else's order looks exactly like an unknown one."""
+    """The order if `owner` placed it (or proved it is theirs), else None: somebody else's order looks exactly
+    like an unknown one."""
     order = backend.get(order_number)
-    if order is None or not owner or order.owner != owner:
+    if order is None or not owner:
         return None
-    return order
+    if order.owner == owner or backend.has_access(order.number, owner):
+        return order
+    return None
 
 
 def normalise_order_number(text: str) -> Optional[str]:

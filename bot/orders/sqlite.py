@@ -15,7 +15,8 @@ day the database is created, so a fresh demo always has parcels on their way:
 
 Tables: ``orders`` (with ``owner``, ``phone``, ``address``), ``repairs`` (booked pickups, ``R`` + 10
 digits), ``stock`` (units per product key; demo: every product in stock except ``phone_14_pro``) and
-``restock_alerts`` (one row per user and product until the user has been told). A database from before
+``restock_alerts`` (one row per user and product until the user has been told), ``order_access`` (senders
+that proved with a one-time code that an order placed on another account is theirs). A database from before
 the owner column is migrated in place: the demo numbers go to the demo owner.
 """
 
@@ -74,6 +75,12 @@ _SCHEMA = (
         channel    TEXT,
         created_at TEXT NOT NULL,
         PRIMARY KEY (owner, product)
+    )""",
+    """CREATE TABLE IF NOT EXISTS order_access (
+        number     TEXT NOT NULL,
+        sender     TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (number, sender)
     )""",
 )
 _ADDED_ORDER_COLUMNS = ("owner", "phone", "address")
@@ -249,6 +256,13 @@ class SqliteOrderBackend:
 
     def change_address(self, order_number: str, address: str) -> Order:
         return self._change_if_not_shipped(order_number, "UPDATE orders SET address = ?", (address,))
+
+    def grant_access(self, order_number: str, sender_id: str) -> None:
+        self._run("INSERT OR REPLACE INTO order_access VALUES (?, ?, ?)", (order_number, sender_id, _now()))
+
+    def has_access(self, order_number: str, sender_id: str) -> bool:
+        return self._one("SELECT 1 FROM order_access WHERE number = ? AND sender = ?",
+                         (order_number, sender_id)) is not None
 
     # repairs
 
