@@ -18,7 +18,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -28,7 +28,8 @@ from bot.errors import StorageError
 from bot.orders import Order, normalise_order_number
 
 __all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text",
-           "said_this_turn"]
+           "said_this_turn", "AskOrderNumber", "ActionAskCancelOrderNumber", "ActionAskAddressOrderNumber",
+           "ActionAskVerifyOrderNumber"]
 
 STOP_INTENTS = {"human_handoff", "deny", "goodbye", "verify_order"}
 """Intents that end a form (rules in dialogue/order_tasks.yml; verify_order switches to verify_order_form)."""
@@ -178,3 +179,32 @@ class OrderTaskValidation(FormValidationAction, ABC):
         else:
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         return None, {"order_number": None}
+
+
+class AskOrderNumber(Action, ABC):
+    """Asks a task form's order number (``utter_ask_<form>_order_number``), but not right after "can't find
+    it, send it again" (one question a turn)."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """``action_ask_<form>_order_number``."""
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if not said_this_turn(tracker, ("utter_order_not_found",)):
+            dispatcher.utter_message(response=self.name().replace("action_ask_", "utter_ask_", 1))
+        return []
+
+
+class ActionAskCancelOrderNumber(AskOrderNumber):
+    def name(self) -> Text:
+        return "action_ask_cancel_order_form_order_number"
+
+
+class ActionAskAddressOrderNumber(AskOrderNumber):
+    def name(self) -> Text:
+        return "action_ask_change_address_form_order_number"
+
+
+class ActionAskVerifyOrderNumber(AskOrderNumber):
+    def name(self) -> Text:
+        return "action_ask_verify_order_form_order_number"
