@@ -381,3 +381,25 @@ def test_a_wrong_phone_or_unknown_order_sends_nothing_and_never_verifies(tmp_pat
     assert same_phone("+86 138 0000 0501", "13800000501") and not same_phone("", "")
     with pytest.raises(ConfigError, match="CANYU_CODE_SENDER='sms'"):
         get_code_sender(red, {"CANYU_CODE_SENDER": "sms"})
+
+
+def test_the_orders_cli_sets_stock_and_tells_subscribers(tmp_path: Path, redis_server: Any,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    from bot.cli import main
+    from bot.outbound import pop_outbox
+
+    monkeypatch.setenv("CANYU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    backend = SqliteOrderBackend(tmp_path / DB_NAME)
+    backend.add_restock_alert("rest-erin", "phone_14_pro", "en", "rest")
+    assert main(["orders", "stock"]) == 0
+    assert "phone_14_pro\t0\t1 waiting" in capsys.readouterr().out
+    assert main(["orders", "stock", "14 Pro", "12"]) == 0
+    assert "phone_14_pro: 0 → 12" in capsys.readouterr().out
+    red = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    messages = pop_outbox("rest-erin", redis=red)
+    assert len(messages) == 1 and "Millet Phone 14 Pro" in messages[0]["text"]
+    assert main(["orders", "stock", "toaster", "1"]) == 2
+    assert main(["orders", "show", "M2026110501"]) == 0
+    assert "owner\tme" in capsys.readouterr().out

@@ -35,7 +35,14 @@ def _product(text: str) -> str:
 def _notify(backend: Any, products: Any = None) -> int:
     from bot.orders.restock import notify_restocked
 
-    report = asyncio.run(notify_restocked(backend, products, wait=10.0))
+    from redis import RedisError
+
+    try:
+        report = asyncio.run(notify_restocked(backend, products, wait=10.0))
+    except RedisError as exc:
+        print(f"error: cannot reach Redis to send the restock messages ({exc}); the alerts are kept and the action "
+              "server's periodic check sends them, or run `bot orders notify` again", file=sys.stderr)
+        return 1
     if report.busy:
         print("another process kept the restock lock; the periodic check in the action server sends the messages")
         return 0
