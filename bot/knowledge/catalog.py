@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "CATEGORIES"]
+__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "only_product_named", "CATEGORIES"]
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
@@ -83,6 +83,15 @@ def _category_of(text: str) -> Tuple[Optional[str], bool]:
         if pattern.search(text):
             return key, False
     return None, bool(_NOT_SOLD.search(text))
+
+
+def only_product_named(products: Dict[str, Product], question: str) -> Optional[str]:
+    """"耳机防水吗", "is the band waterproof": a category word names its product when the brand sells only one."""
+    category, foreign = _category_of(normalise(question))
+    if category is None or foreign:
+        return None
+    members = [p.id for p in products.values() if p.category == category]
+    return members[0] if len(members) == 1 else None
 
 
 def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[str], lang: str) -> Optional[CatalogAnswer]:

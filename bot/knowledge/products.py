@@ -28,6 +28,11 @@ _MENTION = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)
+# After a name that already ends in a variant ("14 Pro"), a further one ("14 Pro Max") is another model.
+_TRAILING_UPGRADE = re.compile(r"\s*(?:max|ultra|plus|\+)(?![a-z0-9])", re.IGNORECASE)
+# A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
+_BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
+                           re.IGNORECASE)
 
 
 @dataclass
@@ -70,8 +75,8 @@ class ProductMatcher:
             for m in self._pattern.finditer(text):
                 start, end = m.start(), m.end()
                 key = self._keys[int(m.lastgroup[1:])]  # type: ignore[index]
-                tail = _TRAILING_VARIANT.match(text, end)
-                if tail and key[-1].isdigit() and tail.group(0).strip():
+                tail = _TRAILING_VARIANT.match(text, end) if key[-1].isdigit() else _TRAILING_UPGRADE.match(text, end)
+                if tail and tail.group(0).strip():
                     # "millet 14" followed by "ultra" or another digit: a model we do not sell
                     out.unknown.append(text[start : tail.end()].strip())
                     for i in range(start, tail.end()):
@@ -81,6 +86,11 @@ class ProductMatcher:
                 if pid not in out.known:
                     out.known.append(pid)
                 for i in range(start, end):
+                    covered[i] = True
+        for m in _BARE_VARIANT.finditer(text):
+            if not any(covered[m.start() : m.end()]):
+                out.unknown.append(m.group(0).strip())
+                for i in range(m.start(), m.end()):
                     covered[i] = True
         for m in _MENTION.finditer(text):
             span = m.group(0).strip()

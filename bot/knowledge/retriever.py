@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge.answering import AnsweringConfig, load_answering
-from bot.knowledge.catalog import answer_catalog
+from bot.knowledge.catalog import answer_catalog, only_product_named
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
@@ -290,6 +290,9 @@ class Retriever:
                           unknown_products=mentions.unknown,
                           reason=f"names a product not in the knowledge base: {', '.join(mentions.unknown)}")
         catalog = answer_catalog(self.kb.products, question, mentions.known, lang)
+        if catalog is None and not mentions.known:
+            only = only_product_named(self.kb.products, question)
+            mentions.known = [only] if only else []
         if catalog is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=catalog.entry_id, text=catalog.text,
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")

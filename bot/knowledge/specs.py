@@ -21,14 +21,16 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "battery": r"battery|mah|battery life|how long does it last|续航|电池|毫安|电量|能用多久|用多久",
     "weight": r"heav\w*|weigh\w*|\blight(?:er|est)?\b|grams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
-    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|rain|"
+    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*proof|防水|防汗|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
-    "colours": r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色",
+    "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
+                r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,4}charg\w*|charg\w* (?:fast|quick\w*)|"
                  r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
-    "price": r"price|cost|how much(?! (?:storage|memory|space|ram|battery|does it weigh))|expensive|cheap|多少钱|价格|售价|贵|价钱|几块",
+    "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy)\b|how much\W*$|expensive|cheap|"
+              r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米"),
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
     "storage": r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大",
     "chip": r"chip|processor|cpu|soc|芯片|处理器",
@@ -46,7 +48,7 @@ _NO_DATA = re.compile(r"\bram\b|运行内存|运存|megapixel|像素|bluetooth v
 # What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
 # in `say`: the yes or no of an answer comes from the activity the user asks about.
 ACTIVITIES: Dict[str, Tuple[str, Dict[str, str]]] = {
-    "rain": (r"\brain\w*|淋雨|下雨|雨天", {"en": "rain", "zh": "淋雨"}),
+    "rain": (r"\brain(?:s|ing|y|coat)?\b|淋雨|下雨|雨天", {"en": "rain", "zh": "淋雨"}),
     "splash": (r"splash\w*|spill\w*|溅|洒", {"en": "splashes", "zh": "溅水"}),
     "sweat": (r"sweat\w*|出汗|防汗|汗水", {"en": "sweat", "zh": "出汗"}),
     "sink": (r"sink|toilet|drop\w* (?:it )?in(?:to)? (?:the )?water|fell in(?:to)? (?:the )?water|掉(?:进|到|在)?水|泡水",
