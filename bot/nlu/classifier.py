@@ -92,6 +92,20 @@ def _chinese(texts: Sequence[str]) -> np.ndarray:
     return np.fromiter((has_cjk(t) for t in texts), dtype=bool, count=len(texts))
 
 
+def _svm_input(x: sp.csr_matrix) -> sp.csr_matrix:
+    """`x` as LinearSVC trains on it (float64, sorted indices, no duplicates), so that fits only read it.
+
+    Given any other matrix, sklearn's input check converts it with scipy's `astype`, which first sums
+    duplicates *in place* on the input: it sorts each row's indices and data, merges duplicate entries and
+    shortens both arrays to match. The TF-IDF blocks are float32 with unsorted rows (as sklearn's vectorizers
+    return them), and parallel fits sharing one such matrix did that at the same time: entries were lost or
+    merged, or a fit crashed ("indices and data should have the same size"). Converted once here, before any
+    thread, sklearn neither copies nor changes it."""
+    x = x.astype(np.float64)  # sorts `x` itself first, while nothing else holds it
+    x.sum_duplicates()  # nothing left to do; caches the canonical-format flags, so fits only read them
+    return x
+
+
 def _softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -239,7 +253,8 @@ class _Model:
         c_grid: Sequence[float] = (),
     ) -> Dict[float, Any]:
         """Fits vectorizers, neighbours and one SVM per `C` in `c_grid` (default: `self.c`) on the same
-        features, in parallel threads (liblinear releases the GIL). Keeps the first; returns them all."""
+        features, in parallel threads (liblinear releases the GIL) that only read them (`_svm_input`).
+        Keeps the first; returns them all."""
         self.embedding_dim = 0 if embeddings is None else int(embeddings.shape[1])
         self.centres = {}
         zh = _chinese(texts)
@@ -254,6 +269,7 @@ class _Model:
             self.svm = None
             return {}
         grid = [float(c) for c in c_grid] or [self.c]
+        x = _svm_input(x)  # before the threads: the fits share it and must not change it
         fit_one = lambda c: self._new_svm(c).fit(x, list(labels))  # noqa: E731
         if len(grid) == 1:
             svms = {grid[0]: fit_one(grid[0])}
