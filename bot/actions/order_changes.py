@@ -11,7 +11,7 @@ gets the same honest answer.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -71,6 +71,18 @@ def address_problem(text: str, language: str) -> bool:
     compact = "".join(text.split())
     has_number = any(ch.isdigit() for ch in compact) or any(w in compact for w in ("号", "栋", "室", "单元"))
     return len(compact) < MIN_ADDRESS_CHARS.get(language, 10) or not has_number
+
+
+def _address_in_request(text: str, language: str) -> Optional[str]:
+    """The new address in "change the address on M… to 88 Nanjing Road, …" / "地址改成北京市…", if it is one."""
+    found = _ADDRESS_IN_REQUEST.search(text)
+    if not found:
+        return None
+    candidate = found.group(1).strip()
+    number = normalise_order_number(text)
+    if address_problem(candidate, language) or (number and number[1:] in re.sub(r"\D", "", candidate)):
+        return None
+    return candidate
 
 
 def _clear(slots: tuple) -> List[Dict[Text, Any]]:
@@ -165,15 +177,11 @@ class ValidateChangeAddressForm(OrderTaskValidation):
     async def extract_new_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        named = _address_in_request(user_text(tracker), user_language(tracker))
         if activating(tracker, self.form_name()):
-            text = user_text(tracker)
-            number = normalise_order_number(text)
-            found = _ADDRESS_IN_REQUEST.search(text)
-            if found and not address_problem(found.group(1), user_language(tracker)) and (
-                    not number or number[1:] not in re.sub(r"\D", "", found.group(1))):
-                return {"new_address": found.group(1).strip()}
-            return {}
-        return self.free_text(tracker, "new_address")
+            return {"new_address": named} if named else {}
+        answer = self.free_text(tracker, "new_address")
+        return {"new_address": named} if answer and named else answer
 
     async def extract_address_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

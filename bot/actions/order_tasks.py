@@ -25,6 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.orders import MAX_TRIES, _bad_tries_so_far, own_order
 from bot.errors import StorageError
+from bot.knowledge.answering import asks_question, is_request
 from bot.orders import Order, normalise_order_number
 
 __all__ = ["OrderTaskValidation", "STOP_INTENTS", "yes_or_no", "activating", "user_text", "recent_text",
@@ -142,6 +143,8 @@ class OrderTaskValidation(FormValidationAction, ABC):
         if not text or intent in STOP_INTENTS or intent in _SOCIAL:
             return {}
         if intent in _QUESTION_INTENTS and text.endswith(("?", "？", "吗", "呢")):
+            return {}
+        if asks_question(text) and not is_request(text):
             return {}
         return {slot: text}
 
