@@ -1,7 +1,7 @@
 """The one answer path: every question that asks for information is answered here, by one ranking.
 
 `action_answer_product` runs for the information intents (`ask_product`, `shipping`, `return_refund`,
-`repair_warranty`) and first for `complain`, `suggest_feature` and `out_of_scope`. The retriever ranks
+`repair_warranty`) and first for `complain`, `suggest_feature`, `chitchat` and `out_of_scope`. The retriever ranks
 everything answerable (FAQ entries, spec and catalog facts from `products.yml`) with the intent as a
 prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answering`):
 - an information intent: confident → the answer; close call → "did you mean …?" with 2-3 buttons
@@ -9,8 +9,8 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
   product we do not sell) → `utter_product_unsure`, which offers a colleague;
 - a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
   dropped → price protection), with an offer to file it as feedback too; otherwise `action_file_feedback`
-  runs as before. A complaint phrased as a question ("烫得不行 正常吗") needs only the answer threshold.
-  `out_of_scope` likewise falls back to `utter_out_of_scope`;
+  runs as before. A message phrased as a question ("烫得不行 正常吗") takes any answer above the answer
+  threshold. `out_of_scope` and `chitchat` likewise fall back to `utter_out_of_scope` / `utter_chitchat`;
 - a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
   message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the entry
   that answers it offers that very task: then the answer, whose "yes" starts the form.
@@ -37,7 +37,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
-from bot.knowledge.answering import asks_question, is_request
+from bot.knowledge.answering import TASK_FLOWS, asks_question, only_asks_about_task
 from bot.language import detect_language
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS", "TASK_FLOWS"]
@@ -46,11 +46,8 @@ __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATI
 INFORMATION_INTENTS = ("ask_product", "shipping", "return_refund", "repair_warranty")
 # Intents that want something else, unless the knowledge base clearly answers them: what runs then.
 OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
-             "out_of_scope": "utter_out_of_scope"}
-# Tasks people also ask about ("能改收货地址吗?"): a question that is not a request, with no order number,
-# is answered by the entry that explains the task and offers it; anything else starts the task.
-TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
-              "book_repair": "repair_booking_form", "restock_alert": "restock_alert_form"}
+             "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat"}
+
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +137,21 @@ def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: s
     return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
-    """A complaint, suggestion or out-of-scope message: a clear FAQ answer wins, else the intent's own flow."""
-    result = _rank(tracker)
+def _clearly_answers(result: Result, text: str) -> bool:
+    """For a message whose intent wants something else: a question is answered by any confident answer
+    (FAQ, spec or catalog); anything else only by an FAQ entry at least `override_threshold` sure."""
+    if result.outcome != "answer":
+        return False
     retriever = get_service().retriever()
-    threshold = retriever.answering.override_threshold
-    if intent == "complain" and asks_question(tracker.latest_message.get("text") or ""):
-        threshold = retriever.config.answer_threshold  # a complaint that asks something asks for information
-    if not (result.outcome == "answer" and result.kind == "faq" and result.confidence >= threshold):
+    if asks_question(text):
+        return result.confidence >= retriever.config.answer_threshold
+    return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
+
+
+def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
+    result = _rank(tracker)
+    if not _clearly_answers(result, tracker.latest_message.get("text") or ""):
         return [FollowupAction(OWN_FLOWS[intent])]
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None:
@@ -157,15 +161,15 @@ def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, inte
 
 
 def _task_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
-    """A task intent: start the task, unless the message only asks about it and an entry offers it."""
+    """A task intent: start the task, unless the message only asks about it ("能改收货地址吗", "how much to fix
+    a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task)."""
     flow = TASK_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
-    if named or is_request(text) or not asks_question(text):
+    if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(tracker)
-    offers_it = result.offer is not None and result.offer.flow == flow
-    if result.outcome != "answer" or result.kind != "faq" or not offers_it:
+    if not _clearly_answers(result, text):
         return [FollowupAction(flow)]
     return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
 

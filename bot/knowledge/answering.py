@@ -25,7 +25,12 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request"]
+__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
+           "only_asks_about_task"]
+
+# Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
+TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
+              "book_repair": "repair_booking_form", "restock_alert": "restock_alert_form"}
 
 _QUESTION = re.compile(
     r"[?？]|"
@@ -109,3 +114,8 @@ def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> Answeri
                                    raw.get("override_threshold", defaults.override_threshold), 0.0, 1.0),
         topics=topics,
     )
+
+
+def only_asks_about_task(text: str, has_order_number: bool) -> bool:
+    """"能改收货地址吗": a question about a task, not a request to do it, and about no order in particular."""
+    return not has_order_number and asks_question(text) and not is_request(text)

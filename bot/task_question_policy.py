@@ -1,0 +1,80 @@
+"""`TaskQuestionPolicy`: a question about a task goes to the answer path first.
+
+"能改收货地址吗?" / "can I change the delivery address?" is classified `change_address`, whose rule starts
+`change_address_form`. But the user asked whether and how, not "do it": the knowledge base explains it
+(`shipping_change_address`), and its answer offers to do it ("Want me to change it now?"). So when the
+latest message has a task intent (`bot.knowledge.answering.TASK_FLOWS`), is phrased as a question, is not
+a request ("can you…", "帮我…") and names no order, this policy predicts `action_answer_product`. That
+action answers with the entry that offers this very task, or starts the task's form itself (a follow-up
+action) when no such entry is confident. Requests and messages with an order number go to the form by
+the rules, as before.
+
+config.yml:
+
+    policies:
+      - name: bot.task_question_policy.TaskQuestionPolicy
+
+Its priority (6.5) is above RulePolicy's (6) and below the EscalationPolicy's (7): an angry or unsafe
+message is still handed to a person first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.knowledge.answering import TASK_FLOWS, only_asks_about_task
+
+__all__ = ["TaskQuestionPolicy", "ANSWER_ACTION"]
+
+ANSWER_ACTION = "action_answer_product"
+TASK_QUESTION_POLICY_PRIORITY = 6.5
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class TaskQuestionPolicy(Policy):
+    """Predicts the answer action for a question about a task (see the module docstring)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": TASK_QUESTION_POLICY_PRIORITY}
+
+    @staticmethod
+    def supported_data() -> SupportedData:
+        return SupportedData.ML_AND_RULE_DATA
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, featurizer: Any = None) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        return self._resource
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        if self._asks_about_a_task(tracker) and ANSWER_ACTION in domain.action_names_or_texts:
+            probabilities[domain.index_for_action(ANSWER_ACTION)] = 1.0
+        return self._prediction(probabilities)
+
+    @staticmethod
+    def _asks_about_a_task(tracker: DialogueStateTracker) -> bool:
+        if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.active_loop_name:
+            return False
+        message = tracker.latest_message
+        if not isinstance(message, UserUttered) or not message.text:
+            return False
+        if (message.intent or {}).get("name") not in TASK_FLOWS:
+            return False
+        has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
+        return only_asks_about_task(message.text, has_number)
