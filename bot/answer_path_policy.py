@@ -1,5 +1,8 @@
-"""`TaskQuestionPolicy`: a question about a task goes to the answer path first.
+"""`AnswerPathPolicy`: the dialogue side of the one answer path (docs/dialogue.md).
 
+It does two things the rules cannot express.
+
+**A question about a task goes to the answer path first.**
 "能改收货地址吗?" / "can I change the delivery address?" is classified `change_address`, whose rule starts
 `change_address_form`. But the user asked whether and how, not "do it": the knowledge base explains it
 (`shipping_change_address`), and its answer offers to do it ("Want me to change it now?"). So when the
@@ -9,10 +12,16 @@ action answers with the entry that offers this very task, or starts the task's f
 action) when no such entry is confident. Requests and messages with an order number go to the form by
 the rules, as before.
 
+**The answer path closes its turn.** `action_answer_product` and `action_answer_offer` may hand the turn to
+another action (a complaint with no clear answer → `action_file_feedback`, "yes" → the offered flow) as a
+follow-up action. No rule knows the action that ran last then, so without this the core fallback would run
+again and again; this policy predicts `action_listen` once the turn's last action has run (a form that
+started keeps the turn as forms do).
+
 config.yml:
 
     policies:
-      - name: bot.task_question_policy.TaskQuestionPolicy
+      - name: bot.answer_path_policy.AnswerPathPolicy
 
 Its priority (6.5) is above RulePolicy's (6) and below the EscalationPolicy's (7): an angry or unsafe
 message is still handed to a person first.
@@ -23,39 +32,34 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.knowledge.answering import TASK_FLOWS, only_asks_about_task
 
-__all__ = ["TaskQuestionPolicy", "ANSWER_ACTION"]
+__all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
 ANSWER_ACTION = "action_answer_product"
-TASK_QUESTION_POLICY_PRIORITY = 6.5
+OFFER_ACTION = "action_answer_offer"
+ANSWER_PATH_POLICY_PRIORITY = 6.5
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class TaskQuestionPolicy(Policy):
-    """Predicts the answer action for a question about a task (see the module docstring)."""
+class AnswerPathPolicy(Policy):
+    """Sends task questions to the answer path and closes the answer path's turns (see the module docstring)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"priority": TASK_QUESTION_POLICY_PRIORITY}
+        return {"priority": ANSWER_PATH_POLICY_PRIORITY}
 
     @staticmethod
     def supported_data() -> SupportedData:
         return SupportedData.ML_AND_RULE_DATA
-
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, featurizer: Any = None) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         return self._resource
@@ -63,14 +67,33 @@ class TaskQuestionPolicy(Policy):
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
                                      rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        if self._asks_about_a_task(tracker) and ANSWER_ACTION in domain.action_names_or_texts:
-            probabilities[domain.index_for_action(ANSWER_ACTION)] = 1.0
+        action = self._decide(tracker)
+        if action is not None and action in domain.action_names_or_texts:
+            probabilities[domain.index_for_action(action)] = 1.0
         return self._prediction(probabilities)
+
+    @classmethod
+    def _decide(cls, tracker: DialogueStateTracker) -> Optional[str]:
+        if tracker.active_loop_name:
+            return None
+        latest = tracker.latest_action_name
+        if latest == ACTION_LISTEN_NAME:
+            return ANSWER_ACTION if cls._asks_about_a_task(tracker) else None
+        if cls._answer_path_ran_this_turn(tracker):
+            return ACTION_LISTEN_NAME
+        return None
+
+    @staticmethod
+    def _answer_path_ran_this_turn(tracker: DialogueStateTracker) -> bool:
+        for event in reversed(tracker.events):
+            if isinstance(event, UserUttered):
+                return False
+            if isinstance(event, ActionExecuted) and event.action_name in (ANSWER_ACTION, OFFER_ACTION):
+                return True
+        return False
 
     @staticmethod
     def _asks_about_a_task(tracker: DialogueStateTracker) -> bool:
-        if tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.active_loop_name:
-            return False
         message = tracker.latest_message
         if not isinstance(message, UserUttered) or not message.text:
             return False
