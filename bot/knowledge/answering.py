@@ -34,8 +34,10 @@ TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_o
 
 _QUESTION = re.compile(
     r"[?？]|"
-    r"(?:吗|么|嘛|呢|不|没|没有|木有)\W*$|怎么办|肿么|咋办|咋整|怎么|如何|为什么|为啥|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
+    r"(?:吗|么|嘛|呢|不|没|没有|木有)\W*$|怎么办|肿么|咋|啥|怎么|如何|为什么|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
+    r"多久|多长时间|多少|多大|几[年天个种次点号月块款]|"
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may)\b|"
+    r"\b(?:how|what|why|when|where|which)(?:'s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
     re.IGNORECASE,

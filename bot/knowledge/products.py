@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
@@ -66,6 +66,11 @@ class ProductMatcher:
         self._keys = [k for k, _ in pairs]
         self._pattern = re.compile("|".join(parts)) if parts else None
 
+    def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
+        """A longer alias that `spanned` (an alias plus a variant, spaces removed) ends with, if any."""
+        variant = len(spanned) - len(key)
+        return next((k for k in self._keys if k != key and spanned.endswith(k) and len(k) > variant), None)
+
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""
         text = normalise(question)
@@ -77,11 +82,14 @@ class ProductMatcher:
                 key = self._keys[int(m.lastgroup[1:])]  # type: ignore[index]
                 tail = _TRAILING_VARIANT.match(text, end) if key[-1].isdigit() else _TRAILING_UPGRADE.match(text, end)
                 if tail and tail.group(0).strip():
-                    # "millet 14" followed by "ultra" or another digit: a model we do not sell
-                    out.unknown.append(text[start : tail.end()].strip())
-                    for i in range(start, tail.end()):
-                        covered[i] = True
-                    continue
+                    longer = self._known_suffix("".join(text[start : tail.end()].split()), key)
+                    if longer is None:
+                        # "millet 14" followed by "ultra" or another digit: a model we do not sell
+                        out.unknown.append(text[start : tail.end()].strip())
+                        for i in range(start, tail.end()):
+                            covered[i] = True
+                        continue
+                    key, end = longer, tail.end()  # "the 14 pro": the 14 Pro, not a "14" with a stray variant
                 pid = self._by_alias[key]
                 if pid not in out.known:
                     out.known.append(pid)

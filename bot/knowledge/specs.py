@@ -27,7 +27,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,4}charg\w*|charg\w* (?:fast|quick\w*)|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy)\b|how much\W*$|expensive|cheap|"
               r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米"),
