@@ -315,7 +315,9 @@ class Retriever:
             c = conf if rank == 0 else conf * float(np.exp(-(scores[order[0]] - scores[i])))
             cands.append(Candidate(self.index.ids[i], float(scores[i]), c, self.question_label(self.index.ids[i], lang)))
         top = cands[0]
-        base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands)
+        kind = str(self._docs[top.entry_id].meta.get("kind", "faq")) if top.entry_id in self._docs else "faq"
+        base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands,
+                    kind=kind)
         if conf >= self.config.answer_threshold:
             reason = f"confidence {conf:.2f} >= {self.config.answer_threshold}"
             e = self.kb.faq.get(top.entry_id)
@@ -326,7 +328,8 @@ class Retriever:
             if fact is not None:
                 kind, text, products = fact
                 base["products"] = products
-                return Result(outcome="answer", text=text, kind=kind, reason=f"{reason}, {kind} from products.yml", **base)
+                base["kind"] = kind
+                return Result(outcome="answer", text=text, reason=f"{reason}, {kind} from products.yml", **base)
         if conf >= self.config.suggest_threshold:
             # keep the close ones: within 1.5 z-units of the top, at least two
             close = [c for c in cands if scores[order[0]] - c.score <= 1.5][: self.config.suggest_max]
