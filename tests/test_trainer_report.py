@@ -44,7 +44,7 @@ def test_weekly_report_renders_charts(red, tmp_path):
         assert _is_png(paths[name]), name
     assert json.loads(Path(paths["json"]).read_text(encoding="utf-8"))["messages"] == 10
     text = format_text(report)
-    assert "Top unanswered groups:" in text and "3 × " in text and "asked for a person 1" in text
+    assert "Top missed groups" in text and "3 × " in text and "asked for a person 1" in text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name in ("unanswered", "escalations", "ratings"):
         shutil.copy(paths[name], ARTIFACTS / f"report_{name}.png")

@@ -15,11 +15,12 @@ from typing import Any, Dict, Optional
 from bot.trainer import charts
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
-from bot.trainer.inbox import Inbox
+from bot.trainer.inbox import UNANSWERED, WRONG_ANSWER, Inbox
 
 __all__ = ["build_report", "write_report", "main", "CHARTS"]
 
-UNANSWERED_REASONS = {"out_of_scope", "fallback", "low_confidence", "rated_down"}
+# The top missed questions: not answered, or answered wrongly (👎, rephrased, a person asked for, marked wrong).
+UNANSWERED_REASONS = set(UNANSWERED) | set(WRONG_ANSWER)
 CHARTS = ("unanswered.png", "escalations.png", "ratings.png")
 
 
@@ -48,6 +49,7 @@ def build_report(redis: Any, repo_root: str, days: int = 7, now: Optional[float]
                     "down": [stats[d].get("rating:down", 0) for d in day_list]},
         "messages": sum(c.get("messages", 0) for c in stats.values()),
         "unanswered_messages": sum(c.get("unanswered", 0) for c in stats.values()),
+        "wrong_answers": sum(n for c in stats.values() for k, n in c.items() if k.startswith("wrong:")),
     }
 
 
@@ -74,8 +76,9 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, str]:
 
 def format_text(report: Dict[str, Any]) -> str:
     lines = [f"Week {report['from']} – {report['to']}: {report['messages']} messages, "
-             f"{report['unanswered_messages']} not answered well."]
-    lines.append("Top unanswered groups:")
+             f"{report['unanswered_messages']} not answered, {report.get('wrong_answers', 0)} answered wrongly "
+             "(👎, rephrased, a person asked for, marked wrong)."]
+    lines.append("Top missed groups (not answered or answered wrongly):")
     for n, g in enumerate(report["unanswered"], 1):
         lines.append(f"  {n:>2}. {g['size']:>3} × {g['label']}")
     if not report["unanswered"]:
