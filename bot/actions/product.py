@@ -40,16 +40,15 @@ from bot.knowledge import Result, get_service
 from bot.knowledge.answering import TASK_FLOWS, asks_question, only_asks_about_task
 from bot.language import detect_language
 
-__all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "INFORMATION_INTENTS", "OWN_FLOWS", "TASK_FLOWS"]
+__all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS", "TASK_FLOWS"]
 
-# Intents that ask for information: the ranking answers them, whatever it finds.
-INFORMATION_INTENTS = ("ask_product", "shipping", "return_refund", "repair_warranty")
-# Intents that want something else, unless the knowledge base clearly answers them: what runs then.
+logger = logging.getLogger(__name__)
+
+# Intents that want something else, unless the knowledge base clearly answers them: what runs then. Every
+# other intent routed here (ask_product, shipping, return_refund, repair_warranty) asks for information.
 OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
              "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat"}
 
-
-logger = logging.getLogger(__name__)
 
 def _language(tracker: Tracker) -> str:
     return detect_language(tracker.latest_message.get("text") or "") or user_language(tracker)
