@@ -259,3 +259,18 @@ def test_a_complaint_filed_after_the_ranking_ends_the_turn(assistant: Assistant)
     turn = _turn(assistant, new_sender("complaint-turn"), "honestly disappointed, the box of my buds arrived dented")
     assert "action_file_feedback" in turn["actions"], turn
     assert "action_fallback" not in turn["actions"], turn  # no rule knows the follow-up: the policy closes the turn
+
+
+def test_a_comparison_names_both_products_and_the_spec_answer_covers_both() -> None:
+    from bot.knowledge.products import ProductMatcher
+    from bot.knowledge.specs import answer_spec
+
+    kb = load_kb(KNOWLEDGE)
+    matcher = ProductMatcher(kb.products)
+    for question, lang in (("battery of 14 vs 14 pro", "en"), ("14和14pro电池差多少", "zh")):
+        named = matcher.find(question).known
+        assert named == ["phone_14", "phone_14_pro"], (question, named)
+        answer = answer_spec([kb.products[p] for p in named], question, lang)
+        assert answer is not None and answer.entry_id == "spec:phone_14+phone_14_pro:battery"
+        assert "4800" in answer.text and "5000" in answer.text
+    assert matcher.find("does the 14 pro last 14 hours?").known == ["phone_14_pro"]  # a quantity, not a phone

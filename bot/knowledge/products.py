@@ -30,6 +30,10 @@ _MENTION = re.compile(
 _TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)
 # After a name that already ends in a variant ("14 Pro"), a further one ("14 Pro Max") is another model.
 _TRAILING_UPGRADE = re.compile(r"\s*(?:max|ultra|plus|\+)(?![a-z0-9])", re.IGNORECASE)
+# A bare model number standing alone ("14 vs 14 pro"), not a quantity ("14 days", "14%", "14小时").
+_BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|plus|mini|lite|se|fe|\+|days?|"
+                          r"hours?|h\b|min|mins|minutes?|w\b|mah|gb?\b|tb?\b|mm|cm|inch|天|日|号|点|小时|分钟|元|块|个|次|寸))",
+                          re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
                            re.IGNORECASE)
@@ -41,6 +45,7 @@ class Mentions:
 
     known: List[str] = field(default_factory=list)
     unknown: List[str] = field(default_factory=list)
+    positions: Dict[str, int] = field(default_factory=dict)  # where each known product is first named
 
 
 class ProductMatcher:
@@ -65,6 +70,27 @@ class ProductMatcher:
             parts.append(f"{before}(?P<a{len(parts)}>{body}){after}")
         self._keys = [k for k, _ in pairs]
         self._pattern = re.compile("|".join(parts)) if parts else None
+        # "14 vs 14 Pro", "14和14pro": a bare model number names the product whose English name ends with
+        # it, when another product of the same category is named beside it (a comparison).
+        numbers: Dict[str, List[str]] = {}
+        for p in products.values():
+            tail = re.search(r"(?<![\d.])(\d{1,3})$", p.name.get("en", ""))
+            if tail:
+                numbers.setdefault(tail.group(1), []).append(p.id)
+        self._bare_numbers = {n: ids[0] for n, ids in numbers.items() if len(ids) == 1}
+
+    def _add_compared(self, text: str, out: Mentions, covered: List[bool]) -> None:
+        categories = {self.products[p].category for p in out.known if p in self.products}
+        for m in _BARE_NUMBER.finditer(text):
+            pid = self._bare_numbers.get(m.group(1))
+            if pid is None or pid in out.known or any(covered[m.start() : m.end()]):
+                continue
+            if self.products[pid].category in categories:
+                out.known.append(pid)
+                out.positions[pid] = m.start()
+                for i in range(m.start(), m.end()):
+                    covered[i] = True
+        out.known.sort(key=lambda pid: out.positions.get(pid, 0))
 
     def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
         """A longer alias that `spanned` (an alias plus a variant, spaces removed) ends with, if any."""
@@ -93,8 +119,11 @@ class ProductMatcher:
                 pid = self._by_alias[key]
                 if pid not in out.known:
                     out.known.append(pid)
+                    out.positions[pid] = start
                 for i in range(start, end):
                     covered[i] = True
+        if out.known:
+            self._add_compared(text, out, covered)
         for m in _BARE_VARIANT.finditer(text):
             if not any(covered[m.start() : m.end()]):
                 out.unknown.append(m.group(0).strip())
