@@ -403,3 +403,19 @@ def test_the_orders_cli_sets_stock_and_tells_subscribers(tmp_path: Path, redis_s
     assert main(["orders", "stock", "toaster", "1"]) == 2
     assert main(["orders", "show", "M2026110501"]) == 0
     assert "owner\tme" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, intent, diverts", [
+    ("M7264812378", "verify_order", False),           # the answer to "which order?", whatever the NLU says
+    ("订单 M7264812378 是我的，帮我验证", "verify_order", True),
+    ("verify my order", "verify_order", True),
+    ("M7264812378", "order_status", False),
+])
+def test_only_a_request_to_verify_leaves_the_order_form(text: str, intent: str, diverts: bool) -> None:
+    from rasa_sdk import Tracker
+
+    from bot.actions.orders import _asks_to_verify
+
+    tracker = Tracker("s", {}, {"text": text, "intent": {"name": intent, "confidence": 0.6}, "entities": []},
+                      [], False, None, {"name": "order_form"}, "action_listen")
+    assert _asks_to_verify(tracker) is diverts

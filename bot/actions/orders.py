@@ -11,6 +11,8 @@ so the yes/no rules apply). Bad tries are counted from the tracker's events sinc
 
 from __future__ import annotations
 
+import re
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -61,6 +63,18 @@ def _bad_tries_so_far(events: List[Dict[Text, Any]], form: Text = "order_form") 
     return sum(1 for name in bot_responses(since_start) if name in _BAD_TRY_REPLIES)
 
 
+_VERIFY_WORDS = re.compile(r"verif|prove|验证|核实|核验|证明", re.IGNORECASE)
+
+
+def _asks_to_verify(tracker: Tracker) -> bool:
+    """The user asks to prove the order is theirs. A bare order number is the answer to the form's question,
+    whatever intent the NLU gives it (numbers appear in verify_order's examples too)."""
+    if (tracker.latest_message.get("intent") or {}).get("name") != "verify_order":
+        return False
+    text = tracker.latest_message.get("text") or ""
+    return normalise_order_number(text) is None or bool(_VERIFY_WORDS.search(text))
+
+
 class ValidateOrderForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_order_form"
@@ -68,7 +82,7 @@ class ValidateOrderForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        if (tracker.latest_message.get("intent") or {}).get("name") == "verify_order":
+        if _asks_to_verify(tracker):
             # "ordered from another account? say verify": prove it with the phone number instead
             return [SlotSet("order_number", None), SlotSet("requested_slot", None), FollowupAction("verify_order_form")]
         events = await super().run(dispatcher, tracker, domain)
