@@ -136,13 +136,14 @@ def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: s
     return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _clearly_answers(result: Result, text: str) -> bool:
+def _clearly_answers(result: Result, text: str, intent: Optional[str] = None) -> bool:
     """For a message whose intent wants something else: a question is answered by any confident answer
-    (FAQ, spec or catalog); anything else only by an FAQ entry at least `override_threshold` sure."""
+    (FAQ, spec or catalog); anything else, and anything the NLU calls out of scope, only by an FAQ entry
+    at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
     retriever = get_service().retriever()
-    if asks_question(text):
+    if intent != "out_of_scope" and asks_question(text):
         return result.confidence >= retriever.config.answer_threshold
     return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
 
@@ -150,7 +151,7 @@ def _clearly_answers(result: Result, text: str) -> bool:
 def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
     """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
     result = _rank(tracker)
-    if not _clearly_answers(result, tracker.latest_message.get("text") or ""):
+    if not _clearly_answers(result, tracker.latest_message.get("text") or "", intent):
         return [FollowupAction(OWN_FLOWS[intent])]
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None:

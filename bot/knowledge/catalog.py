@@ -39,7 +39,7 @@ _ASKS_RANGE = re.compile(
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|{_NOUNS_ZH}(?:都)?有(?:哪些|哪几款|几款|什么型号)|"
-    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线",
+    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)",
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
