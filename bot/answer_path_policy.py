@@ -8,8 +8,8 @@ It does two things the rules cannot express.
 (`shipping_change_address`), and its answer offers to do it ("Want me to change it now?"). So when the
 latest message has a task intent (`bot.knowledge.answering.TASK_FLOWS`), is phrased as a question, is not
 a request ("can you…", "帮我…") and names no order, this policy predicts `action_answer_product`. That
-action answers with the entry that offers this very task, or starts the task's form itself (a follow-up
-action) when no such entry is confident. Requests and messages with an order number go to the form by
+action gives the ranking's answer when it is confident (here the entry that offers the task), or starts
+the task's form itself (a follow-up action). Requests and messages with an order number go to the form by
 the rules, as before.
 
 **The answer path closes its turn.** `action_answer_product` and `action_answer_offer` may hand the turn to

@@ -15,7 +15,6 @@ answer is offered to be filed as feedback).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -25,8 +24,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
-
-logger = logging.getLogger(__name__)
 
 OFFER_SLOT = "pending_offer"
 KINDS = ("answer", "entry", "flow", "feedback")

@@ -12,8 +12,9 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
   runs as before. A message phrased as a question ("烫得不行 正常吗") takes any answer above the answer
   threshold. `out_of_scope` and `chitchat` likewise fall back to `utter_out_of_scope` / `utter_chitchat`;
 - a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
-  message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the entry
-  that answers it offers that very task: then the answer, whose "yes" starts the form.
+  message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the
+  ranking answers it confidently: then the answer (`shipping_change_address` offers the task, so "yes"
+  starts the form).
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.loader import Product
+from bot.knowledge.specs import join_list
 from bot.knowledge.text import normalise
 
 __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "only_product_named", "CATEGORIES"]
@@ -71,10 +72,6 @@ def _line(p: Product, lang: str) -> str:
     return f"the {name} ({', '.join(bits)})" if bits else f"the {name}"
 
 
-def _join(parts: Sequence[str], lang: str) -> str:
-    if lang == "zh":
-        return "；".join(parts)
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _category_of(text: str) -> Tuple[Optional[str], bool]:
@@ -117,7 +114,7 @@ def render_catalog(products: Dict[str, Product], category: Optional[str], lang: 
         if not chosen:
             return None
         singular, plural = CATEGORIES[category][1][lang]
-        lines = _join([_line(p, lang) for p in chosen], lang)
+        lines = join_list([_line(p, lang) for p in chosen], lang, zh_sep="；")
         if lang == "zh":
             text_out = f"{plural}有 {len(chosen)} 款：{lines}。" if len(chosen) > 1 else f"{singular}目前有一款：{lines}。"
             text_out += "说说你最看重什么，我帮你挑。"
@@ -130,13 +127,13 @@ def render_catalog(products: Dict[str, Product], category: Optional[str], lang: 
         members = [p for p in sold if p.category == key]
         if not members:
             continue
-        titles = "、".join(p.name.get(lang, p.id) for p in members) if lang == "zh" else \
-            _join([p.name.get(lang, p.id) for p in members], lang)
+        titles = join_list([p.name.get(lang, p.id) for p in members], lang)
         groups.append(f"{names[lang][1]}：{titles}" if lang == "zh" else f"{names[lang][1]} ({titles})")
     if not groups:
         return None
+    listed = join_list(groups, lang, zh_sep="；")
     if lang == "zh":
-        text_out = "我们现在卖这些：" + "；".join(groups) + "。想了解哪一款，告诉我就行。"
+        text_out = "我们现在卖这些：" + listed + "。想了解哪一款，告诉我就行。"
     else:
-        text_out = "Right now we sell " + _join(groups, lang) + ". Tell me which one you'd like to know more about."
+        text_out = "Right now we sell " + listed + ". Tell me which one you'd like to know more about."
     return CatalogAnswer(category=None, text=text_out, products=[p.id for p in sold])

@@ -270,8 +270,8 @@ class Retriever:
             result.topic = intent
             # The overview answers when the ranking agrees on the topic (its best entry has one of the
             # topic's tags) but cannot tell which entry: never when the best entry is about something else.
-            best = self.kb.faq.get(result.candidates[0].entry_id) if result.candidates else None
-            on_topic = best is not None and bool(set(best.tags) & set(topic.tags))
+            best = self._docs[result.candidates[0].entry_id].meta.get("tags") or [] if result.candidates else []
+            on_topic = bool(set(best) & set(topic.tags))
             if (result.outcome != "answer" and topic.overview and intent_confidence >= self.answering.topic_confidence
                     and on_topic and not result.unknown_products):
                 overview = self.answer_entry(topic.overview, lang, reason=(
@@ -290,12 +290,12 @@ class Retriever:
                           unknown_products=mentions.unknown,
                           reason=f"names a product not in the knowledge base: {', '.join(mentions.unknown)}")
         catalog = answer_catalog(self.kb.products, question, mentions.known, lang)
-        if catalog is None and not mentions.known:
-            only = only_product_named(self.kb.products, question)
-            mentions.known = [only] if only else []
         if catalog is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=catalog.entry_id, text=catalog.text,
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")
+        if not mentions.known:
+            only = only_product_named(self.kb.products, question)
+            mentions.known = [only] if only else []
         spec = answer_spec([self.kb.products[p] for p in mentions.known], question, lang)
         if spec is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
@@ -315,7 +315,7 @@ class Retriever:
             c = conf if rank == 0 else conf * float(np.exp(-(scores[order[0]] - scores[i])))
             cands.append(Candidate(self.index.ids[i], float(scores[i]), c, self.question_label(self.index.ids[i], lang)))
         top = cands[0]
-        kind = str(self._docs[top.entry_id].meta.get("kind", "faq")) if top.entry_id in self._docs else "faq"
+        kind = str(self._docs[top.entry_id].meta.get("kind", "faq"))
         base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands,
                     kind=kind)
         if conf >= self.config.answer_threshold:

@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["SpecAnswer", "detect_spec", "render_spec", "answer_spec", "check_products", "SPEC_KEYWORDS", "ACTIVITIES"]
+__all__ = ["SpecAnswer", "detect_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
+           "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": r"battery|mah|battery life|how long does it last|续航|电池|毫安|电量|能用多久|用多久",
@@ -133,9 +134,8 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
         if not colours:
             return None
         if zh:
-            return f"{name} 有 {len(colours)} 种颜色：{'、'.join(colours)}。"
-        listed = colours[0] if len(colours) == 1 else ", ".join(colours[:-1]) + f" and {colours[-1]}"
-        return f"The {name} comes in {len(colours)} colour{'s' if len(colours) > 1 else ''}: {listed}."
+            return f"{name} 有 {len(colours)} 种颜色：{join_list(colours, lang)}。"
+        return f"The {name} comes in {len(colours)} colour{'s' if len(colours) > 1 else ''}: {join_list(colours, lang)}."
     spec = product.specs.get(spec_key)
     if spec is None:
         return None
@@ -183,11 +183,16 @@ def activity_asked(question: str) -> Optional[str]:
     return None
 
 
-def _listed(keys: Sequence[str], lang: str, conj: Dict[str, str]) -> str:
-    words = [ACTIVITIES[k][1][lang] for k in keys if k in ACTIVITIES]
-    if lang == "zh":
-        return "、".join(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conj[lang]} " + words[-1] if words else ""
+def join_list(words: Sequence[str], lang: str, conj: str = "and", zh_sep: str = "、") -> str:
+    """"a, b and c" in English, "a、b、c" in Chinese ("" for no words)."""
+    words = list(words)
+    if lang == "zh" or len(words) < 2:
+        return zh_sep.join(words)
+    return ", ".join(words[:-1]) + f" {conj} " + words[-1]
+
+
+def _listed(keys: Sequence[str], lang: str, conj: str) -> str:
+    return join_list([ACTIVITIES[k][1][lang] for k in keys if k in ACTIVITIES], lang, conj)
 
 
 def _render_water(name: str, spec: Dict[str, Any], lang: str, question: str) -> Optional[str]:
@@ -195,8 +200,8 @@ def _render_water(name: str, spec: Dict[str, Any], lang: str, question: str) -> 
     if not value:
         return None
     fine, not_for = list(spec.get("fine") or []), list(spec.get("not_for") or [])
-    ok = _listed(fine, lang, {"en": "and"})
-    avoid = _listed(not_for, lang, {"en": "or"})
+    ok = _listed(fine, lang, "and")
+    avoid = _listed(not_for, lang, "or")
     extra = _say(spec, lang)
     asked = activity_asked(question)
     zh = lang == "zh"
