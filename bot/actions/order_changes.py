@@ -96,11 +96,6 @@ class ValidateCancelOrderForm(OrderTaskValidation):
     def name(self) -> Text:
         return "validate_cancel_order_form"
 
-    async def extract_order_number(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self.extract_order_number_from_text(tracker)
-
     async def extract_cancel_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -109,13 +104,7 @@ class ValidateCancelOrderForm(OrderTaskValidation):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        order, problem = self.own_changeable_order(value, dispatcher, tracker)
-        if order is None:
-            return problem
-        if not order.changeable:
-            _say_cancel_too_late(dispatcher, order, user_language(tracker))
-            return {"order_number": None, "cancel_confirmed": None, "requested_slot": None}
-        return {"order_number": order.number}
+        return self.changeable_order_number(value, dispatcher, tracker, _say_cancel_too_late)
 
 
 class ActionAskCancelConfirmed(Action):
@@ -169,11 +158,6 @@ class ValidateChangeAddressForm(OrderTaskValidation):
     def name(self) -> Text:
         return "validate_change_address_form"
 
-    async def extract_order_number(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return self.extract_order_number_from_text(tracker)
-
     async def extract_new_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -191,13 +175,7 @@ class ValidateChangeAddressForm(OrderTaskValidation):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        order, problem = self.own_changeable_order(value, dispatcher, tracker)
-        if order is None:
-            return problem
-        if not order.changeable:
-            _say_address_too_late(dispatcher, order, user_language(tracker))
-            return {"order_number": None, "new_address": None, "address_confirmed": None, "requested_slot": None}
-        return {"order_number": order.number}
+        return self.changeable_order_number(value, dispatcher, tracker, _say_address_too_late)
 
     def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.actions.common import user_language
 from bot.actions.orders import MAX_TRIES, _bad_tries_so_far, own_order
 from bot.errors import StorageError
 from bot.knowledge.answering import asks_question, is_request
@@ -150,6 +151,12 @@ class OrderTaskValidation(FormValidationAction, ABC):
 
     # order numbers (cancel and address change)
 
+    async def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Called only for forms that require `order_number` (Rasa extracts a form's own slots)."""
+        return self.extract_order_number_from_text(tracker)
+
     def extract_order_number_from_text(self, tracker: Tracker) -> Dict[Text, Any]:
         """A number anywhere in the message; while the form asks for it, any other answer is a (bad) candidate."""
         texts = recent_text(tracker) if activating(tracker, self.form_name()) else [user_text(tracker)]
@@ -182,6 +189,20 @@ class OrderTaskValidation(FormValidationAction, ABC):
         else:
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         return None, {"order_number": None}
+
+    def changeable_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        too_late: Callable[[CollectingDispatcher, Order, str], None],
+    ) -> Dict[Text, Any]:
+        """`validate_order_number` of a task that changes an order: the user's own order, before it ships;
+        after that `too_late` says what to do instead and the form stops."""
+        order, problem = self.own_changeable_order(value, dispatcher, tracker)
+        if order is None:
+            return problem
+        if not order.changeable:
+            too_late(dispatcher, order, user_language(tracker))
+            return {"order_number": None, **{slot: None for slot in self.fresh_slots}, "requested_slot": None}
+        return {"order_number": order.number}
 
 
 class AskOrderNumber(Action, ABC):
