@@ -24,8 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import user_language
-from bot.actions.orders import MAX_TRIES, _bad_tries_so_far, own_order
-from bot.errors import StorageError
+from bot.actions.orders import find_own_order
 from bot.knowledge.answering import asks_question, is_request
 from bot.orders import Order, normalise_order_number
 
@@ -172,23 +171,7 @@ class OrderTaskValidation(FormValidationAction, ABC):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Tuple[Optional[Order], Dict[Text, Any]]:
         """(order, {}) for the user's own order; (None, slot events) after saying what is wrong."""
-        number = normalise_order_number(str(value)) if value else None
-        if number is not None:
-            try:
-                order = own_order(tracker, number)
-            except StorageError:
-                dispatcher.utter_message(response="utter_order_backend_down")
-                return None, {"order_number": None, "requested_slot": None}
-            if order is not None:
-                return order, {}
-        if _bad_tries_so_far(tracker.events, self.form_name()) + 1 >= MAX_TRIES:
-            dispatcher.utter_message(response="utter_order_give_up")
-            return None, {"order_number": None, "requested_slot": None}
-        if number is None:
-            dispatcher.utter_message(response="utter_order_bad_format")
-        else:
-            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        return None, {"order_number": None}
+        return find_own_order(value, dispatcher, tracker, self.form_name())
 
     def changeable_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

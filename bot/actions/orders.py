@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -32,7 +32,7 @@ from bot.orders import (
     product_name,
 )
 
-__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES", "own_order", "order_backend"]
+__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES", "own_order", "find_own_order", "order_backend"]
 
 MAX_TRIES = 3
 _BAD_TRY_REPLIES = {"utter_order_bad_format", "utter_order_not_found"}
@@ -75,6 +75,29 @@ def _asks_to_verify(tracker: Tracker) -> bool:
     return normalise_order_number(text) is None or bool(_VERIFY_WORDS.search(text))
 
 
+def find_own_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   form: Text) -> Tuple[Optional[Order], Dict[Text, Any]]:
+    """The user's own order named in `value`: (order, {}), or (None, slot events) after saying what is wrong
+    (bad format, not found, the backend down, or too many bad tries since `form` started: give up)."""
+    number = normalise_order_number(str(value)) if value else None
+    if number is not None:
+        try:
+            order = own_order(tracker, number)
+        except StorageError:
+            dispatcher.utter_message(response="utter_order_backend_down")
+            return None, {"order_number": None, "requested_slot": None}
+        if order is not None:
+            return order, {}
+    if _bad_tries_so_far(tracker.events, form) + 1 >= MAX_TRIES:
+        dispatcher.utter_message(response="utter_order_give_up")
+        return None, {"order_number": None, "requested_slot": None}
+    if number is None:
+        dispatcher.utter_message(response="utter_order_bad_format")
+    else:
+        dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+    return None, {"order_number": None}
+
+
 class ValidateOrderForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_order_form"
@@ -100,24 +123,8 @@ class ValidateOrderForm(FormValidationAction):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        number = normalise_order_number(str(value)) if value else None
-        if number is not None:
-            try:
-                order = own_order(tracker, number)
-            except StorageError:
-                dispatcher.utter_message(response="utter_order_backend_down")
-                return {"order_number": None, "requested_slot": None}
-            if order is not None:
-                return {"order_number": number}
-
-        if _bad_tries_so_far(tracker.events) + 1 >= MAX_TRIES:
-            dispatcher.utter_message(response="utter_order_give_up")
-            return {"order_number": None, "requested_slot": None}
-        if number is None:
-            dispatcher.utter_message(response="utter_order_bad_format")
-        else:
-            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        return {"order_number": None}
+        order, problem = find_own_order(value, dispatcher, tracker, "order_form")
+        return problem if order is None else {"order_number": order.number}
 
 
 class ActionOrderStatus(Action):
