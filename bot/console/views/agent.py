@@ -18,7 +18,7 @@ from bot.errors import CanyuError
 from bot.handoff.perks import NoCodesLeft, PerkStore
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
-from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore
+from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, transcript_items
 
 logger = logging.getLogger(__name__)
@@ -158,14 +158,19 @@ async def perk(request: Request, sender_id: str) -> Any:
 @blueprint.post("/api/conversations/<sender_id>/resolve")
 @require_role("agent")
 async def resolve(request: Request, sender_id: str) -> Any:
+    if _store(request).get(sender_id) is None:
+        return _error("already resolved: this conversation is back with the bot; nothing to do", 404)
     record = _owned(request, sender_id)
     if not isinstance(record, HandoffRecord):
         return record
     try:
         messages = await _service(request).resolve(record, request.ctx.user.name)
+    except ResolveInProgress as exc:
+        return _error(str(exc), 409)
     except CanyuError as exc:
         logger.error("console: resolving %s failed: %s", sender_id, exc)
-        return _error(f"could not hand back to the bot: {exc}", 502)
+        return _error(f"could not hand back to the bot: {exc}; the conversation stays with you, "
+                      "try Resolve again", 502)
     logger.info("console: %s resolved %s", request.ctx.user.name, sender_id)
     return response.json({"ok": True, "asked": len(messages)})
 
