@@ -1,10 +1,12 @@
 """The few Rasa HTTP API calls the console needs (tracker, append events, execute an action).
 
 The token goes in the `token` query parameter (Rasa's scheme); it never appears in our logs or errors.
+Every failure (refused connection, timeout, an HTTP error status) is a `ConnectorError` with platform "rasa".
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
@@ -40,8 +42,9 @@ class RasaClient:
                         raise ConnectorError(f"Rasa API {method} {path} answered {resp.status}: {detail}",
                                              platform="rasa", code=resp.status)
                     return await resp.json(content_type=None)
-        except aiohttp.ClientError as exc:
-            raise ConnectorError(f"Rasa API {method} {path} failed: {type(exc).__name__}", platform="rasa") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise ConnectorError(f"Rasa API {method} {path} failed: {type(exc).__name__} (is Rasa running at "
+                                 f"{self.url}?)", platform="rasa") from None
 
     @staticmethod
     def _conv(sender_id: str) -> str:

@@ -2,6 +2,12 @@
 
 Each step records itself in the Rasa tracker (through the Rasa HTTP API, so every instance sees it and
 the transcript stays whole) and reaches the user through `bot.outbound.send_to_user` on their own channel.
+
+Resolve resumes Rasa first and removes the handoff record only after Rasa has taken the conversation back
+(`HandoffStore.begin_resolve` / `resolve` / `abort_resolve`). If Rasa fails, the record stays with the agent,
+the user stays with the agent (paused), and the same resolve can simply be tried again. A second resolve
+after a successful one finds no record and changes nothing. A failure to deliver the rating question after
+the record is gone is logged, not raised: the conversation is already back with the bot.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
+from bot.errors import CanyuError
 from bot.handoff.perks import PerkStore
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffRecord, HandoffStore
@@ -16,6 +23,9 @@ from bot.handoff.store import HandoffRecord, HandoffStore
 __all__ = ["HandoffService"]
 
 logger = logging.getLogger(__name__)
+
+RESOLVE_MARK_SECONDS = 240
+"""How long one resolve may hold the conversation (three Rasa calls of at most 60 s each, and some)."""
 
 
 async def _send(sender_id: str, messages: List[Any], redis: Any) -> Any:
@@ -49,13 +59,26 @@ class HandoffService:
         return grant
 
     async def resolve(self, record: HandoffRecord, agent: str) -> List[Dict[str, Any]]:
-        """End the handoff: the bot resumes and asks for a 1-5 rating (delivered on the user's channel)."""
-        self.store.resolve(record.sender_id, agent)
-        await self.rasa.append_events(record.sender_id, [{"event": "resume"}])
-        messages = await self.rasa.execute(record.sender_id, "action_ask_rating")
-        await self.rasa.append_events(record.sender_id, [{"event": "action", "name": "action_listen"}])
+        """End the handoff: the bot resumes and asks for a 1-5 rating (delivered on the user's channel).
+
+        Raises ConnectorError (Rasa failed; the record stays, try again) or ResolveInProgress."""
+        sender_id = record.sender_id
+        self.store.begin_resolve(sender_id, agent, RESOLVE_MARK_SECONDS)
+        try:
+            await self.rasa.append_events(sender_id, [{"event": "resume"}])
+            messages = await self.rasa.execute(sender_id, "action_ask_rating")
+            await self.rasa.append_events(sender_id, [{"event": "action", "name": "action_listen"}])
+        except BaseException:
+            self.store.abort_resolve(sender_id)
+            raise
+        if self.store.resolve(sender_id, agent) is None:
+            logger.warning("handoff: %s was resolved by someone else meanwhile", sender_id)
+            return []
         if messages:
-            await _send(record.sender_id, messages, self.store.redis)
+            try:
+                await _send(sender_id, messages, self.store.redis)
+            except CanyuError as exc:
+                logger.error("handoff: %s resolved, but the rating question was not delivered: %s", sender_id, exc)
         return messages
 
     async def timeout_notice(self, record: HandoffRecord) -> None:

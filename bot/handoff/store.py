@@ -3,6 +3,11 @@
 A conversation is `bot` (no key), `queued` or `agent` (claimed by a person). Transitions:
 bot → queued (`enqueue`, by action_handoff) → agent (`claim`, or `transfer` to another agent) → bot (`resolve`).
 
+Resolving is two-phase so that it can be retried: `begin_resolve` marks one resolve in progress (a key
+with a time limit, so a crashed console does not block it for ever), the caller resumes Rasa, and only then
+`resolve` removes the record; if Rasa fails, `abort_resolve` drops the mark and the record stays, so the
+agent can try again. `resolve` of a record that is already gone changes nothing and returns None.
+
 Redis keys (owned here):
 - `canyu:handoff:{sender_id}` hash: `state` (queued|agent), `rule`, `reason`, `cue`, `priority`, `urgent`,
   `tier`, `channel`, `language`, `queued_at`, `agent`, `claimed_at`, `timeout_notified`
@@ -15,6 +20,7 @@ Redis keys (owned here):
 - `canyu:handoff_resolved` list of JSON summaries of finished handoffs (newest first, capped)
 - `canyu:tier:{sender_id}` string: the user's tier (vip, fan, ...) written by a CRM sync or an admin
 - `canyu:csat_pending:{sender_id}` JSON `{agent, resolved_at}`: a rating is expected (1 day)
+- `canyu:handoff_resolving:{sender_id}` string: the agent resolving it right now (expires; see `begin_resolve`)
 - `canyu:csat:log` list of JSON ratings `{sender_id, rating, agent, at}`
 """
 
@@ -29,7 +35,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from bot.errors import StorageError
 from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
 
-__all__ = ["HandoffRecord", "HandoffStore", "QUEUED", "WITH_AGENT"]
+__all__ = ["HandoffRecord", "HandoffStore", "QUEUED", "WITH_AGENT", "ResolveInProgress"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +52,33 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 return 1
 """
 
+_RESOLVE = """
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[2])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[3]) - 1)
+redis.call('SET', KEYS[5], ARGV[4], 'EX', ARGV[5])
+redis.call('DEL', KEYS[6])
+return 1
+"""
+
 _TRANSFER = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'agent' then return 0 end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'agent') ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'claimed_at', ARGV[3])
 return 1
 """
+
+
+class ResolveInProgress(StorageError):
+    """Someone is resolving this conversation right now; `agent` says who."""
+
+    def __init__(self, sender_id: str, agent: str) -> None:
+        self.sender_id = sender_id
+        self.agent = agent
+        super().__init__(f"{agent or 'another agent'} is resolving {sender_id} right now; "
+                         "wait a few seconds and reload")
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,7 @@ class HandoffStore:
         self._config = config
         self._claim = redis.register_script(_CLAIM)
         self._transfer = redis.register_script(_TRANSFER)
+        self._resolve = redis.register_script(_RESOLVE)
 
     @property
     def config(self) -> EscalationConfig:
@@ -235,22 +263,37 @@ class HandoffStore:
         self._log(sender_id, "requeued", by=by)
         return True
 
+    @staticmethod
+    def _resolving_key(sender_id: str) -> str:
+        return f"canyu:handoff_resolving:{sender_id}"
+
+    def begin_resolve(self, sender_id: str, agent: str, seconds: int) -> None:
+        """Mark a resolve of `sender_id` in progress for at most `seconds`; ResolveInProgress if one already is."""
+        if not self.redis.set(self._resolving_key(sender_id), agent or "-", nx=True, ex=max(1, int(seconds))):
+            raise ResolveInProgress(sender_id, str(self.redis.get(self._resolving_key(sender_id)) or ""))
+
+    def abort_resolve(self, sender_id: str) -> None:
+        """The resolve failed before `resolve`: drop the mark so it can be tried again."""
+        self.redis.delete(self._resolving_key(sender_id))
+
     def resolve(self, sender_id: str, agent: str = "", now: Optional[float] = None) -> Optional[HandoffRecord]:
-        """queued/agent → bot: the record is removed and summarised in `canyu:handoff_resolved`."""
+        """queued/agent → bot: the record is removed and summarised in `canyu:handoff_resolved` (atomically).
+
+        Returns the removed record, or None (and changes nothing) when it was already gone."""
         now = time.time() if now is None else now
         record = self.get(sender_id)
         if record is None:
+            self.abort_resolve(sender_id)
             return None
         summary = dict(record.as_dict(now), resolved_by=agent, resolved_at=round(now, 3))
-        pipe = self.redis.pipeline()
-        pipe.delete(self.key(sender_id))
-        pipe.zrem(self.WAITING, sender_id)
-        pipe.zrem(self.ACTIVE, sender_id)
-        pipe.lpush(self.RESOLVED, json.dumps(summary, ensure_ascii=False))
-        pipe.ltrim(self.RESOLVED, 0, _RESOLVED_CAP - 1)
-        pipe.set(f"canyu:csat_pending:{sender_id}", json.dumps({"agent": agent or record.agent,
-                                                                "resolved_at": round(now, 3)}), ex=86400)
-        pipe.execute()
+        csat = json.dumps({"agent": agent or record.agent, "resolved_at": round(now, 3)})
+        removed = self._resolve(
+            keys=[self.key(sender_id), self.WAITING, self.ACTIVE, self.RESOLVED,
+                  f"canyu:csat_pending:{sender_id}", self._resolving_key(sender_id)],
+            args=[sender_id, json.dumps(summary, ensure_ascii=False), _RESOLVED_CAP, csat, 86400],
+        )
+        if not removed:
+            return None
         self._log(sender_id, "resolved", by=agent)
         return record
 
