@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import redis
 
 from bot.errors import DataError
 from bot.fans import (
-    AlreadyRedeemed, LinkError, NotEligible, PoolEmpty, add_codes, create_link_code, explain_status, grant_code,
-    grant_tier, has_privilege, identities, priority_for, profile_id, queue_note, redeem_code, redeem_link_code, redemptions, status_of,
-    tier_of,
+    AlreadyRedeemed, LinkError, NotEligible, PoolEmpty, add_codes, create_link_code, explain_status, find_link_code,
+    grant_code, grant_tier, has_privilege, identities, priority_for, profile_id, queue_note, redeem_code,
+    redeem_link_code, redemptions, status_of, tier_of,
 )
 from bot.fans._rules import parse_rules
 from bot.feedback import FeedbackStore
@@ -39,24 +41,40 @@ def _user_events(red: "redis.Redis[str]", sender: str, n: int, day: float) -> No
 
 
 def test_tiers_follow_the_rules(red: "redis.Redis[str]") -> None:
-    assert priority_for("newbie", red) == ("newcomer", 0)
-    _user_events(red, "chatty", 25, time.time())
-    assert tier_of("chatty", red) == "fan"
+    newbie, chatty, idea, tester = "wechat:oNewbie", "telegram:1001", "wechat:oIdea", "telegram:1002"
+    assert priority_for(newbie, red) == ("newcomer", 0)
+    _user_events(red, chatty, 25, time.time())
+    assert tier_of(chatty, red) == "fan"
     store = FeedbackStore(red, use_vectors=False)
-    item = store.file("idea", "Band 9 needs dark mode", kind="suggestion", language="en").item
-    assert status_of("idea", red).reason == "feedback"
+    item = store.file(idea, "Band 9 needs dark mode", kind="suggestion", language="en").item
+    assert status_of(idea, red).reason == "feedback"
     store.set_status(item.id, "shipped", release="Band 9 firmware 2.0")
-    status = status_of("idea", red)
+    status = status_of(idea, red)
     assert status.tier.id == "core_fan" and status.reason == "shipped_feedback"
-    assert item.id in explain_status("idea", "en", red) and "core fan" in explain_status("idea", "en", red)
-    assert "核心米粉" in explain_status("idea", "zh", red)
-    grant_tier("tester", "beta_tester", by="lin", red=red)
-    assert priority_for("tester", red) == ("beta_tester", 30)
-    assert has_privilege("tester", "beta_answers", red) and not has_privilege("newbie", "beta_answers", red)
-    assert "beta tester" in queue_note("tester", "en", red) and "内测用户" in queue_note("tester", "zh", red)
-    assert queue_note("newbie", "en", red) == ""
-    why = explain_status("tester", "en", red)
+    assert item.id in explain_status(idea, "en", red) and "core fan" in explain_status(idea, "en", red)
+    assert "核心米粉" in explain_status(idea, "zh", red)
+    grant_tier(tester, "beta_tester", by="lin", red=red)
+    assert priority_for(tester, red) == ("beta_tester", 30)
+    assert has_privilege(tester, "beta_answers", red) and not has_privilege(newbie, "beta_answers", red)
+    assert "beta tester" in queue_note(tester, "en", red) and "内测用户" in queue_note(tester, "zh", red)
+    assert queue_note(newbie, "en", red) == ""
+    why = explain_status(tester, "en", red)
     assert "beta tester" in why and "ahead in the queue" in why
+
+
+def test_unverified_identities_earn_no_tier_and_hear_why(red: "redis.Redis[str]") -> None:
+    _user_events(red, "rest:chatty", 25, time.time())
+    _user_events(red, "legacy-chatty", 25, time.time())
+    FeedbackStore(red, use_vectors=False).file("rest:idea", "Band 9 needs dark mode", kind="suggestion", language="en")
+    for sender in ("rest:chatty", "legacy-chatty", "rest:idea"):
+        status = status_of(sender, red)
+        assert (status.tier.id, status.reason) == ("newcomer", "unverified"), sender
+    assert status_of("rest:chatty", red).stats["messages"] == 0
+    assert "WeChat or Telegram" in explain_status("rest:idea", "en", red)
+    assert "微信或 Telegram" in explain_status("rest:idea", "zh", red)
+    grant_tier("rest:vip", "beta_tester", by="lin", red=red)  # staff may still queue someone ahead
+    assert priority_for("rest:vip", red) == ("beta_tester", 30)
+    assert not has_privilege("rest:vip", "beta_answers", red)
 
 
 def test_rule_errors_name_file_and_line() -> None:
@@ -72,8 +90,9 @@ def test_link_two_identities_with_a_one_time_code(red: "redis.Redis[str]") -> No
     store = FeedbackStore(red, use_vectors=False)
     store.file("telegram:42", "14 Pro battery drains fast", language="en")
     code = create_link_code("wechat:oAbC", red)
-    assert len(code) == 6
-    assert redeem_link_code("telegram:42", code, red) == "wechat:oAbC"
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}", code), code
+    typed = code.lower().replace("-", " ")  # case and separator do not matter
+    assert redeem_link_code("telegram:42", typed, red) == "wechat:oAbC"
     assert profile_id("telegram:42", red) == "wechat:oAbC"
     assert identities("wechat:oAbC", red) == ["telegram:42", "wechat:oAbC"]
     assert [i.id for i in store.items_of("wechat:oAbC")] == ["FB1"]
@@ -83,26 +102,40 @@ def test_link_two_identities_with_a_one_time_code(red: "redis.Redis[str]") -> No
         redeem_link_code("telegram:99", code, red)
 
 
+@pytest.mark.parametrize("text, code", [
+    ("link 7KQ4M-9XDPH", "7KQ4M9XDPH"),
+    ("绑定 7kq4m 9xdph", "7KQ4M9XDPH"),
+    ("绑定7KQ4M9XDPH", "7KQ4M9XDPH"),
+    ("my link code is 7kq4m - 9xdph", "7KQ4M9XDPH"),
+    ("link 482913", "482913"),  # an old-style code fails instead of asking for a new one
+    ("link my accounts", None),
+    ("these two accounts are both me", None),
+    ("link my WeChat and Telegram", None),
+])
+def test_a_code_is_found_in_the_message(text: str, code: Optional[str]) -> None:
+    assert find_link_code(text) == code
+
+
 def test_fcode_granted_once_and_redeemed_once(red: "redis.Redis[str]") -> None:
     codes = add_codes("band9-launch", count=2, title_en="the Band 9 launch", red=red)
     assert len(codes) == 2
     with pytest.raises(NotEligible):
-        grant_code("newbie", "band9-launch", red)
-    grant_tier("tester", "beta_tester", red=red)
-    first = grant_code("tester", "band9-launch", red)
-    again = grant_code("tester", "band9-launch", red)
+        grant_code("wechat:oNewbie", "band9-launch", red)
+    grant_tier("wechat:oTester", "beta_tester", red=red)
+    first = grant_code("wechat:oTester", "band9-launch", red)
+    again = grant_code("wechat:oTester", "band9-launch", red)
     assert first.new and not again.new and again.code == first.code
     record = redeem_code(first.code, "M2026110501", red)
-    assert record["profile"] == "tester"
+    assert record["profile"] == "wechat:oTester"
     with pytest.raises(AlreadyRedeemed) as err:
         redeem_code(first.code.lower(), "M2026110502", red)
     assert err.value.redeemed_by == "M2026110501"
     assert len(redemptions(red)) == 1
-    grant_tier("other", "beta_tester", red=red)
-    grant_code("other", "band9-launch", red)
-    grant_tier("third", "core_fan", red=red)
+    grant_tier("telegram:7", "beta_tester", red=red)
+    grant_code("telegram:7", "band9-launch", red)
+    grant_tier("telegram:8", "core_fan", red=red)
     with pytest.raises(PoolEmpty):
-        grant_code("third", "band9-launch", red)
+        grant_code("telegram:8", "band9-launch", red)
 
 
 def _bot(url: str, *args: str) -> "subprocess.CompletedProcess[str]":
@@ -122,6 +155,7 @@ def test_cli_lists_shows_and_ships(redis_server: EmbeddedRedis, red: "redis.Redi
     assert shipped.returncode == 0 and "shipped message sent to 1" in shipped.stdout, shipped.stderr
     assert json.loads(red.lpop("canyu:outbox:rest-cli"))["text"].startswith("You asked for it")
     assert "[told it shipped]" in _bot(redis_server.url, "feedback", "show", item.id).stdout
-    assert "core_fan" in _bot(redis_server.url, "fans", "show", "rest-cli").stdout
+    shown = _bot(redis_server.url, "fans", "show", "rest-cli").stdout  # shipped, but not a verified identity
+    assert "tier newcomer (queue boost 0) because unverified" in shown and '"shipped_feedback": 1' in shown, shown
     report = _bot(redis_server.url, "analytics", "--days", "1")
     assert "told it shipped         100.0%" in report.stdout, report.stdout + report.stderr

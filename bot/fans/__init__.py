@@ -2,11 +2,15 @@
 
     tier, boost = priority_for("telegram:42")        # for the handoff queue
     status = status_of("telegram:42")                # tier + why (rule, manual grant, default)
-    code = create_link_code("wechat:oAbC")           # user sends it from Telegram:
-    redeem_link_code("telegram:42", code)            # -> both identities are one person
+    code = create_link_code("wechat:oAbC")           # "7KQ4M-9XDPH"; the user sends it from Telegram:
+    redeem_link_code("telegram:42", code)            # -> telegram:42 joins wechat:oAbC's profile
     grant_code("telegram:42", "band9-launch")        # one F-code per person and launch
 
-Redis keys: `bot.fans._profiles` and `bot.fans._fcodes`.
+Trust: `is_verified_identity(sender_id)` is the one rule. Only `wechat:` and `telegram:` identities,
+written by our platform connectors after checking the platform's signature, are counted toward tiers,
+hold privileges and F-codes, and can link; the REST channel's ids (and legacy ids) cost nothing to
+make, so they never do (a manual grant by staff still sets their queue tier). Link codes have attempt
+limits (`LinkLocked`). Redis keys: `bot.fans._profiles`, `bot.fans._links` and `bot.fans._fcodes`.
 """
 
 from __future__ import annotations
@@ -29,14 +33,14 @@ from bot.fans._fcodes import (
     redemptions,
 )
 from bot.fans._explain import explain_status, queue_note
+from bot.fans._identity import UnverifiedIdentity, is_verified_identity
+from bot.fans._links import LinkLocked, create_link_code, find_link_code, redeem_link_code
 from bot.fans._profiles import (
     FanStatus,
     LinkError,
-    create_link_code,
     grant_tier,
     identities,
     profile_id,
-    redeem_link_code,
     revoke_tier,
     stats_of,
     status_of,
@@ -45,11 +49,12 @@ from bot.fans._profiles import (
 from bot.fans._rules import Tier, TierRules, load_rules
 
 __all__ = [
-    "AlreadyRedeemed", "FCodeError", "FanStatus", "Grant", "LinkError", "NotEligible", "PoolEmpty", "Tier",
-    "TierRules", "UnknownCode", "add_codes", "campaigns", "code_info", "create_link_code", "explain_status",
-    "grant_code", "grant_tier", "has_privilege", "identities", "load_rules", "pool_size", "priority_for", "profile_id",
-    "queue_note", "redeem_code", "redeem_link_code", "redemptions", "revoke_tier", "stats_of", "status_of",
-    "sync_activity", "tier_of",
+    "AlreadyRedeemed", "FCodeError", "FanStatus", "Grant", "LinkError", "LinkLocked", "NotEligible", "PoolEmpty",
+    "Tier", "TierRules", "UnknownCode", "UnverifiedIdentity", "add_codes", "campaigns", "code_info",
+    "create_link_code", "explain_status", "find_link_code", "grant_code", "grant_tier", "has_privilege",
+    "identities", "is_verified_identity", "load_rules", "pool_size", "priority_for", "profile_id", "queue_note",
+    "redeem_code", "redeem_link_code", "redemptions", "revoke_tier", "stats_of", "status_of", "sync_activity",
+    "tier_of",
 ]
 
 
@@ -65,5 +70,10 @@ def tier_of(sender_id: str, red: Any = None) -> str:
 
 
 def has_privilege(sender_id: str, privilege: str, red: Any = None) -> bool:
-    """Whether the person's tier gives `privilege` (e.g. "beta_answers" for knowledge entries about betas)."""
+    """Whether the person's tier gives `privilege` (e.g. "beta_answers" for knowledge entries about betas).
+
+    Always False for an unverified identity (`is_verified_identity`), whatever its tier.
+    """
+    if not is_verified_identity(sender_id):
+        return False
     return privilege in status_of(sender_id, red).tier.privileges

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from bot.fans._identity import is_verified_identity
 from bot.fans._profiles import FanStatus, status_of
 from bot.fans._rules import TierRules, load_rules
 
@@ -17,6 +18,7 @@ _REASONS = {
         "messages": "you've written to us {messages} times",
         "active_days": "you've chatted with us on {active_days} different days",
         "default": "everyone starts here",
+        "unverified": "only chats on WeChat or Telegram count toward a fan tier, and this one isn't",
     },
     "zh": {
         "manual": "是团队为你开通的",
@@ -25,6 +27,7 @@ _REASONS = {
         "messages": "你已经和我们聊了 {messages} 条消息",
         "active_days": "你有 {active_days} 天来找我们聊过",
         "default": "大家都从这里开始",
+        "unverified": "只有在微信或 Telegram 上的聊天才算米粉等级，这里的不算",
     },
 }
 
@@ -43,6 +46,10 @@ def explain_status(sender_id: str, language: str = "en", red: Any = None,
     status = status_of(sender_id, red, rules)
     name = status.tier.name(language)
     why = reason_text(status, language)
+    if not is_verified_identity(sender_id):
+        if language == "zh":
+            return f"你现在是「{name}」，因为{why}。来微信或 Telegram 找我们，聊天和建议都会算数～"
+        return f"You're a {name} because {why}. Chat with us on WeChat or Telegram and it all counts."
     perks = [rules.privilege_text(p, language) for p in status.tier.privileges]
     if language == "zh":
         text = f"你现在是「{name}」，因为{why}。"

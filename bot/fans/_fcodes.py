@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from bot.errors import CanyuError
+from bot.fans._identity import require_verified
 from bot.fans._profiles import _r, profile_id, status_of
 
 __all__ = ["FCodeError", "NotEligible", "PoolEmpty", "AlreadyRedeemed", "UnknownCode", "Grant",
@@ -105,7 +106,12 @@ def pool_size(campaign: str, red: Any = None) -> int:
 
 
 def grant_code(sender_id: str, campaign: str, red: Any = None, check_tier: bool = True) -> Grant:
-    """Give the person one code from the pool (the same one again if they already have it)."""
+    """Give the person one code from the pool (the same one again if they already have it).
+
+    Raises `UnverifiedIdentity` for an identity no platform vouches for (whatever its tier), then
+    `NotEligible` without the `early_access` privilege (unless `check_tier` is False).
+    """
+    require_verified(sender_id, "an early-access code")
     red = _r(red)
     profile = profile_id(sender_id, red)
     if check_tier:

@@ -7,11 +7,15 @@ Key layout (under `canyu:fans:`):
 | `canyu:fans:identity:{sender_id}` | string | the profile id a channel identity belongs to (absent: itself) |
 | `canyu:fans:identities:{profile}` | set | every sender id linked to the profile |
 | `canyu:fans:profile:{profile}` | hash | `manual_tier`, `granted_by`, `granted_at`, `created` |
-| `canyu:fans:linkcode:{code}` | string | one-time link code -> profile id (expires after 10 minutes) |
 | `canyu:fans:activity:{profile}` | hash | `messages` |
 | `canyu:fans:days:{profile}` | set | days (YYYY-MM-DD, UTC) the person wrote |
 | `canyu:fans:activity_cursor` | string | last `canyu:events` stream id counted into activity |
 | `canyu:fans:activity_lock` | string | held while one process counts new events |
+
+Link codes and their keys live in `bot.fans._links`. Only verified identities
+(`bot.fans._identity.is_verified_identity`: `wechat:` and `telegram:` senders) are counted into activity,
+belong to a linked profile, or earn a tier by the rules; anyone else stays in the default tier unless a
+person on staff grants one by hand.
 
 The handoff queue asks `bot.fans.priority_for` for a person's tier and boost when they escalate.
 """
@@ -19,24 +23,23 @@ The handoff queue asks `bot.fans.priority_for` for a person's tier and boost whe
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from bot.errors import CanyuError
+from bot.fans._identity import is_verified_identity
 from bot.fans._rules import Tier, TierRules, load_rules
 
-__all__ = ["FanStatus", "profile_id", "identities", "create_link_code", "redeem_link_code", "LinkError",
-           "sync_activity", "stats_of", "status_of", "grant_tier", "revoke_tier", "LINK_CODE_TTL"]
+__all__ = ["FanStatus", "profile_id", "identities", "LinkError", "sync_activity", "stats_of", "status_of",
+           "grant_tier", "revoke_tier"]
 
 PREFIX = "canyu:fans:"
-LINK_CODE_TTL = 600
 EVENTS_STREAM = "canyu:events"
 
 
 class LinkError(CanyuError):
-    """A link code is unknown, expired, or already used."""
+    """A link code is unknown, expired, or already used (`LinkLocked`: too many tries)."""
 
 
 def _r(red: Any = None) -> Any:
@@ -48,7 +51,12 @@ def _r(red: Any = None) -> Any:
 
 
 def profile_id(sender_id: str, red: Any = None) -> str:
-    """The person behind a channel identity (the identity itself until it is linked)."""
+    """The person behind a channel identity (the identity itself until it is linked).
+
+    An unverified identity is always only itself, even if an old link put it in a profile.
+    """
+    if not is_verified_identity(sender_id):
+        return sender_id
     return _r(red).get(f"{PREFIX}identity:{sender_id}") or sender_id
 
 
@@ -56,65 +64,6 @@ def identities(profile: str, red: Any = None) -> List[str]:
     found = set(_r(red).smembers(f"{PREFIX}identities:{profile}"))
     found.add(profile)
     return sorted(found)
-
-
-def create_link_code(sender_id: str, red: Any = None) -> str:
-    """A 6-digit one-time code; sent from another channel it links that identity to this person."""
-    red = _r(red)
-    profile = profile_id(sender_id, red)
-    for _ in range(20):
-        code = f"{secrets.randbelow(900000) + 100000}"
-        if red.set(f"{PREFIX}linkcode:{code}", profile, nx=True, ex=LINK_CODE_TTL):
-            return code
-    raise LinkError("could not make a fresh link code; try again")
-
-
-def redeem_link_code(sender_id: str, code: str, red: Any = None) -> str:
-    """Link `sender_id` to the person who asked for `code`; returns the profile id.
-
-    Everything the identity had on its own (activity, feedback voices, a manual tier) moves to the
-    profile. The code works once.
-    """
-    red = _r(red)
-    code = "".join(ch for ch in str(code) if ch.isdigit())
-    target = red.getdel(f"{PREFIX}linkcode:{code}")
-    if target is None:
-        raise LinkError(f"link code {code!r} is unknown, expired or used")
-    current = profile_id(sender_id, red)
-    if current == target:
-        return target
-    _merge(current, target, red)
-    return target
-
-
-def _merge(source: str, target: str, red: Any) -> None:
-    """Move every identity and record of profile `source` onto profile `target`."""
-    for ident in identities(source, red):
-        red.set(f"{PREFIX}identity:{ident}", target)
-        red.sadd(f"{PREFIX}identities:{target}", ident)
-    red.delete(f"{PREFIX}identities:{source}")
-    messages = int(red.hget(f"{PREFIX}activity:{source}", "messages") or 0)
-    if messages:
-        red.hincrby(f"{PREFIX}activity:{target}", "messages", messages)
-    days = red.smembers(f"{PREFIX}days:{source}")
-    if days:
-        red.sadd(f"{PREFIX}days:{target}", *days)
-    red.delete(f"{PREFIX}activity:{source}", f"{PREFIX}days:{source}")
-    src_profile = red.hgetall(f"{PREFIX}profile:{source}")
-    if src_profile.get("manual_tier") and not red.hget(f"{PREFIX}profile:{target}", "manual_tier"):
-        red.hset(f"{PREFIX}profile:{target}", mapping={k: v for k, v in src_profile.items()
-                                                       if k in ("manual_tier", "granted_by", "granted_at")})
-    red.delete(f"{PREFIX}profile:{source}")
-    # feedback voices: keyed by profile in bot.feedback
-    for item_id, score in red.zrange(f"canyu:feedback:by_user:{source}", 0, -1, withscores=True):
-        voice = red.hget(f"canyu:feedback:voices:{item_id}", source)
-        red.hdel(f"canyu:feedback:voices:{item_id}", source)
-        if voice:
-            data = json.loads(voice)
-            data["profile"] = target
-            red.hsetnx(f"canyu:feedback:voices:{item_id}", target, json.dumps(data, ensure_ascii=False))
-        red.zadd(f"canyu:feedback:by_user:{target}", {item_id: score})
-    red.delete(f"canyu:feedback:by_user:{source}")
 
 
 def sync_activity(red: Any = None, stream: str = EVENTS_STREAM, batch: int = 5000) -> int:
@@ -145,8 +94,8 @@ def _sync(red: Any, stream: str, batch: int) -> int:
                 event = json.loads(fields.get("event") or "{}")
             except ValueError:
                 continue
-            if event.get("event") != "user" or not event.get("sender_id"):
-                continue
+            if event.get("event") != "user" or not is_verified_identity(event.get("sender_id")):
+                continue  # only messages from verified platform identities count toward a tier
             profile = profile_id(event["sender_id"], red)
             red.hincrby(f"{PREFIX}activity:{profile}", "messages", 1)
             day = time.strftime("%Y-%m-%d", time.gmtime(float(event.get("timestamp") or time.time())))
@@ -180,7 +129,10 @@ def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
 
 @dataclass
 class FanStatus:
-    """A person's tier and why they have it (`reason` is "manual", "default" or a rule condition)."""
+    """A person's tier and why they have it.
+
+    `reason` is "manual", "default", "unverified" (the identity cannot earn a tier) or a rule condition.
+    """
 
     profile: str
     tier: Tier
@@ -195,7 +147,11 @@ class FanStatus:
 
 
 def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None) -> FanStatus:
-    """The person's tier and why (the rule that matched, a manual grant, or the default)."""
+    """The person's tier and why (a manual grant, the rule that matched, or the default).
+
+    For an unverified identity only a manual grant counts (a person on staff chose to give it); the
+    rules never apply, so activity or feedback from a free identity cannot raise a tier.
+    """
     red = _r(red)
     rules = rules or load_rules()
     stats = stats_of(sender_id, red)
@@ -207,6 +163,8 @@ def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None
             return FanStatus(profile, rules.get(manual), "manual", stats=stats, granted_by=record.get("granted_by", ""))
         except CanyuError:
             pass  # the tier was removed from fans.yml: fall back to the rules
+    if not is_verified_identity(sender_id):
+        return FanStatus(profile, rules.default, "unverified", stats=stats)
     for tier in rules.tiers:
         hit = tier.matches(stats)
         if hit:
