@@ -68,6 +68,9 @@ def _run(args: argparse.Namespace) -> int:
     stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say)
     try:
         stack.start()
+        from bot.privacy.retention import start_retention_thread
+
+        start_retention_thread(stack.redis_url)  # privacy.yml's retention, swept every few minutes
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}")
         if "console" in stack.children:
             _say(f"agent console: {stack.console_url}")
