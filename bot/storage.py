@@ -7,23 +7,44 @@ started on its own (say `rasa shell`) with no `REDIS_URL` starts the same server
 if it is already running.
 
 Clients decode responses to `str`. Key layout: `canyu:{kind}:{id}` (see docs/DEVELOPING.md).
+
+Clients never wait for ever and survive a Redis restart (`redis_client_options`):
+- every command and every connect gives up after `REDIS_SOCKET_TIMEOUT` / `REDIS_CONNECT_TIMEOUT` seconds
+  (default 5 each) with `redis.TimeoutError`, so a hung server cannot hang a request or an action;
+- a command that meets a broken connection (say, the server was killed and has come back) is retried
+  `REDIS_RETRIES` times (default 3) on a fresh connection, with exponential backoff from 0.1 s up to 1 s, so
+  the same client object works again after a restart without being rebuilt. Timeouts are not retried
+  unless `REDIS_RETRY_ON_TIMEOUT=1`: a command that timed out may have run, and running a write twice
+  is worse than reporting the failure.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple, Type
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
-from bot.errors import StorageError
+from bot.errors import ConfigError, StorageError
 from bot.settings import load_settings
 
 SOCKET_NAME = "redis.sock"
+DEFAULT_SOCKET_TIMEOUT = 5.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_RETRIES = 3
+BACKOFF_BASE = 0.1
+BACKOFF_CAP = 1.0
+HEALTH_CHECK_SECONDS = 30
+_RECONNECTABLE: Tuple[Type[Exception], ...] = (redis.ConnectionError, builtins.ConnectionError, FileNotFoundError)
+"""Retried: a broken or refused connection, or the unix socket missing while the server restarts; a connect
+that times out is not (it would multiply the wait)."""
 _clients: Dict[str, "redis.Redis[str]"] = {}
 _lock = threading.Lock()
 
@@ -121,12 +142,46 @@ def resolve_redis_url() -> str:
     return server.url
 
 
-def connect_redis(url: Optional[str] = None) -> "redis.Redis[str]":
-    """A shared client (per URL and process) with `decode_responses=True`."""
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds above 0; unset it for {default:g}")
+    return value
+
+
+def redis_client_options(env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """Keyword arguments for `redis.Redis` (timeouts, retries; see the module docstring), from `env`."""
+    env = os.environ if env is None else env
+    raw_retries = env.get("REDIS_RETRIES", "").strip() or str(DEFAULT_RETRIES)
+    if not raw_retries.isdigit():
+        raise ConfigError(f"REDIS_RETRIES={raw_retries!r} is not a whole number >= 0; unset it for {DEFAULT_RETRIES}")
+    retry_on_timeout = env.get("REDIS_RETRY_ON_TIMEOUT", "").strip().lower() in ("1", "true", "yes")
+    errors: Tuple[Type[Exception], ...] = _RECONNECTABLE + ((redis.TimeoutError,) if retry_on_timeout else ())
+    return {
+        "decode_responses": True,
+        "socket_timeout": _seconds(env, "REDIS_SOCKET_TIMEOUT", DEFAULT_SOCKET_TIMEOUT),
+        "socket_connect_timeout": _seconds(env, "REDIS_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "retry": Retry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), int(raw_retries), supported_errors=errors),
+        "retry_on_error": list(errors),
+        "retry_on_timeout": retry_on_timeout,
+    }
+
+
+def connect_redis(url: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> "redis.Redis[str]":
+    """A shared client (per URL and process) with `decode_responses=True`, timeouts and reconnects.
+
+    Its options come from `env` (default `os.environ`) when the client for `url` is first made."""
     url = url or resolve_redis_url()
     with _lock:
         client = _clients.get(url)
         if client is None:
-            client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+            client = redis.Redis.from_url(url, **redis_client_options(env))
             _clients[url] = client
     return client
