@@ -74,7 +74,9 @@ def test_unverified_identities_earn_no_tier_and_hear_why(red: "redis.Redis[str]"
     assert "微信或 Telegram" in explain_status("rest:idea", "zh", red)
     grant_tier("rest:vip", "beta_tester", by="lin", red=red)  # staff may still queue someone ahead
     assert priority_for("rest:vip", red) == ("beta_tester", 30)
-    assert not has_privilege("rest:vip", "beta_answers", red)
+    assert has_privilege("rest:vip", "priority_queue", red) and not has_privilege("rest:vip", "beta_answers", red)
+    why = explain_status("rest:vip", "en", red)
+    assert "ahead in the queue" in why and "beta builds" not in why and "early-access" not in why, why
 
 
 def test_rule_errors_name_file_and_line() -> None:

@@ -9,8 +9,8 @@
 Trust: `is_verified_identity(sender_id)` is the one rule. Only `wechat:` and `telegram:` identities,
 written by our platform connectors after checking the platform's signature, are counted toward tiers,
 hold privileges and F-codes, and can link; the REST channel's ids (and legacy ids) cost nothing to
-make, so they never do (a manual grant by staff still sets their queue tier). Link codes have attempt
-limits (`LinkLocked`). Redis keys: `bot.fans._profiles`, `bot.fans._links` and `bot.fans._fcodes`.
+make, so they never do (a manual grant by staff still sets their place in the queue, nothing more).
+Link codes have attempt limits (`LinkLocked`). Redis keys: `bot.fans._profiles`, `bot.fans._links` and `bot.fans._fcodes`.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def tier_of(sender_id: str, red: Any = None) -> str:
 def has_privilege(sender_id: str, privilege: str, red: Any = None) -> bool:
     """Whether the person's tier gives `privilege` (e.g. "beta_answers" for knowledge entries about betas).
 
-    Always False for an unverified identity (`is_verified_identity`), whatever its tier.
+    An unverified identity (`is_verified_identity`) has none, except the queue place (`priority_queue`)
+    of a tier a person on staff granted it by hand.
     """
+    status = status_of(sender_id, red)
     if not is_verified_identity(sender_id):
-        return False
-    return privilege in status_of(sender_id, red).tier.privileges
+        return privilege == "priority_queue" and status.reason == "manual" and privilege in status.tier.privileges
+    return privilege in status.tier.privileges

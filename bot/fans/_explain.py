@@ -46,11 +46,14 @@ def explain_status(sender_id: str, language: str = "en", red: Any = None,
     status = status_of(sender_id, red, rules)
     name = status.tier.name(language)
     why = reason_text(status, language)
-    if not is_verified_identity(sender_id):
+    verified = is_verified_identity(sender_id)
+    if not verified and status.reason != "manual":
         if language == "zh":
             return f"你现在是「{name}」，因为{why}。来微信或 Telegram 找我们，聊天和建议都会算数～"
         return f"You're a {name} because {why}. Chat with us on WeChat or Telegram and it all counts."
-    perks = [rules.privilege_text(p, language) for p in status.tier.privileges]
+    # an unverified identity keeps only the queue place a person on staff gave it (see has_privilege)
+    perks = [rules.privilege_text(p, language) for p in status.tier.privileges
+             if verified or p == "priority_queue"]
     if language == "zh":
         text = f"你现在是「{name}」，因为{why}。"
         if perks:
