@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 _ID_IN_TEXT = re.compile(r"\b(?:fb|FB|Fb)\s*-?\s*(\d{1,7})\b|#(\d{1,7})\b")
-_LINK_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
 # "down" first: "not helpful" / "没有帮助" contain the "up" words.
@@ -319,25 +318,37 @@ class ActionFileAnswerComment(Action):
 
 
 class ActionLinkIdentity(Action):
-    """Without a code: give one. With a 6-digit code: link this identity to the person who asked for it."""
+    """Without a code: give one. With a code: link this identity to the person who asked for it.
+
+    Only WeChat and Telegram identities link (`bot.fans.is_verified_identity`); too many wrong codes
+    lock this identity (or, under a flood, everyone) out for a while.
+    """
 
     def name(self) -> Text:
         return "action_link_identity"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import LinkError, create_link_code, redeem_link_code
+        from bot.fans import (LinkError, LinkLocked, UnverifiedIdentity, create_link_code, find_link_code,
+                              redeem_link_code)
 
         language = _language(tracker)
-        code = _LINK_CODE.search(_text(tracker))
-        if code:
-            try:
-                redeem_link_code(tracker.sender_id, code.group(1))
-            except LinkError:
-                _say(dispatcher, tracker, domain, "utter_link_failed", language)
-                return []
-            _say(dispatcher, tracker, domain, "utter_link_done", language)
-            return []
-        _say(dispatcher, tracker, domain, "utter_link_code", language, code=create_link_code(tracker.sender_id))
+        code = find_link_code(_text(tracker))
+        try:
+            if code:
+                redeem_link_code(tracker.sender_id, code)
+                _say(dispatcher, tracker, domain, "utter_link_done", language)
+            else:
+                _say(dispatcher, tracker, domain, "utter_link_code", language,
+                     code=create_link_code(tracker.sender_id))
+        except UnverifiedIdentity:
+            _say(dispatcher, tracker, domain, "utter_link_unverified", language)
+        except LinkLocked as locked:
+            logger.warning("fans: link codes locked (%s) for %s, %d s left", locked.scope, tracker.sender_id,
+                           locked.retry_after)
+            _say(dispatcher, tracker, domain, "utter_link_locked" if locked.scope == "sender" else "utter_link_busy",
+                 language, minutes=locked.minutes)
+        except LinkError:
+            _say(dispatcher, tracker, domain, "utter_link_failed", language)
         return []
 
 
@@ -355,13 +366,14 @@ class ActionExplainTier(Action):
 
 
 class ActionGrantFCode(Action):
-    """One early-access code per person and launch, from the newest campaign that still has codes."""
+    """One early-access code per person and launch, from the newest campaign that still has codes
+    (WeChat and Telegram identities only)."""
 
     def name(self) -> Text:
         return "action_grant_fcode"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import NotEligible, PoolEmpty, campaigns, grant_code, status_of
+        from bot.fans import NotEligible, PoolEmpty, UnverifiedIdentity, campaigns, grant_code, status_of
 
         language = _language(tracker)
         known = campaigns()
@@ -372,6 +384,9 @@ class ActionGrantFCode(Action):
         title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
         try:
             grant = grant_code(tracker.sender_id, campaign)
+        except UnverifiedIdentity:
+            _say(dispatcher, tracker, domain, "utter_fcode_unverified", language)
+            return []
         except NotEligible:
             tier = status_of(tracker.sender_id).tier
             _say(dispatcher, tracker, domain, "utter_fcode_not_eligible", language, tier=tier.name(language))
