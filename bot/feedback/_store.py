@@ -12,21 +12,28 @@ Key layout (all under `canyu:feedback:`):
 | `canyu:feedback:by_user:{profile}` | zset | item ids a person voiced, scored by time |
 | `canyu:feedback:notified:{id}` | hash | sender_id -> time the "shipped" message went out (exactly once) |
 | `canyu:feedback:history:{id}` | list | JSON status changes {status, reason, release, by, ts} |
-| `canyu:feedback:lock` | string | lock held while a new voice is matched and filed |
 
 One person (a fan profile, see `bot.fans`) counts once per item, however often they say it.
+
+Filing takes no lock, so one slow filing never holds up another user's. A voice on an existing item is one
+`HSETNX` per person (two people at once both count, one person twice counts once). A new item is written
+in one `MULTI` that `WATCH`es `canyu:feedback:seq`: if any item was created after the filing read the
+items, the transaction is dropped and the text is matched again, now against the newcomer too. So the
+same idea filed by many people at once makes one item with all their voices.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from redis.exceptions import WatchError
 
 from bot.errors import CanyuError, DataError
 from bot.feedback import _match
@@ -48,6 +55,10 @@ KINDS = ("complaint", "suggestion")
 MAX_EXEMPLARS = 8
 _ID = re.compile(r"^\s*#?\s*(?:fb)?\s*-?\s*(\d{1,7})\s*$", re.IGNORECASE)
 _STATUS_ALIASES = {"beta": "in_beta", "in beta": "in_beta", "in-beta": "in_beta", "done": "shipped"}
+MAX_FILING_ATTEMPTS = 50
+"""Matching again after a concurrent new item; past this a new item is created anyway (never a lost voice)."""
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownItem(CanyuError):
@@ -144,6 +155,10 @@ def _vec_to_str(vector: Optional[np.ndarray]) -> Optional[str]:
     return base64.b64encode(np.ascontiguousarray(vector, dtype=np.float32).tobytes()).decode("ascii")
 
 
+def _exemplar(text: str, language: str, vector: Optional[np.ndarray]) -> str:
+    return json.dumps({"text": text, "language": language, "vector": _vec_to_str(vector)})
+
+
 def _vec_from_str(raw: Optional[str]) -> Optional[np.ndarray]:
     if not raw:
         return None
@@ -223,7 +238,9 @@ class FeedbackStore:
     def best_match(self, text: str, language: Optional[str] = None, exclude_closed: bool = False
                    ) -> Tuple[Optional[FeedbackItem], float]:
         """The most similar item and its score (None, 0.0 when there are no items)."""
-        probe = self._signature(text, language)
+        return self._rank(self._signature(text, language), exclude_closed)
+
+    def _rank(self, probe: _match.Signature, exclude_closed: bool) -> Tuple[Optional[FeedbackItem], float]:
         best_id, best = None, 0.0
         ids = self.red.zrange(f"{PREFIX}items", 0, -1)
         pipe = self.red.pipeline(transaction=False)
@@ -252,18 +269,16 @@ class FeedbackStore:
         if vector is None and self.use_vectors and language != "zh":
             encoded = _match.encode([text])
             vector = encoded[0] if encoded is not None else None
-        self.red.rpush(key, json.dumps({"text": text, "language": language, "vector": _vec_to_str(vector)}))
+        pipe = self.red.pipeline()
+        pipe.rpush(key, _exemplar(text, language, vector))
+        pipe.ltrim(key, 0, MAX_EXEMPLARS - 1)  # voices joining at once may all have passed the check above
+        pipe.execute()
 
-    def create(self, text: str, *, sender_id: Optional[str] = None, kind: str = "complaint",
-               language: str = "en", channel: Optional[str] = None, title: Optional[str] = None) -> FeedbackItem:
-        """A new item (with the first voice when `sender_id` is given)."""
-        if kind not in KINDS:
-            raise DataError(f"unknown feedback kind {kind!r}; use one of: {', '.join(KINDS)}")
-        number = self.red.incr(f"{PREFIX}seq")
-        item_id = f"FB{number}"
-        now = time.time()
+    @staticmethod
+    def _item_fields(item_id: str, text: str, kind: str, language: str, title: Optional[str], now: float
+                     ) -> Dict[str, Any]:
         title = (title or text).strip()[:120]
-        fields = {
+        return {
             "id": item_id,
             "kind": kind,
             "status": "new",
@@ -273,6 +288,16 @@ class FeedbackStore:
             "created": now,
             "updated": now,
         }
+
+    def create(self, text: str, *, sender_id: Optional[str] = None, kind: str = "complaint",
+               language: str = "en", channel: Optional[str] = None, title: Optional[str] = None) -> FeedbackItem:
+        """A new item (with the first voice when `sender_id` is given)."""
+        if kind not in KINDS:
+            raise DataError(f"unknown feedback kind {kind!r}; use one of: {', '.join(KINDS)}")
+        number = self.red.incr(f"{PREFIX}seq")
+        item_id = f"FB{number}"
+        now = time.time()
+        fields = self._item_fields(item_id, text, kind, language, title, now)
         pipe = self.red.pipeline()
         pipe.hset(f"{PREFIX}item:{item_id}", mapping=fields)
         pipe.zadd(f"{PREFIX}items", {item_id: now})
@@ -304,18 +329,51 @@ class FeedbackStore:
 
     def file(self, sender_id: str, text: str, *, kind: str = "complaint", language: Optional[str] = None,
              channel: Optional[str] = None, ask_when_unsure: bool = True) -> Filing:
-        """Match `text` to an item and add the user's voice, or open a new item."""
+        """Match `text` to an item and add the user's voice, or open a new item (no lock: see the module)."""
         text = (text or "").strip()
         language = language or _match.detect_language(text) or "en"
-        with self.red.lock(f"{PREFIX}lock", timeout=30, blocking_timeout=30):
-            item, score = self.best_match(text, language, exclude_closed=True)
-            if item is not None and score >= _match.AUTO_JOIN:
-                joined, added = self.add_voice(item.id, sender_id, text, language=language, channel=channel, how="matched")
-                return Filing("joined" if added else "already", joined, score=score)
-            if item is not None and score >= _match.SUGGEST and ask_when_unsure:
-                return Filing("ask", None, candidate=item, score=score)
-            created = self.create(text, sender_id=sender_id, kind=kind, language=language, channel=channel)
-            return Filing("new", created, candidate=item, score=score)
+        probe = self._signature(text, language)
+        for _ in range(MAX_FILING_ATTEMPTS):
+            with self.red.pipeline() as pipe:
+                pipe.watch(f"{PREFIX}seq")
+                seen = int(pipe.get(f"{PREFIX}seq") or 0)
+                item, score = self._rank(probe, exclude_closed=True)
+                if item is not None and score >= _match.AUTO_JOIN:
+                    pipe.unwatch()
+                    joined, added = self.add_voice(item.id, sender_id, text, language=language, channel=channel,
+                                                   how="matched")
+                    return Filing("joined" if added else "already", joined, score=score)
+                if item is not None and score >= _match.SUGGEST and ask_when_unsure:
+                    return Filing("ask", None, candidate=item, score=score)
+                try:
+                    created = self._create_filed(pipe, seen + 1, probe, sender_id, kind, language, channel)
+                except WatchError:
+                    continue  # an item was created meanwhile: match again, against it too
+                return Filing("new", created, candidate=item, score=score)
+        logger.warning("feedback: %d concurrent new items while filing %r; filing it as a new item anyway",
+                       MAX_FILING_ATTEMPTS, text[:60])
+        created = self.create(text, sender_id=sender_id, kind=kind, language=language, channel=channel)
+        return Filing("new", created)
+
+    def _create_filed(self, pipe: Any, number: int, probe: _match.Signature, sender_id: str, kind: str,
+                      language: str, channel: Optional[str]) -> FeedbackItem:
+        """Item `FB{number}` with its first voice, in one transaction on `pipe` (WatchError if seq moved)."""
+        if kind not in KINDS:
+            raise DataError(f"unknown feedback kind {kind!r}; use one of: {', '.join(KINDS)}")
+        item_id, now = f"FB{number}", time.time()
+        profile = _profile(sender_id, self.red)
+        voice = Voice(profile=profile, sender_id=sender_id, channel=channel, language=language, text=probe.text,
+                      how="filed", ts=now)
+        pipe.multi()
+        pipe.incr(f"{PREFIX}seq")
+        pipe.hset(f"{PREFIX}item:{item_id}", mapping=self._item_fields(item_id, probe.text, kind, language, None, now))
+        pipe.zadd(f"{PREFIX}items", {item_id: now})
+        pipe.rpush(f"{PREFIX}history:{item_id}", json.dumps({"status": "new", "by": sender_id, "ts": now}))
+        pipe.rpush(f"{PREFIX}exemplars:{item_id}", _exemplar(probe.text, language, probe.vector))
+        pipe.hset(f"{PREFIX}voices:{item_id}", profile, json.dumps(asdict(voice), ensure_ascii=False))
+        pipe.zadd(f"{PREFIX}by_user:{profile}", {item_id: now})
+        pipe.execute()
+        return self.get(item_id)
 
     def set_status(self, item_id: str, status: str, *, reason: str = "", release: str = "",
                    release_zh: str = "", by: str = "console") -> FeedbackItem:
