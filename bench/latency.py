@@ -17,13 +17,14 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.settings import QUIET_ENV  # noqa: E402
+from connectors._rest_auth import auth_headers  # noqa: E402
 
 MESSAGES = [
     "hi", "你好", "where is my order", "我的订单到哪了", "M2026110501", "how long does shipping take",
@@ -37,14 +38,16 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[index]
 
 
-def run(url: str, n: int, concurrency: int) -> Tuple[List[float], float, int]:
+def run(url: str, n: int, concurrency: int, headers: Dict[str, str]) -> Tuple[List[float], float, int]:
     session_per_worker = [requests.Session() for _ in range(concurrency)]
+    for session in session_per_worker:
+        session.headers.update(headers)
     errors = 0
 
     def one(i: int) -> float:
         nonlocal errors
         worker = i % concurrency
-        body = {"sender": f"bench-{concurrency}-{worker}", "message": MESSAGES[i % len(MESSAGES)]}
+        body = {"sender": f"rest:bench-{concurrency}-{worker}", "message": MESSAGES[i % len(MESSAGES)]}
         started = time.perf_counter()
         response = session_per_worker[worker].post(f"{url}/webhooks/rest/webhook", json=body, timeout=120)
         if response.status_code != 200:
@@ -73,13 +76,14 @@ def main() -> int:
         print("starting the assistant…", flush=True)
         assistant = start_assistant(Path(tempfile.mkdtemp(prefix="canyu-bench-")), with_console=False)
         url = assistant.url
+    headers = assistant.rest_headers if assistant else auth_headers(token=os.environ.get("CANYU_REST_TOKEN", ""))
     try:
-        run(url, min(20, args.n), 1)  # warm-up: model caches, connections
+        run(url, min(20, args.n), 1, headers)  # warm-up: model caches, connections
         print(f"\nREST latency, {args.n} messages per row, {os.cpu_count()} cores")
         print(f"{'concurrency':>11} | {'p50 ms':>8} | {'p95 ms':>8} | {'p99 ms':>8} | {'msg/s':>7} | errors")
         print("-" * 64)
         for c in args.concurrency:
-            latencies, seconds, errors = run(url, args.n, c)
+            latencies, seconds, errors = run(url, args.n, c, headers)
             print(
                 f"{c:>11} | {percentile(latencies, 50):8.1f} | {percentile(latencies, 95):8.1f} | "
                 f"{percentile(latencies, 99):8.1f} | {args.n / seconds:7.1f} | {errors}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import sys
 import tempfile
 import time
@@ -208,10 +209,13 @@ class Result:
 
 def ask(url: str, token: str, item: Item, sender: Optional[str] = None) -> Result:
     """Send `item` as the first message of a fresh sender; read the outcome from its tracker."""
-    sender = sender or f"eval-{uuid.uuid4().hex[:12]}"
+    from connectors._rest_auth import auth_headers
+
+    sender = sender or f"rest:eval-{uuid.uuid4().hex[:12]}"
     started = time.monotonic()
     try:
         response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": item.text},
+                                 headers=auth_headers(token=os.environ.get("CANYU_REST_TOKEN", "")),
                                  timeout=REQUEST_TIMEOUT)
         response.raise_for_status()
         replies = [m.get("text") or "" for m in response.json()]

@@ -8,10 +8,11 @@
 `messages` are strings or Rasa-style dicts (`text`, `buttons`, `image`, `custom`). The result is a
 `Delivery(channel, sent, queued)`: `sent` messages went out now, `queued` wait in Redis.
 
-Sender ids and channels. Our connectors use `wechat:{openid}` and `telegram:{chat_id}` as Rasa sender ids;
-the REST channel uses whatever the client sends. The channel is resolved in this order: the `channel`
-argument; the user's record in Redis (written by `record_inbound` on every inbound message); the sender
-id's prefix; otherwise `rest`.
+Sender ids and channels. Each channel owns a namespace of sender ids: `wechat:{openid}` and
+`telegram:{chat_id}` are written only by our platform connectors (after their signature or secret checks),
+and the REST channel puts every client's user under `rest:`. A user's channel is the prefix of their
+sender id (anything else is `rest`), so no message on one channel can change the route of a user on
+another; `record_inbound` refuses a channel that does not own the id.
 
 Per channel:
 - `wechat`: the customer-service API (`message/custom/send`), allowed only within 48 hours of the user's
@@ -113,7 +114,10 @@ def platform_id(sender_id: str) -> str:
 
 
 def record_inbound(sender_id: str, channel: str, redis: Any = None, now: Optional[float] = None) -> None:
-    """Remember the user's channel and the time of their last message (opens the WeChat window)."""
+    """Remember the time of the user's last message (opens the WeChat window), for the channel that owns
+    the id only."""
+    if channel != channel_of(sender_id):
+        raise ConnectorError(f"channel {channel!r} does not own the sender id {sender_id!r}", platform=channel)
     _redis(redis).hset(_user_key(sender_id), mapping={
         "channel": channel,
         "platform_id": platform_id(sender_id),
@@ -122,14 +126,10 @@ def record_inbound(sender_id: str, channel: str, redis: Any = None, now: Optiona
 
 
 def channel_of(sender_id: str, redis: Any = None) -> str:
-    """The user's channel: Redis record, else sender-id prefix, else `rest`."""
-    try:
-        recorded = _redis(redis).hget(_user_key(sender_id), "channel")
-    except Exception as exc:  # Redis down: fall back to the prefix
-        logger.warning("outbound: cannot read the channel of %s: %s", sender_id, exc)
-        recorded = None
-    if recorded:
-        return recorded if isinstance(recorded, str) else recorded.decode()
+    """The user's channel: the prefix of the sender id (`wechat`, `telegram`), else `rest`.
+
+    `redis` is accepted for callers of the old signature and not used: the route is never read from data
+    that a message could have written."""
     prefix = sender_id.partition(":")[0]
     return prefix if prefix in _PREFIXES else "rest"
 
@@ -189,7 +189,10 @@ async def send_to_user(sender_id: str, messages: Sequence[Message], channel: Opt
     """Send `messages` to `sender_id` on their channel (see the module docstring)."""
     r = _redis(redis)
     msgs = normalize(messages)
-    channel = channel or channel_of(sender_id, r)
+    owner = channel_of(sender_id)
+    if channel is not None and channel != owner:
+        raise ConnectorError(f"{sender_id!r} is a {owner} user, not a {channel} one", platform=channel)
+    channel = owner
     if not msgs:
         return Delivery(channel, 0, 0)
     if channel == "wechat":

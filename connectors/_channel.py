@@ -8,11 +8,12 @@ import os
 from typing import Any, Awaitable, Mapping, Optional, Set
 
 from rasa.core.channels.channel import InputChannel
+from sanic import Blueprint
 
 from bot.errors import ConfigError
 from bot.storage import connect_redis
 
-__all__ = ["Settings", "PlatformInput"]
+__all__ = ["Settings", "PlatformInput", "platform_channels"]
 
 
 class Settings:
@@ -49,9 +50,23 @@ class PlatformInput(InputChannel):
             self._redis_client = connect_redis()
         return self._redis_client
 
+    def announce(self, bp: Blueprint) -> None:
+        """Tell the server this platform is enabled (the REST channel then requires authentication)."""
+
+        @bp.listener("before_server_start")
+        async def _announce(app: Any, loop: Any) -> None:
+            if not hasattr(app.ctx, "platform_channels"):
+                app.ctx.platform_channels = set()
+            app.ctx.platform_channels.add(self.name())
+
     def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
         """Runs `coro` in the background, holding a reference until it is done."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def platform_channels(app: Any) -> Set[str]:
+    """The platform channels enabled on this server (see `PlatformInput.announce`)."""
+    return set(getattr(app.ctx, "platform_channels", ()))

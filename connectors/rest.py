@@ -2,17 +2,23 @@
 
 Same name ("rest") and URL as Rasa's RestInput (`POST /webhooks/rest/webhook {"sender", "message",
 "metadata"}`), plus:
-- `GET /webhooks/rest/outbox/<sender_id>?wait=N`: takes the messages queued for this user by
+- `GET /webhooks/rest/outbox/<sender>?wait=N`: takes the messages queued for this user by
   `bot.outbound.send_to_user` (agent replies, timeout notices, rating questions), oldest first; with
   `wait` (seconds, at most 25) it long-polls until something arrives;
 - the webhook's JSON reply also carries any queued messages after the bot's own replies.
 
+Identity is owned by the channel. The client's `sender` names a user *of the REST channel*: the Rasa
+sender id is `rest:` + that name (a name already starting with `rest:` is kept), so `"telegram:42"` becomes
+`rest:telegram:42` and can never speak as, read for, or reroute the Telegram user 42. The input channel is
+always `rest`, and platform metadata (`wechat`, `telegram`) sent by a client is dropped.
+
+Who may call it: see `connectors/_rest_auth.py` (a bearer token or an HMAC signature, required by default
+when WeChat or Telegram is enabled on the same server).
+
 credentials.yml:
 
     connectors.rest.RestInput:
-
-Like Rasa's REST channel, it trusts the `sender` the client names: put it behind your own
-authentication (or a gateway) when the REST API is public.
+      # token / hmac_secret / auth: optional, else CANYU_REST_TOKEN / CANYU_REST_HMAC_SECRET / CANYU_REST_AUTH
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Text, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -30,11 +36,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 import rasa.utils.endpoints
+from connectors._channel import platform_channels
+from connectors._rest_auth import RestAuth
 
 logger = logging.getLogger(__name__)
 
 MAX_WAIT_S = 25.0
 POLL_INTERVAL_S = 0.25
+NAMESPACE = "rest:"
+_PLATFORM_METADATA = ("wechat", "telegram")
+
+
+def rest_sender(name: str) -> str:
+    """The Rasa sender id of the REST user a client calls `name`."""
+    return name if name.startswith(NAMESPACE) else NAMESPACE + name
 
 
 def _pop(sender_id: str) -> List[Dict[str, Any]]:
@@ -57,11 +72,43 @@ def _record(sender_id: str) -> None:
 
 
 class RestInput(RasaRestInput):
-    """Rasa's REST channel plus the outbox (see module docstring)."""
+    """Rasa's REST channel plus the outbox, its own sender namespace and authentication (see module docstring)."""
 
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
+        return cls(RestAuth.load(credentials))
+
+    def __init__(self, auth: Optional[RestAuth] = None) -> None:
+        self.auth = auth or RestAuth.load()
+        self._warned = False
+
+    def _refusal(self, request: Request) -> Optional[HTTPResponse]:
+        if not self.auth.required(bool(platform_channels(request.app))):
+            return None
+        redis = None
+        if self.auth.hmac_secret:
+            from bot.storage import connect_redis
+
+            redis = connect_redis()
+        why = self.auth.refusal(request.method, request.path + (f"?{request.query_string}" if request.query_string
+                                                                 else ""),
+                                request.headers, request.body or b"", redis)
+        if why is None:
+            return None
+        if not self.auth.configured and not self._warned:
+            logger.error("rest: %s", why)
+            self._warned = True
+        return response.json({"error": why}, status=403 if not self.auth.configured else 401)
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        metadata = request.json.get("metadata")
+        if not isinstance(metadata, dict):
+            return None
+        return {k: v for k, v in metadata.items() if k not in _PLATFORM_METADATA}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         module = inspect.getmodule(self)
@@ -73,14 +120,17 @@ class RestInput(RasaRestInput):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
             if not isinstance(request.json, dict):
                 return response.json({"error": "send JSON: {\"sender\": ..., \"message\": ...}"}, status=400)
             sender_id = await self._extract_sender(request)
             text = self._extract_message(request)
             if not sender_id or text is None:
                 return response.json({"error": "both 'sender' and 'message' are required"}, status=400)
-            sender_id = str(sender_id)
-            input_channel = self._extract_input_channel(request)
+            sender_id = rest_sender(str(sender_id))
+            input_channel = self.name()
             metadata = self.get_metadata(request)
             _record(sender_id)
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
@@ -100,6 +150,10 @@ class RestInput(RasaRestInput):
 
         @bp.route("/outbox/<sender_id:path>", methods=["GET"])
         async def outbox(request: Request, sender_id: Text) -> HTTPResponse:
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
+            sender_id = rest_sender(sender_id)
             try:
                 wait = min(MAX_WAIT_S, max(0.0, float(request.args.get("wait", "0"))))
             except ValueError:

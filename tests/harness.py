@@ -1,14 +1,19 @@
 """Run the real assistant for tests: embedded Redis, action server, Rasa server (and console), on free ports.
 
     assistant = start_assistant(tmp_path)          # or the session fixture `assistant` from conftest.py
-    assistant.say("alice", "hi")                   # -> [{"recipient_id": "alice", "text": "..."}]
-    assistant.tracker("alice")                     # Rasa tracker JSON
+    assistant.say("rest:alice", "hi")              # -> [{"recipient_id": "rest:alice", "text": "..."}]
+    assistant.tracker("rest:alice")                # Rasa tracker JSON
+    assistant.outbox("rest:alice", wait=5)         # messages queued for a REST user (agent replies…)
+
+REST calls carry the stack's `CANYU_REST_TOKEN` (a fresh one per stack), as a real client must. The REST
+channel files its users under `rest:` (see connectors/rest.py): use `new_sender()` for ids.
     assistant.restart()                            # restart the Rasa server; Redis keeps the conversations
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -51,12 +56,26 @@ class Assistant:
     def data_dir(self) -> Path:
         return self.stack.settings.data_dir
 
+    @property
+    def rest_headers(self) -> Dict[str, str]:
+        """The REST channel's authentication, as a client sends it."""
+        token = self.stack.env().get("CANYU_REST_TOKEN", "")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
         """Send one message over the REST channel; return the bot's replies."""
         body: Dict[str, Any] = {"sender": sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=REQUEST_TIMEOUT)
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, headers=self.rest_headers,
+                                 timeout=REQUEST_TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+    def outbox(self, sender: str, wait: float = 0) -> List[Dict[str, Any]]:
+        """Take what is queued for a REST user (long-polls up to `wait` seconds)."""
+        response = requests.get(f"{self.url}/webhooks/rest/outbox/{sender}", params={"wait": wait},
+                                headers=self.rest_headers, timeout=REQUEST_TIMEOUT)
         response.raise_for_status()
         return response.json()
 
@@ -65,7 +84,8 @@ class Assistant:
 
     def post_raw(self, body: bytes, content_type: str = "application/json") -> requests.Response:
         return requests.post(
-            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": content_type}, timeout=REQUEST_TIMEOUT
+            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": content_type, **self.rest_headers},
+            timeout=REQUEST_TIMEOUT,
         )
 
     def tracker(self, sender: str) -> Dict[str, Any]:
@@ -89,7 +109,8 @@ class Assistant:
 
 
 def new_sender(prefix: str = "test") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    """A fresh REST user id, in the REST channel's own namespace (`rest:…`)."""
+    return f"rest:{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def ensure_model() -> Path:
@@ -105,6 +126,7 @@ def start_assistant(
     with_actions: bool = True,
 ) -> Assistant:
     """Start a whole assistant with its data in `data_dir`; pass `redis_url` to share another's Redis."""
+    env = {"CANYU_REST_TOKEN": secrets.token_urlsafe(24), **(env or {})}
     settings = load_settings()
     settings = type(settings)(
         home=settings.home,
@@ -118,7 +140,7 @@ def start_assistant(
         settings=settings,
         model=ensure_model(),
         credentials=credentials,
-        extra_env=dict(env or {}),
+        extra_env=env,
         with_console=with_console,
         with_actions=with_actions,
     )

@@ -70,9 +70,7 @@ def rest_say(stack: Any, sender: str, text: str) -> List[str]:
 
 
 def outbox(stack: Any, sender: str) -> List[Dict[str, Any]]:
-    resp = requests.get(f"{stack.url}/webhooks/rest/outbox/{sender}", timeout=30)
-    resp.raise_for_status()
-    return resp.json()
+    return stack.assistant.outbox(sender)
 
 
 def test_two_languages_one_item_shipped_message_once_on_each_channel(stack: Any) -> None:

@@ -67,9 +67,7 @@ class Deployment:
         return (via or self.main).say(sender, text)
 
     def outbox(self, sender: str, wait: float = 10.0, via: Optional[Assistant] = None) -> List[Dict[str, Any]]:
-        r = requests.get(f"{(via or self.main).url}/webhooks/rest/outbox/{sender}", params={"wait": wait}, timeout=40)
-        r.raise_for_status()
-        return r.json()
+        return (via or self.main).outbox(sender, wait)
 
 
 @pytest.fixture(scope="module")

@@ -55,9 +55,7 @@ def backend(assistant: Assistant) -> SqliteOrderBackend:
 
 
 def outbox(assistant: Assistant, sender: str, wait: float = 0) -> List[Dict[str, Any]]:
-    response = requests.get(f"{assistant.url}/webhooks/rest/outbox/{sender}", params={"wait": wait}, timeout=60)
-    response.raise_for_status()
-    return response.json()
+    return assistant.outbox(sender, wait)
 
 
 def bot_cli(assistant: Assistant, *args: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,8 @@
 
   function $(id) { return document.getElementById(id); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function enc(id) { return encodeURIComponent(id); }
+  // Sender ids look like "wechat:oAbC" or "rest:alice"; the console routes take the colon as it is.
+  function enc(id) { return encodeURIComponent(id).replace(/%3A/gi, ":"); }
   function ago(seconds) {
     if (seconds < 60) return seconds + " s";
     if (seconds < 3600) return Math.floor(seconds / 60) + " min";

@@ -1,0 +1,112 @@
+"""Who may use the REST channel: a bearer token or an HMAC signature, both sides of the protocol.
+
+Settings (a `credentials.yml` key under `connectors.rest.RestInput:` overrides the environment variable):
+
+| key | variable | meaning |
+|---|---|---|
+| `token` | `CANYU_REST_TOKEN` | clients send `Authorization: Bearer <token>` |
+| `hmac_secret` | `CANYU_REST_HMAC_SECRET` | clients sign each request (below) |
+| `auth` | `CANYU_REST_AUTH` | `auto` (default), `required` or `off` |
+
+`auto` requires a token or a signature as soon as one is configured, and also whenever a platform
+channel (WeChat, Telegram) is enabled on the same server: then the REST webhook is as public as theirs.
+With `required` (or `auto` with a platform on) and nothing configured, every REST call is refused with a
+message saying what to set. `off` opens the channel on purpose (a private network, a gateway in front).
+
+Signature: `X-Canyu-Timestamp: <unix seconds>` and
+`X-Canyu-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>\\n<METHOD>\\n<path?query>\\n" + body)>`.
+A timestamp more than `MAX_SKEW_S` away is refused, and a signature is accepted once (replays within the
+window are refused; Redis `canyu:rest:sig:{sha256(signature)}`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from bot.errors import ConfigError
+from connectors._channel import Settings
+
+__all__ = ["RestAuth", "auth_headers", "MAX_SKEW_S"]
+
+MAX_SKEW_S = 300
+MODES = ("auto", "required", "off")
+
+
+def _signature(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+    message = f"{timestamp}\n{method.upper()}\n{path}\n".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def auth_headers(method: str = "POST", path: str = "/webhooks/rest/webhook", body: bytes = b"", *,
+                 token: str = "", hmac_secret: str = "", now: Optional[float] = None) -> Dict[str, str]:
+    """The headers a client sends (the client half of the protocol; used by our tests and benches)."""
+    if hmac_secret:
+        timestamp = str(int(time.time() if now is None else now))
+        return {"X-Canyu-Timestamp": timestamp,
+                "X-Canyu-Signature": _signature(hmac_secret, timestamp, method, path, body)}
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@dataclass(frozen=True)
+class RestAuth:
+    token: str = field(default="", repr=False)
+    hmac_secret: str = field(default="", repr=False)
+    mode: str = "auto"
+
+    @classmethod
+    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
+             env: Optional[Mapping[str, str]] = None) -> "RestAuth":
+        settings = Settings(credentials, env)
+        auth = cls(token=settings.text("token", "CANYU_REST_TOKEN"),
+                   hmac_secret=settings.text("hmac_secret", "CANYU_REST_HMAC_SECRET"),
+                   mode=settings.text("auth", "CANYU_REST_AUTH", "auto").lower())
+        if auth.mode not in MODES:
+            raise ConfigError(f"CANYU_REST_AUTH={auth.mode!r}; use one of {', '.join(MODES)}")
+        return auth
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token or self.hmac_secret)
+
+    def required(self, platform_enabled: bool) -> bool:
+        if self.mode == "off":
+            return False
+        return self.mode == "required" or self.configured or platform_enabled
+
+    def refusal(self, method: str, path: str, headers: Mapping[str, str], body: bytes, redis: Any = None,
+                now: Optional[float] = None) -> Optional[str]:
+        """None when the request may pass, else why not (for the 401/403 body; never echoes secrets)."""
+        if not self.configured:
+            return ("the REST channel is closed: set CANYU_REST_TOKEN (clients send 'Authorization: Bearer "
+                    "<token>') or CANYU_REST_HMAC_SECRET, or CANYU_REST_AUTH=off to open it on purpose")
+        given = headers.get("authorization", "")
+        if self.token and given.lower().startswith("bearer "):
+            if hmac.compare_digest(given[7:].strip().encode(), self.token.encode()):
+                return None
+            return "wrong bearer token"
+        signature = headers.get("x-canyu-signature", "")
+        if self.hmac_secret and signature:
+            return self._check_signature(method, path, headers.get("x-canyu-timestamp", ""), signature, body,
+                                         redis, time.time() if now is None else now)
+        return "authentication required: send 'Authorization: Bearer <token>' or an X-Canyu-Signature"
+
+    def _check_signature(self, method: str, path: str, timestamp: str, signature: str, body: bytes,
+                         redis: Any, now: float) -> Optional[str]:
+        try:
+            skew = abs(now - int(timestamp))
+        except ValueError:
+            return "X-Canyu-Timestamp must be unix seconds"
+        if skew > MAX_SKEW_S:
+            return f"X-Canyu-Timestamp is more than {MAX_SKEW_S} s away from the server's clock"
+        expected = _signature(self.hmac_secret, timestamp, method, path, body)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return "wrong signature"
+        if redis is not None:
+            key = "canyu:rest:sig:" + hashlib.sha256(signature.encode()).hexdigest()
+            if not redis.set(key, "1", nx=True, ex=2 * MAX_SKEW_S):
+                return "this signed request was already used"
+        return None
