@@ -6,7 +6,8 @@ In `credentials.yml`:
       # every key is optional; a missing one is read from the environment (see docs/channels.md)
 
 Routes (under `/webhooks/telegram/`): `GET /` health, `POST /webhook` updates. A webhook request must
-carry `X-Telegram-Bot-Api-Secret-Token` equal to `TELEGRAM_SECRET_TOKEN` (403 otherwise); each update is
+carry `X-Telegram-Bot-Api-Secret-Token` equal to `TELEGRAM_SECRET_TOKEN` (403 otherwise; webhook mode
+refuses to start without one, polling mode needs none); each update is
 deduplicated by `update_id` in Redis (`canyu:telegram:update:{bot_id}:{update_id}`, 1 day), acknowledged
 at once with 200 and processed in the background, one update at a time per chat.
 
@@ -108,10 +109,15 @@ class TelegramConfig:
             raise ConfigError(f"TELEGRAM_MODE={cfg.mode!r}; use 'webhook' or 'polling'")
         if cfg.secret_token and not all(ch.isalnum() or ch in "_-" for ch in cfg.secret_token):
             raise ConfigError("TELEGRAM_SECRET_TOKEN may only contain A-Z, a-z, 0-9, _ and - (1-256 characters)")
-        if cfg.enabled and cfg.mode == "webhook" and not cfg.secret_token:
-            logger.warning("telegram: TELEGRAM_SECRET_TOKEN is not set; anyone who finds the webhook URL can post "
-                           "fake updates")
         return cfg
+
+    def check_can_receive(self) -> None:
+        """Webhook mode without a secret token would accept anyone's fake updates: refuse to start."""
+        if self.enabled and self.mode == "webhook" and not self.secret_token:
+            raise ConfigError(
+                "Telegram webhook mode needs a secret token, or anyone who finds the URL can post fake updates. "
+                "Set TELEGRAM_SECRET_TOKEN (1-256 characters of A-Z, a-z, 0-9, _ and -; e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or use TELEGRAM_MODE=polling")
 
 
 def _make_bot(cfg: TelegramConfig) -> Bot:
@@ -146,6 +152,7 @@ class TelegramInput(PlatformInput):
     def __init__(self, config: Optional[TelegramConfig] = None, redis: Any = None) -> None:
         super().__init__(redis)
         self.config = config or TelegramConfig.load()
+        self.config.check_can_receive()
         self._sender: Optional[TelegramSender] = None
         self._chat_locks: Dict[str, asyncio.Lock] = {}
         self._poller: Optional["asyncio.Task[Any]"] = None
@@ -160,6 +167,8 @@ class TelegramInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        if self.config.enabled:
+            self.announce(bp)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -170,7 +179,7 @@ class TelegramInput(PlatformInput):
             if not self.config.enabled:
                 return response.text("telegram channel disabled", status=404)
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-            if self.config.secret_token and not hmac.compare_digest(given.encode(), self.config.secret_token.encode()):
+            if not hmac.compare_digest(given.encode(), self.config.secret_token.encode()):
                 logger.warning("telegram: webhook call with a wrong secret token from %s", request.ip)
                 return response.text("forbidden", status=403)
             try:

@@ -8,7 +8,9 @@ In `credentials.yml`:
 Routes (under `/webhooks/wechat/`): `GET /` health, `GET /webhook` URL verification (echoes `echostr`),
 `POST /webhook` messages. Each POST is checked before anything else runs: body ≤ 64 KiB (413), signature
 (403), timestamp within ±300 s (403), no DOCTYPE/ENTITY (400), safe-mode `msg_signature` and appid (403).
-Then it is deduplicated in Redis (`canyu:wechat:seen:{appid}:{MsgId}`, events by
+In plain mode (where the signature does not cover the body) a timestamp+nonce pair is kept for twice the
+replay window with a hash of its body, and the same pair with another body is refused (403): a captured URL
+cannot carry a forged message. Then it is deduplicated in Redis (`canyu:wechat:seen:{appid}:{MsgId}`, events by
 FromUserName+CreateTime+Event+EventKey, 1 hour) so WeChat's three retries produce one reply.
 
 The Rasa sender id is `wechat:{openid}`. The answer goes back as a passive reply when Rasa finishes within
@@ -19,6 +21,7 @@ and the answer follows through `message/custom/send` (`bot.outbound`, 48-hour wi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
 import time
@@ -176,6 +179,8 @@ class WeChatInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("wechat_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        if self.config.enabled:
+            self.announce(bp)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -221,6 +226,8 @@ class WeChatInput(PlatformInput):
             xml = decrypt(self._crypto, xml, a.get("msg_signature"), timestamp, nonce)
         elif self.config.safe_mode:
             raise ProtocolError("plaintext push while safe mode is configured", 403)
+        else:
+            self._check_nonce(timestamp or "", nonce or "", xml)
         msg = parse(xml)
         key = dedupe_key(msg)
         if not self.redis.set(f"canyu:wechat:seen:{self.config.app_id}:{key}", "1", nx=True, ex=_SEEN_TTL_S):
@@ -264,6 +271,15 @@ class WeChatInput(PlatformInput):
             self._spawn(asyncio.to_thread(self.sender.api.typing, msg.source))
         self._spawn(self._send_when_done(task, sender_id))
         return response.text("success")
+
+    def _check_nonce(self, timestamp: str, nonce: str, body: Any) -> None:
+        """Plain mode signs only token, timestamp and nonce, not the body: a signed URL seen once must not
+        carry a different body within the replay window (WeChat's own retries resend the same body)."""
+        key = f"canyu:wechat:nonce:{self.config.app_id}:{timestamp}:{nonce}"
+        digest = hashlib.sha256(body if isinstance(body, bytes) else str(body).encode("utf-8")).hexdigest()
+        if not self.redis.set(key, digest, nx=True, ex=2 * int(self.config.replay_window)):
+            if self.redis.get(key) != digest:
+                raise ProtocolError("nonce already used with another body (replay)", 403)
 
     def _language(self, sender_id: str) -> str:
         try:
