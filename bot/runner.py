@@ -1,7 +1,8 @@
 """Start and stop the whole assistant: Redis, action server, Rasa server, agent console.
 
 `bot run` and the test harness both use `Stack`, so what the tests run is what users run.
-Each child process logs to `<data dir>/logs/<name>.log`.
+Each child process logs to `<data dir>/logs/<name>.log`, through the redaction filter (`bot.redaction`): every
+child is started as `python -m bot.redaction <module> …`.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Stack:
             plan.append(
                 Child(
                     "actions",
-                    [py, "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
+                    [py, "-m", "bot.redaction", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
                     f"http://127.0.0.1:{s.actions_port}/health",
                 )
             )
@@ -135,7 +136,7 @@ class Stack:
             plan.append(
                 Child(
                     "console",
-                    [py, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
+                    [py, "-m", "bot.redaction", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
                     f"{self.console_url}/health",
                 )
             )
@@ -146,7 +147,7 @@ class Stack:
         return Child(
             f"rasa-{s.rasa_port}",
             [
-                py, "-m", "rasa", "run",
+                py, "-m", "bot.redaction", "rasa", "run",
                 "--model", str(self.model),
                 "--endpoints", str(self.endpoints_file()),
                 "--credentials", str(self.credentials or s.home / "credentials.yml"),

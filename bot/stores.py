@@ -2,7 +2,9 @@
 
 Used from `endpoints.yml` (`type: bot.stores.TrackerStore` / `bot.stores.LockStore`), so plain `rasa run`,
 `rasa shell` and `bot run` all share the same Redis: `REDIS_URL` or the embedded server.
-Keys: trackers `canyu:tracker:{sender_id}`, locks `canyu:lock:{conversation_id}`.
+Keys: trackers `canyu:tracker:{sender_id}`, locks `canyu:lock:{conversation_id}`. Both families belong to
+Rasa alone: no other key starts with `canyu:tracker:` or `canyu:lock:`, so no sender id, whatever a user
+chooses, can name one of our own keys (tests/security/test_keys.py checks this).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ wechatpy's `WeChatClient` does the calls (synchronous, `requests`); we subclass 
 - the API base URL is configurable (`WECHAT_API_BASE`, a fake server in tests),
 - the access_token lives in Redis (`wechatpy.session.redisstorage.RedisStorage`, key
   `canyu:wechat:token:{appid}_access_token`) and only one instance refreshes it at a time
-  (Redis lock `canyu:lock:wechat-token:{appid}`), fetched from `stable_token` (or the classic `token`),
+  (Redis lock `canyu:wechat:token_lock:{appid}`; `canyu:lock:` belongs to Rasa's conversation locks),
+  fetched from `stable_token` (or the classic `token`),
 - an expired/invalid token (40001, 40014, 42001) is refreshed once and the call retried once
   (wechatpy's own auto-retry recurses without a bound, so it is off),
 - transient failures (network, HTTP 5xx, errcode -1) are retried with backoff.
@@ -53,19 +54,27 @@ class _Client(WeChatClient):
 
     def fetch_access_token(self, stale: Optional[str] = None) -> Dict[str, Any]:
         """Fetch a token unless another instance already replaced `stale` while we waited for the lock."""
-        lock = self._redis.lock(f"canyu:lock:wechat-token:{self.appid}", timeout=20, blocking_timeout=20)
+        lock = self._redis.lock(f"canyu:wechat:token_lock:{self.appid}", timeout=20, blocking_timeout=20)
         with lock:
             current = self.session.get(self.access_token_key)
             if current and current != stale:
                 return {"access_token": current}
-            if self._token_mode == "classic":
-                res = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
-                    "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
-            else:
-                res = self._http.post(self.API_BASE_URL + "stable_token", timeout=self.timeout, json={
-                    "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                    "force_refresh": stale is not None})
-            res.raise_for_status()
+            # Classic mode puts the AppSecret in the URL, and requests' errors quote the URL: report the
+            # failure without the exception's text.
+            try:
+                if self._token_mode == "classic":
+                    res = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
+                        "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+                else:
+                    res = self._http.post(self.API_BASE_URL + "stable_token", timeout=self.timeout, json={
+                        "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+                        "force_refresh": stale is not None})
+            except requests.RequestException as exc:
+                raise ConnectorError(f"WeChat token request to {self.API_BASE_URL} failed ({type(exc).__name__})",
+                                     platform="wechat") from None
+            if res.status_code >= 400:
+                raise ConnectorError(f"WeChat token request to {self.API_BASE_URL} failed: HTTP {res.status_code}",
+                                     platform="wechat", code=res.status_code)
             result = res.json()
             if result.get("errcode"):
                 raise ConnectorError(f"WeChat token request failed: errcode {result['errcode']} "

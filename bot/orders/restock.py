@@ -17,7 +17,7 @@ is the whole condition (a user who subscribes while it is in stock is told on th
 The words are `utter_restock_back` in `responses/order_tasks.yml` (zh and en). Sending goes through
 `bot.outbound.send_to_user` (WeChat's 48-hour window: the message waits for the user's next contact).
 
-Redis keys (owned here): `canyu:lock:restock` (SET NX with a 30 s expiry while a check runs).
+Redis keys (owned here): `canyu:orders:restock_lock` (SET NX with a 30 s expiry while a check runs).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = ["RestockReport", "notify_restocked", "restock_message", "RestockWatch
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = "canyu:lock:restock"
+LOCK_KEY = "canyu:orders:restock_lock"
 LOCK_TTL_S = 30
 DEFAULT_CHECK_S = 10.0
 RESPONSES_FILE = Path(__file__).resolve().parents[2] / "responses" / "order_tasks.yml"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.errors import DataError, StorageError
+from bot.redaction import redact
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
 from bot.trainer.inbox import REASONS, Inbox
@@ -134,9 +135,12 @@ class Review:
                 resp = requests.put(f"{rasa_url.rstrip('/')}/model", params={"token": token} if token else None,
                                     json={"model_file": str(result.model)}, timeout=300)
             except requests.RequestException as exc:
-                raise StorageError(f"the new model is at {result.model}, but Rasa at {rasa_url} did not answer: {exc}") from exc
+                # The exception's text carries the request URL, token included: say what failed, not the URL.
+                raise StorageError(f"the new model is at {result.model}, but Rasa at {rasa_url} did not answer "
+                                   f"({type(exc).__name__}); is it running?") from None
             if resp.status_code >= 300:
-                raise StorageError(f"Rasa at {rasa_url} refused the new model {result.model}: HTTP {resp.status_code} {resp.text[:200]}")
+                raise StorageError(f"Rasa at {rasa_url} refused the new model {result.model}: HTTP {resp.status_code} "
+                                   f"{redact(resp.text[:200], [token or ''])}")
             reloaded = True
         return {"model": str(result.model), "trained": result.trained, "seconds": round(result.seconds, 1), "reloaded": reloaded}
 
