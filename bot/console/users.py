@@ -1,5 +1,11 @@
 """Console users (agents, trainers, admins) stored in Redis with scrypt-hashed passwords.
 
+Passwords are hashed with scrypt at OWASP's current parameters (N=2^17, r=8, p=1: 128 MiB and about a
+third of a second per hash). The stored string carries its parameters, so a hash made with older ones
+still verifies and is rehashed with the current ones on the next successful log-in. The console hashes
+off the event loop (`UserStore.authenticate_async`), at most `HASH_WORKERS` at a time, which also bounds
+the memory a flood of log-ins can take.
+
 Redis keys (owned here):
 - `canyu:console_user:{name}` hash: `role`, `password` (`scrypt$n$r$p$salt$hash`, base64), `display`, `created`
 - `canyu:console_users` set of user names
@@ -7,22 +13,30 @@ Redis keys (owned here):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
+
+from redis.exceptions import WatchError
 
 from bot.errors import ConfigError
 
-__all__ = ["ROLES", "User", "UserStore", "hash_password", "verify_password"]
+__all__ = ["ROLES", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "User", "UserStore", "hash_password", "needs_rehash",
+           "verify_password"]
 
 ROLES = ("agent", "trainer", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
-_N, _R, _P, _DKLEN = 2**14, 8, 1, 32
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1  # OWASP Password Storage Cheat Sheet
+_DKLEN = 32
+_MAX_N = 2**20  # refuse to verify a stored hash asking for more (1 GiB at r=8)
+HASH_WORKERS = 2
 MIN_PASSWORD = 8
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = None
@@ -43,26 +57,50 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def hash_password(password: str, salt: Optional[bytes] = None) -> str:
-    """scrypt hash in the form `scrypt$n$r$p$salt$hash`."""
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    maxmem = 128 * r * (n + p + 2) + (1 << 20)  # OpenSSL needs 128·r·(N+2) for V plus 128·r·p for B
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=maxmem)
+
+
+def hash_password(password: str, salt: Optional[bytes] = None, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
+                  p: int = SCRYPT_P) -> str:
+    """scrypt hash in the form `scrypt$n$r$p$salt$hash` (CPU- and memory-heavy: call it off the event loop)."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_scrypt(password, salt, n, r, p, _DKLEN))}"
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of `password` against a `hash_password` string."""
+def _parameters(stored: str) -> Optional[Tuple[int, int, int, bytes, bytes]]:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
-        )
+            return None
+        return int(n), int(r), int(p), base64.b64decode(salt), base64.b64decode(digest)
     except (ValueError, TypeError):
+        return None
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check of `password` against a `hash_password` string (made with any parameters)."""
+    parsed = _parameters(stored)
+    if parsed is None:
+        return False
+    n, r, p, salt, expected = parsed
+    if not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16 and expected):
+        return False
+    try:
+        actual = _scrypt(password, salt, n, r, p, len(expected))
+    except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """True if `stored` was made with other scrypt parameters than the current ones."""
+    parsed = _parameters(stored)
+    return parsed is None or parsed[:3] != (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+
+
+_HASHING = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="canyu-scrypt")
 
 
 def _dummy_hash() -> str:
@@ -107,12 +145,30 @@ class UserStore:
         return User(name, data.get("role", ""), data.get("display", name))
 
     def authenticate(self, name: str, password: str) -> Optional[User]:
-        """The user if `password` is right, else None (same cost either way)."""
+        """The user if `password` is right, else None (same cost either way). Blocks for a hash or two:
+        in async code use `authenticate_async`. A right password stored with old parameters is rehashed."""
         stored = self.redis.hget(self._key(name), "password") if _NAME.match(name or "") else None
         ok = verify_password(password or "", stored or _dummy_hash())
         if not (ok and stored):
             return None
+        if needs_rehash(stored):
+            fresh = hash_password(password)
+            # only if nobody changed the password meanwhile
+            with self.redis.pipeline() as pipe:
+                try:
+                    pipe.watch(self._key(name))
+                    if pipe.hget(self._key(name), "password") == stored:
+                        pipe.multi()
+                        pipe.hset(self._key(name), "password", fresh)
+                        pipe.execute()
+                except WatchError:  # changed meanwhile: keep that one
+                    pass
         return self.get(name)
+
+    async def authenticate_async(self, name: str, password: str) -> Optional[User]:
+        """`authenticate` in the hashing thread pool, so the event loop keeps serving other requests."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_HASHING, self.authenticate, name, password)
 
     def list(self, role: Optional[str] = None) -> List[User]:
         users = [self.get(n) for n in sorted(self.redis.smembers("canyu:console_users"))]
