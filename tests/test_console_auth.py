@@ -143,10 +143,14 @@ def test_security_headers(console: Tuple[str, object, Path]) -> None:
 def test_guessing_is_throttled(console: Tuple[str, object, Path]) -> None:
     url, client, _ = console
     add_user("victim", "agent", "victim-Pass-123", redis=client)  # type: ignore[arg-type]
-    for _ in range(10):
+    for _ in range(3):
         login(url, "victim", "wrong-guess")
-    s, r = login(url, "victim", "victim-Pass-123")
+    s, r = login(url, "victim", "victim-Pass-123")  # this address waits, even with the right password
     assert r.status_code == 429 and "canyu_session" not in s.cookies
+    assert 1 <= int(r.headers["retry-after"]) <= 2
+    time.sleep(int(r.headers["retry-after"]) + 0.2)
+    s, r = login(url, "victim", "victim-Pass-123")
+    assert r.status_code == 302 and "canyu_session" in s.cookies
 
 
 def test_passwords_are_hashed_and_no_secret_is_logged(console: Tuple[str, "redis.Redis[str]", Path]) -> None:

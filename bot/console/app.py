@@ -65,6 +65,11 @@ def create_app(
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 75
     app.config.RESPONSE_TIMEOUT = 3600  # live transcripts (SSE) stay open
+    # Forwarding headers (client address, X-Forwarded-Proto) count only from proxies we were told about;
+    # `bot.console.auth.client_ip` and the Secure cookie flag rely on this.
+    app.config.PROXIES_COUNT = settings.proxies_count or None
+    app.config.FORWARDED_SECRET = settings.forwarded_secret
+    app.config.REAL_IP_HEADER = None
     app.ctx.settings = settings
     app.ctx.redis = redis
     app.ctx.jinja = make_environment()

@@ -17,9 +17,23 @@ logged in, and 403 when the user lacks the role or an unsafe request lacks a val
 the token from `csrf_token(request)` (the base layout puts it in `<meta name="csrf-token">`); scripts send it
 as the `X-CSRF-Token` header, forms as the `csrf_token` field.
 
-Redis keys (owned here):
+Log-in throttling never locks a name: failed log-ins are counted per client address, per (address, name)
+and per name. After a few failures an address (for one name, or for all names) must wait before its next
+try, 2 s at first and twice as long after every further failure, 15 minutes at most (`login_retry_after`:
+HTTP 429 with `Retry-After`); other addresses are not affected. Failures for a name from everywhere only
+slow every try at that name, by `NAME_SLOWDOWN_MAX` seconds at most (`login_slowdown`), so an agent logs in
+from their own desk while a stranger hammers the name. A try counts as failed from its start
+(`note_login_attempt`) until its password proves right (`note_login_success`): parallel tries cannot slip
+past the wait. The client address is the socket's, or the one a trusted proxy forwarded
+(`client_ip`, settings `CANYU_CONSOLE_TRUST_PROXY` / `CANYU_CONSOLE_FORWARDED_SECRET`).
+
+Redis keys (owned here), all expiring:
 - `canyu:console_session:{sha256(token)}` hash: `user`, `role`, `csrf`, `created`; expires when idle
-- `canyu:console_login_fail:{name}` counter of recent failed log-ins (throttles guessing)
+- `canyu:console_login_fail:ip:{ip}` failed log-ins from one address (any name), `LOGIN_FAILURE_WINDOW`
+- `canyu:console_login_fail:ipname:{ip}|{name}` failed log-ins for one name from one address (both quoted)
+- `canyu:console_login_fail:name:{name}` failed log-ins for one name from every address
+- `canyu:console_login_fail:wait:ip:{ip}`, `canyu:console_login_fail:wait:ipname:{ip}|{name}` present while
+  that address must wait; the key's TTL is the wait
 """
 
 from __future__ import annotations
@@ -27,9 +41,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import time
-from typing import Any, Awaitable, Callable, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, List, Optional, Tuple, TypeVar
 from urllib.parse import quote, urlsplit
 
 from sanic import response
@@ -48,8 +63,12 @@ __all__ = [
     "check_login_form_token",
     "start_session",
     "end_session",
-    "login_throttled",
-    "note_login_failure",
+    "client_ip",
+    "is_https",
+    "login_retry_after",
+    "login_slowdown",
+    "note_login_attempt",
+    "note_login_success",
     "set_cookie",
 ]
 
@@ -58,8 +77,13 @@ LOGIN_COOKIE = "canyu_login"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MAX_LOGIN_FAILURES = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
+LOGIN_FAILURE_WINDOW = 15 * 60  # failures are forgotten this long after the last one
+FREE_FAILURES_IP_NAME = 3  # from the 3rd failure an address waits 2, 4, 8, ... s before trying that name again
+FREE_FAILURES_IP = 10  # from the 10th failure an address waits 2, 4, 8, ... s before trying any name again
+FREE_FAILURES_NAME = 10  # from the 10th, every try at the name is slowed, by NAME_SLOWDOWN_MAX at most
+MAX_WAIT = 15 * 60
+NAME_SLOWDOWN_MAX = 2.0
+_FAIL = "canyu:console_login_fail:"
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
@@ -68,8 +92,20 @@ def _session_key(token: str) -> str:
     return "canyu:console_session:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def client_ip(request: Request) -> str:
+    """The client's address: forwarded by a trusted proxy if one is configured, else the socket's peer."""
+    if request.app.ctx.settings.behind_proxy:
+        return request.remote_addr or request.ip
+    return request.ip
+
+
+def is_https(request: Request) -> bool:
+    """True if the client talks https to us, or to a trusted proxy that says so (`X-Forwarded-Proto`)."""
+    return request.scheme == "https"
+
+
 def set_cookie(request: Request, resp: Any, name: str, value: str, max_age: Optional[int]) -> None:
-    """Set an HttpOnly, SameSite=Strict cookie (Secure when configured); max_age 0 deletes it."""
+    """Set an HttpOnly, SameSite=Strict cookie, Secure over https or when configured; max_age 0 deletes it."""
     resp.cookies[name] = value
     cookie = resp.cookies[name]
     cookie["httponly"] = True
@@ -77,7 +113,7 @@ def set_cookie(request: Request, resp: Any, name: str, value: str, max_age: Opti
     cookie["path"] = "/"
     if max_age is not None:
         cookie["max-age"] = max_age
-    if request.app.ctx.settings.secure_cookies:
+    if request.app.ctx.settings.secure_cookies or is_https(request):
         cookie["secure"] = True
 
 
@@ -200,16 +236,71 @@ def check_login_form_token(request: Request, sent: str) -> bool:
     return hmac.compare_digest(_sign_login(request, nonce).encode(), sent.encode()) and _same_origin(request)
 
 
-def login_throttled(request: Request, name: str) -> bool:
-    raw = request.app.ctx.redis.get(f"canyu:console_login_fail:{name[:60]}")
-    return int(raw or 0) >= MAX_LOGIN_FAILURES
+def _fail_keys(ip: str, name: str) -> Tuple[str, str, str]:
+    """(per address, per address and name, per name) failure counter keys."""
+    ip, name = ip[:64], name[:60]
+    return (f"{_FAIL}ip:{ip}", f"{_FAIL}ipname:{quote(ip, safe='')}|{quote(name, safe='')}", f"{_FAIL}name:{name}")
 
 
-def note_login_failure(request: Request, name: str) -> None:
+def _wait_keys(ip: str, name: str) -> List[str]:
+    by_ip, by_ip_name, _ = _fail_keys(ip, name)
+    return [_FAIL + "wait:" + by_ip[len(_FAIL):], _FAIL + "wait:" + by_ip_name[len(_FAIL):]]
+
+
+def _backoff(failures: int, free: int) -> int:
+    """Seconds to wait after `failures` failures: none below `free`, then 2, 4, 8, ... up to MAX_WAIT."""
+    if failures < free:
+        return 0
+    return min(2 ** min(failures - free + 1, 20), MAX_WAIT)
+
+
+def login_retry_after(request: Request, name: str) -> int:
+    """Seconds this client must still wait before trying `name` again (0: go ahead)."""
+    pipe = request.app.ctx.redis.pipeline()
+    for key in _wait_keys(client_ip(request), name):
+        pipe.pttl(key)
+    left_ms = max([ms for ms in pipe.execute() if ms and ms > 0] or [0])
+    return math.ceil(left_ms / 1000)
+
+
+def login_slowdown(request: Request, name: str) -> float:
+    """Seconds to hold a try at `name` because of failures from everywhere (bounded, never a refusal)."""
+    failures = int(request.app.ctx.redis.get(_fail_keys(client_ip(request), name)[2]) or 0)
+    if failures < FREE_FAILURES_NAME:
+        return 0.0
+    return min(0.25 * 2 ** min(failures - FREE_FAILURES_NAME, 10), NAME_SLOWDOWN_MAX)
+
+
+def note_login_attempt(request: Request, name: str) -> None:
+    """Count a log-in try as failed before its password is checked (so parallel tries cannot slip past the
+    wait); `note_login_success` takes it back when the password was right."""
+    ip = client_ip(request)
+    keys = _fail_keys(ip, name)
+    pipe = request.app.ctx.redis.pipeline()
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, LOGIN_FAILURE_WINDOW)
+    counts = pipe.execute()[0::2]
+    waits = (_backoff(counts[0], FREE_FAILURES_IP), _backoff(counts[1], FREE_FAILURES_IP_NAME))
+    pipe = request.app.ctx.redis.pipeline()
+    for key, wait in zip(_wait_keys(ip, name), waits):
+        if wait:
+            pipe.set(key, "1", ex=wait)
+    pipe.execute()
+
+
+def note_login_success(request: Request, name: str) -> None:
+    """The password was right: the try is not a failure, and this address's and the name's failures for
+    the name are forgiven (the address's failures at other names stay)."""
+    ip = client_ip(request)
+    by_ip, by_ip_name, by_name = _fail_keys(ip, name)
     redis = request.app.ctx.redis
-    key = f"canyu:console_login_fail:{name[:60]}"
-    redis.incr(key)
-    redis.expire(key, LOGIN_FAILURE_WINDOW)
+    pipe = redis.pipeline()
+    pipe.decr(by_ip)
+    pipe.delete(by_ip_name, by_name, _wait_keys(ip, name)[1])
+    left = pipe.execute()[0]
+    if left <= 0:  # the count had expired meanwhile: no counter without a TTL
+        redis.delete(by_ip)
 
 
 def start_session(request: Request, resp: Any, user: User) -> str:
@@ -220,7 +311,6 @@ def start_session(request: Request, resp: Any, user: User) -> str:
     key = _session_key(token)
     redis.hset(key, mapping={"user": user.name, "role": user.role, "csrf": csrf, "created": f"{time.time():.0f}"})
     redis.expire(key, request.app.ctx.settings.session_seconds)
-    redis.delete(f"canyu:console_login_fail:{user.name}")
     set_cookie(request, resp, SESSION_COOKIE, token, request.app.ctx.settings.session_seconds)
     set_cookie(request, resp, LOGIN_COOKIE, "", 0)
     return csrf

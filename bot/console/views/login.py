@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,14 @@ def _login_page(request: Request, error: str = "", username: str = "", status: i
     return resp
 
 
+def _throttled(request: Request, name: str, wait: int) -> Any:
+    when = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{(wait + 59) // 60} minutes"
+    resp = _login_page(request, f"Too many wrong passwords from this address. Wait {when}, then try again.",
+                       name, status=429)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
 @blueprint.get("/login")
 async def login_form(request: Request) -> Any:
     return _login_page(request)
@@ -43,12 +52,17 @@ async def login(request: Request) -> Any:
     password = form.get("password") or ""
     if not auth.check_login_form_token(request, form.get("csrf_token") or ""):
         return _login_page(request, "The form expired. Please try again.", name, status=403)
-    if auth.login_throttled(request, name):
-        return _login_page(request, "Too many attempts. Wait 15 minutes and try again.", name, status=429)
-    user = UserStore(request.app.ctx.redis).authenticate(name, password)
+    wait = auth.login_retry_after(request, name)
+    if wait:
+        return _throttled(request, name, wait)
+    slowdown = auth.login_slowdown(request, name)
+    auth.note_login_attempt(request, name)  # counted as failed until the password proves right
+    if slowdown:
+        await asyncio.sleep(slowdown)
+    user = await UserStore(request.app.ctx.redis).authenticate_async(name, password)
     if user is None:
-        auth.note_login_failure(request, name)
         return _login_page(request, "Wrong name or password.", name, status=401)
+    auth.note_login_success(request, name)
     resp = response.redirect(_safe_next(form.get("next") or "/"))
     auth.start_session(request, resp, user)
     return resp
