@@ -1,5 +1,8 @@
 """The agents' page and API: queue, claim, live transcript (SSE), context pack, reply, notes, transfer,
-perks, resolve. Also runs the no-agent timeout sweep in the background."""
+perks, resolve. Also runs the no-agent timeout sweep in the background.
+
+Personal data of the kinds in the console setting `mask` (`CANYU_CONSOLE_MASK`) is masked in the
+transcript texts agents read (`bot.handoff.transcript`)."""
 
 from __future__ import annotations
 
@@ -250,7 +253,8 @@ async def events(request: Request, sender_id: str) -> Any:
         seen = {(e.get("event"), e.get("timestamp")) for e in past}
         resp = await request.respond(content_type="text/event-stream",
                                      headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        for item in transcript_items(past):
+        mask = s.mask
+        for item in transcript_items(past, mask):
             await resp.send(f"data: {json.dumps(item, ensure_ascii=False)}\n\n")
         await resp.send(": live\n\n")
         idle = 0.0
@@ -273,7 +277,7 @@ async def events(request: Request, sender_id: str) -> Any:
                 if event.get("sender_id") != sender_id or (event.get("event"), event.get("timestamp")) in seen:
                     continue
                 fresh.append(event)
-            for item in transcript_items(fresh):
+            for item in transcript_items(fresh, mask):
                 await resp.send(f"data: {json.dumps(item, ensure_ascii=False)}\n\n")
         await resp.eof()
     except (asyncio.CancelledError, ConnectionError):
