@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple
 
 from bot.analytics._records import ratings_between
 
-__all__ = ["compute_report", "report_csv", "report_text", "iter_events"]
+__all__ = ["compute_report", "csv_cell", "report_csv", "report_text", "iter_events"]
 
 EVENTS_STREAM = "canyu:events"
 HANDOFF_ACTION = "action_handoff"
@@ -210,10 +210,31 @@ def report_text(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value safe to put in a spreadsheet cell: a string starting with =, +, -, @, tab or CR gets a
+    leading `'` (OWASP CSV injection), so `=HYPERLINK(...)` stays text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """`csv.writer` whose rows go through `csv_cell`: user text (unanswered questions) cannot be a formula."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
+
+
 def report_csv(report: Dict[str, Any]) -> str:
-    """One `section,name,value` row per figure (spreadsheet-friendly)."""
+    """One `section,name,value` row per figure (spreadsheet-friendly; text cells escaped against formulas)."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = _SafeWriter(out)
     w.writerow(["section", "name", "value"])
     w.writerow(["period", "start", report["period"]["start"]])
     w.writerow(["period", "end", report["period"]["end"]])
