@@ -180,15 +180,17 @@ def test_early_access_code_granted_once_redeemed_once(stack: Any) -> None:
     added = bot_cli(stack, "fans", "fcodes", "add", "band9-launch", "--count", "3", "--title-en", "the Band 9 launch",
                     "--title-zh", "手环 9 首发")
     assert added.returncode == 0, added.stderr
-    fan = f"rest-fcode-{int(time.time())}"
-    bot_cli(stack, "fans", "grant", fan, "beta_tester")
-    first = " ".join(rest_say(stack, fan, "can I get an F-code?"))
+    fan = TelegramUser(stack)  # F-codes go to WeChat and Telegram identities only (bot.fans.is_verified_identity)
+    bot_cli(stack, "fans", "grant", fan.sender_id, "beta_tester")
+    first = " ".join(fan.say("can I get an F-code?"))
     code = re.search(r"F-[A-Z2-9]{8}", first)
     assert code, first
-    second = " ".join(rest_say(stack, fan, "give me an early-access code"))
+    second = " ".join(fan.say("give me an early-access code"))
     assert code.group(0) in second and "already" in second, second
-    newbie = " ".join(rest_say(stack, f"rest-nofcode-{int(time.time())}", "can I get an F-code?"))
+    newbie = " ".join(TelegramUser(stack).say("can I get an F-code?"))
     assert not re.search(r"F-[A-Z2-9]{8}", newbie) and "core fans" in newbie, newbie
+    web = " ".join(rest_say(stack, f"rest-nofcode-{int(time.time())}", "can I get an F-code?"))
+    assert not re.search(r"F-[A-Z2-9]{8}", web) and "WeChat or Telegram" in web, web
     ok = bot_cli(stack, "fans", "redeem", code.group(0), "--by", "M2026110501")
     assert ok.returncode == 0, ok.stderr
     twice = bot_cli(stack, "fans", "redeem", code.group(0), "--by", "M2026110502")
@@ -199,8 +201,8 @@ def test_votes_identity_link_and_thumbs_down_comment(stack: Any) -> None:
     red = stack.assistant.redis
     store = FeedbackStore(red, use_vectors=False)
     stamp = int(time.time())
-    author, voter = f"rest-author-{stamp}", f"rest-voter-{stamp}"
-    filed = " ".join(rest_say(stack, author, "I wish the Band 9 had a dark mode for night time"))
+    author, voter = WeChatUser(stack), f"rest-voter-{stamp}"  # linking takes WeChat or Telegram identities
+    filed = " ".join(author.say("I wish the Band 9 had a dark mode for night time"))
     item_id = re.search(r"FB\d+", filed).group(0)
     assert store.get(item_id).kind == "suggestion", filed
     voted = " ".join(rest_say(stack, voter, f"+1 {item_id}"))
@@ -208,9 +210,9 @@ def test_votes_identity_link_and_thumbs_down_comment(stack: Any) -> None:
     pressed = " ".join(rest_say(stack, voter, '/vote{"feedback_id":"%s"}' % item_id))
     assert "already" in pressed and store.get(item_id).count == 2, pressed
 
-    # one person on two channels: a code from REST, sent from Telegram
-    code_reply = " ".join(rest_say(stack, author, "link my accounts"))
-    code = re.search(r"\b(\d{6})\b", code_reply).group(1)
+    # one person on two channels: a code from WeChat, sent from Telegram
+    code_reply = " ".join(author.say("link my accounts"))
+    code = re.search(r"\b([2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5})\b", code_reply).group(1)
     tg = TelegramUser(stack)
     linked = " ".join(tg.say(f"link {code}"))
     assert "Linked" in linked, linked
