@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterator
 
 import pytest
@@ -221,3 +222,16 @@ def test_the_cli_sweeps_and_refuses_a_bad_file(redis_server: Any, red: Any, tmp_
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "trackers: deleted 1" in run.stdout, run.stdout + run.stderr
     assert not red.exists(key)
+
+
+def test_the_public_surface_and_the_shared_key_names() -> None:
+    import bot.privacy
+    from bot.analytics._records import RATINGS_STREAM
+    from bot.event_broker import EVENTS_STREAM
+    from bot.privacy import inventory
+    from bot.trainer.inbox import ANSWERS, ITEMS, OPEN
+
+    public = {n for n, v in vars(bot.privacy).items() if not n.startswith("_") and not isinstance(v, ModuleType)}
+    assert public == set(bot.privacy.__all__)
+    assert (inventory.EVENTS_STREAM, inventory.RATINGS_STREAM) == (EVENTS_STREAM, RATINGS_STREAM)
+    assert (inventory.REVIEW_ITEMS, inventory.REVIEW_OPEN, inventory.REVIEW_ANSWERS) == (ITEMS, OPEN, ANSWERS)

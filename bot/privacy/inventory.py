@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
-__all__ = ["EVENTS_STREAM", "RATINGS_STREAM", "REVIEW_ITEMS", "REVIEW_OPEN", "REVIEW_ANSWERS", "Entry", "Family", "Person", "FAMILIES", "family", "resolve_person", "find_all", "dump_key",
-           "scan_keys", "glob_escape", "RETENTION_KINDS"]
+__all__ = ["EVENTS_STREAM", "RATINGS_STREAM", "REVIEW_ITEMS", "REVIEW_OPEN", "REVIEW_ANSWERS", "Entry", "Family",
+           "Person", "FAMILIES", "family", "resolve_person", "find_all", "dump_key", "scan_keys", "glob_escape",
+           "RETENTION_KINDS"]
 
 RETENTION_KINDS = ("trackers", "events", "handoff", "outbox", "feedback_text", "ttl", "live", "account")
 ERASED = "erased"
@@ -376,7 +377,8 @@ def _notified(red: Any, key: str, ids: Set[str]) -> List[Entry]:
 # ---------------------------------------------------------------- the registry
 def _f(name: str, pattern: str, owner: str, holds: str, retention: str, find: Finder,
        ttl_seconds: Optional[int] = None) -> Family:
-    assert retention in RETENTION_KINDS, retention
+    if retention not in RETENTION_KINDS:
+        raise ValueError(f"{name}: retention kind {retention!r} is not one of {', '.join(RETENTION_KINDS)}")
     return Family(name, pattern, owner, holds, retention, find, ttl_seconds)
 
 

@@ -190,3 +190,55 @@ def test_erase_leaves_nothing_of_the_person_anywhere(assistant: Assistant, perso
     # the user can start again: a new conversation, nothing from before
     assistant.say(person["user"], "hi")
     assert person["marker"] not in json.dumps(assistant.tracker(person["user"]))
+
+
+# ---------------------------------------------------------------- shared records, on a Redis of our own
+@pytest.fixture
+def red(redis_server: Any) -> Iterator[Any]:
+    import redis as redis_lib
+
+    client = redis_lib.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_a_co_authored_item_keeps_the_others_and_loses_the_persons_words(red: Any) -> None:
+    from bot.feedback import FeedbackStore
+    from bot.privacy import erase_user, resolve_person
+
+    store = FeedbackStore(red, use_vectors=False)
+    item = store.create("the camera app zorbtitle freezes at night", sender_id="rest:first", kind="complaint")
+    store.add_voice(item.id, "rest:second", "camera freezes in night mode", how="matched")
+    store.set_status(item.id, "planned", by="rest:first")
+    red.hset(f"canyu:feedback:notified:{item.id}", "rest:first", "1")
+    report = erase_user(red, "first")  # a bare REST name covers its rest: form
+    assert resolve_person(red, "first").sender_ids == ("first", "rest:first")
+    assert report.left == [] and report.redacted == {"feedback": 3}, report
+    kept = store.get(item.id)
+    assert kept.count == 1 and kept.status == "planned"
+    assert kept.title_en == "camera freezes in night mode"
+    assert [v.sender_id for v in store.voices(item.id)] == ["rest:second"]
+    assert all("zorbtitle" not in x for x in red.lrange(f"canyu:feedback:exemplars:{item.id}", 0, -1))
+    assert {h["by"] for h in store.history(item.id)} == {"erased"}
+    assert store.notified(item.id) == {}
+    assert store.items_of("rest:first") == []
+
+
+def test_codes_stay_used_without_their_owner(red: Any) -> None:
+    from bot.fans import add_codes, grant_code, redeem_code
+    from bot.handoff.perks import PerkStore
+    from bot.privacy import erase_user
+
+    add_codes("launch", codes=["F-AAAA2222"], red=red)
+    grant = grant_code("telegram:7", "launch", red=red, check_tier=False)
+    redeem_code(grant.code, "telegram:7", red=red)
+    PerkStore(red).add_codes("sorry", ["P1"])
+    PerkStore(red).grant("sorry", "telegram:7", "lin")
+    erase_user(red, "telegram:7")
+    info = red.hgetall(f"canyu:fans:fcode:{grant.code}")
+    assert info["granted_to"] == info["granted_sender"] == info["redeemed_by"] == "erased" and info["redeemed_at"]
+    record = json.loads(red.lindex("canyu:fans:redemptions", 0))
+    assert record["profile"] == record["redeemed_by"] == "erased" and record["code"] == grant.code
+    assert red.hget("canyu:perk_code:P1", "sender_id") == "erased" and red.hget("canyu:perk_code:P1", "pool") == "sorry"
+    assert not red.exists("canyu:fans:fgrant:launch:telegram:7") and not red.exists("canyu:perk_grants:telegram:7")
