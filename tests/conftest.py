@@ -37,3 +37,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 @pytest.fixture
 def sender() -> str:
     return new_sender()
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Tests marked `last` run after all others (they check what the whole run left behind)."""
+    last = [item for item in items if item.get_closest_marker("last")]
+    items[:] = [item for item in items if not item.get_closest_marker("last")] + last

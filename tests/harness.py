@@ -13,19 +13,23 @@ channel files its users under `rest:` (see connectors/rest.py): use `new_sender(
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set
 
 import redis
 import requests
 
+from bot.redaction import secrets_from_env
 from bot.runner import Stack, free_port
 from bot.settings import load_settings
 from bot.training import train
 
 REQUEST_TIMEOUT = 120
+SECRETS_HANDED_OUT: Set[str] = set()
+"""Every secret a stack of this test session was given (tests/security/test_logs_clean.py looks for them)."""
 
 
 class Assistant:
@@ -144,6 +148,7 @@ def start_assistant(
         with_console=with_console,
         with_actions=with_actions,
     )
+    SECRETS_HANDED_OUT.update(secrets_from_env({**os.environ, **stack.extra_env, "RASA_TOKEN": stack.rasa_token}))
     try:
         stack.start()
     except Exception:

@@ -1,4 +1,4 @@
-"""One extra real assistant (Rasa + actions + Redis) with the WeChat and Telegram channels on the fakes.
+"""One extra real assistant (Rasa + actions + console + Redis) with the WeChat and Telegram channels on the fakes.
 
 Shared by tests/test_wechat_rasa.py and tests/test_telegram_rasa.py (started once per test session):
 
@@ -27,7 +27,7 @@ WECHAT_TOKEN = "canyuRasaWeChatToken"
 TELEGRAM_SECRET = "canyu-rasa-secret"
 
 CREDENTIALS = """\
-rest:
+connectors.rest.RestInput:
 connectors.wechat.WeChatInput:
 connectors.telegram.TelegramInput:
 """
@@ -70,9 +70,10 @@ def channels_assistant(tmp_path_factory: Any) -> ChannelsStack:
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE": telegram.url,
         "TELEGRAM_MODE": "webhook",
+        "CANYU_CONSOLE_TRUST_PROXY": "1",  # the attack probe comes from two addresses through X-Forwarded-For
     }
     try:
-        assistant = start_assistant(folder / "data", credentials=credentials, env=env, with_console=False)
+        assistant = start_assistant(folder / "data", credentials=credentials, env=env)
     except Exception:
         wechat.stop()
         telegram.stop()

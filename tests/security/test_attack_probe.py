@@ -1,0 +1,39 @@
+"""Every attack of `bench/attack_probe.py` (issue 15), run against the real stack with WeChat and Telegram on
+(the fakes): real Rasa, action server, console and Redis. Each row must come out refused or harmless."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from bot.cli.console import add_user
+from tests.fakes.rasa_channels import WECHAT_TOKEN, channels_assistant
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import attack_probe  # noqa: E402
+
+AGENT, AGENT_PW = "probe-agent", "probe-agent-pw-1"
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[attack_probe.Target]:
+    stack = channels_assistant(tmp_path_factory)
+    add_user(AGENT, "agent", AGENT_PW, redis=stack.assistant.redis)
+    token = stack.assistant.rest_headers["Authorization"].split(" ", 1)[1]
+    yield attack_probe.Target(stack.url, rest_token=token, wechat_token=WECHAT_TOKEN,
+                              console_url=stack.assistant.console_url, redis_url=stack.assistant.redis_url,
+                              console_login=f"{AGENT}:{AGENT_PW}")
+
+
+@pytest.mark.parametrize("attack", attack_probe.ATTACKS, ids=[a[0] for a in attack_probe.ATTACKS])
+def test_attack_is_refused_or_harmless(target: attack_probe.Target, attack: Any) -> None:
+    row = attack_probe.probe(target, [attack])[0]
+    assert row["ok"], attack_probe.table([row])
+
+
+def test_the_probe_prints_a_table(target: attack_probe.Target) -> None:
+    text = attack_probe.table(attack_probe.probe(target, attack_probe.ATTACKS[:1]))
+    assert text.splitlines()[0] == "| attack | expected | actual | refused or harmless |"
