@@ -159,7 +159,7 @@ def test_beta_tester_goes_first_and_is_told_why(stack: Any) -> None:
     from bot.handoff.store import HandoffStore
 
     red = stack.assistant.redis
-    newbie, tester = f"rest-newbie-{int(time.time())}", f"rest-tester-{int(time.time())}"
+    newbie, tester = f"rest:newbie-{int(time.time())}", f"rest:tester-{int(time.time())}"
     granted = bot_cli(stack, "fans", "grant", tester, "beta_tester", "--by", "lin")
     assert granted.returncode == 0, granted.stderr
     why = " ".join(rest_say(stack, tester, "why do I get priority?"))
@@ -222,7 +222,7 @@ def test_votes_identity_link_and_thumbs_down_comment(stack: Any) -> None:
     assert "already" in again and store.get(item_id).count == 2, again
 
     # 👎 after an answer asks what was missing and files the comment
-    rater = f"rest-rater-{stamp}"
+    rater = f"rest:rater-{stamp}"
     asked = " ".join(rest_say(stack, rater, '/rate_answer{"rating":"down"}'))
     assert "What was missing" in asked, asked
     before = {i.id for i in store.all()}

@@ -71,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
         from bot.privacy.retention import start_retention_thread
 
         start_retention_thread(stack.redis_url)  # privacy.yml's retention, swept every few minutes
-        _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}")
+        _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
+             + ("  (with Authorization: Bearer $CANYU_REST_TOKEN)" if stack.env().get("CANYU_REST_TOKEN") else ""))
         if "console" in stack.children:
             _say(f"agent console: {stack.console_url}")
         _say(f"Redis: {'REDIS_URL' if settings.redis_url else 'embedded, data in ' + str(settings.data_dir / 'redis')}")

@@ -36,7 +36,7 @@ from bot.orders.products import PRODUCTS
 __all__ = ["SqliteOrderBackend", "demo_orders", "demo_owner", "DEMO_STOCK", "DEFAULT_DEMO_OWNER"]
 
 DB_NAME = "orders.sqlite"
-DEFAULT_DEMO_OWNER = "me"
+DEFAULT_DEMO_OWNER = "rest:me"
 DEMO_STOCK = {"phone_14": 120, "phone_14_pro": 0, "band_9": 300, "buds_5": 80, "power_bank_20000": 500}
 """Units per product in a new demo database: the 14 Pro is sold out, so restock alerts can be tried."""
 
@@ -87,7 +87,7 @@ _ADDED_ORDER_COLUMNS = ("owner", "phone", "address")
 
 
 def demo_owner(env: Optional[Mapping[str, str]] = None) -> str:
-    """Who owns the seed orders: ``CANYU_DEMO_ORDERS_OWNER``, default ``me``."""
+    """Who owns the seed orders: ``CANYU_DEMO_ORDERS_OWNER``, default ``rest:me`` (what the REST channel makes of the client name `me`)."""
     env = os.environ if env is None else env
     return (env.get("CANYU_DEMO_ORDERS_OWNER") or "").strip() or DEFAULT_DEMO_OWNER
 
