@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,6 +91,11 @@ class Stack:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every child counts its Prometheus metrics (`bot.metrics`), emptied when the stack starts."""
+        return self.settings.data_dir / "metrics"
+
     def env(self) -> Dict[str, str]:
         s = self.settings
         env = dict(os.environ)
@@ -104,6 +110,7 @@ class Stack:
                 "CANYU_CONSOLE_PORT": str(s.console_port),
                 "RASA_URL": self.rasa_url,
                 "RASA_TOKEN": self.rasa_token,
+                "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(s.home), os.environ.get("PYTHONPATH", "")])),
             }
         )
@@ -160,6 +167,8 @@ class Stack:
 
     def start(self) -> "Stack":
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
         if not self.settings.redis_url and self.redis is None:
             self.progress("starting embedded Redis")
             self.redis = EmbeddedRedis(self.settings.data_dir / "redis").start()
