@@ -1,5 +1,6 @@
 """Run the trust-boundary attacks (issue 15) against a live stack and print what happened to each.
 
+    ~/.cache/canyu/venv/bin/python bench/attack_probe.py --start      # a stack of its own, platforms on fakes
     ~/.cache/canyu/venv/bin/python bench/attack_probe.py http://127.0.0.1:5005 \\
         [--rest-token T] [--wechat-token W] [--console-url http://127.0.0.1:5002 [--console-login NAME:PW]]
         [--redis-url URL]
@@ -277,17 +278,52 @@ def table(rows: List[Dict[str, Any]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("url", help="the Rasa server (REST, WeChat and Telegram webhooks)")
+    parser.add_argument("url", nargs="?", help="the Rasa server (REST, WeChat and Telegram webhooks)")
+    parser.add_argument("--start", action="store_true",
+                        help="start a stack here (WeChat and Telegram on local fakes) and probe it")
     parser.add_argument("--rest-token", default="")
     parser.add_argument("--wechat-token", default="")
     parser.add_argument("--console-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--console-login", default="", help="NAME:PASSWORD of a test agent (else: admin, no password)")
     args = parser.parse_args()
-    rows = probe(Target(args.url.rstrip("/"), args.rest_token, args.wechat_token, args.console_url.rstrip("/"),
-                        args.redis_url, args.console_login))
+    if args.start:
+        target, stop = _started_target()
+    elif args.url:
+        target, stop = Target(args.url.rstrip("/"), args.rest_token, args.wechat_token, args.console_url.rstrip("/"),
+                              args.redis_url, args.console_login), (lambda: None)
+    else:
+        parser.error("give the URL of a running stack, or --start")
+    try:
+        rows = probe(target)
+    finally:
+        stop()
     print(table(rows))
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def _started_target() -> Tuple[Target, Callable[[], None]]:
+    """A stack like tests/fakes/rasa_channels.py starts: WeChat and Telegram on local fake servers."""
+    import os
+    import tempfile
+
+    from bot.cli.console import add_user
+    from bot.settings import QUIET_ENV
+    from tests.fakes.rasa_channels import WECHAT_TOKEN, channels_assistant
+
+    class _Folders:  # what channels_assistant needs of pytest's tmp_path_factory
+        @staticmethod
+        def mktemp(name: str) -> Path:
+            return Path(tempfile.mkdtemp(prefix=f"canyu-probe-{name}-"))
+
+    os.environ.update(QUIET_ENV)
+    print("starting a stack with WeChat and Telegram on local fakes…", file=sys.stderr, flush=True)
+    stack = channels_assistant(_Folders())
+    add_user("probe-agent", "agent", "probe-agent-pw-1", redis=stack.assistant.redis)
+    token = stack.assistant.rest_headers["Authorization"].split(" ", 1)[1]
+    target = Target(stack.url, token, WECHAT_TOKEN, stack.assistant.console_url, stack.assistant.redis_url,
+                    "probe-agent:probe-agent-pw-1")
+    return target, (lambda: None)  # channels_assistant stops it at exit
 
 
 if __name__ == "__main__":
