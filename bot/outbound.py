@@ -31,6 +31,8 @@ Redis keys (owned here):
 - `canyu:user:{sender_id}` hash: `channel`, `platform_id`, `last_inbound` (epoch seconds)
 - `canyu:pending:{sender_id}` list of JSON messages waiting for the user's next contact (WeChat)
 - `canyu:outbox:{sender_id}` list of JSON messages for REST users
+- `canyu:delivery:done:{key}` the `Delivery` of a message set sent with an idempotency key (7 days);
+  `canyu:delivery:claim:{key}` held while it is being sent
 """
 
 from __future__ import annotations
@@ -184,15 +186,52 @@ def _queue(key: str, sender_id: str, messages: List[Dict[str, Any]], redis: Any)
         redis.rpush(key, *[json.dumps({"recipient_id": sender_id, **m}, ensure_ascii=False) for m in messages])
 
 
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+"""How long a delivered message set is remembered by its idempotency key."""
+_CLAIM_TTL_S = 300
+
+
+def _done_key(key: str) -> str:
+    return f"canyu:delivery:done:{key}"
+
+
 async def send_to_user(sender_id: str, messages: Sequence[Message], channel: Optional[str] = None,
-                       *, redis: Any = None) -> Delivery:
-    """Send `messages` to `sender_id` on their channel (see the module docstring)."""
+                       *, redis: Any = None, idempotency_key: Optional[str] = None) -> Delivery:
+    """Send `messages` to `sender_id` on their channel (see the module docstring).
+
+    With `idempotency_key`, the message set is delivered at most once: a second call with the same key
+    (while the first is in flight or after it) sends nothing and returns the first call's `Delivery`."""
     r = _redis(redis)
-    msgs = normalize(messages)
     owner = channel_of(sender_id)
     if channel is not None and channel != owner:
         raise ConnectorError(f"{sender_id!r} is a {owner} user, not a {channel} one", platform=channel)
-    channel = owner
+    if idempotency_key is None:
+        return await _send_now(sender_id, messages, owner, r)
+    done = _done_key(idempotency_key)
+    claim = f"canyu:delivery:claim:{idempotency_key}"
+    import asyncio
+
+    while not r.set(claim, "1", nx=True, ex=_CLAIM_TTL_S):
+        raw = r.get(done)
+        if raw:
+            return Delivery(**json.loads(raw))
+        await asyncio.sleep(0.1)  # another call with this key is sending: wait for its result
+    raw = r.get(done)
+    if raw:
+        r.delete(claim)
+        return Delivery(**json.loads(raw))
+    try:
+        report = await _send_now(sender_id, messages, owner, r)
+    except BaseException:
+        r.delete(claim)
+        raise
+    r.set(done, json.dumps(report.__dict__), ex=IDEMPOTENCY_TTL_S)
+    r.delete(claim)
+    return report
+
+
+async def _send_now(sender_id: str, messages: Sequence[Message], channel: str, r: Any) -> Delivery:
+    msgs = normalize(messages)
     if not msgs:
         return Delivery(channel, 0, 0)
     if channel == "wechat":
