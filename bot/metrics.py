@@ -6,6 +6,13 @@ start), and `render()` in any of them adds up all the processes' files, then add
 Redis at scrape time (queue depths, dead letters, handoffs waiting). Without that variable (a lone script,
 a unit test) the counters live in this process only.
 
+Processes that die: their counters and histograms stay in the sum (what they counted did happen, and the
+totals stay monotonic across a child's restart); their live gauges (`multiprocess_mode="live…"`, such as
+`ACTIONS_IN_PROGRESS`) are dropped by `render()` as soon as their pid is gone (`prune_dead_processes`, which
+calls prometheus_client's `mark_process_dead`). `bot run` empties the folder when the stack starts, which a
+scraper sees as a counter reset (`rate()` and `increase()` handle it). Every gauge declared here must name a
+`multiprocess_mode`; a test keeps that true.
+
     from bot import metrics
     metrics.MESSAGES_RECEIVED.labels("wechat").inc()
     with metrics.MESSAGE_SECONDS.labels("wechat").time(): ...
@@ -16,15 +23,17 @@ The list, and the alerts a team should set on them, is in docs/operations.md.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = [
     "MESSAGES_RECEIVED", "MESSAGES_ANSWERED", "MESSAGES_FAILED", "MESSAGES_REDELIVERED", "MESSAGE_SECONDS",
-    "DELIVERIES", "CHILD_RESTARTS", "render", "add_redis_gauge", "CONTENT_TYPE",
+    "DELIVERIES", "CHILD_RESTARTS", "ACTIONS", "ACTION_SECONDS", "ACTIONS_IN_PROGRESS",
+    "render", "add_redis_gauge", "prune_dead_processes", "CONTENT_TYPE",
 ]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -41,6 +50,12 @@ MESSAGE_SECONDS = Histogram("canyu_message_seconds", "Time from receiving a mess
 DELIVERIES = Counter("canyu_deliveries", "Outbound messages by channel and outcome (sent, retried, dead, queued)",
                      ["channel", "outcome"])
 CHILD_RESTARTS = Counter("canyu_child_restarts", "Child processes restarted by bot run", ["child"])
+ACTIONS = Counter("canyu_actions", "Custom actions run by the action server, by action and outcome "
+                  "(ok, rejected: a form's validation refused, error: the action raised)", ["action", "outcome"])
+ACTION_SECONDS = Histogram("canyu_action_seconds", "Time the action server spent in one custom action", ["action"],
+                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+ACTIONS_IN_PROGRESS = Gauge("canyu_actions_in_progress", "Custom actions running now (live processes only)",
+                            multiprocess_mode="livesum")
 
 # Gauges read from Redis when the page is rendered: (name, help, reader(redis) -> [(labels, value)]).
 _RedisReader = Callable[[Any], List[Tuple[Tuple[Tuple[str, str], ...], float]]]
@@ -51,6 +66,62 @@ def add_redis_gauge(name: str, documentation: str, reader: _RedisReader) -> None
     """Register a gauge computed from Redis at scrape time (`reader(redis)` -> [((label, value)…), number])."""
     if all(existing != name for existing, _, _ in _redis_gauges):
         _redis_gauges.append((name, documentation, reader))
+
+
+def _handoffs_waiting(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
+    from bot.handoff.store import HandoffStore
+
+    return [((), float(redis.zcard(HandoffStore.WAITING)))]
+
+
+def _oldest_handoff_wait(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
+    """Seconds the longest-waiting queued conversation has waited (0 when nobody waits)."""
+    import time
+
+    from bot.handoff.store import HandoffStore
+
+    senders = redis.zrange(HandoffStore.WAITING, 0, -1)
+    if not senders:
+        return [((), 0.0)]
+    pipe = redis.pipeline(transaction=False)
+    for sender in senders:
+        pipe.hget(HandoffStore.key(sender if isinstance(sender, str) else sender.decode()), "queued_at")
+    queued = [float(v) for v in pipe.execute() if v not in (None, b"", "")]
+    return [((), max(0.0, time.time() - min(queued)) if queued else 0.0)]
+
+
+add_redis_gauge("canyu_handoffs_waiting", "Conversations queued for a human agent, not yet claimed",
+                _handoffs_waiting)
+add_redis_gauge("canyu_handoff_oldest_wait_seconds", "How long the longest-waiting queued conversation has waited",
+                _oldest_handoff_wait)
+
+_LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def prune_dead_processes(folder: Optional[str] = None) -> List[int]:
+    """Drop the live-gauge files of processes that no longer exist (`mark_process_dead`); returns their pids.
+
+    Counters and histograms of dead processes are kept on purpose: what they counted happened."""
+    from prometheus_client import multiprocess
+
+    folder = folder or os.environ.get(MULTIPROC_VARIABLE)
+    if not folder or not os.path.isdir(folder):
+        return []
+    dead = sorted({int(m.group(1)) for m in map(_LIVE_GAUGE_FILE.match, os.listdir(folder))
+                   if m and not _alive(int(m.group(1)))})
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, folder)
+    return dead
 
 
 class _RedisCollector:
@@ -82,6 +153,7 @@ def render(redis: Optional[Any] = None) -> bytes:
     if folder and os.path.isdir(folder):
         from prometheus_client import multiprocess
 
+        prune_dead_processes(folder)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=folder)
     else:
