@@ -1,5 +1,5 @@
 """The agents' page and API: queue, claim, live transcript (SSE), context pack, reply, notes, transfer,
-perks, resolve. Also runs the no-agent timeout sweep in the background.
+perks, resolve. Also takes part in the deployment's background jobs (the no-agent timeout sweep, bot/jobs.py).
 
 Personal data of the kinds in the console setting `mask` (`CANYU_CONSOLE_MASK`) is masked in the
 transcript texts agents read (`bot.handoff.transcript`)."""
@@ -23,6 +23,7 @@ from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, transcript_items
+from bot.jobs import JobRunner, deployment_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ nav = [{"label": "Queue", "path": "/agent", "roles": ["agent"]}]
 
 MAX_REPLY = 4000
 MAX_NOTE = 2000
-SWEEP_SECONDS = 5.0
 SSE_HEARTBEAT_S = 15.0
 
 
@@ -288,20 +288,23 @@ async def events(request: Request, sender_id: str) -> Any:
 
 
 def setup(app: Sanic) -> None:
-    """Run the no-agent timeout sweep while the console is up."""
-
-    async def sweep_forever(app: Sanic) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_SECONDS)
-            try:
-                s = app.ctx.settings
-                service = HandoffService(HandoffStore(app.ctx.redis), RasaClient(s.rasa_url, s.rasa_token))
-                await service.sweep_timeouts()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.error("console: timeout sweep failed: %s", exc)
+    """Take part in the deployment's background jobs while the console is up (bot/jobs.py): the console's
+    runner competes with `bot run`'s and any other console's for one Redis lease, so the no-agent timeout
+    sweep runs once per deployment, also in a stack without `bot run`."""
 
     @app.after_server_start
-    async def start_sweep(app: Sanic, _loop: Any) -> None:
-        app.add_task(sweep_forever(app))
+    async def start_jobs(app: Sanic, _loop: Any) -> None:
+        s = app.ctx.settings
+        runner = JobRunner(app.ctx.redis, deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token))
+        app.ctx.job_stop = asyncio.Event()
+        app.ctx.job_task = asyncio.ensure_future(runner.run(app.ctx.job_stop))
+
+    @app.before_server_stop
+    async def stop_jobs(app: Sanic, _loop: Any) -> None:
+        stop, task = getattr(app.ctx, "job_stop", None), getattr(app.ctx, "job_task", None)
+        if stop is not None and task is not None:
+            stop.set()  # the runner gives the lease back, so another process leads at its next tick
+            try:
+                await asyncio.wait_for(task, 5.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
