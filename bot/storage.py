@@ -26,7 +26,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -36,6 +36,7 @@ from bot.errors import ConfigError, StorageError
 from bot.settings import load_settings
 
 SOCKET_NAME = "redis.sock"
+OWNER_FILE = "owner.pid"
 DEFAULT_SOCKET_TIMEOUT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 3
@@ -56,16 +57,40 @@ def redis_server_binary() -> str:
 
 
 class EmbeddedRedis:
-    """A redis-server process owned by us, data in `folder`, reachable at `self.url`."""
+    """A redis-server process owned by us, data in `folder`, reachable at `self.url`.
 
-    def __init__(self, folder: Path) -> None:
+    Whoever starts the server as a child (not daemonized) writes its own pid to `<folder>/owner.pid`, and
+    `stop()` removes it. `start()` finds a server already answering on the folder's socket and then:
+    joins it when its owner is alive (say `bot shell` beside `bot run`: not ours to stop), or, when the
+    owner is dead or unknown (a `bot run` killed with -9, a daemonized server of a lone process), shuts it
+    down with SHUTDOWN SAVE and starts its own on the same data, so that what is left over is never
+    left running. `die_with_parent` asks Linux to SIGTERM the server when the thread that started it
+    dies (`bot run` sets it: a crashed supervisor takes its Redis along)."""
+
+    def __init__(self, folder: Path, die_with_parent: bool = False) -> None:
         self.folder = Path(folder)
         self.socket = self.folder / SOCKET_NAME
         self.process: Optional[subprocess.Popen[bytes]] = None
+        self.die_with_parent = die_with_parent
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.folder / OWNER_FILE
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The server's pid: our child's, or the one the running server reports."""
+        if self.process is not None and self.process.poll() is None:
+            return self.process.pid
+        try:
+            info = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).info("server")
+            return int(info["process_id"])
+        except (redis.RedisError, OSError, KeyError, ValueError):
+            return None
 
     def is_running(self) -> bool:
         if not self.socket.exists():
@@ -75,11 +100,34 @@ class EmbeddedRedis:
         except redis.RedisError:
             return False
 
+    def owner(self) -> Optional[int]:
+        """The pid of the live process that started the running server, or None (dead, unknown)."""
+        try:
+            pid = int(self.owner_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def _shut_down_leftover(self, timeout: float) -> None:
+        pid = self.pid
+        try:
+            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown(save=True)
+        except redis.RedisError:
+            pass  # it answered SHUTDOWN by closing the connection, or was going anyway
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (self.is_running() or (pid is not None and _alive(pid))):
+            time.sleep(0.05)
+        if pid is not None and _alive(pid):
+            raise StorageError(f"a leftover embedded Redis (pid {pid}) in {self.folder} did not shut down within "
+                               f"{timeout:.0f} s; stop it (kill {pid}) and start again")
+
     def start(self, daemonize: bool = False, timeout: float = 10.0) -> "EmbeddedRedis":
-        """Start the server (or join the one already serving this folder)."""
+        """Start the server; join a running one whose owner lives; replace one whose owner is gone."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_running():
-            return self
+            if daemonize or self.owner() is not None:
+                return self
+            self._shut_down_leftover(timeout)
         if self.socket.exists():
             self.socket.unlink()
         args = [
@@ -97,12 +145,15 @@ class EmbeddedRedis:
             "--logfile", str(self.folder / "redis.log"),
         ]
         try:
-            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            preexec_fn=die_with_parent_hook() if self.die_with_parent else None)
         except OSError as exc:
             raise StorageError(f"could not start the embedded Redis ({args[0]}): {exc}") from exc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.is_running():
+                if not daemonize:
+                    self.owner_file.write_text(f"{os.getpid()}\n")
                 return self
             if not daemonize and self.process.poll() is not None:
                 break
@@ -117,14 +168,48 @@ class EmbeddedRedis:
         if self.process is None:
             return
         try:
-            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2).shutdown(save=True)
+            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown(save=True)
         except redis.RedisError:
             pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
         self.process = None
+        if self.owner() in (None, os.getpid()):
+            self.owner_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def die_with_parent_hook() -> Optional[Callable[[], None]]:
+    """A `preexec_fn` that has the child SIGTERMed when the thread that started it dies (Linux
+    PR_SET_PDEATHSIG), or None where that is not available. libc is loaded here, before the fork."""
+    try:
+        import ctypes
+        import signal as _signal
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    sigterm = int(_signal.SIGTERM)
+
+    def hook() -> None:
+        prctl(1, sigterm, 0, 0, 0)
+
+    return hook
 
 
 def embedded_folder() -> Path:
