@@ -5,7 +5,15 @@ Same name ("rest") and URL as Rasa's RestInput (`POST /webhooks/rest/webhook {"s
 - `GET /webhooks/rest/outbox/<sender>?wait=N`: takes the messages queued for this user by
   `bot.outbound.send_to_user` (agent replies, timeout notices, rating questions), oldest first; with
   `wait` (seconds, at most 25) it long-polls until something arrives;
-- the webhook's JSON reply also carries any queued messages after the bot's own replies.
+- the webhook's JSON reply also carries any queued messages after the bot's own replies;
+- no silent empty reply: when Redis is unreachable, Rasa raises, or Rasa takes longer than
+  `CANYU_REST_TIMEOUT` seconds (60), the webhook answers 503 with
+  `{"error": "...", "language": "zh"|"en", "messages": [{"recipient_id", "text": <apology>}]}` (the apology in
+  the language of the user's message) instead of `200 []`;
+- `GET /webhooks/rest/ready`: 200 `{"status": "ready"}` only when Redis answers PING, the action server's
+  `/health` answers 200 (its URL from the agent's action endpoint, else `CANYU_ACTIONS_PORT`) and a model
+  is loaded; else 503 `{"status": "unavailable", "failing": {check: why}}`. `GET /webhooks/rest/` stays a
+  liveness check (the process answers).
 
 Identity is owned by the channel. The client's `sender` names a user *of the REST channel*: the Rasa
 sender id is `rest:` + that name (a name already starting with `rest:` is kept), so `"telegram:42"` becomes
@@ -26,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
@@ -36,12 +45,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 import rasa.utils.endpoints
+from bot import metrics
 from connectors._channel import platform_channels
 from connectors._rest_auth import RestAuth
 
 logger = logging.getLogger(__name__)
 
 MAX_WAIT_S = 25.0
+DEFAULT_TIMEOUT_S = 60.0
+"""How long the webhook waits for Rasa (`CANYU_REST_TIMEOUT`) before it answers 503."""
+READY_TIMEOUT_S = 2.0
+APOLOGY = {
+    "zh": "抱歉，我这边暂时出了点问题，请稍后再发一次。",
+    "en": "Sorry, something went wrong on my side. Please send that again in a moment.",
+}
 POLL_INTERVAL_S = 0.25
 NAMESPACE = "rest:"
 _PLATFORM_METADATA = ("wechat", "telegram")
@@ -62,13 +79,30 @@ def _pop(sender_id: str) -> List[Dict[str, Any]]:
         return []
 
 
-def _record(sender_id: str) -> None:
+def _record(sender_id: str, redis: Any = None) -> None:
+    """Remember the user's channel; raises when Redis is unreachable (then nothing can be answered)."""
     from bot.outbound import record_inbound
 
-    try:
-        record_inbound(sender_id, "rest")
-    except Exception as exc:
-        logger.error("rest: cannot record the channel of %s: %s", sender_id, exc)
+    record_inbound(sender_id, "rest", redis)
+
+
+def _apology(sender_id: str, text: Optional[str], error: str, status: int = 503) -> HTTPResponse:
+    """A message that could not be processed: an error status and a short apology, never `200 []`."""
+    from bot.language import detect_language
+
+    language = detect_language(text or "") or "en"
+    return response.json({"error": error, "language": language,
+                          "messages": [{"recipient_id": sender_id, "text": APOLOGY[language]}]}, status=status)
+
+
+def _actions_health_url(agent: Any) -> str:
+    """The action server's `/health`: from the agent's action endpoint, else `CANYU_ACTIONS_PORT`."""
+    endpoint = getattr(agent, "action_endpoint", None)
+    url = str(getattr(endpoint, "url", "") or "")
+    if url:
+        base = url[: -len("/webhook")] if url.rstrip("/").endswith("/webhook") else url
+        return base.rstrip("/") + "/health"
+    return f"http://127.0.0.1:{os.environ.get('CANYU_ACTIONS_PORT') or 5055}/health"
 
 
 class RestInput(RasaRestInput):
@@ -82,9 +116,20 @@ class RestInput(RasaRestInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
         return cls(RestAuth.load(credentials))
 
-    def __init__(self, auth: Optional[RestAuth] = None) -> None:
+    def __init__(self, auth: Optional[RestAuth] = None, redis: Any = None, timeout: Optional[float] = None) -> None:
         self.auth = auth or RestAuth.load()
         self._warned = False
+        self._redis_client = redis
+        self.timeout = timeout if timeout is not None else float(os.environ.get("CANYU_REST_TIMEOUT")
+                                                                  or DEFAULT_TIMEOUT_S)
+
+    @property
+    def redis(self) -> Any:
+        if self._redis_client is None:
+            from bot.storage import connect_redis
+
+            self._redis_client = connect_redis()
+        return self._redis_client
 
     def _refusal(self, request: Request) -> Optional[HTTPResponse]:
         if not self.auth.required(bool(platform_channels(request.app))):
@@ -110,6 +155,31 @@ class RestInput(RasaRestInput):
             return None
         return {k: v for k, v in metadata.items() if k not in _PLATFORM_METADATA}
 
+    async def _readiness(self, app: Any) -> Dict[str, str]:
+        """The checks that fail (name -> why): Redis PING, the action server's health, a loaded model."""
+        failing: Dict[str, str] = {}
+        try:
+            if not await asyncio.wait_for(asyncio.to_thread(self.redis.ping), READY_TIMEOUT_S + 1):
+                failing["redis"] = "PING was not answered"
+        except Exception as exc:
+            failing["redis"] = f"unreachable: {type(exc).__name__}: {exc}"[:300]
+        agent = getattr(app.ctx, "agent", None)
+        is_ready = getattr(agent, "is_ready", None)
+        if not callable(is_ready) or not is_ready():
+            failing["model"] = "no model loaded"
+        url = _actions_health_url(agent)
+        try:
+            import aiohttp
+
+            timeout = aiohttp.ClientTimeout(total=READY_TIMEOUT_S)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(url) as answer:
+                    if answer.status != 200:
+                        failing["actions"] = f"{url} answered {answer.status}"
+        except Exception as exc:
+            failing["actions"] = f"{url} unreachable: {type(exc).__name__}"
+        return failing
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         module = inspect.getmodule(self)
         bp = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
@@ -132,7 +202,14 @@ class RestInput(RasaRestInput):
             sender_id = rest_sender(str(sender_id))
             input_channel = self.name()
             metadata = self.get_metadata(request)
-            _record(sender_id)
+            metrics.MESSAGES_RECEIVED.labels("rest").inc()
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(_record, sender_id, self.redis)
+            except Exception as exc:
+                logger.error("rest: Redis unreachable, message from %s not processed: %s", sender_id, exc)
+                metrics.MESSAGES_FAILED.labels("rest", "redis").inc()
+                return _apology(sender_id, text, "redis unreachable: the message was not processed; try again")
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
@@ -140,13 +217,27 @@ class RestInput(RasaRestInput):
                 )
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(text, collector, sender_id, input_channel=input_channel,
-                                                 metadata=metadata))
-            except asyncio.CancelledError:
-                logger.error("rest: message from %s timed out", sender_id)
-            except Exception:
+                await asyncio.wait_for(on_new_message(UserMessage(text, collector, sender_id,
+                                                                  input_channel=input_channel, metadata=metadata)),
+                                       timeout=self.timeout)
+            except asyncio.TimeoutError:
+                logger.error("rest: message from %s timed out after %.0f s", sender_id, self.timeout)
+                metrics.MESSAGES_FAILED.labels("rest", "timeout").inc()
+                return _apology(sender_id, text, f"the assistant did not answer within {self.timeout:.0f} s")
+            except Exception as exc:
                 logger.exception("rest: message from %s failed", sender_id)
+                metrics.MESSAGES_FAILED.labels("rest", "rasa").inc()
+                return _apology(sender_id, text, f"the assistant failed on this message ({type(exc).__name__})")
+            metrics.MESSAGES_ANSWERED.labels("rest").inc()
+            metrics.MESSAGE_SECONDS.labels("rest").observe(time.monotonic() - started)
             return response.json(list(collector.messages) + _pop(sender_id))
+
+        @bp.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            failing = await self._readiness(request.app)
+            if failing:
+                return response.json({"status": "unavailable", "failing": failing}, status=503)
+            return response.json({"status": "ready"})
 
         @bp.route("/outbox/<sender_id:path>", methods=["GET"])
         async def outbox(request: Request, sender_id: Text) -> HTTPResponse:
