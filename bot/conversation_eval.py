@@ -207,7 +207,7 @@ class Result:
     error: Optional[str] = None
 
 
-def ask(url: str, token: str, item: Item, sender: Optional[str] = None) -> Result:
+def ask(url: str, token: str, item: Item, sender: Optional[str] = None, rest_token: str = "") -> Result:
     """Send `item` as the first message of a fresh sender; read the outcome from its tracker."""
     from connectors._rest_auth import auth_headers
 
@@ -215,7 +215,7 @@ def ask(url: str, token: str, item: Item, sender: Optional[str] = None) -> Resul
     started = time.monotonic()
     try:
         response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": item.text},
-                                 headers=auth_headers(token=os.environ.get("CANYU_REST_TOKEN", "")),
+                                 headers=auth_headers(token=rest_token),
                                  timeout=REQUEST_TIMEOUT)
         response.raise_for_status()
         replies = [m.get("text") or "" for m in response.json()]
@@ -235,11 +235,11 @@ def ask(url: str, token: str, item: Item, sender: Optional[str] = None) -> Resul
 
 
 def evaluate(items: Sequence[Item], url: str, token: str, workers: int = DEFAULT_WORKERS,
-             progress: Callable[[int, int], None] = lambda done, total: None) -> List[Result]:
+             progress: Callable[[int, int], None] = lambda done, total: None, rest_token: str = "") -> List[Result]:
     """Ask every item of the set against a running assistant (a few at a time); results in set order."""
     results: List[Optional[Result]] = [None] * len(items)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(ask, url, token, item): i for i, item in enumerate(items)}
+        futures = {pool.submit(ask, url, token, item, None, rest_token): i for i, item in enumerate(items)}
         for done, future in enumerate(as_completed(futures), start=1):
             results[futures[future]] = future.result()
             progress(done, len(items))
@@ -406,8 +406,11 @@ def start_stack(model: Optional[Path], data_dir: Path, say: Callable[[str], None
 
 def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
         url: Optional[str] = None, token: Optional[str] = None, workers: int = DEFAULT_WORKERS,
-        stream: Any = sys.stdout) -> Dict[str, Any]:
-    """Evaluate the set at `source`; against `url`/`token` if given, else a stack started here."""
+        stream: Any = sys.stdout, rest_token: Optional[str] = None) -> Dict[str, Any]:
+    """Evaluate the set at `source`; against `url`/`token` if given, else a stack started here.
+
+    `rest_token` is the REST channel's bearer token (default: `CANYU_REST_TOKEN`)."""
+    rest_token = os.environ.get("CANYU_REST_TOKEN", "") if rest_token is None else rest_token
     def say(message: str) -> None:
         print(f"[canyu] {message}", file=sys.stderr, flush=True)
 
@@ -416,8 +419,6 @@ def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
     tmp: Optional[tempfile.TemporaryDirectory] = None
     try:
         if url is None:
-            import os
-
             from bot.settings import QUIET_ENV
 
             os.environ.update(QUIET_ENV)
@@ -426,7 +427,8 @@ def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
             url, token = stack.rasa_url, stack.rasa_token
         say(f"asking {len(items)} first questions ({workers} at a time)")
         started = time.monotonic()
-        results = evaluate(items, url, token or "", workers=workers, progress=_progress_printer())
+        results = evaluate(items, url, token or "", workers=workers, progress=_progress_printer(),
+                           rest_token=rest_token)
         seconds = time.monotonic() - started
     finally:
         if stack is not None:
@@ -446,5 +448,5 @@ def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
 
 def main_conversations(args: argparse.Namespace) -> int:
     run(Path(args.file), out=Path(args.out) if args.out else None, model=Path(args.model) if args.model else None,
-        url=args.url, token=args.token, workers=args.workers)
+        url=args.url, token=args.token, workers=args.workers, rest_token=args.rest_token)
     return 0  # a measurement, not a check

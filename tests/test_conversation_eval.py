@@ -213,7 +213,9 @@ def test_command_against_the_real_assistant(assistant: Any, tmp_path: Path) -> N
     source = tmp_path / "tiny.yml"
     source.write_text(TINY, encoding="utf-8")
     printed = io.StringIO()
-    result = run(source, out=tmp_path / "out", url=assistant.url, token=assistant.token, workers=2, stream=printed)
+    rest_token = assistant.rest_headers["Authorization"].split(" ", 1)[1]
+    result = run(source, out=tmp_path / "out", url=assistant.url, token=assistant.token, workers=2, stream=printed,
+                 rest_token=rest_token)
     got = {r.text: r.got for r in result["results"]}
     assert not [r for r in result["results"] if r.error], result["results"]
     # Outcomes that do not depend on how well today's NLU is trained:

@@ -68,7 +68,7 @@ def test_sqlite_backend_seeds_the_demo_orders(tmp_path: Path) -> None:
     assert first.tracking_no and isinstance(first.eta, date) and isinstance(first.updated_at, datetime)
     statuses = {backend.get(o.number).status for o in demo_orders()}  # type: ignore[union-attr]
     assert statuses == set(ORDER_STATUSES) - {"cancelled"}
-    assert {backend.get(o.number).owner for o in demo_orders()} == {"me"}  # type: ignore[union-attr]
+    assert {backend.get(o.number).owner for o in demo_orders()} == {"rest:me"}  # type: ignore[union-attr]
     assert backend.get("M2026110502").status == "delivered"  # type: ignore[union-attr]
     assert backend.get("M2026110504").status == "returned"  # type: ignore[union-attr]
 
@@ -162,12 +162,12 @@ def test_only_the_owner_gets_the_order(tmp_path: Path) -> None:
     assert owned_order(backend, "M1000000001", "bob") is None
     assert owned_order(backend, "M1000000001", "") is None
     assert owned_order(backend, "M2026110501", "alice") is None  # the demo orders are the demo owner's
-    assert owned_order(backend, "M2026110501", "me") is not None
+    assert owned_order(backend, "M2026110501", "rest:me") is not None
     assert owned_order(backend, "M2026110599", "alice") is None
 
 
 def test_demo_owner_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert demo_owner({}) == "me"
+    assert demo_owner({}) == "rest:me"
     assert demo_owner({"CANYU_DEMO_ORDERS_OWNER": " wechat:oDemo "}) == "wechat:oDemo"
     monkeypatch.setenv("CANYU_DEMO_ORDERS_OWNER", "telegram:42")
     backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
@@ -201,7 +201,7 @@ def test_an_old_database_gets_the_owner_column(tmp_path: Path) -> None:
         db.execute("INSERT INTO orders VALUES ('M3000000001', 'Millet Band 9', 'paid', NULL, NULL, NULL, "
                    "'2026-11-01T09:00')")
     backend = SqliteOrderBackend(path)
-    assert backend.get("M2026110501").owner == "me"  # type: ignore[union-attr]
+    assert backend.get("M2026110501").owner == "rest:me"  # type: ignore[union-attr]
     assert backend.get("M3000000001").owner is None  # type: ignore[union-attr]
     assert backend.stock("phone_14_pro") == 0 and backend.stock("band_9") > 0
 
@@ -358,7 +358,7 @@ def test_a_one_time_code_to_the_orders_phone_grants_access(tmp_path: Path, redis
     assert owned_order(backend, "M2026110501", "wechat:oNew") is None
     assert check.verify("wechat:oNew", code) == "M2026110501"
     assert owned_order(backend, "M2026110501", "wechat:oNew") is not None
-    assert owned_order(backend, "M2026110501", "me") is not None  # the owner keeps it
+    assert owned_order(backend, "M2026110501", "rest:me") is not None  # the owner keeps it
     assert check.verify("wechat:oNew", code) is None  # used up
 
 
@@ -402,7 +402,7 @@ def test_the_orders_cli_sets_stock_and_tells_subscribers(tmp_path: Path, redis_s
     assert len(messages) == 1 and "Millet Phone 14 Pro" in messages[0]["text"]
     assert main(["orders", "stock", "toaster", "1"]) == 2
     assert main(["orders", "show", "M2026110501"]) == 0
-    assert "owner\tme" in capsys.readouterr().out
+    assert "owner\trest:me" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("text, intent, diverts", [

@@ -69,5 +69,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     pc.add_argument("--model", default=None, help="Rasa model to run (default: models/canyu.tar.gz, trained if stale)")
     pc.add_argument("--url", default=None, help="ask an assistant that is already running (its Rasa URL) instead")
     pc.add_argument("--token", default=None, help="that assistant's Rasa API token (for the tracker)")
+    pc.add_argument("--rest-token", default=None, help="its REST channel token (default: CANYU_REST_TOKEN)")
     pc.add_argument("--workers", type=int, default=4, help="messages in flight at once (default 4)")
     pc.set_defaults(func=_conversations)
