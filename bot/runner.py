@@ -3,6 +3,12 @@
 `bot run` and the test harness both use `Stack`, so what the tests run is what users run.
 Each child process logs to `<data dir>/logs/<name>.log`, through the redaction filter (`bot.redaction`): every
 child is started as `python -m bot.redaction <module> …`.
+
+`Stack.ready()` is the readiness of the whole deployment (Redis PING, the action server's /health, Rasa's
+/status with a loaded model, the console's /health); `bot run` serves it on its health port and restarts
+crashed children (bot/supervisor.py). `Stack.stop()` drains: Rasa first (SIGTERM, so Sanic finishes the
+requests in flight within its graceful timeout), then the action server, the console, and Redis last
+(SHUTDOWN SAVE).
 """
 
 from __future__ import annotations
@@ -15,17 +21,23 @@ import socket
 import subprocess
 import sys
 import time
+import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bot.errors import CanyuError
 from bot.settings import QUIET_ENV, Settings, load_settings
-from bot.storage import EmbeddedRedis
+from bot.storage import EmbeddedRedis, die_with_parent_hook
 
 STARTUP_TIMEOUT = 240.0
+STOP_TIMEOUT = 15.0
+RASA_DRAIN_TIMEOUT = 20.0
+"""Sanic's GRACEFUL_SHUTDOWN_TIMEOUT (15 s) for requests in flight, and some."""
+CHECK_TIMEOUT = 3.0
 
 
 def free_port() -> int:
@@ -40,6 +52,21 @@ def _http_ok(url: str) -> bool:
             return 200 <= response.status < 500
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return False
+
+
+def _http_get(url: str, timeout: float = CHECK_TIMEOUT) -> Tuple[int, str]:
+    """(status, body) of a GET; status 0 with the error when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(4096).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(4096).decode("utf-8", "replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        return 0, str(getattr(exc, "reason", exc))
+
+
+Check = Dict[str, Any]
+"""One readiness check: {"ok": bool, "detail": str}."""
 
 
 @dataclass
@@ -69,6 +96,8 @@ class Stack:
     redis: Optional[EmbeddedRedis] = None
     children: Dict[str, Child] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None
+    die_with_parent: bool = False
+    """Children (and the embedded Redis) get SIGTERM when the thread that started them dies (`bot run`)."""
 
     @property
     def redis_url(self) -> str:
@@ -171,12 +200,20 @@ class Stack:
         self.metrics_dir.mkdir(parents=True)
         if not self.settings.redis_url and self.redis is None:
             self.progress("starting embedded Redis")
-            self.redis = EmbeddedRedis(self.settings.data_dir / "redis").start()
+            self.redis = EmbeddedRedis(self.settings.data_dir / "redis", die_with_parent=self.die_with_parent)
+            self.redis.start()
         for child in self._plan():
             self.start_child(child)
         for child in self.children.values():
             self.wait_healthy(child)
         return self
+
+    def planned(self, name: str) -> Child:
+        """A fresh `Child` for `name` (to start it again after a crash)."""
+        for child in self._plan():
+            if child.name == name:
+                return child
+        raise CanyuError(f"no child named {name!r} in this stack; it has {', '.join(c.name for c in self._plan())}")
 
     def start_child(self, child: Child) -> None:
         self.progress(f"starting {child.name}")
@@ -185,6 +222,7 @@ class Stack:
         child.process = subprocess.Popen(
             child.args, cwd=self.settings.home, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent_hook() if self.die_with_parent else None,
         )
         log.close()
         self.children[child.name] = child
@@ -206,17 +244,21 @@ class Stack:
             return ""
         return "\n".join(child.log.read_text(errors="replace").splitlines()[-lines:])
 
-    def stop_child(self, name: str) -> None:
+    def stop_child(self, name: str, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGTERM the child's process group, SIGKILL it after `timeout` seconds."""
         child = self.children.pop(name, None)
         if child is None or child.process is None:
             return
         if child.running():
-            os.killpg(child.process.pid, signal.SIGTERM)
+            _signal_group(child.process.pid, signal.SIGTERM)
             try:
-                child.process.wait(timeout=15)
+                child.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
+                self.progress(f"{name} did not stop within {timeout:.0f} s; killing it")
+                _signal_group(child.process.pid, signal.SIGKILL)
                 child.process.wait()
+        else:
+            _signal_group(child.process.pid, signal.SIGKILL)  # whatever it left behind in its session
 
     def restart_rasa(self) -> None:
         """Stop and start the Rasa server only (conversations must survive in Redis)."""
@@ -227,14 +269,70 @@ class Stack:
         self.wait_healthy(child)
 
     def stop(self) -> None:
-        for name in reversed(list(self.children)):
-            self.stop_child(name)
+        """Drain and stop: Rasa first (no new messages; Sanic finishes those in flight), then the action
+        server, the console, and Redis last (SHUTDOWN SAVE)."""
+        rasa = [n for n in self.children if n.startswith("rasa-")]
+        for name in rasa + [n for n in ("actions", "console") if n in self.children] + list(self.children):
+            self.stop_child(name, RASA_DRAIN_TIMEOUT if name in rasa else STOP_TIMEOUT)
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
 
+    def ready(self) -> Dict[str, Any]:
+        """The deployment's readiness: {"ready": bool, "checks": {name: {"ok", "detail"}}}; every check
+        that this stack runs must pass (Redis, actions, Rasa with a loaded model, console)."""
+        checks: Dict[str, Check] = {"redis": self._check_redis()}
+        s = self.settings
+        if self.with_actions:
+            checks["actions"] = _check_http(f"http://127.0.0.1:{s.actions_port}/health")
+        if self.with_rasa:
+            checks["rasa"] = self._check_rasa()
+        if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
+            checks["console"] = _check_http(f"{self.console_url}/health")
+        return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+    def _check_redis(self) -> Check:
+        import redis as redis_lib
+
+        try:
+            client = redis_lib.Redis.from_url(self.redis_url, socket_timeout=CHECK_TIMEOUT,
+                                              socket_connect_timeout=CHECK_TIMEOUT)
+            try:
+                return {"ok": bool(client.ping()), "detail": "PONG"}
+            finally:
+                client.close()
+        except (redis_lib.RedisError, OSError, AssertionError) as exc:
+            return {"ok": False, "detail": f"Redis PING failed: {type(exc).__name__}: {exc}"}
+
+    def _check_rasa(self) -> Check:
+        query = urllib.parse.urlencode({"token": self.rasa_token})
+        status, body = _http_get(f"{self.rasa_url}/status?{query}")
+        if status != 200:
+            return {"ok": False, "detail": f"GET /status answered {status or 'nothing'}: {body[:200]}"}
+        try:
+            model = json.loads(body).get("model_file")
+        except (ValueError, AttributeError):
+            model = None
+        if not model:
+            return {"ok": False, "detail": "Rasa answers but has no model loaded"}
+        return {"ok": True, "detail": f"model {model}"}
+
     def dead_children(self) -> List[Child]:
         return [c for c in self.children.values() if not c.running()]
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _check_http(url: str) -> Check:
+    status, body = _http_get(url)
+    if status == 200:
+        return {"ok": True, "detail": "200"}
+    return {"ok": False, "detail": f"GET {url} answered {status or 'nothing'}: {body[:200]}"}
 
 
 def default_stack(**kwargs: object) -> Stack:

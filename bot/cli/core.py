@@ -53,7 +53,9 @@ def _stop_on_signals() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runner import Stack
+    """Start the stack, keep it up (crashed children restart with backoff), serve health, drain on stop."""
+    from bot.runner import Stack, RASA_DRAIN_TIMEOUT
+    from bot.supervisor import POLL_S, HealthServer, Supervisor, health_address
 
     _stop_on_signals()
     model = _ensure_model()
@@ -64,31 +66,46 @@ def _run(args: argparse.Namespace) -> int:
         actions_port=args.actions_port or settings.actions_port,
         console_port=args.console_port or settings.console_port,
     )
+    # before prometheus_client is imported: this process counts restarts into the stack's shared files
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.data_dir / "metrics")
     extra = {"TELEGRAM_MODE": "polling"} if args.telegram_polling else {}
-    stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say)
+    stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say,
+                  die_with_parent=True)
+    host, port = health_address()
+    health = HealthServer(None, host, port, redis_url=lambda: stack.redis_url if stack.redis or settings.redis_url
+                          else None).start()
+    jobs = None
     try:
         stack.start()
+        from bot.jobs import JobRunner, deployment_jobs
         from bot.privacy.retention import start_retention_thread
+        from bot.storage import connect_redis
 
+        supervisor = Supervisor(stack, _say)
+        health.supervisor = supervisor
         start_retention_thread(stack.redis_url)  # privacy.yml's retention, swept every few minutes
+        red = connect_redis(stack.redis_url)
+        jobs = JobRunner(red, deployment_jobs(red, stack.rasa_url, stack.rasa_token)).start_thread()
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
              + ("  (with Authorization: Bearer $CANYU_REST_TOKEN)" if stack.env().get("CANYU_REST_TOKEN") else ""))
         if "console" in stack.children:
             _say(f"agent console: {stack.console_url}")
         _say(f"Redis: {'REDIS_URL' if settings.redis_url else 'embedded, data in ' + str(settings.data_dir / 'redis')}")
+        _say(f"health: http://{host}:{port}/health, /ready, /metrics; crashed processes are restarted")
         _say(f"logs: {stack.log_dir}   (Ctrl-C to stop)")
         while True:
-            dead = stack.dead_children()
-            if dead:
-                for child in dead:
-                    _say(f"{child.name} stopped unexpectedly; last lines of {child.log}:\n{stack.tail(child)}")
-                return 1
-            time.sleep(1)
+            supervisor.poll()
+            time.sleep(POLL_S)
     except KeyboardInterrupt:
-        _say("stopping…")
+        _say(f"stopping: Rasa finishes the messages in flight (up to {RASA_DRAIN_TIMEOUT:.0f} s), then the rest…")
         return 0
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave half the stack running
+            signal.signal(signum, signal.SIG_IGN)
+        if jobs is not None:
+            jobs.stop()
         stack.stop()
+        health.stop()
         _say("stopped")
 
 
@@ -97,7 +114,8 @@ def _shell(args: argparse.Namespace) -> int:
 
     _stop_on_signals()
     model = _ensure_model()
-    stack = Stack(settings=load_settings(), model=model, with_console=False, with_rasa=False, progress=_say)
+    stack = Stack(settings=load_settings(), model=model, with_console=False, with_rasa=False, progress=_say,
+                  die_with_parent=True)
     try:
         stack.start()  # Redis + action server in the background, Rasa's own shell in the foreground
         cmd = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(stack.endpoints_file()),
