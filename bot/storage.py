@@ -145,8 +145,9 @@ class EmbeddedRedis:
             "--logfile", str(self.folder / "redis.log"),
         ]
         try:
-            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            preexec_fn=die_with_parent_hook() if self.die_with_parent else None)
+            self.process = subprocess.Popen(  # own session: a Ctrl-C to the terminal must not stop it first
+                args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=die_with_parent_hook() if self.die_with_parent else None)
         except OSError as exc:
             raise StorageError(f"could not start the embedded Redis ({args[0]}): {exc}") from exc
         deadline = time.monotonic() + timeout
