@@ -236,3 +236,67 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
         _stop(run)
         for line in _processes_using(run.data_dir):
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _redis_only_stack(tmp_path: Path) -> Any:
+    from bot.runner import Stack
+    from bot.settings import load_settings
+
+    settings = type(load_settings())(home=HOME, data_dir=tmp_path / "data")
+    return Stack(settings=settings, model=HOME / "models" / "unused.tar.gz", with_actions=False, with_rasa=False,
+                 with_console=False).start()
+
+
+def test_backoff_doubles_while_a_child_keeps_crashing_and_resets_once_it_stayed_up(tmp_path: Path) -> None:
+    from bot.supervisor import BACKOFF_CAP_S, STABLE_S, Supervisor
+
+    stack = _redis_only_stack(tmp_path)
+    said: List[str] = []
+    clock = _Clock()
+    supervisor = Supervisor(stack, said.append, clock=clock)
+    try:
+        def crash_and_recover() -> str:
+            stack.redis.process.kill()
+            stack.redis.process.wait()
+            supervisor.poll()
+            message = said[-1]
+            assert supervisor.states()["redis"]["state"] == "backoff"
+            supervisor.poll()
+            assert supervisor.states()["redis"]["state"] == "backoff", "restarted before its backoff ran out"
+            clock.now += BACKOFF_CAP_S
+            supervisor.poll()  # starts it
+            supervisor.poll()  # sees it healthy
+            assert supervisor.states()["redis"]["state"] == "running", said
+            return message
+
+        delays = [crash_and_recover() for _ in range(4)]
+        assert [d.rsplit("restarting in ", 1)[1] for d in delays] == ["1 s", "2 s", "4 s", "8 s"]
+        clock.now += STABLE_S
+        supervisor.poll()
+        assert crash_and_recover().endswith("restarting in 1 s")
+        state = supervisor.states()["redis"]
+        assert state["restarts"] == 5 and state["last_exit_code"] == -signal.SIGKILL
+        assert redis.Redis(unix_socket_path=str(stack.redis.socket)).ping()
+    finally:
+        stack.stop()
+
+
+def test_stack_ready_fails_with_the_reason_while_redis_is_down(tmp_path: Path) -> None:
+    stack = _redis_only_stack(tmp_path)
+    try:
+        assert stack.ready() == {"ready": True, "checks": {"redis": {"ok": True, "detail": "PONG"}}}
+        stack.redis.process.kill()
+        stack.redis.process.wait()
+        report = stack.ready()
+        assert report["ready"] is False
+        assert report["checks"]["redis"]["detail"].startswith("Redis PING failed"), report
+    finally:
+        stack.stop()
