@@ -5,6 +5,8 @@ CanyuError
 ├── DataError          training data / knowledge base is invalid (carries file and line)
 ├── StorageError       Redis or the order database is unreachable or inconsistent
 └── ConnectorError     a chat platform rejected a call or sent something we cannot use
+    └── DeliveryError  sending to a user failed (`permanent`: trying again will not help)
+        └── WindowClosed  WeChat's 48-hour window is closed or its quota used: wait for the user
 """
 
 from __future__ import annotations
@@ -42,3 +44,17 @@ class ConnectorError(CanyuError):
         self.platform = platform
         self.code = code
         super().__init__(message)
+
+
+class DeliveryError(ConnectorError):
+    """A message could not be delivered to a user. `permanent` (blocked bot, unknown user, malformed message)
+    sends it straight to the dead letters; otherwise it is retried with backoff."""
+
+    def __init__(self, message: str, platform: str = "", code: Optional[int] = None, permanent: bool = False) -> None:
+        super().__init__(message, platform=platform, code=code)
+        self.permanent = permanent
+
+
+class WindowClosed(DeliveryError):
+    """WeChat refuses to message this user now (48-hour window closed: 45015/45047; daily quota: 45009); the
+    messages wait until the user writes again."""

@@ -1,12 +1,16 @@
-"""One way to send a message to a user on their own channel (used by the bot and the agent console).
+"""One way to send a message to a user on their own channel (used by the bot, the agent console, notifications).
 
     from bot.outbound import send_to_user
     report = await send_to_user("wechat:oAbC123", ["人工客服小米来啦，有什么可以帮你？"])
     report = await send_to_user("telegram:42", [{"text": "Hi, I'm Lin from support.",
-                                                 "buttons": [{"title": "Thanks", "payload": "/thanks"}]}])
+                                                 "buttons": [{"title": "Thanks", "payload": "/thanks"}]}],
+                                idempotency_key="handoff-reply:42:7")
 
 `messages` are strings or Rasa-style dicts (`text`, `buttons`, `image`, `custom`). The result is a
-`Delivery(channel, sent, queued)`: `sent` messages went out now, `queued` wait in Redis.
+`Delivery(channel, sent, queued)`: `sent` messages went out now, `queued` wait in Redis and will go out (a retry,
+the WeChat pending list, the REST outbox, or a queue another process's worker drains). With `idempotency_key`
+a message set is delivered at most once: a second call with the same key sends nothing and returns the first
+call's `Delivery` (its state so far while the first is still being retried).
 
 Sender ids and channels. Each channel owns a namespace of sender ids: `wechat:{openid}` and
 `telegram:{chat_id}` are written only by our platform connectors (after their signature or secret checks),
@@ -15,34 +19,53 @@ sender id (anything else is `rest`), so no message on one channel can change the
 another; `record_inbound` refuses a channel that does not own the id.
 
 Per channel:
-- `wechat`: the customer-service API (`message/custom/send`), allowed only within 48 hours of the user's
-  last message. Outside the window (or when WeChat answers 45015/45047, or 45009 when the daily API
-  quota is used up) the messages are queued in
-  `canyu:pending:{sender_id}` and delivered by the WeChat connector when the user writes again.
-- `telegram`: Bot API `sendMessage`, paced (1 msg/s per chat, 30/s overall) and split at 4,096 characters.
-- `rest` (and anything else): appended to the Redis list `canyu:outbox:{sender_id}` (JSON, one message
-  per item, `{"recipient_id", "text", ...}` like Rasa's REST replies); the REST side polls it with
-  `pop_outbox(sender_id)`.
+- `wechat` and `telegram`: the message set becomes an item of the channel's durable delivery queue
+  (`bot.delivery`), sent at once by this process's sender when it has one, retried with backoff on failure,
+  and a dead letter (console → Deliveries) after `CANYU_DELIVERY_MAX_TRIES`; a process without a sender (the
+  action server, the CLI) only queues, and a worker in the Rasa server or the console sends. Progress is saved
+  per accepted part, so a retry resumes after the last one that went out.
+- `wechat` also has its 48-hour window: outside it (or when WeChat answers 45015/45047, or 45009 when the daily
+  API quota is used up) the messages wait in `canyu:pending:{sender_id}` and `deliver_pending` sends them when
+  the user writes again (moved into a queue item in one step, sent, then removed: a failure loses nothing).
+- `rest` (and anything else): the REST outbox `canyu:outbox:{sender_id}`, read with a cursor
+  (`read_outbox(sender, after=id)`, non-destructive) or `pop_outbox` (what is new since the last such read).
 
-Inside the Rasa server the connectors register their live senders (`register_sender`); any other process
-(the agent console) builds them from the same environment variables (see `docs/channels.md`).
+Channels register their sender (an object with `deliver()`, see `bot.delivery.Sender`) with `register_sender`
+where their process starts: the Rasa channels in their blueprint, the console in `create_app`. This module
+imports no channel.
 
-Redis keys (owned here):
-- `canyu:user:{sender_id}` hash: `channel`, `platform_id`, `last_inbound` (epoch seconds)
-- `canyu:pending:{sender_id}` list of JSON messages waiting for the user's next contact (WeChat)
-- `canyu:outbox:{sender_id}` list of JSON messages for REST users
-- `canyu:delivery:done:{key}` the `Delivery` of a message set sent with an idempotency key (7 days);
-  `canyu:delivery:claim:{key}` held while it is being sent
+Redis keys (owned here): `canyu:user:{sender_id}` hash: `channel`, `platform_id`, `last_inbound` (epoch seconds),
+`outbox_read` (the REST outbox mark); `canyu:pending:{sender_id}` list of JSON messages waiting for the user's
+next contact (WeChat); `canyu:outbox:{sender_id}` (bot/delivery/_outbox.py); the delivery queues and
+idempotency keys `canyu:delivery:…` (bot/delivery/_queue.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from bot.delivery import (
+    IDEMPOTENCY_TTL_S,
+    Delivery,
+    DeliveryQueue,
+    DeliverySettings,
+    Sender,
+    append_outbox,
+    attempt,
+    count,
+    done_of,
+    key_of,
+    park,
+    pending_key,
+    read_outbox as _read_outbox,
+    register_sender,
+    remember,
+    sender_for,
+)
 from bot.errors import ConnectorError
 
 __all__ = [
@@ -55,6 +78,7 @@ __all__ = [
     "platform_id",
     "register_sender",
     "deliver_pending",
+    "read_outbox",
     "pop_outbox",
     "normalize",
 ]
@@ -64,37 +88,10 @@ logger = logging.getLogger(__name__)
 WECHAT_WINDOW_S = 48 * 3600
 """WeChat lets an account message a user for 48 hours after the user's last message."""
 _WINDOW_MARGIN_S = 60
-_WECHAT_QUOTA = 45009
 _PREFIXES = ("wechat", "telegram")
+_KEY_WAIT_S = 10.0
 
 Message = Union[str, Mapping[str, Any]]
-
-
-class Sender(Protocol):
-    """A channel implementation: sends Rasa-style messages to one platform user."""
-
-    async def send(self, platform_id: str, messages: List[Dict[str, Any]]) -> int:
-        """Send in order; return how many went out. WeChat raises `WindowClosed` with `.sent` set."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    channel: str
-    sent: int
-    queued: int
-
-
-_senders: Dict[str, Sender] = {}
-
-
-def register_sender(channel: str, sender: Optional[Sender]) -> None:
-    """Install (or with None remove) the live sender of a channel in this process."""
-    if sender is None:
-        _senders.pop(channel, None)
-        for key in [k for k in _env_senders if k[0] == channel]:
-            del _env_senders[key]
-    else:
-        _senders[channel] = sender
 
 
 def _redis(redis: Any = None) -> Any:
@@ -153,135 +150,102 @@ def _window_open(sender_id: str, redis: Any) -> bool:
     return time.time() - float(raw) < WECHAT_WINDOW_S - _WINDOW_MARGIN_S
 
 
-_env_senders: Dict[Any, Sender] = {}
-
-
-def _sender_for(channel: str) -> Sender:
-    sender = _senders.get(channel)
-    if sender is not None:
-        return sender
-    # Built from the environment: one per event loop (PTB's HTTP client and locks belong to a loop).
-    import asyncio
-
-    key = (channel, id(asyncio.get_running_loop()))
-    sender = _env_senders.get(key)
-    if sender is not None:
-        return sender
-    if channel == "wechat":
-        from connectors.wechat import sender_from_env as wechat_sender
-
-        sender = wechat_sender()
-    elif channel == "telegram":
-        from connectors.telegram import sender_from_env as telegram_sender
-
-        sender = telegram_sender()
-    else:
-        raise ConnectorError(f"no sender for channel {channel!r}", platform=channel)
-    _env_senders[key] = sender
-    return sender
-
-
-def _queue(key: str, sender_id: str, messages: List[Dict[str, Any]], redis: Any) -> None:
-    if messages:
-        redis.rpush(key, *[json.dumps({"recipient_id": sender_id, **m}, ensure_ascii=False) for m in messages])
-
-
-IDEMPOTENCY_TTL_S = 7 * 24 * 3600
-"""How long a delivered message set is remembered by its idempotency key."""
-_CLAIM_TTL_S = 300
-
-
-def _done_key(key: str) -> str:
-    return f"canyu:delivery:done:{key}"
+async def _earlier(r: Any, key: str, channel: str) -> Optional[Delivery]:
+    """None if this call holds `key` now; else what the call that holds it achieved (waiting up to 10 s while
+    it is still sending)."""
+    if r.set(key_of(key), "-", nx=True, ex=IDEMPOTENCY_TTL_S):
+        return None
+    queue = DeliveryQueue(r, channel, DeliverySettings())
+    deadline = time.monotonic() + _KEY_WAIT_S
+    while True:
+        raw = r.get(done_of(key))
+        if raw:
+            return Delivery(**json.loads(raw))
+        held = r.get(key_of(key))
+        item = queue.get(held) if held and held != "-" and channel in _PREFIXES else None
+        sending = item is not None and r.zscore(queue.leases_key, item.id) is not None
+        if time.monotonic() >= deadline or (item is not None and not sending):
+            return Delivery(channel, item.sent, item.remaining) if item is not None else Delivery(channel, 0, 0)
+        await asyncio.sleep(0.1)
 
 
 async def send_to_user(sender_id: str, messages: Sequence[Message], channel: Optional[str] = None,
                        *, redis: Any = None, idempotency_key: Optional[str] = None) -> Delivery:
-    """Send `messages` to `sender_id` on their channel (see the module docstring).
-
-    With `idempotency_key`, the message set is delivered at most once: a second call with the same key
-    (while the first is in flight or after it) sends nothing and returns the first call's `Delivery`."""
+    """Send `messages` to `sender_id` on their channel (see the module docstring). Raises
+    `bot.errors.DeliveryError` when the messages could not be sent and went to the dead letters."""
     r = _redis(redis)
     owner = channel_of(sender_id)
     if channel is not None and channel != owner:
         raise ConnectorError(f"{sender_id!r} is a {owner} user, not a {channel} one", platform=channel)
-    if idempotency_key is None:
-        return await _send_now(sender_id, messages, owner, r)
-    done = _done_key(idempotency_key)
-    claim = f"canyu:delivery:claim:{idempotency_key}"
-    import asyncio
-
-    while not r.set(claim, "1", nx=True, ex=_CLAIM_TTL_S):
-        raw = r.get(done)
-        if raw:
-            return Delivery(**json.loads(raw))
-        await asyncio.sleep(0.1)  # another call with this key is sending: wait for its result
-    raw = r.get(done)
-    if raw:
-        r.delete(claim)
-        return Delivery(**json.loads(raw))
+    msgs = normalize(messages)
+    key = idempotency_key or None
+    if key is not None:
+        earlier = await _earlier(r, key, owner)
+        if earlier is not None:
+            logger.info("outbound: %s already handled (idempotency key), nothing sent again", sender_id)
+            return earlier
     try:
-        report = await _send_now(sender_id, messages, owner, r)
+        return await _route(r, sender_id, owner, msgs, key)
     except BaseException:
-        r.delete(claim)
+        if key is not None and r.get(key_of(key)) == "-" and not r.exists(done_of(key)):
+            r.delete(key_of(key))  # nothing was kept for this key: a later call may try again
         raise
-    r.set(done, json.dumps(report.__dict__), ex=IDEMPOTENCY_TTL_S)
-    r.delete(claim)
+
+
+async def _route(r: Any, sender_id: str, channel: str, msgs: List[Dict[str, Any]], key: Optional[str]) -> Delivery:
+    if not msgs:
+        report = Delivery(channel, 0, 0)
+    elif channel not in _PREFIXES:
+        append_outbox(r, sender_id, msgs)
+        count(channel, "queued", len(msgs))
+        report = Delivery(channel, 0, len(msgs))
+    elif channel == "wechat" and not _window_open(sender_id, r):
+        park(r, sender_id, msgs)
+        count(channel, "queued", len(msgs))
+        logger.info("outbound: WeChat window closed for %s; queued %d message(s)", sender_id, len(msgs))
+        report = Delivery(channel, 0, len(msgs))
+    else:
+        sender = sender_for(channel)
+        queue = DeliveryQueue(r, channel, DeliverySettings.from_env())
+        item = queue.create(sender_id, msgs, key=key, processing=sender is not None)
+        if key is not None:
+            r.set(key_of(key), item.id, xx=True, keepttl=True)
+        if sender is None:
+            count(channel, "queued", len(msgs))
+            logger.info("outbound: no %s sender in this process; %d message(s) queued for a worker", channel,
+                        len(msgs))
+            return Delivery(channel, 0, len(msgs))
+        return await attempt(queue, item, sender)
+    remember(r, key, report)
     return report
 
 
-async def _send_now(sender_id: str, messages: Sequence[Message], channel: str, r: Any) -> Delivery:
-    msgs = normalize(messages)
-    if not msgs:
-        return Delivery(channel, 0, 0)
-    if channel == "wechat":
-        if not _window_open(sender_id, r):
-            _queue(f"canyu:pending:{sender_id}", sender_id, msgs, r)
-            logger.info("outbound: WeChat window closed for %s; queued %d message(s)", sender_id, len(msgs))
-            return Delivery(channel, 0, len(msgs))
-        from connectors._wechat_api import WindowClosed
-
-        try:
-            sent = await _sender_for(channel).send(platform_id(sender_id), msgs)
-        except ConnectorError as exc:
-            if not isinstance(exc, WindowClosed) and exc.code != _WECHAT_QUOTA:
-                raise
-            sent = int(getattr(exc, "sent", 0) or 0)
-            _queue(f"canyu:pending:{sender_id}", sender_id, msgs[sent:], r)
-            logger.info("outbound: WeChat refused %s (%s); queued %d message(s)", sender_id, exc.code,
-                        len(msgs) - sent)
-            return Delivery(channel, sent, len(msgs) - sent)
-        return Delivery(channel, sent, 0)
-    if channel == "telegram":
-        sent = await _sender_for(channel).send(platform_id(sender_id), msgs)
-        return Delivery(channel, sent, 0)
-    _queue(f"canyu:outbox:{sender_id}", sender_id, msgs, r)
-    return Delivery(channel, 0, len(msgs))
-
-
 async def deliver_pending(sender_id: str, *, redis: Any = None) -> Delivery:
-    """Send what waited for the user's next contact (called by the WeChat connector on each message)."""
+    """Send what waited for the user's next contact (called by the WeChat connector on each message).
+
+    The pending messages move into one delivery item in a single step, are sent, and only then is the item
+    removed; a failure leaves them in the retry queue (or, if the window closed again, back in pending)."""
     r = _redis(redis)
-    key = f"canyu:pending:{sender_id}"
-    raw: List[Any] = []
-    while True:
-        item = r.lpop(key)
-        if item is None:
-            break
-        raw.append(item)
-    if not raw:
-        return Delivery(channel_of(sender_id, r), 0, 0)
-    msgs = [json.loads(x) for x in raw]
-    return await send_to_user(sender_id, msgs, redis=r)
+    channel = channel_of(sender_id)
+    if channel not in _PREFIXES:
+        return Delivery(channel, 0, 0)
+    sender = sender_for(channel)
+    queue = DeliveryQueue(r, channel, DeliverySettings.from_env())
+    item = queue.create_from_list(pending_key(sender_id), sender_id, processing=sender is not None)
+    if item is None:
+        return Delivery(channel, 0, 0)
+    if sender is None:
+        return Delivery(channel, 0, len(item.messages))
+    return await attempt(queue, item, sender)
+
+
+def read_outbox(sender_id: str, after: Optional[str] = None, *, redis: Any = None,
+                limit: int = 100) -> List[Dict[str, Any]]:
+    """A REST user's messages after the cursor `after` (each with its `id`; up to the cursor is acknowledged),
+    or without a cursor what is new since the last read without one. Reading never loses a message."""
+    return _read_outbox(_redis(redis), sender_id, after, limit)
 
 
 def pop_outbox(sender_id: str, *, redis: Any = None, limit: int = 100) -> List[Dict[str, Any]]:
-    """Take up to `limit` queued messages for a REST user, oldest first."""
-    r = _redis(redis)
-    out = []
-    for _ in range(limit):
-        item = r.lpop(f"canyu:outbox:{sender_id}")
-        if item is None:
-            break
-        out.append(json.loads(item))
-    return out
+    """What is new for a REST user since the last call, oldest first (`read_outbox` without a cursor)."""
+    return read_outbox(sender_id, None, redis=redis, limit=limit)

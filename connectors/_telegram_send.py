@@ -6,6 +6,11 @@ pace ourselves; a 429 (`RetryAfter`) still happens when another process sends to
 then the chat waits `retry_after` (a number or a `timedelta`, depending on PTB's settings) and the
 same message is sent again — never dropped, never reordered.
 
+`TelegramSender.deliver` is the `bot.delivery.Sender` of Telegram: a refused message (400 Bad Request, 403 the
+user blocked the bot, a migrated chat) is a permanent `DeliveryError`; other failures are retried by the
+delivery queue. The Bot API takes no idempotency key: a send that timed out after Telegram accepted it is sent
+again by a retry (only that one part: progress is saved per accepted part).
+
 Rasa buttons become an inline keyboard; `callback_data` is limited to 64 bytes, so longer payloads are
 kept in Redis (`canyu:telegram:cb:{hash}`, 30 days) and the button carries `cb:{hash}`.
 """
@@ -18,13 +23,14 @@ import hashlib
 import logging
 import time
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, TypeVar
 
 from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.errors import ConnectorError
+from bot.delivery import Progress
+from bot.errors import ConnectorError, DeliveryError
 from connectors._text import split_by, utf16_len
 
 __all__ = ["Pacer", "TelegramSender", "TelegramOutput", "retry_seconds", "split_message", "resolve_callback",
@@ -183,21 +189,50 @@ class TelegramSender:
                 chat_id=chat_id, text=part or "👇", reply_markup=markup if last else None))
         return len(parts)
 
+    @staticmethod
+    def _compose(m: Dict[str, Any]) -> "tuple[str, Optional[List[Dict[str, Any]]]]":
+        text = str(m.get("text") or "")
+        for key in ("image", "attachment"):
+            if m.get(key):
+                text = f"{text}\n{m[key]}".strip()
+        custom = m.get("custom")
+        if isinstance(custom, dict) and custom.get("text"):
+            text = f"{text}\n{custom['text']}".strip()
+        return text, m.get("buttons") or m.get("quick_replies")
+
+    async def deliver(self, platform_id: str, messages: Sequence[Dict[str, Any]], progress: Progress) -> None:
+        """Send in order from where `progress` stands, reporting every accepted part (see the module docstring)."""
+        try:
+            await self.ensure_initialized()
+        except TelegramError as exc:
+            raise DeliveryError(f"Telegram unreachable: {exc}", platform="telegram") from exc
+        for i, m in enumerate(messages):
+            if i < progress.message:
+                continue
+            text, buttons = self._compose(m)
+            parts = split_message(text) or ([""] if buttons else [])
+            if not parts:
+                progress.sent(i, 0, True)
+            markup = keyboard(buttons, self.redis) if buttons else None
+            for j, part in enumerate(parts):
+                if not progress.pending(i, j):
+                    continue
+                last = j == len(parts) - 1
+                try:
+                    await self.pacer.send(platform_id, lambda part=part, last=last: self.bot.send_message(
+                        chat_id=platform_id, text=part or "👇", reply_markup=markup if last else None))
+                except (BadRequest, Forbidden, ChatMigrated) as exc:
+                    raise DeliveryError(f"Telegram refused the message to {platform_id}: {exc}", platform="telegram",
+                                        permanent=True) from exc
+                except TelegramError as exc:
+                    raise DeliveryError(f"Telegram send to {platform_id} failed: {exc}", platform="telegram") from exc
+                progress.sent(i, j, last)
+
     async def send(self, platform_id: str, messages: List[Dict[str, Any]]) -> int:
-        sent = 0
-        for m in messages:
-            text = str(m.get("text") or "")
-            for key in ("image", "attachment"):
-                if m.get(key):
-                    text = f"{text}\n{m[key]}".strip()
-            custom = m.get("custom")
-            if isinstance(custom, dict) and custom.get("text"):
-                text = f"{text}\n{custom['text']}".strip()
-            buttons = m.get("buttons") or m.get("quick_replies")
-            if text or buttons:
-                await self.send_text(platform_id, text, buttons)
-            sent += 1
-        return sent
+        """Send from the start; return how many messages went out."""
+        progress = Progress()
+        await self.deliver(platform_id, messages, progress)
+        return progress.message
 
     async def typing(self, chat_id: Any) -> None:
         try:

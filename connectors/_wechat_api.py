@@ -8,7 +8,11 @@ wechatpy's `WeChatClient` does the calls (synchronous, `requests`); we subclass 
   fetched from `stable_token` (or the classic `token`),
 - an expired/invalid token (40001, 40014, 42001) is refreshed once and the call retried once
   (wechatpy's own auto-retry recurses without a bound, so it is off),
-- transient failures (network, HTTP 5xx, errcode -1) are retried with backoff.
+- transient failures (network, HTTP 5xx, errcode -1) are retried with backoff,
+- a closed 48-hour window (45015) or its used-up reply quota (45047) raises `bot.errors.WindowClosed`.
+
+WeChat's customer-service API takes no idempotency key: a call that timed out after WeChat accepted it is sent
+again by a retry. `bot.delivery` keeps that to the one part in flight (progress is saved per accepted part).
 
 `WeChatApi` is synchronous; async callers use `await asyncio.to_thread(api.send_text, ...)`.
 """
@@ -24,7 +28,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.errors import ConnectorError
+from bot.errors import ConnectorError, WindowClosed
 
 __all__ = ["DEFAULT_API_BASE", "WeChatApi", "WindowClosed", "TOKEN_ERRORS"]
 
@@ -35,10 +39,6 @@ TOKEN_ERRORS = (40001, 40014, 42001)
 WINDOW_ERRORS = (45015, 45047)
 RATE_LIMITED = 45009
 _TRANSIENT = (-1,)
-
-
-class WindowClosed(ConnectorError):
-    """The 48-hour customer-service window is closed (45015) or its quota used up (45047)."""
 
 
 class _Client(WeChatClient):
@@ -136,8 +136,10 @@ class WeChatApi:
                                          platform="wechat", code=code) from None
                 transient = code is None or code in _TRANSIENT
                 if not transient or attempt >= self.attempts:
-                    raise ConnectorError(f"WeChat {endpoint} failed: errcode {code} {exc.errmsg}",
-                                         platform="wechat", code=code) from None
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    detail = f"errcode {code} {exc.errmsg}" if code is not None else f"HTTP {status}"
+                    raise ConnectorError(f"WeChat {endpoint} failed: {detail}", platform="wechat",
+                                         code=code) from None
             except requests.RequestException as exc:
                 if attempt >= self.attempts:
                     raise ConnectorError(f"WeChat {endpoint} unreachable: {type(exc).__name__}",

@@ -11,8 +11,9 @@ import json
 import logging
 from typing import Any, Dict, List, Optional, Sequence
 
-from bot.errors import ConnectorError
-from connectors._wechat_api import WeChatApi
+from bot.delivery import Progress
+from bot.errors import ConnectorError, DeliveryError, WindowClosed
+from connectors._wechat_api import RATE_LIMITED, WeChatApi
 from connectors._wechat_protocol import MAX_TEXT_BYTES, join_texts, split_text
 
 __all__ = ["WeChatSender", "render", "render_all", "button_payload"]
@@ -20,6 +21,8 @@ __all__ = ["WeChatSender", "render", "render_all", "button_payload"]
 logger = logging.getLogger(__name__)
 
 _BUTTONS_TTL_S = 24 * 3600
+PERMANENT_ERRORS = (40003, 43004, 43019, 44002, 47001)
+"""invalid openid, user unsubscribed, user blocked the account, empty or malformed message: a retry cannot help."""
 
 
 def _buttons_key(sender_id: str) -> str:
@@ -75,25 +78,49 @@ def button_payload(text: str, sender_id: str, redis: Any) -> Optional[str]:
 
 
 class WeChatSender:
-    """`bot.outbound` sender for WeChat: renders, splits (~2 KB) and sends in order."""
+    """The `bot.delivery.Sender` of WeChat: renders, splits (~2 KB) and sends in order through the
+    customer-service API. A closed window or the daily quota (45009) raise `WindowClosed` (the rest waits for the
+    user's next message); an invalid or unsubscribed user a permanent `DeliveryError`; other failures a
+    `ConnectorError`, which the delivery queue retries."""
 
     def __init__(self, api: WeChatApi, redis: Any, max_bytes: int = MAX_TEXT_BYTES) -> None:
         self.api = api
         self.redis = redis
         self.max_bytes = max_bytes
 
+    async def deliver(self, platform_id: str, messages: Sequence[Dict[str, Any]], progress: Progress) -> None:
+        for i, m in enumerate(messages):
+            if i < progress.message:
+                continue
+            parts = split_text(render_all([m], f"wechat:{platform_id}", self.redis), self.max_bytes)
+            if not parts:
+                progress.sent(i, 0, True)
+            for j, part in enumerate(parts):
+                if progress.pending(i, j):
+                    await self._send_part(platform_id, part)
+                    progress.sent(i, j, j == len(parts) - 1)
+
+    async def _send_part(self, platform_id: str, text: str) -> None:
+        try:
+            await asyncio.to_thread(self.api.send_text, platform_id, text)
+        except WindowClosed:
+            raise
+        except ConnectorError as exc:
+            if exc.code == RATE_LIMITED:
+                raise WindowClosed(str(exc), platform="wechat", code=exc.code) from None
+            if exc.code in PERMANENT_ERRORS:
+                raise DeliveryError(str(exc), platform="wechat", code=exc.code, permanent=True) from None
+            raise
+
     async def send(self, platform_id: str, messages: List[Dict[str, Any]]) -> int:
-        sent = 0
-        for m in messages:
-            text = render_all([m], f"wechat:{platform_id}", self.redis)
-            try:
-                for part in split_text(text, self.max_bytes):
-                    await asyncio.to_thread(self.api.send_text, platform_id, part)
-            except ConnectorError as exc:
-                exc.sent = sent  # type: ignore[attr-defined]
-                raise
-            sent += 1
-        return sent
+        """Send from the start; return how many messages went out (errors carry `.sent`)."""
+        progress = Progress()
+        try:
+            await self.deliver(platform_id, messages, progress)
+        except ConnectorError as exc:
+            exc.sent = progress.message  # type: ignore[attr-defined]
+            raise
+        return progress.message
 
     async def send_text(self, platform_id: str, text: str) -> None:
         for part in split_text(text, self.max_bytes):

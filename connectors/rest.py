@@ -69,11 +69,11 @@ def rest_sender(name: str) -> str:
     return name if name.startswith(NAMESPACE) else NAMESPACE + name
 
 
-def _pop(sender_id: str) -> List[Dict[str, Any]]:
-    from bot.outbound import pop_outbox
+def _pop(sender_id: str, after: Optional[str] = None) -> List[Dict[str, Any]]:
+    from bot.outbound import read_outbox
 
     try:
-        return pop_outbox(sender_id)
+        return read_outbox(sender_id, after)
     except Exception as exc:  # Redis trouble must not break the user's own reply
         logger.error("rest: cannot read the outbox of %s: %s", sender_id, exc)
         return []
@@ -249,11 +249,27 @@ class RestInput(RasaRestInput):
                 wait = min(MAX_WAIT_S, max(0.0, float(request.args.get("wait", "0"))))
             except ValueError:
                 return response.json({"error": "wait must be a number of seconds (0-25)"}, status=400)
+            after = request.args.get("after") or None
+            if after is not None and not after.isdigit():
+                return response.json({"error": "after must be the id of a message you received"}, status=400)
             deadline = time.monotonic() + wait
-            messages = _pop(sender_id)
+            messages = _pop(sender_id, after)
             while not messages and time.monotonic() < deadline:
                 await asyncio.sleep(POLL_INTERVAL_S)
-                messages = _pop(sender_id)
+                messages = _pop(sender_id, after)
             return response.json(messages)
+
+        @bp.listener("after_server_start")
+        async def start_deliveries(app: Any, loop: Any) -> None:
+            from bot.delivery import DeliveryWorker
+            from bot.storage import connect_redis
+
+            app.ctx.delivery_worker = DeliveryWorker(connect_redis()).start()
+
+        @bp.listener("before_server_stop")
+        async def stop_deliveries(app: Any, loop: Any) -> None:
+            worker = getattr(app.ctx, "delivery_worker", None)
+            if worker is not None:
+                await worker.stop()
 
         return bp

@@ -167,6 +167,7 @@ class TelegramInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        outbound.register_sender("telegram", lambda: self.sender if self.config.enabled else None)  # built on first use
         if self.config.enabled:
             self.announce(bp)
 

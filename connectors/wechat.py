@@ -179,6 +179,7 @@ class WeChatInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("wechat_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        outbound.register_sender("wechat", lambda: self.sender)  # built when a worker first needs it
         if self.config.enabled:
             self.announce(bp)
 

@@ -1,31 +1,334 @@
-"""Durable outbound delivery (bot.outbound, bot.delivery) against a real Redis and the fake platforms."""
+"""Durable outbound delivery (bot.outbound, bot.delivery) with real parts: a real Redis, the fake WeChat and
+Telegram servers on loopback (told to fail), our real senders, the real console process, the real REST route.
+
+Each test fails on the old direct sending: a failed send was raised and forgotten, `deliver_pending` popped
+before sending, a crashed sender lost the rest, an idempotency key was unknown, the outbox read was destructive.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator
 
 import pytest
 import redis as redislib
+import requests
+from prometheus_client import REGISTRY
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot import outbound
+from bot.delivery import DeliveryQueue, DeliverySettings, DeliveryWorker
+from bot.settings import QUIET_ENV
+from connectors._telegram_send import Pacer, TelegramSender
+from connectors._wechat_api import WeChatApi
+from connectors._wechat_send import WeChatSender
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.wechat import FakeWeChat
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {"CANYU_DELIVERY_MAX_TRIES": "3", "CANYU_DELIVERY_BACKOFF_S": "0.2", "CANYU_DELIVERY_VISIBILITY_S": "3",
+       "CANYU_DELIVERY_POLL_S": "0.1"}
+SETTINGS = DeliverySettings.from_env(ENV)
+_chats = itertools.count(7_100_000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def delivery_env() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
-def red(redis_server):
+def red(redis_server: Any) -> Iterator["redislib.Redis[str]"]:
     r = redislib.Redis.from_url(redis_server.url, decode_responses=True)
     yield r
     r.close()
 
 
-def _sid(prefix: str = "rest") -> str:
-    return f"{prefix}:{uuid.uuid4().hex[:10]}"
+@pytest.fixture(scope="module")
+def run() -> Iterator[Callable[..., Any]]:
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
 
 
-def test_same_idempotency_key_twice_delivers_once(red):
-    sid = _sid()
-    first = asyncio.run(outbound.send_to_user(sid, ["your refund arrived"], redis=red, idempotency_key="k-" + sid))
-    again = asyncio.run(outbound.send_to_user(sid, ["your refund arrived"], redis=red, idempotency_key="k-" + sid))
-    assert again == first == outbound.Delivery("rest", 0, 1)
-    assert [json.loads(x)["text"] for x in red.lrange(f"canyu:outbox:{sid}", 0, -1)] == ["your refund arrived"]
+@pytest.fixture(scope="module")
+def tg() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(chat_interval=0.05)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def wx() -> Iterator[FakeWeChat]:
+    fake = FakeWeChat()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def senders(red: Any, tg: FakeTelegram, wx: FakeWeChat, run: Callable[..., Any]) -> Iterator[Dict[str, Any]]:
+    """Our real senders against the fakes, registered the way a channel registers them."""
+    bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=HTTPXRequest(connection_pool_size=8))
+    telegram = TelegramSender(bot, Pacer(chat_interval=0.05), red)
+    wechat = WeChatSender(WeChatApi(wx.app_id, wx.secret, red, wx.url + "/cgi-bin/", backoff=0.01), red)
+    outbound.register_sender("telegram", telegram)
+    outbound.register_sender("wechat", wechat)
+    yield {"telegram": telegram, "wechat": wechat}
+    outbound.register_sender("telegram", None)
+    outbound.register_sender("wechat", None)
+    run(bot.shutdown())
+
+
+def counted(channel: str, outcome: str) -> float:
+    return REGISTRY.get_sample_value("canyu_deliveries_total", {"channel": channel, "outcome": outcome}) or 0.0
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_failed_send_is_retried_and_lands_once(red, run, tg, senders):
+    chat = next(_chats)
+    sid = f"telegram:{chat}"
+    sent, retried = counted("telegram", "sent"), counted("telegram", "retried")
+    tg.fail_http(times=5)  # one attempt makes 4 calls (the pacer's own network retries): the first attempt fails
+    report = run(outbound.send_to_user(sid, ["your repair is done", "pick it up at the store"], redis=red))
+    assert report == outbound.Delivery("telegram", 0, 2)
+    queue = DeliveryQueue(red, "telegram", SETTINGS)
+    assert queue.depths()["retry"] == 1 and tg.texts(chat) == []
+    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+    assert tg.texts(chat) == ["your repair is done", "pick it up at the store"]
+    assert queue.depths() == {"queued": 0, "processing": 0, "retry": 0, "dead": 0}
+    assert counted("telegram", "retried") - retried == 2 and counted("telegram", "sent") - sent == 2
+
+
+def test_deliver_pending_with_a_failure_loses_nothing(red, run, wx, senders):
+    openid = "oPend" + uuid.uuid4().hex[:12]
+    sid = f"wechat:{openid}"
+    outbound.record_inbound(sid, "wechat", red, now=time.time() - 49 * 3600)
+    assert run(outbound.send_to_user(sid, ["退款已到账", "有问题随时找我们"], redis=red)) == outbound.Delivery("wechat", 0, 2)
+    outbound.record_inbound(sid, "wechat", red)  # the user writes again
+    wx.fail_http(times=3)  # WeChat answers 500 to every call of the first attempt
+    report = run(outbound.deliver_pending(sid, redis=red))
+    assert report == outbound.Delivery("wechat", 0, 2) and wx.texts(openid) == []
+    assert red.llen(f"canyu:pending:{sid}") == 0  # moved, not lost: the item waits for its retry
+    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+    assert wx.texts(openid) == ["退款已到账", "有问题随时找我们"]
+
+
+def test_a_retry_resumes_after_the_last_message_that_went_out(red, run, wx, senders):
+    openid = "oPart" + uuid.uuid4().hex[:12]
+    sid = f"wechat:{openid}"
+    outbound.record_inbound(sid, "wechat", red)
+    # the second message's calls fail: the first went out and is not sent again
+    original = senders["wechat"].api.send_text
+    calls = []
+
+    def flaky(user: str, text: str) -> Any:
+        calls.append(text)
+        if text == "second" and calls.count("second") == 1:
+            wx.fail_http(times=3)
+        return original(user, text)
+
+    senders["wechat"].api.send_text = flaky
+    try:
+        report = run(outbound.send_to_user(sid, ["first", "second", "third"], redis=red))
+        assert report == outbound.Delivery("wechat", 1, 2)
+        assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+    finally:
+        senders["wechat"].api.send_text = original
+    assert wx.texts(openid) == ["first", "second", "third"]
+
+
+def test_the_same_idempotency_key_twice_delivers_once(red, run, tg, senders):
+    chat = next(_chats)
+    sid = f"telegram:{chat}"
+
+    async def twice() -> Any:
+        return await asyncio.gather(*[outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red,
+                                                            idempotency_key=f"reply:{chat}:1") for _ in range(2)])
+
+    first, second = run(twice())
+    assert first == second == outbound.Delivery("telegram", 1, 0)
+    again = run(outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red, idempotency_key=f"reply:{chat}:1"))
+    assert again == first
+    time.sleep(0.3)
+    assert tg.texts(chat) == ["Agent Lin: refund approved"]
+    rest = f"rest:{uuid.uuid4().hex[:10]}"
+    for _ in range(2):
+        assert run(outbound.send_to_user(rest, ["hi"], redis=red, idempotency_key="k-" + rest)) == \
+            outbound.Delivery("rest", 0, 1)
+    assert [m["text"] for m in outbound.read_outbox(rest, "0", redis=red)] == ["hi"]
+
+
+CRASHING_SENDER = textwrap.dedent("""
+    import asyncio, os, sys
+    import redis
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+    from bot import outbound
+    from connectors._telegram_send import Pacer, TelegramSender
+
+    r = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    bot = Bot(os.environ["TG_TOKEN"], base_url=os.environ["TG_API"] + "/bot", request=HTTPXRequest())
+    outbound.register_sender("telegram", TelegramSender(bot, Pacer(chat_interval=3.0), r))
+    asyncio.run(outbound.send_to_user(sys.argv[1], ["one", "two", "three"], redis=r))
+""")
+
+
+def test_a_crash_mid_send_is_requeued_and_delivered_once(red, run, tg, senders, redis_server):
+    chat = next(_chats)
+    sid = f"telegram:{chat}"
+    queue = DeliveryQueue(red, "telegram", SETTINGS)
+    env = dict(os.environ, **QUIET_ENV, **ENV, REDIS_URL=redis_server.url, TG_TOKEN=tg.token, TG_API=tg.url,
+               PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-c", CRASHING_SENDER, sid], env=env, cwd=str(REPO))
+    try:
+        def first_saved() -> bool:
+            items = [json.loads(v) for v in red.hvals(queue.items_key)]
+            return any(i["sender"] == sid and i["sent"] == 1 for i in items)
+
+        wait_for(first_saved, timeout=60)  # "one" went out and its progress is saved; "two" waits 3 s for pacing
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+    assert tg.texts(chat) == ["one"]
+    assert queue.depths()["processing"] >= 1  # stranded with its lease
+    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+    assert tg.texts(chat) == ["one", "two", "three"]
+
+
+SECRET = "console-secret-for-delivery-tests-0123"
+ADMIN_PW = "root-Secret-Pass-3"
+
+
+@pytest.fixture(scope="module")
+def console(redis_server: Any, wx: FakeWeChat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real console process, with WeChat settings pointing at the fake (its senders come from the env)."""
+    from bot.cli.console import add_user
+    from bot.runner import free_port
+
+    client = redislib.Redis.from_url(redis_server.url, decode_responses=True)
+    add_user("root", "admin", ADMIN_PW, redis=client)
+    add_user("lin", "agent", ADMIN_PW, redis=client)
+    port = free_port()
+    log = tmp_path_factory.mktemp("console") / "console.log"
+    env = dict(os.environ, **QUIET_ENV, **ENV, REDIS_URL=redis_server.url, RASA_URL="http://127.0.0.1:9",
+               CANYU_CONSOLE_SECRET=SECRET, WECHAT_APP_ID=wx.app_id, WECHAT_APP_SECRET=wx.secret,
+               WECHAT_API_BASE=wx.url + "/cgi-bin/", PYTHONPATH=str(REPO))
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(log.read_text())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def login(url: str, name: str) -> "tuple[requests.Session, str]":
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(url + "/login").text).group(1)  # type: ignore
+    s.post(url + "/login", data={"username": name, "password": ADMIN_PW, "csrf_token": token})
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/").text).group(1)  # type: ignore
+    return s, csrf
+
+
+def test_after_n_failures_a_dead_letter_that_the_console_resends(red, run, wx, senders, request):
+    openid = "oDead" + uuid.uuid4().hex[:12]
+    sid = f"wechat:{openid}"
+    outbound.record_inbound(sid, "wechat", red)
+    dead, before = counted("wechat", "dead"), red.llen("canyu:delivery:wechat:dead")
+    wx.fail_http(times=3 * 3)  # three attempts of three calls each: all answered 500
+    assert run(outbound.send_to_user(sid, ["客服小林：你的换货已发出"], redis=red)) == outbound.Delivery("wechat", 0, 1)
+    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+    assert wx.texts(openid) == [] and counted("wechat", "dead") - dead == 1
+    letters = [json.loads(x) for x in red.lrange("canyu:delivery:wechat:dead", before, -1)]
+    assert len(letters) == 1 and letters[0]["sender"] == sid and letters[0]["tries"] == 3
+    assert "HTTP 500" in letters[0]["reason"], letters[0]
+
+    console = request.getfixturevalue("console")  # started now: its worker must not take part in the failures
+    agent, _ = login(console, "lin")
+    assert agent.get(console + "/api/deliveries").status_code == 403
+    s, csrf = login(console, "root")
+    listed = s.get(console + "/api/deliveries").json()
+    mine = [d for d in listed["dead"] if d["user"] == sid]
+    assert mine and mine[0]["preview"] == "客服小林：你的换货已发出" and mine[0]["tries"] == 3 and mine[0]["reason"]
+    assert "客服小林：你的换货已发出" in s.get(console + "/deliveries").text
+    path = f"/api/deliveries/wechat/{mine[0]['id']}/resend"
+    assert s.post(console + path, json={}).status_code == 403  # no CSRF token
+    assert s.post(console + path, json={}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    wait_for(lambda: wx.texts(openid) == ["客服小林：你的换货已发出"], timeout=30)  # the console's worker sent it
+    assert s.post(console + path, json={}, headers={"X-CSRF-Token": csrf}).status_code == 404  # not dead any more
+    time.sleep(1.0)
+    assert wx.texts(openid) == ["客服小林：你的换货已发出"]
+    assert not [d for d in s.get(console + "/api/deliveries").json()["dead"] if d["user"] == sid]
+
+
+def test_the_rest_outbox_read_twice_with_one_cursor_gives_the_same_messages(red, redis_server, monkeypatch):
+    from connectors.rest import RestInput
+    from connectors._rest_auth import RestAuth
+    from tests.fakes.channel_host import ChannelHost, ScriptedAgent
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    host = ChannelHost(RestInput(RestAuth.load({}, {})), ScriptedAgent())
+    url = host.start()
+    try:
+        user = "cursor-" + uuid.uuid4().hex[:8]
+        sid = f"rest:{user}"
+        for text in ("agent: hello", "agent: your refund is approved", "agent: anything else?"):
+            asyncio.run(outbound.send_to_user(sid, [text], redis=red))
+        box = f"{url}/webhooks/rest/outbox/{user}"
+        first = requests.get(box, timeout=10).json()  # no cursor: what is new
+        assert [m["text"] for m in first] == ["agent: hello", "agent: your refund is approved", "agent: anything else?"]
+        assert all(m["id"] for m in first)
+        cursor = first[0]["id"]  # the client kept only the first: it asks again from there, twice
+        again = requests.get(box, params={"after": cursor}, timeout=10).json()
+        assert again == requests.get(box, params={"after": cursor}, timeout=10).json() == first[1:]
+        assert requests.get(box, params={"after": first[-1]["id"]}, timeout=10).json() == []
+        assert requests.get(box, timeout=10).json() == []  # nothing new without a cursor either
+        assert requests.get(box, params={"after": "x"}, timeout=10).status_code == 400
+        reply = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": user, "message": "hi"}, timeout=10)
+        assert [m["text"] for m in reply.json()] == ["echo: hi"]  # nothing new to ride along
+        asyncio.run(outbound.send_to_user(sid, ["agent: one more thing"], redis=red))
+        reply = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": user, "message": "ok"}, timeout=10)
+        assert [m["text"] for m in reply.json()] == ["echo: ok", "agent: one more thing"]
+    finally:
+        host.stop()

@@ -18,7 +18,7 @@ from sanic.request import Request
 from bot.console.layout import STATIC_DIR, csp_nonce, make_environment
 from bot.console.settings import ConsoleSettings, load_console_settings
 
-__all__ = ["create_app", "discover_views"]
+__all__ = ["create_app", "discover_views", "register_env_senders"]
 
 logger = logging.getLogger(__name__)
 APP_NAME = "canyu_console"
@@ -75,6 +75,7 @@ def create_app(
     app.ctx.jinja = make_environment()
     app.ctx.nav = []
     app.static("/static", str(STATIC_DIR), name="console_static")
+    register_env_senders()
 
     @app.get("/health")
     async def health(request: Request) -> Any:
@@ -89,6 +90,26 @@ def create_app(
     for module in discover_views() if views is None else views:
         register_view(app, module)
     return app
+
+
+def register_env_senders() -> None:
+    """Agent replies, notices and re-sent dead letters leave from this process: its WeChat and Telegram senders
+    are built from the environment (docs/channels.md) when first needed; without their settings the messages
+    wait in the delivery queue for the Rasa server's worker."""
+    from bot.outbound import register_sender
+
+    def wechat() -> Any:
+        from connectors.wechat import sender_from_env
+
+        return sender_from_env()
+
+    def telegram() -> Any:
+        from connectors.telegram import sender_from_env
+
+        return sender_from_env()
+
+    register_sender("wechat", wechat)
+    register_sender("telegram", telegram)
 
 
 def register_view(app: Sanic, module: Any) -> None:

@@ -8,7 +8,8 @@
 Flood control like Telegram's: at most one message per `chat_interval` seconds in one chat (1 s) and
 `overall_rate` messages per `overall_period` (30 per 1 s) for the bot; over the limit the answer is
 `429 {"ok": false, "error_code": 429, "parameters": {"retry_after": N}}` and the message is NOT delivered.
-`force_429(n, retry_after)` makes the next n send calls fail that way regardless of pacing.
+`force_429(n, retry_after)` makes the next n send calls fail that way regardless of pacing; `fail_http(n, status)`
+makes the next n send calls answer `status` (500: a server error) without delivering.
 Every call is recorded in `.calls` as `{"method", "params", "status", "time"}`.
 """
 
@@ -47,6 +48,7 @@ class FakeTelegram(ThreadedServer):
         self._last_by_chat: Dict[str, float] = {}
         self._recent: Deque[float] = collections.deque()
         self._forced: List[float] = []
+        self._http_fail: List[int] = []
         self._updates: List[Dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
 
@@ -54,6 +56,10 @@ class FakeTelegram(ThreadedServer):
     def force_429(self, times: int = 1, retry_after: float = 1) -> None:
         with self.lock:
             self._forced.extend([retry_after] * times)
+
+    def fail_http(self, times: int = 1, status: int = 500) -> None:
+        with self.lock:
+            self._http_fail.extend([status] * times)
 
     def push_update(self, update: Dict[str, Any]) -> None:
         with self.lock:
@@ -108,6 +114,11 @@ class FakeTelegram(ThreadedServer):
         if handler is None:
             return self._reply(method, params, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
         if method in SEND_METHODS:
+            with self.lock:
+                failing = self._http_fail.pop(0) if self._http_fail else None
+            if failing is not None:
+                return self._reply(method, params, failing, {"ok": False, "error_code": failing,
+                                                             "description": "Internal Server Error"})
             limited = self._flood_check(str(params.get("chat_id")))
             if limited is not None:
                 body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {limited}",

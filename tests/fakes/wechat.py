@@ -5,6 +5,7 @@
     fake.invalidate_tokens()      # … or 40001 (invalid credential)
     fake.close_window("openid")   # message/custom/send to that user answers 45015
     fake.fail_next(45009)         # the next API call answers 45009 (quota)
+    fake.fail_http(3, 500)        # the next 3 message/custom/send calls answer HTTP 500 (nothing delivered)
     fake.texts("openid")          # contents delivered through message/custom/send, in order
 
 Tokens behave like WeChat's: `token` always issues a new one and keeps the previous valid for a while;
@@ -48,6 +49,7 @@ class FakeWeChat(ThreadedServer):
         self._current: Optional[str] = None
         self._counter = itertools.count(1)
         self._fail: List[int] = []
+        self._http_fail: List[int] = []
         self.closed_windows: Set[str] = set()
         self.token_requests = 0
 
@@ -67,6 +69,10 @@ class FakeWeChat(ThreadedServer):
     def fail_next(self, errcode: int, times: int = 1) -> None:
         with self.lock:
             self._fail.extend([errcode] * times)
+
+    def fail_http(self, times: int = 1, status: int = 500) -> None:
+        with self.lock:
+            self._http_fail.extend([status] * times)
 
     def close_window(self, openid: str) -> None:
         with self.lock:
@@ -150,6 +156,11 @@ class FakeWeChat(ThreadedServer):
             body = json.loads(raw.decode("utf-8"))
         except ValueError:
             body = None
+        with self.lock:
+            failing = self._http_fail.pop(0) if self._http_fail else None
+        if failing is not None:
+            self._record("message/custom/send", request.query, body, {"errcode": None, "http": failing})
+            return web.Response(status=failing, text="server error")
         result = self._check_token(request.query.get("access_token"))
         if result is None:
             if not isinstance(body, dict) or "touser" not in body or "msgtype" not in body:
