@@ -33,6 +33,9 @@ from bot.errors import CanyuError
 from bot.settings import QUIET_ENV, Settings, load_settings
 from bot.storage import EmbeddedRedis, die_with_parent_hook
 
+__all__ = ["Stack", "Child", "Check", "free_port", "http_ok", "signal_group", "default_stack", "STARTUP_TIMEOUT",
+           "STOP_TIMEOUT", "RASA_DRAIN_TIMEOUT", "CHECK_TIMEOUT"]
+
 STARTUP_TIMEOUT = 240.0
 STOP_TIMEOUT = 15.0
 RASA_DRAIN_TIMEOUT = 20.0
@@ -46,7 +49,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """True when `url` answers at all below 500 (the server is up), within 2 s."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 500
@@ -232,7 +236,7 @@ class Stack:
         while time.monotonic() < deadline:
             if not child.running():
                 raise CanyuError(f"{child.name} exited during start-up; last lines of {child.log}:\n{self.tail(child)}")
-            if _http_ok(child.health_url):
+            if http_ok(child.health_url):
                 self.progress(f"{child.name} ready")
                 return
             time.sleep(0.25)
@@ -250,15 +254,15 @@ class Stack:
         if child is None or child.process is None:
             return
         if child.running():
-            _signal_group(child.process.pid, signal.SIGTERM)
+            signal_group(child.process.pid, signal.SIGTERM)
             try:
                 child.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.progress(f"{name} did not stop within {timeout:.0f} s; killing it")
-                _signal_group(child.process.pid, signal.SIGKILL)
+                signal_group(child.process.pid, signal.SIGKILL)
                 child.process.wait()
         else:
-            _signal_group(child.process.pid, signal.SIGKILL)  # whatever it left behind in its session
+            signal_group(child.process.pid, signal.SIGKILL)  # whatever it left behind in its session
 
     def restart_rasa(self) -> None:
         """Stop and start the Rasa server only (conversations must survive in Redis)."""
@@ -321,7 +325,8 @@ class Stack:
         return [c for c in self.children.values() if not c.running()]
 
 
-def _signal_group(pid: int, signum: int) -> None:
+def signal_group(pid: int, signum: int) -> None:
+    """Signal the process group a child leads (it was started in its own session); gone is fine."""
     try:
         os.killpg(pid, signum)
     except (ProcessLookupError, PermissionError):

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bot.errors import CanyuError, ConfigError
-from bot.runner import STARTUP_TIMEOUT, Stack, _http_ok, _signal_group
+from bot.runner import STARTUP_TIMEOUT, Stack, http_ok, signal_group
 
 __all__ = ["Supervisor", "ChildState", "HealthServer", "health_address", "BACKOFF_FIRST_S", "BACKOFF_CAP_S",
            "STABLE_S", "POLL_S", "DEFAULT_HEALTH_PORT"]
@@ -113,7 +113,7 @@ class Supervisor:
         if name == REDIS:
             return self.stack.redis is not None and self.stack.redis.is_running()
         child = self.stack.children.get(name)
-        return child is not None and child.running() and _http_ok(child.health_url)
+        return child is not None and child.running() and http_ok(child.health_url)
 
     def _spawn(self, name: str) -> None:
         if name == REDIS:
@@ -123,7 +123,7 @@ class Supervisor:
             return
         old = self.stack.children.get(name)
         if old is not None and old.process is not None:
-            _signal_group(old.process.pid, 9)  # anything the dead child left in its session
+            signal_group(old.process.pid, 9)  # anything the dead child left in its session
         self.stack.start_child(self.stack.planned(name))
 
     def _kill(self, name: str) -> None:
@@ -134,7 +134,7 @@ class Supervisor:
             return
         child = self.stack.children.get(name)
         if child is not None and child.process is not None:
-            _signal_group(child.process.pid, 9)
+            signal_group(child.process.pid, 9)
             child.process.wait()
 
     # --- the loop -------------------------------------------------------------------------------------

@@ -300,3 +300,18 @@ def test_stack_ready_fails_with_the_reason_while_redis_is_down(tmp_path: Path) -
         assert report["checks"]["redis"]["detail"].startswith("Redis PING failed"), report
     finally:
         stack.stop()
+
+
+def test_public_surfaces_are_declared() -> None:
+    import inspect
+
+    import bot.jobs
+    import bot.runner
+    import bot.supervisor
+
+    for module in (bot.jobs, bot.runner, bot.supervisor):
+        defined = {name for name, value in vars(module).items()
+                   if not name.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
+                   and value.__module__ == module.__name__}
+        assert defined <= set(module.__all__), (module.__name__, defined - set(module.__all__))
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__
