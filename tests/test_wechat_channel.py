@@ -148,9 +148,10 @@ def test_four_deliveries_of_one_msgid_give_exactly_one_reply(host, agent, fake):
         retries = [pool.submit(push, host, xml) for _ in range(3)]
         responses = [first.result()] + [f.result() for f in retries]
     time.sleep(1.0)
-    replies = [reply_content(r) for r in responses if reply_content(r)]
+    replies = [reply_content(r) for r in responses]
     assert [r.status_code for r in responses] == [200] * 4
-    assert replies == ["echo: 订单到哪了"]
+    # every delivery WeChat may still be listening on gets the one recorded answer; processed once
+    assert replies == ["echo: 订单到哪了"] * 4
     assert len(agent.received) == 1
     assert fake.texts(user) == []  # and nothing extra through the customer-service API
 
