@@ -7,13 +7,24 @@ In `credentials.yml`:
 
 Routes (under `/webhooks/telegram/`): `GET /` health, `POST /webhook` updates. A webhook request must
 carry `X-Telegram-Bot-Api-Secret-Token` equal to `TELEGRAM_SECRET_TOKEN` (403 otherwise; webhook mode
-refuses to start without one, polling mode needs none); each update is
-deduplicated by `update_id` in Redis (`canyu:telegram:update:{bot_id}:{update_id}`, 1 day), acknowledged
-at once with 200 and processed in the background, one update at a time per chat.
+refuses to start without one, polling mode needs none). Each update is recorded in Redis before it is
+acknowledged (`connectors._inbound`, `canyu:inbound:telegram:{bot_id}:{update_id}`, state `received` with the
+update's JSON, kept a day; 503 when Redis cannot record it, so Telegram delivers it again), then
+acknowledged with 200 and processed in the background, one update at a time per chat. A second delivery
+of the same `update_id` is ignored. Rasa's whole answer is collected and recorded with the update before
+it is sent, and each message sent is recorded, so a reprocessing sends only what had not gone out. If the
+process dies after the acknowledgement, the update's lease expires within seconds and the recovery sweep
+(at start-up, then every half lease, on every instance) processes it. When Rasa fails the user gets a
+short apology and the update is released: the sweep tries it again (3 attempts in all).
+
+What is left: a crash between Telegram accepting a message and the record of it being sent makes the
+recovery send that one message again; a crash before the answer is recorded makes Rasa see the message
+a second time (the reply is sent once).
 
 Modes (`TELEGRAM_MODE`): `webhook` (default; on start the channel calls `setWebhook` with
 `TELEGRAM_WEBHOOK_URL` and the secret, if a URL is set) or `polling` (development: `deleteWebhook`, then
-long-poll `getUpdates`; `bot run --telegram-polling`).
+long-poll `getUpdates`; `bot run --telegram-polling`). Polled updates are recorded the same way before the
+next `getUpdates` confirms them to Telegram.
 
 The Rasa sender id is `telegram:{chat_id}`. While Rasa works the chat shows "typing…" (re-sent every
 4 s). Replies are paced (1 msg/s per chat, 30/s overall), split at 4,096 characters, and Rasa buttons
@@ -28,7 +39,7 @@ import inspect
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -37,12 +48,13 @@ from telegram import Bot, Update
 from telegram.error import Conflict, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot import outbound
+from bot import metrics, outbound
 from bot.errors import ConfigError
 from bot.storage import connect_redis
 from connectors._channel import PlatformInput, Settings
+from connectors._inbound import DEFAULT_LEASE_S, Claim, InboundStore
 from connectors._telegram_send import Pacer, TelegramOutput, TelegramSender, resolve_callback, retry_seconds
 
 __all__ = ["TelegramInput", "TelegramConfig", "sender_from_env"]
@@ -50,7 +62,6 @@ __all__ = ["TelegramInput", "TelegramConfig", "sender_from_env"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.telegram.org"
-_SEEN_TTL_S = 24 * 3600
 _TYPING_EVERY_S = 4.0
 _ALLOWED_UPDATES = ["message", "callback_query"]
 _REPLIES = {
@@ -81,6 +92,7 @@ class TelegramConfig:
     chat_interval: float = 1.0
     overall_rate: int = 30
     polling_timeout: int = 20
+    lease: float = DEFAULT_LEASE_S
 
     @property
     def enabled(self) -> bool:
@@ -104,6 +116,7 @@ class TelegramConfig:
             chat_interval=number("chat_interval", "CANYU_TELEGRAM_CHAT_INTERVAL", 1.0),
             overall_rate=int(number("overall_rate", "CANYU_TELEGRAM_OVERALL_RATE", 30)),
             polling_timeout=int(number("polling_timeout", "CANYU_TELEGRAM_POLLING_TIMEOUT", 20)),
+            lease=number("lease", "CANYU_INBOUND_LEASE", DEFAULT_LEASE_S),
         )
         if cfg.mode not in ("webhook", "polling"):
             raise ConfigError(f"TELEGRAM_MODE={cfg.mode!r}; use 'webhook' or 'polling'")
@@ -156,6 +169,17 @@ class TelegramInput(PlatformInput):
         self._sender: Optional[TelegramSender] = None
         self._chat_locks: Dict[str, asyncio.Lock] = {}
         self._poller: Optional["asyncio.Task[Any]"] = None
+        self._sweeper: Optional["asyncio.Task[Any]"] = None
+        self._inbound: Optional[InboundStore] = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self._held: Set[str] = set()
+
+    @property
+    def inbound(self) -> InboundStore:
+        """This bot's inbound update records (`connectors._inbound`)."""
+        if self._inbound is None:
+            self._inbound = InboundStore(self.redis, f"telegram:{self.config.bot_id}", lease=self.config.lease)
+        return self._inbound
 
     @property
     def sender(self) -> TelegramSender:
@@ -167,6 +191,7 @@ class TelegramInput(PlatformInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        self._on_new_message = on_new_message
         outbound.register_sender("telegram", lambda: self.sender if self.config.enabled else None)  # built on first use
         if self.config.enabled:
             self.announce(bp)
@@ -188,8 +213,18 @@ class TelegramInput(PlatformInput):
                 update_id = int(data["update_id"])
             except (ValueError, KeyError, TypeError):
                 return response.text("not a Telegram update", status=400)
-            if self._first_time(update_id):
-                self._spawn(self._process(data, on_new_message))
+            try:  # recorded before the 200: a crash after the acknowledgement does not lose the update
+                new = await asyncio.to_thread(self.inbound.record, str(update_id), data)
+            except Exception as exc:
+                logger.error("telegram: cannot record update %s (%s); Telegram will deliver it again",
+                             update_id, exc)
+                metrics.MESSAGES_FAILED.labels("telegram", "redis").inc()
+                return response.json({"ok": False, "error": "storage unavailable"}, status=503)
+            if new:
+                self._spawn(self._process(str(update_id)))
+            else:
+                logger.info("telegram: duplicate update %s ignored", update_id)
+                metrics.MESSAGES_REDELIVERED.labels("telegram").inc()
             return response.json({"ok": True})
 
         @bp.listener("after_server_start")
@@ -212,7 +247,7 @@ class TelegramInput(PlatformInput):
         except TelegramError as exc:
             logger.error("telegram: cannot reach the Bot API at %s: %s", self.config.api_base, exc)
         if self.config.mode == "polling":
-            self._poller = asyncio.ensure_future(self._poll(on_new_message))
+            self._poller = asyncio.ensure_future(self._poll())
         elif self.config.webhook_url:
             try:
                 await self.sender.bot.set_webhook(self.config.webhook_url, secret_token=self.config.secret_token or None,
@@ -220,11 +255,20 @@ class TelegramInput(PlatformInput):
                 logger.info("telegram: webhook set to %s", self.config.webhook_url)
             except TelegramError as exc:
                 logger.error("telegram: setWebhook failed: %s", exc)
+        self._sweeper = asyncio.ensure_future(self._sweep())  # at start-up, then every half lease
 
     async def _shutdown(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
             self._poller = None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for key in list(self._held):  # released: another process (or our next start) takes them at once
+            try:
+                self.inbound.fail(key, "shutdown", retry_after=0)
+            except Exception as exc:
+                logger.warning("telegram: could not release update %s at shutdown: %s", key, exc)
         for task in list(self._tasks):
             task.cancel()
         if self._sender is not None:
@@ -233,7 +277,7 @@ class TelegramInput(PlatformInput):
             except Exception:
                 pass
 
-    async def _poll(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _poll(self) -> None:
         bot = self.sender.bot
         offset: Optional[int] = None
         try:
@@ -262,42 +306,89 @@ class TelegramInput(PlatformInput):
                 backoff = min(backoff * 2, 30)
                 continue
             for update in updates:
+                try:  # recorded before the next getUpdates confirms it to Telegram (the same path as webhooks)
+                    new = await asyncio.to_thread(self.inbound.record, str(update.update_id), update.to_dict())
+                except Exception as exc:
+                    logger.warning("telegram: cannot record update %s (%s); asking again", update.update_id, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30)
+                    break
                 offset = update.update_id + 1
-                if self._first_time(update.update_id):
-                    self._spawn(self._process(update.to_dict(), on_new_message))
+                if new:
+                    self._spawn(self._process(str(update.update_id)))
 
     # processing -------------------------------------------------------------------------------
-    def _first_time(self, update_id: int) -> bool:
-        key = f"canyu:telegram:update:{self.config.bot_id}:{update_id}"
-        first = bool(self.redis.set(key, "1", nx=True, ex=_SEEN_TTL_S))
-        if not first:
-            logger.info("telegram: duplicate update %s ignored", update_id)
-        return first
-
     def _lock(self, chat_id: str) -> asyncio.Lock:
         lock = self._chat_locks.get(chat_id)
         if lock is None:
             lock = self._chat_locks[chat_id] = asyncio.Lock()
         return lock
 
-    async def _process(self, data: Dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _process(self, key: str, claim: Optional[Claim] = None) -> None:
+        """Claim a recorded update and process it to the end (or release it for a retry)."""
+        try:
+            if claim is None:
+                claim = await asyncio.to_thread(self.inbound.claim, key)
+            if not claim.mine:
+                return
+            if claim.attempt == 1:
+                metrics.MESSAGES_RECEIVED.labels("telegram").inc()
+            if claim.payload is None:
+                logger.error("telegram: update %s has no recorded payload; dropped", key)
+                self.inbound.finish(key, [], late=True)
+                return
+        except Exception as exc:
+            logger.error("telegram: cannot claim update %s (%s); the recovery sweep will", key, exc)
+            return
+        keep = asyncio.ensure_future(self.inbound.keep_alive(key))
+        self._held.add(key)
         try:
             await self.sender.ensure_initialized()
-            update = Update.de_json(data, self.sender.bot)
-            await self._handle(update, on_new_message)
-        except Exception:
-            logger.exception("telegram: failed to process update %s", data.get("update_id"))
+            update = Update.de_json(claim.payload, self.sender.bot)
+            await self._handle(key, update, claim)
+        except Exception as exc:
+            logger.exception("telegram: failed to process update %s", key)
+            try:
+                self.inbound.fail(key, f"error: {type(exc).__name__}")
+            except Exception:
+                pass
+        finally:
+            keep.cancel()
+            self._held.discard(key)
 
-    async def _handle(self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _recover(self) -> None:
+        """Updates acknowledged but not answered (the process died, or a try failed): processed again."""
+        for key in await asyncio.to_thread(self.inbound.due):
+            claim = await asyncio.to_thread(self.inbound.claim, key)
+            if claim.state == "failed":
+                logger.error("telegram: update %s given up after %d attempts", key, self.inbound.max_attempts)
+            elif claim.mine:
+                logger.info("telegram: recovering update %s (attempt %d)", key, claim.attempt)
+                metrics.MESSAGES_REDELIVERED.labels("telegram").inc()
+                await self._process(key, claim)
+
+    async def _sweep(self) -> None:
+        """At start-up and then every half lease."""
+        while True:
+            try:
+                await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("telegram: recovery sweep failed: %s", exc)
+            await asyncio.sleep(max(0.5, self.inbound.lease / 2))
+
+    async def _handle(self, key: str, update: Update, claim: Claim) -> None:
         sender = self.sender
         text: Optional[str] = None
         canned: Optional[str] = None
         if update.callback_query is not None:
             cq = update.callback_query
-            try:
-                await sender.bot.answer_callback_query(cq.id)
-            except TelegramError as exc:
-                logger.debug("telegram: answerCallbackQuery failed: %s", exc)
+            if claim.reply is None:
+                try:
+                    await sender.bot.answer_callback_query(cq.id)
+                except TelegramError as exc:
+                    logger.debug("telegram: answerCallbackQuery failed: %s", exc)
             user = cq.from_user
             chat_id = cq.message.chat.id if cq.message is not None else user.id
             lang = _language(user.language_code if user else None)
@@ -318,28 +409,50 @@ class TelegramInput(PlatformInput):
             else:
                 canned = _REPLIES[lang]["media"]
         else:
+            self.inbound.finish(key, [], late=True)
             return  # edited messages, channel posts, …: nothing to answer
         sender_id = f"telegram:{chat_id}"
         outbound.record_inbound(sender_id, "telegram", self.redis)
         async with self._lock(str(chat_id)):
-            if canned is not None:
-                await sender.send_text(chat_id, canned)
-                return
-            if not text:
-                return
-            await sender.typing(chat_id)
-            typing = asyncio.ensure_future(self._keep_typing(chat_id))
-            try:
-                metadata = {"telegram": {"chat_id": chat_id, "user_id": user.id if user else None,
-                                         "language_code": user.language_code if user else None,
-                                         "update_id": update.update_id}}
-                await on_new_message(UserMessage(text, TelegramOutput(sender), sender_id,
-                                                 input_channel=self.name(), metadata=metadata))
-            except Exception:
-                logger.exception("telegram: Rasa failed on a message from %s", sender_id)
-                await sender.send_text(chat_id, _REPLIES[lang]["error"])
-            finally:
-                typing.cancel()
+            messages = claim.reply  # recorded by a processor that died while sending: send the rest only
+            if messages is None:
+                if canned is not None:
+                    messages = [{"text": canned}]
+                elif not text:
+                    messages = []
+                else:
+                    metadata = {"telegram": {"chat_id": chat_id, "user_id": user.id if user else None,
+                                             "language_code": user.language_code if user else None,
+                                             "update_id": update.update_id}}
+                    try:
+                        messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
+                    except Exception as exc:
+                        logger.exception("telegram: Rasa failed on a message from %s", sender_id)
+                        self.inbound.fail(key, f"rasa: {type(exc).__name__}")
+                        await sender.send_text(chat_id, _REPLIES[lang]["error"])
+                        return
+                if not self.inbound.save_reply(key, messages):
+                    logger.warning("telegram: update %s was taken over by another processor", key)
+                    return
+            for i in range(claim.sent, len(messages)):
+                await sender.send(str(chat_id), [messages[i]])
+                self.inbound.sent(key, i + 1)
+            self.inbound.finish(key, messages, late=True)
+
+    async def _ask_rasa(self, text: str, chat_id: Any, sender_id: str,
+                        metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Rasa's whole answer, collected (sent after it is recorded; raises when Rasa fails)."""
+        if self._on_new_message is None:
+            raise RuntimeError("the Telegram channel has no Rasa handler yet")
+        await self.sender.typing(chat_id)
+        typing = asyncio.ensure_future(self._keep_typing(chat_id))
+        try:
+            collector = CollectingOutputChannel()
+            await self._on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
+                                                   metadata=metadata))
+        finally:
+            typing.cancel()
+        return [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
 
     async def _keep_typing(self, chat_id: Any) -> None:
         while True:

@@ -10,12 +10,23 @@ Routes (under `/webhooks/wechat/`): `GET /` health, `GET /webhook` URL verificat
 (403), timestamp within ±300 s (403), no DOCTYPE/ENTITY (400), safe-mode `msg_signature` and appid (403).
 In plain mode (where the signature does not cover the body) a timestamp+nonce pair is kept for twice the
 replay window with a hash of its body, and the same pair with another body is refused (403): a captured URL
-cannot carry a forged message. Then it is deduplicated in Redis (`canyu:wechat:seen:{appid}:{MsgId}`, events by
-FromUserName+CreateTime+Event+EventKey, 1 hour) so WeChat's three retries produce one reply.
+cannot carry a forged message.
+
+Delivery is at-least-once in, exactly-once out (`connectors._inbound`, records
+`canyu:inbound:wechat:{appid}:{MsgId}`, events by FromUserName+CreateTime+Event+EventKey, kept a day):
+- a new message is claimed with a short lease (renewed while it is processed) and answered once;
+- WeChat's retry while it is processed (on this or another instance) waits for that answer until our
+  deadline and gets the same passive reply, or `success` when the answer goes out late;
+- a retry of an answered message gets the recorded reply again, never a second processing;
+- when the processing instance dies, its lease expires within seconds: WeChat's next retry, or the recovery
+  sweep every instance runs (at start-up, then every half lease), processes the message again;
+- when Rasa fails, the user gets a short apology and the message is released for a retry.
 
 The Rasa sender id is `wechat:{openid}`. The answer goes back as a passive reply when Rasa finishes within
 `passive_deadline` seconds (4 s; WeChat gives up at 5 s); otherwise the request is answered `success` at once
-and the answer follows through `message/custom/send` (`bot.outbound`, 48-hour window, split at ~2 KB).
+and the answer follows through `message/custom/send` (`bot.outbound.send_to_user` with the idempotency key
+`wechat:{appid}:{msg key}`, so a retried send delivers once; 48-hour window, split at ~2 KB). A late send that
+fails releases the message, and the recovery sweep sends the recorded reply again (same key).
 """
 
 from __future__ import annotations
@@ -34,10 +45,11 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot import outbound
+from bot import metrics, outbound
 from bot.errors import ConfigError
 from bot.storage import connect_redis
 from connectors._channel import PlatformInput, Settings
+from connectors._inbound import DEFAULT_LEASE_S, Claim, InboundStore
 from connectors._wechat_api import DEFAULT_API_BASE, WeChatApi
 from connectors._wechat_protocol import (
     MAX_BODY_BYTES,
@@ -61,7 +73,6 @@ __all__ = ["WeChatInput", "WeChatConfig", "sender_from_env"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_PASSIVE_DEADLINE_S = 4.0
-_SEEN_TTL_S = 3600
 _WINDOW_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push", "scancode_waitmsg"}
 _REPLIES = {
     "zh": {
@@ -99,6 +110,7 @@ class WeChatConfig:
     replay_window: float = REPLAY_WINDOW_S
     max_body: int = MAX_BODY_BYTES
     language: str = "zh"
+    lease: float = DEFAULT_LEASE_S
 
     @property
     def enabled(self) -> bool:
@@ -127,6 +139,7 @@ class WeChatConfig:
             passive_deadline=number("passive_deadline", "CANYU_WECHAT_PASSIVE_DEADLINE", DEFAULT_PASSIVE_DEADLINE_S),
             replay_window=number("replay_window", "CANYU_WECHAT_REPLAY_WINDOW", REPLAY_WINDOW_S),
             language=pick("language", "WECHAT_DEFAULT_LANGUAGE", "zh"),
+            lease=number("lease", "CANYU_INBOUND_LEASE", DEFAULT_LEASE_S),
         )
         if cfg.token_mode not in ("stable", "classic"):
             raise ConfigError(f"WECHAT_TOKEN_MODE={cfg.token_mode!r}; use 'stable' or 'classic'")
@@ -167,6 +180,17 @@ class WeChatInput(PlatformInput):
 
             self._crypto = WeChatCrypto(self.config.token, self.config.encoding_aes_key, self.config.app_id)
         self._sender: Optional[WeChatSender] = None
+        self._inbound: Optional[InboundStore] = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self._sweeper: Optional["asyncio.Task[Any]"] = None
+        self._held: Set[str] = set()
+
+    @property
+    def inbound(self) -> InboundStore:
+        """This account's inbound message records (`connectors._inbound`)."""
+        if self._inbound is None:
+            self._inbound = InboundStore(self.redis, f"wechat:{self.config.app_id}", lease=self.config.lease)
+        return self._inbound
 
     @property
     def sender(self) -> Optional[WeChatSender]:
@@ -180,8 +204,17 @@ class WeChatInput(PlatformInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("wechat_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         outbound.register_sender("wechat", lambda: self.sender)  # built when a worker first needs it
+        self._on_new_message = on_new_message
         if self.config.enabled:
             self.announce(bp)
+
+            @bp.listener("after_server_start")
+            async def start(app: Any, loop: Any) -> None:
+                self._sweeper = asyncio.ensure_future(self._sweep())
+
+            @bp.listener("before_server_stop")
+            async def stop(app: Any, loop: Any) -> None:
+                await self._shutdown()
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -203,15 +236,15 @@ class WeChatInput(PlatformInput):
             if not self.config.enabled:
                 return response.text("wechat channel disabled", status=404)
             try:
-                return await self._receive(request, on_new_message)
+                return await self._receive(request)
             except ProtocolError as exc:
                 logger.warning("wechat: rejected push: %s", exc)
                 return response.text("rejected", status=exc.status)
 
         return bp
 
-    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                       ) -> HTTPResponse:
+    async def _receive(self, request: Request) -> HTTPResponse:
+        started = time.monotonic()
         a = request.args
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.config.max_body:
@@ -231,47 +264,161 @@ class WeChatInput(PlatformInput):
             self._check_nonce(timestamp or "", nonce or "", xml)
         msg = parse(xml)
         key = dedupe_key(msg)
-        if not self.redis.set(f"canyu:wechat:seen:{self.config.app_id}:{key}", "1", nx=True, ex=_SEEN_TTL_S):
-            logger.info("wechat: duplicate delivery %s ignored", key)
-            return response.text("success")
-
-        sender_id = f"wechat:{msg.source}"
         msg_type, event = kind(msg)
         if event == "unsubscribe":
             return response.text("success")
+        deadline = started + self.config.passive_deadline
+        claim = await asyncio.to_thread(self.inbound.claim, key)
+        if claim.state == "busy":  # a redelivery while another request processes it: wait for its answer
+            metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
+            claim = await self.inbound.wait(key, deadline)
+        if claim.state in ("answered", "failed"):
+            if claim.state == "answered" and claim.attempt == 0:
+                metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
+            return self._recorded(msg, claim, nonce, encrypted)
+        if claim.state == "busy":  # still processing at our deadline: its answer goes out late
+            late = await asyncio.to_thread(self.inbound.mark_late, key)
+            return self._recorded(msg, late, nonce, encrypted)
+        # ours: new, released after a failure, or taken over from a processor that died
+        if claim.attempt == 1:
+            metrics.MESSAGES_RECEIVED.labels("wechat").inc()
+        payload = claim.payload
+        if payload is None:
+            payload = self._payload(msg, msg_type, event)
+            await asyncio.to_thread(self.inbound.save_payload, key, payload)
+        task = self._spawn(self._work(key, payload, claim))
+        done: Set[Any] = set()
+        remaining = deadline - time.monotonic()
+        if remaining > 0:  # passive_deadline 0 = always answer through the customer-service API
+            try:
+                done, _ = await asyncio.wait({task}, timeout=remaining)
+            except asyncio.CancelledError:  # WeChat hung up early: the answer still goes out, later
+                self.inbound.mark_late(key)
+                raise
+        if done:
+            how, text = task.result()
+            if how in ("passive", "error") and text:
+                return self._passive(msg, text, nonce, encrypted)
+            return response.text("success")
+        late = await asyncio.to_thread(self.inbound.mark_late, key)
+        if late.state == "answered" and not late.late:  # ready just now
+            return self._recorded(msg, late, nonce, encrypted)
+        logger.info("wechat: answer for %s not ready in %.1f s; replying via the customer-service API",
+                    payload.get("sender_id"), self.config.passive_deadline)
+        if self.sender is not None:
+            self._spawn(asyncio.to_thread(self.sender.api.typing, msg.source))
+        return response.text("success")
+
+    def _payload(self, msg: Any, msg_type: str, event: str) -> Dict[str, Any]:
+        """What to process for a new message (interpreted once: a button number is consumed here)."""
+        sender_id = f"wechat:{msg.source}"
         if msg_type != "event" or event in _WINDOW_EVENTS:  # what opens WeChat's customer-service window
             outbound.record_inbound(sender_id, "wechat", self.redis)
             self._spawn(self._deliver_pending(sender_id))
-
         text, canned = self._interpret(msg, msg_type, event, sender_id)
-        if canned:
-            return self._passive(msg, canned, nonce, encrypted)
-        if text is None:
-            return response.text("success")
+        return {"sender_id": sender_id, "text": text, "canned": canned,
+                "metadata": {"wechat": {"openid": msg.source, "msg_type": msg_type, "account": msg.target}}}
 
-        task = self._spawn(self._ask_rasa(on_new_message, text, sender_id, msg))
-        done: Set[Any] = set()
-        if self.config.passive_deadline > 0:  # 0 = always answer through the customer-service API
-            try:
-                done, _ = await asyncio.wait({task}, timeout=self.config.passive_deadline)
-            except asyncio.CancelledError:  # WeChat hung up early: the answer still goes out, later
-                self._spawn(self._send_when_done(task, sender_id))
-                raise
-        if done:
-            messages = task.result()
-            reply = render_all(messages, sender_id, self.redis)
-            if not reply:
-                return response.text("success")
-            if len(reply.encode("utf-8")) <= MAX_TEXT_BYTES:
-                return self._passive(msg, reply, nonce, encrypted)
-            self._spawn(self._send_later(sender_id, messages))
+    def _recorded(self, msg: Any, claim: Claim, nonce: Optional[str], encrypted: bool) -> HTTPResponse:
+        """A redelivery: the recorded passive reply again, or `success` (late, in progress, given up)."""
+        if claim.state != "answered" or claim.late or not claim.reply:
             return response.text("success")
-        logger.info("wechat: answer for %s not ready in %.1f s; replying via the customer-service API",
-                    sender_id, self.config.passive_deadline)
-        if self.sender is not None:
-            self._spawn(asyncio.to_thread(self.sender.api.typing, msg.source))
-        self._spawn(self._send_when_done(task, sender_id))
-        return response.text("success")
+        text = render_all(claim.reply, f"wechat:{msg.source}", None)
+        if not text or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+            return response.text("success")
+        return self._passive(msg, text, nonce, encrypted)
+
+    async def _work(self, key: str, payload: Dict[str, Any], claim: Claim) -> Tuple[str, str]:
+        """Process a claimed message to the end: ("passive", text) when the reply is the HTTP answer,
+        ("late", "") when it went through the customer-service API, ("error", apology) after a failure
+        (the message is released for a retry), ("lost", "") when another processor took it over."""
+        sender_id = str(payload.get("sender_id") or "")
+        keep = asyncio.ensure_future(self.inbound.keep_alive(key))
+        self._held.add(key)
+        try:
+            messages = claim.reply  # a crashed processor already had the reply: send it, do not ask again
+            if messages is None:
+                if payload.get("canned"):
+                    messages = [{"text": payload["canned"]}]
+                elif payload.get("text"):
+                    try:
+                        messages = await self._ask_rasa(payload)
+                    except Exception as exc:
+                        logger.exception("wechat: Rasa failed on a message from %s", sender_id)
+                        self.inbound.fail(key, f"rasa: {type(exc).__name__}")
+                        return "error", _REPLIES[self._language(sender_id)]["error"]
+                else:
+                    messages = []
+                self.inbound.save_reply(key, messages)
+            text = render_all(messages, sender_id, self.redis) if messages else ""
+            if not text or len(text.encode("utf-8")) <= MAX_TEXT_BYTES:
+                how = self.inbound.finish(key, messages)
+                if how is None:
+                    return "lost", ""
+                if how == "passive":
+                    return "passive", text
+            return await self._send_late(key, sender_id, messages)
+        finally:
+            keep.cancel()
+            self._held.discard(key)
+
+    async def _shutdown(self) -> None:
+        """Stop the sweep and release what this process holds, so another process takes it at once."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for key in list(self._held):
+            try:
+                self.inbound.fail(key, "shutdown", retry_after=0)
+            except Exception as exc:
+                logger.warning("wechat: could not release message %s at shutdown: %s", key, exc)
+
+    async def _send_late(self, key: str, sender_id: str, messages: List[Dict[str, Any]]) -> Tuple[str, str]:
+        """The customer-service API, at most once per message (`bot.outbound`'s idempotency key); a failed
+        send releases the message and the recovery sweep sends the recorded reply again."""
+        if self.sender is None:
+            logger.error("wechat: answer for %s dropped: set WECHAT_APP_ID/WECHAT_APP_SECRET to send late replies",
+                         sender_id)
+            self.inbound.finish(key, messages, late=True)
+            return "late", ""
+        try:
+            report = await outbound.send_to_user(sender_id, messages, channel="wechat", redis=self.redis,
+                                                 idempotency_key=f"wechat:{self.config.app_id}:{key}")
+        except Exception as exc:
+            logger.error("wechat: late answer to %s not sent (%s); it will be retried", sender_id, exc)
+            self.inbound.fail(key, f"send: {type(exc).__name__}")
+            return "error", ""
+        logger.info("wechat: late answer to %s: %d sent, %d queued", sender_id, report.sent, report.queued)
+        self.inbound.finish(key, messages, late=True)
+        return "late", ""
+
+    async def _recover(self) -> None:
+        """Messages whose processor died (lease expired) or that failed (released): processed again, the
+        answer through the customer-service API (WeChat was told `success` or gave up long ago)."""
+        for key in await asyncio.to_thread(self.inbound.due):
+            claim = await asyncio.to_thread(self.inbound.claim, key)
+            if claim.state == "failed":
+                logger.error("wechat: message %s given up after %d attempts", key, self.inbound.max_attempts)
+                continue
+            if not claim.mine:
+                continue
+            if claim.payload is None:  # the processor died before it recorded what to process
+                self.inbound.finish(key, [], late=True)
+                continue
+            self.inbound.mark_late(key)
+            metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
+            logger.info("wechat: recovering message %s (attempt %d)", key, claim.attempt)
+            await self._work(key, claim.payload, claim)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("wechat: recovery sweep failed: %s", exc)
+            await asyncio.sleep(max(0.5, self.inbound.lease / 2))
 
     def _check_nonce(self, timestamp: str, nonce: str, body: Any) -> None:
         """Plain mode signs only token, timestamp and nonce, not the body: a signed URL seen once must not
@@ -325,33 +472,15 @@ class WeChatInput(PlatformInput):
             xml = encrypt_reply(self._crypto, xml, nonce or str(int(time.time())))
         return response.text(xml, content_type="application/xml")
 
-    async def _ask_rasa(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: str,
-                        sender_id: str, msg: Any) -> List[Dict[str, Any]]:
+    async def _ask_rasa(self, payload: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Rasa's answer to one message (raises when Rasa fails)."""
+        if self._on_new_message is None:
+            raise RuntimeError("the WeChat channel has no Rasa handler yet")
         collector = CollectingOutputChannel()
-        metadata = {"wechat": {"openid": msg.source, "msg_type": kind(msg)[0], "account": msg.target}}
-        try:
-            await on_new_message(UserMessage(text, collector, sender_id, input_channel=self.name(),
-                                             metadata=metadata))
-        except Exception:
-            logger.exception("wechat: Rasa failed on a message from %s", sender_id)
-            return [{"text": _REPLIES[self._language(sender_id)]["error"]}]
-        return [m for m in collector.messages if any(m.get(k) for k in ("text", "buttons", "image", "custom"))]
-
-    async def _send_when_done(self, task: "asyncio.Task[List[Dict[str, Any]]]", sender_id: str) -> None:
-        await self._send_later(sender_id, await task)
-
-    async def _send_later(self, sender_id: str, messages: List[Dict[str, Any]]) -> None:
-        if not messages:
-            return
-        if self.sender is None:
-            logger.error("wechat: answer for %s dropped: set WECHAT_APP_ID/WECHAT_APP_SECRET to send late replies",
-                         sender_id)
-            return
-        try:
-            report = await outbound.send_to_user(sender_id, messages, channel="wechat", redis=self.redis)
-            logger.info("wechat: late answer to %s: %d sent, %d queued", sender_id, report.sent, report.queued)
-        except Exception:
-            logger.exception("wechat: could not deliver the late answer to %s", sender_id)
+        await self._on_new_message(UserMessage(payload["text"], collector, payload["sender_id"],
+                                               input_channel=self.name(), metadata=payload.get("metadata")))
+        messages = [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
+        return [m for m in messages if any(m.get(k) for k in ("text", "buttons", "image", "custom"))]
 
     async def _deliver_pending(self, sender_id: str) -> None:
         if self.sender is None or not self.redis.llen(f"canyu:pending:{sender_id}"):
