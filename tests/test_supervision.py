@@ -315,3 +315,41 @@ def test_public_surfaces_are_declared() -> None:
                    and value.__module__ == module.__name__}
         assert defined <= set(module.__all__), (module.__name__, defined - set(module.__all__))
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
+
+
+def test_ctrl_c_lets_rasa_finish_a_message_in_flight(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole process group: Redis must outlive Rasa's drain."""
+    import threading
+
+    run = start_bot_run(tmp_path / "data", "--no-console")
+    actions_pid = 0
+    try:
+        report = run.wait_ready(START_TIMEOUT)
+        actions_pid = report["children"]["actions"]["pid"]
+        pids = [child["pid"] for child in report["children"].values()]
+        os.kill(actions_pid, signal.SIGSTOP)  # the message below waits for its custom action
+        result: Dict[str, Any] = {}
+
+        def send() -> None:
+            try:
+                result["replies"] = run.say("drain-me", "where is my order")
+            except Exception as exc:
+                result["error"] = exc
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        time.sleep(2.0)
+        assert sender.is_alive(), f"the message was not in flight: {result}"
+        os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C does
+        time.sleep(2.0)
+        os.kill(actions_pid, signal.SIGCONT)
+        sender.join(timeout=60)
+        assert "error" not in result, result
+        assert result["replies"] and all(r.get("text") for r in result["replies"]), result
+        assert run.process.wait(timeout=90) == 0
+        assert not [pid for pid in pids if _alive(pid)]
+        assert not _processes_using(run.data_dir), _processes_using(run.data_dir)
+    finally:
+        if actions_pid and _alive(actions_pid):
+            os.kill(actions_pid, signal.SIGCONT)
+        _stop(run)
