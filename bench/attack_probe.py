@@ -8,7 +8,8 @@
 The probe is an outsider: it holds no secret except, where an attack needs one, what a real attacker
 could hold too (`--rest-token`: a legitimate REST client that tries to reach users of other channels;
 `--wechat-token`: stands for a signed WeChat URL the attacker captured, to try a replay with another body;
-`--console-login`: a test agent, to show the agent still gets in while an attacker hammers their name; the
+`--console-login`: a test admin, to show they still get in while an attacker hammers their name, and to read
+analytics.csv; the
 console must trust X-Forwarded-For (CANYU_CONSOLE_TRUST_PROXY) for the probe to come from two addresses).
 `--redis-url` lets it check the harm directly (a route rewritten, a tier raised, a formula in the CSV):
 without it those rows are judged from the HTTP answers only. Exit status 0 when every row is refused or
@@ -157,28 +158,30 @@ def wechat_replay_with_new_body(t: Target) -> Outcome:
     return f"captured push {first.status_code}, replay with a new body {forged.status_code}", forged.status_code == 403
 
 
+_LINK_REFUSED = ("Linking works from WeChat or Telegram", "绑定只能在微信或 Telegram", "Too many tries", "试太多次")
+
+
 def guess_link_codes(t: Target) -> Outcome:
     sender = f"probe-{uuid.uuid4().hex[:8]}"
-    replies = [t.texts(sender, f"link code ABCDE-FG{n:03d}") for n in range(8)]
-    linked = [x for x in replies if "linked" in x.lower() or "绑定成功" in x]
-    refused = ("WeChat or Telegram" in replies[-1] or "微信或 Telegram" in replies[-1]
-               or "Too many tries" in replies[-1] or "试太多次" in replies[-1])
-    return (f"8 guesses over REST: {len(linked)} linked; last reply: {replies[-1][:60]!r}", refused and not linked)
+    guesses = [f"link {n:06d}" for n in range(4)] + [f"link ABCDE-FG{n:03d}" for n in range(4)]
+    replies = [t.texts(sender, guess) for guess in guesses]
+    refused = [r for r in replies if any(phrase in r for phrase in _LINK_REFUSED)]
+    return (f"8 guesses over REST: {len(refused)} refused; last reply: {replies[-1][:60]!r}",
+            len(refused) == len(replies))
 
 
 def farm_a_tier(t: Target) -> Outcome:
     sender = f"probe-farm-{uuid.uuid4().hex[:8]}"
     for n in range(30):
         t.rest(sender, f"hello {n}")
+    answer = t.texts(sender, "我是什么等级")  # the server counts activity when it works out a tier
     r = t.redis
-    if r is None:
-        return "30 messages sent (tier not checked: no --redis-url)", False
-    from bot.fans import load_rules, status_of, sync_activity
-
-    sync_activity(r)
-    status = status_of(f"rest:{sender}", r)
-    return (f"30 REST messages: tier {status.tier.id} ({status.reason})",
-            status.tier.id == load_rules().default.id)
+    counted = max(int((r.hget(f"canyu:fans:activity:{key}", "messages") if r is not None else 0) or 0)
+                  for key in (sender, f"rest:{sender}"))
+    checked = "" if r is not None else " (activity not checked: no --redis-url)"
+    base = "新朋友" in answer or "newcomer" in answer.lower()  # fans.yml's default tier
+    return (f"30 REST messages: {counted} counted toward a tier{checked}; the bot says: {answer[:50]!r}",
+            r is not None and counted == 0 and base)
 
 
 def read_a_strangers_order(t: Target) -> Outcome:
@@ -194,7 +197,7 @@ def read_a_strangers_order(t: Target) -> Outcome:
     return (f"asked for every demo order with a tracking number: {len(leaks)} detail(s) leaked", not leaks)
 
 
-def _login(console_url: str, name: str, password: str, address: str) -> int:
+def _login(console_url: str, name: str, password: str, address: str) -> Tuple[int, requests.Session]:
     """One log-in from `address` (sent as X-Forwarded-For: the console must trust its proxy for this)."""
     import re
 
@@ -202,33 +205,41 @@ def _login(console_url: str, name: str, password: str, address: str) -> int:
     page = session.get(f"{console_url}/login", headers=headers, timeout=TIMEOUT)
     token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
     form = {"username": name, "password": password, "csrf_token": token.group(1) if token else "", "next": "/"}
-    return session.post(f"{console_url}/login", data=form, headers=headers, allow_redirects=False,
-                        timeout=TIMEOUT).status_code
+    status = session.post(f"{console_url}/login", data=form, headers=headers, allow_redirects=False,
+                          timeout=TIMEOUT).status_code
+    session.headers.update(headers)
+    return status, session
 
 
 def lock_out_an_agent(t: Target) -> Outcome:
     if not t.console_url:
         return "not tried (needs --console-url)", False
     name, _, password = (t.console_login or "admin:").partition(":")
-    statuses = [_login(t.console_url, name, f"guess-{n}", "203.0.113.66") for n in range(12)]
-    agent = _login(t.console_url, name, password or "not-the-password", "198.51.100.7")
+    statuses = [_login(t.console_url, name, f"guess-{n}", "203.0.113.66")[0] for n in range(12)]
+    agent = _login(t.console_url, name, password or "not-the-password", "198.51.100.7")[0]
     expected = 303 if password else 401
     return (f"attacker's 12 guesses: {statuses[0]}…{statuses[-1]}; the agent from another address: {agent}",
             statuses[-1] == 429 and agent in (expected, 302))
 
 
 def formula_in_the_spreadsheet(t: Target) -> Outcome:
-    sender = f"probe-{uuid.uuid4().hex[:8]}"
-    formula = '=HYPERLINK("http://evil.example/x","click")'
-    t.rest(sender, formula)
-    r = t.redis
-    if r is None:
-        return "sent (CSV not checked: no --redis-url)", False
-    from bot.analytics import compute_report, report_csv
+    import csv
+    import io
 
-    csv_text = report_csv(compute_report(time.time() - 3600, time.time() + 60, r))
-    live = [line for line in csv_text.splitlines() if ",=" in line or line.startswith("=") or ',"=' in line]
-    return f"{len(live)} live formula cell(s) in analytics.csv", not live
+    formula = "=qzxv(wvpl)"  # a formula nobody can understand: it lands among the unanswered questions
+    for _ in range(3):
+        t.rest(f"probe-{uuid.uuid4().hex[:8]}", formula)
+    name, _, password = t.console_login.partition(":")
+    if not (t.console_url and password):
+        return "sent (CSV not checked: needs --console-url and a trainer's --console-login)", False
+    status, session = _login(t.console_url, name, password, "198.51.100.8")
+    exported = session.get(f"{t.console_url}/analytics.csv", timeout=TIMEOUT)
+    if status not in (302, 303) or "text/csv" not in exported.headers.get("Content-Type", ""):
+        return f"could not export (log-in {status}, export {exported.status_code})", False
+    cells = [cell for row in csv.reader(io.StringIO(exported.text)) for cell in row]
+    live = [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
+    mine = "escaped" if "'" + formula in cells else "not in this report"
+    return f"the message's cell: {mine}; {len(live)} live formula cell(s)", not live
 
 
 def hold_the_token_lock(t: Target) -> Outcome:
@@ -250,10 +261,10 @@ ATTACKS: List[Attack] = [
     ("WeChat push with a forged signature", "403 (404 when WeChat is off)", wechat_forged_signature),
     ("WeChat replay: captured URL, new body", "403", wechat_replay_with_new_body),
     ("guess identity link codes", "REST cannot link; guesses locked out", guess_link_codes),
-    ("farm a fan tier over REST", "tier stays base", farm_a_tier),
+    ("farm a fan tier over REST", "nothing counted; still a newcomer", farm_a_tier),
     ("read strangers' orders by number", "no status, carrier or tracking number", read_a_strangers_order),
     ("lock an agent out of the console", "the attacker is slowed, not the agent", lock_out_an_agent),
-    ("=HYPERLINK(...) into analytics.csv", "escaped, not a live formula", formula_in_the_spreadsheet),
+    ("a formula into analytics.csv", "escaped, not a live formula", formula_in_the_spreadsheet),
     ("sender 'wechat-token:…' to hold the token lock", "its own rest: lock, never the token's",
      hold_the_token_lock),
 ]
@@ -319,10 +330,10 @@ def _started_target() -> Tuple[Target, Callable[[], None]]:
     os.environ.update(QUIET_ENV)
     print("starting a stack with WeChat and Telegram on local fakes…", file=sys.stderr, flush=True)
     stack = channels_assistant(_Folders())
-    add_user("probe-agent", "agent", "probe-agent-pw-1", redis=stack.assistant.redis)
+    add_user("probe-admin", "admin", "probe-admin-pw-1", redis=stack.assistant.redis)
     token = stack.assistant.rest_headers["Authorization"].split(" ", 1)[1]
     target = Target(stack.url, token, WECHAT_TOKEN, stack.assistant.console_url, stack.assistant.redis_url,
-                    "probe-agent:probe-agent-pw-1")
+                    "probe-admin:probe-admin-pw-1")
     return target, (lambda: None)  # channels_assistant stops it at exit
 
 

@@ -15,17 +15,17 @@ from tests.fakes.rasa_channels import WECHAT_TOKEN, channels_assistant
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import attack_probe  # noqa: E402
 
-AGENT, AGENT_PW = "probe-agent", "probe-agent-pw-1"
+ADMIN, ADMIN_PW = "probe-admin", "probe-admin-pw-1"  # logs in (lock-out row) and exports analytics.csv
 
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[attack_probe.Target]:
     stack = channels_assistant(tmp_path_factory)
-    add_user(AGENT, "agent", AGENT_PW, redis=stack.assistant.redis)
+    add_user(ADMIN, "admin", ADMIN_PW, redis=stack.assistant.redis)
     token = stack.assistant.rest_headers["Authorization"].split(" ", 1)[1]
     yield attack_probe.Target(stack.url, rest_token=token, wechat_token=WECHAT_TOKEN,
                               console_url=stack.assistant.console_url, redis_url=stack.assistant.redis_url,
-                              console_login=f"{AGENT}:{AGENT_PW}")
+                              console_login=f"{ADMIN}:{ADMIN_PW}")
 
 
 @pytest.mark.parametrize("attack", attack_probe.ATTACKS, ids=[a[0] for a in attack_probe.ATTACKS])
