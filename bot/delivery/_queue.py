@@ -10,12 +10,13 @@ one place):
   deadline: a worker that dies leaves its items there, and they go back to the queue when the lease runs out
 - `canyu:delivery:{ch}:retry` zset id → due time (epoch seconds)
 - `canyu:delivery:{ch}:dead` list of item JSON with `reason`, `tries` and `dead_at`; re-sent from the console
-- `canyu:delivery:key:{key}` the item id of an idempotency key, `canyu:delivery:done:{key}` its `Delivery`
-  (7 days)
+- `canyu:delivery:key:{h}` the item id of an idempotency key, `canyu:delivery:done:{h}` its `Delivery`
+  (7 days); `{h}` is a SHA-256 prefix of the key, so no user id appears in a key name
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -283,9 +284,14 @@ class DeliveryQueue:
                 "retry": int(r.zcard(self.retry_key)), "dead": int(r.llen(self.dead_key))}
 
 
+def _digest(idempotency_key: str) -> str:
+    """Keys may hold user ids (`wechat:{appid}:{openid}…`); key names carry only their hash."""
+    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+
+
 def key_of(idempotency_key: str) -> str:
-    return f"canyu:delivery:key:{idempotency_key}"
+    return f"canyu:delivery:key:{_digest(idempotency_key)}"
 
 
 def done_of(idempotency_key: str) -> str:
-    return f"canyu:delivery:done:{idempotency_key}"
+    return f"canyu:delivery:done:{_digest(idempotency_key)}"
