@@ -283,6 +283,11 @@ def test_after_n_failures_a_dead_letter_that_the_console_resends(red, run, wx, s
     letters = [json.loads(x) for x in red.lrange("canyu:delivery:wechat:dead", before, -1)]
     assert len(letters) == 1 and letters[0]["sender"] == sid and letters[0]["tries"] == 3
     assert "HTTP 500" in letters[0]["reason"], letters[0]
+    from bot import metrics
+
+    page = metrics.render(red).decode()
+    assert f'canyu_delivery_dead_letters{{channel="wechat"}} {float(before + 1)}' in page, page
+    assert 'canyu_delivery_queue_depth{channel="wechat",state="retry"} 0.0' in page
 
     console = request.getfixturevalue("console")  # started now: its worker must not take part in the failures
     agent, _ = login(console, "lin")
