@@ -271,6 +271,7 @@ class HealthServer:
                         report = outer.supervisor.readiness()
                     self._send(200 if report["ready"] else 503, json.dumps(report, ensure_ascii=False).encode())
                 elif path == "/metrics":
+                    import bot.delivery  # noqa: F401  (registers the delivery queue gauges)
                     from bot import metrics
 
                     self._send(200, metrics.render(outer._metrics_redis()), metrics.CONTENT_TYPE)

@@ -206,6 +206,7 @@ def test_restarts_are_counted_in_metrics(bot_run: Run) -> None:
         if child["restarts"]:
             assert f'canyu_child_restarts_total{{child="{name}"}} {float(child["restarts"])}' in page, page
     assert "canyu_redis_up 1.0" in page
+    assert "# TYPE canyu_handoffs_waiting gauge" in page and "# TYPE canyu_delivery_dead_letters gauge" in page
 
 
 def test_sigterm_drains_and_leaves_no_process(bot_run: Run) -> None:
