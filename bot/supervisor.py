@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -79,6 +80,7 @@ class Supervisor:
         self.say = say
         self.clock = clock
         self.started_at = time.time()
+        self.stopping = False  # set when the stack begins to drain: /ready answers 503 from then on
         self._lock = threading.Lock()
         self.children: Dict[str, ChildState] = {}
         now = clock()
@@ -123,7 +125,7 @@ class Supervisor:
             return
         old = self.stack.children.get(name)
         if old is not None and old.process is not None:
-            signal_group(old.process.pid, 9)  # anything the dead child left in its session
+            signal_group(old.process.pid, signal.SIGKILL)  # anything the dead child left in its session
         self.stack.start_child(self.stack.planned(name))
 
     def _kill(self, name: str) -> None:
@@ -134,7 +136,7 @@ class Supervisor:
             return
         child = self.stack.children.get(name)
         if child is not None and child.process is not None:
-            signal_group(child.process.pid, 9)
+            signal_group(child.process.pid, signal.SIGKILL)
             child.process.wait()
 
     # --- the loop -------------------------------------------------------------------------------------
@@ -200,9 +202,11 @@ class Supervisor:
     def readiness(self) -> Dict[str, Any]:
         """{"ready", "reasons", "children", "checks"}: ready only when all children run and all checks pass."""
         states = self.states()
-        report = self.stack.ready() if states else {"ready": False, "checks": {}}
+        report = self.stack.ready() if states and not self.stopping else {"ready": False, "checks": {}}
         reasons: List[str] = []
-        if not states:
+        if self.stopping:
+            reasons.append("the stack is stopping")
+        elif not states:
             reasons.append("the stack is starting")
         for name, st in states.items():
             if st["state"] != "running":

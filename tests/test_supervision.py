@@ -343,6 +343,8 @@ def test_ctrl_c_lets_rasa_finish_a_message_in_flight(tmp_path: Path) -> None:
         assert sender.is_alive(), f"the message was not in flight: {result}"
         os.killpg(run.process.pid, signal.SIGINT)  # what Ctrl-C does
         time.sleep(2.0)
+        assert run.ready() == (503, {"ready": False, "reasons": ["the stack is stopping"],
+                                     "children": run.ready()[1]["children"], "checks": {}})
         os.kill(actions_pid, signal.SIGCONT)
         sender.join(timeout=60)
         assert "error" not in result, result

@@ -102,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave half the stack running
             signal.signal(signum, signal.SIG_IGN)
+        if health.supervisor is not None:
+            health.supervisor.stopping = True  # /ready says 503 while Rasa drains
         if jobs is not None:
             jobs.stop()
         stack.stop()
