@@ -10,6 +10,7 @@ import time
 import pytest
 
 from bot import outbound
+from bot.console.app import register_env_senders
 from tests.fakes.rasa_channels import TelegramUser, channels_assistant
 from tests.fakes.telegram import update_message
 
@@ -47,7 +48,7 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     for key, value in stack.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REDIS_URL", stack.assistant.redis_url)
-    outbound.register_sender("telegram", None)
+    register_env_senders()  # what the console's create_app does: senders built from the environment
     service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token))
     reply = "Hi, I'm Lin from Millet support. Let me look at that for you."
     report = asyncio.run(service.reply(record, "Lin", reply))

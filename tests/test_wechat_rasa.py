@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from bot import outbound
+from bot.console.app import register_env_senders
 from tests.fakes.rasa_channels import WeChatUser, channels_assistant
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -46,7 +47,7 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     for key, value in stack.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("REDIS_URL", stack.assistant.redis_url)
-    outbound.register_sender("wechat", None)
+    register_env_senders()  # what the console's create_app does: senders built from the environment
     service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token))
     reply = "你好，我是客服小林，我来帮你看看 👀"
     report = asyncio.run(service.reply(record, "小林", reply))

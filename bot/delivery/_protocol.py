@@ -65,7 +65,8 @@ class Sender(Protocol):
 
 SenderFactory = Callable[[], Optional[Sender]]
 _registered: Dict[str, Union[Sender, SenderFactory]] = {}
-_built: Dict[Tuple[str, int], Optional[Sender]] = {}
+_built: Dict[Tuple[str, int], Tuple[Any, Optional[Sender]]] = {}
+"""Senders built by factories, per channel and event loop (the loop is held, so its id is not reused)."""
 
 
 def register_sender(channel: str, sender: Union[Sender, SenderFactory, None]) -> None:
@@ -91,13 +92,14 @@ def sender_for(channel: str) -> Optional[Sender]:
     if isinstance(entry, Sender):
         return entry
     try:
-        key = (channel, id(asyncio.get_running_loop()))
+        loop: Any = asyncio.get_running_loop()
     except RuntimeError:
-        key = (channel, 0)
+        loop = None
+    key = (channel, id(loop))
     if key not in _built:
         try:
-            _built[key] = entry()
+            _built[key] = (loop, entry())
         except Exception as exc:  # a channel without its settings here: another process sends
             logger.info("delivery: no %s sender in this process: %s", channel, exc)
-            _built[key] = None
-    return _built[key]
+            _built[key] = (loop, None)
+    return _built[key][1]

@@ -111,6 +111,13 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[3], ARGV[1])
 """
 
+_PARK = """
+for i = #ARGV, 2, -1 do redis.call('LPUSH', KEYS[4], ARGV[i]) end
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[3], ARGV[1])
+"""
+
 _RETRY = """
 redis.call('LREM', KEYS[1], 0, ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -233,6 +240,13 @@ class DeliveryQueue:
 
     def finish(self, item: Item) -> None:
         self._run(_FINISH, [self.processing_key, self.leases_key, self.items_key], [item.id])
+
+    def park(self, item: Item, list_key: str) -> int:
+        """The item's unsent messages go to the head of `list_key` (they are older than what waits there) and the
+        item is done, in one step. Returns how many were parked."""
+        left = [json.dumps({"recipient_id": item.sender, **m}, ensure_ascii=False) for m in item.messages[item.sent:]]
+        self._run(_PARK, [self.processing_key, self.leases_key, self.items_key, list_key], [item.id, *left])
+        return len(left)
 
     def retry(self, item: Item, reason: str, now: Optional[float] = None) -> bool:
         """Count a failed attempt: back to the retry zset, or to the dead letters after `max_tries` (False)."""

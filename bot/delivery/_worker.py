@@ -70,16 +70,13 @@ async def attempt(queue: DeliveryQueue, item: Item, sender: Sender) -> Delivery:
     try:
         await sender.deliver(_platform_id(item.sender), item.messages, progress)
     except WindowClosed as exc:
-        left = item.messages[item.sent:]
-        park(queue.redis, item.sender, left)
-        queue.finish(item)
+        left = queue.park(item, pending_key(item.sender))
         count(channel, "sent", item.sent - start)
-        count(channel, "queued", len(left))
+        count(channel, "queued", left)
         logger.info("delivery: %s refused %s (%s); %d message(s) wait for the user's next message", channel,
-                    item.sender, exc.code, len(left))
-        report = Delivery(channel, item.sent - start, len(left))
-        remember(queue.redis, item.key, Delivery(channel, item.sent, len(left)))
-        return report
+                    item.sender, exc.code, left)
+        remember(queue.redis, item.key, Delivery(channel, item.sent, left))
+        return Delivery(channel, item.sent - start, left)
     except Exception as exc:
         count(channel, "sent", item.sent - start)
         reason = f"{type(exc).__name__}: {exc}"
