@@ -3,7 +3,8 @@
     assistant = start_assistant(tmp_path)          # or the session fixture `assistant` from conftest.py
     assistant.say("rest:alice", "hi")              # -> [{"recipient_id": "rest:alice", "text": "..."}]
     assistant.tracker("rest:alice")                # Rasa tracker JSON
-    assistant.outbox("rest:alice", wait=5)         # messages queued for a REST user (agent replies…)
+    assistant.outbox("rest:alice", wait=5)         # messages queued for a REST user (agent replies…), each with an id
+    assistant.outbox("rest:alice", after="17")     # … after message 17 (a cursor: reading is not destructive)
 
 REST calls carry the stack's `CANYU_REST_TOKEN` (a fresh one per stack), as a real client must. The REST
 channel files its users under `rest:` (see connectors/rest.py): use `new_sender()` for ids.
@@ -76,9 +77,13 @@ class Assistant:
         response.raise_for_status()
         return response.json()
 
-    def outbox(self, sender: str, wait: float = 0) -> List[Dict[str, Any]]:
-        """Take what is queued for a REST user (long-polls up to `wait` seconds)."""
-        response = requests.get(f"{self.url}/webhooks/rest/outbox/{sender}", params={"wait": wait},
+    def outbox(self, sender: str, wait: float = 0, after: Optional[str] = None) -> List[Dict[str, Any]]:
+        """What is new for a REST user (long-polls up to `wait` seconds); with `after` (a message id), what came
+        after that message, however often it is asked (connectors/rest.py)."""
+        params: Dict[str, Any] = {"wait": wait}
+        if after is not None:
+            params["after"] = after
+        response = requests.get(f"{self.url}/webhooks/rest/outbox/{sender}", params=params,
                                 headers=self.rest_headers, timeout=REQUEST_TIMEOUT)
         response.raise_for_status()
         return response.json()
