@@ -337,3 +337,24 @@ def test_the_rest_outbox_read_twice_with_one_cursor_gives_the_same_messages(red,
         assert [m["text"] for m in reply.json()] == ["echo: ok", "agent: one more thing"]
     finally:
         host.stop()
+
+
+def test_a_platform_refusing_connections_for_a_while_gets_the_message_once_it_is_back(red, run):
+    down = FakeTelegram(chat_interval=0.05)
+    down.start()
+    down.stop()  # nothing listens on its port now: connections are refused
+    bot = Bot(down.token, base_url=f"{down.url}/bot", request=HTTPXRequest(connection_pool_size=4))
+    outbound.register_sender("telegram", TelegramSender(bot, Pacer(chat_interval=0.05), red))
+    try:
+        chat = next(_chats)
+        report = run(outbound.send_to_user(f"telegram:{chat}", ["we are back: your order shipped"], redis=red))
+        assert report == outbound.Delivery("telegram", 0, 1)
+        item = DeliveryQueue(red, "telegram", SETTINGS).get(red.zrange("canyu:delivery:telegram:retry", 0, 0)[0])
+        assert item is not None and item.tries == 1 and "unreachable" in item.reason.lower(), item
+        down.start()  # the platform is back, on the same address
+        assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+        assert down.texts(chat) == ["we are back: your order shipped"]
+    finally:
+        outbound.register_sender("telegram", None)
+        run(bot.shutdown())
+        down.stop()

@@ -10,7 +10,8 @@ from aiohttp import web
 
 
 class ThreadedServer:
-    """Start with `start()` (returns the base URL), stop with `stop()`; also a context manager."""
+    """Start with `start()` (returns the base URL), stop with `stop()`; also a context manager. After `stop()`
+    connections are refused; `start()` again listens on the same port (a platform down for a while)."""
 
     def __init__(self) -> None:
         self.loop: Optional[asyncio.AbstractEventLoop] = None
@@ -36,7 +37,7 @@ class ThreadedServer:
             try:
                 self._runner = web.AppRunner(self.app(), access_log=None)
                 self.loop.run_until_complete(self._runner.setup())
-                site = web.TCPSite(self._runner, "127.0.0.1", 0)
+                site = web.TCPSite(self._runner, "127.0.0.1", self.port)  # a restart keeps its port
                 self.loop.run_until_complete(site.start())
                 self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             except Exception as exc:  # pragma: no cover - surfaced to the caller
