@@ -177,7 +177,8 @@ def test_the_same_idempotency_key_twice_delivers_once(red, run, tg, senders):
 
     first, second = run(twice())
     assert first == second == outbound.Delivery("telegram", 1, 0)
-    again = run(outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red, idempotency_key=f"reply:{chat}:1"))
+    again = run(outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red,
+                                      idempotency_key=f"reply:{chat}:1"))
     assert again == first
     time.sleep(0.3)
     assert tg.texts(chat) == ["Agent Lin: refund approved"]
