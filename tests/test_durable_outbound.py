@@ -359,3 +359,18 @@ def test_a_platform_refusing_connections_for_a_while_gets_the_message_once_it_is
         outbound.register_sender("telegram", None)
         run(bot.shutdown())
         down.stop()
+
+
+def test_a_users_queued_items_and_dead_letters_can_be_found_and_forgotten(red):
+    queue = DeliveryQueue(red, "telegram", SETTINGS)
+    sid, other = f"telegram:{next(_chats)}", f"telegram:{next(_chats)}"
+    waiting = queue.create(sid, [{"text": "waiting"}], processing=False)
+    dying = queue.create(sid, [{"text": "refused"}])
+    queue.bury(dying, "Forbidden: bot was blocked by the user")
+    kept = queue.create(other, [{"text": "someone else"}], processing=False)
+    assert {i.id for i in queue.of_user(sid)} == {waiting.id, dying.id}
+    assert queue.forget(sid) == 2 and queue.of_user(sid) == []
+    assert sid not in json.dumps([red.lrange(queue.queue_key, 0, -1), red.hvals(queue.items_key),
+                                  red.lrange(queue.dead_key, 0, -1)])
+    assert [i.id for i in queue.of_user(other)] == [kept.id]
+    queue.forget(other)

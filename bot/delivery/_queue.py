@@ -12,6 +12,8 @@ one place):
 - `canyu:delivery:{ch}:dead` list of item JSON with `reason`, `tries` and `dead_at`; re-sent from the console
 - `canyu:delivery:key:{h}` the item id of an idempotency key, `canyu:delivery:done:{h}` its `Delivery`
   (7 days); `{h}` is a SHA-256 prefix of the key, so no user id appears in a key name
+
+Items and dead letters hold a user's id and words: `of_user` and `forget` are there for export and erasure.
 """
 
 from __future__ import annotations
@@ -156,6 +158,14 @@ end
 return moved
 """
 
+_FORGET = """
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return redis.call('HDEL', KEYS[5], ARGV[1])
+"""
+
 _RESEND = """
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
@@ -279,7 +289,8 @@ class DeliveryQueue:
 
     # --- dead letters ------------------------------------------------------------------------------------
     def dead_letters(self, limit: int = 500) -> List[Item]:
-        return [Item.from_json(raw) for raw in self.redis.lrange(self.dead_key, 0, limit - 1)]
+        """Oldest first; `limit` 0 = all."""
+        return [Item.from_json(raw) for raw in self.redis.lrange(self.dead_key, 0, limit - 1 if limit else -1)]
 
     def resend(self, item_id: str) -> Optional[Item]:
         """Put a dead letter back in the queue with fresh tries (what was sent before stays sent)."""
@@ -291,6 +302,25 @@ class DeliveryQueue:
             if self._run(_RESEND, [self.dead_key, self.items_key, self.queue_key], [raw, item.id, item.to_json()]):
                 return item
         return None
+
+    # --- personal data (bot/privacy) ------------------------------------------------------------------
+    def of_user(self, sender_id: str) -> List[Item]:
+        """Every item and dead letter for `sender_id` (they hold the user's id and the messages' words)."""
+        live = [Item.from_json(raw) for raw in self.redis.hvals(self.items_key)]
+        return [i for i in live + self.dead_letters(limit=0) if i.sender == sender_id]
+
+    def forget(self, sender_id: str) -> int:
+        """Remove every item and dead letter for `sender_id`; returns how many."""
+        gone = 0
+        for raw in self.redis.hvals(self.items_key):
+            item = Item.from_json(raw)
+            if item.sender == sender_id:
+                gone += int(self._run(_FORGET, [self.queue_key, self.processing_key, self.leases_key, self.retry_key,
+                                                self.items_key], [item.id]))
+        for raw in self.redis.lrange(self.dead_key, 0, -1):
+            if Item.from_json(raw).sender == sender_id:
+                gone += int(self.redis.lrem(self.dead_key, 1, raw))
+        return gone
 
     def depths(self) -> Dict[str, int]:
         r = self.redis
