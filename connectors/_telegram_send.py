@@ -222,10 +222,11 @@ class TelegramSender:
                     await self.pacer.send(platform_id, lambda part=part, last=last: self.bot.send_message(
                         chat_id=platform_id, text=part or "👇", reply_markup=markup if last else None))
                 except (BadRequest, Forbidden, ChatMigrated) as exc:
-                    raise DeliveryError(f"Telegram refused the message to {platform_id}: {exc}", platform="telegram",
-                                        permanent=True) from exc
+                    raise DeliveryError(f"Telegram refused the message to {platform_id}: {type(exc).__name__}: "
+                                        f"{exc}", platform="telegram", permanent=True) from exc
                 except TelegramError as exc:
-                    raise DeliveryError(f"Telegram send to {platform_id} failed: {exc}", platform="telegram") from exc
+                    raise DeliveryError(f"Telegram send to {platform_id} failed: {type(exc).__name__}: {exc}",
+                                        platform="telegram") from exc
                 progress.sent(i, j, last)
 
     async def send(self, platform_id: str, messages: List[Dict[str, Any]]) -> int:

@@ -374,3 +374,18 @@ def test_a_users_queued_items_and_dead_letters_can_be_found_and_forgotten(red):
                                   red.lrange(queue.dead_key, 0, -1)])
     assert [i.id for i in queue.of_user(other)] == [kept.id]
     queue.forget(other)
+
+
+def test_a_refusal_for_good_is_a_dead_letter_at_once(red, run, tg, senders):
+    from bot.errors import DeliveryError
+
+    chat = next(_chats)
+    sid = f"telegram:{chat}"
+    before = red.llen("canyu:delivery:telegram:dead")
+    tg.fail_http(times=1, status=403)  # Forbidden: the user blocked the bot; a retry cannot help
+    with pytest.raises(DeliveryError) as refused:
+        run(outbound.send_to_user(sid, ["your ticket was closed"], redis=red))
+    assert refused.value.permanent and tg.texts(chat) == []
+    letters = [json.loads(x) for x in red.lrange("canyu:delivery:telegram:dead", before, -1)]
+    assert [(d["sender"], d["tries"]) for d in letters] == [(sid, 1)] and "Forbidden" in letters[0]["reason"]
+    DeliveryQueue(red, "telegram", SETTINGS).forget(sid)

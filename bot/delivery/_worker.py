@@ -81,6 +81,7 @@ async def attempt(queue: DeliveryQueue, item: Item, sender: Sender) -> Delivery:
         count(channel, "sent", item.sent - start)
         reason = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, DeliveryError) and exc.permanent:
+            item.tries += 1
             queue.bury(item, reason)
             alive = False
         else:

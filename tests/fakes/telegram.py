@@ -28,6 +28,8 @@ from aiohttp import web
 from tests.fakes._server import ThreadedServer
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendLocation"}
+_FAILURES = {400: "Bad Request: chat not found", 403: "Forbidden: bot was blocked by the user",
+             500: "Internal Server Error", 502: "Bad Gateway"}
 
 
 class FakeTelegram(ThreadedServer):
@@ -118,7 +120,7 @@ class FakeTelegram(ThreadedServer):
                 failing = self._http_fail.pop(0) if self._http_fail else None
             if failing is not None:
                 return self._reply(method, params, failing, {"ok": False, "error_code": failing,
-                                                             "description": "Internal Server Error"})
+                                                             "description": _FAILURES.get(failing, "Server Error")})
             limited = self._flood_check(str(params.get("chat_id")))
             if limited is not None:
                 body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {limited}",
