@@ -58,6 +58,8 @@ ACTIONS_IN_PROGRESS = Gauge("canyu_actions_in_progress", "Custom actions running
                             multiprocess_mode="livesum")
 
 # Gauges read from Redis when the page is rendered: (name, help, reader(redis) -> [(labels, value)]).
+# The modules that register some are imported by render(), so every process's page has them all.
+GAUGE_MODULES = ("bot.delivery",)
 _RedisReader = Callable[[Any], List[Tuple[Tuple[Tuple[str, str], ...], float]]]
 _redis_gauges: List[Tuple[str, str, _RedisReader]] = []
 
@@ -147,6 +149,17 @@ class _RedisCollector:
         yield up
 
 
+def _import_gauge_modules() -> None:
+    import importlib
+    import logging
+
+    for name in GAUGE_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a broken module must not take the whole page down
+            logging.getLogger(__name__).warning("metrics: cannot import %s for its Redis gauges: %s", name, exc)
+
+
 def render(redis: Optional[Any] = None) -> bytes:
     """The whole page: every process's counters (multiprocess mode) or this one's, plus the Redis gauges."""
     folder = os.environ.get(MULTIPROC_VARIABLE)
@@ -160,6 +173,7 @@ def render(redis: Optional[Any] = None) -> bytes:
         from prometheus_client import REGISTRY as registry  # type: ignore[no-redef]
     page = generate_latest(registry)
     if redis is not None:
+        _import_gauge_modules()
         extra = CollectorRegistry()
         extra.register(_RedisCollector(redis))  # type: ignore[arg-type]
         page += generate_latest(extra)

@@ -139,6 +139,10 @@ def test_the_page_has_every_process_and_redis(stack) -> None:  # type: ignore[no
     assert ("canyu_handoffs_waiting", frozenset()) in samples
     assert ("canyu_handoff_oldest_wait_seconds", frozenset()) in samples
     assert ("canyu_actions_in_progress", frozenset()) in samples
+    # gauges other modules register (bot.metrics.GAUGE_MODULES) are on the console's page too
+    for channel in ("wechat", "telegram"):
+        assert ("canyu_delivery_dead_letters", frozenset({("channel", channel)})) in samples
+        assert ("canyu_delivery_queue_depth", frozenset({("channel", channel), ("state", "queued")})) in samples
     folder = stack.assistant.data_dir / "metrics"
     pids = {int(m.group(1)) for m in map(re.compile(r"_(\d+)\.db$").search, os.listdir(folder)) if m}
     counting = {"actions", "console"} | ({f"rasa-{stack.assistant.stack.settings.rasa_port}"}
