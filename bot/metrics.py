@@ -54,8 +54,10 @@ ACTIONS = Counter("canyu_actions", "Custom actions run by the action server, by 
                   "(ok, rejected: a form's validation refused, error: the action raised)", ["action", "outcome"])
 ACTION_SECONDS = Histogram("canyu_action_seconds", "Time the action server spent in one custom action", ["action"],
                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+# Every metric here has labels, so importing this module writes no file: a value (and its file in the
+# multiprocess folder) appears at the first `.labels(...)`, once the stack has created the folder.
 ACTIONS_IN_PROGRESS = Gauge("canyu_actions_in_progress", "Custom actions running now (live processes only)",
-                            multiprocess_mode="livesum")
+                            ["action"], multiprocess_mode="livesum")
 
 # Gauges read from Redis when the page is rendered: (name, help, reader(redis) -> [(labels, value)]).
 # The modules that register some are imported by render(), so every process's page has them all.

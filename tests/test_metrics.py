@@ -72,7 +72,7 @@ def instrumented(connector: str) -> bool:
 
 # -- multiprocess mode, on real processes ---------------------------------------------------------------
 
-CHILD = ("import os, bot.metrics as m; m.MESSAGES_RECEIVED.labels('rest').inc(3); m.ACTIONS_IN_PROGRESS.inc(); "
+CHILD = ("import os, bot.metrics as m; m.MESSAGES_RECEIVED.labels('rest').inc(3); m.ACTIONS_IN_PROGRESS.labels('action_x').inc(); "
          "m.MESSAGE_SECONDS.labels('rest').observe(0.3); print(os.getpid())")
 
 
@@ -89,7 +89,7 @@ def test_render_adds_up_processes_and_drops_live_gauges_of_dead_ones(tmp_path: P
     assert value(samples, "canyu_messages_received_total", channel="rest") == 6.0  # 3 + 3: both dead processes
     assert value(samples, "canyu_message_seconds_count", channel="rest") == 2.0
     assert value(samples, "canyu_message_seconds_bucket", channel="rest", le="0.5") == 2.0
-    assert value(samples, "canyu_actions_in_progress") == 0.0  # not 2: the dead processes' gauges are gone
+    assert value(samples, "canyu_actions_in_progress", action="action_x") == 0.0  # not 2: dead processes' gauges go
     left = set(os.listdir(tmp_path))
     assert {f"counter_{pid}.db" for pid in pids} <= left  # counted messages stay
     assert not {f"gauge_livesum_{pid}.db" for pid in pids} & left
@@ -101,6 +101,17 @@ def test_prune_keeps_live_processes_and_counters(tmp_path: Path) -> None:
     (tmp_path / "counter_999999999.db").write_bytes(b"")
     assert metrics.prune_dead_processes(str(tmp_path)) == [999999999]
     assert sorted(os.listdir(tmp_path)) == ["counter_999999999.db", f"gauge_livesum_{os.getpid()}.db"]
+
+
+def test_importing_metrics_writes_nothing(tmp_path: Path) -> None:
+    """`bot run` imports bot.metrics before the stack empties and re-creates the folder (or before it exists)."""
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "not-yet"), PYTHONPATH=str(HOME))
+    subprocess.run([sys.executable, "-c", "import bot.metrics, bot.actions"], check=True, env=env, cwd=HOME,
+                   timeout=120)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
+    subprocess.run([sys.executable, "-c", "import bot.metrics, bot.actions"], check=True, env=env, cwd=HOME,
+                   timeout=120)
+    assert os.listdir(tmp_path) == []
 
 
 def test_every_gauge_names_a_multiprocess_mode_and_the_public_surface_is_listed() -> None:
@@ -138,15 +149,15 @@ def test_the_page_has_every_process_and_redis(stack) -> None:  # type: ignore[no
     assert value(samples, "canyu_redis_up") == 1.0
     assert ("canyu_handoffs_waiting", frozenset()) in samples
     assert ("canyu_handoff_oldest_wait_seconds", frozenset()) in samples
-    assert ("canyu_actions_in_progress", frozenset()) in samples
     # gauges other modules register (bot.metrics.GAUGE_MODULES) are on the console's page too
     for channel in ("wechat", "telegram"):
         assert ("canyu_delivery_dead_letters", frozenset({("channel", channel)})) in samples
         assert ("canyu_delivery_queue_depth", frozenset({("channel", channel), ("state", "queued")})) in samples
+    assert stack.assistant.say(new_sender("metrics"), PRODUCT_EN)  # files appear at a process's first count
     folder = stack.assistant.data_dir / "metrics"
     pids = {int(m.group(1)) for m in map(re.compile(r"_(\d+)\.db$").search, os.listdir(folder)) if m}
-    counting = {"actions", "console"} | ({f"rasa-{stack.assistant.stack.settings.rasa_port}"}
-                                         if instrumented("rest") else set())  # Rasa counts once its channels do
+    counting = {"actions"} | ({f"rasa-{stack.assistant.stack.settings.rasa_port}"}
+                              if instrumented("rest") else set())  # Rasa counts once its channels do
     children = {name: c.process.pid for name, c in stack.assistant.stack.children.items() if c.process}
     assert counting <= set(children)
     missing = {name for name in counting if children[name] not in pids}
@@ -162,7 +173,8 @@ def test_rest_messages_move_the_action_counters(stack) -> None:  # type: ignore[
     assert actions_ok(after) - actions_ok(before) >= 2
     count = "canyu_action_seconds_count"
     assert value(after, count, action="action_answer_product") - value(before, count, action="action_answer_product") >= 2
-    assert value(after, "canyu_actions_in_progress") == 0.0
+    assert value(after, "canyu_actions_in_progress", action="action_answer_product") == 0.0
+    assert ("canyu_actions_in_progress", frozenset({("action", "action_answer_product")})) in after
 
 
 @pytest.mark.parametrize("channel", ["rest", "wechat", "telegram"])

@@ -33,7 +33,7 @@ def install() -> None:
         if name not in self.actions:
             return await original(self, action_call)
         started, outcome = time.perf_counter(), "error"
-        with ACTIONS_IN_PROGRESS.track_inprogress():
+        with ACTIONS_IN_PROGRESS.labels(name).track_inprogress():
             try:
                 result = await original(self, action_call)
                 outcome = "ok"
