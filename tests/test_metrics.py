@@ -72,8 +72,8 @@ def instrumented(connector: str) -> bool:
 
 # -- multiprocess mode, on real processes ---------------------------------------------------------------
 
-CHILD = ("import os, bot.metrics as m; m.MESSAGES_RECEIVED.labels('rest').inc(3); m.ACTIONS_IN_PROGRESS.labels('action_x').inc(); "
-         "m.MESSAGE_SECONDS.labels('rest').observe(0.3); print(os.getpid())")
+CHILD = ("import os, bot.metrics as m; m.MESSAGES_RECEIVED.labels('rest').inc(3); "
+         "m.ACTIONS_IN_PROGRESS.labels('action_x').inc(); m.MESSAGE_SECONDS.labels('rest').observe(0.3); print(os.getpid())")
 
 
 def test_render_adds_up_processes_and_drops_live_gauges_of_dead_ones(tmp_path: Path) -> None:
@@ -172,7 +172,8 @@ def test_rest_messages_move_the_action_counters(stack) -> None:  # type: ignore[
     after = scrape(stack)
     assert actions_ok(after) - actions_ok(before) >= 2
     count = "canyu_action_seconds_count"
-    assert value(after, count, action="action_answer_product") - value(before, count, action="action_answer_product") >= 2
+    product = {"action": "action_answer_product"}
+    assert value(after, count, **product) - value(before, count, **product) >= 2
     assert value(after, "canyu_actions_in_progress", action="action_answer_product") == 0.0
     assert ("canyu_actions_in_progress", frozenset({("action", "action_answer_product")})) in after
 
