@@ -147,6 +147,14 @@ def sender_from_env(env: Optional[Mapping[str, str]] = None) -> TelegramSender:
     return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), connect_redis())
 
 
+def _chat_of(update: Optional[Dict[str, Any]]) -> str:
+    """The chat an update (JSON) belongs to, for per-chat ordering ("" when it has none)."""
+    update = update or {}
+    message = update.get("message") or (update.get("callback_query") or {}).get("message") or {}
+    chat = (message.get("chat") or {}).get("id") or ((update.get("callback_query") or {}).get("from") or {}).get("id")
+    return str(chat or "")
+
+
 def _language(code: Optional[str]) -> str:
     return "zh" if (code or "").lower().startswith("zh") else "en"
 
@@ -221,7 +229,7 @@ class TelegramInput(PlatformInput):
                 metrics.MESSAGES_FAILED.labels("telegram", "redis").inc()
                 return response.json({"ok": False, "error": "storage unavailable"}, status=503)
             if new:
-                self._spawn(self._process(str(update_id)))
+                self._spawn(self._process(str(update_id), data))
             else:
                 logger.info("telegram: duplicate update %s ignored", update_id)
                 metrics.MESSAGES_REDELIVERED.labels("telegram").inc()
@@ -315,7 +323,7 @@ class TelegramInput(PlatformInput):
                     break
                 offset = update.update_id + 1
                 if new:
-                    self._spawn(self._process(str(update.update_id)))
+                    self._spawn(self._process(str(update.update_id), update.to_dict()))
 
     # processing -------------------------------------------------------------------------------
     def _lock(self, chat_id: str) -> asyncio.Lock:
@@ -324,8 +332,13 @@ class TelegramInput(PlatformInput):
             lock = self._chat_locks[chat_id] = asyncio.Lock()
         return lock
 
-    async def _process(self, key: str, claim: Optional[Claim] = None) -> None:
-        """Claim a recorded update and process it to the end (or release it for a retry)."""
+    async def _process(self, key: str, data: Optional[Dict[str, Any]] = None, claim: Optional[Claim] = None) -> None:
+        """Claim a recorded update and process it to the end (or release it for a retry); updates of one
+        chat are processed one at a time, in the order they arrived."""
+        async with self._lock(_chat_of(data if claim is None else claim.payload)):
+            await self._process_claimed(key, claim)
+
+    async def _process_claimed(self, key: str, claim: Optional[Claim]) -> None:
         try:
             if claim is None:
                 claim = await asyncio.to_thread(self.inbound.claim, key)
@@ -365,7 +378,7 @@ class TelegramInput(PlatformInput):
             elif claim.mine:
                 logger.info("telegram: recovering update %s (attempt %d)", key, claim.attempt)
                 metrics.MESSAGES_REDELIVERED.labels("telegram").inc()
-                await self._process(key, claim)
+                await self._process(key, claim=claim)
 
     async def _sweep(self) -> None:
         """At start-up and then every half lease."""
@@ -413,31 +426,30 @@ class TelegramInput(PlatformInput):
             return  # edited messages, channel posts, …: nothing to answer
         sender_id = f"telegram:{chat_id}"
         outbound.record_inbound(sender_id, "telegram", self.redis)
-        async with self._lock(str(chat_id)):
-            messages = claim.reply  # recorded by a processor that died while sending: send the rest only
-            if messages is None:
-                if canned is not None:
-                    messages = [{"text": canned}]
-                elif not text:
-                    messages = []
-                else:
-                    metadata = {"telegram": {"chat_id": chat_id, "user_id": user.id if user else None,
-                                             "language_code": user.language_code if user else None,
-                                             "update_id": update.update_id}}
-                    try:
-                        messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
-                    except Exception as exc:
-                        logger.exception("telegram: Rasa failed on a message from %s", sender_id)
-                        self.inbound.fail(key, f"rasa: {type(exc).__name__}")
-                        await sender.send_text(chat_id, _REPLIES[lang]["error"])
-                        return
-                if not self.inbound.save_reply(key, messages):
-                    logger.warning("telegram: update %s was taken over by another processor", key)
+        messages = claim.reply  # recorded by a processor that died while sending: send the rest only
+        if messages is None:
+            if canned is not None:
+                messages = [{"text": canned}]
+            elif not text:
+                messages = []
+            else:
+                metadata = {"telegram": {"chat_id": chat_id, "user_id": user.id if user else None,
+                                         "language_code": user.language_code if user else None,
+                                         "update_id": update.update_id}}
+                try:
+                    messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
+                except Exception as exc:
+                    logger.exception("telegram: Rasa failed on a message from %s", sender_id)
+                    self.inbound.fail(key, f"rasa: {type(exc).__name__}")
+                    await sender.send_text(chat_id, _REPLIES[lang]["error"])
                     return
-            for i in range(claim.sent, len(messages)):
-                await sender.send(str(chat_id), [messages[i]])
-                self.inbound.sent(key, i + 1)
-            self.inbound.finish(key, messages, late=True)
+            if not self.inbound.save_reply(key, messages):
+                logger.warning("telegram: update %s was taken over by another processor", key)
+                return
+        for i in range(claim.sent, len(messages)):
+            await sender.send(str(chat_id), [messages[i]])
+            self.inbound.sent(key, i + 1)
+        self.inbound.finish(key, messages, late=True)
 
     async def _ask_rasa(self, text: str, chat_id: Any, sender_id: str,
                         metadata: Dict[str, Any]) -> List[Dict[str, Any]]:

@@ -286,10 +286,16 @@ class WeChatInput(PlatformInput):
         if payload is None:
             payload = self._payload(msg, msg_type, event)
             await asyncio.to_thread(self.inbound.save_payload, key, payload)
+        if not payload.get("text") and claim.reply is None:  # a canned reply or nothing: no Rasa, no wait
+            how, text = await self._work(key, payload, claim)
+            return self._passive(msg, text, nonce, encrypted) if how in ("passive", "error") and text \
+                else response.text("success")
+        if self.config.passive_deadline <= 0:  # 0 = always answer through the customer-service API
+            await asyncio.to_thread(self.inbound.mark_late, key)
         task = self._spawn(self._work(key, payload, claim))
         done: Set[Any] = set()
         remaining = deadline - time.monotonic()
-        if remaining > 0:  # passive_deadline 0 = always answer through the customer-service API
+        if remaining > 0:
             try:
                 done, _ = await asyncio.wait({task}, timeout=remaining)
             except asyncio.CancelledError:  # WeChat hung up early: the answer still goes out, later
@@ -300,13 +306,13 @@ class WeChatInput(PlatformInput):
             if how in ("passive", "error") and text:
                 return self._passive(msg, text, nonce, encrypted)
             return response.text("success")
+        if self.sender is not None and payload.get("text"):  # "typing…" until the late answer arrives
+            self._spawn(asyncio.to_thread(self.sender.api.typing, msg.source))
         late = await asyncio.to_thread(self.inbound.mark_late, key)
         if late.state == "answered" and not late.late:  # ready just now
             return self._recorded(msg, late, nonce, encrypted)
         logger.info("wechat: answer for %s not ready in %.1f s; replying via the customer-service API",
                     payload.get("sender_id"), self.config.passive_deadline)
-        if self.sender is not None:
-            self._spawn(asyncio.to_thread(self.sender.api.typing, msg.source))
         return response.text("success")
 
     def _payload(self, msg: Any, msg_type: str, event: str) -> Dict[str, Any]:
