@@ -1,7 +1,7 @@
 """One redaction filter for every log line: secrets, tokens, credentials in URLs and personal data.
 
-Every process we start installs it before anything logs (`bot run` starts its children as
-`python -m bot.redaction <module> <args…>`; `bot` and the console call `install()` first). It replaces the
+Every process we start installs it before anything logs (`bot run` starts its children through `bot.child`;
+the `bot` command calls `install()` first). It replaces the
 logging module's record factory, so it covers every logger and handler, including Rasa's, Sanic's, httpx's
 and python-telegram-bot's, whoever configures them later:
 
@@ -22,8 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import runpy
-import sys
 from typing import Any, Iterable, List, Mapping, Optional, Pattern, Tuple
 
 from bot.pii import mask_pii
@@ -97,17 +95,3 @@ def install() -> None:
 
     logging.setLogRecordFactory(factory)
     _installed = True
-
-
-def main(argv: Optional[List[str]] = None) -> None:
-    """`python -m bot.redaction MODULE ARGS…`: run `python -m MODULE ARGS…` with redaction installed."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        raise SystemExit("usage: python -m bot.redaction MODULE [ARGS…]")
-    install()
-    sys.argv = [argv[0], *argv[1:]]
-    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
-
-
-if __name__ == "__main__":
-    main()

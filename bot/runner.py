@@ -1,8 +1,8 @@
 """Start and stop the whole assistant: Redis, action server, Rasa server, agent console.
 
 `bot run` and the test harness both use `Stack`, so what the tests run is what users run.
-Each child process logs to `<data dir>/logs/<name>.log`, through the redaction filter (`bot.redaction`): every
-child is started as `python -m bot.redaction <module> …`.
+Each child process logs to `<data dir>/logs/<name>.log`. Every child is started as `python -m bot.child <module> …`
+(the log redaction filter everywhere, and Canyu's patches in the Rasa server: see bot/child.py).
 
 `Stack.ready()` is the readiness of the whole deployment (Redis PING, the action server's /health, Rasa's
 /status with a loaded model, the console's /health); `bot run` serves it on its health port and restarts
@@ -166,7 +166,7 @@ class Stack:
             plan.append(
                 Child(
                     "actions",
-                    [py, "-m", "bot.redaction", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
+                    [py, "-m", "bot.child", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
                     f"http://127.0.0.1:{s.actions_port}/health",
                 )
             )
@@ -176,7 +176,7 @@ class Stack:
             plan.append(
                 Child(
                     "console",
-                    [py, "-m", "bot.redaction", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
+                    [py, "-m", "bot.child", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
                     f"{self.console_url}/health",
                 )
             )
@@ -187,7 +187,7 @@ class Stack:
         return Child(
             f"rasa-{s.rasa_port}",
             [
-                py, "-m", "bot.redaction", "rasa", "run",
+                py, "-m", "bot.child", "rasa", "run",
                 "--model", str(self.model),
                 "--endpoints", str(self.endpoints_file()),
                 "--credentials", str(self.credentials or s.home / "credentials.yml"),

@@ -120,7 +120,7 @@ def _shell(args: argparse.Namespace) -> int:
                   die_with_parent=True)
     try:
         stack.start()  # Redis + action server in the background, Rasa's own shell in the foreground
-        cmd = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(stack.endpoints_file()),
+        cmd = [sys.executable, "-m", "bot.child", "rasa", "shell", "--model", str(model), "--endpoints", str(stack.endpoints_file()),
                "--port", str(args.port)]
         return subprocess.call(cmd, cwd=stack.settings.home, env=stack.env())
     except KeyboardInterrupt:
