@@ -125,6 +125,20 @@ def test_outboxes_expire_from_the_first_sweep_that_saw_them(red: Any) -> None:
     assert red.ttl("canyu:outbox:rest:a") <= 1000
 
 
+def test_dead_letters_older_than_the_outbox_limit_go(red: Any) -> None:
+    from bot.delivery._queue import DeliveryQueue
+
+    queue = DeliveryQueue(red, "telegram")
+    old, new = (queue.create(f"telegram:{n}", [{"text": f"hello {n}"}]) for n in (1, 2))
+    queue.bury(old, "HTTP 403")
+    queue.bury(new, "HTTP 403")
+    dead = red.lrange("canyu:delivery:telegram:dead", 0, -1)
+    red.lset("canyu:delivery:telegram:dead", 0, json.dumps(dict(json.loads(dead[0]), dead_at=NOW - 31 * DAY)))
+    red.lset("canyu:delivery:telegram:dead", 1, json.dumps(dict(json.loads(dead[1]), dead_at=NOW - 29 * DAY)))
+    apply_retention(red, policy(), now=NOW)
+    assert [item.sender for item in queue.dead_letters(limit=0)] == ["telegram:2"]
+
+
 def test_old_feedback_text_is_blanked_and_the_counts_stay(red: Any) -> None:
     from bot.feedback import FeedbackStore
 

@@ -374,6 +374,31 @@ def _notified(red: Any, key: str, ids: Set[str]) -> List[Entry]:
     return [Entry("", key, "hash_field", f, value={f: v}) for f, v in red.hgetall(key).items() if f in ids]
 
 
+def _delivery_items(red: Any, person: Person) -> List[Entry]:
+    """Outbound items of the person (bot/delivery): the item, its id in the queue, processing list, leases and
+    retry set, and dead letters (they hold the sender id and the messages' words)."""
+    ids, out = set(person.sender_ids), []
+    for items_key in scan_keys(red, "canyu:delivery:*:items"):
+        base = items_key[: -len(":items")]
+        mine = {}
+        for item_id, raw in red.hgetall(items_key).items():
+            item = _json(raw)
+            if isinstance(item, dict) and item.get("sender") in ids:
+                mine[item_id] = item
+                out.append(Entry("", items_key, "hash_field", item_id, value=item))
+        for list_key in (f"{base}:queue", f"{base}:processing"):
+            out += [Entry("", list_key, "list_item", i, value=i) for i in red.lrange(list_key, 0, -1) if i in mine]
+        for zset_key in (f"{base}:leases", f"{base}:retry"):
+            out += [Entry("", zset_key, "zset_member", i, value={"member": i}) for i in mine
+                    if red.zscore(zset_key, i) is not None]
+    for dead_key in scan_keys(red, "canyu:delivery:*:dead"):
+        for raw in red.lrange(dead_key, 0, -1):
+            item = _json(raw)
+            if isinstance(item, dict) and item.get("sender") in ids:
+                out.append(Entry("", dead_key, "list_item", raw, value=item))
+    return out
+
+
 # ---------------------------------------------------------------- the registry
 def _f(name: str, pattern: str, owner: str, holds: str, retention: str, find: Finder,
        ttl_seconds: Optional[int] = None) -> Family:
@@ -395,6 +420,8 @@ FAMILIES: Tuple[Family, ...] = (
        _keys_of("canyu:outbox:{sender}", "sender")),
     _f("pending", "canyu:pending:{sender}", "bot/outbound.py",
        "messages waiting for a WeChat user's next contact", "outbox", _keys_of("canyu:pending:{sender}", "sender")),
+    _f("deliveries", "canyu:delivery:{channel}:items / :queue / :processing / :leases / :retry / :dead (item.sender)",
+       "bot/delivery", "messages on their way to the user, and dead letters", "outbox", _delivery_items),
     _f("events", "canyu:events (stream; event.sender_id)", "bot/event_broker.py",
        "every tracker event: the user's messages and the bot's replies", "events",
        _stream_entries(EVENTS_STREAM, _event_of)),

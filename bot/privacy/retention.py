@@ -152,6 +152,15 @@ def _sweep_outbox(red: Any, keep: int, now: float, report: Report) -> None:
         for key in scan_keys(red, pattern):
             if red.ttl(key) == -1 and red.expire(key, keep):
                 _count(report, family, "expiry_set")
+    cutoff = now - keep
+    for key in scan_keys(red, "canyu:delivery:*:dead"):  # dead letters older than the outbox limit
+        for raw in red.lrange(key, 0, -1):
+            try:
+                old = float(json.loads(raw).get("dead_at") or now) < cutoff
+            except (ValueError, AttributeError, TypeError):
+                continue
+            if old:
+                _count(report, "deliveries", "deleted", int(red.lrem(key, 1, raw)))
 
 
 def _sweep_feedback(red: Any, keep: int, now: float, report: Report) -> None:

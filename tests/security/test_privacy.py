@@ -242,3 +242,21 @@ def test_codes_stay_used_without_their_owner(red: Any) -> None:
     assert record["profile"] == record["redeemed_by"] == "erased" and record["code"] == grant.code
     assert red.hget("canyu:perk_code:P1", "sender_id") == "erased" and red.hget("canyu:perk_code:P1", "pool") == "sorry"
     assert not red.exists("canyu:fans:fgrant:launch:telegram:7") and not red.exists("canyu:perk_grants:telegram:7")
+
+
+def test_messages_on_their_way_and_dead_letters_are_erased(red: Any) -> None:
+    from bot.delivery._queue import DeliveryQueue
+    from bot.privacy import erase_user
+    from bot.privacy.inventory import dump_key
+
+    queue = DeliveryQueue(red, "wechat")
+    waiting = queue.create("wechat:oGone", [{"text": "zorbparcel is on its way"}], processing=False)
+    dead = queue.create("wechat:oGone", [{"text": "zorbparcel refund"}])
+    queue.bury(dead, "errcode 43004")
+    kept = queue.create("wechat:oStays", [{"text": "hello"}], processing=False)
+    report = erase_user(red, "wechat:oGone")
+    assert report.left == [], report
+    assert [i.sender for i in queue.of_user("wechat:oGone")] == []
+    assert [i.id for i in queue.of_user("wechat:oStays")] == [kept.id]
+    everything = " ".join(k + json.dumps(dump_key(red, k), ensure_ascii=False) for k in red.scan_iter("*"))
+    assert "oGone" not in everything and "zorbparcel" not in everything and waiting.id not in everything
