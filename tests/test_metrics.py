@@ -73,7 +73,8 @@ def instrumented(connector: str) -> bool:
 # -- multiprocess mode, on real processes ---------------------------------------------------------------
 
 CHILD = ("import os, bot.metrics as m; m.MESSAGES_RECEIVED.labels('rest').inc(3); "
-         "m.ACTIONS_IN_PROGRESS.labels('action_x').inc(); m.MESSAGE_SECONDS.labels('rest').observe(0.3); print(os.getpid())")
+         "m.ACTIONS_IN_PROGRESS.labels('action_x').inc(); m.MESSAGE_SECONDS.labels('rest').observe(0.3); "
+         "print(os.getpid())")
 
 
 def test_render_adds_up_processes_and_drops_live_gauges_of_dead_ones(tmp_path: Path) -> None:
