@@ -73,7 +73,9 @@ def test_four_deliveries_through_rasa_give_one_reply(stack):
 
         time.sleep(8)
     api = user.api_texts()[before:]
-    assert len(passive) + (1 if api else 0) == 1, (passive, api)
+    # one answer: the same recorded passive reply to every delivery WeChat may still listen on, or (slow
+    # machine) `success` and one answer through the customer-service API
+    assert len(set(passive)) + (1 if api else 0) == 1, (passive, api)
     tracker = stack.assistant.tracker(user.sender_id)
     texts = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
     assert texts.count("Band 9 支持 NFC 吗") == 1
