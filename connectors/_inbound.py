@@ -275,14 +275,15 @@ class InboundStore:
         return bool(self._run("set", _SET_FIELD, [self.key(msg_id)],
                               [self.owner, "payload", json.dumps(payload, ensure_ascii=False)]))
 
-    def fail(self, msg_id: str, reason: str = "error", retry_after: Optional[float] = None) -> bool:
-        """Release the message so that a redelivery or the recovery sweep processes it again."""
+    def fail(self, msg_id: str, reason: str = "error", detail: str = "", retry_after: Optional[float] = None) -> bool:
+        """Release the message so that a redelivery or the recovery sweep processes it again. `reason` is a
+        short word (`rasa`, `send`, `error`, `shutdown`: the metric's label), `detail` goes in the record."""
         from bot import metrics
 
         metrics.MESSAGES_FAILED.labels(self._label, reason).inc()
         return bool(self._run("fail", _FAIL, [self.key(msg_id), self.due_key],
                               [msg_id, self.owner, self.retry_after if retry_after is None else retry_after,
-                               reason[:200]]))
+                               f"{reason}: {detail}"[:200]]))
 
     def mark_late(self, msg_id: str) -> Claim:
         """The platform's request is being answered without the reply: the reply must go out late.

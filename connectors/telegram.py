@@ -362,7 +362,7 @@ class TelegramInput(PlatformInput):
         except Exception as exc:
             logger.exception("telegram: failed to process update %s", key)
             try:
-                self.inbound.fail(key, f"error: {type(exc).__name__}")
+                self.inbound.fail(key, "error", type(exc).__name__)
             except Exception:
                 pass
         finally:
@@ -440,7 +440,7 @@ class TelegramInput(PlatformInput):
                     messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
                 except Exception as exc:
                     logger.exception("telegram: Rasa failed on a message from %s", sender_id)
-                    self.inbound.fail(key, f"rasa: {type(exc).__name__}")
+                    self.inbound.fail(key, "rasa", type(exc).__name__)
                     await sender.send_text(chat_id, _REPLIES[lang]["error"])
                     return
             if not self.inbound.save_reply(key, messages):

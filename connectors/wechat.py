@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
+import redis
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -260,15 +261,29 @@ class WeChatInput(PlatformInput):
             xml = decrypt(self._crypto, xml, a.get("msg_signature"), timestamp, nonce)
         elif self.config.safe_mode:
             raise ProtocolError("plaintext push while safe mode is configured", 403)
-        else:
-            self._check_nonce(timestamp or "", nonce or "", xml)
+        storage_error: Optional[Exception] = None
+        if not encrypted:
+            try:
+                self._check_nonce(timestamp or "", nonce or "", xml)
+            except redis.RedisError as exc:  # checked below: nothing is processed without Redis
+                storage_error = exc
         msg = parse(xml)
         key = dedupe_key(msg)
         msg_type, event = kind(msg)
         if event == "unsubscribe":
             return response.text("success")
         deadline = started + self.config.passive_deadline
-        claim = await asyncio.to_thread(self.inbound.claim, key)
+        try:
+            if storage_error is not None:
+                raise storage_error
+            claim = await asyncio.to_thread(self.inbound.claim, key)
+        except redis.RedisError as exc:  # Redis unreachable: an apology (nothing processed), not silence
+            logger.error("wechat: cannot record message %s (%s); answering with an apology", key, exc)
+            metrics.MESSAGES_FAILED.labels("wechat", "redis").inc()
+            from bot.language import detect_language
+
+            lang = detect_language(str(getattr(msg, "content", "") or "")) or self.config.language
+            return self._passive(msg, _REPLIES[lang if lang in _REPLIES else "zh"]["error"], nonce, encrypted)
         if claim.state == "busy":  # a redelivery while another request processes it: wait for its answer
             metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
             claim = await self.inbound.wait(key, deadline)
@@ -351,7 +366,7 @@ class WeChatInput(PlatformInput):
                         messages = await self._ask_rasa(payload)
                     except Exception as exc:
                         logger.exception("wechat: Rasa failed on a message from %s", sender_id)
-                        self.inbound.fail(key, f"rasa: {type(exc).__name__}")
+                        self.inbound.fail(key, "rasa", type(exc).__name__)
                         return "error", _REPLIES[self._language(sender_id)]["error"]
                 else:
                     messages = []
@@ -392,7 +407,7 @@ class WeChatInput(PlatformInput):
                                                  idempotency_key=f"wechat:{self.config.app_id}:{key}")
         except Exception as exc:
             logger.error("wechat: late answer to %s not sent (%s); it will be retried", sender_id, exc)
-            self.inbound.fail(key, f"send: {type(exc).__name__}")
+            self.inbound.fail(key, "send", type(exc).__name__)
             return "error", ""
         logger.info("wechat: late answer to %s: %d sent, %d queued", sender_id, report.sent, report.queued)
         self.inbound.finish(key, messages, late=True)

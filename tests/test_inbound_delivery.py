@@ -253,6 +253,23 @@ def test_wechat_rasa_error_gives_an_apology_and_the_retry_processes_again(wechat
         host.stop()
 
 
+def test_wechat_with_redis_down_answers_an_apology_not_silence(wechat, tmp_path):
+    from bot.storage import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    client = redislib.Redis.from_url(server.url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+    agent = ScriptedAgent()
+    host = wechat_host(wechat, client, agent)
+    try:
+        server.stop()
+        resp = push(host, text_xml("o" + uuid.uuid4().hex[:27], "where is my order", next(_ids)))
+        assert resp.status_code == 200 and (passive(resp) or "").startswith("Sorry")
+        assert agent.received == []
+    finally:
+        host.stop()
+        server.stop()
+
+
 # Telegram --------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def telegram():
