@@ -399,6 +399,30 @@ def _delivery_items(red: Any, person: Person) -> List[Entry]:
     return out
 
 
+def _inbound_records(red: Any, person: Person) -> List[Entry]:
+    """Platform messages on their way in (connectors/_inbound.py): the record holds the message (WeChat: the
+    sender id and text; Telegram: the whole update) and the reply; its id in the channel's due set."""
+    ids, out = set(person.sender_ids), []
+    for key in scan_keys(red, "canyu:inbound:*"):
+        if key.endswith(":due") or red.type(key) != "hash":
+            continue
+        payload = _json(red.hget(key, "payload"))
+        if not isinstance(payload, dict):
+            continue
+        sender = payload.get("sender_id")
+        if sender is None:  # a Telegram update
+            chat = ((payload.get("message") or (payload.get("callback_query") or {}).get("message") or {})
+                    .get("chat") or {}).get("id")
+            sender = f"telegram:{chat}" if chat is not None else None
+        if sender in ids:
+            out.append(Entry("", key, "key", value=dump_key(red, key)))
+            base, _, msg_id = key.rpartition(":")
+            due = f"{base}:due"
+            if red.zscore(due, msg_id) is not None:
+                out.append(Entry("", due, "zset_member", msg_id, value={"member": msg_id}))
+    return out
+
+
 # ---------------------------------------------------------------- the registry
 def _f(name: str, pattern: str, owner: str, holds: str, retention: str, find: Finder,
        ttl_seconds: Optional[int] = None) -> Family:
@@ -422,6 +446,10 @@ FAMILIES: Tuple[Family, ...] = (
        "messages waiting for a WeChat user's next contact", "outbox", _keys_of("canyu:pending:{sender}", "sender")),
     _f("deliveries", "canyu:delivery:{channel}:items / :queue / :processing / :leases / :retry / :dead (item.sender)",
        "bot/delivery", "messages on their way to the user, and dead letters", "outbox", _delivery_items),
+    _f("inbound", "canyu:inbound:{channel}:{account}:{msg_id} (hash; payload.sender_id or the update's chat) "
+       "+ its :due member", "connectors/_inbound.py",
+       "platform messages being received and answered: the user's words and the reply", "ttl",
+       _inbound_records, 86400),
     _f("events", "canyu:events (stream; event.sender_id)", "bot/event_broker.py",
        "every tracker event: the user's messages and the bot's replies", "events",
        _stream_entries(EVENTS_STREAM, _event_of)),
