@@ -284,12 +284,11 @@ class WeChatInput(PlatformInput):
 
             lang = detect_language(str(getattr(msg, "content", "") or "")) or self.config.language
             return self._passive(msg, _REPLIES[lang if lang in _REPLIES else "zh"]["error"], nonce, encrypted)
-        if claim.state == "busy":  # a redelivery while another request processes it: wait for its answer
+        if not claim.mine:  # WeChat's retry (on this or another instance) of a message we already have
             metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
+        if claim.state == "busy":  # still being processed: wait for its answer (or take it over if it dies)
             claim = await self.inbound.wait(key, deadline)
         if claim.state in ("answered", "failed"):
-            if claim.state == "answered" and claim.attempt == 0:
-                metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
             return self._recorded(msg, claim, nonce, encrypted)
         if claim.state == "busy":  # still processing at our deadline: its answer goes out late
             late = await asyncio.to_thread(self.inbound.mark_late, key)

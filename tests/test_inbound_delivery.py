@@ -21,6 +21,7 @@ import redis as redislib
 import requests
 import xmltodict
 
+from bot import metrics
 from connectors._inbound import InboundStore
 from connectors._wechat_protocol import sign
 from connectors.rest import RestInput
@@ -73,6 +74,11 @@ def crash(host: ChannelHost) -> None:
     asyncio.run_coroutine_threadsafe(die(), loop).result(10)
     host._thread.join(10)  # type: ignore[union-attr]
     host.loop = None
+
+
+def count(metric: Any, *labels: str) -> float:
+    """A counter's value in this process (the channels run in the test process)."""
+    return float(metric.labels(*labels)._value.get())
 
 
 def wait_for(predicate: Any, timeout: float = 15.0) -> bool:
@@ -178,6 +184,8 @@ def test_wechat_redelivery_on_another_instance_gets_the_same_passive_reply(wecha
     slow = ScriptedAgent(delay=1.5)
     other = ScriptedAgent()
     a, b = wechat_host(wechat, redis_client, slow), wechat_host(wechat, redis_client, other)
+    before = [count(m, "wechat") for m in (metrics.MESSAGES_RECEIVED, metrics.MESSAGES_ANSWERED,
+                                           metrics.MESSAGES_REDELIVERED)]
     try:
         user = "o" + uuid.uuid4().hex[:27]
         xml = text_xml(user, "Band 9 支持 NFC 吗", next(_ids))
@@ -190,6 +198,9 @@ def test_wechat_redelivery_on_another_instance_gets_the_same_passive_reply(wecha
         assert len(slow.received) == 1 and other.received == []
         time.sleep(0.5)
         assert wechat.texts(user) == []  # and nothing more through the customer-service API
+        after = [count(m, "wechat") for m in (metrics.MESSAGES_RECEIVED, metrics.MESSAGES_ANSWERED,
+                                              metrics.MESSAGES_REDELIVERED)]
+        assert [x - y for x, y in zip(after, before)] == [1, 1, 1]
     finally:
         a.stop()
         b.stop()
@@ -347,6 +358,7 @@ def test_telegram_webhook_refuses_to_acknowledge_what_it_cannot_record(telegram,
 def test_rest_rasa_failure_is_503_with_an_apology_in_the_users_language(redis_server, monkeypatch):
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     agent = FailingAgent(failures=2)
+    failed, answered = count(metrics.MESSAGES_FAILED, "rest", "rasa"), count(metrics.MESSAGES_ANSWERED, "rest")
     host = ChannelHost(RestInput(), agent)
     host.start()
     try:
@@ -359,6 +371,8 @@ def test_rest_rasa_failure_is_503_with_an_apology_in_the_users_language(redis_se
     assert zh.status_code == 503 and zh.json()["error"] and "抱歉" in zh.json()["messages"][0]["text"]
     assert en.status_code == 503 and en.json()["messages"][0]["text"].startswith("Sorry")
     assert (ok.status_code, ok.json()) == (200, [{"recipient_id": "rest:u1", "text": "echo: hi"}])
+    assert count(metrics.MESSAGES_FAILED, "rest", "rasa") - failed == 2
+    assert count(metrics.MESSAGES_ANSWERED, "rest") - answered == 1
 
 
 @pytest.fixture(scope="module")
