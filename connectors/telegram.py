@@ -348,7 +348,7 @@ class TelegramInput(PlatformInput):
                 metrics.MESSAGES_RECEIVED.labels("telegram").inc()
             if claim.payload is None:
                 logger.error("telegram: update %s has no recorded payload; dropped", key)
-                self.inbound.finish(key, [], late=True)
+                await asyncio.to_thread(self.inbound.finish, key, [], late=True)
                 return
         except Exception as exc:
             logger.error("telegram: cannot claim update %s (%s); the recovery sweep will", key, exc)
@@ -362,7 +362,7 @@ class TelegramInput(PlatformInput):
         except Exception as exc:
             logger.exception("telegram: failed to process update %s", key)
             try:
-                self.inbound.fail(key, "error", type(exc).__name__)
+                await asyncio.to_thread(self.inbound.fail, key, "error", type(exc).__name__)
             except Exception:
                 pass
         finally:
@@ -422,7 +422,7 @@ class TelegramInput(PlatformInput):
             else:
                 canned = _REPLIES[lang]["media"]
         else:
-            self.inbound.finish(key, [], late=True)
+            await asyncio.to_thread(self.inbound.finish, key, [], late=True)
             return  # edited messages, channel posts, …: nothing to answer
         sender_id = f"telegram:{chat_id}"
         outbound.record_inbound(sender_id, "telegram", self.redis)
@@ -440,16 +440,16 @@ class TelegramInput(PlatformInput):
                     messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
                 except Exception as exc:
                     logger.exception("telegram: Rasa failed on a message from %s", sender_id)
-                    self.inbound.fail(key, "rasa", type(exc).__name__)
+                    await asyncio.to_thread(self.inbound.fail, key, "rasa", type(exc).__name__)
                     await sender.send_text(chat_id, _REPLIES[lang]["error"])
                     return
-            if not self.inbound.save_reply(key, messages):
+            if not await asyncio.to_thread(self.inbound.save_reply, key, messages):
                 logger.warning("telegram: update %s was taken over by another processor", key)
                 return
         for i in range(claim.sent, len(messages)):
             await sender.send(str(chat_id), [messages[i]])
-            self.inbound.sent(key, i + 1)
-        self.inbound.finish(key, messages, late=True)
+            await asyncio.to_thread(self.inbound.sent, key, i + 1)
+        await asyncio.to_thread(self.inbound.finish, key, messages, late=True)
 
     async def _ask_rasa(self, text: str, chat_id: Any, sender_id: str,
                         metadata: Dict[str, Any]) -> List[Dict[str, Any]]:

@@ -365,14 +365,14 @@ class WeChatInput(PlatformInput):
                         messages = await self._ask_rasa(payload)
                     except Exception as exc:
                         logger.exception("wechat: Rasa failed on a message from %s", sender_id)
-                        self.inbound.fail(key, "rasa", type(exc).__name__)
+                        await asyncio.to_thread(self.inbound.fail, key, "rasa", type(exc).__name__)
                         return "error", _REPLIES[self._language(sender_id)]["error"]
                 else:
                     messages = []
-                self.inbound.save_reply(key, messages)
+                await asyncio.to_thread(self.inbound.save_reply, key, messages)
             text = render_all(messages, sender_id, self.redis) if messages else ""
             if not text or len(text.encode("utf-8")) <= MAX_TEXT_BYTES:
-                how = self.inbound.finish(key, messages)
+                how = await asyncio.to_thread(self.inbound.finish, key, messages)
                 if how is None:
                     return "lost", ""
                 if how == "passive":
@@ -399,17 +399,17 @@ class WeChatInput(PlatformInput):
         if self.sender is None:
             logger.error("wechat: answer for %s dropped: set WECHAT_APP_ID/WECHAT_APP_SECRET to send late replies",
                          sender_id)
-            self.inbound.finish(key, messages, late=True)
+            await asyncio.to_thread(self.inbound.finish, key, messages, late=True)
             return "late", ""
         try:
             report = await outbound.send_to_user(sender_id, messages, channel="wechat", redis=self.redis,
                                                  idempotency_key=f"wechat:{self.config.app_id}:{key}")
         except Exception as exc:
             logger.error("wechat: late answer to %s not sent (%s); it will be retried", sender_id, exc)
-            self.inbound.fail(key, "send", type(exc).__name__)
+            await asyncio.to_thread(self.inbound.fail, key, "send", type(exc).__name__)
             return "error", ""
         logger.info("wechat: late answer to %s: %d sent, %d queued", sender_id, report.sent, report.queued)
-        self.inbound.finish(key, messages, late=True)
+        await asyncio.to_thread(self.inbound.finish, key, messages, late=True)
         return "late", ""
 
     async def _recover(self) -> None:
@@ -423,9 +423,9 @@ class WeChatInput(PlatformInput):
             if not claim.mine:
                 continue
             if claim.payload is None:  # the processor died before it recorded what to process
-                self.inbound.finish(key, [], late=True)
+                await asyncio.to_thread(self.inbound.finish, key, [], late=True)
                 continue
-            self.inbound.mark_late(key)
+            await asyncio.to_thread(self.inbound.mark_late, key)
             metrics.MESSAGES_REDELIVERED.labels("wechat").inc()
             logger.info("wechat: recovering message %s (attempt %d)", key, claim.attempt)
             await self._work(key, claim.payload, claim)
