@@ -13,12 +13,16 @@ channel files its users under `rest:` (see connectors/rest.py): use `new_sender(
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 
 import redis
 import requests
@@ -171,3 +175,35 @@ def write_credentials(path: Path, extra: str) -> Path:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def lone_console(redis_url: str, log: Path, timeout: float = 90, **env: str) -> Iterator[str]:
+    """`python -m bot.console` on its own, on a free port, against `redis_url`; yields its base URL.
+
+    Rasa is unreachable (`RASA_URL` port 9) unless `env` names one; `env` overrides any variable."""
+    from bot.settings import QUIET_ENV
+
+    port = free_port()
+    full = dict(os.environ, **QUIET_ENV, REDIS_URL=redis_url, RASA_URL="http://127.0.0.1:9",
+                CANYU_CONSOLE_SECRET="console-secret-for-tests-0123456789", PYTHONPATH=str(load_settings().home))
+    full.update(env)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
+                                env=full, stdout=out, stderr=subprocess.STDOUT, cwd=str(load_settings().home))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise AssertionError(f"the console did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator, Tuple
@@ -15,8 +12,7 @@ import redis
 import requests
 
 from bot.cli.console import add_user
-from bot.runner import free_port
-from bot.settings import QUIET_ENV
+from tests.harness import lone_console
 from bot.storage import EmbeddedRedis
 
 PASSWORDS = {"lin": "lin-Secret-Pass-1", "tia": "tia-Secret-Pass-2", "root": "root-Secret-Pass-3"}
@@ -32,28 +28,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, "re
     add_user("lin", "agent", PASSWORDS["lin"], redis=client)
     add_user("tia", "trainer", PASSWORDS["tia"], redis=client)
     add_user("root", "admin", PASSWORDS["root"], redis=client)
-    port = free_port()
-    log = folder / "console.log"
-    env = dict(os.environ, **QUIET_ENV, REDIS_URL=server.url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN=RASA_TOKEN,
-               CANYU_CONSOLE_SECRET=SECRET, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(log.read_text())
-        yield url, client, log
+        with lone_console(server.url, folder / "console.log", RASA_TOKEN=RASA_TOKEN, CANYU_CONSOLE_SECRET=SECRET) as url:
+            yield url, client, folder / "console.log"
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
         server.stop()
 
 

@@ -234,34 +234,15 @@ ADMIN_PW = "root-Secret-Pass-3"
 def console(redis_server: Any, wx: FakeWeChat, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real console process, with WeChat settings pointing at the fake (its senders come from the env)."""
     from bot.cli.console import add_user
-    from bot.runner import free_port
+    from tests.harness import lone_console
 
     client = redislib.Redis.from_url(redis_server.url, decode_responses=True)
     add_user("root", "admin", ADMIN_PW, redis=client)
     add_user("lin", "agent", ADMIN_PW, redis=client)
-    port = free_port()
     log = tmp_path_factory.mktemp("console") / "console.log"
-    env = dict(os.environ, **QUIET_ENV, **ENV, REDIS_URL=redis_server.url, RASA_URL="http://127.0.0.1:9",
-               CANYU_CONSOLE_SECRET=SECRET, WECHAT_APP_ID=wx.app_id, WECHAT_APP_SECRET=wx.secret,
-               WECHAT_API_BASE=wx.url + "/cgi-bin/", PYTHONPATH=str(REPO))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(log.read_text())
+    with lone_console(redis_server.url, log, **ENV, CANYU_CONSOLE_SECRET=SECRET, WECHAT_APP_ID=wx.app_id,
+                      WECHAT_APP_SECRET=wx.secret, WECHAT_API_BASE=wx.url + "/cgi-bin/") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def login(url: str, name: str) -> "tuple[requests.Session, str]":

@@ -386,44 +386,18 @@ def test_review_and_cli_filter_by_reason_and_mark_wrong(red, tmp_path, capsys, m
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     """The real console process on its own embedded Redis, with a trainer and an agent."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    import requests
-
     from bot.cli.console import add_user
-    from bot.runner import free_port
-    from bot.settings import QUIET_ENV
+    from tests.harness import lone_console
 
     folder = tmp_path_factory.mktemp("trainer-console")
     server = EmbeddedRedis(folder / "redis").start()
     client = redis.Redis.from_url(server.url, decode_responses=True)
     add_user("tina", "trainer", "tina-Secret-Pass-1", redis=client)
     add_user("lin", "agent", "lin-Secret-Pass-2", redis=client)
-    port = free_port()
-    log = folder / "console.log"
-    env = dict(os.environ, **QUIET_ENV, REDIS_URL=server.url, RASA_URL="http://127.0.0.1:9",
-               CANYU_CONSOLE_SECRET="console-secret-for-tests-0123456789", PYTHONPATH=str(REPO))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO))
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(log.read_text())
-        yield url, client
+        with lone_console(server.url, folder / "console.log") as url:
+            yield url, client
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
         server.stop()
 
 

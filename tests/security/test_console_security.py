@@ -6,15 +6,11 @@ past the throttle, forged forwarding headers, hashing on the event loop, cookies
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import redis
@@ -22,39 +18,17 @@ import requests
 
 from bot.cli.console import add_user
 from bot.console.users import SCRYPT_N, SCRYPT_P, SCRYPT_R, hash_password
-from bot.runner import free_port
-from bot.settings import QUIET_ENV
 from bot.storage import EmbeddedRedis
+from tests.harness import lone_console
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORDS = {"lin": "lin-Secret-Pass-1", "ana": "ana-Secret-Pass-2", "old": "old-Secret-Pass-3",
              "tia": "tia-Secret-Pass-4"}
 
 
-@contextlib.contextmanager
-def start_console(redis_url: str, log: Path, **env_extra: str) -> Iterator[str]:
-    """Run `python -m bot.console` on a free port with `env_extra`; yields its base URL."""
-    port = free_port()
-    env = dict(os.environ, **QUIET_ENV, REDIS_URL=redis_url, RASA_URL="http://127.0.0.1:9",
-               CANYU_CONSOLE_SECRET="console-secret-for-security-tests", PYTHONPATH=str(REPO), **env_extra)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(f"the console did not start:\n{log.read_text(errors='replace')}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def start_console(redis_url: str, log: Path, **env_extra: str) -> Any:
+    """The console on its own with `env_extra` (tests.harness.lone_console); a context giving its base URL."""
+    return lone_console(redis_url, log, CANYU_CONSOLE_SECRET="console-secret-for-security-tests", **env_extra)
 
 
 def login(url: str, name: str, password: str, ip: Optional[str] = None,
