@@ -252,6 +252,21 @@ def test_wechat_acknowledged_message_of_a_dead_instance_is_answered_late(wechat,
         b.stop()
 
 
+def test_wechat_failed_late_send_is_retried_and_lands_once(wechat, redis_client):
+    """The answer missed the passive deadline; the customer-service API then fails twice (HTTP 500): the reply
+    is sent again until it lands, and lands once."""
+    host = wechat_host(wechat, redis_client, ScriptedAgent(), passive_deadline=0)
+    try:
+        user = "o" + uuid.uuid4().hex[:27]
+        wechat.fail_http(2, 500)
+        assert push(host, text_xml(user, "屏幕碎了怎么修", next(_ids))).text == "success"
+        assert wait_for(lambda: wechat.texts(user) == ["echo: 屏幕碎了怎么修"], 60), wechat.texts(user)
+        time.sleep(LEASE * 3)  # sweeps and retries that could still send it again
+        assert wechat.texts(user) == ["echo: 屏幕碎了怎么修"]
+    finally:
+        host.stop()
+
+
 def test_wechat_rasa_error_gives_an_apology_and_the_retry_processes_again(wechat, redis_client):
     agent = FailingAgent(failures=1)
     host = wechat_host(wechat, redis_client, agent)
