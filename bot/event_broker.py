@@ -17,7 +17,7 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.storage import resolve_redis_url
+from bot.storage import redis_client_options, resolve_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ DEFAULT_MAX_LEN = 1_000_000
 
 class RedisEventBroker(EventBroker):
     def __init__(self, url: Optional[str] = None, stream: str = EVENTS_STREAM, max_len: int = DEFAULT_MAX_LEN) -> None:
-        self.red = redis.Redis.from_url(url or resolve_redis_url(), decode_responses=True)
+        self.red = redis.Redis.from_url(url or resolve_redis_url(), **redis_client_options())
         self.stream = stream
         self.max_len = max_len
 

@@ -230,12 +230,14 @@ def start_retention_thread(redis_url: str, policy: Optional[RetentionPolicy] = N
     unless `policy` is given). A broken privacy.yml is raised here, at start-up."""
     import redis
 
+    from bot.storage import redis_client_options
+
     fixed = policy
     first = policy or load_policy()
     stop = stop or threading.Event()
 
     def loop() -> None:
-        red = redis.Redis.from_url(redis_url, decode_responses=True)
+        red = redis.Redis.from_url(redis_url, **redis_client_options())
         current = first
         while True:
             try:

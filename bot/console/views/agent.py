@@ -237,10 +237,13 @@ async def events(request: Request, sender_id: str) -> Any:
     """Server-sent events: the transcript so far, then every new event of this conversation, live."""
     import redis.asyncio as aioredis
 
-    from bot.storage import resolve_redis_url
+    from bot.storage import redis_client_options, resolve_redis_url
 
     s = request.app.ctx.settings
-    live = aioredis.from_url(s.redis_url or resolve_redis_url(), decode_responses=True)
+    options = redis_client_options()  # timeouts as everywhere (the XREAD below blocks 1 s, under them)
+    live = aioredis.from_url(s.redis_url or resolve_redis_url(), decode_responses=True,
+                             socket_timeout=options["socket_timeout"],
+                             socket_connect_timeout=options["socket_connect_timeout"])
     try:
         latest = await live.xrevrange(EVENTS_STREAM, count=1)
         last_id = latest[0][0] if latest else "0-0"
