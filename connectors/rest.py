@@ -230,7 +230,7 @@ class RestInput(RasaRestInput):
                 return _apology(sender_id, text, f"the assistant failed on this message ({type(exc).__name__})")
             metrics.MESSAGES_ANSWERED.labels("rest").inc()
             metrics.MESSAGE_SECONDS.labels("rest").observe(time.monotonic() - started)
-            return response.json(list(collector.messages) + _pop(sender_id))
+            return response.json(list(collector.messages) + await asyncio.to_thread(_pop, sender_id))
 
         @bp.route("/ready", methods=["GET"])
         async def ready(request: Request) -> HTTPResponse:
@@ -253,10 +253,10 @@ class RestInput(RasaRestInput):
             if after is not None and not after.isdigit():
                 return response.json({"error": "after must be the id of a message you received"}, status=400)
             deadline = time.monotonic() + wait
-            messages = _pop(sender_id, after)
+            messages = await asyncio.to_thread(_pop, sender_id, after)
             while not messages and time.monotonic() < deadline:
                 await asyncio.sleep(POLL_INTERVAL_S)
-                messages = _pop(sender_id, after)
+                messages = await asyncio.to_thread(_pop, sender_id, after)
             return response.json(messages)
 
         @bp.listener("after_server_start")
