@@ -199,6 +199,8 @@ class RestInput(RasaRestInput):
             text = self._extract_message(request)
             if not sender_id or text is None:
                 return response.json({"error": "both 'sender' and 'message' are required"}, status=400)
+            if not isinstance(text, str) or not isinstance(sender_id, (str, int)):
+                return response.json({"error": "'message' must be text and 'sender' a name or a number"}, status=400)
             sender_id = rest_sender(str(sender_id))
             input_channel = self.name()
             metadata = self.get_metadata(request)
