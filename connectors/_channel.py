@@ -4,6 +4,7 @@ background tasks that are kept until they finish (so none is garbage-collected m
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any, Awaitable, Mapping, Optional, Set
 
@@ -14,6 +15,8 @@ from bot.errors import ConfigError
 from bot.storage import connect_redis
 
 __all__ = ["Settings", "PlatformInput", "platform_channels"]
+
+logger = logging.getLogger(__name__)
 
 
 class Settings:
@@ -58,6 +61,21 @@ class PlatformInput(InputChannel):
             if not hasattr(app.ctx, "platform_channels"):
                 app.ctx.platform_channels = set()
             app.ctx.platform_channels.add(self.name())
+
+    async def _recover(self) -> None:
+        """Take over this channel's messages whose processor died (see connectors/_inbound.py)."""
+        raise NotImplementedError
+
+    async def _sweep(self) -> None:
+        """`_recover` at start-up and then every half lease of the channel's inbound records, until cancelled."""
+        while True:
+            try:
+                await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("%s: recovery sweep failed: %s", self.name(), exc)
+            await asyncio.sleep(max(0.5, self.inbound.lease / 2))  # type: ignore[attr-defined]
 
     def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
         """Runs `coro` in the background, holding a reference until it is done."""

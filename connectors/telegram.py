@@ -380,17 +380,6 @@ class TelegramInput(PlatformInput):
                 metrics.MESSAGES_REDELIVERED.labels("telegram").inc()
                 await self._process(key, claim=claim)
 
-    async def _sweep(self) -> None:
-        """At start-up and then every half lease."""
-        while True:
-            try:
-                await self._recover()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("telegram: recovery sweep failed: %s", exc)
-            await asyncio.sleep(max(0.5, self.inbound.lease / 2))
-
     async def _handle(self, key: str, update: Update, claim: Claim) -> None:
         sender = self.sender
         text: Optional[str] = None

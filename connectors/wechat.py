@@ -430,16 +430,6 @@ class WeChatInput(PlatformInput):
             logger.info("wechat: recovering message %s (attempt %d)", key, claim.attempt)
             await self._work(key, claim.payload, claim)
 
-    async def _sweep(self) -> None:
-        while True:
-            try:
-                await self._recover()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("wechat: recovery sweep failed: %s", exc)
-            await asyncio.sleep(max(0.5, self.inbound.lease / 2))
-
     def _check_nonce(self, timestamp: str, nonce: str, body: Any) -> None:
         """Plain mode signs only token, timestamp and nonce, not the body: a signed URL seen once must not
         carry a different body within the replay window (WeChat's own retries resend the same body)."""
