@@ -1,0 +1,169 @@
+"""Where the Rasa server's CPU goes under REST load: a py-spy profile and its top inclusive shares.
+
+    ~/.cache/canyu/venv/bin/pip install py-spy
+    ~/.cache/canyu/venv/bin/python bench/profile.py [-n 300] [-c 16] [--rate 100] [--out var/profile]
+        [--env CANYU_RASA_SPEEDUPS=0]
+
+Starts its own assistant (tests.harness.start_assistant: embedded Redis in a temp dir, free ports, no console),
+warms it up, then runs `py-spy record` on the Rasa process while N messages go in at concurrency C (one sender
+per worker, bench/latency.py's messages). Prints two tables of inclusive shares of the samples taken while Rasa
+was on CPU (a function's share counts every sample with it anywhere on the stack, so shares overlap):
+the hot spots issue 17 names (jsonschema, event classes, tracker store, NLU graph), then the top functions.
+The raw collapsed stacks (`<out>/rasa.collapsed`) open in speedscope or flamegraph.pl. `--env` passes
+variables to the assistant, e.g. `CANYU_RASA_SPEEDUPS=0` for the profile without Canyu's Rasa speed-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.latency import run  # noqa: E402
+from bot.settings import QUIET_ENV  # noqa: E402
+
+# (label, substring of a py-spy frame "function (file)"): the rows of issue 17's table
+HOT_SPOTS: List[Tuple[str, str]] = [
+    ("jsonschema (any)", "jsonschema/"),
+    ("  check_schema", "check_schema ("),
+    ("  RemoteAction._validate_action_result", "_validate_action_result ("),
+    ("all_subclasses", "all_subclasses ("),
+    ("Event.resolve_by_type", "resolve_by_type ("),
+    ("tracker store save", "save ("),
+    ("  TrackerStore.serialise_tracker", "serialise_tracker ("),
+    ("tracker store retrieve", "retrieve ("),
+    ("  deserialise_tracker / from_dict", "deserialise_tracker ("),
+    ("graph runs: NLU and policies (dask runner)", "rasa/engine/runner/dask.py"),
+    ("  NLU: parse_message", "parse_message (rasa/core/processor.py"),
+    ("RemoteAction.run (whole custom action call)", "run (rasa/core/actions/action.py"),
+    ("forms: validate_slots (custom validation)", "validate_slots (rasa/core/actions/forms.py"),
+    ("redis client", "redis/"),
+]
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(found).exists():
+        raise SystemExit(f"py-spy not found next to {sys.executable}; install it: {sys.executable} -m pip install py-spy")
+    return found
+
+
+# leaf frames of a thread that waits (py-spy's idle detection misses pool workers blocked on their queue)
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "wait (threading.py", "select (selectors.py")
+
+
+def _samples(path: Path) -> Iterator[Tuple[str, int]]:
+    """(stack, samples) of every line of a collapsed profile, without the stacks of waiting threads."""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit() or stack.rpartition(";")[2].startswith(IDLE_LEAVES):
+            continue
+        yield stack, int(count)
+
+
+def load_collapsed(path: Path) -> Tuple[Counter, int]:
+    """Inclusive samples per frame (each frame once per stack) and the total of samples."""
+    inclusive: Counter = Counter()
+    total = 0
+    for stack, samples in _samples(path):
+        total += samples
+        for frame in set(stack.split(";")[1:]):  # the first frame is the thread
+            inclusive[frame] += samples
+    return inclusive, total
+
+
+def hot_spot_shares(path: Path) -> Dict[str, float]:
+    """Share of samples whose stack contains each HOT_SPOTS substring."""
+    hits: Counter = Counter()
+    total = 0
+    for stack, samples in _samples(path):
+        total += samples
+        for label, needle in HOT_SPOTS:
+            if needle in stack:
+                hits[label] += samples
+    return {label: hits[label] / total if total else 0.0 for label, _ in HOT_SPOTS}
+
+
+def short(frame: str, width: int = 88) -> str:
+    frame = frame.replace(str(Path(sys.prefix)), "").replace("lib/python3.10/site-packages/", "")
+    return frame if len(frame) <= width else "…" + frame[-(width - 1):]
+
+
+def report(path: Path, top: int) -> None:
+    inclusive, total = load_collapsed(path)
+    print(f"\n{total} samples of Rasa busy (waiting threads left out); inclusive shares (they overlap)")
+    print(f"{'share':>6} | issue 17's hot spots")
+    print("-" * 50)
+    for label, share in hot_spot_shares(path).items():
+        print(f"{share:6.1%} | {label}")
+    print(f"\n{'share':>6} | top functions (under 90% of the samples, so not the event loop itself)")
+    print("-" * 100)
+    shown = 0
+    for frame, samples in inclusive.most_common():
+        if samples / total > 0.9:
+            continue
+        print(f"{samples / total:6.1%} | {short(frame)}")
+        shown += 1
+        if shown >= top:
+            break
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=300, help="messages sent while recording")
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument("--top", type=int, default=25, help="rows of the top-functions table")
+    parser.add_argument("--out", type=Path, default=None, help="folder for rasa.collapsed (default: a temp dir)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the assistant")
+    parser.add_argument("--report", type=Path, default=None, help="only print the tables of a saved .collapsed")
+    args = parser.parse_args()
+    if args.report:
+        report(args.report, args.top)
+        return 0
+    os.environ.update(QUIET_ENV)
+    env = dict(item.split("=", 1) for item in args.env)
+    out = args.out or Path(tempfile.mkdtemp(prefix="canyu-profile-"))
+    out.mkdir(parents=True, exist_ok=True)
+    collapsed = out / "rasa.collapsed"
+    spy = py_spy()
+
+    from tests.harness import start_assistant
+
+    print(f"starting the assistant ({env or 'default environment'})…", flush=True)
+    assistant = start_assistant(Path(tempfile.mkdtemp(prefix="canyu-profile-data-")), with_console=False, env=env)
+    try:
+        rasa = next(c.process for name, c in assistant.stack.children.items() if name.startswith("rasa"))
+        assert rasa is not None, "the Rasa child did not start"
+        run(assistant.url, 40, args.concurrency, assistant.rest_headers)  # warm-up
+        recorder = subprocess.Popen(
+            [spy, "record", "--pid", str(rasa.pid), "--rate", str(args.rate), "--format", "raw", "--function",
+             "--output", str(collapsed)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(1.0)
+        latencies, seconds, errors = run(assistant.url, args.n, args.concurrency, assistant.rest_headers)
+        recorder.send_signal(signal.SIGINT)
+        _, err = recorder.communicate(timeout=60)
+        if not collapsed.exists():
+            raise SystemExit(f"py-spy wrote no profile (exit {recorder.returncode}): {err.decode(errors='replace')}")
+        print(f"{args.n} messages at concurrency {args.concurrency}: {args.n / seconds:.1f} msg/s, {errors} errors; "
+              f"profile in {collapsed}")
+    finally:
+        assistant.stop()
+    report(collapsed, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
