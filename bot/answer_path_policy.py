@@ -10,7 +10,9 @@ latest message has a task intent (`bot.knowledge.answering.TASK_FLOWS`), is phra
 a request ("can you…", "帮我…") and names no order, this policy predicts `action_answer_product`. That
 action gives the ranking's answer when it is confident (here the entry that offers the task), or starts
 the task's form itself (a follow-up action). Requests and messages with an order number go to the form by
-the rules, as before.
+the rules, as before. The same holds for the guarded flows (`GUARDED_FLOWS`: order status, the fan
+tier, and a handoff the EscalationPolicy let through because only the intent asked for it): "how do I get
+an invoice?" is asked of the knowledge base first, and its flow runs when no FAQ entry is clearly right.
 
 **The answer path closes its turn.** `action_answer_product` and `action_answer_offer` may hand the turn to
 another action (a complaint with no clear answer → `action_file_feedback`, "yes" → the offered flow) as a
@@ -40,7 +42,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.knowledge.answering import TASK_FLOWS, only_asks_about_task
+from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, only_asks_about_task
 
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
@@ -97,7 +99,8 @@ class AnswerPathPolicy(Policy):
         message = tracker.latest_message
         if not isinstance(message, UserUttered) or not message.text:
             return False
-        if (message.intent or {}).get("name") not in TASK_FLOWS:
+        intent = (message.intent or {}).get("name")
+        if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
         return only_asks_about_task(message.text, has_number)

@@ -272,3 +272,49 @@ def test_a_comparison_names_both_products_and_the_spec_answer_covers_both() -> N
         assert answer is not None and answer.entry_id == "spec:phone_14+phone_14_pro:battery"
         assert "4800" in answer.text and "5000" in answer.text
     assert matcher.find("does the 14 pro last 14 hours?").known == ["phone_14_pro"]  # a quantity, not a phone
+
+
+# A question the NLU reads as a flow's intent (a person, the fan tier, order status) is asked of the knowledge
+# base first: an FAQ entry that is clearly right answers it; anything else still runs the flow.
+@pytest.mark.parametrize("text, entry", [
+    ("how do I get an invoice", "invoice"),                 # human_handoff at ~0.7, no "talk to a human" cue
+    ("how can I join the MilletOS beta?", "os_beta"),       # ask_tier
+])
+def test_a_question_read_as_a_flow_gets_the_clear_answer(assistant: Assistant, text: str, entry: str) -> None:
+    turn = _turn(assistant, new_sender("guarded"), text)
+    assert _answered(turn) == entry, turn
+    assert "action_handoff" not in turn["actions"] and "action_explain_tier" not in turn["actions"], turn
+
+
+@pytest.mark.parametrize("text, action", [
+    ("转人工", "action_handoff"),
+    ("talk to a human", "action_handoff"),
+    ("is there a person I can chat with?", "action_handoff"),  # the intent alone, but sure of it
+    ("where is my order?", "order_form"),                        # no FAQ entry is clearly right
+])
+def test_requests_and_unanswered_flow_questions_still_run_the_flow(assistant: Assistant, text: str, action: str) -> None:
+    turn = _turn(assistant, new_sender("guarded-flow"), text)
+    assert action in turn["actions"], turn
+    assert _answered(turn) is None, turn
+
+
+def test_the_escalation_policy_yields_only_an_unsure_intent_on_a_question() -> None:
+    from bot.handoff.policy import EscalationPolicy
+    from bot.handoff.rules import Escalation
+
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    by_intent = Escalation("explicit_request", "Asked for a person", 20, False, "intent human_handoff (0.68)")
+    by_keyword = Escalation("explicit_request", "Asked for a person", 20, False, "talk to a human")
+
+    def message(text: str, confidence: float) -> Any:
+        return _tracker(ActionExecuted("action_listen"),
+                        UserUttered(text, intent={"name": "human_handoff", "confidence": confidence}))
+
+    yields = EscalationPolicy._yields_to_answer_path
+    assert yields(message("how do I get an invoice", 0.68), by_intent)
+    assert not yields(message("how do I get an invoice", 0.95), by_intent)      # sure: hand off
+    assert not yields(message("can I talk to a human?", 0.68), by_keyword)      # asked in so many words
+    assert not yields(message("I want to talk to your manager", 0.68), by_intent)  # not a question
+    also = Escalation("explicit_request", "Asked for a person", 20, False, "intent human_handoff (0.68)", ("anger",))
+    assert not yields(message("how do I get an invoice", 0.68), also)

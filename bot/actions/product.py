@@ -14,7 +14,10 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
 - a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
   message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the
   ranking answers it confidently: then the answer (`shipping_change_address` offers the task, so "yes"
-  starts the form).
+  starts the form);
+- a guarded flow (`order_status`, `ask_tier`, `human_handoff` asked by the intent alone): the flow, unless the
+  message only asks something and an FAQ entry is at least `override_threshold` sure ("how do I get an
+  invoice?" → `invoice`, not a person).
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
@@ -38,7 +41,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
-from bot.knowledge.answering import TASK_FLOWS, asks_question, only_asks_about_task
+from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task
 from bot.language import detect_language
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS", "TASK_FLOWS"]
@@ -175,6 +178,21 @@ def _task_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: 
     return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
 
 
+def _guarded_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """A guarded flow's intent (order status, fan tier, a handoff the intent alone asked for): its flow, unless the
+    message only asks something ("how do I get an invoice?") and an FAQ entry is at least `override_threshold` sure."""
+    flow = GUARDED_FLOWS[intent]
+    text = tracker.latest_message.get("text") or ""
+    named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
+    if not only_asks_about_task(text, named):
+        return [FollowupAction(flow)]
+    result = _rank(tracker)
+    if not (result.outcome == "answer" and result.kind == "faq"
+            and result.confidence >= get_service().retriever().answering.override_threshold):
+        return [FollowupAction(flow)]
+    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+
+
 def kb_second_chance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
     """Try the knowledge base before falling back: the events of an answer or a "did you mean", or []."""
     try:
@@ -208,11 +226,13 @@ class ActionAnswerProduct(Action):
         try:
             if intent in TASK_FLOWS:
                 return _task_or_answer(dispatcher, tracker, intent)
+            if intent in GUARDED_FLOWS and _chosen_entry(tracker) is None:
+                return _guarded_or_answer(dispatcher, tracker, intent)
             if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
                 return _own_flow_or_answer(dispatcher, tracker, intent)
             return _answer(dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
-            fallback = TASK_FLOWS.get(intent or "") or OWN_FLOWS.get(intent or "")
+            fallback = TASK_FLOWS.get(intent or "") or GUARDED_FLOWS.get(intent or "") or OWN_FLOWS.get(intent or "")
             if fallback:
                 logger.exception("knowledge base failed; running %s", fallback)
                 return [FollowupAction(fallback)]

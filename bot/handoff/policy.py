@@ -39,7 +39,8 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.errors import CanyuError
-from bot.handoff.rules import assess, load_config, parse_rating, turns_from_events
+from bot.handoff.rules import Escalation, assess, load_config, parse_rating, turns_from_events
+from bot.knowledge.answering import only_asks_about_task
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ ASK_RATING_ACTION = "action_ask_rating"
 STORE_RATING_ACTION = "action_store_rating"
 RATING_INTENT = "csat"
 ESCALATION_POLICY_PRIORITY = 7
+# An escalation that only the NLU's human_handoff intent asked for, below this confidence, on a message that
+# asks a question ("how do I get an invoice?"), yields to the answer path (docs/dialogue.md).
+YIELD_BELOW = 0.9
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -103,9 +107,26 @@ class EscalationPolicy(Policy):
             return None
         if escalation is None:
             return None
+        if self._yields_to_answer_path(tracker, escalation):
+            logger.info("EscalationPolicy: %s: %s only by the intent on a question; the answer path first",
+                        tracker.sender_id, escalation.rule)
+            return None
         logger.info("EscalationPolicy: %s -> %s (%s, priority %s)", tracker.sender_id, HANDOFF_ACTION,
                     escalation.rule, escalation.priority)
         return HANDOFF_ACTION
+
+    @staticmethod
+    def _yields_to_answer_path(tracker: DialogueStateTracker, escalation: Escalation) -> bool:
+        """Only the intent asked for a person (no keyword, no other rule), not surely, and the message is a
+        question that names no order: the answer path answers it when an FAQ entry is clearly right, and
+        hands off otherwise. "转人工" / "talk to a human" match keywords and hand off at once."""
+        if escalation.also or not escalation.cue.startswith("intent "):
+            return False
+        message = tracker.latest_message
+        if float((message.intent or {}).get("confidence") or 0.0) >= YIELD_BELOW:
+            return False
+        has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
+        return only_asks_about_task(message.text or "", has_number)
 
     @staticmethod
     def _in_handoff(tracker: DialogueStateTracker) -> bool:
