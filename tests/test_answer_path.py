@@ -318,3 +318,10 @@ def test_the_escalation_policy_yields_only_an_unsure_intent_on_a_question() -> N
     assert not yields(message("I want to talk to your manager", 0.68), by_intent)  # not a question
     also = Escalation("explicit_request", "Asked for a person", 20, False, "intent human_handoff (0.68)", ("anger",))
     assert not yields(message("how do I get an invoice", 0.68), also)
+
+
+@pytest.mark.parametrize("text", ["耳机支持aptX吗", "do the buds 5 support aptX?"])
+def test_a_question_about_something_the_kb_never_mentions_is_not_guessed(assistant: Assistant, text: str) -> None:
+    turn = _turn(assistant, new_sender("unknown-term"), text)
+    assert turn["responses"] == ["utter_product_unsure"], turn  # not a "did you mean" with unrelated entries
+    assert [k["outcome"] for k in turn["kb"]] == ["unsure"], turn

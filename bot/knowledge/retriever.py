@@ -28,6 +28,7 @@ from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec
+from bot.knowledge.terms import unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.language import detect_language
 
@@ -204,6 +205,10 @@ class Retriever:
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
+        self._vocabulary = vocabulary(
+            [t for d in index.docs for t in (*d.questions, *d.passages, d.extra)]
+            + [n for p in kb.products.values() for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v),
+                                                       *p.model_codes)])
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked)
@@ -330,6 +335,10 @@ class Retriever:
                 base["products"] = products
                 base["kind"] = kind
                 return Result(outcome="answer", text=text, reason=f"{reason}, {kind} from products.yml", **base)
+        unknown = unknown_terms(question, self._vocabulary)
+        if conf >= self.config.suggest_threshold and unknown:
+            return Result(outcome="unsure", reason=(f"confidence {conf:.2f} between thresholds, but the knowledge base "
+                                                    f"never mentions {', '.join(unknown)}"), **base)
         if conf >= self.config.suggest_threshold:
             # keep the close ones: within 1.5 z-units of the top, at least two
             close = [c for c in cands if scores[order[0]] - c.score <= 1.5][: self.config.suggest_max]

@@ -1,0 +1,49 @@
+"""Named terms the knowledge base never mentions: "耳机支持LDAC吗", "do buds 5 work with a ps5".
+
+A "did you mean" offers entries that are near the question as a whole. When the question names a thing
+(a codec, a console, a format: written with a digit, in capitals, in camel case, or in Latin letters inside
+Chinese) that
+no phrasing, answer, tag or product name of the knowledge base contains, none of those entries can be about
+it, and the honest reply is "not sure" (voice rule 7: never guess). Used by the retriever on its "did you
+mean" band only; a confident answer is left alone, and plain words (typos, slang) never count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import FrozenSet, Iterable, List
+
+from bot.knowledge.text import has_cjk
+
+__all__ = ["vocabulary", "unknown_terms"]
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def vocabulary(texts: Iterable[str]) -> FrozenSet[str]:
+    """Every Latin/digit token of `texts`, lower case; a product alias also joined ("Buds 5" → "buds5")."""
+    words = set()
+    for text in texts:
+        found = [w.lower() for w in _WORD.findall(text or "")]
+        words.update(found)
+        words.update(a + b for a, b in zip(found, found[1:]))
+    return frozenset(words)
+
+
+def _named(word: str, in_chinese: bool) -> bool:
+    if not re.search(r"[A-Za-z]", word):  # a number alone ("13", an order number) names nothing by itself
+        return False
+    return (bool(re.search(r"\d|[a-z][A-Z]", word)) or (len(word) >= 2 and word.isupper())
+            or (in_chinese and len(word) >= 2))
+
+
+def unknown_terms(text: str, known: FrozenSet[str]) -> List[str]:
+    """The named terms of `text` that the vocabulary `known` lacks (plural "s" forgiven)."""
+    in_chinese = has_cjk(text or "")
+    out = []
+    for word in _WORD.findall(text or ""):
+        low = word.lower()
+        if low in known or (low.endswith("s") and low[:-1] in known) or not _named(word, in_chinese):
+            continue
+        out.append(word)
+    return out

@@ -1,0 +1,21 @@
+"""Named terms the knowledge base never mentions (bot/knowledge/terms.py)."""
+
+from __future__ import annotations
+
+from bot.knowledge.terms import unknown_terms, vocabulary
+
+KNOWN = vocabulary(["Does the phone have NFC?", "Millet Buds 5 noise cancelling", "120W fast charging", "chargers"])
+
+
+def test_named_terms_the_kb_lacks_are_found() -> None:
+    assert unknown_terms("耳机支持aptX吗", KNOWN) == ["aptX"]
+    assert unknown_terms("does it work with a PS4", KNOWN) == ["PS4"]
+    assert unknown_terms("手环能连Garmin吗", KNOWN) == ["Garmin"]
+
+
+def test_known_terms_plain_words_and_numbers_are_not() -> None:
+    assert unknown_terms("14有NFC吗", KNOWN) == []
+    assert unknown_terms("Buds5降噪怎么样", KNOWN) == []               # a product name written together
+    assert unknown_terms("is 120W charging safe", KNOWN) == []
+    assert unknown_terms("my charger is slow, any tipps", KNOWN) == []  # plain words and typos never count
+    assert unknown_terms("订单2026110505到哪了", KNOWN) == []           # a number alone names nothing
