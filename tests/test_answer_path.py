@@ -325,3 +325,13 @@ def test_a_question_about_something_the_kb_never_mentions_is_not_guessed(assista
     turn = _turn(assistant, new_sender("unknown-term"), text)
     assert turn["responses"] == ["utter_product_unsure"], turn  # not a "did you mean" with unrelated entries
     assert [k["outcome"] for k in turn["kb"]] == ["unsure"], turn
+
+
+@pytest.mark.parametrize("text, entries", [
+    ("手环9 多少钱？有粉色的吗", ["spec:band_9:price", "spec:band_9:colours"]),
+    ("how long is shipping? and can I return it if I don't like it?", ["shipping_time", "returns_7day"]),
+])
+def test_every_question_of_a_message_gets_its_answer(assistant: Assistant, text: str, entries: List[str]) -> None:
+    turn = _turn(assistant, new_sender("multi"), text)
+    assert [k["entry"] for k in turn["kb"] if k.get("outcome") == "answer"] == entries, turn
+    assert len(turn["texts"]) == 2, turn

@@ -18,6 +18,7 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
 - a guarded flow (`order_status`, `ask_tier`, `human_handoff` asked by the intent alone): the flow, unless the
   message only asks something and an FAQ entry is at least `override_threshold` sure ("how do I get an
   invoice?" → `invoice`, not a person).
+A message that asks several questions gets one answer per question it is sure of (`bot.knowledge.multi`).
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
@@ -127,7 +128,23 @@ def _rank(tracker: Tracker) -> Result:
     return result
 
 
+def _rank_parts(tracker: Tracker) -> List[Result]:
+    """Several questions in one message: the confident answer of each part (at least two), else []."""
+    text = tracker.latest_message.get("text") or ""
+    if _chosen_entry(tracker) is not None or text.startswith("/"):
+        return []
+    intent, confidence = _intent(tracker)
+    parts = get_service().retriever().ask_parts(text, _language(tracker), intent, confidence)
+    for result in parts:
+        logger.info("kb %s %s entry=%s confidence=%.3f reason=%s", result.outcome, result.kind, result.entry_id,
+                    result.confidence, result.reason)
+    return parts
+
+
 def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
+    parts = _rank_parts(tracker)
+    if parts:  # one message per question; the slots and any offer are the last answer's
+        return [event for result in parts for event in _reply(dispatcher, tracker, result, quiet_when_unsure)]
     return _reply(dispatcher, tracker, _rank(tracker), quiet_when_unsure)
 
 

@@ -26,6 +26,7 @@ from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
+from bot.knowledge.multi import question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec
 from bot.knowledge.terms import unknown_terms, vocabulary
@@ -287,6 +288,29 @@ class Retriever:
                     result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
+
+    def ask_parts(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
+                  intent_confidence: float = 0.0) -> List[Result]:
+        """Several questions in one message (`bot.knowledge.multi`): the confident answers of its parts, one per
+        entry and in the message's order, when at least two parts are answered; else []. A part that names no
+        product is asked about the products the whole message names ("手环9 多少钱？有粉色的吗")."""
+        parts = question_parts(question)
+        if not parts:
+            return []
+        lang = detect_language(question) or language or "en"
+        named = self.matcher.find(question).known
+        answers: List[Result] = []
+        for part in parts:
+            mentions = self.matcher.find(part)
+            asked = part
+            if named and not mentions.known and not mentions.unknown:
+                asked = " ".join(self.kb.products[p].name.get(lang) or self.kb.products[p].name.get("en", p)
+                                 for p in named) + " " + part
+            result = self.ask(asked, lang, intent, intent_confidence)
+            if result.outcome == "answer" and all(a.entry_id != result.entry_id for a in answers):
+                result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
+                answers.append(result)
+        return answers if len(answers) >= 2 else []
 
     def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)

@@ -1,0 +1,39 @@
+"""Several questions in one message: "手环9 多少钱？有粉色的吗", "does the 14 have nfc and dual sim?".
+
+`question_parts` cuts a message at sentence ends and at joiners ("and", "also", "，", "还有", "另外", "以及")
+and keeps the parts that ask something (`asks_question`) and are long enough to stand alone. The retriever
+asks each part (a part that names no product is asked about the products the whole message names) and
+the answer path answers every part it is sure of, one message each (docs/dialogue.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List
+
+from bot.knowledge.answering import asks_question
+from bot.knowledge.text import has_cjk
+
+__all__ = ["question_parts"]
+
+_SENTENCE = re.compile(r"(?<=[?？!！。；;])\s*|(?<=[吗呢么嘛])\s+")
+_JOINER = re.compile(r"\s*(?:,|，|、|\band also\b|\band\b|\balso\b|\bplus\b|还有|另外|以及|顺便问下|顺便问一下)\s*",
+                     re.IGNORECASE)
+
+
+def _long_enough(part: str) -> bool:
+    if has_cjk(part):
+        return len(re.sub(r"\W", "", part)) >= 3
+    return len(re.findall(r"\w+", part)) >= 2
+
+
+def question_parts(text: str) -> List[str]:
+    """The questions of `text` in order, or [] when it asks at most one."""
+    parts: List[str] = []
+    for sentence in _SENTENCE.split((text or "").strip()):
+        pieces = [p for p in _JOINER.split(sentence) if p.strip()]
+        for piece in pieces:
+            piece = piece.strip()
+            if _long_enough(piece) and asks_question(piece):
+                parts.append(piece)
+    return parts if len(parts) >= 2 else []

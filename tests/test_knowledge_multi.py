@@ -1,0 +1,19 @@
+"""Several questions in one message (bot/knowledge/multi.py)."""
+
+from __future__ import annotations
+
+from bot.knowledge.multi import question_parts
+
+
+def test_a_message_with_several_questions_is_cut_into_them() -> None:
+    assert question_parts("手环9 多少钱？有粉色的吗") == ["手环9 多少钱？", "有粉色的吗"]
+    assert question_parts("does the 14 have nfc and dual sim?") == ["does the 14 have nfc", "dual sim?"]
+    assert question_parts("充电宝能带上飞机吗，能给笔记本充电吗") == ["充电宝能带上飞机吗", "能给笔记本充电吗"]
+    assert question_parts("耳机防水吗 续航多久") == ["耳机防水吗", "续航多久"]
+
+
+def test_one_question_is_left_whole() -> None:
+    assert question_parts("my phone is hot, is it normal?") == []          # a statement and one question
+    assert question_parts("can I use it for running and swimming?") == []  # "swimming?" does not stand alone
+    assert question_parts("how much is the 14 pro") == []
+    assert question_parts("耳机左边没声音了") == []
