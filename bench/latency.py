@@ -5,6 +5,12 @@
 Without --url it starts its own assistant (embedded Redis in a temp dir, free ports) and stops it after.
 Sends N messages at concurrency 1 and 16 (one sender per worker, so Rasa's per-conversation lock does not
 serialise them) and prints p50/p95/p99 latency and messages per second.
+
+    ~/.cache/canyu/venv/bin/python bench/latency.py --compare-speedups [-n 300] [--concurrency 1 16]
+
+starts two assistants one after the other, the first with `CANYU_RASA_SPEEDUPS=0` (Rasa's own action-response
+validation and event-class look-up), the second with Canyu's speed-ups (bot/rasa_patches.py, the default), sends
+each the same load and prints msg/s, p50 and p99 side by side with the ratio on/off.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import requests
 
@@ -60,13 +66,53 @@ def run(url: str, n: int, concurrency: int, headers: Dict[str, str]) -> Tuple[Li
     return latencies, time.perf_counter() - started, errors
 
 
+Row = Tuple[float, float, float, int]  # msg/s, p50 ms, p99 ms, errors
+
+
+def measure(env: Mapping[str, str], n: int, levels: List[int]) -> Dict[int, Row]:
+    """Start an assistant with `env`, warm it up, send `n` messages per concurrency level, stop it."""
+    from tests.harness import start_assistant
+
+    assistant = start_assistant(Path(tempfile.mkdtemp(prefix="canyu-bench-")), with_console=False, env=env)
+    try:
+        run(assistant.url, min(20, n), 1, assistant.rest_headers)
+        rows: Dict[int, Row] = {}
+        for c in levels:
+            latencies, seconds, errors = run(assistant.url, n, c, assistant.rest_headers)
+            rows[c] = (n / seconds, percentile(latencies, 50), percentile(latencies, 99), errors)
+        return rows
+    finally:
+        assistant.stop()
+
+
+def compare_speedups(n: int, levels: List[int]) -> None:
+    results = {}
+    for label, env in (("off", {"CANYU_RASA_SPEEDUPS": "0"}), ("on", {"CANYU_RASA_SPEEDUPS": "1"})):
+        print(f"assistant with CANYU_RASA_SPEEDUPS={env['CANYU_RASA_SPEEDUPS']}: {n} messages per level…", flush=True)
+        results[label] = measure(env, n, levels)
+    print(f"\nCanyu's Rasa speed-ups off vs on, {n} messages per row, {os.cpu_count()} cores")
+    print(f"{'c':>3} | {'msg/s off':>9} | {'msg/s on':>8} | {'ratio':>5} | {'p50 off':>7} | {'p50 on':>6} | "
+          f"{'p99 off':>7} | {'p99 on':>6} | errors off/on")
+    print("-" * 92)
+    for c in levels:
+        off, on = results["off"][c], results["on"][c]
+        print(f"{c:>3} | {off[0]:9.1f} | {on[0]:8.1f} | {on[0] / off[0]:5.2f} | {off[1]:7.0f} | {on[1]:6.0f} | "
+              f"{off[2]:7.0f} | {on[2]:6.0f} | {off[3]}/{on[3]}")
+    print("(latencies in ms)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=200, help="messages per concurrency level")
     parser.add_argument("--url", default=None, help="a running assistant (default: start one)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--compare-speedups", action="store_true",
+                        help="two assistants, CANYU_RASA_SPEEDUPS=0 then 1, side by side")
     args = parser.parse_args()
     os.environ.update(QUIET_ENV)
+    if args.compare_speedups:
+        compare_speedups(args.n, args.concurrency)
+        return 0
 
     assistant = None
     url = args.url
