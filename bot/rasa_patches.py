@@ -40,7 +40,7 @@ import aiohttp
 
 from bot.errors import ConfigError
 
-__all__ = ["active", "install", "installed", "retry_seconds", "speedups_enabled", "validation_enabled",
+__all__ = ["active", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled", "validation_enabled",
            "UNAVAILABLE_RESPONSE"]
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,19 @@ def install(env: Optional[Mapping[str, str]] = None) -> None:
     if speedups:
         _install_event_cache()
         _ACTIVE.append("event-class-cache")
+
+
+def uninstall() -> None:
+    """Put Rasa's own methods back (tests compare both ways in one process)."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+
+    for key, original in _ORIGINALS.items():
+        owner, _, name = key.partition(".")
+        target = RemoteAction if owner == "RemoteAction" else Event
+        setattr(target, name, staticmethod(original) if key == "Event.resolve_by_type" else original)
+    _ORIGINALS.clear()
+    _ACTIVE.clear()
 
 
 def _install_retry(budget: float) -> None:
