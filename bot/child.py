@@ -3,7 +3,8 @@
 It prepares the process, then runs `python -m MODULE ARGS…` in it:
 - every process: the log redaction filter (`bot.redaction.install`);
 - the Rasa server (`MODULE` is `rasa`): `bot.rasa_patches.install` (a custom action whose server is down is
-  retried while the supervisor restarts it, instead of being dropped).
+  retried while the supervisor restarts it, instead of being dropped; action-server responses validated by a
+  validator built once and event classes looked up in a map, `CANYU_RASA_SPEEDUPS`).
 """
 
 from __future__ import annotations
