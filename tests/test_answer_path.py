@@ -335,3 +335,11 @@ def test_every_question_of_a_message_gets_its_answer(assistant: Assistant, text:
     turn = _turn(assistant, new_sender("multi"), text)
     assert [k["entry"] for k in turn["kb"] if k.get("outcome") == "answer"] == entries, turn
     assert len(turn["texts"]) == 2, turn
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("what does the powre bank cost", "spec:power_bank_20000:price"),
+    ("buds 5 pirce?", "spec:buds_5:price"),
+])
+def test_two_swapped_letters_still_get_the_answer(assistant: Assistant, text: str, entry: str) -> None:
+    assert _answered(_turn(assistant, new_sender("typo"), text)) == entry

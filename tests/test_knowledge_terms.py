@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.knowledge.terms import unknown_terms, vocabulary
+from bot.knowledge.terms import fix_swaps, unknown_terms, vocabulary
 
 KNOWN = vocabulary(["Does the phone have NFC?", "Millet Buds 5 noise cancelling", "120W fast charging", "chargers"])
 
@@ -19,3 +19,12 @@ def test_known_terms_plain_words_and_numbers_are_not() -> None:
     assert unknown_terms("is 120W charging safe", KNOWN) == []
     assert unknown_terms("my charger is slow, any tipps", KNOWN) == []  # plain words and typos never count
     assert unknown_terms("订单2026110505到哪了", KNOWN) == []           # a number alone names nothing
+
+
+def test_two_letters_swapped_become_the_known_word() -> None:
+    known = vocabulary(["How much is the power bank?", "price", "the"])
+    assert fix_swaps("what does the powre bank cost", known) == "what does the power bank cost"
+    assert fix_swaps("buds 5 pirce?", known) == "buds 5 price?"
+    assert fix_swaps("hwo mcuh", known) == "how much"
+    assert fix_swaps("tehre is a bank", known) == "tehre is a bank"   # not one swap from a known word: kept
+    assert fix_swaps("手环9 多少钱", known) == "手环9 多少钱"

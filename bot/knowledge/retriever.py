@@ -29,7 +29,7 @@ from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.multi import question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec
-from bot.knowledge.terms import unknown_terms, vocabulary
+from bot.knowledge.terms import fix_swaps, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.language import detect_language
 
@@ -270,6 +270,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
+        question = fix_swaps(question, self._vocabulary)
         result = self._ask(question, lang, intent, intent_confidence)
         topic = self.answering.topic(intent)
         if topic is not None:

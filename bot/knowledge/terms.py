@@ -1,4 +1,6 @@
-"""Named terms the knowledge base never mentions: "耳机支持LDAC吗", "do buds 5 work with a ps5".
+"""The knowledge base's own words: named terms it never mentions, and typos of the words it uses.
+
+Named terms the knowledge base never mentions: "耳机支持LDAC吗", "do buds 5 work with a ps5".
 
 A "did you mean" offers entries that are near the question as a whole. When the question names a thing
 (a codec, a console, a format: written with a digit, in capitals, in camel case, or in Latin letters inside
@@ -15,7 +17,7 @@ from typing import FrozenSet, Iterable, List
 
 from bot.knowledge.text import has_cjk
 
-__all__ = ["vocabulary", "unknown_terms"]
+__all__ = ["vocabulary", "unknown_terms", "fix_swaps"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -47,3 +49,22 @@ def unknown_terms(text: str, known: FrozenSet[str]) -> List[str]:
             continue
         out.append(word)
     return out
+
+
+def _swapped(word: str, known: FrozenSet[str]) -> List[str]:
+    return sorted({word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)
+                   if word[i] != word[i + 1]} & known)
+
+
+def fix_swaps(text: str, known: FrozenSet[str]) -> str:
+    """Two neighbouring letters typed the wrong way round ("how mcuh", "waht colours", "teh 14"): a word of
+    three letters or more that the vocabulary lacks becomes the one known word a single swap makes of it."""
+    def fix(match: "re.Match[str]") -> str:
+        word = match.group(0)
+        low = word.lower()
+        if len(low) < 3 or low in known or not low.isalpha():
+            return word
+        found = _swapped(low, known)
+        return found[0] if len(found) == 1 else word
+
+    return _WORD.sub(fix, text or "")
