@@ -3,8 +3,8 @@
     ./canyu setup && ~/.cache/canyu/venv/bin/python bench/latency.py [-n 200] [--url http://127.0.0.1:5005]
 
 Without --url it starts its own assistant (embedded Redis in a temp dir, free ports) and stops it after.
-Sends N messages at concurrency 1 and 16 (one sender per worker, so Rasa's per-conversation lock does not
-serialise them) and prints p50/p95/p99 latency and messages per second.
+Sends N messages at concurrency 1 and 16 (one sender per worker at a time, so Rasa's per-conversation lock does
+not serialise them; a fresh sender every `--turns` messages, 10 by default, as fans' conversations are short) and prints p50/p95/p99 latency and messages per second.
 
     ~/.cache/canyu/venv/bin/python bench/latency.py --compare-speedups [-n 300] [--concurrency 1 16]
 
@@ -44,16 +44,21 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[index]
 
 
-def run(url: str, n: int, concurrency: int, headers: Dict[str, str]) -> Tuple[List[float], float, int]:
+def run(url: str, n: int, concurrency: int, headers: Dict[str, str], turns: int = 10) -> Tuple[List[float], float, int]:
+    """Send `n` messages, `concurrency` at a time; each worker starts a fresh conversation every `turns` messages
+    (0: one conversation per worker, which grows with `n` and slows every turn: a longer tracker to load)."""
     session_per_worker = [requests.Session() for _ in range(concurrency)]
     for session in session_per_worker:
         session.headers.update(headers)
     errors = 0
+    run_id = f"{time.time_ns() % 10**9:x}"
 
     def one(i: int) -> float:
         nonlocal errors
         worker = i % concurrency
-        body = {"sender": f"rest:bench-{concurrency}-{worker}", "message": MESSAGES[i % len(MESSAGES)]}
+        conversation = (i // concurrency) // turns if turns else 0
+        body = {"sender": f"rest:bench-{run_id}-{concurrency}-{worker}-{conversation}",
+                "message": MESSAGES[i % len(MESSAGES)]}
         started = time.perf_counter()
         response = session_per_worker[worker].post(f"{url}/webhooks/rest/webhook", json=body, timeout=120)
         if response.status_code != 200:
@@ -69,7 +74,7 @@ def run(url: str, n: int, concurrency: int, headers: Dict[str, str]) -> Tuple[Li
 Row = Tuple[float, float, float, int]  # msg/s, p50 ms, p99 ms, errors
 
 
-def measure(env: Mapping[str, str], n: int, levels: List[int]) -> Dict[int, Row]:
+def measure(env: Mapping[str, str], n: int, levels: List[int], turns: int) -> Dict[int, Row]:
     """Start an assistant with `env`, warm it up, send `n` messages per concurrency level, stop it."""
     from tests.harness import start_assistant
 
@@ -78,19 +83,20 @@ def measure(env: Mapping[str, str], n: int, levels: List[int]) -> Dict[int, Row]
         run(assistant.url, min(20, n), 1, assistant.rest_headers)
         rows: Dict[int, Row] = {}
         for c in levels:
-            latencies, seconds, errors = run(assistant.url, n, c, assistant.rest_headers)
+            latencies, seconds, errors = run(assistant.url, n, c, assistant.rest_headers, turns)
             rows[c] = (n / seconds, percentile(latencies, 50), percentile(latencies, 99), errors)
         return rows
     finally:
         assistant.stop()
 
 
-def compare_speedups(n: int, levels: List[int]) -> None:
+def compare_speedups(n: int, levels: List[int], turns: int) -> None:
     results = {}
     for label, env in (("off", {"CANYU_RASA_SPEEDUPS": "0"}), ("on", {"CANYU_RASA_SPEEDUPS": "1"})):
         print(f"assistant with CANYU_RASA_SPEEDUPS={env['CANYU_RASA_SPEEDUPS']}: {n} messages per level…", flush=True)
-        results[label] = measure(env, n, levels)
-    print(f"\nCanyu's Rasa speed-ups off vs on, {n} messages per row, {os.cpu_count()} cores")
+        results[label] = measure(env, n, levels, turns)
+    print(f"\nCanyu's Rasa speed-ups off vs on, {n} messages per row, {turns or n} per conversation, "
+          f"{os.cpu_count()} cores")
     print(f"{'c':>3} | {'msg/s off':>9} | {'msg/s on':>8} | {'ratio':>5} | {'p50 off':>7} | {'p50 on':>6} | "
           f"{'p99 off':>7} | {'p99 on':>6} | errors off/on")
     print("-" * 92)
@@ -108,10 +114,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--compare-speedups", action="store_true",
                         help="two assistants, CANYU_RASA_SPEEDUPS=0 then 1, side by side")
+    parser.add_argument("--turns", type=int, default=10,
+                        help="messages per conversation before a fresh sender (0: one sender per worker)")
     args = parser.parse_args()
     os.environ.update(QUIET_ENV)
     if args.compare_speedups:
-        compare_speedups(args.n, args.concurrency)
+        compare_speedups(args.n, args.concurrency, args.turns)
         return 0
 
     assistant = None
@@ -129,7 +137,7 @@ def main() -> int:
         print(f"{'concurrency':>11} | {'p50 ms':>8} | {'p95 ms':>8} | {'p99 ms':>8} | {'msg/s':>7} | errors")
         print("-" * 64)
         for c in args.concurrency:
-            latencies, seconds, errors = run(url, args.n, c, headers)
+            latencies, seconds, errors = run(url, args.n, c, headers, args.turns)
             print(
                 f"{c:>11} | {percentile(latencies, 50):8.1f} | {percentile(latencies, 95):8.1f} | "
                 f"{percentile(latencies, 99):8.1f} | {args.n / seconds:7.1f} | {errors}"
