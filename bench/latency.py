@@ -4,7 +4,8 @@
 
 Without --url it starts its own assistant (embedded Redis in a temp dir, free ports) and stops it after.
 Sends N messages at concurrency 1 and 16 (one sender per worker at a time, so Rasa's per-conversation lock does
-not serialise them; a fresh sender every `--turns` messages, 10 by default, as fans' conversations are short) and prints p50/p95/p99 latency and messages per second.
+not serialise them; a fresh sender every `--turns` messages, 10 by default, as fans' conversations are short)
+and prints p50/p95/p99 latency and messages per second.
 
     ~/.cache/canyu/venv/bin/python bench/latency.py --compare-speedups [-n 300] [--concurrency 1 16]
 

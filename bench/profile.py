@@ -54,7 +54,8 @@ HOT_SPOTS: List[Tuple[str, str]] = [
 def py_spy() -> str:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(found).exists():
-        raise SystemExit(f"py-spy not found next to {sys.executable}; install it: {sys.executable} -m pip install py-spy")
+        raise SystemExit(f"py-spy not found next to {sys.executable}; "
+                         f"install it: {sys.executable} -m pip install py-spy")
     return found
 
 

@@ -33,7 +33,8 @@ VALID: List[Payload] = [
     {"events": [{"event": "active_loop", "name": "order_form"}, {"event": "slot", "name": "requested_slot",
                                                                     "value": "order_number"}]},
     {"events": [{"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}]},
-    {"events": [{"event": "bot", "text": "hi", "data": {}, "metadata": {}}], "responses": [{"response": "utter_greet"}]},
+    {"events": [{"event": "bot", "text": "hi", "data": {}, "metadata": {}}],
+     "responses": [{"response": "utter_greet"}]},
 ]
 MALFORMED: List[Payload] = [
     {"events": "not a list"},
