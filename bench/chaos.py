@@ -22,7 +22,6 @@ append-only file's one-second fsync window.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import secrets
@@ -37,7 +36,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 import xmltodict
@@ -47,6 +46,7 @@ sys.path.insert(0, str(HOME))
 
 from bot.runner import free_port  # noqa: E402
 from connectors._wechat_protocol import sign  # noqa: E402
+from tests.fakes.rasa_channels import platform_env  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, update_message  # noqa: E402
 from tests.fakes.wechat import FakeWeChat  # noqa: E402
 
@@ -96,9 +96,7 @@ class Stack:
             CANYU_DATA_DIR=str(data_dir), CANYU_HEALTH_PORT=str(self.health_port), RASA_TOKEN=self.rasa_token,
             CANYU_REST_TOKEN=secrets.token_hex(16), PYTHONPATH=str(HOME), RASA_TELEMETRY_ENABLED="false",
             HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2",
-            WECHAT_TOKEN=WECHAT_TOKEN, WECHAT_APP_ID=self.wechat.app_id, WECHAT_APP_SECRET=self.wechat.secret,
-            WECHAT_API_BASE=self.wechat.url + "/cgi-bin/", TELEGRAM_TOKEN=self.telegram.token,
-            TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET, TELEGRAM_API_BASE=self.telegram.url, TELEGRAM_MODE="webhook")
+            **platform_env(self.wechat, self.telegram, WECHAT_TOKEN, TELEGRAM_SECRET))
         self.log = data_dir.parent / "bot-run.out"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(

@@ -335,7 +335,7 @@ class OwnStack:
 
 def start_stack(inbox: Inbox, wechat_token: str, telegram_secret: str) -> OwnStack:
     """The real stack with all three channels, WeChat and Telegram on the fakes (as tests/fakes/rasa_channels.py)."""
-    from tests.fakes.rasa_channels import CREDENTIALS
+    from tests.fakes.rasa_channels import CREDENTIALS, platform_env
     from tests.fakes.telegram import FakeTelegram
     from tests.fakes.wechat import FakeWeChat
     from tests.harness import start_assistant
@@ -348,12 +348,7 @@ def start_stack(inbox: Inbox, wechat_token: str, telegram_secret: str) -> OwnSta
     folder = Path(tempfile.mkdtemp(prefix="canyu-load-"))
     credentials = folder / "credentials.yml"
     credentials.write_text(CREDENTIALS, encoding="utf-8")
-    env = {
-        "WECHAT_TOKEN": wechat_token, "WECHAT_APP_ID": wechat.app_id, "WECHAT_APP_SECRET": wechat.secret,
-        "WECHAT_API_BASE": wechat.url + "/cgi-bin/",
-        "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_SECRET_TOKEN": telegram_secret,
-        "TELEGRAM_API_BASE": telegram.url, "TELEGRAM_MODE": "webhook",
-    }
+    env = platform_env(wechat, telegram, wechat_token, telegram_secret)
     try:
         assistant = start_assistant(folder / "data", credentials=credentials, env=env)
     except Exception:

@@ -48,6 +48,16 @@ class ChannelsStack:
 _stack: Optional[ChannelsStack] = None
 
 
+def platform_env(wechat: FakeWeChat, telegram: FakeTelegram, wechat_token: str = WECHAT_TOKEN,
+                 telegram_secret: str = TELEGRAM_SECRET) -> Dict[str, str]:
+    """The environment that points a stack's WeChat and Telegram channels (webhook mode) at these fakes."""
+    return {
+        "WECHAT_TOKEN": wechat_token, "WECHAT_APP_ID": wechat.app_id, "WECHAT_APP_SECRET": wechat.secret,
+        "WECHAT_API_BASE": wechat.url + "/cgi-bin/", "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_SECRET_TOKEN": telegram_secret, "TELEGRAM_API_BASE": telegram.url, "TELEGRAM_MODE": "webhook",
+    }
+
+
 def channels_assistant(tmp_path_factory: Any) -> ChannelsStack:
     global _stack
     if _stack is not None:
@@ -61,17 +71,8 @@ def channels_assistant(tmp_path_factory: Any) -> ChannelsStack:
     folder = Path(tmp_path_factory.mktemp("channels"))
     credentials = folder / "credentials.yml"
     credentials.write_text(CREDENTIALS, encoding="utf-8")
-    env = {
-        "WECHAT_TOKEN": WECHAT_TOKEN,
-        "WECHAT_APP_ID": wechat.app_id,
-        "WECHAT_APP_SECRET": wechat.secret,
-        "WECHAT_API_BASE": wechat.url + "/cgi-bin/",
-        "TELEGRAM_TOKEN": telegram.token,
-        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE": telegram.url,
-        "TELEGRAM_MODE": "webhook",
-        "CANYU_CONSOLE_TRUST_PROXY": "1",  # the attack probe comes from two addresses through X-Forwarded-For
-    }
+    env = platform_env(wechat, telegram)
+    env["CANYU_CONSOLE_TRUST_PROXY"] = "1"  # the attack probe comes from two addresses through X-Forwarded-For
     try:
         assistant = start_assistant(folder / "data", credentials=credentials, env=env)
     except Exception:
