@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,8 +13,19 @@ import pytest
 from bot.cli.console import add_user
 from tests.fakes.rasa_channels import WECHAT_TOKEN, channels_assistant
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import attack_probe  # noqa: E402
+
+def _load_probe() -> Any:
+    """bench/attack_probe.py as a module, without putting bench/ on sys.path (its scripts' names, e.g.
+    profile_rasa.py, must not shadow anything for the rest of the test session)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "attack_probe.py"
+    spec = importlib.util.spec_from_file_location("attack_probe", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["attack_probe"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+attack_probe = _load_probe()
 
 ADMIN, ADMIN_PW = "probe-admin", "probe-admin-pw-1"  # logs in (lock-out row) and exports analytics.csv
 

@@ -1,7 +1,7 @@
 """Where the Rasa server's CPU goes under REST load: a py-spy profile and its top inclusive shares.
 
     ~/.cache/canyu/venv/bin/pip install py-spy
-    ~/.cache/canyu/venv/bin/python bench/profile.py [-n 300] [-c 16] [--rate 100] [--out var/profile]
+    ~/.cache/canyu/venv/bin/python bench/profile_rasa.py [-n 300] [-c 16] [--rate 100] [--out var/profile]
         [--env CANYU_RASA_SPEEDUPS=0]
 
 Starts its own assistant (tests.harness.start_assistant: embedded Redis in a temp dir, free ports, no console),
@@ -11,6 +11,9 @@ was on CPU (a function's share counts every sample with it anywhere on the stack
 the hot spots issue 17 names (jsonschema, event classes, tracker store, NLU graph), then the top functions.
 The raw collapsed stacks (`<out>/rasa.collapsed`) open in speedscope or flamegraph.pl. `--env` passes
 variables to the assistant, e.g. `CANYU_RASA_SPEEDUPS=0` for the profile without Canyu's Rasa speed-ups.
+
+(Not `bench/profile.py`: Python puts `bench/` first on `sys.path` for every script in it, and a `profile.py`
+there hides the standard library's `profile`, which `cProfile` and torch import.)
 """
 
 from __future__ import annotations
