@@ -7,6 +7,7 @@ model is made of (config, domain, NLU data, dialogue, our NLU component code). S
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,14 +76,9 @@ def train(home: Optional[Path] = None, force: bool = False, config: str = CONFIG
     if not force and model.is_file() and stamp.is_file() and stamp.read_text().strip() == current:
         return TrainResult(model, trained=False, seconds=0.0)
 
-    import logging
-
     from rasa.api import train as rasa_train
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
 
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
+    quiet_rasa_logs()
     started = time.monotonic()
     result = rasa_train(
         domain=str(home / DOMAIN_DIR),
@@ -97,3 +93,22 @@ def train(home: Optional[Path] = None, force: bool = False, config: str = CONFIG
         raise DataError(f"Rasa training failed (code {result.code}); run `bot validate` to see what is wrong")
     stamp.write_text(current + "\n")
     return TrainResult(Path(result.model), trained=True, seconds=seconds)
+
+
+def quiet_rasa_logs() -> None:
+    """Rasa logs at WARNING in this process only. Rasa's own set-up also writes `LOG_LEVEL` (and
+    `TF_CPP_MIN_LOG_LEVEL`) into `os.environ`, which every process started afterwards would inherit (a stack
+    started after an in-process training would log nothing below WARNING): those are put back."""
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    saved = {name: os.environ.get(name) for name in ("LOG_LEVEL", "TF_CPP_MIN_LOG_LEVEL")}
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from pathlib import Path
+import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -251,3 +251,13 @@ def test_real_action_server_responses_are_judged_as_rasa_judges_them(real: Assis
         broken.setdefault("events", []).append({"event": "slot", "name": None})
         rasa_own, ours = _both_ways(broken)
         assert not rasa_own[0] and ours == rasa_own, broken
+
+
+def test_quieting_rasa_in_process_leaves_the_environment_of_later_stacks_alone(monkeypatch: Any) -> None:
+    """Rasa's logging set-up writes LOG_LEVEL into os.environ; every stack started later would log nothing below
+    WARNING (and this file's marker test would see no INFO line)."""
+    from bot.training import quiet_rasa_logs
+
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    quiet_rasa_logs()
+    assert "LOG_LEVEL" not in os.environ

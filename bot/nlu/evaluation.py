@@ -356,11 +356,9 @@ def _quiet_rasa() -> None:
     """Rasa logs every parse at debug level: keep the console to progress bars and results."""
     import warnings
 
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
+    from bot.training import quiet_rasa_logs
 
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
+    quiet_rasa_logs()
     warnings.filterwarnings("ignore")
 
 
