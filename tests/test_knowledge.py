@@ -240,3 +240,19 @@ def test_cli_validate_and_ask(capsys: pytest.CaptureFixture[str], tmp_path: Path
     args = parser.parse_args(["kb", "ask", "14 Pro 电池多大"])
     assert args.func(args) == 0
     assert "5000" in capsys.readouterr().out
+
+
+def test_unsure_answer_naming_a_thing_the_kb_lacks_is_not_given(retriever) -> None:  # type: ignore[no-untyped-def]
+    """Between answer_threshold and sure_threshold an answer is given only when the question names nothing the KB
+    never mentions: "耳机支持aptX吗" near the Buds entries is not sure; the same question about a known thing is answered."""
+    import dataclasses
+
+    config = retriever.config
+    retriever.config = dataclasses.replace(config, answer_threshold=0.01, sure_threshold=0.999)
+    try:
+        lacking = retriever.ask("耳机支持aptX吗")
+        known = retriever.ask("耳机支持降噪吗")
+    finally:
+        retriever.config = config
+    assert lacking.outcome == "unsure" and "aptX" in lacking.reason, lacking.record()
+    assert known.outcome == "answer", known.record()

@@ -28,6 +28,8 @@ class RetrieverConfig:
     model: Union[None, str, Dict[str, Optional[str]]] = None
     answer_threshold: float = 0.50
     suggest_threshold: float = 0.15
+    sure_threshold: float = 0.70
+    """From answer_threshold up to this, an answer is given only when the question names nothing the KB lacks."""
     suggest_max: int = 3
     ann_threshold: int = ANN_THRESHOLD
     ann_kind: str = "ivf"
@@ -89,9 +91,9 @@ def load_config(root: Optional[Path] = None) -> RetrieverConfig:
     elif model is not None and not isinstance(model, str):
         raise ConfigError(f"{path}: model {model!r} is neither a model name nor {{en: ..., zh: ...}}")
     cfg = RetrieverConfig(**values)
-    if not 0 <= cfg.suggest_threshold <= cfg.answer_threshold <= 1:
+    if not 0 <= cfg.suggest_threshold <= cfg.answer_threshold <= cfg.sure_threshold <= 1:
         raise ConfigError(f"{path}: need 0 <= suggest_threshold ({cfg.suggest_threshold}) <= answer_threshold "
-                          f"({cfg.answer_threshold}) <= 1")
+                          f"({cfg.answer_threshold}) <= sure_threshold ({cfg.sure_threshold}) <= 1")
     if cfg.ann_kind not in ("ivf", "hnsw"):
         raise ConfigError(f"{path}: ann_kind {cfg.ann_kind!r} is not ivf or hnsw")
     return cfg

@@ -348,6 +348,11 @@ class Retriever:
         kind = str(self._docs[top.entry_id].meta.get("kind", "faq"))
         base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands,
                     kind=kind)
+        unknown = unknown_terms(question, self._vocabulary)
+        if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
+            # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
+            return Result(outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, and "
+                                                    f"the knowledge base never mentions {', '.join(unknown)}"), **base)
         if conf >= self.config.answer_threshold:
             reason = f"confidence {conf:.2f} >= {self.config.answer_threshold}"
             e = self.kb.faq.get(top.entry_id)
@@ -360,7 +365,6 @@ class Retriever:
                 base["products"] = products
                 base["kind"] = kind
                 return Result(outcome="answer", text=text, reason=f"{reason}, {kind} from products.yml", **base)
-        unknown = unknown_terms(question, self._vocabulary)
         if conf >= self.config.suggest_threshold and unknown:
             return Result(outcome="unsure", reason=(f"confidence {conf:.2f} between thresholds, but the knowledge base "
                                                     f"never mentions {', '.join(unknown)}"), **base)
