@@ -4,11 +4,15 @@
 Each child process logs to `<data dir>/logs/<name>.log`. Every child is started as `python -m bot.child <module> …`
 (the log redaction filter everywhere, and Canyu's patches in the Rasa server: see bot/child.py).
 
-`Stack.ready()` is the readiness of the whole deployment (Redis PING, the action server's /health, Rasa's
-/status with a loaded model, the console's /health); `bot run` serves it on its health port and restarts
-crashed children (bot/supervisor.py). `Stack.stop()` drains: Rasa first (SIGTERM, so Sanic finishes the
-requests in flight within its graceful timeout), then the action server, the console, and Redis last
-(SHUTDOWN SAVE).
+With `workers` > 1 (`bot run --workers N`) the stack runs N Rasa servers and `action_workers` action servers
+(default min(N, 2)) on free loopback ports, behind HAProxy on the public ports (bot/balancer.py); one Redis
+serves them all. With one of each there is no HAProxy and the layout is exactly the single-server one.
+
+`Stack.ready()` is the readiness of the whole deployment (Redis PING, the action servers' /health, every Rasa
+server's /status with a loaded model, the console's /health, HAProxy seeing every server up); `bot run` serves
+it on its health port and restarts crashed children (bot/supervisor.py). `Stack.stop()` drains: every Rasa
+server first, all at once (SIGTERM, so Sanic finishes the requests in flight within its graceful timeout),
+then HAProxy, the action servers, the console, and Redis last (SHUTDOWN SAVE).
 """
 
 from __future__ import annotations
@@ -17,20 +21,19 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
-from bot.errors import CanyuError
+from bot import balancer
+from bot.errors import CanyuError, ConfigError
 from bot.settings import QUIET_ENV, Settings, load_settings
+from bot.probes import CHECK_TIMEOUT, Check, check_http, free_port, http_get, http_ok, signal_group
 from bot.storage import EmbeddedRedis, die_with_parent_hook
 
 __all__ = ["Stack", "Child", "Check", "free_port", "http_ok", "signal_group", "default_stack", "STARTUP_TIMEOUT",
@@ -40,37 +43,6 @@ STARTUP_TIMEOUT = 240.0
 STOP_TIMEOUT = 15.0
 RASA_DRAIN_TIMEOUT = 20.0
 """Sanic's GRACEFUL_SHUTDOWN_TIMEOUT (15 s) for requests in flight, and some."""
-CHECK_TIMEOUT = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def http_ok(url: str) -> bool:
-    """True when `url` answers at all below 500 (the server is up), within 2 s."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 500
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
-def _http_get(url: str, timeout: float = CHECK_TIMEOUT) -> Tuple[int, str]:
-    """(status, body) of a GET; status 0 with the error when nothing answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read(4096).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(4096).decode("utf-8", "replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-        return 0, str(getattr(exc, "reason", exc))
-
-
-Check = Dict[str, Any]
-"""One readiness check: {"ok": bool, "detail": str}."""
 
 
 @dataclass
@@ -102,6 +74,35 @@ class Stack:
     progress: Callable[[str], None] = lambda message: None
     die_with_parent: bool = False
     """Children (and the embedded Redis) get SIGTERM when the thread that started them dies (`bot run`)."""
+    workers: int = 1
+    """Rasa servers; more than one run behind HAProxy on `settings.rasa_port`."""
+    action_workers: Optional[int] = None
+    """Action servers; None: min(workers, 2). More than one run behind HAProxy on `settings.actions_port`."""
+    _layout: Optional[balancer.Layout] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or (self.action_workers is not None and self.action_workers < 1):
+            raise ConfigError(f"workers={self.workers}, action workers={self.action_workers}: each must be 1 or more")
+
+    @property
+    def layout(self) -> balancer.Layout:
+        """The ports: chosen once per stack, so a restarted server comes back on its own port."""
+        if self._layout is None:
+            s = self.settings
+            actions = self.action_workers or balancer.default_action_workers(self.workers)
+            self._layout = balancer.Layout(
+                rasa_port=s.rasa_port,
+                rasa_ports=[s.rasa_port] if self.workers == 1 else [free_port() for _ in range(self.workers)],
+                actions_port=s.actions_port,
+                action_ports=[s.actions_port] if actions == 1 else [free_port() for _ in range(actions)],
+                run_dir=s.data_dir / "run",
+            )
+        return self._layout
+
+    @property
+    def rasa_urls(self) -> List[str]:
+        """Each Rasa server's own URL (the balancer's is `rasa_url`)."""
+        return [f"http://127.0.0.1:{port}" for port in self.layout.rasa_ports]
 
     @property
     def redis_url(self) -> str:
@@ -150,11 +151,11 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def endpoints_file(self) -> Path:
-        """endpoints.yml with this stack's action server port."""
+    def endpoints_file(self, rasa_port: Optional[int] = None) -> Path:
+        """endpoints.yml with this stack's (public) action server port, for the Rasa server on `rasa_port`."""
         source = (self.settings.home / "endpoints.yml").read_text(encoding="utf-8")
         text = source.replace("127.0.0.1:5055", f"127.0.0.1:{self.settings.actions_port}")
-        target = self.settings.data_dir / "run" / f"endpoints-{self.settings.rasa_port}.yml"
+        target = self.settings.data_dir / "run" / f"endpoints-{rasa_port or self.settings.rasa_port}.yml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         return target
@@ -162,16 +163,23 @@ class Stack:
     def _plan(self) -> List[Child]:
         s, py = self.settings, sys.executable
         plan: List[Child] = []
+        layout = self.layout
         if self.with_actions:
-            plan.append(
-                Child(
-                    "actions",
-                    [py, "-m", "bot.child", "rasa_sdk", "--actions", "bot.actions", "--port", str(s.actions_port)],
-                    f"http://127.0.0.1:{s.actions_port}/health",
+            for port in layout.action_ports:
+                plan.append(
+                    Child(
+                        "actions" if port == s.actions_port else f"actions-{port}",
+                        [py, "-m", "bot.child", "rasa_sdk", "--actions", "bot.actions", "--port", str(port)],
+                        f"http://127.0.0.1:{port}/health",
+                    )
                 )
-            )
         if self.with_rasa:
-            plan.append(self._rasa_child())
+            plan.extend(self._rasa_child(port) for port in layout.rasa_ports)
+        if layout.needed and (self.with_rasa or self.with_actions):
+            config = balancer.write_config(layout, self.rasa_token)
+            plan.append(Child("balancer", [balancer.haproxy_binary(), "-db", "-f", str(config)],
+                              f"http://127.0.0.1:{s.rasa_port if layout.balances_rasa else s.actions_port}"
+                              f"{balancer.MONITOR_PATH}"))
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
             plan.append(
                 Child(
@@ -182,20 +190,21 @@ class Stack:
             )
         return plan
 
-    def _rasa_child(self) -> Child:
+    def _rasa_child(self, port: Optional[int] = None) -> Child:
         s, py = self.settings, sys.executable
+        port = port or s.rasa_port
         return Child(
-            f"rasa-{s.rasa_port}",
+            f"rasa-{port}",
             [
                 py, "-m", "bot.child", "rasa", "run",
                 "--model", str(self.model),
-                "--endpoints", str(self.endpoints_file()),
+                "--endpoints", str(self.endpoints_file(port)),
                 "--credentials", str(self.credentials or s.home / "credentials.yml"),
-                "--port", str(s.rasa_port),
+                "--port", str(port),
                 "--interface", "127.0.0.1",
                 "--enable-api", "--auth-token", self.rasa_token,
             ],
-            f"{self.rasa_url}/webhooks/rest/",
+            f"http://127.0.0.1:{port}/webhooks/rest/",
         )
 
     def start(self) -> "Stack":
@@ -208,9 +217,23 @@ class Stack:
             self.redis.start()
         for child in self._plan():
             self.start_child(child)
-        for child in self.children.values():
+        for child in list(self.children.values()):
             self.wait_healthy(child)
+        if "balancer" in self.children:
+            self.wait_balanced()
         return self
+
+    def wait_balanced(self, timeout: float = 30.0) -> None:
+        """Until HAProxy's own checks see every server up (a first message must not meet a server it calls down)."""
+        deadline = time.monotonic() + timeout
+        report = balancer.check(self.layout)
+        while not report["ok"]:
+            if time.monotonic() > deadline:
+                raise CanyuError(f"HAProxy does not see every server up after {timeout:.0f} s: {report['detail']}; "
+                                 f"see {self.log_dir / 'balancer.log'}")
+            time.sleep(0.25)
+            report = balancer.check(self.layout)
+        self.progress(f"balancer ready: {report['detail']}")
 
     def planned(self, name: str) -> Child:
         """A fresh `Child` for `name` (to start it again after a crash)."""
@@ -265,18 +288,26 @@ class Stack:
             signal_group(child.process.pid, signal.SIGKILL)  # whatever it left behind in its session
 
     def restart_rasa(self) -> None:
-        """Stop and start the Rasa server only (conversations must survive in Redis)."""
-        name = f"rasa-{self.settings.rasa_port}"
-        self.stop_child(name)
-        child = self._rasa_child()
-        self.start_child(child)
-        self.wait_healthy(child)
+        """Stop and start the Rasa servers, one after the other (conversations must survive in Redis)."""
+        for port in self.layout.rasa_ports:
+            self.stop_child(f"rasa-{port}")
+            child = self._rasa_child(port)
+            self.start_child(child)
+            self.wait_healthy(child)
+        if "balancer" in self.children:
+            self.wait_balanced()
 
     def stop(self) -> None:
-        """Drain and stop: Rasa first (no new messages; Sanic finishes those in flight), then the action
-        server, the console, and Redis last (SHUTDOWN SAVE)."""
+        """Drain and stop: every Rasa server first, at once (no new messages; Sanic finishes those in flight),
+        then HAProxy (the answers in flight went through it), the action servers, the console, and Redis last
+        (SHUTDOWN SAVE)."""
         rasa = [n for n in self.children if n.startswith("rasa-")]
-        for name in rasa + [n for n in ("actions", "console") if n in self.children] + list(self.children):
+        for name in rasa:
+            child = self.children[name]
+            if child.running():
+                signal_group(child.process.pid, signal.SIGTERM)  # type: ignore[union-attr]
+        actions = [n for n in self.children if n == "actions" or n.startswith("actions-")]
+        for name in rasa + [n for n in ("balancer", *actions, "console") if n in self.children] + list(self.children):
             self.stop_child(name, RASA_DRAIN_TIMEOUT if name in rasa else STOP_TIMEOUT)
         if self.redis is not None:
             self.redis.stop()
@@ -286,13 +317,18 @@ class Stack:
         """The deployment's readiness: {"ready": bool, "checks": {name: {"ok", "detail"}}}; every check
         that this stack runs must pass (Redis, actions, Rasa with a loaded model, console)."""
         checks: Dict[str, Check] = {"redis": self._check_redis()}
-        s = self.settings
+        s, layout = self.settings, self.layout
         if self.with_actions:
-            checks["actions"] = _check_http(f"http://127.0.0.1:{s.actions_port}/health")
+            for port in layout.action_ports:
+                name = "actions" if port == s.actions_port else f"actions-{port}"
+                checks[name] = check_http(f"http://127.0.0.1:{port}/health")
         if self.with_rasa:
-            checks["rasa"] = self._check_rasa()
+            for port, url in zip(layout.rasa_ports, self.rasa_urls):
+                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._check_rasa(url)
+        if layout.needed and (self.with_rasa or self.with_actions):
+            checks["balancer"] = balancer.check(layout)
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
-            checks["console"] = _check_http(f"{self.console_url}/health")
+            checks["console"] = check_http(f"{self.console_url}/health")
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
     def _check_redis(self) -> Check:
@@ -308,9 +344,9 @@ class Stack:
         except (redis_lib.RedisError, OSError, AssertionError) as exc:
             return {"ok": False, "detail": f"Redis PING failed: {type(exc).__name__}: {exc}"}
 
-    def _check_rasa(self) -> Check:
+    def _check_rasa(self, url: str) -> Check:
         query = urllib.parse.urlencode({"token": self.rasa_token})
-        status, body = _http_get(f"{self.rasa_url}/status?{query}")
+        status, body = http_get(f"{url}/status?{query}")
         if status != 200:
             return {"ok": False, "detail": f"GET /status answered {status or 'nothing'}: {body[:200]}"}
         try:
@@ -323,21 +359,6 @@ class Stack:
 
     def dead_children(self) -> List[Child]:
         return [c for c in self.children.values() if not c.running()]
-
-
-def signal_group(pid: int, signum: int) -> None:
-    """Signal the process group a child leads (it was started in its own session); gone is fine."""
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _check_http(url: str) -> Check:
-    status, body = _http_get(url)
-    if status == 200:
-        return {"ok": True, "detail": "200"}
-    return {"ok": False, "detail": f"GET {url} answered {status or 'nothing'}: {body[:200]}"}
 
 
 def default_stack(**kwargs: object) -> Stack:

@@ -58,6 +58,15 @@ def _run(args: argparse.Namespace) -> int:
     from bot.supervisor import POLL_S, HealthServer, Supervisor, health_address
 
     _stop_on_signals()
+    if args.workers < 1 or (args.action_workers is not None and args.action_workers < 1):
+        raise CanyuError(f"--workers {args.workers} --action-workers {args.action_workers}: each must be 1 or more")
+    if args.workers > 1 and args.telegram_polling:
+        raise CanyuError("--telegram-polling needs --workers 1: Telegram lets one process poll a bot at a time; "
+                         "with several workers use the webhook (TELEGRAM_WEBHOOK_URL, TELEGRAM_SECRET_TOKEN)")
+    if args.workers > 1 or (args.action_workers or 1) > 1:
+        from bot.balancer import haproxy_binary
+
+        haproxy_binary()  # before anything starts: a clear message when HAProxy is missing
     model = _ensure_model()
     settings = load_settings()
     settings = replace(
@@ -70,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.data_dir / "metrics")
     extra = {"TELEGRAM_MODE": "polling"} if args.telegram_polling else {}
     stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say,
-                  die_with_parent=True)
+                  die_with_parent=True, workers=args.workers, action_workers=args.action_workers)
     host, port = health_address()
     health = HealthServer(None, host, port, redis_url=lambda: stack.redis_url if stack.redis or settings.redis_url
                           else None).start()
@@ -88,6 +97,9 @@ def _run(args: argparse.Namespace) -> int:
         jobs = JobRunner(red, deployment_jobs(red, stack.rasa_url, stack.rasa_token)).start_thread()
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
              + ("  (with Authorization: Bearer $CANYU_REST_TOKEN)" if stack.env().get("CANYU_REST_TOKEN") else ""))
+        if "balancer" in stack.children:
+            _say(f"HAProxy on :{settings.rasa_port} balances {len(stack.layout.rasa_ports)} Rasa server(s) by sender"
+                 f" and {len(stack.layout.action_ports)} action server(s); one Redis for all")
         if "console" in stack.children:
             _say(f"agent console: {stack.console_url}")
         _say(f"Redis: {'REDIS_URL' if settings.redis_url else 'embedded, data in ' + str(settings.data_dir / 'redis')}")
@@ -178,6 +190,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--actions-port", type=int, default=None, help="action server port (default 5055)")
     p.add_argument("--console-port", type=int, default=None, help="agent console port (default 5002)")
     p.add_argument("--no-console", action="store_true", help="do not start the agent console")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="Rasa servers behind HAProxy on the Rasa port (default 1: no HAProxy)")
+    p.add_argument("--action-workers", type=int, default=None, metavar="M",
+                   help="action servers (default min(N, 2)); more than one run behind HAProxy on the actions port")
     p.add_argument("--telegram-polling", action="store_true", help="Telegram by long polling instead of webhook")
     p.set_defaults(func=_run)
 
