@@ -62,6 +62,8 @@ KNOWN_MISSES = [("Can I send my order back if I change my mind?", "returns_7day"
 SPECS = [
     ("How heavy is the Millet 14?", "spec:phone_14:weight", "189"),
     ("14 Pro 电池多大", "spec:phone_14_pro:battery", "5000"),
+    ("充电宝多大容量", "spec:power_bank_20000:battery", "20,000"),
+    ("what capacity is the power bank", "spec:power_bank_20000:battery", "20,000"),
     ("Does the 14 Pro have wireless charging?", "spec:phone_14_pro:charging", "50 W"),
     ("Can I swim with the Band 9?", "spec:band_9:water_resistance", "5 ATM"),
     ("米粒耳机5多少钱", "spec:buds_5:price", "599"),

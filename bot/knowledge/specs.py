@@ -19,7 +19,7 @@ __all__ = ["SpecAnswer", "detect_spec", "render_spec", "answer_spec", "check_pro
            "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
-    "battery": r"battery|mah|battery life|how long does it last|续航|电池|毫安|电量|能用多久|用多久",
+    "battery": r"battery|mah|battery life|how long does it last|capacity|续航|电池|毫安|电量|容量|能用多久|用多久",
     "weight": r"heav\w*|weigh\w*|\blight(?:er|est)?\b|grams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
