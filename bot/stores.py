@@ -1,4 +1,4 @@
-"""Rasa's Redis tracker store and lock store, connected through `bot.storage`.
+"""Rasa's tracker store and lock store on our Redis (`bot.storage`), the tracker store appending events.
 
 Used from `endpoints.yml` (`type: bot.stores.TrackerStore` / `bot.stores.LockStore`), so plain `rasa run`,
 `rasa shell` and `bot run` all share the same Redis: `REDIS_URL` or the embedded server.
@@ -6,22 +6,139 @@ Keys: trackers `canyu:tracker:{sender_id}`, locks `canyu:lock:{conversation_id}`
 Rasa alone: no other key starts with `canyu:tracker:` or `canyu:lock:`, so no sender id, whatever a user
 chooses, can name one of our own keys (tests/security/test_keys.py checks this). Both clients time out and
 reconnect like every other (`bot.storage.redis_client_options`).
+
+**Why appending** (issue 17): Rasa's `RedisTrackerStore.save` reads the stored tracker back twice (once to
+find the events for the broker, once to merge), replays it, and writes the whole conversation again as one
+JSON string: the longer the conversation, the more every message costs. Here a tracker is a Redis LIST:
+- element 0, the header: `{"format": "canyu.tracker/1", "sender_id", "n": events stored, "start": index of
+  the last `action_session_start` (where the latest session begins), "last": the newest event's time,
+  "w": a fresh id per write}`;
+- elements 1…n: one event each, as Rasa's `Event.as_dict()` JSON, oldest first.
+`retrieve` reads the header and only the latest session's events in one round trip (a Lua script).
+`save` knows which stored events the tracker holds (the tracker it handed out carries a mark: the header it
+read and the first and last event objects), serialises only the new events and appends them with a new
+header in one script that first checks the header is still the one read (no other writer came between).
+Anything else (a tracker from the HTTP API or `rasa` tools, a mark that no longer fits, a concurrent write,
+a trimmed `max_event_history`) takes the careful path: read every stored event, compare them with the
+tracker's own; if the stored events are a prefix of the tracker's (whole conversation or latest session),
+append the rest; if not, merge as Rasa does (`RedisTrackerStore._merge_trackers`, stored events are never
+dropped) and rewrite the list. The new events go to the event broker as Rasa would send them, without the
+extra read Rasa's `stream_events` does.
+
+Old-format trackers (Rasa's JSON string) are read as they are and become a list on their next save.
+`CANYU_RASA_SPEEDUPS=0` gives Rasa's own store back (string format); it turns a list it meets back into the
+string format first, so switching either way keeps every conversation.
+Expiry: `record_exp` sets the key's expiry on every save; without it a save clears any expiry, as Rasa's SET
+does (the retention sweep sets it again, bot/privacy/retention.py reads the header's `last`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import RedisLockStore
 from rasa.core.tracker_store import RedisTrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.storage import redis_client_options, resolve_redis_url
 
+__all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore"]
+
+logger = logging.getLogger(__name__)
+
 KEY_PREFIX = "canyu"
+FORMAT = "canyu.tracker/1"
+_MARK = "_canyu_stored"
+_CHUNK = 1000  # Lua's unpack() has a stack limit: RPUSH at most this many values at a time
+
+# KEYS[1] tracker; ARGV[1] the header read ("" = the key must not exist), ARGV[2] the new header,
+# ARGV[3] expiry in seconds (0: none), ARGV[4..] events. 0 when the stored header is not the one read.
+_APPEND = """
+local t = redis.call('TYPE', KEYS[1]).ok
+if ARGV[1] == '' then
+  if t ~= 'none' then return 0 end
+  redis.call('RPUSH', KEYS[1], ARGV[2])
+else
+  if t ~= 'list' or redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
+  redis.call('LSET', KEYS[1], 0, ARGV[2])
+end
+for i = 4, #ARGV, %(chunk)d do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV)))
+end
+if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) else redis.call('PERSIST', KEYS[1]) end
+return 1
+""" % {"chunk": _CHUNK}
+
+# KEYS[1] tracker; ARGV[1] expiry (0: none), ARGV[2] header, ARGV[3..] events: the whole list, written anew.
+_REWRITE = """
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, %(chunk)d do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV)))
+end
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+""" % {"chunk": _CHUNK}
+
+# KEYS[1] tracker; ARGV[1] '1' for every session. {'list', header, events...}, {'string', json} or nil.
+_READ = """
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return nil end
+if t == 'string' then return {'string', redis.call('GET', KEYS[1])} end
+if t ~= 'list' then return {t} end
+local header = redis.call('LINDEX', KEYS[1], 0)
+local start = 0
+if ARGV[1] ~= '1' then start = tonumber(cjson.decode(header).start) or 0 end
+local out = redis.call('LRANGE', KEYS[1], start + 1, -1)
+table.insert(out, 1, header)
+table.insert(out, 1, 'list')
+return out
+"""
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What a handed-out tracker holds of the stored list: the header read, and events[0:count] are the stored
+    events base…base+count-1 (checked by identity of the first and last objects)."""
+
+    header: str
+    meta: Dict[str, Any]
+    base: int
+    count: int
+    first: Optional[Event]
+    last: Optional[Event]
+
+
+def _is_session_start(event: Dict[str, Any]) -> bool:
+    """Where Rasa's `get_trackers_for_conversation_sessions` splits (an event as `as_dict()` gives it)."""
+    return event.get("event") == ActionExecuted.type_name and event.get("name") == ACTION_SESSION_START_NAME
+
+
+def _header(sender_id: str, meta: Dict[str, Any], new: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The header after appending `new` (event dicts) to what `meta` describes."""
+    n, start, last = int(meta.get("n", 0)), int(meta.get("start", 0)), meta.get("last")
+    for i, event in enumerate(new):
+        if _is_session_start(event):
+            start = n + i
+        stamp = event.get("timestamp")
+        if isinstance(stamp, (int, float)) and (last is None or stamp > last):
+            last = stamp
+    return {"format": FORMAT, "sender_id": sender_id, "n": n + len(new), "start": start, "last": last,
+            "w": secrets.token_hex(6)}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 class TrackerStore(RedisTrackerStore):
@@ -33,10 +150,157 @@ class TrackerStore(RedisTrackerStore):
         record_exp: Optional[float] = None,
         **kwargs: Any,
     ) -> None:
+        from bot.rasa_patches import speedups_enabled
+
         for unused in ("url", "port", "db", "password", "username", "key_prefix"):
             kwargs.pop(unused, None)
         super().__init__(domain, event_broker=event_broker, record_exp=record_exp, key_prefix=KEY_PREFIX, **kwargs)
         self.red = redis.Redis.from_url(resolve_redis_url(), **redis_client_options())
+        self.appending = speedups_enabled()
+        self._append = self.red.register_script(_APPEND)
+        self._rewrite = self.red.register_script(_REWRITE)
+        self._read = self.red.register_script(_READ)
+
+    # ------------------------------------------------------------------ reading
+    async def _retrieve(self, sender_id: str, fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        if not self.appending:
+            return await self._stock(super()._retrieve, sender_id, sender_id, fetch_all_sessions)
+        got = self._read(keys=[self.key_prefix + sender_id], args=["1" if fetch_all_sessions else "0"])
+        if got is None:
+            return None
+        if got[0] == "string":  # Rasa's own format: read it Rasa's way; the next save makes it a list
+            tracker = self.deserialise_tracker(sender_id, got[1])
+            return tracker if fetch_all_sessions or tracker is None else self._latest_session(tracker)
+        if got[0] != "list":
+            raise redis.ResponseError(f"{self.key_prefix}{sender_id} is a Redis {got[0]}, not a tracker")
+        header, items = got[1], got[2:]
+        meta = json.loads(header)
+        dicts = [json.loads(item) for item in items]
+        tracker = self._tracker_of(sender_id, dicts)
+        events = tracker.events
+        if len(events) == len(dicts):  # nothing dropped (unknown event, max_event_history): safe to mark
+            base = 0 if fetch_all_sessions else int(meta.get("start", 0))
+            self._mark(tracker, header, meta, base, len(dicts))
+        return tracker
+
+    def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
+
+        sessions = get_trackers_for_conversation_sessions(tracker)
+        return tracker if len(sessions) <= 1 else sessions[-1]
+
+    def _tracker_of(self, sender_id: str, dicts: List[Dict[str, Any]]) -> DialogueStateTracker:
+        tracker = self.init_tracker(sender_id)
+        tracker.recreate_from_dialogue(Dialogue(sender_id, deserialise_events(dicts)))
+        return tracker
+
+    def _stored(self, key: str) -> Tuple[Optional[str], Dict[str, Any], List[Dict[str, Any]]]:
+        """(header or None for Rasa's string format, header dict, every stored event as a dict)."""
+        got = self._read(keys=[key], args=["1"])
+        if got is None:
+            return "", {"n": 0, "start": 0, "last": None}, []
+        if got[0] == "string":
+            dicts = json.loads(got[1]).get("events") or []
+            return None, _header("", {}, dicts), dicts
+        if got[0] != "list":
+            raise redis.ResponseError(f"{key} is a Redis {got[0]}, not a tracker")
+        return got[1], json.loads(got[1]), [json.loads(item) for item in got[2:]]
+
+    async def exists(self, conversation_id: str) -> bool:
+        return bool(self.red.exists(self.key_prefix + conversation_id))
+
+    async def keys(self) -> Iterable[str]:
+        """Sender ids (Rasa's own returns whole keys, which `retrieve` cannot take back)."""
+        skip = len(self.key_prefix)
+        return [key[skip:] for key in self.red.scan_iter(match=self.key_prefix + "*", count=1000)]
+
+    # ------------------------------------------------------------------ writing
+    async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
+        if not self.appending:
+            return await self._stock(super().save, tracker.sender_id, tracker, timeout)
+        expiry = int(timeout or self.record_exp or 0)
+        stored: Optional[_Stored] = getattr(tracker, _MARK, None)
+        if stored is not None and self._still_holds(tracker, stored):
+            new = list(tracker.events)[stored.count:]
+            if self._try_append(tracker, stored.header, stored.meta, stored.base, new, expiry):
+                return
+            logger.debug("tracker %s changed since it was read; comparing with the stored events", tracker.sender_id)
+        self._save_carefully(tracker, expiry)
+
+    @staticmethod
+    def _still_holds(tracker: DialogueStateTracker, stored: _Stored) -> bool:
+        events = tracker.events
+        if len(events) < stored.count:
+            return False
+        return stored.count == 0 or (events[0] is stored.first and events[stored.count - 1] is stored.last)
+
+    def _try_append(self, tracker: DialogueStateTracker, header: str, meta: Dict[str, Any], base: int,
+                    new: List[Event], expiry: int) -> bool:
+        dicts = [event.as_dict() for event in new]
+        fresh = _header(tracker.sender_id, meta, dicts)
+        fresh_raw = _dumps(fresh)
+        if not self._append(keys=[self.key_prefix + tracker.sender_id],
+                            args=[header, fresh_raw, expiry, *map(_dumps, dicts)]):
+            return False
+        self._mark(tracker, fresh_raw, fresh, base, len(tracker.events))
+        self._publish(tracker.sender_id, dicts)
+        return True
+
+    def _save_carefully(self, tracker: DialogueStateTracker, expiry: int) -> None:
+        key = self.key_prefix + tracker.sender_id
+        header, meta, stored = self._stored(key)
+        mine = [event.as_dict() for event in tracker.events]
+        n = len(stored)
+        for base in sorted({0, int(meta.get("start", 0))}):
+            held = n - base
+            if len(mine) >= held and mine[:held] == stored[base:]:
+                new = list(tracker.events)[held:]
+                if header is not None:  # our list: append (fails only if someone wrote meanwhile)
+                    if self._try_append(tracker, header, meta, base, new, expiry):
+                        return
+                    return self._save_carefully(tracker, expiry)
+                self._write(tracker.sender_id, stored + mine[held:], expiry)  # Rasa's string: migrate
+                self._publish(tracker.sender_id, mine[held:])
+                return
+        # the tracker does not continue what is stored (a rewound or replaced tracker): merge as Rasa does
+        prior = self._tracker_of(tracker.sender_id, stored)
+        merged = self._merge_trackers(prior, tracker)
+        self._write(tracker.sender_id, [event.as_dict() for event in merged.events], expiry)
+        latest = self._latest_session(prior)
+        new = TrackerEventDiffEngine.event_difference(latest, tracker)
+        self._publish(tracker.sender_id, [event.as_dict() for event in new])
+        logger.info("tracker %s rewritten: the saved tracker did not continue the stored events", tracker.sender_id)
+
+    def _write(self, sender_id: str, dicts: List[Dict[str, Any]], expiry: int) -> None:
+        header = _header(sender_id, {}, dicts)
+        self._rewrite(keys=[self.key_prefix + sender_id], args=[expiry, _dumps(header), *map(_dumps, dicts)])
+
+    @staticmethod
+    def _mark(tracker: DialogueStateTracker, header: str, meta: Dict[str, Any], base: int, count: int) -> None:
+        events = tracker.events
+        first, last = (events[0], events[count - 1]) if count else (None, None)
+        setattr(tracker, _MARK, _Stored(header, meta, base, count, first, last))
+
+    def _publish(self, sender_id: str, new: List[Dict[str, Any]]) -> None:
+        """What Rasa's `_stream_new_events` sends, from the dicts already made for Redis."""
+        if self.event_broker is not None:
+            for event in new:
+                self.event_broker.publish({"sender_id": sender_id, **event})
+
+    # ------------------------------------------------------------------ Rasa's own store (speed-ups off)
+    async def _stock(self, method: Any, sender_id: str, *args: Any) -> Any:
+        """Rasa's method; a tracker in our list format is turned into Rasa's string first."""
+        try:
+            return await method(*args)
+        except redis.ResponseError as exc:
+            if "WRONGTYPE" not in str(exc):
+                raise
+        key = self.key_prefix + sender_id
+        header, _, dicts = self._stored(key)
+        ttl = self.red.ttl(key)
+        self.red.set(key, _dumps({"events": dicts, "name": sender_id}), ex=ttl if ttl > 0 else None)
+        logger.info("tracker %s turned back into Rasa's format (CANYU_RASA_SPEEDUPS is off)", sender_id)
+        return await method(*args)
 
 
 class LockStore(RedisLockStore):

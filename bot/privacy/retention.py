@@ -70,9 +70,19 @@ def _tracker_last(raw: Optional[str]) -> Optional[float]:
     return max(stamps) if stamps else None
 
 
+def _tracker_list_last(red: Any, key: str) -> Optional[float]:
+    """bot/stores.py's format: a list whose element 0 is a header with `last`, the newest event's time."""
+    try:
+        last = json.loads(red.lindex(key, 0) or "{}").get("last")
+    except (ValueError, AttributeError):
+        return None
+    return float(last) if isinstance(last, (int, float)) else None
+
+
 def _sweep_trackers(red: Any, keep: int, now: float, report: Report) -> None:
     for key in scan_keys(red, "canyu:tracker:*"):
-        _expire_at(red, report, "trackers", key, _tracker_last(red.get(key)), keep, now)
+        last = _tracker_list_last(red, key) if red.type(key) == "list" else _tracker_last(red.get(key))
+        _expire_at(red, report, "trackers", key, last, keep, now)
     for key in scan_keys(red, "canyu:user:*"):
         raw = red.hget(key, "last_inbound")
         _expire_at(red, report, "user_routes", key, float(raw) if raw else None, keep, now)
