@@ -1,0 +1,229 @@
+"""`action_service_centre`: the nearest Millet service centre for a shared location or a typed city.
+
+The centres live in `knowledge/service_centres.yml` (trainers edit it; re-read when it changes). A location
+(WeChat `Location_X/Y`, Telegram `location`, passed by the channels as message metadata
+`{"location": {"latitude", "longitude", "label"}}`) gets the centre with the shortest great-circle distance;
+a message naming a city ("上海哪里能修", "service centre in Shenzhen", a bare "成都") gets that city's
+centres. With neither, the user is asked for their city or location, and told which cities we cover.
+
+    centres = load_centres()
+    nearest(centres, 31.23, 121.47)            # -> (Centre sh-lujiazui, 3.4 km)
+    city_in("我在深圳，哪里能修耳机", centres)    # -> "shenzhen"
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.errors import ConfigError
+
+__all__ = ["Centre", "ActionServiceCentre", "centres_path", "load_centres", "parse_centres", "haversine_km",
+           "nearest", "city_in", "location_of"]
+
+logger = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG); the haversine distance is good to about 0.5 % anywhere, plenty for "nearest"."""
+FAR_KM = 300.0
+"""Beyond this the nearest centre is still named, but the user also hears about the courier pickup."""
+_LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Centre:
+    id: str
+    city_key: str
+    city: Mapping[str, str]
+    aliases: Tuple[str, ...]
+    name: Mapping[str, str]
+    address: Mapping[str, str]
+    lat: float
+    lon: float
+    hours: Mapping[str, str]
+    phone: str
+
+    def names_of_city(self) -> Tuple[str, ...]:
+        return tuple(n for n in (*self.city.values(), *self.aliases) if n)
+
+
+def centres_path() -> Path:
+    """`CANYU_SERVICE_CENTRES_FILE`, else `<CANYU_HOME or repo>/knowledge/service_centres.yml`."""
+    explicit = os.environ.get("CANYU_SERVICE_CENTRES_FILE")
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("CANYU_HOME") or str(Path(__file__).resolve().parents[2])
+    return Path(home) / "knowledge" / "service_centres.yml"
+
+
+def _bilingual(raw: Any, where: str, key: str) -> Dict[str, str]:
+    if not isinstance(raw, Mapping) or not all(str(raw.get(lang) or "").strip() for lang in _LANGS):
+        raise ConfigError(f"{where}: '{key}' needs both zh and en, e.g. {key}: {{zh: 上海, en: Shanghai}} "
+                          f"(found {raw!r})")
+    return {lang: str(raw[lang]).strip() for lang in _LANGS}
+
+
+def parse_centres(data: Any, source: str = "service_centres.yml") -> List[Centre]:
+    """Validate the parsed YAML; each error names the centre, the field and the fix."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("centres"), list) or not data["centres"]:
+        raise ConfigError(f"{source}: expected 'centres:' with a list of service centres at the top level")
+    centres: List[Centre] = []
+    seen = set()
+    for i, raw in enumerate(data["centres"]):
+        where = f"{source}: centres[{i}]"
+        if not isinstance(raw, Mapping) or not raw.get("id"):
+            raise ConfigError(f"{where}: every centre needs an 'id' (e.g. id: sh-xujiahui)")
+        cid = str(raw["id"])
+        where = f"{source}: centre '{cid}'"
+        if cid in seen:
+            raise ConfigError(f"{where}: the id is used twice; give each centre its own id")
+        seen.add(cid)
+        city = _bilingual(raw.get("city"), where, "city")
+        try:
+            lat, lon = float(raw.get("lat")), float(raw.get("lon"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: lat and lon must be numbers in degrees (found lat={raw.get('lat')!r}, "
+                              f"lon={raw.get('lon')!r})") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ConfigError(f"{where}: lat={lat}, lon={lon} is not on Earth (lat -90..90, lon -180..180); "
+                              "are they swapped?")
+        aliases = tuple(str(a).strip() for a in ((raw.get("city") or {}).get("aliases") or []) if str(a).strip())
+        centres.append(Centre(
+            id=cid, city_key=city["en"].lower(), city=city, aliases=aliases,
+            name=_bilingual(raw.get("name"), where, "name"), address=_bilingual(raw.get("address"), where, "address"),
+            lat=lat, lon=lon, hours=_bilingual(raw.get("hours"), where, "hours"), phone=str(raw.get("phone") or ""),
+        ))
+    return centres
+
+
+_cache: Dict[str, Tuple[float, List[Centre]]] = {}
+_lock = threading.Lock()
+
+
+def load_centres(path: Optional[Path] = None) -> List[Centre]:
+    """The centres of `path` (default `centres_path()`), cached until the file changes."""
+    path = Path(path or centres_path())
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise ConfigError(f"{path}: no service centre list; create it or set CANYU_SERVICE_CENTRES_FILE") from None
+    with _lock:
+        hit = _cache.get(str(path))
+        if hit and hit[0] == mtime:
+            return hit[1]
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(f"{path}{':' + str(mark.line + 1) if mark else ''}: not valid YAML "
+                              f"({getattr(exc, 'problem', exc)})") from None
+        centres = parse_centres(data, str(path))
+        _cache[str(path)] = (mtime, centres)
+        return centres
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two WGS-84 points."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest(centres: Sequence[Centre], lat: float, lon: float) -> Tuple[Centre, float]:
+    """The closest centre and its distance in km."""
+    return min(((c, haversine_km(lat, lon, c.lat, c.lon)) for c in centres), key=lambda cd: cd[1])
+
+
+def city_in(text: str, centres: Sequence[Centre]) -> Optional[str]:
+    """The city key of a city named in `text` (zh names as substrings, en names as whole words), else None.
+    The longest name wins ("上海市" before "上海")."""
+    text = text or ""
+    best: Optional[Tuple[int, str]] = None
+    for c in centres:
+        for name in c.names_of_city():
+            if re.fullmatch(r"[\x00-\x7f]+", name):
+                found = re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text, re.IGNORECASE)
+            else:
+                found = re.search(re.escape(name), text)
+            if found and (best is None or len(name) > best[0]):
+                best = (len(name), c.city_key)
+    return best[1] if best else None
+
+
+def location_of(metadata: Mapping[str, Any]) -> Optional[Tuple[float, float, str]]:
+    """(lat, lon, label) from a message's metadata `location`, or None when absent or not numbers."""
+    loc = (metadata or {}).get("location")
+    if not isinstance(loc, Mapping):
+        return None
+    try:
+        lat, lon = float(loc.get("latitude")), float(loc.get("longitude"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon, str(loc.get("label") or "")
+
+
+def _distance_text(km: float, language: str) -> str:
+    if km < 1:
+        return f"{int(round(km * 1000, -1))} 米" if language == "zh" else f"{int(round(km * 1000, -1))} m"
+    return f"{km:.1f} 公里" if language == "zh" else f"{km:.1f} km"
+
+
+def _language(tracker: Tracker) -> str:
+    slot = tracker.get_slot("language")
+    return str(slot) if slot in _LANGS else "en"
+
+
+class ActionServiceCentre(Action):
+    """Nearest centre for a location, a city's centres for a typed city, else ask (see the module)."""
+
+    def name(self) -> Text:
+        return "action_service_centre"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        lang = _language(tracker)
+        try:
+            centres = load_centres()
+        except ConfigError as exc:
+            logger.error("action_service_centre: %s", exc)
+            dispatcher.utter_message(response="utter_service_centre_unknown_city", cities="-")
+            return []
+        message = tracker.latest_message or {}
+        located = location_of(message.get("metadata") or {})
+        if located is not None:
+            lat, lon, label = located
+            centre, km = nearest(centres, lat, lon)
+            logger.info("action_service_centre: %s at (%.3f, %.3f) -> %s, %.1f km", tracker.sender_id, lat, lon,
+                        centre.id, km)
+            dispatcher.utter_message(response="utter_service_centre_nearest", **self._fields(centre, lang),
+                                     distance=_distance_text(km, lang))
+            if km > FAR_KM:
+                dispatcher.utter_message(response="utter_service_centre_far")
+            return []
+        city = city_in(message.get("text") or "", centres)
+        if city is None:
+            cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \
+                ", ".join(dict.fromkeys(c.city["en"] for c in centres))
+            dispatcher.utter_message(response="utter_service_centre_unknown_city", cities=cities)
+            return []
+        for centre in [c for c in centres if c.city_key == city][:3]:
+            dispatcher.utter_message(response="utter_service_centre_in_city", **self._fields(centre, lang))
+        return []
+
+    @staticmethod
+    def _fields(centre: Centre, lang: str) -> Dict[str, str]:
+        return {"centre_name": centre.name[lang], "centre_address": centre.address[lang],
+                "centre_hours": centre.hours[lang], "centre_phone": centre.phone, "city": centre.city[lang]}
