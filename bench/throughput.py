@@ -1,0 +1,210 @@
+"""Throughput of one assistant against a stock Rasa stack, in one run (issue 17): msg/s and p50/p95/p99.
+
+    ~/.cache/canyu/venv/bin/python bench/throughput.py [-n 400] [--concurrency 1 16 64] [--env NAME=VALUE]
+
+Starts two whole assistants (tests.harness.start_assistant: embedded Redis each, action server, Rasa; no
+console), the same trained model in both:
+- `stock`: `CANYU_RASA_SPEEDUPS=0`, i.e. Rasa's own `RedisTrackerStore` code (whole tracker read, merged and
+  rewritten on every save), Rasa's per-call jsonschema validation of action responses, Rasa's event-class
+  look-up, and a blocking XADD per event; only the action-retry wrapper of bot/rasa_patches.py stays (it
+  costs nothing until a call fails);
+- `canyu`: the defaults (appending tracker store, compiled validation, event-class cache, background broker);
+  `--env` adds variables to this one, e.g. `--env CANYU_ACTION_VALIDATION=off`.
+Both run at once and take turns level by level (stock first at odd levels, canyu first at even ones), so a
+busy neighbour on a shared machine weighs on both alike; the ratio of the same run is the figure to read.
+
+Load: bench/load.py's 10-message conversations over REST, Chinese and English in turn, a fresh sender per
+conversation, `c` conversations at a time, each user sending the next message once the answer is in.
+At least `n / 10` conversations per level and two per worker, rounded up to a multiple of `c`.
+
+The floor: sentence encodings per second of the bundled NLU models (all-MiniLM-L6-v2 for English,
+multilingual-e5-small for Chinese, as config.yml), one text per call, on one thread, caches off, measured in
+this process before the stacks start; "floor" is the rate for the bench's half-and-half mix. msg/s divided
+by it says how far a message is from costing one encoding. Then RSS per process (with its children) of each
+stack after the load, and the issue's targets, met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Mapping, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load import EN, ZH, Inbox, Tally, Target, percentile, script  # noqa: E402
+from bot.settings import QUIET_ENV  # noqa: E402
+
+TURNS = 10
+TARGET_RATIO, TARGET_P50_C1, TARGET_P99_C16 = 3.0, 30.0, 150.0
+
+
+@dataclass
+class Row:
+    conversations: int
+    messages: int
+    seconds: float
+    p50: float
+    p95: float
+    p99: float
+    failed: int
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def conversations_for(concurrency: int, n: int) -> int:
+    wanted = max(n // TURNS, 2 * concurrency)
+    return -(-wanted // concurrency) * concurrency
+
+
+def load(target: Target, concurrency: int, conversations: int, first: int) -> Row:
+    """`conversations` REST conversations, `concurrency` at a time, numbered from `first` (their scripts)."""
+    tally = Tally()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(lambda i: target.rest(tally, script("rest", i, TURNS)), range(first, first + conversations)))
+    seconds = time.perf_counter() - started
+    lat = tally.latencies_ms
+    return Row(conversations, tally.messages, seconds, percentile(lat, 50), percentile(lat, 95), percentile(lat, 99),
+               tally.errors + tally.lost)
+
+
+def encodings_per_second(model: str, texts: List[str], seconds: float = 4.0) -> float:
+    """One text per call on one torch thread, caches off, for about `seconds` after a warm-up."""
+    import torch
+
+    from bot.embeddings import caches_disabled, get_encoder
+
+    torch.set_num_threads(1)
+    encoder = get_encoder(model)
+    with caches_disabled():
+        for text in texts[:5]:
+            encoder.encode([text])
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            encoder.encode([texts[done % len(texts)]])
+            done += 1
+    return done / (time.perf_counter() - started)
+
+
+def floor() -> Tuple[float, float, float]:
+    """(English enc/s, Chinese enc/s, the half-and-half mix) of the NLU's sentence models."""
+    from bot.embeddings import MULTILINGUAL_MODEL
+
+    en = encodings_per_second(None, [t for conv in EN for t in conv])  # type: ignore[arg-type]
+    zh = encodings_per_second(MULTILINGUAL_MODEL, [t for conv in ZH for t in conv])
+    return en, zh, 1 / (0.5 / en + 0.5 / zh)
+
+
+def rss_mb(assistant: object) -> Dict[str, float]:
+    """RSS in MB of each child of a stack, its own children included."""
+    import psutil
+
+    out: Dict[str, float] = {}
+    for name, child in assistant.stack.children.items():  # type: ignore[attr-defined]
+        if child.process is None or child.process.poll() is not None:
+            continue
+        try:
+            proc = psutil.Process(child.process.pid)
+            procs = [proc] + proc.children(recursive=True)
+            out[name] = sum(p.memory_info().rss for p in procs) / 2**20
+        except psutil.Error:
+            continue
+    return out
+
+
+def start(label: str, env: Mapping[str, str]) -> object:
+    from tests.harness import start_assistant
+
+    print(f"starting the {label} assistant ({dict(env) or 'defaults'})…", flush=True)
+    return start_assistant(Path(tempfile.mkdtemp(prefix=f"canyu-throughput-{label}-")), with_console=False, env=env)
+
+
+def report(levels: List[int], rows: Dict[str, Dict[int, Row]], enc: Tuple[float, float, float],
+           rss: Dict[str, Dict[str, float]]) -> None:
+    head = (f"{'stack':<6}| {'c':>3} | {'convs':>5} | {'msgs':>5} | {'msg/s':>6} | {'p50 ms':>7} | {'p95 ms':>7} | "
+            f"{'p99 ms':>7} | failed")
+    print("\n" + head + "\n" + "-" * len(head))
+    for c in levels:
+        for label in ("stock", "canyu"):
+            r = rows[label][c]
+            print(f"{label:<6}| {c:>3} | {r.conversations:>5} | {r.messages:>5} | {r.rate:>6.1f} | {r.p50:>7.0f} | "
+                  f"{r.p95:>7.0f} | {r.p99:>7.0f} | {r.failed}")
+    print("\nratio canyu / stock, msg/s: " + ", ".join(
+        f"c={c} {rows['canyu'][c].rate / rows['stock'][c].rate:.2f}x" for c in levels))
+    en, zh, mix = enc
+    print(f"floor (one thread, one text per call): all-MiniLM-L6-v2 {en:.0f} enc/s, multilingual-e5-small "
+          f"{zh:.0f} enc/s, zh/en mix {mix:.0f} enc/s; canyu msg/s / floor: "
+          + ", ".join(f"c={c} {rows['canyu'][c].rate / mix:.2f}" for c in levels))
+    print("\nRSS MB per process (with its children), after the load:")
+    for label, procs in rss.items():
+        print(f"  {label}: " + ", ".join(f"{n} {mb:.0f}" for n, mb in sorted(procs.items()))
+              + f"; total {sum(procs.values()):.0f}")
+    checks = []
+    if 16 in levels:
+        ratio = rows["canyu"][16].rate / rows["stock"][16].rate
+        checks.append((f"msg/s at c=16 >= {TARGET_RATIO:.0f}x stock", f"{ratio:.2f}x", ratio >= TARGET_RATIO))
+        p99 = rows["canyu"][16].p99
+        checks.append((f"p99 at c=16 <= {TARGET_P99_C16:.0f} ms", f"{p99:.0f} ms", p99 <= TARGET_P99_C16))
+    if 1 in levels:
+        p50 = rows["canyu"][1].p50
+        checks.append((f"p50 at c=1 <= {TARGET_P50_C1:.0f} ms", f"{p50:.0f} ms", p50 <= TARGET_P50_C1))
+    print("\nissue 17's targets (canyu):")
+    for what, got, ok in checks:
+        print(f"  {'met    ' if ok else 'NOT met'} {what}: {got}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=400, help="messages per level at least (default 400)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the canyu stack")
+    parser.add_argument("--no-floor", action="store_true", help="skip the encoder floor")
+    args = parser.parse_args()
+    os.environ.update(QUIET_ENV)
+    bad = [item for item in args.env if "=" not in item]
+    if bad:
+        parser.error(f"--env {bad[0]!r}: write NAME=VALUE, e.g. CANYU_ACTION_VALIDATION=off")
+    ours_env = dict(item.split("=", 1) for item in args.env)
+    print(f"# bench/throughput.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"# command: {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}")
+    print(f"# machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+          flush=True)
+    enc = floor() if not args.no_floor else (float("nan"),) * 3
+    stacks = {}
+    try:
+        stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "0"})
+        stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
+        targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0)  # type: ignore[attr-defined]
+                   for label, a in stacks.items()}
+        for label, target in targets.items():  # warm-up, not counted: model caches, connections
+            load(target, 4, 8, 0)
+        rows: Dict[str, Dict[int, Row]] = {"stock": {}, "canyu": {}}
+        first = 1000
+        for i, c in enumerate(args.concurrency):
+            count = conversations_for(c, args.n)
+            for label in (("stock", "canyu") if i % 2 == 0 else ("canyu", "stock")):
+                print(f"{label}: c={c}, {count} conversations…", flush=True)
+                rows[label][c] = load(targets[label], c, count, first)
+            first += count
+        rss = {label: rss_mb(a) for label, a in stacks.items()}
+    finally:
+        for a in stacks.values():
+            a.stop()  # type: ignore[attr-defined]
+    report(args.concurrency, rows, enc, rss)
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
