@@ -19,9 +19,9 @@ Stickiness is not what keeps a sender's messages in order: Rasa's Redis lock sto
 servers (a ticket per message, taken in arrival order; tests/test_scale_out.py). It saves the lock waits
 (a second server waiting for a ticket polls Redis once a second) when one sender sends in bursts.
 
-Health: HAProxy checks every Rasa server's `/status` (with the Rasa token) every second and expects a loaded
-model (`"model_file": "…"`), and every action server's `/health`; a server failing two checks gets no
-traffic until one check passes. `/canyu/balancer` on the public port is HAProxy's own liveness
+Health: HAProxy checks every Rasa server's `/status` (with the Rasa token) every 2 s and expects a loaded
+model (`"model_file": "…"`), and every action server's `/health`; a server failing three checks in a row
+(`CHECK_TIMEOUT`) gets no traffic until one check passes. `/canyu/balancer` on the public port is HAProxy's own liveness
 (`monitor-uri`). The stats socket in the data dir (`show stat`) tells `Stack.ready()` how many servers
 HAProxy sees up (`check()`).
 """
@@ -39,7 +39,7 @@ from typing import Any, Dict, List
 
 from bot.errors import ConfigError
 
-__all__ = ["Layout", "haproxy_binary", "render_config", "write_config", "server_states", "check",
+__all__ = ["Layout", "haproxy_binary", "render_config", "write_config", "show_stat", "server_states", "check",
            "MONITOR_PATH", "RASA_BACKEND", "ACTIONS_BACKEND", "RASA_CHECK_PATH", "ACTIONS_CHECK_PATH",
            "default_action_workers"]
 
@@ -48,7 +48,11 @@ RASA_BACKEND = "rasa"
 ACTIONS_BACKEND = "actions"
 RASA_CHECK_PATH = "/status"
 ACTIONS_CHECK_PATH = "/health"
-CHECK_INTERVAL = "1s"
+CHECK_INTERVAL = "2s"
+CHECK_TIMEOUT = "5s"
+"""A Rasa server busy with a message (its event loop runs the NLU) answers a check late, not never: three checks
+that fail or take over 5 s, 1 s apart, mark it down; a refused connection (a dead server) fails at once, and the
+request is sent to another server."""
 SERVER_TIMEOUT = "130s"
 """Longer than any answer (the REST client's own timeout is 120 s in the tests)."""
 _SOCKET_PATH_MAX = 100
@@ -130,9 +134,10 @@ def render_config(layout: Layout, rasa_token: str) -> str:
         "    timeout server " + SERVER_TIMEOUT,
         "    timeout http-request 15s",
         "    timeout queue 30s",
+        f"    timeout check {CHECK_TIMEOUT}",
         "    retries 2",
         "    option redispatch",
-        f"    default-server inter {CHECK_INTERVAL} fastinter 500ms downinter {CHECK_INTERVAL} rise 1 fall 2",
+        f"    default-server inter {CHECK_INTERVAL} fastinter 1s downinter 1s rise 1 fall 3",
         "",
     ]
     if layout.balances_rasa:
@@ -184,8 +189,8 @@ def write_config(layout: Layout, rasa_token: str) -> Path:
     return path
 
 
-def server_states(stats_socket: Path, timeout: float = 2.0) -> Dict[str, Dict[str, str]]:
-    """{backend: {server: status}} from HAProxy's `show stat` (status UP, DOWN, MAINT, "UP 1/2" …)."""
+def show_stat(stats_socket: Path, timeout: float = 2.0) -> List[Dict[str, str]]:
+    """HAProxy's `show stat`: one dict per frontend, backend and server (`pxname`, `svname`, `status`, `stot` …)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)
         conn.connect(str(stats_socket))
@@ -200,12 +205,15 @@ def server_states(stats_socket: Path, timeout: float = 2.0) -> Dict[str, Dict[st
     if not lines or not lines[0].startswith("# "):
         raise OSError(f"unexpected answer to `show stat`: {lines[:1]}")
     header = lines[0][2:].split(",")
-    px, sv, st = header.index("pxname"), header.index("svname"), header.index("status")
+    return [dict(zip(header, line.split(","))) for line in lines[1:] if line.strip()]
+
+
+def server_states(stats_socket: Path, timeout: float = 2.0) -> Dict[str, Dict[str, str]]:
+    """{backend: {server: status}} (status UP, DOWN, MAINT, "UP 1/2" …)."""
     states: Dict[str, Dict[str, str]] = {}
-    for line in lines[1:]:
-        cells = line.split(",")
-        if len(cells) > st and cells[sv] not in ("FRONTEND", "BACKEND"):
-            states.setdefault(cells[px], {})[cells[sv]] = cells[st]
+    for row in show_stat(stats_socket, timeout):
+        if row.get("svname") not in (None, "FRONTEND", "BACKEND"):
+            states.setdefault(row["pxname"], {})[row["svname"]] = row.get("status", "")
     return states
 
 
