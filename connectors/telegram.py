@@ -38,30 +38,27 @@ import hmac
 import inspect
 import json
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import Bot, Update
+from telegram import Update
 from telegram.error import Conflict, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot import metrics, outbound
-from bot.errors import ConfigError
-from bot.storage import connect_redis
-from connectors._channel import PlatformInput, Settings
-from connectors._inbound import DEFAULT_LEASE_S, Claim, InboundStore
+from connectors._channel import PlatformInput
+from connectors._inbound import Claim, InboundStore
+from connectors._media import LOCATION_INTENT, PHOTO_INTENT, MediaStore, intent_text, location_metadata
+from connectors._telegram_config import TelegramConfig, _chat_of, _language, _make_bot, sender_from_env
 from connectors._telegram_send import Pacer, TelegramOutput, TelegramSender, resolve_callback, retry_seconds
 
 __all__ = ["TelegramInput", "TelegramConfig", "sender_from_env"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_API_BASE = "https://api.telegram.org"
 _TYPING_EVERY_S = 4.0
 _ALLOWED_UPDATES = ["message", "callback_query"]
 _REPLIES = {
@@ -78,85 +75,6 @@ _REPLIES = {
         "error": "抱歉，我这边出了点问题，请稍后再发一次。",
     },
 }
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    """Settings of the Telegram channel (credentials.yml keys override environment variables)."""
-
-    token: str = field(default="", repr=False)
-    secret_token: str = field(default="", repr=False)
-    webhook_url: str = ""
-    api_base: str = DEFAULT_API_BASE
-    mode: str = "webhook"
-    chat_interval: float = 1.0
-    overall_rate: int = 30
-    polling_timeout: int = 20
-    lease: float = DEFAULT_LEASE_S
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token)
-
-    @property
-    def bot_id(self) -> str:
-        return self.token.split(":", 1)[0]
-
-    @classmethod
-    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
-             env: Optional[Mapping[str, str]] = None) -> "TelegramConfig":
-        settings = Settings(credentials, env)
-        pick, number = settings.text, settings.number
-        cfg = cls(
-            token=pick("access_token", "TELEGRAM_TOKEN") or pick("token", "TELEGRAM_TOKEN"),
-            secret_token=pick("secret_token", "TELEGRAM_SECRET_TOKEN"),
-            webhook_url=pick("webhook_url", "TELEGRAM_WEBHOOK_URL"),
-            api_base=pick("api_base", "TELEGRAM_API_BASE", DEFAULT_API_BASE).rstrip("/"),
-            mode=pick("mode", "TELEGRAM_MODE", "webhook").lower(),
-            chat_interval=number("chat_interval", "CANYU_TELEGRAM_CHAT_INTERVAL", 1.0),
-            overall_rate=int(number("overall_rate", "CANYU_TELEGRAM_OVERALL_RATE", 30)),
-            polling_timeout=int(number("polling_timeout", "CANYU_TELEGRAM_POLLING_TIMEOUT", 20)),
-            lease=number("lease", "CANYU_INBOUND_LEASE", DEFAULT_LEASE_S),
-        )
-        if cfg.mode not in ("webhook", "polling"):
-            raise ConfigError(f"TELEGRAM_MODE={cfg.mode!r}; use 'webhook' or 'polling'")
-        if cfg.secret_token and not all(ch.isalnum() or ch in "_-" for ch in cfg.secret_token):
-            raise ConfigError("TELEGRAM_SECRET_TOKEN may only contain A-Z, a-z, 0-9, _ and - (1-256 characters)")
-        return cfg
-
-    def check_can_receive(self) -> None:
-        """Webhook mode without a secret token would accept anyone's fake updates: refuse to start."""
-        if self.enabled and self.mode == "webhook" and not self.secret_token:
-            raise ConfigError(
-                "Telegram webhook mode needs a secret token, or anyone who finds the URL can post fake updates. "
-                "Set TELEGRAM_SECRET_TOKEN (1-256 characters of A-Z, a-z, 0-9, _ and -; e.g. the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or use TELEGRAM_MODE=polling")
-
-
-def _make_bot(cfg: TelegramConfig) -> Bot:
-    return Bot(cfg.token, base_url=f"{cfg.api_base}/bot",
-               request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=15),
-               get_updates_request=HTTPXRequest(read_timeout=cfg.polling_timeout + 10))
-
-
-def sender_from_env(env: Optional[Mapping[str, str]] = None) -> TelegramSender:
-    """A Telegram sender for processes outside the Rasa server (the agent console)."""
-    cfg = TelegramConfig.load(None, env)
-    if not cfg.enabled:
-        raise ConfigError("TELEGRAM_TOKEN must be set to send Telegram messages")
-    return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), connect_redis())
-
-
-def _chat_of(update: Optional[Dict[str, Any]]) -> str:
-    """The chat an update (JSON) belongs to, for per-chat ordering ("" when it has none)."""
-    update = update or {}
-    message = update.get("message") or (update.get("callback_query") or {}).get("message") or {}
-    chat = (message.get("chat") or {}).get("id") or ((update.get("callback_query") or {}).get("from") or {}).get("id")
-    return str(chat or "")
-
-
-def _language(code: Optional[str]) -> str:
-    return "zh" if (code or "").lower().startswith("zh") else "en"
 
 
 class TelegramInput(PlatformInput):
@@ -384,6 +302,8 @@ class TelegramInput(PlatformInput):
         sender = self.sender
         text: Optional[str] = None
         canned: Optional[str] = None
+        photo: List[Any] = []
+        extra: Dict[str, Any] = {}
         if update.callback_query is not None:
             cq = update.callback_query
             if claim.reply is None:
@@ -406,8 +326,15 @@ class TelegramInput(PlatformInput):
                 text = msg.text.strip()
                 if text.split("@", 1)[0] == "/start":
                     text = f'/greet{{"language": "{lang}"}}'
-            elif msg.location is not None or msg.venue is not None:
-                canned = _REPLIES[lang]["location"]
+            elif msg.photo or (msg.document is not None and (msg.document.mime_type or "").startswith("image/")):
+                text = intent_text(PHOTO_INTENT, lang)  # to Rasa: the agent sees it in a handoff, a rule otherwise
+                photo = list(msg.photo) or [msg.document]
+            elif (msg.venue or msg.location) is not None:
+                where = msg.venue.location if msg.venue is not None else msg.location
+                label = f"{msg.venue.title}, {msg.venue.address}" if msg.venue is not None else ""
+                extra = location_metadata(where.latitude, where.longitude, label) or {}
+                text = intent_text(LOCATION_INTENT, lang) if extra else None
+                canned = None if extra else _REPLIES[lang]["location"]
             else:
                 canned = _REPLIES[lang]["media"]
         else:
@@ -424,7 +351,9 @@ class TelegramInput(PlatformInput):
             else:
                 metadata = {"telegram": {"chat_id": chat_id, "user_id": user.id if user else None,
                                          "language_code": user.language_code if user else None,
-                                         "update_id": update.update_id}}
+                                         "update_id": update.update_id}, **extra}
+                if photo:
+                    metadata["media"] = await MediaStore(self.redis).fetch_telegram(sender.bot, photo, sender_id)
                 try:
                     messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
                 except Exception as exc:

@@ -36,8 +36,7 @@ import hashlib
 import inspect
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 import redis
 from sanic import Blueprint, response
@@ -47,15 +46,15 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot import metrics, outbound
-from bot.errors import ConfigError
-from bot.storage import connect_redis
-from connectors._channel import PlatformInput, Settings
-from connectors._inbound import DEFAULT_LEASE_S, Claim, InboundStore
-from connectors._wechat_api import DEFAULT_API_BASE, WeChatApi
+from connectors._channel import PlatformInput
+from connectors._inbound import Claim, InboundStore
+from connectors._media import MediaStore
+from connectors._wechat_api import WeChatApi
+from connectors._wechat_config import REPLIES as _REPLIES
+from connectors._wechat_config import WeChatConfig, sender_from_env
+from connectors._wechat_interpret import interpret, language_of, message_metadata
 from connectors._wechat_protocol import (
-    MAX_BODY_BYTES,
     MAX_TEXT_BYTES,
-    REPLAY_WINDOW_S,
     ProtocolError,
     check_signature,
     check_timestamp,
@@ -67,98 +66,13 @@ from connectors._wechat_protocol import (
     parse,
     render_text_reply,
 )
-from connectors._wechat_send import WeChatSender, button_payload, render_all
+from connectors._wechat_send import WeChatSender, render_all
 
 __all__ = ["WeChatInput", "WeChatConfig", "sender_from_env"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PASSIVE_DEADLINE_S = 4.0
 _WINDOW_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push", "scancode_waitmsg"}
-_REPLIES = {
-    "zh": {
-        "image": "收到图片啦！我还看不懂图片，能用文字说说遇到了什么问题吗？",
-        "voice": "我暂时听不了语音，打字告诉我好吗？",
-        "video": "收到视频！我还看不了视频，用文字描述一下问题吧。",
-        "location": "收到你的位置📍 想找附近的小米之家或维修点吗？告诉我你在哪个城市就行。",
-        "link": "收到链接！想问这个链接里的什么？直接告诉我吧。",
-        "other": "这个我还处理不了，发文字给我吧～",
-        "error": "抱歉，我这边出了点问题，请稍后再发一次。",
-    },
-    "en": {
-        "image": "Got your picture! I can't read images yet. Could you tell me in words what's wrong?",
-        "voice": "I can't listen to voice messages yet. Could you type it?",
-        "video": "Got your video! I can't watch videos yet. Could you describe the problem in words?",
-        "location": "Thanks for the location 📍 Looking for a Millet store or repair center? Tell me your city.",
-        "link": "Got the link! What would you like to know about it?",
-        "other": "I can't handle that yet. Send me a text message?",
-        "error": "Sorry, something went wrong on my side. Please send that again in a moment.",
-    },
-}
-
-
-@dataclass(frozen=True)
-class WeChatConfig:
-    """Settings of the WeChat channel (credentials.yml keys override environment variables)."""
-
-    token: str = ""
-    app_id: str = ""
-    app_secret: str = field(default="", repr=False)
-    encoding_aes_key: str = field(default="", repr=False)
-    api_base: str = DEFAULT_API_BASE
-    token_mode: str = "stable"
-    passive_deadline: float = DEFAULT_PASSIVE_DEADLINE_S
-    replay_window: float = REPLAY_WINDOW_S
-    max_body: int = MAX_BODY_BYTES
-    language: str = "zh"
-    lease: float = DEFAULT_LEASE_S
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token)
-
-    @property
-    def safe_mode(self) -> bool:
-        return bool(self.encoding_aes_key)
-
-    @classmethod
-    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
-             env: Optional[Mapping[str, str]] = None) -> "WeChatConfig":
-        settings = Settings(credentials, env)
-        pick = settings.text
-
-        def number(key: str, var: str, default: float) -> float:
-            return settings.number(key, var, default, unit=" of seconds")
-
-        cfg = cls(
-            token=pick("token", "WECHAT_TOKEN"),
-            app_id=pick("app_id", "WECHAT_APP_ID"),
-            app_secret=pick("app_secret", "WECHAT_APP_SECRET"),
-            encoding_aes_key=pick("encoding_aes_key", "WECHAT_ENCODING_AES_KEY"),
-            api_base=pick("api_base", "WECHAT_API_BASE", DEFAULT_API_BASE),
-            token_mode=pick("token_mode", "WECHAT_TOKEN_MODE", "stable"),
-            passive_deadline=number("passive_deadline", "CANYU_WECHAT_PASSIVE_DEADLINE", DEFAULT_PASSIVE_DEADLINE_S),
-            replay_window=number("replay_window", "CANYU_WECHAT_REPLAY_WINDOW", REPLAY_WINDOW_S),
-            language=pick("language", "WECHAT_DEFAULT_LANGUAGE", "zh"),
-            lease=number("lease", "CANYU_INBOUND_LEASE", DEFAULT_LEASE_S),
-        )
-        if cfg.token_mode not in ("stable", "classic"):
-            raise ConfigError(f"WECHAT_TOKEN_MODE={cfg.token_mode!r}; use 'stable' or 'classic'")
-        if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
-            raise ConfigError(f"WECHAT_ENCODING_AES_KEY has {len(cfg.encoding_aes_key)} characters; WeChat's "
-                              "EncodingAESKey has exactly 43 (copy it from 设置与开发 → 基本配置)")
-        if cfg.enabled and not (cfg.app_id and cfg.app_secret):
-            logger.warning("wechat: WECHAT_APP_ID/WECHAT_APP_SECRET missing: only passive replies will work")
-        return cfg
-
-
-def sender_from_env(env: Optional[Mapping[str, str]] = None) -> WeChatSender:
-    """A WeChat sender for processes outside the Rasa server (the agent console)."""
-    cfg = WeChatConfig.load(None, env)
-    if not (cfg.app_id and cfg.app_secret):
-        raise ConfigError("WECHAT_APP_ID and WECHAT_APP_SECRET must be set to send WeChat messages")
-    r = connect_redis()
-    return WeChatSender(WeChatApi(cfg.app_id, cfg.app_secret, r, cfg.api_base, cfg.token_mode), r)
 
 
 class WeChatInput(PlatformInput):
@@ -336,8 +250,8 @@ class WeChatInput(PlatformInput):
             outbound.record_inbound(sender_id, "wechat", self.redis)
             self._spawn(self._deliver_pending(sender_id))
         text, canned = self._interpret(msg, msg_type, event, sender_id)
-        return {"sender_id": sender_id, "text": text, "canned": canned,
-                "metadata": {"wechat": {"openid": msg.source, "msg_type": msg_type, "account": msg.target}}}
+        metadata = message_metadata(msg, msg_type)
+        return {"sender_id": sender_id, "text": text, "canned": canned, "metadata": metadata}
 
     def _recorded(self, msg: Any, claim: Claim, nonce: Optional[str], encrypted: bool) -> HTTPResponse:
         """A redelivery: the recorded passive reply again, or `success` (late, in progress, given up)."""
@@ -440,41 +354,11 @@ class WeChatInput(PlatformInput):
                 raise ProtocolError("nonce already used with another body (replay)", 403)
 
     def _language(self, sender_id: str) -> str:
-        try:
-            lang = self.redis.hget(f"canyu:user:{sender_id}", "language")
-        except Exception:
-            lang = None
-        return lang if lang in _REPLIES else self.config.language if self.config.language in _REPLIES else "zh"
+        return language_of(self.redis, sender_id, self.config.language)
 
     def _interpret(self, msg: Any, msg_type: str, event: str,
                    sender_id: str) -> Tuple[Optional[str], Optional[str]]:
-        """(text for Rasa, None), or (None, canned reply), or (None, None) when there is nothing to say."""
-        replies = _REPLIES[self._language(sender_id)]
-        if msg_type == "text":
-            content = (getattr(msg, "content", "") or "").strip()
-            if not content:
-                return None, None
-            payload = button_payload(content, sender_id, self.redis)
-            if payload:
-                return payload, None
-            from bot.language import detect_language
-
-            lang = detect_language(content)
-            if lang:
-                self.redis.hset(f"canyu:user:{sender_id}", "language", lang)
-            return content, None
-        if msg_type == "voice":
-            recognition = (getattr(msg, "recognition", None) or "").strip()
-            return (recognition, None) if recognition else (None, replies["voice"])
-        if msg_type in ("image", "video", "shortvideo", "location", "link"):
-            return None, replies["video" if msg_type == "shortvideo" else msg_type]
-        if msg_type == "event":
-            if event in ("subscribe", "subscribe_scan"):
-                return f'/greet{{"language": "{self._language(sender_id)}"}}', None
-            if event == "click" and getattr(msg, "key", ""):
-                return str(msg.key), None
-            return None, None  # SCAN, LOCATION, VIEW, template results…: nothing to say
-        return None, replies["other"]
+        return interpret(msg, msg_type, event, sender_id, self.redis, self._language(sender_id))
 
     def _passive(self, msg: Any, content: str, nonce: Optional[str], encrypted: bool) -> HTTPResponse:
         xml = render_text_reply(msg.source, msg.target, content)
@@ -487,8 +371,13 @@ class WeChatInput(PlatformInput):
         if self._on_new_message is None:
             raise RuntimeError("the WeChat channel has no Rasa handler yet")
         collector = CollectingOutputChannel()
+        metadata = dict(payload.get("metadata") or {})
+        media_id = (metadata.get("wechat") or {}).get("media_id")
+        if media_id:
+            metadata["media"] = await asyncio.to_thread(MediaStore(self.redis).fetch_wechat, self._api(), media_id,
+                                                        payload["sender_id"])
         await self._on_new_message(UserMessage(payload["text"], collector, payload["sender_id"],
-                                               input_channel=self.name(), metadata=payload.get("metadata")))
+                                               input_channel=self.name(), metadata=metadata))
         messages = [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
         return [m for m in messages if any(m.get(k) for k in ("text", "buttons", "image", "custom"))]
 
@@ -499,6 +388,10 @@ class WeChatInput(PlatformInput):
             await outbound.deliver_pending(sender_id, redis=self.redis)
         except Exception:
             logger.exception("wechat: could not deliver queued messages to %s", sender_id)
+
+    def _api(self) -> Optional[WeChatApi]:
+        sender = self.sender
+        return sender.api if sender is not None else None
 
     def get_output_channel(self) -> Optional[Any]:
         return None

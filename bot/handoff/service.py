@@ -1,4 +1,6 @@
-"""What an agent does to a conversation, end to end: reply, grant a perk, resolve, the no-agent notice.
+"""What an agent does to a conversation, end to end: introduce themselves on claim, reply, grant a perk (a code
+from a pool, or one of their role's discretionary perks), file the chat as feedback, resolve (with their
+sign-off), the no-agent notice.
 
 Each step records itself in the Rasa tracker (through the Rasa HTTP API, so every instance sees it and
 the transcript stays whole) and reaches the user through `bot.outbound.send_to_user` on their own channel.
@@ -16,9 +18,12 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from bot.errors import CanyuError
+from bot.handoff.agents import AgentProfiles
+from bot.handoff.discretion import DiscretionLog, load_discretion
 from bot.handoff.perks import PerkStore
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffRecord, HandoffStore
+from bot.handoff.texts import render
 
 __all__ = ["HandoffService"]
 
@@ -45,6 +50,50 @@ class HandoffService:
         await self.rasa.append_events(record.sender_id, [{"event": "bot", "text": text, "metadata": metadata}])
         return await _send(record.sender_id, [text], self.store.redis)
 
+    async def introduce(self, record: HandoffRecord, agent: str) -> str:
+        """Tell the user who took their conversation ("我是小李，接下来我来帮你"), in their language."""
+        profile = AgentProfiles(self.store.redis).get(agent)
+        text = render("utter_agent_intro", record.language, agent_name=profile.display)
+        await self.reply(record, agent, text, {"intro": True})
+        return text
+
+    async def grant_discretion(self, record: HandoffRecord, agent: str, role: str, kind: str, amount: Any = 0,
+                               gift: str = "") -> Dict[str, Any]:
+        """A perk of the agent's own discretion (bot/handoff/discretion.py; PerkRefused over the role's
+        limits), logged, then told to the user in their language."""
+        config = load_discretion()
+        entry = DiscretionLog(self.store.redis).grant(config, role=role, agent=agent, sender_id=record.sender_id,
+                                                      kind=kind, amount=amount, gift=gift)
+        lang = record.language if record.language in ("zh", "en") else "en"
+        if kind == "credit":
+            text = render("utter_perk_credit", lang, amount=entry["amount"])
+        elif kind == "gift":
+            text = render("utter_perk_gift", lang, gift=config.gifts[gift][lang])
+        else:
+            text = render("utter_perk_priority_repair", lang)
+        await self.reply(record, agent, text, {"perk": kind})
+        self.store.log_event(record.sender_id, "perk", kind=kind, by=agent, amount=entry.get("amount"), gift=gift)
+        return entry
+
+    async def file_feedback(self, record: HandoffRecord, agent: str, text: str, kind: str) -> Dict[str, Any]:
+        """File `text` (the user's words, picked in the transcript) as feedback with the user as its author
+        (bot.feedback's own store and matching: it may join an existing item)."""
+        import asyncio
+
+        from bot.feedback import FeedbackStore
+
+        def file() -> Any:
+            return FeedbackStore(self.store.redis).file(record.sender_id, text, kind=kind, language=record.language,
+                                                        channel=record.channel or None, ask_when_unsure=False)
+
+        filing = await asyncio.to_thread(file)
+        item = filing.item
+        self.store.log_event(record.sender_id, "filed_feedback", by=agent, item=item.id if item else "",
+                        outcome=filing.outcome)
+        logger.info("handoff: %s filed feedback for %s: %s (%s)", agent, record.sender_id,
+                    item.id if item else "-", filing.outcome)
+        return {"item": item.id if item else None, "outcome": filing.outcome}
+
     async def grant_perk(self, record: HandoffRecord, agent: str, pool: str) -> Dict[str, Any]:
         """Take a one-time code from `pool`, record the grant, and send it to the user in their language."""
         perk = self.store.config.perks.get(pool)
@@ -63,6 +112,9 @@ class HandoffService:
 
         Raises ConnectorError (Rasa failed; the record stays, try again) or ResolveInProgress."""
         sender_id = record.sender_id
+        signoff = AgentProfiles(self.store.redis).get(agent).signoff
+        if signoff and self.store.redis.hsetnx(self.store.key(sender_id), "signoff_sent", "1"):  # once per handoff
+            await self.reply(record, agent, signoff, {"signoff": True})
         self.store.begin_resolve(sender_id, agent, RESOLVE_MARK_SECONDS)
         try:
             await self.rasa.append_events(sender_id, [{"event": "resume"}])

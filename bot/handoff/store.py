@@ -10,7 +10,7 @@ agent can try again. `resolve` of a record that is already gone changes nothing 
 
 Redis keys (owned here):
 - `canyu:handoff:{sender_id}` hash: `state` (queued|agent), `rule`, `reason`, `cue`, `priority`, `urgent`,
-  `tier`, `channel`, `language`, `queued_at`, `agent`, `claimed_at`, `timeout_notified`
+  `tier`, `channel`, `language`, `queued_at`, `agent`, `claimed_at`, `timeout_notified`, `signoff_sent`
 - `canyu:handoff_queue:waiting` sorted set of queued sender ids; score = -priority * 1e10 + queued_at, so
   ZRANGE gives highest priority first, then longest wait
 - `canyu:handoff_queue:active` sorted set of sender ids with an agent; score = claimed_at
@@ -147,6 +147,10 @@ class HandoffStore:
     def _log(self, sender_id: str, what: str, **data: Any) -> None:
         entry = {"what": what, "at": round(time.time(), 3), **data}
         self.redis.rpush(f"canyu:handoff_log:{sender_id}", json.dumps(entry, ensure_ascii=False))
+
+    def log_event(self, sender_id: str, what: str, **data: Any) -> None:
+        """Add an entry to the conversation's handoff history (perks, feedback filed, ...)."""
+        self._log(sender_id, what, **data)
 
     # --- reading -----------------------------------------------------------------------------------
     def get(self, sender_id: str) -> Optional[HandoffRecord]:

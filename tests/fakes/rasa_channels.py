@@ -122,6 +122,19 @@ class WeChatUser:
                 f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
                 f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id or uuid.uuid4().int % 10**18}</MsgId></xml>")
 
+    def _head(self, msg_type: str) -> str:
+        return (f"<xml><ToUserName><![CDATA[gh_canyu]]></ToUserName><FromUserName><![CDATA[{self.openid}]]>"
+                f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>")
+
+    def image_xml(self, media_id: str) -> str:
+        """A picture message as WeChat pushes it (`PicUrl` is WeChat's CDN; we download by `MediaId`)."""
+        return (self._head("image") + f"<PicUrl><![CDATA[http://mmbiz.qpic.invalid/{media_id}]]></PicUrl>"
+                f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>")
+
+    def location_xml(self, lat: float, lon: float, label: str = "") -> str:
+        return (self._head("location") + f"<Location_X>{lat}</Location_X><Location_Y>{lon}</Location_Y>"
+                f"<Scale>15</Scale><Label><![CDATA[{label}]]></Label><MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>")
+
     def event_xml(self, event: str) -> str:
         return (f"<xml><ToUserName><![CDATA[gh_canyu]]></ToUserName><FromUserName><![CDATA[{self.openid}]]>"
                 f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"

@@ -4,6 +4,7 @@
     fake.push_update({...})                                             # for getUpdates (long polling)
     fake.texts(42)                                                      # texts sent to chat 42, in order
     fake.rejected                                                       # the 429 answers it gave
+    fake.add_file("FILE_ID", png_bytes)                                 # for getFile + /file/bot<TOKEN>/<path>
 
 Flood control like Telegram's: at most one message per `chat_interval` seconds in one chat (1 s) and
 `overall_rate` messages per `overall_period` (30 per 1 s) for the bot; over the limit the answer is
@@ -53,6 +54,7 @@ class FakeTelegram(ThreadedServer):
         self._http_fail: List[int] = []
         self._updates: List[Dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
+        self.files: Dict[str, Dict[str, Any]] = {}
 
     # switches and views -----------------------------------------------------------------------
     def force_429(self, times: int = 1, retry_after: float = 1) -> None:
@@ -62,6 +64,13 @@ class FakeTelegram(ThreadedServer):
     def fail_http(self, times: int = 1, status: int = 500) -> None:
         with self.lock:
             self._http_fail.extend([status] * times)
+
+    def add_file(self, file_id: str, data: bytes, file_path: str = "") -> str:
+        """A file users sent (a photo size's `file_id`); returns its `file_path` on the file server."""
+        path = file_path or f"photos/file_{len(self.files)}.jpg"
+        with self.lock:
+            self.files[file_id] = {"data": data, "file_path": path, "unique": f"u{len(self.files)}"}
+        return path
 
     def push_update(self, update: Dict[str, Any]) -> None:
         with self.lock:
@@ -84,6 +93,7 @@ class FakeTelegram(ThreadedServer):
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -150,6 +160,16 @@ class FakeTelegram(ThreadedServer):
             self._recent.append(now)
         return None
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """`https://api.telegram.org/file/bot<token>/<file_path>`: the bytes (404 for an unknown path)."""
+        path = request.match_info["path"]
+        with self.lock:
+            self.calls.append({"method": "download", "params": {"path": path}, "status": 0, "time": time.time()})
+            found = next((f for f in self.files.values() if f["file_path"] == path), None)
+        if request.match_info["token"] != self.token or found is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=found["data"], content_type="application/octet-stream")
+
     async def _not_found(self, request: web.Request) -> web.Response:
         return self._reply(request.path, {}, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
@@ -176,6 +196,14 @@ class FakeTelegram(ThreadedServer):
             self.sent.append({"method": "sendMessage", "chat_id": chat_id, "text": text,
                               "reply_markup": params.get("reply_markup"), "time": time.time()})
         return message
+
+    async def _m_getFile(self, params: Dict[str, Any]) -> Any:
+        with self.lock:
+            found = self.files.get(str(params.get("file_id") or ""))
+        if found is None:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+        return {"file_id": params["file_id"], "file_unique_id": found["unique"], "file_size": len(found["data"]),
+                "file_path": found["file_path"]}
 
     async def _m_sendChatAction(self, params: Dict[str, Any]) -> Any:
         return True
@@ -231,3 +259,25 @@ def update_callback(update_id: int, chat_id: int, data: str) -> Dict[str, Any]:
         "message": {"message_id": 1, "date": int(time.time()),
                     "chat": {"id": chat_id, "type": "private"}, "text": "…"}}}
 
+
+def update_photo(update_id: int, chat_id: int, file_id: str, size: int, caption: str = "") -> Dict[str, Any]:
+    """A Bot API Update with a photo (a small thumbnail size and the full size, both named `file_id`-ish)."""
+    message: Dict[str, Any] = {
+        "message_id": update_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Alex", "language_code": "en"},
+        "photo": [{"file_id": f"{file_id}-thumb", "file_unique_id": f"{file_id}-t", "width": 90, "height": 60,
+                   "file_size": 1200},
+                  {"file_id": file_id, "file_unique_id": f"{file_id}-f", "width": 1280, "height": 853,
+                   "file_size": size}]}
+    if caption:
+        message["caption"] = caption
+    return {"update_id": update_id, "message": message}
+
+
+def update_location(update_id: int, chat_id: int, latitude: float, longitude: float,
+                    language_code: str = "en") -> Dict[str, Any]:
+    """A Bot API Update with a shared location."""
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Alex", "language_code": language_code},
+        "location": {"latitude": latitude, "longitude": longitude}}}

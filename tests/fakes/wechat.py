@@ -7,6 +7,7 @@
     fake.fail_next(45009)         # the next API call answers 45009 (quota)
     fake.fail_http(3, 500)        # the next 3 message/custom/send calls answer HTTP 500 (nothing delivered)
     fake.texts("openid")          # contents delivered through message/custom/send, in order
+    fake.add_media("MEDIA_ID", png_bytes)   # served by media/get (binary, as WeChat does; unknown ids: 40007)
 
 Tokens behave like WeChat's: `token` always issues a new one and keeps the previous valid for a while;
 `stable_token` returns the current one unless `force_refresh` is true.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ ERRMSG = {
     40125: "invalid appsecret",
     42001: "access_token expired",
     45009: "reach max api daily quota limit",
+    40007: "invalid media_id",
     45015: "response out of time limit or subscription is canceled",
     44002: "empty post data",
     47001: "data format error",
@@ -52,6 +54,7 @@ class FakeWeChat(ThreadedServer):
         self._http_fail: List[int] = []
         self.closed_windows: Set[str] = set()
         self.token_requests = 0
+        self.media: Dict[str, Tuple[bytes, str]] = {}
 
     # switches -----------------------------------------------------------------------------------
     def expire_tokens(self) -> None:
@@ -82,6 +85,11 @@ class FakeWeChat(ThreadedServer):
         with self.lock:
             self.closed_windows.discard(openid)
 
+    def add_media(self, media_id: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """A temporary material a user sent (what `MediaId` in an image message points at)."""
+        with self.lock:
+            self.media[media_id] = (data, content_type)
+
     def texts(self, openid: Optional[str] = None) -> List[str]:
         with self.lock:
             return [m["text"]["content"] for m in self.sent
@@ -94,6 +102,7 @@ class FakeWeChat(ThreadedServer):
         app.router.add_post("/cgi-bin/stable_token", self._stable_token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/custom/typing", self._custom_typing)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
@@ -183,6 +192,21 @@ class FakeWeChat(ThreadedServer):
             result = {"errcode": 0, "errmsg": "ok"}
         self._record("message/custom/typing", request.query, body, result)
         return web.json_response(result)
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """Like WeChat: the file itself with its Content-Type and a Content-disposition, or a JSON error."""
+        result = self._check_token(request.query.get("access_token"))
+        media_id = request.query.get("media_id", "")
+        with self.lock:
+            found = self.media.get(media_id)
+        if result is None and found is None:
+            result = {"errcode": 40007, "errmsg": ERRMSG[40007]}
+        self._record("media/get", request.query, None, result or {"errcode": 0, "bytes": len(found[0])})
+        if result is not None:
+            return web.json_response(result, content_type="text/plain")
+        data, content_type = found  # type: ignore[misc]
+        return web.Response(body=data, content_type=content_type,
+                            headers={"Content-disposition": f'attachment; filename="{media_id}.jpg"'})
 
     async def _unknown(self, request: web.Request) -> web.Response:
         self._record(request.path, request.query, None, {"errcode": 404})

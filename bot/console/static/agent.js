@@ -69,6 +69,16 @@
     if (item.at) meta += " · " + new Date(item.at * 1000).toLocaleTimeString();
     var node = el("div", { "class": cls }, el("span", { "class": "meta" }, meta), el("span", { "class": "text" }, item.text || ""));
     if (item.buttons && item.buttons.length) node.appendChild(el("span", { "class": "meta" }, "[" + item.buttons.join("] [") + "]"));
+    if (item.media && item.media.id) {
+      var src = "/api/media/" + encodeURIComponent(item.media.id);
+      node.appendChild(el("a", { href: src, target: "_blank", rel: "noopener" },
+        el("img", { "class": "photo", src: src, alt: "photo from the user" })));
+    }
+    if (item.location) node.setAttribute("data-location", item.location.latitude + "," + item.location.longitude);
+    if (item.kind === "user" && item.text && !item.media) {
+      node.appendChild(el("button", { "class": "link file-feedback", type: "button", title: "File as feedback",
+        onclick: function () { $("feedback-text").value = item.text; $("feedback-text").focus(); } }, "⚑"));
+    }
     var t = $("transcript");
     t.appendChild(node);
     t.scrollTop = t.scrollHeight;
@@ -117,6 +127,10 @@
       c.agents.filter(function (a) { return a !== c.me; }).forEach(function (a) { to.appendChild(el("option", { value: a }, a)); });
       var pools = $("perk-pool"); clear(pools);
       c.perk_pools.forEach(function (p) { pools.appendChild(el("option", { value: p.pool }, p.label + " (" + p.left + " left)")); });
+      var d = c.discretion || {}, gifts = $("gift"); clear(gifts);
+      (d.gifts || []).forEach(function (g) { gifts.appendChild(el("option", { value: g.gift }, g.label)); });
+      $("discretion-limits").textContent = d.error ? d.error : "Up to ¥" + d.credit_max + " per credit, ¥" +
+        d.credit_daily + " a day" + (d.priority_repair ? "; priority repairs" : "") + ".";
       var perks = $("perks"); clear(perks);
       c.perks_granted.forEach(function (g) { perks.appendChild(el("li", {}, g.pool + ": " + g.code + " by " + g.agent)); });
     });
@@ -151,6 +165,30 @@
   });
   $("transfer").addEventListener("click", function () { act("transfer", { to: $("transfer-to").value }); });
   $("perk-grant").addEventListener("click", function () { act("perk", { pool: $("perk-pool").value }); });
+  $("credit-grant").addEventListener("click", function () {
+    act("discretion", { kind: "credit", amount: Number($("credit-amount").value) });
+  });
+  $("priority-repair").addEventListener("click", function () { act("discretion", { kind: "priority_repair" }); });
+  $("gift-send").addEventListener("click", function () { act("discretion", { kind: "gift", gift: $("gift").value }); });
+  $("feedback-file").addEventListener("click", function () {
+    var text = $("feedback-text").value.trim();
+    if (!text) return;
+    act("feedback", { text: text, kind: $("feedback-kind").value }, function (r) {
+      $("feedback-result").textContent = "Filed as " + r.item + " (" + r.outcome + ")";
+      $("feedback-text").value = "";
+    });
+  });
+  function loadProfile() {
+    api("GET", "/api/agent/profile").then(function (p) {
+      $("profile-display").value = p.display || ""; $("profile-signoff").value = p.signoff || "";
+    });
+  }
+  $("profile-save").addEventListener("click", function () {
+    api("POST", "/api/agent/profile", { display: $("profile-display").value, signoff: $("profile-signoff").value })
+      .then(function (r) { $("profile-result").textContent = "Users will see: " + r.profile.display; })
+      .catch(function (e) { $("profile-result").textContent = e.message; });
+  });
+  loadProfile();
 
   refreshQueue();
   setInterval(refreshQueue, 2000);

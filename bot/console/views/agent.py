@@ -1,5 +1,7 @@
-"""The agents' page and API: queue, claim, live transcript (SSE), context pack, reply, notes, transfer,
-perks, resolve. Also takes part in the deployment's background jobs (the no-agent timeout sweep, bot/jobs.py).
+"""The agents' page and API: queue, claim (the user is told the agent's name), live transcript (SSE, with the
+pictures users sent, served from `/api/media/{id}`), context pack, reply, notes, transfer, perks (pools and the
+role's discretion), file as feedback, the agent's profile (display name, sign-off), resolve. Also takes part
+in the deployment's background jobs (the no-agent timeout sweep, bot/jobs.py).
 
 Personal data of the kinds in the console setting `mask` (`CANYU_CONSOLE_MASK`) is masked in the
 transcript texts agents read (`bot.handoff.transcript`)."""
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -17,12 +19,14 @@ from sanic.request import Request
 from bot.console.auth import require_role
 from bot.console.layout import render
 from bot.console.users import UserStore
-from bot.errors import CanyuError
+from bot.errors import CanyuError, DataError
+from bot.handoff.agents import AgentProfiles
+from bot.handoff.discretion import PerkRefused, load_discretion
 from bot.handoff.perks import NoCodesLeft, PerkStore
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
-from bot.handoff.transcript import EVENTS_STREAM, transcript_items
+from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
 from bot.jobs import JobRunner, deployment_jobs
 
 logger = logging.getLogger(__name__)
@@ -96,7 +100,86 @@ async def claim(request: Request, sender_id: str) -> Any:
         who = record.agent if record is not None and record.state == WITH_AGENT else ""
         return _error(f"{who} already took it" if who else "it is not in the queue any more", 409)
     logger.info("console: %s claimed %s", request.ctx.user.name, sender_id)
-    return response.json({"ok": True, "record": store.get(sender_id).as_dict()})  # type: ignore[union-attr]
+    record = store.get(sender_id)
+    intro, problem = "", ""
+    if record is not None:
+        try:
+            intro = await _service(request).introduce(record, request.ctx.user.name)
+        except CanyuError as exc:  # claimed all the same; the agent can still write their own hello
+            logger.error("console: intro to %s not delivered: %s", sender_id, exc)
+            problem = f"claimed, but the intro was not delivered: {exc}"
+    return response.json({"ok": True, "record": record.as_dict() if record else None, "intro": intro,
+                          "warning": problem})
+
+
+@blueprint.get("/api/media/<media_id>")
+@require_role("agent")
+async def media(request: Request, media_id: str) -> Any:
+    """A picture a user sent (only images, as sniffed when it was kept; never rendered as anything else)."""
+    from connectors._media import MediaStore
+
+    found = MediaStore(request.app.ctx.redis).get(media_id)
+    if found is None:
+        return _error("no such picture (expired after CANYU_MEDIA_KEEP_DAYS, or never kept)", 404)
+    data, content_type = found
+    return response.raw(data, content_type=content_type, headers={
+        "Cache-Control": "private, max-age=3600", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"})
+
+
+@blueprint.route("/api/agent/profile", methods=["GET", "POST"])
+@require_role("agent")
+async def profile(request: Request) -> Any:
+    """The name users are told on claim and the optional sign-off sent on resolve."""
+    profiles = AgentProfiles(request.app.ctx.redis)
+    if request.method == "POST":
+        body = _body(request)
+        try:
+            saved = profiles.save(request.ctx.user.name, str(body.get("display") or ""), str(body.get("signoff") or ""))
+        except DataError as exc:
+            return _error(str(exc), 400)
+        return response.json({"ok": True, "profile": saved.as_dict()})
+    return response.json(profiles.get(request.ctx.user.name).as_dict())
+
+
+@blueprint.post("/api/conversations/<sender_id>/feedback")
+@require_role("agent")
+async def file_feedback(request: Request, sender_id: str) -> Any:
+    """File the user's words (picked in the transcript) as a feedback item with the user as its author."""
+    body = _body(request)
+    text, kind = str(body.get("text") or "").strip(), str(body.get("kind") or "complaint")
+    if not text or len(text) > MAX_REPLY:
+        return _error(f"pick or write the feedback: 1-{MAX_REPLY} characters", 400)
+    if kind not in ("complaint", "suggestion"):
+        return _error(f"kind is complaint or suggestion, not {kind!r}", 400)
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    try:
+        filed = await _service(request).file_feedback(record, request.ctx.user.name, text, kind)
+    except CanyuError as exc:
+        return _error(f"not filed: {exc}", 400)
+    return response.json({"ok": True, **filed})
+
+
+@blueprint.post("/api/conversations/<sender_id>/discretion")
+@require_role("agent")
+async def discretion(request: Request, sender_id: str) -> Any:
+    """A goodwill credit, a priority repair or a gift, within the limits of the agent's role (logged)."""
+    body = _body(request)
+    record = _owned(request, sender_id)
+    if not isinstance(record, HandoffRecord):
+        return record
+    user = request.ctx.user
+    try:
+        entry = await _service(request).grant_discretion(record, user.name, user.role, str(body.get("kind") or ""),
+                                                         body.get("amount") or 0, str(body.get("gift") or ""))
+    except PerkRefused as exc:
+        logger.info("console: %s (%s) refused a perk for %s: %s", user.name, user.role, sender_id, exc.reason)
+        return _error(exc.reason, 403)
+    except CanyuError as exc:
+        return _error(f"not granted: {exc}", 400)
+    logger.info("console: %s granted %s to %s", user.name, entry["kind"], sender_id)
+    return response.json({"ok": True, "grant": entry})
 
 
 @blueprint.post("/api/conversations/<sender_id>/reply")
@@ -198,8 +281,8 @@ async def context(request: Request, sender_id: str) -> Any:
         "language": language,
         "channel": (record.channel if record else "") or tracker.get("latest_input_channel") or "",
         "tier": (record.tier if record else "") or store.tier_of(sender_id) or "standard",
-        "intents": _intent_history(tracker),
-        "kb_entries": _kb_history(tracker),
+        "intents": intent_history(tracker),
+        "kb_entries": kb_history(tracker),
         "notes": store.notes(sender_id),
         "history": store.history(sender_id)[-20:],
         "perks_granted": perks.grants(sender_id),
@@ -207,28 +290,20 @@ async def context(request: Request, sender_id: str) -> Any:
                        for k, v in config.perks.items()],
         "canned_replies": list(config.canned_replies.get(language) or []),
         "agents": [u.name for u in UserStore(store.redis).list() if u.has_role("agent")],
+        "discretion": _discretion_of(request.ctx.user.role),
         "me": request.ctx.user.name,
     })
 
 
-def _intent_history(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
-    out = []
-    for e in tracker.get("events") or []:
-        if e.get("event") == "user":
-            intent = (e.get("parse_data") or {}).get("intent") or {}
-            out.append({"intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3),
-                        "at": e.get("timestamp")})
-    return out[-15:]
-
-
-def _kb_history(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
-    out = []
-    for e in tracker.get("events") or []:
-        if e.get("event") == "slot" and e.get("name") == "kb_entry" and e.get("value"):
-            out.append({"entry": e.get("value"), "at": e.get("timestamp")})
-        elif e.get("event") == "slot" and e.get("name") == "kb_score" and out and e.get("value") is not None:
-            out[-1]["score"] = e.get("value")
-    return out[-10:]
+def _discretion_of(role: str) -> Dict[str, Any]:
+    try:
+        config = load_discretion()
+    except CanyuError as exc:
+        return {"error": str(exc)}
+    limits = config.limits(role)
+    return {"credit_max": limits.credit_max, "credit_daily": limits.credit_daily,
+            "priority_repair": limits.priority_repair,
+            "gifts": [{"gift": g, "label": config.gifts[g]["en"]} for g in limits.gifts]}
 
 
 @blueprint.get("/api/conversations/<sender_id>/events")
