@@ -215,7 +215,8 @@ class JobThread(threading.Thread):
 
 
 def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> List[Job]:
-    """The jobs of one deployment: today the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`).
+    """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
+    weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week).
 
     The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
     action server under `canyu:orders:restock_lock` and claim each alert (bot/orders/restock.py)."""
@@ -229,4 +230,6 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> Lis
         if count:
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
 
-    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts)]
+    from bot.feedback import feedback_jobs
+
+    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis)]

@@ -76,8 +76,9 @@ def test_shipped_message_goes_once_in_each_language(store: FeedbackStore) -> Non
     store.file("telegram:42", "14 Pro 掉电快", language="zh", channel="telegram")
     sent: List[Dict[str, Any]] = []
 
-    async def fake_send(sender_id: str, messages: List[str], channel: str = None, redis: Any = None) -> Any:
-        sent.append({"to": sender_id, "channel": channel, "text": messages[0]})
+    async def fake_send(sender_id: str, messages: List[Dict[str, Any]], channel: str = None, redis: Any = None,
+                        **kwargs: Any) -> Any:
+        sent.append({"to": sender_id, "channel": channel, "text": messages[0]["text"]})
 
     store.set_status(item.id, "shipped", release="MilletOS 2.3 this Friday", release_zh="本周五的 MilletOS 2.3")
     report = asyncio.run(notify_shipped(store, item.id, send=fake_send))

@@ -1,7 +1,8 @@
-"""Feedback, votes, answer ratings, identity linking, fan tiers and early-access codes in chat.
+"""Feedback, votes and answer ratings in chat (identity linking, tiers and F-codes: `feedback_fans.py`;
+unsubscribing, the weekly digest and beta sign-ups: `feedback_news.py`).
 
-Every action here is small: it reads the turn, calls `bot.feedback` / `bot.fans` / `bot.analytics`,
-and answers with a response from `responses/feedback.yml` or `responses/fans.yml`.
+Every action here is small: it reads the turn, calls `bot.feedback` / `bot.analytics`, and answers with a
+response from `responses/feedback.yml`.
 """
 
 from __future__ import annotations
@@ -25,16 +26,14 @@ __all__ = [
     "ActionVote",
     "ActionRecordAnswerRating",
     "ActionFileAnswerComment",
-    "ActionLinkIdentity",
-    "ActionExplainTier",
-    "ActionGrantFCode",
 ]
 
 _ID_IN_TEXT = re.compile(r"\b(?:fb|FB|Fb)\s*-?\s*(\d{1,7})\b|#(\d{1,7})\b")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
 # "down" first: "not helpful" / "没有帮助" contain the "up" words.
-_THUMBS = [(re.compile(r"👎|useless|not helpful|didn'?t help|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|wrong answer", re.I), "down"),
+_THUMBS = [(re.compile(r"👎|useless|not helpful|didn'?t help|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|"
+                       r"wrong answer", re.I), "down"),
            (re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up")]
 
 
@@ -131,7 +130,8 @@ def _offered_kind(tracker: Tracker) -> str:
 
 def _friendly_failure(dispatcher: CollectingDispatcher, language: str) -> None:
     dispatcher.utter_message(text="抱歉，我这边出了点问题，没能记下来。稍后再试一次好吗？" if language == "zh"
-                             else "Sorry, something went wrong on my side and I couldn't save that. Could you try again in a minute?")
+                             else "Sorry, something went wrong on my side and I couldn't save that. "
+                                  "Could you try again in a minute?")
 
 
 def _say_shipped(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], store: Any,
@@ -140,6 +140,15 @@ def _say_shipped(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
     store.claim_notification(item.id, tracker.sender_id)
     _say(dispatcher, tracker, domain, "utter_feedback_already_shipped", language, feedback_id=item.id,
          title=item.title(language), release=item.release_for(language) or "—", count=item.count)
+
+
+def _after_voice(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], store: Any,
+                 item: Any, language: str) -> None:
+    """A new voice: their item's news so far (planned, in beta, declined), then the one-time digest offer."""
+    from bot.actions.feedback_news import offer_digest, tell_status_now
+
+    tell_status_now(dispatcher, store, item, tracker.sender_id, language)
+    offer_digest(dispatcher, tracker, domain, store, language)
 
 
 class ActionFileFeedback(Action):
@@ -168,7 +177,8 @@ class ActionFileFeedback(Action):
             return []
         if filing.outcome == "ask" and filing.candidate is not None:
             cand = filing.candidate
-            _say(dispatcher, tracker, domain, "utter_feedback_ask_same", language, feedback_id=cand.id, title=cand.title(language), count=cand.count,
+            _say(dispatcher, tracker, domain, "utter_feedback_ask_same", language, feedback_id=cand.id,
+                 title=cand.title(language), count=cand.count,
                 buttons=[
                     {"title": _phrase(domain, "utter_feedback_button_plus_one", language),
                      "payload": "/vote" + json.dumps({"feedback_id": cand.id})},
@@ -187,6 +197,8 @@ class ActionFileFeedback(Action):
         else:
             _say(dispatcher, tracker, domain, "utter_feedback_already", language, feedback_id=item.id, count=item.count,
                                      status_text=_status_text(domain, item, language))
+        if filing.outcome in ("new", "joined"):
+            _after_voice(dispatcher, tracker, domain, store, item, language)
         return [SlotSet("feedback_id", item.id), SlotSet("feedback_candidate", None),
                 SlotSet("feedback_pending_text", None)]
 
@@ -242,6 +254,7 @@ class ActionVote(Action):
             item = store.create(pending, sender_id=tracker.sender_id, kind=kind, language=language,
                                 channel=_channel(tracker))
             _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
+            _after_voice(dispatcher, tracker, domain, store, item, language)
             return clear
         if not target:
             _say(dispatcher, tracker, domain, "utter_vote_which", language)
@@ -257,11 +270,14 @@ class ActionVote(Action):
         else:
             _say(dispatcher, tracker, domain, "utter_vote_added" if added else "utter_vote_already", language,
                  feedback_id=item.id, count=item.count)
+            if added:
+                _after_voice(dispatcher, tracker, domain, store, item, language)
         return clear
 
 
 class ActionRecordAnswerRating(Action):
-    """👍/👎 after an answer (1–5 after a handoff is the handoff's csat); a 👎 asks what was missing (answer_comment_form)."""
+    """👍/👎 after an answer (1–5 after a handoff is the handoff's csat); a 👎 asks what was missing
+    (answer_comment_form)."""
 
     def name(self) -> Text:
         return "action_record_answer_rating"
@@ -315,85 +331,3 @@ class ActionFileAnswerComment(Action):
             return [SlotSet("answer_comment", None)]
         _say(dispatcher, tracker, domain, "utter_answer_comment_thanks", language, feedback_id=filing.item.id)
         return [SlotSet("answer_comment", None), SlotSet("feedback_id", filing.item.id)]
-
-
-class ActionLinkIdentity(Action):
-    """Without a code: give one. With a code: link this identity to the person who asked for it.
-
-    Only WeChat and Telegram identities link (`bot.fans.is_verified_identity`); too many wrong codes
-    lock this identity (or, under a flood, everyone) out for a while.
-    """
-
-    def name(self) -> Text:
-        return "action_link_identity"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import (LinkError, LinkLocked, UnverifiedIdentity, create_link_code, find_link_code,
-                              redeem_link_code)
-
-        language = _language(tracker)
-        code = find_link_code(_text(tracker))
-        try:
-            if code:
-                redeem_link_code(tracker.sender_id, code)
-                _say(dispatcher, tracker, domain, "utter_link_done", language)
-            else:
-                _say(dispatcher, tracker, domain, "utter_link_code", language,
-                     code=create_link_code(tracker.sender_id))
-        except UnverifiedIdentity:
-            _say(dispatcher, tracker, domain, "utter_link_unverified", language)
-        except LinkLocked as locked:
-            logger.warning("fans: link codes locked (%s) for %s, %d s left", locked.scope, tracker.sender_id,
-                           locked.retry_after)
-            _say(dispatcher, tracker, domain, "utter_link_locked" if locked.scope == "sender" else "utter_link_busy",
-                 language, minutes=locked.minutes)
-        except LinkError:
-            _say(dispatcher, tracker, domain, "utter_link_failed", language)
-        return []
-
-
-class ActionExplainTier(Action):
-    """"What's my tier?", "Why am I first in line?": the tier, the honest reason, the privileges."""
-
-    def name(self) -> Text:
-        return "action_explain_tier"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import explain_status
-
-        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker)))
-        return []
-
-
-class ActionGrantFCode(Action):
-    """One early-access code per person and launch, from the newest campaign that still has codes
-    (WeChat and Telegram identities only)."""
-
-    def name(self) -> Text:
-        return "action_grant_fcode"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import NotEligible, PoolEmpty, UnverifiedIdentity, campaigns, grant_code, status_of
-
-        language = _language(tracker)
-        known = campaigns()
-        if not known:
-            _say(dispatcher, tracker, domain, "utter_fcode_no_campaign", language)
-            return []
-        campaign, meta = max(known.items(), key=lambda kv: kv[1].get("created", 0))
-        title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
-        try:
-            grant = grant_code(tracker.sender_id, campaign)
-        except UnverifiedIdentity:
-            _say(dispatcher, tracker, domain, "utter_fcode_unverified", language)
-            return []
-        except NotEligible:
-            tier = status_of(tracker.sender_id).tier
-            _say(dispatcher, tracker, domain, "utter_fcode_not_eligible", language, tier=tier.name(language))
-            return []
-        except PoolEmpty:
-            _say(dispatcher, tracker, domain, "utter_fcode_none_left", language)
-            return []
-        _say(dispatcher, tracker, domain, "utter_fcode_granted" if grant.new else "utter_fcode_again", language,
-                                 campaign=title, code=grant.code)
-        return []

@@ -13,7 +13,9 @@ Definitions (docs/participation.md):
   contained / conversations;
 - *unanswered*: a user message classified `nlu_fallback` or answered by `action_fallback`, grouped by text;
 - feedback by status: items created in the period, by current status;
-- shipped-message share: of the voices on items shipped in the period, the share told it shipped.
+- shipped-message share: of the voices on items shipped in the period, the share told it shipped;
+- status news (`status_messages`, bot/analytics/_told.py): for each status change in the period (planned,
+  in beta, shipped, declined), the share of the item's voices told of it, unsubscribed ones apart.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections import Counter
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from bot.analytics._records import ratings_between
+from bot.analytics._told import told_figures
 
 __all__ = ["compute_report", "csv_cell", "report_csv", "report_text", "iter_events"]
 
@@ -175,6 +178,7 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
         "unanswered": [{"text": shown[k], "count": c} for k, c in unanswered.most_common(top)],
         "feedback_by_status": by_status,
         "shipped_messages": shipped,
+        "status_messages": told_figures(red, start, end),
     }
 
 
@@ -207,6 +211,10 @@ def report_text(report: Dict[str, Any]) -> str:
     s = report["shipped_messages"]
     lines.append(f"told it shipped         {_fmt(s['share'], '%')} ({s['told']} of {s['voices']} voices on "
                  f"{s['shipped_items']} shipped item(s))")
+    lines.append("voices told of each status change (goal 100%)")
+    for status, row in (report.get("status_messages") or {}).items():
+        lines.append(f"  {status:<22}{_fmt(row['share'], '%')} ({row['told']} of {row['voices']} voices, "
+                     f"{row['changes']} change(s), {row['unsubscribed']} unsubscribed)")
     return "\n".join(lines)
 
 
@@ -254,4 +262,7 @@ def report_csv(report: Dict[str, Any]) -> str:
         w.writerow(["feedback_status", key, value])
     for key, value in report["shipped_messages"].items():
         w.writerow(["shipped_messages", key, value])
+    for status, row in (report.get("status_messages") or {}).items():
+        for key, value in row.items():
+            w.writerow(["status_messages", f"{status}_{key}", value])
     return out.getvalue()

@@ -3,9 +3,12 @@
     bot feedback list [--status planned]
     bot feedback show FB3
     bot feedback set-status FB3 shipped --release "MilletOS 2.3 this Friday" [--release-zh "本周五的 MilletOS 2.3"]
-    bot feedback set-status FB4 declined --reason "the 14 Pro has no room for a bigger battery"
-    bot feedback notify FB3              # (re)send the shipped message to voices not told yet
+    bot feedback set-status FB4 declined --reason "the 14 Pro has no room for a bigger battery" \
+        --instead "Battery saver in Settings adds about 2 hours"
+    bot feedback set-status FB5 in_beta [--campaign band9-beta] [--signup https://…]   # F-code or sign-up
+    bot feedback notify FB3              # (re)send the current status news to voices not told yet
     bot feedback digest [--lang zh] [--days 7 | --all]
+    bot feedback digest --send           # send this week's digest to subscribers now if due (once each)
     bot fans show SENDER_ID
     bot fans grant SENDER_ID beta_tester | bot fans revoke SENDER_ID
     bot fans fcodes add band9-launch --count 50 [--title-en "the Band 9 launch"] | bot fans fcodes list
@@ -54,10 +57,13 @@ def _show(args: argparse.Namespace) -> int:
     store = _store()
     item = store.get(args.id)
     print(json.dumps(item.to_dict(), ensure_ascii=False, indent=2))
-    notified = store.notified(item.id)
+    from bot.feedback import ANNOUNCED
+
+    told_of = {s: store.told(item.id, s) for s in ANNOUNCED}
     print(f"voices ({item.count}):")
     for v in store.voices(item.id):
-        told = " [told it shipped]" if v.sender_id in notified else ""
+        heard = [s for s in ANNOUNCED if v.sender_id in told_of[s]]
+        told = f" [told: {', '.join(heard)}]" if heard else ""
         print(f"  {_when(v.ts)}  {v.sender_id} ({v.channel or '?'}, {v.language}, {v.how}){told}: {v.text}")
     print("history:")
     for h in store.history(item.id):
@@ -67,11 +73,12 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _notify(store: Any, item_id: str) -> int:
-    from bot.feedback import notify_shipped
+    from bot.feedback import notify_status
 
-    report = asyncio.run(notify_shipped(store, item_id))
-    print(f"{report.item_id}: shipped message sent to {len(report.sent)}, waiting for next contact "
-          f"{len(report.queued)}, already told {len(report.skipped)}, failed {len(report.failed)}")
+    report = asyncio.run(notify_status(store, item_id))
+    print(f"{report.item_id}: {report.status} message sent to {len(report.sent)}, waiting for next contact "
+          f"{len(report.queued)}, already told {len(report.skipped)}, unsubscribed {len(report.unsubscribed)}, "
+          f"failed {len(report.failed)}")
     for sender, error in report.failed.items():
         print(f"  failed {sender}: {error} (run `bot feedback notify {report.item_id}` to retry)", file=sys.stderr)
     return 1 if report.failed else 0
@@ -79,18 +86,20 @@ def _notify(store: Any, item_id: str) -> int:
 
 def _set_status(args: argparse.Namespace) -> int:
     store = _store()
+    extra = {k: getattr(args, k) or "" for k in ("reason_zh", "instead", "instead_zh", "campaign", "signup")}
     item = store.set_status(args.id, args.status, reason=args.reason or "", release=args.release or "",
-                            release_zh=args.release_zh or "", by=args.by)
+                            release_zh=args.release_zh or "", by=args.by, **extra)
     print(f"{item.id} is now {item.status} ({item.count} voice(s))")
-    if item.status == "shipped" and not args.no_notify:
+    if item.status != "new" and not args.no_notify:
         return _notify(store, item.id)
     return 0
 
 
 def _notify_cmd(args: argparse.Namespace) -> int:
     store = _store()
-    if store.get(args.id).status != "shipped":
-        raise ConfigError(f"{args.id} is not shipped; set it with `bot feedback set-status {args.id} shipped --release ...`")
+    if store.get(args.id).status == "new":
+        raise ConfigError(f"{args.id} is new: there is no news yet; set a status with "
+                          f"`bot feedback set-status {args.id} planned`")
     return _notify(store, args.id)
 
 
@@ -101,7 +110,19 @@ def _title(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from bot.feedback import digest_text
+    from bot.feedback import digest_text, send_weekly_digest
+
+    if args.send:
+        from bot.storage import connect_redis
+
+        report = asyncio.run(send_weekly_digest(connect_redis()))
+        if not report.due:
+            print(f"{report.week}: the digest is not due yet (CANYU_DIGEST_SCHEDULE)")
+            return 0
+        print(f"{report.week}: {report.items} item(s); sent {len(report.sent)}, waiting for next contact "
+              f"{len(report.queued)}, already sent {len(report.skipped)}, failed {len(report.failed)} "
+              f"of {report.subscribers} subscriber(s)")
+        return 1 if report.failed else 0
 
     print(digest_text(_store(), args.lang, days=None if args.all else args.days))
     return 0
@@ -209,16 +230,21 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = fbs.add_parser("show", help="one item: voices and status history")
     p.add_argument("id")
     p.set_defaults(func=_show)
-    p = fbs.add_parser("set-status", help="move an item; shipping tells every voice on their channel")
+    p = fbs.add_parser("set-status", help="move an item; every voice is told on their channel")
     p.add_argument("id")
     p.add_argument("status", help="new, planned, in_beta (beta), shipped, declined")
     p.add_argument("--reason", help="why it is declined (users read it)")
+    p.add_argument("--reason-zh", help="the reason in Chinese")
+    p.add_argument("--instead", help="declined: what users can do instead (told with the reason)")
+    p.add_argument("--instead-zh", help="the same in Chinese")
+    p.add_argument("--campaign", help="in beta: the F-code campaign whose codes invite the voices")
+    p.add_argument("--signup", help="in beta: where voices without a code sign up (a link)")
     p.add_argument("--release", help='where it shipped, e.g. "MilletOS 2.3 this Friday"')
     p.add_argument("--release-zh", help='the same in Chinese, e.g. "本周五的 MilletOS 2.3"')
     p.add_argument("--by", default="cli", help="who made the change (history)")
-    p.add_argument("--no-notify", action="store_true", help="do not send the shipped message now")
+    p.add_argument("--no-notify", action="store_true", help="do not send the status news now")
     p.set_defaults(func=_set_status)
-    p = fbs.add_parser("notify", help="send the shipped message to voices not told yet (retries failures)")
+    p = fbs.add_parser("notify", help="send the current status news to voices not told yet (retries failures)")
     p.add_argument("id")
     p.set_defaults(func=_notify_cmd)
     p = fbs.add_parser("title", help="set an item's public title in English and/or Chinese")
@@ -230,6 +256,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--lang", choices=("en", "zh"), default="en")
     p.add_argument("--days", type=float, default=7)
     p.add_argument("--all", action="store_true", help="every shipped item, not only the last --days")
+    p.add_argument("--send", action="store_true", help="send this week's digest to its subscribers if due")
     p.set_defaults(func=_digest)
 
     fans = sub.add_parser("fans", help="fan profiles, tiers and early-access codes")

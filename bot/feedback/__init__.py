@@ -1,48 +1,85 @@
 """Feedback and suggestions as tracked items: filed from chat, matched across languages, voted on,
-moved through statuses by people, and shipped back to every user who asked.
+moved through statuses by people, and every step told to every user who asked.
 
     store = FeedbackStore()                           # Redis from bot.storage
     filing = store.file("telegram:42", "14 Pro 掉电快", language="zh", channel="telegram")
     filing.outcome, filing.item.id, filing.others     # "joined", "FB3", 1
-    store.set_status("FB3", "shipped", release="MilletOS 2.3 this Friday")
-    await notify_shipped(store, "FB3")                # each voice told once, in their language
+    store.set_status("FB3", "planned")
+    await notify_status(store, "FB3")                 # each voice told once, in their language, on their channel
+    store.set_status("FB3", "declined", reason="…", instead="…")
+    await send_weekly_digest(redis)                   # the weekly note to its subscribers, once per week each
 
-Redis keys: see `bot.feedback._store`.
+Modules: `_model` (items, voices), `_store` (Redis), `_match` (similarity), `_notify` (status news),
+`_subscriptions` (opt-outs, digest subscribers), `_weekly` (the weekly digest and its job), `_digest` (the
+terminal's shipped list). Redis keys: see `_store`, `_subscriptions` and `_weekly`.
 """
+
+from typing import Any, List
 
 from bot.feedback._digest import digest_text, shipped_since
 from bot.feedback._match import AUTO_JOIN, SUGGEST, similarity, signature
-from bot.feedback._notify import NotifyReport, notify_shipped, render, shipped_message
-from bot.feedback._store import (
-    KINDS,
-    STATUSES,
-    FeedbackItem,
-    FeedbackStore,
-    Filing,
-    UnknownItem,
-    Voice,
-    normalize_id,
-    normalize_status,
+from bot.feedback._model import ANNOUNCED, KINDS, STATUSES, FeedbackItem, Filing, UnknownItem, Voice, normalize_id, \
+    normalize_status
+from bot.feedback._notify import NotifyReport, notify_shipped, notify_status, render, shipped_message, status_message
+from bot.feedback._store import FeedbackStore, told_key
+from bot.feedback._subscriptions import (
+    Subscriber,
+    beta_signup,
+    beta_signups,
+    digest_subscribers,
+    is_digest_subscriber,
+    offer_digest_once,
+    subscribe_digest,
+    unsubscribe,
+    unsubscribe_digest,
+    wants_news,
 )
+from bot.feedback._weekly import DigestReport, digest_job, digest_weeks, send_weekly_digest, week_changes, week_of
 
 __all__ = [
+    "ANNOUNCED",
     "AUTO_JOIN",
     "SUGGEST",
     "KINDS",
     "STATUSES",
+    "DigestReport",
     "FeedbackItem",
     "FeedbackStore",
     "Filing",
     "NotifyReport",
+    "Subscriber",
     "UnknownItem",
     "Voice",
+    "beta_signup",
+    "beta_signups",
+    "digest_job",
+    "digest_subscribers",
     "digest_text",
+    "digest_weeks",
+    "feedback_jobs",
+    "is_digest_subscriber",
     "normalize_id",
     "normalize_status",
     "notify_shipped",
+    "notify_status",
+    "offer_digest_once",
     "render",
+    "send_weekly_digest",
     "shipped_message",
     "shipped_since",
     "signature",
     "similarity",
+    "status_message",
+    "subscribe_digest",
+    "told_key",
+    "unsubscribe",
+    "unsubscribe_digest",
+    "wants_news",
+    "week_changes",
+    "week_of",
 ]
+
+
+def feedback_jobs(redis: Any) -> List[Any]:
+    """The deployment jobs of this package (bot/jobs.py runs them on the leader): the weekly digest."""
+    return [digest_job(redis)]

@@ -11,6 +11,7 @@ Key layout (all under `canyu:feedback:`):
 | `canyu:feedback:exemplars:{id}` | list | JSON {text, language, vector} used for matching (at most 8) |
 | `canyu:feedback:by_user:{profile}` | zset | item ids a person voiced, scored by time |
 | `canyu:feedback:notified:{id}` | hash | sender_id -> time the "shipped" message went out (exactly once) |
+| `canyu:feedback:told:{status}:{id}` | hash | the same for planned, in_beta and declined (`told_key`) |
 | `canyu:feedback:history:{id}` | list | JSON status changes {status, reason, release, by, ts} |
 
 One person (a fan profile, see `bot.fans`) counts once per item, however often they say it.
@@ -27,16 +28,17 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from redis.exceptions import WatchError
 
-from bot.errors import CanyuError, DataError
+from bot.errors import DataError
 from bot.feedback import _match
+from bot.feedback._model import (KINDS, STATUSES, FeedbackItem, Filing, UnknownItem, Voice, normalize_id,
+                                 normalize_status)
 
 __all__ = [
     "STATUSES",
@@ -47,97 +49,17 @@ __all__ = [
     "FeedbackStore",
     "UnknownItem",
     "normalize_id",
+    "normalize_status",
+    "told_key",
 ]
 
 PREFIX = "canyu:feedback:"
-STATUSES = ("new", "planned", "in_beta", "shipped", "declined")
-KINDS = ("complaint", "suggestion")
 MAX_EXEMPLARS = 8
-_ID = re.compile(r"^\s*#?\s*(?:fb)?\s*-?\s*(\d{1,7})\s*$", re.IGNORECASE)
-_STATUS_ALIASES = {"beta": "in_beta", "in beta": "in_beta", "in-beta": "in_beta", "done": "shipped"}
+_TEXT_FIELDS = ("reason_zh", "instead", "instead_zh", "campaign", "signup")
 MAX_FILING_ATTEMPTS = 50
 """Matching again after a concurrent new item; past this a new item is created anyway (never a lost voice)."""
 
 logger = logging.getLogger(__name__)
-
-
-class UnknownItem(CanyuError):
-    """No feedback item has this id."""
-
-    def __init__(self, item_id: str) -> None:
-        self.item_id = item_id
-        super().__init__(f"no feedback item {item_id!r}; `bot feedback list` shows the ids")
-
-
-def normalize_id(raw: str) -> Optional[str]:
-    """"fb 7", "#7", "FB-7", "7" -> "FB7"; None if it is not an id."""
-    match = _ID.match(str(raw or ""))
-    return f"FB{int(match.group(1))}" if match else None
-
-
-def normalize_status(raw: str) -> str:
-    status = _STATUS_ALIASES.get(raw.strip().lower(), raw.strip().lower())
-    if status not in STATUSES:
-        raise DataError(f"unknown status {raw!r}; use one of: {', '.join(STATUSES)}")
-    return status
-
-
-@dataclass
-class Voice:
-    """One person's say on an item: filed it, joined it by similarity, or voted +1."""
-
-    profile: str
-    sender_id: str
-    channel: Optional[str]
-    language: str
-    text: str
-    how: str  # "filed" | "matched" | "vote"
-    ts: float
-
-
-@dataclass
-class FeedbackItem:
-    id: str
-    kind: str
-    status: str
-    title_en: str
-    title_zh: str
-    products: List[str]
-    created: float
-    updated: float
-    count: int = 0
-    reason: str = ""
-    release: str = ""
-    release_zh: str = ""
-    shipped_at: float = 0.0
-
-    def title(self, language: str) -> str:
-        first, second = (self.title_zh, self.title_en) if language == "zh" else (self.title_en, self.title_zh)
-        return first or second
-
-    def release_for(self, language: str) -> str:
-        return (self.release_zh or self.release) if language == "zh" else (self.release or self.release_zh)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Filing:
-    """What happened when a user's feedback was filed.
-
-    outcome: "new" (a new item), "joined" (added to a similar item), "already" (they had said it
-    before), "ask" (a possible match: `candidate` is shown with a +1 button, nothing filed yet).
-    """
-
-    outcome: str
-    item: Optional[FeedbackItem]
-    candidate: Optional[FeedbackItem] = None
-    score: float = 0.0
-
-    @property
-    def others(self) -> int:
-        return max(0, (self.item.count if self.item else 0) - 1)
 
 
 def _profile(sender_id: str, red: Any) -> str:
@@ -196,6 +118,7 @@ class FeedbackStore:
             release=raw.get("release", ""),
             release_zh=raw.get("release_zh", ""),
             shipped_at=float(raw.get("shipped_at", 0) or 0),
+            **{name: raw.get(name, "") for name in _TEXT_FIELDS},
         )
 
     def exists(self, item_id: str) -> bool:
@@ -376,16 +299,26 @@ class FeedbackStore:
         return self.get(item_id)
 
     def set_status(self, item_id: str, status: str, *, reason: str = "", release: str = "",
-                   release_zh: str = "", by: str = "console") -> FeedbackItem:
-        """Move an item to `status`; declining needs a reason, shipping a release ("MilletOS 2.3")."""
+                   release_zh: str = "", by: str = "console", **extra: str) -> FeedbackItem:
+        """Move an item to `status`. Declining needs a reason and what to do instead, shipping a release
+        ("MilletOS 2.3"); `extra` sets `reason_zh`, `instead`, `instead_zh`, `campaign`, `signup`."""
         item = self.get(item_id)
         status = normalize_status(status)
-        if status == "declined" and not reason.strip():
-            raise DataError(f"{item.id}: declining needs a reason the users will read (--reason \"...\")")
+        unknown = sorted(set(extra) - set(_TEXT_FIELDS))
+        if unknown:
+            raise DataError(f"{item.id}: unknown field(s) {', '.join(unknown)}; use {', '.join(_TEXT_FIELDS)}")
+        texts = {k: str(v or "").strip() for k, v in extra.items() if str(v or "").strip()}
+        if status == "declined" and not (reason.strip() or texts.get("reason_zh")):
+            raise DataError(f"{item.id}: declining needs a reason the users will read (--reason \"...\") and "
+                            f"what they can do instead (--instead \"...\")")
+        if status == "declined" and not (texts.get("instead") or texts.get("instead_zh")):
+            raise DataError(f"{item.id}: declining needs what users can do instead, told with the reason "
+                            f"(--instead \"turn on Battery saver in Settings\")")
         if status == "shipped" and not (release.strip() or release_zh.strip() or item.release):
-            raise DataError(f"{item.id}: shipping needs the release it is in (--release \"MilletOS 2.3 this Friday\")")
+            raise DataError(f"{item.id}: shipping needs the release it is in "
+                            f"(--release \"MilletOS 2.3 this Friday\")")
         now = time.time()
-        fields: Dict[str, Any] = {"status": status, "updated": now}
+        fields: Dict[str, Any] = {"status": status, "updated": now, **texts}
         if reason:
             fields["reason"] = reason.strip()
         if release:
@@ -406,10 +339,19 @@ class FeedbackStore:
             self.red.hset(f"{PREFIX}item:{item.id}", mapping=fields)
         return self.get(item.id)
 
-    def claim_notification(self, item_id: str, sender_id: str) -> bool:
-        """True exactly once per (item, sender): the caller then sends the message."""
-        return bool(self.red.hsetnx(f"{PREFIX}notified:{item_id}", sender_id, time.time()))
+    def claim_notification(self, item_id: str, sender_id: str, status: str = "shipped") -> bool:
+        """True exactly once per (item, status, sender): the caller then sends the message."""
+        return bool(self.red.hsetnx(told_key(item_id, status), sender_id, time.time()))
 
-    def release_notification(self, item_id: str, sender_id: str) -> None:
+    def release_notification(self, item_id: str, sender_id: str, status: str = "shipped") -> None:
         """Undo a claim whose message could not be sent, so the next run retries it."""
-        self.red.hdel(f"{PREFIX}notified:{item_id}", sender_id)
+        self.red.hdel(told_key(item_id, status), sender_id)
+
+    def told(self, item_id: str, status: str) -> Dict[str, float]:
+        """Who was told the item reached `status`, and when (epoch seconds)."""
+        return {k: float(v) for k, v in self.red.hgetall(told_key(normalize_id(item_id) or item_id, status)).items()}
+
+
+def told_key(item_id: str, status: str) -> str:
+    """`notified:{id}` for shipped (its first key, kept), `told:{status}:{id}` for the other statuses."""
+    return f"{PREFIX}notified:{item_id}" if status == "shipped" else f"{PREFIX}told:{status}:{item_id}"

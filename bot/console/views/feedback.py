@@ -1,8 +1,10 @@
-"""Console: feedback items (set status, ship → tell every voice) and the "shipped because you asked" list.
+"""Console: feedback items (set a status → every voice is told), who was told what, the weekly digest's
+figures, and the "shipped because you asked" list.
 
-Pages (trainer role; admins see all): `GET /feedback`, `POST /feedback/<id>/status` (form, CSRF field),
-`GET /feedback/shipped` (public list + weekly digest text). JSON: `GET /api/feedback`,
-`POST /api/feedback/<id>/status {"status", "release", "release_zh", "reason"}`.
+Pages (trainer role; admins see all): `GET /feedback` (items, told per status, digest weeks),
+`POST /feedback/<id>/status` (form, CSRF field), `GET /feedback/shipped` (public list + weekly post text).
+JSON: `GET /api/feedback`, `POST /api/feedback/<id>/status {"status", "release", "release_zh", "reason",
+"reason_zh", "instead", "instead_zh", "campaign", "signup"}`, `GET /api/feedback/digest` (the weeks).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from sanic.request import Request
 from bot.console.auth import require_role
 from bot.console.layout import render
 from bot.errors import CanyuError
-from bot.feedback import STATUSES, FeedbackStore, digest_text, notify_shipped, shipped_since
+from bot.feedback import (ANNOUNCED, STATUSES, FeedbackStore, beta_signups, digest_subscribers, digest_text,
+                          digest_weeks, notify_status, shipped_since)
 
 logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("console_feedback")
+_EXTRA = ("reason_zh", "instead", "instead_zh", "campaign", "signup")
 nav = [{"label": "Feedback", "path": "/feedback", "roles": ["trainer"]},
        {"label": "Shipped", "path": "/feedback/shipped", "roles": ["trainer", "agent"]}]
 
@@ -37,15 +41,21 @@ def _when(ts: float) -> str:
 
 async def _apply(request: Request, item_id: str, data: Dict[str, Any]) -> Dict[str, Any]:
     store = _store(request)
+    extra = {k: str(data.get(k) or "") for k in _EXTRA}
     item = store.set_status(item_id, str(data.get("status") or ""), reason=str(data.get("reason") or ""),
                             release=str(data.get("release") or ""), release_zh=str(data.get("release_zh") or ""),
-                            by=request.ctx.user.name)
+                            by=request.ctx.user.name, **extra)
     result: Dict[str, Any] = {"id": item.id, "status": item.status, "count": item.count}
-    if item.status == "shipped":
-        report = await notify_shipped(store, item.id)
+    if item.status in ANNOUNCED:
+        report = await notify_status(store, item.id)
         result.update(sent=len(report.sent), queued=len(report.queued), already=len(report.skipped),
-                      failed=len(report.failed))
+                      unsubscribed=len(report.unsubscribed), failed=len(report.failed))
     return result
+
+
+def _told(store: FeedbackStore, item_id: str) -> Dict[str, int]:
+    """How many voices were told each status the item reached."""
+    return {s: len(store.told(item_id, s)) for s in ANNOUNCED if store.told(item_id, s)}
 
 
 @blueprint.get("/feedback")
@@ -54,16 +64,21 @@ async def page(request: Request) -> Any:
     store = _store(request)
     wanted = request.args.get("status") or ""
     items = store.all(wanted or None)
-    rows = [{"item": i, "told": len(store.notified(i.id)), "created": _when(i.created)}
+    rows = [{"item": i, "told": len(store.told(i.id, i.status)) if i.status in ANNOUNCED else 0,
+             "told_all": _told(store, i.id), "beta": len(beta_signups(store.red, i.id)), "created": _when(i.created)}
             for i in sorted(items, key=lambda i: (-i.count, i.created))]
+    weeks = digest_weeks(store.red)
+    for week in weeks:
+        week["date"] = _when(week["due"])
     return render(request, "participation/feedback.html", title="Feedback", rows=rows, statuses=STATUSES,
-                  wanted=wanted, message=request.args.get("msg") or "", error=request.args.get("err") or "")
+                  wanted=wanted, message=request.args.get("msg") or "", error=request.args.get("err") or "",
+                  weeks=weeks, subscribers=len(digest_subscribers(store.red)))
 
 
 @blueprint.post("/feedback/<item_id>/status")
 @require_role("trainer")
 async def set_status_form(request: Request, item_id: str) -> Any:
-    form = {k: request.form.get(k) for k in ("status", "reason", "release", "release_zh")}
+    form = {k: request.form.get(k) for k in ("status", "reason", "release", "release_zh", *_EXTRA)}
     try:
         result = await _apply(request, item_id, form)
     except CanyuError as exc:
@@ -71,6 +86,8 @@ async def set_status_form(request: Request, item_id: str) -> Any:
     msg = f"{result['id']} is now {result['status']}"
     if "sent" in result:
         msg += f"; told {result['sent']} now, {result['queued']} at their next message, {result['already']} before"
+        if result["unsubscribed"]:
+            msg += f", {result['unsubscribed']} unsubscribed"
     return response.redirect("/feedback?msg=" + quote(msg))
 
 
@@ -88,8 +105,15 @@ async def shipped(request: Request) -> Any:
 @require_role("trainer")
 async def api_list(request: Request) -> Any:
     store = _store(request)
-    return response.json({"items": [dict(i.to_dict(), told=len(store.notified(i.id)))
+    return response.json({"items": [dict(i.to_dict(), told=_told(store, i.id), beta=beta_signups(store.red, i.id))
                                     for i in store.all(request.args.get("status") or None)]})
+
+
+@blueprint.get("/api/feedback/digest")
+@require_role("trainer")
+async def api_digest(request: Request) -> Any:
+    red = request.app.ctx.redis
+    return response.json({"subscribers": len(digest_subscribers(red)), "weeks": digest_weeks(red)})
 
 
 @blueprint.post("/api/feedback/<item_id>/status")
