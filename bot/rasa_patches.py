@@ -21,6 +21,10 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   (first class wins, as in Rasa). Event classes are defined at import time; a name not in the map rebuilds it
   once, so a class imported later is still found, and unknown names fall through to Rasa's own code.
 
+The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
+`RedisTrackerStore` code) and the event broker's background writer (bot/event_broker.py; off: a blocking XADD
+per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py compares against.
+
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced, the
 originals kept in `_ORIGINALS`). `installed()` tells whether the retry is installed, `active()` which patches are;
@@ -62,7 +66,8 @@ def _switch(name: str, env: Optional[Mapping[str, str]]) -> bool:
 
 
 def speedups_enabled(env: Optional[Mapping[str, str]] = None) -> bool:
-    """`CANYU_RASA_SPEEDUPS` (default on): compiled action-response validation and cached event classes."""
+    """`CANYU_RASA_SPEEDUPS` (default on): compiled action-response validation, cached event classes, the
+    appending tracker store and the background event writer."""
     return _switch("CANYU_RASA_SPEEDUPS", env)
 
 
