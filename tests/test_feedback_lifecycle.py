@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+import requests
 
 from bot.feedback import FeedbackStore, beta_signups, digest_subscribers, notify_status, send_weekly_digest, week_of
 from tests.fakes.rasa_channels import ChannelsStack, TelegramUser, WeChatUser, platform_env
@@ -316,3 +317,37 @@ def test_the_digest_job_is_a_deployment_job(stack: Any) -> None:
 
     names = [job.name for job in deployment_jobs(stack.assistant.redis, stack.assistant.url, None)]
     assert "feedback-digest" in names and "handoff-timeouts" in names
+
+
+def test_the_console_changes_a_status_and_shows_who_was_told_and_the_digest(stack: Any, tmp_path: Path) -> None:
+    from bot.cli.console import add_user
+    from tests.harness import lone_console
+
+    red = stack.assistant.redis
+    store = FeedbackStore(red, use_vectors=False)
+    author = rest_user()
+    item_id, _ = file_new(stack, author, "The 14 Pro camera app needs a manual focus slider for macro shots")
+    add_user("tess", "trainer", "lifecycle-pass-123", redis=red)
+    with lone_console(stack.assistant.redis_url, tmp_path / "console.log", CANYU_DIGEST_SCHEDULE="off") as url:
+        s = requests.Session()
+        login = s.get(url + "/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        s.post(url + "/login", data={"username": "tess", "password": "lifecycle-pass-123", "csrf_token": token})
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/feedback").text).group(1)
+        bad = s.post(f"{url}/api/feedback/{item_id}/status", json={"status": "declined", "reason": "no room"},
+                     headers={"X-CSRF-Token": csrf})
+        assert bad.status_code == 400 and "instead" in bad.json()["error"], bad.text
+        ok = s.post(f"{url}/api/feedback/{item_id}/status", json={"status": "planned"},
+                    headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and ok.json()["queued"] + ok.json()["sent"] == 1, ok.text
+        told = outbox(stack, author)
+        assert len(told) == 1 and "is planned" in told[0]["text"], told
+        page = s.get(url + "/feedback").text
+        assert '<span class="told-planned">planned 1/1</span>' in page
+        assert "shipped 3/3" in page and 'id="digest-weeks"' in page  # the first test's item, the digest weeks
+        digest = s.get(url + "/api/feedback/digest").json()
+        sent_weeks = [w for w in digest["weeks"] if w["items"] and w["sent"] + w["queued"] >= 3]
+        assert digest["subscribers"] == 3 and len(sent_weeks) == 1, digest  # the empty week after it sent nothing
+        analytics = s.get(url + "/analytics?days=1").text
+        assert 'id="told-share-planned">100.0%' in analytics, analytics[-3000:]
+    assert store.told(item_id, "planned").keys() == {f"rest:{author}"}
