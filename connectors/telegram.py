@@ -26,7 +26,8 @@ Modes (`TELEGRAM_MODE`): `webhook` (default; on start the channel calls `setWebh
 long-poll `getUpdates`; `bot run --telegram-polling`). Polled updates are recorded the same way before the
 next `getUpdates` confirms them to Telegram.
 
-The Rasa sender id is `telegram:{chat_id}`. While Rasa works the chat shows "typing…" (re-sent every
+The Rasa sender id is `telegram:{chat_id}`. A photo (getFile + download) and a location go to Rasa as
+`/share_photo` and `/share_location` (connectors/_media.py). While Rasa works the chat shows "typing…" (re-sent every
 4 s). Replies are paced (1 msg/s per chat, 30/s overall), split at 4,096 characters, and Rasa buttons
 become inline keyboards whose presses (callback queries) come back into the conversation as payloads.
 """

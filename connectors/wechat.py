@@ -22,7 +22,8 @@ Delivery is at-least-once in, exactly-once out (`connectors._inbound`, records
   sweep every instance runs (at start-up, then every half lease), processes the message again;
 - when Rasa fails, the user gets a short apology and the message is released for a retry.
 
-The Rasa sender id is `wechat:{openid}`. The answer goes back as a passive reply when Rasa finishes within
+The Rasa sender id is `wechat:{openid}`. A picture (downloaded by `MediaId`) and a location pin go to Rasa as
+`/share_photo` and `/share_location` (connectors/_wechat_interpret.py, connectors/_media.py). The answer goes back as a passive reply when Rasa finishes within
 `passive_deadline` seconds (4 s; WeChat gives up at 5 s); otherwise the request is answered `success` at once
 and the answer follows through `message/custom/send` (`bot.outbound.send_to_user` with the idempotency key
 `wechat:{appid}:{msg key}`, so a retried send delivers once; 48-hour window, split at ~2 KB). A late send that
