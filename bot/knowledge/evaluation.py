@@ -223,6 +223,7 @@ def main_pairs(args: argparse.Namespace) -> int:
         "accuracy": _threshold_accuracy(fused, y, halves), "roc_auc": float(roc_auc_score(y, fused))}
     results["retriever dense cosine alone"] = {
         "accuracy": _threshold_accuracy(sig["dense"], y, halves), "roc_auc": float(roc_auc_score(y, sig["dense"]))}
+    results.update(_zh_pair_rows(a, b, y, halves, encoder, fused) if lang == "zh" else {})
 
     # Learned re-weighting: the retriever's signals plus which character n-grams the two share
     # or do not share, fitted on one half and measured on the other.
@@ -251,6 +252,32 @@ def main_pairs(args: argparse.Namespace) -> int:
         print(f"{name:<72} {r['accuracy']:>9.4f} {r['roc_auc']:>8.4f}")
     _write(args, f"eval-pairs-{folder.name}", report)
     return 0
+
+
+def _zh_pair_rows(a: Sequence[str], b: Sequence[str], y: np.ndarray, halves: Tuple[np.ndarray, np.ndarray],
+                  encoder: Any, fused: np.ndarray) -> Dict[str, Dict[str, float]]:
+    """The Chinese pair model (`zh_similarity:`, weights fitted on the KB's phrasings, none on this set) on
+    the pairs: alone, and added to the fused similarity as the retriever adds it (z-scored, `retriever_weight`).
+    IDF and the centre of the e5 vectors come from the pairs' texts (no labels)."""
+    from sklearn.metrics import roc_auc_score
+
+    from bot.knowledge.config import knowledge_dir
+    from bot.knowledge.zh_pairs import load_zh_similarity, pair_similarity
+
+    cfg = load_zh_similarity(knowledge_dir())
+    if not cfg.weights:
+        return {}
+    encode = getattr(encoder, "encode_in", None)
+    va = encode(a, "zh") if encode else encoder.encode(list(a))
+    vb = encode(b, "zh") if encode else encoder.encode(list(b))
+    pair = pair_similarity(a, b, va, vb, cfg.weights)
+    both = fused + cfg.retriever_weight * (pair - pair.mean()) / (pair.std() + 1e-9)
+    return {
+        "zh pair model alone (weights fitted on the KB, none on this set)": {
+            "accuracy": _threshold_accuracy(pair, y, halves), "roc_auc": float(roc_auc_score(y, pair))},
+        f"retriever similarity + pair model x {cfg.retriever_weight:g} (as the retriever fuses them)": {
+            "accuracy": _threshold_accuracy(both, y, halves), "roc_auc": float(roc_auc_score(y, both))},
+    }
 
 
 def _print_table(title: str, report: Dict[str, Any]) -> None:

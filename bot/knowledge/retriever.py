@@ -31,6 +31,7 @@ from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec
 from bot.knowledge.terms import fix_swaps, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
+from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
 
 __all__ = ["Candidate", "Result", "Retriever", "kb_docs", "calibrate_scores"]
@@ -135,10 +136,11 @@ class _Calibrator:
 
     @classmethod
     def fit(cls, index: HybridIndex, adjust: Any = None, negatives: Sequence[str] = (),
-            encoder: Any = None, asked: Optional[np.ndarray] = None) -> "_Calibrator":
+            encoder: Any = None, asked: Optional[np.ndarray] = None, extra: Any = None) -> "_Calibrator":
         """Fit on the index's own phrasings; `asked` (bool per phrasing) limits which are asked. Generated
         spec phrasings are near-copies of each other across products ("14 battery" / "14 Pro battery"):
-        asking them would teach the calibrator that a top score means little."""
+        asking them would teach the calibrator that a top score means little. `extra(texts, vecs, exclude)`
+        adds to the fused scores what the retriever adds (the Chinese pair model, `PairScorer.boost`)."""
         n_phr = len(index.phrases)
         if n_phr < 4 or len(index.docs) < 3:
             return cls()
@@ -147,6 +149,8 @@ class _Calibrator:
         feats = index.aggregate(phr, mask)
         langs = np.asarray(_langs(index.phrases))
         scores = index.fuse(feats, list(langs))
+        if extra is not None:
+            scores = scores + extra(index.phrases, index.q_vecs, np.arange(n_phr))
         if adjust is not None:
             scores = adjust(index.phrases, scores)
         gold = index.phrase_doc
@@ -163,8 +167,11 @@ class _Calibrator:
         x_removed = _calib_features(removed, feats["dense_q"], feats["lex_q"])
         negatives = [n for n in negatives if n.strip()]
         if negatives and encoder is not None:
-            n_feats = index.features(negatives, encoder.encode(list(negatives)))
+            n_vecs = encoder.encode(list(negatives))
+            n_feats = index.features(negatives, n_vecs)
             n_scores = index.fuse(n_feats, _langs(negatives))
+            if extra is not None:
+                n_scores = n_scores + extra(negatives, n_vecs)
             if adjust is not None:
                 n_scores = adjust(negatives, n_scores)
             x_neg = _calib_features(n_scores, n_feats["dense_q"], n_feats["lex_q"])
@@ -212,7 +219,10 @@ class Retriever:
                                                        *p.model_codes)])
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
-        self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked)
+        # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
+        self.pairs = PairScorer.for_index(index, load_zh_similarity(kb.root))
+        self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked,
+                                          extra=self.pairs.boost if self.pairs else None)
 
     @property
     def fingerprint(self) -> str:
@@ -334,7 +344,10 @@ class Retriever:
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", reason="empty question")
         q_vec = self.encoder.encode([question])
         feats = self.index.features([question], q_vec)
-        scores = self._adjust(self.index.fuse(feats, _langs([question]))[0], mentions)
+        fused = self.index.fuse(feats, _langs([question]))[0]
+        if self.pairs is not None:
+            fused = fused + self.pairs.boost([question], q_vec)[0]
+        scores = self._adjust(fused, mentions)
         scores = scores + self._topic_prior(intent, intent_confidence)
         order = np.argsort(-scores)
         x = _calib_features(scores[None, :], feats["dense_q"], feats["lex_q"])

@@ -1,0 +1,76 @@
+"""The KB's own Chinese table: `python -m bot.knowledge.kb_eval [--weights 0,0.25,0.5]`.
+
+Every Chinese phrasing of the FAQ entries and product fact documents is asked against the index with
+only itself removed (its entry's other phrasings are the right answers); top-1 = its own entry ranks
+first. The Chinese questions of `knowledge/out_of_scope.yml` are the negatives of "ROC AUC, top score
+in scope vs off-topic". Scores are the retriever's fused scores plus the Chinese pair model
+(`zh_similarity:`), before the product filter. `--weights` lists `retriever_weight`s to compare on the
+KB (how the committed one was chosen); by default the configured one and 0 (the pair model off).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from bot.knowledge.text import has_cjk
+from bot.knowledge.zh_pairs import PairScorer, ZhSimilarityConfig, load_zh_similarity
+
+__all__ = ["kb_zh_table", "main"]
+
+
+def kb_zh_table(retriever: "object", retriever_weights: Sequence[float]) -> List[Dict[str, float]]:
+    """One row per pair-model weight: zh top-1 (self removed) and in-scope vs off-topic ROC AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    index = retriever.index  # type: ignore[attr-defined]
+    encoder = retriever.encoder  # type: ignore[attr-defined]
+    kb = retriever.kb  # type: ignore[attr-defined]
+    n = len(index.phrases)
+    zh = np.asarray([has_cjk(p) for p in index.phrases])
+    feats = index.aggregate(index.phrase_features(index.phrases, index.q_vecs), ~np.eye(n, dtype=bool))
+    base = index.fuse(feats, ["zh" if z else "en" for z in zh])
+    negatives = [q for q in kb.out_of_scope.get("zh", []) if q.strip()]
+    n_vecs = encoder.encode(negatives)
+    n_base = index.fuse(index.features(negatives, n_vecs), ["zh"] * len(negatives))
+    configured = load_zh_similarity(kb.root)
+    rows = []
+    for weight in retriever_weights:
+        cfg = ZhSimilarityConfig(weights=configured.weights, retriever_weight=float(weight))
+        scorer = PairScorer.for_index(index, cfg)
+        scores, n_scores = base, n_base
+        if scorer is not None:
+            scores = base + scorer.boost(index.phrases, index.q_vecs, np.arange(n))
+            n_scores = n_base + scorer.boost(negatives, n_vecs)
+        top1 = float((np.argmax(scores, axis=1) == index.phrase_doc)[zh].mean())
+        pos, neg = scores[zh].max(axis=1), n_scores.max(axis=1)
+        auc = float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
+        rows.append({"retriever_weight": float(weight), "zh_top1": top1, "offtopic_auc": auc,
+                     "phrasings": int(zh.sum()), "offtopic": len(negatives)})
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from bot.knowledge import build_retriever
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default=None, help="knowledge folder (default: the configured one)")
+    ap.add_argument("--data", default=None, help="index cache folder (default: the configured one)")
+    ap.add_argument("--weights", default=None, help="comma-separated retriever_weight values to compare")
+    args = ap.parse_args(argv)
+    retriever, _ = build_retriever(Path(args.root) if args.root else None, Path(args.data) if args.data else None)
+    configured = load_zh_similarity(retriever.kb.root).retriever_weight
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else [0.0, configured]
+    print(f"{'retriever_weight':>16} {'zh top-1':>9} {'off-topic AUC':>14}")
+    for row in kb_zh_table(retriever, weights):
+        mark = "  (configured)" if row["retriever_weight"] == configured else ""
+        print(f"{row['retriever_weight']:>16.2f} {row['zh_top1']:>9.4f} {row['offtopic_auc']:>14.4f}{mark}")
+    print(f"({row['phrasings']} Chinese phrasings, {row['offtopic']} off-topic questions)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
