@@ -330,6 +330,7 @@ class TelegramInput(PlatformInput):
             elif msg.photo or (msg.document is not None and (msg.document.mime_type or "").startswith("image/")):
                 text = intent_text(PHOTO_INTENT, lang)  # to Rasa: the agent sees it in a handoff, a rule otherwise
                 photo = list(msg.photo) or [msg.document]
+                extra = {"caption": msg.caption[:1000]} if msg.caption else {}
             elif (msg.venue or msg.location) is not None:
                 where = msg.venue.location if msg.venue is not None else msg.location
                 label = f"{msg.venue.title}, {msg.venue.address}" if msg.venue is not None else ""

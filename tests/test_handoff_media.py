@@ -129,12 +129,15 @@ def test_wechat_photo_and_place_during_a_handoff_reach_the_agent(stack: Channels
 
 
 def test_telegram_photo_during_a_handoff_shows_in_chromium(stack: ChannelsStack, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
     user = TelegramUser(stack)
     assert user.say("I need to talk to a human")
     told = len(user.texts())
     picture = png(40, 30, (20, 160, 60))
     stack.telegram.add_file("PHOTO-receipt", picture)
-    assert user.post(update_photo(next(user._ids), user.chat_id, "PHOTO-receipt", len(picture))).status_code == 200
+    photo = update_photo(next(user._ids), user.chat_id, "PHOTO-receipt", len(picture), caption="the receipt, 3 May")
+    assert user.post(photo).status_code == 200
     assert user.post(update_location(next(user._ids), user.chat_id, 39.9139, 116.4103)).status_code == 200
     events = until(lambda: (lambda ev: ev if len(ev) >= 3 else None)(user_events(stack, user.sender_id)),
                    "the photo and the location in the tracker")
@@ -144,6 +147,7 @@ def test_telegram_photo_during_a_handoff_shows_in_chromium(stack: ChannelsStack,
     log_in(browser, stack.assistant.console_url, AGENT, AGENT_PW, "/agent")
     open_conversation(browser, user.sender_id)
     until(lambda: photo_loaded(browser), "the Telegram photo drawn in the agent's transcript")
+    assert "[photo] the receipt, 3 May" in browser.find_element(By.ID, "transcript").text
     shot(browser, "telegram")
     time.sleep(1.5)
     assert user.texts()[told:] == [], "the bot stays silent during the handoff"
@@ -188,16 +192,27 @@ def test_claim_tells_the_name_and_resolve_sends_the_sign_off(stack: ChannelsStac
     api(stack, auth, "/api/agent/profile", {"display": "Li", "signoff": ""})
 
 
-def test_file_as_feedback_creates_an_item_linked_to_the_user(stack: ChannelsStack) -> None:
+def test_file_as_feedback_creates_an_item_linked_to_the_user(stack: ChannelsStack, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
     auth = session(stack)
     user = WeChatUser(stack)
     user.say("转人工")
     assert api(stack, auth, f"/api/conversations/{user.sender_id}/claim", {}).ok
     complaint = "充电盒的盖子合不上，用了两周就松了，太失望了"
     user.say(complaint, expect_reply=False)
-    r = api(stack, auth, f"/api/conversations/{user.sender_id}/feedback", {"text": complaint, "kind": "complaint"})
-    assert r.ok, r.text
-    item_id = r.json()["item"]
+    log_in(browser, stack.assistant.console_url, AGENT, AGENT_PW, "/agent")
+    open_conversation(browser, user.sender_id)  # in "Mine": the agent picks the message with ⚑ and files it
+    message = until(lambda: [m for m in browser.find_elements(By.CSS_SELECTOR, "#transcript .msg.user")
+                             if complaint in m.text][0], "the complaint in the transcript")
+    until(lambda: browser.find_element(By.ID, "feedback-file").is_displayed(), "the owner's tools")
+    message.find_element(By.CSS_SELECTOR, "button.file-feedback").click()
+    assert browser.find_element(By.ID, "feedback-text").get_attribute("value") == complaint
+    browser.find_element(By.ID, "feedback-file").click()
+    filed = until(lambda: re.search(r"Filed as (FB\d+)", browser.find_element(By.ID, "feedback-result").text),
+                  "the item number")
+    shot(browser, "feedback")
+    item_id = filed.group(1)
     store = FeedbackStore(stack.assistant.redis, use_vectors=False)
     assert item_id in [i.id for i in store.items_of(user.sender_id)]
     assert any(v.sender_id == user.sender_id and v.channel == "wechat" for v in store.voices(item_id))
@@ -205,6 +220,8 @@ def test_file_as_feedback_creates_an_item_linked_to_the_user(stack: ChannelsStac
                if "filed_feedback" in h]
     assert history and item_id in history[0] and AGENT in history[0]
     assert api(stack, auth, f"/api/conversations/{user.sender_id}/feedback", {"text": ""}).status_code == 400
+    again = api(stack, auth, f"/api/conversations/{user.sender_id}/feedback", {"text": complaint, "kind": "complaint"})
+    assert again.ok and again.json()["item"] == item_id and again.json()["outcome"] == "already", again.text
 
 
 def test_a_perk_above_the_role_limit_is_refused(stack: ChannelsStack) -> None:

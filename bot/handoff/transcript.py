@@ -10,7 +10,7 @@ the items' text: `138****5678`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Tuple
 
 from bot.pii import mask_pii
 
@@ -32,7 +32,7 @@ def transcript_items(events: Iterable[Dict[str, Any]], mask: Iterable[str] = ())
             item = {"kind": "user", "text": mask_pii(e.get("text") or "", kinds), "at": at,
                     "intent": intent.get("name"), "confidence": round(float(intent.get("confidence") or 0), 3),
                     "channel": e.get("input_channel")}
-            item.update(_attachments(e.get("metadata") or {}))
+            item.update(_attachments(e.get("metadata") or {}, kinds))
             items.append(item)
         elif kind == "bot":
             metadata = e.get("metadata") or {}
@@ -54,7 +54,7 @@ def transcript_items(events: Iterable[Dict[str, Any]], mask: Iterable[str] = ())
     return items
 
 
-def _attachments(metadata: Dict[str, Any]) -> Dict[str, Any]:
+def _attachments(metadata: Dict[str, Any], kinds: Tuple[str, ...] = ()) -> Dict[str, Any]:
     """`media` and `location` of a user message, with a text that says what it is."""
     out: Dict[str, Any] = {}
     media = metadata.get("media")
@@ -65,13 +65,16 @@ def _attachments(metadata: Dict[str, Any]) -> Dict[str, Any]:
         else:
             out["media"] = {"error": str(media.get("error") or "not downloaded")}
             out["text"] = f"[photo, not shown: {out['media']['error']}]"
+    caption = mask_pii(str(metadata.get("caption") or "").strip(), kinds)
+    if out and caption:  # the words sent with the picture (Telegram)
+        out["text"] = f"{out['text']} {caption}"
     location = metadata.get("location")
     if isinstance(location, dict):
         try:
             lat, lon = float(location.get("latitude")), float(location.get("longitude"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return out
-        label = str(location.get("label") or "")
+        label = mask_pii(str(location.get("label") or ""), kinds)
         out["location"] = {"latitude": lat, "longitude": lon, "label": label}
         out["text"] = f"[location] {label + ' ' if label else ''}({lat:.5f}, {lon:.5f})"
     return out
