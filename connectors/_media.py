@@ -23,6 +23,7 @@ Redis keys (owned here):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -118,8 +119,12 @@ class MediaStore:
 
     def __init__(self, redis: Any, limit: Optional[int] = None, keep_seconds: Optional[int] = None) -> None:
         self.redis = redis
-        self.limit = limit or max_bytes()
-        self.keep = keep_seconds or _keep_seconds()
+        try:
+            self.limit = limit or max_bytes()
+            self.keep = keep_seconds or _keep_seconds()
+        except ConfigError as exc:  # a typo in the settings must not lose the user's picture: defaults, loudly
+            logger.error("media: %s; using %d bytes and %d days meanwhile", exc, DEFAULT_MAX_BYTES, DEFAULT_KEEP_DAYS)
+            self.limit, self.keep = limit or DEFAULT_MAX_BYTES, keep_seconds or DEFAULT_KEEP_DAYS * 86400
 
     @staticmethod
     def key(media_id: str) -> str:
@@ -212,8 +217,6 @@ class MediaStore:
     # --- Telegram ----------------------------------------------------------------------------------
     async def fetch_telegram(self, bot: Any, sizes: Sequence[Any], sender_id: str) -> Dict[str, Any]:
         """The largest `PhotoSize` within the limit: getFile, then the file download; never raises."""
-        import asyncio
-
         from telegram.error import TelegramError
 
         fitting = [s for s in sizes if not s.file_size or s.file_size <= self.limit]

@@ -280,3 +280,17 @@ def test_media_download_is_capped_and_checked(redis_server: Any) -> None:
         assert meta.get("content_type") == "image/png", meta  # the largest size within the limit
         assert "limit" in asyncio.run(telegram_fetch([PhotoSize("huge", "h", 2000, 2000, 5_000_000)]))["error"]
         assert "invalid file_id" in asyncio.run(telegram_fetch([PhotoSize("nope", "n", 5, 5, 10)]))["error"].lower()
+
+
+def test_a_bad_media_setting_is_named_and_the_defaults_hold(monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    from connectors._media import DEFAULT_MAX_BYTES, max_bytes
+    from bot.errors import ConfigError
+
+    monkeypatch.setenv("CANYU_MEDIA_MAX_BYTES", "5MB")
+    with pytest.raises(ConfigError, match="CANYU_MEDIA_MAX_BYTES='5MB' is not a whole number of bytes"):
+        max_bytes()
+    with caplog.at_level("ERROR"):
+        assert MediaStore(None).limit == DEFAULT_MAX_BYTES
+    assert "CANYU_MEDIA_MAX_BYTES='5MB'" in caplog.text
+
