@@ -343,3 +343,42 @@ def test_every_question_of_a_message_gets_its_answer(assistant: Assistant, text:
 ])
 def test_two_swapped_letters_still_get_the_answer(assistant: Assistant, text: str, entry: str) -> None:
     assert _answered(_turn(assistant, new_sender("typo"), text)) == entry
+
+
+@pytest.mark.parametrize("text, confidence, offered", [
+    ("the courier was late again and nobody told me", 0.55, True),  # a statement: worth filing
+    ("烫得握不住了 这正常吗", 0.93, True),  # a question the NLU is sure is a complaint
+    ("how heavy is the band, is it ok to sleep in", 0.6, False),  # a question it merely leans that way on
+    ("快充头要另外买不", 0.45, False),
+])
+def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: str, confidence: float,
+                                                                         offered: bool) -> None:
+    from rasa_sdk import Tracker
+
+    from bot.actions.product import _sounds_like_feedback
+
+    latest = {"text": text, "intent": {"name": "complain", "confidence": confidence}, "entities": []}
+    tracker = Tracker("s", {}, latest, [], False, None, {}, "action_listen")
+    assert _sounds_like_feedback(tracker) is offered
+
+
+@pytest.mark.parametrize("text, intent, confidence, answer_path", [
+    ("my update is stuck, help", "feedback_unsubscribe", 0.45, True),  # leaning is not saying: never unsubscribe
+    ("stop sending me feedback news", "feedback_unsubscribe", 0.93, False),  # said clearly: its rule runs
+    ("/feedback_unsubscribe", "feedback_unsubscribe", 1.0, False),  # a button
+    ("这周末深圳会下雨不", "find_service_centre", 0.5, True),
+    ("/share_photo", "share_photo", 1.0, False),  # a picture, sent by the channel as a payload
+])
+def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str, confidence: float,
+                                                         answer_path: bool) -> None:
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.answer_path_policy import ANSWER_ACTION, AnswerPathPolicy
+
+    tracker = DialogueStateTracker.from_events("s", [
+        ActionExecuted("action_listen"),
+        UserUttered(text, intent={"name": intent, "confidence": confidence}),
+    ])
+    decided = AnswerPathPolicy._decide(tracker)
+    assert (decided == ANSWER_ACTION) is answer_path, decided

@@ -447,3 +447,20 @@ def test_console_recent_answers_and_wrong_answer_button(console):
     bad = s.post(url + "/api/trainer/wrong", json={"answer": "0-1"}, headers={"X-CSRF-Token": csrf})
     assert bad.status_code == 400 and "reload" in bad.json()["error"]
     assert s.get(url + "/api/trainer/groups?reason=bogus").status_code == 400
+
+
+def test_a_hedged_answer_is_filed_to_confirm(red):
+    hedged = _answer("g1", UPDATE_EN, T0 + 1, confidence=0.41)
+    hedged["metadata"]["kb"]["hedged"] = True
+    _publish(
+        red,
+        _user("g1", "os update how??", "ask_product", 0.7, T0),
+        hedged,
+        _user("g2", "How do I update MilletOS?", "ask_product", 0.99, T0 + 10),
+        _answer("g2", UPDATE_EN, T0 + 11),  # a sure answer: not filed
+    )
+    inbox = Inbox(red)
+    inbox.sync()
+    items = inbox.open_items(reasons=["hedged"])
+    assert [(i["sender"], i["text"]) for i in items] == [("g1", "os update how??")]
+    assert items[0]["answer"]["entry"] == "os_update_how" and items[0]["signals"][0]["confidence"] == 0.41

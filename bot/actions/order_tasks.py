@@ -189,17 +189,24 @@ class OrderTaskValidation(FormValidationAction, ABC):
 
 
 class AskOrderNumber(Action, ABC):
-    """Asks a task form's order number (``utter_ask_<form>_order_number``), but not right after "can't find
-    it, send it again" (one question a turn)."""
+    """Asks a form's order number (``utter_ask_<form>_order_number``), but not right after "can't find it" or
+    "that's not an order number" (those already ask for it again: one question a turn)."""
 
     @abstractmethod
     def name(self) -> Text:
         """``action_ask_<form>_order_number``."""
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        if not said_this_turn(tracker, ("utter_order_not_found",)):
+        if not said_this_turn(tracker, ("utter_order_not_found", "utter_order_bad_format")):
             dispatcher.utter_message(response=self.name().replace("action_ask_", "utter_ask_", 1))
         return []
+
+
+class ActionAskOrderNumber(AskOrderNumber):
+    """The order-status form's (``order_form``) ask: ``utter_ask_order_number``."""
+
+    def name(self) -> Text:
+        return "action_ask_order_number"
 
 
 class ActionAskCancelOrderNumber(AskOrderNumber):

@@ -42,7 +42,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
-from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task
+from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task, said_unclearly
 from bot.language import detect_language
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS", "TASK_FLOWS"]
@@ -88,17 +88,31 @@ def _offer_events(tracker: Tracker, result: Result) -> List[Dict[Text, Any]]:
     return [make_offer(tracker, "flow", flow=offer.flow)]
 
 
+def _entry_buttons(candidates: List[Any], language: str) -> List[Dict[str, str]]:
+    """One button per candidate entry: its first phrasing in `language`, asking for that entry's answer."""
+    retriever = get_service().retriever()
+    return [{"title": retriever.question_label(c.entry_id, language), "payload": _payload(c.entry_id)}
+            for c in candidates]
+
+
 def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
            quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
     record = result.record()
-    if result.outcome == "answer":
+    if result.outcome == "answer" and result.hedged:  # "I think you're asking X:" answer, the others as buttons
+        retriever = get_service().retriever()
+        dispatcher.utter_message(response="utter_kb_hedged",
+                                 kb_question=retriever.question_label(result.entry_id, result.language))
         dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
+        others = _entry_buttons(result.candidates[1:], result.language)
+        if others:
+            dispatcher.utter_message(response="utter_kb_not_this", buttons=others)
+    elif result.outcome == "answer":
+        dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
+    if result.outcome == "answer":
         return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3)),
                 *_offer_events(tracker, result)]
     if result.outcome == "suggest":
-        retriever = get_service().retriever()
-        buttons = [{"title": retriever.question_label(c.entry_id, result.language), "payload": _payload(c.entry_id)}
-                   for c in result.candidates]
+        buttons = _entry_buttons(result.candidates, result.language)
         dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
         return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
     if quiet_when_unsure:
@@ -169,13 +183,23 @@ def _clearly_answers(result: Result, text: str, intent: Optional[str] = None) ->
     return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
 
 
+def _sounds_like_feedback(tracker: Tracker) -> bool:
+    """Whether an answered complaint or suggestion is worth offering to file too: a statement ("the price dropped
+    a week after I bought it"), or a question the NLU is sure is a complaint ("打王者手机烫得不行 正常吗"). A plain
+    question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer."""
+    _, confidence = _intent(tracker)
+    if not asks_question(tracker.latest_message.get("text") or ""):
+        return True
+    return confidence >= get_service().retriever().answering.override_threshold
+
+
 def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
     """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
     result = _rank(tracker)
     if not _clearly_answers(result, tracker.latest_message.get("text") or "", intent):
         return [FollowupAction(OWN_FLOWS[intent])]
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
-    if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None:
+    if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and _sounds_like_feedback(tracker):
         dispatcher.utter_message(response="utter_offer_feedback")
         events.append(make_offer(tracker, "feedback", text=tracker.latest_message.get("text") or ""))
     return events
@@ -239,7 +263,9 @@ class ActionAnswerProduct(Action):
         return "action_answer_product"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent, _ = _intent(tracker)
+        intent, confidence = _intent(tracker)
+        if said_unclearly(intent, confidence, tracker.latest_message.get("text") or ""):
+            intent = None  # a sign-up or unsubscribe the user did not say clearly: just the ranking's answer
         try:
             if intent in TASK_FLOWS:
                 return _task_or_answer(dispatcher, tracker, intent)

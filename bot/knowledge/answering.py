@@ -26,7 +26,7 @@ import yaml
 from bot.errors import ConfigError
 
 __all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
-           "GUARDED_FLOWS", "only_asks_about_task"]
+           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly"]
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
@@ -37,7 +37,20 @@ TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_o
 # A question (not a request, no order number) with one of these intents goes to the answer path first, and
 # only an FAQ entry at least `override_threshold` sure answers it; otherwise the flow runs as before. For
 # human_handoff the EscalationPolicy decides first (an explicit "转人工" / "talk to a human" hands off at once).
-GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier", "human_handoff": "action_handoff"}
+GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier", "human_handoff": "action_handoff",
+                 "find_service_centre": "action_service_centre", "feedback_beta_signup": "action_feedback_beta_signup",
+                 "feedback_digest_subscribe": "action_feedback_digest_subscribe",
+                 "feedback_unsubscribe": "action_feedback_unsubscribe"}
+
+# Intents whose flow changes what the user gets from us (subscriptions, sign-ups, linking accounts) or that stand for something
+# other than words (a photo, a location pin: the channels send them as payloads), and the service-centre finder,
+# which any city name pulls towards: they run only when the user said so clearly, by a button or media
+# (a "/intent" payload) or a message the NLU is at least EXPLICIT_CONFIDENCE sure of. "update stuck at 45% for
+# an hour, help" leaning towards feedback_unsubscribe must never unsubscribe anybody, and "这周末深圳会刮台风不"
+# is not a question about service centres: anything less sure is asked of the answer path like any other message.
+EXPLICIT_INTENTS = frozenset({"feedback_unsubscribe", "feedback_digest_subscribe", "feedback_beta_signup",
+                              "link_identity", "share_photo", "share_location", "find_service_centre"})
+EXPLICIT_CONFIDENCE = 0.8
 
 _QUESTION = re.compile(
     r"[?？]|"
@@ -123,6 +136,11 @@ def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> Answeri
                                    raw.get("override_threshold", defaults.override_threshold), 0.0, 1.0),
         topics=topics,
     )
+
+
+def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
+    """An `EXPLICIT_INTENTS` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
+    return intent in EXPLICIT_INTENTS and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
 
 
 def only_asks_about_task(text: str, has_order_number: bool) -> bool:

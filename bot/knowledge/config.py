@@ -28,6 +28,8 @@ class RetrieverConfig:
     model: Union[None, str, Dict[str, Optional[str]]] = None
     answer_threshold: float = 0.50
     suggest_threshold: float = 0.15
+    hedge_threshold: float = 0.30
+    """From this up to answer_threshold, a clear leader is answered, saying which question (see Retriever._hedge)."""
     sure_threshold: float = 0.70
     """From answer_threshold up to this, an answer is given only when the question names nothing the KB lacks."""
     suggest_max: int = 3
@@ -91,9 +93,10 @@ def load_config(root: Optional[Path] = None) -> RetrieverConfig:
     elif model is not None and not isinstance(model, str):
         raise ConfigError(f"{path}: model {model!r} is neither a model name nor {{en: ..., zh: ...}}")
     cfg = RetrieverConfig(**values)
-    if not 0 <= cfg.suggest_threshold <= cfg.answer_threshold <= cfg.sure_threshold <= 1:
-        raise ConfigError(f"{path}: need 0 <= suggest_threshold ({cfg.suggest_threshold}) <= answer_threshold "
-                          f"({cfg.answer_threshold}) <= sure_threshold ({cfg.sure_threshold}) <= 1")
+    if not 0 <= cfg.suggest_threshold <= cfg.hedge_threshold <= cfg.answer_threshold <= cfg.sure_threshold <= 1:
+        raise ConfigError(f"{path}: need 0 <= suggest_threshold ({cfg.suggest_threshold}) <= hedge_threshold "
+                          f"({cfg.hedge_threshold}) <= answer_threshold ({cfg.answer_threshold}) <= sure_threshold "
+                          f"({cfg.sure_threshold}) <= 1")
     if cfg.ann_kind not in ("ivf", "hnsw"):
         raise ConfigError(f"{path}: ann_kind {cfg.ann_kind!r} is not ivf or hnsw")
     return cfg

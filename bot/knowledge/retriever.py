@@ -34,7 +34,10 @@ from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
 
-__all__ = ["Candidate", "Result", "Retriever", "kb_docs", "calibrate_scores"]
+__all__ = ["Candidate", "Result", "Retriever", "kb_docs", "calibrate_scores", "HEDGE_LEAD"]
+
+HEDGE_LEAD = 0.8
+"""A hedged answer's entry must be this much ahead: the next candidate's confidence at most this share of it."""
 
 _OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
 _ON_PRODUCT_BOOST = 0.5
@@ -65,6 +68,7 @@ class Result:
     latency_ms: float = 0.0
     offer: Optional[Offer] = None
     topic: Optional[str] = None  # the intent whose topic weighed in, if any
+    hedged: bool = False  # answered from the "did you mean" band: the reply says which question it answers
 
     def record(self) -> Dict[str, Any]:
         """A small JSON-able summary for trackers and agents; `kind` says which source won."""
@@ -72,6 +76,7 @@ class Result:
             "outcome": self.outcome, "entry": self.entry_id, "kind": self.kind,
             "confidence": round(self.confidence, 3), "reason": self.reason, "topic": self.topic,
             "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
+            **({"hedged": True} if self.hedged else {}),
         }
 
 
@@ -281,7 +286,7 @@ class Retriever:
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
         question = fix_swaps(question, self._vocabulary)
-        result = self._ask(question, lang, intent, intent_confidence)
+        result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         topic = self.answering.topic(intent)
         if topic is not None:
             result.topic = intent
@@ -322,6 +327,28 @@ class Retriever:
                 result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
                 answers.append(result)
         return answers if len(answers) >= 2 else []
+
+    def _hedge(self, result: Result, question: str) -> Result:
+        """A "did you mean" whose best entry is at least `hedge_threshold` sure and clearly ahead of the next one
+        (its confidence at most `HEDGE_LEAD` of the best) is answered, saying which question it answers, with the
+        others as buttons: a knowledgeable friend says "if you mean X: …", not "pick one"."""
+        if result.outcome != "suggest" or result.confidence < self.config.hedge_threshold or not result.candidates:
+            return result
+        top, others = result.candidates[0], result.candidates[1:]
+        if others and others[0].confidence > HEDGE_LEAD * top.confidence:
+            return result
+        answer = self.answer_entry(top.entry_id, result.language, reason=(
+            f"confidence {result.confidence:.2f} between thresholds, at least {self.config.hedge_threshold} and "
+            f"clearly ahead: answered, saying which question"))
+        if answer is None:
+            return result
+        if top.entry_id not in self.kb.faq:  # a product fact: rendered for this question (the activity asked about)
+            fact = render_fact(self.kb, top.entry_id, question, result.language)
+            if fact is not None:
+                answer.kind, answer.text, answer.products = fact
+        answer.confidence, answer.candidates, answer.hedged = result.confidence, result.candidates, True
+        answer.products = answer.products or result.products
+        return answer
 
     def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)

@@ -17,7 +17,8 @@ last sync and files an item for every user message that was
     bigrams), or said so ("that's not what I asked", "不是这个", "答非所问", …; the last answer);
   - `asked_for_person`: within the user's next two turns after a knowledge answer, the user asked
     for a person (intent `human_handoff`, or "转人工"/"人工客服"/"real person"/…; the last answer);
-  - `marked_wrong`: a trainer marked the answer wrong (`mark_wrong()`, the console's recent answers).
+  - `marked_wrong`: a trainer marked the answer wrong (`mark_wrong()`, the console's recent answers);
+  - `hedged`: the answer came from the "did you mean" band ("I think you're asking X:"), to be confirmed.
   A knowledge answer is a bot event whose metadata carries `kb` with outcome "answer" (see
   bot/actions/product.py); these items carry `answer` = {id, text, entry, kind, confidence} and
   `signals` (what gave it away: the follow-up text, the similarity, who marked it).
@@ -255,6 +256,8 @@ class Inbox:
         convo["last_answer"] = answer
         watched = [w for w in convo.get("watch") or [] if w.get("id") != answer["id"]]
         convo["watch"] = (watched + [dict(answer, turn=int(convo.get("turn") or 0))])[-3:]
+        if kb.get("hedged"):  # answered from the "did you mean" band: a trainer should confirm it
+            self._file_wrong(answer, "hedged", {"reason": "hedged", "confidence": kb.get("confidence"), "ts": ts})
         pipe = self.redis.pipeline()
         pipe.lpush(ANSWERS, json.dumps(answer, ensure_ascii=False))
         pipe.ltrim(ANSWERS, 0, ANSWERS_KEPT - 1)
