@@ -291,6 +291,8 @@ class TelegramInput(PlatformInput):
     async def _recover(self) -> None:
         """Updates acknowledged but not answered (the process died, or a try failed): processed again."""
         for key in await asyncio.to_thread(self.inbound.due):
+            if key in self._held:  # ours and still in progress (a blocked loop let the lease lapse)
+                continue
             claim = await asyncio.to_thread(self.inbound.claim, key)
             if claim.state == "failed":
                 logger.error("telegram: update %s given up after %d attempts", key, self.inbound.max_attempts)

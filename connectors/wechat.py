@@ -331,6 +331,8 @@ class WeChatInput(PlatformInput):
         """Messages whose processor died (lease expired) or that failed (released): processed again, the
         answer through the customer-service API (WeChat was told `success` or gave up long ago)."""
         for key in await asyncio.to_thread(self.inbound.due):
+            if key in self._held:  # ours and still in progress (a blocked loop let the lease lapse)
+                continue
             claim = await asyncio.to_thread(self.inbound.claim, key)
             if claim.state == "failed":
                 logger.error("wechat: message %s given up after %d attempts", key, self.inbound.max_attempts)
