@@ -18,6 +18,9 @@ JSON string: the longer the conversation, the more every message costs. Here a t
 `save` knows which stored events the tracker holds (the tracker it handed out carries a mark: the header it
 read and the first and last event objects), serialises only the new events and appends them with a new
 header in one script that first checks the header is still the one read (no other writer came between).
+The store also keeps, for the last `RECENT` conversations it saved, the header and the event objects it just
+wrote: the next `retrieve` of that conversation sends the header along and Redis answers "same" when nobody
+wrote since (another instance, a tool), so the events are neither sent nor parsed again, only replayed.
 Anything else (a tracker from the HTTP API or `rasa` tools, a mark that no longer fits, a concurrent write,
 a trimmed `max_event_history`) takes the careful path: read every stored event, compare them with the
 tracker's own; if the stored events are a prefix of the tracker's (whole conversation or latest session),
@@ -37,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -60,6 +64,7 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "canyu"
 FORMAT = "canyu.tracker/1"
 _MARK = "_canyu_stored"
+RECENT = 2000  # conversations whose last saved events stay in memory (the next message skips parsing them)
 _CHUNK = 1000  # Lua's unpack() has a stack limit: RPUSH at most this many values at a time
 
 # KEYS[1] tracker; ARGV[1] the header read ("" = the key must not exist), ARGV[2] the new header,
@@ -90,13 +95,15 @@ if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
 """ % {"chunk": _CHUNK}
 
-# KEYS[1] tracker; ARGV[1] '1' for every session. {'list', header, events...}, {'string', json} or nil.
+# KEYS[1] tracker; ARGV[1] '1' for every session, ARGV[2] the header of the events held in memory ('' none).
+# {'list', header, events...}, {'same'} when the header is ARGV[2], {'string', json} or nil.
 _READ = """
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' then return nil end
 if t == 'string' then return {'string', redis.call('GET', KEYS[1])} end
 if t ~= 'list' then return {t} end
 local header = redis.call('LINDEX', KEYS[1], 0)
+if header == ARGV[2] then return {'same'} end
 local start = 0
 if ARGV[1] ~= '1' then start = tonumber(cjson.decode(header).start) or 0 end
 local out = redis.call('LRANGE', KEYS[1], start + 1, -1)
@@ -160,14 +167,25 @@ class TrackerStore(RedisTrackerStore):
         self._append = self.red.register_script(_APPEND)
         self._rewrite = self.red.register_script(_REWRITE)
         self._read = self.red.register_script(_READ)
+        self._recent: "OrderedDict[str, Tuple[str, Dict[str, Any], Tuple[Event, ...]]]" = OrderedDict()
 
     # ------------------------------------------------------------------ reading
     async def _retrieve(self, sender_id: str, fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
         if not self.appending:
             return await self._stock(super()._retrieve, sender_id, sender_id, fetch_all_sessions)
-        got = self._read(keys=[self.key_prefix + sender_id], args=["1" if fetch_all_sessions else "0"])
+        recent = None if fetch_all_sessions else self._recent.get(sender_id)
+        got = self._read(keys=[self.key_prefix + sender_id],
+                         args=["1" if fetch_all_sessions else "0", recent[0] if recent else ""])
         if got is None:
             return None
+        if got[0] == "same" and recent is not None:  # nobody wrote since: the events saved last, not parsed again
+            header, meta, events = recent
+            self._recent.move_to_end(sender_id)
+            tracker = self.init_tracker(sender_id)
+            tracker.recreate_from_dialogue(Dialogue(sender_id, list(events)))
+            if len(tracker.events) == len(events):
+                self._mark(tracker, header, meta, int(meta.get("start", 0)), len(events))
+            return tracker
         if got[0] == "string":  # Rasa's own format: read it Rasa's way; the next save makes it a list
             tracker = self.deserialise_tracker(sender_id, got[1])
             return tracker if fetch_all_sessions or tracker is None else self._latest_session(tracker)
@@ -243,11 +261,23 @@ class TrackerStore(RedisTrackerStore):
                             args=[header, fresh_raw, expiry, *map(_dumps, dicts)]):
             return False
         self._mark(tracker, fresh_raw, fresh, base, len(tracker.events))
+        self._remember(tracker, fresh_raw, fresh, base)
         self._publish(tracker.sender_id, dicts)
         return True
 
+    def _remember(self, tracker: DialogueStateTracker, header: str, meta: Dict[str, Any], base: int) -> None:
+        """Keep the events just saved for the next `retrieve` of the latest session (Rasa shares event objects
+        between trackers too: `copy`, `travel_back_in_time`), if they are exactly that session."""
+        sender = tracker.sender_id
+        self._recent.pop(sender, None)
+        if base == int(meta.get("start", 0)) and self.max_event_history is None:
+            self._recent[sender] = (header, meta, tuple(tracker.events))
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+
     def _save_carefully(self, tracker: DialogueStateTracker, expiry: int) -> None:
         key = self.key_prefix + tracker.sender_id
+        self._recent.pop(tracker.sender_id, None)
         header, meta, stored = self._stored(key)
         mine = [event.as_dict() for event in tracker.events]
         n = len(stored)

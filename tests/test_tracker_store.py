@@ -175,6 +175,22 @@ def test_a_write_between_read_and_save_is_not_lost(red: Any, redis_server: Any) 
     assert texts == ["hi", "first", "second"]
 
 
+def test_two_instances_see_each_others_writes(red: Any, redis_server: Any) -> None:
+    """Each store keeps the events it saved last in memory; a write by another instance must show anyway."""
+    one, _ = stores(redis_server.url)
+    two, _ = stores(redis_server.url)
+    converse(one, "rest:m", SCRIPT[:2])
+    assert "rest:m" in one._recent
+    converse(two, "rest:m", [turn(40, "from two")])
+    converse(one, "rest:m", [turn(41, "from one")])
+    converse(two, "rest:m", [turn(42, "two again")])
+    for store in (one, two):
+        texts = [e.text for e in run(store.retrieve("rest:m")).events if isinstance(e, UserUttered)]
+        assert texts == ["hi", "from two", "from one", "two again"]
+    held = run(one.retrieve("rest:m"))
+    assert [e.as_dict() for e in held.events] == [json.loads(x) for x in red.lrange("canyu:tracker:rest:m", 1, -1)][1:]
+
+
 def test_an_old_string_tracker_is_read_and_becomes_a_list_on_save(red: Any, redis_server: Any) -> None:
     _, stock = stores(redis_server.url)
     converse(stock, "rest:f", SCRIPT[:3])
