@@ -217,7 +217,7 @@ def main_pairs(args: argparse.Namespace) -> int:
         "accuracy": _threshold_accuracy(base, y, halves), "roc_auc": float(roc_auc_score(y, base))}
 
     sig = pair_signals(a, b, encoder)
-    lang = "zh" if sum(has_cjk(t) for t in a[:200]) > 100 else "en"
+    lang = "zh" if 2 * sum(has_cjk(t) for t in a[:200]) > len(a[:200]) else "en"  # most texts Chinese
     fused = retriever_similarity(sig, cfg.weights.get(lang, cfg.weights["en"]))
     results["retriever similarity (dense + BM25, no training)"] = {
         "accuracy": _threshold_accuracy(fused, y, halves), "roc_auc": float(roc_auc_score(y, fused))}
