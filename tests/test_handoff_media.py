@@ -110,6 +110,7 @@ def test_wechat_photo_and_place_during_a_handoff_reach_the_agent(stack: Channels
     assert resp.status_code == 200 and resp.text in ("success", ""), resp.text
     events = until(lambda: (lambda ev: ev if len(ev) >= 3 else None)(user_events(stack, user.sender_id)),
                    "the picture and the pin in the tracker")
+    assert [e.get("text") for e in events].count("转人工") == 1, "each message reaches Rasa once"
     media = events[-2]["metadata"]["media"]
     assert media["content_type"] == "image/png" and media["size"] == len(picture), media
     assert MediaStore(stack.assistant.redis).get(media["id"]) == (picture, "image/png")

@@ -100,7 +100,9 @@ def test_the_assistant_answers_a_typed_city(assistant: Assistant) -> None:
     answer = _texts(assistant, new_sender("city"), "上海的维修点在哪")
     assert "上海徐家汇" in answer and "上海陆家嘴" in answer, answer
     sender = new_sender("ask")
-    asked = _texts(assistant, sender, "where is the nearest service centre")
+    # "where is the nearest service centre" itself is answered by the FAQ entry in knowledge/faq/store.yml
+    # (the answer path asks the KB first when a clearly right entry exists: bot/answer_path_policy.py)
+    asked = _texts(assistant, sender, "find a service center")
     assert "Which city" in asked and "Shanghai" in asked, asked
     answer = _texts(assistant, sender, "Chengdu")
     assert "Chengdu Chunxi Road" in answer, answer
