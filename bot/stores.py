@@ -37,6 +37,7 @@ does (the retention sweep sets it again, bot/privacy/retention.py reads the head
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import secrets
@@ -144,6 +145,24 @@ def _header(sender_id: str, meta: Dict[str, Any], new: List[Dict[str, Any]]) -> 
             "w": secrets.token_hex(6)}
 
 
+def _copy_slot(slot: Any) -> Any:
+    """`copy.copy(slot)` for a plain object (a new instance sharing the attributes), without copy's protocol
+    look-ups; a class with its own copy or pickle hooks goes through `copy.copy`."""
+    cls = type(slot)
+    if cls not in _PLAIN:
+        hooks = ("__copy__", "__reduce__", "__reduce_ex__", "__setstate__", "__getstate__")
+        own = any(name in k.__dict__ for k in cls.__mro__ if k is not object for name in hooks)
+        _PLAIN[cls] = not own and hasattr(slot, "__dict__") and not getattr(cls, "__slots__", ())
+    if not _PLAIN[cls]:
+        return copy.copy(slot)
+    new = object.__new__(cls)
+    new.__dict__.update(slot.__dict__)
+    return new
+
+
+_PLAIN: Dict[type, bool] = {}
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -170,6 +189,16 @@ class TrackerStore(RedisTrackerStore):
         self._recent: "OrderedDict[str, Tuple[str, Dict[str, Any], Tuple[Event, ...]]]" = OrderedDict()
 
     # ------------------------------------------------------------------ reading
+    def init_tracker(self, sender_id: str) -> DialogueStateTracker:
+        """Rasa's, with the domain's slots copied as `copy.copy` would, 3x faster (one tracker per message)."""
+        if not self.appending:
+            return super().init_tracker(sender_id)
+        tracker = DialogueStateTracker(sender_id, None, max_event_history=self.max_event_history)
+        tracker.slots = {slot.name: _copy_slot(slot) for slot in self.domain.slots}
+        for slot in tracker.slots.values():  # as Rasa's __init__ does (`_reset`)
+            slot.reset()
+        return tracker
+
     async def _retrieve(self, sender_id: str, fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
         if not self.appending:
             return await self._stock(super()._retrieve, sender_id, sender_id, fetch_all_sessions)

@@ -175,6 +175,25 @@ def test_a_write_between_read_and_save_is_not_lost(red: Any, redis_server: Any) 
     assert texts == ["hi", "first", "second"]
 
 
+def test_a_new_tracker_has_the_slots_rasa_gives_it(red: Any, redis_server: Any) -> None:
+    from pathlib import Path
+
+    from rasa.core.tracker_store import TrackerStore as RasaBase
+
+    domain = Domain.load(str(Path(__file__).resolve().parents[1] / "domain.yml"))  # every slot type we use
+    ours, _ = stores(redis_server.url)
+    ours.domain = domain
+    mine, rasas = ours.init_tracker("rest:n"), RasaBase.init_tracker(ours, "rest:n")
+    assert list(mine.slots) == list(rasas.slots) and len(mine.slots) > 10
+    for name, slot in rasas.slots.items():
+        assert type(mine.slots[name]) is type(slot) and vars(mine.slots[name]) == vars(slot), name
+    assert all(mine.slots[s.name] is not s for s in domain.slots)  # copies: the domain's own stay untouched
+    language = next(s for s in domain.slots if s.name == "language")
+    before = language.value
+    mine.update(SlotSet("language", "zh" if before != "zh" else "en"))
+    assert language.value == before and mine.get_slot("language") != before
+
+
 def test_two_instances_see_each_others_writes(red: Any, redis_server: Any) -> None:
     """Each store keeps the events it saved last in memory; a write by another instance must show anyway."""
     one, _ = stores(redis_server.url)
