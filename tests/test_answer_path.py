@@ -183,6 +183,20 @@ def test_a_complaint_that_asks_something_gets_the_answer_and_can_be_filed(assist
     assert any("FB" in t for t in filed["texts"]), filed  # told the feedback number
 
 
+@pytest.mark.parametrize("text", ["手环能不能测血糖啊", "does the band 9 have a built-in speaker for calls?"])
+def test_a_question_about_what_exists_is_not_filed_as_feedback(assistant: Assistant, text: str) -> None:
+    """Whatever intent the NLU gives it, a question about a capability the KB does not cover gets not sure (or a
+    "did you mean"), never "thanks, filed as FB…": nobody asked to file anything."""
+    turn = _turn(assistant, new_sender("capability"), text)
+    assert "action_file_feedback" not in turn["actions"], turn
+    assert not any("FB" in t for t in turn["texts"]), turn
+
+
+def test_a_wish_is_still_filed(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("wish"), "能不能给手环加个离线音乐功能")
+    assert "action_file_feedback" in turn["actions"], turn
+
+
 def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn

@@ -258,3 +258,11 @@ def test_unsure_answer_naming_a_thing_the_kb_lacks_is_not_given(retriever) -> No
         retriever.config = config
     assert lacking.outcome == "unsure" and "aptX" in lacking.reason, lacking.record()
     assert known.outcome == "answer", known.record()
+
+
+def test_a_spec_the_kb_does_not_hold_is_not_answered_by_a_near_entry(retriever) -> None:  # type: ignore[no-untyped-def]
+    """RAM is not in products.yml: the memory-card entry is near "运存" but says nothing about it."""
+    for question, term in (("14 Pro 运行内存有几个G", "运行内存"), ("14的运存大吗", "运存")):
+        result = retriever.ask(question)
+        assert result.outcome == "unsure" and term in result.reason, result.record()
+    assert retriever.ask("14 Pro 主摄多少像素").outcome == "answer"  # the camera entry does give the megapixels

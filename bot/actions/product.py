@@ -42,7 +42,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import user_language
 from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
-from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task, said_unclearly
+from bot.knowledge.answering import (GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task, said_unclearly,
+                                     wants_change)
 from bot.language import detect_language
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS", "TASK_FLOWS"]
@@ -172,13 +173,16 @@ def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: s
 
 
 def _clearly_answers(result: Result, text: str, intent: Optional[str] = None) -> bool:
-    """For a message whose intent wants something else: a question is answered by any confident answer
-    (FAQ, spec or catalog); anything else, and anything the NLU calls out of scope, only by an FAQ entry
-    at least `override_threshold` sure."""
+    """For a message whose intent wants something else: a question, or a complaint (it wants help: "上周刚下单
+    今天就便宜了两百 好气" is answered by price protection), is answered by any confident answer (FAQ, spec or
+    catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the intent; anything else,
+    and anything the NLU calls out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
     retriever = get_service().retriever()
-    if intent != "out_of_scope" and asks_question(text):
+    if result.kind in ("catalog", "spec") and result.confidence >= 1.0:
+        return True
+    if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold
     return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
 
@@ -196,8 +200,11 @@ def _sounds_like_feedback(tracker: Tracker) -> bool:
 def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
     """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
     result = _rank(tracker)
-    if not _clearly_answers(result, tracker.latest_message.get("text") or "", intent):
+    text = tracker.latest_message.get("text") or ""
+    if not _clearly_answers(result, text, intent) and (
+            OWN_FLOWS[intent] != "action_file_feedback" or not asks_question(text) or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
+    # answered, or a question about what exists ("手环能直接打电话吗"): not sure or "did you mean", not filed unasked
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and _sounds_like_feedback(tracker):
         dispatcher.utter_message(response="utter_offer_feedback")

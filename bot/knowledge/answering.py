@@ -26,7 +26,7 @@ import yaml
 from bot.errors import ConfigError
 
 __all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
-           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly"]
+           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change"]
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
@@ -70,6 +70,20 @@ _REQUEST = re.compile(
     r"帮我|帮忙|麻烦|给我|我要|我想|请你|请帮|替我|通知我",
     re.IGNORECASE,
 )
+
+
+_WISH = re.compile(
+    r"希望|建议|能不能(?:加|出|做|改)|可不可以(?:加|出|做|改)|加(?:个|一个|上)|增加|出(?:个|一款|一个)|"
+    r"什么时候(?:能|会|才)?(?:出|加|支持|上线)|\b(?:add|adding|wish|would love|hope|suggest\w*|please make|"
+    r"feature request|bring back|make it|should have|could you make)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_change(text: str) -> bool:
+    """Whether a message asks for something to be made or changed ("希望出个小屏版", "pls add call recording"),
+    not whether something exists ("手环能直接打电话吗"): the first is a suggestion, the second a question."""
+    return bool(_WISH.search((text or "").strip()))
 
 
 def is_request(text: str) -> bool:

@@ -28,7 +28,7 @@ from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.multi import question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
-from bot.knowledge.specs import answer_spec
+from bot.knowledge.specs import answer_spec, unheld_spec
 from bot.knowledge.terms import fix_swaps, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
@@ -287,6 +287,12 @@ class Retriever:
         lang = detect_language(question) or language or "en"
         question = fix_swaps(question, self._vocabulary)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
+        unheld = unheld_spec(question)
+        if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
+            # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
+            result = Result(outcome="unsure", language=result.language, confidence=result.confidence,
+                            entry_id=result.entry_id, kind=result.kind, candidates=result.candidates,
+                            products=result.products, reason=f"asks about {unheld}, which the answer never mentions")
         topic = self.answering.topic(intent)
         if topic is not None:
             result.topic = intent

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["SpecAnswer", "detect_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
+__all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
@@ -76,6 +76,12 @@ class SpecAnswer:
     @property
     def entry_id(self) -> str:
         return f"spec:{'+'.join(self.products)}:{self.spec}"
+
+
+def unheld_spec(question: str) -> Optional[str]:
+    """The spec products.yml does not hold that the question asks about ("14pro运行内存多大" → "运行内存"), or None."""
+    found = _NO_DATA.search(normalise(question))
+    return found.group(0) if found else None
 
 
 def detect_spec(question: str) -> Optional[str]:
