@@ -38,7 +38,7 @@ TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_o
 # only an FAQ entry at least `override_threshold` sure answers it; otherwise the flow runs as before. For
 # human_handoff the EscalationPolicy decides first (an explicit "转人工" / "talk to a human" hands off at once).
 GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier", "human_handoff": "action_handoff",
-                 "find_service_centre": "action_service_centre", "feedback_beta_signup": "action_feedback_beta_signup",
+                 "feedback_beta_signup": "action_feedback_beta_signup",
                  "feedback_digest_subscribe": "action_feedback_digest_subscribe",
                  "feedback_unsubscribe": "action_feedback_unsubscribe"}
 

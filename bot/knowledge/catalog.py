@@ -44,6 +44,12 @@ _ASKS_RANGE = re.compile(
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
+# "Do you sell X?" for an X the brand does not make ("你们有平板吗", "do u sell a smartwatch", "recommend a laptop"):
+# the honest answer is "not something we make", and what we do sell.
+_ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?:sell|have|make|offer|got|do)\b|"
+                       r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|推荐|"
+                       r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!]{0,8}(?:吗|嘛|么|没|不)\W*$",
+                       re.IGNORECASE)
 
 
 @dataclass
@@ -94,16 +100,26 @@ def only_product_named(products: Dict[str, Product], question: str) -> Optional[
 def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[str], lang: str) -> Optional[CatalogAnswer]:
     """The range answer, or None when `question` is not a catalog question (or is about one product)."""
     text = normalise(question)
-    if not _ASKS_RANGE.search(text):
-        return None
     category, foreign = _category_of(text)
-    if foreign:
+    if foreign and not named and _ASKS_FOR.search(text):
+        return _not_made(products, text, lang)
+    if not _ASKS_RANGE.search(text) or foreign:
         return None
     # "有哪些充电宝": a generic alias may name the category's only product; any other product named
     # makes it a question about that product, not about the range.
     if named and (category is None or any(products[p].category != category for p in named if p in products)):
         return None
     return render_catalog(products, category, lang)
+
+
+def _not_made(products: Dict[str, Product], text: str, lang: str) -> Optional[CatalogAnswer]:
+    """"你们有平板吗": we do not make that kind of thing; then the range (entry `catalog:lineup`)."""
+    lineup = render_catalog(products, None, lang)
+    found = _NOT_SOLD.search(text)
+    if lineup is None or found is None:
+        return None
+    head = f"{found.group(0)}我们还没有做。" if lang == "zh" else "That's not something we make yet. "
+    return CatalogAnswer(category=None, text=head + lineup.text, products=lineup.products)
 
 
 def render_catalog(products: Dict[str, Product], category: Optional[str], lang: str) -> Optional[CatalogAnswer]:
