@@ -115,14 +115,16 @@ def test_start_command_greets_in_the_users_language(host, agent):
     assert agent.received[0].text == '/greet{"language": "zh"}'
 
 
-def test_photo_gets_a_text_only_reply_without_rasa(host, agent, fake):
+def test_a_photo_reaches_rasa_as_a_payload(host, agent, fake):
+    """A picture is not dropped with a canned reply: it reaches Rasa as `/share_photo` (the media in metadata),
+    so during a handoff the agent sees it and otherwise the bot answers it (tests/test_handoff_media.py)."""
     chat = next(_chats)
     upd = update_message(next(_ids), chat, "")
     del upd["message"]["text"]
     upd["message"]["photo"] = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
     post(host, upd)
-    assert wait_for(lambda: len(fake.texts(chat)) == 1)
-    assert "text" in fake.texts(chat)[0] and agent.received == []
+    assert wait_for(lambda: len(agent.received) == 1)
+    assert agent.received[0].text.startswith("/share_photo") and "media" in (agent.received[0].metadata or {})
 
 
 def test_long_reply_split_at_4096(host, agent, fake):

@@ -257,10 +257,10 @@ def test_non_text_messages_and_events(host, agent, fake):
     user = openid()
     image = push(host, xml_of(user, "image", f"<PicUrl><![CDATA[http://x/1.jpg]]></PicUrl>"
                                        f"<MediaId><![CDATA[m1]]></MediaId><MsgId>{uuid.uuid4().int % 10**18}</MsgId>"))
-    assert "图片" in reply_content(image)
+    assert reply_content(image).startswith("echo: /share_photo")  # a picture reaches Rasa as a payload (media)
     location = push(host, xml_of(user, "location", "<Location_X>39.9</Location_X><Location_Y>116.4</Location_Y>"
                                           f"<Scale>15</Scale><Label><![CDATA[北京]]></Label><MsgId>{uuid.uuid4().int % 10**18}</MsgId>"))
-    assert "位置" in reply_content(location)
+    assert reply_content(location).startswith("echo: /share_location")
     voice = push(host, xml_of(user, "voice", "<MediaId><![CDATA[v1]]></MediaId><Format><![CDATA[amr]]></Format>"
                                     f"<Recognition><![CDATA[耳机怎么配对]]></Recognition><MsgId>{uuid.uuid4().int % 10**18}</MsgId>"))
     assert reply_content(voice) == "echo: 耳机怎么配对"
@@ -271,7 +271,10 @@ def test_non_text_messages_and_events(host, agent, fake):
     assert reply_content(subscribe).startswith("echo: /greet")
     unsubscribe = push(host, xml_of(user, "event", "<Event><![CDATA[unsubscribe]]></Event>"))
     assert unsubscribe.text == "success"
-    assert [m.text for m in agent.received] == ["耳机怎么配对", '/greet{"language": "zh"}']
+    assert [m.text.split("{")[0] for m in agent.received] == ["/share_photo", "/share_location", "耳机怎么配对",
+                                                             "/greet"]
+    photo = agent.received[0].metadata or {}
+    assert "media" in photo and (agent.received[1].metadata or {}).get("location", {}).get("label") == "北京"
 
 
 def test_long_answer_is_split_and_sent_through_the_api(host, agent, fake):
