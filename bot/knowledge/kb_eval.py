@@ -6,11 +6,16 @@ first. The Chinese questions of `knowledge/out_of_scope.yml` are the negatives o
 in scope vs off-topic". Scores are the retriever's fused scores plus the Chinese pair model
 (`zh_similarity:`), before the product filter. `--weights` lists `retriever_weight`s to compare on the
 KB (how the committed one was chosen); by default the configured one and 0 (the pair model off).
+`--latency` times `Retriever.ask` on Chinese questions with the pair model and without it (one retriever,
+the two alternating question by question, the query vectors already in the embedding cache as the NLU
+leaves them).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -19,7 +24,11 @@ import numpy as np
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, ZhSimilarityConfig, load_zh_similarity
 
-__all__ = ["kb_zh_table", "main"]
+__all__ = ["kb_zh_table", "pair_latency", "main"]
+
+# Written for this timing (not from any evaluation set): what fans ask, some of it chatty.
+LATENCY_QUESTIONS = ["14pro 续航咋样", "手环洗澡能戴吗", "下单以后几天到", "耳机不想要了 怎么退", "屏幕摔裂了 换一个多少钱",
+                     "玩游戏手机发烫 正常吗", "充电宝能带上高铁吗", "耳机怎么连电脑", "发票怎么开", "今天股票怎么样"]
 
 
 def kb_zh_table(retriever: "object", retriever_weights: Sequence[float]) -> List[Dict[str, float]]:
@@ -53,6 +62,25 @@ def kb_zh_table(retriever: "object", retriever_weights: Sequence[float]) -> List
     return rows
 
 
+def pair_latency(retriever: "object", rounds: int = 30) -> Dict[str, List[float]]:
+    """Milliseconds per `ask` with the pair model ("on") and without ("off"), alternating per question."""
+    scorer = retriever.pairs  # type: ignore[attr-defined]
+    times: Dict[str, List[float]] = {"off": [], "on": []}
+    try:
+        for q in LATENCY_QUESTIONS:  # warm: the vectors in the cache, as after the NLU
+            retriever.ask(q)  # type: ignore[attr-defined]
+        for r in range(rounds):
+            for q in LATENCY_QUESTIONS:
+                for side in (("off", "on") if r % 2 == 0 else ("on", "off")):
+                    retriever.pairs = scorer if side == "on" else None  # type: ignore[attr-defined]
+                    start = time.perf_counter()
+                    retriever.ask(q)  # type: ignore[attr-defined]
+                    times[side].append((time.perf_counter() - start) * 1000)
+    finally:
+        retriever.pairs = scorer  # type: ignore[attr-defined]
+    return times
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from bot.knowledge import build_retriever
 
@@ -60,8 +88,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--root", default=None, help="knowledge folder (default: the configured one)")
     ap.add_argument("--data", default=None, help="index cache folder (default: the configured one)")
     ap.add_argument("--weights", default=None, help="comma-separated retriever_weight values to compare")
+    ap.add_argument("--latency", action="store_true", help="time ask() with and without the pair model instead")
     args = ap.parse_args(argv)
     retriever, _ = build_retriever(Path(args.root) if args.root else None, Path(args.data) if args.data else None)
+    if args.latency:
+        if retriever.pairs is None:
+            print("the pair model is off (zh_similarity: retriever_weight 0 or no weights): nothing to compare")
+            return 1
+        for side, ms in pair_latency(retriever).items():
+            print(f"pair model {side:>3}: p50 {np.percentile(ms, 50):.2f} ms, p90 {np.percentile(ms, 90):.2f} ms "
+                  f"({len(ms)} asks)")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        return 0
     configured = load_zh_similarity(retriever.kb.root).retriever_weight
     weights = [float(w) for w in args.weights.split(",")] if args.weights else [0.0, configured]
     print(f"{'retriever_weight':>16} {'zh top-1':>9} {'off-topic AUC':>14}")

@@ -116,7 +116,7 @@ class TokenMass:
             weights[i, col : col + len(ids[k])] = self.idf[ids[k]]
             col += len(ids[k])
         hits = right_t[rows].toarray() if rows else np.zeros((0, right_t.shape[1]), np.float32)
-        both = weights @ hits
+        both = np.einsum("kt,tn->kn", weights, hits)  # no BLAS threads for one message (see zh_pairs)
         shared = {k: both[i : i + 1] for i, k in enumerate(KINDS)}
         return overlap_features(shared, {k: v[:, None] for k, v in mass.items()},
                                 {k: v[None, :] for k, v in right_mass.items()})
