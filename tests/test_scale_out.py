@@ -242,3 +242,74 @@ def test_bad_worker_counts_and_polling_with_workers_are_refused(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--workers", "2", "--telegram-polling"],
                           cwd=HOME, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "--telegram-polling needs --workers 1" in done.stdout + done.stderr
+
+
+def _take_the_lock(store_path: str, redis_url: str, rounds: int, out: Any) -> None:
+    """One process: `rounds` times, three messages of one conversation take its lock at once; count the times
+    another holder was inside (overlaps) and the LockErrors."""
+    import asyncio
+    import importlib
+
+    import redis as redis_lib
+
+    module, name = store_path.rsplit(".", 1)
+    os.environ["REDIS_URL"] = redis_url
+    store = getattr(importlib.import_module(module), name)()
+    if store_path.startswith("rasa."):
+        store.red = redis_lib.Redis.from_url(redis_url)
+    flag = redis_lib.Redis.from_url(redis_url)
+    counts = {"overlaps": 0, "errors": 0, "entered": 0}
+
+    async def one() -> None:
+        try:
+            async with store.lock("conversation", wait_time_in_seconds=0.005):
+                counts["entered"] += 1
+                if flag.incr(f"inside:{store_path}") > 1:
+                    counts["overlaps"] += 1
+                await asyncio.sleep(0.002)
+                flag.decr(f"inside:{store_path}")
+        except Exception:
+            counts["errors"] += 1
+
+    async def main() -> None:
+        for _ in range(rounds):
+            await asyncio.gather(one(), one(), one())
+
+    asyncio.run(main())
+    out.put(counts)
+
+
+def _contend(store_path: str, redis_url: str, rounds: int = 10, timeout: float = 30) -> Any:
+    """Counts summed over two processes, or None when they were still waiting after `timeout` s (a lost ticket
+    keeps a conversation locked until it expires, 60 s)."""
+    import multiprocessing
+    import queue
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    processes = [context.Process(target=_take_the_lock, args=(store_path, redis_url, rounds, out)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    try:
+        results = [out.get(timeout=timeout) for _ in processes]
+    except queue.Empty:
+        return None
+    finally:
+        for process in processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    return {key: sum(r[key] for r in results) for key in results[0]}
+
+
+def test_rasas_own_lock_store_is_not_atomic_across_processes(redis_server: Any) -> None:
+    """Why bot/locks.py exists: two processes both inside one conversation's lock, or stuck behind a lost ticket
+    (if this ever fails, Rasa fixed it and bot.locks can go)."""
+    counts = _contend("rasa.core.lock_store.RedisLockStore", redis_server.url, timeout=20)
+    assert counts is None or counts["overlaps"] > 0 or counts["errors"] > 0, counts
+
+
+def test_the_atomic_lock_store_lets_one_process_in_at_a_time(redis_server: Any) -> None:
+    counts = _contend("bot.locks.AtomicLockStore", redis_server.url)
+    assert counts == {"overlaps": 0, "errors": 0, "entered": 60}, counts
