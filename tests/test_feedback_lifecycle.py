@@ -229,6 +229,10 @@ def test_unsubscribe_from_one_item_and_from_everything(stack: Any) -> None:
     assert one in reply and "no more news" in reply.lower(), reply
     store.set_status(one, "in_beta", signup="https://beta.example.com/band9")
     assert asyncio.run(notify_status(store, one)).unsubscribed == [f"rest:{user}"]
+    late = rest_user()  # joins while it is in beta: told at once in the chat, never pushed it again
+    voted = " ".join(m.get("text", "") for m in say(stack, late, f"+1 {one}"))
+    assert "https://beta.example.com/band9" in voted, voted
+    assert f"rest:{late}" in asyncio.run(notify_status(store, one)).skipped and outbox(stack, late) == []
     store.set_status(two, "planned")
     assert asyncio.run(notify_status(store, two)).queued == [f"rest:{user}"]
     assert [two in m["text"] for m in outbox(stack, user)] == [True]

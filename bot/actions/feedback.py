@@ -147,7 +147,10 @@ def _after_voice(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
     """A new voice: their item's news so far (planned, in beta, declined), then the one-time digest offer."""
     from bot.actions.feedback_news import offer_digest, tell_status_now
 
-    tell_status_now(dispatcher, store, item, tracker.sender_id, language)
+    try:
+        tell_status_now(dispatcher, store, item, tracker.sender_id, language)
+    except CanyuError as exc:  # the voice is filed; the news goes out with the next notify instead
+        logger.warning("feedback: could not tell %s the status of %s now: %s", tracker.sender_id, item.id, exc)
     offer_digest(dispatcher, tracker, domain, store, language)
 
 

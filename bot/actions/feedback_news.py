@@ -52,8 +52,10 @@ def tell_status_now(dispatcher: CollectingDispatcher, store: Any, item: Any, sen
 
     if item.status not in ("planned", "in_beta", "declined") or not wants_news(store.red, sender_id, item.id):
         return
+    if sender_id in store.told(item.id, item.status):  # told before: no F-code granted again for nothing
+        return
+    message = status_message(store.red, item, item.status, sender_id, language)
     if store.claim_notification(item.id, sender_id, item.status):
-        message = status_message(store.red, item, item.status, sender_id, language)
         dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
 
 
