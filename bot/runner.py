@@ -78,6 +78,8 @@ class Stack:
     """Rasa servers; more than one run behind HAProxy on `settings.rasa_port`."""
     action_workers: Optional[int] = None
     """Action servers; None: min(workers, 2). More than one run behind HAProxy on `settings.actions_port`."""
+    force_balancer: bool = False
+    """HAProxy in front even of one Rasa server (bench/scale_out.py: 1 and 2 servers pay the same hop)."""
     _layout: Optional[balancer.Layout] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +94,8 @@ class Stack:
             actions = self.action_workers or balancer.default_action_workers(self.workers)
             self._layout = balancer.Layout(
                 rasa_port=s.rasa_port,
-                rasa_ports=[s.rasa_port] if self.workers == 1 else [free_port() for _ in range(self.workers)],
+                rasa_ports=[s.rasa_port] if self.workers == 1 and not self.force_balancer
+                else [free_port() for _ in range(self.workers)],
                 actions_port=s.actions_port,
                 action_ports=[s.actions_port] if actions == 1 else [free_port() for _ in range(actions)],
                 run_dir=s.data_dir / "run",
