@@ -50,6 +50,6 @@ def test_eval_pairs_prints_baseline_and_retriever(tmp_path: Path, capsys) -> Non
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
     assert all(0 <= r["roc_auc"] <= 1 for r in report["results"].values())
     # Chinese pairs also get the KB-fitted pair model (zh_similarity:), alone and fused as the retriever fuses it
-    pair_rows = [name for name in report["results"] if "pair model" in name]
+    pair_rows = [name for name in report["results"] if "zh pair model" in name]
     assert len(pair_rows) == 2 and all(name in printed for name in pair_rows)
     assert all(0 <= report["results"][name]["accuracy"] <= 1 for name in pair_rows)
