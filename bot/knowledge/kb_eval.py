@@ -17,12 +17,15 @@ import argparse
 import os
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, ZhSimilarityConfig, load_zh_similarity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.knowledge.retriever import Retriever
 
 __all__ = ["kb_zh_table", "pair_latency", "main"]
 
@@ -31,13 +34,13 @@ LATENCY_QUESTIONS = ["14pro 续航咋样", "手环洗澡能戴吗", "下单以�
                      "玩游戏手机发烫 正常吗", "充电宝能带上高铁吗", "耳机怎么连电脑", "发票怎么开", "今天股票怎么样"]
 
 
-def kb_zh_table(retriever: "object", retriever_weights: Sequence[float]) -> List[Dict[str, float]]:
+def kb_zh_table(retriever: "Retriever", retriever_weights: Sequence[float]) -> List[Dict[str, float]]:
     """One row per pair-model weight: zh top-1 (self removed) and in-scope vs off-topic ROC AUC."""
     from sklearn.metrics import roc_auc_score
 
-    index = retriever.index  # type: ignore[attr-defined]
-    encoder = retriever.encoder  # type: ignore[attr-defined]
-    kb = retriever.kb  # type: ignore[attr-defined]
+    index = retriever.index
+    encoder = retriever.encoder
+    kb = retriever.kb
     n = len(index.phrases)
     zh = np.asarray([has_cjk(p) for p in index.phrases])
     feats = index.aggregate(index.phrase_features(index.phrases, index.q_vecs), ~np.eye(n, dtype=bool))
@@ -62,22 +65,22 @@ def kb_zh_table(retriever: "object", retriever_weights: Sequence[float]) -> List
     return rows
 
 
-def pair_latency(retriever: "object", rounds: int = 30) -> Dict[str, List[float]]:
+def pair_latency(retriever: "Retriever", rounds: int = 30) -> Dict[str, List[float]]:
     """Milliseconds per `ask` with the pair model ("on") and without ("off"), alternating per question."""
-    scorer = retriever.pairs  # type: ignore[attr-defined]
+    scorer = retriever.pairs
     times: Dict[str, List[float]] = {"off": [], "on": []}
     try:
         for q in LATENCY_QUESTIONS:  # warm: the vectors in the cache, as after the NLU
-            retriever.ask(q)  # type: ignore[attr-defined]
+            retriever.ask(q)
         for r in range(rounds):
             for q in LATENCY_QUESTIONS:
                 for side in (("off", "on") if r % 2 == 0 else ("on", "off")):
-                    retriever.pairs = scorer if side == "on" else None  # type: ignore[attr-defined]
+                    retriever.pairs = scorer if side == "on" else None
                     start = time.perf_counter()
-                    retriever.ask(q)  # type: ignore[attr-defined]
+                    retriever.ask(q)
                     times[side].append((time.perf_counter() - start) * 1000)
     finally:
-        retriever.pairs = scorer  # type: ignore[attr-defined]
+        retriever.pairs = scorer
     return times
 
 

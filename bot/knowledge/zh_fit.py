@@ -22,6 +22,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.knowledge.index import Doc
 from bot.knowledge.zh_pairs import PAIR_FEATURES, PairScorer, ZhSimilarityConfig, pair_matrix
 
 __all__ = ["kb_pair_features", "fit_weights", "faq_rows", "held_out", "main"]
@@ -98,9 +99,9 @@ def held_out(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: np.n
     return {"pair_model_top1": float(np.mean(pair)), "centred_cosine_top1": float(np.mean(cosine))}
 
 
-def faq_rows(docs: Sequence["object"], gold: np.ndarray) -> np.ndarray:
+def faq_rows(docs: Sequence[Doc], gold: np.ndarray) -> np.ndarray:
     """The Chinese phrasings (indexes into `gold`) that belong to FAQ entries, not generated fact documents."""
-    return np.flatnonzero([getattr(docs[g], "meta", {}).get("kind", "faq") == "faq" for g in gold])
+    return np.flatnonzero([docs[g].meta.get("kind", "faq") == "faq" for g in gold])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
