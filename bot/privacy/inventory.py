@@ -267,6 +267,44 @@ def _hash_fields_scanned(pattern: str, fields: Sequence[str]) -> Finder:
     return find
 
 
+def _hash_fields_named(pattern: str) -> Finder:
+    """Fields named by one of the person's ids in the hashes `pattern` names (a key, or a SCAN glob with `*`)."""
+
+    def find(red: Any, person: Person) -> List[Entry]:
+        keys = scan_keys(red, pattern) if "*" in pattern else [pattern]
+        out = []
+        for key in keys:
+            for i in sorted(person.ids):
+                value = red.hget(key, i)
+                if value is not None:
+                    out.append(Entry("", key, "hash_field", i, value={i: _json(value)}))
+        return out
+
+    return find
+
+
+def _set_members(key: str) -> Finder:
+    def find(red: Any, person: Person) -> List[Entry]:
+        return [Entry("", key, "set_member", i, value={"member": i}) for i in sorted(person.ids)
+                if red.sismember(key, i)]
+
+    return find
+
+
+def _keys_scanned_where(pattern: str, field: str) -> Finder:
+    """Whole hashes (found by SCAN) whose `field` is one of the person's ids (a photo the person sent)."""
+
+    def find(red: Any, person: Person) -> List[Entry]:
+        out = []
+        for key in scan_keys(red, pattern):
+            owner = red.hget(key, field)
+            if owner in person.ids:
+                out.append(Entry("", key, "key", value={field: owner, "type": red.hget(key, "content_type")}))
+        return out
+
+    return find
+
+
 def _string_values_scanned(pattern: str) -> Finder:
     """String keys (found by SCAN) whose value is one of the person's profile ids (link codes)."""
 
@@ -315,7 +353,7 @@ def _find_feedback(red: Any, person: Person) -> List[Entry]:
     for item_id in sorted(item_ids):
         out.extend(_feedback_item(red, item_id, ids))
     seen = {(e.key, e.kind, e.part) for e in out}
-    for pattern, how in ((f"{_FB}notified:*", "notified"), (f"{_FB}history:*", "history")):
+    for pattern, how in ((f"{_FB}notified:*", "notified"), (f"{_FB}told:*", "notified"), (f"{_FB}history:*", "history")):
         for key in scan_keys(red, pattern):
             for entry in (_notified(red, key, ids) if how == "notified" else _history(red, key, ids)):
                 if (entry.key, entry.kind, entry.part) not in seen and (key, "key", "") not in seen:
@@ -522,9 +560,31 @@ FAMILIES: Tuple[Family, ...] = (
     _f("fcode_redemptions", "canyu:fans:redemptions (list; profile, redeemed_by)", "bot/fans/_fcodes.py",
        "redemption records (kept, the ids become `erased`)", "account",
        _list_items(_FAN + "redemptions", ["profile", "redeemed_by"], redact_fields=True)),
-    _f("feedback", "canyu:feedback:{voices,exemplars,item,history,notified}:{id}, by_user:{profile}",
-       "bot/feedback/_store.py", "complaints and suggestions: the user's words and that they voted", "feedback_text",
-       _find_feedback),
+    _f("feedback", "canyu:feedback:{voices,exemplars,item,history,notified,told:{status}}:{id}, by_user:{profile}",
+       "bot/feedback/_store.py", "complaints and suggestions: the user's words, that they voted, that they were told",
+       "feedback_text", _find_feedback),
+    _f("feedback_optout", "canyu:feedback:optout:{profile}", "bot/feedback/_subscriptions.py",
+       "the items (or all) the person wants no more news of", "account", _keys_of(_FB + "optout:{profile}", "profile")),
+    _f("feedback_digest_subscribers", "canyu:feedback:digest:subscribers (hash; field profile)",
+       "bot/feedback/_subscriptions.py", "that the person gets the weekly digest, on which sender and language",
+       "account", _hash_fields_named(_FB + "digest:subscribers")),
+    _f("feedback_digest_asked", "canyu:feedback:digest:asked (set member profile)", "bot/feedback/_subscriptions.py",
+       "that the person was offered the digest", "account", _set_members(_FB + "digest:asked")),
+    _f("feedback_digest_sent", "canyu:feedback:digest:sent:{week} (hash; field profile)", "bot/feedback/_weekly.py",
+       "when a week's digest went to the person", "account", _hash_fields_named(_FB + "digest:sent:*")),
+    _f("feedback_beta", "canyu:feedback:beta:{id} (hash; field profile)", "bot/feedback/_subscriptions.py",
+       "that the person signed up for an item's beta, on which sender", "account", _hash_fields_named(_FB + "beta:*")),
+    _f("media", "canyu:media:{id} (hash; sender_id)", "connectors/_media.py",
+       "pictures the user sent (shown to agents)", "ttl", _keys_scanned_where("canyu:media:*", "sender_id"),
+       30 * 86400),
+    _f("goodwill_credit", "canyu:credit:{sender}", "bot/handoff/discretion.py",
+       "goodwill credit an agent gave the user", "account", _keys_of("canyu:credit:{sender}", "sender")),
+    _f("repair_priority", "canyu:repair_priority:{sender}", "bot/handoff/discretion.py",
+       "that the user's repairs go first, and which agent said so", "account",
+       _keys_of("canyu:repair_priority:{sender}", "sender")),
+    _f("discretion_log", "canyu:discretion:log (list; sender_id)", "bot/handoff/discretion.py",
+       "goodwill granted or refused (kept for audit, the id becomes `erased`)", "account",
+       _list_items("canyu:discretion:log", ["sender_id"], redact_fields=True)),
 )
 
 _BY_NAME = {f.name: f for f in FAMILIES}

@@ -260,3 +260,33 @@ def test_messages_on_their_way_and_dead_letters_are_erased(red: Any) -> None:
     assert [i.id for i in queue.of_user("wechat:oStays")] == [kept.id]
     everything = " ".join(k + json.dumps(dump_key(red, k), ensure_ascii=False) for k in red.scan_iter("*"))
     assert "oGone" not in everything and "zorbparcel" not in everything and waiting.id not in everything
+
+
+def test_participation_media_and_goodwill_records_are_erased(red: Any) -> None:
+    """The stores added with issue 18 (news opt-outs, the digest, beta sign-ups, what the person was told, their
+    pictures, goodwill credit and priority) are in the inventory: erase leaves nothing of the person, and a
+    bystander's records stay."""
+    from bot.feedback._subscriptions import beta_signup, offer_digest_once, subscribe_digest, unsubscribe
+    from bot.handoff.discretion import DiscretionLog, load_discretion
+    from bot.privacy import erase_user
+    from bot.privacy.inventory import dump_key
+    from connectors._media import MediaStore
+    from tests.fakes.media import png
+
+    gone, stays = "telegram:9191", "telegram:8282"
+    for sender in (gone, stays):
+        unsubscribe(red, sender, "FB7")
+        offer_digest_once(red, sender)
+        subscribe_digest(red, sender, "en")
+        beta_signup(red, "FB7", sender)
+        red.hset("canyu:feedback:told:planned:FB7", sender, "1800000000")
+        red.hset("canyu:feedback:digest:sent:2026-W49", sender, "1800000000")
+        MediaStore(red).save(png(), sender, "telegram")
+        DiscretionLog(red).grant(load_discretion(), role="admin", agent="li", sender_id=sender, kind="credit",
+                                 amount=20)
+        DiscretionLog(red).grant(load_discretion(), role="admin", agent="li", sender_id=sender, kind="priority_repair")
+    report = erase_user(red, gone)
+    assert report.left == [], report
+    everything = " ".join(k + json.dumps(dump_key(red, k), ensure_ascii=False) for k in red.scan_iter("*"))
+    assert "9191" not in everything
+    assert everything.count("8282") >= 9, everything  # the bystander's records are all still there
