@@ -21,31 +21,40 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   (first class wins, as in Rasa). Event classes are defined at import time; a name not in the map rebuilds it
   once, so a class imported later is still found, and unknown names fall through to Rasa's own code.
 
+- calls to the action server (`action-keepalive`): Rasa opens a new HTTP connection for every custom action
+  and JSON-encodes the whole domain (~74 KB here, the same dict every time) into every request. The request
+  body is now encoded with the domain's JSON made once per domain (`encode_action_call`: byte for byte what
+  `json.dumps` gives), and sent over one kept-alive session per action endpoint and event loop (idle
+  connections dropped after `KEEPALIVE_S`, under the action server's own 5 s). A connection the action
+  server closed meanwhile fails like any connection error, so the retry above sends the call again.
 The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
 `RedisTrackerStore` code) and the event broker's background writer (bot/event_broker.py; off: a blocking XADD
 per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py compares against.
 
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
-`RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced, the
-originals kept in `_ORIGINALS`). `installed()` tells whether the retry is installed, `active()` which patches are;
-the Rasa log says `canyu rasa patches: …` on the first custom action.
+`RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
+`RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
+they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
+tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
+on the first custom action.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import aiohttp
 
 from bot.errors import ConfigError
 
-__all__ = ["active", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled", "validation_enabled",
-           "UNAVAILABLE_RESPONSE"]
+__all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
+           "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,17 +130,20 @@ def install(env: Optional[Mapping[str, str]] = None) -> None:
     if speedups:
         _install_event_cache()
         _ACTIVE.append("event-class-cache")
+        _install_action_transport()
+        _ACTIVE.append("action-keepalive")
 
 
 def uninstall() -> None:
     """Put Rasa's own methods back (tests compare both ways in one process)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import Event
+    from rasa.utils.endpoints import EndpointConfig
 
+    owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
-        target = RemoteAction if owner == "RemoteAction" else Event
-        setattr(target, name, staticmethod(original) if key == "Event.resolve_by_type" else original)
+        setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
     _ORIGINALS.clear()
     _ACTIVE.clear()
 
@@ -237,3 +249,94 @@ def _install_event_cache() -> None:
 
     resolve_by_type.__doc__ = original.__doc__
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- action-server calls: keep-alive, domain JSON once
+KEEPALIVE_S = 2.0  # under the action server's own keep-alive (Sanic: 5 s), so it never closes one we reuse
+_KEEP = "_canyu_keepalive"
+_SESSIONS: Dict[int, Any] = {}
+_DOMAIN_JSON: Dict[int, Tuple[Any, str]] = {}
+
+
+class ActionCall(dict):  # type: ignore[type-arg]
+    """The body of a call to the action server (the same dict Rasa builds) with its JSON already made."""
+
+    encoded: bytes = b""
+
+
+def encode_action_call(body: Dict[str, Any]) -> ActionCall:
+    """`json.dumps(body)` as aiohttp would send it, the domain part (the same dict on every call) made once."""
+    domain = body.get("domain")
+    text = json.dumps({k: v for k, v in body.items() if k != "domain"})
+    if domain is not None:
+        cached = _DOMAIN_JSON.get(id(domain))
+        if cached is None or cached[0] is not domain:
+            _DOMAIN_JSON.clear()
+            cached = _DOMAIN_JSON[id(domain)] = (domain, json.dumps(domain))
+        text = (text[:-1] + ", " if len(text) > 2 else "{") + '"domain": ' + cached[1] + "}"
+    call = ActionCall(body)
+    call.encoded = text.encode("utf-8")
+    return call
+
+
+class _Kept:
+    """`async with` over a session that stays open (Rasa's `request` closes the one `session()` gives it)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def _kept_session(endpoint: Any) -> _Kept:
+    """One open session per action endpoint and event loop: Rasa's headers, auth and timeout, kept-alive
+    connections (a new TCP connection per action call cost both processes CPU)."""
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    session = _SESSIONS.get(id(endpoint))
+    if session is None or session.closed or getattr(session, "_loop", loop) is not loop:
+        auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"]) \
+            if endpoint.basic_auth else None
+        session = aiohttp.ClientSession(headers=endpoint.headers, auth=auth,
+                                        timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                                        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+        _SESSIONS[id(endpoint)] = session
+    return _Kept(session)
+
+
+def _install_action_transport() -> None:
+    """`RemoteAction._action_call_format` returns an `ActionCall`; `EndpointConfig.request` sends its ready JSON
+    over a kept-alive session (only for such calls: other endpoints keep Rasa's way)."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    call_format, request, session = (RemoteAction._action_call_format, EndpointConfig.request,
+                                     EndpointConfig.session)
+    _ORIGINALS["RemoteAction._action_call_format"] = call_format
+    _ORIGINALS["EndpointConfig.request"] = request
+    _ORIGINALS["EndpointConfig.session"] = session
+
+    def _action_call_format(self: Any, tracker: Any, domain: Any) -> Dict[str, Any]:
+        return encode_action_call(call_format(self, tracker, domain))
+
+    async def keeping_request(self: Any, method: str = "post", subpath: Optional[str] = None,
+                              content_type: Optional[str] = "application/json", compress: bool = False,
+                              **kwargs: Any) -> Any:
+        body = kwargs.get("json")
+        if isinstance(body, ActionCall) and not compress:
+            del kwargs["json"]
+            kwargs["data"] = body.encoded
+            setattr(self, _KEEP, True)
+        return await request(self, method, subpath, content_type, compress, **kwargs)
+
+    def keeping_session(self: Any) -> Any:
+        return _kept_session(self) if getattr(self, _KEEP, False) else session(self)
+
+    RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
+    EndpointConfig.request = keeping_request  # type: ignore[method-assign]
+    EndpointConfig.session = keeping_session  # type: ignore[method-assign]

@@ -200,6 +200,91 @@ def test_an_event_class_defined_after_install_is_still_found(patched: None) -> N
     assert Event.from_parameters({"event": "slot", "name": "a", "value": 1}) == SlotSet("a", 1)
 
 
+async def _call_twice(restart_between: bool = False) -> Tuple[List[bytes], List[int], List[Any]]:
+    """Two RemoteAction.run calls through one endpoint: the raw bodies the server got, the client ports it saw
+    (one port: one kept-alive connection), and the events; `restart_between` restarts the server meanwhile."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    bodies: List[bytes] = []
+    ports: List[int] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        ports.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+        return web.json_response(VALID[2])
+
+    async def serve(port: int = 0) -> Tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    runner, port = await serve()
+    domain = Domain.from_dict({"slots": {"kb_entry": {"type": "any", "mappings": [{"type": "custom"}]}},
+                               "responses": {"utter_greet": [{"text": "你好 hello"}]}})
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    tracker = DialogueStateTracker("rest:patches", domain.slots)
+    tracker.update(UserUttered("电池多大 battery?", {"name": "ask", "confidence": 0.9}, timestamp=1.0))
+    outcomes = []
+    try:
+        for i in range(2):
+            if i and restart_between:
+                await runner.cleanup()
+                runner, _ = await serve(port)
+            events = await RemoteAction("action_x", endpoint).run(
+                CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain)
+            outcomes.append([{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in events])
+    finally:
+        await runner.cleanup()
+    return bodies, ports, outcomes
+
+
+def test_action_calls_send_the_same_body_over_one_kept_connection() -> None:
+    rasa_patches.uninstall()
+    rasa_bodies, rasa_ports, rasa_events = asyncio.run(_call_twice())
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
+    try:
+        assert "action-keepalive" in rasa_patches.active()
+        bodies, ports, events = asyncio.run(_call_twice())
+    finally:
+        rasa_patches.uninstall()
+    assert bodies == rasa_bodies and json.loads(bodies[0])["domain"]["responses"]["utter_greet"]
+    assert events == rasa_events
+    assert rasa_ports[0] != rasa_ports[1]  # Rasa: a new connection per call
+    assert ports[0] == ports[1]  # ours: the same one
+
+
+def test_a_kept_connection_to_a_restarted_action_server_is_retried() -> None:
+    rasa_patches.uninstall()
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "10"})
+    try:
+        bodies, ports, events = asyncio.run(_call_twice(restart_between=True))
+    finally:
+        rasa_patches.uninstall()
+    assert len(bodies) == 2 and events[0] == events[1] and events[0]
+
+
+def test_the_encoded_call_is_what_json_dumps_makes() -> None:
+    domain = {"responses": {"utter_x": [{"text": "好的 \"ok\""}]}, "slots": {}}
+    body = {"next_action": "action_x", "sender_id": "rest:é", "tracker": {"events": [{"text": "你好"}]},
+            "version": "3.6.21", "domain": domain}
+    call = rasa_patches.encode_action_call(body)
+    assert call == body and call.encoded == json.dumps(body).encode()
+    assert rasa_patches.encode_action_call(body).encoded == call.encoded  # the domain's JSON reused
+    without = {k: v for k, v in body.items() if k != "domain"}
+    assert rasa_patches.encode_action_call(without).encoded == json.dumps(without).encode()
+    assert rasa_patches.encode_action_call({"domain": domain}).encoded == json.dumps({"domain": domain}).encode()
+
+
 # --- the real assistant -------------------------------------------------------------------------------------
 
 
@@ -215,7 +300,8 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
 def test_the_real_rasa_runs_with_the_patches_and_still_answers(real: Assistant) -> None:
     replies = real.say(new_sender(), "how big is the 14 pro battery")
     assert "mAh" in " ".join(r.get("text") or "" for r in replies), replies
-    assert "canyu rasa patches: action-retry, compiled-validation, event-class-cache" in real.log("rasa")
+    assert ("canyu rasa patches: action-retry, compiled-validation, event-class-cache, action-keepalive"
+            in real.log("rasa"))
 
 
 def _actions_url(assistant: Assistant) -> str:
