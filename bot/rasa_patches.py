@@ -95,7 +95,8 @@ def retry_seconds(env: Any = None) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"CANYU_ACTION_RETRY_S={raw!r} is not a number of seconds; use e.g. 60 (0: no retry)") from None
+        raise ConfigError(
+            f"CANYU_ACTION_RETRY_S={raw!r} is not a number of seconds; use e.g. 60 (0: no retry)") from None
     if value < 0:
         raise ConfigError(f"CANYU_ACTION_RETRY_S={raw!r} must be 0 or more seconds")
     return value
