@@ -4,11 +4,15 @@ The console runs `action_ask_rating` when an agent resolves a conversation. The 
 digits "1".."5" (Rasa would try to fill `{...}` in a JSON payload), so a tap and a typed answer ("4",
 "五星", "⭐⭐⭐⭐") take the same path: the EscalationPolicy routes a rating right after the question to
 `action_store_rating`. Phrases like "客服打5分" are the `csat` intent. Ratings are appended to `canyu:csat:log` (see bot.handoff.store).
+
+A 1 or 2 opens a call-back for a team lead (bot/followups/_callbacks.py, listed in the console under
+Call-backs) and the user is told by when a lead will contact them ("明天 18 点前"; followups.yml `callback`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -55,5 +59,28 @@ class ActionStoreRating(Action):
             return []
         entry = HandoffStore(connect_redis()).record_rating(tracker.sender_id, rating)
         logger.info("rating %s from %s (agent %s)", rating, tracker.sender_id, entry.get("agent") or "-")
-        dispatcher.utter_message(response="utter_rating_thanks_low" if rating <= 2 else "utter_rating_thanks")
+        if rating > 2:
+            dispatcher.utter_message(response="utter_rating_thanks")
+            return []
+        promise = _open_callback(tracker, rating, entry.get("agent") or "")
+        if promise:
+            dispatcher.utter_message(response="utter_rating_low_callback", due=promise)
+        else:
+            dispatcher.utter_message(response="utter_rating_thanks_low")
         return []
+
+
+def _open_callback(tracker: Tracker, rating: int, agent: str) -> Optional[str]:
+    """Open the call-back and return its time in the user's words; None (logged) if it could not be opened."""
+    from bot.actions.common import user_language
+    from bot.followups import CallbackStore, due_text
+    from bot.storage import connect_redis
+
+    language = user_language(tracker)
+    try:
+        store = CallbackStore(connect_redis())
+        callback = store.open(tracker.sender_id, rating, agent=agent, language=language)
+        return due_text(store.config, callback["due_at"], time.time(), language)
+    except Exception as exc:  # the thanks still goes out; the lead sees the rating in the CSAT log
+        logger.error("rating: no call-back opened for %s: %s", tracker.sender_id, exc)
+        return None

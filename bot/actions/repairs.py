@@ -312,6 +312,20 @@ class ActionBookRepair(Action):
             dispatcher.utter_message(response="utter_order_task_failed")
             return clear
         language = user_language(tracker)
+        _schedule_followup(tracker.sender_id, repair, language)
         dispatcher.utter_message(response="utter_repair_booked", repair_number=repair.number,
                                  window=window_label(repair.window, language))
         return clear
+
+
+def _schedule_followup(sender_id: str, repair: Any, language: str) -> None:
+    """The check-in after the repair (bot/followups: "左耳好了吗？" a week later); never stops the booking."""
+    try:
+        from bot.followups import after_repair
+        from bot.storage import connect_redis
+
+        after_repair(connect_redis(), sender_id, repair, language)
+    except Exception as exc:
+        import logging
+
+        logging.getLogger(__name__).error("repairs: no follow-up for %s: %s", repair.number, exc)

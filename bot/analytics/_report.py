@@ -179,7 +179,15 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
         "feedback_by_status": by_status,
         "shipped_messages": shipped,
         "status_messages": told_figures(red, start, end),
+        **_followups(red, start, end),
     }
+
+
+def _followups(red: Any, start: float, end: float) -> Dict[str, Any]:
+    """Follow-ups sent and answered, call-backs opened/done/overdue (bot/followups/_figures.py)."""
+    from bot.followups import followup_figures
+
+    return followup_figures(red, start, end)
 
 
 def _fmt(value: Any, suffix: str = "") -> str:
@@ -215,6 +223,13 @@ def report_text(report: Dict[str, Any]) -> str:
     for status, row in (report.get("status_messages") or {}).items():
         lines.append(f"  {status:<22}{_fmt(row['share'], '%')} ({row['told']} of {row['voices']} voices, "
                      f"{row['changes']} change(s), {row['unsubscribed']} unsubscribed)")
+    f, cb = report.get("followups") or {}, report.get("callbacks") or {}
+    if f:
+        lines.append(f"follow-ups sent          {f['sent']} (+{f['queued']} waiting, {f['dead']} dead); answered "
+                     f"{f['answered']} ({_fmt(f['answered_pct'], '%')}): {f['yes']} yes, {f['no']} no")
+    if cb:
+        lines.append(f"call-backs              {cb['opened']} opened, {cb['done']} done ({cb['done_late']} late), "
+                     f"{cb['overdue']} overdue now, {cb['open']} open")
     return "\n".join(lines)
 
 
@@ -265,4 +280,8 @@ def report_csv(report: Dict[str, Any]) -> str:
     for status, row in (report.get("status_messages") or {}).items():
         for key, value in row.items():
             w.writerow(["status_messages", f"{status}_{key}", value])
+    for section in ("followups", "callbacks"):
+        for key, value in (report.get(section) or {}).items():
+            if not isinstance(value, dict):
+                w.writerow([section, key, value])
     return out.getvalue()

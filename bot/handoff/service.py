@@ -126,6 +126,9 @@ class HandoffService:
         if self.store.resolve(sender_id, agent) is None:
             logger.warning("handoff: %s was resolved by someone else meanwhile", sender_id)
             return []
+        from bot.followups import after_handoff  # the check-in a few days later (bot/followups; never raises)
+
+        await after_handoff(self.store.redis, self.rasa, record, agent)
         if messages:
             try:
                 await _send(sender_id, messages, self.store.redis)

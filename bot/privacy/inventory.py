@@ -461,6 +461,12 @@ def _inbound_records(red: Any, person: Person) -> List[Entry]:
     return out
 
 
+def _followups_due(red: Any, person: Person) -> List[Entry]:
+    from bot.followups._privacy import due_members  # `{id}|{sender}` members (bot/followups)
+
+    return due_members(red, person)
+
+
 # ---------------------------------------------------------------- the registry
 def _f(name: str, pattern: str, owner: str, holds: str, retention: str, find: Finder,
        ttl_seconds: Optional[int] = None) -> Family:
@@ -585,6 +591,16 @@ FAMILIES: Tuple[Family, ...] = (
     _f("discretion_log", "canyu:discretion:log (list; sender_id)", "bot/handoff/discretion.py",
        "goodwill granted or refused (kept for audit, the id becomes `erased`)", "account",
        _list_items("canyu:discretion:log", ["sender_id"], redact_fields=True)),
+    _f("followups", "canyu:followup:{sender}", "bot/followups/_store.py",
+       "check-ins after a handoff or repair: what it was about (product, fault, agent), sent, the yes/no answer",
+       "ttl", _keys_of("canyu:followup:{sender}", "sender"), 180 * 86400),
+    _f("followups_due", "canyu:followups:due (zset member {id}|{sender})", "bot/followups/_store.py",
+       "that a check-in is waiting to be sent to the user", "live", _followups_due),
+    _f("callbacks", "canyu:callback:{sender}", "bot/followups/_callbacks.py",
+       "a team lead's call-back after a low rating: the ratings, the handoff summary, who called and when",
+       "ttl", _keys_of("canyu:callback:{sender}", "sender"), 180 * 86400),
+    _f("callbacks_open", "canyu:callbacks:open (zset member)", "bot/followups/_callbacks.py",
+       "the sender id while a call-back is open", "live", _zset_members("canyu:callbacks:open")),
 )
 
 _BY_NAME = {f.name: f for f in FAMILIES}

@@ -1,0 +1,114 @@
+"""Call-backs: a 1–2 rating after a handoff opens a task for a team lead, with a promised time the user is told.
+
+One open call-back per user: a second low rating while one is open adds to it (the lead calls once, about
+everything). A lead marks it done in the console (bot/console/views/callbacks.py).
+
+Redis keys:
+- `canyu:callback:{sender}` hash: `state` (open|done), `rating`, `ratings` (JSON list), `agent`, `summary` (JSON:
+  the resolved handoff: reason, cue, rule, agent, resolved_at), `language`, `opened_at`, `due_at`, `done_at`,
+  `done_by`, `note`. Expires 180 days after its last change.
+- `canyu:callbacks:open` zset: sender id -> due time, while open.
+Figures go to the follow-ups log (`callback_opened`, `callback_done`, `callback_done_late`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional
+
+from bot.errors import DataError
+from bot.followups._config import FollowupConfig, load_config
+from bot.followups._store import KEEP_S, log_event
+
+__all__ = ["CallbackStore", "OPEN_KEY", "callback_key"]
+
+OPEN_KEY = "canyu:callbacks:open"
+
+
+def callback_key(sender_id: str) -> str:
+    return f"canyu:callback:{sender_id}"
+
+
+def _last_handoff(redis: Any, sender_id: str, scan: int = 500) -> Dict[str, Any]:
+    """The newest summary of the user's resolved handoffs (`canyu:handoff_resolved`, newest first)."""
+    for raw in redis.lrange("canyu:handoff_resolved", 0, scan - 1):
+        try:
+            summary = json.loads(raw)
+        except ValueError:
+            continue
+        if summary.get("sender_id") == sender_id:
+            return {k: summary.get(k) for k in ("rule", "reason", "cue", "agent", "resolved_by", "resolved_at",
+                                                  "channel", "language")}
+    return {}
+
+
+class CallbackStore:
+    def __init__(self, redis: Any, config: Optional[FollowupConfig] = None) -> None:
+        self.redis = redis
+        self.config = config or load_config()
+
+    def open(self, sender_id: str, rating: int, *, agent: str = "", language: str = "en",
+             now: Optional[float] = None) -> Dict[str, Any]:
+        """Open (or add to) the user's call-back; returns it with its `due_at`."""
+        now = time.time() if now is None else now
+        key = callback_key(sender_id)
+        current = self.get(sender_id)
+        if current and current["state"] == "open":
+            ratings = current["ratings"] + [{"rating": rating, "agent": agent, "at": round(now, 3)}]
+            self.redis.hset(key, mapping={"ratings": json.dumps(ratings), "rating": min(rating, current["rating"])})
+            self.redis.expire(key, KEEP_S)
+            return self.get(sender_id) or current
+        due = self.config.callback_due(now)
+        summary = _last_handoff(self.redis, sender_id)
+        fields = {"state": "open", "rating": rating, "agent": agent or summary.get("agent") or "",
+                  "ratings": json.dumps([{"rating": rating, "agent": agent, "at": round(now, 3)}]),
+                  "summary": json.dumps(summary, ensure_ascii=False), "language": "zh" if language == "zh" else "en",
+                  "opened_at": f"{now:.3f}", "due_at": f"{due:.3f}", "done_at": "", "done_by": "", "note": ""}
+        pipe = self.redis.pipeline()
+        pipe.delete(key)
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, KEEP_S)
+        pipe.zadd(OPEN_KEY, {sender_id: due})
+        pipe.execute()
+        log_event(self.redis, "callback_opened", "callback", now)
+        return self.get(sender_id) or {}
+
+    def done(self, sender_id: str, lead: str, note: str = "", now: Optional[float] = None) -> Dict[str, Any]:
+        """Mark the user's open call-back done (by `lead`); a DataError when there is none."""
+        now = time.time() if now is None else now
+        if not self.redis.zrem(OPEN_KEY, sender_id):
+            raise DataError(f"no open call-back for {sender_id}")
+        key = callback_key(sender_id)
+        self.redis.hset(key, mapping={"state": "done", "done_at": f"{now:.3f}", "done_by": lead, "note": note[:500]})
+        self.redis.expire(key, KEEP_S)
+        record = self.get(sender_id) or {}
+        log_event(self.redis, "callback_done", "callback", now)
+        if record.get("due_at") and now > record["due_at"]:
+            log_event(self.redis, "callback_done_late", "callback", now)
+        return record
+
+    def get(self, sender_id: str) -> Optional[Dict[str, Any]]:
+        raw = self.redis.hgetall(callback_key(sender_id))
+        if not raw:
+            return None
+        return {"sender_id": sender_id, "state": raw.get("state", ""), "rating": int(raw.get("rating") or 0),
+                "ratings": json.loads(raw.get("ratings") or "[]"), "agent": raw.get("agent", ""),
+                "summary": json.loads(raw.get("summary") or "{}"), "language": raw.get("language", "en"),
+                "opened_at": float(raw.get("opened_at") or 0), "due_at": float(raw.get("due_at") or 0),
+                "done_at": float(raw.get("done_at") or 0), "done_by": raw.get("done_by", ""),
+                "note": raw.get("note", "")}
+
+    def open_list(self, now: Optional[float] = None) -> List[Dict[str, Any]]:
+        """Open call-backs, soonest due first, each with `overdue`."""
+        now = time.time() if now is None else now
+        out = []
+        for sender_id in self.redis.zrange(OPEN_KEY, 0, -1):
+            record = self.get(sender_id)
+            if record is not None:
+                out.append({**record, "overdue": now > record["due_at"]})
+        return out
+
+    def overdue(self, now: Optional[float] = None) -> int:
+        now = time.time() if now is None else now
+        return int(self.redis.zcount(OPEN_KEY, "-inf", f"({now}"))

@@ -1,0 +1,78 @@
+"""The follow-up words, read from `responses/followups.yml` (where trainers edit them and `bot lint` checks
+them), for messages sent outside a conversation: the check-in and its buttons, the call-back time.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping
+
+import yaml
+
+from bot.errors import DataError
+from bot.followups._config import FollowupConfig
+
+__all__ = ["RESPONSES_FILE", "render", "checkin_message", "due_text"]
+
+RESPONSES_FILE = Path(__file__).resolve().parents[2] / "responses" / "followups.yml"
+
+
+@lru_cache(maxsize=2)
+def _templates(path: str) -> Dict[str, Dict[str, str]]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read the follow-up responses: {exc}", file=path) from exc
+    out: Dict[str, Dict[str, str]] = {}
+    for name, variations in (data.get("responses") or {}).items():
+        for variation in variations or []:
+            language = next((str(c.get("value")) for c in variation.get("condition") or []
+                             if c.get("name") == "language"), "en")
+            out.setdefault(name, {})[language] = variation.get("text", "")
+    return out
+
+
+def render(name: str, language: str, **values: Any) -> str:
+    """The `name` response in `language` (zh or en) with its `{placeholders}` filled."""
+    variants = _templates(str(RESPONSES_FILE)).get(name)
+    if not variants:
+        raise DataError(f"response {name!r} is missing; add it with a zh and an en variation", file=str(RESPONSES_FILE))
+    return (variants.get(language) or variants["en"]).format(**values)
+
+
+def _question(subject: Mapping[str, str], language: str) -> str:
+    lang = "zh" if language == "zh" else "en"
+    if subject.get("kind") == "part":
+        return render("utter_followup_question_part", lang, part=subject[lang])
+    if subject.get("kind") == "product":
+        return render("utter_followup_question_product", lang, product=subject[lang])
+    return render("utter_followup_question_general", lang)
+
+
+def checkin_message(record: Mapping[str, Any]) -> Dict[str, Any]:
+    """The check-in for one follow-up record: the question about their thing, the context, yes/no buttons."""
+    language = "zh" if record.get("language") == "zh" else "en"
+    question = _question(record.get("subject") or {}, language)
+    text = render(f"utter_followup_check_{record['kind']}", language, question=question,
+                  repair_number=record.get("ref") or "", order_id=record.get("ref") or "")
+    buttons: List[Dict[str, str]] = []
+    for reply in ("yes", "no"):
+        payload = "/followup_answer" + json.dumps({"followup_id": record["id"], "followup_reply": reply})
+        buttons.append({"title": render(f"utter_followup_button_{reply}", language), "payload": payload})
+    return {"text": text, "buttons": buttons}
+
+
+def due_text(config: FollowupConfig, due: float, now: float, language: str) -> str:
+    """"明天 18 点" / "6 pm tomorrow" (local time of the config), a date when further away."""
+    at, today = config.local(due), config.local(now).date()
+    days = (at.date() - today).days
+    if language == "zh":
+        clock = f"{at.hour} 点" if at.minute == 0 else f"{at.hour}:{at.minute:02d}"
+        day = {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{at.month}月{at.day}日")
+        return f"{day} {clock}"
+    hour = at.hour % 12 or 12
+    clock = f"{hour}{':%02d' % at.minute if at.minute else ''} {'am' if at.hour < 12 else 'pm'}"
+    day = {0: "today", 1: "tomorrow"}.get(days, at.strftime("%a %d %b"))
+    return f"{clock} {day}"

@@ -1,0 +1,310 @@
+"""Follow-ups and call-backs (issue 18): a check-in after a resolved handoff or a repair, sent once by the
+deployment's job after its delay (the clock injected), through the durable outbound (a closed WeChat window
+queues it); "yes" closes warmly, "no" goes back to a person with the history; a 1–2 rating opens a call-back
+that the console lists and a lead closes, and the user is told by when.
+
+The first tests use a real embedded Redis, the real job runner and the real WeChat sender against the fake
+WeChat server; the end-to-end ones the shared real stack (Rasa, action server, console).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+import redis as redislib
+import requests
+
+from bot import outbound
+from bot.analytics import compute_report, report_text
+from bot.cli.console import add_user
+from bot.followups import (CallbackStore, FollowupStore, after_repair, followup_figures, followup_job,
+                           load_config, send_due, subject_of)
+from bot.handoff.rasa_client import RasaClient
+from bot.handoff.store import HandoffStore
+from bot.jobs import JobRunner
+from bot.privacy import find_all, resolve_person
+from connectors._wechat_api import WeChatApi
+from connectors._wechat_send import WeChatSender
+from tests.fakes.wechat import FakeWeChat
+from tests.harness import Assistant, new_sender
+
+DAY = 86400.0
+LEAD, AGENT, PW = "fu-lead", "fu-agent", "Followups-Pass-1"
+
+
+@pytest.fixture(scope="module")
+def red(redis_server: Any) -> Iterator["redislib.Redis[str]"]:
+    r = redislib.Redis.from_url(redis_server.url, decode_responses=True)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[Callable[..., Any]]:
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
+
+
+def _outbox(red: Any, sender: str) -> List[Dict[str, Any]]:
+    return outbound.read_outbox(sender, "0", redis=red)
+
+
+def _earbud_followup(red: Any, sender: str, now: float, language: str = "zh") -> Dict[str, Any]:
+    history = {"handoff": {"rule": "explicit_request", "reason": "Asked for a person", "agent": "lin"}}
+    return FollowupStore(red).schedule(sender, "handoff", subject=subject_of(["我的左耳耳机没声音了", "转人工"]),
+                                       language=language, history=history, now=now)
+
+
+# ------------------------------------------------------------------ the job, the clock, once
+def test_a_checkin_fires_after_its_delay_about_the_left_earbud(red: Any, run: Callable[..., Any]) -> None:
+    sender, start = new_sender("fu"), time.time()
+    record = _earbud_followup(red, sender, start)
+    assert record["due_at"] == pytest.approx(start + 2 * DAY)  # followups.yml: handoff 2 days
+    clock = [start + 1 * DAY]
+    runner = JobRunner(red, [followup_job(red, clock=lambda: clock[0], every=0)], owner="fu-one",
+                       key=f"canyu:test:leader:{uuid.uuid4().hex}")
+    assert run(runner.tick()) == ["followups"]
+    assert _outbox(red, sender) == []  # a day later: not yet
+    clock[0] = start + 2 * DAY + 1
+    run(runner.tick())
+    got = _outbox(red, sender)
+    assert len(got) == 1 and got[0]["text"].startswith("左耳好了吗？"), got
+    assert [b["title"] for b in got[0]["buttons"]] == ["好了", "还没好"]
+    assert json.loads(got[0]["buttons"][1]["payload"][len("/followup_answer"):]) == {
+        "followup_id": record["id"], "followup_reply": "no"}
+    clock[0] += DAY
+    run(runner.tick())
+    assert len(_outbox(red, sender)) == 1  # sent once
+    assert FollowupStore(red).get(sender, record["id"])["outcome"] == "queued"  # REST: waits in the outbox
+
+
+def test_english_and_general_checkins(red: Any, run: Callable[..., Any]) -> None:
+    start = time.time()
+    buds, vague = new_sender("fu-en"), new_sender("fu-gen")
+    _earbud_followup(red, buds, start, language="en")
+    FollowupStore(red).schedule(vague, "handoff", subject=subject_of(["hello", "agent please"]), language="en",
+                                now=start)
+    run(send_due(red, now=start + 3 * DAY))
+    assert _outbox(red, buds)[0]["text"].startswith("Is the left earbud OK now?")
+    assert _outbox(red, vague)[0]["text"].startswith("Is everything sorted since last time?")
+    assert [b["title"] for b in _outbox(red, vague)[0]["buttons"]] == ["Yes, all good", "No, not yet"]
+
+
+def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., Any]) -> None:
+    start = time.time()
+    later = start + 2 * DAY + 5
+    racing = [new_sender("fu-race") for _ in range(6)]
+    for s in racing:
+        _earbud_followup(red, s, start)
+    # a takeover in the middle of a run: two job bodies at once, on the same due check-ins
+    async def two_bodies() -> List[Any]:
+        return list(await asyncio.gather(send_due(red, now=later), send_due(red, now=later)))
+
+    reports = run(two_bodies())
+    for s in racing:
+        assert len(_outbox(red, s)) == 1, s
+    mine = {FollowupStore(red).of_user(s)[0]["id"] for s in racing}
+    assert mine <= set(reports[0].queued) | set(reports[1].queued)
+    assert not mine & set(reports[0].queued) & set(reports[1].queued)
+    # two runners (two consoles, or a console and `bot run`): only the leader runs the job
+    led = [new_sender("fu-two") for _ in range(3)]
+    for s in led:
+        _earbud_followup(red, s, start)
+    key = f"canyu:test:leader:{uuid.uuid4().hex}"
+    runners = [JobRunner(red, [followup_job(red, clock=lambda: later, every=0)], owner=f"fu-{i}", key=key)
+               for i in range(2)]
+
+    async def both() -> List[List[str]]:
+        return list(await asyncio.gather(*(r.tick() for r in runners)))
+
+    assert sorted(len(r) for r in run(both())) == [0, 1]
+    assert sorted(len(r) for r in run(both())) == [0, 1]
+    for s in led:
+        assert len(_outbox(red, s)) == 1, s
+
+
+# ------------------------------------------------------------------ WeChat's 48-hour window
+@pytest.fixture(scope="module")
+def wx() -> Iterator[FakeWeChat]:
+    fake = FakeWeChat()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: Any, run: Callable[..., Any],
+                                                                          wx: FakeWeChat) -> None:
+    sender = WeChatSender(WeChatApi(wx.app_id, wx.secret, red, wx.url + "/cgi-bin/", backoff=0.01), red)
+    outbound.register_sender("wechat", sender)
+    try:
+        openid = "oFollow" + uuid.uuid4().hex[:10]
+        sid, start = f"wechat:{openid}", time.time()
+        outbound.record_inbound(sid, "wechat", red, now=start - 49 * 3600)  # last wrote 49 h ago
+        record = _earbud_followup(red, sid, start - 2 * DAY - 10)
+        report = run(send_due(red, now=start))
+        assert report.queued == [record["id"]] and wx.texts(openid) == []
+        assert "左耳好了吗" in red.lindex(f"canyu:pending:{sid}", 0)
+        assert FollowupStore(red).get(sid, record["id"])["outcome"] == "queued"
+        outbound.record_inbound(sid, "wechat", red)  # the user writes again
+        run(outbound.deliver_pending(sid, redis=red))
+        texts = wx.texts(openid)
+        assert len(texts) == 1 and texts[0].startswith("左耳好了吗？") and "还没好" in texts[0], texts
+        assert run(send_due(red, now=start + DAY)).queued == []  # never again
+    finally:
+        outbound.register_sender("wechat", None)
+
+
+# ------------------------------------------------------------------ repairs, settings, privacy
+def test_a_repair_booking_schedules_one_checkin_a_week_later(red: Any, run: Callable[..., Any]) -> None:
+    sender, start = new_sender("fu-rep"), time.time()
+    repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="buds_5", fault="右耳充不进电", window="")
+    after_repair(red, sender, repair, "zh", now=start)
+    after_repair(red, sender, repair, "zh", now=start)  # the same booking again: one follow-up
+    [record] = FollowupStore(red).of_user(sender)
+    assert record["due_at"] == pytest.approx(start + 7 * DAY) and record["ref"] == repair.number
+    run(send_due(red, now=start + 6 * DAY))
+    assert _outbox(red, sender) == []
+    run(send_due(red, now=start + 7 * DAY + 1))
+    text = _outbox(red, sender)[0]["text"]
+    assert text.startswith("右耳好了吗？") and repair.number in text, text
+
+
+def test_bad_settings_name_the_file_and_key(tmp_path: Any) -> None:
+    from bot.errors import ConfigError
+
+    path = tmp_path / "followups.yml"
+    path.write_text("delays_days: {handoff: soon}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="handoff='soon' is not a number"):
+        load_config(str(path))
+    path.write_text("delays_days: {handoff: 0.5}\ncallback: {days: 2, hour: 10}\n", encoding="utf-8")
+    config = load_config(str(path))
+    assert config.delay_seconds("handoff") == 0.5 * DAY and config.delay_seconds("repair") == 7 * DAY
+    assert config.local(config.callback_due(time.time())).hour == 10
+
+
+def test_privacy_export_finds_followups_and_callbacks(red: Any) -> None:
+    sender, now = new_sender("fu-priv"), time.time()
+    _earbud_followup(red, sender, now)
+    CallbackStore(red).open(sender, 1, agent="lin", language="zh", now=now)
+    families = set(find_all(red, resolve_person(red, sender)))
+    assert {"followups", "followups_due", "callbacks", "callbacks_open"} <= families, families
+
+
+# ------------------------------------------------------------------ end to end on the real stack
+def _console(assistant: Assistant, name: str) -> "tuple[requests.Session, Dict[str, str]]":
+    s = requests.Session()
+    url = assistant.console_url
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(url + "/login").text).group(1)  # type: ignore
+    s.post(url + "/login", data={"username": name, "password": PW, "csrf_token": token})
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/").text).group(1)  # type: ignore
+    return s, {"X-CSRF-Token": csrf}
+
+
+@pytest.fixture(scope="module")
+def consoles(assistant: Assistant) -> Dict[str, Any]:
+    add_user(AGENT, "agent", PW, redis=assistant.redis)
+    add_user(LEAD, "admin", PW, redis=assistant.redis)
+    return {"agent": _console(assistant, AGENT), "lead": _console(assistant, LEAD)}
+
+
+def _handoff_and_resolve(assistant: Assistant, consoles: Dict[str, Any], user: str) -> None:
+    assistant.say(user, "我的左耳耳机没声音了")
+    assistant.say(user, "转人工")
+    assert HandoffStore(assistant.redis).get(user) is not None
+    s, h = consoles["agent"]
+    base = f"{assistant.console_url}/api/conversations/{user}"
+    assert s.post(base + "/claim", json={}, headers=h).status_code == 200
+    assert s.post(base + "/resolve", json={}, headers=h).status_code == 200
+    assert HandoffStore(assistant.redis).get(user) is None
+
+
+def test_no_after_a_handoff_goes_back_to_a_person_with_the_history(assistant: Assistant, consoles: Dict[str, Any],
+                                                                     run: Callable[..., Any]) -> None:
+    red, user = assistant.redis, new_sender("fu-no")
+    _handoff_and_resolve(assistant, consoles, user)
+    [record] = FollowupStore(red).of_user(user)
+    assert record["subject"]["zh"] == "左耳" and record["history"]["handoff"]["agent"] == AGENT
+    report = run(send_due(red, now=record["due_at"] + 1, rasa=RasaClient(assistant.url, assistant.token)))
+    assert record["id"] in report.queued  # REST: in the user's outbox
+    checkin = [m for m in _outbox(red, user) if (m.get("text") or "").startswith("左耳")]
+    assert len(checkin) == 1 and checkin[0]["text"].startswith("左耳好了吗？"), checkin
+    no = checkin[0]["buttons"][1]["payload"]
+    texts = [m.get("text") or "" for m in assistant.say(user, no)]
+    assert any("我这就请同事接手" in t for t in texts), texts
+    again = HandoffStore(red).get(user)
+    assert again is not None and again.state == "queued" and again.rule == "followup"
+    assert record["id"] in again.cue and AGENT in again.cue
+    entry = [e for e in HandoffStore(red).history(user) if e["what"] == "followup_no"][-1]
+    assert entry["history"]["handoff"]["agent"] == AGENT and entry["followup"] == record["id"]
+    events = assistant.tracker(user)["events"]
+    assert any(e.get("event") == "bot" and (e.get("text") or "").startswith("左耳好了吗") for e in events)
+    assert FollowupStore(red).get(user, record["id"])["answer"] == "no"
+
+
+def test_yes_closes_warmly_and_counts_once(assistant: Assistant, run: Callable[..., Any]) -> None:
+    red, user, start = assistant.redis, new_sender("fu-yes"), time.time()
+    repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="band_9", fault="the screen flickers",
+                             window="")
+    after_repair(red, user, repair, "en", now=start)
+    before = followup_figures(red, start - 1, start + 30 * DAY)["followups"]
+    run(send_due(red, now=start + 7 * DAY + 1))
+    [checkin] = [m for m in _outbox(red, user) if m.get("buttons")]
+    assert checkin["text"].startswith("Is the screen OK now?"), checkin
+    yes = checkin["buttons"][0]["payload"]
+    texts = [m.get("text") or "" for m in assistant.say(user, yes)]
+    assert any(t.startswith("Great to hear!") for t in texts), texts
+    assert HandoffStore(red).get(user) is None
+    texts = [m.get("text") or "" for m in assistant.say(user, yes)]  # a second tap
+    assert any("already noted" in t for t in texts), texts
+    after = followup_figures(red, start - 1, start + 30 * DAY)["followups"]
+    assert after["yes"] - before["yes"] == 1 and after["queued"] - before["queued"] == 1
+
+
+def test_a_low_rating_opens_a_callback_the_console_lists_and_a_lead_closes(assistant: Assistant,
+                                                                           consoles: Dict[str, Any]) -> None:
+    red, user = assistant.redis, new_sender("fu-cb")
+    _handoff_and_resolve(assistant, consoles, user)
+    texts = [m.get("text") or "" for m in assistant.say(user, "1")]
+    assert any("我们的组长会在明天 18 点前联系你" in t for t in texts), texts
+    callback = CallbackStore(red).get(user)
+    assert callback is not None and callback["state"] == "open" and callback["rating"] == 1
+    assert callback["summary"]["resolved_by"] == AGENT
+    assert load_config().local(callback["due_at"]).hour == 18
+    s, h = consoles["agent"]
+    page = s.get(assistant.console_url + "/callbacks").text
+    assert user in page and "1 ★" in page and "a lead closes it" in page
+    [row] = [r for r in s.get(assistant.console_url + "/api/callbacks").json()["open"] if r["sender_id"] == user]
+    assert row["reason"] and row["handled_by"] == AGENT and not row["overdue"]
+    assert s.post(assistant.console_url + "/api/callbacks/done", json={"sender_id": user}, headers=h).status_code == 403
+    lead, lh = consoles["lead"]
+    done = lead.post(assistant.console_url + "/api/callbacks/done", json={"sender_id": user, "note": "called"},
+                     headers=lh)
+    assert done.status_code == 200 and done.json()["callback"]["done_by"] == LEAD
+    assert user not in s.get(assistant.console_url + "/callbacks").text
+    assert lead.post(assistant.console_url + "/api/callbacks/done", json={"sender_id": user},
+                     headers=lh).status_code == 404
+    now = time.time()
+    report = compute_report(now - DAY, now + 60, red)
+    assert report["callbacks"]["opened"] >= 1 and report["callbacks"]["done"] >= 1
+    assert "call-backs" in report_text(report) and "follow-ups sent" in report_text(report)
+    analytics = lead.get(assistant.console_url + "/analytics").text
+    assert 'id="followups-answered"' in analytics and 'id="callbacks"' in analytics
+
+
+def test_an_overdue_callback_is_counted(red: Any) -> None:
+    sender, now = new_sender("fu-late"), time.time()
+    store = CallbackStore(red)
+    store.open(sender, 2, agent="lin", now=now - 3 * DAY)
+    assert store.overdue(now) >= 1
+    assert [c for c in store.open_list(now) if c["sender_id"] == sender][0]["overdue"]
+    store.done(sender, LEAD, now=now)
+    figures = followup_figures(red, now - 4 * DAY, now + 1, now=now)["callbacks"]
+    assert figures["done_late"] >= 1
