@@ -37,6 +37,7 @@ from bot.fans._identity import UnverifiedIdentity, is_verified_identity
 from bot.fans._links import LinkLocked, create_link_code, find_link_code, redeem_link_code
 from bot.fans._profiles import (
     FanStatus,
+    add_points,
     LinkError,
     grant_tier,
     identities,
@@ -49,7 +50,7 @@ from bot.fans._profiles import (
 from bot.fans._rules import Tier, TierRules, load_rules
 
 __all__ = [
-    "AlreadyRedeemed", "FCodeError", "FanStatus", "Grant", "LinkError", "LinkLocked", "NotEligible", "PoolEmpty",
+    "AlreadyRedeemed", "FCodeError", "add_points", "FanStatus", "Grant", "LinkError", "LinkLocked", "NotEligible", "PoolEmpty",
     "Tier", "TierRules", "UnknownCode", "UnverifiedIdentity", "add_codes", "campaigns", "code_info",
     "create_link_code", "explain_status", "find_link_code", "grant_code", "grant_tier", "has_privilege",
     "identities", "is_verified_identity", "load_rules", "pool_size", "priority_for", "profile_id", "queue_note",

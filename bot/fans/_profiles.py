@@ -7,7 +7,7 @@ Key layout (under `canyu:fans:`):
 | `canyu:fans:identity:{sender_id}` | string | the profile id a channel identity belongs to (absent: itself) |
 | `canyu:fans:identities:{profile}` | set | every sender id linked to the profile |
 | `canyu:fans:profile:{profile}` | hash | `manual_tier`, `granted_by`, `granted_at`, `created` |
-| `canyu:fans:activity:{profile}` | hash | `messages` |
+| `canyu:fans:activity:{profile}` | hash | `messages`; `points` and `fan_answers` (published fan answers, `add_points`) |
 | `canyu:fans:days:{profile}` | set | days (YYYY-MM-DD, UTC) the person wrote |
 | `canyu:fans:activity_cursor` | string | last `canyu:events` stream id counted into activity |
 | `canyu:fans:activity_lock` | string | held while one process counts new events |
@@ -32,7 +32,7 @@ from bot.fans._identity import is_verified_identity
 from bot.fans._rules import Tier, TierRules, load_rules
 
 __all__ = ["FanStatus", "profile_id", "identities", "LinkError", "sync_activity", "stats_of", "status_of",
-           "grant_tier", "revoke_tier"]
+           "grant_tier", "revoke_tier", "add_points"]
 
 PREFIX = "canyu:fans:"
 EVENTS_STREAM = "canyu:events"
@@ -120,6 +120,8 @@ def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
     return {
         "profile": profile,
         "messages": int(red.hget(f"{PREFIX}activity:{profile}", "messages") or 0),
+        "points": int(red.hget(f"{PREFIX}activity:{profile}", "points") or 0),
+        "fan_answers": int(red.hget(f"{PREFIX}activity:{profile}", "fan_answers") or 0),
         "active_days": int(red.scard(f"{PREFIX}days:{profile}")),
         "feedback": len(item_ids),
         "shipped_feedback": len(shipped),
@@ -187,3 +189,13 @@ def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Any = Non
 def revoke_tier(sender_id: str, red: Any = None) -> None:
     red = _r(red)
     red.hdel(f"{PREFIX}profile:{profile_id(sender_id, red)}", "manual_tier", "granted_by", "granted_at")
+
+
+def add_points(sender_id: str, kind: str, points: int, red: Any = None) -> int:
+    """Tier points for a contribution (`kind`, e.g. "fan_answers": one more published fan answer); returns the total.
+
+    `points` and the `kind` count are conditions `fans.yml` rules can use."""
+    red = _r(red)
+    key = f"{PREFIX}activity:{profile_id(sender_id, red)}"
+    red.hincrby(key, kind, 1)
+    return int(red.hincrby(key, "points", points))

@@ -16,7 +16,7 @@ __all__ = ["Tier", "TierRules", "load_rules", "CONDITIONS", "RULES_FILE"]
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "fans.yml"
 ENV_RULES = "CANYU_FANS_FILE"
-CONDITIONS = ("messages", "active_days", "feedback", "shipped_feedback")
+CONDITIONS = ("messages", "active_days", "feedback", "shipped_feedback", "points", "fan_answers")
 
 
 @dataclass(frozen=True)

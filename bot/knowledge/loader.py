@@ -15,9 +15,13 @@ import yaml
 
 from bot.errors import DataError
 
-__all__ = ["Product", "FaqEntry", "Offer", "ends_with_offer", "KnowledgeBase", "load_kb", "kb_files", "kb_fingerprint", "LANGS"]
+__all__ = ["Product", "FaqEntry", "Offer", "Credit", "credit_line", "ends_with_offer", "KnowledgeBase", "load_kb",
+           "kb_files", "kb_fingerprint", "LANGS"]
 
 LANGS = ("en", "zh")
+CREDIT_LINES = {"zh": "这条答案由米粉 @{name} 贡献", "en": "Answer by fan @{name}"}
+"""The line a fan-written answer ends with (bot/fan_answers publishes them; the `credit:` field of an entry)."""
+CREDIT_NAME_MAX = 24
 
 
 class _LineDict(dict):
@@ -66,6 +70,19 @@ class Offer:
     flow: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Credit:
+    """Who wrote a fan-written answer: the fan's profile id and display name per language (`credit:`)."""
+
+    fan: str
+    name: Dict[str, str]
+
+
+def credit_line(credit: Credit, language: str) -> str:
+    """"这条答案由米粉 @小北 贡献" / "Answer by fan @xiaobei"."""
+    return CREDIT_LINES[language].format(name=credit.name.get(language) or credit.name.get("en") or credit.fan)
+
+
 @dataclass
 class FaqEntry:
     """One FAQ entry: phrasings per language, the answer per language, tags, products it covers."""
@@ -77,6 +94,7 @@ class FaqEntry:
     products: List[str]
     source: str = ""
     offer: Optional[Offer] = None
+    credit: Optional[Credit] = None  # a fan-written answer: `answer` ends with its credit line
 
 
 @dataclass
@@ -248,6 +266,37 @@ def _offer(item: Dict[str, Any], fid: str, where: str, answer: Dict[str, str], e
     return Offer(flow=str(raw["flow"]))
 
 
+def _credit(item: Dict[str, Any], fid: str, where: str, errors: List[str]) -> Optional[Credit]:
+    """The optional `credit: {fan: <profile id>, name: <display name>}` of a fan-written answer.
+
+    `name` is one name, or `{en: ..., zh: ...}`; at most CREDIT_NAME_MAX characters, on one line, without "@"."""
+    raw = item.get("credit")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"fan", "name"}:
+        errors.append(f"{where}: entry '{fid}': `credit` needs exactly `fan: <profile id>` and `name: <display name>` "
+                      "(or `name: {en: ..., zh: ...}`)")
+        return None
+    fan = str(raw.get("fan") or "").strip()
+    if not fan:
+        errors.append(f"{where}: entry '{fid}': `credit` has no `fan`; put the fan's profile id "
+                      "(e.g. `fan: telegram:42`), or remove `credit:`")
+    names = raw.get("name")
+    if isinstance(names, str):
+        names = {lang: names for lang in LANGS}
+    if not isinstance(names, dict) or any(not str(names.get(lang) or "").strip() for lang in LANGS):
+        errors.append(f"{where}: entry '{fid}': `credit.name` is missing or lacks a language; give one display name "
+                      "(`name: 小北`) or both (`name: {en: xiaobei, zh: 小北}`)")
+        return None
+    clean = {lang: str(names[lang]).strip() for lang in LANGS}
+    for lang, name in clean.items():
+        if len(name) > CREDIT_NAME_MAX or "\n" in name or "@" in name:
+            errors.append(f"{where}: entry '{fid}': credit name {name!r} ({lang}) must be one line of at most "
+                          f"{CREDIT_NAME_MAX} characters without '@' (the credit line adds the '@')")
+            return None
+    return Credit(fan=fan, name=clean) if fan else None
+
+
 def _load_faq(path: Path, rel: str, products: Dict[str, Product], faq: Dict[str, FaqEntry], errors: List[str]) -> None:
     doc = _read(path, rel, errors)
     if doc is None:
@@ -290,8 +339,14 @@ def _load_faq(path: Path, rel: str, products: Dict[str, Product], faq: Dict[str,
                 known = ", ".join(sorted(products)) or "none"
                 errors.append(f"{rel}:{line}: entry '{fid}' names unknown product '{pid}'; known products: {known}")
         offer = _offer(item, fid, f"{rel}:{_line(item.get('offer'), line)}", answer, errors)
+        credit = _credit(item, fid, f"{rel}:{_line(item.get('credit'), line)}", errors)
+        if credit is not None:
+            if offer is not None:
+                errors.append(f"{rel}:{line}: entry '{fid}' has both `credit` and `offer`; the credit line ends a "
+                              "fan-written answer, so it cannot end with an offer")
+            answer = {lang: f"{text}\n{credit_line(credit, lang)}" if text else text for lang, text in answer.items()}
         faq[fid] = FaqEntry(id=fid, questions=questions, answer=answer, tags=_str_list(item.get("tags")),
-                            products=covered, source=f"{rel}:{line}", offer=offer)
+                            products=covered, source=f"{rel}:{line}", offer=offer, credit=credit)
 
 
 def load_kb(root: Path) -> KnowledgeBase:

@@ -27,6 +27,7 @@ ERASED = "erased"
 _BATCH = 2000
 _FAN = "canyu:fans:"
 _FB = "canyu:feedback:"
+_FA = "canyu:fan_answers:"
 # Shared keys, named here so that the CLI does not import Rasa (tests check them against their owners).
 EVENTS_STREAM = "canyu:events"  # bot/event_broker.py
 RATINGS_STREAM = "canyu:analytics:ratings"  # bot/analytics/_records.py
@@ -467,6 +468,19 @@ def _followups_due(red: Any, person: Person) -> List[Entry]:
     return due_members(red, person)
 
 
+def _fan_answer_proposals(red: Any, person: Person) -> List[Entry]:
+    """Fan-written answers the person proposed (bot/fan_answers): the record, and its id in the two sorted sets."""
+    out = []
+    for key in scan_keys(red, _FA + "proposal:*"):
+        if red.hget(key, "profile") in person.ids or red.hget(key, "sender") in person.ids:
+            out.append(Entry("", key, "key", value=dump_key(red, key)))
+            proposal_id = key[len(_FA + "proposal:"):]
+            for zset in (_FA + "proposals", _FA + "pending"):
+                if red.zscore(zset, proposal_id) is not None:
+                    out.append(Entry("", zset, "zset_member", proposal_id, value={"member": proposal_id}))
+    return out
+
+
 # ---------------------------------------------------------------- the registry
 def _f(name: str, pattern: str, owner: str, holds: str, retention: str, find: Finder,
        ttl_seconds: Optional[int] = None) -> Family:
@@ -540,6 +554,19 @@ FAMILIES: Tuple[Family, ...] = (
     _f("wechat_seen", "canyu:wechat:seen:{appid}:evt:{openid}:*", "connectors/wechat.py",
        "the openid of a recent WeChat event (deduplication)", "ttl",
        _scanned_keys("canyu:wechat:seen:*:evt:{openid}:*", "openid"), 3600),
+    _f("fan_answers_optin", "canyu:fan_answers:optin (hash; field profile)", "bot/fan_answers/_store.py",
+       "that the person answers questions as a fan, and their language", "account", _hash_fields_named(_FA + "optin")),
+    _f("fan_answers_proposals", "canyu:fan_answers:proposal:{id} (profile, sender) + :proposals / :pending members",
+       "bot/fan_answers/_store.py", "answers the person wrote for others, and what a trainer decided", "account",
+       _fan_answer_proposals),
+    _f("fan_answers_seen", "canyu:fan_answers:seen:{profile}", "bot/fan_answers/_store.py",
+       "which open questions were offered to the fan", "ttl", _keys_of(_FA + "seen:{profile}", "profile"), 30 * 86400),
+    _f("fan_answers_limits", "canyu:fan_answers:limit:{kind}:{profile}:{day}", "bot/fan_answers/_store.py",
+       "how many questions the fan got and answered today", "ttl",
+       _scanned_keys(_FA + "limit:*:{profile}:*", "profile"), 2 * 86400),
+    _f("memory_seen", "canyu:memory:seen:{profile}", "bot/memory/_seen.py",
+       "when the person last started a conversation (for the return greeting)", "account",
+       _keys_of("canyu:memory:seen:{profile}", "profile")),
     _f("fans_identity", "canyu:fans:identity:{sender}", "bot/fans/_profiles.py",
        "which person a channel identity belongs to", "account", _keys_of(_FAN + "identity:{sender}", "sender")),
     _f("fans_identities", "canyu:fans:identities:{profile}", "bot/fans/_profiles.py",

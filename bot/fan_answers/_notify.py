@@ -1,0 +1,38 @@
+"""Tell a fan what a trainer decided, on their channel and in their language (bot.outbound delivery)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict
+
+from bot.fan_answers._texts import text_for
+
+__all__ = ["tell_fan", "message_for"]
+
+logger = logging.getLogger(__name__)
+
+
+def message_for(proposal: Dict[str, Any], points: int) -> str:
+    """The thank-you (published) or the kind no (rejected) for `proposal`, in the fan's language."""
+    language = proposal.get("language") if proposal.get("language") in ("zh", "en") else "en"
+    question = str(proposal.get("question") or "")[:60]
+    if proposal.get("status") == "published":
+        names = proposal.get("name") or {}
+        name = (names.get(language) or names.get("en") or "") if isinstance(names, dict) else str(names)
+        return text_for("published", language, question=question, name=name, points=str(points))
+    fallback = "和已有的答案重复了" if language == "zh" else "it overlaps with an answer we have"
+    return text_for("rejected", language, question=question, reason=str(proposal.get("reason") or fallback))
+
+
+async def tell_fan(proposal: Dict[str, Any], points: int, redis: Any = None) -> bool:
+    """Send the fan the decision; False when it could not be queued (logged, the decision stands)."""
+    from bot.outbound import send_to_user
+
+    sender = str(proposal.get("sender") or "")
+    try:
+        await send_to_user(sender, [{"text": message_for(proposal, points)}], redis=redis,
+                           idempotency_key=f"fan_answers:{proposal.get('id')}:{proposal.get('status')}")
+        return True
+    except Exception:  # the decision is made; a delivery problem must not undo it
+        logger.exception("fan answers: could not tell %s about %s", sender, proposal.get("id"))
+        return False
