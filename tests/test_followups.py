@@ -131,6 +131,19 @@ def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., 
         assert len(_outbox(red, s)) == 1, s
 
 
+def test_a_user_with_a_person_when_it_is_due_is_asked_an_hour_later(red: Any, run: Callable[..., Any]) -> None:
+    sender, start = new_sender("fu-busy"), time.time()
+    record = _earbud_followup(red, sender, start)
+    red.hset(f"canyu:handoff:{sender}", mapping={"state": "agent", "agent": "lin"})
+    due = start + 2 * DAY + 1
+    assert record["id"] in run(send_due(red, now=due)).postponed
+    assert _outbox(red, sender) == []
+    red.delete(f"canyu:handoff:{sender}")
+    assert record["id"] not in run(send_due(red, now=due + 60)).queued  # not before the hour is up
+    assert record["id"] in run(send_due(red, now=due + 3601)).queued
+    assert len(_outbox(red, sender)) == 1
+
+
 # ------------------------------------------------------------------ WeChat's 48-hour window
 @pytest.fixture(scope="module")
 def wx() -> Iterator[FakeWeChat]:

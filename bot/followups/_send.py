@@ -2,7 +2,7 @@
 
 `send_due(redis, now)` sends every follow-up whose time has come, once: each is claimed with HSETNX before it
 is sent (two runners, a takeover or a rerun send it once), and the send carries the idempotency key
-`followup:{id}`. It goes through `bot.outbound.send_to_user`: the durable delivery queue; a WeChat user whose
+`followup:{id}`. A user who is with a person (or queued) when it is due gets it an hour later. It goes through `bot.outbound.send_to_user`: the durable delivery queue; a WeChat user whose
 48-hour window is closed gets it when they next write. A claim is given back only when nothing was queued;
 a dead letter keeps it (the console's Deliveries page re-sends dead letters).
 
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 SendFn = Callable[..., Awaitable[Any]]
 RETRY_S = 300.0
 """A check-in that could not even be queued (Redis hiccup, bad record) is tried again this much later."""
+BUSY_S = 3600.0
+"""A user who is queued for or talking with a person when their check-in is due gets it this much later."""
 
 
 @dataclass
@@ -37,6 +39,7 @@ class SendReport:
     queued: List[str] = field(default_factory=list)
     dead: List[str] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
+    postponed: List[str] = field(default_factory=list)
     failed: Dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +64,10 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
         record = store.get(sender_id, fid)
         if record is None:  # expired or erased: drop the due entry
             redis.zrem("canyu:followups:due", f"{fid}|{sender_id}")
+            continue
+        if redis.exists(f"canyu:handoff:{sender_id}"):  # with a person right now: ask when they are done
+            redis.zadd("canyu:followups:due", {f"{fid}|{sender_id}": now + BUSY_S})
+            report.postponed.append(fid)
             continue
         if not store.claim(sender_id, fid, now):
             report.skipped.append(fid)
@@ -126,7 +133,11 @@ async def after_handoff(redis: Any, rasa: Any, record: Any, agent: str, now: Opt
         history = {"handoff": {"rule": record.rule, "reason": record.reason, "cue": record.cue, "agent": agent,
                                "queued_at": record.queued_at, "resolved_at": round(time.time() if now is None
                                                                                      else now, 3)}}
-        FollowupStore(redis).schedule(record.sender_id, "handoff", subject=subject_of(texts),
+        store = FollowupStore(redis)
+        if any(f["kind"] == "handoff" and not f.get("sent") for f in store.of_user(record.sender_id)):
+            logger.info("followups: %s already has a check-in coming; not a second one", record.sender_id)
+            return
+        store.schedule(record.sender_id, "handoff", subject=subject_of(texts),
                                       language=record.language, history=history, now=now)
     except Exception as exc:
         logger.error("followups: no check-in scheduled after the handoff of %s: %s", record.sender_id, exc)
