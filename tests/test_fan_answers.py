@@ -24,10 +24,11 @@ from bot.trainer.inbox import ITEMS
 
 REPO = Path(__file__).resolve().parents[1]
 FAN = "telegram:4101"
-QUESTION_ZH = "米粒手环9能戴着蒸桑拿吗"
-ANSWER_ZH = "别戴。桑拿的高温和蒸汽会让防水胶圈老化，5ATM 防水只管游泳和洗手。进去前摘下来放外面就好。"
-ANSWER_EN = ("Take it off. Sauna heat and steam wear out the water seals; 5 ATM covers swimming and washing hands. "
-             "Leave it outside and you're fine.")
+QUESTION_ZH = "充电宝能给无人机充电吗"
+QUESTION_EN = "Can the power bank charge my drone?"
+ANSWER_ZH = "能。我用 20000 给航拍无人机充过，接 USB-C 口，一块电池大约 1 小时充满，能充 2 块左右。"
+ANSWER_EN = ("Yes. I charge my camera drone from the 20000 over USB-C: about an hour per battery, "
+             "and it fills roughly 2 of them.")
 
 
 @pytest.fixture
@@ -63,8 +64,8 @@ def _core_fan(red: Any, sender: str = FAN) -> None:
 
 def _approve(fans: FanAnswers, proposal_id: str) -> Dict[str, Any]:
     return fans.approve(proposal_id, "tina", answer={"zh": ANSWER_ZH, "en": ANSWER_EN},
-                        questions={"zh": [QUESTION_ZH], "en": ["Can I wear the Band 9 in a sauna?"]},
-                        name={"zh": "小北", "en": "xiaobei"}, products=["band_9"])
+                        questions={"zh": [QUESTION_ZH], "en": [QUESTION_EN]},
+                        name={"zh": "小北", "en": "xiaobei"}, products=["power_bank_20000"])
 
 
 def test_only_verified_core_fans_opt_in(red: Any, kb: Path) -> None:
@@ -95,7 +96,7 @@ def test_proposal_approved_is_a_credited_kb_answer_and_the_fan_gains_points(red:
     offered = fans.next_question(FAN)
     assert offered is not None and offered["text"] == QUESTION_ZH and offered["language"] == "zh"
     assert fans.next_question(FAN) is None  # offered once; the other one is the fan's own
-    proposal = fans.propose(FAN, offered["item"], "别戴。高温蒸汽会让防水胶圈老化，进去前摘下来。")
+    proposal = fans.propose(FAN, offered["item"], "能，接 USB-C 就行，一块电池一小时左右。")
     assert proposal["status"] == "proposed" and [p["id"] for p in fans.pending()] == [proposal["id"]]
     assert entries(kb) == []  # nothing reaches users before a trainer approves
 
@@ -126,7 +127,7 @@ def test_proposal_approved_is_a_credited_kb_answer_and_the_fan_gains_points(red:
 
 def test_rate_limits_per_fan_per_day(red: Any, kb: Path) -> None:
     for n in range(OFFERS_PER_DAY + 2):
-        _ask(red, f"rest:asker{n}", f"question number {n} about the sauna and the band {n}")
+        _ask(red, f"rest:asker{n}", f"question number {n} about drones and the power bank {n}")
     _core_fan(red)
     fans = FanAnswers(red, kb, str(REPO))
     fans.opt_in(FAN, "en")
@@ -137,7 +138,7 @@ def test_rate_limits_per_fan_per_day(red: Any, kb: Path) -> None:
     assert too_many.value.kind == "offers" and too_many.value.limit == OFFERS_PER_DAY
     for o in offered[:PROPOSALS_PER_DAY]:
         assert o is not None
-        fans.propose(FAN, o["item"], "Take it off before the sauna, the heat ages the seals.")
+        fans.propose(FAN, o["item"], "Yes, over USB-C; about an hour per drone battery.")
     last = offered[PROPOSALS_PER_DAY]
     assert last is not None
     with pytest.raises(RateLimited, match="proposals"):
@@ -153,7 +154,7 @@ def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> 
     fans.opt_in(FAN, "zh")
     offered = fans.next_question(FAN)
     assert offered is not None
-    proposal = fans.propose(FAN, offered["item"], "随便戴，没事的，桑拿房很安全。")
+    proposal = fans.propose(FAN, offered["item"], "不能充，会把无人机烧坏的。")
     with pytest.raises(DataError, match="answer.en"):
         fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH}, questions={"zh": [QUESTION_ZH], "en": ["x?"]},
                      name={"zh": "小北", "en": "xiaobei"})
@@ -161,7 +162,7 @@ def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> 
         fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH, "en": ANSWER_EN},
                      questions={"zh": [QUESTION_ZH], "en": ["Sauna?"]}, name={"zh": "@小北", "en": "xiaobei"})
     assert entries(kb) == [] and fans.get(proposal["id"])["status"] == "proposed"
-    rejected = fans.reject(proposal["id"], "tina", "桑拿会损坏防水，不能这么说")
+    rejected = fans.reject(proposal["id"], "tina", "其实可以充，不能这么说")
     assert rejected["status"] == "rejected" and fans.pending() == []
     assert "不能这么说" in message_for(rejected, 0)
 
@@ -216,3 +217,129 @@ def test_fan_answer_texts_pass_the_voice_lint() -> None:
              for kind, texts in TEXTS.items() for lang, text in texts.items()]
     problems, _ = lint_texts(items, load_config(str(REPO)))
     assert problems == []
+
+
+# ---------------------------------------------------------------- over the real stack
+@pytest.fixture(scope="module")
+def fan_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole assistant on its own copy of the KB (reloaded at once), with Telegram on the fake Bot API."""
+    from bot.console.users import UserStore
+    from tests.fakes.rasa_channels import CREDENTIALS, ChannelsStack, platform_env
+    from tests.fakes.telegram import FakeTelegram
+    from tests.fakes.wechat import FakeWeChat
+    from tests.harness import start_assistant
+
+    folder = tmp_path_factory.mktemp("fan-e2e")
+    root = folder / "knowledge"
+    shutil.copytree(REPO / "knowledge", root, ignore=shutil.ignore_patterns("fan_answers.yml"))
+    config = root / "config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("reload_check_seconds: 3", "reload_check_seconds: 0"),
+                      encoding="utf-8")
+    wechat, telegram = FakeWeChat(), FakeTelegram()
+    wechat.start()
+    telegram.start()
+    credentials = folder / "credentials.yml"
+    credentials.write_text(CREDENTIALS, encoding="utf-8")
+    env = dict(platform_env(wechat, telegram), CANYU_KNOWLEDGE_DIR=str(root))
+    try:
+        assistant = start_assistant(folder / "data", credentials=credentials, env=env)
+    except Exception:
+        wechat.stop()
+        telegram.stop()
+        raise
+    UserStore(assistant.redis).add("tina", "trainer-pass-123", "trainer", "Tina")
+    try:
+        yield ChannelsStack(assistant, wechat, telegram, env), root
+    finally:
+        assistant.stop()
+        wechat.stop()
+        telegram.stop()
+
+
+def _console(url: str) -> requests.Session:
+    import re
+
+    s = requests.Session()
+    page = s.get(url + "/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    s.post(url + "/login", data={"username": "tina", "password": "trainer-pass-123", "csrf_token": token},
+           allow_redirects=False, timeout=30)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', s.get(url + "/fan-answers", timeout=30).text)
+    assert csrf, "the trainer could not open the Fan answers page"
+    s.headers["X-CSRF-Token"] = csrf.group(1)
+    return s
+
+
+def _said(replies: Any) -> str:
+    return " ".join(r.get("text") or "" for r in replies)
+
+
+def test_a_fan_answer_goes_from_chat_through_approval_to_the_credited_answer_the_bot_gives(fan_stack: Any) -> None:
+    from bot.fans import grant_tier, stats_of
+    from tests.fakes.rasa_channels import TelegramUser
+    from tests.harness import new_sender
+
+    stack, root = fan_stack
+    assistant = stack.assistant
+    fans = FanAnswers(assistant.redis, root, str(REPO))
+    asker = new_sender("sauna")
+    before = _said(assistant.say(asker, QUESTION_ZH))
+    assert "小北" not in before
+    inbox = fans._inbox()
+    inbox.sync()
+    if not any(i["text"] == QUESTION_ZH for i in inbox.open_items(reasons=("out_of_scope", "fallback", "low_confidence",
+                                                                            "rated_down", "rephrased"))):
+        assistant.say(asker, '/rate_answer{"rating":"down"}')  # answered by a near entry: the asker says it missed
+        assistant.say(asker, "不是我要的")
+
+    fan = TelegramUser(stack)
+    fan.say("你好")
+    grant_tier(fan.sender_id, "core_fan", by="test", red=assistant.redis)
+    offered = " ".join(fan.say("我想帮忙回答问题"))
+    assert "米粉答疑" in offered and QUESTION_ZH in offered, offered
+    filed = " ".join(fan.say("能，我给航拍无人机充过，接 USB-C 就行，一块电池一小时左右。"))
+    assert "FA1" in filed and "训练师" in filed, filed
+    assert [p["id"] for p in fans.pending()] == ["FA1"]
+    assert "小北" not in _said(assistant.say(new_sender("early"), QUESTION_ZH))
+    assert not entries(root)  # not before a trainer approves
+
+    console = _console(assistant.console_url)
+    listed = console.get(assistant.console_url + "/api/fan_answers", timeout=30).json()
+    assert listed["pending"][0]["question"] == QUESTION_ZH and listed["pending"][0]["sender"] == fan.sender_id
+    approved = console.post(assistant.console_url + "/api/fan_answers/FA1/approve", timeout=120, json={
+        "answer": {"zh": ANSWER_ZH, "en": ANSWER_EN},
+        "questions": {"zh": [QUESTION_ZH], "en": [QUESTION_EN]},
+        "name": {"zh": "小北", "en": "xiaobei"}, "products": ["power_bank_20000"]})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "published" and approved.json()["told"] is True
+    deadline = time.monotonic() + 30
+    while not any("@小北" in t for t in fan.texts()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    thanks = [t for t in fan.texts() if "@小北" in t]
+    assert thanks and "上线" in thanks[0] and f"+{POINTS_PER_ANSWER}" in thanks[0], fan.texts()
+    assert stats_of(fan.sender_id, assistant.redis)["points"] == POINTS_PER_ANSWER
+
+    zh = _said(assistant.say(new_sender("zh"), QUESTION_ZH))
+    assert ANSWER_ZH[:12] in zh and "这条答案由米粉 @小北 贡献" in zh, zh
+    en = _said(assistant.say(new_sender("en"), QUESTION_EN))
+    assert "Answer by fan @xiaobei" in en, en
+
+    removed = console.post(assistant.console_url + "/api/fan_answers/FA1/remove_credit", timeout=120)
+    assert removed.status_code == 200 and removed.json()["status"] == "credit_removed", removed.text
+    after = _said(assistant.say(new_sender("zh2"), QUESTION_ZH))
+    assert ANSWER_ZH[:12] in after and "小北" not in after, after
+    stats = console.get(assistant.console_url + "/api/fan_answers", timeout=30).json()["stats"]
+    assert (stats["proposed"], stats["approved"], stats["published"], stats["credit_removed"]) == (1, 1, 1, 1)
+    page = console.get(assistant.console_url + "/fan-answers", timeout=30).text
+    assert "published 1" in page and "credit removed 1" in page
+
+
+def test_chat_refuses_a_newcomer_and_a_rest_user(fan_stack: Any) -> None:
+    from tests.fakes.rasa_channels import TelegramUser
+    from tests.harness import new_sender
+
+    stack, _ = fan_stack
+    newcomer = " ".join(TelegramUser(stack).say("I want to help answer questions"))
+    assert "core fans" in newcomer, newcomer
+    rest = _said(stack.assistant.say(new_sender("rest"), "我想帮忙回答问题"))
+    assert "微信或 Telegram" in rest, rest
