@@ -10,9 +10,9 @@ Redis keys: `canyu:memory:seen:{profile}` (string: when the person last started 
 `account` retention: erased with the person). Deletion is `bot.privacy.erase` (see bot/actions/memory.py).
 """
 
-from bot.memory._facts import OPEN_FEEDBACK, history, open_things, person_ids, stored_summary
+from bot.memory._facts import OPEN_FEEDBACK, history, history_async, open_things, person_ids, stored_summary
 from bot.memory._seen import SEEN_PREFIX, returning
 from bot.memory._texts import join, known_lines, open_lines
 
-__all__ = ["OPEN_FEEDBACK", "SEEN_PREFIX", "history", "join", "known_lines", "open_lines", "open_things",
+__all__ = ["OPEN_FEEDBACK", "SEEN_PREFIX", "history", "history_async", "join", "known_lines", "open_lines", "open_things",
            "person_ids", "returning", "stored_summary"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-__all__ = ["OPEN_FEEDBACK", "CLOSED_REPAIRS", "person_ids", "open_things", "history", "stored_summary"]
+__all__ = ["OPEN_FEEDBACK", "CLOSED_REPAIRS", "person_ids", "open_things", "history", "history_async",
+           "stored_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,17 @@ def history(red: Any, sender_id: str, backend: Any = None, limit: int = 20) -> D
     except Exception:
         logger.exception("memory: feedback of %s unavailable", sender_id)
     return out
+
+
+async def history_async(red: Any, sender_id: str) -> Dict[str, List[Dict[str, Any]]]:
+    """`history` off the event loop (the agent console); {} when a store is down, so the context still opens."""
+    import asyncio
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, history, red, sender_id)
+    except Exception:
+        logger.exception("memory: history of %s unavailable", sender_id)
+        return {}
 
 
 def stored_summary(red: Any, sender_id: str, backend: Any = None) -> Dict[str, Any]:

@@ -28,6 +28,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
 from bot.jobs import JobRunner, deployment_jobs
+from bot.memory import history_async
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +286,7 @@ async def context(request: Request, sender_id: str) -> Any:
         "kb_entries": kb_history(tracker),
         "notes": store.notes(sender_id),
         "history": store.history(sender_id)[-20:],
+        "memory": await history_async(store.redis, sender_id),  # across conversations (bot.memory)
         "perks_granted": perks.grants(sender_id),
         "perk_pools": [{"pool": k, "label": str(v.get("label") or k), "left": perks.available(k)}
                        for k, v in config.perks.items()],
