@@ -321,3 +321,21 @@ def test_an_overdue_callback_is_counted(red: Any) -> None:
     store.done(sender, LEAD, now=now)
     figures = followup_figures(red, now - 4 * DAY, now + 1, now=now)["callbacks"]
     assert figures["done_late"] >= 1
+
+
+def test_typed_answers_to_a_checkin(assistant: Assistant, run: Callable[..., Any]) -> None:
+    red, start = assistant.redis, time.time()
+    parsed = [requests.post(f"{assistant.url}/model/parse", params={"token": assistant.token}, json={"text": t},
+                            timeout=60).json()["intent"]["name"] for t in ("还是没修好", "it's fixed, thanks for checking")]
+    assert parsed == ["followup_answer", "followup_answer"], parsed
+    broken = new_sender("fu-typed")
+    repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="phone_14", fault="屏幕闪", window="")
+    after_repair(red, broken, repair, "zh", now=start)
+    run(send_due(red, now=start + 7 * DAY + 1))
+    texts = [m.get("text") or "" for m in assistant.say(broken, "还是没修好")]
+    assert any("我这就请同事接手" in t for t in texts), texts
+    again = HandoffStore(red).get(broken)
+    assert again is not None and again.rule == "followup" and repair.number in again.cue
+    nothing = new_sender("fu-none")  # no check-in was ever sent to this user
+    texts = [m.get("text") or "" for m in assistant.say(nothing, "still broken after the repair")]
+    assert texts == ["I don't have a check-in open for you. What's not working? Tell me and I'll help."], texts

@@ -5,6 +5,8 @@ NLU files under `followup_answer` is read for yes or no and applies to the user'
 "yes" gets a warm close. "no" goes back to a person: a new handoff whose reason and cue carry the history
 (what the original handoff or repair was about, and this follow-up), logged in the handoff history too, so
 the agent sees both without asking the user again. An answer counts once (a second tap changes nothing).
+Typed words that are neither yes nor no get the check-in's buttons again; an answer-like message from a user
+who was sent no check-in gets a question about what is wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import user_language
-from bot.followups import FollowupStore
+from bot.followups import FollowupStore, checkin_message
 from bot.handoff.rules import Escalation, load_config
 from bot.handoff.store import HandoffStore
 
@@ -67,7 +69,14 @@ class ActionFollowupAnswer(Action):
         fid = _entity(tracker, "followup_id")
         reply = _entity(tracker, "followup_reply") or reply_of(tracker.latest_message.get("text") or "")
         record = store.get(tracker.sender_id, fid) if fid else store.latest_unanswered(tracker.sender_id)
-        if record is None or reply not in ("yes", "no") or not store.answer(tracker.sender_id, record["id"], reply):
+        if record is None:  # words like an answer, but no check-in was sent: ask what is wrong
+            dispatcher.utter_message(response="utter_followup_none")
+            return []
+        if reply not in ("yes", "no"):  # typed, and neither yes nor no: the buttons again
+            message = checkin_message(record)
+            dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
+            return []
+        if not store.answer(tracker.sender_id, record["id"], reply):
             dispatcher.utter_message(response="utter_followup_unknown")
             return []
         logger.info("followups: %s answered %s by %s", record["id"], reply, tracker.sender_id)
