@@ -260,6 +260,10 @@ def test_no_after_a_handoff_goes_back_to_a_person_with_the_history(assistant: As
     events = assistant.tracker(user)["events"]
     assert any(e.get("event") == "bot" and (e.get("text") or "").startswith("左耳好了吗") for e in events)
     assert FollowupStore(red).get(user, record["id"])["answer"] == "no"
+    s, _ = consoles["agent"]  # the agent who picks it up sees the follow-up and the original handoff
+    context = s.get(f"{assistant.console_url}/api/conversations/{user}/context").json()
+    seen = [e for e in context["history"] if e["what"] == "followup_no"]
+    assert seen and seen[-1]["history"]["handoff"]["agent"] == AGENT and context["record"]["rule"] == "followup"
 
 
 def test_yes_closes_warmly_and_counts_once(assistant: Assistant, run: Callable[..., Any]) -> None:
