@@ -24,12 +24,13 @@ import requests
 from bot import outbound
 from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
-from bot.followups import (CallbackStore, FollowupStore, after_repair, followup_figures, followup_job,
+from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, followup_figures, followup_job,
                            load_config, send_due, subject_of)
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
 from bot.privacy import find_all, resolve_person
+from bot.privacy.erase import erase_user
 from connectors._wechat_api import WeChatApi
 from connectors._wechat_send import WeChatSender
 from tests.fakes.wechat import FakeWeChat
@@ -203,12 +204,17 @@ def test_bad_settings_name_the_file_and_key(tmp_path: Any) -> None:
     assert config.local(config.callback_due(time.time())).hour == 10
 
 
-def test_privacy_export_finds_followups_and_callbacks(red: Any) -> None:
+def test_privacy_export_and_erase_cover_followups_and_callbacks(red: Any) -> None:
     sender, now = new_sender("fu-priv"), time.time()
     _earbud_followup(red, sender, now)
     CallbackStore(red).open(sender, 1, agent="lin", language="zh", now=now)
     families = set(find_all(red, resolve_person(red, sender)))
     assert {"followups", "followups_due", "callbacks", "callbacks_open"} <= families, families
+    fid = FollowupStore(red).of_user(sender)[0]["id"]
+    report = erase_user(red, sender)
+    assert not red.exists(f"canyu:followup:{sender}") and not red.exists(f"canyu:callback:{sender}")
+    assert red.zscore(DUE_KEY, f"{fid}|{sender}") is None and red.zscore(OPEN_KEY, sender) is None
+    assert not [place for place in report.left if "followup" in place or "callback" in place], report.left
 
 
 # ------------------------------------------------------------------ end to end on the real stack
