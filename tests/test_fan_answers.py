@@ -333,6 +333,14 @@ def test_a_fan_answer_goes_from_chat_through_approval_to_the_credited_answer_the
     page = console.get(assistant.console_url + "/fan-answers", timeout=30).text
     assert "published 1" in page and "credit removed 1" in page
 
+    from bot.analytics import compute_report, report_text
+
+    report = compute_report(time.time() - 3600, time.time() + 60, assistant.redis)
+    assert report["fan_answers"] == {"proposed": 1, "approved": 1, "rejected": 0, "published": 1, "credit_removed": 1}
+    assert "fan answers             1 proposed, 1 approved, 1 published" in report_text(report)
+    analytics = console.get(assistant.console_url + "/analytics?days=1", timeout=120).text
+    assert "1 proposed, 1 approved, 1 published" in analytics
+
 
 def test_chat_refuses_a_newcomer_and_a_rest_user(fan_stack: Any) -> None:
     from tests.fakes.rasa_channels import TelegramUser

@@ -180,6 +180,7 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
         "shipped_messages": shipped,
         "status_messages": told_figures(red, start, end),
         **_followups(red, start, end),
+        **_fan_answers(red, start, end),
     }
 
 
@@ -188,6 +189,13 @@ def _followups(red: Any, start: float, end: float) -> Dict[str, Any]:
     from bot.followups import followup_figures
 
     return followup_figures(red, start, end)
+
+
+def _fan_answers(red: Any, start: float, end: float) -> Dict[str, Any]:
+    """Fan answers proposed, approved, rejected, published, credit removed (bot/fan_answers/_figures.py)."""
+    from bot.fan_answers import fan_answer_figures
+
+    return fan_answer_figures(red, start, end)
 
 
 def _fmt(value: Any, suffix: str = "") -> str:
@@ -230,6 +238,10 @@ def report_text(report: Dict[str, Any]) -> str:
     if cb:
         lines.append(f"call-backs              {cb['opened']} opened, {cb['done']} done ({cb['done_late']} late), "
                      f"{cb['overdue']} overdue now, {cb['open']} open")
+    fa = report.get("fan_answers") or {}
+    if fa:
+        lines.append(f"fan answers             {fa['proposed']} proposed, {fa['approved']} approved, {fa['published']} "
+                     f"published, {fa['rejected']} rejected, {fa['credit_removed']} credit removed")
     return "\n".join(lines)
 
 
@@ -280,7 +292,7 @@ def report_csv(report: Dict[str, Any]) -> str:
     for status, row in (report.get("status_messages") or {}).items():
         for key, value in row.items():
             w.writerow(["status_messages", f"{status}_{key}", value])
-    for section in ("followups", "callbacks"):
+    for section in ("followups", "callbacks", "fan_answers"):
         for key, value in (report.get(section) or {}).items():
             if not isinstance(value, dict):
                 w.writerow([section, key, value])

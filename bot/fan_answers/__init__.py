@@ -10,6 +10,7 @@ Published answers live in `knowledge/faq/fan_answers.yml` with `credit:` (bot.kn
 "这条答案由米粉 @小北 贡献" / "Answer by fan @xiaobei"). Redis keys: `bot.fan_answers._keys`.
 """
 
+from bot.fan_answers._figures import fan_answer_figures
 from bot.fan_answers._notify import message_for, tell_fan
 from bot.fan_answers._publish import FAN_FILE, entries, fan_file
 from bot.fan_answers._store import (ELIGIBLE_TIERS, OFFERED_REASONS, OFFERS_PER_DAY, POINTS_PER_ANSWER,
@@ -18,4 +19,4 @@ from bot.fan_answers._store import (ELIGIBLE_TIERS, OFFERED_REASONS, OFFERS_PER_
 
 __all__ = ["ELIGIBLE_TIERS", "FAN_FILE", "OFFERED_REASONS", "OFFERS_PER_DAY", "POINTS_PER_ANSWER", "PROPOSALS_PER_DAY",
            "STAT_FIELDS", "FanAnswerError", "FanAnswers", "NotEligible", "NotOptedIn", "RateLimited", "entries",
-           "fan_file", "message_for", "tell_fan"]
+           "fan_answer_figures", "fan_file", "message_for", "tell_fan"]
