@@ -24,8 +24,8 @@ import requests
 from bot import outbound
 from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
-from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, followup_figures, followup_job,
-                           load_config, send_due, subject_of)
+from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, due_text,
+                           followup_figures, followup_job, load_config, send_due, subject_of)
 from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
@@ -202,6 +202,19 @@ def test_bad_settings_name_the_file_and_key(tmp_path: Any) -> None:
     config = load_config(str(path))
     assert config.delay_seconds("handoff") == 0.5 * DAY and config.delay_seconds("repair") == 7 * DAY
     assert config.local(config.callback_due(time.time())).hour == 10
+
+
+def test_the_promised_time_is_tomorrow_18h_beijing_time_in_the_users_words() -> None:
+    from datetime import datetime, timezone
+
+    config = load_config()
+    for utc_hour in (3, 17):  # 11:00 Beijing, and 01:00 of the next Beijing day
+        now = datetime(2026, 11, 30, utc_hour, tzinfo=timezone.utc).timestamp()
+        due = config.callback_due(now)
+        assert config.local(due).hour == 18 and (config.local(due).date() - config.local(now).date()).days == 1
+        assert due_text(config, due, now, "zh") == "明天 18 点"
+        assert due_text(config, due, now, "en") == "6 pm tomorrow (Beijing time)"
+    assert due_text(config, due + 2 * DAY, now, "zh") == "12月4日 18 点"
 
 
 def test_privacy_export_and_erase_cover_followups_and_callbacks(red: Any) -> None:

@@ -61,7 +61,8 @@ class ActionFollowupAnswer(Action):
     def name(self) -> Text:
         return "action_followup_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         from bot.storage import connect_redis
 
         redis = connect_redis()

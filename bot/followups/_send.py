@@ -2,8 +2,9 @@
 
 `send_due(redis, now)` sends every follow-up whose time has come, once: each is claimed with HSETNX before it
 is sent (two runners, a takeover or a rerun send it once), and the send carries the idempotency key
-`followup:{id}`. A user who is with a person (or queued) when it is due gets it an hour later. It goes through `bot.outbound.send_to_user`: the durable delivery queue; a WeChat user whose
-48-hour window is closed gets it when they next write. A claim is given back only when nothing was queued;
+`followup:{id}`. A user who is with a person (or queued) when it is due gets it an hour later. It goes
+through `bot.outbound.send_to_user`: the durable delivery queue; a WeChat user whose 48-hour window is closed
+gets it when they next write. A claim is given back only when nothing was queued;
 a dead letter keeps it (the console's Deliveries page re-sends dead letters).
 
 When the job has the Rasa URL, the check-in is also added to the conversation's tracker as a bot message, so

@@ -65,7 +65,7 @@ def checkin_message(record: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def due_text(config: FollowupConfig, due: float, now: float, language: str) -> str:
-    """"明天 18 点" / "6 pm tomorrow" (local time of the config), a date when further away."""
+    """"明天 18 点" / "6 pm tomorrow (Beijing time)" (the config's local time), a date when further away."""
     at, today = config.local(due), config.local(now).date()
     days = (at.date() - today).days
     if language == "zh":
@@ -75,4 +75,6 @@ def due_text(config: FollowupConfig, due: float, now: float, language: str) -> s
     hour = at.hour % 12 or 12
     clock = f"{hour}{':%02d' % at.minute if at.minute else ''} {'am' if at.hour < 12 else 'pm'}"
     day = {0: "today", 1: "tomorrow"}.get(days, at.strftime("%a %d %b"))
-    return f"{clock} {day}"
+    offset = config.utc_offset_hours
+    zone = "Beijing time" if offset == 8 else f"UTC{offset:+g}"  # English users are often elsewhere
+    return f"{clock} {day} ({zone})"
