@@ -7,53 +7,44 @@ Rasa alone: no other key starts with `canyu:tracker:` or `canyu:lock:`, so no se
 chooses, can name one of our own keys (tests/security/test_keys.py checks this). Both clients time out and
 reconnect like every other (`bot.storage.redis_client_options`).
 
-**Why appending** (issue 17): Rasa's `RedisTrackerStore.save` reads the stored tracker back twice (once to
-find the events for the broker, once to merge), replays it, and writes the whole conversation again as one
-JSON string: the longer the conversation, the more every message costs. Here a tracker is a Redis LIST:
-- element 0, the header: `{"format": "canyu.tracker/1", "sender_id", "n": events stored, "start": index of
-  the last `action_session_start` (where the latest session begins), "last": the newest event's time,
-  "w": a fresh id per write}`;
-- elements 1…n: one event each, as Rasa's `Event.as_dict()` JSON, oldest first.
-`retrieve` reads the header and only the latest session's events in one round trip (a Lua script).
-`save` knows which stored events the tracker holds (the tracker it handed out carries a mark: the header it
-read and the first and last event objects), serialises only the new events and appends them with a new
-header in one script that first checks the header is still the one read (no other writer came between).
-The store also keeps, for the last `RECENT` conversations it saved, the header and the event objects it just
-wrote: the next `retrieve` of that conversation sends the header along and Redis answers "same" when nobody
-wrote since (another instance, a tool), so the events are neither sent nor parsed again, only replayed.
-Anything else (a tracker from the HTTP API or `rasa` tools, a mark that no longer fits, a concurrent write,
-a trimmed `max_event_history`) takes the careful path: read every stored event, compare them with the
-tracker's own; if the stored events are a prefix of the tracker's (whole conversation or latest session),
-append the rest; if not, merge as Rasa does (`RedisTrackerStore._merge_trackers`, stored events are never
-dropped) and rewrite the list. The new events go to the event broker as Rasa would send them, without the
-extra read Rasa's `stream_events` does.
+**Why appending** (issue 17): Rasa's `RedisTrackerStore.save` reads the stored tracker back twice, replays
+it, and writes the whole conversation again as one JSON string. Here a tracker is a Redis LIST: element 0 a
+header (`format`, `sender_id`, `n` events, `start`: index of the latest session's `action_session_start`,
+`last`: newest event time, `w`: a fresh id per write), then one `Event.as_dict()` JSON per event.
+`retrieve` reads the header and the latest session in one Lua script (nothing but "same" when the events this
+store saved last, kept for `RECENT` conversations, are still current). `save` of a tracker it handed out
+(marked with the header read and its first and last event objects) appends only the new events, in a script
+that first checks the header is still the one read. Anything else (the HTTP API, `rasa` tools, a stale mark,
+a concurrent write) takes the careful path: compare with every stored event; append if the stored events
+are a prefix, else merge as Rasa does (`_merge_trackers`: nothing stored is dropped) and rewrite. The event
+broker gets what Rasa's `stream_events` would send, without its extra read. docs/throughput.md has more.
 
-Old-format trackers (Rasa's JSON string) are read as they are and become a list on their next save.
-`CANYU_RASA_SPEEDUPS=0` gives Rasa's own store back (string format); it turns a list it meets back into the
-string format first, so switching either way keeps every conversation.
-Expiry: `record_exp` sets the key's expiry on every save; without it a save clears any expiry, as Rasa's SET
-does (the retention sweep sets it again, bot/privacy/retention.py reads the header's `last`).
+Old (string) trackers are read as they are and become lists on their next save; `CANYU_RASA_SPEEDUPS=0` gives
+Rasa's own store back and turns a list it meets into a string first. `record_exp` sets the expiry on every save;
+without it a save clears any, as Rasa's SET does (retention, bot/privacy/retention.py, reads the header's `last`).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import redis
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.lock_store import RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, deserialise_events
-from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
+from rasa.shared.core.trackers import (DialogueStateTracker, TrackerEventDiffEngine,
+                                      get_trackers_for_conversation_sessions)
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.storage import redis_client_options, resolve_redis_url
@@ -70,7 +61,10 @@ _CHUNK = 1000  # Lua's unpack() has a stack limit: RPUSH at most this many value
 
 # KEYS[1] tracker; ARGV[1] the header read ("" = the key must not exist), ARGV[2] the new header,
 # ARGV[3] expiry in seconds (0: none), ARGV[4..] events. 0 when the stored header is not the one read.
-_APPEND = """
+_PUSH = """local function push(from) for i = from, #ARGV, %(chunk)d do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV))) end end
+""" % {"chunk": _CHUNK}
+_APPEND = _PUSH + """
 local t = redis.call('TYPE', KEYS[1]).ok
 if ARGV[1] == '' then
   if t ~= 'none' then return 0 end
@@ -79,22 +73,18 @@ else
   if t ~= 'list' or redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
   redis.call('LSET', KEYS[1], 0, ARGV[2])
 end
-for i = 4, #ARGV, %(chunk)d do
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV)))
-end
+push(4)
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) else redis.call('PERSIST', KEYS[1]) end
 return 1
-""" % {"chunk": _CHUNK}
+"""
 
 # KEYS[1] tracker; ARGV[1] expiry (0: none), ARGV[2] header, ARGV[3..] events: the whole list, written anew.
-_REWRITE = """
+_REWRITE = _PUSH + """
 redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, %(chunk)d do
-  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV)))
-end
+push(2)
 if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
-""" % {"chunk": _CHUNK}
+"""
 
 # KEYS[1] tracker; ARGV[1] '1' for every session, ARGV[2] the header of the events held in memory ('' none).
 # {'list', header, events...}, {'same'} when the header is ARGV[2], {'string', json} or nil.
@@ -108,17 +98,14 @@ if header == ARGV[2] then return {'same'} end
 local start = 0
 if ARGV[1] ~= '1' then start = tonumber(cjson.decode(header).start) or 0 end
 local out = redis.call('LRANGE', KEYS[1], start + 1, -1)
-table.insert(out, 1, header)
-table.insert(out, 1, 'list')
+table.insert(out, 1, header); table.insert(out, 1, 'list')
 return out
 """
 
 
-@dataclass(frozen=True)
-class _Stored:
+class _Stored(NamedTuple):
     """What a handed-out tracker holds of the stored list: the header read, and events[0:count] are the stored
     events base…base+count-1 (checked by identity of the first and last objects)."""
-
     header: str
     meta: Dict[str, Any]
     base: int
@@ -147,12 +134,12 @@ def _header(sender_id: str, meta: Dict[str, Any], new: List[Dict[str, Any]]) -> 
 
 def _copy_slot(slot: Any) -> Any:
     """`copy.copy(slot)` for a plain object (a new instance sharing the attributes), without copy's protocol
-    look-ups; a class with its own copy or pickle hooks goes through `copy.copy`."""
+    look-ups; a class with copy or pickle hooks, or with `__slots__` of its own, goes through `copy.copy`."""
     cls = type(slot)
     if cls not in _PLAIN:
-        hooks = ("__copy__", "__reduce__", "__reduce_ex__", "__setstate__", "__getstate__")
-        own = any(name in k.__dict__ for k in cls.__mro__ if k is not object for name in hooks)
-        _PLAIN[cls] = not own and hasattr(slot, "__dict__") and not getattr(cls, "__slots__", ())
+        _PLAIN[cls] = hasattr(slot, "__dict__") and not any(
+            h in k.__dict__ for k in cls.__mro__[:-1] for h in _HOOKS) and not any(
+            k.__dict__.get("__slots__") for k in cls.__mro__)
     if not _PLAIN[cls]:
         return copy.copy(slot)
     new = object.__new__(cls)
@@ -161,21 +148,13 @@ def _copy_slot(slot: Any) -> Any:
 
 
 _PLAIN: Dict[type, bool] = {}
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_HOOKS = ("__copy__", "__reduce__", "__reduce_ex__", "__setstate__", "__getstate__")
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 class TrackerStore(RedisTrackerStore):
-    def __init__(
-        self,
-        domain: Domain,
-        host: Optional[str] = None,
-        event_broker: Optional[EventBroker] = None,
-        record_exp: Optional[float] = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, domain: Domain, host: Optional[str] = None, event_broker: Optional[EventBroker] = None,
+                 record_exp: Optional[float] = None, **kwargs: Any) -> None:
         from bot.rasa_patches import speedups_enabled
 
         for unused in ("url", "port", "db", "password", "username", "key_prefix"):
@@ -188,7 +167,6 @@ class TrackerStore(RedisTrackerStore):
         self._read = self.red.register_script(_READ)
         self._recent: "OrderedDict[str, Tuple[str, Dict[str, Any], Tuple[Event, ...]]]" = OrderedDict()
 
-    # ------------------------------------------------------------------ reading
     def init_tracker(self, sender_id: str) -> DialogueStateTracker:
         """Rasa's, with the domain's slots copied as `copy.copy` would, 3x faster (one tracker per message)."""
         if not self.appending:
@@ -210,8 +188,7 @@ class TrackerStore(RedisTrackerStore):
         if got[0] == "same" and recent is not None:  # nobody wrote since: the events saved last, not parsed again
             header, meta, events = recent
             self._recent.move_to_end(sender_id)
-            tracker = self.init_tracker(sender_id)
-            tracker.recreate_from_dialogue(Dialogue(sender_id, list(events)))
+            tracker = self._tracker_of(sender_id, list(events))
             if len(tracker.events) == len(events):
                 self._mark(tracker, header, meta, int(meta.get("start", 0)), len(events))
             return tracker
@@ -223,7 +200,7 @@ class TrackerStore(RedisTrackerStore):
         header, items = got[1], got[2:]
         meta = json.loads(header)
         dicts = [json.loads(item) for item in items]
-        tracker = self._tracker_of(sender_id, dicts)
+        tracker = self._tracker_of(sender_id, deserialise_events(dicts))
         events = tracker.events
         if len(events) == len(dicts):  # nothing dropped (unknown event, max_event_history): safe to mark
             base = 0 if fetch_all_sessions else int(meta.get("start", 0))
@@ -231,14 +208,12 @@ class TrackerStore(RedisTrackerStore):
         return tracker
 
     def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
-        from rasa.shared.core.trackers import get_trackers_for_conversation_sessions
-
         sessions = get_trackers_for_conversation_sessions(tracker)
         return tracker if len(sessions) <= 1 else sessions[-1]
 
-    def _tracker_of(self, sender_id: str, dicts: List[Dict[str, Any]]) -> DialogueStateTracker:
+    def _tracker_of(self, sender_id: str, events: List[Event]) -> DialogueStateTracker:
         tracker = self.init_tracker(sender_id)
-        tracker.recreate_from_dialogue(Dialogue(sender_id, deserialise_events(dicts)))
+        tracker.recreate_from_dialogue(Dialogue(sender_id, events))
         return tracker
 
     def _stored(self, key: str) -> Tuple[Optional[str], Dict[str, Any], List[Dict[str, Any]]]:
@@ -267,19 +242,14 @@ class TrackerStore(RedisTrackerStore):
             return await self._stock(super().save, tracker.sender_id, tracker, timeout)
         expiry = int(timeout or self.record_exp or 0)
         stored: Optional[_Stored] = getattr(tracker, _MARK, None)
-        if stored is not None and self._still_holds(tracker, stored):
+        events = tracker.events
+        if stored is not None and len(events) >= stored.count and (
+                stored.count == 0 or (events[0] is stored.first and events[stored.count - 1] is stored.last)):
             new = list(tracker.events)[stored.count:]
             if self._try_append(tracker, stored.header, stored.meta, stored.base, new, expiry):
                 return
             logger.debug("tracker %s changed since it was read; comparing with the stored events", tracker.sender_id)
         self._save_carefully(tracker, expiry)
-
-    @staticmethod
-    def _still_holds(tracker: DialogueStateTracker, stored: _Stored) -> bool:
-        events = tracker.events
-        if len(events) < stored.count:
-            return False
-        return stored.count == 0 or (events[0] is stored.first and events[stored.count - 1] is stored.last)
 
     def _try_append(self, tracker: DialogueStateTracker, header: str, meta: Dict[str, Any], base: int,
                     new: List[Event], expiry: int) -> bool:
@@ -322,7 +292,7 @@ class TrackerStore(RedisTrackerStore):
                 self._publish(tracker.sender_id, mine[held:])
                 return
         # the tracker does not continue what is stored (a rewound or replaced tracker): merge as Rasa does
-        prior = self._tracker_of(tracker.sender_id, stored)
+        prior = self._tracker_of(tracker.sender_id, deserialise_events(stored))
         merged = self._merge_trackers(prior, tracker)
         self._write(tracker.sender_id, [event.as_dict() for event in merged.events], expiry)
         latest = self._latest_session(prior)
@@ -362,7 +332,69 @@ class TrackerStore(RedisTrackerStore):
         return await method(*args)
 
 
+# Rasa's TicketLock as Rasa stores it: {"conversation_id": …, "tickets": ["{\"number\": 0, \"expires\": …}"]}
+_LOCK_LIVE = """
+local function live(raw, now)
+  local out = {}
+  for _, t in ipairs(raw and cjson.decode(raw).tickets or {}) do
+    local ticket = cjson.decode(t)
+    if now <= tonumber(ticket.expires) then table.insert(out, ticket) end
+  end
+  return out
+end
+local function save(key, conversation, tickets)
+  local parts = {}
+  for i, t in ipairs(tickets) do parts[i] = cjson.encode(string.format('{"number": %d, "expires": %.6f}',
+    t.number, t.expires)) end
+  redis.call('SET', key, '{"conversation_id": ' .. cjson.encode(conversation) .. ', "tickets": [' ..
+    table.concat(parts, ', ') .. ']}')
+end
+"""
+# KEYS[1] lock; ARGV now, lifetime, conversation id -> the ticket number (Rasa's issue_ticket, atomically)
+_ISSUE = _LOCK_LIVE + """
+local tickets, number = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])), 0
+if #tickets > 0 then number = tonumber(tickets[#tickets].number) + 1 end
+table.insert(tickets, {number = number, expires = tonumber(ARGV[1]) + tonumber(ARGV[2])})
+save(KEYS[1], ARGV[3], tickets)
+return number
+"""
+# KEYS[1] lock; ARGV now, ticket number, conversation id: Rasa's cleanup (finish_serving, then delete the lock
+# if nobody is waiting) in one step -> tickets left
+_CLEANUP = _LOCK_LIVE + """
+local left = {}
+for _, t in ipairs(live(redis.call('GET', KEYS[1]), tonumber(ARGV[1]))) do
+  if tonumber(t.number) ~= tonumber(ARGV[2]) then table.insert(left, t) end
+end
+if #left == 0 then redis.call('DEL', KEYS[1]) else save(KEYS[1], ARGV[3], left) end
+return #left
+"""
+
+
 class LockStore(RedisLockStore):
+    """Rasa's ticket lock; issuing a ticket and cleaning up are one Lua script each instead of Rasa's 2 and 4 round
+    trips (GET/SET pairs another instance could interleave). The stored lock is Rasa's JSON (its wait loop reads
+    it). `CANYU_RASA_SPEEDUPS=0`: Rasa's calls."""
+
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+        from bot.rasa_patches import speedups_enabled
+
         super().__init__(key_prefix=KEY_PREFIX)
         self.red = redis.Redis.from_url(resolve_redis_url(), **{**redis_client_options(), "decode_responses": False})
+        self.scripted = speedups_enabled()
+        self._issue = self.red.register_script(_ISSUE)
+        self._cleanup = self.red.register_script(_CLEANUP)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        if not self.scripted:
+            return super().issue_ticket(conversation_id, lock_lifetime)
+        try:
+            return int(self._issue(keys=[self.key_prefix + conversation_id],
+                                   args=[repr(time.time()), repr(float(lock_lifetime)), conversation_id]))
+        except redis.RedisError as exc:
+            raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        if not self.scripted:
+            return super().cleanup(conversation_id, ticket_number)
+        self._cleanup(keys=[self.key_prefix + conversation_id],
+                      args=[repr(time.time()), ticket_number, conversation_id])

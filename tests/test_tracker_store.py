@@ -321,3 +321,81 @@ def test_rasas_http_api_shows_the_stored_conversation(assistant: Assistant) -> N
     assert again["events"][:len(stored)] == stored
     assert again["events"] == [json.loads(item) for item in red.lrange(key, 1, -1)]
     assert json.loads(red.lindex(key, 0))["n"] == len(again["events"])
+
+
+# ---------------------------------------------------------------- the lock store
+def lock_stores(monkeypatch: Any) -> Tuple[Any, Any]:
+    from bot.stores import LockStore
+
+    ours = LockStore()
+    monkeypatch.setenv("CANYU_RASA_SPEEDUPS", "0")
+    rasa_way = LockStore()
+    monkeypatch.delenv("CANYU_RASA_SPEEDUPS")
+    assert ours.scripted and not rasa_way.scripted
+    return ours, rasa_way
+
+
+def tickets(store: Any, conversation: str) -> List[int]:
+    from rasa.core.lock_store import RedisLockStore
+
+    lock = RedisLockStore.get_lock(store, conversation)  # Rasa's own reading of what is stored
+    return [t.number for t in lock.tickets] if lock else []
+
+
+def test_the_lock_store_issues_and_cleans_up_as_rasas_does(red: Any, monkeypatch: Any) -> None:
+    ours, rasa_way = lock_stores(monkeypatch)
+    for store, cid in ((ours, "rest:lock-ours"), (rasa_way, "rest:lock-rasa")):
+        assert [store.issue_ticket(cid, 30) for _ in range(3)] == [0, 1, 2]
+        assert tickets(store, cid) == [0, 1, 2]
+        lock = store.get_lock(cid)
+        assert lock.conversation_id == cid and not lock.is_locked(0) and lock.is_locked(1)
+        assert all(abs(t.expires - (time.time() + 30)) < 5 for t in lock.tickets)
+        store.cleanup(cid, 0)
+        assert tickets(store, cid) == [1, 2] and not store.get_lock(cid).is_locked(1)
+        store.cleanup(cid, 2)
+        store.cleanup(cid, 1)
+        assert not red.exists(f"canyu:lock:{cid}")
+        store.issue_ticket(cid, 0.05)  # expires at once: the next ticket starts again at 0, as in Rasa
+        time.sleep(0.1)
+        assert store.issue_ticket(cid, 30) == 0 and tickets(store, cid) == [0]
+
+
+def test_tickets_from_two_instances_at_once_are_all_different(red: Any) -> None:
+    import threading
+
+    from bot.stores import LockStore
+
+    stores_ = [LockStore(), LockStore()]  # two Rasa instances
+    assert all(store.scripted for store in stores_)
+    got: List[int] = []
+
+    def take(store: Any) -> None:
+        for _ in range(25):
+            got.append(store.issue_ticket("rest:crowd", 60))
+
+    threads = [threading.Thread(target=take, args=(stores_[i % 2],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == list(range(200))
+
+
+def test_the_lock_serialises_a_conversation(red: Any, monkeypatch: Any) -> None:
+    ours, _ = lock_stores(monkeypatch)
+    order: List[str] = []
+
+    async def handle(name: str, pause: float) -> None:
+        async with ours.lock("rest:serial", wait_time_in_seconds=0.01):
+            order.append(f"{name} in")
+            await asyncio.sleep(pause)
+            order.append(f"{name} out")
+
+    async def both() -> None:
+        first = asyncio.ensure_future(handle("a", 0.2))
+        await asyncio.sleep(0.02)
+        await asyncio.gather(first, handle("b", 0))
+
+    run(both())
+    assert order == ["a in", "a out", "b in", "b out"]
+    assert not red.exists("canyu:lock:rest:serial")
