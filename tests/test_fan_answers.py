@@ -192,8 +192,8 @@ def test_loader_checks_the_credit_field(tmp_path: Path) -> None:
     bad = {"faq": [
         {"id": "fan-a", "credit": {"fan": "", "name": "小北"}, "questions": {"en": ["a?"], "zh": ["甲？"]},
          "answer": {"en": "A.", "zh": "甲。"}},
-        {"id": "fan-b", "credit": {"fan": "telegram:1", "name": {"zh": "小北"}}, "questions": {"en": ["b?"], "zh": ["乙？"]},
-         "answer": {"en": "B.", "zh": "乙。"}},
+        {"id": "fan-b", "credit": {"fan": "telegram:1", "name": {"zh": "小北"}},
+         "questions": {"en": ["b?"], "zh": ["乙？"]}, "answer": {"en": "B.", "zh": "乙。"}},
         {"id": "fan-c", "credit": "小北", "questions": {"en": ["c?"], "zh": ["丙？"]}, "answer": {"en": "C.", "zh": "丙。"}},
     ]}
     (root / "faq" / "fan_answers.yml").write_text(yaml.safe_dump(bad, allow_unicode=True, sort_keys=False),

@@ -23,7 +23,8 @@ def _texts(replies: List[Any]) -> str:
 
 
 def _order(assistant: Assistant, owner: str, number: str, status: str = "shipped") -> Order:
-    order = Order(number, "Millet Phone 14 Pro", status, "SF Express", "SF1400000000001", date.today() + timedelta(days=2),
+    order = Order(number, "Millet Phone 14 Pro", status, "SF Express", "SF1400000000001",
+                  date.today() + timedelta(days=2),
                   datetime.now().replace(microsecond=0), owner, "13800000000", "上海市浦东新区张江路 1 号")
     SqliteOrderBackend(assistant.data_dir / DB_NAME).put(order)
     return order
@@ -80,6 +81,10 @@ def test_what_do_you_know_about_me_lists_it_and_the_erase_button_erases_it(assis
     buttons = [b for r in known for b in r.get("buttons") or []]
     assert [b["payload"] for b in buttons] == ["/erase_my_data"], known
     assert "订单 M2099000004" in text
+
+    for product_question in ("how do I delete an app", "what do you know about the band 9?"):
+        reply = _texts(assistant.say(new_sender("not-me"), product_question))
+        assert "can't be brought back" not in reply and "Here's what I keep" not in reply, reply
 
     english = _texts(assistant.say(new_sender("know-en"), "what do you know about me?"))
     assert "this chat" in english or "our chat history" in english, english

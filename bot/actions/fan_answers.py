@@ -25,6 +25,9 @@ __all__ = ["ActionFanAnswersOptIn", "ActionFanAnswersOptOut", "ActionFanAnswersO
 
 logger = logging.getLogger(__name__)
 
+CLEAR = 0.8
+"""Below this NLU confidence, someone who is not answering questions yet ("下一个", "I want to help") is asked
+what they meant by the answer path, not told about fan answers."""
 SKIP = re.compile(r"^\s*(跳过|换一题|换一个|不会|skip|next|pass|don'?t know)\s*[.!。！]?\s*$", re.I)
 STOP = re.compile(r"^\s*(算了|不答了|取消|stop|cancel|quit)\s*[.!。！]?\s*$", re.I)
 
@@ -34,6 +37,12 @@ def _fans() -> Any:
     from bot.storage import connect_redis
 
     return FanAnswers(connect_redis())
+
+
+def _unclear_for_newcomer(tracker: Tracker, fans: Any) -> bool:
+    text = tracker.latest_message.get("text") or ""
+    confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+    return not text.startswith("/") and confidence < CLEAR and not fans.opted_in(tracker.sender_id)
 
 
 def _offer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], language: str,
@@ -69,6 +78,8 @@ class ActionFanAnswersOptIn(Action):
 
         language = _language(tracker)
         fans = _fans()
+        if _unclear_for_newcomer(tracker, fans):
+            return [FollowupAction("action_answer_product")]
         try:
             fans.opt_in(tracker.sender_id, language)
         except NotEligible as exc:
@@ -94,7 +105,10 @@ class ActionFanAnswersOffer(Action):
         return "action_fan_answers_offer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        return _offer(dispatcher, tracker, domain, _language(tracker), _fans())
+        fans = _fans()
+        if _unclear_for_newcomer(tracker, fans):
+            return [FollowupAction("action_answer_product")]
+        return _offer(dispatcher, tracker, domain, _language(tracker), fans)
 
 
 class ActionFanAnswersSubmit(Action):

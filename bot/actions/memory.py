@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, BotUttered, FollowupAction, SlotSet, SessionStarted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.feedback import _language, _phrase, _say, _slot_language
@@ -29,6 +30,24 @@ logger = logging.getLogger(__name__)
 ERASE_PAYLOAD = "/erase_my_data"
 CONFIRM_PAYLOAD = '/erase_my_data{"erase_confirmed":"yes"}'
 ERASE_WAIT = 30.0
+ANSWER_PATH = "action_answer_product"
+# Said clearly: about what we keep on *this person* ("how do I delete an app" / "你知道手环9吗" are product questions,
+# which the NLU can read as these intents: they go to the answer path instead).
+_ABOUT_ME = re.compile(
+    r"about me|on me\b|of me\b|for me\b|personal (?:data|info|information|details)|"
+    r"my (?:data|info|information|details|records?|chats?|history|account|profile)|"
+    r"(?:have|keep|kept|store|stored|saved|collected|remember|hold) (?:about|on|of) me|"
+    r"我的(?:数据|信息|记录|聊天|资料|个人|账号)|个人(?:信息|数据)|关于我|知道我|记得我|记着我|存了我|有我的|收集了我|保存了我|"
+    r"记录了我|对我了解|我在你们这|我的东西|忘掉我|忘了我", re.I)
+_DELETE = re.compile(r"删|清空|清除|注销|忘掉|忘了|erase|delete|remove|wipe|clear|forget", re.I)
+
+
+def _said_clearly(tracker: Tracker, deleting: bool = False) -> bool:
+    """A button, or typed words about this person's own data (and, to delete, a word for deleting)."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):
+        return True
+    return bool(_ABOUT_ME.search(text)) and (not deleting or bool(_DELETE.search(text)))
 
 
 def _redis() -> Any:
@@ -86,6 +105,8 @@ class ActionWhatYouKnow(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         from bot.memory import join, known_lines, stored_summary
 
+        if not _said_clearly(tracker):
+            return [FollowupAction(ANSWER_PATH)]
         language = _language(tracker)
         try:
             summary = stored_summary(_redis(), tracker.sender_id)
@@ -110,6 +131,8 @@ class ActionEraseMyData(Action):
         return "action_erase_my_data"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if not _said_clearly(tracker, deleting=True):
+            return [FollowupAction(ANSWER_PATH)]
         language = _slot_language(tracker) if (tracker.latest_message.get("text") or "").startswith("/") \
             else _language(tracker)
         confirmed = any(e.get("entity") == "erase_confirmed" and e.get("value") == "yes"

@@ -47,7 +47,8 @@ class NotEligible(FanAnswerError):
     def __init__(self, sender_id: str, tier: str, verified: bool) -> None:
         self.tier, self.verified = tier, verified
         why = "is not a WeChat or Telegram identity" if not verified else f"is in tier {tier!r}"
-        super().__init__(f"{sender_id} {why}; fan answers need one of {', '.join(ELIGIBLE_TIERS)} on WeChat or Telegram")
+        super().__init__(f"{sender_id} {why}; fan answers need one of {', '.join(ELIGIBLE_TIERS)} "
+                         "on WeChat or Telegram")
 
 
 class NotOptedIn(FanAnswerError):
@@ -225,7 +226,8 @@ class FanAnswers:
                             "(every KB entry is answered in both languages)")
         upsert_entry(self.red, entry, self.kb_root)
         edited = entry["answer"].get(proposal["language"]) != proposal["text"]
-        decided = self._decide(proposal_id, "published", by, entry=entry_id, edited=edited, name=entry["credit"]["name"])
+        decided = self._decide(proposal_id, "published", by, entry=entry_id, edited=edited,
+                               name=entry["credit"]["name"])
         self._stat("approved")
         self._stat("published")
         self._inbox().close([proposal["item"]], f"fan_answer:{proposal_id}", by)

@@ -14,5 +14,5 @@ from bot.memory._facts import OPEN_FEEDBACK, history, history_async, open_things
 from bot.memory._seen import SEEN_PREFIX, returning
 from bot.memory._texts import join, known_lines, open_lines
 
-__all__ = ["OPEN_FEEDBACK", "SEEN_PREFIX", "history", "history_async", "join", "known_lines", "open_lines", "open_things",
-           "person_ids", "returning", "stored_summary"]
+__all__ = ["OPEN_FEEDBACK", "SEEN_PREFIX", "history", "history_async", "join", "known_lines", "open_lines",
+           "open_things", "person_ids", "returning", "stored_summary"]
