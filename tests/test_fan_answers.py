@@ -158,6 +158,9 @@ def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> 
     with pytest.raises(DataError, match="answer.en"):
         fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH}, questions={"zh": [QUESTION_ZH], "en": ["x?"]},
                      name={"zh": "小北", "en": "xiaobei"})
+    with pytest.raises(DataError, match="name.en"):
+        fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH, "en": ANSWER_EN},
+                     questions={"zh": [QUESTION_ZH], "en": [QUESTION_EN]}, name={"zh": "小北"})
     with pytest.raises(DataError, match="would not load"):  # the loader's check rolls the file back
         fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH, "en": ANSWER_EN},
                      questions={"zh": [QUESTION_ZH], "en": ["Sauna?"]}, name={"zh": "@小北", "en": "xiaobei"})

@@ -221,6 +221,7 @@ class FanAnswers:
                  "answer": {k: (answer.get(k) or "").strip() for k in ("en", "zh")}}
         missing = [f"answer.{k}" for k in ("en", "zh") if not entry["answer"][k]]
         missing += [f"questions.{k}" for k in ("en", "zh") if not entry["questions"][k]]
+        missing += [f"name.{k} (the credit name)" for k in ("en", "zh") if not str(name.get(k) or "").strip()]
         if missing:
             raise DataError(f"fan answer {proposal_id}: fill in {', '.join(missing)} before approving "
                             "(every KB entry is answered in both languages)")
