@@ -23,7 +23,8 @@ Health: HAProxy checks every Rasa server's `/status` (with the Rasa token) every
 model (`"model_file": "…"`), and every action server's `/health`; a server failing three checks in a row
 (`CHECK_TIMEOUT`) gets no traffic until one check passes. `/canyu/balancer` on the public port is HAProxy's own liveness
 (`monitor-uri`). The stats socket in the data dir (`show stat`) tells `Stack.ready()` how many servers
-HAProxy sees up (`check()`).
+HAProxy sees up (`check()`); the supervisor takes a crashed server out through it at once and hands it back
+to the checks when it has restarted (`set_server()`).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from bot.errors import ConfigError
 
-__all__ = ["Layout", "haproxy_binary", "render_config", "write_config", "show_stat", "server_states", "check",
+__all__ = ["Layout", "haproxy_binary", "render_config", "write_config", "command", "backend_of", "set_server",
+           "show_stat", "server_states", "check",
            "MONITOR_PATH", "RASA_BACKEND", "ACTIONS_BACKEND", "RASA_CHECK_PATH", "ACTIONS_CHECK_PATH",
            "default_action_workers"]
 
@@ -125,7 +127,7 @@ def render_config(layout: Layout, rasa_token: str) -> str:
         "# Written by bot run (bot/balancer.py) at every start; edits are lost.",
         "global",
         "    maxconn 4096",
-        f"    stats socket {layout.stats_socket} mode 600 level user",
+        f"    stats socket {layout.stats_socket} mode 600 level admin",
         "",
         "defaults",
         "    mode http",
@@ -189,19 +191,48 @@ def write_config(layout: Layout, rasa_token: str) -> Path:
     return path
 
 
-def show_stat(stats_socket: Path, timeout: float = 2.0) -> List[Dict[str, str]]:
-    """HAProxy's `show stat`: one dict per frontend, backend and server (`pxname`, `svname`, `status`, `stot` …)."""
+def command(stats_socket: Path, line: str, timeout: float = 2.0) -> str:
+    """One command on HAProxy's stats socket (mode 600, in the data dir); its answer."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)
         conn.connect(str(stats_socket))
-        conn.sendall(b"show stat\n")
+        conn.sendall(line.encode() + b"\n")
         chunks = []
         while True:
             chunk = conn.recv(65536)
             if not chunk:
                 break
             chunks.append(chunk)
-    lines = b"".join(chunks).decode("utf-8", "replace").splitlines()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def backend_of(layout: Layout, child: str) -> Optional[str]:
+    """The HAProxy backend that has the stack's child `child` as a server (named alike), or None."""
+    if child.startswith("rasa-") and layout.balances_rasa:
+        return RASA_BACKEND
+    if child.startswith("actions-") and layout.balances_actions:
+        return ACTIONS_BACKEND
+    return None
+
+
+def set_server(layout: Layout, child: str, enabled: bool) -> None:
+    """Take a crashed server out of rotation at once, or hand it back to the health checks once restarted.
+
+    HAProxy's checks need seconds to see a crash, and a restarted Rasa server listens before its model is
+    loaded: without this, messages hashed to it fail in between. Back in, a server gets traffic only once its
+    checks pass (a loaded model)."""
+    backend = backend_of(layout, child)
+    if backend is None:
+        return
+    server = f"{backend}/{child}"
+    # enabled, HAProxy would call it UP at once; marked down, only a passing check brings it back
+    command(layout.stats_socket, f"enable server {server}; set server {server} health down" if enabled
+            else f"disable server {server}")
+
+
+def show_stat(stats_socket: Path, timeout: float = 2.0) -> List[Dict[str, str]]:
+    """HAProxy's `show stat`: one dict per frontend, backend and server (`pxname`, `svname`, `status`, `stot` …)."""
+    lines = command(stats_socket, "show stat", timeout).splitlines()
     if not lines or not lines[0].startswith("# "):
         raise OSError(f"unexpected answer to `show stat`: {lines[:1]}")
     header = lines[0][2:].split(",")

@@ -6,7 +6,7 @@ Each child process logs to `<data dir>/logs/<name>.log`. Every child is started 
 
 With `workers` > 1 (`bot run --workers N`) the stack runs N Rasa servers and `action_workers` action servers
 (default min(N, 2)) on free loopback ports, behind HAProxy on the public ports (bot/balancer.py); one Redis
-serves them all. With one of each there is no HAProxy and the layout is exactly the single-server one.
+serves them all, and the Rasa servers take their locks with `bot.locks.AtomicLockStore`. With one of each there is no HAProxy and the layout is exactly the single-server one.
 
 `Stack.ready()` is the readiness of the whole deployment (Redis PING, the action servers' /health, every Rasa
 server's /status with a loaded model, the console's /health, HAProxy seeing every server up); `bot run` serves
@@ -155,9 +155,13 @@ class Stack:
         return env
 
     def endpoints_file(self, rasa_port: Optional[int] = None) -> Path:
-        """endpoints.yml with this stack's (public) action server port, for the Rasa server on `rasa_port`."""
+        """endpoints.yml with this stack's (public) action server port, for the Rasa server on `rasa_port`; with
+        several Rasa servers, Rasa's lock store becomes `bot.locks.AtomicLockStore` (Rasa's own lets two servers
+        handle one sender at once: bot/locks.py)."""
         source = (self.settings.home / "endpoints.yml").read_text(encoding="utf-8")
         text = source.replace("127.0.0.1:5055", f"127.0.0.1:{self.settings.actions_port}")
+        if len(self.layout.rasa_ports) > 1:
+            text = text.replace("type: bot.stores.LockStore", "type: bot.locks.AtomicLockStore")
         target = self.settings.data_dir / "run" / f"endpoints-{rasa_port or self.settings.rasa_port}.yml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -226,8 +230,9 @@ class Stack:
             self.wait_balanced()
         return self
 
-    def wait_balanced(self, timeout: float = 30.0) -> None:
-        """Until HAProxy's own checks see every server up (a first message must not meet a server it calls down)."""
+    def wait_balanced(self, timeout: float = 120.0) -> None:
+        """Until HAProxy's own checks see every server up (a first message must not meet a server it calls down).
+        A Rasa server answers before its model is loaded; HAProxy waits for the model (`/status`)."""
         deadline = time.monotonic() + timeout
         report = balancer.check(self.layout)
         while not report["ok"]:

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from bot import balancer
 from bot.errors import CanyuError, ConfigError
 from bot.runner import STARTUP_TIMEOUT, Stack, http_ok, signal_group
 
@@ -155,6 +156,7 @@ class Supervisor:
                         with self._lock:
                             st.state, st._healthy_since = "running", now
                         self.say(f"{name} is back (pid {st.pid}, restart {st.restarts})")
+                        self._balance(name, True)
                     elif now - st._started > STARTUP_TIMEOUT:
                         self.say(f"{name} not healthy {STARTUP_TIMEOUT:.0f} s after its restart; killing it")
                         self._kill(name)
@@ -167,7 +169,17 @@ class Supervisor:
             with self._lock:
                 st.next_start_in = round(max(0.0, st._next_start - now), 1) if st.state == "backoff" else None
 
+    def _balance(self, name: str, enabled: bool) -> None:
+        """Out of HAProxy's rotation at a crash, back (to its checks) once restarted; see balancer.set_server."""
+        if "balancer" not in self.stack.children or name == "balancer":
+            return
+        try:
+            balancer.set_server(self.stack.layout, name, enabled)
+        except OSError as exc:  # HAProxy itself down: it restarts with every server in, checked
+            logger.warning("could not %s %s in HAProxy: %s", "enable" if enabled else "disable", name, exc)
+
     def _crashed(self, st: ChildState, code: Optional[int], now: float) -> None:
+        self._balance(st.name, False)
         delay = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2 ** st._failures)
         with self._lock:
             st.state, st.last_exit_code, st.last_exit_at = "backoff", code, time.time()

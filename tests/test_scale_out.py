@@ -134,6 +134,9 @@ def test_ready_reports_both_servers_and_the_balancer(scaled: Scaled) -> None:
     assert {"redis", "balancer"} <= names
     assert report["checks"]["balancer"] == {"ok": True, "detail": "rasa 2/2 up; actions 2/2 up"}
     assert "HAProxy on :" in scaled.output()
+    for url in scaled.servers():  # several servers: the atomic lock store, whatever endpoints.yml names
+        endpoints = (scaled.data_dir / "run" / f"endpoints-{url.rsplit(':', 1)[1]}.yml").read_text()
+        assert "type: bot.locks.AtomicLockStore" in endpoints, endpoints
 
 
 @needs_haproxy
@@ -184,12 +187,27 @@ def test_through_the_balancer_a_sender_sticks_to_one_server_and_senders_spread(s
     assert [t for t, _ in turns] == QUESTIONS[:6] and all(r for _, r in turns)
 
 
+def _listening(port: int) -> bool:
+    """Whether anything accepts connections on the port (a killed process's threads close it last)."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 @needs_haproxy
 def test_a_killed_server_is_routed_around_and_comes_back(scaled: Scaled) -> None:
     _, report = scaled.ready()
     name = sorted(n for n in report["children"] if n.startswith("rasa-"))[0]
     pid = report["children"][name]["pid"]
+    port = int(name.split("-", 1)[1])
     os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # a message sent while the kernel tears the process down is lost with it
+    while _listening(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
     for i in range(6):  # HAProxy retries a refused connection on the other server, then marks it down
         answer = scaled.post(scaled.rasa, new_sender(f"around{i}"), QUESTIONS[i])
         assert answer.status_code == 200 and answer.json(), (i, answer.status_code, answer.text[:300])
@@ -211,6 +229,8 @@ def test_one_worker_keeps_the_single_server_layout(tmp_path: Path) -> None:
     names = [child.name for child in stack._plan()]
     assert names == ["actions", "rasa-5105", "console"], names
     assert not (tmp_path / "data" / "run" / "haproxy-5105.cfg").exists()
+    endpoints = (tmp_path / "data" / "run" / "endpoints-5105.yml").read_text()
+    assert endpoints == (HOME / "endpoints.yml").read_text().replace("127.0.0.1:5055", "127.0.0.1:5155")
     assert stack.rasa_urls == ["http://127.0.0.1:5105"]
 
 
