@@ -70,7 +70,7 @@ def test_open_feedback_is_in_the_greeting_and_nothing_open_says_nothing(assistan
 
 
 def test_what_do_you_know_about_me_lists_it_and_the_erase_button_erases_it(assistant: Assistant) -> None:
-    from bot.privacy import find_all, resolve_person
+    from bot.privacy import find_all, leftovers, resolve_person
 
     sender = new_sender("know")
     assistant.say(sender, "你好")
@@ -100,8 +100,9 @@ def test_what_do_you_know_about_me_lists_it_and_the_erase_button_erases_it(assis
     while red.exists(f"canyu:tracker:{sender}") and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not red.exists(f"canyu:tracker:{sender}")
-    left = {k: v for k, v in find_all(red, resolve_person(red, sender)).items() if v and k != "events"}
+    left = {k: v for k, v in find_all(red, resolve_person(red, sender)).items() if v}
     assert left == {}, left
+    assert leftovers(red, resolve_person(red, sender)) == []
     fresh = assistant.say(sender, "你好")
     assert fresh and "欢迎回来" not in _texts(fresh)
 
