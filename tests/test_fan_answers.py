@@ -165,6 +165,10 @@ def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> 
         fans.approve(proposal["id"], "tina", answer={"zh": ANSWER_ZH, "en": ANSWER_EN},
                      questions={"zh": [QUESTION_ZH], "en": ["Sauna?"]}, name={"zh": "@小北", "en": "xiaobei"})
     assert entries(kb) == [] and fans.get(proposal["id"])["status"] == "proposed"
+    red.hset(f"canyu:fan_answers:proposal:{proposal['id']}", "deciding", "lin")  # another trainer, right now
+    with pytest.raises(DataError, match="being decided by lin"):
+        fans.reject(proposal["id"], "tina", "x")
+    red.hdel(f"canyu:fan_answers:proposal:{proposal['id']}", "deciding")
     rejected = fans.reject(proposal["id"], "tina", "其实可以充，不能这么说")
     assert rejected["status"] == "rejected" and fans.pending() == []
     assert "不能这么说" in message_for(rejected, 0)

@@ -194,10 +194,18 @@ class FanAnswers:
                 continue
         return out
 
-    def _decide(self, proposal_id: str, status: str, by: str, **fields: Any) -> Dict[str, Any]:
+    def _claim(self, proposal_id: str, by: str) -> Dict[str, Any]:
+        """One trainer decides a proposal: two approving at once would publish (and count) it twice."""
         proposal = self.get(proposal_id)
         if proposal["status"] != "proposed":
             raise DataError(f"fan answer {proposal_id} is already {proposal['status']} (by {proposal.get('by')})")
+        if not self.red.hsetnx(K.proposal_key(proposal_id), "deciding", by):
+            who = self.red.hget(K.proposal_key(proposal_id), "deciding")
+            raise DataError(f"fan answer {proposal_id} is being decided by {who} right now; reload in a moment")
+        return proposal
+
+    def _decide(self, proposal_id: str, status: str, by: str, **fields: Any) -> Dict[str, Any]:
+        proposal = self.get(proposal_id)
         changes = dict(fields, status=status, by=by, decided=time.time())
         pipe = self.red.pipeline()
         pipe.hset(K.proposal_key(proposal_id), mapping={k: _field(v) for k, v in changes.items()})
@@ -225,7 +233,12 @@ class FanAnswers:
         if missing:
             raise DataError(f"fan answer {proposal_id}: fill in {', '.join(missing)} before approving "
                             "(every KB entry is answered in both languages)")
-        upsert_entry(self.red, entry, self.kb_root)
+        self._claim(proposal_id, by)
+        try:
+            upsert_entry(self.red, entry, self.kb_root)
+        except Exception:
+            self.red.hdel(K.proposal_key(proposal_id), "deciding")
+            raise
         edited = entry["answer"].get(proposal["language"]) != proposal["text"]
         decided = self._decide(proposal_id, "published", by, entry=entry_id, edited=edited,
                                name=entry["credit"]["name"])
@@ -238,6 +251,7 @@ class FanAnswers:
         return decided
 
     def reject(self, proposal_id: str, by: str, reason: str = "") -> Dict[str, Any]:
+        self._claim(proposal_id, by)
         decided = self._decide(proposal_id, "rejected", by, reason=(reason or "").strip()[:300])
         self._stat("rejected")
         return decided
