@@ -10,8 +10,10 @@ and prints p50/p95/p99 latency and messages per second.
     ~/.cache/canyu/venv/bin/python bench/latency.py --compare-speedups [-n 300] [--concurrency 1 16]
 
 starts two assistants one after the other, the first with `CANYU_RASA_SPEEDUPS=0` (Rasa's own action-response
-validation and event-class look-up), the second with Canyu's speed-ups (bot/rasa_patches.py, the default), sends
-each the same load and prints msg/s, p50 and p99 side by side with the ratio on/off.
+validation, event-class look-up, action-server calls, tracker and lock store code, a blocking broker), the second
+with Canyu's speed-ups (bot/rasa_patches.py, bot/stores.py, bot/event_broker.py; the default), sends each the same
+load and prints msg/s, p50 and p99 side by side with the ratio on/off. bench/throughput.py runs both at once, at
+c=1, 16 and 64, with bench/load.py's conversations: the figures issue 17 asks for.
 """
 
 from __future__ import annotations

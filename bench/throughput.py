@@ -10,8 +10,9 @@ console), the same trained model in both:
   costs nothing until a call fails);
 - `canyu`: the defaults (appending tracker store, compiled validation, event-class cache, background broker);
   `--env` adds variables to this one, e.g. `--env CANYU_ACTION_VALIDATION=off`.
-Both run at once and take turns level by level (stock first at odd levels, canyu first at even ones), so a
-busy neighbour on a shared machine weighs on both alike; the ratio of the same run is the figure to read.
+Both run at once and take turns: each level is split in `--rounds` rounds (4), stock first in the 1st and 3rd,
+canyu first in the 2nd and 4th, so a busy neighbour on a shared machine weighs on both alike; msg/s is the
+messages over the time of that stack's own rounds. The ratio of the same run is the figure to read.
 
 Load: bench/load.py's 10-message conversations over REST, Chinese and English in turn, a fresh sender per
 conversation, `c` conversations at a time, each user sending the next message once the answer is in.
@@ -67,13 +68,16 @@ def conversations_for(concurrency: int, n: int) -> int:
     return -(-wanted // concurrency) * concurrency
 
 
-def load(target: Target, concurrency: int, conversations: int, first: int) -> Row:
-    """`conversations` REST conversations, `concurrency` at a time, numbered from `first` (their scripts)."""
-    tally = Tally()
+def load(target: Target, concurrency: int, conversations: int, first: int, tally: Tally) -> float:
+    """`conversations` REST conversations, `concurrency` at a time, numbered from `first` (their scripts), into
+    `tally`; the seconds it took."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(lambda i: target.rest(tally, script("rest", i, TURNS)), range(first, first + conversations)))
-    seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def row(conversations: int, tally: Tally, seconds: float) -> Row:
     lat = tally.latencies_ms
     return Row(conversations, tally.messages, seconds, percentile(lat, 50), percentile(lat, 95), percentile(lat, 99),
                tally.errors + tally.lost)
@@ -169,6 +173,8 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=400, help="messages per level at least (default 400)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the canyu stack")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="each level in this many rounds, stacks taking turns (stock first, then canyu first…)")
     parser.add_argument("--no-floor", action="store_true", help="skip the encoder floor")
     args = parser.parse_args()
     os.environ.update(QUIET_ENV)
@@ -188,15 +194,22 @@ def main() -> int:
         targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0)  # type: ignore[attr-defined]
                    for label, a in stacks.items()}
         for label, target in targets.items():  # warm-up, not counted: model caches, connections
-            load(target, 4, 8, 0)
+            load(target, 4, 8, 0, Tally())
         rows: Dict[str, Dict[int, Row]] = {"stock": {}, "canyu": {}}
         first = 1000
-        for i, c in enumerate(args.concurrency):
+        for c in args.concurrency:
             count = conversations_for(c, args.n)
-            for label in (("stock", "canyu") if i % 2 == 0 else ("canyu", "stock")):
-                print(f"{label}: c={c}, {count} conversations…", flush=True)
-                rows[label][c] = load(targets[label], c, count, first)
-            first += count
+            rounds = max(1, min(args.rounds, count // c))
+            per_round = [(count // c) // rounds * c + (c if r < (count // c) % rounds else 0) for r in range(rounds)]
+            print(f"c={c}: {count} conversations per stack in {rounds} rounds, taking turns…", flush=True)
+            tallies = {"stock": Tally(), "canyu": Tally()}
+            seconds = {"stock": 0.0, "canyu": 0.0}
+            for r, size in enumerate(per_round):
+                for label in (("stock", "canyu") if r % 2 == 0 else ("canyu", "stock")):
+                    seconds[label] += load(targets[label], c, size, first, tallies[label])
+                first += size
+            for label in rows:
+                rows[label][c] = row(count, tallies[label], seconds[label])
         rss = {label: rss_mb(a) for label, a in stacks.items()}
     finally:
         for a in stacks.values():
