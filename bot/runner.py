@@ -6,7 +6,8 @@ Each child process logs to `<data dir>/logs/<name>.log`. Every child is started 
 
 With `workers` > 1 (`bot run --workers N`) the stack runs N Rasa servers and `action_workers` action servers
 (default min(N, 2)) on free loopback ports, behind HAProxy on the public ports (bot/balancer.py); one Redis
-serves them all, and the Rasa servers take their locks with `bot.locks.AtomicLockStore`. With one of each there is no HAProxy and the layout is exactly the single-server one.
+serves them all, and the Rasa servers take their locks with `bot.locks.AtomicLockStore`. With one of each
+there is no HAProxy and the layout is exactly the single-server one.
 
 `Stack.ready()` is the readiness of the whole deployment (Redis PING, the action servers' /health, every Rasa
 server's /status with a loaded model, the console's /health, HAProxy seeing every server up); `bot run` serves

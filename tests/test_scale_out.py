@@ -2,9 +2,10 @@
 
 Per-conversation order across servers: bursts for one sender are sent straight to the two Rasa servers in
 turn (bypassing HAProxy), and the tracker must hold every message once, in the order sent, each answered
-before the next is read; Rasa's Redis lock store is what serialises them. Then the same through HAProxy:
-a sender always reaches the same server, senders are spread over both, and a killed server is routed
-around while the supervisor brings it back.
+before the next is read; the lock store is what serialises them (`bot.locks.AtomicLockStore`, which `bot run`
+gives the servers when there are several: Rasa's own lost a ticket in a simultaneous burst, and the last two
+tests show why with two processes). Then through HAProxy: a sender always reaches the same server, senders
+are spread over both, and a killed server is routed around while the supervisor brings it back.
 
 One `bot run --workers 2 --no-console` serves the module (as users start it; tests/test_supervision.py's
 helpers start and stop it). Skipped only when HAProxy is not installed (`./canyu setup` installs it as root).
@@ -28,7 +29,7 @@ import requests
 from bot import balancer
 from bot.runner import Stack, free_port
 from bot.settings import load_settings
-from tests.harness import ensure_model, new_sender
+from tests.harness import SECRETS_HANDED_OUT, ensure_model, new_sender
 from tests.test_supervision import HOME, RECOVERY_TIMEOUT, START_TIMEOUT, Run, _alive, _env, _stop
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
@@ -77,6 +78,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
     health_port, rasa_port = free_port(), free_port()
     out = data_dir.parent / "bot-run.out"
     env = dict(_env(data_dir, health_port), CANYU_REST_TOKEN=REST_TOKEN, RASA_TOKEN=RASA_TOKEN)
+    SECRETS_HANDED_OUT.update({REST_TOKEN, RASA_TOKEN})  # tests/security/test_logs_clean.py looks for them
     args = [sys.executable, "-m", "bot.cli", "run", "--workers", "2", "--no-console", "--port", str(rasa_port),
             "--actions-port", str(free_port()), "--console-port", str(free_port())]
     with open(out, "wb") as log:
