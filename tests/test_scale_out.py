@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import pytest
 import requests
@@ -335,3 +335,81 @@ def test_rasas_own_lock_store_is_not_atomic_across_processes(redis_server: Any) 
 def test_the_atomic_lock_store_lets_one_process_in_at_a_time(redis_server: Any) -> None:
     counts = _contend("bot.locks.AtomicLockStore", redis_server.url)
     assert counts == {"overlaps": 0, "errors": 0, "entered": 60}, counts
+
+
+class _Named:
+    """A tiny HTTP server that answers every request with its own name (and /status like a Rasa with a model)."""
+
+    def __init__(self, name: str) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def _answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = (json.dumps({"model_file": "m.tar.gz"}) if self.path.startswith("/status") else name).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@needs_haproxy
+def test_the_generated_routing_sticks_by_sender_on_every_channel(tmp_path: Path) -> None:
+    """The generated config on a real HAProxy, with two stand-in servers: each channel's sender field decides."""
+    servers = [_Named("A"), _Named("B")]
+    actions = free_port()  # one action server: not balanced
+    layout = balancer.Layout(free_port(), [s.port for s in servers], actions, [actions], tmp_path / "run")
+    config = balancer.write_config(layout, "token")
+    process = subprocess.Popen([str(HAPROXY), "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{layout.rasa_port}"
+    try:
+        deadline = time.monotonic() + 15
+        while not balancer.check(layout)["ok"]:
+            assert time.monotonic() < deadline, balancer.check(layout)
+            time.sleep(0.1)
+
+        def who(path: str, **kwargs: Any) -> str:
+            return requests.post(url + path, timeout=10, **kwargs).text
+
+        def spread(ask: Any) -> Set[str]:
+            seen = set()
+            for i in range(24):
+                names = {ask(i) for _ in range(4)}
+                assert len(names) == 1, f"one sender reached {names}"
+                seen |= names
+            return seen
+
+        rest = spread(lambda i: who("/webhooks/rest/webhook", json={"sender": f"user{i}", "message": "hi"}))
+        wechat = spread(lambda i: who("/webhooks/wechat/webhook", params={"openid": f"o{i}x"}, data=b"<xml/>"))
+        telegram = spread(lambda i: who("/webhooks/telegram/webhook", json={"message": {"chat": {"id": 1000 + i}}}))
+        outbox = spread(lambda i: requests.get(f"{url}/webhooks/rest/outbox/rest:user{i}", timeout=10).text)
+        assert rest == wechat == telegram == outbox == {"A", "B"}
+        assert requests.get(url + balancer.MONITOR_PATH, timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for server in servers:
+            server.server.shutdown()
+
+
+def test_a_missing_haproxy_is_named_with_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.errors import ConfigError
+
+    monkeypatch.setenv("CANYU_HAPROXY", "/nonexistent/haproxy")
+    with pytest.raises(ConfigError, match="CANYU_HAPROXY='/nonexistent/haproxy' is not an executable"):
+        balancer.haproxy_binary()
+    monkeypatch.delenv("CANYU_HAPROXY")
+    monkeypatch.setattr(balancer.shutil, "which", lambda *args, **kwargs: None)
+    with pytest.raises(ConfigError, match=r"apt-get install haproxy.*--workers 1"):
+        balancer.haproxy_binary()
