@@ -198,6 +198,9 @@ def test_every_health_path_answers_200_on_the_real_servers(assistant: Any) -> No
     base = {DEFAULT_RASA_PORT: assistant.url, DEFAULT_ACTIONS_PORT: f"http://127.0.0.1:{s.actions_port}",
             DEFAULT_CONSOLE_PORT: assistant.console_url}
     paths: Set[Tuple[int, str]] = set(_compose_checks().values())
+    haproxy = re.search(r"option httpchk GET (\S+)", (DEPLOY / "haproxy.cfg").read_text(encoding="utf-8"))
+    assert haproxy, "deploy/haproxy.cfg checks no path"
+    paths.add((DEFAULT_RASA_PORT, haproxy.group(1)))
     for app, container in _containers():
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             get = container.get(probe, {}).get("httpGet")
