@@ -371,9 +371,9 @@ return #left
 
 
 class LockStore(RedisLockStore):
-    """Rasa's ticket lock; issuing a ticket and cleaning up are one Lua script each instead of Rasa's 2 and 4 round
-    trips (GET/SET pairs another instance could interleave). The stored lock is Rasa's JSON (its wait loop reads
-    it). `CANYU_RASA_SPEEDUPS=0`: Rasa's calls."""
+    """Rasa's ticket lock; issuing a ticket and cleaning up are one (atomic) Lua script each instead of Rasa's 2 and
+    4 round trips. Rasa's JSON is kept; the wait loop (`update_lock`) stays Rasa's GET/SET, so several servers use
+    bot.locks.AtomicLockStore (`bot run --workers`). `CANYU_RASA_SPEEDUPS=0`: Rasa's calls."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
         from bot.rasa_patches import speedups_enabled
