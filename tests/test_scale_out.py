@@ -328,8 +328,13 @@ def _contend(store_path: str, redis_url: str, rounds: int = 10, timeout: float =
 def test_rasas_own_lock_store_is_not_atomic_across_processes(redis_server: Any) -> None:
     """Why bot/locks.py exists: two processes both inside one conversation's lock, or stuck behind a lost ticket
     (if this ever fails, Rasa fixed it and bot.locks can go)."""
-    counts = _contend("rasa.core.lock_store.RedisLockStore", redis_server.url, timeout=20)
-    assert counts is None or counts["overlaps"] > 0 or counts["errors"] > 0, counts
+    seen = []
+    for _ in range(5):  # a race: it showed in most runs of ten rounds, not in every one
+        counts = _contend("rasa.core.lock_store.RedisLockStore", redis_server.url, timeout=20)
+        if counts is None or counts["overlaps"] > 0 or counts["errors"] > 0:
+            return
+        seen.append(counts)
+    raise AssertionError(f"Rasa's lock store let one process in at a time in five tries: {seen}")
 
 
 def test_the_atomic_lock_store_lets_one_process_in_at_a_time(redis_server: Any) -> None:
