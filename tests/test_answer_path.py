@@ -77,7 +77,9 @@ def test_catalog_answers_the_range_and_only_for_what_we_sell() -> None:
     everything = answer_catalog(products, "你们都卖些什么", [], "zh")
     assert everything is not None and everything.entry_id == "catalog:lineup"
     assert all(name in everything.text for name in ("米粒手环 9", "米粒耳机 Buds 5", "米粒充电宝 20000"))
-    assert answer_catalog(products, "do you sell laptops?", [], "en") is None  # not ours: no list of phones
+    laptops = answer_catalog(products, "do you sell laptops?", [], "en")  # not ours: said so, then the range
+    assert laptops is not None and laptops.text.startswith("That's not something we make yet")
+    assert answer_catalog(products, "what laptops do you sell", [], "en") is not None  # never a list of phones only
     assert answer_catalog(products, "what warranty do you have", [], "en") is None
     assert answer_catalog(products, "14 Pro 有哪些颜色", ["phone_14_pro"], "zh") is None  # about one product
 

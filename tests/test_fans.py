@@ -148,16 +148,17 @@ def _bot(url: str, *args: str) -> "subprocess.CompletedProcess[str]":
 
 def test_cli_lists_shows_and_ships(redis_server: EmbeddedRedis, red: "redis.Redis[str]") -> None:
     store = FeedbackStore(red, use_vectors=False)
-    item = store.file("rest-cli", "Band 9 needs dark mode", kind="suggestion", language="en").item
+    item = store.file("rest:cli", "Band 9 needs dark mode", kind="suggestion", language="en").item
     listed = _bot(redis_server.url, "feedback", "list")
     assert listed.returncode == 0 and f"{item.id}\tnew\t1 voice(s)" in listed.stdout, listed.stderr
     refused = _bot(redis_server.url, "feedback", "set-status", item.id, "declined")
     assert refused.returncode == 2 and "needs a reason" in refused.stderr
     shipped = _bot(redis_server.url, "feedback", "set-status", item.id, "shipped", "--release", "Band 9 firmware 2.0")
-    assert shipped.returncode == 0 and "shipped message sent to 1" in shipped.stdout, shipped.stderr
-    assert json.loads(red.lpop("canyu:outbox:rest-cli"))["text"].startswith("You asked for it")
-    assert "[told it shipped]" in _bot(redis_server.url, "feedback", "show", item.id).stdout
-    shown = _bot(redis_server.url, "fans", "show", "rest-cli").stdout  # shipped, but not a verified identity
+    # a REST user's messages wait in their outbox until the client fetches them
+    assert shipped.returncode == 0 and "waiting for next contact 1" in shipped.stdout, shipped.stderr
+    assert json.loads(red.lpop("canyu:outbox:rest:cli"))["text"].startswith("You asked for it")
+    assert "[told: shipped]" in _bot(redis_server.url, "feedback", "show", item.id).stdout
+    shown = _bot(redis_server.url, "fans", "show", "rest:cli").stdout  # shipped, but not a verified identity
     assert "tier newcomer (queue boost 0) because unverified" in shown and '"shipped_feedback": 1' in shown, shown
     report = _bot(redis_server.url, "analytics", "--days", "1")
     assert "told it shipped         100.0%" in report.stdout, report.stdout + report.stderr

@@ -150,6 +150,9 @@ def test_handoff_end_to_end_in_the_browser(deployment: Deployment, browser: Any)
     reply_box = wait_for(lambda: browser.find_element(By.ID, "reply-text").is_displayed() and
                          browser.find_element(By.ID, "reply-text"), what="the reply box")
     shot(browser, "claimed")
+    history = wait_for(lambda: [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#context-history li")
+                                if "Handoff" in li.text], what="the user's history in the context")
+    assert any("queued" in h for h in history), history  # this very handoff, as the history records it
     reply_box.send_keys("你好，我是林，人工客服。我来帮你看看。")
     browser.find_element(By.ID, "reply-send").click()
 

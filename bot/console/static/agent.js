@@ -119,6 +119,14 @@
       var kb = $("context-kb"); clear(kb);
       c.kb_entries.forEach(function (k) { kb.appendChild(el("li", {}, k.entry + (k.score !== undefined ? " (" + Number(k.score).toFixed(2) + ")" : ""))); });
       if (!c.kb_entries.length) kb.appendChild(el("li", { "class": "muted" }, "none"));
+      var m = c.memory || {}, past = $("context-history"); clear(past);  // across conversations (bot.memory)
+      (m.orders || []).forEach(function (o) { past.appendChild(el("li", {}, "Order " + o.number + ": " + o.product + ", " + o.status)); });
+      (m.repairs || []).forEach(function (r) { past.appendChild(el("li", {}, "Repair " + r.number + ": " + r.device + " (" + r.fault + "), " + r.status)); });
+      (m.feedback || []).forEach(function (f) { past.appendChild(el("li", {}, "Feedback " + f.id + ": " + f.title + ", " + f.status)); });
+      (m.handoffs || []).forEach(function (h) {
+        past.appendChild(el("li", {}, "Handoff " + h.what + (h.agent ? " (" + h.agent + ")" : "") + " " + new Date(1000 * Number(h.at || 0)).toLocaleString()));
+      });
+      if (!past.childNodes.length) past.appendChild(el("li", { "class": "muted" }, "nothing before"));
       var notes = $("notes"); clear(notes);
       c.notes.forEach(function (n) { notes.appendChild(el("li", { "class": "note" }, el("strong", {}, n.agent + ": "), n.text)); });
       var canned = $("canned"); clear(canned); canned.appendChild(el("option", { value: "" }, "Choose one…"));
