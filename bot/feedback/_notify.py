@@ -21,12 +21,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-import yaml
-
+from bot import texts
 from bot.errors import CanyuError, DataError, DeliveryError
 from bot.feedback._model import ANNOUNCED, FeedbackItem, Voice
 from bot.feedback._store import FeedbackStore
@@ -37,7 +35,7 @@ __all__ = ["NotifyReport", "notify_status", "notify_shipped", "render", "shipped
 
 logger = logging.getLogger(__name__)
 
-RESPONSES_FILE = Path(__file__).resolve().parents[2] / "responses" / "feedback.yml"
+RESPONSES_FILE = "feedback"  # responses/feedback.yml (bot.texts)
 
 SendFn = Callable[..., Awaitable[Any]]
 
@@ -53,31 +51,9 @@ class NotifyReport:
     failed: Dict[str, str] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=4)
-def _templates(path: str) -> Dict[str, Dict[str, str]]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read the feedback responses: {exc}", file=path) from exc
-    out: Dict[str, Dict[str, str]] = {}
-    for name, variations in (data.get("responses") or {}).items():
-        for variation in variations or []:
-            language = "en"
-            for cond in variation.get("condition") or []:
-                if cond.get("name") == "language":
-                    language = str(cond.get("value"))
-            out.setdefault(name, {})[language] = variation.get("text", "")
-    return out
-
-
 def render(name: str, language: str, path: Optional[Path] = None, **values: Any) -> str:
-    """The `name` response in `language` with `{placeholders}` filled."""
-    variants = _templates(str(path or RESPONSES_FILE)).get(name)
-    if not variants:
-        raise DataError(f"response {name!r} is missing; add it with a zh and an en variation",
-                        file=str(path or RESPONSES_FILE))
-    template = variants.get(language) or variants.get("en") or next(iter(variants.values()))
-    return template.format(**values)
+    """The `name` response of responses/feedback.yml in `language` with `{placeholders}` filled (bot.texts)."""
+    return texts.render(path or RESPONSES_FILE, name, language, **values)
 
 
 def shipped_message(item: FeedbackItem, language: str) -> str:

@@ -5,41 +5,19 @@ them), for messages sent outside a conversation: the check-in and its buttons, t
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
-import yaml
-
-from bot.errors import DataError
+from bot import texts
 from bot.followups._config import FollowupConfig
 
 __all__ = ["RESPONSES_FILE", "render", "checkin_message", "due_text"]
 
-RESPONSES_FILE = Path(__file__).resolve().parents[2] / "responses" / "followups.yml"
-
-
-@lru_cache(maxsize=2)
-def _templates(path: str) -> Dict[str, Dict[str, str]]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot read the follow-up responses: {exc}", file=path) from exc
-    out: Dict[str, Dict[str, str]] = {}
-    for name, variations in (data.get("responses") or {}).items():
-        for variation in variations or []:
-            language = next((str(c.get("value")) for c in variation.get("condition") or []
-                             if c.get("name") == "language"), "en")
-            out.setdefault(name, {})[language] = variation.get("text", "")
-    return out
+RESPONSES_FILE = "followups"  # responses/followups.yml (bot.texts)
 
 
 def render(name: str, language: str, **values: Any) -> str:
-    """The `name` response in `language` (zh or en) with its `{placeholders}` filled."""
-    variants = _templates(str(RESPONSES_FILE)).get(name)
-    if not variants:
-        raise DataError(f"response {name!r} is missing; add it with a zh and an en variation", file=str(RESPONSES_FILE))
-    return (variants.get(language) or variants["en"]).format(**values)
+    """The `name` response of responses/followups.yml in `language` (zh or en), `{placeholders}` filled (bot.texts)."""
+    return texts.render(RESPONSES_FILE, name, language, **values)
 
 
 def _question(subject: Mapping[str, str], language: str) -> str:

@@ -28,9 +28,9 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
+from bot import texts
 from bot.errors import CanyuError
 from bot.orders import OrderBackend, RestockAlert
 from bot.orders.products import PRODUCTS, product_label
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 LOCK_KEY = "canyu:orders:restock_lock"
 LOCK_TTL_S = 30
 DEFAULT_CHECK_S = 10.0
-RESPONSES_FILE = Path(__file__).resolve().parents[2] / "responses" / "order_tasks.yml"
+RESPONSES_FILE = "order_tasks"  # responses/order_tasks.yml (bot.texts)
 
 SendFn = Callable[..., Awaitable[Any]]
 
@@ -59,9 +59,7 @@ class RestockReport:
 
 def restock_message(product: str, language: str) -> str:
     """ "Good news: the Millet Phone 14 Pro is back in stock …" in the user's language."""
-    from bot.feedback import render
-
-    return render("utter_restock_back", language, path=RESPONSES_FILE, product=product_label(product, language))
+    return texts.render(RESPONSES_FILE, "utter_restock_back", language, product=product_label(product, language))
 
 
 def _redis(redis: Any) -> Any:
