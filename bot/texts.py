@@ -8,24 +8,19 @@ all texts live and `bot lint` checks them in both languages. A response's variat
 
     render("handoff", "utter_agent_intro", "zh", agent_name="小李")   # -> "我是小李，接下来我来帮你。"
 
-The parsed files are cached and read again when they change on disk (a trainer's edit needs no restart).
+The parsed files are cached and read again when they change on disk (bot.yaml_files: a trainer's edit needs no
+restart).
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Union
 
-import yaml
-
+from bot import yaml_files
 from bot.errors import ConfigError
 
 __all__ = ["render", "responses_path", "variations"]
-
-_cache: Dict[str, Tuple[float, Dict[str, Dict[str, str]]]] = {}
-_lock = threading.Lock()
-
 
 def responses_path(file: Union[str, Path]) -> Path:
     """`responses/<file>.yml` of this checkout (`CANYU_HOME`), or `file` itself when it is a path."""
@@ -43,30 +38,19 @@ def _language_of(variation: Dict[str, Any]) -> str:
     return "en"
 
 
+def _parse(data: Any, source: str) -> Dict[str, Dict[str, str]]:
+    out: Dict[str, Dict[str, str]] = {}
+    for name, listed in ((data or {}).get("responses") or {}).items():
+        for variation in listed or []:
+            if isinstance(variation, dict):
+                out.setdefault(str(name), {}).setdefault(_language_of(variation), str(variation.get("text") or ""))
+    return out
+
+
 def variations(file: Union[str, Path]) -> Dict[str, Dict[str, str]]:
     """Every response of the file: name -> {language: text}."""
-    path = responses_path(file)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ConfigError(f"{path}: missing; the bot's texts sent outside a conversation turn live there") from None
-    with _lock:
-        hit = _cache.get(str(path))
-        if hit and hit[0] == mtime:
-            return hit[1]
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-        out: Dict[str, Dict[str, str]] = {}
-        for name, listed in (data.get("responses") or {}).items():
-            for variation in listed or []:
-                if isinstance(variation, dict):
-                    out.setdefault(str(name), {}).setdefault(_language_of(variation), str(variation.get("text") or ""))
-        _cache[str(path)] = (mtime, out)
-        return out
+    return yaml_files.load(responses_path(file), _parse,
+                           missing="missing; the bot's texts sent outside a conversation turn live there")
 
 
 def render(file: Union[str, Path], name: str, language: str, /, **values: Any) -> str:

@@ -17,15 +17,14 @@ import logging
 import math
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import yaml_files
 from bot.errors import ConfigError
 
 __all__ = ["Centre", "ActionServiceCentre", "centres_path", "load_centres", "parse_centres", "haversine_km",
@@ -106,30 +105,10 @@ def parse_centres(data: Any, source: str = "service_centres.yml") -> List[Centre
     return centres
 
 
-_cache: Dict[str, Tuple[float, List[Centre]]] = {}
-_lock = threading.Lock()
-
-
 def load_centres(path: Optional[Path] = None) -> List[Centre]:
     """The centres of `path` (default `centres_path()`), cached until the file changes."""
-    path = Path(path or centres_path())
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ConfigError(f"{path}: no service centre list; create it or set CANYU_SERVICE_CENTRES_FILE") from None
-    with _lock:
-        hit = _cache.get(str(path))
-        if hit and hit[0] == mtime:
-            return hit[1]
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"{path}{':' + str(mark.line + 1) if mark else ''}: not valid YAML "
-                              f"({getattr(exc, 'problem', exc)})") from None
-        centres = parse_centres(data, str(path))
-        _cache[str(path)] = (mtime, centres)
-        return centres
+    return yaml_files.load(Path(path or centres_path()), parse_centres,
+                           missing="no service centre list; create it or set CANYU_SERVICE_CENTRES_FILE")
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

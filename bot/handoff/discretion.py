@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
 
+from bot import yaml_files
 from bot.errors import CanyuError, ConfigError
 
 __all__ = ["KINDS", "RoleLimits", "Discretion", "PerkRefused", "DiscretionLog", "load_discretion",
@@ -96,26 +95,9 @@ def parse_discretion(data: Any, source: str = "discretion.yml") -> Discretion:
     return Discretion(roles, gifts, source)
 
 
-_cache: Dict[str, Tuple[float, Discretion]] = {}
-_lock = threading.Lock()
-
-
 def load_discretion(path: Optional[Path] = None) -> Discretion:
-    path = Path(path or discretion_path())
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ConfigError(f"{path}: perk discretion file not found; create it or set CANYU_DISCRETION_FILE") from None
-    with _lock:
-        hit = _cache.get(str(path))
-        if hit and hit[0] == mtime:
-            return hit[1]
-        try:
-            parsed = parse_discretion(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        _cache[str(path)] = (mtime, parsed)
-        return parsed
+    return yaml_files.load(Path(path or discretion_path()), parse_discretion,
+                           missing="perk discretion file not found; create it or set CANYU_DISCRETION_FILE")
 
 
 def _lead_hint(config: Discretion, role: str, kind: str, amount: int = 0, gift: str = "") -> str:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
 
-import yaml
 
+from bot import yaml_files
 from bot.errors import ConfigError
 
 __all__ = [
@@ -182,30 +181,14 @@ def config_path() -> Path:
     return Path(home) / "escalation.yml"
 
 
-_cache: Dict[str, Tuple[float, EscalationConfig]] = {}
-_cache_lock = threading.Lock()
+def _parse_file(data: Any, source: str) -> EscalationConfig:
+    return parse_config(data or {}, source)
 
 
 def load_config(path: Optional[Path] = None) -> EscalationConfig:
     """The parsed escalation.yml (cached; re-read when the file changes)."""
-    path = Path(path or config_path())
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ConfigError(f"{path}: escalation config not found; create it or set CANYU_ESCALATION_FILE") from None
-    with _cache_lock:
-        hit = _cache.get(str(path))
-        if hit and hit[0] == mtime:
-            return hit[1]
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-        config = parse_config(data, str(path))
-        _cache[str(path)] = (mtime, config)
-        return config
+    return yaml_files.load(Path(path or config_path()), _parse_file,
+                           missing="escalation config not found; create it or set CANYU_ESCALATION_FILE")
 
 
 def _is_low(turn: Turn, threshold: float) -> bool:
