@@ -129,8 +129,7 @@ def test_the_latest_session_only_is_read_and_a_new_session_appends(red: Any, red
     script = SCRIPT[:3] + [session_start(1_700_000_100.0), turn(100, "again")]
     for store in (ours, stock):
         converse(store, "rest:b", script)
-    header = json.loads(red.lindex("canyu:tracker:rest:b", 0))
-    assert header["start"] == 1 + 3 + 10  # action_session_start of the second session
+    assert json.loads(red.lindex("canyu:tracker:rest:b", 0))["start"] == 1 + 3 + 10  # the 2nd session's start
     same_both_ways(ours, stock, "rest:b")
     assert len(run(ours.retrieve("rest:b")).events) == 3 + 5
 
