@@ -97,14 +97,15 @@ def _entry_buttons(candidates: List[Any], language: str) -> List[Dict[str, str]]
 
 
 def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
-           quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
+           quiet_when_unsure: bool, alternatives: bool = True) -> List[Dict[Text, Any]]:
+    """Say `result`; a hedged answer offers the other candidates as buttons when `alternatives` (one question)."""
     record = result.record()
     if result.outcome == "answer" and result.hedged:  # "I think you're asking X:" answer, the others as buttons
         retriever = get_service().retriever()
         dispatcher.utter_message(response="utter_kb_hedged",
                                  kb_question=retriever.question_label(result.entry_id, result.language))
         dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
-        others = _entry_buttons(result.candidates[1:], result.language)
+        others = _entry_buttons(result.candidates[1:], result.language) if alternatives else []
         if others:
             dispatcher.utter_message(response="utter_kb_not_this", buttons=others)
     elif result.outcome == "answer":
@@ -159,7 +160,8 @@ def _rank_parts(tracker: Tracker) -> List[Result]:
 def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
     parts = _rank_parts(tracker)
     if parts:  # one message per question; the slots and any offer are the last answer's
-        return [event for result in parts for event in _reply(dispatcher, tracker, result, quiet_when_unsure)]
+        return [event for result in parts
+                for event in _reply(dispatcher, tracker, result, quiet_when_unsure, alternatives=False)]
     return _reply(dispatcher, tracker, _rank(tracker), quiet_when_unsure)
 
 
