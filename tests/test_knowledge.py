@@ -279,3 +279,20 @@ def test_asking_for_a_kind_we_do_not_make_gets_that_and_the_range(retriever, que
 
 def test_a_question_about_using_our_product_with_another_kind_is_not_a_catalog_question(retriever) -> None:  # type: ignore[no-untyped-def]
     assert retriever.ask("充电宝能给笔记本充电吗").entry_id == "power_bank_laptop"
+
+
+def test_a_clear_leader_in_the_did_you_mean_band_is_answered_saying_so(retriever) -> None:  # type: ignore[no-untyped-def]
+    """At least hedge_threshold sure and clearly ahead: the answer, marked hedged (the reply says which question it
+    answers and offers the others); a near tie or a low confidence stays a "did you mean"."""
+    from bot.knowledge.retriever import Candidate, Result
+
+    def band(confidence: float, second: float) -> Result:
+        return Result(outcome="suggest", language="en", confidence=confidence, entry_id="invoice",
+                      candidates=[Candidate("invoice", 1.0, confidence), Candidate("shipping_cost", 0.5, second)])
+
+    hedged = retriever._hedge(band(0.42, 0.15), "company invoice for my order?")
+    assert hedged.outcome == "answer" and hedged.hedged and hedged.entry_id == "invoice", hedged.record()
+    assert hedged.record()["hedged"] is True and [c.entry_id for c in hedged.candidates][1] == "shipping_cost"
+    assert "invoice" in (hedged.text or "").lower()
+    assert retriever._hedge(band(0.42, 0.40), "x").outcome == "suggest"  # a near tie: let the user pick
+    assert retriever._hedge(band(0.20, 0.05), "x").outcome == "suggest"  # below hedge_threshold
