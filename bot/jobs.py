@@ -217,7 +217,8 @@ class JobThread(threading.Thread):
 def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> List[Job]:
     """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
     weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
-    check-ins (`bot.followups.followup_job`, once per follow-up).
+    check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
+    (`bot.followups.returns_job`, which schedules their check-ins).
 
     The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
     action server under `canyu:orders:restock_lock` and claim each alert (bot/orders/restock.py)."""
@@ -233,7 +234,7 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> Lis
 
     from bot.feedback import feedback_jobs
 
-    from bot.followups import followup_job  # check-ins after handoffs and repairs, once each
+    from bot.followups import followup_job, returns_job  # check-ins after handoffs, repairs and returns
 
     return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis),
-            followup_job(redis, rasa_url, rasa_token)]
+            followup_job(redis, rasa_url, rasa_token), returns_job(redis)]

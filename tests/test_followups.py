@@ -362,3 +362,38 @@ def test_typed_answers_to_a_checkin(assistant: Assistant, run: Callable[..., Any
     nothing = new_sender("fu-none")  # no check-in was ever sent to this user
     texts = [m.get("text") or "" for m in assistant.say(nothing, "still broken after the repair")]
     assert texts == ["I don't have a check-in open for you. What's not working? Tell me and I'll help."], texts
+
+
+# ------------------------------------------------------------------ returns: the shop is the witness
+def test_a_return_the_shop_records_gets_its_checkin_once(red: Any, run: Callable[..., Any], tmp_path: Any) -> None:
+    """The shop marks an order returned; the leader's job sees it and schedules one check-in for the owner, which
+    goes out after the return delay (followups.yml: 3 days). Returns from before the first run get none."""
+    from datetime import datetime, timedelta
+
+    from bot.followups import RETURNS_SEEN, returns_job, schedule_returns
+    from bot.orders import Order
+    from bot.orders.sqlite import SqliteOrderBackend
+
+    red.delete(RETURNS_SEEN)
+    backend = SqliteOrderBackend(tmp_path / "orders.db", seed=False)
+    owner, old_owner = new_sender("fu-return"), new_sender("fu-old-return")
+    long_ago = datetime.now() - timedelta(days=30)
+    backend.put(Order("M2026113001", "Millet Buds 5", "delivered", "SF Express", "SF1", None, long_ago, owner=owner),
+                Order("M2026113002", "Millet Band 9", "returned", "SF Express", "SF2", None, long_ago, owner=old_owner))
+    start = time.time()
+    clock = [start]
+    runner = JobRunner(red, [returns_job(red, backend, clock=lambda: clock[0], every=0),
+                             followup_job(red, clock=lambda: clock[0], every=0)],
+                       owner="fu-returns", key=f"canyu:test:leader:{uuid.uuid4().hex}")
+    run(runner.tick())  # the first run starts watching: the month-old return gets nothing
+    time.sleep(1.1)  # the shop's clock moves on (times are kept to the second)
+    backend.set_status("M2026113001", "returned")
+    run(runner.tick())
+    assert schedule_returns(red, backend, now=clock[0]) == 0  # seen already: not scheduled twice
+    clock[0] = start + 3 * DAY + 1
+    run(runner.tick())
+    got = _outbox(red, owner)
+    assert len(got) == 1 and "M2026113001" in got[0]["text"] and "refund" in got[0]["text"], got
+    assert "Buds" in got[0]["text"] or "earbud" in got[0]["text"].lower(), got  # about their thing
+    assert [b["title"] for b in got[0].get("buttons", [])], got
+    assert _outbox(red, old_owner) == []

@@ -419,3 +419,26 @@ def test_only_a_request_to_verify_leaves_the_order_form(text: str, intent: str, 
     tracker = Tracker("s", {}, {"text": text, "intent": {"name": intent, "confidence": 0.6}, "entities": []},
                       [], False, None, {"name": "order_form"}, "action_listen")
     assert _asks_to_verify(tracker) is diverts
+
+
+def test_the_shop_moves_an_order_on_from_the_cli(tmp_path: "Path") -> None:
+    """`bot orders status` (the demo shop's side): the order's status and time change; a bad number or status is a
+    clear error."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, CANYU_DATA_DIR=str(tmp_path), PYTHONPATH=str(repo))
+
+    def bot(*args: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run([sys.executable, "-m", "bot.cli", "orders", *args], cwd=str(repo), env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    moved = bot("status", "M2026110502", "returned")
+    assert moved.returncode == 0 and moved.stdout.startswith("M2026110502\treturned\t"), moved.stderr
+    assert "status\treturned" in bot("show", "M2026110502").stdout
+    unknown = bot("status", "M2026119999", "returned")
+    assert unknown.returncode == 2 and "not in the order database" in unknown.stderr
+    assert bot("status", "M2026110502", "lost").returncode == 2  # not a status: argparse says which are

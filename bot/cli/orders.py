@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.orders import ORDER_STATUSES
 
 
 def _backend() -> Any:
@@ -88,6 +89,18 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    """The shop's side of the demo: an order moved on (a `returned` one gets its check-in from `bot run`'s jobs)."""
+    from bot.orders import normalise_order_number
+
+    number = normalise_order_number(args.number)
+    if number is None or _backend().get(number) is None:
+        raise ConfigError(f"order {args.number!r} is not in the order database")
+    order = _backend().set_status(number, args.status)
+    print(f"{order.number}\t{order.status}\t{order.updated_at.isoformat(timespec='seconds')}")
+    return 0
+
+
 def _repair(args: argparse.Namespace) -> int:
     repair = _backend().get_repair(args.number)
     if repair is None:
@@ -113,6 +126,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     q = osub.add_parser("show", help="one order")
     q.add_argument("number")
     q.set_defaults(func=_show)
+
+    q = osub.add_parser("status", help="the shop moved an order on (returned: its owner gets a check-in later)")
+    q.add_argument("number")
+    q.add_argument("status", choices=list(ORDER_STATUSES))
+    q.set_defaults(func=_status)
 
     q = osub.add_parser("repair", help="one repair pickup")
     q.add_argument("number")

@@ -23,13 +23,14 @@ Redis keys (owned here; privacy: bot/privacy/inventory.py, families `followups`,
 from bot.followups._callbacks import OPEN_KEY, CallbackStore, callback_key
 from bot.followups._config import KINDS, FollowupConfig, load_config
 from bot.followups._figures import followup_figures
+from bot.followups._returns import RETURNS_SEEN, returns_job, schedule_returns
 from bot.followups._send import SendReport, after_handoff, after_repair, after_return, followup_job, send_due
 from bot.followups._store import DUE_KEY, LOG_KEY, FollowupStore, user_key
 from bot.followups._subject import subject_of
 from bot.followups._texts import checkin_message, due_text, render
 
 __all__ = [
-    "CallbackStore", "DUE_KEY", "FollowupConfig", "FollowupStore", "KINDS", "LOG_KEY", "OPEN_KEY", "SendReport",
+    "RETURNS_SEEN", "returns_job", "schedule_returns", "CallbackStore", "DUE_KEY", "FollowupConfig", "FollowupStore", "KINDS", "LOG_KEY", "OPEN_KEY", "SendReport",
     "after_handoff", "after_repair", "after_return", "callback_key", "checkin_message", "due_text",
     "followup_figures", "followup_job", "load_config", "render", "send_due", "subject_of", "user_key",
 ]

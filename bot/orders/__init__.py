@@ -165,6 +165,13 @@ class OrderBackend(Protocol):
     def grant_access(self, order_number: str, sender_id: str) -> None:
         """Let `sender_id` see and change the order (it proved ownership with a one-time code)."""
 
+    def set_status(self, order_number: str, status: str) -> Order:
+        """The shop's side: the order moved on (shipped, delivered, returned…); returns it."""
+
+    def changed_since(self, since: datetime, status: str) -> List[Order]:
+        """Orders now in `status` whose last change is later than `since`, oldest first (the returns check-in
+        watches `returned`)."""
+
     def has_access(self, order_number: str, sender_id: str) -> bool:
         """Whether `sender_id` was granted access to the order (the owner needs no grant)."""
 

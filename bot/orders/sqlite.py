@@ -29,8 +29,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
-from bot.errors import StorageError
-from bot.orders import CHANGEABLE_STATUSES, Order, OrderNotChangeable, Repair, RestockAlert
+from bot.errors import DataError, StorageError
+from bot.orders import CHANGEABLE_STATUSES, ORDER_STATUSES, Order, OrderNotChangeable, Repair, RestockAlert
 from bot.orders.products import PRODUCTS
 
 __all__ = ["SqliteOrderBackend", "demo_orders", "demo_owner", "DEMO_STOCK", "DEFAULT_DEMO_OWNER"]
@@ -256,6 +256,21 @@ class SqliteOrderBackend:
 
     def change_address(self, order_number: str, address: str) -> Order:
         return self._change_if_not_shipped(order_number, "UPDATE orders SET address = ?", (address,))
+
+    def set_status(self, order_number: str, status: str) -> Order:
+        if status not in ORDER_STATUSES:
+            raise DataError(f"unknown order status {status!r}; statuses: {', '.join(ORDER_STATUSES)}")
+        self._run("UPDATE orders SET status = ?, updated_at = ? WHERE number = ?",
+                  (status, datetime.now().isoformat(timespec="seconds"), order_number))
+        order = self.get(order_number)
+        if order is None:
+            raise DataError(f"order {order_number} is not in {self.path}")
+        return order
+
+    def changed_since(self, since: datetime, status: str) -> List[Order]:
+        rows = self._all(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = ? AND updated_at > ? "
+                         "ORDER BY updated_at", (status, since.isoformat(timespec="seconds")))
+        return [_order(r) for r in rows]
 
     def grant_access(self, order_number: str, sender_id: str) -> None:
         self._run("INSERT OR REPLACE INTO order_access VALUES (?, ?, ?)", (order_number, sender_id, _now()))
