@@ -37,7 +37,7 @@ from tests.fakes.wechat import FakeWeChat
 from tests.harness import Assistant, new_sender
 
 DAY = 86400.0
-LEAD, AGENT, PW = "fu-lead", "fu-agent", "Followups-Pass-1"
+LEAD, AGENT, OPS, PW = "fu-lead", "fu-agent", "fu-ops", "Followups-Pass-1"
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +243,9 @@ def _console(assistant: Assistant, name: str) -> "tuple[requests.Session, Dict[s
 @pytest.fixture(scope="module")
 def consoles(assistant: Assistant) -> Dict[str, Any]:
     add_user(AGENT, "agent", PW, redis=assistant.redis)
-    add_user(LEAD, "admin", PW, redis=assistant.redis)
-    return {"agent": _console(assistant, AGENT), "lead": _console(assistant, LEAD)}
+    add_user(LEAD, "lead", PW, redis=assistant.redis)  # an agent who also closes call-backs
+    add_user(OPS, "admin", PW, redis=assistant.redis)  # the analytics page is for trainers and admins
+    return {"agent": _console(assistant, AGENT), "lead": _console(assistant, LEAD), "ops": _console(assistant, OPS)}
 
 
 def _handoff_and_resolve(assistant: Assistant, consoles: Dict[str, Any], user: str) -> None:
@@ -331,7 +332,8 @@ def test_a_low_rating_opens_a_callback_the_console_lists_and_a_lead_closes(assis
     report = compute_report(now - DAY, now + 60, red)
     assert report["callbacks"]["opened"] >= 1 and report["callbacks"]["done"] >= 1
     assert "call-backs" in report_text(report) and "follow-ups sent" in report_text(report)
-    analytics = lead.get(assistant.console_url + "/analytics").text
+    ops, _ = consoles["ops"]
+    analytics = ops.get(assistant.console_url + "/analytics").text
     assert 'id="followups-answered"' in analytics and 'id="callbacks"' in analytics
 
 
@@ -397,3 +399,11 @@ def test_a_return_the_shop_records_gets_its_checkin_once(red: Any, run: Callable
     assert "Buds" in got[0]["text"] or "earbud" in got[0]["text"].lower(), got  # about their thing
     assert [b["title"] for b in got[0].get("buttons", [])], got
     assert _outbox(red, old_owner) == []
+
+
+def test_a_lead_is_an_agent_who_also_closes_callbacks() -> None:
+    from bot.console.users import ROLES, User
+
+    lead, agent = User("li", "lead"), User("lin", "agent")
+    assert "lead" in ROLES and lead.has_role("agent") and lead.has_role("lead")
+    assert not agent.has_role("lead") and not lead.has_role("trainer") and User("ops", "admin").has_role("lead")

@@ -7,6 +7,7 @@ import getpass
 import sys
 from typing import Any, List, Optional
 
+from bot.console.users import ROLES
 from bot.errors import ConfigError
 
 
@@ -107,7 +108,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", _unused
 
     pa = cmds.add_parser("adduser", help="create or update a user (password prompted, or read from stdin)")
     pa.add_argument("name")
-    pa.add_argument("--role", choices=["agent", "trainer", "admin"], required=True)
+    pa.add_argument("--role", choices=list(ROLES), required=True)
     pa.add_argument("--display", help="name shown to colleagues (default: NAME)")
     pa.add_argument("--stdin", action="store_true", help="read the password from the first line of stdin")
     pa.set_defaults(func=_adduser)

@@ -31,7 +31,8 @@ from bot.errors import ConfigError
 __all__ = ["ROLES", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "User", "UserStore", "hash_password", "needs_rehash",
            "verify_password"]
 
-ROLES = ("agent", "trainer", "admin")
+ROLES = ("agent", "lead", "trainer", "admin")
+"""A lead is an agent who also closes call-backs and gives more goodwill (bot/handoff/discretion.yml)."""
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1  # OWASP Password Storage Cheat Sheet
 _DKLEN = 32
@@ -49,8 +50,8 @@ class User:
     display: str = ""
 
     def has_role(self, *roles: str) -> bool:
-        """True if the user has one of `roles`; admins have every role."""
-        return self.role == "admin" or self.role in roles
+        """True if the user has one of `roles`; admins have every role, and a lead is an agent too."""
+        return self.role == "admin" or self.role in roles or (self.role == "lead" and "agent" in roles)
 
 
 def _b64(data: bytes) -> str:

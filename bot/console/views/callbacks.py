@@ -49,12 +49,12 @@ def _done(request: Request, sender_id: str, note: str) -> Dict[str, Any]:
 async def page(request: Request) -> Any:
     user = request.ctx.user
     return render(request, "followups/callbacks.html", title="Call-backs", rows=_rows(request),
-                  can_close=user.has_role("admin"), message=request.args.get("msg") or "",
+                  can_close=user.has_role("lead"), message=request.args.get("msg") or "",
                   error=request.args.get("err") or "")
 
 
 @blueprint.post("/callbacks/done")
-@require_role("admin")
+@require_role("lead")
 async def done_form(request: Request) -> Any:
     sender_id = (request.form.get("sender_id") or "").strip()
     try:
@@ -71,7 +71,7 @@ async def api_list(request: Request) -> Any:
 
 
 @blueprint.post("/api/callbacks/done")
-@require_role("admin")
+@require_role("lead")
 async def api_done(request: Request) -> Any:
     body = request.json if isinstance(request.json, dict) else {}
     try:
