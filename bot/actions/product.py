@@ -210,7 +210,7 @@ def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, inte
     events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and _sounds_like_feedback(tracker):
         dispatcher.utter_message(response="utter_offer_feedback")
-        events.append(make_offer(tracker, "feedback", text=tracker.latest_message.get("text") or ""))
+        events.append(make_offer(tracker, "feedback", text=text))
     return events
 
 

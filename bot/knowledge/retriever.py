@@ -140,11 +140,13 @@ class Retriever:
     def entry(self, entry_id: str) -> Optional[FaqEntry]:
         return self.kb.faq.get(entry_id)
 
-    def answer_entry(self, entry_id: str, language: str, reason: str = "chosen by the user") -> Optional[Result]:
-        """The answer of one entry by id (a "did you mean" button was pressed, or a topic's overview)."""
+    def answer_entry(self, entry_id: str, language: str, reason: str = "chosen by the user",
+                     question: str = "") -> Optional[Result]:
+        """The answer of one entry by id (a "did you mean" button was pressed, a topic's overview, a hedged answer);
+        a product fact is rendered for `question` when there is one (the activity asked about)."""
         e = self.kb.faq.get(entry_id)
         if e is None:
-            fact = render_fact(self.kb, entry_id, "", language)
+            fact = render_fact(self.kb, entry_id, question, language)
             if fact is None:
                 return None
             kind, text, products = fact
@@ -238,13 +240,9 @@ class Retriever:
             return result
         answer = self.answer_entry(top.entry_id, result.language, reason=(
             f"confidence {result.confidence:.2f} between thresholds, at least {self.config.hedge_threshold} and "
-            f"clearly ahead: answered, saying which question"))
+            f"clearly ahead: answered, saying which question"), question=question)
         if answer is None:
             return result
-        if top.entry_id not in self.kb.faq:  # a product fact: rendered for this question (the activity asked about)
-            fact = render_fact(self.kb, top.entry_id, question, result.language)
-            if fact is not None:
-                answer.kind, answer.text, answer.products = fact
         answer.confidence, answer.candidates, answer.hedged = result.confidence, result.candidates, True
         answer.products = answer.products or result.products
         return answer
