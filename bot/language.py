@@ -30,3 +30,28 @@ def detect_language(text: str) -> Optional[str]:
     if _LATIN_WORD.search(_NEUTRAL_WORDS.sub(" ", text)) or re.search(r"\b(?:hi|ok|okay)\b", text, re.IGNORECASE):
         return "en"
     return None
+
+
+def channel_language(sender_id: str) -> str:
+    """The language a channel's users speak when nothing else says: WeChat users Chinese, everyone else English."""
+    return "zh" if sender_id.startswith("wechat:") else "en"
+
+
+def user_language(text: str = "", *, conversation: Optional[str] = None, platform: Optional[str] = None,
+                  sender_id: str = "") -> str:
+    """The one decision of which language to answer a user in. Precedence, first that says something:
+
+    1. the message itself (`detect_language(text)`): a user who switches language is answered in the new one;
+    2. the conversation's language so far (`conversation`: the `language` slot, or the language stored for the
+       user by the channel), for messages with no language signal ("👍", an order number, a button payload);
+    3. the platform's hint (`platform`: Telegram's `language_code`, "zh-hans" → zh);
+    4. the channel's default (`channel_language(sender_id)`).
+    """
+    said = detect_language(text) if text and not text.startswith("/") else None
+    if said:
+        return said
+    if conversation in LANGUAGES:
+        return str(conversation)
+    if platform:
+        return "zh" if platform.lower().startswith("zh") else "en"
+    return channel_language(sender_id)

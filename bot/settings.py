@@ -11,6 +11,16 @@ Every process of Canyu (Rasa server, action server, console, CLI) reads the same
 | `CANYU_ACTIONS_PORT` | 5055 | rasa_sdk action server |
 | `CANYU_CONSOLE_PORT` | 5002 | agent console |
 | `RASA_TOKEN` | (random per `bot run`) | Rasa HTTP API token, shared with the console |
+
+This is the one module that reads the process environment. `load_settings()` reads it once and keeps a
+read-only copy in `Settings.env`; every other setting of a part (delivery retries, the order backend, the media
+store, Redis timeouts …) is read from that copy by the part's own `…_from_env(env)` function, which the
+composition root (`bot.context.build_context`) calls. A process that starts children builds their environment
+from `Settings.env` too (`child_env`).
+
+`CANYU_HOME` unset: the checkout that holds the current folder (a folder with `config.yml` and `domain.yml`,
+the current one or a parent), else the checkout this package was installed from. So `bot lint` run inside a copy
+of the repo lints that copy.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from types import MappingProxyType
+from typing import Dict, Mapping, Optional
 
 DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
@@ -54,6 +65,8 @@ class Settings:
     rasa_port: int = DEFAULT_RASA_PORT
     actions_port: int = DEFAULT_ACTIONS_PORT
     console_port: int = DEFAULT_CONSOLE_PORT
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    """The environment these settings were read from (a read-only copy)."""
 
     def __repr__(self) -> str:
         return (
@@ -78,23 +91,44 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not a port number; set it to e.g. {default}") from None
 
 
+def find_home(start: Optional[Path] = None) -> Path:
+    """The checkout that holds `start` (default: the current folder), else the one this package came from."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "config.yml").is_file() and (folder / "domain.yml").is_file() and (folder / "bot").is_dir():
+            return folder
+    return REPO_ROOT
+
+
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
-    """Read settings from `env` (default: the process environment)."""
-    env = os.environ if env is None else env
-    home = Path(env.get("CANYU_HOME") or REPO_ROOT).resolve()
-    data_dir = Path(env.get("CANYU_DATA_DIR") or home / "var").resolve()
+    """Read settings from `env` (default: the process environment, read here and nowhere else)."""
+    snapshot: Mapping[str, str] = MappingProxyType(dict(os.environ if env is None else env))
+    home = Path(snapshot.get("CANYU_HOME") or find_home()).resolve()
+    data_dir = Path(snapshot.get("CANYU_DATA_DIR") or home / "var").resolve()
     return Settings(
         home=home,
         data_dir=data_dir,
-        redis_url=env.get("REDIS_URL") or None,
-        rasa_port=_int(env, "CANYU_RASA_PORT", DEFAULT_RASA_PORT),
-        actions_port=_int(env, "CANYU_ACTIONS_PORT", DEFAULT_ACTIONS_PORT),
-        console_port=_int(env, "CANYU_CONSOLE_PORT", DEFAULT_CONSOLE_PORT),
+        redis_url=snapshot.get("REDIS_URL") or None,
+        rasa_port=_int(snapshot, "CANYU_RASA_PORT", DEFAULT_RASA_PORT),
+        actions_port=_int(snapshot, "CANYU_ACTIONS_PORT", DEFAULT_ACTIONS_PORT),
+        console_port=_int(snapshot, "CANYU_CONSOLE_PORT", DEFAULT_CONSOLE_PORT),
+        env=snapshot,
     )
 
 
-def data_dir() -> Path:
+def child_env(settings: Settings, **overrides: str) -> Dict[str, str]:
+    """The environment for a child process: these settings' environment, quiet (`QUIET_ENV`), plus `overrides`."""
+    return {**settings.env, **QUIET_ENV, **overrides}
+
+
+def apply_quiet_env() -> None:
+    """Make this process quiet (`QUIET_ENV`) before Rasa, TensorFlow or torch load: called by entry points only."""
+    os.environ.update(QUIET_ENV)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
+
+
+def data_dir(settings: Settings) -> Path:
     """The runtime data folder (created on first use)."""
-    path = load_settings().data_dir
+    path = settings.data_dir
     path.mkdir(parents=True, exist_ok=True)
     return path

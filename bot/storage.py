@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from bot.errors import ConfigError, StorageError
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 SOCKET_NAME = "redis.sock"
 OWNER_FILE = "owner.pid"
@@ -213,16 +214,16 @@ def die_with_parent_hook() -> Optional[Callable[[], None]]:
     return hook
 
 
-def embedded_folder() -> Path:
-    return load_settings().data_dir / "redis"
+def embedded_folder(settings: Optional[Settings] = None) -> Path:
+    return (settings or load_settings()).data_dir / "redis"
 
 
-def resolve_redis_url() -> str:
+def resolve_redis_url(settings: Optional[Settings] = None) -> str:
     """`REDIS_URL`, or the URL of the embedded server (started here if nobody runs it yet)."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        return url
-    server = EmbeddedRedis(embedded_folder())
+    settings = settings or load_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    server = EmbeddedRedis(embedded_folder(settings))
     if not server.is_running():
         server.start(daemonize=True)
     return server.url
@@ -243,7 +244,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 def redis_client_options(env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """Keyword arguments for `redis.Redis` (timeouts, retries; see the module docstring), from `env`."""
-    env = os.environ if env is None else env
+    env = load_settings().env if env is None else env
     raw_retries = env.get("REDIS_RETRIES", "").strip() or str(DEFAULT_RETRIES)
     if not raw_retries.isdigit():
         raise ConfigError(f"REDIS_RETRIES={raw_retries!r} is not a whole number >= 0; unset it for {DEFAULT_RETRIES}")
@@ -258,6 +259,28 @@ def redis_client_options(env: Optional[Mapping[str, str]] = None) -> Dict[str, A
         "retry_on_error": list(errors),
         "retry_on_timeout": retry_on_timeout,
     }
+
+
+def open_redis(settings: Settings, *, binary: bool = False) -> "redis.Redis[str]":
+    """A new client for these settings' Redis (the embedded server is started if it is the one and is not
+    running), with timeouts and reconnects; `binary` leaves responses as bytes. Called by composition roots
+    (`bot.context.AppContext.redis`), which keep it."""
+    options = redis_client_options(settings.env)
+    if binary:
+        options["decode_responses"] = False
+    return redis.Redis.from_url(resolve_redis_url(settings), **options)
+
+
+def open_async_redis(settings: Settings) -> "AsyncRedis[str]":
+    """Like `open_redis`, for asyncio code (the console's live updates, async channels)."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry as AsyncRetry
+
+    options = redis_client_options(settings.env)
+    retries = int(settings.env.get("REDIS_RETRIES", "").strip() or DEFAULT_RETRIES)
+    options["retry"] = AsyncRetry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), retries,
+                                  supported_errors=tuple(options["retry_on_error"]))
+    return aioredis.Redis.from_url(resolve_redis_url(settings), **options)
 
 
 def connect_redis(url: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> "redis.Redis[str]":

@@ -18,14 +18,22 @@ from typing import Any, List, Tuple
 
 from bot import metrics
 from bot.delivery._outbox import append as append_outbox, outbox_key, read as read_outbox
-from bot.delivery._protocol import Delivery, Progress, Sender, SenderFactory, register_sender, sender_for
+from bot.delivery._protocol import (
+    Delivery,
+    Progress,
+    Sender,
+    SenderFactory,
+    SenderRegistry,
+    register_sender,
+    sender_for,
+)
 from bot.delivery._queue import CHANNELS, IDEMPOTENCY_TTL_S, DeliveryQueue, Item, done_of, key_of
 from bot.delivery._settings import DeliverySettings
 from bot.delivery._worker import DeliveryWorker, attempt, count, park, pending_key, remember
 
 __all__ = [
     "CHANNELS", "IDEMPOTENCY_TTL_S", "Delivery", "DeliveryQueue", "DeliverySettings", "DeliveryWorker", "Item",
-    "Progress", "Sender", "SenderFactory", "append_outbox", "attempt", "count", "done_of", "key_of",
+    "Progress", "Sender", "SenderFactory", "SenderRegistry", "append_outbox", "attempt", "count", "done_of", "key_of",
     "outbox_key", "park", "pending_key", "read_outbox", "register_sender", "remember", "sender_for",
 ]
 

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
-__all__ = ["Delivery", "Progress", "Sender", "SenderFactory", "register_sender", "sender_for"]
+__all__ = ["Delivery", "Progress", "Sender", "SenderFactory", "SenderRegistry", "register_sender", "sender_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,42 +64,61 @@ class Sender(Protocol):
 
 
 SenderFactory = Callable[[], Optional[Sender]]
-_registered: Dict[str, Union[Sender, SenderFactory]] = {}
-_built: Dict[Tuple[str, int], Tuple[Any, Optional[Sender]]] = {}
-"""Senders built by factories, per channel and event loop (the loop is held, so its id is not reused)."""
+
+
+class SenderRegistry:
+    """This process's senders per channel (one per `AppContext`): an object with `deliver()`, or a factory called
+    once per event loop when first needed (HTTP clients belong to a loop)."""
+
+    def __init__(self) -> None:
+        self._registered: Dict[str, Union[Sender, SenderFactory]] = {}
+        self._built: Dict[Tuple[str, int], Tuple[Any, Optional[Sender]]] = {}
+        """Senders built by factories, per channel and event loop (the loop is held, so its id is not reused)."""
+
+    def register(self, channel: str, sender: Union[Sender, SenderFactory, None]) -> None:
+        """Install the sender for `channel`; None removes it."""
+        for key in [k for k in self._built if k[0] == channel]:
+            del self._built[key]
+        if sender is None:
+            self._registered.pop(channel, None)
+        else:
+            self._registered[channel] = sender
+
+    def channels(self) -> List[str]:
+        return sorted(self._registered)
+
+    def sender_for(self, channel: str) -> Optional[Sender]:
+        """The sender for `channel`, or None (another process with one will deliver)."""
+        entry = self._registered.get(channel)
+        if entry is None:
+            return None
+        if isinstance(entry, Sender):
+            return entry
+        try:
+            loop: Any = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        key = (channel, id(loop))
+        if key not in self._built:
+            try:
+                self._built[key] = (loop, entry())
+            except Exception as exc:  # a channel without its settings here: another process sends
+                logger.info("delivery: no %s sender in this process: %s", channel, exc)
+                self._built[key] = (loop, None)
+        return self._built[key][1]
+
+
+_default = SenderRegistry()
+"""TRANSITIONAL (issue 19): the module functions below use this; callers move to `AppContext.senders`."""
 
 
 def register_sender(channel: str, sender: Union[Sender, SenderFactory, None]) -> None:
-    """Install this process's sender for `channel`: an object with `deliver()`, or a factory called (once per
-    event loop: HTTP clients belong to a loop) when first needed; None removes it."""
-    for key in [k for k in _built if k[0] == channel]:
-        del _built[key]
-    if sender is None:
-        _registered.pop(channel, None)
-    else:
-        _registered[channel] = sender
+    _default.register(channel, sender)
 
 
 def registered_channels() -> List[str]:
-    return sorted(_registered)
+    return _default.channels()
 
 
 def sender_for(channel: str) -> Optional[Sender]:
-    """This process's sender for `channel`, or None (another process with one will deliver)."""
-    entry = _registered.get(channel)
-    if entry is None:
-        return None
-    if isinstance(entry, Sender):
-        return entry
-    try:
-        loop: Any = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    key = (channel, id(loop))
-    if key not in _built:
-        try:
-            _built[key] = (loop, entry())
-        except Exception as exc:  # a channel without its settings here: another process sends
-            logger.info("delivery: no %s sender in this process: %s", channel, exc)
-            _built[key] = (loop, None)
-    return _built[key][1]
+    return _default.sender_for(channel)

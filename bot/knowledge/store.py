@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from bot.knowledge.loader import kb_files, kb_fingerprint, load_kb
 from bot.knowledge.retriever import Retriever, kb_docs
 
 __all__ = ["build_retriever", "KnowledgeService", "get_service", "touch_reload_marker", "INDEX_VERSION"]
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,11 @@ class KnowledgeService:
         self._signature: Any = None
         self._checked = 0.0
         self.reloads = 0
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "KnowledgeService":
+        """The service for these settings' knowledge folder (`CANYU_KNOWLEDGE_DIR`, else `<home>/knowledge`)."""
+        return cls(knowledge_dir(settings.env), cache_dir(settings.env))
 
     def _files_signature(self) -> Any:
         files = kb_files(self.root) + [self.root / "config.yml", self.data / "reload"]
