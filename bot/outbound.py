@@ -48,6 +48,7 @@ import logging
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from bot import keys
 from bot.delivery import (
     IDEMPOTENCY_TTL_S,
     Delivery,
@@ -103,7 +104,7 @@ def _redis(redis: Any = None) -> Any:
 
 
 def _user_key(sender_id: str) -> str:
-    return f"canyu:user:{sender_id}"
+    return keys.user_route(sender_id)
 
 
 def platform_id(sender_id: str) -> str:

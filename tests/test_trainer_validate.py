@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.trainer import twins
-from bot.trainer.validate import main, run_validation
+from bot.trainer.validate import main
+from bot.trainer.validation import run_validation
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "trainer_corpus"

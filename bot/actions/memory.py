@@ -21,6 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, BotUttered, FollowupAction, SlotSet, SessionStarted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import keys
 from bot.actions.feedback import _language, _phrase, _say, _slot_language
 
 __all__ = ["ActionSessionStart", "ActionWhatYouKnow", "ActionEraseMyData", "ERASE_PAYLOAD"]
@@ -155,7 +156,7 @@ def erase_after_turn(sender_id: str, wait: float = ERASE_WAIT) -> int:
     from bot.privacy import erase, resolve_person
 
     red = _redis()
-    lock = f"canyu:lock:{sender_id}"
+    lock = keys.rasa_lock(sender_id)
     deadline = time.monotonic() + wait
     time.sleep(0.5)
     while red.exists(lock) and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from bot import metrics
+from bot import keys, metrics
 from bot.delivery._outbox import append as append_outbox, outbox_key, read as read_outbox
 from bot.delivery._protocol import (
     Delivery,
@@ -48,7 +48,7 @@ def _depths(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
 
 
 def _dead(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
-    return [((("channel", ch),), float(redis.llen(f"canyu:delivery:{ch}:dead"))) for ch in CHANNELS]
+    return [((("channel", ch),), float(redis.llen(keys.delivery(ch, "dead")))) for ch in CHANNELS]
 
 
 metrics.add_redis_gauge("canyu_delivery_queue_depth", "Outbound items by channel and state (queued, processing, "

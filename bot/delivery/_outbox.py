@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
+from bot import keys
+
 __all__ = ["outbox_key", "append", "read"]
 
-SEQ_KEY = "canyu:delivery:outbox_seq"
+SEQ_KEY = keys.OUTBOX_SEQ
 MARK_FIELD = "outbox_read"
 
 _APPEND = """
@@ -71,11 +73,11 @@ return out
 
 
 def outbox_key(sender_id: str) -> str:
-    return f"canyu:outbox:{sender_id}"
+    return keys.outbox(sender_id)
 
 
 def _user_key(sender_id: str) -> str:
-    return f"canyu:user:{sender_id}"
+    return keys.user_route(sender_id)
 
 
 def append(redis: Any, sender_id: str, messages: List[Dict[str, Any]]) -> List[str]:

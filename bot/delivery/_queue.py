@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.delivery._settings import DeliverySettings
+from bot.keys import IDEMPOTENCY_TTL_S, delivery, delivery_done, delivery_idempotency
 
 __all__ = ["CHANNELS", "Item", "DeliveryQueue", "IDEMPOTENCY_TTL_S"]
 
 CHANNELS = ("wechat", "telegram")
-IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
 
 @dataclass
@@ -181,13 +181,12 @@ class DeliveryQueue:
         self.redis = redis
         self.channel = channel
         self.settings = settings or DeliverySettings.from_env()
-        base = f"canyu:delivery:{channel}"
-        self.items_key = f"{base}:items"
-        self.queue_key = f"{base}:queue"
-        self.processing_key = f"{base}:processing"
-        self.leases_key = f"{base}:leases"
-        self.retry_key = f"{base}:retry"
-        self.dead_key = f"{base}:dead"
+        self.items_key = delivery(channel, "items")
+        self.queue_key = delivery(channel, "queue")
+        self.processing_key = delivery(channel, "processing")
+        self.leases_key = delivery(channel, "leases")
+        self.retry_key = delivery(channel, "retry")
+        self.dead_key = delivery(channel, "dead")
 
     def _run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         return self.redis.eval(script, len(keys), *keys, *args)
@@ -334,8 +333,8 @@ def _digest(idempotency_key: str) -> str:
 
 
 def key_of(idempotency_key: str) -> str:
-    return f"canyu:delivery:key:{_digest(idempotency_key)}"
+    return delivery_idempotency(_digest(idempotency_key))
 
 
 def done_of(idempotency_key: str) -> str:
-    return f"canyu:delivery:done:{_digest(idempotency_key)}"
+    return delivery_done(_digest(idempotency_key))

@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any, Dict, List, Optional, Set
 
-from bot import metrics
+from bot import keys, metrics
 from bot.delivery._protocol import Delivery, Progress, Sender, sender_for
 from bot.delivery._queue import CHANNELS, IDEMPOTENCY_TTL_S, DeliveryQueue, Item, done_of
 from bot.delivery._settings import DeliverySettings
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def pending_key(sender_id: str) -> str:
-    return f"canyu:pending:{sender_id}"
+    return keys.pending(sender_id)
 
 
 def count(channel: str, outcome: str, n: int = 1) -> None:

@@ -4,7 +4,7 @@ The display name defaults to the console user's `display` (bot/console/users.py)
 sign-off is the agent's own words, sent as their last message when they resolve a conversation (before the
 rating question).
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:agent_profile:{agent}` hash: `display`, `signoff`
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict
 
+from bot import keys
 from bot.errors import DataError
 
 __all__ = ["AgentProfile", "AgentProfiles", "MAX_DISPLAY", "MAX_SIGNOFF"]
@@ -37,13 +38,13 @@ class AgentProfiles:
 
     @staticmethod
     def key(agent: str) -> str:
-        return f"canyu:agent_profile:{agent}"
+        return keys.agent_profile(agent)
 
     def get(self, agent: str) -> AgentProfile:
         data = self.redis.hgetall(self.key(agent)) or {}
         display = (data.get("display") or "").strip()
         if not display:
-            user = self.redis.hget(f"canyu:console_user:{agent}", "display")
+            user = self.redis.hget(keys.console_user(agent), "display")
             display = (user or "").strip() or agent
         return AgentProfile(agent, display, (data.get("signoff") or "").strip())
 

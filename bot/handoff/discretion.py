@@ -7,7 +7,7 @@ over the role's limit is refused with the limit and who can go further; every gr
     entry = DiscretionLog(redis).grant(config, role="agent", agent="li", sender_id="wechat:o1",
                                        kind="credit", amount=30)          # PerkRefused when over the limit
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:discretion:log` list of JSON `{kind, amount, gift, agent, role, sender_id, at, outcome, reason}`,
   newest last, capped at `LOG_CAP`
 - `canyu:discretion:credit_day:{agent}:{YYYYMMDD}` integer: yuan of credit this agent gave that day (UTC; 2 days)
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 
-from bot import yaml_files
+from bot import keys, yaml_files
 from bot.errors import CanyuError, ConfigError
 
 __all__ = ["KINDS", "RoleLimits", "Discretion", "PerkRefused", "DiscretionLog", "load_discretion",
@@ -34,7 +34,7 @@ __all__ = ["KINDS", "RoleLimits", "Discretion", "PerkRefused", "DiscretionLog", 
 
 KINDS = ("credit", "priority_repair", "gift")
 LOG_CAP = 20000
-LOG_KEY = "canyu:discretion:log"
+LOG_KEY = keys.DISCRETION_LOG
 
 
 class PerkRefused(CanyuError):
@@ -139,7 +139,7 @@ class DiscretionLog:
             self._log(dict(entry, outcome="refused", reason=exc.reason))
             raise
         self._log(dict(entry, outcome="granted"))
-        self.redis.rpush(f"canyu:perk_grants:{sender_id}", json.dumps(
+        self.redis.rpush(keys.perk_grants(sender_id), json.dumps(
             {"pool": kind, "code": detail, "agent": agent, "at": entry["at"]}, ensure_ascii=False))
         return entry
 
@@ -158,20 +158,20 @@ class DiscretionLog:
                 raise PerkRefused(f"¥{value} is over the {role} role's limit of ¥{limits.credit_max} per credit"
                                   + _lead_hint(config, role, kind, value))
             day = time.strftime("%Y%m%d", time.gmtime(now))
-            key = f"canyu:discretion:credit_day:{agent}:{day}"
+            key = keys.credit_day(agent, day)
             total = int(self.redis.incrby(key, value))
-            self.redis.expire(key, 2 * 86400)
+            self.redis.expire(key, keys.CREDIT_DAY_TTL_S)
             if total > limits.credit_daily:
                 self.redis.decrby(key, value)
                 raise PerkRefused(f"¥{value} would bring today's credits by {agent} to ¥{total}, over the {role} "
                                   f"role's daily limit of ¥{limits.credit_daily}"
                                   + _lead_hint(config, role, kind, value))
-            self.redis.incrby(f"canyu:credit:{sender_id}", value)
+            self.redis.incrby(keys.credit(sender_id), value)
             return f"¥{value} credit"
         if kind == "priority_repair":
             if not limits.priority_repair:
                 raise PerkRefused(f"the {role} role cannot make a repair priority" + _lead_hint(config, role, kind))
-            self.redis.set(f"canyu:repair_priority:{sender_id}", json.dumps({"agent": agent, "at": round(now, 3)}))
+            self.redis.set(keys.repair_priority(sender_id), json.dumps({"agent": agent, "at": round(now, 3)}))
             return "priority repair"
         if kind == "gift":
             entry["gift"] = gift

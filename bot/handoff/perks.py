@@ -1,6 +1,6 @@
 """Perks an agent can grant: one-time codes taken from a pool, each grant recorded.
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:perk_pool:{pool}` set of unused codes
 - `canyu:perk_code:{code}` hash: `pool`, `sender_id`, `agent`, `at` (who got the code; written once)
 - `canyu:perk_grants:{sender_id}` list of JSON grants `{pool, code, agent, at}`
@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
+from bot import keys
 from bot.errors import ConfigError
 
 __all__ = ["PerkStore", "NoCodesLeft"]
@@ -30,22 +31,22 @@ class PerkStore:
         self.redis = redis
 
     def add_codes(self, pool: str, codes: Iterable[str]) -> int:
-        fresh = [c.strip() for c in codes if c.strip() and not self.redis.exists(f"canyu:perk_code:{c.strip()}")]
-        return int(self.redis.sadd(f"canyu:perk_pool:{pool}", *fresh)) if fresh else 0
+        fresh = [c.strip() for c in codes if c.strip() and not self.redis.exists(keys.perk_code(c.strip()))]
+        return int(self.redis.sadd(keys.perk_pool(pool), *fresh)) if fresh else 0
 
     def available(self, pool: str) -> int:
-        return int(self.redis.scard(f"canyu:perk_pool:{pool}"))
+        return int(self.redis.scard(keys.perk_pool(pool)))
 
     def grant(self, pool: str, sender_id: str, agent: str, now: Optional[float] = None) -> Dict[str, Any]:
         """Take one code from `pool` for `sender_id` and record who granted it."""
-        code = self.redis.spop(f"canyu:perk_pool:{pool}")
+        code = self.redis.spop(keys.perk_pool(pool))
         if not code:
             raise NoCodesLeft(pool)
         at = round(time.time() if now is None else now, 3)
         grant = {"pool": pool, "code": code, "agent": agent, "at": at}
-        self.redis.hset(f"canyu:perk_code:{code}", mapping={"pool": pool, "sender_id": sender_id, "agent": agent, "at": at})
-        self.redis.rpush(f"canyu:perk_grants:{sender_id}", json.dumps(grant, ensure_ascii=False))
+        self.redis.hset(keys.perk_code(code), mapping={"pool": pool, "sender_id": sender_id, "agent": agent, "at": at})
+        self.redis.rpush(keys.perk_grants(sender_id), json.dumps(grant, ensure_ascii=False))
         return grant
 
     def grants(self, sender_id: str) -> List[Dict[str, Any]]:
-        return [json.loads(x) for x in self.redis.lrange(f"canyu:perk_grants:{sender_id}", 0, -1)]
+        return [json.loads(x) for x in self.redis.lrange(keys.perk_grants(sender_id), 0, -1)]

@@ -38,6 +38,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import keys
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, load_config, parse_rating, turns_from_events
 from bot.knowledge.answering import only_asks_about_task
@@ -139,7 +140,7 @@ class EscalationPolicy(Policy):
         try:
             from bot.storage import connect_redis
 
-            return bool(connect_redis().exists(f"canyu:handoff:{tracker.sender_id}"))
+            return bool(connect_redis().exists(keys.handoff(tracker.sender_id)))
         except Exception as exc:  # no Redis here (tests of the policy alone): trust the tracker
             logger.debug("EscalationPolicy: cannot read the handoff state: %s", exc)
             return False

@@ -8,7 +8,7 @@ with a time limit, so a crashed console does not block it for ever), the caller 
 `resolve` removes the record; if Rasa fails, `abort_resolve` drops the mark and the record stays, so the
 agent can try again. `resolve` of a record that is already gone changes nothing and returns None.
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:handoff:{sender_id}` hash: `state` (queued|agent), `rule`, `reason`, `cue`, `priority`, `urgent`,
   `tier`, `channel`, `language`, `queued_at`, `agent`, `claimed_at`, `timeout_notified`, `signoff_sent`
 - `canyu:handoff_queue:waiting` sorted set of queued sender ids; score = -priority * 1e10 + queued_at, so
@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot import keys
 from bot.errors import StorageError
 from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
 
@@ -137,16 +138,16 @@ class HandoffStore:
     # --- keys --------------------------------------------------------------------------------------
     @staticmethod
     def key(sender_id: str) -> str:
-        return f"canyu:handoff:{sender_id}"
+        return keys.handoff(sender_id)
 
-    WAITING = "canyu:handoff_queue:waiting"
-    ACTIVE = "canyu:handoff_queue:active"
-    AGENTS = "canyu:handoff_agents"
-    RESOLVED = "canyu:handoff_resolved"
+    WAITING = keys.HANDOFF_WAITING
+    ACTIVE = keys.HANDOFF_ACTIVE
+    AGENTS = keys.HANDOFF_AGENTS
+    RESOLVED = keys.HANDOFF_RESOLVED
 
     def _log(self, sender_id: str, what: str, **data: Any) -> None:
         entry = {"what": what, "at": round(time.time(), 3), **data}
-        self.redis.rpush(f"canyu:handoff_log:{sender_id}", json.dumps(entry, ensure_ascii=False))
+        self.redis.rpush(keys.handoff_log(sender_id), json.dumps(entry, ensure_ascii=False))
 
     def log_event(self, sender_id: str, what: str, **data: Any) -> None:
         """Add an entry to the conversation's handoff history (perks, feedback filed, ...)."""
@@ -170,10 +171,10 @@ class HandoffStore:
         return int(rank) if rank is not None else 0
 
     def history(self, sender_id: str) -> List[Dict[str, Any]]:
-        return [json.loads(x) for x in self.redis.lrange(f"canyu:handoff_log:{sender_id}", 0, -1)]
+        return [json.loads(x) for x in self.redis.lrange(keys.handoff_log(sender_id), 0, -1)]
 
     def tier_of(self, sender_id: str, metadata: Optional[Dict[str, Any]] = None) -> str:
-        tier = self.redis.get(f"canyu:tier:{sender_id}")
+        tier = self.redis.get(keys.tier(sender_id))
         if not tier and metadata and self.config.trust_metadata_tier:
             tier = str(metadata.get("tier") or "")
         return tier or ""
@@ -269,7 +270,7 @@ class HandoffStore:
 
     @staticmethod
     def _resolving_key(sender_id: str) -> str:
-        return f"canyu:handoff_resolving:{sender_id}"
+        return keys.handoff_resolving(sender_id)
 
     def begin_resolve(self, sender_id: str, agent: str, seconds: int) -> None:
         """Mark a resolve of `sender_id` in progress for at most `seconds`; ResolveInProgress if one already is."""
@@ -293,8 +294,8 @@ class HandoffStore:
         csat = json.dumps({"agent": agent or record.agent, "resolved_at": round(now, 3)})
         removed = self._resolve(
             keys=[self.key(sender_id), self.WAITING, self.ACTIVE, self.RESOLVED,
-                  f"canyu:csat_pending:{sender_id}", self._resolving_key(sender_id)],
-            args=[sender_id, json.dumps(summary, ensure_ascii=False), _RESOLVED_CAP, csat, 86400],
+                  keys.csat_pending(sender_id), self._resolving_key(sender_id)],
+            args=[sender_id, json.dumps(summary, ensure_ascii=False), _RESOLVED_CAP, csat, keys.CSAT_PENDING_TTL_S],
         )
         if not removed:
             return None
@@ -304,11 +305,11 @@ class HandoffStore:
     # --- notes -------------------------------------------------------------------------------------
     def add_note(self, sender_id: str, agent: str, text: str) -> Dict[str, Any]:
         note = {"agent": agent, "text": text, "at": round(time.time(), 3)}
-        self.redis.rpush(f"canyu:handoff_notes:{sender_id}", json.dumps(note, ensure_ascii=False))
+        self.redis.rpush(keys.handoff_notes(sender_id), json.dumps(note, ensure_ascii=False))
         return note
 
     def notes(self, sender_id: str) -> List[Dict[str, Any]]:
-        return [json.loads(x) for x in self.redis.lrange(f"canyu:handoff_notes:{sender_id}", 0, -1)]
+        return [json.loads(x) for x in self.redis.lrange(keys.handoff_notes(sender_id), 0, -1)]
 
     # --- no-agent timeout --------------------------------------------------------------------------
     def due_for_timeout_notice(self, now: Optional[float] = None) -> List[HandoffRecord]:
@@ -326,9 +327,9 @@ class HandoffStore:
     # --- ratings -----------------------------------------------------------------------------------
     def record_rating(self, sender_id: str, rating: int, now: Optional[float] = None) -> Dict[str, Any]:
         now = time.time() if now is None else now
-        raw = self.redis.get(f"canyu:csat_pending:{sender_id}")
+        raw = self.redis.get(keys.csat_pending(sender_id))
         pending = json.loads(raw) if raw else {}
         entry = {"sender_id": sender_id, "rating": rating, "agent": pending.get("agent", ""), "at": round(now, 3)}
-        self.redis.rpush("canyu:csat:log", json.dumps(entry, ensure_ascii=False))
-        self.redis.delete(f"canyu:csat_pending:{sender_id}")
+        self.redis.rpush(keys.CSAT_LOG, json.dumps(entry, ensure_ascii=False))
+        self.redis.delete(keys.csat_pending(sender_id))
         return entry

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Tuple
 
+from bot.keys import EVENTS_STREAM
 from bot.pii import mask_pii
 
 __all__ = ["EVENTS_STREAM", "transcript_items", "intent_history", "kb_history"]
 
-EVENTS_STREAM = "canyu:events"
 _SHOWN_ACTIONS = {"action_handoff": "handed to a person", "action_ask_rating": "asked for a rating"}
 
 

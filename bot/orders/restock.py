@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
-from bot import texts
+from bot import keys, texts
 from bot.errors import CanyuError
 from bot.orders import OrderBackend, RestockAlert
 from bot.orders.products import PRODUCTS, product_label
@@ -40,8 +40,8 @@ __all__ = ["RestockReport", "notify_restocked", "restock_message", "RestockWatch
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = "canyu:orders:restock_lock"
-LOCK_TTL_S = 30
+LOCK_KEY = keys.RESTOCK_LOCK
+LOCK_TTL_S = keys.RESTOCK_LOCK_TTL_S
 DEFAULT_CHECK_S = 10.0
 RESPONSES_FILE = "order_tasks"  # responses/order_tasks.yml (bot.texts)
 

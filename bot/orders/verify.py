@@ -12,7 +12,7 @@ Codes go out through a pluggable `CodeSender` (``CANYU_CODE_SENDER``). The only 
 (`DemoCodeSender`): it keeps the last code per phone in Redis, where a test (or a developer) reads it
 with `DemoCodeSender.last_code`. A real shop adds its SMS gateway as another `CodeSender`.
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:otp:{sender_id}` hash: `order`, `code` (sha256, empty when nothing was sent), `tries`; TTL `CODE_TTL_S`
 - `canyu:otp:sent:{phone}` the demo sender's last code for that phone; TTL `CODE_TTL_S`
 """
@@ -27,6 +27,7 @@ import re
 import secrets
 from typing import Any, Mapping, Optional, Protocol
 
+from bot import keys
 from bot.errors import ConfigError
 from bot.orders import OrderBackend
 
@@ -35,7 +36,7 @@ __all__ = ["CodeSender", "DemoCodeSender", "OwnershipCheck", "get_code_sender", 
 
 logger = logging.getLogger(__name__)
 
-CODE_TTL_S = 600
+CODE_TTL_S = keys.OTP_TTL_S
 MAX_CODE_TRIES = 3
 
 
@@ -53,11 +54,11 @@ class DemoCodeSender:
         self.redis = redis
 
     def send(self, phone: str, code: str, language: str) -> None:
-        self.redis.set(f"canyu:otp:sent:{_digits(phone)}", code, ex=CODE_TTL_S)
+        self.redis.set(keys.otp_sent(_digits(phone)), code, ex=CODE_TTL_S)
         logger.info("verify: demo code for phone ending %s stored in Redis", _digits(phone)[-4:])
 
     def last_code(self, phone: str) -> Optional[str]:
-        code = self.redis.get(f"canyu:otp:sent:{_digits(phone)}")
+        code = self.redis.get(keys.otp_sent(_digits(phone)))
         return code.decode() if isinstance(code, bytes) else code
 
 
@@ -94,7 +95,7 @@ class OwnershipCheck:
 
     @staticmethod
     def _key(sender_id: str) -> str:
-        return f"canyu:otp:{sender_id}"
+        return keys.otp(sender_id)
 
     def start(self, sender_id: str, order_number: str, phone: str, language: str) -> None:
         """Text a code if `phone` is the order's; remember the attempt either way (replaces an earlier one)."""
