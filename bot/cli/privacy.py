@@ -67,9 +67,10 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from bot.privacy import apply_retention, load_policy
+    from bot.privacy import apply_retention, load_policy, policy_path
+    from bot.settings import load_settings
 
-    policy = load_policy(Path(args.config) if args.config else None)
+    policy = load_policy(Path(args.config) if args.config else policy_path(load_settings().env))
     report = apply_retention(_redis(), policy)
     days = ", ".join(f"{k} {v if v is not None else 'kept'}" for k, v in policy.retention.items())
     print(f"retention ({policy.source}): {days}")

@@ -1,6 +1,6 @@
 """The retention policy: how many days each kind of personal data is kept (`privacy.yml` `retention:`).
 
-    policy = load_policy()                 # CANYU_PRIVACY_FILE, else <CANYU_HOME or repo>/privacy.yml
+    policy = load_policy(policy_path(env))  # CANYU_PRIVACY_FILE, else <CANYU_HOME or repo>/privacy.yml
     policy.days("trackers")                # 90, or None: kept until erased
     parse_policy(text, source="x.yml")     # from a string (tests, validation)
 
@@ -10,25 +10,26 @@ key, the bad value and what to write instead.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
 from bot.errors import ConfigError
+from bot.settings import REPO_ROOT
 
 __all__ = ["RETENTION_CLASSES", "DEFAULT_DAYS", "DEFAULT_INTERVAL_MINUTES", "RetentionPolicy", "policy_path",
            "load_policy", "parse_policy"]
 
-DEFAULT_DAYS: Dict[str, Optional[int]] = {
+DEFAULT_DAYS: Mapping[str, Optional[int]] = MappingProxyType({
     "trackers": 90,
     "events": 180,
     "handoff": 180,
     "outbox": 30,
     "feedback_text": 365,
-}
+})
 RETENTION_CLASSES: Tuple[str, ...] = tuple(DEFAULT_DAYS)
 DEFAULT_INTERVAL_MINUTES = 10
 _MAX_DAYS = 36500
@@ -54,18 +55,17 @@ class RetentionPolicy:
         return None if days is None else days * 86400
 
 
-def policy_path(env: Optional[Mapping[str, str]] = None) -> Path:
-    env = os.environ if env is None else env
+def policy_path(env: Mapping[str, str]) -> Path:
+    """Where privacy.yml is, from the environment the caller read once (`bot.settings.Settings.env`)."""
     explicit = env.get("CANYU_PRIVACY_FILE")
     if explicit:
         return Path(explicit)
-    home = env.get("CANYU_HOME") or str(Path(__file__).resolve().parents[2])
-    return Path(home) / "privacy.yml"
+    return Path(env.get("CANYU_HOME") or REPO_ROOT) / "privacy.yml"
 
 
-def load_policy(path: Optional[Path] = None) -> RetentionPolicy:
-    """The policy in `path` (default `policy_path()`); the defaults when the file does not exist."""
-    path = Path(path) if path is not None else policy_path()
+def load_policy(path: Path) -> RetentionPolicy:
+    """The policy in `path` (usually `policy_path(env)`); the defaults when the file does not exist."""
+    path = Path(path)
     if not path.is_file():
         return RetentionPolicy(source=f"defaults ({path} not found)")
     return parse_policy(path.read_text(encoding="utf-8"), source=str(path))

@@ -26,10 +26,11 @@ import logging
 import secrets
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from bot.privacy.inventory import (EVENTS_STREAM, FAMILIES, RATINGS_STREAM, REVIEW_ITEMS, REVIEW_OPEN, Family,
-                                   scan_keys)
+from bot.privacy.inventory import EVENTS_STREAM, FAMILIES, RATINGS_STREAM, REVIEW_ITEMS, REVIEW_OPEN, Family, scan_keys
 from bot.privacy.policy import RetentionPolicy, load_policy
 
 __all__ = ["SWEEPS", "SWEEP_LOCK", "apply_retention", "sweep_once", "start_retention_thread"]
@@ -203,19 +204,18 @@ def _sweep_ttl(red: Any, families: List[Family], report: Report) -> None:
 
 
 Step = Callable[[Any, int, float, Report], None]
-SWEEPS: Dict[str, Step] = {
+SWEEPS: Mapping[str, Step] = MappingProxyType({
     "trackers": _sweep_trackers,
     "events": _sweep_events,
     "handoff": _sweep_handoff,
     "outbox": _sweep_outbox,
     "feedback_text": _sweep_feedback,
-}
+})
 """One step per retention kind of privacy.yml; each covers every inventory family of that kind."""
 
 
-def apply_retention(red: Any, policy: Optional[RetentionPolicy] = None, now: Optional[float] = None) -> Report:
+def apply_retention(red: Any, policy: RetentionPolicy, now: Optional[float] = None) -> Report:
     """One sweep; returns {family: {"expiry_set" | "deleted" | "trimmed" | "anonymized" | "text_blanked": n}}."""
-    policy = policy or load_policy()
     now = time.time() if now is None else now
     report: Report = {}
     for kind, step in SWEEPS.items():
@@ -235,15 +235,23 @@ def sweep_once(red: Any, policy: RetentionPolicy, hold_seconds: Optional[int] = 
 
 
 def start_retention_thread(redis_url: str, policy: Optional[RetentionPolicy] = None,
-                           stop: Optional[threading.Event] = None) -> threading.Thread:
-    """Sweep now and every `sweep.interval_minutes` in a daemon thread (privacy.yml is re-read each time,
-    unless `policy` is given). A broken privacy.yml is raised here, at start-up."""
+                           stop: Optional[threading.Event] = None, *,
+                           policy_file: Optional[Path] = None) -> threading.Thread:
+    """Sweep now and every `sweep.interval_minutes` in a daemon thread: with `policy`, or with the policy in
+    `policy_file` (usually `policy_path(settings.env)`), re-read each time so that an edit applies without a
+    restart. A broken privacy.yml is raised here, at start-up."""
     import redis
 
     from bot.storage import redis_client_options
 
-    fixed = policy
-    first = policy or load_policy()
+    def current_policy() -> RetentionPolicy:
+        if policy is not None:
+            return policy
+        if policy_file is None:
+            raise TypeError("start_retention_thread needs a policy or a policy_file")
+        return load_policy(policy_file)
+
+    first = current_policy()
     stop = stop or threading.Event()
 
     def loop() -> None:
@@ -251,7 +259,7 @@ def start_retention_thread(redis_url: str, policy: Optional[RetentionPolicy] = N
         current = first
         while True:
             try:
-                current = fixed or load_policy()
+                current = current_policy()
                 report = sweep_once(red, current)
                 if report:
                     logger.info("privacy: retention sweep: %s", report)
