@@ -17,6 +17,8 @@ Signature: `X-Canyu-Timestamp: <unix seconds>` and
 `X-Canyu-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>\\n<METHOD>\\n<path?query>\\n" + body)>`.
 A timestamp more than `MAX_SKEW_S` away is refused, and a signature is accepted once (replays within the
 window are refused; Redis `canyu:rest:sig:{sha256(signature)}`).
+
+The client half (`auth_headers`, the signature itself, `MAX_SKEW_S`) is in `bot/rest_auth.py`, re-exported here.
 """
 
 from __future__ import annotations
@@ -25,30 +27,15 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from bot.errors import ConfigError
+from bot.rest_auth import MAX_SKEW_S, auth_headers, signature as _signature
 from connectors._channel import Settings
 
 __all__ = ["RestAuth", "auth_headers", "MAX_SKEW_S"]
 
-MAX_SKEW_S = 300
 MODES = ("auto", "required", "off")
-
-
-def _signature(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
-    message = f"{timestamp}\n{method.upper()}\n{path}\n".encode() + body
-    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def auth_headers(method: str = "POST", path: str = "/webhooks/rest/webhook", body: bytes = b"", *,
-                 token: str = "", hmac_secret: str = "", now: Optional[float] = None) -> Dict[str, str]:
-    """The headers a client sends (the client half of the protocol; used by our tests and benches)."""
-    if hmac_secret:
-        timestamp = str(int(time.time() if now is None else now))
-        return {"X-Canyu-Timestamp": timestamp,
-                "X-Canyu-Signature": _signature(hmac_secret, timestamp, method, path, body)}
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 @dataclass(frozen=True)
