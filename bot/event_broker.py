@@ -30,11 +30,11 @@ import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.keys import EVENTS_STREAM as EVENTS_STREAM  # re-exported: the trainer reads it here
 from bot.storage import redis_client_options, resolve_redis_url
 
 logger = logging.getLogger(__name__)
 
-EVENTS_STREAM = "canyu:events"
 DEFAULT_MAX_LEN = 1_000_000
 BATCH = 500
 MAX_QUEUED = 200_000

@@ -18,7 +18,7 @@ A body that fails is logged and tried again at its next turn; a Redis outage mak
 follower until Redis answers again. Bodies must tolerate being run again after a takeover (the handoff
 sweep marks each record with HSETNX before it sends, so a notice goes out once).
 
-Redis keys (owned here): `canyu:jobs:leader` (string: the leader's owner id, with a PX expiry).
+Redis keys (owned here; names in bot/keys.py): `canyu:jobs:leader` (string: the leader's owner id, with a PX expiry).
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
 
+from bot import keys
+
 __all__ = ["Job", "LeaderLock", "JobRunner", "JobThread", "deployment_jobs", "LEADER_KEY", "DEFAULT_TTL_S",
            "DEFAULT_TICK_S", "HANDOFF_SWEEP_S"]
 
 logger = logging.getLogger(__name__)
 
-LEADER_KEY = "canyu:jobs:leader"
+LEADER_KEY = keys.JOBS_LEADER
 DEFAULT_TTL_S = 15.0
 """How long a lease lasts without renewal: the longest a dead leader's jobs pause."""
 DEFAULT_TICK_S = 1.0

@@ -19,7 +19,7 @@ it (`save_reply`, then `sent` after each message that went out) and closes with 
 which releases the message for a retry. Leases are short (`DEFAULT_LEASE_S`) and renewed, so a crashed
 processor's messages are taken over within seconds, before WeChat's last retry.
 
-Redis keys (owned here; the record holds the user's words and sender id, kept `KEEP_S`):
+Redis keys (owned here, named in bot/keys.py; the record holds the user's words and sender id, kept `KEEP_S`):
 - `canyu:inbound:{channel}:{msg_id}` hash: `state`, `owner`, `lease_until`, `attempts`, `received_at`,
   `payload` (JSON), `reply` (JSON list of messages), `sent` (how many of them went out), `late` ("1" when
   the answer goes through the platform's send API instead of the HTTP response), `error`;
@@ -38,13 +38,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from bot import keys
+
 __all__ = ["Claim", "InboundStore", "DEFAULT_LEASE_S", "KEEP_S", "MAX_ATTEMPTS"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_S = 8.0
 """A processor's lease; renewed every third of it while it works, so only a dead one lets it expire."""
-KEEP_S = 24 * 3600
+KEEP_S = keys.INBOUND_KEEP_S
 """How long a record lives (answered messages answer redeliveries from it for this long)."""
 MAX_ATTEMPTS = 3
 """Processing attempts (first try, crash take-overs, retries after `fail`) before a message is given up."""
@@ -213,11 +215,11 @@ class InboundStore:
         return script(keys=keys, args=args)
 
     def key(self, msg_id: str) -> str:
-        return f"canyu:inbound:{self.channel}:{msg_id}"
+        return keys.inbound(self.channel, msg_id)
 
     @property
     def due_key(self) -> str:
-        return f"canyu:inbound:{self.channel}:due"
+        return keys.inbound_due(self.channel)
 
     def record(self, msg_id: str, payload: Dict[str, Any]) -> bool:
         """Write a new message as `received` (before acknowledging it). False if it was already known."""

@@ -16,7 +16,7 @@ during a handoff the bot is paused and the agent sees them in the transcript; ot
 Settings: `CANYU_MEDIA_MAX_BYTES` (default 5 MiB: WeChat's own limit for pictures is 10 MB, phones send
 about 0.1-3 MB), `CANYU_MEDIA_KEEP_DAYS` (default 30).
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:media:{id}` hash: `data` (base64), `content_type`, `size`, `sender_id`, `source` (wechat|telegram),
   `at`; expires after the keep time.
 """
@@ -33,6 +33,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import requests
 
+from bot import keys
 from bot.errors import ConfigError, ConnectorError
 
 __all__ = ["MediaStore", "MediaError", "sniff_image", "max_bytes", "MEDIA_ID_PREFIX", "PHOTO_INTENT",
@@ -128,7 +129,7 @@ class MediaStore:
 
     @staticmethod
     def key(media_id: str) -> str:
-        return f"canyu:media:{media_id}"
+        return keys.media(media_id)
 
     def save(self, data: bytes, sender_id: str, source: str) -> Dict[str, Any]:
         """Keep `data` if it is an image within the limit; the metadata for the message (raises MediaError)."""

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from bot import keys
 from bot.errors import ConfigError
 from bot.rest_auth import MAX_SKEW_S, auth_headers, signature as _signature
 from connectors._channel import Settings
@@ -93,7 +94,7 @@ class RestAuth:
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return "wrong signature"
         if redis is not None:
-            key = "canyu:rest:sig:" + hashlib.sha256(signature.encode()).hexdigest()
+            key = keys.rest_signature(hashlib.sha256(signature.encode()).hexdigest())
             if not redis.set(key, "1", nx=True, ex=2 * MAX_SKEW_S):
                 return "this signed request was already used"
         return None

@@ -29,6 +29,7 @@ from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot import keys
 from bot.delivery import Progress
 from bot.errors import ConnectorError, DeliveryError
 from connectors._text import split_by, utf16_len
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4096
 _CALLBACK_LIMIT = 64
-_CALLBACK_TTL_S = 30 * 24 * 3600
+_CALLBACK_TTL_S = keys.TELEGRAM_CALLBACK_TTL_S
 T = TypeVar("T")
 
 
@@ -139,7 +140,7 @@ def _callback_data(payload: str, redis: Any) -> str:
         return payload
     digest = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:24]
     if redis is not None:
-        redis.set(f"canyu:telegram:cb:{digest}", payload, ex=_CALLBACK_TTL_S)
+        redis.set(keys.telegram_callback(digest), payload, ex=_CALLBACK_TTL_S)
     return f"cb:{digest}"
 
 
@@ -147,7 +148,7 @@ def resolve_callback(data: str, redis: Any) -> Optional[str]:
     """The Rasa payload behind a button's callback_data (None if it expired)."""
     if not data.startswith("cb:"):
         return data
-    value = redis.get(f"canyu:telegram:cb:{data[3:]}") if redis is not None else None
+    value = redis.get(keys.telegram_callback(data[3:])) if redis is not None else None
     return value.decode() if isinstance(value, bytes) else value
 
 

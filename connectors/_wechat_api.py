@@ -28,6 +28,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from bot import keys
 from bot.errors import ConnectorError, WindowClosed
 
 __all__ = ["DEFAULT_API_BASE", "WeChatApi", "WindowClosed", "TOKEN_ERRORS"]
@@ -46,7 +47,7 @@ class _Client(WeChatClient):
 
     def __init__(self, appid: str, secret: str, redis: Any, api_base: str, token_mode: str,
                  timeout: float) -> None:
-        super().__init__(appid, secret, session=RedisStorage(redis, prefix="canyu:wechat:token"),
+        super().__init__(appid, secret, session=RedisStorage(redis, prefix=keys.WECHAT_TOKEN_PREFIX),
                          timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base
         self._redis = redis
@@ -54,7 +55,7 @@ class _Client(WeChatClient):
 
     def fetch_access_token(self, stale: Optional[str] = None) -> Dict[str, Any]:
         """Fetch a token unless another instance already replaced `stale` while we waited for the lock."""
-        lock = self._redis.lock(f"canyu:wechat:token_lock:{self.appid}", timeout=20, blocking_timeout=20)
+        lock = self._redis.lock(keys.wechat_token_lock(self.appid), timeout=20, blocking_timeout=20)
         with lock:
             current = self.session.get(self.access_token_key)
             if current and current != stale:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from bot import keys
 from connectors._media import LOCATION_INTENT, PHOTO_INTENT, intent_text, location_metadata
 from connectors._wechat_config import REPLIES
 from connectors._wechat_send import button_payload
@@ -20,7 +21,7 @@ __all__ = ["interpret", "language_of", "message_metadata"]
 def language_of(redis: Any, sender_id: str, default: str) -> str:
     """The user's language as last detected (`canyu:user:{sender_id}` `language`), else `default`, else zh."""
     try:
-        lang = redis.hget(f"canyu:user:{sender_id}", "language")
+        lang = redis.hget(keys.user_route(sender_id), "language")
     except Exception:
         lang = None
     return lang if lang in REPLIES else default if default in REPLIES else "zh"
@@ -57,7 +58,7 @@ def interpret(msg: Any, msg_type: str, event: str, sender_id: str, redis: Any,
 
         lang = detect_language(content)
         if lang:
-            redis.hset(f"canyu:user:{sender_id}", "language", lang)
+            redis.hset(keys.user_route(sender_id), "language", lang)
         return content, None
     if msg_type == "voice":
         recognition = (getattr(msg, "recognition", None) or "").strip()

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any, Dict, List, Optional, Sequence
 
+from bot import keys
 from bot.delivery import Progress
 from bot.errors import ConnectorError, DeliveryError, WindowClosed
 from connectors._wechat_api import RATE_LIMITED, WeChatApi
@@ -20,13 +21,13 @@ __all__ = ["WeChatSender", "render", "render_all", "button_payload"]
 
 logger = logging.getLogger(__name__)
 
-_BUTTONS_TTL_S = 24 * 3600
+_BUTTONS_TTL_S = keys.WECHAT_BUTTONS_TTL_S
 PERMANENT_ERRORS = (40003, 43004, 43019, 44002, 47001)
 """invalid openid, user unsubscribed, user blocked the account, empty or malformed message: a retry cannot help."""
 
 
 def _buttons_key(sender_id: str) -> str:
-    return f"canyu:wechat:buttons:{sender_id}"
+    return keys.wechat_buttons(sender_id)
 
 
 def render(message: Dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot import metrics, outbound
+from bot import keys, metrics, outbound
 from connectors._channel import PlatformInput
 from connectors._inbound import Claim, InboundStore
 from connectors._media import MediaStore
@@ -350,7 +350,7 @@ class WeChatInput(PlatformInput):
     def _check_nonce(self, timestamp: str, nonce: str, body: Any) -> None:
         """Plain mode signs only token, timestamp and nonce, not the body: a signed URL seen once must not
         carry a different body within the replay window (WeChat's own retries resend the same body)."""
-        key = f"canyu:wechat:nonce:{self.config.app_id}:{timestamp}:{nonce}"
+        key = keys.wechat_nonce(self.config.app_id, timestamp, nonce)
         digest = hashlib.sha256(body if isinstance(body, bytes) else str(body).encode("utf-8")).hexdigest()
         if not self.redis.set(key, digest, nx=True, ex=2 * int(self.config.replay_window)):
             if self.redis.get(key) != digest:
@@ -385,7 +385,7 @@ class WeChatInput(PlatformInput):
         return [m for m in messages if any(m.get(k) for k in ("text", "buttons", "image", "custom"))]
 
     async def _deliver_pending(self, sender_id: str) -> None:
-        if self.sender is None or not self.redis.llen(f"canyu:pending:{sender_id}"):
+        if self.sender is None or not self.redis.llen(keys.pending(sender_id)):
             return
         try:
             await outbound.deliver_pending(sender_id, redis=self.redis)

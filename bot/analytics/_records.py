@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from bot import keys
+
 __all__ = ["RATINGS_STREAM", "add_entry", "record_rating", "ratings_between", "normalize_rating"]
 
-RATINGS_STREAM = "canyu:analytics:ratings"
+RATINGS_STREAM = keys.RATINGS_STREAM
 _UP = {"up", "+", "+1", "👍", "good", "yes", "1up", "thumbs_up"}
 _DOWN = {"down", "-", "-1", "👎", "bad", "no", "thumbs_down"}
 

@@ -27,12 +27,13 @@ import re
 from collections import Counter
 from typing import Any, Dict, Iterable, Optional, Tuple
 
+from bot import keys
 from bot.analytics._records import ratings_between
 from bot.analytics._told import told_figures
 
 __all__ = ["compute_report", "csv_cell", "report_csv", "report_text", "iter_events"]
 
-EVENTS_STREAM = "canyu:events"
+EVENTS_STREAM = keys.EVENTS_STREAM
 HANDOFF_ACTION = "action_handoff"
 FALLBACK_ACTIONS = ("action_fallback",)
 FALLBACK_INTENTS = ("nlu_fallback",)
@@ -74,7 +75,7 @@ def _pct(part: float, whole: float) -> Optional[float]:
 def _handoff_reasons(red: Any, senders: Iterable[str], start: float, end: float) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for sender in senders:
-        for raw in red.lrange(f"canyu:handoff_log:{sender}", 0, -1):
+        for raw in red.lrange(keys.handoff_log(sender), 0, -1):
             try:
                 entry = json.loads(raw)
             except ValueError:
@@ -145,7 +146,7 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
         reasons["unknown"] += missing
     n_conv = len(conversations)
     csat_values = []
-    for raw in red.lrange("canyu:csat:log", 0, -1):
+    for raw in red.lrange(keys.CSAT_LOG, 0, -1):
         try:
             entry = json.loads(raw)
         except ValueError:

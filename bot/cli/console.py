@@ -7,6 +7,7 @@ import getpass
 import sys
 from typing import Any, List, Optional
 
+from bot import keys
 from bot.console.users import ROLES
 from bot.errors import ConfigError
 
@@ -75,7 +76,7 @@ def _perks(args: argparse.Namespace) -> int:
 def _tier(args: argparse.Namespace) -> int:
     from bot.storage import connect_redis
 
-    key = f"canyu:tier:{args.sender}"
+    key = keys.tier(args.sender)
     if args.tier in (None, ""):
         print(f"{args.sender}: {connect_redis().get(key) or '(no tier)'}")
     elif args.tier == "none":

@@ -27,7 +27,7 @@ from their own desk while a stranger hammers the name. A try counts as failed fr
 past the wait. The client address is the socket's, or the one a trusted proxy forwarded
 (`client_ip`, settings `CANYU_CONSOLE_TRUST_PROXY` / `CANYU_CONSOLE_FORWARDED_SECRET`).
 
-Redis keys (owned here), all expiring:
+Redis keys (owned here; names and TTLs in bot/keys.py), all expiring:
 - `canyu:console_session:{sha256(token)}` hash: `user`, `role`, `csrf`, `created`; expires when idle
 - `canyu:console_login_fail:ip:{ip}` failed log-ins from one address (any name), `LOGIN_FAILURE_WINDOW`
 - `canyu:console_login_fail:ipname:{ip}|{name}` failed log-ins for one name from one address (both quoted)
@@ -50,6 +50,7 @@ from urllib.parse import quote, urlsplit
 from sanic import response
 from sanic.request import Request
 
+from bot import keys
 from bot.console.users import User, UserStore
 
 __all__ = [
@@ -77,19 +78,19 @@ LOGIN_COOKIE = "canyu_login"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOGIN_FAILURE_WINDOW = 15 * 60  # failures are forgotten this long after the last one
+LOGIN_FAILURE_WINDOW = keys.LOGIN_FAILURE_WINDOW_S  # failures are forgotten this long after the last one
 FREE_FAILURES_IP_NAME = 3  # from the 3rd failure an address waits 2, 4, 8, ... s before trying that name again
 FREE_FAILURES_IP = 10  # from the 10th failure an address waits 2, 4, 8, ... s before trying any name again
 FREE_FAILURES_NAME = 10  # from the 10th, every try at the name is slowed, by NAME_SLOWDOWN_MAX at most
 MAX_WAIT = 15 * 60
 NAME_SLOWDOWN_MAX = 2.0
-_FAIL = "canyu:console_login_fail:"
+_FAIL = keys.CONSOLE_LOGIN_FAIL_PREFIX
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
 def _session_key(token: str) -> str:
-    return "canyu:console_session:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return keys.console_session(hashlib.sha256(token.encode("utf-8")).hexdigest())
 
 
 def client_ip(request: Request) -> str:

@@ -6,7 +6,7 @@ still verifies and is rehashed with the current ones on the next successful log-
 off the event loop (`UserStore.authenticate_async`), at most `HASH_WORKERS` at a time, which also bounds
 the memory a flood of log-ins can take.
 
-Redis keys (owned here):
+Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:console_user:{name}` hash: `role`, `password` (`scrypt$n$r$p$salt$hash`, base64), `display`, `created`
 - `canyu:console_users` set of user names
 """
@@ -26,6 +26,7 @@ from typing import Any, List, Optional, Tuple
 
 from redis.exceptions import WatchError
 
+from bot import keys
 from bot.errors import ConfigError
 
 __all__ = ["ROLES", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "User", "UserStore", "hash_password", "needs_rehash",
@@ -119,7 +120,7 @@ class UserStore:
 
     @staticmethod
     def _key(name: str) -> str:
-        return f"canyu:console_user:{name}"
+        return keys.console_user(name)
 
     def add(self, name: str, password: str, role: str, display: str = "") -> User:
         """Create or update a user (the password is stored hashed only)."""
@@ -134,7 +135,7 @@ class UserStore:
             mapping={"role": role, "password": hash_password(password), "display": display or name,
                      "created": f"{time.time():.0f}"},
         )
-        self.redis.sadd("canyu:console_users", name)
+        self.redis.sadd(keys.CONSOLE_USERS, name)
         return User(name, role, display or name)
 
     def get(self, name: str) -> Optional[User]:
@@ -172,9 +173,9 @@ class UserStore:
         return await loop.run_in_executor(_HASHING, self.authenticate, name, password)
 
     def list(self, role: Optional[str] = None) -> List[User]:
-        users = [self.get(n) for n in sorted(self.redis.smembers("canyu:console_users"))]
+        users = [self.get(n) for n in sorted(self.redis.smembers(keys.CONSOLE_USERS))]
         return [u for u in users if u is not None and (role is None or u.role == role)]
 
     def remove(self, name: str) -> bool:
-        self.redis.srem("canyu:console_users", name)
+        self.redis.srem(keys.CONSOLE_USERS, name)
         return bool(self.redis.delete(self._key(name)))

@@ -15,15 +15,17 @@
 
 from __future__ import annotations
 
-PREFIX = "canyu:fan_answers:"
+from bot import keys
+
+PREFIX = keys.FAN_ANSWERS_PREFIX
 OPTIN = PREFIX + "optin"
 PROPOSALS = PREFIX + "proposals"
 PENDING = PREFIX + "pending"
 NEXT_ID = PREFIX + "next_id"
 KB_LOCK = PREFIX + "kb_lock"
-SEEN_TTL = 30 * 86400
-LIMIT_TTL = 2 * 86400
-STATS_TTL = 90 * 86400
+SEEN_TTL = keys.FAN_ANSWERS_SEEN_TTL_S
+LIMIT_TTL = keys.FAN_ANSWERS_LIMIT_TTL_S
+STATS_TTL = keys.FAN_ANSWERS_STATS_TTL_S
 
 
 def proposal_key(proposal_id: str) -> str:

@@ -1,6 +1,6 @@
 """Early-access codes (F-codes): a pool per launch, one code per person, each redeemed once.
 
-Key layout (under `canyu:fans:`):
+Key layout (under `canyu:fans:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from bot import keys
 from bot.errors import CanyuError
 from bot.fans._identity import require_verified
 from bot.fans._profiles import _r, profile_id, status_of
@@ -26,7 +27,7 @@ from bot.fans._profiles import _r, profile_id, status_of
 __all__ = ["FCodeError", "NotEligible", "PoolEmpty", "AlreadyRedeemed", "UnknownCode", "Grant",
            "add_codes", "grant_code", "redeem_code", "code_info", "campaigns", "redemptions", "pool_size"]
 
-PREFIX = "canyu:fans:"
+PREFIX = keys.FANS_PREFIX
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 

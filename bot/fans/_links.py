@@ -17,7 +17,7 @@ are guarded:
   seconds, and `GLOBAL_MAX_FAILURES` across everyone within `GLOBAL_WINDOW` seconds stop all
   redemptions until the window ends (`LinkLocked`). While locked, even the right code is refused.
 
-Key layout (under `canyu:fans:`):
+Key layout (under `canyu:fans:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -36,6 +36,7 @@ import re
 import secrets
 from typing import Any, Optional
 
+from bot import keys
 from bot.fans._identity import require_verified
 from bot.fans._profiles import PREFIX, LinkError, _r, identities, profile_id
 
@@ -43,7 +44,7 @@ __all__ = ["LinkLocked", "create_link_code", "redeem_link_code", "find_link_code
            "LINK_CODE_TTL", "LINK_CODE_LENGTH", "SENDER_MAX_FAILURES", "SENDER_WINDOW", "GLOBAL_MAX_FAILURES",
            "GLOBAL_WINDOW"]
 
-LINK_CODE_TTL = 600
+LINK_CODE_TTL = keys.LINK_CODE_TTL_S
 LINK_CODE_LENGTH = 10
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: no 0/O, 1/I
 SENDER_MAX_FAILURES = 5
@@ -209,12 +210,12 @@ def _merge(source: str, target: str, red: Any) -> None:
                                                        if k in ("manual_tier", "granted_by", "granted_at")})
     red.delete(f"{PREFIX}profile:{source}")
     # feedback voices: keyed by profile in bot.feedback
-    for item_id, score in red.zrange(f"canyu:feedback:by_user:{source}", 0, -1, withscores=True):
-        voice = red.hget(f"canyu:feedback:voices:{item_id}", source)
-        red.hdel(f"canyu:feedback:voices:{item_id}", source)
+    for item_id, score in red.zrange(keys.feedback_by_user(source), 0, -1, withscores=True):
+        voice = red.hget(keys.feedback_voices(item_id), source)
+        red.hdel(keys.feedback_voices(item_id), source)
         if voice:
             data = json.loads(voice)
             data["profile"] = target
-            red.hsetnx(f"canyu:feedback:voices:{item_id}", target, json.dumps(data, ensure_ascii=False))
-        red.zadd(f"canyu:feedback:by_user:{target}", {item_id: score})
-    red.delete(f"canyu:feedback:by_user:{source}")
+            red.hsetnx(keys.feedback_voices(item_id), target, json.dumps(data, ensure_ascii=False))
+        red.zadd(keys.feedback_by_user(target), {item_id: score})
+    red.delete(keys.feedback_by_user(source))

@@ -1,6 +1,6 @@
 """One profile per person across channels, their activity, and the tier it earns.
 
-Key layout (under `canyu:fans:`):
+Key layout (under `canyu:fans:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from bot import keys
 from bot.errors import CanyuError
 from bot.fans._identity import is_verified_identity
 from bot.fans._rules import Tier, TierRules, load_rules
@@ -34,8 +35,8 @@ from bot.fans._rules import Tier, TierRules, load_rules
 __all__ = ["FanStatus", "profile_id", "identities", "LinkError", "sync_activity", "stats_of", "status_of",
            "grant_tier", "revoke_tier", "add_points"]
 
-PREFIX = "canyu:fans:"
-EVENTS_STREAM = "canyu:events"
+PREFIX = keys.FANS_PREFIX
+EVENTS_STREAM = keys.EVENTS_STREAM
 
 
 class LinkError(CanyuError):
@@ -115,8 +116,8 @@ def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
     except Exception:  # the stream is optional (no broker configured): activity stays as it was
         pass
     profile = profile_id(sender_id, red)
-    item_ids = red.zrange(f"canyu:feedback:by_user:{profile}", 0, -1)
-    shipped = [i for i in item_ids if red.hget(f"canyu:feedback:item:{i}", "status") == "shipped"]
+    item_ids = red.zrange(keys.feedback_by_user(profile), 0, -1)
+    shipped = [i for i in item_ids if red.hget(keys.feedback_item(i), "status") == "shipped"]
     return {
         "profile": profile,
         "messages": int(red.hget(f"{PREFIX}activity:{profile}", "messages") or 0),

@@ -1,6 +1,6 @@
 """Feedback items, their voices and their status history, in Redis.
 
-Key layout (all under `canyu:feedback:`):
+Key layout (all under `canyu:feedback:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from redis.exceptions import WatchError
 
+from bot import keys
 from bot.errors import DataError
 from bot.feedback import _match
 from bot.feedback._model import (KINDS, STATUSES, FeedbackItem, Filing, UnknownItem, Voice, normalize_id,
@@ -53,7 +54,7 @@ __all__ = [
     "told_key",
 ]
 
-PREFIX = "canyu:feedback:"
+PREFIX = keys.FEEDBACK_PREFIX
 MAX_EXEMPLARS = 8
 _TEXT_FIELDS = ("reason_zh", "instead", "instead_zh", "campaign", "signup")
 MAX_FILING_ATTEMPTS = 50

@@ -1,7 +1,7 @@
 """Who wants to hear what: per-item and whole opt-outs from status news, and the weekly digest's subscribers.
 
 Everything is keyed by the person (a fan profile, see `bot.fans`), so an opt-out said on Telegram also
-holds for the same person's WeChat. Key layout (under `canyu:feedback:`):
+holds for the same person's WeChat. Key layout (under `canyu:feedback:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
+from bot import keys
+
 __all__ = ["ALL", "Subscriber", "wants_news", "unsubscribe", "subscribe_digest", "unsubscribe_digest",
            "digest_subscribers", "is_digest_subscriber", "offer_digest_once", "beta_signup", "beta_signups"]
 
-PREFIX = "canyu:feedback:"
+PREFIX = keys.FEEDBACK_PREFIX
 ALL = "*"
 SUBSCRIBERS_KEY = f"{PREFIX}digest:subscribers"
 ASKED_KEY = f"{PREFIX}digest:asked"

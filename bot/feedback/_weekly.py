@@ -12,7 +12,7 @@ Once: the week's content is frozen on first build (`HSETNX`), so every runner se
 person is claimed with `HSETNX canyu:feedback:digest:sent:{week} {profile}` before the send (also under the
 idempotency key `feedback-digest:{week}:{profile}`), so two runners, a takeover or a rerun never send twice.
 
-Key layout (under `canyu:feedback:digest:`):
+Key layout (under `canyu:feedback:digest:`; names and TTLs in bot/keys.py):
 
 | key | type | what |
 |---|---|---|
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from bot import keys
 from bot.errors import CanyuError, ConfigError, DeliveryError
 from bot.feedback._model import FeedbackItem
 from bot.feedback._notify import SendFn, render
@@ -42,7 +43,7 @@ __all__ = ["DigestReport", "DEFAULT_SCHEDULE", "DIGEST_CHECK_S", "parse_schedule
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "canyu:feedback:digest:"
+PREFIX = keys.FEEDBACK_DIGEST_PREFIX
 DEFAULT_SCHEDULE = "fri 02:00"
 DIGEST_CHECK_S = 300.0
 """How often the leader's job looks whether this week's digest is due (sending is idempotent)."""

@@ -3,7 +3,7 @@
 One open call-back per user: a second low rating while one is open adds to it (the lead calls once, about
 everything). A lead marks it done in the console (bot/console/views/callbacks.py).
 
-Redis keys:
+Redis keys (names and TTLs in bot/keys.py):
 - `canyu:callback:{sender}` hash: `state` (open|done), `rating`, `ratings` (JSON list), `agent`, `summary` (JSON:
   the resolved handoff: reason, cue, rule, agent, resolved_at), `language`, `opened_at`, `due_at`, `done_at`,
   `done_by`, `note`. Expires 180 days after its last change.
@@ -17,22 +17,23 @@ import json
 import time
 from typing import Any, Dict, List, Optional
 
+from bot import keys
 from bot.errors import DataError
 from bot.followups._config import FollowupConfig, load_config
 from bot.followups._store import KEEP_S, log_event
 
 __all__ = ["CallbackStore", "OPEN_KEY", "callback_key"]
 
-OPEN_KEY = "canyu:callbacks:open"
+OPEN_KEY = keys.CALLBACKS_OPEN
 
 
 def callback_key(sender_id: str) -> str:
-    return f"canyu:callback:{sender_id}"
+    return keys.callback(sender_id)
 
 
 def _last_handoff(redis: Any, sender_id: str, scan: int = 500) -> Dict[str, Any]:
     """The newest summary of the user's resolved handoffs (`canyu:handoff_resolved`, newest first)."""
-    for raw in redis.lrange("canyu:handoff_resolved", 0, scan - 1):
+    for raw in redis.lrange(keys.HANDOFF_RESOLVED, 0, scan - 1):
         try:
             summary = json.loads(raw)
         except ValueError:

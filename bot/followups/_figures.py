@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from typing import Any, Dict, Optional
 
+from bot import keys
 from bot.followups._callbacks import CallbackStore
 from bot.followups._store import read_log
 
@@ -42,5 +43,5 @@ def followup_figures(redis: Any, start: float, end: float, now: Optional[float] 
                                   for k, c in sorted(by_kind.items())}},
         "callbacks": {"opened": counts["callback_opened"], "done": counts["callback_done"],
                       "done_late": counts["callback_done_late"], "overdue": CallbackStore(redis).overdue(now),
-                      "open": int(redis.zcard("canyu:callbacks:open"))},
+                      "open": int(redis.zcard(keys.CALLBACKS_OPEN))},
     }

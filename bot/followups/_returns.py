@@ -6,7 +6,7 @@ that became `returned` since the last run (`OrderBackend.changed_since`) and cal
 one check-in per order (a second sighting of the same order is ignored). The first run starts watching from then:
 the shop's earlier returns get no check-in.
 
-Redis key (owned here; no personal data): `canyu:followups:returns_seen` string, the ISO time of the latest return
+Redis key (owned here, named in bot/keys.py; no personal data): `canyu:followups:returns_seen` string, the ISO time of the latest return
 seen. The check-in speaks the channel's language: WeChat users write Chinese, Telegram and REST users English.
 """
 
@@ -24,7 +24,7 @@ __all__ = ["RETURNS_SEEN", "schedule_returns", "returns_job"]
 
 logger = logging.getLogger(__name__)
 
-RETURNS_SEEN = "canyu:followups:returns_seen"
+RETURNS_SEEN = keys.FOLLOWUPS_RETURNS_SEEN
 
 
 def _language(sender_id: str) -> str:

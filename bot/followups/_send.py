@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
+from bot import keys
 from bot.errors import CanyuError, DeliveryError
 from bot.followups._store import FollowupStore
 from bot.followups._subject import subject_of
@@ -64,10 +65,10 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
     for sender_id, fid in store.due(now):
         record = store.get(sender_id, fid)
         if record is None:  # expired or erased: drop the due entry
-            redis.zrem("canyu:followups:due", f"{fid}|{sender_id}")
+            redis.zrem(keys.FOLLOWUPS_DUE, f"{fid}|{sender_id}")
             continue
-        if redis.exists(f"canyu:handoff:{sender_id}"):  # with a person right now: ask when they are done
-            redis.zadd("canyu:followups:due", {f"{fid}|{sender_id}": now + BUSY_S})
+        if redis.exists(keys.handoff(sender_id)):  # with a person right now: ask when they are done
+            redis.zadd(keys.FOLLOWUPS_DUE, {f"{fid}|{sender_id}": now + BUSY_S})
             report.postponed.append(fid)
             continue
         if not store.claim(sender_id, fid, now):
@@ -83,7 +84,7 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
             continue
         except (CanyuError, OSError, KeyError, ValueError) as exc:
             store.unclaim(sender_id, fid)
-            redis.zadd("canyu:followups:due", {f"{fid}|{sender_id}": now + RETRY_S})
+            redis.zadd(keys.FOLLOWUPS_DUE, {f"{fid}|{sender_id}": now + RETRY_S})
             report.failed[fid] = str(exc)
             logger.warning("followups: %s to %s failed, trying again later: %s", fid, sender_id, exc)
             continue

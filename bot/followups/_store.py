@@ -19,21 +19,22 @@ import json
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from bot import keys
 from bot.errors import DataError
 from bot.followups._config import KINDS, FollowupConfig, load_config
 
 __all__ = ["FollowupStore", "DUE_KEY", "LOG_KEY", "SEQ_KEY", "KEEP_S", "user_key", "log_event"]
 
-DUE_KEY = "canyu:followups:due"
-LOG_KEY = "canyu:followups:log"
-SEQ_KEY = "canyu:followups:seq"
-KEEP_S = 180 * 86400
+DUE_KEY = keys.FOLLOWUPS_DUE
+LOG_KEY = keys.FOLLOWUPS_LOG
+SEQ_KEY = keys.FOLLOWUPS_SEQ
+KEEP_S = keys.FOLLOWUP_KEEP_S
 """A user's follow-up records expire this long after their last change (privacy: class `ttl`)."""
 _LOG_CAP = 200_000
 
 
 def user_key(sender_id: str) -> str:
-    return f"canyu:followup:{sender_id}"
+    return keys.followup(sender_id)
 
 
 def log_event(redis: Any, what: str, kind: str = "", now: Optional[float] = None) -> None:

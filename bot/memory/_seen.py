@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
+from bot import keys
+
 __all__ = ["SEEN_PREFIX", "returning"]
 
-SEEN_PREFIX = "canyu:memory:seen:"
+SEEN_PREFIX = keys.MEMORY_SEEN_PREFIX
 
 
 def returning(red: Any, sender_id: str, now: Optional[float] = None) -> bool:
