@@ -18,6 +18,9 @@ A body that fails is logged and tried again at its next turn; a Redis outage mak
 follower until Redis answers again. Bodies must tolerate being run again after a takeover (the handoff
 sweep marks each record with HSETNX before it sends, so a notice goes out once).
 
+The jobs themselves are built by the feature packages (`bot.feedback`, `bot.followups`, …) and listed in
+`bot/deployment_jobs.py`; this module knows none of them.
+
 Redis keys (owned here; names in bot/keys.py): `canyu:jobs:leader` (string: the leader's owner id, with a PX expiry).
 """
 
@@ -35,8 +38,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
 
 from bot import keys
 
-__all__ = ["Job", "LeaderLock", "JobRunner", "JobThread", "deployment_jobs", "LEADER_KEY", "DEFAULT_TTL_S",
-           "DEFAULT_TICK_S", "HANDOFF_SWEEP_S"]
+__all__ = ["Job", "LeaderLock", "JobRunner", "JobThread", "LEADER_KEY", "DEFAULT_TTL_S", "DEFAULT_TICK_S",
+           "HANDOFF_SWEEP_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -215,28 +218,3 @@ class JobThread(threading.Thread):
                 pass  # the loop ended meanwhile
         self.join(timeout)
 
-
-def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> List[Job]:
-    """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
-    weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
-    check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
-    (`bot.followups.returns_job`, which schedules their check-ins).
-
-    The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
-    action server under `canyu:orders:restock_lock` and claim each alert (bot/orders/restock.py)."""
-    from bot.handoff.rasa_client import RasaClient
-    from bot.handoff.service import HandoffService
-    from bot.handoff.store import HandoffStore
-
-    async def sweep_handoff_timeouts() -> None:
-        service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token))
-        count = await service.sweep_timeouts()
-        if count:
-            logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
-
-    from bot.feedback import feedback_jobs
-
-    from bot.followups import followup_job, returns_job  # check-ins after handoffs, repairs and returns
-
-    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis),
-            followup_job(redis, rasa_url, rasa_token), returns_job(redis)]

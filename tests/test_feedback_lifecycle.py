@@ -330,7 +330,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
 
 
 def test_the_digest_job_is_a_deployment_job(stack: Any) -> None:
-    from bot.jobs import deployment_jobs
+    from bot.deployment_jobs import deployment_jobs
 
     names = [job.name for job in deployment_jobs(stack.assistant.redis, stack.assistant.url, None)]
     assert "feedback-digest" in names and "handoff-timeouts" in names

@@ -35,6 +35,7 @@ from bot.feedback._subscriptions import (
     wants_news,
 )
 from bot.feedback._weekly import DigestReport, digest_job, digest_weeks, send_weekly_digest, week_changes, week_of
+from bot.jobs import Job
 
 __all__ = [
     "ANNOUNCED",
@@ -80,6 +81,7 @@ __all__ = [
 ]
 
 
-def feedback_jobs(redis: Any) -> List[Any]:
-    """The deployment jobs of this package (bot/jobs.py runs them on the leader): the weekly digest."""
+def feedback_jobs(redis: Any) -> List[Job]:
+    """The deployment jobs of this package (listed by bot/deployment_jobs.py, run by the leader): the weekly
+    digest."""
     return [digest_job(redis)]

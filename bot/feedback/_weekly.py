@@ -37,6 +37,7 @@ from bot.feedback._model import FeedbackItem
 from bot.feedback._notify import SendFn, render
 from bot.feedback._store import FeedbackStore
 from bot.feedback._subscriptions import digest_subscribers, wants_news
+from bot.jobs import Job
 
 __all__ = ["DigestReport", "DEFAULT_SCHEDULE", "DIGEST_CHECK_S", "parse_schedule", "week_of", "week_changes",
            "digest_message", "send_weekly_digest", "digest_weeks", "digest_job"]
@@ -190,9 +191,8 @@ def digest_weeks(red: Any, limit: int = 8) -> List[Dict[str, Any]]:
     return out
 
 
-def digest_job(redis: Any, clock: Callable[[], float] = time.time, every: float = DIGEST_CHECK_S) -> Any:
+def digest_job(redis: Any, clock: Callable[[], float] = time.time, every: float = DIGEST_CHECK_S) -> Job:
     """The `bot.jobs.Job` that sends the digest when due (the leader runs it; see bot/jobs.py)."""
-    from bot.jobs import Job
 
     async def weekly_feedback_digest() -> None:
         await send_weekly_digest(redis, now=clock())

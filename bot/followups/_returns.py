@@ -18,7 +18,10 @@ import time
 from datetime import datetime
 from typing import Any, Callable, Optional
 
+from bot import keys
+from bot.followups._config import load_config
 from bot.followups._send import after_return
+from bot.jobs import Job
 
 __all__ = ["RETURNS_SEEN", "schedule_returns", "returns_job"]
 
@@ -55,10 +58,8 @@ def schedule_returns(redis: Any, backend: Any = None, now: Optional[float] = Non
 
 
 def returns_job(redis: Any, backend: Any = None, clock: Callable[[], float] = time.time,
-                every: Optional[float] = None) -> Any:
+                every: Optional[float] = None) -> Job:
     """The `bot.jobs.Job` that watches for returns (the leader runs it; `clock` is injectable for tests)."""
-    from bot.followups._config import load_config
-    from bot.jobs import Job
 
     async def returns() -> None:
         await asyncio.to_thread(schedule_returns, redis, backend, clock())

@@ -20,9 +20,11 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
 from bot import keys
 from bot.errors import CanyuError, DeliveryError
+from bot.followups._config import load_config
 from bot.followups._store import FollowupStore
 from bot.followups._subject import subject_of
 from bot.followups._texts import checkin_message
+from bot.jobs import Job
 
 __all__ = ["SendReport", "send_due", "followup_job", "after_handoff", "after_repair", "after_return"]
 
@@ -99,17 +101,11 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
     return report
 
 
-def followup_job(redis: Any, rasa_url: Optional[str] = None, rasa_token: Optional[str] = None,
-                 clock: Callable[[], float] = time.time, every: Optional[float] = None) -> Any:
-    """The `bot.jobs.Job` that sends due check-ins (the leader runs it; `clock` is injectable for tests)."""
-    from bot.followups._config import load_config
-    from bot.jobs import Job
+def followup_job(redis: Any, rasa: Any = None, clock: Callable[[], float] = time.time,
+                 every: Optional[float] = None) -> Job:
+    """The `bot.jobs.Job` that sends due check-ins (the leader runs it; `clock` is injectable for tests).
 
-    rasa = None
-    if rasa_url:
-        from bot.handoff.rasa_client import RasaClient
-
-        rasa = RasaClient(rasa_url, rasa_token)
+    `rasa` (a `RasaClient`, made by the caller: bot/deployment_jobs.py) also adds each check-in to the tracker."""
 
     async def followups() -> None:
         await send_due(redis, now=clock(), rasa=rasa)

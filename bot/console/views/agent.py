@@ -19,6 +19,7 @@ from sanic.request import Request
 from bot.console.auth import require_role
 from bot.console.layout import render
 from bot.console.users import UserStore
+from bot.deployment_jobs import deployment_jobs
 from bot.errors import CanyuError, DataError
 from bot.handoff.agents import AgentProfiles
 from bot.handoff.discretion import PerkRefused, load_discretion
@@ -27,7 +28,7 @@ from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
-from bot.jobs import JobRunner, deployment_jobs
+from bot.jobs import JobRunner
 from bot.memory import history_async
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,42 @@
+"""The jobs of one deployment, wired together: which background jobs the leader runs (bot/jobs.py runs them).
+
+Why a module of its own: `bot.jobs` is the mechanism (the lease, the runner) that the feature packages build
+their `Job`s with, so the list that names every feature's jobs sits above them all; an entry point (the
+`bot run` supervisor, an agent console) takes the list from here and hands it to a `JobRunner`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, List, Optional
+
+from bot.feedback import feedback_jobs
+from bot.followups import followup_job, returns_job
+from bot.handoff.rasa_client import RasaClient
+from bot.handoff.service import HandoffService
+from bot.handoff.store import HandoffStore
+from bot.jobs import HANDOFF_SWEEP_S, Job
+
+__all__ = ["deployment_jobs"]
+
+logger = logging.getLogger(__name__)
+
+
+def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> List[Job]:
+    """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
+    weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
+    check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
+    (`bot.followups.returns_job`, which schedules their check-ins).
+
+    The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
+    action server under the restock lock (`bot.keys.RESTOCK_LOCK`) and claim each alert (bot/orders/restock.py)."""
+
+    async def sweep_handoff_timeouts() -> None:
+        service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token))
+        count = await service.sweep_timeouts()
+        if count:
+            logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
+
+    rasa = RasaClient(rasa_url, rasa_token) if rasa_url else None  # check-ins also go into the transcript
+    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis),
+            followup_job(redis, rasa=rasa), returns_job(redis)]
