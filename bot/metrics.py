@@ -61,7 +61,7 @@ ACTIONS_IN_PROGRESS = Gauge("canyu_actions_in_progress", "Custom actions running
 
 # Gauges read from Redis when the page is rendered: (name, help, reader(redis) -> [(labels, value)]).
 # The modules that register some are imported by render(), so every process's page has them all.
-GAUGE_MODULES = ("bot.delivery",)
+GAUGE_MODULES = ("bot.delivery", "bot.handoff.gauges")
 _RedisReader = Callable[[Any], List[Tuple[Tuple[Tuple[str, str], ...], float]]]
 _redis_gauges: List[Tuple[str, str, _RedisReader]] = []
 
@@ -71,33 +71,6 @@ def add_redis_gauge(name: str, documentation: str, reader: _RedisReader) -> None
     if all(existing != name for existing, _, _ in _redis_gauges):
         _redis_gauges.append((name, documentation, reader))
 
-
-def _handoffs_waiting(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
-    from bot.handoff.store import HandoffStore
-
-    return [((), float(redis.zcard(HandoffStore.WAITING)))]
-
-
-def _oldest_handoff_wait(redis: Any) -> List[Tuple[Tuple[Tuple[str, str], ...], float]]:
-    """Seconds the longest-waiting queued conversation has waited (0 when nobody waits)."""
-    import time
-
-    from bot.handoff.store import HandoffStore
-
-    senders = redis.zrange(HandoffStore.WAITING, 0, -1)
-    if not senders:
-        return [((), 0.0)]
-    pipe = redis.pipeline(transaction=False)
-    for sender in senders:
-        pipe.hget(HandoffStore.key(sender if isinstance(sender, str) else sender.decode()), "queued_at")
-    queued = [float(v) for v in pipe.execute() if v not in (None, b"", "")]
-    return [((), max(0.0, time.time() - min(queued)) if queued else 0.0)]
-
-
-add_redis_gauge("canyu_handoffs_waiting", "Conversations queued for a human agent, not yet claimed",
-                _handoffs_waiting)
-add_redis_gauge("canyu_handoff_oldest_wait_seconds", "How long the longest-waiting queued conversation has waited",
-                _oldest_handoff_wait)
 
 _LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
