@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Text
 
 from rasa_sdk import Tracker
 
+from bot.dates import format_date  # re-exported: the actions take it from here (it lives below bot.memory too)
 from bot.language import detect_language
 
 __all__ = ["user_language", "format_date", "turns", "bot_responses"]
 
-_WEEKDAYS_ZH = "一二三四五六日"
 _TURN_BOUNDARIES = ("restart", "session_started")
 
 
@@ -21,15 +20,6 @@ def user_language(tracker: Tracker) -> str:
     if slot in ("zh", "en"):
         return str(slot)
     return detect_language(tracker.latest_message.get("text") or "") or "en"
-
-
-def format_date(day: Optional[date], language: str) -> str:
-    """A short, chat-style date: "Wed 25 Nov" / "11月25日（周三）"."""
-    if day is None:
-        return ""
-    if language == "zh":
-        return f"{day.month}月{day.day}日（周{_WEEKDAYS_ZH[day.weekday()]}）"
-    return f"{day.strftime('%a')} {day.day} {day.strftime('%b')}"
 
 
 def turns(events: Iterable[Dict[Text, Any]]) -> List[List[Dict[Text, Any]]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from bot.dates import format_date
+
 __all__ = ["LINES", "open_lines", "known_lines"]
 
 LINES: Dict[str, Dict[str, str]] = {
@@ -38,7 +40,6 @@ def _line(kind: str, language: str, **values: Any) -> str:
 
 def open_lines(things: Dict[str, List[Any]], language: str) -> List[str]:
     """One short line per open thing (orders, repairs, feedback: at most 4 in all)."""
-    from bot.actions.common import format_date
     from bot.orders import product_name
 
     lines = []
