@@ -26,8 +26,13 @@ def _pairs(args: argparse.Namespace) -> int:
 
 def _conversations(args: argparse.Namespace) -> int:
     from bot.conversation_eval import main_conversations
+    from bot.settings import apply_quiet_env, load_settings
 
-    return main_conversations(args)
+    if args.url is None:  # the assistant starts (and may train) in this process: quiet Rasa and TensorFlow first
+        apply_quiet_env()
+    settings = load_settings()
+    rest_token = args.rest_token if args.rest_token is not None else settings.env.get("CANYU_REST_TOKEN", "")
+    return main_conversations(args, settings, rest_token)
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
