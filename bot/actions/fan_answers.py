@@ -19,7 +19,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.feedback import _language, _say, _slot_language
+from bot.actions._feedback_turn import _language, _say, _slot_language
 
 __all__ = ["ActionFanAnswersOptIn", "ActionFanAnswersOptOut", "ActionFanAnswersOffer", "ActionFanAnswersSubmit"]
 

@@ -16,6 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
+from bot.actions.feedback_news import offer_digest, tell_status_now
 from bot.errors import CanyuError
 
 logger = logging.getLogger(__name__)
@@ -28,39 +30,12 @@ __all__ = [
     "ActionFileAnswerComment",
 ]
 
-_ID_IN_TEXT = re.compile(r"\b(?:fb|FB|Fb)\s*-?\s*(\d{1,7})\b|#(\d{1,7})\b")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
 # "down" first: "not helpful" / "没有帮助" contain the "up" words.
 _THUMBS = [(re.compile(r"👎|useless|not helpful|didn'?t help|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|"
                        r"wrong answer", re.I), "down"),
            (re.compile(r"👍|\bhelpful\b|\bhelped\b|有用|有帮助|解决了|很棒|thumbs up|\bgreat answer", re.I), "up")]
-
-
-def _slot_language(tracker: Tracker) -> str:
-    return "zh" if tracker.get_slot("language") == "zh" else "en"
-
-
-def _language(tracker: Tracker) -> str:
-    """The language of this message (a payload or "👍" has none: then the conversation's)."""
-    from bot.language import detect_language
-
-    text = _ID_IN_TEXT.sub(" ", _text(tracker))  # "+1 FB12" says nothing about the language
-    detected = None if text.startswith("/") else detect_language(text)
-    return detected or _slot_language(tracker)
-
-
-def _say(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], name: str, language: str,
-         buttons: Optional[List[Dict[str, str]]] = None, **values: Any) -> None:
-    """Utter response `name` in `language` (rendered here when the slot says otherwise)."""
-    if language == _slot_language(tracker):
-        dispatcher.utter_message(response=name, buttons=buttons or [], **values)
-    else:
-        dispatcher.utter_message(text=_phrase(domain, name, language, **values), buttons=buttons or [])
-
-
-def _text(tracker: Tracker) -> str:
-    return (tracker.latest_message or {}).get("text") or ""
 
 
 def _intent(tracker: Tracker) -> str:
@@ -72,42 +47,9 @@ def _channel(tracker: Tracker) -> Optional[str]:
     return channel if channel and channel not in ("cmdline",) else None
 
 
-def _entity(tracker: Tracker, name: str) -> Optional[str]:
-    value = next(tracker.get_latest_entity_values(name), None)
-    return str(value) if value is not None else None
-
-
-def _phrase(domain: Dict[Text, Any], name: str, language: str, **values: Any) -> str:
-    """A response from the domain as plain text (for button titles and nested phrases)."""
-    for variation in (domain.get("responses") or {}).get(name, []):
-        for cond in variation.get("condition") or []:
-            if cond.get("name") == "language" and cond.get("value") == language:
-                try:
-                    return variation.get("text", "").format(**values)
-                except (KeyError, IndexError):
-                    return variation.get("text", "")
-    return name
-
-
 def _status_text(domain: Dict[Text, Any], item: Any, language: str) -> str:
     return _phrase(domain, f"utter_feedback_state_{item.status}", language,
                    release=item.release_for(language) or "—", reason=item.reason or "—")
-
-
-def _feedback_store() -> Any:
-    from bot.feedback import FeedbackStore
-
-    return FeedbackStore()
-
-
-def _id_from(tracker: Tracker) -> Optional[str]:
-    from bot.feedback import normalize_id
-
-    raw = _entity(tracker, "feedback_id")
-    if raw:
-        return raw.strip().lower() if raw.strip().lower().startswith("new") else normalize_id(raw)
-    match = _ID_IN_TEXT.search(_text(tracker))
-    return f"FB{int(match.group(1) or match.group(2))}" if match else None
 
 
 def _is_vague(text: str) -> bool:
@@ -145,8 +87,6 @@ def _say_shipped(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
 def _after_voice(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], store: Any,
                  item: Any, language: str) -> None:
     """A new voice: their item's news so far (planned, in beta, declined), then the one-time digest offer."""
-    from bot.actions.feedback_news import offer_digest, tell_status_now
-
     try:
         tell_status_now(dispatcher, store, item, tracker.sender_id, language)
     except CanyuError as exc:  # the voice is filed; the news goes out with the next notify instead

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.feedback import _language, _say, _text
+from bot.actions._feedback_turn import _language, _say, _text
 
 logger = logging.getLogger(__name__)
 

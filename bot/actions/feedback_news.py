@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.feedback import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
+from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
 from bot.errors import CanyuError
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from rasa_sdk.events import ActionExecuted, BotUttered, FollowupAction, SlotSet,
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import keys
-from bot.actions.feedback import _language, _phrase, _say, _slot_language
+from bot.actions._feedback_turn import _language, _phrase, _say, _slot_language
 
 __all__ = ["ActionSessionStart", "ActionWhatYouKnow", "ActionEraseMyData", "ERASE_PAYLOAD"]
 

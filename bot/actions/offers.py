@@ -1,7 +1,7 @@
 """Pending offers: the bot keeps its word when the user says yes to "Want the steps?".
 
 One mechanism for every offer. An answer that ends with an offer records it in the `pending_offer`
-slot (`make_offer`): what yes gives and the user turn it was made in. The rules send every `affirm`
+slot (`make_offer`, bot/actions/_offer_slot.py): what yes gives and the user turn it was made in. The rules send every `affirm`
 and `deny` to `action_answer_offer`, which:
 - with an offer made in the bot's previous turn: yes gives it (a text, another entry's answer, a flow
   such as `change_address_form`, or filing the user's words as feedback); no closes politely;
@@ -15,38 +15,17 @@ answer is offered to be filed as feedback).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._offer_slot import OFFER_SLOT, make_offer, pending_offer
 from bot.actions.common import user_language
+from bot.actions.product import answer_entry
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
-
-OFFER_SLOT = "pending_offer"
-KINDS = ("answer", "entry", "flow", "feedback")
-
-
-def _user_turns(tracker: Tracker) -> int:
-    return sum(1 for e in tracker.events if e.get("event") == "user")
-
-
-def make_offer(tracker: Tracker, kind: str, **data: Any) -> Dict[Text, Any]:
-    """The event that records an offer made in this turn (`kind` in KINDS; `data` is what yes needs)."""
-    if kind not in KINDS:
-        raise ValueError(f"offer kind {kind!r} is not one of {', '.join(KINDS)}")
-    return SlotSet(OFFER_SLOT, {"kind": kind, "turn": _user_turns(tracker), **data})
-
-
-def pending_offer(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """The offer made in the bot's previous turn, or None (none made, or made earlier than that)."""
-    offer = tracker.get_slot(OFFER_SLOT)
-    if not isinstance(offer, dict) or offer.get("kind") not in KINDS:
-        return None
-    return offer if offer.get("turn") == _user_turns(tracker) - 1 else None
-
 
 class ActionAnswerOffer(Action):
     """Yes or no: to the pending offer if there is one, else a plain acknowledgement."""
@@ -78,8 +57,6 @@ class ActionAnswerOffer(Action):
                                          "confidence": 1.0, "reason": "the user said yes to the offer", "candidates": []})
             return []
         if kind == "entry":
-            from bot.actions.product import answer_entry
-
             return answer_entry(dispatcher, tracker, str(offer.get("entry")), reason="the user said yes to the offer")
         if kind == "flow":
             return [FollowupAction(str(offer["flow"]))]

@@ -39,8 +39,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._offer_slot import make_offer
 from bot.actions.common import user_language
-from bot.actions.offers import make_offer
 from bot.knowledge import Result, get_service
 from bot.knowledge.answering import (GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task, said_unclearly,
                                      wants_change)

@@ -1,0 +1,38 @@
+"""The `pending_offer` slot: recording an offer made in this turn, and reading it back in the next one.
+
+Why apart from `offers.py`: the answer path (`product.py`) records offers, and the yes/no action (`offers.py`)
+gives what was offered, which may be an answer of the answer path; both use this slot and neither imports the
+other's way back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+__all__ = ["OFFER_SLOT", "KINDS", "make_offer", "pending_offer"]
+
+OFFER_SLOT = "pending_offer"
+KINDS = ("answer", "entry", "flow", "feedback")
+
+
+def _user_turns(tracker: Tracker) -> int:
+    return sum(1 for e in tracker.events if e.get("event") == "user")
+
+
+def make_offer(tracker: Tracker, kind: str, **data: Any) -> Dict[Text, Any]:
+    """The event that records an offer made in this turn (`kind` in KINDS; `data` is what yes needs)."""
+    if kind not in KINDS:
+        raise ValueError(f"offer kind {kind!r} is not one of {', '.join(KINDS)}")
+    event: Dict[Text, Any] = SlotSet(OFFER_SLOT, {"kind": kind, "turn": _user_turns(tracker), **data})
+    return event
+
+
+def pending_offer(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The offer made in the bot's previous turn, or None (none made, or made earlier than that)."""
+    offer = tracker.get_slot(OFFER_SLOT)
+    if not isinstance(offer, dict) or offer.get("kind") not in KINDS:
+        return None
+    return offer if offer.get("turn") == _user_turns(tracker) - 1 else None
