@@ -12,10 +12,10 @@ from typing import Any, List, Optional
 
 from bot.feedback import feedback_jobs
 from bot.followups import followup_job, returns_job
-from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.jobs import HANDOFF_SWEEP_S, Job
+from bot.rasa_client import RasaClient
 
 __all__ = ["deployment_jobs"]
 

@@ -5,8 +5,9 @@ CanyuError
 ├── DataError          training data / knowledge base is invalid (carries file and line)
 ├── StorageError       Redis or the order database is unreachable or inconsistent
 └── ConnectorError     a chat platform rejected a call or sent something we cannot use
-    └── DeliveryError  sending to a user failed (`permanent`: trying again will not help)
-        └── WindowClosed  WeChat's 48-hour window is closed or its quota used: wait for the user
+    ├── DeliveryError  sending to a user failed (`permanent`: trying again will not help)
+    │   └── WindowClosed  WeChat's 48-hour window is closed or its quota used: wait for the user
+    └── RasaUnavailable  Rasa's HTTP API did not answer or refused a call (`bot.rasa_client`)
 """
 
 from __future__ import annotations
@@ -58,3 +59,12 @@ class DeliveryError(ConnectorError):
 class WindowClosed(DeliveryError):
     """WeChat refuses to message this user now (48-hour window closed: 45015/45047; daily quota: 45009); the
     messages wait until the user writes again."""
+
+
+class RasaUnavailable(ConnectorError):
+    """Rasa's HTTP API failed (`bot.rasa_client.RasaClient`, the one client): `code` is the HTTP status it answered,
+    None when it did not answer; `detail` is the start of its answer, or the name of the network error."""
+
+    def __init__(self, message: str, code: Optional[int] = None, detail: str = "") -> None:
+        super().__init__(message, platform="rasa", code=code)
+        self.detail = detail

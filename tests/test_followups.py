@@ -26,11 +26,11 @@ from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
 from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, due_text,
                            followup_figures, followup_job, load_config, send_due, subject_of)
-from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
 from bot.privacy import find_all, resolve_person
 from bot.privacy.erase import erase_user
+from bot.rasa_client import RasaClient
 from connectors._wechat_api import WeChatApi
 from connectors._wechat_send import WeChatSender
 from tests.fakes.wechat import FakeWeChat

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from bot.cli.console import add_user
-from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffStore, ResolveInProgress
+from bot.rasa_client import RasaClient
 from tests.harness import Assistant, new_sender, start_assistant
 
 AGENT, AGENT_PW = "ru", "ru-Resilience-Pass-1"

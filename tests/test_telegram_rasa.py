@@ -35,9 +35,9 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     methods = [c["method"] for c in stack.telegram.calls if str(c["params"].get("chat_id")) == str(user.chat_id)]
     assert "sendChatAction" in methods
 
-    from bot.handoff.rasa_client import RasaClient
     from bot.handoff.service import HandoffService
     from bot.handoff.store import HandoffStore
+    from bot.rasa_client import RasaClient
 
     redis = stack.assistant.redis
     record = HandoffStore(redis).get(user.sender_id)

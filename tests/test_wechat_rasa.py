@@ -32,9 +32,9 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     assert handoff and CJK.search(" ".join(handoff)), handoff
     print("\n[wechat] subscribe ->", welcome, "\n[wechat] 14 Pro 电池多大？ ->", answer, "\n[wechat] 转人工 ->", handoff)
 
-    from bot.handoff.rasa_client import RasaClient
     from bot.handoff.service import HandoffService
     from bot.handoff.store import HandoffStore
+    from bot.rasa_client import RasaClient
 
     redis = stack.assistant.redis
     record = HandoffStore(redis).get(user.sender_id)

@@ -21,9 +21,9 @@ from bot.errors import CanyuError
 from bot.handoff.agents import AgentProfiles
 from bot.handoff.discretion import DiscretionLog, load_discretion
 from bot.handoff.perks import PerkStore
-from bot.handoff.rasa_client import RasaClient
 from bot.handoff.store import HandoffRecord, HandoffStore
 from bot.handoff.texts import render
+from bot.rasa_client import RasaClient
 
 __all__ = ["HandoffService"]
 

@@ -11,13 +11,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from bot.errors import DataError, StorageError
+from bot.errors import DataError, RasaUnavailable
+from bot.language import has_cjk
+from bot.rasa_client import RasaClient
 from bot.redaction import redact
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
@@ -62,7 +65,7 @@ class Review:
 
     def _items(self, item_ids: Sequence[str]) -> List[Dict[str, Any]]:
         items = [self.inbox.get(i) for i in item_ids]
-        missing = [i for i, item in zip(item_ids, items) if item is None]
+        missing = [i for i, item in zip(item_ids, items, strict=True) if item is None]
         if missing:
             raise DataError(f"unknown review item(s) {', '.join(missing)}; reload the inbox")
         return [i for i in items if i is not None]
@@ -88,10 +91,10 @@ class Review:
         """Write a KB entry draft holding the questions; the trainer writes the zh/en answers."""
         items = self._items(item_ids)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        slug = re.sub(r"[^a-z0-9]+", "-", (next((i["text"] for i in items if not re.search(r"[\u3400-\u9fff]", i["text"])), "") or "entry").lower()).strip("-")[:40] or "entry"
+        zh = [i["text"] for i in items if has_cjk(i["text"])]
+        en = [i["text"] for i in items if not has_cjk(i["text"])]
+        slug = re.sub(r"[^a-z0-9]+", "-", (en[0] if en else "entry").lower()).strip("-")[:40] or "entry"
         entry_id = f"draft-{stamp}-{slug}"
-        zh = [i["text"] for i in items if re.search(r"[\u3400-\u9fff]", i["text"])]
-        en = [i["text"] for i in items if not re.search(r"[\u3400-\u9fff]", i["text"])]
 
         def _q(texts: List[str]) -> str:
             return "".join(f"        - {_quote(t)}\n" for t in texts) if texts else "        []\n"
@@ -129,20 +132,21 @@ class Review:
         result = train(home=Path(self.repo_root), out=out)
         reloaded = False
         if rasa_url:
-            import requests
-
-            try:
-                resp = requests.put(f"{rasa_url.rstrip('/')}/model", params={"token": token} if token else None,
-                                    json={"model_file": str(result.model)}, timeout=300)
-            except requests.RequestException as exc:
-                # The exception's text carries the request URL, token included: say what failed, not the URL.
-                raise StorageError(f"the new model is at {result.model}, but Rasa at {rasa_url} did not answer "
-                                   f"({type(exc).__name__}); is it running?") from None
-            if resp.status_code >= 300:
-                raise StorageError(f"Rasa at {rasa_url} refused the new model {result.model}: HTTP {resp.status_code} "
-                                   f"{redact(resp.text[:200], [token or ''])}")
+            _reload(rasa_url, token, str(result.model))
             reloaded = True
         return {"model": str(result.model), "trained": result.trained, "seconds": round(result.seconds, 1), "reloaded": reloaded}
+
+
+def _reload(rasa_url: str, token: Optional[str], model: str) -> None:
+    """Load `model` into the running Rasa; the error says where the new model is and what Rasa did."""
+    try:
+        asyncio.run(RasaClient(rasa_url, token).replace_model(model))
+    except RasaUnavailable as exc:
+        if exc.code is None:
+            raise RasaUnavailable(f"the new model is at {model}, but Rasa at {rasa_url} did not answer "
+                                  f"({exc.detail}); is it running?", detail=exc.detail) from None
+        raise RasaUnavailable(f"Rasa at {rasa_url} refused the new model {model}: HTTP {exc.code} "
+                              f"{redact(exc.detail[:200], [token or ''])}", code=exc.code, detail=exc.detail) from None
 
 
 def _quote(text: str) -> str:

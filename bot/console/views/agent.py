@@ -24,12 +24,12 @@ from bot.errors import CanyuError, DataError
 from bot.handoff.agents import AgentProfiles
 from bot.handoff.discretion import PerkRefused, load_discretion
 from bot.handoff.perks import NoCodesLeft, PerkStore
-from bot.handoff.rasa_client import RasaClient
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
 from bot.jobs import JobRunner
 from bot.memory import history_async
+from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 
