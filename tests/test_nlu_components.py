@@ -283,7 +283,7 @@ def test_out_of_scope_gate_is_fitted_and_survives_persist_and_load(tmp_path: Pat
 
 
 def test_gate_score_rises_with_in_scope_signals_and_falls_with_the_out_of_scope_class() -> None:
-    from bot.nlu.classifier import _Gate
+    from bot.nlu.model import Gate
 
     rng = np.random.default_rng(0)
     n = 200
@@ -293,7 +293,7 @@ def test_gate_score_rises_with_in_scope_signals_and_falls_with_the_out_of_scope_
         "nearest": np.concatenate([rng.uniform(0.6, 1.0, n), rng.uniform(0.1, 0.6, n)]),
         "out_of_scope": np.concatenate([rng.uniform(0.0, 0.4, n), rng.uniform(0.2, 1.0, n)]),
     }
-    gate = _Gate.fit(signals, is_oos)
+    gate = Gate.fit(signals, is_oos)
     weights = gate.describe()
     assert weights["confidence"] > 0 and weights["nearest"] > 0 and weights["out_of_scope"] < 0
     scores = gate(signals)
@@ -303,12 +303,31 @@ def test_gate_score_rises_with_in_scope_signals_and_falls_with_the_out_of_scope_
 
 
 def test_a_model_saved_with_the_old_two_signal_gate_still_decides() -> None:
-    from bot.nlu.classifier import _as_gate
+    from bot.nlu.model import as_gate
 
-    gate = _as_gate((4.5, 2.9, -5.6))
+    gate = as_gate((4.5, 2.9, -5.6))
     assert gate is not None and gate.names == ("confidence", "nearest")
     scores = gate({"confidence": np.array([0.9, 0.1]), "nearest": np.array([0.8, 0.1])})
     assert scores[0] > 0.5 > scores[1]
+
+
+def test_a_model_pickled_under_the_classes_old_module_path_still_loads() -> None:
+    """Models trained before the split pickled `bot.nlu.classifier._Model`, `_Gate` and `_Neighbours`."""
+    import pickle
+
+    from bot.nlu.model import Gate, Model, Neighbours
+
+    model = Model(2.0, 1.0, 0.5, 42)
+    model.gate = Gate(("confidence", "nearest"), (4.5, 2.9), -5.6)
+    model.neighbours = Neighbours(np.eye(2, dtype=np.float32), ["a", "b"], ["a", "b"], np.array([True, True]), 3)
+    data = pickle.dumps(model, protocol=0)
+    for name in ("Model", "Gate", "Neighbours"):
+        new, old = f"cbot.nlu.model\n{name}\n".encode(), f"cbot.nlu.classifier\n_{name}\n".encode()
+        assert new in data
+        data = data.replace(new, old)
+    loaded = pickle.loads(data)
+    assert isinstance(loaded, Model) and isinstance(loaded.gate, Gate) and isinstance(loaded.neighbours, Neighbours)
+    assert loaded.gate.describe() == model.gate.describe()
 
 
 def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,7 +349,7 @@ def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: 
 
 
 def test_neighbour_vote_is_the_mean_of_the_k_most_similar_examples_per_intent() -> None:
-    from bot.nlu.classifier import _Neighbours
+    from bot.nlu.model import Neighbours
 
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((300, 16)).astype(np.float32)
@@ -342,7 +361,7 @@ def test_neighbour_vote_is_the_mean_of_the_k_most_similar_examples_per_intent() 
     queries = rng.standard_normal((50, 16)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 
-    votes, nearest = _Neighbours(vectors, labels, classes, inscope, k=3)(queries)
+    votes, nearest = Neighbours(vectors, labels, classes, inscope, k=3)(queries)
 
     sims = queries @ vectors.T
     for j, name in enumerate(classes):
@@ -366,13 +385,13 @@ def test_classifier_config_errors_name_the_option(config: Dict[str, Any], option
 
 
 def test_neighbour_vote_weight_is_chosen_on_held_out_data_and_changes_the_scores(tmp_path: Path) -> None:
-    from bot.nlu.classifier import _KNN_WEIGHTS
+    from bot.nlu.tuning import KNN_WEIGHTS
 
     parts = Components(tmp_path)
     confidences = {}
     for weight in ("auto", 0, 4):
         clf = parts.classifier({"knn_weight": weight, "threshold": None}, name=f"clf{weight}")
-        assert clf.report["knn_weight"] in (_KNN_WEIGHTS if weight == "auto" else (weight,))
+        assert clf.report["knn_weight"] in (KNN_WEIGHTS if weight == "auto" else (weight,))
         [(intent, confidence)] = parts.classify(clf, ["has my parcel shipped"])
         assert intent == "order_status"
         confidences[weight] = confidence
@@ -385,20 +404,20 @@ def test_svm_c_is_chosen_on_held_out_accuracy_with_ties_to_the_smaller() -> None
     clf = CanyuIntentClassifier({"knn_weight": 0}, None, None)  # type: ignore[arg-type]
     classes, labels = ["a", "b"], ["a", "b", "b", "oos"]  # "oos" is not a class: it does not count
     right, wrong = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 0.0]]), np.array([[0.0, 1.0]] * 4)
-    chosen, report = clf._choose_c(classes, {0.25: wrong, 0.5: right, 1.0: right, 2.0: wrong}, None, labels)
+    chosen, report = clf._tuner().choose_c(classes, {0.25: wrong, 0.5: right, 1.0: right, 2.0: wrong}, None, labels)
     assert chosen == 0.5
     assert report["C_tuning_accuracy"] == {"0.25": round(2 / 3, 4), "0.5": 1.0, "1.0": 1.0, "2.0": round(2 / 3, 4)}
-    assert clf._choose_c(classes, {1.0: wrong}, None, labels) == (1.0, {"C": 1.0})  # a fixed C is kept
-    assert clf._choose_c(classes, {0.25: wrong, 0.5: wrong}, None, [])[0] == 0.5  # nothing to tune on
+    assert clf._tuner().choose_c(classes, {1.0: wrong}, None, labels) == (1.0, {"C": 1.0})  # a fixed C is kept
+    assert clf._tuner().choose_c(classes, {0.25: wrong, 0.5: wrong}, None, [])[0] == 0.5  # nothing to tune on
 
 
 def test_svm_c_auto_tries_the_grid_and_a_fixed_c_is_used_as_given(tmp_path: Path) -> None:
-    from bot.nlu.classifier import _C_GRID
+    from bot.nlu.tuning import C_GRID
 
     parts = Components(tmp_path)
     auto = parts.classifier({"threshold": None}, name="c-auto")
-    assert auto.report["C"] in _C_GRID and auto._model.c == auto.report["C"]
-    assert set(auto.report["C_tuning_accuracy"]) == {str(c) for c in _C_GRID}
+    assert auto.report["C"] in C_GRID and auto._model.c == auto.report["C"]
+    assert set(auto.report["C_tuning_accuracy"]) == {str(c) for c in C_GRID}
     fixed = parts.classifier({"threshold": None, "C": 3.0}, name="c-fixed")
     assert fixed.report["C"] == 3.0 and fixed._model.svm.C == 3.0 and "C_tuning_accuracy" not in fixed.report
     [(intent, _)] = parts.classify(fixed, ["has my parcel shipped"])

@@ -79,7 +79,7 @@ def test_c_tuning_as_valid_train_does_it_never_changes_a_matrix_its_parallel_fit
     from sklearn.svm import LinearSVC
 
     from bot.nlu import CanyuIntentClassifier
-    from bot.nlu.classifier import _C_GRID
+    from bot.nlu.tuning import C_GRID
 
     spy = _FitSpy(LinearSVC.fit)
     monkeypatch.setattr(LinearSVC, "fit", lambda svm, x, y, sample_weight=None: spy(svm, x, y, sample_weight))
@@ -91,11 +91,11 @@ def test_c_tuning_as_valid_train_does_it_never_changes_a_matrix_its_parallel_fit
     report = classifier.report
     assert report["tuned_on"] == "5-fold cross-validation on training data"
     assert report["classes"] == 51  # 50 intents and out_of_scope
-    assert set(report["C_tuning_accuracy"]) == {str(c) for c in _C_GRID} and report["C"] in _C_GRID
+    assert set(report["C_tuning_accuracy"]) == {str(c) for c in C_GRID} and report["C"] in C_GRID
     assert "gate" in report
     # 5 folds x 4 values of C in worker threads, then the final model with the chosen C
-    assert len(spy.fits) == 5 * len(_C_GRID) + 1
-    assert sum(threaded for _, threaded in spy.fits) == 5 * len(_C_GRID)
+    assert len(spy.fits) == 5 * len(C_GRID) + 1
+    assert sum(threaded for _, threaded in spy.fits) == 5 * len(C_GRID)
     assert spy.changed_shared_matrices() == []
 
 
@@ -103,15 +103,16 @@ def test_parallel_fits_score_as_fitting_each_c_alone(rows: List[Tuple[str, str]]
     """Held-out scores as each `C` fitted alone gives them, within 1e-3. Not bit for bit: liblinear draws
     its coordinate order from one random generator per process, which the threads share (measured here: at
     most 4e-5 apart; with the old code's damaged matrix, 3e-2 in one run)."""
-    from bot.nlu.classifier import _C_GRID, _Model
+    from bot.nlu.model import Model
+    from bot.nlu.tuning import C_GRID
 
     fit_rows, held_out = rows[: 2 * len(rows) // 3], rows[2 * len(rows) // 3 :]
     texts, labels = [t for t, _ in fit_rows], [label for _, label in fit_rows]
-    together = _Model(2.0, 1.0, 0.5, 42)
-    svms = together.fit(texts, None, labels, set(), _C_GRID)
+    together = Model(2.0, 1.0, 0.5, 42)
+    svms = together.fit(texts, None, labels, set(), C_GRID)
     x, _ = together.inputs([t for t, _ in held_out], None)
-    for c in _C_GRID:
-        alone = _Model(2.0, 1.0, c, 42)
+    for c in C_GRID:
+        alone = Model(2.0, 1.0, c, 42)
         alone.fit(texts, None, labels, set())
         expected = alone.scores(alone.inputs([t for t, _ in held_out], None)[0])
         scores = together.scores(x, svms[c])
