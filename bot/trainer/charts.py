@@ -7,29 +7,49 @@ Without one, Chinese runs in labels are replaced by "…" rather than drawn as e
 
 from __future__ import annotations
 
+import functools
 import glob
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
-__all__ = ["bar_chart", "ratings_chart", "confusion_png", "histogram_png", "cjk_font"]
+from bot.language import CJK_CHAR
 
-_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]+")
+__all__ = ["bar_chart", "ratings_chart", "confusion_png", "histogram_png", "cjk_font", "reset_font_cache"]
+
+# A run of what the default font (DejaVu Sans) cannot draw: Chinese characters (bot.language's definition),
+# CJK symbols and punctuation, kana, Yijing hexagrams and full-width forms.
+_NEEDS_CJK_FONT = re.compile(rf"(?:{CJK_CHAR.pattern}|[\u3000-\u33ff\u4dc0-\u4dff\uff00-\uffef])+")
 _CJK_FONT_FILES = ("wqy", "noto*cjk", "sourcehan", "source-han", "droidsansfallback", "simhei", "msyh", "pingfang")
-_state: Dict[str, Optional[str]] = {}
 
 
-def _plt():
+@functools.lru_cache(maxsize=1)
+def _setup_fonts() -> Optional[str]:
+    """Configure matplotlib's fonts once per process; the CJK font's name, None without one.
+
+    A documented cache (the font search reads the disk): `reset_font_cache()` clears it.
+    """
+    import matplotlib
+
+    font = _find_cjk_font()
+    sans = ["DejaVu Sans"] if not font else [font, "DejaVu Sans"]
+    matplotlib.rcParams["font.sans-serif"] = sans + list(matplotlib.rcParams["font.sans-serif"])
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    return font
+
+
+def reset_font_cache() -> None:
+    """Forget the font found (tests that add or remove fonts); the next chart looks again."""
+    _setup_fonts.cache_clear()
+
+
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if "font" not in _state:
-        _state["font"] = _find_cjk_font()
-        sans = ["DejaVu Sans"] if not _state["font"] else [_state["font"], "DejaVu Sans"]
-        matplotlib.rcParams["font.sans-serif"] = sans + list(matplotlib.rcParams["font.sans-serif"])
-        matplotlib.rcParams["font.family"] = "sans-serif"
-        matplotlib.rcParams["axes.unicode_minus"] = False
+    _setup_fonts()
     return plt
 
 
@@ -40,7 +60,8 @@ def _find_cjk_font() -> Optional[str]:
         for path in sorted(glob.glob(f"/usr/share/fonts/**/*{pattern}*", recursive=True)):
             try:
                 font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(fname=path).get_name()
+                name: str = font_manager.FontProperties(fname=path).get_name()
+                return name
             except Exception:
                 continue
     return None
@@ -48,15 +69,15 @@ def _find_cjk_font() -> Optional[str]:
 
 def cjk_font() -> Optional[str]:
     _plt()
-    return _state.get("font")
+    return _setup_fonts()
 
 
 def label(text: str, width: int = 38) -> str:
     """A chart-safe, shortened label."""
     _plt()
     text = " ".join(text.split())
-    if not _state.get("font"):
-        text = _CJK.sub("…", text)
+    if not _setup_fonts():
+        text = _NEEDS_CJK_FONT.sub("…", text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -101,7 +122,7 @@ def ratings_chart(path: str, days: Sequence[str], up: Sequence[int], down: Seque
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(0, max([u + d for u, d in zip(up, down)] + [1]) * 1.2)
+    ax.set_ylim(0, max([u + d for u, d in zip(up, down, strict=False)] + [1]) * 1.2)
     ax.set_title(title + share)
     ax.legend(loc="upper left", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)

@@ -15,22 +15,24 @@ import re
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
+from numpy.typing import NDArray
+
+from bot.language import has_cjk
 
 __all__ = ["similarity_matrix", "group_items", "group_id"]
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
-
-def _char_matrix(texts: List[str]) -> np.ndarray:
+def _char_matrix(texts: List[str]) -> NDArray[np.float64]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     norm = [re.sub(r"\s+", " ", t.lower()).strip() or "_" for t in texts]
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
     m = vec.fit_transform(norm)
-    return (m @ m.T).toarray()
+    sim: NDArray[np.float64] = (m @ m.T).toarray()
+    return sim
 
 
-def _bigram_overlap(texts: List[str]) -> np.ndarray:
+def _bigram_overlap(texts: List[str]) -> NDArray[np.float64]:
     """Overlap coefficient of character bigrams (|A∩B| / min(|A|,|B|)): short Chinese questions."""
     grams = []
     for t in texts:
@@ -45,7 +47,7 @@ def _bigram_overlap(texts: List[str]) -> np.ndarray:
     return out
 
 
-def similarity_matrix(texts: List[str], encode: Optional[Callable[[List[str]], np.ndarray]] = None) -> np.ndarray:
+def similarity_matrix(texts: List[str], encode: Optional[Callable[[List[str]], NDArray[Any]]] = None) -> NDArray[np.float64]:
     """Pairwise similarity in [0, 1] of `texts` (`encode` defaults to the shared encoder)."""
     if not texts:
         return np.zeros((0, 0))
@@ -56,11 +58,11 @@ def similarity_matrix(texts: List[str], encode: Optional[Callable[[List[str]], n
         encode = get_encoder().encode
     vectors = np.asarray(encode(texts), dtype=np.float32)
     dense = np.clip(vectors @ vectors.T, 0.0, 1.0)
-    english = np.array([not _CJK.search(t) for t in texts])
+    english = np.array([not has_cjk(t) for t in texts])
     both_en = np.outer(english, english)
     lexical = np.where(both_en, chars, np.maximum(chars, _bigram_overlap(texts)))
     weight = np.where(both_en, 0.6, 0.2)
-    sim = weight * dense + (1 - weight) * lexical
+    sim: NDArray[np.float64] = weight * dense + (1 - weight) * lexical
     np.fill_diagonal(sim, 1.0)
     return sim
 
@@ -70,7 +72,7 @@ def group_id(items: List[Dict[str, Any]]) -> str:
 
 
 def group_items(items: List[Dict[str, Any]], threshold: float = 0.45,
-                encode: Optional[Callable[[List[str]], np.ndarray]] = None) -> List[Dict[str, Any]]:
+                encode: Optional[Callable[[List[str]], NDArray[Any]]] = None) -> List[Dict[str, Any]]:
     """Cluster inbox items; return groups `{id, label, size, items, reasons, intents}`, biggest first."""
     if not items:
         return []

@@ -24,7 +24,7 @@ class DomainIndex:
 
 def _names(seq: Any) -> List[Tuple[str, int, Any]]:
     """(name, line index, value) of a domain list whose items are names or one-key maps."""
-    out = []
+    out: List[Tuple[str, int, Any]] = []
     if not isinstance(seq, list):
         return out
     for i, item in enumerate(seq):

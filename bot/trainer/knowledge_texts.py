@@ -13,7 +13,7 @@ import importlib
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bot.trainer.problems import Problem, relpath
 from bot.trainer.sources import TextItem, item_line, key_line, load_yaml, yaml_files
@@ -41,9 +41,9 @@ def _entries(data: Any) -> Any:
     return []
 
 
-def _answers(entry: Any) -> List[tuple]:
+def _answers(entry: Any) -> List[Tuple[str, str, int]]:
     """(lang, text, line) of an entry's answers."""
-    out = []
+    out: List[Tuple[str, str, int]] = []
     ans = entry.get("answer")
     if hasattr(ans, "get"):
         for lang in LANGS:
@@ -95,7 +95,7 @@ def _catalogue(root: str, problems: List[Problem]) -> List[str]:
 _WHERE = re.compile(r"^(?P<file>[^:\n]+?):(?P<line>\d+): (?P<msg>.*)$", re.S)
 
 
-def _knowledge_engineer(root: str) -> tuple:
+def _knowledge_engineer(root: str) -> Tuple[Optional[List[Problem]], None]:
     """(findings of `bot.knowledge.loader.load_kb`, None), or (None, None) without that module."""
     try:
         from bot.errors import DataError
@@ -175,7 +175,7 @@ def load(root: str, problems: List[Problem]) -> KB:
 
 def twin_missing(texts: List[TextItem]) -> List[Problem]:
     """KB entries with an answer in one language only."""
-    by_key = {}
+    by_key: Dict[str, Dict[Optional[str], TextItem]] = {}
     for t in texts:
         by_key.setdefault(t.key, {})[t.lang] = t
     out = []

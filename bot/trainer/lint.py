@@ -20,8 +20,9 @@ import os
 import re
 import statistics
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
+from bot.language import has_cjk
 from bot.trainer import knowledge_texts
 from bot.trainer.config import load_config
 from bot.trainer.domain_index import index_domain
@@ -37,7 +38,6 @@ _EMOJI = re.compile(
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _GREETING_ONLY = re.compile(r"^(?:hi|hello|hey|hiya|dear|亲|你好|您好|嗨|哈喽|hello there|hi there)[\s!！~～,，。.]*$", re.I)
 EXEMPT_ANSWER_FIRST = ("utter_greet", "utter_goodbye", "utter_thanks", "utter_welcome", "utter_youre_welcome", "utter_iamabot")
 
@@ -69,7 +69,7 @@ def _syllables(word: str) -> int:
     return max(1, n)
 
 
-def readability(text: str, lang: str) -> tuple:
+def readability(text: str, lang: str) -> Tuple[str, float]:
     """(measure, value): Flesch reading ease for English (higher is easier), characters per sentence for Chinese."""
     plain = _PLACEHOLDER.sub("x", _EMOJI.sub("", text))
     sents = sentences(plain) or [plain]
@@ -98,10 +98,10 @@ def _problem(item: TextItem, severity: str, code: str, message: str) -> Optional
     return Problem(item.file, item.line, severity, code, f"{what}: {message}")
 
 
-def lint_item(item: TextItem, config: Dict[str, Any]) -> tuple:
+def lint_item(item: TextItem, config: Dict[str, Any]) -> Tuple[List[Problem], Figure]:
     """(problems, figure) of one answer text."""
     sev = config["severity"]
-    lang = item.lang if item.lang in ("zh", "en") else ("zh" if _CJK.search(item.text) else "en")
+    lang = item.lang if item.lang in ("zh", "en") else ("zh" if has_cjk(item.text) else "en")
     text = item.text
     out: List[Optional[Problem]] = []
     for phrase in _find(text, list(config["banned"].get(lang) or []) + list(config["banned"].get("zh" if lang == "en" else "en") or [])):
@@ -150,7 +150,7 @@ def lint_item(item: TextItem, config: Dict[str, Any]) -> tuple:
     return [p for p in out if p is not None], figure
 
 
-def lint_texts(items: List[TextItem], config: Dict[str, Any]) -> tuple:
+def lint_texts(items: List[TextItem], config: Dict[str, Any]) -> Tuple[List[Problem], List[Figure]]:
     """(problems, figures) of many answers."""
     problems: List[Problem] = []
     figures: List[Figure] = []
@@ -167,7 +167,7 @@ def collect_texts(repo_root: str, problems: List[Problem]) -> List[TextItem]:
     return response_texts(domain.files) + kb.texts
 
 
-def run_lint(repo_root: str, config_path: Optional[str] = None) -> tuple:
+def run_lint(repo_root: str, config_path: Optional[str] = None) -> Tuple[List[Problem], List[Figure]]:
     """(problems, figures) for every response and KB answer under `repo_root`."""
     config = load_config(repo_root, config_path)
     load_problems: List[Problem] = []

@@ -32,16 +32,16 @@ def _scores(y_true: Sequence[str], y_pred: Sequence[str]) -> Dict[str, Any]:
     labels = sorted(set(y_true) | set(y_pred))
     per: Dict[str, Dict[str, float]] = {}
     for lab in labels:
-        tp = sum(1 for t, p in zip(y_true, y_pred) if t == lab and p == lab)
-        fp = sum(1 for t, p in zip(y_true, y_pred) if t != lab and p == lab)
-        fn = sum(1 for t, p in zip(y_true, y_pred) if t == lab and p != lab)
+        tp = sum(1 for t, p in zip(y_true, y_pred, strict=False) if t == lab and p == lab)
+        fp = sum(1 for t, p in zip(y_true, y_pred, strict=False) if t != lab and p == lab)
+        fn = sum(1 for t, p in zip(y_true, y_pred, strict=False) if t == lab and p != lab)
         prec = tp / (tp + fp) if tp + fp else 0.0
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         per[lab] = {"precision": round(prec, 3), "recall": round(rec, 3), "f1": round(f1, 3), "support": tp + fn}
     supported = [v for v in per.values() if v["support"]]
     return {
-        "accuracy": round(sum(t == p for t, p in zip(y_true, y_pred)) / max(1, len(y_true)), 3),
+        "accuracy": round(sum(t == p for t, p in zip(y_true, y_pred, strict=False)) / max(1, len(y_true)), 3),
         "macro_f1": round(sum(v["f1"] for v in supported) / max(1, len(supported)), 3),
         "per_intent": per,
     }
@@ -55,11 +55,11 @@ def write_report(out_dir: str, texts: Sequence[str], y_true: Sequence[str], y_pr
     labels = sorted(set(y_true) | set(y_pred))
     index = {lab: i for i, lab in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
-    for t, p in zip(y_true, y_pred):
+    for t, p in zip(y_true, y_pred, strict=False):
         matrix[index[t]][index[p]] += 1
-    confusions = Counter((t, p) for t, p in zip(y_true, y_pred) if t != p).most_common(10)
+    confusions = Counter((t, p) for t, p in zip(y_true, y_pred, strict=False) if t != p).most_common(10)
     errors = [{"text": x, "intent": t, "predicted": p, "confidence": round(c, 3)}
-              for x, t, p, c in zip(texts, y_true, y_pred, confidences) if t != p]
+              for x, t, p, c in zip(texts, y_true, y_pred, confidences, strict=False) if t != p]
     report = dict(scores, messages=len(texts), source=source, threshold=threshold,
                   top_confusions=[{"intent": t, "predicted": p, "count": n} for (t, p), n in confusions], errors=errors)
     paths = {
@@ -67,8 +67,8 @@ def write_report(out_dir: str, texts: Sequence[str], y_true: Sequence[str], y_pr
         "confusion": charts.confusion_png(os.path.join(out_dir, "confusion_matrix.png"), labels, matrix,
                                           f"Intent confusion — accuracy {scores['accuracy']:.0%}"),
         "histogram": charts.histogram_png(os.path.join(out_dir, "confidence_histogram.png"),
-                                          [c for t, p, c in zip(y_true, y_pred, confidences) if t == p],
-                                          [c for t, p, c in zip(y_true, y_pred, confidences) if t != p], threshold),
+                                          [c for t, p, c in zip(y_true, y_pred, confidences, strict=False) if t == p],
+                                          [c for t, p, c in zip(y_true, y_pred, confidences, strict=False) if t != p], threshold),
     }
     with open(paths["json"], "w", encoding="utf-8") as fh:
         json.dump(report, fh, ensure_ascii=False, indent=1)
@@ -78,7 +78,8 @@ def write_report(out_dir: str, texts: Sequence[str], y_true: Sequence[str], y_pr
 def held_out_split(root: str) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str]]]:
     """(train, test) lists of (text, intent): every 5th example of an intent by a stable hash goes to test."""
     examples, _ = nlu_examples(root, [])
-    train, test = [], []
+    train: List[Tuple[str, str]] = []
+    test: List[Tuple[str, str]] = []
     for ex in examples:
         bucket = int(hashlib.sha1(f"{ex.intent}|{ex.text}".encode()).hexdigest(), 16) % HOLD_OUT_EVERY
         (test if bucket == 0 else train).append((ex.raw, ex.intent))

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, Dict, List, Optional
 
+from bot.settings import Settings, load_settings
 from bot.trainer.inbox import REASONS
 from bot.trainer.review import Review
 
@@ -28,7 +28,7 @@ _REASON_SHORT = {"out_of_scope": "out of scope", "fallback": "not understood", "
                  "asked_for_person": "wanted a person", "marked_wrong": "marked wrong"}
 
 
-def _console():
+def _console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False)
@@ -63,7 +63,8 @@ def _answer_line(answer: Dict[str, Any]) -> str:
 
 
 def _signal_line(signal: Dict[str, Any]) -> str:
-    what = _REASON_SHORT.get(signal.get("reason", ""), signal.get("reason", ""))
+    reason = str(signal.get("reason", ""))
+    what = _REASON_SHORT.get(reason, reason)
     if signal.get("text"):
         what += f": “{signal['text']}”"
     if signal.get("similarity") is not None:
@@ -120,12 +121,9 @@ def _pick(groups: List[Dict[str, Any]], number: Any) -> Dict[str, Any]:
         raise DataError(f"there is no group {number!r}; pick a number from 1 to {len(groups)}") from None
 
 
-def _retrain(review: Review, args: argparse.Namespace, out: Any) -> None:
-    from bot.settings import load_settings
-
-    settings = load_settings()
+def _retrain(review: Review, args: argparse.Namespace, out: Any, settings: Settings) -> None:
     url = args.rasa_url or f"http://127.0.0.1:{settings.rasa_port}"
-    token = args.rasa_token or os.environ.get("RASA_TOKEN")
+    token = args.rasa_token or settings.env.get("RASA_TOKEN")
     out.print("training… (a minute or so)")
     try:
         result = review.retrain_and_reload(url, token)
@@ -136,7 +134,7 @@ def _retrain(review: Review, args: argparse.Namespace, out: Any) -> None:
     out.print(f"model {what} ({result['seconds']} s): {result['model']}; loaded into {url}: {result['reloaded']}")
 
 
-def _interactive(review: Review, args: argparse.Namespace, out: Any) -> int:
+def _interactive(review: Review, args: argparse.Namespace, out: Any, settings: Settings) -> int:
     from rich.prompt import Prompt
 
     reasons = _reasons(args)
@@ -151,7 +149,7 @@ def _interactive(review: Review, args: argparse.Namespace, out: Any) -> int:
             _print_groups(groups, out)
             continue
         if choice in ("r", "retrain"):
-            _retrain(review, args, out)
+            _retrain(review, args, out, settings)
             continue
         try:
             group = _pick(groups, choice)
@@ -198,11 +196,12 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rasa-token", default=None, help="Rasa API token (default $RASA_TOKEN)")
 
 
-def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optional[str] = None) -> int:
-    from bot.settings import load_settings
+def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optional[str] = None,
+         settings: Optional[Settings] = None) -> int:
+    """`bot review`; `settings` (default: read from the environment) gives the Rasa port, RASA_TOKEN and USER."""
     from bot.storage import connect_redis
 
-    settings = load_settings()
+    settings = settings or load_settings()
     review = Review(redis or connect_redis(settings.redis_url), repo_root or str(settings.home))
     out = _console()
     answers_wanted = getattr(args, "answers", None)
@@ -212,7 +211,7 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
         if not sys.stdin.isatty():
             args.list = True
         else:
-            return _interactive(review, args, out)
+            return _interactive(review, args, out, settings)
     if wrong:
         answer_id = wrong
         if wrong.isdigit():
@@ -223,7 +222,7 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
                 from bot.errors import DataError
 
                 raise DataError(f"there is no answer {wrong}; `bot review --answers` lists {len(recent)}") from None
-        item = review.mark_wrong(answer_id, by=os.environ.get("USER") or "trainer", note=getattr(args, "note", "") or "")
+        item = review.mark_wrong(answer_id, by=settings.env.get("USER") or "trainer", note=getattr(args, "note", "") or "")
         print(f"marked wrong: “{item['text']}” answered with {_answer_line(item['answer'])}; it is in the inbox")
     if answers_wanted:
         _print_answers(review.recent_answers(limit=int(answers_wanted)), out)
@@ -239,7 +238,7 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
     if args.dismiss:
         print(f"dismissed {review.dismiss([i['id'] for i in _pick(groups, args.dismiss)['items']])} message(s)")
     if args.retrain:
-        _retrain(review, args, out)
+        _retrain(review, args, out, settings)
     if args.list:
         if args.json:
             print(json.dumps(groups, ensure_ascii=False, indent=1))

@@ -76,7 +76,7 @@ def load_yaml(path: str, root: str) -> Tuple[Any, List[Problem]]:
 def key_line(node: Any, key: Any) -> int:
     """1-based line of `key` in a CommentedMap (0 if unknown)."""
     try:
-        return node.lc.key(key)[0] + 1
+        return int(node.lc.key(key)[0]) + 1
     except Exception:
         return node_line(node)
 
@@ -84,14 +84,14 @@ def key_line(node: Any, key: Any) -> int:
 def item_line(seq: Any, index: int) -> int:
     """1-based line of item `index` in a CommentedSeq (0 if unknown)."""
     try:
-        return seq.lc.item(index)[0] + 1
+        return int(seq.lc.item(index)[0]) + 1
     except Exception:
         return node_line(seq)
 
 
 def node_line(node: Any) -> int:
     try:
-        return node.lc.line + 1
+        return int(node.lc.line) + 1
     except Exception:
         return 0
 

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from bot.trainer.problems import Problem
 from bot.trainer.sources import TextItem
@@ -32,7 +32,7 @@ class Twin:
     key: str
     kind: str
     hashes: Dict[str, str]  # lang -> hash (missing when that side is absent)
-    where: Dict[str, tuple]  # lang -> (file, line) of the first variation
+    where: Dict[str, Tuple[str, int]]  # lang -> (file, line) of the first variation
 
 
 def text_hash(texts: Iterable[str]) -> str:
@@ -47,7 +47,7 @@ def item_key(item: TextItem) -> str:
 def current_twins(items: Iterable[TextItem]) -> Dict[str, Twin]:
     """Group answer texts by key and language."""
     texts: Dict[str, Dict[str, List[str]]] = {}
-    where: Dict[str, Dict[str, tuple]] = {}
+    where: Dict[str, Dict[str, Tuple[str, int]]] = {}
     kinds: Dict[str, str] = {}
     for item in items:
         if item.lang not in LANGS:
@@ -67,7 +67,8 @@ def load_record(repo_root: str) -> Dict[str, Dict[str, str]]:
     if not os.path.exists(path):
         return {}
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh).get("pairs", {})
+        pairs: Dict[str, Dict[str, str]] = json.load(fh).get("pairs", {})
+    return pairs
 
 
 def save_record(repo_root: str, pairs: Dict[str, Dict[str, str]]) -> str:

@@ -13,9 +13,9 @@ import re
 from typing import List, Optional, Tuple
 
 from bot.errors import DataError
+from bot.trainer.checks.nlu import normalize_example
 from bot.trainer.problems import relpath
 from bot.trainer.sources import _block_examples, key_line, load_yaml, nlu_examples, yaml_files
-from bot.trainer.checks.nlu import normalize_example
 
 __all__ = ["add_examples", "clean_example"]
 
