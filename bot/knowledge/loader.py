@@ -1,30 +1,30 @@
 """Load and validate the trainer-edited knowledge base (`knowledge/products.yml`, `knowledge/faq/*.yml`).
 
 Every problem is reported as `file:line: what is wrong and how to fix it`, all at once, in one
-`DataError` (its `errors` attribute lists them), so a trainer fixes a whole batch per run.
+`DataError` (its `errors` attribute lists them), so a trainer fixes a whole batch per run. The types it builds
+are in `bot.knowledge.model` (re-exported here).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
 from bot.errors import DataError
+from bot.knowledge.model import Credit, FaqEntry, KnowledgeBase, Offer, Product, credit_line
+from bot.knowledge.specs import check_products
 
 __all__ = ["Product", "FaqEntry", "Offer", "Credit", "credit_line", "ends_with_offer", "KnowledgeBase", "load_kb",
            "kb_files", "kb_fingerprint", "LANGS"]
 
 LANGS = ("en", "zh")
-CREDIT_LINES = {"zh": "这条答案由米粉 @{name} 贡献", "en": "Answer by fan @{name}"}
-"""The line a fan-written answer ends with (bot/fan_answers publishes them; the `credit:` field of an entry)."""
 CREDIT_NAME_MAX = 24
 
 
-class _LineDict(dict):
+class _LineDict(Dict[Any, Any]):
     line: int = 0
 
 
@@ -39,74 +39,6 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-@dataclass
-class Product:
-    """One product: names, aliases (what customers type), model codes, price, release date, specs."""
-
-    id: str
-    category: str
-    name: Dict[str, str]
-    aliases: Dict[str, List[str]]
-    model_codes: List[str]
-    price: Optional[Dict[str, Any]] = None
-    release_date: Optional[str] = None
-    specs: Dict[str, Dict[str, Any]] = field(default_factory=dict)
-    source: str = ""
-    summary: Dict[str, str] = field(default_factory=dict)  # one line for catalog answers, per language
-    colours: Dict[str, List[str]] = field(default_factory=dict)  # per language, same order
-
-
-@dataclass(frozen=True)
-class Offer:
-    """What "yes" gets after an answer that ends with an offer ("Want the steps?").
-
-    Exactly one of: `answer` (a text per language), `entry` (another entry's answer) or `flow`
-    (a form or action the dialogue starts, e.g. `change_address_form`)."""
-
-    answer: Optional[Dict[str, str]] = None
-    entry: Optional[str] = None
-    flow: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Credit:
-    """Who wrote a fan-written answer: the fan's profile id and display name per language (`credit:`)."""
-
-    fan: str
-    name: Dict[str, str]
-
-
-def credit_line(credit: Credit, language: str) -> str:
-    """"这条答案由米粉 @小北 贡献" / "Answer by fan @xiaobei"."""
-    return CREDIT_LINES[language].format(name=credit.name.get(language) or credit.name.get("en") or credit.fan)
-
-
-@dataclass
-class FaqEntry:
-    """One FAQ entry: phrasings per language, the answer per language, tags, products it covers."""
-
-    id: str
-    questions: Dict[str, List[str]]
-    answer: Dict[str, str]
-    tags: List[str]
-    products: List[str]
-    source: str = ""
-    offer: Optional[Offer] = None
-    credit: Optional[Credit] = None  # a fan-written answer: `answer` ends with its credit line
-
-
-@dataclass
-class KnowledgeBase:
-    products: Dict[str, Product]
-    faq: Dict[str, FaqEntry]
-    root: Path
-    fingerprint: str = ""
-    out_of_scope: Dict[str, List[str]] = field(default_factory=dict)
-
-    def entry(self, entry_id: str) -> Optional[FaqEntry]:
-        return self.faq.get(entry_id)
 
 
 def kb_files(root: Path) -> List[Path]:
@@ -363,8 +295,6 @@ def load_kb(root: Path) -> KnowledgeBase:
     for e in faq.values():
         if e.offer is not None and e.offer.entry and e.offer.entry not in faq:
             errors.append(f"{e.source}: entry '{e.id}' offers entry '{e.offer.entry}', which does not exist")
-    from bot.knowledge.specs import check_products
-
     errors.extend(check_products(products))
     if not faq and not errors:
         errors.append(f"{_rel(root / 'faq', root)}:1: no FAQ entries; add knowledge/faq/<topic>.yml with a `faq:` list")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bot.knowledge.loader import Product
+from bot.knowledge.model import Product
 from bot.knowledge.text import normalise
 
 __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
