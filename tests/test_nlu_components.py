@@ -166,7 +166,7 @@ def test_model_archive_round_trip_gives_identical_predictions(trained: Dict[str,
     again = Agent.load(trained["model"])
     texts = ["does the band have gps", "充电宝能上飞机吗", "hi"]
     first, second = _parse(agent, texts), _parse(again, texts)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         assert a["intent"] == b["intent"]
         assert [r["name"] for r in a["intent_ranking"]] == [r["name"] for r in b["intent_ranking"]]
 
@@ -331,7 +331,7 @@ def test_a_model_pickled_under_the_classes_old_module_path_still_loads() -> None
 
 
 def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.embeddings import _SentenceTransformerModel, bundled_model_path, _precision
+    from bot.embeddings import _precision, _SentenceTransformerModel, bundled_model_path
     from bot.errors import ConfigError
 
     monkeypatch.setenv("CANYU_EMBEDDING_PRECISION", "fp8")

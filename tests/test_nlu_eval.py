@@ -13,7 +13,7 @@ from typing import Dict, List
 
 import pytest
 
-from bot.nlu.evaluation import main_intents
+from bot.nlu.evaluation import TRAINING_ENV, main_intents
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,9 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _run(dataset: Path, out: Path, valid: str) -> dict:
+def _run(dataset: Path, out: Path, valid: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    for key, value in TRAINING_ENV.items():  # as `bot eval intents` prepares the process (no training cache)
+        monkeypatch.setenv(key, value)
     args = argparse.Namespace(
         dir=str(dataset), config=str(ROOT / "config.yml"), valid=valid, baseline=None, epochs=None, out=str(out)
     )
@@ -71,8 +73,10 @@ def _run(dataset: Path, out: Path, valid: str) -> dict:
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
-def test_valid_tunes_by_default_and_the_report_has_the_no_oos_reference(dataset: Path, tmp_path: Path) -> None:
-    report = _run(dataset, tmp_path / "tune", "tune")
+def test_valid_tunes_by_default_and_the_report_has_the_no_oos_reference(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _run(dataset, tmp_path / "tune", "tune", monkeypatch)
     assert report["splits"] == {"train": 24, "valid": 10, "test": 10} and report["valid_use"] == "tune"
     canyu = report["results"]["canyu"]
     assert canyu["train_examples"] == 24 and canyu["valid_examples_for_tuning"] == 10
@@ -86,8 +90,10 @@ def test_valid_tunes_by_default_and_the_report_has_the_no_oos_reference(dataset:
     assert canyu["accuracy"] >= 50  # two thirds of it is Chinese and English paraphrases of the training data
 
 
-def test_valid_train_puts_valid_into_training_and_tunes_on_folds(dataset: Path, tmp_path: Path) -> None:
-    report = _run(dataset, tmp_path / "train", "train")
+def test_valid_train_puts_valid_into_training_and_tunes_on_folds(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _run(dataset, tmp_path / "train", "train", monkeypatch)
     assert report["splits"] == {"train": 34, "valid": 0, "test": 10} and report["valid_use"] == "train"
     canyu = report["results"]["canyu"]
     assert canyu["valid_examples_for_tuning"] == 0

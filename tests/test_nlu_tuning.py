@@ -57,7 +57,7 @@ class _FitSpy:
         for key, (x, before) in self.first_seen.items():
             readers = sum(1 for seen, _ in self.fits if seen == key)
             now = (x.data, x.indices, x.indptr)
-            if readers > 1 and not all(np.array_equal(a, b) for a, b in zip(now, before)):
+            if readers > 1 and not all(np.array_equal(a, b) for a, b in zip(now, before, strict=True)):
                 changed.append(f"{x.dtype} {x.shape} matrix read by {readers} fits")
         return changed
 

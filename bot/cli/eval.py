@@ -7,8 +7,14 @@ import argparse
 
 
 def _intents(args: argparse.Namespace) -> int:
-    from bot.nlu.evaluation import main_intents
+    import os
 
+    from bot.nlu.evaluation import TRAINING_ENV, main_intents
+    from bot.settings import QUIET_ENV
+
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ.update(TRAINING_ENV)  # Rasa reads its training-cache size from the environment
     return main_intents(args)
 
 

@@ -23,6 +23,10 @@ cross-validation folds, as it does for the demo bot. test.csv stays unseen eithe
 When test.csv has `oos` rows, a reference model is also trained on the same data without any
 out-of-scope handling (no `oos` rows, no threshold) and scored on the in-scope test rows: the report
 gives the in-scope accuracy that out-of-scope detection costs against it.
+
+This module runs Rasa (training, parsing); scoring and the report are `bot.nlu.eval_report`. It reads no
+environment variables and sets none: the caller prepares the process environment before calling
+`main_intents` (the quiet settings, and `TRAINING_ENV`, which Rasa reads from the environment).
 """
 
 from __future__ import annotations
@@ -32,24 +36,26 @@ import asyncio
 import csv
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
-
-import numpy as np
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.errors import ConfigError, DataError
+from bot.nlu.eval_report import OOS_LABEL, score_split, table, write_plots
 
-__all__ = ["main_intents", "evaluate_split", "diet_config", "read_split", "without_oos_handling"]
+__all__ = ["TRAINING_ENV", "main_intents", "evaluate_split", "diet_config", "read_split", "without_oos_handling"]
 
 logger = logging.getLogger(__name__)
 
-OOS_LABEL = "oos"
-OOS_INTENTS = {"oos", "out_of_scope", "nlu_fallback"}
 CANYU_CLASSIFIER = "CanyuIntentClassifier"
+TRAINING_ENV: Mapping[str, str] = MappingProxyType({"RASA_MAX_CACHE_SIZE": "0"})
+"""What the process environment must hold while `main_intents` trains: Rasa's training cache off, so no
+run reuses an earlier training and every run trains for real. Set by the caller (`bot eval intents`)."""
+
+
 
 
 def read_split(path: Path) -> List[Tuple[str, str]]:
@@ -140,7 +146,7 @@ def _train(config: Dict[str, Any], nlu_file: Path, workdir: Path, name: str) -> 
 
 def _predict(model: Path, rows: List[Tuple[str, str]], label: str) -> Tuple[List[Dict[str, Any]], List[float]]:
     from rasa.core.agent import Agent
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     from bot.embeddings import caches_disabled
 
@@ -165,7 +171,7 @@ def _classifier_report(model: Path) -> Dict[str, Any]:
     """What `CanyuIntentClassifier` chose during training (threshold, temperature, own fit time)."""
     import tarfile
 
-    import joblib
+    import joblib  # type: ignore[import-untyped]
 
     with tarfile.open(model) as archive:
         for member in archive.getmembers():
@@ -175,99 +181,6 @@ def _classifier_report(model: Path) -> Dict[str, Any]:
                     return dict(joblib.load(handle).report)
     return {}
 
-
-def _metrics(rows: List[Tuple[str, str]], parsed: List[Dict[str, Any]], latencies: List[float]) -> Dict[str, Any]:
-    from sklearn.metrics import f1_score
-
-    truth = [label for _, label in rows]
-    predicted = []
-    best_inscope = []
-    confidence = []
-    for result in parsed:
-        intent = (result.get("intent") or {}).get("name") or "nlu_fallback"
-        predicted.append(OOS_LABEL if intent in OOS_INTENTS else intent)
-        confidence.append(float((result.get("intent") or {}).get("confidence") or 0.0))
-        ranking = [r for r in result.get("intent_ranking") or [] if r.get("name") not in OOS_INTENTS]
-        best_inscope.append(ranking[0]["name"] if ranking else OOS_LABEL)
-    y, p, b = np.array(truth), np.array(predicted), np.array(best_inscope)
-    inscope = y != OOS_LABEL
-    labels = sorted(set(y[inscope]))
-    report: Dict[str, Any] = {
-        "test_messages": len(rows),
-        "inscope_messages": int(inscope.sum()),
-        "accuracy": round(100 * float(np.mean(p[inscope] == y[inscope])), 2) if inscope.any() else None,
-        "macro_f1": round(100 * float(f1_score(y[inscope], p[inscope], labels=labels, average="macro", zero_division=0)), 2)
-        if inscope.any()
-        else None,
-        "top_intent_accuracy_without_fallback": round(100 * float(np.mean(b[inscope] == y[inscope])), 2)
-        if inscope.any()
-        else None,
-        "inscope_rejected_as_oos": round(100 * float(np.mean(p[inscope] == OOS_LABEL)), 2) if inscope.any() else None,
-        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2),
-        "latency_ms_p99": round(float(np.percentile(latencies, 99)), 2),
-        "latency_ms_mean": round(float(np.mean(latencies)), 2),
-    }
-    if (~inscope).any():
-        said_oos = p == OOS_LABEL
-        tp = int(np.sum(said_oos & ~inscope))
-        precision = tp / max(1, int(said_oos.sum()))
-        recall = tp / int((~inscope).sum())
-        report.update(
-            {
-                "oos_messages": int((~inscope).sum()),
-                "oos_precision": round(100 * precision, 2),
-                "oos_recall": round(100 * recall, 2),
-                "oos_f1": round(100 * (2 * precision * recall / (precision + recall) if precision + recall else 0.0), 2),
-            }
-        )
-    report["_predicted"] = predicted
-    report["_confidence"] = confidence
-    return report
-
-
-def _plots(out: Path, name: str, rows: List[Tuple[str, str]], metrics: Dict[str, Any]) -> Dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import confusion_matrix
-
-    truth = [label for _, label in rows]
-    predicted = metrics["_predicted"]
-    labels = sorted(set(truth) | set(predicted))
-    matrix = confusion_matrix(truth, predicted, labels=labels).astype(float)
-    matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    size = max(6.0, 0.16 * len(labels) + 3)
-    fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)))
-    ax.set_yticks(range(len(labels)))
-    font = 9 if len(labels) <= 30 else 5
-    ax.set_xticklabels(labels, rotation=90, fontsize=font)
-    ax.set_yticklabels(labels, fontsize=font)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"{name}: confusion (row-normalised)", fontsize=9)
-    fig.tight_layout()
-    confusion = out / f"confusion-{name}.png"
-    fig.savefig(confusion, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-    confidence = np.array(metrics["_confidence"])
-    correct = np.array([t == p for t, p in zip(truth, predicted)])
-    fig, ax = plt.subplots(figsize=(7, 4))
-    bins = np.linspace(0, 1, 41)
-    ax.hist(confidence[correct], bins=bins, alpha=0.7, label="correct")
-    ax.hist(confidence[~correct], bins=bins, alpha=0.7, label="wrong")
-    ax.set_xlabel("confidence of the predicted intent")
-    ax.set_ylabel("messages")
-    ax.set_title(f"{name}: confidence on the test split")
-    ax.legend()
-    fig.tight_layout()
-    histogram = out / f"confidence-{name}.png"
-    fig.savefig(histogram, dpi=110)
-    plt.close(fig)
-    return {"confusion_png": str(confusion), "confidence_png": str(histogram)}
 
 
 def evaluate_split(
@@ -279,20 +192,20 @@ def evaluate_split(
     workdir: Path,
 ) -> Tuple[Dict[str, Any], Path]:
     """Trains `config` with Rasa on train (+valid for tuning), parses test; returns (metrics, model)."""
-    from bot.embeddings import _encoders
+    from bot.embeddings import loaded_encoders
 
     tune = valid if _has_canyu_classifier(config) else []
     nlu_file = workdir / f"{name}-nlu.json"
     _write_nlu(nlu_file, train, tune)
-    before = {k: dict(e.stats) for k, e in _encoders.items()}
+    before = {k: dict(e.stats) for k, e in loaded_encoders().items()}
     print(f"[{name}] training on {len(train)} examples" + (f", tuning on {len(tune)} valid examples" if tune else ""))
     model, seconds = _train(config, nlu_file, workdir, name)
     encoding = {
-        k: {s: e.stats[s] - before.get(k, {}).get(s, 0) for s in e.stats} for k, e in _encoders.items()
+        k: {s: e.stats[s] - before.get(k, {}).get(s, 0) for s in e.stats} for k, e in loaded_encoders().items()
     }
     print(f"[{name}] trained in {seconds:.1f}s; parsing {len(test)} test messages one by one")
     parsed, latencies = _predict(model, test, name)
-    metrics = _metrics(test, parsed, latencies)
+    metrics = score_split(test, parsed, latencies)
     metrics["train_seconds"] = round(seconds, 1)
     metrics["train_examples"] = len(train)
     metrics["valid_examples_for_tuning"] = len(tune)
@@ -319,38 +232,6 @@ def _no_oos_reference(
     return {"no_oos_accuracy": reference["accuracy"], "oos_cost_points": round(reference["accuracy"] - accuracy, 2)}
 
 
-_ROWS = [
-    ("accuracy", "in-scope accuracy %"),
-    ("macro_f1", "in-scope macro-F1 %"),
-    ("top_intent_accuracy_without_fallback", "top intent acc. ignoring fallback %"),
-    ("inscope_rejected_as_oos", "in-scope sent to fallback/OOS %"),
-    ("no_oos_accuracy", "in-scope acc., no OOS handling %"),
-    ("oos_cost_points", "in-scope cost of OOS handling, points"),
-    ("oos_precision", "OOS precision %"),
-    ("oos_recall", "OOS recall %"),
-    ("oos_f1", "OOS F1 %"),
-    ("train_seconds", "training time s"),
-    ("latency_ms_p50", "latency p50 ms"),
-    ("latency_ms_p99", "latency p99 ms"),
-]
-
-
-def _table(results: Dict[str, Dict[str, Any]]) -> str:
-    names = list(results)
-    lines = [f"{'metric':38}" + "".join(f"{n:>16}" for n in names)]
-    for key, title in _ROWS:
-        if all(results[n].get(key) is None for n in names):
-            continue
-        cells = "".join(f"{'-' if results[n].get(key) is None else results[n][key]:>16}" for n in names)
-        lines.append(f"{title:38}{cells}")
-    if len(names) == 2:
-        a, b = (results[n] for n in names)
-        if a.get("train_seconds") and b.get("train_seconds"):
-            lines.append(f"{'training time ratio ' + names[1] + '/' + names[0]:38}{b['train_seconds'] / a['train_seconds']:>16.1f}")
-        if a.get("accuracy") is not None and b.get("accuracy") is not None:
-            lines.append(f"{'accuracy difference ' + names[0] + '-' + names[1]:38}{a['accuracy'] - b['accuracy']:>16.2f}")
-    return "\n".join(lines)
-
 
 def _quiet_rasa() -> None:
     """Rasa logs every parse at debug level: keep the console to progress bars and results."""
@@ -367,11 +248,6 @@ def main_intents(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not (folder / "train.csv").is_file() or not (folder / "test.csv").is_file():
         raise DataError(f"{folder}: needs train.csv and test.csv (and optionally valid.csv), columns text,label")
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ["RASA_MAX_CACHE_SIZE"] = "0"  # no reuse of earlier trainings: every run trains for real
     _quiet_rasa()
     train = read_split(folder / "train.csv")
     valid = read_split(folder / "valid.csv") if (folder / "valid.csv").is_file() else []
@@ -399,9 +275,9 @@ def main_intents(args: argparse.Namespace) -> int:
             kept = out / f"model-{name}.tar.gz"
             shutil.copyfile(model, kept)
             metrics["model"] = str(kept)
-            metrics.update(_plots(out, name, test, metrics))
+            metrics.update(write_plots(out, name, test, metrics))
             results[name] = metrics
-            print(_table({name: metrics}), flush=True)
+            print(table({name: metrics}), flush=True)
     for metrics in results.values():
         metrics.pop("_predicted", None)
         metrics.pop("_confidence", None)
@@ -416,6 +292,6 @@ def main_intents(args: argparse.Namespace) -> int:
     (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     print()
     print(f"dataset {dataset}: train {len(train)}, valid {len(valid)}, test {len(test)}")
-    print(_table(results))
+    print(table(results))
     print(f"\nwritten: {out / 'report.json'}, confusion-*.png, confidence-*.png")
     return 0

@@ -15,8 +15,7 @@ from typing import List
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.language import CJK_CHAR as _CJK
-from bot.language import has_cjk
+from bot.language import CJK_CHAR as _CJK, has_cjk
 
 __all__ = ["char_ngrams", "word_ngrams", "has_cjk", "make_vectorizers"]
 
@@ -57,7 +56,7 @@ def _words(text: str) -> List[str]:
 def word_ngrams(text: str) -> List[str]:
     """Word unigrams and bigrams (jieba search-mode segmentation for Chinese runs: words and their parts)."""
     words = _words(text)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 
 def make_vectorizers() -> List[TfidfVectorizer]:
