@@ -1,4 +1,8 @@
-"""A hash of the code behind our components, so Rasa's training cache never reuses a model trained by older code."""
+"""A hash of the code behind our components, so Rasa's training cache never reuses a model trained by older code.
+
+`code_fingerprint` is a documented cache (`lru_cache`): computed once per process, since the code does not change
+while it runs; `code_fingerprint.cache_clear()` resets it.
+"""
 
 from __future__ import annotations
 

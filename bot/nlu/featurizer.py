@@ -25,6 +25,7 @@ import time
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
+import numpy.typing as npt
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -113,7 +114,7 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
             self._encoder_zh = get_encoder(self._config["model_zh"])
         return self._encoder_zh
 
-    def _vectors(self, texts: List[str], show_progress: bool) -> np.ndarray:
+    def _vectors(self, texts: List[str], show_progress: bool) -> npt.NDArray[np.float32]:
         batch_size = int(self._config["batch_size"])
         zh_encoder = self.encoder_zh
         if zh_encoder is None:
@@ -135,7 +136,7 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if not todo:
             return
         vectors = self._vectors([m.get(TEXT) for m in todo], show_progress)
-        for message, vector in zip(todo, vectors):
+        for message, vector in zip(todo, vectors, strict=True):
             self.add_features_to_message(None, vector.reshape(1, -1).astype(np.float32), TEXT, message)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -22,7 +22,7 @@ __all__ = ["C_GRID", "DEFAULT_C", "KNN_WEIGHTS", "Tuner"]
 
 logger = logging.getLogger(__name__)
 
-SCALES = np.logspace(-0.5, 2.2, 55)  # softmax temperatures tried by the calibration
+SCALES = tuple(float(s) for s in np.logspace(-0.5, 2.2, 55))  # softmax temperatures tried by the calibration
 KNN_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # `knn_weight: auto` picks from these
 C_GRID = (0.25, 0.5, 1.0, 2.0)  # `C: auto` picks from these on the tuning data
 DEFAULT_C = 0.5  # `C: auto` with nothing to tune on
