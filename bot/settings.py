@@ -121,10 +121,12 @@ def child_env(settings: Settings, **overrides: str) -> Dict[str, str]:
     return {**settings.env, **QUIET_ENV, **overrides}
 
 
-def apply_quiet_env() -> None:
-    """Make this process quiet (`QUIET_ENV`) before Rasa, TensorFlow or torch load: called by entry points only."""
+def apply_quiet_env(extra: Mapping[str, str] = MappingProxyType({})) -> None:
+    """Make this process quiet (`QUIET_ENV`) before Rasa, TensorFlow or torch load: called by entry points only.
+    `extra`: what a command also needs in the environment (e.g. `bot.nlu.evaluation.TRAINING_ENV`)."""
     os.environ.update(QUIET_ENV)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
+    os.environ.update(extra)
 
 
 def data_dir(settings: Settings) -> Path:

@@ -7,14 +7,10 @@ import argparse
 
 
 def _intents(args: argparse.Namespace) -> int:
-    import os
-
     from bot.nlu.evaluation import TRAINING_ENV, main_intents
-    from bot.settings import QUIET_ENV
+    from bot.settings import apply_quiet_env
 
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-    os.environ.update(TRAINING_ENV)  # Rasa reads its training-cache size from the environment
+    apply_quiet_env(TRAINING_ENV)  # before Rasa loads; it reads its training-cache size from the environment
     return main_intents(args)
 
 
