@@ -26,12 +26,17 @@ BIN = Path(sys.executable).parent
 
 DOCUMENTED_CACHES: Dict[str, str] = {
     # "module:name": "how to reset it" (a function of the same module, or `cache_clear` for an lru_cache)
+    "bot.embeddings:_encoders": "reset_encoders",
+    "bot.embeddings:_bypass": "reset_encoders",
+    "bot.knowledge.text:_jieba": "cache_clear",
+    "bot.trainer.charts:_setup_fonts": "reset_font_cache",
 }
 """Module-level state that is allowed: caches of things that are expensive to make and the same for the whole
 process (models, parsed files). Each names its reset; tests call it instead of reaching into the module."""
 
 COMPOSITION_ROOTS: Set[str] = {
     "bot/context.py",
+    "bot/cli/trainer.py",
 }
 """The modules that may ask `bot.storage` for a Redis client (`open_redis`, `open_async_redis`) or call
 `build_context`: the entry points of docs/DEVELOPING.md."""

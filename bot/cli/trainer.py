@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
+
+def _context(args: argparse.Namespace) -> AppContext:
+    """The CLI run's context (`args.ctx`, built once by the CLI main); built here when the main has not."""
+    ctx = getattr(args, "ctx", None)
+    if ctx is None:
+        from bot.context import build_context
+
+        ctx = args.ctx = build_context()
+    return ctx
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -14,7 +28,8 @@ def _lint(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from bot.trainer.review_tui import main
 
-    return main(args)
+    ctx = _context(args)
+    return main(args, redis=ctx.redis, settings=ctx.settings)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -25,13 +40,14 @@ def _report(args: argparse.Namespace) -> int:
     from bot.analytics import compute_report, report_csv, report_text
     from bot.trainer.report import main
 
+    ctx = _context(args)
     end = time.time()
-    figures = compute_report(end - args.days * 86400, end)
+    figures = compute_report(end - args.days * 86400, end, red=ctx.redis)
     if args.csv:
         with open(args.csv, "w", encoding="utf-8", newline="") as fh:
             fh.write(report_csv(figures))
         print(f"wrote {args.csv}", file=sys.stderr)
-    code = main(args)
+    code = main(args, redis=ctx.redis, settings=ctx.settings)
     if not args.json:
         print()
         print(report_text(figures))

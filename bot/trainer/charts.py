@@ -26,7 +26,7 @@ _CJK_FONT_FILES = ("wqy", "noto*cjk", "sourcehan", "source-han", "droidsansfallb
 def _setup_fonts() -> Optional[str]:
     """Configure matplotlib's fonts once per process; the CJK font's name, None without one.
 
-    A documented cache (the font search reads the disk): `reset_font_cache()` clears it.
+    Process-wide cache (the font search reads the disk); reset with reset_font_cache().
     """
     import matplotlib
 

@@ -12,6 +12,8 @@ import os
 import time
 from typing import Any, Dict, Optional
 
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
 from bot.trainer import charts
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
@@ -95,12 +97,15 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
 
-def main(args: argparse.Namespace) -> int:
-    from bot.settings import load_settings
-    from bot.storage import connect_redis
-
-    settings = load_settings()
-    report = build_report(connect_redis(settings.redis_url), str(settings.home), days=args.days)
+def main(args: argparse.Namespace, redis: Optional[Any] = None, settings: Optional[Settings] = None) -> int:
+    """`bot report`; Redis and the settings come from the CLI's context (`args.ctx`) unless handed in."""
+    ctx = getattr(args, "ctx", None)
+    settings = settings or (ctx.settings if ctx is not None else load_settings())
+    if redis is None:
+        if ctx is None:
+            raise ConfigError("`bot report` needs the CLI's context (args.ctx) or a Redis client")
+        redis = ctx.redis
+    report = build_report(redis, str(settings.home), days=args.days)
     out = args.out or os.path.join(str(settings.home), "reports", f"week-{report['to']}")
     paths = write_report(report, out)
     if args.json:

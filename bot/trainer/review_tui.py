@@ -17,6 +17,7 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
+from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.trainer.inbox import REASONS
 from bot.trainer.review import Review
@@ -198,11 +199,15 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optional[str] = None,
          settings: Optional[Settings] = None) -> int:
-    """`bot review`; `settings` (default: read from the environment) gives the Rasa port, RASA_TOKEN and USER."""
-    from bot.storage import connect_redis
-
-    settings = settings or load_settings()
-    review = Review(redis or connect_redis(settings.redis_url), repo_root or str(settings.home))
+    """`bot review`; Redis and the settings (Rasa port, RASA_TOKEN, USER) come from the CLI's context (`args.ctx`)
+    unless handed in."""
+    ctx = getattr(args, "ctx", None)
+    settings = settings or (ctx.settings if ctx is not None else load_settings())
+    if redis is None:
+        if ctx is None:
+            raise ConfigError("`bot review` needs the CLI's context (args.ctx) or a Redis client")
+        redis = ctx.redis
+    review = Review(redis, repo_root or str(settings.home))
     out = _console()
     answers_wanted = getattr(args, "answers", None)
     wrong = getattr(args, "wrong", None)
