@@ -26,6 +26,7 @@ BIN = Path(sys.executable).parent
 
 DOCUMENTED_CACHES: Dict[str, str] = {
     # "module:name": "how to reset it" (a function of the same module, or `cache_clear` for an lru_cache)
+    "bot.nlu._fingerprint:code_fingerprint": "cache_clear",
     "bot.embeddings:_encoders": "reset_encoders",
     "bot.embeddings:_bypass": "reset_encoders",
     "bot.knowledge.text:_jieba": "cache_clear",
