@@ -176,7 +176,7 @@ def test_one_sweeper_per_interval(red: Any) -> None:
 def test_the_thread_sweeps_at_once_and_stops(red: Any, redis_server: Any) -> None:
     key = _tracker(red, "rest:old", time.time() - 100 * DAY)
     stop = threading.Event()
-    thread = start_retention_thread(redis_server.url, policy(), stop=stop)
+    thread = start_retention_thread(red, policy(), stop=stop)
     deadline = time.monotonic() + 10
     while red.exists(key) and time.monotonic() < deadline:
         time.sleep(0.05)

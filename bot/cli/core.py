@@ -88,13 +88,14 @@ def _run(args: argparse.Namespace) -> int:
         stack.start()
         from bot.deployment_jobs import deployment_jobs
         from bot.jobs import JobRunner
+        from bot.privacy.policy import policy_path
         from bot.privacy.retention import start_retention_thread
         from bot.storage import connect_redis
 
         supervisor = Supervisor(stack, _say)
         health.supervisor = supervisor
-        start_retention_thread(stack.redis_url)  # privacy.yml's retention, swept every few minutes
         red = connect_redis(stack.redis_url)
+        start_retention_thread(red, policy_file=policy_path(settings.env))  # privacy.yml's retention, every few min
         jobs = JobRunner(red, deployment_jobs(red, stack.rasa_url, stack.rasa_token)).start_thread()
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
              + ("  (with Authorization: Bearer $CANYU_REST_TOKEN)" if stack.env().get("CANYU_REST_TOKEN") else ""))

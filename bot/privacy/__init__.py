@@ -3,8 +3,8 @@
     person = resolve_person(redis, "telegram:42")   # every linked identity (bot.fans)
     export_person(redis, person)                     # JSON of every store's entries (the right of access)
     erase(redis, person)                             # delete them everywhere (the right to erasure)
-    apply_retention(redis, load_policy())            # privacy.yml's limits, applied once
-    start_retention_thread(redis_url)                # ... and every few minutes in `bot run`
+    apply_retention(redis, load_policy(policy_path(env)))  # privacy.yml's limits, applied once
+    start_retention_thread(redis, policy_file=policy_path(env))  # ... and every few minutes in `bot run`
 
 The stores are listed once, in `bot.privacy.inventory.FAMILIES`; docs/privacy.md explains the policy.
 """

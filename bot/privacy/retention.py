@@ -234,15 +234,13 @@ def sweep_once(red: Any, policy: RetentionPolicy, hold_seconds: Optional[int] = 
     return apply_retention(red, policy)
 
 
-def start_retention_thread(redis_url: str, policy: Optional[RetentionPolicy] = None,
+def start_retention_thread(red: Any, policy: Optional[RetentionPolicy] = None,
                            stop: Optional[threading.Event] = None, *,
                            policy_file: Optional[Path] = None) -> threading.Thread:
-    """Sweep now and every `sweep.interval_minutes` in a daemon thread: with `policy`, or with the policy in
-    `policy_file` (usually `policy_path(settings.env)`), re-read each time so that an edit applies without a
-    restart. A broken privacy.yml is raised here, at start-up."""
-    import redis
-
-    from bot.storage import redis_client_options
+    """Sweep now and every `sweep.interval_minutes` in a daemon thread, with the caller's Redis client (the
+    composition root's; redis-py clients are thread-safe): with `policy`, or with the policy in `policy_file`
+    (usually `policy_path(settings.env)`), re-read each time so that an edit applies without a restart.
+    A broken privacy.yml is raised here, at start-up."""
 
     def current_policy() -> RetentionPolicy:
         if policy is not None:
@@ -255,7 +253,6 @@ def start_retention_thread(redis_url: str, policy: Optional[RetentionPolicy] = N
     stop = stop or threading.Event()
 
     def loop() -> None:
-        red = redis.Redis.from_url(redis_url, **redis_client_options())
         current = first
         while True:
             try:
