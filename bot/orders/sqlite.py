@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
 
 from bot.errors import DataError, StorageError
-from bot.orders import CHANGEABLE_STATUSES, ORDER_STATUSES, Order, OrderNotChangeable, Repair, RestockAlert
+from bot.orders._model import CHANGEABLE_STATUSES, ORDER_STATUSES, Order, OrderNotChangeable, Repair, RestockAlert
 from bot.orders.products import PRODUCTS
 
 __all__ = ["SqliteOrderBackend", "demo_orders", "demo_owner", "DEMO_STOCK", "DEFAULT_DEMO_OWNER"]
