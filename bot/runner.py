@@ -177,7 +177,7 @@ class Stack:
                 plan.append(
                     Child(
                         "actions" if port == s.actions_port else f"actions-{port}",
-                        [py, "-m", "bot.child", "rasa_sdk", "--actions", "bot.actions", "--port", str(port)],
+                        [py, "-m", "bot.child", "bot.actions.server", "--port", str(port)],
                         f"http://127.0.0.1:{port}/health",
                     )
                 )

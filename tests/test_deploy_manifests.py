@@ -24,7 +24,7 @@ HOME = Path(__file__).resolve().parent.parent
 DEPLOY = HOME / "deploy"
 KUBE = DEPLOY / "kubernetes"
 PORTS = {"rasa": DEFAULT_RASA_PORT, "actions": DEFAULT_ACTIONS_PORT, "console": DEFAULT_CONSOLE_PORT, "redis": 6379}
-MODULES = {"rasa": ["bot.child", "rasa", "run"], "actions": ["bot.child", "rasa_sdk"],
+MODULES = {"rasa": ["bot.child", "rasa", "run"], "actions": ["bot.child", "bot.actions.server"],
            "console": ["bot.child", "bot.console"]}
 VALUE_OF = {"CANYU_RASA_PORT": str(DEFAULT_RASA_PORT), "CANYU_ACTIONS_PORT": str(DEFAULT_ACTIONS_PORT),
             "CANYU_CONSOLE_PORT": str(DEFAULT_CONSOLE_PORT), "RASA_URL": None, "REDIS_URL": None}
