@@ -37,6 +37,7 @@ process (models, parsed files). Each names its reset; tests call it instead of r
 
 COMPOSITION_ROOTS: Set[str] = {
     "bot/context.py",
+    "bot/actions/server.py",
     "bot/cli/trainer.py",
 }
 """The modules that may ask `bot.storage` for a Redis client (`open_redis`, `open_async_redis`) or call
