@@ -1,18 +1,19 @@
-"""Shared fixtures: `assistant` runs the real trained assistant once per test session."""
+"""Shared fixtures: `assistant` runs the real trained assistant once per test session; `redis_server` is a test
+module's own embedded Redis and `ctx` an `AppContext` on it (the composition root of a test module)."""
 
 from __future__ import annotations
 
-import os
 from typing import Iterator
 
 import pytest
 
-from bot.settings import QUIET_ENV
+from bot.settings import apply_quiet_env
 from bot.storage import EmbeddedRedis
 
-os.environ.update(QUIET_ENV)
+apply_quiet_env()
 
-from tests.harness import Assistant, new_sender, start_assistant  # noqa: E402
+from bot.context import AppContext  # noqa: E402
+from tests.harness import Assistant, make_context, new_sender, start_assistant  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def ctx(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppContext]:
+    """An `AppContext` on the test module's own Redis (`redis_server`), with its data in a temp folder."""
+    context = make_context(tmp_path_factory.mktemp("ctx"), redis_server.url)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture

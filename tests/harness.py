@@ -27,6 +27,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 import redis
 import requests
 
+from bot.context import AppContext, build_context
 from bot.redaction import secrets_from_env
 from bot.runner import Stack, free_port
 from bot.settings import load_settings
@@ -164,6 +165,17 @@ def start_assistant(
         stack.stop()
         raise
     return Assistant(stack)
+
+
+def make_context(data_dir: Path, redis_url: Optional[str] = None, **env: str) -> AppContext:
+    """An `AppContext` for a test (a composition root of its own): the process environment, with its data in
+    `data_dir`, Redis at `redis_url` (None: the data dir's embedded server) and `env` on top."""
+    full = {**os.environ, "CANYU_DATA_DIR": str(data_dir), **env}
+    if redis_url:
+        full["REDIS_URL"] = redis_url
+    else:
+        full.pop("REDIS_URL", None)
+    return build_context(full)
 
 
 def write_credentials(path: Path, extra: str) -> Path:
