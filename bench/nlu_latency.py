@@ -34,8 +34,9 @@ def main() -> None:
     parser.add_argument("csv", nargs="?")
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
-    for key, value in {"RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
-        os.environ.setdefault(key, value)
+    from bot.settings import apply_quiet_env
+
+    apply_quiet_env()  # before Rasa and torch load: no telemetry, offline, OMP_WAIT_POLICY=PASSIVE
     import logging
 
     from rasa.core.agent import Agent

@@ -82,10 +82,11 @@ class AppContext:
         return self._async_redis
 
     def encoder(self, model: Optional[str] = None) -> "Encoder":
-        """The sentence encoder for `model` (default: `CANYU_EMBEDDING_MODEL`, else the bundled one)."""
-        from bot.embeddings import get_encoder
+        """The sentence encoder for `model` (default: `CANYU_EMBEDDING_MODEL`, else the bundled one), made with
+        this context's embedding settings."""
+        from bot.embeddings import EmbeddingSettings, get_encoder
 
-        return get_encoder(model or self.env.get("CANYU_EMBEDDING_MODEL") or None)
+        return get_encoder(model, EmbeddingSettings.from_env(self.env))
 
     @property
     def knowledge(self) -> "KnowledgeService":

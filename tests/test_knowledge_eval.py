@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from bot.knowledge.evaluation import main_faq, main_pairs
+from bot.settings import load_settings
 
 
 def _write(path: Path, header: list, rows: list) -> None:
@@ -31,7 +32,7 @@ def test_eval_faq_reports_accuracy_mrr_oos_and_latency(tmp_path: Path) -> None:
         ["who won the football match yesterday", "oos"], ["recipe for banana bread", "oos"],
     ])
     out = tmp_path / "report"
-    assert main_faq(argparse.Namespace(dir=str(tmp_path), out=str(out))) == 0
+    assert main_faq(argparse.Namespace(dir=str(tmp_path), out=str(out)), load_settings().env) == 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["top1"] >= 0.75 and 0 < report["mrr@10"] <= 1 and report["recall@5"] == 1.0
     assert "oos_precision" in report and "oos_recall" in report
@@ -44,7 +45,7 @@ def test_eval_pairs_prints_baseline_and_retriever(tmp_path: Path, capsys) -> Non
         rows.append([f"怎么修改绑定的银行卡{i}", f"如何更换绑定银行卡{i}", 1])
         rows.append([f"借款额度为什么降低了{i}", f"怎么注销账户{i}", 0])
     _write(tmp_path / "pairs.csv", ["text1", "text2", "label"], rows)
-    assert main_pairs(argparse.Namespace(dir=str(tmp_path), out=str(tmp_path / "r"))) == 0
+    assert main_pairs(argparse.Namespace(dir=str(tmp_path), out=str(tmp_path / "r")), load_settings().env) == 0
     printed = capsys.readouterr().out
     assert "baseline: char 1-3-gram TF-IDF cosine" in printed and "retriever similarity" in printed
     report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))

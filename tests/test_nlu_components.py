@@ -331,17 +331,16 @@ def test_a_model_pickled_under_the_classes_old_module_path_still_loads() -> None
 
 
 def test_precision_setting_is_checked_and_bf16_stays_close_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.embeddings import _precision, _SentenceTransformerModel, bundled_model_path
+    from bot.embedding_models import EmbeddingSettings, SentenceTransformerModel, bundled_model_path, resolve_precision
     from bot.errors import ConfigError
 
-    monkeypatch.setenv("CANYU_EMBEDDING_PRECISION", "fp8")
     with pytest.raises(ConfigError, match="CANYU_EMBEDDING_PRECISION"):
-        _precision()
+        resolve_precision(EmbeddingSettings.from_env({"CANYU_EMBEDDING_PRECISION": "fp8"}))
     texts = ["where is my card", "I was charged twice for one coffee", "订单到哪了"]
     vectors = {}
     for precision in ("fp32", "bf16"):
-        monkeypatch.setenv("CANYU_EMBEDDING_PRECISION", precision)
-        model = _SentenceTransformerModel(str(bundled_model_path()), "bundled")
+        settings = EmbeddingSettings.from_env({"CANYU_EMBEDDING_PRECISION": precision})
+        model = SentenceTransformerModel(str(bundled_model_path()), "bundled", settings)
         assert model.precision == precision
         vectors[precision] = model.encode(texts, batch_size=2, show_progress=False)
     cosine = (vectors["fp32"] * vectors["bf16"]).sum(axis=1)

@@ -16,14 +16,16 @@ def _intents(args: argparse.Namespace) -> int:
 
 def _faq(args: argparse.Namespace) -> int:
     from bot.knowledge.evaluation import main_faq
+    from bot.settings import load_settings
 
-    return main_faq(args)
+    return main_faq(args, load_settings().env)
 
 
 def _pairs(args: argparse.Namespace) -> int:
     from bot.knowledge.evaluation import main_pairs
+    from bot.settings import load_settings
 
-    return main_pairs(args)
+    return main_pairs(args, load_settings().env)
 
 
 def _conversations(args: argparse.Namespace) -> int:

@@ -5,12 +5,38 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Tuple
+
+if TYPE_CHECKING:
+    from bot.knowledge.retriever import Retriever
+
+
+def _env(args: argparse.Namespace) -> Mapping[str, str]:
+    """The settings' environment: from the context the CLI main hands down (`args.ctx`), else read here."""
+    ctx = getattr(args, "ctx", None)
+    if ctx is not None:
+        env: Mapping[str, str] = ctx.env
+        return env
+    from bot.settings import load_settings
+
+    return load_settings().env
 
 
 def _root(args: argparse.Namespace) -> Path:
     from bot.knowledge.config import knowledge_dir
 
-    return Path(args.kb_dir).resolve() if args.kb_dir else knowledge_dir()
+    return Path(args.kb_dir).resolve() if args.kb_dir else knowledge_dir(_env(args))
+
+
+def _retriever(args: argparse.Namespace, **options: Any) -> Tuple["Retriever", bool]:
+    from bot.embeddings import EmbeddingSettings
+    from bot.knowledge.config import cache_dir
+    from bot.knowledge.index import text_progress
+    from bot.knowledge.store import build_retriever
+
+    env = _env(args)
+    return build_retriever(_root(args), cache_dir(env), progress=text_progress("encoding"),
+                           embedding=EmbeddingSettings.from_env(env), **options)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -23,11 +49,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from bot.knowledge.index import text_progress
-    from bot.knowledge.store import build_retriever
-
     start = time.perf_counter()
-    retriever, cached = build_retriever(_root(args), use_cache=not args.force, progress=text_progress("encoding"))
+    retriever, cached = _retriever(args, use_cache=not args.force)
     print(f"{'index up to date (cache)' if cached else 'index built'}: {len(retriever.index.ids)} entries, "
           f"{len(retriever.index.phrases)} phrasings, dense search {retriever.index.q_index.kind}, "
           f"model {getattr(retriever.encoder, 'name', '?')}, {time.perf_counter() - start:.1f}s")
@@ -35,19 +58,17 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _reload(args: argparse.Namespace) -> int:
+    from bot.knowledge.config import cache_dir
     from bot.knowledge.store import touch_reload_marker
 
     _build(args)
-    marker = touch_reload_marker()
+    marker = touch_reload_marker(cache_dir(_env(args)))
     print(f"running action servers pick up the new knowledge base within a few seconds ({marker})")
     return 0
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from bot.knowledge.index import text_progress
-    from bot.knowledge.store import build_retriever
-
-    retriever, _ = build_retriever(_root(args), progress=text_progress("encoding"))
+    retriever, _ = _retriever(args)
     intent, _, confidence = (args.intent or "").partition(":")
     result = retriever.ask(args.question, args.language, intent or None, float(confidence or 1.0))
     print(f"outcome: {result.outcome}   source: {result.kind}   confidence: {result.confidence:.2f}   "

@@ -25,9 +25,13 @@ _HEADER = ("# Fan-written answers, published from the console's Fan answers page
 
 
 def fan_file(root: Optional[Path] = None) -> Path:
-    from bot.knowledge.config import knowledge_dir
+    """The fan answers file of the knowledge folder `root` (None: the configured one, read from the settings)."""
+    if root is None:
+        from bot.knowledge.config import knowledge_dir
+        from bot.settings import load_settings
 
-    return Path(root or knowledge_dir()) / "faq" / FAN_FILE
+        root = knowledge_dir(load_settings().env)
+    return Path(root) / "faq" / FAN_FILE
 
 
 def entry_id_for(proposal_id: str) -> str:
@@ -52,8 +56,10 @@ def _write(path: Path, items: List[Dict[str, Any]]) -> None:
 
 def _change(red: Any, root: Optional[Path], change: Callable[[List[Dict[str, Any]]], None]) -> None:
     """Read, change, write and validate the file under the lock; roll back when the KB no longer loads."""
+    from bot.knowledge.config import cache_dir
     from bot.knowledge.loader import load_kb
     from bot.knowledge.store import touch_reload_marker
+    from bot.settings import load_settings
 
     kb_root = fan_file(root).parent.parent
     with red.lock(KB_LOCK, timeout=60, blocking_timeout=30):
@@ -70,7 +76,7 @@ def _change(red: Any, root: Optional[Path], change: Callable[[List[Dict[str, Any
             else:
                 path.write_text(before, encoding="utf-8")
             raise DataError(f"the fan answer was not published, the knowledge base would not load: {exc}") from exc
-    touch_reload_marker()
+    touch_reload_marker(cache_dir(load_settings().env))
 
 
 def upsert_entry(red: Any, entry: Dict[str, Any], root: Optional[Path] = None) -> None:

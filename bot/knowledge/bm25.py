@@ -12,6 +12,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 import numpy as np
 from scipy import sparse
 
+from bot.knowledge._arrays import Floats
+
 __all__ = ["BM25", "TOKEN_WEIGHTS"]
 
 # Weight of each token kind in a query: char unigrams are weak evidence, bigrams and words strong.
@@ -21,7 +23,7 @@ TOKEN_WEIGHTS: Mapping[str, float] = {"w": 1.0, "b": 1.0, "c": 0.3}
 class BM25:
     """A fitted BM25 index; `weights` is the (docs x vocabulary) matrix of term weights."""
 
-    def __init__(self, vocab: Dict[str, int], idf: np.ndarray, weights: sparse.csr_matrix) -> None:
+    def __init__(self, vocab: Dict[str, int], idf: Floats, weights: sparse.csr_matrix) -> None:
         self.vocab = vocab
         self.idf = idf
         self.weights = weights
@@ -48,7 +50,7 @@ class BM25:
         weights = sparse.csr_matrix((data.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
         return cls(vocab, idf, weights)
 
-    def query_matrix(self, queries: Iterable[Sequence[str]]) -> "tuple[sparse.csr_matrix, np.ndarray]":
+    def query_matrix(self, queries: Iterable[Sequence[str]]) -> "tuple[sparse.csr_matrix, Floats]":
         """Sparse (queries x vocabulary) matrix of token weights and each query's best possible score."""
         rows: List[int] = []
         cols: List[int] = []
@@ -60,7 +62,7 @@ class BM25:
             for tok in q:
                 w = TOKEN_WEIGHTS.get(tok[:1], 1.0)
                 j = self.vocab.get(tok)
-                if tok in seen or (j is not None and j in seen):
+                if j is not None and j in seen:
                     continue
                 # unknown tokens still count in the best score: a query full of words the
                 # corpus never saw must not look like a perfect match on its one known word.
@@ -77,7 +79,7 @@ class BM25:
         return m, np.asarray(best, np.float32)
 
     def scores(self, queries: Sequence[Sequence[str]], normalised: bool = True,
-               rows: Optional[np.ndarray] = None) -> np.ndarray:
+               rows: Optional[Floats] = None) -> Floats:
         """(queries x docs) dense array of scores (normalised to about [0, 1] unless told not to)."""
         q, best = self.query_matrix(queries)
         w = self.weights if rows is None else self.weights[rows]

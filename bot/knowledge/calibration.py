@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from bot.knowledge._arrays import Floats
 from bot.knowledge.index import HybridIndex
 from bot.knowledge.text import has_cjk
 
@@ -23,12 +24,14 @@ def languages(texts: Sequence[str]) -> List[str]:
     return ["zh" if has_cjk(t) else "en" for t in texts]
 
 
-def calib_features(scores: np.ndarray, dense: np.ndarray, lex: np.ndarray) -> np.ndarray:
+def calib_features(scores: Floats, dense: Floats, lex: Floats) -> Floats:
     """Per query: the top entry's fused score, its margin over the second, its raw dense and BM25 scores."""
     order = np.argsort(-scores, axis=1)
     rows = np.arange(scores.shape[0])
     top, second = order[:, 0], order[:, 1] if scores.shape[1] > 1 else order[:, 0]
-    return np.c_[scores[rows, top], scores[rows, top] - scores[rows, second], dense[rows, top], lex[rows, top]]
+    features: Floats = np.c_[scores[rows, top], scores[rows, top] - scores[rows, second], dense[rows, top],
+                             lex[rows, top]]
+    return features
 
 
 class Calibrator:
@@ -44,12 +47,13 @@ class Calibrator:
     def __init__(self, params: Optional[Dict[str, Any]] = None) -> None:
         self.params: Dict[str, Any] = params or {}
 
-    def __call__(self, x: np.ndarray, lang: str = "en") -> np.ndarray:
+    def __call__(self, x: Floats, lang: str = "en") -> Floats:
         coef, intercept = self.params.get(lang) or self.params.get("en") or self._PRIOR
-        return 1.0 / (1.0 + np.exp(-(np.atleast_2d(x) @ coef + intercept)))
+        probability: Floats = 1.0 / (1.0 + np.exp(-(np.atleast_2d(x) @ coef + intercept)))
+        return probability
 
     @staticmethod
-    def _fit_nonneg(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> Any:
+    def _fit_nonneg(X: Floats, y: Floats, w: Floats) -> Any:
         from sklearn.linear_model import LogisticRegression
 
         # Confidence must not fall as similarity rises: refit without any feature that gets a
@@ -67,7 +71,7 @@ class Calibrator:
 
     @classmethod
     def fit(cls, index: HybridIndex, adjust: Any = None, negatives: Sequence[str] = (),
-            encoder: Any = None, asked: Optional[np.ndarray] = None, extra: Any = None) -> "Calibrator":
+            encoder: Any = None, asked: Optional[Floats] = None, extra: Any = None) -> "Calibrator":
         """Fit on the index's own phrasings; `asked` (bool per phrasing) limits which are asked. Generated
         spec phrasings are near-copies of each other across products ("14 battery" / "14 Pro battery"):
         asking them would teach the calibrator that a top score means little. `extra(texts, vecs, exclude)`
@@ -123,7 +127,7 @@ class Calibrator:
         return cls(params)
 
 
-def calibrate_scores(index: HybridIndex, scores: np.ndarray, texts: Sequence[str], q_vecs: np.ndarray) -> np.ndarray:
+def calibrate_scores(index: HybridIndex, scores: Floats, texts: Sequence[str], q_vecs: Floats) -> Floats:
     """Calibrated confidence of each query's top entry (used by `bot eval faq` for out-of-scope)."""
     cal = Calibrator.fit(index)
     feats = index.features(texts, q_vecs)

@@ -1,12 +1,12 @@
 """Retriever settings from `knowledge/config.yml` (thresholds, fusion weights, ANN switch).
 
 Paths: the knowledge base is `<CANYU_HOME>/knowledge` unless `CANYU_KNOWLEDGE_DIR` says
-otherwise; the index cache lives in `<CANYU_DATA_DIR>/kb/`.
+otherwise; the index cache lives in `<CANYU_DATA_DIR>/kb/`. Both are read from the `env` the caller hands in
+(`Settings.env`): nothing here reads the process environment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
@@ -40,8 +40,8 @@ class RetrieverConfig:
     weights: Dict[str, Dict[str, float]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()})
 
 
-def knowledge_dir(env: Optional[Mapping[str, str]] = None) -> Path:
-    env = os.environ if env is None else env
+def knowledge_dir(env: Mapping[str, str]) -> Path:
+    """The knowledge folder: `CANYU_KNOWLEDGE_DIR`, else `<home>/knowledge` (`bot.settings` finds the home)."""
     if env.get(ENV_KNOWLEDGE_DIR):
         return Path(env[ENV_KNOWLEDGE_DIR]).resolve()
     from bot.settings import load_settings
@@ -49,7 +49,8 @@ def knowledge_dir(env: Optional[Mapping[str, str]] = None) -> Path:
     return load_settings(env).home / "knowledge"
 
 
-def cache_dir(env: Optional[Mapping[str, str]] = None) -> Path:
+def cache_dir(env: Mapping[str, str]) -> Path:
+    """The index cache folder, `<data dir>/kb` (created on first use)."""
     from bot.settings import load_settings
 
     path = load_settings(env).data_dir / "kb"
@@ -57,9 +58,9 @@ def cache_dir(env: Optional[Mapping[str, str]] = None) -> Path:
     return path
 
 
-def load_config(root: Optional[Path] = None) -> RetrieverConfig:
-    """Read `<knowledge>/config.yml` (missing file or keys: defaults)."""
-    path = (root or knowledge_dir()) / "config.yml"
+def load_config(root: Path) -> RetrieverConfig:
+    """Read `<root>/config.yml` (missing file or keys: defaults)."""
+    path = root / "config.yml"
     if not path.exists():
         return RetrieverConfig()
     try:

@@ -12,6 +12,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from bot.knowledge._arrays import Floats, Ints
+
 __all__ = ["DenseIndex", "ANN_THRESHOLD"]
 
 ANN_THRESHOLD = 50_000
@@ -20,7 +22,7 @@ ANN_THRESHOLD = 50_000
 class DenseIndex:
     """Search L2-normalised vectors by cosine; `kind` is "exact", "ivf" or "hnsw"."""
 
-    def __init__(self, vectors: np.ndarray, ann_threshold: int = ANN_THRESHOLD, ann_kind: str = "ivf",
+    def __init__(self, vectors: Floats, ann_threshold: int = ANN_THRESHOLD, ann_kind: str = "ivf",
                  force_kind: Optional[str] = None, nprobe: Optional[int] = None, ef_search: int = 64) -> None:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, self.dim = self.vectors.shape if self.vectors.ndim == 2 else (0, 0)
@@ -65,7 +67,7 @@ class DenseIndex:
         elif self.kind == "hnsw":
             self._faiss.hnsw.efSearch = width  # type: ignore[union-attr]
 
-    def search(self, queries: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: Floats, k: int) -> Tuple[Floats, Ints]:
         """Top-k (scores, ids) per query, best first; ids are -1 where fewer than k exist."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self)))
@@ -81,7 +83,7 @@ class DenseIndex:
         order = np.argsort(-top, axis=1, kind="stable")
         return np.take_along_axis(top, order, axis=1), np.take_along_axis(part, order, axis=1)
 
-    def all_scores(self, queries: np.ndarray, k: int = 100) -> np.ndarray:
+    def all_scores(self, queries: Floats, k: int = 100) -> Floats:
         """(queries x n) cosines: exact for exact search; from the top-k with a floor elsewhere."""
         queries = np.atleast_2d(queries).astype(np.float32)
         if self._faiss is None:

@@ -22,12 +22,14 @@ import re
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from bot.embeddings import EmbeddingSettings
 from bot.errors import DataError
-from bot.knowledge.config import load_config
+from bot.knowledge._arrays import Floats, Ints
+from bot.knowledge.config import knowledge_dir, load_config
 from bot.knowledge.index import Doc, HybridIndex, get_encoder, query_language, text_progress
 from bot.knowledge.text import has_cjk
 
@@ -71,12 +73,13 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def main_faq(args: argparse.Namespace) -> int:
+def main_faq(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`bot eval faq DIR`; `env`: the settings' environment (the knowledge folder's config, the sentence models)."""
     folder = Path(args.dir)
     kb_rows = _read_csv(folder / "kb.csv", ("id", "question", "answer"))
     queries = _read_csv(folder / "queries.csv", ("text", "id"))
-    cfg = load_config()
-    encoder = get_encoder(cfg.model)
+    cfg = load_config(knowledge_dir(env))
+    encoder = get_encoder(cfg.model, EmbeddingSettings.from_env(env))
     docs = faq_docs(kb_rows)
     t0 = time.perf_counter()
     index = HybridIndex.build(docs, encoder, weights=cfg.weights, ann_threshold=cfg.ann_threshold,
@@ -136,7 +139,7 @@ def _latency(index: HybridIndex, encoder: Any, texts: Sequence[str]) -> Tuple[fl
     return round(_percentile(times, 50), 2), round(_percentile(times, 99), 2)
 
 
-def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, np.ndarray]:
+def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, Floats]:
     """The retriever's similarity signals for each pair: dense cosine and symmetric BM25 (IDF from all texts).
 
     Both texts of a pair are encoded by the model of the pair's language (Chinese if either has
@@ -152,7 +155,7 @@ def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, 
     qb, best_b = bm.query_matrix(tb)
     s_ab = np.asarray(qa.multiply(bm.weights[n:]).sum(axis=1)).ravel() / np.maximum(best_a, 1e-6)
     s_ba = np.asarray(qb.multiply(bm.weights[:n]).sum(axis=1)).ravel() / np.maximum(best_b, 1e-6)
-    langs = np.asarray([query_language(x + y) for x, y in zip(a, b)])
+    langs = np.asarray([query_language(x + y) for x, y in zip(a, b, strict=True)])
     dense = np.zeros(n, np.float32)
     for lang in dict.fromkeys(langs.tolist()):
         rows = np.flatnonzero(langs == lang)
@@ -167,7 +170,7 @@ def pair_signals(a: Sequence[str], b: Sequence[str], encoder: Any) -> Dict[str, 
             "languages": langs}
 
 
-def retriever_similarity(sig: Dict[str, np.ndarray], weights: Dict[str, float]) -> np.ndarray:
+def retriever_similarity(sig: Dict[str, Floats], weights: Dict[str, float]) -> Floats:
     """The retriever's untrained similarity of each pair: dense cosine and mean two-way BM25, each
     standardised over the pairs (no labels; the retriever standardises over entries), mixed by the
     language's fusion weights (dense_q + dense_p for the dense side, lex_q + lex_d for BM25)."""
@@ -175,15 +178,16 @@ def retriever_similarity(sig: Dict[str, np.ndarray], weights: Dict[str, float]) 
     lex_w = weights.get("lex_q", 0.0) + weights.get("lex_d", 0.0)
     lex = (sig["lex_min"] + sig["lex_max"]) / 2
     z = [(x - x.mean()) / (x.std() + 1e-9) for x in (np.asarray(sig["dense"], np.float64), lex)]
-    return (dense_w * z[0] + lex_w * z[1]) / max(dense_w + lex_w, 1e-9)
+    similarity: Floats = (dense_w * z[0] + lex_w * z[1]) / max(dense_w + lex_w, 1e-9)
+    return similarity
 
 
-def _halves(n: int, seed: int = 13) -> Tuple[np.ndarray, np.ndarray]:
+def _halves(n: int, seed: int = 13) -> Tuple[Ints, Ints]:
     perm = np.random.default_rng(seed).permutation(n)
     return perm[: n // 2], perm[n // 2 :]
 
 
-def _threshold_accuracy(s: np.ndarray, y: np.ndarray, halves: Tuple[np.ndarray, np.ndarray]) -> float:
+def _threshold_accuracy(s: Floats, y: Floats, halves: Tuple[Ints, Ints]) -> float:
     accs = []
     for fit, test in (halves, halves[::-1]):
         cand = np.unique(s[fit])
@@ -194,7 +198,8 @@ def _threshold_accuracy(s: np.ndarray, y: np.ndarray, halves: Tuple[np.ndarray, 
     return float(np.mean(accs))
 
 
-def main_pairs(args: argparse.Namespace) -> int:
+def main_pairs(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`bot eval pairs DIR`; `env` as for `main_faq`."""
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -206,8 +211,8 @@ def main_pairs(args: argparse.Namespace) -> int:
     b = [r["text2"] for r in rows]
     y = np.asarray([int(r["label"]) for r in rows])
     halves = _halves(len(y))
-    cfg = load_config()
-    encoder = get_encoder(cfg.model)
+    cfg = load_config(knowledge_dir(env))
+    encoder = get_encoder(cfg.model, EmbeddingSettings.from_env(env))
     t0 = time.perf_counter()
     results: Dict[str, Dict[str, float]] = {}
 
@@ -223,7 +228,7 @@ def main_pairs(args: argparse.Namespace) -> int:
         "accuracy": _threshold_accuracy(fused, y, halves), "roc_auc": float(roc_auc_score(y, fused))}
     results["retriever dense cosine alone"] = {
         "accuracy": _threshold_accuracy(sig["dense"], y, halves), "roc_auc": float(roc_auc_score(y, sig["dense"]))}
-    results.update(_zh_pair_rows(a, b, y, halves, encoder, fused) if lang == "zh" else {})
+    results.update(_zh_pair_rows(a, b, y, halves, encoder, fused, knowledge_dir(env)) if lang == "zh" else {})
 
     # Learned re-weighting: the retriever's signals plus which character n-grams the two share
     # or do not share, fitted on one half and measured on the other.
@@ -254,17 +259,16 @@ def main_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _zh_pair_rows(a: Sequence[str], b: Sequence[str], y: np.ndarray, halves: Tuple[np.ndarray, np.ndarray],
-                  encoder: Any, fused: np.ndarray) -> Dict[str, Dict[str, float]]:
+def _zh_pair_rows(a: Sequence[str], b: Sequence[str], y: Floats, halves: Tuple[Ints, Ints],
+                  encoder: Any, fused: Floats, kb_root: Path) -> Dict[str, Dict[str, float]]:
     """The Chinese pair model (`zh_similarity:`, weights fitted on the KB's phrasings, none on this set) on
     the pairs: alone, and added to the fused similarity as the retriever adds it (z-scored, `retriever_weight`).
     IDF and the centre of the e5 vectors come from the pairs' texts (no labels)."""
     from sklearn.metrics import roc_auc_score
 
-    from bot.knowledge.config import knowledge_dir
     from bot.knowledge.zh_pairs import load_zh_similarity, pair_similarity
 
-    cfg = load_zh_similarity(knowledge_dir())
+    cfg = load_zh_similarity(kb_root)
     if not cfg.weights:
         return {}
     encode = getattr(encoder, "encode_in", None)

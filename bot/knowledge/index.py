@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from bot.knowledge._arrays import Bools, Floats, Ints
 from bot.knowledge.bm25 import BM25
 from bot.knowledge.dense import ANN_THRESHOLD, DenseIndex
 from bot.knowledge.text import has_cjk, tokens
+
+if TYPE_CHECKING:
+    from bot.embeddings import EmbeddingSettings, Encoder
 
 __all__ = ["Doc", "HybridIndex", "LanguageEncoder", "DEFAULT_WEIGHTS", "DEFAULT_MODELS", "get_encoder",
            "query_language", "FEATURES", "text_progress"]
@@ -45,10 +49,10 @@ def query_language(text: str) -> str:
     return "zh" if has_cjk(text) else "en"
 
 
-def _shared_encoder(model: Optional[str]) -> Any:
-    from bot.embeddings import get_encoder as shared
+def _shared_encoder(model: Optional[str], embedding: Optional["EmbeddingSettings"]) -> "Encoder":
+    from bot.embeddings import EmbeddingSettings, get_encoder as shared
 
-    return shared(model) if model else shared()
+    return shared(model or None, embedding or EmbeddingSettings())
 
 
 class LanguageEncoder:
@@ -60,16 +64,16 @@ class LanguageEncoder:
     passage side. Languages sharing one model share one block.
     """
 
-    def __init__(self, models: Mapping[str, Optional[str]]) -> None:
+    def __init__(self, models: Mapping[str, Optional[str]], embedding: Optional["EmbeddingSettings"] = None) -> None:
         self.languages = list(models)
-        self._query: Dict[str, Any] = {}
-        self._passage: Dict[str, Any] = {}
+        self._query: Dict[str, Encoder] = {}
+        self._passage: Dict[str, Encoder] = {}
         self.blocks: Dict[str, slice] = {}
         start = 0
         by_model: Dict[Optional[str], slice] = {}
         for lang, model in models.items():
-            self._query[lang] = _shared_encoder(model)
-            self._passage[lang] = _shared_encoder(_PASSAGE_MODEL.get(model or "", model))
+            self._query[lang] = _shared_encoder(model, embedding)
+            self._passage[lang] = _shared_encoder(_PASSAGE_MODEL.get(model or "", model), embedding)
             if model not in by_model:
                 by_model[model] = slice(start, start + int(self._query[lang].dim))
                 start += int(self._query[lang].dim)
@@ -83,26 +87,26 @@ class LanguageEncoder:
         lang = query_language(text)
         return lang if lang in self.blocks else self.languages[0]
 
-    def _fill(self, texts: Sequence[str], rows_of: Mapping[str, np.ndarray], side: Dict[str, Any],
-              **kwargs: Any) -> np.ndarray:
+    def _fill(self, texts: Sequence[str], rows_of: Mapping[str, Ints], side: Dict[str, Any],
+              **kwargs: Any) -> Floats:
         out = np.zeros((len(texts), self.dim), np.float32)
         for lang, rows in rows_of.items():
             if len(rows):
                 out[rows, self.blocks[lang]] = side[lang].encode([texts[i] for i in rows], **kwargs)
         return out
 
-    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+    def encode(self, texts: Sequence[str], **kwargs: Any) -> Floats:
         """Query vectors: each text by its own language's model, in that model's block (zeros elsewhere)."""
         langs = np.asarray([self.language(t) for t in texts])
         return self._fill(list(texts), {lang: np.flatnonzero(langs == lang) for lang in self.languages},
                           self._query, **kwargs)
 
-    def encode_in(self, texts: Sequence[str], lang: str, **kwargs: Any) -> np.ndarray:
+    def encode_in(self, texts: Sequence[str], lang: str, **kwargs: Any) -> Floats:
         """Query vectors of `texts` from `lang`'s model (that block's columns only), whatever their language."""
         lang = lang if lang in self.blocks else self.languages[0]
         return np.asarray(self._query[lang].encode(list(texts), **kwargs), np.float32)
 
-    def encode_all(self, texts: Sequence[str], passages: bool = False, **kwargs: Any) -> np.ndarray:
+    def encode_all(self, texts: Sequence[str], passages: bool = False, **kwargs: Any) -> Floats:
         """Index vectors: every text in every block (questions as queries, `passages` as passages)."""
         out = np.zeros((len(texts), self.dim), np.float32)
         side = self._passage if passages else self._query
@@ -115,12 +119,14 @@ class LanguageEncoder:
         return out
 
 
-def get_encoder(model: Any = None) -> Any:
+def get_encoder(model: Union[None, str, Mapping[str, Optional[str]]] = None,
+                embedding: Optional["EmbeddingSettings"] = None) -> Union[LanguageEncoder, "Encoder"]:
     """The retriever's encoder: a `LanguageEncoder` for a {language: model} mapping (None: `DEFAULT_MODELS`),
-    or the one shared encoder (`bot.embeddings.get_encoder`) for a model name, used for every language."""
+    or the one shared encoder (`bot.embeddings.get_encoder`) for a model name, used for every language.
+    `embedding`: the process's embedding settings (`EmbeddingSettings.from_env(settings.env)`; None: defaults)."""
     if model is None or isinstance(model, Mapping):
-        return LanguageEncoder({**DEFAULT_MODELS, **dict(model or {})})
-    return _shared_encoder(model)
+        return LanguageEncoder({**DEFAULT_MODELS, **dict(model or {})}, embedding)
+    return _shared_encoder(model, embedding)
 
 
 def text_progress(label: str) -> Callable[[int, int], None]:
@@ -159,7 +165,7 @@ class HybridIndex:
     different spreads (cosines near 0.5, BM25 near 0) mix by their weights, not their scales.
     """
 
-    def __init__(self, docs: Sequence[Doc], q_vecs: np.ndarray, p_vecs: np.ndarray,
+    def __init__(self, docs: Sequence[Doc], q_vecs: Floats, p_vecs: Floats,
                  ann_threshold: int = ANN_THRESHOLD, ann_kind: Optional[str] = None, answer_mix: float = 0.0,
                  weights: Optional[Mapping[str, Mapping[str, float]]] = None,
                  blocks: Optional[Mapping[str, slice]] = None) -> None:
@@ -189,7 +195,7 @@ class HybridIndex:
         self.bm25_q = BM25.fit([tokens(q) for q in self.phrases])
         self.bm25_d = BM25.fit([tokens(" ".join([*d.passages, d.extra])) for d in self.docs])
 
-    def _searched(self, block: slice, answer_mix: float) -> np.ndarray:
+    def _searched(self, block: slice, answer_mix: float) -> Floats:
         """The phrasing vectors of one model as searched: with `answer_mix` of the entry's first passage."""
         q = self.q_vecs[:, block]
         if not (answer_mix > 0 and len(self.p_vecs) and len(self.q_vecs)):
@@ -199,7 +205,8 @@ class HybridIndex:
         first = self.p_vecs[:, block][self._p_starts][self.phrase_doc]
         has = np.asarray([bool(d.passages) for d in self.docs])[self.phrase_doc][:, None]
         searched = q + answer_mix * first * has
-        return searched / np.maximum(np.linalg.norm(searched, axis=1, keepdims=True), 1e-9)
+        normalised: Floats = searched / np.maximum(np.linalg.norm(searched, axis=1, keepdims=True), 1e-9)
+        return normalised
 
     @classmethod
     def build(cls, docs: Sequence[Doc], encoder: Any, batch_size: int = 64, progress: Any = None,
@@ -211,7 +218,7 @@ class HybridIndex:
         passages = [p[:1000] for d in docs for p in (d.passages or [""])]
         jobs = [(t, False) for t in phrases] + [(t, True) for t in passages]
         encode_all = getattr(encoder, "encode_all", None)
-        vecs: List[np.ndarray] = []
+        vecs: List[Floats] = []
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start : start + batch_size]
             for is_passage in (False, True):
@@ -228,7 +235,7 @@ class HybridIndex:
     def _block(self, lang: str) -> str:
         return lang if lang in self.blocks else next(iter(self.blocks))
 
-    def phrase_features(self, queries: Sequence[str], q_vecs: np.ndarray) -> Dict[str, np.ndarray]:
+    def phrase_features(self, queries: Sequence[str], q_vecs: Floats) -> Dict[str, Floats]:
         """Per-phrasing dense and BM25 scores, and per-entry passage scores (before aggregation).
 
         Dense scores use the columns of each query's language: with a `LanguageEncoder`, the
@@ -253,7 +260,7 @@ class HybridIndex:
             "lex_d": np.minimum(self.bm25_d.scores([tokens(q) for q in queries]), 1.0),
         }
 
-    def dense_cosines(self, q_vecs: np.ndarray, queries: Sequence[str]) -> np.ndarray:
+    def dense_cosines(self, q_vecs: Floats, queries: Sequence[str]) -> Floats:
         """(queries x phrasings) plain cosines in each query's language model (no answer mix)."""
         out = np.zeros((len(queries), len(self.phrases)), np.float32)
         langs = np.asarray([self._block(query_language(q)) for q in queries])
@@ -263,7 +270,7 @@ class HybridIndex:
             out[rows] = np.atleast_2d(q_vecs)[rows][:, block] @ self.q_vecs[:, block].T
         return out
 
-    def aggregate(self, phr: Mapping[str, np.ndarray], mask: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+    def aggregate(self, phr: Mapping[str, Floats], mask: Optional[Bools] = None) -> Dict[str, Floats]:
         """Entry-level features: best phrasing per entry (phrasings where `mask` is False are skipped)."""
         dq, lq = phr["dense_q"], phr["lex_q"]
         if mask is not None:
@@ -276,11 +283,11 @@ class HybridIndex:
             "lex_d": phr["lex_d"],
         }
 
-    def features(self, queries: Sequence[str], q_vecs: np.ndarray) -> Dict[str, np.ndarray]:
+    def features(self, queries: Sequence[str], q_vecs: Floats) -> Dict[str, Floats]:
         """Per-feature (queries x docs) arrays (see FEATURES)."""
         return self.aggregate(self.phrase_features(queries, q_vecs))
 
-    def fuse(self, feats: Mapping[str, np.ndarray], languages: Sequence[str]) -> np.ndarray:
+    def fuse(self, feats: Mapping[str, Floats], languages: Sequence[str]) -> Floats:
         """Weighted sum of the per-query standardised features, each query with its language's weights."""
         out = np.zeros_like(feats["dense_q"], dtype=np.float32)
         z = {name: _zscore(feats[name]) for name in FEATURES}
@@ -291,11 +298,12 @@ class HybridIndex:
                 out[i] += w.get(name, 0.0) / total * z[name][i]
         return out
 
-    def scores(self, queries: Sequence[str], q_vecs: np.ndarray) -> np.ndarray:
+    def scores(self, queries: Sequence[str], q_vecs: Floats) -> Floats:
         langs = [query_language(q) for q in queries]
         return self.fuse(self.features(queries, q_vecs), langs)
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
+def _zscore(x: Floats) -> Floats:
     x = np.asarray(x, np.float32)
-    return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-6)
+    z: Floats = (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-6)
+    return z

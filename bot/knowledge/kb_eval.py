@@ -17,7 +17,7 @@ import argparse
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -84,8 +84,21 @@ def pair_latency(retriever: "Retriever", rounds: int = 30) -> Dict[str, List[flo
     return times
 
 
+def _retriever(args: argparse.Namespace) -> Tuple["Retriever", bool]:
+    """The retriever of `--root` (default: the configured knowledge folder), cached in `--data`: this command is
+    a composition root, so it reads the settings."""
+    from bot.embeddings import EmbeddingSettings
+    from bot.knowledge.config import cache_dir, knowledge_dir
+    from bot.knowledge.store import build_retriever
+    from bot.settings import load_settings
+
+    env = load_settings().env
+    root = Path(args.root) if args.root else knowledge_dir(env)
+    data = Path(args.data) if args.data else cache_dir(env)
+    return build_retriever(root, data, embedding=EmbeddingSettings.from_env(env))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from bot.knowledge import build_retriever
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=None, help="knowledge folder (default: the configured one)")
@@ -93,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--weights", default=None, help="comma-separated retriever_weight values to compare")
     ap.add_argument("--latency", action="store_true", help="time ask() with and without the pair model instead")
     args = ap.parse_args(argv)
-    retriever, _ = build_retriever(Path(args.root) if args.root else None, Path(args.data) if args.data else None)
+    retriever, _ = _retriever(args)
     if args.latency:
         if retriever.pairs is None:
             print("the pair model is off (zh_similarity: retriever_weight 0 or no weights): nothing to compare")

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import sparse
 
+from bot.knowledge._arrays import Floats, Ints
 from bot.knowledge.text import tokens
 
 __all__ = ["KINDS", "OVERLAP_FEATURES", "TokenMass", "overlap_features"]
@@ -31,7 +32,7 @@ OVERLAP_FEATURES = tuple(f"{k}_{f}" for k in KINDS for f in ("cov_min", "cov_max
 class TokenMass:
     """IDF weights of one reference corpus, per token kind, as sparse text x vocabulary matrices."""
 
-    def __init__(self, vocab: Dict[str, int], idf: np.ndarray, kind_of: np.ndarray) -> None:
+    def __init__(self, vocab: Dict[str, int], idf: Floats, kind_of: Ints) -> None:
         self.vocab = vocab
         self.idf = idf
         self.kind_of = kind_of  # index into KINDS for each vocabulary column
@@ -57,7 +58,7 @@ class TokenMass:
         kind_of = np.asarray([kinds.get(tok[:1], 0) for tok in vocab], np.int64)
         return cls(vocab, idf, kind_of)
 
-    def matrices(self, texts: Sequence[str]) -> Tuple[Dict[str, sparse.csr_matrix], Dict[str, np.ndarray]]:
+    def matrices(self, texts: Sequence[str]) -> Tuple[Dict[str, sparse.csr_matrix], Dict[str, Floats]]:
         """Per kind: binary (texts x vocabulary) matrix of known tokens, and each text's total mass
         (known tokens' IDF plus unseen tokens at their kind's rarest weight)."""
         rows: Dict[str, List[int]] = {k: [] for k in KINDS}
@@ -78,7 +79,7 @@ class TokenMass:
                 for k in KINDS}
         return mats, mass
 
-    def pairwise(self, a: Sequence[str], b: Sequence[str]) -> Dict[str, np.ndarray]:
+    def pairwise(self, a: Sequence[str], b: Sequence[str]) -> Dict[str, Floats]:
         """Overlap features of each pair (a[i], b[i]), as `overlap_features` names them."""
         ma, wa = self.matrices(a)
         mb, wb = self.matrices(b)
@@ -86,7 +87,7 @@ class TokenMass:
         shared = {k: np.asarray((ma[k] @ idf).multiply(mb[k]).sum(axis=1), np.float32).ravel() for k in KINDS}
         return overlap_features(shared, wa, wb)
 
-    def transposed(self, texts: Sequence[str]) -> Tuple[sparse.csr_matrix, Dict[str, np.ndarray]]:
+    def transposed(self, texts: Sequence[str]) -> Tuple[sparse.csr_matrix, Dict[str, Floats]]:
         """(vocabulary x texts) binary matrix of all kinds and the texts' masses: `cross_one`'s right side."""
         mats, mass = self.matrices(texts)
         combined = mats[KINDS[0]]
@@ -94,7 +95,7 @@ class TokenMass:
             combined = combined + mats[k]
         return combined.T.tocsr(), mass
 
-    def cross_one(self, query: str, right: Tuple[sparse.csr_matrix, Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
+    def cross_one(self, query: str, right: Tuple[sparse.csr_matrix, Dict[str, Floats]]) -> Dict[str, Floats]:
         """`cross` for one query against `transposed(texts)`, each feature (1 x texts): only the rows of the
         query's own tokens are read, so a message costs a fraction of a millisecond."""
         right_t, right_mass = right
@@ -122,8 +123,8 @@ class TokenMass:
                                 {k: v[None, :] for k, v in right_mass.items()})
 
     def cross(self, queries: Sequence[str], texts: Sequence[str],
-              right: Optional[Tuple[Dict[str, sparse.csr_matrix], Dict[str, np.ndarray]]] = None,
-              ) -> Dict[str, np.ndarray]:
+              right: Optional[Tuple[Dict[str, sparse.csr_matrix], Dict[str, Floats]]] = None,
+              ) -> Dict[str, Floats]:
         """Overlap features of every (query, text), each (queries x texts); `right`: `matrices(texts)`
         computed before (the retriever keeps its phrasings')."""
         mq, wq = self.matrices(queries)
@@ -134,11 +135,11 @@ class TokenMass:
                                 {k: v[None, :] for k, v in wt.items()})
 
 
-def overlap_features(shared: Dict[str, np.ndarray], mass_a: Dict[str, np.ndarray],
-                     mass_b: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+def overlap_features(shared: Dict[str, Floats], mass_a: Dict[str, Floats],
+                     mass_b: Dict[str, Floats]) -> Dict[str, Floats]:
     """From shared and own masses (broadcastable): coverage of each side, min and max, and the larger
     unmatched mass (what one text says that the other does not), per token kind."""
-    out: Dict[str, np.ndarray] = {}
+    out: Dict[str, Floats] = {}
     for k in KINDS:
         s = shared[k]
         cov_a = s / np.maximum(mass_a[k], 1e-6)

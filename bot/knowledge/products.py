@@ -62,7 +62,7 @@ class ProductMatcher:
                     pairs.append((key, p.id))
         pairs.sort(key=lambda kv: -len(kv[0]))
         self._by_alias = dict(pairs)
-        parts = []
+        parts: List[str] = []
         for key, _ in pairs:
             body = r"\s*".join(re.escape(c) for c in key)  # "14pro" matches "14 pro" and "14pro"
             before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""

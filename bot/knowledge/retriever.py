@@ -15,16 +15,19 @@ maps (top score, margin, raw dense and lexical similarity) to "the top entry is 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, load_answering
-from bot.knowledge.calibration import Calibrator as _Calibrator
-from bot.knowledge.calibration import calib_features as _calib_features
-from bot.knowledge.calibration import calibrate_scores
-from bot.knowledge.calibration import languages as _langs
+from bot.knowledge.calibration import (
+    Calibrator as _Calibrator,
+    calib_features as _calib_features,
+    calibrate_scores,
+    languages as _langs,
+)
 from bot.knowledge.catalog import answer_catalog, only_product_named
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
@@ -126,7 +129,7 @@ class Retriever:
     def fingerprint(self) -> str:
         return self.kb.fingerprint
 
-    def _adjust(self, scores: np.ndarray, mentions: Mentions) -> np.ndarray:
+    def _adjust(self, scores: Floats, mentions: Mentions) -> Floats:
         if not mentions.known:
             return scores
         named = set(mentions.known)
@@ -134,7 +137,7 @@ class Retriever:
                         for prods in self._entry_products], np.float32)
         return scores + adj
 
-    def _adjust_many(self, texts: Sequence[str], scores: np.ndarray) -> np.ndarray:
+    def _adjust_many(self, texts: Sequence[str], scores: Floats) -> Floats:
         return np.vstack([self._adjust(scores[i], self.matcher.find(t)) for i, t in enumerate(texts)])
 
     def entry(self, entry_id: str) -> Optional[FaqEntry]:
@@ -155,7 +158,7 @@ class Retriever:
         return Result(outcome="answer", language=language, confidence=1.0, entry_id=e.id,
                       text=e.answer.get(language) or e.answer.get("en"), reason=reason, offer=e.offer)
 
-    def _topic_prior(self, intent: Optional[str], intent_confidence: float) -> np.ndarray:
+    def _topic_prior(self, intent: Optional[str], intent_confidence: float) -> Floats:
         topic = self.answering.topic(intent)
         if topic is None or not topic.tags:
             return np.zeros(len(self._entry_tags), np.float32)
@@ -283,31 +286,30 @@ class Retriever:
             cands.append(Candidate(self.index.ids[i], float(scores[i]), c, self.question_label(self.index.ids[i], lang)))
         top = cands[0]
         kind = str(self._docs[top.entry_id].meta.get("kind", "faq"))
-        base = dict(language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known, candidates=cands,
-                    kind=kind)
+        base = Result(outcome="unsure", language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known,
+                      candidates=cands, kind=kind)
         unknown = unknown_terms(question, self._vocabulary)
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
-            return Result(outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, and "
-                                                    f"the knowledge base never mentions {', '.join(unknown)}"), **base)
+            return replace(base, outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, "
+                                                           f"and the knowledge base never mentions {', '.join(unknown)}"))
         if conf >= self.config.answer_threshold:
             reason = f"confidence {conf:.2f} >= {self.config.answer_threshold}"
             e = self.kb.faq.get(top.entry_id)
             if e is not None:
-                return Result(outcome="answer", text=e.answer.get(lang) or e.answer.get("en"), offer=e.offer,
-                              reason=reason, **base)
+                return replace(base, outcome="answer", text=e.answer.get(lang) or e.answer.get("en"), offer=e.offer,
+                               reason=reason)
             fact = render_fact(self.kb, top.entry_id, question, lang)
             if fact is not None:
                 kind, text, products = fact
-                base["products"] = products
-                base["kind"] = kind
-                return Result(outcome="answer", text=text, reason=f"{reason}, {kind} from products.yml", **base)
+                return replace(base, outcome="answer", text=text, reason=f"{reason}, {kind} from products.yml",
+                               products=products, kind=kind)
         if conf >= self.config.suggest_threshold and unknown:
-            return Result(outcome="unsure", reason=(f"confidence {conf:.2f} between thresholds, but the knowledge base "
-                                                    f"never mentions {', '.join(unknown)}"), **base)
+            return replace(base, outcome="unsure", reason=(f"confidence {conf:.2f} between thresholds, but the knowledge "
+                                                           f"base never mentions {', '.join(unknown)}"))
         if conf >= self.config.suggest_threshold:
             # keep the close ones: within 1.5 z-units of the top, at least two
             close = [c for c in cands if scores[order[0]] - c.score <= 1.5][: self.config.suggest_max]
-            base["candidates"] = close if len(close) >= 2 else cands[:2]
-            return Result(outcome="suggest", reason=f"confidence {conf:.2f} between thresholds", **base)
-        return Result(outcome="unsure", reason=f"confidence {conf:.2f} < {self.config.suggest_threshold}", **base)
+            return replace(base, outcome="suggest", reason=f"confidence {conf:.2f} between thresholds",
+                           candidates=close if len(close) >= 2 else cands[:2])
+        return replace(base, outcome="unsure", reason=f"confidence {conf:.2f} < {self.config.suggest_threshold}")

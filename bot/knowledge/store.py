@@ -6,6 +6,9 @@ keyed by a hash of the KB files, `config.yml`, the models (names and weight fing
 `reload_check_seconds`, the KB files' mtimes and the reload marker (`<data>/kb/reload`, touched
 by `bot kb reload`) and swaps in a new retriever when the content changed: no Rasa retraining,
 no restart.
+
+The service is made by the composition root (`AppContext.knowledge`, from the settings) and handed down:
+actions use `self.ctx.knowledge`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,7 +30,11 @@ from bot.knowledge.retriever import Retriever, kb_docs
 __all__ = ["build_retriever", "KnowledgeService", "get_service", "touch_reload_marker", "INDEX_VERSION"]
 
 if TYPE_CHECKING:
+    from bot.embeddings import EmbeddingSettings
     from bot.settings import Settings
+
+FilesSignature = Tuple[Tuple[str, Optional[int], Optional[int]], ...]
+"""(path, mtime in ns, size) of every file the KB is made of (None, None: missing)."""
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +45,21 @@ def _cache_key(root: Path, model_name: str) -> str:
     return kb_fingerprint(root, f"{model_name}|v{INDEX_VERSION}")[:20]
 
 
-def build_retriever(root: Optional[Path] = None, data: Optional[Path] = None, use_cache: bool = True,
-                    progress: Optional[Callable[[int, int], None]] = None) -> Tuple[Retriever, bool]:
-    """Load and validate the KB, load its index from the cache or build it; returns (retriever, from_cache)."""
-    root = Path(root or knowledge_dir())
-    data = Path(data or cache_dir())
+def build_retriever(root: Path, data: Path, use_cache: bool = True,
+                    progress: Optional[Callable[[int, int], None]] = None,
+                    embedding: Optional["EmbeddingSettings"] = None) -> Tuple[Retriever, bool]:
+    """Load and validate the KB in `root`, load its index from the cache in `data` or build it; returns
+    (retriever, from_cache). `embedding`: the process's embedding settings (None: the defaults)."""
+    root = Path(root)
+    data = Path(data)
     data.mkdir(parents=True, exist_ok=True)
     cfg = load_config(root)
     kb = load_kb(root)
-    encoder = get_encoder(cfg.model)
+    encoder = get_encoder(cfg.model, embedding)
     docs = kb_docs(kb)
     model_key = f"{getattr(encoder, 'name', str(cfg.model))}|{getattr(encoder, 'fingerprint', '')}"
     path = data / f"index-{_cache_key(root, model_key)}.npz"
-    kwargs = dict(weights=cfg.weights, ann_threshold=cfg.ann_threshold, ann_kind=cfg.ann_kind,
-                  answer_mix=cfg.answer_mix, blocks=getattr(encoder, "blocks", None))
+    blocks = getattr(encoder, "blocks", None)
     n_phr = sum(len(d.questions) for d in docs)
     n_pas = sum(len(d.passages or [""]) for d in docs)
     if use_cache and path.exists():
@@ -59,19 +67,23 @@ def build_retriever(root: Optional[Path] = None, data: Optional[Path] = None, us
             with np.load(path) as z:
                 q, p = z["q"], z["p"]
             if q.shape[0] == n_phr and p.shape[0] == n_pas and q.shape[1] == getattr(encoder, "dim", q.shape[1]):
-                return Retriever(kb, HybridIndex(docs, q, p, **kwargs), encoder, cfg), True
+                index = HybridIndex(docs, q, p, weights=cfg.weights, ann_threshold=cfg.ann_threshold,
+                                    ann_kind=cfg.ann_kind, answer_mix=cfg.answer_mix, blocks=blocks)
+                return Retriever(kb, index, encoder, cfg), True
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("KB index cache %s unreadable (%s); rebuilding", path, exc)
-    index = HybridIndex.build(docs, encoder, progress=progress, **kwargs)
+    index = HybridIndex.build(docs, encoder, progress=progress, weights=cfg.weights, ann_threshold=cfg.ann_threshold,
+                              ann_kind=cfg.ann_kind, answer_mix=cfg.answer_mix, blocks=blocks)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, q=index.q_vecs, p=index.p_vecs)
     os.replace(tmp, path)
     return Retriever(kb, index, encoder, cfg), False
 
 
-def touch_reload_marker(data: Optional[Path] = None) -> Path:
-    """Tell running action servers to look at the KB now (`bot kb reload`)."""
-    marker = Path(data or cache_dir()) / "reload"
+def touch_reload_marker(data: Path) -> Path:
+    """Tell running action servers to look at the KB now (`bot kb reload`); `data`: the index cache folder
+    (`bot.knowledge.config.cache_dir(env)`)."""
+    marker = Path(data) / "reload"
     marker.write_text(str(time.time()), encoding="utf-8")
     return marker
 
@@ -79,23 +91,27 @@ def touch_reload_marker(data: Optional[Path] = None) -> Path:
 class KnowledgeService:
     """One process's retriever, swapped for a new one when the KB changes on disk."""
 
-    def __init__(self, root: Optional[Path] = None, data: Optional[Path] = None) -> None:
-        self.root = Path(root or knowledge_dir())
-        self.data = Path(data or cache_dir())
+    def __init__(self, root: Path, data: Path, embedding: Optional["EmbeddingSettings"] = None) -> None:
+        self.root = Path(root)
+        self.data = Path(data)
+        self.embedding = embedding
         self._lock = threading.Lock()
         self._retriever: Optional[Retriever] = None
-        self._signature: Any = None
+        self._signature: Optional[FilesSignature] = None
         self._checked = 0.0
         self.reloads = 0
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "KnowledgeService":
-        """The service for these settings' knowledge folder (`CANYU_KNOWLEDGE_DIR`, else `<home>/knowledge`)."""
-        return cls(knowledge_dir(settings.env), cache_dir(settings.env))
+        """The service for these settings' knowledge folder (`CANYU_KNOWLEDGE_DIR`, else `<home>/knowledge`) and
+        embedding settings."""
+        from bot.embeddings import EmbeddingSettings
 
-    def _files_signature(self) -> Any:
+        return cls(knowledge_dir(settings.env), cache_dir(settings.env), EmbeddingSettings.from_env(settings.env))
+
+    def _files_signature(self) -> FilesSignature:
         files = kb_files(self.root) + [self.root / "config.yml", self.data / "reload"]
-        sig = []
+        sig: List[Tuple[str, Optional[int], Optional[int]]] = []
         for f in files:
             try:
                 st = f.stat()
@@ -122,7 +138,7 @@ class KnowledgeService:
                 return self._retriever
             started = time.perf_counter()
             try:
-                retriever, cached = build_retriever(self.root, self.data)
+                retriever, cached = build_retriever(self.root, self.data, embedding=self.embedding)
             except Exception:
                 if self._retriever is None:
                     raise
@@ -143,9 +159,12 @@ _service_lock = threading.Lock()
 
 
 def get_service() -> KnowledgeService:
-    """The process-wide knowledge service (paths from the environment)."""
+    """TRANSITIONAL (issue 19): the process-wide service for callers not yet handed `ctx.knowledge` (the
+    actions, until they use `self.ctx.knowledge`). Delete it, and `_service`, when no caller remains."""
     global _service
     with _service_lock:
         if _service is None:
-            _service = KnowledgeService()
+            from bot.settings import load_settings
+
+            _service = KnowledgeService.from_settings(load_settings())
         return _service

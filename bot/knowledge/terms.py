@@ -28,7 +28,7 @@ def vocabulary(texts: Iterable[str]) -> FrozenSet[str]:
     for text in texts:
         found = [w.lower() for w in _WORD.findall(text or "")]
         words.update(found)
-        words.update(a + b for a, b in zip(found, found[1:]))
+        words.update(a + b for a, b in zip(found, found[1:], strict=False))
     return frozenset(words)
 
 

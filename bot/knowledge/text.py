@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
-from typing import List
+from typing import Any, List
 
 from bot.language import CJK_CHAR, has_cjk
 
@@ -49,7 +49,8 @@ def _stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:
+    """jieba, with its dictionary loaded (about a second): process-wide cache; reset with _jieba.cache_clear()."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

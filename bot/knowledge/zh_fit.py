@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot.knowledge._arrays import Bools, Floats, Ints
 from bot.knowledge.index import Doc
 from bot.knowledge.zh_pairs import PAIR_FEATURES, PairScorer, ZhSimilarityConfig, pair_matrix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.knowledge.retriever import Retriever
 
 __all__ = ["kb_pair_features", "fit_weights", "faq_rows", "held_out", "main"]
 
 
-def kb_pair_features(phrases: Sequence[str], phrase_doc: np.ndarray, zh_vecs: np.ndarray,
-                     n_docs: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kb_pair_features(phrases: Sequence[str], phrase_doc: Ints, zh_vecs: Floats,
+                     n_docs: int) -> Tuple[Floats, Ints, Bools]:
     """(features n x n x d, entry of each Chinese phrasing, candidate mask n x n) as the retriever sees them."""
     scorer = PairScorer(phrases, phrase_doc, zh_vecs, n_docs, ZhSimilarityConfig())
     texts = scorer.texts
@@ -42,7 +46,7 @@ def kb_pair_features(phrases: Sequence[str], phrase_doc: np.ndarray, zh_vecs: np
     return F, scorer.docs, candidates
 
 
-def fit_weights(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: Optional[np.ndarray] = None,
+def fit_weights(F: Floats, gold: Ints, candidates: Bools, rows: Optional[Ints] = None,
                 l2: float = 1e-2) -> Dict[str, float]:
     """Conditional-logit weights on the phrasings `rows` (all by default), asked among themselves."""
     from scipy.optimize import minimize
@@ -58,7 +62,7 @@ def fit_weights(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: O
     mu, sd = flat.mean(axis=0), flat.std(axis=0) + 1e-9
     Xs = (X - mu) / sd
 
-    def loss(w: np.ndarray) -> Tuple[float, np.ndarray]:
+    def loss(w: Floats) -> Tuple[float, Floats]:
         s = np.where(valid, Xs @ w, -1e9)
         e = np.exp(s - s.max(axis=1, keepdims=True))
         p_all = e / e.sum(axis=1, keepdims=True)
@@ -71,10 +75,10 @@ def fit_weights(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: O
     w0 = np.zeros(F.shape[-1])
     w0[0] = 1.0
     w = minimize(loss, w0, jac=True, method="L-BFGS-B").x / sd
-    return {name: round(float(x), 4) for name, x in zip(PAIR_FEATURES, w)}
+    return {name: round(float(x), 4) for name, x in zip(PAIR_FEATURES, w, strict=True)}
 
 
-def _top1(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: np.ndarray,
+def _top1(F: Floats, gold: Ints, candidates: Bools, rows: Ints,
           weights: Dict[str, float]) -> float:
     w = np.asarray([weights.get(n, 0.0) for n in PAIR_FEATURES])
     s = F[np.ix_(rows, rows)] @ w
@@ -85,7 +89,7 @@ def _top1(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: np.ndar
     return float((g[np.argmax(s, axis=1)] == g)[asked].mean())
 
 
-def held_out(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: np.ndarray,
+def held_out(F: Floats, gold: Ints, candidates: Bools, rows: Ints,
              seeds: int = 6) -> Dict[str, float]:
     """Top-1 on entries not fitted on (`rows` split by entry in halves, both ways, `seeds` splits):
     pair model vs centred cosine."""
@@ -99,19 +103,32 @@ def held_out(F: np.ndarray, gold: np.ndarray, candidates: np.ndarray, rows: np.n
     return {"pair_model_top1": float(np.mean(pair)), "centred_cosine_top1": float(np.mean(cosine))}
 
 
-def faq_rows(docs: Sequence[Doc], gold: np.ndarray) -> np.ndarray:
+def faq_rows(docs: Sequence[Doc], gold: Ints) -> Ints:
     """The Chinese phrasings (indexes into `gold`) that belong to FAQ entries, not generated fact documents."""
     return np.flatnonzero([docs[g].meta.get("kind", "faq") == "faq" for g in gold])
 
 
+def _retriever(args: argparse.Namespace) -> Tuple["Retriever", bool]:
+    """The retriever of `--root` (default: the configured knowledge folder), cached in `--data`: this command is
+    a composition root, so it reads the settings."""
+    from bot.embeddings import EmbeddingSettings
+    from bot.knowledge.config import cache_dir, knowledge_dir
+    from bot.knowledge.store import build_retriever
+    from bot.settings import load_settings
+
+    env = load_settings().env
+    root = Path(args.root) if args.root else knowledge_dir(env)
+    data = Path(args.data) if args.data else cache_dir(env)
+    return build_retriever(root, data, embedding=EmbeddingSettings.from_env(env))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from bot.knowledge import build_retriever
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=None, help="knowledge folder (default: the configured one)")
     ap.add_argument("--data", default=None, help="index cache folder (default: the configured one)")
     args = ap.parse_args(argv)
-    retriever, _ = build_retriever(Path(args.root) if args.root else None, Path(args.data) if args.data else None)
+    retriever, _ = _retriever(args)
     index = retriever.index
     zh = index.q_vecs[:, index.blocks.get("zh", next(iter(index.blocks.values())))]
     F, gold, candidates = kb_pair_features(index.phrases, index.phrase_doc, zh, len(index.docs))

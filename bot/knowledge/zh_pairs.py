@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from bot.errors import ConfigError
+from bot.knowledge._arrays import Floats, Ints
 from bot.knowledge.overlap import OVERLAP_FEATURES, TokenMass
 from bot.knowledge.text import has_cjk
 
@@ -82,18 +83,19 @@ def load_zh_similarity(root: Path) -> ZhSimilarityConfig:
     return ZhSimilarityConfig(weights=parsed, retriever_weight=rw)
 
 
-def centred(vecs: np.ndarray, mean: np.ndarray) -> np.ndarray:
+def centred(vecs: Floats, mean: Floats) -> Floats:
     """Unit vectors minus the corpus mean, normalised again (their dot product is the centred cosine)."""
     c = np.asarray(vecs, np.float32) - mean[None, :]
-    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9)
+    unit: Floats = c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9)
+    return unit
 
 
-def pair_matrix(dense_c: np.ndarray, overlap: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+def pair_matrix(dense_c: Floats, overlap: Mapping[str, Floats]) -> Dict[str, Floats]:
     """All pair features by name (`PAIR_FEATURES`), any shape (pairs, or queries x texts)."""
     return {"dense_c": np.asarray(dense_c, np.float32), **{k: overlap[k] for k in OVERLAP_FEATURES}}
 
 
-def linear(features: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+def linear(features: Mapping[str, Floats], weights: Mapping[str, float]) -> Floats:
     """The pair model's score: the weighted sum of its features."""
     out = np.zeros_like(next(iter(features.values())), np.float32)
     for name, w in weights.items():
@@ -104,7 +106,7 @@ def linear(features: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> 
 class PairScorer:
     """The pair model over one index's Chinese phrasings: `entry_scores` gives the best phrasing per entry."""
 
-    def __init__(self, phrases: Sequence[str], phrase_doc: np.ndarray, zh_vecs: np.ndarray, n_docs: int,
+    def __init__(self, phrases: Sequence[str], phrase_doc: Ints, zh_vecs: Floats, n_docs: int,
                  config: ZhSimilarityConfig) -> None:
         self.config = config
         rows = np.flatnonzero([has_cjk(p) for p in phrases])
@@ -132,11 +134,11 @@ class PairScorer:
         scorer.block = block
         return scorer
 
-    def boost(self, queries: Sequence[str], q_vecs: np.ndarray, exclude: Optional[np.ndarray] = None) -> np.ndarray:
+    def boost(self, queries: Sequence[str], q_vecs: Floats, exclude: Optional[Ints] = None) -> Floats:
         """`entry_scores` from full index-width query vectors (the retriever adds this to its fused scores)."""
         return self.entry_scores(queries, np.atleast_2d(q_vecs)[:, self.block], exclude)
 
-    def phrase_scores(self, queries: Sequence[str], q_zh: np.ndarray) -> np.ndarray:
+    def phrase_scores(self, queries: Sequence[str], q_zh: Floats) -> Floats:
         """(queries x Chinese phrasings) pair-model scores; `q_zh` are the queries' e5 vectors."""
         q = centred(np.atleast_2d(q_zh), self.mean)
         # one message: einsum, not a BLAS product, which wakes BLAS's threads and on a busy machine can wait
@@ -148,8 +150,8 @@ class PairScorer:
             overlap = self.mass.cross(queries, self.texts, right=self._mats)
         return linear(pair_matrix(dense_c, overlap), self.config.weights)
 
-    def entry_scores(self, queries: Sequence[str], q_zh: np.ndarray, exclude: Optional[np.ndarray] = None,
-                     ) -> np.ndarray:
+    def entry_scores(self, queries: Sequence[str], q_zh: Floats, exclude: Optional[Ints] = None,
+                     ) -> Floats:
         """(queries x entries): each entry's best Chinese phrasing, standardised across entries, times
         `retriever_weight`; rows of non-Chinese queries are 0. `exclude[i]` is a phrasing index (into the
         index's phrasings) query i must not see (itself, when the KB asks its own phrasings), or -1."""
@@ -174,9 +176,9 @@ class PairScorer:
         return out
 
 
-def pair_similarity(a: Sequence[str], b: Sequence[str], va: np.ndarray, vb: np.ndarray,
+def pair_similarity(a: Sequence[str], b: Sequence[str], va: Floats, vb: Floats,
                     weights: Mapping[str, float], corpus: Optional[Sequence[str]] = None,
-                    mean: Optional[np.ndarray] = None) -> np.ndarray:
+                    mean: Optional[Floats] = None) -> Floats:
     """The pair model's score of each pair (a[i], b[i]) with e5 vectors va, vb. IDF comes from `corpus`
     and the centre from `mean` (default: all texts of the pairs, no labels used)."""
     mean = np.vstack([va, vb]).mean(axis=0) if mean is None else mean

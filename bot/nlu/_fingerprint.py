@@ -15,9 +15,10 @@ _ROOT = Path(__file__).resolve().parent.parent  # the `bot` package
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """SHA-1 over bot/nlu/*.py, bot/embeddings.py and bot/language.py."""
+    """SHA-1 over bot/nlu/*.py, bot/embeddings.py, bot/embedding_models.py and bot/language.py."""
     digest = hashlib.sha1()
-    files = sorted((_ROOT / "nlu").glob("*.py")) + [_ROOT / "embeddings.py", _ROOT / "language.py"]
+    files = sorted((_ROOT / "nlu").glob("*.py")) + [_ROOT / name for name in ("embeddings.py", "embedding_models.py",
+                                                                          "language.py")]
     for path in files:
         if path.is_file():
             digest.update(path.name.encode())

@@ -35,13 +35,20 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.embeddings import Encoder, get_encoder, model_fingerprint
+from bot.embeddings import EmbeddingSettings, Encoder, get_encoder, model_fingerprint
 from bot.nlu._fingerprint import code_fingerprint
 from bot.nlu.features import has_cjk
 
 __all__ = ["CanyuSentenceFeaturizer"]
 
 logger = logging.getLogger(__name__)
+
+
+def _embedding_settings() -> EmbeddingSettings:
+    """The embedding settings of this process: Rasa builds the component, so it reads them itself (a root)."""
+    from bot.settings import load_settings
+
+    return EmbeddingSettings.from_env(load_settings().env)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -64,13 +71,15 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self._encoder: Optional[Encoder] = None
         self._encoder_zh: Optional[Encoder] = None
+        self._embedding = _embedding_settings()
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """Our code version and the sentence model: a change to either invalidates Rasa's training cache."""
-        models = [model_fingerprint(config.get("model"))]
+        embedding = _embedding_settings()
+        models = [model_fingerprint(config.get("model"), embedding)]
         if config.get("model_zh"):
-            models.append(model_fingerprint(config["model_zh"]))
+            models.append(model_fingerprint(config["model_zh"], embedding))
         return ":".join([code_fingerprint(), *models])
 
     @classmethod
@@ -104,14 +113,14 @@ class CanyuSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def encoder(self) -> Encoder:
         """The shared encoder (loaded lazily)."""
         if self._encoder is None:
-            self._encoder = get_encoder(self._config.get("model"))
+            self._encoder = get_encoder(self._config.get("model"), self._embedding)
         return self._encoder
 
     @property
     def encoder_zh(self) -> Optional[Encoder]:
         """The encoder for Chinese messages, if `model_zh` is set (loaded lazily)."""
         if self._encoder_zh is None and self._config.get("model_zh"):
-            self._encoder_zh = get_encoder(self._config["model_zh"])
+            self._encoder_zh = get_encoder(self._config["model_zh"], self._embedding)
         return self._encoder_zh
 
     def _vectors(self, texts: List[str], show_progress: bool) -> npt.NDArray[np.float32]:
