@@ -61,11 +61,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lint.register_arguments(p)
     p.set_defaults(func=_lint)
 
-    p = sub.add_parser("review", help="the review inbox: what the bot missed or answered wrong, grouped; assign, draft, dismiss, mark answers wrong, retrain")
+    p = sub.add_parser("review", help="the review inbox: what the bot missed or answered wrong, grouped; "
+                                      "assign, draft, dismiss, mark answers wrong, retrain")
     review_tui.register_arguments(p)
     p.set_defaults(func=_review)
 
-    p = sub.add_parser("report", help="charts of the week (unanswered groups, escalations, ratings) and the analytics figures")
+    p = sub.add_parser("report",
+                       help="charts of the week (unanswered groups, escalations, ratings) and the analytics figures")
     report.register_arguments(p)
     p.add_argument("--csv", default=None, help="also write the analytics figures (containment, CSAT, …) as CSV")
     p.set_defaults(func=_report)

@@ -108,7 +108,8 @@ def bar_chart(path: str, labels: Sequence[str], values: Sequence[float], title: 
     return path
 
 
-def ratings_chart(path: str, days: Sequence[str], up: Sequence[int], down: Sequence[int], title: str = "Answer ratings") -> str:
+def ratings_chart(path: str, days: Sequence[str], up: Sequence[int], down: Sequence[int],
+                  title: str = "Answer ratings") -> str:
     """Stacked 👍/👎 bars per day."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
@@ -151,7 +152,8 @@ def confusion_png(path: str, labels: List[str], matrix: List[List[int]], title: 
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
             if m[i, j]:
-                ax.text(j, i, str(m[i, j]), ha="center", va="center", color="white" if m[i, j] > top / 2 else "black", fontsize=8)
+                colour = "white" if m[i, j] > top / 2 else "black"
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", color=colour, fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)

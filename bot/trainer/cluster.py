@@ -47,7 +47,8 @@ def _bigram_overlap(texts: List[str]) -> NDArray[np.float64]:
     return out
 
 
-def similarity_matrix(texts: List[str], encode: Optional[Callable[[List[str]], NDArray[Any]]] = None) -> NDArray[np.float64]:
+def similarity_matrix(texts: List[str],
+                      encode: Optional[Callable[[List[str]], NDArray[Any]]] = None) -> NDArray[np.float64]:
     """Pairwise similarity in [0, 1] of `texts` (`encode` defaults to the shared encoder)."""
     if not texts:
         return np.zeros((0, 0))

@@ -54,7 +54,9 @@ def index_domain(root: str, problems: List[Problem], sub: str = "responses") -> 
                 line = key_line(block, name)
                 if name in target and section == "responses":
                     first = target[name]
-                    problems.append(Problem(rel, line, "error", "response-duplicate", f"response '{name}' is also defined at {first[0]}:{first[1]}; keep one definition"))
+                    problems.append(Problem(rel, line, "error", "response-duplicate",
+                                            f"response '{name}' is also defined at {first[0]}:{first[1]}; "
+                                            f"keep one definition"))
                     continue
                 target.setdefault(str(name), (rel, line, value))
     return idx

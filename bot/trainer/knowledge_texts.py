@@ -137,7 +137,8 @@ def _external_validator(root: str) -> Optional[List[Problem]]:
             line = getattr(item, "line", None)
             message = getattr(item, "message", None) or str(item)
             severity = getattr(item, "severity", "error")
-            out.append(Problem(file, line, severity if severity in ("error", "warning", "info") else "error", "kb", message))
+            severity = severity if severity in ("error", "warning", "info") else "error"
+            out.append(Problem(file, line, severity, "kb", message))
         return out
     return None
 

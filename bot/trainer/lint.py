@@ -39,7 +39,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
 _GREETING_ONLY = re.compile(r"^(?:hi|hello|hey|hiya|dear|亲|你好|您好|嗨|哈喽|hello there|hi there)[\s!！~～,，。.]*$", re.I)
-EXEMPT_ANSWER_FIRST = ("utter_greet", "utter_goodbye", "utter_thanks", "utter_welcome", "utter_youre_welcome", "utter_iamabot")
+EXEMPT_ANSWER_FIRST = ("utter_greet", "utter_goodbye", "utter_thanks", "utter_welcome", "utter_youre_welcome",
+                       "utter_iamabot")
 
 
 @dataclasses.dataclass
@@ -104,12 +105,14 @@ def lint_item(item: TextItem, config: Dict[str, Any]) -> Tuple[List[Problem], Fi
     lang = item.lang if item.lang in ("zh", "en") else ("zh" if has_cjk(item.text) else "en")
     text = item.text
     out: List[Optional[Problem]] = []
-    for phrase in _find(text, list(config["banned"].get(lang) or []) + list(config["banned"].get("zh" if lang == "en" else "en") or [])):
+    other = "zh" if lang == "en" else "en"
+    for phrase in _find(text, list(config["banned"].get(lang) or []) + list(config["banned"].get(other) or [])):
         out.append(_problem(item, sev["banned_phrase"], "banned-phrase",
             f"\"{phrase}\" is empty praise; say what the user gets instead (a number, a feeling, a step)"))
     for phrase in _find(text, list(config["bureaucratic"].get(lang) or [])):
         out.append(_problem(item, sev["bureaucratic"], "bureaucratic",
-            f"\"{phrase}\" is a bureaucratic formula; say it the way a friend would (e.g. \"Sorry about that — let's fix it.\" / \"抱歉，我们马上看看。\")"))
+            f"\"{phrase}\" is a bureaucratic formula; say it the way a friend would "
+            f"(e.g. \"Sorry about that — let's fix it.\" / \"抱歉，我们马上看看。\")"))
     emoji = _EMOJI.findall(text)
     max_emoji = int(config["limits"]["max_emoji"])
     if len(emoji) > max_emoji:
@@ -122,7 +125,8 @@ def lint_item(item: TextItem, config: Dict[str, Any]) -> Tuple[List[Problem], Fi
         words = len(_WORD.findall(plain))
         if len(sents) > limits["max_sentences"] or words > limits["max_words"]:
             out.append(_problem(item, sev["too_long"], "too-long",
-                f"{len(sents)} sentences / {words} words; keep it chat-sized (at most {limits['max_sentences']} sentences, {limits['max_words']} words)"))
+                f"{len(sents)} sentences / {words} words; keep it chat-sized "
+                f"(at most {limits['max_sentences']} sentences, {limits['max_words']} words)"))
     else:
         chars = len(re.sub(r"\s", "", plain))
         longest = max((len(line.strip()) for line in plain.splitlines()), default=0)
@@ -144,7 +148,8 @@ def lint_item(item: TextItem, config: Dict[str, Any]) -> Tuple[List[Problem], Fi
     bar = config["readability"]
     hard = value < bar["en_min_flesch"] if measure == "flesch" else value > bar["zh_max_sentence_chars"]
     if hard and len(text) > 20:
-        target = f"at least {bar['en_min_flesch']}" if measure == "flesch" else f"at most {bar['zh_max_sentence_chars']}"
+        target = (f"at least {bar['en_min_flesch']}" if measure == "flesch"
+                  else f"at most {bar['zh_max_sentence_chars']}")
         out.append(_problem(item, sev["hard_readability"], "hard-to-read",
             f"readability {measure} {value} (want {target}); use shorter sentences and plainer words"))
     return [p for p in out if p is not None], figure
@@ -181,7 +186,8 @@ def _summary(figures: List[Figure]) -> str:
     for lang, measure, better in (("en", "flesch", "higher is easier"), ("zh", "chars/sentence", "lower is easier")):
         values = [f.value for f in figures if f.lang == lang and f.measure == measure]
         if values:
-            parts.append(f"{lang}: median {measure} {statistics.median(values):.1f} over {len(values)} answers ({better})")
+            median = statistics.median(values)
+            parts.append(f"{lang}: median {measure} {median:.1f} over {len(values)} answers ({better})")
     return "readability — " + "; ".join(parts) if parts else "readability — no answers found"
 
 
@@ -201,8 +207,8 @@ def main(args: argparse.Namespace) -> int:
     root = os.path.abspath(args.root or str(load_settings().home))
     problems, figures = run_lint(root, args.config)
     if args.json:
-        print(json.dumps({"problems": [p.to_dict() for p in problems], "figures": [dataclasses.asdict(f) for f in figures]},
-                         ensure_ascii=False, indent=1))
+        print(json.dumps({"problems": [p.to_dict() for p in problems],
+                          "figures": [dataclasses.asdict(f) for f in figures]}, ensure_ascii=False, indent=1))
     else:
         if args.figures:
             for f in sorted(figures, key=lambda f: (f.file, f.line)):

@@ -68,7 +68,8 @@ def write_report(out_dir: str, texts: Sequence[str], y_true: Sequence[str], y_pr
                                           f"Intent confusion — accuracy {scores['accuracy']:.0%}"),
         "histogram": charts.histogram_png(os.path.join(out_dir, "confidence_histogram.png"),
                                           [c for t, p, c in zip(y_true, y_pred, confidences, strict=False) if t == p],
-                                          [c for t, p, c in zip(y_true, y_pred, confidences, strict=False) if t != p], threshold),
+                                          [c for t, p, c in zip(y_true, y_pred, confidences, strict=False) if t != p],
+                                          threshold),
     }
     with open(paths["json"], "w", encoding="utf-8") as fh:
         json.dump(report, fh, ensure_ascii=False, indent=1)
@@ -157,7 +158,8 @@ def run(root: str, out_dir: str, model: Optional[str] = None) -> Dict[str, str]:
         test = [(text, intent) for text, intent in held]
         tmp = Path(tempfile.mkdtemp(prefix="canyu-nlu-"))
         _write_nlu(tmp / "train.yml", train_pairs)
-        model = train_nlu(os.path.join(root, "config.yml"), str(tmp / "train.yml"), str(tmp), domain=os.path.join(root, "responses"))
+        model = train_nlu(os.path.join(root, "config.yml"), str(tmp / "train.yml"), str(tmp),
+                          domain=os.path.join(root, "responses"))
         source = f"held-out split: {len(test)} of {len(test) + len(train_pairs)} examples (every {HOLD_OUT_EVERY}th)"
     from bot.trainer.sources import strip_entities
 

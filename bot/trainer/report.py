@@ -26,7 +26,8 @@ UNANSWERED_REASONS = set(UNANSWERED) | set(WRONG_ANSWER)
 CHARTS = ("unanswered.png", "escalations.png", "ratings.png")
 
 
-def build_report(redis: Any, repo_root: str, days: int = 7, now: Optional[float] = None, top: int = 10) -> Dict[str, Any]:
+def build_report(redis: Any, repo_root: str, days: int = 7, now: Optional[float] = None,
+                 top: int = 10) -> Dict[str, Any]:
     """The numbers behind the charts, as plain JSON-able data."""
     now = now or time.time()
     config = load_config(repo_root)
@@ -61,11 +62,13 @@ def write_report(report: Dict[str, Any], out_dir: str) -> Dict[str, str]:
     period = f"{report['from']} – {report['to']}"
     un = report["unanswered"]
     paths = {
-        "unanswered": charts.bar_chart(os.path.join(out_dir, CHARTS[0]), [g["label"] for g in un], [g["size"] for g in un],
-                                       f"Top unanswered questions, {period}", "messages in the group"),
+        "unanswered": charts.bar_chart(os.path.join(out_dir, CHARTS[0]), [g["label"] for g in un],
+                                       [g["size"] for g in un], f"Top unanswered questions, {period}",
+                                       "messages in the group"),
         "escalations": charts.bar_chart(os.path.join(out_dir, CHARTS[1]), list(report["escalations"]),
-                                        list(report["escalations"].values()), f"Why conversations went to a person, {period}",
-                                        "escalations", color="#4a6fa5"),
+                                        list(report["escalations"].values()),
+                                        f"Why conversations went to a person, {period}", "escalations",
+                                        color="#4a6fa5"),
         "ratings": charts.ratings_chart(os.path.join(out_dir, CHARTS[2]), report["ratings"]["days"],
                                         report["ratings"]["up"], report["ratings"]["down"]),
     }

@@ -41,7 +41,8 @@ class Review:
         self.inbox = Inbox(redis, low_confidence=float(review["low_confidence"]),
                            rephrase_similarity=float(review.get("rephrase_similarity", 0.5)))
 
-    def groups(self, sync: bool = True, limit: int = 2000, reasons: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+    def groups(self, sync: bool = True, limit: int = 2000,
+               reasons: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
         """Open items grouped by meaning, biggest group first; with `reasons`, only items having one of them."""
         if reasons:
             unknown = sorted(set(reasons) - set(REASONS))
@@ -134,7 +135,8 @@ class Review:
         if rasa_url:
             _reload(rasa_url, token, str(result.model))
             reloaded = True
-        return {"model": str(result.model), "trained": result.trained, "seconds": round(result.seconds, 1), "reloaded": reloaded}
+        return {"model": str(result.model), "trained": result.trained, "seconds": round(result.seconds, 1),
+                "reloaded": reloaded}
 
 
 def _reload(rasa_url: str, token: Optional[str], model: str) -> None:

@@ -48,7 +48,8 @@ def _print_groups(groups: List[Dict[str, Any]], out: Any) -> None:
     table.add_column("why")
     table.add_column("bot's guess")
     for n, g in enumerate(groups, 1):
-        why = ", ".join(f"{_REASON_SHORT.get(r, r)} {c}" for r, c in sorted(g["reasons"].items(), key=lambda kv: -kv[1]))
+        reasons = sorted(g["reasons"].items(), key=lambda kv: -kv[1])
+        why = ", ".join(f"{_REASON_SHORT.get(r, r)} {c}" for r, c in reasons)
         guess = ", ".join(f"{i} {c}" for i, c in sorted(g["intents"].items(), key=lambda kv: -kv[1])[:2])
         entries = sorted({str(i["answer"].get("entry")) for i in g["items"] if i.get("answer")})
         if entries:
@@ -79,10 +80,11 @@ def _signal_line(signal: Dict[str, Any]) -> str:
 
 def _show(group: Dict[str, Any], out: Any) -> None:
     for item in group["items"]:
-        out.print(f"  • {item['text']}  [dim]({', '.join(item['reasons'])}; {item.get('intent')} {item.get('confidence')})[/dim]",
-                  markup=True)
+        why = f"{', '.join(item['reasons'])}; {item.get('intent')} {item.get('confidence')}"
+        out.print(f"  • {item['text']}  [dim]({why})[/dim]", markup=True)
         if item.get("answer"):
-            out.print(f"      answer {_answer_line(item['answer'])}: {item['answer'].get('text')}", style="dim", markup=False)
+            out.print(f"      answer {_answer_line(item['answer'])}: {item['answer'].get('text')}", style="dim",
+                      markup=False)
             for signal in item.get("signals") or []:
                 out.print(f"      then {_signal_line(signal)}", style="dim", markup=False)
             if item.get("comment"):
@@ -158,7 +160,8 @@ def _interactive(review: Review, args: argparse.Namespace, out: Any, settings: S
             out.print(f"[red]{exc}[/red]")
             continue
         _show(group, out)
-        action = Prompt.ask("[a]ssign to intent, draft [k]b entry, [d]ismiss, [b]ack", choices=["a", "k", "d", "b"], default="b")
+        action = Prompt.ask("[a]ssign to intent, draft [k]b entry, [d]ismiss, [b]ack", choices=["a", "k", "d", "b"],
+                            default="b")
         ids = [i["id"] for i in group["items"]]
         try:
             if action == "a":
@@ -191,7 +194,8 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
                    help="only items with this reason (repeatable or comma-separated): " + ", ".join(REASONS))
     p.add_argument("--answers", nargs="?", const=20, type=int, metavar="N",
                    help="list the last N knowledge answers (default 20) with their questions")
-    p.add_argument("--wrong", metavar="N", help="mark answer N of --answers (or an answer id) wrong: its question joins the inbox")
+    p.add_argument("--wrong", metavar="N",
+                   help="mark answer N of --answers (or an answer id) wrong: its question joins the inbox")
     p.add_argument("--note", default="", help="with --wrong: what is wrong with the answer")
     p.add_argument("--rasa-url", default=None, help="Rasa server to reload (default http://127.0.0.1:$CANYU_RASA_PORT)")
     p.add_argument("--rasa-token", default=None, help="Rasa API token (default $RASA_TOKEN)")
@@ -227,7 +231,8 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
                 from bot.errors import DataError
 
                 raise DataError(f"there is no answer {wrong}; `bot review --answers` lists {len(recent)}") from None
-        item = review.mark_wrong(answer_id, by=settings.env.get("USER") or "trainer", note=getattr(args, "note", "") or "")
+        item = review.mark_wrong(answer_id, by=settings.env.get("USER") or "trainer",
+                                 note=getattr(args, "note", "") or "")
         print(f"marked wrong: “{item['text']}” answered with {_answer_line(item['answer'])}; it is in the inbox")
     if answers_wanted:
         _print_answers(review.recent_answers(limit=int(answers_wanted)), out)

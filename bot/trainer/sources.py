@@ -66,7 +66,8 @@ def load_yaml(path: str, root: str) -> Tuple[Any, List[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = (exc.problem or str(exc)).strip()
-        return None, [Problem(rel, line, "error", "yaml-syntax", f"YAML cannot be read: {what}; fix the indentation or quoting on this line")]
+        return None, [Problem(rel, line, "error", "yaml-syntax",
+                              f"YAML cannot be read: {what}; fix the indentation or quoting on this line")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(rel, None, "error", "yaml-read", f"cannot read the file: {exc}")]
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
@@ -121,7 +122,8 @@ def _block_examples(lines: List[str], key_lineno: int) -> Iterator[Tuple[int, st
             yield i + 1, ""
 
 
-def nlu_examples(root: str, problems: List[Problem], sub: str = "intents") -> Tuple[List[Example], Dict[str, Tuple[str, int]]]:
+def nlu_examples(root: str, problems: List[Problem],
+                 sub: str = "intents") -> Tuple[List[Example], Dict[str, Tuple[str, int]]]:
     """All intent examples under `root/sub`, plus where each intent is declared (first place)."""
     examples: List[Example] = []
     declared: Dict[str, Tuple[str, int]] = {}
@@ -143,7 +145,9 @@ def nlu_examples(root: str, problems: List[Problem], sub: str = "intents") -> Tu
             line = item_line(nlu, idx)
             declared.setdefault(intent, (rel, line))
             if "examples" not in entry:
-                problems.append(Problem(rel, line, "error", "intent-no-examples", f"intent '{intent}' has no `examples:` block; add `examples: |` with one `- example` per line"))
+                problems.append(Problem(rel, line, "error", "intent-no-examples",
+                                        f"intent '{intent}' has no `examples:` block; add `examples: |` with one "
+                                        f"`- example` per line"))
                 continue
             ex_line = key_line(entry, "examples")
             for lineno, raw in _block_examples(lines, ex_line):

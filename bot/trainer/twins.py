@@ -112,7 +112,9 @@ def drift_problems(twins: Dict[str, Twin], record: Dict[str, Dict[str, str]]) ->
         paired = record.get(key)
         file, line = twin.where["zh"]
         if paired is None:
-            problems.append(Problem(file, line, "info", "twin-unpaired", f"'{short}': zh/en twins not yet recorded as paired; once both say the same, run `bot validate --pair {short}`"))
+            problems.append(Problem(file, line, "info", "twin-unpaired",
+                                    f"'{short}': zh/en twins not yet recorded as paired; once both say the same, "
+                                    f"run `bot validate --pair {short}`"))
             continue
         changed = [lang for lang in LANGS if paired.get(lang) != twin.hashes[lang]]
         if len(changed) == 1:
@@ -120,9 +122,11 @@ def drift_problems(twins: Dict[str, Twin], record: Dict[str, Dict[str, str]]) ->
             sfile, sline = twin.where[stale]
             efile, eline = twin.where[edited]
             problems.append(Problem(sfile, sline, "error", "twin-drift",
-                f"'{short}': the {_NAMES[edited]} text ({efile}:{eline}) changed since it was paired, the {_NAMES[stale]} twin here did not; "
+                f"'{short}': the {_NAMES[edited]} text ({efile}:{eline}) changed since it was paired, "
+                f"the {_NAMES[stale]} twin here did not; "
                 f"update it to say the same, then run `bot validate --pair {short}`"))
         elif len(changed) == 2:
             problems.append(Problem(file, line, "info", "twin-repair",
-                f"'{short}': both the Chinese and the English text changed since they were paired; check they say the same, then run `bot validate --pair {short}`"))
+                f"'{short}': both the Chinese and the English text changed since they were paired; "
+                f"check they say the same, then run `bot validate --pair {short}`"))
     return problems

@@ -63,8 +63,8 @@ def add_examples(root: str, intent: str, texts: List[str]) -> Tuple[str, str, Li
         if not clean or norm in taken or norm in {normalize_example(n) for n in new}:
             other = taken.get(norm)
             if other is not None and other.intent != intent:
-                raise DataError(f"'{clean}' is already an example of intent '{other.intent}'; move it there by hand if it belongs to '{intent}'",
-                                file=other.file, line=other.line)
+                raise DataError(f"'{clean}' is already an example of intent '{other.intent}'; move it there by hand "
+                                f"if it belongs to '{intent}'", file=other.file, line=other.line)
             continue
         new.append(clean)
     block = _find_block(root, intent)
@@ -92,7 +92,8 @@ def add_examples(root: str, intent: str, texts: List[str]) -> Tuple[str, str, Li
     if not all((intent, t) in have for t in new):
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(before)
-        raise DataError(f"could not add the examples to intent '{intent}' safely; the file was left unchanged", file=rel)
+        raise DataError(f"could not add the examples to intent '{intent}' safely; the file was left unchanged",
+                        file=rel)
     diff = "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"a/{rel}", tofile=f"b/{rel}"))
     return rel, diff, new
