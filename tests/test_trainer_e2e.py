@@ -27,7 +27,8 @@ ARTIFACTS = REPO / "tests" / "artifacts" / "trainer"
 # Cantonese "where is my order" (traditional characters): the demo NLU has only Mandarin examples.
 CANTONESE = ["我張單喺邊", "我張單幾時到", "我張單寄咗未呀", "我張單點解仲未到"]
 PAYPAL = ["can I pay with paypal", "paypal accepted?", "is paypal ok for payment"]
-_SKIP_COPY = {".git", "var", "models", "reports", "tests", "bot", "connectors", "bench", "docs", "build", ".pytest_cache"}
+_SKIP_COPY = {".git", "var", "models", "reports", "tests", "bot", "connectors", "bench", "docs", "build", ".pytest_cache",
+              ".mypy_cache", ".ruff_cache", ".import_linter_cache", ".grimp_cache"}  # tool caches change as others lint
 
 
 def _project_copy(target: Path) -> Path:
