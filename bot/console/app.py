@@ -93,23 +93,15 @@ def create_app(
 
 
 def register_env_senders() -> None:
-    """Agent replies, notices and re-sent dead letters leave from this process: its WeChat and Telegram senders
-    are built from the environment (docs/channels.md) when first needed; without their settings the messages
-    wait in the delivery queue for the Rasa server's worker."""
+    """Agent replies, notices and re-sent dead letters leave from this process: the senders of the installed
+    channels (WeChat, Telegram: the `canyu.channels` entry points, bot/channels.py) are built from the
+    environment (docs/channels.md) when first needed; without their settings the messages wait in the delivery
+    queue for the Rasa server's worker."""
+    from bot.channels import sender_factories
     from bot.outbound import register_sender
 
-    def wechat() -> Any:
-        from connectors.wechat import sender_from_env
-
-        return sender_from_env()
-
-    def telegram() -> Any:
-        from connectors.telegram import sender_from_env
-
-        return sender_from_env()
-
-    register_sender("wechat", wechat)
-    register_sender("telegram", telegram)
+    for channel, factory in sender_factories().items():
+        register_sender(channel, factory)
 
 
 def register_view(app: Sanic, module: Any) -> None:
