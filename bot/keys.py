@@ -375,7 +375,7 @@ REGISTRY: Final[tuple[KeySpec, ...]] = (
     _k("canyu:console_login_fail:wait:ipname:{ip}|{name}", "string", "the wait", "bot/console/auth.py"),
     _k("canyu:inbound:{channel}:{msg_id}", "hash", "INBOUND_KEEP_S (1 day)", "connectors/_inbound.py"),
     _k("canyu:inbound:{channel}:due", "zset", _NONE, "connectors/_inbound.py"),
-    _k("canyu:media:{id}", "hash", "CANYU_MEDIA_KEEP_DAYS (30 days)", "connectors/_media.py"),
+    _k("canyu:media:{id}", "hash", "CANYU_MEDIA_KEEP_DAYS (30 days)", "bot/media.py"),
     _k("canyu:telegram:cb:{digest}", "string", "TELEGRAM_CALLBACK_TTL_S (30 days)", "connectors/_telegram_send.py"),
     _k("canyu:wechat:buttons:{sender}", "string", "WECHAT_BUTTONS_TTL_S (1 day)", "connectors/_wechat_send.py"),
     _k("canyu:wechat:token:{appid}_access_token", "string", "the token's lifetime", "connectors/_wechat_api.py"),

@@ -1,49 +1,37 @@
 """Photos users send on WeChat and Telegram: downloaded through the platform's API, size-capped, checked to
-be an image, and kept in Redis for the agent console (which serves them to agents only).
+be an image, and kept in Redis for the agent console (the storage is `bot.media.MediaStore`; this module adds the
+downloads, `ChannelMediaStore`).
 
-The channels turn a picture into the message `/share_photo` with metadata `media` (what `MediaStore.fetch_*`
-returns) and a location pin into `/share_location` with metadata `location`, so both reach the Rasa tracker:
-during a handoff the bot is paused and the agent sees them in the transcript; otherwise a rule answers
-(dialogue/handoff.yml). A download that fails is not dropped: the message still goes in, its `media` says why.
+The channels turn a picture into the message `/share_photo` with metadata `media` (what
+`ChannelMediaStore.fetch_*` returns) and a location pin into `/share_location` with metadata `location`, so both
+reach the Rasa tracker: during a handoff the bot is paused and the agent sees them in the transcript; otherwise a
+rule answers (dialogue/handoff.yml). A download that fails is not dropped: the message still goes in, its `media` says why.
 
-    store = MediaStore(redis)
+    store = ChannelMediaStore(redis)
     meta = store.fetch_wechat(api, "MEDIA_ID", "wechat:oAbC")          # sync (requests): call in a thread
     meta = await store.fetch_telegram(bot, photo_sizes, "telegram:42")
     meta   # {"kind": "image", "id": "m_3f…", "content_type": "image/jpeg", "size": 48213}
            # or {"kind": "image", "error": "the picture is 12.0 MB; the limit is 5.0 MB"}
     store.get("m_3f…")   # -> (bytes, "image/jpeg") or None
 
-Settings: `CANYU_MEDIA_MAX_BYTES` (default 5 MiB: WeChat's own limit for pictures is 10 MB, phones send
-about 0.1-3 MB), `CANYU_MEDIA_KEEP_DAYS` (default 30).
-
-Redis keys (owned here; names and TTLs in bot/keys.py):
-- `canyu:media:{id}` hash: `data` (base64), `content_type`, `size`, `sender_id`, `source` (wechat|telegram),
-  `at`; expires after the keep time.
+Settings (`CANYU_MEDIA_MAX_BYTES`, `CANYU_MEDIA_KEEP_DAYS`) and the Redis key: see bot/media.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
-import secrets
-import time
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence
 
 import requests
 
-from bot import keys
-from bot.errors import ConfigError, ConnectorError
+from bot.errors import ConnectorError
+from bot.media import MediaError, MediaStore, mb_text
 
-__all__ = ["MediaStore", "MediaError", "sniff_image", "max_bytes", "MEDIA_ID_PREFIX", "PHOTO_INTENT",
-           "LOCATION_INTENT", "intent_text", "location_metadata"]
+__all__ = ["ChannelMediaStore", "PHOTO_INTENT", "LOCATION_INTENT", "intent_text", "location_metadata"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_KEEP_DAYS = 30
-MEDIA_ID_PREFIX = "m_"
 _CHUNK = 64 * 1024
 _TOKEN_ERRORS = (40001, 40014, 42001)
 
@@ -71,93 +59,8 @@ def location_metadata(lat: Any, lon: Any, label: str = "", scale: Any = None) ->
     return {"location": location}
 
 
-class MediaError(ConnectorError):
-    """A picture could not be fetched or kept; the message says why in words an agent understands."""
-
-
-def max_bytes(env: Optional[Mapping[str, str]] = None) -> int:
-    env = os.environ if env is None else env
-    raw = env.get("CANYU_MEDIA_MAX_BYTES") or str(DEFAULT_MAX_BYTES)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"CANYU_MEDIA_MAX_BYTES={raw!r} is not a whole number of bytes; use e.g. "
-                          f"{DEFAULT_MAX_BYTES}") from None
-    if value <= 0:
-        raise ConfigError(f"CANYU_MEDIA_MAX_BYTES={raw!r} must be above 0")
-    return value
-
-
-def _keep_seconds(env: Optional[Mapping[str, str]] = None) -> int:
-    env = os.environ if env is None else env
-    raw = env.get("CANYU_MEDIA_KEEP_DAYS") or str(DEFAULT_KEEP_DAYS)
-    try:
-        return max(1, int(float(raw) * 86400))
-    except ValueError:
-        raise ConfigError(f"CANYU_MEDIA_KEEP_DAYS={raw!r} is not a number of days; use e.g. "
-                          f"{DEFAULT_KEEP_DAYS}") from None
-
-
-def sniff_image(data: bytes) -> Optional[str]:
-    """The image type from the first bytes (never from what the sender claims), or None if not an image we show."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
-
-
-class MediaStore:
-    """Pictures in Redis (see the module docstring for keys and settings)."""
-
-    def __init__(self, redis: Any, limit: Optional[int] = None, keep_seconds: Optional[int] = None) -> None:
-        self.redis = redis
-        try:
-            self.limit = limit or max_bytes()
-            self.keep = keep_seconds or _keep_seconds()
-        except ConfigError as exc:  # a typo in the settings must not lose the user's picture: defaults, loudly
-            logger.error("media: %s; using %d bytes and %d days meanwhile", exc, DEFAULT_MAX_BYTES, DEFAULT_KEEP_DAYS)
-            self.limit, self.keep = limit or DEFAULT_MAX_BYTES, keep_seconds or DEFAULT_KEEP_DAYS * 86400
-
-    @staticmethod
-    def key(media_id: str) -> str:
-        return keys.media(media_id)
-
-    def save(self, data: bytes, sender_id: str, source: str) -> Dict[str, Any]:
-        """Keep `data` if it is an image within the limit; the metadata for the message (raises MediaError)."""
-        if len(data) > self.limit:
-            raise MediaError(f"the picture is {_mb(len(data))}; the limit is {_mb(self.limit)} "
-                             "(CANYU_MEDIA_MAX_BYTES)", platform=source)
-        content_type = sniff_image(data)
-        if content_type is None:
-            raise MediaError(f"the file from {source} is not a JPEG, PNG, GIF or WebP picture "
-                             f"(starts with {data[:8].hex()})", platform=source)
-        media_id = MEDIA_ID_PREFIX + secrets.token_hex(12)
-        self.redis.hset(self.key(media_id), mapping={
-            "data": base64.b64encode(data).decode("ascii"), "content_type": content_type, "size": len(data),
-            "sender_id": sender_id, "source": source, "at": f"{time.time():.3f}"})
-        self.redis.expire(self.key(media_id), self.keep)
-        return {"kind": "image", "id": media_id, "content_type": content_type, "size": len(data)}
-
-    def get(self, media_id: str) -> Optional[Tuple[bytes, str]]:
-        if not media_id.startswith(MEDIA_ID_PREFIX) or not media_id[2:].isalnum():
-            return None
-        raw = self.redis.hmget(self.key(media_id), "data", "content_type")
-        if not raw or not raw[0]:
-            return None
-        return base64.b64decode(raw[0]), str(raw[1] or "application/octet-stream")
-
-    def owner(self, media_id: str) -> str:
-        """The sender id the picture came from ("" when unknown or expired)."""
-        return str(self.redis.hget(self.key(media_id), "sender_id") or "")
+class ChannelMediaStore(MediaStore):
+    """The media store (bot.media) with the downloads from WeChat and Telegram (see the module docstring)."""
 
     # --- WeChat ------------------------------------------------------------------------------------
     def fetch_wechat(self, api: Any, media_id: str, sender_id: str) -> Dict[str, Any]:
@@ -205,13 +108,13 @@ class MediaStore:
     def _read_capped(self, resp: requests.Response, source: str) -> bytes:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.limit:
-            raise MediaError(f"the picture is {_mb(int(declared))}; the limit is {_mb(self.limit)} "
+            raise MediaError(f"the picture is {mb_text(int(declared))}; the limit is {mb_text(self.limit)} "
                              "(CANYU_MEDIA_MAX_BYTES)", platform=source)
         data = bytearray()
         for chunk in resp.iter_content(_CHUNK):
             data.extend(chunk)
             if len(data) > self.limit:
-                raise MediaError(f"the picture is over the limit of {_mb(self.limit)} (CANYU_MEDIA_MAX_BYTES)",
+                raise MediaError(f"the picture is over the limit of {mb_text(self.limit)} (CANYU_MEDIA_MAX_BYTES)",
                                  platform=source)
         return bytes(data)
 
@@ -223,14 +126,14 @@ class MediaStore:
         fitting = [s for s in sizes if not s.file_size or s.file_size <= self.limit]
         if not fitting:
             smallest = min(sizes, key=lambda s: s.file_size or 0) if sizes else None
-            size = _mb(smallest.file_size) if smallest is not None and smallest.file_size else "unknown"
-            return {"kind": "image", "error": f"the picture is {size}; the limit is {_mb(self.limit)} "
+            size = mb_text(smallest.file_size) if smallest is not None and smallest.file_size else "unknown"
+            return {"kind": "image", "error": f"the picture is {size}; the limit is {mb_text(self.limit)} "
                                               "(CANYU_MEDIA_MAX_BYTES)"}
         best = max(fitting, key=lambda s: (s.width or 0) * (s.height or 0))
         try:
             file = await bot.get_file(best.file_id)
             if file.file_size and file.file_size > self.limit:
-                raise MediaError(f"the picture is {_mb(file.file_size)}; the limit is {_mb(self.limit)}",
+                raise MediaError(f"the picture is {mb_text(file.file_size)}; the limit is {mb_text(self.limit)}",
                                  platform="telegram")
             data = bytes(await file.download_as_bytearray())
             return await asyncio.to_thread(self.save, data, sender_id, "telegram")

@@ -52,7 +52,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from bot import metrics, outbound
 from connectors._channel import PlatformInput
 from connectors._inbound import Claim, InboundStore
-from connectors._media import LOCATION_INTENT, PHOTO_INTENT, MediaStore, intent_text, location_metadata
+from connectors._media import LOCATION_INTENT, PHOTO_INTENT, ChannelMediaStore, intent_text, location_metadata
 from connectors._telegram_config import TelegramConfig, _chat_of, _language, _make_bot, sender_from_env
 from connectors._telegram_send import Pacer, TelegramOutput, TelegramSender, resolve_callback, retry_seconds
 
@@ -357,7 +357,7 @@ class TelegramInput(PlatformInput):
                                          "language_code": user.language_code if user else None,
                                          "update_id": update.update_id}, **extra}
                 if photo:
-                    metadata["media"] = await MediaStore(self.redis).fetch_telegram(sender.bot, photo, sender_id)
+                    metadata["media"] = await ChannelMediaStore(self.redis).fetch_telegram(sender.bot, photo, sender_id)
                 try:
                     messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
                 except Exception as exc:

@@ -49,7 +49,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from bot import keys, metrics, outbound
 from connectors._channel import PlatformInput
 from connectors._inbound import Claim, InboundStore
-from connectors._media import MediaStore
+from connectors._media import ChannelMediaStore
 from connectors._wechat_api import WeChatApi
 from connectors._wechat_config import REPLIES as _REPLIES
 from connectors._wechat_config import WeChatConfig, sender_from_env
@@ -377,8 +377,8 @@ class WeChatInput(PlatformInput):
         metadata = dict(payload.get("metadata") or {})
         media_id = (metadata.get("wechat") or {}).get("media_id")
         if media_id:
-            metadata["media"] = await asyncio.to_thread(MediaStore(self.redis).fetch_wechat, self._api(), media_id,
-                                                        payload["sender_id"])
+            media = ChannelMediaStore(self.redis)
+            metadata["media"] = await asyncio.to_thread(media.fetch_wechat, self._api(), media_id, payload["sender_id"])
         await self._on_new_message(UserMessage(payload["text"], collector, payload["sender_id"],
                                                input_channel=self.name(), metadata=metadata))
         messages = [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]

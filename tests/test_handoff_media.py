@@ -23,7 +23,8 @@ from bot.cli.console import add_user
 from bot.feedback import FeedbackStore
 from bot.handoff.discretion import DiscretionLog
 from bot.settings import load_settings
-from connectors._media import MediaStore
+from bot.media import MediaStore
+from connectors._media import ChannelMediaStore
 from connectors._wechat_api import WeChatApi
 from tests.browser import chromium, log_in, wait_for
 from tests.fakes.media import png
@@ -254,7 +255,7 @@ def test_media_download_is_capped_and_checked(redis_server: Any) -> None:
     r = redis_lib.Redis.from_url(redis_server.url, decode_responses=True)
     with FakeWeChat() as fake, FakeTelegram() as tg:
         api_ = WeChatApi(fake.app_id, fake.secret, r, fake.url + "/cgi-bin/")
-        store = MediaStore(r, limit=2000)
+        store = ChannelMediaStore(r, limit=2000)
         fake.add_media("big", png(200, 200, (1, 2, 3)) + b"\0" * 4000)
         fake.add_media("text", b"<html>not a picture</html>", "image/jpeg")
         fake.add_media("ok", png())
@@ -285,7 +286,7 @@ def test_media_download_is_capped_and_checked(redis_server: Any) -> None:
 
 def test_a_bad_media_setting_is_named_and_the_defaults_hold(monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    from connectors._media import DEFAULT_MAX_BYTES, max_bytes
+    from bot.media import DEFAULT_MAX_BYTES, max_bytes
     from bot.errors import ConfigError
 
     monkeypatch.setenv("CANYU_MEDIA_MAX_BYTES", "5MB")

@@ -1,6 +1,6 @@
 """Rasa tracker events → transcript items for the console (plain data; the browser shows text as text).
 
-A picture a user sent (message metadata `media`, connectors/_media.py) becomes `media: {id, content_type}` (the
+A picture a user sent (message metadata `media`, bot/media.py) becomes `media: {id, content_type}` (the
 console serves it at `/api/media/{id}`) or `media: {error}` when it could not be fetched; a location becomes
 `location: {latitude, longitude, label}` and the text names the place and its coordinates.
 

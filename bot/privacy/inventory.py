@@ -185,7 +185,7 @@ FAMILIES: Tuple[Family, ...] = (
        "when a week's digest went to the person", "account", hash_fields_named(FEEDBACK + "digest:sent:*")),
     _f("feedback_beta", "canyu:feedback:beta:{id} (hash; field profile)", "bot/feedback/_subscriptions.py",
        "that the person signed up for an item's beta, on which sender", "account", hash_fields_named(FEEDBACK + "beta:*")),
-    _f("media", "canyu:media:{id} (hash; sender_id)", "connectors/_media.py",
+    _f("media", "canyu:media:{id} (hash; sender_id)", "bot/media.py",
        "pictures the user sent (shown to agents)", "ttl", keys_scanned_where("canyu:media:*", "sender_id"),
        30 * 86400),
     _f("goodwill_credit", "canyu:credit:{sender}", "bot/handoff/discretion.py",

@@ -270,7 +270,7 @@ def test_participation_media_and_goodwill_records_are_erased(red: Any) -> None:
     from bot.handoff.discretion import DiscretionLog, load_discretion
     from bot.privacy import erase_user
     from bot.privacy.inventory import dump_key
-    from connectors._media import MediaStore
+    from bot.media import MediaStore
     from tests.fakes.media import png
 
     gone, stays = "telegram:9191", "telegram:8282"

@@ -28,6 +28,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
 from bot.jobs import JobRunner
+from bot.media import MediaStore
 from bot.memory import history_async
 from bot.rasa_client import RasaClient
 
@@ -118,8 +119,6 @@ async def claim(request: Request, sender_id: str) -> Any:
 @require_role("agent")
 async def media(request: Request, media_id: str) -> Any:
     """A picture a user sent (only images, as sniffed when it was kept; never rendered as anything else)."""
-    from connectors._media import MediaStore
-
     found = MediaStore(request.app.ctx.redis).get(media_id)
     if found is None:
         return _error("no such picture (expired after CANYU_MEDIA_KEEP_DAYS, or never kept)", 404)
