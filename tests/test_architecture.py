@@ -30,6 +30,7 @@ DOCUMENTED_CACHES: Dict[str, str] = {
     "bot.embeddings:_encoders": "reset_encoders",
     "bot.embeddings:_bypass": "reset_encoders",
     "bot.knowledge.text:_jieba": "cache_clear",
+    "bot.fans._rules:_load": "cache_clear",
     "bot.trainer.charts:_setup_fonts": "reset_font_cache",
 }
 """Module-level state that is allowed: caches of things that are expensive to make and the same for the whole
@@ -39,6 +40,7 @@ COMPOSITION_ROOTS: Set[str] = {
     "bot/context.py",
     "bot/actions/server.py",
     "bot/cli/trainer.py",
+    "bot/cli/privacy.py",
 }
 """The modules that may ask `bot.storage` for a Redis client (`open_redis`, `open_async_redis`) or call
 `build_context`: the entry points of docs/DEVELOPING.md."""

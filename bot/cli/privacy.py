@@ -12,19 +12,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
-def _redis() -> Any:
-    from bot.storage import connect_redis
+def _context(args: argparse.Namespace) -> AppContext:
+    """The CLI run's context (`args.ctx`, built once by the CLI main); built here when the main has not."""
+    ctx = getattr(args, "ctx", None)
+    if ctx is None:
+        from bot.context import build_context
 
-    return connect_redis()
+        ctx = args.ctx = build_context()
+    return ctx
 
 
 def _export(args: argparse.Namespace) -> int:
     from bot.privacy import export_user
 
-    text = json.dumps(export_user(_redis(), args.user), ensure_ascii=False, indent=2)
+    text = json.dumps(export_user(_context(args).redis, args.user), ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
@@ -36,7 +43,7 @@ def _export(args: argparse.Namespace) -> int:
 def _erase(args: argparse.Namespace) -> int:
     from bot.privacy import erase, find_all, resolve_person
 
-    red = _redis()
+    red = _context(args).redis
     person = resolve_person(red, args.user)
     plan = find_all(red, person)
     count = sum(len(v) for v in plan.values())
@@ -68,10 +75,10 @@ def _erase(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from bot.privacy import apply_retention, load_policy, policy_path
-    from bot.settings import load_settings
 
-    policy = load_policy(Path(args.config) if args.config else policy_path(load_settings().env))
-    report = apply_retention(_redis(), policy)
+    ctx = _context(args)
+    policy = load_policy(Path(args.config) if args.config else policy_path(ctx.settings.env))
+    report = apply_retention(ctx.redis, policy)
     days = ", ".join(f"{k} {v if v is not None else 'kept'}" for k, v in policy.retention.items())
     print(f"retention ({policy.source}): {days}")
     if not report:
