@@ -82,7 +82,7 @@ class AnswerPathPolicy(Policy):
         if latest == ACTION_LISTEN_NAME:
             return ANSWER_ACTION if cls._asks_about_a_task(tracker) else None
         if cls._answer_path_ran_this_turn(tracker):
-            return ACTION_LISTEN_NAME
+            return str(ACTION_LISTEN_NAME)  # rasa is untyped: name the type
         return None
 
     @staticmethod

@@ -18,6 +18,7 @@ from bot.actions.service_centres import (
     parse_centres,
 )
 from bot.errors import ConfigError
+from bot.settings import load_settings
 from tests.harness import Assistant, new_sender
 
 
@@ -64,7 +65,7 @@ def test_location_metadata_is_checked() -> None:
 
 
 def test_bad_files_get_precise_errors(tmp_path: Path) -> None:
-    good = yaml.safe_load(centres_path().read_text(encoding="utf-8"))
+    good = yaml.safe_load(centres_path(load_settings()).read_text(encoding="utf-8"))
     one = dict(good["centres"][0])
     with pytest.raises(ConfigError, match="centre 'x'.*lat and lon must be numbers"):
         parse_centres({"centres": [dict(one, id="x", lat="north")]})

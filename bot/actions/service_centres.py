@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import yaml_files
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 __all__ = ["Centre", "ActionServiceCentre", "centres_path", "load_centres", "parse_centres", "haversine_km",
            "nearest", "city_in", "location_of"]
@@ -56,13 +58,10 @@ class Centre:
         return tuple(n for n in (*self.city.values(), *self.aliases) if n)
 
 
-def centres_path() -> Path:
-    """`CANYU_SERVICE_CENTRES_FILE`, else `<CANYU_HOME or repo>/knowledge/service_centres.yml`."""
-    explicit = os.environ.get("CANYU_SERVICE_CENTRES_FILE")
-    if explicit:
-        return Path(explicit)
-    home = os.environ.get("CANYU_HOME") or str(Path(__file__).resolve().parents[2])
-    return Path(home) / "knowledge" / "service_centres.yml"
+def centres_path(settings: "Settings") -> Path:
+    """`CANYU_SERVICE_CENTRES_FILE`, else `<home>/knowledge/service_centres.yml`."""
+    explicit = settings.env.get("CANYU_SERVICE_CENTRES_FILE")
+    return Path(explicit) if explicit else settings.home / "knowledge" / "service_centres.yml"
 
 
 def _bilingual(raw: Any, where: str, key: str) -> Dict[str, str]:
@@ -106,8 +105,13 @@ def parse_centres(data: Any, source: str = "service_centres.yml") -> List[Centre
 
 
 def load_centres(path: Optional[Path] = None) -> List[Centre]:
-    """The centres of `path` (default `centres_path()`), cached until the file changes."""
-    return yaml_files.load(Path(path or centres_path()), parse_centres,
+    """The centres of `path`, cached until the file changes. Callers with a context pass
+    `centres_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
+    if path is None:
+        from bot.settings import load_settings
+
+        path = centres_path(load_settings())
+    return yaml_files.load(Path(path), parse_centres,
                            missing="no service centre list; create it or set CANYU_SERVICE_CENTRES_FILE")
 
 

@@ -1,20 +1,26 @@
-"""Tier rules from `fans.yml` (repo root): which tier a person is in, and what it gives them."""
+"""Tier rules from `fans.yml` (in the home, `Settings.home`): which tier a person is in, and what it gives them.
+
+Parsed files are a process-wide cache; reset with _load.cache_clear() (a changed file is re-read on its own).
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 import yaml
 
 from bot.errors import DataError
 
-__all__ = ["Tier", "TierRules", "load_rules", "CONDITIONS", "RULES_FILE"]
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
-RULES_FILE = Path(__file__).resolve().parents[2] / "fans.yml"
+__all__ = ["Tier", "TierRules", "load_rules", "rules_path", "CONDITIONS", "RULES_FILE"]
+
+RULES_FILE = "fans.yml"
+"""The rules file's name in the home."""
 ENV_RULES = "CANYU_FANS_FILE"
 CONDITIONS = ("messages", "active_days", "feedback", "shipped_feedback", "points", "fan_answers")
 
@@ -118,12 +124,24 @@ def parse_rules(text: str, file: str = "fans.yml") -> TierRules:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> TierRules:
+    """The parsed file (by path and modification time): process-wide cache; reset with _load.cache_clear()."""
     return parse_rules(Path(path).read_text(encoding="utf-8"), file=path)
 
 
+def rules_path(settings: "Settings") -> Path:
+    """The tier rules file: `CANYU_FANS_FILE`, else `<home>/fans.yml`."""
+    explicit = settings.env.get(ENV_RULES)
+    return Path(explicit) if explicit else settings.home / RULES_FILE
+
+
 def load_rules(path: Optional[Path] = None) -> TierRules:
-    """The rules from `path`, `CANYU_FANS_FILE` or `fans.yml` (reloaded when the file changes)."""
-    target = Path(path or os.environ.get(ENV_RULES) or RULES_FILE)
+    """The rules from `path` (reloaded when the file changes). Callers with a context pass
+    `rules_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
+    if path is None:
+        from bot.settings import load_settings
+
+        path = rules_path(load_settings())
+    target = Path(path)
     try:
         mtime = target.stat().st_mtime
     except OSError as exc:

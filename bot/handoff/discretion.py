@@ -19,12 +19,10 @@ Redis keys (owned here; names and TTLs in bot/keys.py):
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
-
 
 from bot import keys, yaml_files
 from bot.errors import CanyuError, ConfigError
@@ -63,8 +61,9 @@ class Discretion:
         return self.roles.get(role) or RoleLimits()
 
 
-def discretion_path() -> Path:
-    explicit = os.environ.get("CANYU_DISCRETION_FILE")
+def discretion_path(env: Mapping[str, str]) -> Path:
+    """The perk limits file: `CANYU_DISCRETION_FILE` in `env` (`Settings.env`), else the one shipped here."""
+    explicit = env.get("CANYU_DISCRETION_FILE")
     return Path(explicit) if explicit else Path(__file__).with_name("discretion.yml")
 
 
@@ -96,7 +95,13 @@ def parse_discretion(data: Any, source: str = "discretion.yml") -> Discretion:
 
 
 def load_discretion(path: Optional[Path] = None) -> Discretion:
-    return yaml_files.load(Path(path or discretion_path()), parse_discretion,
+    """The parsed perk limits at `path` (cached; re-read when the file changes). Callers with a context pass
+    `discretion_path(ctx.env)`; without a path, the file of this process's settings (`bot.settings`)."""
+    if path is None:
+        from bot.settings import load_settings
+
+        path = discretion_path(load_settings().env)
+    return yaml_files.load(Path(path), parse_discretion,
                            missing="perk discretion file not found; create it or set CANYU_DISCRETION_FILE")
 
 

@@ -14,15 +14,16 @@ re-read when it changes.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
-
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
 
 from bot import yaml_files
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 __all__ = [
     "Turn",
@@ -173,12 +174,10 @@ def parse_config(data: Mapping[str, Any], source: str = "escalation.yml") -> Esc
         raise ConfigError(f"{source}: tiers/wait/canned_replies/perks have a wrong shape ({exc}); see the comments in the file") from None
 
 
-def config_path() -> Path:
-    explicit = os.environ.get("CANYU_ESCALATION_FILE")
-    if explicit:
-        return Path(explicit)
-    home = os.environ.get("CANYU_HOME") or str(Path(__file__).resolve().parents[2])
-    return Path(home) / "escalation.yml"
+def config_path(settings: "Settings") -> Path:
+    """The escalation rules file: `CANYU_ESCALATION_FILE`, else `<home>/escalation.yml`."""
+    explicit = settings.env.get("CANYU_ESCALATION_FILE")
+    return Path(explicit) if explicit else settings.home / "escalation.yml"
 
 
 def _parse_file(data: Any, source: str) -> EscalationConfig:
@@ -186,8 +185,13 @@ def _parse_file(data: Any, source: str) -> EscalationConfig:
 
 
 def load_config(path: Optional[Path] = None) -> EscalationConfig:
-    """The parsed escalation.yml (cached; re-read when the file changes)."""
-    return yaml_files.load(Path(path or config_path()), _parse_file,
+    """The parsed escalation rules at `path` (cached; re-read when the file changes). Callers with a context pass
+    `config_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
+    if path is None:
+        from bot.settings import load_settings
+
+        path = config_path(load_settings())
+    return yaml_files.load(Path(path), _parse_file,
                            missing="escalation config not found; create it or set CANYU_ESCALATION_FILE")
 
 
