@@ -30,7 +30,11 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
                    help="record the current zh/en texts of these answers (all when no KEY) as paired in twins.lock")
 
 
-def _home() -> str:
+def _home(args: argparse.Namespace) -> str:
+    """The project folder: the CLI run's settings (`args.ctx`), else the settings of this process."""
+    ctx = getattr(args, "ctx", None)
+    if ctx is not None:
+        return str(ctx.settings.home)
     from bot.settings import load_settings
 
     return str(load_settings().home)
@@ -51,7 +55,7 @@ def _pair(root: str, keys: List[str]) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """`bot validate`: exit 0 when clean, 1 when there are errors (or warnings with --strict)."""
-    root = os.path.abspath(getattr(args, "root", None) or _home())
+    root = os.path.abspath(getattr(args, "root", None) or _home(args))
     if getattr(args, "pair", None) is not None:
         return _pair(root, args.pair)
     rasa = not getattr(args, "no_rasa", False)
