@@ -25,11 +25,16 @@ import io
 import json
 import re
 from collections import Counter
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Set, Tuple
 
 from bot import keys
 from bot.analytics._records import ratings_between
 from bot.analytics._told import told_figures
+
+if TYPE_CHECKING:
+    import redis
+
+    Redis = redis.Redis[str]
 
 __all__ = ["compute_report", "csv_cell", "report_csv", "report_text", "iter_events"]
 
@@ -40,21 +45,13 @@ FALLBACK_INTENTS = ("nlu_fallback",)
 _SPACE = re.compile(r"\s+")
 
 
-def _r(red: Any) -> Any:
-    if red is not None:
-        return red
-    from bot.storage import connect_redis
-
-    return connect_redis()
-
-
-def iter_events(red: Any, start: float, end: float, stream: str = EVENTS_STREAM, batch: int = 5000
+def iter_events(red: "Redis", start: float, end: float, stream: str = EVENTS_STREAM, batch: int = 5000
                 ) -> Iterable[Dict[str, Any]]:
     """Events published in [start, end) (by stream id time), decoded."""
     low, high = str(int(start * 1000)), f"({int(end * 1000)}"
     while True:
         entries = red.xrange(stream, min=low, max=high, count=batch)
-        for entry_id, fields in entries:
+        for _entry_id, fields in entries:
             try:
                 yield json.loads(fields.get("event") or "{}")
             except ValueError:
@@ -72,7 +69,7 @@ def _pct(part: float, whole: float) -> Optional[float]:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _handoff_reasons(red: Any, senders: Iterable[str], start: float, end: float) -> Dict[str, str]:
+def _handoff_reasons(red: "Redis", senders: Iterable[str], start: float, end: float) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for sender in senders:
         for raw in red.lrange(keys.handoff_log(sender), 0, -1):
@@ -85,7 +82,7 @@ def _handoff_reasons(red: Any, senders: Iterable[str], start: float, end: float)
     return out
 
 
-def _feedback_figures(red: Any, start: float, end: float) -> Tuple[Dict[str, int], Dict[str, Any]]:
+def _feedback_figures(red: "Redis", start: float, end: float) -> Tuple[Dict[str, int], Dict[str, Any]]:
     from bot.feedback import STATUSES, FeedbackStore
 
     store = FeedbackStore(red, use_vectors=False)
@@ -104,14 +101,14 @@ def _feedback_figures(red: Any, start: float, end: float) -> Tuple[Dict[str, int
     return by_status, {"shipped_items": shipped_items, "voices": voices, "told": told, "share": _pct(told, voices)}
 
 
-def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> Dict[str, Any]:
-    """Every figure of the analytics page for [start, end) as plain JSON-able data."""
-    red = _r(red)
-    conversations: set = set()
-    escalated: set = set()
+def compute_report(start: float, end: float, red: "Redis", top: int = 10) -> Dict[str, Any]:
+    """Every figure of the analytics page for [start, end) as plain JSON-able data, read from `red` (the
+    caller's client)."""
+    conversations: Set[str] = set()
+    escalated: Set[str] = set()
     user_messages = 0
     last_user: Dict[str, str] = {}
-    unanswered: Counter = Counter()
+    unanswered: Counter[str] = Counter()
     shown: Dict[str, str] = {}
     for event in iter_events(red, start, end):
         sender = event.get("sender_id") or ""
@@ -185,14 +182,14 @@ def compute_report(start: float, end: float, red: Any = None, top: int = 10) -> 
     }
 
 
-def _followups(red: Any, start: float, end: float) -> Dict[str, Any]:
+def _followups(red: "Redis", start: float, end: float) -> Dict[str, Any]:
     """Follow-ups sent and answered, call-backs opened/done/overdue (bot/followups/_figures.py)."""
     from bot.followups import followup_figures
 
     return followup_figures(red, start, end)
 
 
-def _fan_answers(red: Any, start: float, end: float) -> Dict[str, Any]:
+def _fan_answers(red: "Redis", start: float, end: float) -> Dict[str, Any]:
     """Fan answers proposed, approved, rejected, published, credit removed (bot/fan_answers/_figures.py)."""
     from bot.fan_answers import fan_answer_figures
 
@@ -207,7 +204,10 @@ def report_text(report: Dict[str, Any]) -> str:
     import time
 
     p = report["period"]
-    day = lambda ts: time.strftime("%Y-%m-%d", time.gmtime(ts))  # noqa: E731
+
+    def day(ts: float) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
     lines = [
         f"Canyu report {day(p['start'])} .. {day(p['end'] - 1)} (UTC)",
         f"conversations           {report['conversations']} ({report['user_messages']} user messages)",
