@@ -17,9 +17,18 @@ terminal's shipped list). Redis keys: see `_store`, `_subscriptions` and `_weekl
 from typing import Any, List
 
 from bot.feedback._digest import digest_text, shipped_since
-from bot.feedback._match import AUTO_JOIN, SUGGEST, similarity, signature
-from bot.feedback._model import ANNOUNCED, KINDS, STATUSES, FeedbackItem, Filing, UnknownItem, Voice, normalize_id, \
-    normalize_status
+from bot.feedback._match import AUTO_JOIN, SUGGEST, signature, similarity
+from bot.feedback._model import (
+    ANNOUNCED,
+    KINDS,
+    STATUSES,
+    FeedbackItem,
+    Filing,
+    UnknownItem,
+    Voice,
+    normalize_id,
+    normalize_status,
+)
 from bot.feedback._notify import NotifyReport, notify_shipped, notify_status, render, shipped_message, status_message
 from bot.feedback._store import FeedbackStore, told_key
 from bot.feedback._subscriptions import (
