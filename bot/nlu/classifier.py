@@ -1,5 +1,8 @@
 """`CanyuIntentClassifier`: a fast linear intent classifier with calibrated confidences and out-of-scope detection.
 
+This module is the Rasa adapter (the graph component config.yml names, its options, persistence and the
+message fields it sets); the model on plain arrays is `bot.nlu.model`, the fitting and tuning `bot.nlu.tuning`.
+
 Features per message: the dense sentence embedding added by `CanyuSentenceFeaturizer` (scaled by
 `embedding_weight`, or `embedding_weight_zh` for text with Chinese characters, which the English
 sentence model represents poorly), concatenated with character and word TF-IDF n-grams (`bot.nlu.features`,
