@@ -13,6 +13,10 @@ it at shutdown) and interpreter exit wait for the queue to drain (at most `CLOSE
 longer than `MAX_QUEUED` (Redis away for a long time) loses its oldest events, each loss logged and counted
 in `dropped`. `flush(timeout)` waits until everything published so far is in Redis (tests, tools).
 `CANYU_RASA_SPEEDUPS=0` keeps the old blocking XADD per event (the stock baseline of bench/throughput.py).
+
+Rasa builds the broker from endpoints.yml, so it is a composition root: it builds its context
+(`bot.plugin_context`) in its constructor; a `url` (`redis://…`) in endpoints.yml, or given here, wins over
+`REDIS_URL`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.keys import EVENTS_STREAM as EVENTS_STREAM  # re-exported: the trainer reads it here
-from bot.storage import redis_client_options, resolve_redis_url
+from bot.plugin_context import plugin_context
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +50,11 @@ class RedisEventBroker(EventBroker):
                  background: Optional[bool] = None) -> None:
         from bot.rasa_patches import speedups_enabled
 
-        self.red = redis.Redis.from_url(url or resolve_redis_url(), **redis_client_options())
+        self.ctx = plugin_context(url)
+        self.red = self.ctx.redis
         self.stream = stream
         self.max_len = max_len
-        self.background = speedups_enabled() if background is None else background
+        self.background = speedups_enabled(self.ctx.env) if background is None else background
         self.dropped = 0
         self._queue: Deque[str] = collections.deque()
         self._cond = threading.Condition()
@@ -62,7 +67,8 @@ class RedisEventBroker(EventBroker):
         cls, broker_config: EndpointConfig, event_loop: Optional[AbstractEventLoop] = None
     ) -> "RedisEventBroker":
         kwargs = broker_config.kwargs if broker_config else {}
-        return cls(stream=kwargs.get("stream", EVENTS_STREAM), max_len=int(kwargs.get("max_len", DEFAULT_MAX_LEN)))
+        return cls(url=broker_config.url if broker_config else None, stream=kwargs.get("stream", EVENTS_STREAM),
+                   max_len=int(kwargs.get("max_len", DEFAULT_MAX_LEN)))
 
     def publish(self, event: Dict[Text, Any]) -> None:
         payload = json.dumps(event, ensure_ascii=False)

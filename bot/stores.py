@@ -7,6 +7,10 @@ Rasa alone: no other key starts with `canyu:tracker:` or `canyu:lock:`, so no se
 chooses, can name one of our own keys (tests/security/test_keys.py checks this). Both clients time out and
 reconnect like every other (`bot.storage.redis_client_options`).
 
+Rasa builds these stores from endpoints.yml, so each is a composition root: it builds its context
+(`bot.plugin_context.plugin_context`: settings read once) in its constructor; a `url` in endpoints.yml (a
+`redis://` or `unix://` URL) wins over `REDIS_URL`. The lock store's code is in bot/locks.py.
+
 **Why appending** (issue 17): Rasa's `RedisTrackerStore.save` reads the stored tracker back twice, replays
 it, and writes the whole conversation again as one JSON string. Here a tracker is a Redis LIST: element 0 a
 header (`format`, `sender_id`, `n` events, `start`: index of the latest session's `action_session_start`,
@@ -31,29 +35,30 @@ import functools
 import json
 import logging
 import secrets
-import time
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import redis
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, deserialise_events
-from rasa.shared.core.trackers import (DialogueStateTracker, TrackerEventDiffEngine,
-                                      get_trackers_for_conversation_sessions)
-from rasa.utils.endpoints import EndpointConfig
+from rasa.shared.core.trackers import (
+    DialogueStateTracker,
+    TrackerEventDiffEngine,
+    get_trackers_for_conversation_sessions,
+)
 
-from bot.storage import redis_client_options, resolve_redis_url
+from bot.locks import KEY_PREFIX, LockStore
+from bot.plugin_context import plugin_context
 
-__all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore"]
+__all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore", "reset_copy_memo"]
+"""`LockStore` lives in bot/locks.py; endpoints.yml names it here (`bot.stores.LockStore`)."""
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "canyu"
 FORMAT = "canyu.tracker/1"
 _MARK = "_canyu_stored"
 RECENT = 2000  # conversations whose last saved events stay in memory (the next message skips parsing them)
@@ -109,14 +114,14 @@ class _Stored(NamedTuple):
     header: str
     meta: Dict[str, Any]
     base: int
-    count: int
+    n_events: int
     first: Optional[Event]
     last: Optional[Event]
 
 
 def _is_session_start(event: Dict[str, Any]) -> bool:
     """Where Rasa's `get_trackers_for_conversation_sessions` splits (an event as `as_dict()` gives it)."""
-    return event.get("event") == ActionExecuted.type_name and event.get("name") == ACTION_SESSION_START_NAME
+    return bool(event.get("event") == ActionExecuted.type_name and event.get("name") == ACTION_SESSION_START_NAME)
 
 
 def _header(sender_id: str, meta: Dict[str, Any], new: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -148,8 +153,15 @@ def _copy_slot(slot: Any) -> Any:
 
 
 _PLAIN: Dict[type, bool] = {}
+"""Whether a slot class copies as a plain object (a per-class memo): a process-wide cache; reset with
+reset_copy_memo()."""
 _HOOKS = ("__copy__", "__reduce__", "__reduce_ex__", "__setstate__", "__getstate__")
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def reset_copy_memo() -> None:
+    """Forget which slot classes copy as plain objects."""
+    _PLAIN.clear()
 
 
 class TrackerStore(RedisTrackerStore):
@@ -157,11 +169,13 @@ class TrackerStore(RedisTrackerStore):
                  record_exp: Optional[float] = None, **kwargs: Any) -> None:
         from bot.rasa_patches import speedups_enabled
 
-        for unused in ("url", "port", "db", "password", "username", "key_prefix"):
+        url = kwargs.pop("url", None) or host
+        for unused in ("port", "db", "password", "username", "key_prefix"):
             kwargs.pop(unused, None)
         super().__init__(domain, event_broker=event_broker, record_exp=record_exp, key_prefix=KEY_PREFIX, **kwargs)
-        self.red = redis.Redis.from_url(resolve_redis_url(), **redis_client_options())
-        self.appending = speedups_enabled()
+        self.ctx = plugin_context(url)
+        self.red = self.ctx.redis
+        self.appending = speedups_enabled(self.ctx.env)
         self._append = self.red.register_script(_APPEND)
         self._rewrite = self.red.register_script(_REWRITE)
         self._read = self.red.register_script(_READ)
@@ -239,13 +253,14 @@ class TrackerStore(RedisTrackerStore):
     # ------------------------------------------------------------------ writing
     async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
         if not self.appending:
-            return await self._stock(super().save, tracker.sender_id, tracker, timeout)
+            await self._stock(super().save, tracker.sender_id, tracker, timeout)
+            return
         expiry = int(timeout or self.record_exp or 0)
         stored: Optional[_Stored] = getattr(tracker, _MARK, None)
         events = tracker.events
-        if stored is not None and len(events) >= stored.count and (
-                stored.count == 0 or (events[0] is stored.first and events[stored.count - 1] is stored.last)):
-            new = list(tracker.events)[stored.count:]
+        if stored is not None and len(events) >= stored.n_events and (
+                stored.n_events == 0 or (events[0] is stored.first and events[stored.n_events - 1] is stored.last)):
+            new = list(tracker.events)[stored.n_events:]
             if self._try_append(tracker, stored.header, stored.meta, stored.base, new, expiry):
                 return
             logger.debug("tracker %s changed since it was read; comparing with the stored events", tracker.sender_id)
@@ -330,71 +345,3 @@ class TrackerStore(RedisTrackerStore):
         self.red.set(key, _dumps({"events": dicts, "name": sender_id}), ex=ttl if ttl > 0 else None)
         logger.info("tracker %s turned back into Rasa's format (CANYU_RASA_SPEEDUPS is off)", sender_id)
         return await method(*args)
-
-
-# Rasa's TicketLock as Rasa stores it: {"conversation_id": …, "tickets": ["{\"number\": 0, \"expires\": …}"]}
-_LOCK_LIVE = """
-local function live(raw, now)
-  local out = {}
-  for _, t in ipairs(raw and cjson.decode(raw).tickets or {}) do
-    local ticket = cjson.decode(t)
-    if now <= tonumber(ticket.expires) then table.insert(out, ticket) end
-  end
-  return out
-end
-local function save(key, conversation, tickets)
-  local parts = {}
-  for i, t in ipairs(tickets) do parts[i] = cjson.encode(string.format('{"number": %d, "expires": %.6f}',
-    t.number, t.expires)) end
-  redis.call('SET', key, '{"conversation_id": ' .. cjson.encode(conversation) .. ', "tickets": [' ..
-    table.concat(parts, ', ') .. ']}')
-end
-"""
-# KEYS[1] lock; ARGV now, lifetime, conversation id -> the ticket number (Rasa's issue_ticket, atomically)
-_ISSUE = _LOCK_LIVE + """
-local tickets, number = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])), 0
-if #tickets > 0 then number = tonumber(tickets[#tickets].number) + 1 end
-table.insert(tickets, {number = number, expires = tonumber(ARGV[1]) + tonumber(ARGV[2])})
-save(KEYS[1], ARGV[3], tickets)
-return number
-"""
-# KEYS[1] lock; ARGV now, ticket number, conversation id: Rasa's cleanup (finish_serving, then delete the lock
-# if nobody is waiting) in one step -> tickets left
-_CLEANUP = _LOCK_LIVE + """
-local left = {}
-for _, t in ipairs(live(redis.call('GET', KEYS[1]), tonumber(ARGV[1]))) do
-  if tonumber(t.number) ~= tonumber(ARGV[2]) then table.insert(left, t) end
-end
-if #left == 0 then redis.call('DEL', KEYS[1]) else save(KEYS[1], ARGV[3], left) end
-return #left
-"""
-
-
-class LockStore(RedisLockStore):
-    """Rasa's ticket lock; issuing a ticket and cleaning up are one (atomic) Lua script each instead of Rasa's 2 and
-    4 round trips. Rasa's JSON is kept; the wait loop (`update_lock`) stays Rasa's GET/SET, so several servers use
-    bot.locks.AtomicLockStore (`bot run --workers`). `CANYU_RASA_SPEEDUPS=0`: Rasa's calls."""
-
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
-        from bot.rasa_patches import speedups_enabled
-
-        super().__init__(key_prefix=KEY_PREFIX)
-        self.red = redis.Redis.from_url(resolve_redis_url(), **{**redis_client_options(), "decode_responses": False})
-        self.scripted = speedups_enabled()
-        self._issue = self.red.register_script(_ISSUE)
-        self._cleanup = self.red.register_script(_CLEANUP)
-
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        if not self.scripted:
-            return super().issue_ticket(conversation_id, lock_lifetime)
-        try:
-            return int(self._issue(keys=[self.key_prefix + conversation_id],
-                                   args=[repr(time.time()), repr(float(lock_lifetime)), conversation_id]))
-        except redis.RedisError as exc:
-            raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
-
-    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        if not self.scripted:
-            return super().cleanup(conversation_id, ticket_number)
-        self._cleanup(keys=[self.key_prefix + conversation_id],
-                      args=[repr(time.time()), ticket_number, conversation_id])
