@@ -36,7 +36,7 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from bot.errors import ConfigError
 
@@ -101,15 +101,15 @@ class Layout:
         return Path(tempfile.gettempdir()) / f"canyu-haproxy-{digest}.sock"
 
 
-def haproxy_binary() -> str:
-    """The `haproxy` executable (`CANYU_HAPROXY`, else on PATH or in /usr/sbin), or a ConfigError saying how to
-    install it."""
-    named = os.environ.get("CANYU_HAPROXY", "").strip()
+def haproxy_binary(env: Mapping[str, str]) -> str:
+    """The `haproxy` executable (`CANYU_HAPROXY` of `env`, else on PATH or in /usr/sbin), or a ConfigError saying
+    how to install it."""
+    named = env.get("CANYU_HAPROXY", "").strip()
     if named:
         if not os.access(named, os.X_OK):
             raise ConfigError(f"CANYU_HAPROXY={named!r} is not an executable file; unset it to use haproxy on PATH")
         return named
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    found = shutil.which("haproxy", path=env.get("PATH")) or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
     if not found:
         raise ConfigError("more than one worker needs HAProxy as the load balancer, and it is not installed: "
                           "run `./canyu setup` as root, or `sudo apt-get install haproxy`, or use --workers 1")
@@ -236,7 +236,7 @@ def show_stat(stats_socket: Path, timeout: float = 2.0) -> List[Dict[str, str]]:
     if not lines or not lines[0].startswith("# "):
         raise OSError(f"unexpected answer to `show stat`: {lines[:1]}")
     header = lines[0][2:].split(",")
-    return [dict(zip(header, line.split(","))) for line in lines[1:] if line.strip()]
+    return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line.strip()]
 
 
 def server_states(stats_socket: Path, timeout: float = 2.0) -> Dict[str, Dict[str, str]]:

@@ -21,12 +21,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not argv:
         raise SystemExit("usage: python -m bot.child MODULE [ARGS…]")
     from bot.redaction import install as install_redaction
+    from bot.settings import load_settings
 
-    install_redaction()
+    env = load_settings().env
+    install_redaction(env)
     if argv[0] == "rasa":
         from bot.rasa_patches import install as install_rasa_patches
 
-        install_rasa_patches()
+        install_rasa_patches(env)
     sys.argv = list(argv)
     runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
 

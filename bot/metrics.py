@@ -2,7 +2,8 @@
 
 Every process of a stack (Rasa, action server, console, `bot run` itself) counts into its own files under
 `PROMETHEUS_MULTIPROC_DIR` (`bot run` and the test harness set it to `<data dir>/metrics/`, emptied at
-start), and `render()` in any of them adds up all the processes' files, then adds the gauges read from
+start), and `render(redis, env)` in any of them adds up all the processes' files (the folder named in `env`,
+the process's `Settings.env`), then adds the gauges read from
 Redis at scrape time (queue depths, dead letters, handoffs waiting). Without that variable (a lone script,
 a unit test) the counters live in this process only.
 
@@ -24,7 +25,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -33,7 +35,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 __all__ = [
     "MESSAGES_RECEIVED", "MESSAGES_ANSWERED", "MESSAGES_FAILED", "MESSAGES_REDELIVERED", "MESSAGE_SECONDS",
     "DELIVERIES", "CHILD_RESTARTS", "ACTIONS", "ACTION_SECONDS", "ACTIONS_IN_PROGRESS",
-    "render", "add_redis_gauge", "prune_dead_processes", "CONTENT_TYPE",
+    "render", "add_redis_gauge", "reset_redis_gauges", "prune_dead_processes", "CONTENT_TYPE",
 ]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -64,12 +66,20 @@ ACTIONS_IN_PROGRESS = Gauge("canyu_actions_in_progress", "Custom actions running
 GAUGE_MODULES = ("bot.delivery", "bot.handoff.gauges")
 _RedisReader = Callable[[Any], List[Tuple[Tuple[Tuple[str, str], ...], float]]]
 _redis_gauges: List[Tuple[str, str, _RedisReader]] = []
+"""The Redis gauges registered by the modules of `GAUGE_MODULES` when they are imported: a process-wide registry
+(like prometheus_client's own); reset with reset_redis_gauges(). The Redis they read is handed to `render`."""
 
 
 def add_redis_gauge(name: str, documentation: str, reader: _RedisReader) -> None:
     """Register a gauge computed from Redis at scrape time (`reader(redis)` -> [((label, value)…), number])."""
     if all(existing != name for existing, _, _ in _redis_gauges):
         _redis_gauges.append((name, documentation, reader))
+
+
+def reset_redis_gauges() -> None:
+    """Forget the registered Redis gauges (tests; `render` registers those of `GAUGE_MODULES` again only in a
+    process that has not imported them yet)."""
+    _redis_gauges.clear()
 
 
 _LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
@@ -85,19 +95,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def prune_dead_processes(folder: Optional[str] = None) -> List[int]:
-    """Drop the live-gauge files of processes that no longer exist (`mark_process_dead`); returns their pids.
+def multiproc_dir(env: Mapping[str, str]) -> Optional[str]:
+    """The folder every process counts into (`PROMETHEUS_MULTIPROC_DIR` of `env`), or None."""
+    return env.get(MULTIPROC_VARIABLE) or None
+
+
+def prune_dead_processes(folder: Optional[str]) -> List[int]:
+    """Drop the live-gauge files of processes that no longer exist (`mark_process_dead`) from `folder` (see
+    `multiproc_dir`); returns their pids.
 
     Counters and histograms of dead processes are kept on purpose: what they counted happened."""
     from prometheus_client import multiprocess
 
-    folder = folder or os.environ.get(MULTIPROC_VARIABLE)
     if not folder or not os.path.isdir(folder):
         return []
     dead = sorted({int(m.group(1)) for m in map(_LIVE_GAUGE_FILE.match, os.listdir(folder))
                    if m and not _alive(int(m.group(1)))})
+    mark_process_dead: Callable[[int, str], None] = multiprocess.mark_process_dead
     for pid in dead:
-        multiprocess.mark_process_dead(pid, folder)
+        mark_process_dead(pid, folder)
     return dead
 
 
@@ -135,17 +151,20 @@ def _import_gauge_modules() -> None:
             logging.getLogger(__name__).warning("metrics: cannot import %s for its Redis gauges: %s", name, exc)
 
 
-def render(redis: Optional[Any] = None) -> bytes:
-    """The whole page: every process's counters (multiprocess mode) or this one's, plus the Redis gauges."""
-    folder = os.environ.get(MULTIPROC_VARIABLE)
+def render(redis: Optional[Any] = None, env: Mapping[str, str] = MappingProxyType({})) -> bytes:
+    """The whole page: every process's counters (multiprocess mode: `PROMETHEUS_MULTIPROC_DIR` of `env`, the
+    caller's `Settings.env`) or this one's, plus the gauges read from `redis`."""
+    from prometheus_client import REGISTRY
+
+    folder = multiproc_dir(env)
+    registry: CollectorRegistry = REGISTRY
     if folder and os.path.isdir(folder):
         from prometheus_client import multiprocess
 
         prune_dead_processes(folder)
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=folder)
-    else:
-        from prometheus_client import REGISTRY as registry  # type: ignore[no-redef]
+        collect_from: Callable[..., object] = multiprocess.MultiProcessCollector
+        collect_from(registry, path=folder)
     page = generate_latest(registry)
     if redis is not None:
         _import_gauge_modules()

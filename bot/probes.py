@@ -27,7 +27,8 @@ def http_ok(url: str) -> bool:
     """True when `url` answers at all below 500 (the server is up), within 2 s."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 500
+            status: int = response.status
+            return 200 <= status < 500
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return False
 

@@ -36,7 +36,11 @@ Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
 they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
-on the first custom action.
+on the first custom action. The switches are read from the environment `install(env)` is given (the process's
+`Settings.env`: bot.child passes it).
+
+Patches change classes, so they are process-wide by nature: `_ORIGINALS` and `_ACTIVE` record what is installed,
+and `_SESSIONS` / `_DOMAIN_JSON` are caches of the installed transport; `uninstall()` resets all four.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ import asyncio
 import functools
 import json
 import logging
-import os
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -61,12 +64,14 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_RESPONSE = "utter_action_unavailable"
 _MARK = "_canyu_retrying"
 _ORIGINALS: Dict[str, Callable[..., Any]] = {}
+"""Rasa's methods that a patch replaced: a process-wide registry (patches change classes); reset with uninstall()."""
 _ACTIVE: List[str] = []
+"""The names of the installed patches: a process-wide registry; reset with uninstall()."""
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
 
-def _switch(name: str, env: Optional[Mapping[str, str]]) -> bool:
-    raw = (os.environ if env is None else env).get(name, "").strip().lower() or "on"
+def _switch(name: str, env: Mapping[str, str]) -> bool:
+    raw = env.get(name, "").strip().lower() or "on"
     if raw in _ON:
         return True
     if raw in _OFF:
@@ -74,13 +79,13 @@ def _switch(name: str, env: Optional[Mapping[str, str]]) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a switch; use on or off (1 or 0)")
 
 
-def speedups_enabled(env: Optional[Mapping[str, str]] = None) -> bool:
+def speedups_enabled(env: Mapping[str, str]) -> bool:
     """`CANYU_RASA_SPEEDUPS` (default on): compiled action-response validation, cached event classes, the
     appending tracker store and the background event writer."""
     return _switch("CANYU_RASA_SPEEDUPS", env)
 
 
-def validation_enabled(env: Optional[Mapping[str, str]] = None) -> bool:
+def validation_enabled(env: Mapping[str, str]) -> bool:
     """`CANYU_ACTION_VALIDATION` (default on): off skips validating action-server responses (trusted server)."""
     return _switch("CANYU_ACTION_VALIDATION", env)
 
@@ -90,8 +95,9 @@ def active() -> List[str]:
     return list(_ACTIVE)
 
 
-def retry_seconds(env: Any = None) -> float:
-    raw = (os.environ if env is None else env).get("CANYU_ACTION_RETRY_S", "").strip() or "60"
+def retry_seconds(env: Mapping[str, str]) -> float:
+    """`CANYU_ACTION_RETRY_S` (default 60; 0: no retry)."""
+    raw = env.get("CANYU_ACTION_RETRY_S", "").strip() or "60"
     try:
         value = float(raw)
     except ValueError:
@@ -114,8 +120,8 @@ def installed() -> bool:
     return bool(getattr(RemoteAction.run, _MARK, False))
 
 
-def install(env: Optional[Mapping[str, str]] = None) -> None:
-    """Install every patch the environment asks for (idempotent)."""
+def install(env: Mapping[str, str]) -> None:
+    """Install every patch `env` (the process's `Settings.env`) asks for (idempotent)."""
     if installed():
         return
     budget = retry_seconds(env)
@@ -136,7 +142,7 @@ def install(env: Optional[Mapping[str, str]] = None) -> None:
 
 
 def uninstall() -> None:
-    """Put Rasa's own methods back (tests compare both ways in one process)."""
+    """Put Rasa's own methods back and forget the patches' caches (tests compare both ways in one process)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import Event
     from rasa.utils.endpoints import EndpointConfig
@@ -147,6 +153,8 @@ def uninstall() -> None:
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
     _ORIGINALS.clear()
     _ACTIVE.clear()
+    _SESSIONS.clear()
+    _DOMAIN_JSON.clear()
 
 
 def _install_retry(budget: float) -> None:
@@ -166,7 +174,8 @@ def _install_retry(budget: float) -> None:
         deadline, pause = time.monotonic() + budget, 0.5
         while True:
             try:
-                return await original(self, output_channel, nlg, tracker, domain)
+                events: List[Any] = await original(self, output_channel, nlg, tracker, domain)
+                return events
             except RasaException as exc:
                 if not _unreachable(exc):
                     raise
@@ -179,7 +188,7 @@ def _install_retry(budget: float) -> None:
                 pause = min(pause * 2, 5.0)
 
     setattr(run, _MARK, True)
-    RemoteAction.run = run  # type: ignore[method-assign]
+    RemoteAction.run = run
 
 
 async def _apologise(output_channel: Any, nlg: Any, tracker: Any) -> List[Any]:
@@ -191,8 +200,8 @@ async def _apologise(output_channel: Any, nlg: Any, tracker: Any) -> List[Any]:
 
 def _install_validation(skip: bool) -> None:
     """Replace RemoteAction._validate_action_result: one validator built once, or none at all (`skip`)."""
-    from jsonschema import ValidationError, validators
-    from jsonschema.exceptions import best_match
+    from jsonschema import ValidationError, validators  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -206,7 +215,8 @@ def _install_validation(skip: bool) -> None:
 
     def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
         if type(self).__dict__.get("action_response_format_spec", own_spec) is not own_spec:
-            return original(self, result)  # a subclass with its own schema: Rasa's way
+            valid: bool = original(self, result)  # a subclass with its own schema: Rasa's way
+            return valid
         if skip or compiled.is_valid(result):
             return True
         error: ValidationError = best_match(compiled.iter_errors(result))
@@ -218,7 +228,7 @@ def _install_validation(skip: bool) -> None:
         )
         raise error
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def _event_classes() -> Dict[str, type]:
@@ -249,14 +259,16 @@ def _install_event_cache() -> None:
         return found if found is not None else original(type_name, default)
 
     resolve_by_type.__doc__ = original.__doc__
-    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+    Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
 # ---------------------------------------------------------------- action-server calls: keep-alive, domain JSON once
 KEEPALIVE_S = 2.0  # under the action server's own keep-alive (Sanic: 5 s), so it never closes one we reuse
 _KEEP = "_canyu_keepalive"
 _SESSIONS: Dict[int, Any] = {}
+"""One kept-alive aiohttp session per action endpoint: a process-wide cache; reset with uninstall()."""
 _DOMAIN_JSON: Dict[int, Tuple[Any, str]] = {}
+"""The JSON of the last domain sent (the same dict on every call): a process-wide cache; reset with uninstall()."""
 
 
 class ActionCall(dict):  # type: ignore[type-arg]
@@ -338,6 +350,6 @@ def _install_action_transport() -> None:
     def keeping_session(self: Any) -> Any:
         return _kept_session(self) if getattr(self, _KEEP, False) else session(self)
 
-    RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
-    EndpointConfig.request = keeping_request  # type: ignore[method-assign]
-    EndpointConfig.session = keeping_session  # type: ignore[method-assign]
+    RemoteAction._action_call_format = _action_call_format
+    EndpointConfig.request = keeping_request
+    EndpointConfig.session = keeping_session

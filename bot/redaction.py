@@ -1,7 +1,7 @@
 """One redaction filter for every log line: secrets, tokens, credentials in URLs and personal data.
 
 Every process we start installs it before anything logs (`bot run` starts its children through `bot.child`;
-the `bot` command calls `install()` first). It replaces the
+the `bot` command calls `install(env)` first), with the secrets of the environment its settings were read from. It replaces the
 logging module's record factory, so it covers every logger and handler, including Rasa's, Sanic's, httpx's
 and python-telegram-bot's, whoever configures them later:
 
@@ -20,9 +20,8 @@ What goes (`redact`):
 from __future__ import annotations
 
 import logging
-import os
 import re
-from typing import Any, Iterable, List, Mapping, Optional, Pattern, Tuple
+from typing import Any, Iterable, List, Mapping, Pattern, Tuple
 
 from bot.pii import mask_pii
 
@@ -49,9 +48,8 @@ _PATTERNS: Tuple[Tuple[Pattern[str], str], ...] = (
 )
 
 
-def secrets_from_env(env: Optional[Mapping[str, str]] = None) -> List[str]:
-    """The secret values set in `env` (default: this process's environment), longest first."""
-    env = os.environ if env is None else env
+def secrets_from_env(env: Mapping[str, str]) -> List[str]:
+    """The secret values set in `env` (`Settings.env`), longest first."""
     values = {env.get(name, "").strip() for name in SECRET_VARIABLES}
     password = re.match(r"[a-z]+://[^/\s:@]*:([^/\s@]+)@", env.get("REDIS_URL", ""))
     if password:
@@ -59,11 +57,12 @@ def secrets_from_env(env: Optional[Mapping[str, str]] = None) -> List[str]:
     return sorted((v for v in values if len(v) >= _MIN_SECRET_LEN), key=len, reverse=True)
 
 
-def redact(text: str, secrets: Optional[Iterable[str]] = None) -> str:
-    """`text` without secrets, credentials or personal data (see the module docstring)."""
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without `secrets` (`secrets_from_env(settings.env)`), credentials or personal data (see the module
+    docstring)."""
     if not text:
         return text
-    for value in secrets_from_env() if secrets is None else secrets:
+    for value in secrets:
         if value in text:
             text = text.replace(value, _HIDDEN)
     for pattern, replacement in _PATTERNS:
@@ -71,16 +70,13 @@ def redact(text: str, secrets: Optional[Iterable[str]] = None) -> str:
     return mask_pii(text)
 
 
-_installed = False
-
-
-def install() -> None:
-    """Redact every log record made from now on in this process (idempotent)."""
-    global _installed
-    if _installed:
-        return
+def install(env: Mapping[str, str]) -> None:
+    """Redact every log record made from now on in this process, hiding the secrets of `env` (idempotent: the
+    logging module's record factory is process-wide, and a redacting one is not wrapped again)."""
     make_record = logging.getLogRecordFactory()
-    secrets = secrets_from_env()
+    if getattr(make_record, "canyu_redacting", False):
+        return
+    secrets = secrets_from_env(env)
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
@@ -93,5 +89,5 @@ def install() -> None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), secrets)
         return record
 
+    factory.canyu_redacting = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
-    _installed = True

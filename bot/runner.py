@@ -18,6 +18,7 @@ then HAProxy, the action servers, the console, and Redis last (SHUTDOWN SAVE).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -25,17 +26,16 @@ import signal
 import subprocess
 import sys
 import time
-import json
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from bot import balancer
 from bot.errors import CanyuError, ConfigError
-from bot.settings import QUIET_ENV, Settings, load_settings
 from bot.probes import CHECK_TIMEOUT, Check, check_http, free_port, http_get, http_ok, signal_group
-from bot.storage import EmbeddedRedis, die_with_parent_hook
+from bot.settings import Settings, child_env, load_settings
+from bot.storage import EmbeddedRedis, die_with_parent_hook, open_redis
 
 __all__ = ["Stack", "Child", "Check", "free_port", "http_ok", "signal_group", "default_stack", "STARTUP_TIMEOUT",
            "STOP_TIMEOUT", "RASA_DRAIN_TIMEOUT", "CHECK_TIMEOUT"]
@@ -69,7 +69,8 @@ class Stack:
     with_console: bool = True
     with_actions: bool = True
     with_rasa: bool = True
-    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_hex(24))
+    rasa_token: str = ""
+    """The Rasa HTTP API token; "" (the default): `RASA_TOKEN` of the settings' environment, else a random one."""
     redis: Optional[EmbeddedRedis] = None
     children: Dict[str, Child] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None
@@ -86,6 +87,8 @@ class Stack:
     def __post_init__(self) -> None:
         if self.workers < 1 or (self.action_workers is not None and self.action_workers < 1):
             raise ConfigError(f"workers={self.workers}, action workers={self.action_workers}: each must be 1 or more")
+        if not self.rasa_token:
+            self.rasa_token = self.settings.env.get("RASA_TOKEN") or secrets.token_hex(24)
 
     @property
     def layout(self) -> balancer.Layout:
@@ -135,11 +138,11 @@ class Stack:
         return self.settings.data_dir / "metrics"
 
     def env(self) -> Dict[str, str]:
+        """The children's environment: the settings' (`bot.settings.child_env`), this stack's, then `extra_env`."""
         s = self.settings
-        env = dict(os.environ)
-        env.update(QUIET_ENV)
-        env.update(
-            {
+        env = child_env(
+            s,
+            **{
                 "CANYU_HOME": str(s.home),
                 "CANYU_DATA_DIR": str(s.data_dir),
                 "REDIS_URL": self.redis_url,
@@ -149,8 +152,8 @@ class Stack:
                 "RASA_URL": self.rasa_url,
                 "RASA_TOKEN": self.rasa_token,
                 "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(s.home), os.environ.get("PYTHONPATH", "")])),
-            }
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(s.home), s.env.get("PYTHONPATH", "")])),
+            },
         )
         env.update(self.extra_env)
         return env
@@ -185,7 +188,7 @@ class Stack:
             plan.extend(self._rasa_child(port) for port in layout.rasa_ports)
         if layout.needed and (self.with_rasa or self.with_actions):
             config = balancer.write_config(layout, self.rasa_token)
-            plan.append(Child("balancer", [balancer.haproxy_binary(), "-db", "-f", str(config)],
+            plan.append(Child("balancer", [balancer.haproxy_binary(s.env), "-db", "-f", str(config)],
                               f"http://127.0.0.1:{s.rasa_port if layout.balances_rasa else s.actions_port}"
                               f"{balancer.MONITOR_PATH}"))
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
@@ -332,7 +335,7 @@ class Stack:
                 name = "actions" if port == s.actions_port else f"actions-{port}"
                 checks[name] = check_http(f"http://127.0.0.1:{port}/health")
         if self.with_rasa:
-            for port, url in zip(layout.rasa_ports, self.rasa_urls):
+            for port, url in zip(layout.rasa_ports, self.rasa_urls, strict=True):
                 checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._check_rasa(url)
         if layout.needed and (self.with_rasa or self.with_actions):
             checks["balancer"] = balancer.check(layout)
@@ -344,13 +347,12 @@ class Stack:
         import redis as redis_lib
 
         try:
-            client = redis_lib.Redis.from_url(self.redis_url, socket_timeout=CHECK_TIMEOUT,
-                                              socket_connect_timeout=CHECK_TIMEOUT)
+            client = open_redis(replace(self.settings, redis_url=self.redis_url), timeout=CHECK_TIMEOUT)
             try:
                 return {"ok": bool(client.ping()), "detail": "PONG"}
             finally:
                 client.close()
-        except (redis_lib.RedisError, OSError, AssertionError) as exc:
+        except (redis_lib.RedisError, OSError, AssertionError, CanyuError) as exc:
             return {"ok": False, "detail": f"Redis PING failed: {type(exc).__name__}: {exc}"}
 
     def _check_rasa(self, url: str) -> Check:
@@ -370,8 +372,9 @@ class Stack:
         return [c for c in self.children.values() if not c.running()]
 
 
-def default_stack(**kwargs: object) -> Stack:
+def default_stack(settings: Optional[Settings] = None, **kwargs: Any) -> Stack:
+    """A stack of the trained model with `settings` (default: read from the environment)."""
     from bot.training import model_path
 
-    settings = load_settings()
-    return Stack(settings=settings, model=model_path(settings.home), **kwargs)  # type: ignore[arg-type]
+    settings = settings or load_settings()
+    return Stack(settings=settings, model=model_path(settings.home), **kwargs)

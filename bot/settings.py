@@ -26,10 +26,11 @@ of the repo lints that copy.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Dict, Mapping, Optional
+from typing import Dict, Iterator, Mapping, Optional
 
 DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
@@ -127,6 +128,21 @@ def apply_quiet_env(extra: Mapping[str, str] = MappingProxyType({})) -> None:
     os.environ.update(QUIET_ENV)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
     os.environ.update(extra)
+
+
+@contextmanager
+def environment_kept(*names: str) -> Iterator[None]:
+    """Put the process environment's `names` back as they were after the block: for third-party set-up (Rasa's
+    logging writes `LOG_LEVEL`) that would otherwise reach every process started afterwards."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def data_dir(settings: Settings) -> Path:

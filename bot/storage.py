@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import redis
 from redis.asyncio import Redis as AsyncRedis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from bot.errors import ConfigError, StorageError
@@ -261,13 +261,17 @@ def redis_client_options(env: Optional[Mapping[str, str]] = None) -> Dict[str, A
     }
 
 
-def open_redis(settings: Settings, *, binary: bool = False) -> "redis.Redis[str]":
+def open_redis(settings: Settings, *, binary: bool = False, timeout: Optional[float] = None) -> "redis.Redis[str]":
     """A new client for these settings' Redis (the embedded server is started if it is the one and is not
     running), with timeouts and reconnects; `binary` leaves responses as bytes. Called by composition roots
-    (`bot.context.AppContext.redis`), which keep it."""
+    (`bot.context.AppContext.redis`), which keep it. `timeout`: a health probe's client, which gives up on a
+    connect or a command after `timeout` seconds and does not retry (close it after use)."""
     options = redis_client_options(settings.env)
     if binary:
         options["decode_responses"] = False
+    if timeout is not None:
+        options.update(socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       retry_on_error=[], health_check_interval=0)
     return redis.Redis.from_url(resolve_redis_url(settings), **options)
 
 

@@ -31,11 +31,15 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from bot import balancer
 from bot.errors import CanyuError, ConfigError
 from bot.runner import STARTUP_TIMEOUT, Stack, http_ok, signal_group
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["Supervisor", "ChildState", "HealthServer", "health_address", "BACKOFF_FIRST_S", "BACKOFF_CAP_S",
            "STABLE_S", "POLL_S", "DEFAULT_HEALTH_PORT"]
@@ -216,7 +220,7 @@ class Supervisor:
     def readiness(self) -> Dict[str, Any]:
         """{"ready", "reasons", "children", "checks"}: ready only when all children run and all checks pass."""
         states = self.states()
-        report = self.stack.ready() if states and not self.stopping else {"ready": False, "checks": {}}
+        report: Dict[str, Any] = self.stack.ready() if states and not self.stopping else {"ready": False, "checks": {}}
         reasons: List[str] = []
         if self.stopping:
             reasons.append("the stack is stopping")
@@ -232,9 +236,8 @@ class Supervisor:
         return {"ready": not reasons, "reasons": reasons, "children": states, "checks": report["checks"]}
 
 
-def health_address(env: Optional[Dict[str, str]] = None) -> Tuple[str, int]:
-    """(host, port) of the health server: `CANYU_HEALTH_HOST` (127.0.0.1), `CANYU_HEALTH_PORT` (5003)."""
-    env = dict(os.environ) if env is None else env
+def health_address(env: Mapping[str, str]) -> Tuple[str, int]:
+    """(host, port) of the health server: `CANYU_HEALTH_HOST` (127.0.0.1), `CANYU_HEALTH_PORT` (5003) of `env`."""
     raw = env.get("CANYU_HEALTH_PORT", "").strip() or str(DEFAULT_HEALTH_PORT)
     if not raw.isdigit() or not 0 <= int(raw) < 65536:
         raise ConfigError(f"CANYU_HEALTH_PORT={raw!r} is not a port number; set it to e.g. {DEFAULT_HEALTH_PORT}")
@@ -245,21 +248,14 @@ class HealthServer:
     """`GET /health` (liveness), `/ready` (readiness JSON, 200 or 503), `/metrics` (Prometheus) in a thread."""
 
     def __init__(self, supervisor: "Supervisor | None", host: str, port: int,
-                 redis_url: Callable[[], Optional[str]] = lambda: None) -> None:
+                 redis: Optional["redis.Redis[str]"] = None, env: Mapping[str, str] = MappingProxyType({})) -> None:
         self.supervisor = supervisor
         self.host, self.port = host, port
-        self.redis_url = redis_url
-        self._redis: Any = None
+        self.redis = redis
+        """The client `/metrics` reads its Redis gauges with (handed in once Redis runs; None: no such gauges)."""
+        self.env = env
+        """The environment `/metrics` finds the processes' counters by (`PROMETHEUS_MULTIPROC_DIR`)."""
         self._server: Optional[ThreadingHTTPServer] = None
-
-    def _metrics_redis(self) -> Any:
-        url = self.redis_url()
-        if self._redis is None and url:
-            import redis
-
-            self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2,
-                                               socket_connect_timeout=2)
-        return self._redis
 
     def start(self) -> "HealthServer":
         outer = self
@@ -292,7 +288,7 @@ class HealthServer:
                     import bot.delivery  # noqa: F401  (registers the delivery queue gauges)
                     from bot import metrics
 
-                    self._send(200, metrics.render(outer._metrics_redis()), metrics.CONTENT_TYPE)
+                    self._send(200, metrics.render(outer.redis, outer.env), metrics.CONTENT_TYPE)
                 else:
                     self._send(404, b'{"error": "GET /health, /ready or /metrics"}')
 

@@ -7,14 +7,13 @@ model is made of (config, domain, NLU data, dialogue, our NLU component code). S
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from bot.errors import DataError
-from bot.settings import load_settings
+from bot.settings import environment_kept, load_settings
 
 MODEL_NAME = "canyu"
 DOMAIN_DIR = "responses"
@@ -33,7 +32,7 @@ class TrainResult:
     seconds: float
 
 
-def _files(home: Path, dirs: Iterable[str], suffixes: tuple) -> List[Path]:
+def _files(home: Path, dirs: Iterable[str], suffixes: Tuple[str, ...]) -> List[Path]:
     found: List[Path] = []
     for d in dirs:
         root = home / d
@@ -98,18 +97,13 @@ def train(home: Optional[Path] = None, force: bool = False, config: str = CONFIG
 
 def quiet_rasa_logs() -> None:
     """Rasa logs at WARNING in this process only. Rasa's own set-up also writes `LOG_LEVEL` (and
-    `TF_CPP_MIN_LOG_LEVEL`) into `os.environ`, which every process started afterwards would inherit (a stack
-    started after an in-process training would log nothing below WARNING): those are put back."""
+    `TF_CPP_MIN_LOG_LEVEL`) into the process environment, which every process started afterwards would inherit
+    (a stack started after an in-process training would log nothing below WARNING): those are put back."""
     import logging
 
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    saved = {name: os.environ.get(name) for name in ("LOG_LEVEL", "TF_CPP_MIN_LOG_LEVEL")}
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with environment_kept("LOG_LEVEL", "TF_CPP_MIN_LOG_LEVEL"):
+        configure_logging_and_warnings(logging.WARNING)
+        configure_structlog(logging.WARNING)

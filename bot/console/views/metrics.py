@@ -34,6 +34,10 @@ def metrics_token(env: Optional[Mapping[str, str]] = None) -> str:
 def setup(app: Sanic) -> None:
     if not hasattr(app.ctx, "metrics_token"):
         app.ctx.metrics_token = metrics_token()
+    if not hasattr(app.ctx, "metrics_env"):  # where every process counts: PROMETHEUS_MULTIPROC_DIR
+        from bot.settings import load_settings
+
+        app.ctx.metrics_env = load_settings().env
 
 
 def _authorized(request: Request) -> bool:
@@ -49,5 +53,6 @@ async def scrape(request: Request) -> Any:
     if not _authorized(request):
         return response.text("metrics need Authorization: Bearer <CANYU_METRICS_TOKEN>\n", status=401,
                              headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    page = await asyncio.get_running_loop().run_in_executor(None, metrics.render, request.app.ctx.redis)
+    page = await asyncio.get_running_loop().run_in_executor(None, metrics.render, request.app.ctx.redis,
+                                                             request.app.ctx.metrics_env)
     return response.raw(page, content_type=metrics.CONTENT_TYPE)
