@@ -1,4 +1,7 @@
-"""The `bot` command: every module in this package with a `register(subparsers)` adds its sub-commands."""
+"""The `bot` command: every module in this package with a `register(subparsers)` adds its sub-commands.
+
+`main` is the CLI's composition root: it builds one `AppContext` per run and hands it to the command as `args.ctx`.
+"""
 
 from __future__ import annotations
 
@@ -26,18 +29,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot.redaction import install, redact
+    """Run one `bot` command with the run's one context (`args.ctx`: settings read once, Redis on first use)."""
+    from bot.context import build_context
+    from bot.redaction import install, redact, secrets_from_env
 
-    install()
     parser = build_parser()
     args = parser.parse_args(argv)
+    ctx = None
     try:
+        ctx = args.ctx = build_context()
+        install(ctx.env)
         return int(args.func(args) or 0)
     except CanyuError as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        print(f"error: {redact(str(exc), secrets_from_env(ctx.env) if ctx else ())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 if __name__ == "__main__":

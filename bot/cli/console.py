@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from bot import keys
 from bot.console.users import ROLES
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 def _read_password(prompt: bool) -> str:
@@ -21,38 +24,38 @@ def _read_password(prompt: bool) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def add_user(name: str, role: str, password: str, display: str = "", redis: Any = None) -> None:
+def _redis(args: argparse.Namespace) -> "Redis[str]":
+    """The Redis client of the CLI run's context (`args.ctx`, built by the CLI main)."""
+    client: "Redis[str]" = args.ctx.redis
+    return client
+
+
+def add_user(name: str, role: str, password: str, display: str = "", *, redis: "Redis[str]") -> None:
     """Create or update a console user (used by the CLI and by tests)."""
     from bot.console.users import UserStore
 
-    if redis is None:
-        from bot.storage import connect_redis
-
-        redis = connect_redis()
     UserStore(redis).add(name, password, role, display)
 
 
 def _adduser(args: argparse.Namespace) -> int:
     password = _read_password(prompt=not args.stdin)
-    add_user(args.name, args.role, password, args.display or "")
+    add_user(args.name, args.role, password, args.display or "", redis=_redis(args))
     print(f"user {args.name} ({args.role}) saved")
     return 0
 
 
 def _users(args: argparse.Namespace) -> int:
     from bot.console.users import UserStore
-    from bot.storage import connect_redis
 
-    for user in UserStore(connect_redis()).list():
+    for user in UserStore(_redis(args)).list():
         print(f"{user.name}\t{user.role}\t{user.display}")
     return 0
 
 
 def _deluser(args: argparse.Namespace) -> int:
     from bot.console.users import UserStore
-    from bot.storage import connect_redis
 
-    if not UserStore(connect_redis()).remove(args.name):
+    if not UserStore(_redis(args)).remove(args.name):
         raise ConfigError(f"no console user named {args.name!r}; `bot console users` lists them")
     print(f"user {args.name} removed")
     return 0
@@ -60,9 +63,8 @@ def _deluser(args: argparse.Namespace) -> int:
 
 def _perks(args: argparse.Namespace) -> int:
     from bot.handoff.perks import PerkStore
-    from bot.storage import connect_redis
 
-    store = PerkStore(connect_redis())
+    store = PerkStore(_redis(args))
     codes: List[str] = list(args.codes or [])
     if not codes and not sys.stdin.isatty():
         codes = [line.strip() for line in sys.stdin if line.strip()]
@@ -74,16 +76,15 @@ def _perks(args: argparse.Namespace) -> int:
 
 
 def _tier(args: argparse.Namespace) -> int:
-    from bot.storage import connect_redis
-
+    red = _redis(args)
     key = keys.tier(args.sender)
     if args.tier in (None, ""):
-        print(f"{args.sender}: {connect_redis().get(key) or '(no tier)'}")
+        print(f"{args.sender}: {red.get(key) or '(no tier)'}")
     elif args.tier == "none":
-        connect_redis().delete(key)
+        red.delete(key)
         print(f"{args.sender}: tier removed")
     else:
-        connect_redis().set(key, args.tier)
+        red.set(key, args.tier)
         print(f"{args.sender}: tier {args.tier} (queue boost from escalation.yml tiers.boost)")
     return 0
 

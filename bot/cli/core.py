@@ -1,9 +1,12 @@
-"""`bot train | run | shell | validate | test`: the everyday commands."""
+"""`bot train | run | shell | validate | test`: the everyday commands.
+
+Each command gets the CLI run's context as `args.ctx` (built once by `bot.cli.main`); `bot run` also builds the
+context of the stack it starts (its Redis is the stack's), for the jobs and the retention sweep.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -11,20 +14,30 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bot.context import AppContext
 from bot.errors import CanyuError
-from bot.settings import QUIET_ENV, load_settings
+from bot.settings import Settings, apply_quiet_env, child_env
+
+METRICS_REDIS_TIMEOUT = 2.0
+"""Seconds `/metrics` of `bot run` waits for Redis before it leaves the Redis gauges out."""
 
 
 def _say(message: str) -> None:
     print(f"[canyu] {message}", flush=True)
 
 
+def _ctx(args: argparse.Namespace) -> AppContext:
+    """The CLI run's context (`args.ctx`, built by the CLI main)."""
+    ctx: AppContext = args.ctx
+    return ctx
+
+
 def _train(args: argparse.Namespace) -> int:
     from bot.training import train
 
-    os.environ.update(QUIET_ENV)
+    apply_quiet_env()
     _say("training (skipped when nothing changed)…")
-    result = train(force=args.force)
+    result = train(_ctx(args).settings.home, force=args.force)
     if result.trained:
         _say(f"trained {result.model} in {result.seconds:.1f} s")
     else:
@@ -32,14 +45,13 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_model() -> Path:
+def _ensure_model(settings: Settings) -> Path:
     """Train in a child process if needed, so the supervisor does not keep TensorFlow in memory."""
     from bot.training import model_path
 
-    env = dict(os.environ, **QUIET_ENV)
-    if subprocess.call([sys.executable, "-m", "bot.cli", "train"], env=env) != 0:
+    if subprocess.call([sys.executable, "-m", "bot.cli", "train"], env=child_env(settings)) != 0:
         raise CanyuError("training failed; run `bot validate` to see what is wrong in the data")
-    return model_path()
+    return model_path(settings.home)
 
 
 def _stop_on_signals() -> None:
@@ -54,10 +66,13 @@ def _stop_on_signals() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     """Start the stack, keep it up (crashed children restart with backoff), serve health, drain on stop."""
-    from bot.runner import Stack, RASA_DRAIN_TIMEOUT
+    from bot.context import build_context
+    from bot.runner import RASA_DRAIN_TIMEOUT, Stack
+    from bot.storage import open_redis
     from bot.supervisor import POLL_S, HealthServer, Supervisor, health_address
 
     _stop_on_signals()
+    settings = _ctx(args).settings
     if args.workers < 1 or (args.action_workers is not None and args.action_workers < 1):
         raise CanyuError(f"--workers {args.workers} --action-workers {args.action_workers}: each must be 1 or more")
     if args.workers > 1 and args.telegram_polling:
@@ -66,35 +81,37 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers > 1 or (args.action_workers or 1) > 1:
         from bot.balancer import haproxy_binary
 
-        haproxy_binary()  # before anything starts: a clear message when HAProxy is missing
-    model = _ensure_model()
-    settings = load_settings()
+        haproxy_binary(settings.env)  # before anything starts: a clear message when HAProxy is missing
+    model = _ensure_model(settings)
     settings = replace(
         settings,
         rasa_port=args.port or settings.rasa_port,
         actions_port=args.actions_port or settings.actions_port,
         console_port=args.console_port or settings.console_port,
     )
-    # before prometheus_client is imported: this process counts restarts into the stack's shared files
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.data_dir / "metrics")
     extra = {"TELEGRAM_MODE": "polling"} if args.telegram_polling else {}
     stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say,
                   die_with_parent=True, workers=args.workers, action_workers=args.action_workers)
-    host, port = health_address()
-    health = HealthServer(None, host, port, redis_url=lambda: stack.redis_url if stack.redis or settings.redis_url
-                          else None).start()
+    # before prometheus_client is imported: this process counts restarts into the stack's shared files
+    apply_quiet_env({"PROMETHEUS_MULTIPROC_DIR": str(stack.metrics_dir)})
+    host, port = health_address(settings.env)
+    metrics_env = {**settings.env, "PROMETHEUS_MULTIPROC_DIR": str(stack.metrics_dir)}
+    health = HealthServer(None, host, port, env=metrics_env).start()
     jobs = None
+    run_ctx = None
     try:
         stack.start()
         from bot.deployment_jobs import deployment_jobs
         from bot.jobs import JobRunner
         from bot.privacy.policy import policy_path
         from bot.privacy.retention import start_retention_thread
-        from bot.storage import connect_redis
 
         supervisor = Supervisor(stack, _say)
         health.supervisor = supervisor
-        red = connect_redis(stack.redis_url)
+        stack_settings = replace(settings, redis_url=stack.redis_url)
+        health.redis = open_redis(stack_settings, timeout=METRICS_REDIS_TIMEOUT)
+        run_ctx = build_context(settings=stack_settings)  # the running stack's context: its Redis
+        red = run_ctx.redis
         start_retention_thread(red, policy_file=policy_path(settings.env))  # privacy.yml's retention, every few min
         jobs = JobRunner(red, deployment_jobs(red, stack.rasa_url, stack.rasa_token)).start_thread()
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
@@ -122,6 +139,10 @@ def _run(args: argparse.Namespace) -> int:
             jobs.stop()
         stack.stop()
         health.stop()
+        if health.redis is not None:
+            health.redis.close()
+        if run_ctx is not None:
+            run_ctx.close()
         _say("stopped")
 
 
@@ -129,8 +150,9 @@ def _shell(args: argparse.Namespace) -> int:
     from bot.runner import Stack
 
     _stop_on_signals()
-    model = _ensure_model()
-    stack = Stack(settings=load_settings(), model=model, with_console=False, with_rasa=False, progress=_say,
+    settings = _ctx(args).settings
+    model = _ensure_model(settings)
+    stack = Stack(settings=settings, model=model, with_console=False, with_rasa=False, progress=_say,
                   die_with_parent=True)
     try:
         stack.start()  # Redis + action server in the background, Rasa's own shell in the foreground
@@ -144,25 +166,17 @@ def _shell(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    try:
-        from bot.trainer.validate import main as trainer_validate
-    except ImportError:
-        trainer_validate = None
-    if trainer_validate is not None:
-        return int(trainer_validate(args) or 0)
-    settings = load_settings()
-    env = dict(os.environ, **QUIET_ENV)
-    cmd = [sys.executable, "-m", "rasa", "data", "validate", "--domain", "responses", "--data", "intents", "dialogue",
-           "--config", "config.yml"]
-    return subprocess.call(cmd, cwd=settings.home, env=env)
+    from bot.trainer.validate import main as trainer_validate
+
+    return int(trainer_validate(args) or 0)
 
 
 def _test(args: argparse.Namespace) -> int:
     """Rasa's conversation tests (tests/stories) against the real action server, plus the NLU report."""
     from bot.runner import Stack, free_port
 
-    model = _ensure_model()
-    settings = replace(load_settings(), actions_port=free_port())
+    model = _ensure_model(_ctx(args).settings)
+    settings = replace(_ctx(args).settings, actions_port=free_port())
     out = settings.home / "reports" / "rasa-test"
     stack = Stack(settings=settings, model=model, with_console=False, with_rasa=False, progress=_say)
     try:
@@ -173,13 +187,9 @@ def _test(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
     _say(f"conversation tests: {'passed' if code == 0 else 'FAILED'}; details in {out}")
-    try:
-        from bot.trainer.nlu_report import main as nlu_report
-    except ImportError:
-        nlu_report = None
-    if nlu_report is not None:
-        code = max(code, int(nlu_report(args) or 0))
-    return code
+    from bot.trainer.nlu_report import main as nlu_report
+
+    return max(code, int(nlu_report(args) or 0))
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -204,12 +214,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=_shell)
 
     p = sub.add_parser("validate", help="check intents, responses, dialogue and knowledge")
-    try:
-        from bot.trainer.validate import register_arguments
-    except ImportError:
-        pass
-    else:
-        register_arguments(p)
+    from bot.trainer.validate import register_arguments
+
+    register_arguments(p)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("test", help="run the conversation tests (tests/stories) and write reports")

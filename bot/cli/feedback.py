@@ -29,10 +29,15 @@ from typing import Any, Optional
 from bot.errors import ConfigError
 
 
-def _store() -> Any:
+def _red(args: argparse.Namespace) -> Any:
+    """The Redis client of the CLI run's context (`args.ctx`, built by the CLI main)."""
+    return args.ctx.redis
+
+
+def _store(args: argparse.Namespace) -> Any:
     from bot.feedback import FeedbackStore
 
-    return FeedbackStore()
+    return FeedbackStore(_red(args))
 
 
 def _when(ts: float) -> str:
@@ -40,7 +45,7 @@ def _when(ts: float) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    items = _store().all(args.status)
+    items = _store(args).all(args.status)
     if args.json:
         print(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
         return 0
@@ -54,7 +59,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    store = _store()
+    store = _store(args)
     item = store.get(args.id)
     print(json.dumps(item.to_dict(), ensure_ascii=False, indent=2))
     from bot.feedback import ANNOUNCED
@@ -85,7 +90,7 @@ def _notify(store: Any, item_id: str) -> int:
 
 
 def _set_status(args: argparse.Namespace) -> int:
-    store = _store()
+    store = _store(args)
     extra = {k: getattr(args, k) or "" for k in ("reason_zh", "instead", "instead_zh", "campaign", "signup")}
     item = store.set_status(args.id, args.status, reason=args.reason or "", release=args.release or "",
                             release_zh=args.release_zh or "", by=args.by, **extra)
@@ -96,7 +101,7 @@ def _set_status(args: argparse.Namespace) -> int:
 
 
 def _notify_cmd(args: argparse.Namespace) -> int:
-    store = _store()
+    store = _store(args)
     if store.get(args.id).status == "new":
         raise ConfigError(f"{args.id} is new: there is no news yet; set a status with "
                           f"`bot feedback set-status {args.id} planned`")
@@ -104,7 +109,7 @@ def _notify_cmd(args: argparse.Namespace) -> int:
 
 
 def _title(args: argparse.Namespace) -> int:
-    item = _store().set_title(args.id, en=args.en or "", zh=args.zh or "")
+    item = _store(args).set_title(args.id, en=args.en or "", zh=args.zh or "")
     print(f"{item.id}: en={item.title_en!r} zh={item.title_zh!r}")
     return 0
 
@@ -113,9 +118,7 @@ def _digest(args: argparse.Namespace) -> int:
     from bot.feedback import digest_text, send_weekly_digest
 
     if args.send:
-        from bot.storage import connect_redis
-
-        report = asyncio.run(send_weekly_digest(connect_redis()))
+        report = asyncio.run(send_weekly_digest(_red(args)))
         if not report.due:
             print(f"{report.week}: the digest is not due yet (CANYU_DIGEST_SCHEDULE)")
             return 0
@@ -124,27 +127,28 @@ def _digest(args: argparse.Namespace) -> int:
               f"of {report.subscribers} subscriber(s)")
         return 1 if report.failed else 0
 
-    print(digest_text(_store(), args.lang, days=None if args.all else args.days))
+    print(digest_text(_store(args), args.lang, days=None if args.all else args.days))
     return 0
 
 
 def _fans_show(args: argparse.Namespace) -> int:
     from bot.fans import explain_status, identities, status_of
 
-    status = status_of(args.sender)
-    print(f"profile {status.profile} (identities: {', '.join(identities(status.profile))})")
+    red = _red(args)
+    status = status_of(args.sender, red)
+    print(f"profile {status.profile} (identities: {', '.join(identities(status.profile, red))})")
     print(f"tier {status.tier.id} (queue boost {status.boost}) because {status.reason}"
           + (f" granted by {status.granted_by}" if status.granted_by else ""))
     stats = {k: v for k, v in status.stats.items() if k != "profile"}
     print(f"stats {json.dumps(stats, ensure_ascii=False)}")
-    print(explain_status(args.sender, args.lang))
+    print(explain_status(args.sender, args.lang, red=red))
     return 0
 
 
 def _fans_grant(args: argparse.Namespace) -> int:
     from bot.fans import grant_tier
 
-    status = grant_tier(args.sender, args.tier, by=args.by)
+    status = grant_tier(args.sender, args.tier, by=args.by, red=_red(args))
     print(f"{args.sender} (profile {status.profile}) is now {status.tier.id}")
     return 0
 
@@ -152,36 +156,39 @@ def _fans_grant(args: argparse.Namespace) -> int:
 def _fans_revoke(args: argparse.Namespace) -> int:
     from bot.fans import revoke_tier, status_of
 
-    revoke_tier(args.sender)
-    print(f"{args.sender}: manual tier removed; now {status_of(args.sender).tier.id}")
+    red = _red(args)
+    revoke_tier(args.sender, red)
+    print(f"{args.sender}: manual tier removed; now {status_of(args.sender, red).tier.id}")
     return 0
 
 
 def _fcodes_add(args: argparse.Namespace) -> int:
     from bot.fans import add_codes, pool_size
 
+    red = _red(args)
     added = add_codes(args.campaign, count=args.count, codes=args.codes or [], title_en=args.title_en or "",
-                      title_zh=args.title_zh or "")
+                      title_zh=args.title_zh or "", red=red)
     for code in added:
         print(code)
-    print(f"{len(added)} code(s) added; {pool_size(args.campaign)} unused in {args.campaign}", file=sys.stderr)
+    print(f"{len(added)} code(s) added; {pool_size(args.campaign, red)} unused in {args.campaign}", file=sys.stderr)
     return 0
 
 
 def _fcodes_list(args: argparse.Namespace) -> int:
     from bot.fans import campaigns, pool_size, redemptions
 
-    used = redemptions()
-    for name, meta in campaigns().items():
+    red = _red(args)
+    used = redemptions(red)
+    for name, meta in campaigns(red).items():
         done = sum(1 for r in used if r["campaign"] == name)
-        print(f"{name}\tunused {pool_size(name)}\tredeemed {done}\t{meta.get('title_en', '')}")
+        print(f"{name}\tunused {pool_size(name, red)}\tredeemed {done}\t{meta.get('title_en', '')}")
     return 0
 
 
 def _redeem(args: argparse.Namespace) -> int:
     from bot.fans import redeem_code
 
-    record = redeem_code(args.code, args.by)
+    record = redeem_code(args.code, args.by, red=_red(args))
     print(f"{record['code']} redeemed by {record['redeemed_by']} (campaign {record['campaign']}, "
           f"person {record['profile']})")
     return 0
@@ -202,7 +209,7 @@ def _report(args: argparse.Namespace) -> int:
     end = _parse_day(args.until)
     end = end + 86400 if end else time.time()
     start = _parse_day(args.since) or end - args.days * 86400
-    report = compute_report(start, end)
+    report = compute_report(start, end, red=_red(args))
     if args.csv:
         text = report_csv(report)
         if args.csv == "-":

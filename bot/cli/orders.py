@@ -18,10 +18,9 @@ from bot.errors import ConfigError
 from bot.orders import ORDER_STATUSES
 
 
-def _backend() -> Any:
-    from bot.orders import get_order_backend
-
-    return get_order_backend()
+def _backend(args: argparse.Namespace) -> Any:
+    """The order backend of the CLI run's context (`args.ctx`, built by the CLI main)."""
+    return args.ctx.orders
 
 
 def _product(text: str) -> str:
@@ -33,13 +32,13 @@ def _product(text: str) -> str:
     return str(key)
 
 
-def _notify(backend: Any, products: Any = None) -> int:
-    from bot.orders.restock import notify_restocked
-
+def _notify(args: argparse.Namespace, products: Any = None) -> int:
     from redis import RedisError
 
+    from bot.orders.restock import notify_restocked
+
     try:
-        report = asyncio.run(notify_restocked(backend, products, wait=10.0))
+        report = asyncio.run(notify_restocked(_backend(args), products, redis=args.ctx.redis, wait=10.0))
     except RedisError as exc:
         print(f"error: cannot reach Redis to send the restock messages ({exc}); the alerts are kept and the action "
               "server's periodic check sends them, or run `bot orders notify` again", file=sys.stderr)
@@ -55,7 +54,7 @@ def _notify(backend: Any, products: Any = None) -> int:
 
 
 def _stock(args: argparse.Namespace) -> int:
-    backend = _backend()
+    backend = _backend(args)
     if args.product is None:
         from bot.orders.products import PRODUCTS
 
@@ -72,7 +71,7 @@ def _stock(args: argparse.Namespace) -> int:
     before = backend.set_stock(product, args.quantity)
     print(f"{product}: {before} → {args.quantity}")
     if args.quantity > 0:
-        return _notify(backend, [product])
+        return _notify(args, [product])
     return 0
 
 
@@ -80,7 +79,7 @@ def _show(args: argparse.Namespace) -> int:
     from bot.orders import normalise_order_number
 
     number = normalise_order_number(args.number)
-    order = _backend().get(number) if number else None
+    order = _backend(args).get(number) if number else None
     if order is None:
         raise ConfigError(f"order {args.number!r} is not in the order database")
     for name in ("number", "product", "status", "carrier", "tracking_no", "eta", "updated_at", "owner", "phone",
@@ -94,15 +93,15 @@ def _status(args: argparse.Namespace) -> int:
     from bot.orders import normalise_order_number
 
     number = normalise_order_number(args.number)
-    if number is None or _backend().get(number) is None:
+    if number is None or _backend(args).get(number) is None:
         raise ConfigError(f"order {args.number!r} is not in the order database")
-    order = _backend().set_status(number, args.status)
+    order = _backend(args).set_status(number, args.status)
     print(f"{order.number}\t{order.status}\t{order.updated_at.isoformat(timespec='seconds')}")
     return 0
 
 
 def _repair(args: argparse.Namespace) -> int:
-    repair = _backend().get_repair(args.number)
+    repair = _backend(args).get_repair(args.number)
     if repair is None:
         raise ConfigError(f"repair {args.number!r} is not in the order database")
     for name in ("number", "owner", "device", "fault", "address", "window", "status", "created_at"):
@@ -121,7 +120,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     q.set_defaults(func=_stock)
 
     q = osub.add_parser("notify", help="send restock messages for every product in stock")
-    q.set_defaults(func=lambda args: _notify(_backend()))
+    q.set_defaults(func=_notify)
 
     q = osub.add_parser("show", help="one order")
     q.add_argument("number")
