@@ -168,7 +168,7 @@ def _wechat_deliver(stack: Stack, convo: Conversation, message: Message, msg_id:
     xml = (f"<xml><ToUserName><![CDATA[gh_chaos]]></ToUserName><FromUserName><![CDATA[{convo.user}]]>"
            f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
            f"<Content><![CDATA[{message.text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
-    for attempt in range(3):
+    for _attempt in range(3):
         message.deliveries += 1
         ts, nonce = str(int(time.time())), str(random.randrange(10**9))
         params = {"signature": sign(WECHAT_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": convo.user}

@@ -382,7 +382,7 @@ def table(tallies: Dict[str, Tally], seconds: float) -> List[str]:
             f"{'p99 ms':>7} | {'msg/s':>6} | {'lost':>4} | {'duplicated':>10} | {'errors':>6}")
     rows = [head, "-" * len(head)]
     everything = Tally()
-    for name, t in tallies.items():
+    for t in tallies.values():
         for attr in ("conversations", "messages", "answered", "lost", "duplicated", "errors", "retried", "handed_off"):
             setattr(everything, attr, getattr(everything, attr) + getattr(t, attr))
         everything.latencies_ms += t.latencies_ms

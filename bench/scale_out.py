@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -99,8 +100,8 @@ def start(workers: int, data_dir: Path, rest_token: str) -> Any:
     from tests.harness import ensure_model
 
     base = load_settings()
-    settings = type(base)(home=base.home, data_dir=data_dir, rasa_port=free_port(), actions_port=free_port(),
-                          console_port=free_port())
+    settings = replace(base, data_dir=data_dir, redis_url=None, rasa_port=free_port(), actions_port=free_port(),
+                       console_port=free_port())
     stack = Stack(settings=settings, model=ensure_model(), extra_env={"CANYU_REST_TOKEN": rest_token},
                   with_console=False, workers=workers, force_balancer=True)
     try:

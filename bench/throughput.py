@@ -193,7 +193,7 @@ def main() -> int:
         stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
         targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0)  # type: ignore[attr-defined]
                    for label, a in stacks.items()}
-        for label, target in targets.items():  # warm-up, not counted: model caches, connections
+        for target in targets.values():  # warm-up, not counted: model caches, connections
             load(target, 4, 8, 0, Tally())
         rows: Dict[str, Dict[int, Row]] = {"stock": {}, "canyu": {}}
         first = 1000

@@ -25,6 +25,7 @@ __all__ = ["load", "clear"]
 T = TypeVar("T")
 
 _cache: Dict[Tuple[str, Any], Tuple[float, Any]] = {}
+"""(file, parser) -> (modification time, parsed value): a process-wide cache; reset with clear()."""
 _lock = threading.Lock()
 
 
@@ -53,5 +54,6 @@ def load(path: Path, parse: Callable[[Any, str], T], missing: str = "missing") -
 
 
 def clear() -> None:
+    """Drop every cached file (the next `load` reads it again)."""
     with _lock:
         _cache.clear()

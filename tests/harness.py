@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 
@@ -141,9 +142,8 @@ def start_assistant(
 ) -> Assistant:
     """Start a whole assistant with its data in `data_dir`; pass `redis_url` to share another's Redis."""
     env = {"CANYU_REST_TOKEN": secrets.token_urlsafe(24), **(env or {})}
-    settings = load_settings()
-    settings = type(settings)(
-        home=settings.home,
+    settings = replace(
+        load_settings(),
         data_dir=Path(data_dir),
         redis_url=redis_url,
         rasa_port=free_port(),

@@ -32,6 +32,13 @@ DOCUMENTED_CACHES: Dict[str, str] = {
     "bot.knowledge.text:_jieba": "cache_clear",
     "bot.fans._rules:_load": "cache_clear",
     "bot.trainer.charts:_setup_fonts": "reset_font_cache",
+    "bot.yaml_files:_cache": "clear",
+    "bot.stores:_PLAIN": "reset_copy_memo",
+    "bot.metrics:_redis_gauges": "reset_redis_gauges",
+    "bot.rasa_patches:_ORIGINALS": "uninstall",
+    "bot.rasa_patches:_ACTIVE": "uninstall",
+    "bot.rasa_patches:_SESSIONS": "uninstall",
+    "bot.rasa_patches:_DOMAIN_JSON": "uninstall",
 }
 """Module-level state that is allowed: caches of things that are expensive to make and the same for the whole
 process (models, parsed files). Each names its reset; tests call it instead of reaching into the module."""
@@ -39,6 +46,11 @@ process (models, parsed files). Each names its reset; tests call it instead of r
 COMPOSITION_ROOTS: Set[str] = {
     "bot/context.py",
     "bot/actions/server.py",
+    "bot/cli/__init__.py",
+    "bot/cli/core.py",
+    "bot/runner.py",
+    "bot/plugin_context.py",
+    "bot/locks.py",
     "bot/cli/trainer.py",
     "bot/cli/privacy.py",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -32,7 +33,7 @@ CHANNEL = "connectors.rest.RestInput"
 
 def _settings(data_dir: Path, redis_url: Optional[str] = None, actions_port: Optional[int] = None) -> Any:
     s = load_settings()
-    return type(s)(home=s.home, data_dir=data_dir, redis_url=redis_url, rasa_port=free_port(),
+    return replace(s, data_dir=data_dir, redis_url=redis_url, rasa_port=free_port(),
                    actions_port=actions_port or free_port(), console_port=free_port())
 
 

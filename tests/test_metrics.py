@@ -83,7 +83,7 @@ def test_render_adds_up_processes_and_drops_live_gauges_of_dead_ones(tmp_path: P
                                capture_output=True, text=True).stdout)
             for _ in range(2)]  # two processes that die with an action "in progress" (as a kill -9 mid-action)
     assert {f"gauge_livesum_{pid}.db" for pid in pids} <= set(os.listdir(tmp_path))
-    script = "import bot.metrics as m, sys; sys.stdout.write(m.render(None).decode())"
+    script = "import bot.metrics as m, os, sys; sys.stdout.write(m.render(None, os.environ).decode())"
     page = subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=HOME, timeout=120,
                           capture_output=True, text=True).stdout
     samples = parse(page)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
@@ -145,7 +146,7 @@ def test_ready_reports_both_servers_and_the_balancer(scaled: Scaled) -> None:
 def test_interleaved_bursts_to_different_servers_keep_the_order(scaled: Scaled) -> None:
     sender = new_sender("order")
     answers = _burst(scaled, sender, QUESTIONS, gap=0.5)
-    for text, answer in zip(QUESTIONS, answers):
+    for text, answer in zip(QUESTIONS, answers, strict=True):
         assert isinstance(answer, requests.Response) and answer.status_code == 200, (text, answer)
         assert [m for m in answer.json() if m.get("text")], f"no answer to {text!r}: {answer.text}"
     turns = _user_turns(scaled.events(sender))
@@ -221,8 +222,8 @@ def test_a_killed_server_is_routed_around_and_comes_back(scaled: Scaled) -> None
 
 
 def _stack(tmp_path: Path, **kwargs: Any) -> Stack:
-    settings = type(load_settings())(home=HOME, data_dir=tmp_path / "data", rasa_port=5105, actions_port=5155,
-                                     console_port=5102)
+    settings = replace(load_settings(), home=HOME, data_dir=tmp_path / "data", redis_url=None, rasa_port=5105,
+                       actions_port=5155, console_port=5102)
     return Stack(settings=settings, model=HOME / "models" / "canyu.tar.gz", **kwargs)
 
 
@@ -411,10 +412,8 @@ def test_the_generated_routing_sticks_by_sender_on_every_channel(tmp_path: Path)
 def test_a_missing_haproxy_is_named_with_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.errors import ConfigError
 
-    monkeypatch.setenv("CANYU_HAPROXY", "/nonexistent/haproxy")
     with pytest.raises(ConfigError, match="CANYU_HAPROXY='/nonexistent/haproxy' is not an executable"):
-        balancer.haproxy_binary()
-    monkeypatch.delenv("CANYU_HAPROXY")
+        balancer.haproxy_binary({"CANYU_HAPROXY": "/nonexistent/haproxy"})
     monkeypatch.setattr(balancer.shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(ConfigError, match=r"apt-get install haproxy.*--workers 1"):
-        balancer.haproxy_binary()
+        balancer.haproxy_binary({})

@@ -248,10 +248,13 @@ class _Clock:
 
 
 def _redis_only_stack(tmp_path: Path) -> Any:
-    from bot.runner import Stack
-    from bot.settings import load_settings
+    from dataclasses import replace
 
-    settings = type(load_settings())(home=HOME, data_dir=tmp_path / "data")
+    from bot.runner import Stack
+    from bot.settings import DEFAULT_ACTIONS_PORT, DEFAULT_CONSOLE_PORT, DEFAULT_RASA_PORT, load_settings
+
+    settings = replace(load_settings(), home=HOME, data_dir=tmp_path / "data", redis_url=None,
+                       rasa_port=DEFAULT_RASA_PORT, actions_port=DEFAULT_ACTIONS_PORT, console_port=DEFAULT_CONSOLE_PORT)
     return Stack(settings=settings, model=HOME / "models" / "unused.tar.gz", with_actions=False, with_rasa=False,
                  with_console=False).start()
 
