@@ -1,7 +1,7 @@
 """Feedback and suggestions as tracked items: filed from chat, matched across languages, voted on,
 moved through statuses by people, and every step told to every user who asked.
 
-    store = FeedbackStore()                           # Redis from bot.storage
+    store = FeedbackStore(ctx.redis)                  # or FeedbackStore(MemoryFeedbackRepository()) in unit tests
     filing = store.file("telegram:42", "14 Pro 掉电快", language="zh", channel="telegram")
     filing.outcome, filing.item.id, filing.others     # "joined", "FB3", 1
     store.set_status("FB3", "planned")
@@ -9,15 +9,17 @@ moved through statuses by people, and every step told to every user who asked.
     store.set_status("FB3", "declined", reason="…", instead="…")
     await send_weekly_digest(redis)                   # the weekly note to its subscribers, once per week each
 
-Modules: `_model` (items, voices), `_store` (Redis), `_match` (similarity), `_notify` (status news),
-`_subscriptions` (opt-outs, digest subscribers), `_weekly` (the weekly digest and its job), `_digest` (the
-terminal's shipped list). Redis keys: see `_store`, `_subscriptions` and `_weekly`.
+Modules: `_model` (items, voices), `_store` (the service: filing, matching, statuses), `_repository` (what it
+asks of storage: `FeedbackRepository`), `_redis_repository` / `_memory` (Redis / in memory), `_match` (similarity),
+`_notify` (status news), `_subscriptions` (opt-outs, digest subscribers), `_weekly` (the weekly digest and its
+job), `_digest` (the terminal's shipped list). Redis keys: see `_redis_repository`, `_subscriptions` and `_weekly`.
 """
 
 from typing import Any, List
 
 from bot.feedback._digest import digest_text, shipped_since
 from bot.feedback._match import AUTO_JOIN, SUGGEST, signature, similarity
+from bot.feedback._memory import MemoryFeedbackRepository
 from bot.feedback._model import (
     ANNOUNCED,
     KINDS,
@@ -30,6 +32,8 @@ from bot.feedback._model import (
     normalize_status,
 )
 from bot.feedback._notify import NotifyReport, notify_shipped, notify_status, render, shipped_message, status_message
+from bot.feedback._redis_repository import RedisFeedbackRepository
+from bot.feedback._repository import FeedbackRepository
 from bot.feedback._store import FeedbackStore, told_key
 from bot.feedback._subscriptions import (
     Subscriber,
@@ -54,9 +58,12 @@ __all__ = [
     "STATUSES",
     "DigestReport",
     "FeedbackItem",
+    "FeedbackRepository",
     "FeedbackStore",
     "Filing",
+    "MemoryFeedbackRepository",
     "NotifyReport",
+    "RedisFeedbackRepository",
     "Subscriber",
     "UnknownItem",
     "Voice",
