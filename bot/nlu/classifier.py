@@ -259,7 +259,7 @@ class CanyuIntentClassifier(GraphComponent, IntentClassifier):
 
     def persist(self) -> None:
         """Writes the fitted model into the Rasa model storage."""
-        import joblib  # type: ignore[import-untyped]
+        import joblib
 
         if self._model is None:
             return

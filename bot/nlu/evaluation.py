@@ -146,7 +146,7 @@ def _train(config: Dict[str, Any], nlu_file: Path, workdir: Path, name: str) -> 
 
 def _predict(model: Path, rows: List[Tuple[str, str]], label: str) -> Tuple[List[Dict[str, Any]], List[float]]:
     from rasa.core.agent import Agent
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     from bot.embeddings import caches_disabled
 
@@ -171,7 +171,7 @@ def _classifier_report(model: Path) -> Dict[str, Any]:
     """What `CanyuIntentClassifier` chose during training (threshold, temperature, own fit time)."""
     import tarfile
 
-    import joblib  # type: ignore[import-untyped]
+    import joblib
 
     with tarfile.open(model) as archive:
         for member in archive.getmembers():
