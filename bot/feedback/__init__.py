@@ -19,7 +19,7 @@ from typing import Any, List
 
 from bot.feedback._digest import digest_text, shipped_since
 from bot.feedback._match import AUTO_JOIN, SUGGEST, signature, similarity
-from bot.feedback._memory import MemoryFeedbackRepository
+from bot.feedback._memory import MemoryFeedbackRepository, MemorySubscriptions
 from bot.feedback._model import (
     ANNOUNCED,
     KINDS,
@@ -36,7 +36,9 @@ from bot.feedback._redis_repository import RedisFeedbackRepository
 from bot.feedback._repository import FeedbackRepository
 from bot.feedback._store import FeedbackStore, told_key
 from bot.feedback._subscriptions import (
+    RedisSubscriptions,
     Subscriber,
+    Subscriptions,
     beta_signup,
     beta_signups,
     digest_subscribers,
@@ -62,9 +64,12 @@ __all__ = [
     "FeedbackStore",
     "Filing",
     "MemoryFeedbackRepository",
+    "MemorySubscriptions",
     "NotifyReport",
     "RedisFeedbackRepository",
+    "RedisSubscriptions",
     "Subscriber",
+    "Subscriptions",
     "UnknownItem",
     "Voice",
     "beta_signup",

@@ -1,18 +1,24 @@
-"""Feedback items in memory: the `FeedbackRepository` of unit tests, with the Redis one's semantics (orderings,
-one voice per profile, at most `MAX_EXEMPLARS` exemplars, a claim granted once, `put_new(if_seq=…)` refused when
-another item came first). Thread-safe: filings run from threads at once.
+"""The in-memory twins of this package's Redis stores, for unit tests, with the same semantics.
+
+- `MemoryFeedbackRepository` (`FeedbackRepository`): orderings, one voice per profile, at most `MAX_EXEMPLARS`
+  exemplars, a claim granted once, `put_new(if_seq=…)` refused when another item came first;
+- `MemorySubscriptions` (`Subscriptions`): opt-outs, the digest's subscribers, beta sign-ups, per person.
+
+Thread-safe (filings and news run from threads at once).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from bot.feedback._model import FeedbackItem, UnknownItem, Voice
 from bot.feedback._repository import MAX_EXEMPLARS, Exemplar, Field, HistoryEntry, NewItem, item_from_fields
+from bot.feedback._subscriptions import ALL, Subscriber
 
-__all__ = ["MemoryFeedbackRepository"]
+__all__ = ["MemoryFeedbackRepository", "MemorySubscriptions"]
 
 
 def _text(value: Field) -> str:
@@ -132,3 +138,73 @@ class MemoryFeedbackRepository:
     def told(self, item_id: str, status: str) -> Dict[str, float]:
         with self._lock:
             return dict(self._told.get((item_id, status), {}))
+
+
+class MemorySubscriptions:
+    """`Subscriptions` in plain dicts and sets; `profile_of` maps a sender id to the person (default: itself)."""
+
+    def __init__(self, profile_of: Optional[Callable[[str], str]] = None) -> None:
+        self.profile_of: Callable[[str], str] = profile_of or str
+        self._lock = threading.Lock()
+        self._optout: Dict[str, Set[str]] = {}
+        self._subscribers: Dict[str, Subscriber] = {}
+        self._asked: Set[str] = set()
+        self._beta: Dict[str, Dict[str, Tuple[str, float]]] = {}
+
+    def wants_news(self, sender_id: str, item_id: Optional[str] = None) -> bool:
+        profile = self.profile_of(sender_id)
+        with self._lock:
+            out = self._optout.get(profile, set())
+            return ALL not in out and not (item_id and item_id in out)
+
+    def unsubscribe(self, sender_id: str, item_id: Optional[str] = None) -> str:
+        profile = self.profile_of(sender_id)
+        with self._lock:
+            self._optout.setdefault(profile, set()).add(item_id or ALL)
+            if item_id is None:
+                self._subscribers.pop(profile, None)
+        return profile
+
+    def subscribe_digest(self, sender_id: str, language: str, now: Optional[float] = None) -> bool:
+        profile = self.profile_of(sender_id)
+        with self._lock:
+            self._optout.get(profile, set()).discard(ALL)
+            self._asked.add(profile)
+            if profile in self._subscribers:
+                return False
+            self._subscribers[profile] = Subscriber(profile, sender_id, "zh" if language == "zh" else "en",
+                                                    time.time() if now is None else now)
+            return True
+
+    def unsubscribe_digest(self, sender_id: str) -> bool:
+        with self._lock:
+            return self._subscribers.pop(self.profile_of(sender_id), None) is not None
+
+    def is_digest_subscriber(self, sender_id: str) -> bool:
+        with self._lock:
+            return self.profile_of(sender_id) in self._subscribers
+
+    def digest_subscribers(self) -> List[Subscriber]:
+        with self._lock:
+            return sorted((replace(s) for s in self._subscribers.values()), key=lambda s: s.ts)
+
+    def offer_digest_once(self, sender_id: str) -> bool:
+        profile = self.profile_of(sender_id)
+        with self._lock:
+            if profile in self._subscribers or ALL in self._optout.get(profile, set()) or profile in self._asked:
+                return False
+            self._asked.add(profile)
+            return True
+
+    def beta_signup(self, item_id: str, sender_id: str, now: Optional[float] = None) -> bool:
+        profile = self.profile_of(sender_id)
+        with self._lock:
+            signups = self._beta.setdefault(item_id, {})
+            if profile in signups:
+                return False
+            signups[profile] = (sender_id, time.time() if now is None else now)
+            return True
+
+    def beta_signups(self, item_id: str) -> List[str]:
+        with self._lock:
+            return [sender for sender, _ in sorted(self._beta.get(item_id, {}).values(), key=lambda e: e[1])]
