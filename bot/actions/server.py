@@ -125,7 +125,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Build the context, register the actions and serve them (rasa_sdk's flags; `--actions` defaults to bot.actions)."""
-    import rasa_sdk.endpoint  # noqa: F401  (before the actions: bot.actions.product warms up the KB when it is loaded)
     from rasa_sdk import utils
     from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
     from rasa_sdk.endpoint import create_ssl_context
