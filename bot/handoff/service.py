@@ -15,7 +15,7 @@ the record is gone is logged, not raised: the conversation is already back with 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from bot.errors import CanyuError
 from bot.handoff.agents import AgentProfiles
@@ -25,6 +25,9 @@ from bot.handoff.store import HandoffRecord, HandoffStore
 from bot.handoff.texts import render
 from bot.rasa_client import RasaClient
 
+if TYPE_CHECKING:
+    from bot.outbound import Outbound
+
 __all__ = ["HandoffService"]
 
 logger = logging.getLogger(__name__)
@@ -33,22 +36,24 @@ RESOLVE_MARK_SECONDS = 240
 """How long one resolve may hold the conversation (three Rasa calls of at most 60 s each, and some)."""
 
 
-async def _send(sender_id: str, messages: List[Any], redis: Any) -> Any:
-    from bot.outbound import send_to_user
-
-    return await send_to_user(sender_id, messages, redis=redis)
-
-
 class HandoffService:
-    def __init__(self, store: HandoffStore, rasa: RasaClient) -> None:
+    def __init__(self, store: HandoffStore, rasa: RasaClient, outbound: Optional["Outbound"] = None) -> None:
+        """`outbound`: the process's way to the users (`ctx.outbound`, with its senders); None queues on the
+        store's Redis for a process that has the channel's sender."""
+        from bot.outbound import Outbound
+
         self.store = store
         self.rasa = rasa
+        self.outbound = outbound if outbound is not None else Outbound(store.redis)
+
+    async def _send(self, sender_id: str, messages: List[Any]) -> Any:
+        return await self.outbound.send_to_user(sender_id, messages)
 
     async def reply(self, record: HandoffRecord, agent: str, text: str, extra: Optional[Dict[str, Any]] = None) -> Any:
         """Record the agent's message as a bot utterance from `agent`, then send it to the user."""
         metadata = {"agent": agent, **(extra or {})}
         await self.rasa.append_events(record.sender_id, [{"event": "bot", "text": text, "metadata": metadata}])
-        return await _send(record.sender_id, [text], self.store.redis)
+        return await self._send(record.sender_id, [text])
 
     async def introduce(self, record: HandoffRecord, agent: str) -> str:
         """Tell the user who took their conversation ("我是小李，接下来我来帮你"), in their language."""
@@ -113,7 +118,7 @@ class HandoffService:
         Raises ConnectorError (Rasa failed; the record stays, try again) or ResolveInProgress."""
         sender_id = record.sender_id
         signoff = AgentProfiles(self.store.redis).get(agent).signoff
-        if signoff and self.store.redis.hsetnx(self.store.key(sender_id), "signoff_sent", "1"):  # once per handoff
+        if signoff and self.store.claim_signoff(sender_id):  # once per handoff
             await self.reply(record, agent, signoff, {"signoff": True})
         self.store.begin_resolve(sender_id, agent, RESOLVE_MARK_SECONDS)
         try:
@@ -131,7 +136,7 @@ class HandoffService:
         await after_handoff(self.store.redis, self.rasa, record, agent)
         if messages:
             try:
-                await _send(sender_id, messages, self.store.redis)
+                await self._send(sender_id, messages)
             except CanyuError as exc:
                 logger.error("handoff: %s resolved, but the rating question was not delivered: %s", sender_id, exc)
         return messages
@@ -140,7 +145,7 @@ class HandoffService:
         """Tell a still-queued user that the reply will come in this chat (recorded in the tracker)."""
         messages = await self.rasa.execute(record.sender_id, "utter_handoff_timeout")
         if messages:
-            await _send(record.sender_id, messages, self.store.redis)
+            await self._send(record.sender_id, messages)
 
     async def sweep_timeouts(self) -> int:
         count = 0

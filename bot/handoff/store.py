@@ -3,6 +3,10 @@
 A conversation is `bot` (no key), `queued` or `agent` (claimed by a person). Transitions:
 bot → queued (`enqueue`, by action_handoff) → agent (`claim`, or `transfer` to another agent) → bot (`resolve`).
 
+`HandoffStorage` is what callers use; `RedisHandoffStore` (also named `HandoffStore`, as most callers build it)
+keeps it in Redis, `bot.handoff._memory.MemoryHandoffStore` in memory for unit tests; tests/contracts/
+test_handoff.py runs the same checks on both. Redis errors leave the Redis store as `StorageError`.
+
 Resolving is two-phase so that it can be retried: `begin_resolve` marks one resolve in progress (a key
 with a time limit, so a crashed console does not block it for ever), the caller resumes Rasa, and only then
 `resolve` removes the record; if Rasa fails, `abort_resolve` drops the mark and the record stays, so the
@@ -29,21 +33,31 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Tuple, Union
 
 from bot import keys
 from bot.errors import StorageError
+from bot.handoff.records import (
+    QUEUED,
+    RESOLVED_CAP,
+    WITH_AGENT,
+    Clock,
+    Entry,
+    HandoffRecord,
+    ResolveInProgress,
+    best_tier,
+    queue_score,
+)
 from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
+from bot.redis_errors import maps_redis_errors
 
-__all__ = ["HandoffRecord", "HandoffStore", "QUEUED", "WITH_AGENT", "ResolveInProgress"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["HandoffRecord", "HandoffStorage", "HandoffStore", "QUEUED", "RedisHandoffStore", "ResolveInProgress",
+           "WITH_AGENT"]
 
 logger = logging.getLogger(__name__)
-
-QUEUED = "queued"
-WITH_AGENT = "agent"
-_PRIORITY_SCALE = 1e10
-_RESOLVED_CAP = 5000
 
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
@@ -72,57 +86,79 @@ return 1
 """
 
 
-class ResolveInProgress(StorageError):
-    """Someone is resolving this conversation right now; `agent` says who."""
+class HandoffStorage(Protocol):
+    """The handoff state machine and queue (see the module docstring for the states and transitions)."""
 
-    def __init__(self, sender_id: str, agent: str) -> None:
-        self.sender_id = sender_id
-        self.agent = agent
-        super().__init__(f"{agent or 'another agent'} is resolving {sender_id} right now; "
-                         "wait a few seconds and reload")
+    @property
+    def config(self) -> EscalationConfig: ...
+
+    def log_event(self, sender_id: str, what: str, **data: Any) -> None: ...
+
+    def get(self, sender_id: str) -> Optional[HandoffRecord]: ...
+
+    def waiting(self) -> List[HandoffRecord]: ...
+
+    def active(self, agent: Optional[str] = None) -> List[HandoffRecord]: ...
+
+    def ahead_of(self, sender_id: str) -> int: ...
+
+    def history(self, sender_id: str) -> List[Entry]: ...
+
+    def resolved(self, limit: int = RESOLVED_CAP) -> List[Entry]: ...
+
+    def tier_of(self, sender_id: str, metadata: Optional[Mapping[str, Any]] = None) -> str: ...
+
+    def tier_and_boost(self, sender_id: str, metadata: Optional[Mapping[str, Any]] = None) -> Tuple[str, int]: ...
+
+    def set_tier(self, sender_id: str, tier: str) -> None: ...
+
+    def heartbeat(self, agent: str, now: Optional[float] = None) -> None: ...
+
+    def agents_online(self, now: Optional[float] = None) -> List[str]: ...
+
+    def estimate_minutes(self, sender_id: str, now: Optional[float] = None) -> Optional[int]: ...
+
+    def enqueue(self, sender_id: str, escalation: Escalation, *, tier: str = "", boost: Optional[int] = None,
+                channel: str = "", language: str = "en", now: Optional[float] = None) -> HandoffRecord: ...
+
+    def claim(self, sender_id: str, agent: str, now: Optional[float] = None) -> bool: ...
+
+    def transfer(self, sender_id: str, to_agent: str, from_agent: str = "", now: Optional[float] = None) -> bool: ...
+
+    def requeue(self, sender_id: str, by: str = "") -> bool: ...
+
+    def claim_signoff(self, sender_id: str) -> bool: ...
+
+    def begin_resolve(self, sender_id: str, agent: str, seconds: int) -> None: ...
+
+    def abort_resolve(self, sender_id: str) -> None: ...
+
+    def resolve(self, sender_id: str, agent: str = "", now: Optional[float] = None) -> Optional[HandoffRecord]: ...
+
+    def add_note(self, sender_id: str, agent: str, text: str) -> Entry: ...
+
+    def notes(self, sender_id: str) -> List[Entry]: ...
+
+    def due_for_timeout_notice(self, now: Optional[float] = None) -> List[HandoffRecord]: ...
+
+    def record_rating(self, sender_id: str, rating: int, now: Optional[float] = None) -> Entry: ...
+
+    def ratings(self) -> List[Entry]: ...
 
 
-@dataclass(frozen=True)
-class HandoffRecord:
-    sender_id: str
-    state: str
-    rule: str
-    reason: str
-    cue: str
-    priority: int
-    urgent: bool
-    tier: str
-    channel: str
-    language: str
-    queued_at: float
-    agent: str = ""
-    claimed_at: float = 0.0
-    timeout_notified: bool = False
-
-    @classmethod
-    def from_hash(cls, sender_id: str, data: Dict[str, str]) -> "HandoffRecord":
-        return cls(
-            sender_id=sender_id, state=data.get("state", ""), rule=data.get("rule", ""),
-            reason=data.get("reason", ""), cue=data.get("cue", ""), priority=int(data.get("priority") or 0),
-            urgent=data.get("urgent") == "1", tier=data.get("tier", ""), channel=data.get("channel", ""),
-            language=data.get("language", "en"), queued_at=float(data.get("queued_at") or 0),
-            agent=data.get("agent", ""), claimed_at=float(data.get("claimed_at") or 0),
-            timeout_notified=bool(data.get("timeout_notified")),
-        )
-
-    def as_dict(self, now: Optional[float] = None) -> Dict[str, Any]:
-        now = time.time() if now is None else now
-        data = dict(self.__dict__)
-        data["waited_seconds"] = int(now - self.queued_at) if self.queued_at else 0
-        return data
+def _entries(raw: List[str]) -> List[Entry]:
+    return [dict(json.loads(x)) for x in raw]
 
 
-class HandoffStore:
+@maps_redis_errors
+class RedisHandoffStore:
     """The handoff state machine and queue on one Redis (`redis.Redis` with decoded responses)."""
 
-    def __init__(self, redis: Any, config: Optional[EscalationConfig] = None) -> None:
+    def __init__(self, redis: "redis.Redis[str]", config: Optional[EscalationConfig] = None,
+                 clock: Clock = time.time) -> None:
         self.redis = redis
         self._config = config
+        self._clock = clock
         self._claim = redis.register_script(_CLAIM)
         self._transfer = redis.register_script(_TRANSFER)
         self._resolve = redis.register_script(_RESOLVE)
@@ -146,7 +182,7 @@ class HandoffStore:
     RESOLVED = keys.HANDOFF_RESOLVED
 
     def _log(self, sender_id: str, what: str, **data: Any) -> None:
-        entry = {"what": what, "at": round(time.time(), 3), **data}
+        entry = {"what": what, "at": round(self._clock(), 3), **data}
         self.redis.rpush(keys.handoff_log(sender_id), json.dumps(entry, ensure_ascii=False))
 
     def log_event(self, sender_id: str, what: str, **data: Any) -> None:
@@ -163,6 +199,7 @@ class HandoffStore:
         return [r for r in (self.get(s) for s in self.redis.zrange(self.WAITING, 0, -1)) if r is not None]
 
     def active(self, agent: Optional[str] = None) -> List[HandoffRecord]:
+        """Conversations with an agent (of `agent` only, if given), longest claimed first."""
         records = [r for r in (self.get(s) for s in self.redis.zrange(self.ACTIVE, 0, -1)) if r is not None]
         return [r for r in records if agent is None or r.agent == agent]
 
@@ -170,36 +207,42 @@ class HandoffStore:
         rank = self.redis.zrank(self.WAITING, sender_id)
         return int(rank) if rank is not None else 0
 
-    def history(self, sender_id: str) -> List[Dict[str, Any]]:
-        return [json.loads(x) for x in self.redis.lrange(keys.handoff_log(sender_id), 0, -1)]
+    def history(self, sender_id: str) -> List[Entry]:
+        return _entries(self.redis.lrange(keys.handoff_log(sender_id), 0, -1))
 
-    def tier_of(self, sender_id: str, metadata: Optional[Dict[str, Any]] = None) -> str:
+    def resolved(self, limit: int = RESOLVED_CAP) -> List[Entry]:
+        """Summaries of finished handoffs, newest first (at most `limit`)."""
+        return _entries(self.redis.lrange(self.RESOLVED, 0, max(limit, 1) - 1))
+
+    def tier_of(self, sender_id: str, metadata: Optional[Mapping[str, Any]] = None) -> str:
         tier = self.redis.get(keys.tier(sender_id))
         if not tier and metadata and self.config.trust_metadata_tier:
             tier = str(metadata.get("tier") or "")
         return tier or ""
 
-    def tier_and_boost(self, sender_id: str, metadata: Optional[Dict[str, Any]] = None) -> Tuple[str, int]:
+    def set_tier(self, sender_id: str, tier: str) -> None:
+        """What a CRM sync or an admin writes (`canyu:tier:{sender_id}`)."""
+        self.redis.set(keys.tier(sender_id), tier)
+
+    def tier_and_boost(self, sender_id: str, metadata: Optional[Mapping[str, Any]] = None) -> Tuple[str, int]:
         """The user's tier and queue boost: the larger of the fan tier (`bot.fans`, fans.yml `queue_boost`)
         and the `canyu:tier:{sender_id}` tier boosted by escalation.yml `tiers.boost`."""
-        tier = self.tier_of(sender_id, metadata)
-        best = (tier, int(self.config.tier_boost.get(tier, 0)))
+        fan: Optional[Tuple[str, int]] = None
         try:
             from bot.fans import priority_for
 
             fan_tier, fan_boost = priority_for(sender_id, self.redis)
-            if int(fan_boost) > best[1] or (not best[0] and fan_tier):
-                best = (str(fan_tier), max(int(fan_boost), best[1]))
+            fan = (str(fan_tier), int(fan_boost))
         except Exception as exc:  # fans are optional: a broken fans.yml must not block a handoff
             logger.warning("handoff: no fan tier for %s: %s", sender_id, exc)
-        return best
+        return best_tier(self.tier_of(sender_id, metadata), self.config, fan)
 
     # --- agents ------------------------------------------------------------------------------------
     def heartbeat(self, agent: str, now: Optional[float] = None) -> None:
-        self.redis.zadd(self.AGENTS, {agent: time.time() if now is None else now})
+        self.redis.zadd(self.AGENTS, {agent: self._clock() if now is None else now})
 
     def agents_online(self, now: Optional[float] = None) -> List[str]:
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         return list(self.redis.zrangebyscore(self.AGENTS, now - self.config.agent_online_seconds, "+inf"))
 
     def estimate_minutes(self, sender_id: str, now: Optional[float] = None) -> Optional[int]:
@@ -210,25 +253,26 @@ class HandoffStore:
                 channel: str = "", language: str = "en", now: Optional[float] = None) -> HandoffRecord:
         """bot → queued, at the rule's priority plus `boost` (default: escalation.yml's boost for `tier`).
         If already queued or with an agent, keep it (raising the priority if higher)."""
-        now = time.time() if now is None else now
-        priority = escalation.priority + boost if boost is not None else tier_priority(escalation.priority, tier, self.config)
+        now = self._clock() if now is None else now
+        priority = escalation.priority + boost if boost is not None else tier_priority(escalation.priority, tier,
+                                                                                          self.config)
         current = self.get(sender_id)
         if current is not None:
             if current.state == QUEUED and priority > current.priority:
                 self.redis.hset(self.key(sender_id), mapping={"priority": priority, "rule": escalation.rule,
                                                               "reason": escalation.reason, "cue": escalation.cue,
                                                               "urgent": "1" if escalation.urgent else "0"})
-                self.redis.zadd(self.WAITING, {sender_id: -priority * _PRIORITY_SCALE + current.queued_at})
+                self.redis.zadd(self.WAITING, {sender_id: queue_score(priority, current.queued_at)})
                 self._log(sender_id, "raised", rule=escalation.rule, priority=priority)
             return self.get(sender_id) or current
-        mapping = {
+        mapping: Dict[Union[str, bytes], Union[str, int]] = {
             "state": QUEUED, "rule": escalation.rule, "reason": escalation.reason, "cue": escalation.cue,
             "priority": priority, "urgent": "1" if escalation.urgent else "0", "tier": tier or "",
             "channel": channel or "", "language": language or "en", "queued_at": f"{now:.3f}",
         }
         pipe = self.redis.pipeline()
         pipe.hset(self.key(sender_id), mapping=mapping)
-        pipe.zadd(self.WAITING, {sender_id: -priority * _PRIORITY_SCALE + now})
+        pipe.zadd(self.WAITING, {sender_id: queue_score(priority, now)})
         pipe.execute()
         self._log(sender_id, "queued", rule=escalation.rule, reason=escalation.reason, cue=escalation.cue,
                   priority=priority, also=list(escalation.also))
@@ -239,7 +283,7 @@ class HandoffStore:
 
     def claim(self, sender_id: str, agent: str, now: Optional[float] = None) -> bool:
         """queued → agent; False if someone else was faster or it is not queued."""
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         ok = bool(self._claim(keys=[self.key(sender_id), self.WAITING, self.ACTIVE],
                               args=[agent, f"{now:.3f}", sender_id]))
         if ok:
@@ -248,7 +292,7 @@ class HandoffStore:
 
     def transfer(self, sender_id: str, to_agent: str, from_agent: str = "", now: Optional[float] = None) -> bool:
         """Give a claimed conversation to `to_agent` (only its current agent may, unless from_agent is '')."""
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         result = int(self._transfer(keys=[self.key(sender_id)], args=[from_agent, to_agent, f"{now:.3f}"]))
         if result == 1:
             self.redis.zadd(self.ACTIVE, {sender_id: now})
@@ -263,10 +307,14 @@ class HandoffStore:
         pipe = self.redis.pipeline()
         pipe.hset(self.key(sender_id), mapping={"state": QUEUED, "agent": "", "claimed_at": "0"})
         pipe.zrem(self.ACTIVE, sender_id)
-        pipe.zadd(self.WAITING, {sender_id: -record.priority * _PRIORITY_SCALE + record.queued_at})
+        pipe.zadd(self.WAITING, {sender_id: queue_score(record.priority, record.queued_at)})
         pipe.execute()
         self._log(sender_id, "requeued", by=by)
         return True
+
+    def claim_signoff(self, sender_id: str) -> bool:
+        """True once per handoff: the caller sends the agent's sign-off."""
+        return bool(self.redis.hsetnx(self.key(sender_id), "signoff_sent", "1"))
 
     @staticmethod
     def _resolving_key(sender_id: str) -> str:
@@ -285,7 +333,7 @@ class HandoffStore:
         """queued/agent → bot: the record is removed and summarised in `canyu:handoff_resolved` (atomically).
 
         Returns the removed record, or None (and changes nothing) when it was already gone."""
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         record = self.get(sender_id)
         if record is None:
             self.abort_resolve(sender_id)
@@ -295,7 +343,7 @@ class HandoffStore:
         removed = self._resolve(
             keys=[self.key(sender_id), self.WAITING, self.ACTIVE, self.RESOLVED,
                   keys.csat_pending(sender_id), self._resolving_key(sender_id)],
-            args=[sender_id, json.dumps(summary, ensure_ascii=False), _RESOLVED_CAP, csat, keys.CSAT_PENDING_TTL_S],
+            args=[sender_id, json.dumps(summary, ensure_ascii=False), RESOLVED_CAP, csat, keys.CSAT_PENDING_TTL_S],
         )
         if not removed:
             return None
@@ -303,18 +351,18 @@ class HandoffStore:
         return record
 
     # --- notes -------------------------------------------------------------------------------------
-    def add_note(self, sender_id: str, agent: str, text: str) -> Dict[str, Any]:
-        note = {"agent": agent, "text": text, "at": round(time.time(), 3)}
+    def add_note(self, sender_id: str, agent: str, text: str) -> Entry:
+        note: Entry = {"agent": agent, "text": text, "at": round(self._clock(), 3)}
         self.redis.rpush(keys.handoff_notes(sender_id), json.dumps(note, ensure_ascii=False))
         return note
 
-    def notes(self, sender_id: str) -> List[Dict[str, Any]]:
-        return [json.loads(x) for x in self.redis.lrange(keys.handoff_notes(sender_id), 0, -1)]
+    def notes(self, sender_id: str) -> List[Entry]:
+        return _entries(self.redis.lrange(keys.handoff_notes(sender_id), 0, -1))
 
     # --- no-agent timeout --------------------------------------------------------------------------
     def due_for_timeout_notice(self, now: Optional[float] = None) -> List[HandoffRecord]:
         """Queued longer than the configured timeout and not told yet; each is returned to one caller only."""
-        now = time.time() if now is None else now
+        now = self._clock() if now is None else now
         due = []
         for record in self.waiting():
             if record.timeout_notified or now - record.queued_at < self.config.no_agent_timeout_seconds:
@@ -325,11 +373,21 @@ class HandoffStore:
         return due
 
     # --- ratings -----------------------------------------------------------------------------------
-    def record_rating(self, sender_id: str, rating: int, now: Optional[float] = None) -> Dict[str, Any]:
-        now = time.time() if now is None else now
+    def record_rating(self, sender_id: str, rating: int, now: Optional[float] = None) -> Entry:
+        """Log a 1-5 rating with the agent of the handoff it follows (when one was resolved in the last day)."""
+        now = self._clock() if now is None else now
         raw = self.redis.get(keys.csat_pending(sender_id))
         pending = json.loads(raw) if raw else {}
-        entry = {"sender_id": sender_id, "rating": rating, "agent": pending.get("agent", ""), "at": round(now, 3)}
+        entry: Entry = {"sender_id": sender_id, "rating": rating, "agent": pending.get("agent", ""),
+                        "at": round(now, 3)}
         self.redis.rpush(keys.CSAT_LOG, json.dumps(entry, ensure_ascii=False))
         self.redis.delete(keys.csat_pending(sender_id))
         return entry
+
+    def ratings(self) -> List[Entry]:
+        """Every logged rating, oldest first (`canyu:csat:log`)."""
+        return _entries(self.redis.lrange(keys.CSAT_LOG, 0, -1))
+
+
+HandoffStore = RedisHandoffStore
+"""The name most callers build the Redis store by (`HandoffStore(redis)`)."""
