@@ -252,6 +252,7 @@ def test_generated_config_is_valid_haproxy_and_names_every_server(tmp_path: Path
         assert f"server rasa-{port} 127.0.0.1:{port} check" in text and f"rasa-{port}" in plan
     for port in layout.action_ports if len(layout.action_ports) > 1 else []:
         assert f"server actions-{port} 127.0.0.1:{port} check" in text and f"actions-{port}" in plan
+    assert HAPROXY is not None
     checked = subprocess.run([HAPROXY, "-c", "-f", str(layout.config_file)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -414,6 +415,6 @@ def test_a_missing_haproxy_is_named_with_how_to_install_it(monkeypatch: pytest.M
 
     with pytest.raises(ConfigError, match="CANYU_HAPROXY='/nonexistent/haproxy' is not an executable"):
         balancer.haproxy_binary({"CANYU_HAPROXY": "/nonexistent/haproxy"})
-    monkeypatch.setattr(balancer.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr("bot.balancer.shutil.which", lambda *args, **kwargs: None)
     with pytest.raises(ConfigError, match=r"apt-get install haproxy.*--workers 1"):
         balancer.haproxy_binary({})
