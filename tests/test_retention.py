@@ -240,14 +240,16 @@ def test_the_cli_sweeps_and_refuses_a_bad_file(redis_server: Any, red: Any, tmp_
 
 def test_the_public_surface_and_the_shared_key_names() -> None:
     import bot.privacy
+    from bot import keys
     from bot.analytics._records import RATINGS_STREAM
     from bot.event_broker import EVENTS_STREAM
     from bot.followups._store import DUE_KEY
-    from bot.privacy import _keys, inventory
+    from bot.privacy import inventory
     from bot.trainer.inbox import ANSWERS, ITEMS, OPEN
 
     public = {n for n, v in vars(bot.privacy).items() if not n.startswith("_") and not isinstance(v, ModuleType)}
     assert public == set(bot.privacy.__all__)
     assert (inventory.EVENTS_STREAM, inventory.RATINGS_STREAM) == (EVENTS_STREAM, RATINGS_STREAM)
     assert (inventory.REVIEW_ITEMS, inventory.REVIEW_OPEN, inventory.REVIEW_ANSWERS) == (ITEMS, OPEN, ANSWERS)
-    assert _keys.FOLLOWUPS_DUE == DUE_KEY
+    assert keys.FOLLOWUPS_DUE == DUE_KEY
+    assert (keys.REVIEW_ITEMS, keys.REVIEW_OPEN, keys.REVIEW_ANSWERS) == (ITEMS, OPEN, ANSWERS)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Set
 
-from bot.privacy._keys import FAN_ANSWERS, FEEDBACK, REVIEW_ITEMS, REVIEW_OPEN
+from bot import keys
+from bot.keys import FAN_ANSWERS_PREFIX as FAN_ANSWERS, FEEDBACK_PREFIX as FEEDBACK, REVIEW_ITEMS, REVIEW_OPEN
 from bot.privacy._model import BATCH, ERASED, Entry, Person, decode, dump_key, id_needles, mentions, scan_keys
 
 __all__ = ["event_of", "rating_of", "review_items", "find_feedback", "delivery_items", "inbound_records",
@@ -121,7 +122,7 @@ def delivery_items(red: Any, person: Person) -> List[Entry]:
     """Outbound items of the person (bot/delivery): the item, its id in the queue, processing list, leases and
     retry set, and dead letters (they hold the sender id and the messages' words)."""
     ids, out = set(person.sender_ids), []
-    for items_key in scan_keys(red, "canyu:delivery:*:items"):
+    for items_key in scan_keys(red, keys.delivery("*", "items")):
         base = items_key[: -len(":items")]
         mine = {}
         for item_id, raw in red.hgetall(items_key).items():
@@ -134,7 +135,7 @@ def delivery_items(red: Any, person: Person) -> List[Entry]:
         for zset_key in (f"{base}:leases", f"{base}:retry"):
             out += [Entry("", zset_key, "zset_member", i, value={"member": i}) for i in mine
                     if red.zscore(zset_key, i) is not None]
-    for dead_key in scan_keys(red, "canyu:delivery:*:dead"):
+    for dead_key in scan_keys(red, keys.delivery("*", "dead")):
         for raw in red.lrange(dead_key, 0, -1):
             item = decode(raw)
             if isinstance(item, dict) and item.get("sender") in ids:
@@ -146,7 +147,7 @@ def inbound_records(red: Any, person: Person) -> List[Entry]:
     """Platform messages on their way in (connectors/_inbound.py): the record holds the message (WeChat: the
     sender id and text; Telegram: the whole update) and the reply; its id in the channel's due set."""
     ids, out = set(person.sender_ids), []
-    for key in scan_keys(red, "canyu:inbound:*"):
+    for key in scan_keys(red, keys.inbound("*", "*")):
         if key.endswith(":due") or red.type(key) != "hash":
             continue
         payload = decode(red.hget(key, "payload"))

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Set
 
+from bot.keys import ROOT
 from bot.privacy.inventory import Entry, Person, find_all, resolve_person, scan_keys
 
 __all__ = ["EraseReport", "erase", "erase_user", "leftovers"]
@@ -111,7 +112,7 @@ def _in_key_name(key: str, ids: Iterable[str]) -> bool:
     return any(key.endswith(":" + i) or f":{i}:" in key for i in ids)
 
 
-def leftovers(red: Any, person: Person, pattern: str = "canyu:*") -> List[str]:
+def leftovers(red: Any, person: Person, pattern: str = ROOT + "*") -> List[str]:
     """Places under `pattern` that still name one of the person's ids: in a key's name, as a hash field,
     a member, or a whole string value inside a stored value (JSON decoded). Not a text search: words the
     person wrote are only found through the registry."""

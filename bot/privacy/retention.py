@@ -16,7 +16,7 @@ One sweep, step by step (each inventory family with a `privacy.yml` kind has a s
 
 The running stack sweeps every `sweep.interval_minutes` in a daemon thread (`start_retention_thread`,
 started by `bot run`); a Redis lock (SET NX EX `canyu:privacy:sweep_lock`) lets one process per
-deployment sweep per interval.
+deployment sweep per interval. Every key and SCAN pattern comes from `bot.keys`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from bot.privacy.inventory import EVENTS_STREAM, FAMILIES, RATINGS_STREAM, REVIEW_ITEMS, REVIEW_OPEN, Family, scan_keys
+from bot import keys
+from bot.keys import EVENTS_STREAM, RATINGS_STREAM, REVIEW_ITEMS, REVIEW_OPEN
+from bot.privacy.inventory import FAMILIES, Family, scan_keys
 from bot.privacy.policy import RetentionPolicy, load_policy
 
 __all__ = ["SWEEPS", "SWEEP_LOCK", "apply_retention", "sweep_once", "start_retention_thread"]
 
 logger = logging.getLogger(__name__)
 
-SWEEP_LOCK = "canyu:privacy:sweep_lock"
+SWEEP_LOCK = keys.PRIVACY_SWEEP_LOCK
 _MS = 1000
 Report = Dict[str, Dict[str, int]]
 
@@ -81,10 +83,10 @@ def _tracker_list_last(red: Any, key: str) -> Optional[float]:
 
 
 def _sweep_trackers(red: Any, keep: int, now: float, report: Report) -> None:
-    for key in scan_keys(red, "canyu:tracker:*"):
+    for key in scan_keys(red, keys.rasa_tracker("*")):
         last = _tracker_list_last(red, key) if red.type(key) == "list" else _tracker_last(red.get(key))
         _expire_at(red, report, "trackers", key, last, keep, now)
-    for key in scan_keys(red, "canyu:user:*"):
+    for key in scan_keys(red, keys.user_route("*")):
         raw = red.hget(key, "last_inbound")
         _expire_at(red, report, "user_routes", key, float(raw) if raw else None, keep, now)
 
@@ -108,11 +110,11 @@ def _sweep_events(red: Any, keep: int, now: float, report: Report) -> None:
             red.zrem(REVIEW_OPEN, item_id)
             _count(report, "review_items", "deleted")
     replace = {}
-    for raw in red.lrange("canyu:csat:log", 0, -1):
+    for raw in red.lrange(keys.CSAT_LOG, 0, -1):
         entry = json.loads(raw)
         if entry.get("sender_id") and float(entry.get("at") or 0) < cutoff:
             replace[raw] = json.dumps({k: v for k, v in entry.items() if k != "sender_id"}, ensure_ascii=False)
-    _count(report, "csat_log", "anonymized", _replace_items(red, "canyu:csat:log", replace))
+    _count(report, "csat_log", "anonymized", _replace_items(red, keys.CSAT_LOG, replace))
 
 
 def _replace_items(red: Any, key: str, replace: Dict[str, str]) -> int:
@@ -141,30 +143,31 @@ def _last_at(red: Any, key: str) -> Optional[float]:
 
 
 def _sweep_handoff(red: Any, keep: int, now: float, report: Report) -> None:
-    for family, prefix in (("handoff_log", "canyu:handoff_log:"), ("handoff_notes", "canyu:handoff_notes:"),
-                           ("perk_grants", "canyu:perk_grants:")):
-        for key in scan_keys(red, prefix + "*"):
-            if red.exists("canyu:handoff:" + key[len(prefix):]):  # still open: kept, whatever its age
+    for family, build in (("handoff_log", keys.handoff_log), ("handoff_notes", keys.handoff_notes),
+                          ("perk_grants", keys.perk_grants)):
+        prefix = build("")
+        for key in scan_keys(red, build("*")):
+            if red.exists(keys.handoff(key[len(prefix):])):  # still open: kept, whatever its age
                 red.persist(key)
                 continue
             _expire_at(red, report, family, key, _last_at(red, key), keep, now)
     cutoff = now - keep
-    for raw in red.lrange("canyu:handoff_resolved", 0, -1):
+    for raw in red.lrange(keys.HANDOFF_RESOLVED, 0, -1):
         try:
             old = float(json.loads(raw).get("resolved_at") or 0) < cutoff
         except (ValueError, AttributeError, TypeError):
             continue
         if old:
-            _count(report, "handoff_resolved", "deleted", int(red.lrem("canyu:handoff_resolved", 0, raw)))
+            _count(report, "handoff_resolved", "deleted", int(red.lrem(keys.HANDOFF_RESOLVED, 0, raw)))
 
 
 def _sweep_outbox(red: Any, keep: int, now: float, report: Report) -> None:
-    for family, pattern in (("outbox", "canyu:outbox:*"), ("pending", "canyu:pending:*")):
+    for family, pattern in (("outbox", keys.outbox("*")), ("pending", keys.pending("*"))):
         for key in scan_keys(red, pattern):
             if red.ttl(key) == -1 and red.expire(key, keep):
                 _count(report, family, "expiry_set")
     cutoff = now - keep
-    for key in scan_keys(red, "canyu:delivery:*:dead"):  # dead letters older than the outbox limit
+    for key in scan_keys(red, keys.delivery("*", "dead")):  # dead letters older than the outbox limit
         for raw in red.lrange(key, 0, -1):
             try:
                 old = float(json.loads(raw).get("dead_at") or now) < cutoff
@@ -176,7 +179,7 @@ def _sweep_outbox(red: Any, keep: int, now: float, report: Report) -> None:
 
 def _sweep_feedback(red: Any, keep: int, now: float, report: Report) -> None:
     cutoff = now - keep
-    for key in scan_keys(red, "canyu:feedback:voices:*"):
+    for key in scan_keys(red, keys.feedback_voices("*")):
         for profile, raw in red.hgetall(key).items():
             try:
                 voice = json.loads(raw)

@@ -59,7 +59,7 @@ def everything(red: Any) -> Iterator[Tuple[str, str]]:
             for member in red.zrange(key, 0, -1):
                 yield key, member
         elif kind == "stream":
-            for entry_id, fields in red.xrange(key):
+            for _entry_id, fields in red.xrange(key):
                 for field, value in fields.items():
                     yield key, field
                     yield key, value
@@ -78,7 +78,15 @@ def found(red: Any, needles: List[str]) -> List[str]:
 def person(assistant: Assistant) -> Dict[str, Any]:
     """A REST user with data in every store, a person with two linked platform identities, and a bystander."""
     from bot.analytics._records import record_rating
-    from bot.fans import add_codes, create_link_code, grant_code, grant_tier, load_rules, redeem_link_code, sync_activity
+    from bot.fans import (
+        add_codes,
+        create_link_code,
+        grant_code,
+        grant_tier,
+        load_rules,
+        redeem_link_code,
+        sync_activity,
+    )
     from bot.feedback import FeedbackStore
     from bot.handoff.perks import PerkStore
     from bot.handoff.store import HandoffStore
@@ -268,9 +276,9 @@ def test_participation_media_and_goodwill_records_are_erased(red: Any) -> None:
     bystander's records stay."""
     from bot.feedback._subscriptions import beta_signup, offer_digest_once, subscribe_digest, unsubscribe
     from bot.handoff.discretion import DiscretionLog, load_discretion
+    from bot.media import MediaStore
     from bot.privacy import erase_user
     from bot.privacy.inventory import dump_key
-    from bot.media import MediaStore
     from tests.fakes.media import png
 
     gone, stays = "telegram:9191", "telegram:8282"
