@@ -25,6 +25,10 @@ Key layout (under `canyu:fans:`; names and TTLs in bot/keys.py):
 | `canyu:fans:linkcode_of:{profile}` | string | sha256 of the profile's live code (to replace it); same TTL |
 | `canyu:fans:linkfail:sender:{sender_id}` | string | failed redemptions in the current window |
 | `canyu:fans:linkfail:global` | string | failed redemptions by anyone in the current window |
+
+The codes are a store: `LinkCodeStore` (the protocol), `RedisLinkCodes` (here: one Lua script reads, deletes and
+counts, `@maps_redis_errors`) and `MemoryLinkCodes` (`bot/fans/_memory.py`, with an injectable clock), with one
+contract test (tests/contracts/test_fan_links.py).
 """
 
 from __future__ import annotations
@@ -34,15 +38,20 @@ import json
 import math
 import re
 import secrets
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Protocol, cast
 
 from bot import keys
 from bot.fans._identity import require_verified
-from bot.fans._profiles import PREFIX, LinkError, _r, identities, profile_id
+from bot.fans._profiles import PREFIX, LinkError, RedisFanProfiles, _r, merge_profiles, profile_id
+from bot.redis_errors import maps_redis_errors
 
-__all__ = ["LinkLocked", "create_link_code", "redeem_link_code", "find_link_code", "normalize_link_code",
-           "LINK_CODE_TTL", "LINK_CODE_LENGTH", "SENDER_MAX_FAILURES", "SENDER_WINDOW", "GLOBAL_MAX_FAILURES",
-           "GLOBAL_WINDOW"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["LinkLocked", "LinkCodeStore", "RedisLinkCodes", "Redemption", "create_link_code", "redeem_link_code",
+           "find_link_code", "normalize_link_code", "LINK_CODE_TTL", "LINK_CODE_LENGTH", "SENDER_MAX_FAILURES",
+           "SENDER_WINDOW", "GLOBAL_MAX_FAILURES", "GLOBAL_WINDOW"]
 
 LINK_CODE_TTL = keys.LINK_CODE_TTL_S
 LINK_CODE_LENGTH = 10
@@ -104,6 +113,56 @@ class LinkLocked(LinkError):
         return max(1, math.ceil(self.retry_after / 60))
 
 
+@dataclass(frozen=True)
+class Redemption:
+    """What trying a code gave: `outcome` "ok" (`profile` is the creator's), "miss" (unknown, expired or used;
+    counted as a failure) or "locked" (`scope` "sender" or "global", `retry_after` seconds left)."""
+
+    outcome: str
+    profile: str = ""
+    scope: str = ""
+    retry_after: int = 0
+
+
+class LinkCodeStore(Protocol):
+    """Live link codes (by digest) and the failure counters that lock redemption out."""
+
+    def put(self, profile: str, digest: str) -> bool:
+        """Make `digest` the profile's one live code for `LINK_CODE_TTL` seconds (its previous code stops
+        working); False, nothing changed, if that digest is already a live code."""
+
+    def take(self, digest: str, sender_id: str) -> Redemption:
+        """Use a code once, unless `sender_id` or everyone is locked out; a miss counts a failure for both."""
+
+
+@maps_redis_errors
+class RedisLinkCodes:
+    """`LinkCodeStore` on one Redis client (keys in the module docstring)."""
+
+    def __init__(self, redis: "redis.Redis[str]") -> None:
+        self.redis = redis
+
+    def put(self, profile: str, digest: str) -> bool:
+        if not self.redis.set(f"{PREFIX}linkcode:{digest}", profile, nx=True, ex=LINK_CODE_TTL):
+            return False
+        old = cast(Optional[str], self.redis.set(f"{PREFIX}linkcode_of:{profile}", digest, ex=LINK_CODE_TTL, get=True))
+        if old and old != digest:
+            self.redis.delete(f"{PREFIX}linkcode:{old}")
+        return True
+
+    def take(self, digest: str, sender_id: str) -> Redemption:
+        redeem = self.redis.register_script(_REDEEM)
+        result = redeem(keys=[f"{PREFIX}linkcode:{digest}", f"{PREFIX}linkfail:sender:{sender_id}",
+                              f"{PREFIX}linkfail:global"],
+                        args=[SENDER_MAX_FAILURES, SENDER_WINDOW, GLOBAL_MAX_FAILURES, GLOBAL_WINDOW])
+        outcome = _text(result[0])
+        if outcome == "locked":
+            return Redemption("locked", scope=_text(result[1]), retry_after=int(result[2]))
+        if outcome == "ok":
+            return Redemption("ok", profile=_text(result[1]))
+        return Redemption("miss")
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()
 
@@ -139,7 +198,7 @@ def find_link_code(text: str) -> Optional[str]:
     return old.group(1) if old else None
 
 
-def create_link_code(sender_id: str, red: Any = None) -> str:
+def create_link_code(sender_id: str, red: "redis.Redis[str]") -> str:
     """A one-time code (e.g. "7KQ4M-9XDPH") that links another identity to this person's profile.
 
     Only a verified identity may ask (`UnverifiedIdentity` otherwise). The profile's previous code,
@@ -147,19 +206,15 @@ def create_link_code(sender_id: str, red: Any = None) -> str:
     """
     require_verified(sender_id, "a link code")
     red = _r(red)
-    profile = profile_id(sender_id, red)
+    profile, codes = profile_id(sender_id, red), RedisLinkCodes(red)
     for _ in range(20):
         code = _new_code()
-        digest = _hash(code)
-        if red.set(f"{PREFIX}linkcode:{digest}", profile, nx=True, ex=LINK_CODE_TTL):
-            old = red.set(f"{PREFIX}linkcode_of:{profile}", digest, ex=LINK_CODE_TTL, get=True)
-            if old and old != digest:
-                red.delete(f"{PREFIX}linkcode:{old}")
+        if codes.put(profile, _hash(code)):
             return _display(code)
     raise LinkError("could not make a fresh link code; try again")
 
 
-def redeem_link_code(sender_id: str, code: str, red: Any = None) -> str:
+def redeem_link_code(sender_id: str, code: str, red: "redis.Redis[str]") -> str:
     """Link `sender_id` to the person who asked for `code`; returns the profile id.
 
     Raises `UnverifiedIdentity` for an unverified `sender_id`, `LinkLocked` after too many failures
@@ -170,16 +225,13 @@ def redeem_link_code(sender_id: str, code: str, red: Any = None) -> str:
     require_verified(sender_id, "linking accounts")
     red = _r(red)
     normalized = normalize_link_code(code)
-    result = red.eval(_REDEEM, 3, f"{PREFIX}linkcode:{_hash(normalized)}", f"{PREFIX}linkfail:sender:{sender_id}",
-                      f"{PREFIX}linkfail:global", SENDER_MAX_FAILURES, SENDER_WINDOW, GLOBAL_MAX_FAILURES,
-                      GLOBAL_WINDOW)
-    outcome = _text(result[0])
-    if outcome == "locked":
-        raise LinkLocked(_text(result[1]), int(result[2]))
-    if outcome != "ok":
+    taken = RedisLinkCodes(red).take(_hash(normalized), sender_id)
+    if taken.outcome == "locked":
+        raise LinkLocked(taken.scope, taken.retry_after)
+    if taken.outcome != "ok":
         raise LinkError(f"link code {_display(normalized) if len(normalized) == LINK_CODE_LENGTH else normalized!r} "
                         "is unknown, expired or used")
-    target = _text(result[1])
+    target = taken.profile
     current = profile_id(sender_id, red)
     if current == target:
         return target
@@ -191,24 +243,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _merge(source: str, target: str, red: Any) -> None:
-    """Move every identity and record of profile `source` onto profile `target`."""
-    for ident in identities(source, red):
-        red.set(f"{PREFIX}identity:{ident}", target)
-        red.sadd(f"{PREFIX}identities:{target}", ident)
-    red.delete(f"{PREFIX}identities:{source}")
-    messages = int(red.hget(f"{PREFIX}activity:{source}", "messages") or 0)
-    if messages:
-        red.hincrby(f"{PREFIX}activity:{target}", "messages", messages)
-    days = red.smembers(f"{PREFIX}days:{source}")
-    if days:
-        red.sadd(f"{PREFIX}days:{target}", *days)
-    red.delete(f"{PREFIX}activity:{source}", f"{PREFIX}days:{source}")
-    src_profile = red.hgetall(f"{PREFIX}profile:{source}")
-    if src_profile.get("manual_tier") and not red.hget(f"{PREFIX}profile:{target}", "manual_tier"):
-        red.hset(f"{PREFIX}profile:{target}", mapping={k: v for k, v in src_profile.items()
-                                                       if k in ("manual_tier", "granted_by", "granted_at")})
-    red.delete(f"{PREFIX}profile:{source}")
+def _merge(source: str, target: str, red: "redis.Redis[str]") -> None:
+    """Move every identity and record of profile `source` onto profile `target`, its feedback voices too."""
+    merge_profiles(RedisFanProfiles(red), source, target)
     # feedback voices: keyed by profile in bot.feedback
     for item_id, score in red.zrange(keys.feedback_by_user(source), 0, -1, withscores=True):
         voice = red.hget(keys.feedback_voices(item_id), source)

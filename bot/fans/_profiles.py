@@ -18,6 +18,11 @@ belong to a linked profile, or earn a tier by the rules; anyone else stays in th
 person on staff grants one by hand.
 
 The handoff queue asks `bot.fans.priority_for` for a person's tier and boost when they escalate.
+
+The records are a store: `FanProfileStore` (the protocol), `RedisFanProfiles` (here, `@maps_redis_errors`) and
+`MemoryFanProfiles` (`bot/fans/_memory.py`, for unit tests), with one contract test
+(tests/contracts/test_fan_profiles.py). The functions below (`profile_id(sender_id, red)`, `status_of`, …) keep
+their signatures for their many callers and take the caller's Redis client (required).
 """
 
 from __future__ import annotations
@@ -25,49 +30,154 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Protocol, Set
 
 from bot import keys
 from bot.errors import CanyuError
 from bot.fans._identity import is_verified_identity
 from bot.fans._rules import Tier, TierRules, load_rules
+from bot.redis_errors import maps_redis_errors
 
-__all__ = ["FanStatus", "profile_id", "identities", "LinkError", "sync_activity", "stats_of", "status_of",
-           "grant_tier", "revoke_tier", "add_points"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["FanStatus", "FanProfileStore", "RedisFanProfiles", "merge_profiles", "profile_id", "identities",
+           "LinkError", "sync_activity", "stats_of", "status_of", "grant_tier", "revoke_tier", "add_points"]
 
 PREFIX = keys.FANS_PREFIX
 EVENTS_STREAM = keys.EVENTS_STREAM
+MANUAL_FIELDS = ("manual_tier", "granted_by", "granted_at")
 
 
 class LinkError(CanyuError):
     """A link code is unknown, expired, or already used (`LinkLocked`: too many tries)."""
 
 
-def _r(red: Any = None) -> Any:
-    if red is not None:
-        return red
-    from bot.storage import connect_redis
+class FanProfileStore(Protocol):
+    """A person's records, by profile id: linked identities, activity counters, active days, a manual tier."""
 
-    return connect_redis()
+    def linked_profile(self, identity: str) -> Optional[str]:
+        """The profile the identity was linked to (None: never linked)."""
+
+    def linked_identities(self, profile: str) -> Set[str]:
+        """The identities linked to the profile (the profile's own id only if it was linked too)."""
+
+    def link(self, identity: str, profile: str) -> None:
+        """The identity belongs to the profile from now on."""
+
+    def forget_identities(self, profile: str) -> None:
+        """The profile has no linked identities any more (after they moved to another one)."""
+
+    def activity(self, profile: str) -> Dict[str, int]:
+        """Counters: `messages`, `points`, and one per kind of contribution (e.g. `fan_answers`)."""
+
+    def add_activity(self, profile: str, field: str, amount: int) -> int:
+        """Add to one counter; returns its new value."""
+
+    def days(self, profile: str) -> Set[str]:
+        """Days (YYYY-MM-DD, UTC) the person wrote."""
+
+    def add_days(self, profile: str, days: Iterable[str]) -> None: ...
+
+    def manual(self, profile: str) -> Dict[str, str]:
+        """The manual grant: `manual_tier`, `granted_by`, `granted_at` ({} when none)."""
+
+    def set_manual(self, profile: str, fields: Mapping[str, str]) -> None: ...
+
+    def clear_manual(self, profile: str) -> None: ...
+
+    def drop(self, profile: str) -> None:
+        """Delete the profile's activity, days and manual grant (its identities stay: `forget_identities`)."""
 
 
-def profile_id(sender_id: str, red: Any = None) -> str:
+@maps_redis_errors
+class RedisFanProfiles:
+    """`FanProfileStore` on one Redis client (`decode_responses=True`); keys in the module docstring."""
+
+    def __init__(self, redis: "redis.Redis[str]") -> None:
+        self.redis = redis
+
+    def linked_profile(self, identity: str) -> Optional[str]:
+        return self.redis.get(f"{PREFIX}identity:{identity}")
+
+    def linked_identities(self, profile: str) -> Set[str]:
+        return set(self.redis.smembers(f"{PREFIX}identities:{profile}"))
+
+    def link(self, identity: str, profile: str) -> None:
+        self.redis.set(f"{PREFIX}identity:{identity}", profile)
+        self.redis.sadd(f"{PREFIX}identities:{profile}", identity)
+
+    def forget_identities(self, profile: str) -> None:
+        self.redis.delete(f"{PREFIX}identities:{profile}")
+
+    def activity(self, profile: str) -> Dict[str, int]:
+        return {k: int(v) for k, v in self.redis.hgetall(f"{PREFIX}activity:{profile}").items()}
+
+    def add_activity(self, profile: str, field: str, amount: int) -> int:
+        return int(self.redis.hincrby(f"{PREFIX}activity:{profile}", field, amount))
+
+    def days(self, profile: str) -> Set[str]:
+        return set(self.redis.smembers(f"{PREFIX}days:{profile}"))
+
+    def add_days(self, profile: str, days: Iterable[str]) -> None:
+        values = list(days)
+        if values:
+            self.redis.sadd(f"{PREFIX}days:{profile}", *values)
+
+    def manual(self, profile: str) -> Dict[str, str]:
+        record = self.redis.hgetall(f"{PREFIX}profile:{profile}")
+        return {k: v for k, v in record.items() if k in MANUAL_FIELDS}
+
+    def set_manual(self, profile: str, fields: Mapping[str, str]) -> None:
+        values = {k: v for k, v in fields.items() if k in MANUAL_FIELDS}
+        if values:
+            self.redis.hset(f"{PREFIX}profile:{profile}", mapping=values)  # type: ignore[arg-type]
+
+    def clear_manual(self, profile: str) -> None:
+        self.redis.hdel(f"{PREFIX}profile:{profile}", *MANUAL_FIELDS)
+
+    def drop(self, profile: str) -> None:
+        self.redis.delete(f"{PREFIX}activity:{profile}", f"{PREFIX}days:{profile}", f"{PREFIX}profile:{profile}")
+
+
+def merge_profiles(store: FanProfileStore, source: str, target: str) -> None:
+    """Move every identity and record of profile `source` onto profile `target` (a link code was redeemed)."""
+    for ident in sorted(store.linked_identities(source) | {source}):
+        store.link(ident, target)
+    store.forget_identities(source)
+    messages = store.activity(source).get("messages", 0)
+    if messages:
+        store.add_activity(target, "messages", messages)
+    store.add_days(target, store.days(source))
+    granted = store.manual(source)
+    if granted.get("manual_tier") and not store.manual(target).get("manual_tier"):
+        store.set_manual(target, granted)
+    store.drop(source)
+
+
+def _r(red: Optional["redis.Redis[str]"]) -> "redis.Redis[str]":
+    """The caller's client (every caller hands one in: `ctx.redis`)."""
+    if red is None:
+        raise TypeError("bot.fans needs the caller's Redis client (ctx.redis)")
+    return red
+
+
+def profile_id(sender_id: str, red: "redis.Redis[str]") -> str:
     """The person behind a channel identity (the identity itself until it is linked).
 
     An unverified identity is always only itself, even if an old link put it in a profile.
     """
     if not is_verified_identity(sender_id):
         return sender_id
-    return _r(red).get(f"{PREFIX}identity:{sender_id}") or sender_id
+    return RedisFanProfiles(_r(red)).linked_profile(sender_id) or sender_id
 
 
-def identities(profile: str, red: Any = None) -> List[str]:
-    found = set(_r(red).smembers(f"{PREFIX}identities:{profile}"))
-    found.add(profile)
-    return sorted(found)
+def identities(profile: str, red: "redis.Redis[str]") -> List[str]:
+    """Every sender id of the person (the profile's own id included), sorted."""
+    return sorted(RedisFanProfiles(_r(red)).linked_identities(profile) | {profile})
 
 
-def sync_activity(red: Any = None, stream: str = EVENTS_STREAM, batch: int = 5000) -> int:
+def sync_activity(red: "redis.Redis[str]", stream: str = EVENTS_STREAM, batch: int = 5000) -> int:
     """Count new user messages from the event stream into each person's activity; returns how many."""
     red = _r(red)
     lock = red.lock(f"{PREFIX}activity_lock", timeout=120, blocking_timeout=0)
@@ -82,7 +192,8 @@ def sync_activity(red: Any = None, stream: str = EVENTS_STREAM, batch: int = 500
             pass
 
 
-def _sync(red: Any, stream: str, batch: int) -> int:
+def _sync(red: "redis.Redis[str]", stream: str, batch: int) -> int:
+    store = RedisFanProfiles(red)
     cursor = red.get(f"{PREFIX}activity_cursor") or "0-0"
     counted = 0
     while True:
@@ -98,9 +209,9 @@ def _sync(red: Any, stream: str, batch: int) -> int:
             if event.get("event") != "user" or not is_verified_identity(event.get("sender_id")):
                 continue  # only messages from verified platform identities count toward a tier
             profile = profile_id(event["sender_id"], red)
-            red.hincrby(f"{PREFIX}activity:{profile}", "messages", 1)
-            day = time.strftime("%Y-%m-%d", time.gmtime(float(event.get("timestamp") or time.time())))
-            red.sadd(f"{PREFIX}days:{profile}", day)
+            store.add_activity(profile, "messages", 1)
+            store.add_days(profile, [time.strftime("%Y-%m-%d", time.gmtime(float(event.get("timestamp") or
+                                                                                time.time())))])
             counted += 1
         red.set(f"{PREFIX}activity_cursor", cursor)
         if len(entries) < batch:
@@ -108,7 +219,7 @@ def _sync(red: Any, stream: str, batch: int) -> int:
     return counted
 
 
-def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
+def stats_of(sender_id: str, red: "redis.Redis[str]") -> Dict[str, Any]:
     """The numbers tier rules look at, plus the shipped item ids (for explanations)."""
     red = _r(red)
     try:
@@ -118,12 +229,14 @@ def stats_of(sender_id: str, red: Any = None) -> Dict[str, Any]:
     profile = profile_id(sender_id, red)
     item_ids = red.zrange(keys.feedback_by_user(profile), 0, -1)
     shipped = [i for i in item_ids if red.hget(keys.feedback_item(i), "status") == "shipped"]
+    store = RedisFanProfiles(red)
+    activity = store.activity(profile)
     return {
         "profile": profile,
-        "messages": int(red.hget(f"{PREFIX}activity:{profile}", "messages") or 0),
-        "points": int(red.hget(f"{PREFIX}activity:{profile}", "points") or 0),
-        "fan_answers": int(red.hget(f"{PREFIX}activity:{profile}", "fan_answers") or 0),
-        "active_days": int(red.scard(f"{PREFIX}days:{profile}")),
+        "messages": activity.get("messages", 0),
+        "points": activity.get("points", 0),
+        "fan_answers": activity.get("fan_answers", 0),
+        "active_days": len(store.days(profile)),
         "feedback": len(item_ids),
         "shipped_feedback": len(shipped),
         "shipped_ids": shipped,
@@ -149,7 +262,7 @@ class FanStatus:
         return self.tier.queue_boost
 
 
-def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None) -> FanStatus:
+def status_of(sender_id: str, red: "redis.Redis[str]", rules: Optional[TierRules] = None) -> FanStatus:
     """The person's tier and why (a manual grant, the rule that matched, or the default).
 
     For an unverified identity only a manual grant counts (a person on staff chose to give it); the
@@ -159,7 +272,7 @@ def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None
     rules = rules or load_rules()
     stats = stats_of(sender_id, red)
     profile = stats["profile"]
-    record = red.hgetall(f"{PREFIX}profile:{profile}")
+    record = RedisFanProfiles(red).manual(profile)
     manual = record.get("manual_tier")
     if manual:
         try:
@@ -175,28 +288,28 @@ def status_of(sender_id: str, red: Any = None, rules: Optional[TierRules] = None
     return FanStatus(profile, rules.default, "default", stats=stats)
 
 
-def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Any = None,
+def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Optional["redis.Redis[str]"] = None,
                rules: Optional[TierRules] = None) -> FanStatus:
     """Give a person a tier by hand (e.g. beta_tester); it wins over the rules until revoked."""
     red = _r(red)
     rules = rules or load_rules()
     rules.get(tier_id)
     profile = profile_id(sender_id, red)
-    red.hset(f"{PREFIX}profile:{profile}", mapping={"manual_tier": tier_id, "granted_by": by,
-                                                     "granted_at": f"{time.time():.0f}"})
+    RedisFanProfiles(red).set_manual(profile, {"manual_tier": tier_id, "granted_by": by,
+                                               "granted_at": f"{time.time():.0f}"})
     return status_of(sender_id, red, rules)
 
 
-def revoke_tier(sender_id: str, red: Any = None) -> None:
+def revoke_tier(sender_id: str, red: "redis.Redis[str]") -> None:
     red = _r(red)
-    red.hdel(f"{PREFIX}profile:{profile_id(sender_id, red)}", "manual_tier", "granted_by", "granted_at")
+    RedisFanProfiles(red).clear_manual(profile_id(sender_id, red))
 
 
-def add_points(sender_id: str, kind: str, points: int, red: Any = None) -> int:
+def add_points(sender_id: str, kind: str, points: int, red: "redis.Redis[str]") -> int:
     """Tier points for a contribution (`kind`, e.g. "fan_answers": one more published fan answer); returns the total.
 
     `points` and the `kind` count are conditions `fans.yml` rules can use."""
     red = _r(red)
-    key = f"{PREFIX}activity:{profile_id(sender_id, red)}"
-    red.hincrby(key, kind, 1)
-    return int(red.hincrby(key, "points", points))
+    store, profile = RedisFanProfiles(red), profile_id(sender_id, red)
+    store.add_activity(profile, kind, 1)
+    return store.add_activity(profile, "points", points)
