@@ -9,6 +9,7 @@
 REST calls carry the stack's `CANYU_REST_TOKEN` (a fresh one per stack), as a real client must. The REST
 channel files its users under `rest:` (see connectors/rest.py): use `new_sender()` for ids.
     assistant.restart()                            # restart the Rasa server; Redis keeps the conversations
+    assistant.ctx                                  # an AppContext on the assistant's Redis (for stores, actions)
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ SECRETS_HANDED_OUT: Set[str] = set()
 class Assistant:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
+        self._ctx: Optional[AppContext] = None
+
+    @property
+    def ctx(self) -> AppContext:
+        """An `AppContext` on this assistant's Redis and data dir, with its environment (made once)."""
+        if self._ctx is None:
+            self._ctx = make_context(self.data_dir, self.redis_url, **self.stack.extra_env)
+        return self._ctx
 
     @property
     def url(self) -> str:
@@ -120,6 +129,9 @@ class Assistant:
         return ""
 
     def stop(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+            self._ctx = None
         self.stack.stop()
 
 
