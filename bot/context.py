@@ -17,7 +17,8 @@ What the context holds, each made on first use and kept for the context's life:
 - `redis` / `async_redis`: one client each (with no `REDIS_URL`, first use starts or joins the embedded server);
 - `senders`: the channel registry of this process (`bot.delivery.SenderRegistry`);
 - `encoder(model)`: the sentence encoder (models are cached per process: `bot.embeddings`, a documented cache);
-- `knowledge`: the knowledge service (answers from `knowledge/`), `orders`: the order backend.
+- `knowledge`: the knowledge service (answers from `knowledge/`), `orders`: the order backend;
+- `outbound`: sending to users on their channel (`bot.outbound.Outbound` over `redis` and `senders`).
 
 Importing this module has no side effects; building a context connects to nothing until a part is used.
 """
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from bot.embeddings import Encoder
     from bot.knowledge.store import KnowledgeService
     from bot.orders import OrderBackend
+    from bot.outbound import Outbound
 
 __all__ = ["AppContext", "build_context"]
 
@@ -109,6 +111,15 @@ class AppContext:
                 if self._orders is None:
                     self._orders = get_order_backend(self.env)
         return self._orders
+
+    @property
+    def outbound(self) -> "Outbound":
+        """Sending to users on their channel (`bot.outbound`) with this context's Redis, senders and delivery
+        settings (`CANYU_DELIVERY_*`)."""
+        from bot.delivery import DeliverySettings
+        from bot.outbound import Outbound
+
+        return Outbound(self.redis, self.senders, DeliverySettings.from_env(self.env))
 
     def close(self) -> None:
         """Close the connections this context opened (the async client must be closed on its loop)."""

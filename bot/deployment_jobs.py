@@ -8,7 +8,7 @@ their `Job`s with, so the list that names every feature's jobs sits above them a
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from bot.feedback import feedback_jobs
 from bot.followups import followup_job, returns_job
@@ -17,22 +17,27 @@ from bot.handoff.store import HandoffStore
 from bot.jobs import HANDOFF_SWEEP_S, Job
 from bot.rasa_client import RasaClient
 
+if TYPE_CHECKING:
+    from bot.outbound import Outbound
+
 __all__ = ["deployment_jobs"]
 
 logger = logging.getLogger(__name__)
 
 
-def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str]) -> List[Job]:
+def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
+                    outbound: Optional["Outbound"] = None) -> List[Job]:
     """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
     weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
     check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
     (`bot.followups.returns_job`, which schedules their check-ins).
 
     The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
-    action server under the restock lock (`bot.keys.RESTOCK_LOCK`) and claim each alert (bot/orders/restock.py)."""
+    action server under the restock lock (`bot.keys.RESTOCK_LOCK`) and claim each alert (bot/orders/restock.py).
+    `outbound`: the process's (with its senders) for the handoff notices; None queues them."""
 
     async def sweep_handoff_timeouts() -> None:
-        service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token))
+        service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token), outbound)
         count = await service.sweep_timeouts()
         if count:
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)

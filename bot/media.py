@@ -4,12 +4,12 @@ checked to be an image from their first bytes, and expired after the keep time.
 Why in `bot`: the channels save pictures (connectors/_media.py downloads them from WeChat and Telegram) and the
 console reads them; storage both sides use sits in `bot`, which never imports `connectors`.
 
-    store = MediaStore(redis)
+    store = MediaStore(redis, env=ctx.env)
     meta = store.save(data, "telegram:42", "telegram")
     meta   # {"kind": "image", "id": "m_3f…", "content_type": "image/jpeg", "size": 48213}
     store.get("m_3f…")   # -> (bytes, "image/jpeg") or None
 
-Settings: `CANYU_MEDIA_MAX_BYTES` (default 5 MiB: WeChat's own limit for pictures is 10 MB, phones send
+Settings (from the `env` handed to `MediaStore`): `CANYU_MEDIA_MAX_BYTES` (default 5 MiB: WeChat's own limit for pictures is 10 MB, phones send
 about 0.1-3 MB), `CANYU_MEDIA_KEEP_DAYS` (default 30).
 
 Redis keys (owned here; names and TTLs in bot/keys.py):
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import secrets
 import time
+from types import MappingProxyType
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from bot import keys
@@ -43,8 +43,8 @@ class MediaError(ConnectorError):
     """A picture could not be fetched or kept; the message says why in words an agent understands."""
 
 
-def max_bytes(env: Optional[Mapping[str, str]] = None) -> int:
-    env = os.environ if env is None else env
+def max_bytes(env: Mapping[str, str]) -> int:
+    """`CANYU_MEDIA_MAX_BYTES` in `env` (a process's `Settings.env`), else the default."""
     raw = env.get("CANYU_MEDIA_MAX_BYTES") or str(DEFAULT_MAX_BYTES)
     try:
         value = int(raw)
@@ -56,8 +56,7 @@ def max_bytes(env: Optional[Mapping[str, str]] = None) -> int:
     return value
 
 
-def _keep_seconds(env: Optional[Mapping[str, str]] = None) -> int:
-    env = os.environ if env is None else env
+def _keep_seconds(env: Mapping[str, str]) -> int:
     raw = env.get("CANYU_MEDIA_KEEP_DAYS") or str(DEFAULT_KEEP_DAYS)
     try:
         return max(1, int(float(raw) * 86400))
@@ -84,13 +83,15 @@ def mb_text(n: float) -> str:
 
 
 class MediaStore:
-    """Pictures in Redis (see the module docstring for keys and settings)."""
+    """Pictures in Redis (see the module docstring for keys and settings). The settings come from `env` (the
+    process's `Settings.env`, handed in by whoever builds the store); a store that only reads needs none."""
 
-    def __init__(self, redis: Any, limit: Optional[int] = None, keep_seconds: Optional[int] = None) -> None:
+    def __init__(self, redis: Any, limit: Optional[int] = None, keep_seconds: Optional[int] = None,
+                 env: Mapping[str, str] = MappingProxyType({})) -> None:
         self.redis = redis
         try:
-            self.limit = limit or max_bytes()
-            self.keep = keep_seconds or _keep_seconds()
+            self.limit = limit or max_bytes(env)
+            self.keep = keep_seconds or _keep_seconds(env)
         except ConfigError as exc:  # a typo in the settings must not lose the user's picture: defaults, loudly
             logger.error("media: %s; using %d bytes and %d days meanwhile", exc, DEFAULT_MAX_BYTES, DEFAULT_KEEP_DAYS)
             self.limit, self.keep = limit or DEFAULT_MAX_BYTES, keep_seconds or DEFAULT_KEEP_DAYS * 86400

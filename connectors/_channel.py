@@ -1,18 +1,24 @@
-"""What the chat-platform input channels share: their settings reader, a lazy Redis client and
-background tasks that are kept until they finish (so none is garbage-collected mid-flight)."""
+"""What the chat-platform input channels share: their settings reader, the application context of their process
+(built by each channel's `from_credentials`: Rasa makes each channel on its own, so each is a composition root), the delivery worker for their own
+channel's queue, and background tasks that are kept until they finish (so none is garbage-collected mid-flight)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from typing import Any, Awaitable, Mapping, Optional, Set
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping, Optional, Set
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint
 
+from bot.context import AppContext
+from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.errors import ConfigError
-from bot.storage import connect_redis
+
+if TYPE_CHECKING:
+    import redis
+
+    from bot.outbound import Outbound
 
 __all__ = ["Settings", "PlatformInput", "platform_channels"]
 
@@ -22,9 +28,9 @@ logger = logging.getLogger(__name__)
 class Settings:
     """A channel's settings: a `credentials.yml` key overrides its environment variable; empty means unset."""
 
-    def __init__(self, credentials: Optional[Mapping[str, Any]], env: Optional[Mapping[str, str]]) -> None:
+    def __init__(self, credentials: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> None:
         self._credentials = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        self._env = os.environ if env is None else env
+        self._env = env
 
     def text(self, key: str, var: str, default: str = "") -> str:
         """The credentials key `key`, else the environment variable `var`, else `default` (stripped)."""
@@ -40,18 +46,38 @@ class Settings:
 
 
 class PlatformInput(InputChannel):
-    """Base of the WeChat and Telegram input channels."""
+    """Base of the WeChat and Telegram input channels. `ctx`: what the channel shares with its process (Redis,
+    the sender registry it registers its sender in, the settings)."""
 
-    def __init__(self, redis: Any = None) -> None:
-        self._redis_client = redis
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
         self._tasks: Set["asyncio.Task[Any]"] = set()
+        self._worker: Optional[DeliveryWorker] = None
 
     @property
-    def redis(self) -> Any:
-        """The shared Redis (`bot.storage.connect_redis`), connected on first use."""
-        if self._redis_client is None:
-            self._redis_client = connect_redis()
-        return self._redis_client
+    def redis(self) -> "redis.Redis[str]":
+        """The context's Redis client (connected on first use)."""
+        return self.ctx.redis
+
+    @property
+    def outbound(self) -> "Outbound":
+        """Sending to users with this process's senders (`bot.outbound.Outbound`)."""
+        return self.ctx.outbound
+
+    def run_deliveries(self, bp: Blueprint) -> None:
+        """Drain this channel's delivery queue (retries, messages queued by processes without a sender) while
+        the server runs, with the sender this channel registered in `ctx.senders`."""
+
+        @bp.listener("after_server_start")
+        async def _start_worker(app: Any, loop: Any) -> None:
+            self._worker = DeliveryWorker(self.redis, self.ctx.senders, DeliverySettings.from_env(self.ctx.env),
+                                          channels=(self.name(),)).start()
+
+        @bp.listener("before_server_stop")
+        async def _stop_worker(app: Any, loop: Any) -> None:
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                await worker.stop()
 
     def announce(self, bp: Blueprint) -> None:
         """Tell the server this platform is enabled (the REST channel then requires authentication)."""
@@ -75,7 +101,7 @@ class PlatformInput(InputChannel):
                 raise
             except Exception as exc:
                 logger.warning("%s: recovery sweep failed: %s", self.name(), exc)
-            await asyncio.sleep(max(0.5, self.inbound.lease / 2))  # type: ignore[attr-defined]
+            await asyncio.sleep(max(0.5, self.inbound.lease / 2))
 
     def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
         """Runs `coro` in the background, holding a reference until it is done."""

@@ -46,8 +46,8 @@ class RestAuth:
     mode: str = "auto"
 
     @classmethod
-    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
-             env: Optional[Mapping[str, str]] = None) -> "RestAuth":
+    def load(cls, credentials: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> "RestAuth":
+        """The settings: a `credentials` key, else its variable in `env` (the process's `Settings.env`)."""
         settings = Settings(credentials, env)
         auth = cls(token=settings.text("token", "CANYU_REST_TOKEN"),
                    hmac_secret=settings.text("hmac_secret", "CANYU_REST_HMAC_SECRET"),

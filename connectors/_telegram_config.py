@@ -10,7 +10,6 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.errors import ConfigError
-from bot.storage import connect_redis
 from connectors._channel import Settings
 from connectors._inbound import DEFAULT_LEASE_S
 from connectors._telegram_send import Pacer, TelegramSender
@@ -43,8 +42,8 @@ class TelegramConfig:
         return self.token.split(":", 1)[0]
 
     @classmethod
-    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
-             env: Optional[Mapping[str, str]] = None) -> "TelegramConfig":
+    def load(cls, credentials: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> "TelegramConfig":
+        """The settings: a `credentials` key, else its variable in `env` (the process's `Settings.env`)."""
         settings = Settings(credentials, env)
         pick, number = settings.text, settings.number
         cfg = cls(
@@ -79,12 +78,13 @@ def _make_bot(cfg: TelegramConfig) -> Bot:
                get_updates_request=HTTPXRequest(read_timeout=cfg.polling_timeout + 10))
 
 
-def sender_from_env(env: Optional[Mapping[str, str]] = None) -> TelegramSender:
-    """A Telegram sender for processes outside the Rasa server (the agent console)."""
+def sender_from_env(env: Mapping[str, str], redis: Any) -> TelegramSender:
+    """A Telegram sender for processes outside the Rasa server (the agent console; the `canyu.channels` entry
+    point): settings from `env`, the caller's Redis client."""
     cfg = TelegramConfig.load(None, env)
     if not cfg.enabled:
         raise ConfigError("TELEGRAM_TOKEN must be set to send Telegram messages")
-    return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), connect_redis())
+    return TelegramSender(_make_bot(cfg), Pacer(cfg.chat_interval, cfg.overall_rate), redis)
 
 
 def _chat_of(update: Optional[Dict[str, Any]]) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import hashlib
 import logging
 import time
@@ -186,8 +187,8 @@ class TelegramSender:
         markup = keyboard(buttons, self.redis) if buttons else None
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            await self.pacer.send(chat_id, lambda part=part, last=last: self.bot.send_message(
-                chat_id=chat_id, text=part or "👇", reply_markup=markup if last else None))
+            await self.pacer.send(chat_id, functools.partial(self.bot.send_message, chat_id=chat_id, text=part or "👇",
+                                                             reply_markup=markup if last else None))
         return len(parts)
 
     @staticmethod
@@ -220,8 +221,9 @@ class TelegramSender:
                     continue
                 last = j == len(parts) - 1
                 try:
-                    await self.pacer.send(platform_id, lambda part=part, last=last: self.bot.send_message(
-                        chat_id=platform_id, text=part or "👇", reply_markup=markup if last else None))
+                    await self.pacer.send(platform_id, functools.partial(
+                        self.bot.send_message, chat_id=platform_id, text=part or "👇",
+                        reply_markup=markup if last else None))
                 except (BadRequest, Forbidden, ChatMigrated) as exc:
                     raise DeliveryError(f"Telegram refused the message to {platform_id}: {type(exc).__name__}: "
                                         f"{exc}", platform="telegram", permanent=True) from exc

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 import requests
 from wechatpy import WeChatClient
@@ -85,7 +85,7 @@ class _Client(WeChatClient):
             self.session.set(self.access_token_key, result["access_token"], max(expires_in - 300, 60))
             self.expires_at = int(time.time()) + expires_in
             logger.info("wechat: access_token refreshed (expires in %s s)", expires_in)
-            return result
+            return cast(Dict[str, Any], result)
 
     @property
     def access_token(self) -> str:
@@ -93,7 +93,7 @@ class _Client(WeChatClient):
         if not token:
             self.fetch_access_token()
             token = self.session.get(self.access_token_key)
-        return token
+        return cast(str, token)
 
 
 class WeChatApi:
@@ -120,7 +120,7 @@ class WeChatApi:
             attempt += 1
             token = self.client.access_token
             try:
-                return self.client.post(endpoint, data=data, params={"access_token": token})
+                return cast(Dict[str, Any], self.client.post(endpoint, data=data, params={"access_token": token}))
             except WeChatClientException as exc:
                 code = exc.errcode
                 if code in TOKEN_ERRORS and not refreshed:

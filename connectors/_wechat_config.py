@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from bot.storage import connect_redis
-
 from bot.errors import ConfigError
 from connectors._channel import Settings
 from connectors._inbound import DEFAULT_LEASE_S
@@ -67,8 +65,8 @@ class WeChatConfig:
         return bool(self.encoding_aes_key)
 
     @classmethod
-    def load(cls, credentials: Optional[Mapping[str, Any]] = None,
-             env: Optional[Mapping[str, str]] = None) -> "WeChatConfig":
+    def load(cls, credentials: Optional[Mapping[str, Any]], env: Mapping[str, str]) -> "WeChatConfig":
+        """The settings: a `credentials` key, else its variable in `env` (the process's `Settings.env`)."""
         settings = Settings(credentials, env)
         pick = settings.text
 
@@ -97,10 +95,10 @@ class WeChatConfig:
         return cfg
 
 
-def sender_from_env(env: Optional[Mapping[str, str]] = None) -> WeChatSender:
-    """A WeChat sender for processes outside the Rasa server (the agent console)."""
+def sender_from_env(env: Mapping[str, str], redis: Any) -> WeChatSender:
+    """A WeChat sender for processes outside the Rasa server (the agent console; the `canyu.channels` entry
+    point): settings from `env`, the caller's Redis client (it also keeps the shared access_token)."""
     cfg = WeChatConfig.load(None, env)
     if not (cfg.app_id and cfg.app_secret):
         raise ConfigError("WECHAT_APP_ID and WECHAT_APP_SECRET must be set to send WeChat messages")
-    r = connect_redis()
-    return WeChatSender(WeChatApi(cfg.app_id, cfg.app_secret, r, cfg.api_base, cfg.token_mode), r)
+    return WeChatSender(WeChatApi(cfg.app_id, cfg.app_secret, redis, cfg.api_base, cfg.token_mode), redis)

@@ -72,7 +72,7 @@ def interpret(msg: Any, msg_type: str, event: str, sender_id: str, redis: Any,
     if msg_type == "event":
         if event in ("subscribe", "subscribe_scan"):
             return f'/greet{{"language": "{language}"}}', None
-        if event == "click" and getattr(msg, "key", ""):
+        if event == "click" and getattr(msg, "key", None):
             return str(msg.key), None
         return None, None  # SCAN, LOCATION, VIEW, template results…: nothing to say
     return None, replies["other"]

@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple, cast
 
-import xmltodict
+import xmltodict  # type: ignore[import-untyped]
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -106,7 +106,7 @@ def _parse_dict(xml: str) -> Dict[str, Any]:
         raise ProtocolError(f"malformed XML: {exc}", 400) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("xml"), dict):
         raise ProtocolError("XML root must be <xml>", 400)
-    return doc["xml"]
+    return cast(Dict[str, Any], doc["xml"])
 
 
 def decrypt(crypto: WeChatCrypto, xml: str, msg_signature: Optional[str],
@@ -125,12 +125,12 @@ def decrypt(crypto: WeChatCrypto, xml: str, msg_signature: Optional[str],
         raise ProtocolError(f"undecryptable envelope ({type(exc).__name__})", 400) from None
     if _FORBIDDEN.search(plain.encode("utf-8")):
         raise ProtocolError("DOCTYPE/ENTITY declarations are not allowed", 400)
-    return plain
+    return cast(str, plain)
 
 
 def encrypt_reply(crypto: WeChatCrypto, reply_xml: str, nonce: str, timestamp: Optional[str] = None) -> str:
     """Wrap a passive reply in the safe-mode envelope (never call this for `success`/empty)."""
-    return crypto.encrypt_message(reply_xml, nonce, timestamp)
+    return cast(str, crypto.encrypt_message(reply_xml, nonce, timestamp))
 
 
 def parse(xml: str) -> Any:

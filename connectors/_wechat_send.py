@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, cast
 
 from bot import keys
 from bot.delivery import Progress
@@ -74,7 +74,7 @@ def button_payload(text: str, sender_id: str, redis: Any) -> Optional[str]:
     n = int(t)
     if 1 <= n <= len(payloads):
         redis.delete(_buttons_key(sender_id))
-        return payloads[n - 1]
+        return cast(Optional[str], payloads[n - 1])
     return None
 
 

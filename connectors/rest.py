@@ -34,18 +34,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text, Union
 
+import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-import rasa.utils.endpoints
 from bot import metrics
+from bot.context import AppContext, build_context
+from bot.errors import ConfigError
+from bot.outbound import Outbound
 from connectors._channel import platform_channels
 from connectors._rest_auth import RestAuth
 
@@ -69,21 +71,17 @@ def rest_sender(name: str) -> str:
     return name if name.startswith(NAMESPACE) else NAMESPACE + name
 
 
-def _pop(sender_id: str, after: Optional[str] = None) -> List[Dict[str, Any]]:
-    from bot.outbound import read_outbox
-
+def _pop(outbound: Outbound, sender_id: str, after: Optional[str] = None) -> List[Dict[str, Any]]:
     try:
-        return read_outbox(sender_id, after)
+        return outbound.read_outbox(sender_id, after)
     except Exception as exc:  # Redis trouble must not break the user's own reply
         logger.error("rest: cannot read the outbox of %s: %s", sender_id, exc)
         return []
 
 
-def _record(sender_id: str, redis: Any = None) -> None:
+def _record(outbound: Outbound, sender_id: str) -> None:
     """Remember the user's channel; raises when Redis is unreachable (then nothing can be answered)."""
-    from bot.outbound import record_inbound
-
-    record_inbound(sender_id, "rest", redis)
+    outbound.record_inbound(sender_id, "rest")
 
 
 def _apology(sender_id: str, text: Optional[str], error: str, status: int = 503) -> HTTPResponse:
@@ -95,14 +93,24 @@ def _apology(sender_id: str, text: Optional[str], error: str, status: int = 503)
                           "messages": [{"recipient_id": sender_id, "text": APOLOGY[language]}]}, status=status)
 
 
-def _actions_health_url(agent: Any) -> str:
-    """The action server's `/health`: from the agent's action endpoint, else `CANYU_ACTIONS_PORT`."""
+def _actions_health_url(agent: Any, actions_port: int) -> str:
+    """The action server's `/health`: from the agent's action endpoint, else on `actions_port`
+    (`CANYU_ACTIONS_PORT`)."""
     endpoint = getattr(agent, "action_endpoint", None)
     url = str(getattr(endpoint, "url", "") or "")
     if url:
         base = url[: -len("/webhook")] if url.rstrip("/").endswith("/webhook") else url
         return base.rstrip("/") + "/health"
-    return f"http://127.0.0.1:{os.environ.get('CANYU_ACTIONS_PORT') or 5055}/health"
+    return f"http://127.0.0.1:{actions_port}/health"
+
+
+def _timeout(env: Mapping[str, str]) -> float:
+    raw = (env.get("CANYU_REST_TIMEOUT") or "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise ConfigError(f"CANYU_REST_TIMEOUT={raw!r} is not a number of seconds; use e.g. "
+                          f"{DEFAULT_TIMEOUT_S:g}") from None
 
 
 class RestInput(RasaRestInput):
@@ -114,31 +122,29 @@ class RestInput(RasaRestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
-        return cls(RestAuth.load(credentials))
+        """The composition root of this channel in the Rasa server: one context (settings, Redis)."""
+        ctx = build_context()
+        return cls(RestAuth.load(credentials, ctx.env), ctx)
 
-    def __init__(self, auth: Optional[RestAuth] = None, redis: Any = None, timeout: Optional[float] = None) -> None:
-        self.auth = auth or RestAuth.load()
+    def __init__(self, auth: RestAuth, ctx: AppContext, timeout: Optional[float] = None) -> None:
+        self.auth = auth
+        self.ctx = ctx
         self._warned = False
-        self._redis_client = redis
-        self.timeout = timeout if timeout is not None else float(os.environ.get("CANYU_REST_TIMEOUT")
-                                                                  or DEFAULT_TIMEOUT_S)
+        self.timeout = timeout if timeout is not None else _timeout(ctx.env)
 
     @property
     def redis(self) -> Any:
-        if self._redis_client is None:
-            from bot.storage import connect_redis
+        """The context's Redis client (connected on first use)."""
+        return self.ctx.redis
 
-            self._redis_client = connect_redis()
-        return self._redis_client
+    @property
+    def outbound(self) -> Outbound:
+        return self.ctx.outbound
 
     def _refusal(self, request: Request) -> Optional[HTTPResponse]:
         if not self.auth.required(bool(platform_channels(request.app))):
             return None
-        redis = None
-        if self.auth.hmac_secret:
-            from bot.storage import connect_redis
-
-            redis = connect_redis()
+        redis = self.redis if self.auth.hmac_secret else None
         why = self.auth.refusal(request.method, request.path + (f"?{request.query_string}" if request.query_string
                                                                  else ""),
                                 request.headers, request.body or b"", redis)
@@ -167,7 +173,7 @@ class RestInput(RasaRestInput):
         is_ready = getattr(agent, "is_ready", None)
         if not callable(is_ready) or not is_ready():
             failing["model"] = "no model loaded"
-        url = _actions_health_url(agent)
+        url = _actions_health_url(agent, self.ctx.settings.actions_port)
         try:
             import aiohttp
 
@@ -207,7 +213,7 @@ class RestInput(RasaRestInput):
             metrics.MESSAGES_RECEIVED.labels("rest").inc()
             started = time.monotonic()
             try:
-                await asyncio.to_thread(_record, sender_id, self.redis)
+                await asyncio.to_thread(_record, self.outbound, sender_id)
             except Exception as exc:
                 logger.error("rest: Redis unreachable, message from %s not processed: %s", sender_id, exc)
                 metrics.MESSAGES_FAILED.labels("rest", "redis").inc()
@@ -232,7 +238,7 @@ class RestInput(RasaRestInput):
                 return _apology(sender_id, text, f"the assistant failed on this message ({type(exc).__name__})")
             metrics.MESSAGES_ANSWERED.labels("rest").inc()
             metrics.MESSAGE_SECONDS.labels("rest").observe(time.monotonic() - started)
-            return response.json(list(collector.messages) + await asyncio.to_thread(_pop, sender_id))
+            return response.json(list(collector.messages) + await asyncio.to_thread(_pop, self.outbound, sender_id))
 
         @bp.route("/ready", methods=["GET"])
         async def ready(request: Request) -> HTTPResponse:
@@ -255,23 +261,11 @@ class RestInput(RasaRestInput):
             if after is not None and not after.isdigit():
                 return response.json({"error": "after must be the id of a message you received"}, status=400)
             deadline = time.monotonic() + wait
-            messages = await asyncio.to_thread(_pop, sender_id, after)
+            outbound = self.outbound
+            messages = await asyncio.to_thread(_pop, outbound, sender_id, after)
             while not messages and time.monotonic() < deadline:
                 await asyncio.sleep(POLL_INTERVAL_S)
-                messages = await asyncio.to_thread(_pop, sender_id, after)
+                messages = await asyncio.to_thread(_pop, outbound, sender_id, after)
             return response.json(messages)
-
-        @bp.listener("after_server_start")
-        async def start_deliveries(app: Any, loop: Any) -> None:
-            from bot.delivery import DeliveryWorker
-            from bot.storage import connect_redis
-
-            app.ctx.delivery_worker = DeliveryWorker(connect_redis()).start()
-
-        @bp.listener("before_server_stop")
-        async def stop_deliveries(app: Any, loop: Any) -> None:
-            worker = getattr(app.ctx, "delivery_worker", None)
-            if worker is not None:
-                await worker.stop()
 
         return bp

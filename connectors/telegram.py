@@ -41,15 +41,15 @@ import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import Update
+from telegram import Update, User
 from telegram.error import Conflict, RetryAfter, TelegramError
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
-from bot import metrics, outbound
+from bot import metrics
+from bot.context import AppContext, build_context
 from connectors._channel import PlatformInput
 from connectors._inbound import Claim, InboundStore
 from connectors._media import LOCATION_INTENT, PHOTO_INTENT, ChannelMediaStore, intent_text, location_metadata
@@ -87,12 +87,15 @@ class TelegramInput(PlatformInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "TelegramInput":
-        return cls(TelegramConfig.load(credentials))
+        """The composition root of this channel in the Rasa server: one context (settings, Redis, senders)."""
+        ctx = build_context()
+        return cls(TelegramConfig.load(credentials, ctx.env), ctx)
 
-    def __init__(self, config: Optional[TelegramConfig] = None, redis: Any = None) -> None:
-        super().__init__(redis)
-        self.config = config or TelegramConfig.load()
+    def __init__(self, config: TelegramConfig, ctx: AppContext) -> None:
+        super().__init__(ctx)
+        self.config = config
         self.config.check_can_receive()
+        ctx.senders.register("telegram", lambda: self.sender if self.config.enabled else None)  # built on first use
         self._sender: Optional[TelegramSender] = None
         self._chat_locks: Dict[str, asyncio.Lock] = {}
         self._poller: Optional["asyncio.Task[Any]"] = None
@@ -113,15 +116,14 @@ class TelegramInput(PlatformInput):
         if self._sender is None:
             self._sender = TelegramSender(_make_bot(self.config),
                                           Pacer(self.config.chat_interval, self.config.overall_rate), self.redis)
-            outbound.register_sender("telegram", self._sender)
         return self._sender
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         self._on_new_message = on_new_message
-        outbound.register_sender("telegram", lambda: self.sender if self.config.enabled else None)  # built on first use
         if self.config.enabled:
             self.announce(bp)
+            self.run_deliveries(bp)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -314,8 +316,8 @@ class TelegramInput(PlatformInput):
                     await sender.bot.answer_callback_query(cq.id)
                 except TelegramError as exc:
                     logger.debug("telegram: answerCallbackQuery failed: %s", exc)
-            user = cq.from_user
-            chat_id = cq.message.chat.id if cq.message is not None else user.id
+            user: Optional[User] = cq.from_user
+            chat_id = cq.message.chat.id if cq.message is not None else cq.from_user.id
             lang = _language(user.language_code if user else None)
             text = resolve_callback(cq.data or "", self.redis)
             if text is None:
@@ -335,6 +337,7 @@ class TelegramInput(PlatformInput):
                 extra = {"caption": msg.caption[:1000]} if msg.caption else {}
             elif (msg.venue or msg.location) is not None:
                 where = msg.venue.location if msg.venue is not None else msg.location
+                assert where is not None  # one of the two is set (checked above)
                 label = f"{msg.venue.title}, {msg.venue.address}" if msg.venue is not None else ""
                 extra = location_metadata(where.latitude, where.longitude, label) or {}
                 text = intent_text(LOCATION_INTENT, lang) if extra else None
@@ -345,7 +348,7 @@ class TelegramInput(PlatformInput):
             await asyncio.to_thread(self.inbound.finish, key, [], late=True)
             return  # edited messages, channel posts, …: nothing to answer
         sender_id = f"telegram:{chat_id}"
-        outbound.record_inbound(sender_id, "telegram", self.redis)
+        self.outbound.record_inbound(sender_id, "telegram")
         messages = claim.reply  # recorded by a processor that died while sending: send the rest only
         if messages is None:
             if canned is not None:
@@ -357,7 +360,7 @@ class TelegramInput(PlatformInput):
                                          "language_code": user.language_code if user else None,
                                          "update_id": update.update_id}, **extra}
                 if photo:
-                    metadata["media"] = await ChannelMediaStore(self.redis).fetch_telegram(sender.bot, photo, sender_id)
+                    metadata["media"] = await ChannelMediaStore(self.redis, env=self.ctx.env).fetch_telegram(sender.bot, photo, sender_id)
                 try:
                     messages = await self._ask_rasa(text, chat_id, sender_id, metadata)
                 except Exception as exc:

@@ -40,19 +40,19 @@ import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 import redis
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from wechatpy.crypto import WeChatCrypto
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
-from bot import keys, metrics, outbound
+from bot import keys, metrics
+from bot.context import AppContext, build_context
 from connectors._channel import PlatformInput
 from connectors._inbound import Claim, InboundStore
 from connectors._media import ChannelMediaStore
 from connectors._wechat_api import WeChatApi
-from connectors._wechat_config import REPLIES as _REPLIES
-from connectors._wechat_config import WeChatConfig, sender_from_env
+from connectors._wechat_config import REPLIES as _REPLIES, WeChatConfig, sender_from_env
 from connectors._wechat_interpret import interpret, language_of, message_metadata
 from connectors._wechat_protocol import (
     MAX_TEXT_BYTES,
@@ -85,16 +85,16 @@ class WeChatInput(PlatformInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WeChatInput":
-        return cls(WeChatConfig.load(credentials))
+        """The composition root of this channel in the Rasa server: one context (settings, Redis, senders)."""
+        ctx = build_context()
+        return cls(WeChatConfig.load(credentials, ctx.env), ctx)
 
-    def __init__(self, config: Optional[WeChatConfig] = None, redis: Any = None) -> None:
-        super().__init__(redis)
-        self.config = config or WeChatConfig.load()
-        self._crypto: Any = None
-        if self.config.safe_mode:
-            from wechatpy.crypto import WeChatCrypto
-
-            self._crypto = WeChatCrypto(self.config.token, self.config.encoding_aes_key, self.config.app_id)
+    def __init__(self, config: WeChatConfig, ctx: AppContext) -> None:
+        super().__init__(ctx)
+        self.config = config
+        ctx.senders.register("wechat", lambda: self.sender)  # built when a worker first needs it
+        self._crypto: Any = WeChatCrypto(config.token, config.encoding_aes_key, config.app_id) if config.safe_mode \
+            else None
         self._sender: Optional[WeChatSender] = None
         self._inbound: Optional[InboundStore] = None
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
@@ -114,15 +114,14 @@ class WeChatInput(PlatformInput):
             api = WeChatApi(self.config.app_id, self.config.app_secret, self.redis, self.config.api_base,
                             self.config.token_mode)
             self._sender = WeChatSender(api, self.redis)
-            outbound.register_sender("wechat", self._sender)
         return self._sender
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("wechat_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
-        outbound.register_sender("wechat", lambda: self.sender)  # built when a worker first needs it
         self._on_new_message = on_new_message
         if self.config.enabled:
             self.announce(bp)
+            self.run_deliveries(bp)
 
             @bp.listener("after_server_start")
             async def start(app: Any, loop: Any) -> None:
@@ -248,7 +247,7 @@ class WeChatInput(PlatformInput):
         """What to process for a new message (interpreted once: a button number is consumed here)."""
         sender_id = f"wechat:{msg.source}"
         if msg_type != "event" or event in _WINDOW_EVENTS:  # what opens WeChat's customer-service window
-            outbound.record_inbound(sender_id, "wechat", self.redis)
+            self.outbound.record_inbound(sender_id, "wechat")
             self._spawn(self._deliver_pending(sender_id))
         text, canned = self._interpret(msg, msg_type, event, sender_id)
         metadata = message_metadata(msg, msg_type)
@@ -317,8 +316,8 @@ class WeChatInput(PlatformInput):
             await asyncio.to_thread(self.inbound.finish, key, messages, late=True)
             return "late", ""
         try:
-            report = await outbound.send_to_user(sender_id, messages, channel="wechat", redis=self.redis,
-                                                 idempotency_key=f"wechat:{self.config.app_id}:{key}")
+            report = await self.outbound.send_to_user(sender_id, messages, channel="wechat",
+                                                      idempotency_key=f"wechat:{self.config.app_id}:{key}")
         except Exception as exc:
             logger.error("wechat: late answer to %s not sent (%s); it will be retried", sender_id, exc)
             await asyncio.to_thread(self.inbound.fail, key, "send", type(exc).__name__)
@@ -377,7 +376,7 @@ class WeChatInput(PlatformInput):
         metadata = dict(payload.get("metadata") or {})
         media_id = (metadata.get("wechat") or {}).get("media_id")
         if media_id:
-            media = ChannelMediaStore(self.redis)
+            media = ChannelMediaStore(self.redis, env=self.ctx.env)
             metadata["media"] = await asyncio.to_thread(media.fetch_wechat, self._api(), media_id, payload["sender_id"])
         await self._on_new_message(UserMessage(payload["text"], collector, payload["sender_id"],
                                                input_channel=self.name(), metadata=metadata))
@@ -388,13 +387,12 @@ class WeChatInput(PlatformInput):
         if self.sender is None or not self.redis.llen(keys.pending(sender_id)):
             return
         try:
-            await outbound.deliver_pending(sender_id, redis=self.redis)
+            await self.outbound.deliver_pending(sender_id)
         except Exception:
             logger.exception("wechat: could not deliver queued messages to %s", sender_id)
 
     def _api(self) -> Optional[WeChatApi]:
-        sender = self.sender
-        return sender.api if sender is not None else None
+        return self.sender.api if self.sender is not None else None
 
     def get_output_channel(self) -> Optional[Any]:
         return None

@@ -33,6 +33,7 @@ DOCUMENTED_CACHES: Dict[str, str] = {
     "bot.fans._rules:_load": "cache_clear",
     "bot.trainer.charts:_setup_fonts": "reset_font_cache",
     "bot.yaml_files:_cache": "clear",
+    "bot.console.users:_dummy_hash": "cache_clear",
     "bot.stores:_PLAIN": "reset_copy_memo",
     "bot.metrics:_redis_gauges": "reset_redis_gauges",
     "bot.rasa_patches:_ORIGINALS": "uninstall",
@@ -44,6 +45,9 @@ DOCUMENTED_CACHES: Dict[str, str] = {
 process (models, parsed files). Each names its reset; tests call it instead of reaching into the module."""
 
 COMPOSITION_ROOTS: Set[str] = {
+    "connectors/wechat.py",
+    "connectors/telegram.py",
+    "connectors/rest.py",
     "bot/context.py",
     "bot/actions/server.py",
     "bot/cli/__init__.py",
@@ -51,6 +55,7 @@ COMPOSITION_ROOTS: Set[str] = {
     "bot/runner.py",
     "bot/plugin_context.py",
     "bot/locks.py",
+    "bot/console/__main__.py",
     "bot/cli/trainer.py",
     "bot/cli/privacy.py",
 }

@@ -28,8 +28,8 @@ from prometheus_client import REGISTRY
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot import outbound
-from bot.delivery import DeliveryQueue, DeliverySettings, DeliveryWorker
+from bot.delivery import Delivery, DeliveryQueue, DeliverySettings, DeliveryWorker, SenderRegistry
+from bot.outbound import Outbound
 from bot.settings import QUIET_ENV
 from connectors._telegram_send import Pacer, TelegramSender
 from connectors._wechat_api import WeChatApi
@@ -42,18 +42,6 @@ ENV = {"CANYU_DELIVERY_MAX_TRIES": "3", "CANYU_DELIVERY_BACKOFF_S": "0.2", "CANY
        "CANYU_DELIVERY_POLL_S": "0.1"}
 SETTINGS = DeliverySettings.from_env(ENV)
 _chats = itertools.count(7_100_000)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def delivery_env() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update(ENV)
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +75,31 @@ def wx() -> Iterator[FakeWeChat]:
 
 
 @pytest.fixture
-def senders(red: Any, tg: FakeTelegram, wx: FakeWeChat, run: Callable[..., Any]) -> Iterator[Dict[str, Any]]:
+def registry() -> SenderRegistry:
+    """This test's sender registry (a process's `AppContext.senders`)."""
+    return SenderRegistry()
+
+
+@pytest.fixture
+def out(red: Any, registry: SenderRegistry) -> Outbound:
+    """What a process's context hands its callers (`ctx.outbound`): the test's Redis, senders and settings."""
+    return Outbound(red, registry, SETTINGS)
+
+
+def worker(red: Any, registry: SenderRegistry) -> DeliveryWorker:
+    return DeliveryWorker(red, registry, SETTINGS)
+
+
+@pytest.fixture
+def senders(red: Any, tg: FakeTelegram, wx: FakeWeChat, run: Callable[..., Any],
+            registry: SenderRegistry) -> Iterator[Dict[str, Any]]:
     """Our real senders against the fakes, registered the way a channel registers them."""
     bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=HTTPXRequest(connection_pool_size=8))
     telegram = TelegramSender(bot, Pacer(chat_interval=0.05), red)
     wechat = WeChatSender(WeChatApi(wx.app_id, wx.secret, red, wx.url + "/cgi-bin/", backoff=0.01), red)
-    outbound.register_sender("telegram", telegram)
-    outbound.register_sender("wechat", wechat)
+    registry.register("telegram", telegram)
+    registry.register("wechat", wechat)
     yield {"telegram": telegram, "wechat": wechat}
-    outbound.register_sender("telegram", None)
-    outbound.register_sender("wechat", None)
     run(bot.shutdown())
 
 
@@ -114,39 +117,39 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError("timed out")
 
 
-def test_a_failed_send_is_retried_and_lands_once(red, run, tg, senders):
+def test_a_failed_send_is_retried_and_lands_once(red, run, tg, senders, out, registry):
     chat = next(_chats)
     sid = f"telegram:{chat}"
     sent, retried = counted("telegram", "sent"), counted("telegram", "retried")
     tg.fail_http(times=5)  # one attempt makes 4 calls (the pacer's own network retries): the first attempt fails
-    report = run(outbound.send_to_user(sid, ["your repair is done", "pick it up at the store"], redis=red))
-    assert report == outbound.Delivery("telegram", 0, 2)
+    report = run(out.send_to_user(sid, ["your repair is done", "pick it up at the store"]))
+    assert report == Delivery("telegram", 0, 2)
     queue = DeliveryQueue(red, "telegram", SETTINGS)
     assert queue.depths()["retry"] == 1 and tg.texts(chat) == []
-    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+    assert run(worker(red, registry).drain(timeout=60))
     assert tg.texts(chat) == ["your repair is done", "pick it up at the store"]
     assert queue.depths() == {"queued": 0, "processing": 0, "retry": 0, "dead": 0}
     assert counted("telegram", "retried") - retried == 2 and counted("telegram", "sent") - sent == 2
 
 
-def test_deliver_pending_with_a_failure_loses_nothing(red, run, wx, senders):
+def test_deliver_pending_with_a_failure_loses_nothing(red, run, wx, senders, out, registry):
     openid = "oPend" + uuid.uuid4().hex[:12]
     sid = f"wechat:{openid}"
-    outbound.record_inbound(sid, "wechat", red, now=time.time() - 49 * 3600)
-    assert run(outbound.send_to_user(sid, ["退款已到账", "有问题随时找我们"], redis=red)) == outbound.Delivery("wechat", 0, 2)
-    outbound.record_inbound(sid, "wechat", red)  # the user writes again
+    out.record_inbound(sid, "wechat", now=time.time() - 49 * 3600)
+    assert run(out.send_to_user(sid, ["退款已到账", "有问题随时找我们"])) == Delivery("wechat", 0, 2)
+    out.record_inbound(sid, "wechat")  # the user writes again
     wx.fail_http(times=3)  # WeChat answers 500 to every call of the first attempt
-    report = run(outbound.deliver_pending(sid, redis=red))
-    assert report == outbound.Delivery("wechat", 0, 2) and wx.texts(openid) == []
+    report = run(out.deliver_pending(sid))
+    assert report == Delivery("wechat", 0, 2) and wx.texts(openid) == []
     assert red.llen(f"canyu:pending:{sid}") == 0  # moved, not lost: the item waits for its retry
-    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+    assert run(worker(red, registry).drain(timeout=30))
     assert wx.texts(openid) == ["退款已到账", "有问题随时找我们"]
 
 
-def test_a_retry_resumes_after_the_last_message_that_went_out(red, run, wx, senders):
+def test_a_retry_resumes_after_the_last_message_that_went_out(red, run, wx, senders, out, registry):
     openid = "oPart" + uuid.uuid4().hex[:12]
     sid = f"wechat:{openid}"
-    outbound.record_inbound(sid, "wechat", red)
+    out.record_inbound(sid, "wechat")
     # the second message's calls fail: the first went out and is not sent again
     original = senders["wechat"].api.send_text
     calls = []
@@ -159,34 +162,34 @@ def test_a_retry_resumes_after_the_last_message_that_went_out(red, run, wx, send
 
     senders["wechat"].api.send_text = flaky
     try:
-        report = run(outbound.send_to_user(sid, ["first", "second", "third"], redis=red))
-        assert report == outbound.Delivery("wechat", 1, 2)
-        assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+        report = run(out.send_to_user(sid, ["first", "second", "third"]))
+        assert report == Delivery("wechat", 1, 2)
+        assert run(worker(red, registry).drain(timeout=30))
     finally:
         senders["wechat"].api.send_text = original
     assert wx.texts(openid) == ["first", "second", "third"]
 
 
-def test_the_same_idempotency_key_twice_delivers_once(red, run, tg, senders):
+def test_the_same_idempotency_key_twice_delivers_once(red, run, tg, senders, out):
     chat = next(_chats)
     sid = f"telegram:{chat}"
 
     async def twice() -> Any:
-        return await asyncio.gather(*[outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red,
+        return await asyncio.gather(*[out.send_to_user(sid, ["Agent Lin: refund approved"],
                                                             idempotency_key=f"reply:{chat}:1") for _ in range(2)])
 
     first, second = run(twice())
-    assert first == second == outbound.Delivery("telegram", 1, 0)
-    again = run(outbound.send_to_user(sid, ["Agent Lin: refund approved"], redis=red,
+    assert first == second == Delivery("telegram", 1, 0)
+    again = run(out.send_to_user(sid, ["Agent Lin: refund approved"],
                                       idempotency_key=f"reply:{chat}:1"))
     assert again == first
     time.sleep(0.3)
     assert tg.texts(chat) == ["Agent Lin: refund approved"]
     rest = f"rest:{uuid.uuid4().hex[:10]}"
     for _ in range(2):
-        assert run(outbound.send_to_user(rest, ["hi"], redis=red, idempotency_key="k-" + rest)) == \
-            outbound.Delivery("rest", 0, 1)
-    assert [m["text"] for m in outbound.read_outbox(rest, "0", redis=red)] == ["hi"]
+        assert run(out.send_to_user(rest, ["hi"], idempotency_key="k-" + rest)) == \
+            Delivery("rest", 0, 1)
+    assert [m["text"] for m in out.read_outbox(rest, "0")] == ["hi"]
 
 
 CRASHING_SENDER = textwrap.dedent("""
@@ -194,17 +197,20 @@ CRASHING_SENDER = textwrap.dedent("""
     import redis
     from telegram import Bot
     from telegram.request import HTTPXRequest
-    from bot import outbound
+    from bot.delivery import DeliverySettings, SenderRegistry
+    from bot.outbound import Outbound
     from connectors._telegram_send import Pacer, TelegramSender
 
     r = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     bot = Bot(os.environ["TG_TOKEN"], base_url=os.environ["TG_API"] + "/bot", request=HTTPXRequest())
-    outbound.register_sender("telegram", TelegramSender(bot, Pacer(chat_interval=3.0), r))
-    asyncio.run(outbound.send_to_user(sys.argv[1], ["one", "two", "three"], redis=r))
+    senders = SenderRegistry()
+    senders.register("telegram", TelegramSender(bot, Pacer(chat_interval=3.0), r))
+    out = Outbound(r, senders, DeliverySettings.from_env(os.environ))
+    asyncio.run(out.send_to_user(sys.argv[1], ["one", "two", "three"]))
 """)
 
 
-def test_a_crash_mid_send_is_requeued_and_delivered_once(red, run, tg, senders, redis_server):
+def test_a_crash_mid_send_is_requeued_and_delivered_once(red, run, tg, senders, redis_server, registry):
     chat = next(_chats)
     sid = f"telegram:{chat}"
     queue = DeliveryQueue(red, "telegram", SETTINGS)
@@ -222,7 +228,7 @@ def test_a_crash_mid_send_is_requeued_and_delivered_once(red, run, tg, senders, 
         proc.wait(timeout=10)
     assert tg.texts(chat) == ["one"]
     assert queue.depths()["processing"] >= 1  # stranded with its lease
-    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+    assert run(worker(red, registry).drain(timeout=60))
     assert tg.texts(chat) == ["one", "two", "three"]
 
 
@@ -253,14 +259,14 @@ def login(url: str, name: str) -> "tuple[requests.Session, str]":
     return s, csrf
 
 
-def test_after_n_failures_a_dead_letter_that_the_console_resends(red, run, wx, senders, request):
+def test_after_n_failures_a_dead_letter_that_the_console_resends(red, run, wx, senders, request, out, registry):
     openid = "oDead" + uuid.uuid4().hex[:12]
     sid = f"wechat:{openid}"
-    outbound.record_inbound(sid, "wechat", red)
+    out.record_inbound(sid, "wechat")
     dead, before = counted("wechat", "dead"), red.llen("canyu:delivery:wechat:dead")
     wx.fail_http(times=3 * 3)  # three attempts of three calls each: all answered 500
-    assert run(outbound.send_to_user(sid, ["客服小林：你的换货已发出"], redis=red)) == outbound.Delivery("wechat", 0, 1)
-    assert run(DeliveryWorker(red, SETTINGS).drain(timeout=30))
+    assert run(out.send_to_user(sid, ["客服小林：你的换货已发出"])) == Delivery("wechat", 0, 1)
+    assert run(worker(red, registry).drain(timeout=30))
     assert wx.texts(openid) == [] and counted("wechat", "dead") - dead == 1
     letters = [json.loads(x) for x in red.lrange("canyu:delivery:wechat:dead", before, -1)]
     assert len(letters) == 1 and letters[0]["sender"] == sid and letters[0]["tries"] == 3
@@ -289,19 +295,19 @@ def test_after_n_failures_a_dead_letter_that_the_console_resends(red, run, wx, s
     assert not [d for d in s.get(console + "/api/deliveries").json()["dead"] if d["user"] == sid]
 
 
-def test_the_rest_outbox_read_twice_with_one_cursor_gives_the_same_messages(red, redis_server, monkeypatch):
-    from connectors.rest import RestInput
+def test_the_rest_outbox_read_twice_with_one_cursor_gives_the_same_messages(red, redis_server, out):
     from connectors._rest_auth import RestAuth
-    from tests.fakes.channel_host import ChannelHost, ScriptedAgent
+    from connectors.rest import RestInput
+    from tests.fakes.channel_host import ChannelHost, ScriptedAgent, channel_context
 
-    monkeypatch.setenv("REDIS_URL", redis_server.url)
-    host = ChannelHost(RestInput(RestAuth.load({}, {})), ScriptedAgent())
+    host = ChannelHost(RestInput(RestAuth.load({}, {}), channel_context(red, REDIS_URL=redis_server.url)),
+                       ScriptedAgent())
     url = host.start()
     try:
         user = "cursor-" + uuid.uuid4().hex[:8]
         sid = f"rest:{user}"
         for text in ("agent: hello", "agent: your refund is approved", "agent: anything else?"):
-            asyncio.run(outbound.send_to_user(sid, [text], redis=red))
+            asyncio.run(out.send_to_user(sid, [text]))
         box = f"{url}/webhooks/rest/outbox/{user}"
         first = requests.get(box, timeout=10).json()  # no cursor: what is new
         assert [m["text"] for m in first] == ["agent: hello", "agent: your refund is approved", "agent: anything else?"]
@@ -314,30 +320,29 @@ def test_the_rest_outbox_read_twice_with_one_cursor_gives_the_same_messages(red,
         assert requests.get(box, params={"after": "x"}, timeout=10).status_code == 400
         reply = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": user, "message": "hi"}, timeout=10)
         assert [m["text"] for m in reply.json()] == ["echo: hi"]  # nothing new to ride along
-        asyncio.run(outbound.send_to_user(sid, ["agent: one more thing"], redis=red))
+        asyncio.run(out.send_to_user(sid, ["agent: one more thing"]))
         reply = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": user, "message": "ok"}, timeout=10)
         assert [m["text"] for m in reply.json()] == ["echo: ok", "agent: one more thing"]
     finally:
         host.stop()
 
 
-def test_a_platform_refusing_connections_for_a_while_gets_the_message_once_it_is_back(red, run):
+def test_a_platform_refusing_connections_for_a_while_gets_the_message_once_it_is_back(red, run, registry, out):
     down = FakeTelegram(chat_interval=0.05)
     down.start()
     down.stop()  # nothing listens on its port now: connections are refused
     bot = Bot(down.token, base_url=f"{down.url}/bot", request=HTTPXRequest(connection_pool_size=4))
-    outbound.register_sender("telegram", TelegramSender(bot, Pacer(chat_interval=0.05), red))
+    registry.register("telegram", TelegramSender(bot, Pacer(chat_interval=0.05), red))
     try:
         chat = next(_chats)
-        report = run(outbound.send_to_user(f"telegram:{chat}", ["we are back: your order shipped"], redis=red))
-        assert report == outbound.Delivery("telegram", 0, 1)
+        report = run(out.send_to_user(f"telegram:{chat}", ["we are back: your order shipped"]))
+        assert report == Delivery("telegram", 0, 1)
         item = DeliveryQueue(red, "telegram", SETTINGS).get(red.zrange("canyu:delivery:telegram:retry", 0, 0)[0])
         assert item is not None and item.tries == 1 and "unreachable" in item.reason.lower(), item
         down.start()  # the platform is back, on the same address
-        assert run(DeliveryWorker(red, SETTINGS).drain(timeout=60))
+        assert run(worker(red, registry).drain(timeout=60))
         assert down.texts(chat) == ["we are back: your order shipped"]
     finally:
-        outbound.register_sender("telegram", None)
         run(bot.shutdown())
         down.stop()
 
@@ -357,7 +362,7 @@ def test_a_users_queued_items_and_dead_letters_can_be_found_and_forgotten(red):
     queue.forget(other)
 
 
-def test_a_refusal_for_good_is_a_dead_letter_at_once(red, run, tg, senders):
+def test_a_refusal_for_good_is_a_dead_letter_at_once(red, run, tg, senders, out):
     from bot.errors import DeliveryError
 
     chat = next(_chats)
@@ -365,7 +370,7 @@ def test_a_refusal_for_good_is_a_dead_letter_at_once(red, run, tg, senders):
     before = red.llen("canyu:delivery:telegram:dead")
     tg.fail_http(times=1, status=403)  # Forbidden: the user blocked the bot; a retry cannot help
     with pytest.raises(DeliveryError) as refused:
-        run(outbound.send_to_user(sid, ["your ticket was closed"], redis=red))
+        run(out.send_to_user(sid, ["your ticket was closed"]))
     assert refused.value.permanent and tg.texts(chat) == []
     letters = [json.loads(x) for x in red.lrange("canyu:delivery:telegram:dead", before, -1)]
     assert [(d["sender"], d["tries"]) for d in letters] == [(sid, 1)] and "Forbidden" in letters[0]["reason"]

@@ -1,25 +1,30 @@
-"""`python -m bot.console --host 127.0.0.1 --port 5002`: run the agent console."""
+"""`python -m bot.console --host 127.0.0.1 --port 5002`: run the agent console.
+
+The console process's composition root: one `AppContext` (settings read once, one sync and one asyncio Redis
+client, the channels' senders), handed to `bot.console.app.create_app`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from typing import List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from bot.context import build_context
+
+    ctx = build_context()
     parser = argparse.ArgumentParser(prog="python -m bot.console", description="Canyu agent console")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CANYU_CONSOLE_PORT") or 5002))
+    parser.add_argument("--port", type=int, default=ctx.settings.console_port)
     parser.add_argument("--debug", action="store_true", help="verbose logs (never includes passwords or tokens)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from bot.console.app import create_app
 
-    app = create_app()
+    app = create_app(ctx)
     app.run(host=args.host, port=args.port, workers=1, access_log=True, debug=False, motd=False)
     return 0
 

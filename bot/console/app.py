@@ -1,4 +1,10 @@
-"""The console web app: `create_app()` builds a Sanic app and registers every view plug-in.
+"""The console web app: `create_app(ctx)` builds a Sanic app and registers every view plug-in.
+
+The console process's composition root (`python -m bot.console`, bot/console/__main__.py) builds one
+`AppContext` and hands it to `create_app`, which keeps it as `app.ctx.context`; views take what they need from
+the request's app: `request.app.ctx.context` (its `redis`, `async_redis`, `outbound`, `senders`, `env`),
+`request.app.ctx.redis` (the same sync client, for the many views that only need Redis) and
+`request.app.ctx.settings` (the console's settings, read from the context's environment).
 
 A plug-in is any module in `bot/console/views/` that exposes `blueprint` (a Sanic `Blueprint`) and/or
 `setup(app)`; it may also expose `nav = [{"label": "Queue", "path": "/agent", "roles": ["agent"]}]` to add
@@ -10,13 +16,16 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from typing import Any, Callable, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional
 
 from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.console.layout import STATIC_DIR, csp_nonce, make_environment
 from bot.console.settings import ConsoleSettings, load_console_settings
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 __all__ = ["create_app", "discover_views", "register_env_senders"]
 
@@ -51,17 +60,14 @@ def _security_headers(request: Request, resp: Any) -> None:
 
 
 def create_app(
+    ctx: "AppContext",
     settings: Optional[ConsoleSettings] = None,
-    redis: Any = None,
     views: Optional[Iterable[Any]] = None,
     name: str = APP_NAME,
 ) -> Sanic:
-    """Build the console app. `views` defaults to every module in `bot/console/views/`."""
-    settings = settings or load_console_settings()
-    if redis is None:
-        from bot.storage import connect_redis
-
-        redis = connect_redis(settings.redis_url)
+    """Build the console app around the process's context `ctx` (its Redis clients, senders, environment).
+    `settings` default to the console settings in `ctx.env`; `views` to every module in `bot/console/views/`."""
+    settings = settings or load_console_settings(ctx.env)
     app = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 75
     app.config.RESPONSE_TIMEOUT = 3600  # live transcripts (SSE) stay open
@@ -70,12 +76,13 @@ def create_app(
     app.config.PROXIES_COUNT = settings.proxies_count or None
     app.config.FORWARDED_SECRET = settings.forwarded_secret
     app.config.REAL_IP_HEADER = None
+    app.ctx.context = ctx
     app.ctx.settings = settings
-    app.ctx.redis = redis
+    app.ctx.redis = ctx.redis
     app.ctx.jinja = make_environment()
     app.ctx.nav = []
     app.static("/static", str(STATIC_DIR), name="console_static")
-    register_env_senders()
+    register_env_senders(ctx)
 
     @app.get("/health")
     async def health(request: Request) -> Any:
@@ -92,16 +99,14 @@ def create_app(
     return app
 
 
-def register_env_senders() -> None:
+def register_env_senders(ctx: "AppContext") -> None:
     """Agent replies, notices and re-sent dead letters leave from this process: the senders of the installed
-    channels (WeChat, Telegram: the `canyu.channels` entry points, bot/channels.py) are built from the
-    environment (docs/channels.md) when first needed; without their settings the messages wait in the delivery
-    queue for the Rasa server's worker."""
-    from bot.channels import sender_factories
-    from bot.outbound import register_sender
+    channels (WeChat, Telegram: the `canyu.channels` entry points, bot/channels.py) go into `ctx.senders`, built
+    from the context's environment (docs/channels.md) when first needed; without their settings the messages
+    wait in the delivery queue for the Rasa server's worker."""
+    from bot.channels import register_channel_senders
 
-    for channel, factory in sender_factories().items():
-        register_sender(channel, factory)
+    register_channel_senders(ctx)
 
 
 def register_view(app: Sanic, module: Any) -> None:

@@ -44,7 +44,7 @@ import hmac
 import math
 import secrets
 import time
-from typing import Any, Awaitable, Callable, List, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import quote, urlsplit
 
 from sanic import response
@@ -118,7 +118,7 @@ def set_cookie(request: Request, resp: Any, name: str, value: str, max_age: Opti
         cookie["secure"] = True
 
 
-def _session(request: Request) -> Optional[dict]:
+def _session(request: Request) -> Optional[Dict[str, Any]]:
     """The session hash of this request (cached on request.ctx), refreshing its expiry."""
     if hasattr(request.ctx, "session"):
         return request.ctx.session  # type: ignore[no-any-return]
@@ -154,7 +154,7 @@ def csrf_token(request: Request) -> str:
 
 
 def _sent_csrf(request: Request) -> str:
-    sent = request.headers.get(CSRF_HEADER, "")
+    sent = str(request.headers.get(CSRF_HEADER, ""))
     if sent:
         return sent
     ctype = request.headers.get("content-type", "")
@@ -172,7 +172,7 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.host
+    return bool(urlsplit(origin).netloc == request.host)
 
 
 def check_csrf(request: Request) -> bool:
@@ -252,7 +252,7 @@ def _backoff(failures: int, free: int) -> int:
     """Seconds to wait after `failures` failures: none below `free`, then 2, 4, 8, ... up to MAX_WAIT."""
     if failures < free:
         return 0
-    return min(2 ** min(failures - free + 1, 20), MAX_WAIT)
+    return int(min(2 ** min(failures - free + 1, 20), MAX_WAIT))
 
 
 def login_retry_after(request: Request, name: str) -> int:
@@ -261,7 +261,7 @@ def login_retry_after(request: Request, name: str) -> int:
     for key in _wait_keys(client_ip(request), name):
         pipe.pttl(key)
     left_ms = max([ms for ms in pipe.execute() if ms and ms > 0] or [0])
-    return math.ceil(left_ms / 1000)
+    return int(math.ceil(left_ms / 1000))
 
 
 def login_slowdown(request: Request, name: str) -> float:
@@ -269,7 +269,7 @@ def login_slowdown(request: Request, name: str) -> float:
     failures = int(request.app.ctx.redis.get(_fail_keys(client_ip(request), name)[2]) or 0)
     if failures < FREE_FAILURES_NAME:
         return 0.0
-    return min(0.25 * 2 ** min(failures - FREE_FAILURES_NAME, 10), NAME_SLOWDOWN_MAX)
+    return float(min(0.25 * 2 ** min(failures - FREE_FAILURES_NAME, 10), NAME_SLOWDOWN_MAX))
 
 
 def note_login_attempt(request: Request, name: str) -> None:
@@ -284,7 +284,7 @@ def note_login_attempt(request: Request, name: str) -> None:
     counts = pipe.execute()[0::2]
     waits = (_backoff(counts[0], FREE_FAILURES_IP), _backoff(counts[1], FREE_FAILURES_IP_NAME))
     pipe = request.app.ctx.redis.pipeline()
-    for key, wait in zip(_wait_keys(ip, name), waits):
+    for key, wait in zip(_wait_keys(ip, name), waits, strict=False):
         if wait:
             pipe.set(key, "1", ex=wait)
     pipe.execute()

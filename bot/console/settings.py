@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
@@ -67,9 +66,8 @@ def _proxies(raw: str) -> int:
                       "the number of reverse proxies in front of the console, e.g. 1")
 
 
-def load_console_settings(env: Optional[Mapping[str, str]] = None) -> ConsoleSettings:
-    """Read the console settings from `env` (default: the process environment)."""
-    env = os.environ if env is None else env
+def load_console_settings(env: Mapping[str, str]) -> ConsoleSettings:
+    """Read the console settings from `env` (the console process's `Settings.env`)."""
     secret = env.get("CANYU_CONSOLE_SECRET") or secrets.token_urlsafe(32)
     hours_raw = env.get("CANYU_CONSOLE_SESSION_HOURS") or str(DEFAULT_SESSION_HOURS)
     try:

@@ -6,6 +6,10 @@ still verifies and is rehashed with the current ones on the next successful log-
 off the event loop (`UserStore.authenticate_async`), at most `HASH_WORKERS` at a time, which also bounds
 the memory a flood of log-ins can take.
 
+`UserStorage` is what callers use; `RedisUserStore` (also named `UserStore`) keeps the users in Redis,
+`bot.console._users_memory.MemoryUserStore` in memory (unit tests); tests/contracts/test_users.py runs the same
+checks on both.
+
 Redis keys (owned here; names and TTLs in bot/keys.py):
 - `canyu:console_user:{name}` hash: `role`, `password` (`scrypt$n$r$p$salt$hash`, base64), `display`, `created`
 - `canyu:console_users` set of user names
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -22,15 +27,20 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Protocol, Tuple, cast
 
 from redis.exceptions import WatchError
 
 from bot import keys
 from bot.errors import ConfigError
+from bot.redis_errors import maps_redis_errors
 
-__all__ = ["ROLES", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "User", "UserStore", "hash_password", "needs_rehash",
-           "verify_password"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["ROLES", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "RedisUserStore", "User", "UserStorage", "UserStore",
+           "hash_password", "in_hashing_pool", "needs_rehash", "new_user_fields", "password_matches",
+           "valid_name", "verify_password"]
 
 ROLES = ("agent", "lead", "trainer", "admin")
 """A lead is an agent who also closes call-backs and gives more goodwill (bot/handoff/discretion.yml)."""
@@ -40,8 +50,6 @@ _DKLEN = 32
 _MAX_N = 2**20  # refuse to verify a stored hash asking for more (1 GiB at r=8)
 HASH_WORKERS = 2
 MIN_PASSWORD = 8
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = None
 
 
 @dataclass(frozen=True)
@@ -105,17 +113,63 @@ def needs_rehash(stored: str) -> bool:
 _HASHING = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="canyu-scrypt")
 
 
+@functools.lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-    return _DUMMY_HASH
+    """Verified against when the user does not exist, so a wrong name costs as long as a wrong password (one
+    scrypt hash of a random password, made once: process-wide cache; reset with _dummy_hash.cache_clear())."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
-class UserStore:
-    """Add, check and list console users in Redis."""
+class UserStorage(Protocol):
+    """Console users: added (or updated), checked, listed, removed."""
 
-    def __init__(self, redis: Any) -> None:
+    def add(self, name: str, password: str, role: str, display: str = "") -> User: ...
+
+    def get(self, name: str) -> Optional[User]: ...
+
+    def authenticate(self, name: str, password: str) -> Optional[User]: ...
+
+    async def authenticate_async(self, name: str, password: str) -> Optional[User]: ...
+
+    def list(self, role: Optional[str] = None) -> List[User]: ...
+
+    def remove(self, name: str) -> bool: ...
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name or ""))
+
+
+def new_user_fields(name: str, password: str, role: str, display: str = "") -> Dict[str, str]:
+    """The stored fields of a new user (the password hashed), or a ConfigError saying what is wrong."""
+    if not valid_name(name):
+        raise ConfigError(f"user name {name!r} is not valid; use 2-40 letters, digits, '_', '.' or '-'")
+    if role not in ROLES:
+        raise ConfigError(f"role {role!r} is not known; use one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD:
+        raise ConfigError(f"the password is too short; use at least {MIN_PASSWORD} characters")
+    return {"role": role, "password": hash_password(password), "display": display or name,
+            "created": f"{time.time():.0f}"}
+
+
+def password_matches(password: str, stored: Optional[str]) -> bool:
+    """`password` against the stored hash; a missing user costs one hash too (against a dummy one)."""
+    ok = verify_password(password or "", stored or _dummy_hash())
+    return bool(ok and stored)
+
+
+async def in_hashing_pool(authenticate: Callable[[str, str], Optional[User]], name: str,
+                          password: str) -> Optional[User]:
+    """`authenticate(name, password)` in the hashing thread pool, so the event loop keeps serving requests."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HASHING, authenticate, name, password)
+
+
+@maps_redis_errors
+class RedisUserStore:
+    """Add, check and list console users in Redis (decoded responses)."""
+
+    def __init__(self, redis: "redis.Redis[str]") -> None:
         self.redis = redis
 
     @staticmethod
@@ -124,22 +178,13 @@ class UserStore:
 
     def add(self, name: str, password: str, role: str, display: str = "") -> User:
         """Create or update a user (the password is stored hashed only)."""
-        if not _NAME.match(name or ""):
-            raise ConfigError(f"user name {name!r} is not valid; use 2-40 letters, digits, '_', '.' or '-'")
-        if role not in ROLES:
-            raise ConfigError(f"role {role!r} is not known; use one of {', '.join(ROLES)}")
-        if len(password or "") < MIN_PASSWORD:
-            raise ConfigError(f"the password is too short; use at least {MIN_PASSWORD} characters")
-        self.redis.hset(
-            self._key(name),
-            mapping={"role": role, "password": hash_password(password), "display": display or name,
-                     "created": f"{time.time():.0f}"},
-        )
+        fields = new_user_fields(name, password, role, display)
+        self.redis.hset(self._key(name), mapping={k: v for k, v in fields.items()})
         self.redis.sadd(keys.CONSOLE_USERS, name)
         return User(name, role, display or name)
 
     def get(self, name: str) -> Optional[User]:
-        if not _NAME.match(name or ""):
+        if not valid_name(name):
             return None
         data = self.redis.hgetall(self._key(name))
         if not data:
@@ -149,9 +194,8 @@ class UserStore:
     def authenticate(self, name: str, password: str) -> Optional[User]:
         """The user if `password` is right, else None (same cost either way). Blocks for a hash or two:
         in async code use `authenticate_async`. A right password stored with old parameters is rehashed."""
-        stored = self.redis.hget(self._key(name), "password") if _NAME.match(name or "") else None
-        ok = verify_password(password or "", stored or _dummy_hash())
-        if not (ok and stored):
+        stored = self.redis.hget(self._key(name), "password") if valid_name(name) else None
+        if not password_matches(password, stored) or stored is None:
             return None
         if needs_rehash(stored):
             fresh = hash_password(password)
@@ -159,7 +203,7 @@ class UserStore:
             with self.redis.pipeline() as pipe:
                 try:
                     pipe.watch(self._key(name))
-                    if pipe.hget(self._key(name), "password") == stored:
+                    if cast(Optional[str], pipe.hget(self._key(name), "password")) == stored:  # watched: a value
                         pipe.multi()
                         pipe.hset(self._key(name), "password", fresh)
                         pipe.execute()
@@ -169,13 +213,17 @@ class UserStore:
 
     async def authenticate_async(self, name: str, password: str) -> Optional[User]:
         """`authenticate` in the hashing thread pool, so the event loop keeps serving other requests."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_HASHING, self.authenticate, name, password)
+        return await in_hashing_pool(self.authenticate, name, password)
 
     def list(self, role: Optional[str] = None) -> List[User]:
+        """The users (of `role` only, if given), by name."""
         users = [self.get(n) for n in sorted(self.redis.smembers(keys.CONSOLE_USERS))]
         return [u for u in users if u is not None and (role is None or u.role == role)]
 
     def remove(self, name: str) -> bool:
         self.redis.srem(keys.CONSOLE_USERS, name)
         return bool(self.redis.delete(self._key(name)))
+
+
+UserStore = RedisUserStore
+"""The name callers build the Redis store by."""

@@ -1,8 +1,8 @@
 """Durable outbound delivery: per-channel queues in Redis with retries, dead letters and a worker; the `Sender`
 protocol channels implement; the REST outbox read with a cursor.
 
-    from bot.delivery import DeliveryQueue, DeliveryWorker, register_sender, Sender, Progress
-    worker = DeliveryWorker(redis).start()        # in a process that has senders (Rasa server, console)
+    from bot.delivery import DeliveryQueue, DeliveryWorker, Sender, Progress
+    worker = DeliveryWorker(ctx.redis, ctx.senders, settings).start()   # in a process with senders
     DeliveryQueue(redis, "telegram").dead_letters()
 
 `bot.outbound.send_to_user` is the way in; this package is what it stands on. Modules: `_protocol` (Sender,
@@ -24,8 +24,6 @@ from bot.delivery._protocol import (
     Sender,
     SenderFactory,
     SenderRegistry,
-    register_sender,
-    sender_for,
 )
 from bot.delivery._queue import CHANNELS, IDEMPOTENCY_TTL_S, DeliveryQueue, Item, done_of, key_of
 from bot.delivery._settings import DeliverySettings
@@ -34,7 +32,7 @@ from bot.delivery._worker import DeliveryWorker, attempt, count, park, pending_k
 __all__ = [
     "CHANNELS", "IDEMPOTENCY_TTL_S", "Delivery", "DeliveryQueue", "DeliverySettings", "DeliveryWorker", "Item",
     "Progress", "Sender", "SenderFactory", "SenderRegistry", "append_outbox", "attempt", "count", "done_of", "key_of",
-    "outbox_key", "park", "pending_key", "read_outbox", "register_sender", "remember", "sender_for",
+    "outbox_key", "park", "pending_key", "read_outbox", "remember",
 ]
 
 

@@ -1,9 +1,10 @@
 """What a channel implements to be sent to (`Sender`), how far a delivery got (`Progress`), the result of a send
 (`Delivery`), and the registry of this process's senders.
 
-A channel registers a sender object, or a factory that builds one, where its process starts: the Rasa
-channels in their blueprint (`register_sender("telegram", lambda: self.sender)`), the console in
-`create_app` (senders built from the environment). Nothing here imports a channel.
+A channel registers a sender object, or a factory that builds one, in the `SenderRegistry` of its process's
+context (`AppContext.senders`) where the process starts: each Rasa channel in its `from_credentials`
+(`ctx.senders.register("telegram", lambda: self.sender)`), the console in `create_app` (the senders of the
+`canyu.channels` entry points). Nothing here imports a channel, and there is no process-wide registry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
-__all__ = ["Delivery", "Progress", "Sender", "SenderFactory", "SenderRegistry", "register_sender", "sender_for"]
+__all__ = ["Delivery", "Progress", "Sender", "SenderFactory", "SenderRegistry"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,19 +107,3 @@ class SenderRegistry:
                 logger.info("delivery: no %s sender in this process: %s", channel, exc)
                 self._built[key] = (loop, None)
         return self._built[key][1]
-
-
-_default = SenderRegistry()
-"""TRANSITIONAL (issue 19): the module functions below use this; callers move to `AppContext.senders`."""
-
-
-def register_sender(channel: str, sender: Union[Sender, SenderFactory, None]) -> None:
-    _default.register(channel, sender)
-
-
-def registered_channels() -> List[str]:
-    return _default.channels()
-
-
-def sender_for(channel: str) -> Optional[Sender]:
-    return _default.sender_for(channel)

@@ -175,12 +175,13 @@ return 1
 
 
 class DeliveryQueue:
-    """The queue of one channel (see the module docstring for the keys)."""
+    """The queue of one channel (see the module docstring for the keys). `settings` matter to whoever sends
+    (leases, retries); reading, erasing and counting need none (the defaults)."""
 
     def __init__(self, redis: Any, channel: str, settings: Optional[DeliverySettings] = None) -> None:
         self.redis = redis
         self.channel = channel
-        self.settings = settings or DeliverySettings.from_env()
+        self.settings = settings or DeliverySettings()
         self.items_key = delivery(channel, "items")
         self.queue_key = delivery(channel, "queue")
         self.processing_key = delivery(channel, "processing")

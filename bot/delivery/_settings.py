@@ -1,10 +1,9 @@
-"""Delivery settings, read once from the environment where a process starts."""
+"""Delivery settings, read once from the environment (`Settings.env`) where a process starts."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping
 
 from bot.errors import ConfigError
 
@@ -27,8 +26,8 @@ class DeliverySettings:
     concurrency: int = 8
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "DeliverySettings":
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> "DeliverySettings":
+        """The settings in `env` (a process's `Settings.env`, handed in by its composition root)."""
 
         def number(var: str, default: float, minimum: float) -> float:
             raw = (env.get(var) or "").strip()
@@ -51,4 +50,4 @@ class DeliverySettings:
 
     def backoff(self, tries: int) -> float:
         """Seconds to wait after the `tries`-th failed attempt."""
-        return min(self.max_backoff_s, self.backoff_s * 2 ** max(0, tries - 1))
+        return min(self.max_backoff_s, self.backoff_s * 2.0 ** max(0, tries - 1))

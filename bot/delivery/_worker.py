@@ -17,10 +17,10 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from bot import keys, metrics
-from bot.delivery._protocol import Delivery, Progress, Sender, sender_for
+from bot.delivery._protocol import Delivery, Progress, Sender, SenderRegistry
 from bot.delivery._queue import CHANNELS, IDEMPOTENCY_TTL_S, DeliveryQueue, Item, done_of
 from bot.delivery._settings import DeliverySettings
 from bot.errors import DeliveryError, WindowClosed
@@ -105,12 +105,14 @@ async def attempt(queue: DeliveryQueue, item: Item, sender: Sender) -> Delivery:
 
 
 class DeliveryWorker:
-    """Drains the delivery queues of the channels that have a sender in this process (see module docstring)."""
+    """Drains the delivery queues of the channels that have a sender in `senders` (this process's registry,
+    `AppContext.senders`; see the module docstring). `channels`: the queues to look at (default: all)."""
 
-    def __init__(self, redis: Any, settings: Optional[DeliverySettings] = None,
-                 channels: tuple = CHANNELS) -> None:
+    def __init__(self, redis: Any, senders: SenderRegistry, settings: DeliverySettings,
+                 channels: Sequence[str] = CHANNELS) -> None:
         self.redis = redis
-        self.settings = settings or DeliverySettings.from_env()
+        self.senders = senders
+        self.settings = settings
         self.queues = {ch: DeliveryQueue(redis, ch, self.settings) for ch in channels}
         self._task: Optional["asyncio.Task[None]"] = None
         self._inflight: Set["asyncio.Task[Any]"] = set()
@@ -146,7 +148,7 @@ class DeliveryWorker:
         many items were started."""
         started = 0
         for channel, queue in self.queues.items():
-            sender = sender_for(channel)
+            sender = self.senders.sender_for(channel)
             if sender is None:
                 continue
             queue.requeue_stranded()
@@ -182,7 +184,8 @@ class DeliveryWorker:
                 await asyncio.wait(set(self._inflight), timeout=max(0.0, deadline - time.monotonic()))
                 continue
             if not any(d["queued"] or d["retry"] or d["processing"]
-                       for ch, q in self.queues.items() if sender_for(ch) is not None for d in [q.depths()]):
+                       for ch, q in self.queues.items() if self.senders.sender_for(ch) is not None
+                       for d in [q.depths()]):
                 return True
             await asyncio.sleep(self.settings.poll_s)
         return False

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict
+from typing import TYPE_CHECKING, Any, Dict
 
 from bot.fan_answers._texts import text_for
+
+if TYPE_CHECKING:
+    from bot.outbound import Outbound
 
 __all__ = ["tell_fan", "message_for"]
 
@@ -24,14 +27,13 @@ def message_for(proposal: Dict[str, Any], points: int) -> str:
     return text_for("rejected", language, question=question, reason=str(proposal.get("reason") or fallback))
 
 
-async def tell_fan(proposal: Dict[str, Any], points: int, redis: Any = None) -> bool:
-    """Send the fan the decision; False when it could not be queued (logged, the decision stands)."""
-    from bot.outbound import send_to_user
-
+async def tell_fan(proposal: Dict[str, Any], points: int, outbound: "Outbound") -> bool:
+    """Send the fan the decision through `outbound` (the caller's, e.g. `ctx.outbound`); False when it could not
+    be queued (logged, the decision stands)."""
     sender = str(proposal.get("sender") or "")
     try:
-        await send_to_user(sender, [{"text": message_for(proposal, points)}], redis=redis,
-                           idempotency_key=f"fan_answers:{proposal.get('id')}:{proposal.get('status')}")
+        await outbound.send_to_user(sender, [{"text": message_for(proposal, points)}],
+                                    idempotency_key=f"fan_answers:{proposal.get('id')}:{proposal.get('status')}")
         return True
     except Exception:  # the decision is made; a delivery problem must not undo it
         logger.exception("fan answers: could not tell %s about %s", sender, proposal.get("id"))

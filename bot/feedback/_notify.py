@@ -117,7 +117,7 @@ async def _tell(store: FeedbackStore, item: FeedbackItem, status: str, voice: Vo
         return
     try:
         message = status_message(store.red, item, status, sender, voice.language)
-        delivery = await send(sender, [message], channel=channel_of(sender), redis=store.red,
+        delivery = await send(sender, [message], channel=channel_of(sender),
                               idempotency_key=f"feedback:{status}:{item.id}:{sender}")
     except DeliveryError as exc:  # a dead letter: kept there for the console to retry, not sent twice
         report.failed[sender] = str(exc)
@@ -149,7 +149,9 @@ async def notify_status(store: FeedbackStore, item_id: str, send: Optional[SendF
     if status not in ANNOUNCED or item.status != status:
         return report
     if send is None:
-        from bot.outbound import send_to_user as send
+        from bot.outbound import Outbound
+
+        send = Outbound(store.red).send_to_user  # queued for a process with the channel's sender
     for voice in store.voices(item.id):
         if not wants_news(store.red, voice.sender_id, item.id):
             report.unsubscribed.append(voice.sender_id)

@@ -147,7 +147,9 @@ async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Option
     if not content["items"]:
         return report
     if send is None:
-        from bot.outbound import send_to_user as send
+        from bot.outbound import Outbound
+
+        send = Outbound(red).send_to_user  # queued for a process with the channel's sender
     key, claims = f"{PREFIX}week:{week}", f"{PREFIX}sent:{week}"
     subscribers = digest_subscribers(red)
     report.subscribers = len(subscribers)
@@ -158,7 +160,7 @@ async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Option
             continue
         message = content["messages"]["zh" if sub.language == "zh" else "en"]
         try:
-            delivery = await send(sub.sender_id, [message], redis=red,
+            delivery = await send(sub.sender_id, [message],
                                   idempotency_key=f"feedback-digest:{week}:{sub.profile}")
         except DeliveryError as exc:  # a dead letter: the console retries it
             report.failed[sub.sender_id] = str(exc)

@@ -62,7 +62,9 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
     now = time.time() if now is None else now
     store = store or FollowupStore(redis)
     if send is None:
-        from bot.outbound import send_to_user as send
+        from bot.outbound import Outbound
+
+        send = Outbound(redis).send_to_user  # queued for a process with the channel's sender
     report = SendReport()
     for sender_id, fid in store.due(now):
         record = store.get(sender_id, fid)
@@ -78,7 +80,7 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
             continue
         try:
             message = checkin_message(record)
-            delivery = await send(sender_id, [message], redis=redis, idempotency_key=f"followup:{fid}")
+            delivery = await send(sender_id, [message], idempotency_key=f"followup:{fid}")
         except DeliveryError as exc:  # a dead letter: kept claimed, the console re-sends it
             store.mark_outcome(record, "dead", now)
             report.dead.append(fid)

@@ -3,7 +3,7 @@
 For protocol tests that need control over the bot's timing (a 6-second answer, a crash) the agent is a
 `ScriptedAgent` (echoes, optionally slowly); full-conversation tests use the real Rasa server instead.
 
-    host = ChannelHost(WeChatInput(config, redis), ScriptedAgent(delay=0)); url = host.start()
+    host = ChannelHost(WeChatInput(config, channel_context(redis)), ScriptedAgent(delay=0)); url = host.start()
     requests.post(url + "/webhooks/wechat/webhook?...", data=xml)
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import socket
 import threading
 from typing import Any, List, Optional
@@ -19,6 +20,14 @@ from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
 
 _names = itertools.count(1)
+
+
+def channel_context(redis: Any, **env: str) -> Any:
+    """The context a channel's `from_credentials` would build (the process environment plus `env`), on the test's
+    own Redis client: what a test hands a channel it makes itself."""
+    from bot.context import build_context
+
+    return build_context({**os.environ, **env}, redis=redis)
 
 
 class ScriptedAgent:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict
+from typing import Any, Dict, cast
 
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -48,7 +48,7 @@ def _store(request: Request) -> HandoffStore:
 
 def _service(request: Request) -> HandoffService:
     s = request.app.ctx.settings
-    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token))
+    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token), request.app.ctx.context.outbound)
 
 
 def _error(message: str, status: int) -> Any:
@@ -312,15 +312,8 @@ def _discretion_of(role: str) -> Dict[str, Any]:
 @require_role("agent")
 async def events(request: Request, sender_id: str) -> Any:
     """Server-sent events: the transcript so far, then every new event of this conversation, live."""
-    import redis.asyncio as aioredis
-
-    from bot.storage import redis_client_options, resolve_redis_url
-
     s = request.app.ctx.settings
-    options = redis_client_options()  # timeouts as everywhere (the XREAD below blocks 1 s, under them)
-    live = aioredis.from_url(s.redis_url or resolve_redis_url(), decode_responses=True,
-                             socket_timeout=options["socket_timeout"],
-                             socket_connect_timeout=options["socket_connect_timeout"])
+    live = request.app.ctx.context.async_redis  # the process's asyncio client (XREAD blocks 1 s, under its timeout)
     try:
         latest = await live.xrevrange(EVENTS_STREAM, count=1)
         last_id = latest[0][0] if latest else "0-0"
@@ -338,7 +331,7 @@ async def events(request: Request, sender_id: str) -> Any:
             await resp.send(f"data: {json.dumps(item, ensure_ascii=False)}\n\n")
         await resp.send(": live\n\n")
         idle = 0.0
-        while not request.transport.is_closing():
+        while not cast(Any, request.transport).is_closing():
             batch = await live.xread({EVENTS_STREAM: last_id}, count=200, block=1000)
             if not batch:
                 idle += 1.0
@@ -362,8 +355,6 @@ async def events(request: Request, sender_id: str) -> Any:
         await resp.eof()
     except (asyncio.CancelledError, ConnectionError):
         pass
-    finally:
-        await live.close()
     return None
 
 
@@ -375,7 +366,8 @@ def setup(app: Sanic) -> None:
     @app.after_server_start
     async def start_jobs(app: Sanic, _loop: Any) -> None:
         s = app.ctx.settings
-        runner = JobRunner(app.ctx.redis, deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token))
+        jobs = deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token, app.ctx.context.outbound)
+        runner = JobRunner(app.ctx.redis, jobs)
         app.ctx.job_stop = asyncio.Event()
         app.ctx.job_task = asyncio.ensure_future(runner.run(app.ctx.job_stop))
 

@@ -27,13 +27,14 @@ _PREVIEW = 120
 
 
 def setup(app: Sanic) -> None:
-    """Run a delivery worker in the console process (it has senders built from the environment)."""
+    """Run a delivery worker in the console process (it has the channels' senders, `ctx.senders`)."""
 
-    @app.listener("after_server_start")
+    @app.after_server_start
     async def start_worker(app: Sanic, loop: Any) -> None:
-        app.ctx.delivery_worker = DeliveryWorker(app.ctx.redis).start()
+        ctx = app.ctx.context
+        app.ctx.delivery_worker = DeliveryWorker(ctx.redis, ctx.senders, DeliverySettings.from_env(ctx.env)).start()
 
-    @app.listener("before_server_stop")
+    @app.before_server_stop
     async def stop_worker(app: Sanic, loop: Any) -> None:
         worker = getattr(app.ctx, "delivery_worker", None)
         if worker is not None:
@@ -41,7 +42,7 @@ def setup(app: Sanic) -> None:
 
 
 def _queue(request: Request, channel: str) -> DeliveryQueue:
-    return DeliveryQueue(request.app.ctx.redis, channel, DeliverySettings.from_env())
+    return DeliveryQueue(request.app.ctx.redis, channel, DeliverySettings.from_env(request.app.ctx.context.env))
 
 
 def _preview(item: Item) -> str:

@@ -56,25 +56,27 @@ def _pair(value: Any) -> Dict[str, str]:
 async def _approve(request: Request, proposal_id: str, data: Dict[str, Any]) -> Dict[str, Any]:
     from bot.fan_answers import POINTS_PER_ANSWER, tell_fan
 
-    questions = data.get("questions") if isinstance(data.get("questions"), dict) else {}
-    published = await _blocking(
+    raw_questions = data.get("questions")
+    questions: Dict[str, Any] = raw_questions if isinstance(raw_questions, dict) else {}
+    published: Dict[str, Any] = await _blocking(
         _fans(request).approve, proposal_id, request.ctx.user.name, answer=_pair(data.get("answer")),
         questions={k: _lines(questions.get(k)) for k in ("en", "zh")}, name=_pair(data.get("name")),
         products=_lines(data.get("products")))
-    published["told"] = await tell_fan(published, POINTS_PER_ANSWER, request.app.ctx.redis)
+    published["told"] = await tell_fan(published, POINTS_PER_ANSWER, request.app.ctx.context.outbound)
     return published
 
 
 async def _reject(request: Request, proposal_id: str, data: Dict[str, Any]) -> Dict[str, Any]:
     from bot.fan_answers import tell_fan
 
-    rejected = await _blocking(_fans(request).reject, proposal_id, request.ctx.user.name, str(data.get("reason") or ""))
-    rejected["told"] = await tell_fan(rejected, 0, request.app.ctx.redis)
+    rejected: Dict[str, Any] = await _blocking(_fans(request).reject, proposal_id, request.ctx.user.name, str(data.get("reason") or ""))
+    rejected["told"] = await tell_fan(rejected, 0, request.app.ctx.context.outbound)
     return rejected
 
 
 async def _uncredit(request: Request, proposal_id: str, data: Dict[str, Any]) -> Dict[str, Any]:
-    return await _blocking(_fans(request).remove_credit, proposal_id, request.ctx.user.name)
+    uncredited: Dict[str, Any] = await _blocking(_fans(request).remove_credit, proposal_id, request.ctx.user.name)
+    return uncredited
 
 
 _ACTIONS = {"approve": _approve, "reject": _reject, "remove_credit": _uncredit, "uncredit": _uncredit}

@@ -20,8 +20,17 @@ from sanic.request import Request
 from bot.console.auth import require_role
 from bot.console.layout import render
 from bot.errors import CanyuError
-from bot.feedback import (ANNOUNCED, STATUSES, FeedbackStore, beta_signups, digest_subscribers, digest_text,
-                          digest_weeks, notify_status, shipped_since)
+from bot.feedback import (
+    ANNOUNCED,
+    STATUSES,
+    FeedbackStore,
+    beta_signups,
+    digest_subscribers,
+    digest_text,
+    digest_weeks,
+    notify_status,
+    shipped_since,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +56,7 @@ async def _apply(request: Request, item_id: str, data: Dict[str, Any]) -> Dict[s
                             by=request.ctx.user.name, **extra)
     result: Dict[str, Any] = {"id": item.id, "status": item.status, "count": item.count}
     if item.status in ANNOUNCED:
-        report = await notify_status(store, item.id)
+        report = await notify_status(store, item.id, request.app.ctx.context.outbound.send_to_user)
         result.update(sent=len(report.sent), queued=len(report.queued), already=len(report.skipped),
                       unsubscribed=len(report.unsubscribed), failed=len(report.failed))
     return result

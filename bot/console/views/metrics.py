@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import os
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -26,18 +25,17 @@ TOKEN_VARIABLE = "CANYU_METRICS_TOKEN"
 blueprint = Blueprint("console_metrics")
 
 
-def metrics_token(env: Optional[Mapping[str, str]] = None) -> str:
-    """The bearer token `/metrics` requires ("" = none)."""
-    return ((os.environ if env is None else env).get(TOKEN_VARIABLE) or "").strip()
+def metrics_token(env: Mapping[str, str]) -> str:
+    """The bearer token `/metrics` requires ("" = none), from `env` (the console's `Settings.env`)."""
+    return (env.get(TOKEN_VARIABLE) or "").strip()
 
 
 def setup(app: Sanic) -> None:
+    env = app.ctx.context.env
     if not hasattr(app.ctx, "metrics_token"):
-        app.ctx.metrics_token = metrics_token()
+        app.ctx.metrics_token = metrics_token(env)
     if not hasattr(app.ctx, "metrics_env"):  # where every process counts: PROMETHEUS_MULTIPROC_DIR
-        from bot.settings import load_settings
-
-        app.ctx.metrics_env = load_settings().env
+        app.ctx.metrics_env = env
 
 
 def _authorized(request: Request) -> bool:

@@ -39,16 +39,15 @@ _ITEM_FIELDS = ("id", "text", "reasons", "intent", "guess", "confidence", "reply
 _retrain_lock = asyncio.Lock()
 
 
-def _home() -> str:
-    from bot.settings import load_settings
-
-    return str(load_settings().home)
+def _home(request: Request) -> str:
+    """The project the console works on: its context's `CANYU_HOME`."""
+    return str(request.app.ctx.context.settings.home)
 
 
 def _review(request: Request) -> Any:
     from bot.trainer.review import Review
 
-    return Review(request.app.ctx.redis, _home())
+    return Review(request.app.ctx.redis, _home(request))
 
 
 async def _blocking(fn: Callable[..., Any], *args: Any) -> Any:
@@ -178,7 +177,7 @@ async def chart(request: Request, name: str) -> Any:
     from bot.trainer.report import build_report, write_report
 
     def _draw() -> bytes:
-        report = build_report(request.app.ctx.redis, _home(), days=7)
+        report = build_report(request.app.ctx.redis, _home(request), days=7)
         with tempfile.TemporaryDirectory(prefix="canyu-chart-") as tmp:
             paths = write_report(report, tmp)
             with open(paths[stem], "rb") as fh:
