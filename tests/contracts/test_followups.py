@@ -101,7 +101,7 @@ def test_one_claim_an_outcome_and_one_answer(store: FollowupStorage) -> None:
 
 
 def test_the_newest_sent_and_unanswered(store: FollowupStorage) -> None:
-    for n, now in enumerate((T0, T0 + 100, T0 + 200), start=1):
+    for now in (T0, T0 + 100, T0 + 200):
         store.schedule("u1", "repair", subject=SUBJECT, language="en", now=now)
     store.claim("u1", "F1", T0)
     store.claim("u1", "F2", T0)
