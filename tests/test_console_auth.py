@@ -12,8 +12,8 @@ import redis
 import requests
 
 from bot.cli.console import add_user
-from tests.harness import lone_console
 from bot.storage import EmbeddedRedis
+from tests.harness import lone_console
 
 PASSWORDS = {"lin": "lin-Secret-Pass-1", "tia": "tia-Secret-Pass-2", "root": "root-Secret-Pass-3"}
 SECRET = "console-secret-for-tests-0123456789"

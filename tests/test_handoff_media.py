@@ -22,8 +22,8 @@ import requests
 from bot.cli.console import add_user
 from bot.feedback import FeedbackStore
 from bot.handoff.discretion import DiscretionLog
-from bot.settings import load_settings
 from bot.media import MediaStore
+from bot.settings import load_settings
 from connectors._media import ChannelMediaStore
 from connectors._wechat_api import WeChatApi
 from tests.browser import chromium, log_in, wait_for
@@ -284,15 +284,13 @@ def test_media_download_is_capped_and_checked(redis_server: Any) -> None:
         assert "invalid file_id" in asyncio.run(telegram_fetch([PhotoSize("nope", "n", 5, 5, 10)]))["error"].lower()
 
 
-def test_a_bad_media_setting_is_named_and_the_defaults_hold(monkeypatch: pytest.MonkeyPatch,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
-    from bot.media import DEFAULT_MAX_BYTES, max_bytes
+def test_a_bad_media_setting_is_named_and_the_defaults_hold(caplog: pytest.LogCaptureFixture) -> None:
     from bot.errors import ConfigError
+    from bot.media import DEFAULT_MAX_BYTES, max_bytes
 
-    monkeypatch.setenv("CANYU_MEDIA_MAX_BYTES", "5MB")
     with pytest.raises(ConfigError, match="CANYU_MEDIA_MAX_BYTES='5MB' is not a whole number of bytes"):
-        max_bytes()
+        max_bytes({"CANYU_MEDIA_MAX_BYTES": "5MB"})
     with caplog.at_level("ERROR"):
-        assert MediaStore(None).limit == DEFAULT_MAX_BYTES
+        assert MediaStore(None, env={"CANYU_MEDIA_MAX_BYTES": "5MB"}).limit == DEFAULT_MAX_BYTES
     assert "CANYU_MEDIA_MAX_BYTES='5MB'" in caplog.text
 

@@ -23,11 +23,12 @@ import xmltodict
 
 from bot import metrics
 from connectors._inbound import InboundStore
+from connectors._rest_auth import RestAuth
 from connectors._wechat_protocol import sign
 from connectors.rest import RestInput
 from connectors.telegram import TelegramConfig, TelegramInput
 from connectors.wechat import WeChatConfig, WeChatInput
-from tests.fakes.channel_host import ChannelHost, ScriptedAgent
+from tests.fakes.channel_host import ChannelHost, ScriptedAgent, channel_context
 from tests.fakes.telegram import FakeTelegram, update_message
 from tests.fakes.wechat import FakeWeChat
 
@@ -157,7 +158,7 @@ def wechat():
 def wechat_host(fake: FakeWeChat, redis_client: Any, agent: Any, **changes: Any) -> ChannelHost:
     cfg = WeChatConfig(token=TOKEN, app_id=fake.app_id, app_secret=fake.secret, api_base=fake.url + "/cgi-bin/",
                        lease=LEASE, **changes)
-    host = ChannelHost(WeChatInput(cfg, redis=redis_client), agent)
+    host = ChannelHost(WeChatInput(cfg, channel_context(redis_client)), agent)
     host.start()
     return host
 
@@ -200,7 +201,7 @@ def test_wechat_redelivery_on_another_instance_gets_the_same_passive_reply(wecha
         assert wechat.texts(user) == []  # and nothing more through the customer-service API
         after = [count(m, "wechat") for m in (metrics.MESSAGES_RECEIVED, metrics.MESSAGES_ANSWERED,
                                               metrics.MESSAGES_REDELIVERED)]
-        assert [x - y for x, y in zip(after, before)] == [1, 1, 1]
+        assert [x - y for x, y in zip(after, before, strict=False)] == [1, 1, 1]
     finally:
         a.stop()
         b.stop()
@@ -307,7 +308,7 @@ def telegram():
 
 def telegram_host(fake: FakeTelegram, redis_client: Any, agent: Any) -> ChannelHost:
     cfg = TelegramConfig(token=fake.token, secret_token=SECRET, api_base=fake.url, lease=LEASE)
-    host = ChannelHost(TelegramInput(cfg, redis=redis_client), agent)
+    host = ChannelHost(TelegramInput(cfg, channel_context(redis_client)), agent)
     host.start()
     return host
 
@@ -370,11 +371,11 @@ def test_telegram_webhook_refuses_to_acknowledge_what_it_cannot_record(telegram,
 
 
 # REST and readiness -----------------------------------------------------------------------------------------
-def test_rest_rasa_failure_is_503_with_an_apology_in_the_users_language(redis_server, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", redis_server.url)
+def test_rest_rasa_failure_is_503_with_an_apology_in_the_users_language(redis_server, redis_client):
     agent = FailingAgent(failures=2)
     failed, answered = count(metrics.MESSAGES_FAILED, "rest", "rasa"), count(metrics.MESSAGES_ANSWERED, "rest")
-    host = ChannelHost(RestInput(), agent)
+    ctx = channel_context(redis_client, REDIS_URL=redis_server.url)
+    host = ChannelHost(RestInput(RestAuth.load({}, ctx.env), ctx), agent)
     host.start()
     try:
         url = host.url + "/webhooks/rest/webhook"

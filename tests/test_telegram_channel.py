@@ -15,10 +15,10 @@ import pytest
 import redis as redislib
 import requests
 
-from bot import outbound
+from bot.delivery import Delivery
 from connectors._telegram_send import Pacer, split_message
 from connectors.telegram import TelegramConfig, TelegramInput
-from tests.fakes.channel_host import ChannelHost, ScriptedAgent
+from tests.fakes.channel_host import ChannelHost, ScriptedAgent, channel_context
 from tests.fakes.telegram import FakeTelegram, update_callback, update_message
 
 SECRET = "canyu-secret_token-123"
@@ -44,7 +44,7 @@ def host(fake, redis_url):
     r = redislib.Redis.from_url(redis_url, decode_responses=True)
     cfg = TelegramConfig(token=fake.token, secret_token=SECRET, api_base=fake.url,
                          webhook_url="https://bot.example.com/webhooks/telegram/webhook")
-    h = ChannelHost(TelegramInput(cfg, redis=r), ScriptedAgent())
+    h = ChannelHost(TelegramInput(cfg, channel_context(r)), ScriptedAgent())
     h.start()
     yield h
     h.stop()
@@ -175,11 +175,11 @@ def test_hundred_messages_to_one_chat_are_paced_none_lost(host, fake):
     try:
         msgs = [f"message {i}" for i in range(100)]
         started = time.monotonic()
-        report = host.run(outbound.send_to_user(f"telegram:{chat}", msgs, redis=host.channel.redis), timeout=120)
+        report = host.run(host.channel.outbound.send_to_user(f"telegram:{chat}", msgs), timeout=120)
         elapsed = time.monotonic() - started
     finally:
         host.channel.sender.pacer = Pacer()
-    assert report == outbound.Delivery("telegram", 100, 0)
+    assert report == Delivery("telegram", 100, 0)
     assert fake.texts(chat) == msgs
     assert len(fake.rejected) == rejected_before  # not a single 429
     assert elapsed >= 99 * 0.05
@@ -193,7 +193,7 @@ def test_forced_429s_are_retried_after_retry_after_and_nothing_is_lost(host, fak
     try:
         msgs = [f"burst {i}" for i in range(10)]
         started = time.monotonic()
-        host.run(outbound.send_to_user(f"telegram:{chat}", msgs, redis=host.channel.redis), timeout=60)
+        host.run(host.channel.outbound.send_to_user(f"telegram:{chat}", msgs), timeout=60)
         elapsed = time.monotonic() - started
     finally:
         host.channel.sender.pacer = Pacer()
@@ -205,8 +205,7 @@ def test_real_rate_one_message_per_second_per_chat(host, fake):
     chat = next(_chats)
     rejected_before = len(fake.rejected)
     started = time.monotonic()
-    host.run(outbound.send_to_user(f"telegram:{chat}", ["one", "two", "three", "four"],
-                                   redis=host.channel.redis), timeout=60)
+    host.run(host.channel.outbound.send_to_user(f"telegram:{chat}", ["one", "two", "three", "four"]), timeout=60)
     elapsed = time.monotonic() - started
     assert fake.texts(chat) == ["one", "two", "three", "four"]
     assert len(fake.rejected) == rejected_before and elapsed >= 3.0
@@ -220,7 +219,7 @@ def test_overall_rate_30_per_second_across_chats(host, fake):
     async def fan_out() -> None:
         import asyncio
 
-        await asyncio.gather(*[outbound.send_to_user(f"telegram:{c}", ["hi"], redis=host.channel.redis)
+        await asyncio.gather(*[host.channel.outbound.send_to_user(f"telegram:{c}", ["hi"])
                                for c in chats])
 
     host.run(fan_out(), timeout=60)
@@ -236,7 +235,7 @@ def test_polling_mode(redis_url):
     r = redislib.Redis.from_url(redis_url, decode_responses=True)
     cfg = TelegramConfig(token=fake.token, api_base=fake.url, mode="polling", polling_timeout=1)
     agent = ScriptedAgent()
-    h = ChannelHost(TelegramInput(cfg, redis=r), agent)
+    h = ChannelHost(TelegramInput(cfg, channel_context(r)), agent)
     h.start()
     try:
         fake.push_update(update_message(1, 55, "hello from polling"))
@@ -267,7 +266,7 @@ def test_hundred_messages_to_one_chat_at_the_real_rate(host, fake):
     rejected_before = len(fake.rejected)
     msgs = [f"real-rate message {i}" for i in range(100)]
     started = time.monotonic()
-    report = host.run(outbound.send_to_user(f"telegram:{chat}", msgs, redis=host.channel.redis), timeout=300)
+    report = host.run(host.channel.outbound.send_to_user(f"telegram:{chat}", msgs), timeout=300)
     elapsed = time.monotonic() - started
     print(f"100 messages to one chat in {elapsed:.1f} s, 429s: {len(fake.rejected) - rejected_before}")
     assert report.sent == 100 and fake.texts(chat) == msgs

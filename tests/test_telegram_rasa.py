@@ -4,13 +4,14 @@ with a handoff to a human agent whose reply reaches the user through the (fake) 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 
 import pytest
 
-from bot import outbound
 from bot.console.app import register_env_senders
+from bot.context import build_context
 from tests.fakes.rasa_channels import TelegramUser, channels_assistant
 from tests.fakes.telegram import update_message
 
@@ -23,7 +24,7 @@ def stack(tmp_path_factory):
     return channels_assistant(tmp_path_factory)
 
 
-def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
+def test_english_conversation_with_handoff_and_agent_reply(stack):
     user = TelegramUser(stack)
     hello = user.say("/start")
     assert hello and LATIN.search(hello[0]) and not CJK.search(" ".join(hello)), hello
@@ -45,11 +46,9 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     tracker = stack.assistant.tracker(user.sender_id)
     assert tracker["latest_input_channel"] == "telegram" and tracker["paused"] is True
 
-    for key, value in stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REDIS_URL", stack.assistant.redis_url)
-    register_env_senders()  # what the console's create_app does: senders built from the environment
-    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token))
+    ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
+    register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
+    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound)
     reply = "Hi, I'm Lin from Millet support. Let me look at that for you."
     report = asyncio.run(service.reply(record, "Lin", reply))
     assert (report.channel, report.sent) == ("telegram", 1)
@@ -57,7 +56,6 @@ def test_english_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
 
     # Resolving asks for a rating; its buttons are an inline keyboard and a press goes back into Rasa.
     rating = asyncio.run(service.resolve(HandoffStore(redis).get(user.sender_id), "Lin"))
-    outbound.register_sender("telegram", None)
     assert any(m.get("buttons") for m in rating), rating
     deadline = time.monotonic() + 10
     while not user.last_keyboard() and time.monotonic() < deadline:

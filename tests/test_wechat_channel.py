@@ -18,10 +18,9 @@ import requests
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from bot import outbound
 from connectors._wechat_protocol import sign
 from connectors.wechat import WeChatConfig, WeChatInput
-from tests.fakes.channel_host import ChannelHost, ScriptedAgent
+from tests.fakes.channel_host import ChannelHost, ScriptedAgent, channel_context
 from tests.fakes.wechat import FakeWeChat
 
 TOKEN = "canyuWeChatToken"
@@ -45,7 +44,7 @@ def fake():
 def host(fake, redis_url):
     r = redislib.Redis.from_url(redis_url, decode_responses=True)
     cfg = WeChatConfig(token=TOKEN, app_id=fake.app_id, app_secret=fake.secret, api_base=fake.url + "/cgi-bin/")
-    channel = WeChatInput(cfg, redis=r)
+    channel = WeChatInput(cfg, channel_context(r))
     h = ChannelHost(channel, ScriptedAgent())
     h.start()
     yield h
@@ -304,24 +303,23 @@ def test_outbound_window_closed_queues_until_next_contact(host, agent, fake, con
     user = openid()
     sid = f"wechat:{user}"
     r = host.channel.redis
-    outbound.record_inbound(sid, "wechat", r, now=time.time() - 49 * 3600)
-    report = host.run(outbound.send_to_user(sid, ["客服小林：你的退款已经到账啦。"], redis=r))
+    host.channel.outbound.record_inbound(sid, "wechat", now=time.time() - 49 * 3600)
+    report = host.run(host.channel.outbound.send_to_user(sid, ["客服小林：你的退款已经到账啦。"]))
     assert (report.channel, report.sent, report.queued) == ("wechat", 0, 1)
     assert fake.texts(user) == []
     push(host, text_xml(user, "谢谢"))  # the user's next message reopens the window
     assert wait_for(lambda: set(fake.texts(user)) == {"客服小林：你的退款已经到账啦。", "echo: 谢谢"})
     fake.close_window(user)  # WeChat itself refuses (45015): queue again, never drop
-    report = host.run(outbound.send_to_user(sid, ["still there?"], redis=r))
+    report = host.run(host.channel.outbound.send_to_user(sid, ["still there?"]))
     assert (report.sent, report.queued) == (0, 1) and r.llen(f"canyu:pending:{sid}") == 1
     fake.open_window(user)
 
 
 def test_outbound_rest_users_get_an_outbox(host):
-    r = host.channel.redis
     sid = "web-" + uuid.uuid4().hex[:8]
-    report = host.run(outbound.send_to_user(sid, ["Hi, this is Lin from support."], redis=r))
+    report = host.run(host.channel.outbound.send_to_user(sid, ["Hi, this is Lin from support."]))
     assert (report.channel, report.queued) == ("rest", 1)
-    got = outbound.pop_outbox(sid, redis=r)
+    got = host.channel.outbound.pop_outbox(sid)
     assert [{k: v for k, v in m.items() if k != "id"} for m in got] == [
         {"recipient_id": sid, "text": "Hi, this is Lin from support."}] and got[0]["id"]
 
@@ -329,12 +327,11 @@ def test_outbound_rest_users_get_an_outbox(host):
 def test_transient_error_is_retried(host, fake):
     user = openid()
     sid = f"wechat:{user}"
-    r = host.channel.redis
-    outbound.record_inbound(sid, "wechat", r)
+    host.channel.outbound.record_inbound(sid, "wechat")
     host.channel.sender.api.backoff = 0.05
     calls_before = len(fake.calls)
     fake.fail_next(-1)  # "system busy"
-    report = host.run(outbound.send_to_user(sid, ["稍等，我查一下。"], redis=r))
+    report = host.run(host.channel.outbound.send_to_user(sid, ["稍等，我查一下。"]))
     assert (report.sent, report.queued) == (1, 0) and fake.texts(user) == ["稍等，我查一下。"]
     sends = [c["result"]["errcode"] for c in fake.calls[calls_before:] if c["path"] == "message/custom/send"]
     assert sends == [-1, 0]
@@ -343,12 +340,11 @@ def test_transient_error_is_retried(host, fake):
 def test_daily_quota_exhausted_queues_instead_of_dropping(host, fake):
     user = openid()
     sid = f"wechat:{user}"
-    r = host.channel.redis
-    outbound.record_inbound(sid, "wechat", r)
+    host.channel.outbound.record_inbound(sid, "wechat")
     fake.fail_next(45009)
-    report = host.run(outbound.send_to_user(sid, ["明天见"], redis=r))
+    report = host.run(host.channel.outbound.send_to_user(sid, ["明天见"]))
     assert (report.sent, report.queued) == (0, 1) and fake.texts(user) == []
-    report = host.run(outbound.deliver_pending(sid, redis=r))
+    report = host.run(host.channel.outbound.deliver_pending(sid))
     assert report.sent == 1 and fake.texts(user) == ["明天见"]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import re
 import uuid
 
 import pytest
 
-from bot import outbound
 from bot.console.app import register_env_senders
+from bot.context import build_context
 from tests.fakes.rasa_channels import WeChatUser, channels_assistant
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -22,7 +23,7 @@ def stack(tmp_path_factory):
     return channels_assistant(tmp_path_factory)
 
 
-def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
+def test_chinese_conversation_with_handoff_and_agent_reply(stack):
     user = WeChatUser(stack)
     welcome = user.send(user.event_xml("subscribe"))
     assert welcome and CJK.search(welcome[0]), welcome
@@ -43,18 +44,15 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack, monkeypatch):
     assert tracker["latest_input_channel"] == "wechat"
     assert tracker["paused"] is True
 
-    # The agent answers from the console process: the same outbound interface, configured from the env.
-    for key, value in stack.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REDIS_URL", stack.assistant.redis_url)
-    register_env_senders()  # what the console's create_app does: senders built from the environment
-    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token))
+    # The agent answers from the console process: the same outbound interface, configured from its env.
+    ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
+    register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
+    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound)
     reply = "你好，我是客服小林，我来帮你看看 👀"
     report = asyncio.run(service.reply(record, "小林", reply))
     assert (report.channel, report.sent, report.queued) == ("wechat", 1, 0)
     assert user.api_texts()[-1] == reply
     print("[wechat] agent reply via message/custom/send ->", user.api_texts()[-1])
-    outbound.register_sender("wechat", None)
     events = stack.assistant.tracker(user.sender_id)["events"]
     assert any(e.get("event") == "bot" and e.get("text") == reply for e in events)
 

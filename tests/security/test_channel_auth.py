@@ -85,6 +85,9 @@ def test_telegram_webhook_mode_without_a_secret_refuses_to_start(tmp_path: Path)
 
 
 def test_telegram_polling_mode_needs_no_secret() -> None:
-    TelegramInput(TelegramConfig(token="1:abc", mode="polling"))
+    from bot.context import build_context
+
+    ctx = build_context({})
+    TelegramInput(TelegramConfig(token="1:abc", mode="polling"), ctx)
     with pytest.raises(ConfigError, match="TELEGRAM_SECRET_TOKEN"):
-        TelegramInput(TelegramConfig(token="1:abc", mode="webhook"))
+        TelegramInput(TelegramConfig(token="1:abc", mode="webhook"), ctx)

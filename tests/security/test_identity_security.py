@@ -19,11 +19,30 @@ import pytest
 import redis
 
 from bot.fans import (
-    LinkError, LinkLocked, UnverifiedIdentity, add_codes, create_link_code, grant_code, grant_tier, has_privilege,
-    identities, is_verified_identity, profile_id, redeem_link_code, status_of, sync_activity, tier_of,
+    LinkError,
+    LinkLocked,
+    UnverifiedIdentity,
+    add_codes,
+    create_link_code,
+    grant_code,
+    grant_tier,
+    has_privilege,
+    identities,
+    is_verified_identity,
+    profile_id,
+    redeem_link_code,
+    status_of,
+    sync_activity,
+    tier_of,
 )
 from bot.fans._links import (
-    ALPHABET, GLOBAL_MAX_FAILURES, GLOBAL_WINDOW, LINK_CODE_LENGTH, LINK_CODE_TTL, SENDER_MAX_FAILURES, SENDER_WINDOW,
+    ALPHABET,
+    GLOBAL_MAX_FAILURES,
+    GLOBAL_WINDOW,
+    LINK_CODE_LENGTH,
+    LINK_CODE_TTL,
+    SENDER_MAX_FAILURES,
+    SENDER_WINDOW,
 )
 from bot.storage import EmbeddedRedis
 from tests.harness import Assistant, new_sender

@@ -90,7 +90,7 @@ def person(assistant: Assistant) -> Dict[str, Any]:
     from bot.feedback import FeedbackStore
     from bot.handoff.perks import PerkStore
     from bot.handoff.store import HandoffStore
-    from bot.outbound import send_to_user
+    from bot.outbound import Outbound
     from bot.trainer.inbox import Inbox
 
     red = assistant.redis
@@ -115,7 +115,7 @@ def person(assistant: Assistant) -> Dict[str, Any]:
     PerkStore(red).grant("sorry", user, "lin")
     record_rating(user, "down", red=red, comment=f"{marker} not helpful")
     grant_tier(user, load_rules().tiers[0].id, by="test", red=red)
-    asyncio.run(send_to_user(user, [f"Agent Lin: we will call about {marker}"], redis=red))
+    asyncio.run(Outbound(red).send_to_user(user, [f"Agent Lin: we will call about {marker}"]))
 
     # a person on Telegram and WeChat, linked: a tier, an early-access code, feedback, a pending message
     code = create_link_code(telegram, red)
@@ -128,7 +128,7 @@ def person(assistant: Assistant) -> Dict[str, Any]:
     store.add_voice(shared.id, wechat, f"band strap snapped {words}", how="matched")
     store.add_voice(shared.id, user, f"my strap broke too {marker}", how="matched")
     solo = store.create(f"please add a dark mode to the {alone} app", sender_id=telegram, kind="suggestion")
-    asyncio.run(send_to_user(wechat, [f"the {alone} item is planned"], redis=red))
+    asyncio.run(Outbound(red).send_to_user(wechat, [f"the {alone} item is planned"]))
     assert red.llen(f"canyu:pending:{wechat}") == 1
 
     Inbox(red).sync()
