@@ -12,18 +12,23 @@ Abuse: only verified core fans (WeChat/Telegram identities in tier `ELIGIBLE_TIE
 `OFFERS_PER_DAY` questions offered and `PROPOSALS_PER_DAY` answers proposed per fan per day; nothing reaches
 users without a trainer's approval; a trainer can remove the credit at any time, and a fan's erasure
 removes it (`forget_fan`). Keys: `bot.fan_answers._keys`.
+
+What is kept goes through `FanAnswerRecords` (`_records.py`: Redis; `_memory.py`: in memory); this module decides
+(eligibility, limits, the trainer's decision, publishing to the KB).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from bot.errors import CanyuError, DataError
-from bot.fan_answers import _keys as K
 from bot.fan_answers._publish import drop_credit, entries, entry_id_for, upsert_entry
+from bot.fan_answers._records import FanAnswerRecords, RedisFanAnswerRecords
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["FanAnswers", "FanAnswerError", "NotEligible", "NotOptedIn", "RateLimited", "ELIGIBLE_TIERS",
            "OFFERS_PER_DAY", "PROPOSALS_PER_DAY", "POINTS_PER_ANSWER", "OFFERED_REASONS", "STAT_FIELDS"]
@@ -68,12 +73,16 @@ def _day(ts: Optional[float] = None) -> str:
 
 
 class FanAnswers:
-    """Fan answers on one Redis (`decode_responses=True`); `kb_root` is the knowledge folder (tests: a copy)."""
+    """Fan answers on one Redis (`decode_responses=True`: fan tiers, the review inbox, the KB file's lock);
+    `kb_root` is the knowledge folder (tests: a copy). `records` holds the fan answers' own records (default: on
+    the same Redis)."""
 
-    def __init__(self, red: Any, kb_root: Optional[Path] = None, home: Optional[str] = None) -> None:
+    def __init__(self, red: "redis.Redis[str]", kb_root: Optional[Path] = None, home: Optional[str] = None, *,
+                 records: Optional[FanAnswerRecords] = None) -> None:
         self.red = red
         self.kb_root = kb_root
         self.home = home
+        self.records: FanAnswerRecords = records if records is not None else RedisFanAnswerRecords(red)
 
     # ------------------------------------------------------------ who takes part
     def profile(self, sender_id: str) -> str:
@@ -91,26 +100,23 @@ class FanAnswers:
 
     def opt_in(self, sender_id: str, language: str) -> None:
         self.check_eligible(sender_id)
-        record = {"sender": sender_id, "language": language, "at": time.time()}
-        self.red.hset(K.OPTIN, self.profile(sender_id), json.dumps(record, ensure_ascii=False))
+        self.records.opt_in(self.profile(sender_id), {"sender": sender_id, "language": language, "at": time.time()})
 
     def opt_out(self, sender_id: str) -> bool:
-        return bool(self.red.hdel(K.OPTIN, self.profile(sender_id)))
+        return self.records.opt_out(self.profile(sender_id))
 
     def opted_in(self, sender_id: str) -> bool:
-        return bool(self.red.hexists(K.OPTIN, self.profile(sender_id)))
+        return self.records.opted_in(self.profile(sender_id))
 
     def _count(self, kind: str, profile: str, limit: int) -> None:
-        key = K.limit_key(kind, profile, _day())
-        used = int(self.red.incr(key))
-        self.red.expire(key, K.LIMIT_TTL)
-        if used > limit:
+        if self.records.count(kind, profile, _day()) > limit:
             raise RateLimited(kind, limit)
 
     def _stat(self, field: str) -> None:
-        key = K.stats_key(_day())
-        self.red.hincrby(key, field, 1)
-        self.red.expire(key, K.STATS_TTL)
+        self.records.bump_stat(_day(), field)
+
+    def _field(self, proposal_id: str, name: str) -> Any:
+        return (self.records.get(proposal_id) or {}).get(name)
 
     # ------------------------------------------------------------ questions for fans
     def _inbox(self) -> Any:
@@ -132,10 +138,9 @@ class FanAnswers:
         from bot.fans import identities
 
         own = set(identities(profile, self.red))
-        waiting = {self.red.hget(K.proposal_key(p), "item") for p in self.red.zrange(K.PENDING, 0, -1)}
-        seen = self.red.smembers(K.seen_key(profile))
-        answers = {_norm(self.red.hget(K.proposal_key(p), "text") or "")
-                   for p in self.red.zrevrange(K.PROPOSALS, 0, 499)}
+        waiting = {self._field(p, "item") for p in self.records.pending()}
+        seen = self.records.seen(profile)
+        answers = {_norm(self._field(p, "text") or "") for p in self.records.recent(500)}
         for item in inbox.open_items(reasons=OFFERED_REASONS):
             if _norm(item["text"]) in answers:  # a fan's answer the inbox took for a question: not one
                 inbox.close([item["id"]], "fan_answer_text", "fan_answers")
@@ -143,8 +148,7 @@ class FanAnswers:
             if item["id"] in seen or item["id"] in waiting or item.get("sender") in own:
                 continue
             self._count("offers", profile, OFFERS_PER_DAY)
-            self.red.sadd(K.seen_key(profile), item["id"])
-            self.red.expire(K.seen_key(profile), K.SEEN_TTL)
+            self.records.mark_seen(profile, item["id"])
             return {"item": item["id"], "text": item["text"], "language": item.get("language") or _lang(item["text"])}
         return None
 
@@ -162,32 +166,28 @@ class FanAnswers:
             raise DataError(f"no review inbox item {item_id!r}")
         profile = self.profile(sender_id)
         self._count("proposals", profile, PROPOSALS_PER_DAY)
-        number = int(self.red.incr(K.NEXT_ID))
+        number = self.records.next_number()
         now = time.time()
         proposal = {"id": f"FA{number}", "item": item_id, "question": item["text"],
                     "question_language": item.get("language") or _lang(item["text"]), "text": text,
                     "language": language or _lang(text), "profile": profile, "sender": sender_id,
                     "status": "proposed", "ts": now}
-        pipe = self.red.pipeline()
-        pipe.hset(K.proposal_key(proposal["id"]), mapping={k: _field(v) for k, v in proposal.items()})
-        pipe.zadd(K.PROPOSALS, {proposal["id"]: now})
-        pipe.zadd(K.PENDING, {proposal["id"]: now})
-        pipe.execute()
+        self.records.add(proposal)
         self._stat("proposed")
         return proposal
 
     def get(self, proposal_id: str) -> Dict[str, Any]:
-        raw = self.red.hgetall(K.proposal_key(proposal_id))
-        if not raw:
+        proposal = self.records.get(proposal_id)
+        if not proposal:
             raise DataError(f"no fan answer {proposal_id!r}; the Fan answers page lists them")
-        return {k: _unfield(k, v) for k, v in raw.items()}
+        return proposal
 
     def pending(self) -> List[Dict[str, Any]]:
-        return [self.get(p) for p in self.red.zrange(K.PENDING, 0, -1)]
+        return [self.get(p) for p in self.records.pending()]
 
     def recent(self, limit: int = 50) -> List[Dict[str, Any]]:
         out = []
-        for p in self.red.zrevrange(K.PROPOSALS, 0, limit - 1):
+        for p in self.records.recent(limit):
             try:
                 out.append(self.get(p))
             except DataError:  # erased with its fan
@@ -199,18 +199,15 @@ class FanAnswers:
         proposal = self.get(proposal_id)
         if proposal["status"] != "proposed":
             raise DataError(f"fan answer {proposal_id} is already {proposal['status']} (by {proposal.get('by')})")
-        if not self.red.hsetnx(K.proposal_key(proposal_id), "deciding", by):
-            who = self.red.hget(K.proposal_key(proposal_id), "deciding")
+        who = self.records.claim(proposal_id, by)
+        if who is not None:
             raise DataError(f"fan answer {proposal_id} is being decided by {who} right now; reload in a moment")
         return proposal
 
     def _decide(self, proposal_id: str, status: str, by: str, **fields: Any) -> Dict[str, Any]:
         proposal = self.get(proposal_id)
         changes = dict(fields, status=status, by=by, decided=time.time())
-        pipe = self.red.pipeline()
-        pipe.hset(K.proposal_key(proposal_id), mapping={k: _field(v) for k, v in changes.items()})
-        pipe.zrem(K.PENDING, proposal_id)
-        pipe.execute()
+        self.records.update(proposal_id, changes, decided=True)
         proposal.update(changes)
         return proposal
 
@@ -223,12 +220,14 @@ class FanAnswers:
         if proposal["status"] != "proposed":
             raise DataError(f"fan answer {proposal_id} is already {proposal['status']} (by {proposal.get('by')})")
         entry_id = entry_id_for(proposal_id)
-        entry = {"id": entry_id, "products": list(products or []), "tags": ["fan-answer"],
-                 "credit": {"fan": proposal["profile"], "name": {k: name.get(k, "") for k in ("en", "zh")}},
-                 "questions": {k: [q for q in questions.get(k, []) if q.strip()] for k in ("en", "zh")},
-                 "answer": {k: (answer.get(k) or "").strip() for k in ("en", "zh")}}
-        missing = [f"answer.{k}" for k in ("en", "zh") if not entry["answer"][k]]
-        missing += [f"questions.{k}" for k in ("en", "zh") if not entry["questions"][k]]
+        credit_name = {k: name.get(k, "") for k in ("en", "zh")}
+        kb_questions = {k: [q for q in questions.get(k, []) if q.strip()] for k in ("en", "zh")}
+        kb_answer = {k: (answer.get(k) or "").strip() for k in ("en", "zh")}
+        entry: Dict[str, Any] = {"id": entry_id, "products": list(products or []), "tags": ["fan-answer"],
+                                 "credit": {"fan": proposal["profile"], "name": credit_name},
+                                 "questions": kb_questions, "answer": kb_answer}
+        missing = [f"answer.{k}" for k in ("en", "zh") if not kb_answer[k]]
+        missing += [f"questions.{k}" for k in ("en", "zh") if not kb_questions[k]]
         missing += [f"name.{k} (the credit name)" for k in ("en", "zh") if not str(name.get(k) or "").strip()]
         if missing:
             raise DataError(f"fan answer {proposal_id}: fill in {', '.join(missing)} before approving "
@@ -237,11 +236,10 @@ class FanAnswers:
         try:
             upsert_entry(self.red, entry, self.kb_root)
         except Exception:
-            self.red.hdel(K.proposal_key(proposal_id), "deciding")
+            self.records.unclaim(proposal_id)
             raise
-        edited = entry["answer"].get(proposal["language"]) != proposal["text"]
-        decided = self._decide(proposal_id, "published", by, entry=entry_id, edited=edited,
-                               name=entry["credit"]["name"])
+        edited = kb_answer.get(proposal["language"]) != proposal["text"]
+        decided = self._decide(proposal_id, "published", by, entry=entry_id, edited=edited, name=credit_name)
         self._stat("approved")
         self._stat("published")
         self._inbox().close([proposal["item"]], f"fan_answer:{proposal_id}", by)
@@ -265,7 +263,7 @@ class FanAnswers:
         if any(str(e.get("id")) == entry_id and e.get("credit") for e in entries(self.kb_root)):
             _drop_entry_credit(self.red, entry_id, self.kb_root)
         changes = {"status": "credit_removed", "credit_removed_by": by, "credit_removed_at": time.time()}
-        self.red.hset(K.proposal_key(proposal_id), mapping={k: _field(v) for k, v in changes.items()})
+        self.records.update(proposal_id, changes)
         self._stat("credit_removed")
         proposal.update(changes)
         return proposal
@@ -277,7 +275,7 @@ class FanAnswers:
 
     def drop_orphan_credits(self) -> List[str]:
         """Credits whose fan was erased since (no proposal record names them any more) leave the KB."""
-        known = {self.red.hget(K.proposal_key(p), "profile") for p in self.red.zrange(K.PROPOSALS, 0, -1)}
+        known = {self._field(p, "profile") for p in self.records.ids()}
         return drop_credit(self.red, lambda c: str(c.get("fan")) in known, self.kb_root)
 
     # ------------------------------------------------------------ figures
@@ -286,9 +284,9 @@ class FanAnswers:
         until = until or time.time()
         totals = {f: 0 for f in STAT_FIELDS}
         for back in range(days):
-            for field, value in self.red.hgetall(K.stats_key(_day(until - back * 86400))).items():
+            for field, value in self.records.stats(_day(until - back * 86400)).items():
                 if field in totals:
-                    totals[field] += int(value)
+                    totals[field] += value
         return totals
 
 
@@ -311,18 +309,3 @@ def _lang(text: str) -> str:
     from bot.language import detect_language
 
     return detect_language(text or "") or "en"
-
-
-def _field(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list, bool)) else str(value)
-
-
-def _unfield(key: str, value: str) -> Any:
-    if key in ("name",) or value in ("true", "false") or value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if key in ("ts", "decided", "credit_removed_at"):
-        return float(value)
-    return value
