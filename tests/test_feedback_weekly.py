@@ -17,7 +17,7 @@ from bot.errors import ConfigError, DataError
 from bot.feedback import (FeedbackStore, notify_status, send_weekly_digest, subscribe_digest, unsubscribe,
                           week_of)
 from bot.feedback._weekly import parse_schedule
-from bot.outbound import read_outbox
+from bot.outbound import Outbound
 from bot.storage import EmbeddedRedis
 
 SCHEDULE = "mon 00:00"
@@ -31,7 +31,7 @@ def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
 
 
 def digests(red: Any, sender: str) -> List[str]:
-    return [m["text"] for m in read_outbox(sender, "0", redis=red) if "You asked, we shipped" in m.get("text", "")]
+    return [m["text"] for m in Outbound(red).read_outbox(sender, "0") if "You asked, we shipped" in m.get("text", "")]
 
 
 def test_the_schedule_is_checked_with_the_bad_value_shown() -> None:
@@ -62,9 +62,9 @@ def test_racing_digests_reach_each_of_many_subscribers_once(red: "redis.Redis[st
     assert sum(len(r.sent) + len(r.queued) for r in reports) == 60, reports  # 59 REST readers + Telegram
     assert digests(red, readers[0]) == []
     for sender in readers[1:]:
-        texts = [m["text"] for m in read_outbox(sender, "0", redis=red) if "📣" in m.get("text", "")]
+        texts = [m["text"] for m in Outbound(red).read_outbox(sender, "0") if "📣" in m.get("text", "")]
         assert len(texts) == 1 and "Band 9 firmware 2.2" in texts[0], (sender, texts)
-    assert any("因为你们说了" in m["text"] for m in read_outbox(readers[3], "0", redis=red))
+    assert any("因为你们说了" in m["text"] for m in Outbound(red).read_outbox(readers[3], "0"))
     assert DeliveryQueue(red, "telegram").depths()["queued"] == 1  # waits for a process with a Telegram sender
     again = asyncio.run(send_weekly_digest(red, now=now + 3600, schedule=SCHEDULE))
     assert again.sent == [] and again.queued == [] and len(again.skipped) == 60
@@ -84,7 +84,7 @@ def test_racing_status_news_tell_each_voice_once(red: "redis.Redis[str]") -> Non
     reports = asyncio.run(race())
     assert sum(len(r.queued) for r in reports) == 80 and sum(len(r.skipped) for r in reports) == 160
     for n in range(80):
-        assert len(read_outbox(f"rest:v{n}", "0", redis=red)) == 1
+        assert len(Outbound(red).read_outbox(f"rest:v{n}", "0")) == 1
     assert time.perf_counter() - started < 30
 
 
@@ -99,7 +99,7 @@ def test_beta_invites_fall_back_and_declining_needs_what_to_do_instead(red: "red
     store.set_status(item.id, "in_beta", campaign="os-beta", signup="https://beta.example.com/os")
     report = asyncio.run(notify_status(store, item.id))
     assert len(report.queued) == 3
-    web = read_outbox("rest:web", "0", redis=red)[0]["text"]
+    web = Outbound(red).read_outbox("rest:web", "0")[0]["text"]
     assert "https://beta.example.com/os" in web and "F-" not in web
     granted = {s: red.get(f"canyu:fans:fgrant:os-beta:{s}") for s in ("telegram:1", "telegram:2")}
     assert sorted(map(str, granted.values())) == ["F-AAAABBBB", "None"], granted  # the second: the sign-up link

@@ -21,13 +21,14 @@ import pytest
 import redis as redislib
 import requests
 
-from bot import outbound
 from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
+from bot.delivery import SenderRegistry
 from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, due_text,
                            followup_figures, followup_job, load_config, send_due, subject_of)
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
+from bot.outbound import Outbound
 from bot.privacy import find_all, resolve_person
 from bot.privacy.erase import erase_user
 from bot.rasa_client import RasaClient
@@ -55,7 +56,7 @@ def run() -> Iterator[Callable[..., Any]]:
 
 
 def _outbox(red: Any, sender: str) -> List[Dict[str, Any]]:
-    return outbound.read_outbox(sender, "0", redis=red)
+    return Outbound(red).read_outbox(sender, "0")
 
 
 def _earbud_followup(red: Any, sender: str, now: float, language: str = "zh") -> Dict[str, Any]:
@@ -157,23 +158,25 @@ def wx() -> Iterator[FakeWeChat]:
 def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: Any, run: Callable[..., Any],
                                                                           wx: FakeWeChat) -> None:
     sender = WeChatSender(WeChatApi(wx.app_id, wx.secret, red, wx.url + "/cgi-bin/", backoff=0.01), red)
-    outbound.register_sender("wechat", sender)
+    senders = SenderRegistry()
+    senders.register("wechat", sender)
+    out = Outbound(red, senders)  # the process with the WeChat sender (the Rasa server's channel)
     try:
         openid = "oFollow" + uuid.uuid4().hex[:10]
         sid, start = f"wechat:{openid}", time.time()
-        outbound.record_inbound(sid, "wechat", red, now=start - 49 * 3600)  # last wrote 49 h ago
+        out.record_inbound(sid, "wechat", now=start - 49 * 3600)  # last wrote 49 h ago
         record = _earbud_followup(red, sid, start - 2 * DAY - 10)
         report = run(send_due(red, now=start))
         assert report.queued == [record["id"]] and wx.texts(openid) == []
         assert "左耳好了吗" in red.lindex(f"canyu:pending:{sid}", 0)
         assert FollowupStore(red).get(sid, record["id"])["outcome"] == "queued"
-        outbound.record_inbound(sid, "wechat", red)  # the user writes again
-        run(outbound.deliver_pending(sid, redis=red))
+        out.record_inbound(sid, "wechat")  # the user writes again
+        run(out.deliver_pending(sid))
         texts = wx.texts(openid)
         assert len(texts) == 1 and texts[0].startswith("左耳好了吗？") and "还没好" in texts[0], texts
         assert run(send_due(red, now=start + DAY)).queued == []  # never again
     finally:
-        outbound.register_sender("wechat", None)
+        senders.register("wechat", None)
 
 
 # ------------------------------------------------------------------ repairs, settings, privacy
