@@ -11,8 +11,7 @@ docs/participation.md):
 from __future__ import annotations
 
 import time
-from collections import Counter
-from typing import Any, Dict, Optional
+from typing import Any, Counter, Dict, Optional
 
 from bot import keys
 from bot.followups._callbacks import CallbackStore
@@ -26,8 +25,8 @@ def _pct(part: float, whole: float) -> Optional[float]:
 
 
 def followup_figures(redis: Any, start: float, end: float, now: Optional[float] = None) -> Dict[str, Any]:
-    counts: Counter = Counter()
-    by_kind: Dict[str, Counter] = {}
+    counts: Counter[str] = Counter()
+    by_kind: Dict[str, Counter[str]] = {}
     for entry in read_log(redis, start, end):
         counts[entry["what"]] += 1
         if entry.get("kind") and entry["kind"] != "callback":

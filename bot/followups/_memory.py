@@ -21,13 +21,13 @@ from bot.followups._config import FollowupConfig, load_config
 from bot.followups._store import (
     KEEP_S,
     Record,
-    _with_state,
     check_kind,
     check_reply,
     due_pairs,
     first_unanswered,
     new_record,
     records_of,
+    with_state,
 )
 
 __all__ = ["MemoryCallbackStore", "MemoryFollowupLog", "MemoryFollowupStore"]
@@ -143,7 +143,7 @@ class MemoryFollowupStore:
     def get(self, sender_id: str, fid: str) -> Optional[Record]:
         with self._lock:
             data = dict(self._users.read(sender_id))
-        return _with_state(fid, data) if fid in data else None
+        return with_state(fid, data) if fid in data else None
 
     def of_user(self, sender_id: str) -> List[Record]:
         with self._lock:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import redis
 
 __all__ = ["DUE_KEY", "FollowupStorage", "FollowupStore", "KEEP_S", "LOG_KEY", "Record", "RedisFollowupStore",
-           "SEQ_KEY", "log_event", "new_record", "user_key"]
+           "SEQ_KEY", "log_event", "new_record", "user_key", "with_state"]
 
 DUE_KEY = keys.FOLLOWUPS_DUE
 LOG_KEY = keys.FOLLOWUPS_LOG
@@ -108,7 +108,7 @@ def new_record(fid: str, sender_id: str, kind: str, ref: str, subject: Mapping[s
 def records_of(data: Mapping[str, str]) -> List[Record]:
     """The follow-ups in a user's hash, newest first, each with its state."""
     ids = [f for f in data if f.startswith("F") and ":" not in f]
-    return sorted((_with_state(f, data) for f in ids), key=lambda r: -float(r.get("created_at") or 0))
+    return sorted((with_state(f, data) for f in ids), key=lambda r: -float(r.get("created_at") or 0))
 
 
 def first_unanswered(records: Iterable[Record]) -> Optional[Record]:
@@ -188,7 +188,7 @@ class RedisFollowupStore:
     # --- reading -----------------------------------------------------------------------------------
     def get(self, sender_id: str, fid: str) -> Optional[Record]:
         data = self.redis.hgetall(user_key(sender_id))
-        return _with_state(fid, data) if fid in data else None
+        return with_state(fid, data) if fid in data else None
 
     def of_user(self, sender_id: str) -> List[Record]:
         """The user's follow-ups, newest first, each with its `sent`, `outcome`, `answer`."""
@@ -211,7 +211,8 @@ FollowupStore = RedisFollowupStore
 """The name callers build the Redis store by."""
 
 
-def _with_state(fid: str, data: Mapping[str, str]) -> Record:
+def with_state(fid: str, data: Mapping[str, str]) -> Record:
+    """Follow-up `fid` from a user's hash, with its `sent`, `outcome`, `answer` and `answered_at`."""
     record: Record = json.loads(data[fid])
     record.update({"sent": data.get(f"{fid}:sent"), "outcome": data.get(f"{fid}:outcome"),
                    "answer": data.get(f"{fid}:answer"), "answered_at": data.get(f"{fid}:answered_at")})
