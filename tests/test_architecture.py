@@ -31,6 +31,7 @@ DOCUMENTED_CACHES: Dict[str, str] = {
     "bot.embeddings:_bypass": "reset_encoders",
     "bot.knowledge.text:_jieba": "cache_clear",
     "bot.fans._rules:_load": "cache_clear",
+    "bot.feedback._match:_parts": "cache_clear",
     "bot.trainer.charts:_setup_fonts": "reset_font_cache",
     "bot.yaml_files:_cache": "clear",
     "bot.console.users:_dummy_hash": "cache_clear",

@@ -120,6 +120,8 @@ def encode(texts: Sequence[str]) -> Optional[np.ndarray]:
 
 @lru_cache(maxsize=20_000)
 def _parts(text: str) -> Tuple[Optional[str], FrozenSet[str], FrozenSet[str], Dict[str, int]]:
+    """The text-only parts of a signature: a process-wide cache (exemplars are matched again and again); reset with
+    `_parts.cache_clear()`."""
     return detect_language(text), products_in(text), concepts_in(text), _grams(text)
 
 
