@@ -83,7 +83,7 @@ async def _tell(backend: OrderBackend, alert: RestockAlert, send: SendFn, redis:
         return  # another process told this user already
     who = f"{alert.owner}/{alert.product}"
     try:
-        await send(alert.owner, [restock_message(alert.product, alert.language)], channel=alert.channel, redis=redis)
+        await send(alert.owner, [restock_message(alert.product, alert.language)], channel=alert.channel)
     except Exception as exc:  # CanyuError, OSError or a platform library's own: retry on the next check
         getattr(backend, "restore_restock_alert", lambda a: None)(alert)
         report.failed[who] = f"{type(exc).__name__}: {exc}"
@@ -117,7 +117,9 @@ async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[st
         report.busy = True
         return report
     if send is None:
-        from bot.outbound import send_to_user as send
+        from bot.outbound import Outbound
+
+        send = Outbound(r).send_to_user  # queued for a process with the channel's sender
     try:
         for product in products or PRODUCTS:
             alerts = backend.restock_alerts(product)
