@@ -20,11 +20,14 @@ from functools import lru_cache
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.language import detect_language
 
 __all__ = ["Signature", "signature", "similarity", "products_in", "concepts_in", "encode", "AUTO_JOIN", "SUGGEST"]
 
+Vectors = npt.NDArray[np.float32]
+"""Sentence vectors (one per row, or one vector)."""
 AUTO_JOIN = 0.68
 """At or above this score a voice joins the item without asking."""
 SUGGEST = 0.45
@@ -80,7 +83,7 @@ class Signature:
     products: FrozenSet[str]
     concepts: FrozenSet[str]
     grams: Dict[str, int] = field(hash=False, compare=False)
-    vector: Optional[np.ndarray] = field(default=None, hash=False, compare=False)
+    vector: Optional[Vectors] = field(default=None, hash=False, compare=False)
 
 
 def products_in(text: str) -> FrozenSet[str]:
@@ -100,7 +103,7 @@ def concepts_in(text: str) -> FrozenSet[str]:
 
 def _grams(text: str) -> Dict[str, int]:
     flat = _NON_WORD.sub(" ", text.lower()).strip()
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for token in flat.split():
         padded = f" {token} "
         for n in (2, 3):
@@ -109,7 +112,7 @@ def _grams(text: str) -> Dict[str, int]:
     return dict(counts)
 
 
-def encode(texts: Sequence[str]) -> Optional[np.ndarray]:
+def encode(texts: Sequence[str]) -> Optional[Vectors]:
     """Sentence vectors from the shared encoder (None when it cannot be loaded)."""
     if not texts:
         return None
@@ -125,7 +128,7 @@ def _parts(text: str) -> Tuple[Optional[str], FrozenSet[str], FrozenSet[str], Di
     return detect_language(text), products_in(text), concepts_in(text), _grams(text)
 
 
-def signature(text: str, vector: Optional[np.ndarray] = None, language: Optional[str] = None) -> Signature:
+def signature(text: str, vector: Optional[Vectors] = None, language: Optional[str] = None) -> Signature:
     """Everything matching needs about `text` (cached per text: items' exemplars are re-read often)."""
     detected, products, concepts, grams = _parts(text)
     return Signature(text=text, language=language or detected, products=products, concepts=concepts,
