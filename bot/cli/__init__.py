@@ -1,6 +1,8 @@
 """The `bot` command: every module in this package with a `register(subparsers)` adds its sub-commands.
 
 `main` is the CLI's composition root: it builds one `AppContext` per run and hands it to the command as `args.ctx`.
+A command whose process environment must be set before that (`bot run`: prometheus_client reads
+`PROMETHEUS_MULTIPROC_DIR` when it is imported) sets a `prepare(args, settings)` default, run first.
 """
 
 from __future__ import annotations
@@ -30,15 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one `bot` command with the run's one context (`args.ctx`: settings read once, Redis on first use)."""
-    from bot.context import build_context
     from bot.redaction import install, redact, secrets_from_env
+    from bot.settings import load_settings
 
     parser = build_parser()
     args = parser.parse_args(argv)
     ctx = None
     try:
-        ctx = args.ctx = build_context()
-        install(ctx.env)
+        settings = load_settings()
+        install(settings.env)
+        prepare = getattr(args, "prepare", None)
+        if prepare is not None:  # what the process environment needs before the context's imports (bot run)
+            prepare(args, settings)
+        from bot.context import build_context
+
+        ctx = args.ctx = build_context(settings=settings)
         return int(args.func(args) or 0)
     except CanyuError as exc:
         print(f"error: {redact(str(exc), secrets_from_env(ctx.env) if ctx else ())}", file=sys.stderr)

@@ -13,10 +13,13 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.context import AppContext
 from bot.errors import CanyuError
 from bot.settings import Settings, apply_quiet_env, child_env
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 METRICS_REDIS_TIMEOUT = 2.0
 """Seconds `/metrics` of `bot run` waits for Redis before it leaves the Redis gauges out."""
@@ -26,9 +29,9 @@ def _say(message: str) -> None:
     print(f"[canyu] {message}", flush=True)
 
 
-def _ctx(args: argparse.Namespace) -> AppContext:
+def _ctx(args: argparse.Namespace) -> "AppContext":
     """The CLI run's context (`args.ctx`, built by the CLI main)."""
-    ctx: AppContext = args.ctx
+    ctx: "AppContext" = args.ctx
     return ctx
 
 
@@ -64,6 +67,12 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _prepare_run(args: argparse.Namespace, settings: Settings) -> None:
+    """Before prometheus_client is imported (the context imports it): `bot run` counts restarts into the stack's
+    shared metrics folder (`Stack.metrics_dir`, which every child counts into too)."""
+    apply_quiet_env({"PROMETHEUS_MULTIPROC_DIR": str(settings.data_dir / "metrics")})
+
+
 def _run(args: argparse.Namespace) -> int:
     """Start the stack, keep it up (crashed children restart with backoff), serve health, drain on stop."""
     from bot.context import build_context
@@ -92,8 +101,6 @@ def _run(args: argparse.Namespace) -> int:
     extra = {"TELEGRAM_MODE": "polling"} if args.telegram_polling else {}
     stack = Stack(settings=settings, model=model, extra_env=extra, with_console=not args.no_console, progress=_say,
                   die_with_parent=True, workers=args.workers, action_workers=args.action_workers)
-    # before prometheus_client is imported: this process counts restarts into the stack's shared files
-    apply_quiet_env({"PROMETHEUS_MULTIPROC_DIR": str(stack.metrics_dir)})
     host, port = health_address(settings.env)
     metrics_env = {**settings.env, "PROMETHEUS_MULTIPROC_DIR": str(stack.metrics_dir)}
     health = HealthServer(None, host, port, env=metrics_env).start()
@@ -207,7 +214,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--action-workers", type=int, default=None, metavar="M",
                    help="action servers (default min(N, 2)); more than one run behind HAProxy on the actions port")
     p.add_argument("--telegram-polling", action="store_true", help="Telegram by long polling instead of webhook")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_run, prepare=_prepare_run)
 
     p = sub.add_parser("shell", help="chat with the assistant in the terminal")
     p.add_argument("--port", type=int, default=5006, help="port of the shell's own Rasa server")
