@@ -9,7 +9,10 @@ writes from Telegram too. Orders and repairs come from the order backend (`bot.o
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["OPEN_FEEDBACK", "CLOSED_REPAIRS", "person_ids", "open_things", "history", "history_async",
            "stored_summary"]
@@ -21,7 +24,7 @@ CLOSED_REPAIRS = ("done", "completed", "closed", "returned", "cancelled")
 IN_TRANSIT = ("shipped",)
 
 
-def person_ids(red: Any, sender_id: str) -> List[str]:
+def person_ids(red: "redis.Redis[str]", sender_id: str) -> List[str]:
     """Every sender id of the person behind `sender_id` (itself first)."""
     try:
         from bot.fans import identities, profile_id
@@ -59,13 +62,13 @@ def _repairs(backend: Any, ids: List[str]) -> List[Any]:
     return sorted(found.values(), key=lambda r: r.created_at, reverse=True)
 
 
-def _feedback(red: Any, sender_id: str) -> List[Any]:
+def _feedback(red: "redis.Redis[str]", sender_id: str) -> List[Any]:
     from bot.feedback import FeedbackStore
 
     return FeedbackStore(red, use_vectors=False).items_of(sender_id)
 
 
-def open_things(red: Any, sender_id: str, backend: Any = None) -> Dict[str, List[Any]]:
+def open_things(red: "redis.Redis[str]", sender_id: str, backend: Any = None) -> Dict[str, List[Any]]:
     """{"orders": in transit, "repairs": open, "feedback": items they filed or voted on that are still open}."""
     ids = person_ids(red, sender_id)
     out: Dict[str, List[Any]] = {"orders": [], "repairs": [], "feedback": []}
@@ -82,7 +85,7 @@ def open_things(red: Any, sender_id: str, backend: Any = None) -> Dict[str, List
     return out
 
 
-def history(red: Any, sender_id: str, backend: Any = None, limit: int = 20) -> Dict[str, List[Dict[str, Any]]]:
+def history(red: "redis.Redis[str]", sender_id: str, backend: Any = None, limit: int = 20) -> Dict[str, List[Dict[str, Any]]]:
     """The person's history across conversations, for the agent console (newest first, `limit` each)."""
     ids = person_ids(red, sender_id)
     out: Dict[str, List[Dict[str, Any]]] = {"identities": [{"id": i} for i in ids], "handoffs": [], "orders": [],
@@ -112,18 +115,20 @@ def history(red: Any, sender_id: str, backend: Any = None, limit: int = 20) -> D
     return out
 
 
-async def history_async(red: Any, sender_id: str) -> Dict[str, List[Dict[str, Any]]]:
-    """`history` off the event loop (the agent console); {} when a store is down, so the context still opens."""
+async def history_async(red: "redis.Redis[str]", sender_id: str, backend: Any = None
+                        ) -> Dict[str, List[Dict[str, Any]]]:
+    """`history` off the event loop (the agent console; `backend`: its context's order backend); {} when a store is
+    down, so the context still opens."""
     import asyncio
 
     try:
-        return await asyncio.get_running_loop().run_in_executor(None, history, red, sender_id)
+        return await asyncio.get_running_loop().run_in_executor(None, history, red, sender_id, backend)
     except Exception:
         logger.exception("memory: history of %s unavailable", sender_id)
         return {}
 
 
-def stored_summary(red: Any, sender_id: str, backend: Any = None) -> Dict[str, Any]:
+def stored_summary(red: "redis.Redis[str]", sender_id: str, backend: Any = None) -> Dict[str, Any]:
     """What is stored about the person, by kind: counts from the privacy inventory, plus orders and repairs."""
     from bot.privacy import find_all, resolve_person
 
