@@ -372,10 +372,12 @@ def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: s
     from rasa_sdk import Tracker
 
     from bot.actions.product import _sounds_like_feedback
+    from bot.knowledge.answering import load_answering
+    from bot.settings import load_settings
 
     latest = {"text": text, "intent": {"name": "complain", "confidence": confidence}, "entities": []}
     tracker = Tracker("s", {}, latest, [], False, None, {}, "action_listen")
-    assert _sounds_like_feedback(tracker) is offered
+    assert _sounds_like_feedback(tracker, load_answering(load_settings().home / "knowledge")) is offered
 
 
 @pytest.mark.parametrize("text, intent, confidence, answer_path", [

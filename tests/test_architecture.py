@@ -51,6 +51,7 @@ COMPOSITION_ROOTS: Set[str] = {
     "connectors/rest.py",
     "bot/context.py",
     "bot/actions/server.py",
+    "bot/handoff/policy.py",
     "bot/cli/__init__.py",
     "bot/cli/core.py",
     "bot/runner.py",

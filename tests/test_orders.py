@@ -20,10 +20,10 @@ from bot.orders import (
     Order,
     OrderBackend,
     OrderNotChangeable,
-    owned_order,
     carrier_name,
     get_order_backend,
     normalise_order_number,
+    owned_order,
     product_name,
 )
 from bot.orders.products import AMBIGUOUS_PHONE, find_product
@@ -95,9 +95,8 @@ def test_order_rejects_an_unknown_status() -> None:
         Order("M2026110501", "Millet Band 9", "lost", None, None, None, datetime(2026, 1, 1))
 
 
-def test_get_order_backend_uses_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CANYU_DATA_DIR", str(tmp_path))
-    backend = get_order_backend({"CANYU_ORDER_BACKEND": "sqlite"})
+def test_get_order_backend_uses_the_data_dir(tmp_path: Path) -> None:
+    backend = get_order_backend({"CANYU_ORDER_BACKEND": "sqlite", "CANYU_DATA_DIR": str(tmp_path)})
     assert backend.get("M2026110503") is not None
     assert (tmp_path / DB_NAME).is_file()
     with pytest.raises(ConfigError, match="CANYU_ORDER_BACKEND='shopify'"):
@@ -166,11 +165,11 @@ def test_only_the_owner_gets_the_order(tmp_path: Path) -> None:
     assert owned_order(backend, "M2026110599", "alice") is None
 
 
-def test_demo_owner_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_owner_comes_from_the_environment(tmp_path: Path) -> None:
     assert demo_owner({}) == "rest:me"
     assert demo_owner({"CANYU_DEMO_ORDERS_OWNER": " wechat:oDemo "}) == "wechat:oDemo"
-    monkeypatch.setenv("CANYU_DEMO_ORDERS_OWNER", "telegram:42")
-    backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
+    backend = get_order_backend({"CANYU_DATA_DIR": str(tmp_path), "CANYU_DEMO_ORDERS_OWNER": "telegram:42"})
+    assert (tmp_path / DB_NAME).is_file()
     assert backend.get("M2026110503").owner == "telegram:42"  # type: ignore[union-attr]
 
 
@@ -387,7 +386,7 @@ def test_the_orders_cli_sets_stock_and_tells_subscribers(tmp_path: Path, redis_s
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture) -> None:
     from bot.cli import main
-    from bot.outbound import pop_outbox
+    from bot.outbound import Outbound
 
     monkeypatch.setenv("CANYU_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("REDIS_URL", redis_server.url)
@@ -398,7 +397,7 @@ def test_the_orders_cli_sets_stock_and_tells_subscribers(tmp_path: Path, redis_s
     assert main(["orders", "stock", "14 Pro", "12"]) == 0
     assert "phone_14_pro: 0 → 12" in capsys.readouterr().out
     red = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    messages = pop_outbox("rest-erin", redis=red)
+    messages = Outbound(red).pop_outbox("rest-erin")
     assert len(messages) == 1 and "Millet Phone 14 Pro" in messages[0]["text"]
     assert main(["orders", "stock", "toaster", "1"]) == 2
     assert main(["orders", "show", "M2026110501"]) == 0

@@ -8,10 +8,17 @@ itself uses `feedback_news.py` after a filing.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.common import tracker_language
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from bot.feedback import FeedbackStore
 
 __all__ = ["_ID_IN_TEXT", "_slot_language", "_language", "_say", "_text", "_entity", "_phrase", "_feedback_store",
            "_id_from"]
@@ -24,12 +31,9 @@ def _slot_language(tracker: Tracker) -> str:
 
 
 def _language(tracker: Tracker) -> str:
-    """The language of this message (a payload or "👍" has none: then the conversation's)."""
-    from bot.language import detect_language
-
-    text = _ID_IN_TEXT.sub(" ", _text(tracker))  # "+1 FB12" says nothing about the language
-    detected = None if text.startswith("/") else detect_language(text)
-    return detected or _slot_language(tracker)
+    """The language of this message (a payload or "👍" has none: then the conversation's): `tracker_language`
+    on the text without feedback ids ("+1 FB12" says nothing about the language)."""
+    return tracker_language(tracker, _ID_IN_TEXT.sub(" ", _text(tracker)))
 
 
 def _say(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], name: str, language: str,
@@ -63,10 +67,10 @@ def _phrase(domain: Dict[Text, Any], name: str, language: str, **values: Any) ->
     return name
 
 
-def _feedback_store() -> Any:
+def _feedback_store(redis: "Redis[str]") -> "FeedbackStore":
     from bot.feedback import FeedbackStore
 
-    return FeedbackStore()
+    return FeedbackStore(redis)
 
 
 def _id_from(tracker: Tracker) -> Optional[str]:

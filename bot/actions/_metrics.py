@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, cast
 
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
@@ -31,11 +31,11 @@ def install() -> None:
     async def run(self: ActionExecutor, action_call: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         name = str(action_call.get("next_action") or "")
         if name not in self.actions:
-            return await original(self, action_call)
+            return cast(Optional[Dict[str, Any]], await original(self, action_call))
         started, outcome = time.perf_counter(), "error"
         with ACTIONS_IN_PROGRESS.labels(name).track_inprogress():
             try:
-                result = await original(self, action_call)
+                result = cast(Optional[Dict[str, Any]], await original(self, action_call))
                 outcome = "ok"
                 return result
             except ActionExecutionRejection:
@@ -46,7 +46,7 @@ def install() -> None:
                 ACTION_SECONDS.labels(name).observe(time.perf_counter() - started)
 
     run._canyu_counted = True  # type: ignore[attr-defined]
-    ActionExecutor.run = run  # type: ignore[method-assign]
+    ActionExecutor.run = run
 
 
 install()

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Text
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Text
 
 from rasa_sdk import Tracker
 
 from bot.dates import format_date  # re-exported: the actions take it from here (it lives below bot.memory too)
-from bot.language import detect_language
+from bot.language import user_language
 
-__all__ = ["user_language", "format_date", "turns", "bot_responses"]
+__all__ = ["tracker_language", "platform_language", "format_date", "turns", "bot_responses"]
 
 _TURN_BOUNDARIES = ("restart", "session_started")
 
 
-def user_language(tracker: Tracker) -> str:
-    """The conversation's language: the `language` slot, else the latest message's language, else English."""
-    slot = tracker.get_slot("language")
-    if slot in ("zh", "en"):
-        return str(slot)
-    return detect_language(tracker.latest_message.get("text") or "") or "en"
+def platform_language(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The platform's hint in a message's metadata (Telegram's `language_code`), else None."""
+    telegram = (metadata or {}).get("telegram")
+    code = telegram.get("language_code") if isinstance(telegram, Mapping) else None
+    return str(code) if code else None
+
+
+def tracker_language(tracker: Tracker, text: Optional[str] = None) -> str:
+    """The language to answer in: `bot.language.user_language` (the one decision, precedence documented there)
+    on the latest message (or `text`, e.g. with ids removed), the `language` slot, the platform and the channel."""
+    message = tracker.latest_message or {}
+    return user_language(message.get("text") or "" if text is None else text,
+                         conversation=tracker.get_slot("language"), platform=platform_language(message.get("metadata")),
+                         sender_id=tracker.sender_id or "")
 
 
 def turns(events: Iterable[Dict[Text, Any]]) -> List[List[Dict[Text, Any]]]:

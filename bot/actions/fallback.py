@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions.common import bot_responses, turns
 from bot.actions.product import kb_second_chance
 
@@ -40,7 +41,7 @@ def consecutive_misses(events: List[Dict[Text, Any]]) -> int:
     return count
 
 
-class ActionFallback(Action):
+class ActionFallback(WithContext, Action):
     def name(self) -> Text:
         return "action_fallback"
 
@@ -48,7 +49,7 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         sent_before = len(dispatcher.messages)
-        events = kb_second_chance(dispatcher, tracker, domain)
+        events = kb_second_chance(self.ctx, dispatcher, tracker, domain)
         if inspect.isawaitable(events):
             events = await events
         if events or len(dispatcher.messages) > sent_before:

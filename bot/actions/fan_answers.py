@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _say, _slot_language
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from bot.fan_answers import FanAnswers
 
 __all__ = ["ActionFanAnswersOptIn", "ActionFanAnswersOptOut", "ActionFanAnswersOffer", "ActionFanAnswersSubmit"]
 
@@ -32,21 +38,20 @@ SKIP = re.compile(r"^\s*(跳过|换一题|换一个|不会|skip|next|pass|don'?t
 STOP = re.compile(r"^\s*(算了|不答了|取消|stop|cancel|quit)\s*[.!。！]?\s*$", re.I)
 
 
-def _fans() -> Any:
+def _fans(redis: "Redis[str]") -> "FanAnswers":
     from bot.fan_answers import FanAnswers
-    from bot.storage import connect_redis
 
-    return FanAnswers(connect_redis())
+    return FanAnswers(redis)
 
 
-def _unclear_for_newcomer(tracker: Tracker, fans: Any) -> bool:
+def _unclear_for_newcomer(tracker: Tracker, fans: "FanAnswers") -> bool:
     text = tracker.latest_message.get("text") or ""
     confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
     return not text.startswith("/") and confidence < CLEAR and not fans.opted_in(tracker.sender_id)
 
 
 def _offer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], language: str,
-           fans: Any) -> List[Dict[Text, Any]]:
+           fans: "FanAnswers") -> List[Dict[Text, Any]]:
     """The next question and the form that takes the answer, or why there is none."""
     from bot.fan_answers import NotEligible, NotOptedIn, RateLimited
 
@@ -69,7 +74,7 @@ def _offer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text
             SlotSet("fan_answer_text", None), FollowupAction("fan_answer_form")]
 
 
-class ActionFanAnswersOptIn(Action):
+class ActionFanAnswersOptIn(WithContext, Action):
     def name(self) -> Text:
         return "action_fan_answers_optin"
 
@@ -77,7 +82,7 @@ class ActionFanAnswersOptIn(Action):
         from bot.fan_answers import NotEligible
 
         language = _language(tracker)
-        fans = _fans()
+        fans = _fans(self.ctx.redis)
         if _unclear_for_newcomer(tracker, fans):
             return [FollowupAction("action_answer_product")]
         try:
@@ -90,28 +95,28 @@ class ActionFanAnswersOptIn(Action):
         return _offer(dispatcher, tracker, domain, language, fans)
 
 
-class ActionFanAnswersOptOut(Action):
+class ActionFanAnswersOptOut(WithContext, Action):
     def name(self) -> Text:
         return "action_fan_answers_optout"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        _fans().opt_out(tracker.sender_id)
+        _fans(self.ctx.redis).opt_out(tracker.sender_id)
         _say(dispatcher, tracker, domain, "utter_fan_answers_opted_out", _language(tracker))
         return [SlotSet("fan_answer_item", None), SlotSet("fan_answer_question", None)]
 
 
-class ActionFanAnswersOffer(Action):
+class ActionFanAnswersOffer(WithContext, Action):
     def name(self) -> Text:
         return "action_fan_answers_offer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        fans = _fans()
+        fans = _fans(self.ctx.redis)
         if _unclear_for_newcomer(tracker, fans):
             return [FollowupAction("action_answer_product")]
         return _offer(dispatcher, tracker, domain, _language(tracker), fans)
 
 
-class ActionFanAnswersSubmit(Action):
+class ActionFanAnswersSubmit(WithContext, Action):
     """After `fan_answer_form`: file the answer (or skip to the next question, or stop)."""
 
     def name(self) -> Text:
@@ -126,7 +131,7 @@ class ActionFanAnswersSubmit(Action):
         language = _language(tracker) if text and not text.startswith("/") else _slot_language(tracker)
         done = [SlotSet("fan_answer_text", None), SlotSet("fan_answer_item", None),
                 SlotSet("fan_answer_question", None)]
-        fans = _fans()
+        fans = _fans(self.ctx.redis)
         if not item or not text or STOP.match(text) or text.startswith("/"):
             _say(dispatcher, tracker, domain, "utter_fan_answers_stopped", language)
             return done

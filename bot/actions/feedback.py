@@ -16,9 +16,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
 from bot.actions.feedback_news import offer_digest, tell_status_now
 from bot.errors import CanyuError
+from bot.language import CJK_CHAR
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,6 @@ __all__ = [
     "ActionFileAnswerComment",
 ]
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NO_COMMENT = {"deny", "thanks", "goodbye", "affirm", "greet"}
 # "down" first: "not helpful" / "没有帮助" contain the "up" words.
 _THUMBS = [(re.compile(r"👎|useless|not helpful|didn'?t help|没用|没有用|没帮助|没有帮助|没解决|答非所问|thumbs down|"
@@ -58,8 +59,8 @@ def _is_vague(text: str) -> bool:
 
     if products_in(text) or concepts_in(text):
         return False
-    if _CJK.search(text):
-        return len(_CJK.findall(text)) < 10
+    if CJK_CHAR.search(text):
+        return len(CJK_CHAR.findall(text)) < 10
     return len(text.split()) < 7
 
 
@@ -94,7 +95,7 @@ def _after_voice(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
     offer_digest(dispatcher, tracker, domain, store, language)
 
 
-class ActionFileFeedback(Action):
+class ActionFileFeedback(WithContext, Action):
     """File a complaint or suggestion, matched to an existing item when it is the same thing."""
 
     def name(self) -> Text:
@@ -112,7 +113,7 @@ class ActionFileFeedback(Action):
             _say(dispatcher, tracker, domain, "utter_feedback_ask_details", language)
             return []
         try:
-            store = _feedback_store()
+            store = _feedback_store(self.ctx.redis)
             filing = store.file(tracker.sender_id, text, kind=kind, language=language, channel=_channel(tracker))
         except CanyuError as exc:
             logger.error("feedback: could not file %r from %s: %s", text, tracker.sender_id, exc)
@@ -130,6 +131,8 @@ class ActionFileFeedback(Action):
                 ])
             return [SlotSet("feedback_candidate", cand.id), SlotSet("feedback_pending_text", text)]
         item = filing.item
+        if item is None:  # only "ask" files nothing, and it has a candidate
+            raise CanyuError(f"feedback: filing {filing.outcome!r} of {tracker.sender_id} returned no item")
         if item.status == "shipped":
             _say_shipped(dispatcher, tracker, domain, store, item, language)
         elif filing.outcome == "new":
@@ -146,7 +149,7 @@ class ActionFileFeedback(Action):
                 SlotSet("feedback_pending_text", None)]
 
 
-class ActionFeedbackStatus(Action):
+class ActionFeedbackStatus(WithContext, Action):
     """"What happened to my feedback?": the user's items (or the one they named) with their status."""
 
     def name(self) -> Text:
@@ -156,7 +159,7 @@ class ActionFeedbackStatus(Action):
         from bot.feedback import UnknownItem
 
         language = _language(tracker)
-        store = _feedback_store()
+        store = _feedback_store(self.ctx.redis)
         wanted = _id_from(tracker)
         try:
             items = ([store.get(wanted)] if wanted and not wanted.startswith("new")
@@ -174,7 +177,7 @@ class ActionFeedbackStatus(Action):
         return [SlotSet("feedback_id", None)]
 
 
-class ActionVote(Action):
+class ActionVote(WithContext, Action):
     """+1 on an item (button or "+1 FB12"), or "mine's different" to file the pending text as new."""
 
     def name(self) -> Text:
@@ -184,7 +187,7 @@ class ActionVote(Action):
         from bot.feedback import UnknownItem
 
         language = _language(tracker)
-        store = _feedback_store()
+        store = _feedback_store(self.ctx.redis)
         pending = tracker.get_slot("feedback_pending_text") or ""
         target = _id_from(tracker) or tracker.get_slot("feedback_candidate")
         clear = [SlotSet("feedback_candidate", None), SlotSet("feedback_pending_text", None),
@@ -218,7 +221,7 @@ class ActionVote(Action):
         return clear
 
 
-class ActionRecordAnswerRating(Action):
+class ActionRecordAnswerRating(WithContext, Action):
     """👍/👎 after an answer (1–5 after a handoff is the handoff's csat); a 👎 asks what was missing
     (answer_comment_form)."""
 
@@ -240,7 +243,8 @@ class ActionRecordAnswerRating(Action):
             _say(dispatcher, tracker, domain, "utter_answer_rated_up", language)
             return [SlotSet("rating", None)]
         try:
-            record_rating(tracker.sender_id, rating, kb_entry=str(tracker.get_slot("kb_entry") or ""))
+            record_rating(tracker.sender_id, rating, kb_entry=str(tracker.get_slot("kb_entry") or ""),
+                          red=self.ctx.redis)
         except CanyuError as exc:
             logger.error("ratings: could not record %s from %s: %s", rating, tracker.sender_id, exc)
         if rating == "up":
@@ -249,7 +253,7 @@ class ActionRecordAnswerRating(Action):
         return [SlotSet("rating", None), FollowupAction("answer_comment_form")]
 
 
-class ActionFileAnswerComment(Action):
+class ActionFileAnswerComment(WithContext, Action):
     """After a 👎: the user's comment becomes a feedback item (unless they just said no)."""
 
     def name(self) -> Text:
@@ -264,13 +268,15 @@ class ActionFileAnswerComment(Action):
             _say(dispatcher, tracker, domain, "utter_answer_comment_skipped", language)
             return [SlotSet("answer_comment", None)]
         try:
-            filing = _feedback_store().file(tracker.sender_id, comment, kind="complaint", language=language,
-                                            channel=_channel(tracker), ask_when_unsure=False)
+            filing = _feedback_store(self.ctx.redis).file(tracker.sender_id, comment, kind="complaint",
+                                                          language=language, channel=_channel(tracker),
+                                                          ask_when_unsure=False)
             record_rating(tracker.sender_id, "down", kind="answer_comment",
-                          kb_entry=str(tracker.get_slot("kb_entry") or ""), comment=comment)
+                          kb_entry=str(tracker.get_slot("kb_entry") or ""), comment=comment, red=self.ctx.redis)
         except CanyuError as exc:
             logger.error("feedback: could not file the answer comment of %s: %s", tracker.sender_id, exc)
             _friendly_failure(dispatcher, language)
             return [SlotSet("answer_comment", None)]
-        _say(dispatcher, tracker, domain, "utter_answer_comment_thanks", language, feedback_id=filing.item.id)
-        return [SlotSet("answer_comment", None), SlotSet("feedback_id", filing.item.id)]
+        item_id = filing.item.id if filing.item is not None else None  # filed without asking: always an item
+        _say(dispatcher, tracker, domain, "utter_answer_comment_thanks", language, feedback_id=item_id)
+        return [SlotSet("answer_comment", None), SlotSet("feedback_id", item_id)]

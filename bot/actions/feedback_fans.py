@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _say, _text
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["ActionLinkIdentity", "ActionExplainTier", "ActionGrantFCode"]
 
 
-class ActionLinkIdentity(Action):
+class ActionLinkIdentity(WithContext, Action):
     """Without a code: give one. With a code: link this identity to the person who asked for it.
 
     Only WeChat and Telegram identities link (`bot.fans.is_verified_identity`); too many wrong codes
@@ -29,18 +30,24 @@ class ActionLinkIdentity(Action):
         return "action_link_identity"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import (LinkError, LinkLocked, UnverifiedIdentity, create_link_code, find_link_code,
-                              redeem_link_code)
+        from bot.fans import (
+            LinkError,
+            LinkLocked,
+            UnverifiedIdentity,
+            create_link_code,
+            find_link_code,
+            redeem_link_code,
+        )
 
         language = _language(tracker)
         code = find_link_code(_text(tracker))
         try:
             if code:
-                redeem_link_code(tracker.sender_id, code)
+                redeem_link_code(tracker.sender_id, code, self.ctx.redis)
                 _say(dispatcher, tracker, domain, "utter_link_done", language)
             else:
                 _say(dispatcher, tracker, domain, "utter_link_code", language,
-                     code=create_link_code(tracker.sender_id))
+                     code=create_link_code(tracker.sender_id, self.ctx.redis))
         except UnverifiedIdentity:
             _say(dispatcher, tracker, domain, "utter_link_unverified", language)
         except LinkLocked as locked:
@@ -53,7 +60,7 @@ class ActionLinkIdentity(Action):
         return []
 
 
-class ActionExplainTier(Action):
+class ActionExplainTier(WithContext, Action):
     """"What's my tier?", "Why am I first in line?": the tier, the honest reason, the privileges."""
 
     def name(self) -> Text:
@@ -62,11 +69,11 @@ class ActionExplainTier(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         from bot.fans import explain_status
 
-        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker)))
+        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker), self.ctx.redis))
         return []
 
 
-class ActionGrantFCode(Action):
+class ActionGrantFCode(WithContext, Action):
     """One early-access code per person and launch, from the newest campaign that still has codes
     (WeChat and Telegram identities only)."""
 
@@ -77,19 +84,19 @@ class ActionGrantFCode(Action):
         from bot.fans import NotEligible, PoolEmpty, UnverifiedIdentity, campaigns, grant_code, status_of
 
         language = _language(tracker)
-        known = campaigns()
+        known = campaigns(self.ctx.redis)
         if not known:
             _say(dispatcher, tracker, domain, "utter_fcode_no_campaign", language)
             return []
         campaign, meta = max(known.items(), key=lambda kv: kv[1].get("created", 0))
         title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
         try:
-            grant = grant_code(tracker.sender_id, campaign)
+            grant = grant_code(tracker.sender_id, campaign, self.ctx.redis)
         except UnverifiedIdentity:
             _say(dispatcher, tracker, domain, "utter_fcode_unverified", language)
             return []
         except NotEligible:
-            tier = status_of(tracker.sender_id).tier
+            tier = status_of(tracker.sender_id, self.ctx.redis).tier
             _say(dispatcher, tracker, domain, "utter_fcode_not_eligible", language, tier=tier.name(language))
             return []
         except PoolEmpty:

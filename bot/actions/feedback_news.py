@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
 from bot.errors import CanyuError
 
@@ -69,7 +70,7 @@ def _target(tracker: Tracker) -> Optional[str]:
     return _id_from(tracker)
 
 
-class ActionFeedbackUnsubscribe(Action):
+class ActionFeedbackUnsubscribe(WithContext, Action):
     """No more news of one item, of the weekly note, or of anything (honoured by every send)."""
 
     def name(self) -> Text:
@@ -79,7 +80,7 @@ class ActionFeedbackUnsubscribe(Action):
         from bot.feedback import UnknownItem, unsubscribe, unsubscribe_digest
 
         language = _language(tracker)
-        store = _feedback_store()
+        store = _feedback_store(self.ctx.redis)
         target = _target(tracker)
         if target is None and _WEEKLY.search(_text(tracker)):
             target = "digest"
@@ -101,7 +102,7 @@ class ActionFeedbackUnsubscribe(Action):
         return [SlotSet("feedback_id", None)]
 
 
-class ActionFeedbackDigestSubscribe(Action):
+class ActionFeedbackDigestSubscribe(WithContext, Action):
     """"Yes, weekly please": the person gets the weekly note from now on."""
 
     def name(self) -> Text:
@@ -111,13 +112,13 @@ class ActionFeedbackDigestSubscribe(Action):
         from bot.feedback import subscribe_digest
 
         language = _language(tracker)
-        added = subscribe_digest(_feedback_store().red, tracker.sender_id, language)
+        added = subscribe_digest(_feedback_store(self.ctx.redis).red, tracker.sender_id, language)
         name = "utter_feedback_digest_subscribed" if added else "utter_feedback_digest_already"
         _say(dispatcher, tracker, domain, name, language)
         return []
 
 
-class ActionFeedbackBetaSignup(Action):
+class ActionFeedbackBetaSignup(WithContext, Action):
     """"Count me in": the person goes on the beta list of the item (named, or their own item in beta)."""
 
     def name(self) -> Text:
@@ -127,7 +128,7 @@ class ActionFeedbackBetaSignup(Action):
         from bot.feedback import UnknownItem, beta_signup
 
         language = _language(tracker)
-        store = _feedback_store()
+        store = _feedback_store(self.ctx.redis)
         wanted = _id_from(tracker)
         try:
             item = store.get(wanted) if wanted and not wanted.startswith("new") else next(

@@ -19,9 +19,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import user_language
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.followups import FollowupStore, checkin_message
-from bot.handoff.rules import Escalation, load_config
+from bot.handoff.rules import Escalation, EscalationConfig, config_path, load_config
 from bot.handoff.store import HandoffStore
 
 logger = logging.getLogger(__name__)
@@ -57,15 +58,13 @@ def _about(record: Dict[str, Any]) -> str:
     return f"follow-up {record['id']}: still not right after the {record.get('kind')} ({subject})"
 
 
-class ActionFollowupAnswer(Action):
+class ActionFollowupAnswer(WithContext, Action):
     def name(self) -> Text:
         return "action_followup_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.storage import connect_redis
-
-        redis = connect_redis()
+        redis = self.ctx.redis
         store = FollowupStore(redis)
         fid = _entity(tracker, "followup_id")
         reply = _entity(tracker, "followup_reply") or reply_of(tracker.latest_message.get("text") or "")
@@ -84,19 +83,20 @@ class ActionFollowupAnswer(Action):
         if reply == "yes":
             dispatcher.utter_message(response="utter_followup_yes")
             return []
-        return self._back_to_a_person(dispatcher, tracker, HandoffStore(redis), record)
+        rules = load_config(config_path(self.ctx.settings))
+        return self._back_to_a_person(dispatcher, tracker, HandoffStore(redis), rules, record)
 
     @staticmethod
     def _back_to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, handoffs: HandoffStore,
-                          record: Dict[str, Any]) -> List[Dict[Text, Any]]:
+                          rules: EscalationConfig, record: Dict[str, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_followup_no")
-        explicit = load_config().rule("explicit_request")
+        explicit = rules.rule("explicit_request")
         about = _about(record)
         escalation = Escalation(rule="followup", reason="Follow-up: still not right", cue=about, urgent=False,
                                 priority=explicit.priority if explicit else 20)
         if handoffs.get(tracker.sender_id) is None:
             tier, boost = handoffs.tier_and_boost(tracker.sender_id)
-            language = record.get("language") or user_language(tracker)
+            language = record.get("language") or tracker_language(tracker)
             handoffs.enqueue(tracker.sender_id, escalation, tier=tier, boost=boost,
                              channel=tracker.get_latest_input_channel() or "", language=language)
             minutes = handoffs.estimate_minutes(tracker.sender_id)

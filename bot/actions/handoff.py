@@ -15,16 +15,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.fans import queue_note
-from bot.handoff.rules import Escalation, assess, load_config, turns_from_events
+from bot.handoff.rules import Escalation, EscalationConfig, assess, config_path, load_config, turns_from_events
 from bot.handoff.store import HandoffStore
-from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
 
 
-def _escalation_for(tracker: Tracker) -> Escalation:
-    config = load_config()
+def _escalation_for(tracker: Tracker, config: EscalationConfig) -> Escalation:
     found = assess(turns_from_events(tracker.events), config)
     if found is not None:
         return found
@@ -38,15 +38,6 @@ def _escalation_for(tracker: Tracker) -> Escalation:
     )
 
 
-def _language(tracker: Tracker) -> str:
-    """The language the agent should answer in: the latest message's, else the conversation's slot."""
-    detected = detect_language(tracker.latest_message.get("text") or "")
-    if detected:
-        return detected
-    slot = tracker.get_slot("language")
-    return str(slot) if slot in ("zh", "en") else "en"
-
-
 def _close_form(tracker: Tracker) -> List[Dict[Text, Any]]:
     """A handoff ends any form in progress, so the next message after the agent is not taken as its answer."""
     if (tracker.active_loop or {}).get("name"):
@@ -54,15 +45,13 @@ def _close_form(tracker: Tracker) -> List[Dict[Text, Any]]:
     return []
 
 
-class ActionHandoff(Action):
+class ActionHandoff(WithContext, Action):
     def name(self) -> Text:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.storage import connect_redis
-
-        escalation = _escalation_for(tracker)
-        store = HandoffStore(connect_redis())
+        escalation = _escalation_for(tracker, load_config(config_path(self.ctx.settings)))
+        store = HandoffStore(self.ctx.redis)
         metadata = tracker.latest_message.get("metadata") or {}
         existing = store.get(tracker.sender_id)
         if existing is not None:  # still waiting or with an agent (e.g. a new Rasa session): pause again
@@ -73,7 +62,7 @@ class ActionHandoff(Action):
         record = store.enqueue(
             tracker.sender_id, escalation, tier=tier, boost=boost,
             channel=tracker.get_latest_input_channel() or "",
-            language=_language(tracker),
+            language=tracker_language(tracker),
         )
         minutes = store.estimate_minutes(tracker.sender_id)
         logger.info("handoff %s: %s (%s), priority %s, wait %s min", tracker.sender_id, record.rule,
@@ -85,7 +74,7 @@ class ActionHandoff(Action):
         else:
             ahead = store.ahead_of(tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_queued", minutes=minutes, ahead=ahead)
-        note = queue_note(tracker.sender_id, record.language or _language(tracker), store.redis)
+        note = queue_note(tracker.sender_id, record.language or tracker_language(tracker), store.redis)
         if note:  # a fan tier put them ahead: say so
             dispatcher.utter_message(text=note)
         return [*_close_form(tracker), SlotSet("handoff_reason", record.rule), ConversationPaused()]

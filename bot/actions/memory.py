@@ -15,14 +15,18 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Dict, List, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, BotUttered, FollowupAction, SlotSet, SessionStarted
+from rasa_sdk.events import ActionExecuted, BotUttered, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import keys
+from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _phrase, _say, _slot_language
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 __all__ = ["ActionSessionStart", "ActionWhatYouKnow", "ActionEraseMyData", "ERASE_PAYLOAD"]
 
@@ -51,17 +55,11 @@ def _said_clearly(tracker: Tracker, deleting: bool = False) -> bool:
     return bool(_ABOUT_ME.search(text)) and (not deleting or bool(_DELETE.search(text)))
 
 
-def _redis() -> Any:
-    from bot.storage import connect_redis
-
-    return connect_redis()
-
-
 def _had_conversation(tracker: Tracker) -> bool:
     return any(e.get("event") == "user" for e in tracker.events or [])
 
 
-class ActionSessionStart(Action):
+class ActionSessionStart(WithContext, Action):
     """Rasa's session start (slots carried over), then the return greeting when something is open."""
 
     def name(self) -> Text:
@@ -77,16 +75,15 @@ class ActionSessionStart(Action):
             events.append(BotUttered(text=note, metadata={"memory": "welcome_back"}))
         return events
 
-    @staticmethod
-    def _welcome_back(tracker: Tracker, domain: Dict[Text, Any]) -> str:
+    def _welcome_back(self, tracker: Tracker, domain: Dict[Text, Any]) -> str:
         from bot.memory import join, open_lines, open_things, returning
 
         try:
-            red = _redis()
+            red = self.ctx.redis
             seen = returning(red, tracker.sender_id)
             if not (seen or _had_conversation(tracker)):
                 return ""
-            things = open_things(red, tracker.sender_id)
+            things = open_things(red, tracker.sender_id, self.ctx.orders)
         except Exception:  # never let the greeting stop a conversation from starting
             logger.exception("memory: no return greeting for %s", tracker.sender_id)
             return ""
@@ -97,7 +94,7 @@ class ActionSessionStart(Action):
         return _phrase(domain, "utter_memory_welcome_back", language, open_items=join(lines, language))
 
 
-class ActionWhatYouKnow(Action):
+class ActionWhatYouKnow(WithContext, Action):
     """"What do you know about me?" / "你都知道我什么": what is stored, and how to delete it."""
 
     def name(self) -> Text:
@@ -110,7 +107,7 @@ class ActionWhatYouKnow(Action):
             return [FollowupAction(ANSWER_PATH)]
         language = _language(tracker)
         try:
-            summary = stored_summary(_redis(), tracker.sender_id)
+            summary = stored_summary(self.ctx.redis, tracker.sender_id, self.ctx.orders)
         except Exception:
             logger.exception("memory: summary of %s failed", tracker.sender_id)
             _say(dispatcher, tracker, domain, "utter_memory_unavailable", language)
@@ -125,7 +122,7 @@ class ActionWhatYouKnow(Action):
         return []
 
 
-class ActionEraseMyData(Action):
+class ActionEraseMyData(WithContext, Action):
     """First ask (a button says yes); on yes, erase everything once this turn is saved."""
 
     def name(self) -> Text:
@@ -144,18 +141,18 @@ class ActionEraseMyData(Action):
                  buttons=[{"title": yes, "payload": CONFIRM_PAYLOAD}])
             return []
         _say(dispatcher, tracker, domain, "utter_memory_erase_started", language)
-        threading.Thread(target=erase_after_turn, args=(tracker.sender_id,), name="memory-erase", daemon=True).start()
+        threading.Thread(target=erase_after_turn, args=(self.ctx.redis, tracker.sender_id), name="memory-erase",
+                         daemon=True).start()
         return []
 
 
-def erase_after_turn(sender_id: str, wait: float = ERASE_WAIT) -> int:
+def erase_after_turn(red: "Redis[str]", sender_id: str, wait: float = ERASE_WAIT) -> int:
     """Erase the person once Rasa has saved this turn (its conversation lock is gone); returns entries erased.
 
     Erasing while the turn runs would be undone by the tracker Rasa saves at its end."""
     from bot.fan_answers import FanAnswers
     from bot.privacy import erase, resolve_person
 
-    red = _redis()
     lock = keys.rasa_lock(sender_id)
     deadline = time.monotonic() + wait
     time.sleep(0.5)

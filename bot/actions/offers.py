@@ -21,13 +21,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._offer_slot import OFFER_SLOT, make_offer, pending_offer
-from bot.actions.common import user_language
+from bot.actions.common import tracker_language
 from bot.actions.product import answer_entry
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
 
-class ActionAnswerOffer(Action):
+class ActionAnswerOffer(WithContext, Action):
     """Yes or no: to the pending offer if there is one, else a plain acknowledgement."""
 
     def name(self) -> Text:
@@ -46,10 +47,9 @@ class ActionAnswerOffer(Action):
             return clear
         return clear + self._give(dispatcher, tracker, offer)
 
-    @staticmethod
-    def _give(dispatcher: CollectingDispatcher, tracker: Tracker, offer: Dict[str, Any]) -> List[Dict[Text, Any]]:
+    def _give(self, dispatcher: CollectingDispatcher, tracker: Tracker, offer: Dict[str, Any]) -> List[Dict[Text, Any]]:
         kind = offer["kind"]
-        language = user_language(tracker)
+        language = tracker_language(tracker)
         if kind == "answer":
             texts = offer.get("text") or {}
             dispatcher.utter_message(text=texts.get(language) or texts.get("en") or "",
@@ -57,7 +57,8 @@ class ActionAnswerOffer(Action):
                                          "confidence": 1.0, "reason": "the user said yes to the offer", "candidates": []})
             return []
         if kind == "entry":
-            return answer_entry(dispatcher, tracker, str(offer.get("entry")), reason="the user said yes to the offer")
+            return answer_entry(self.ctx, dispatcher, tracker, str(offer.get("entry")),
+                                reason="the user said yes to the offer")
         if kind == "flow":
             return [FollowupAction(str(offer["flow"]))]
         # feedback: file the words the user said before the offer

@@ -11,16 +11,17 @@ gets the same honest answer.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import format_date, user_language
+from bot.actions._context import WithContext
+from bot.actions.common import format_date, tracker_language
 from bot.actions.order_tasks import OrderTaskValidation, activating, user_text
-from bot.actions.orders import order_backend, own_order
+from bot.actions.orders import own_order
 from bot.errors import StorageError
 from bot.orders import Order, OrderNotChangeable, carrier_name, normalise_order_number, product_name
 
@@ -85,7 +86,7 @@ def _address_in_request(text: str, language: str) -> Optional[str]:
     return candidate
 
 
-def _clear(slots: tuple) -> List[Dict[Text, Any]]:
+def _clear(slots: Tuple[str, ...]) -> List[Dict[Text, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
@@ -107,20 +108,20 @@ class ValidateCancelOrderForm(OrderTaskValidation):
         return self.changeable_order_number(value, dispatcher, tracker, _say_cancel_too_late)
 
 
-class ActionAskCancelConfirmed(Action):
+class ActionAskCancelConfirmed(WithContext, Action):
     def name(self) -> Text:
         return "action_ask_cancel_confirmed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("order_number")
-        order = own_order(tracker, number) if number else None
-        language = user_language(tracker)
+        order = own_order(self.ctx.orders, tracker, number) if number else None
+        language = tracker_language(tracker)
         dispatcher.utter_message(response="utter_ask_cancel_confirmed", order_number=number,
                                  product=product_name(order.product, language) if order else "")
         return []
 
 
-class ActionCancelOrder(Action):
+class ActionCancelOrder(WithContext, Action):
     """Cancels the order when the user said yes; says what happened either way, then clears the form's slots."""
 
     def name(self) -> Text:
@@ -129,18 +130,18 @@ class ActionCancelOrder(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("order_number")
         confirmed = tracker.get_slot("cancel_confirmed")
-        language = user_language(tracker)
+        language = tracker_language(tracker)
         if not number or confirmed is None:  # the form stopped and has already said why
             return _clear(_CANCEL_SLOTS)
         if not confirmed:
             dispatcher.utter_message(response="utter_cancel_kept", order_number=number)
             return _clear(_CANCEL_SLOTS)
         try:
-            order = own_order(tracker, number)
+            order = own_order(self.ctx.orders, tracker, number)
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
                 return _clear(_CANCEL_SLOTS)
-            done = order_backend().cancel(order.number)
+            done = self.ctx.orders.cancel(order.number)
         except OrderNotChangeable as exc:
             _say_cancel_too_late(dispatcher, exc.order, language)
         except StorageError:
@@ -161,7 +162,7 @@ class ValidateChangeAddressForm(OrderTaskValidation):
     async def extract_new_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        named = _address_in_request(user_text(tracker), user_language(tracker))
+        named = _address_in_request(user_text(tracker), tracker_language(tracker))
         if activating(tracker, self.form_name()):
             return {"new_address": named} if named else {}
         answer = self.free_text(tracker, "new_address")
@@ -181,27 +182,27 @@ class ValidateChangeAddressForm(OrderTaskValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         address = " ".join(str(value or "").split())
-        if address_problem(address, user_language(tracker)):
+        if address_problem(address, tracker_language(tracker)):
             dispatcher.utter_message(response="utter_address_too_short")
             return {"new_address": None}
         return {"new_address": address}
 
 
-class ActionAskAddressConfirmed(Action):
+class ActionAskAddressConfirmed(WithContext, Action):
     def name(self) -> Text:
         return "action_ask_address_confirmed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("order_number")
-        order = own_order(tracker, number) if number else None
-        language = user_language(tracker)
+        order = own_order(self.ctx.orders, tracker, number) if number else None
+        language = tracker_language(tracker)
         dispatcher.utter_message(response="utter_ask_address_confirmed", order_number=number,
                                  product=product_name(order.product, language) if order else "",
                                  address=tracker.get_slot("new_address") or "")
         return []
 
 
-class ActionChangeAddress(Action):
+class ActionChangeAddress(WithContext, Action):
     """Stores the new address when the user said yes; says what happened either way, then clears the slots."""
 
     def name(self) -> Text:
@@ -211,18 +212,18 @@ class ActionChangeAddress(Action):
         number = tracker.get_slot("order_number")
         address = tracker.get_slot("new_address")
         confirmed = tracker.get_slot("address_confirmed")
-        language = user_language(tracker)
+        language = tracker_language(tracker)
         if not number or not address or confirmed is None:
             return _clear(_ADDRESS_SLOTS)
         if not confirmed:
             dispatcher.utter_message(response="utter_address_kept", order_number=number)
             return _clear(_ADDRESS_SLOTS)
         try:
-            order = own_order(tracker, number)
+            order = own_order(self.ctx.orders, tracker, number)
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", order_number=number)
                 return _clear(_ADDRESS_SLOTS)
-            done = order_backend().change_address(order.number, address)
+            done = self.ctx.orders.change_address(order.number, address)
         except OrderNotChangeable as exc:
             _say_address_too_late(dispatcher, exc.order, language)
         except StorageError:

@@ -23,7 +23,8 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import user_language
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.actions.orders import find_own_order
 from bot.knowledge.answering import asks_question, is_request
 from bot.orders import Order, normalise_order_number
@@ -99,7 +100,7 @@ def said_this_turn(tracker: Tracker, responses: Tuple[str, ...]) -> bool:
     return False
 
 
-class OrderTaskValidation(FormValidationAction, ABC):
+class OrderTaskValidation(WithContext, FormValidationAction, ABC):
     """Base of the order-task validation actions (see the module docstring)."""
 
     fresh_slots: Tuple[str, ...] = ()
@@ -119,7 +120,7 @@ class OrderTaskValidation(FormValidationAction, ABC):
                 if tracker.slots.get(slot) is not None:
                     tracker.slots[slot] = None
                     resets.append(SlotSet(slot, None))
-        events = await super().run(dispatcher, tracker, domain)
+        events: List[Dict[Text, Any]] = await super().run(dispatcher, tracker, domain)
         if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
             events.append(FollowupAction("utter_offer_human"))
         return resets + events
@@ -171,7 +172,7 @@ class OrderTaskValidation(FormValidationAction, ABC):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Tuple[Optional[Order], Dict[Text, Any]]:
         """(order, {}) for the user's own order; (None, slot events) after saying what is wrong."""
-        return find_own_order(value, dispatcher, tracker, self.form_name())
+        return find_own_order(self.ctx, value, dispatcher, tracker, self.form_name())
 
     def changeable_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -183,12 +184,12 @@ class OrderTaskValidation(FormValidationAction, ABC):
         if order is None:
             return problem
         if not order.changeable:
-            too_late(dispatcher, order, user_language(tracker))
+            too_late(dispatcher, order, tracker_language(tracker))
             return {"order_number": None, **{slot: None for slot in self.fresh_slots}, "requested_slot": None}
         return {"order_number": order.number}
 
 
-class AskOrderNumber(Action, ABC):
+class AskOrderNumber(WithContext, Action, ABC):
     """Asks a form's order number (``utter_ask_<form>_order_number``), but not right after "can't find it" or
     "that's not an order number" (those already ask for it again: one question a turn)."""
 

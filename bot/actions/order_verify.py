@@ -9,19 +9,23 @@ which `action_order_status` tells its status. Three wrong codes end the attempt.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import user_language
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.actions.order_tasks import OrderTaskValidation, activating, user_text
-from bot.actions.orders import ActionOrderStatus, order_backend
+from bot.actions.orders import ActionOrderStatus
 from bot.errors import StorageError
 from bot.orders import normalise_order_number
-from bot.orders.verify import OwnershipCheck
+from bot.orders.verify import OwnershipCheck, get_code_sender
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 __all__ = ["ValidateVerifyOrderForm", "ActionVerifyOrder", "ownership_check"]
 
@@ -29,17 +33,11 @@ _MOBILE = re.compile(r"^(?:86)?(1[3-9]\d{9})$")
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _LOOK_BACK = 4
 _VERIFIED = "ok"
-_check: Optional[OwnershipCheck] = None
 
 
-def ownership_check() -> OwnershipCheck:
-    """This process's `OwnershipCheck` (order backend, Redis, ``CANYU_CODE_SENDER``)."""
-    global _check
-    if _check is None:
-        from bot.storage import connect_redis
-
-        _check = OwnershipCheck(order_backend(), connect_redis())
-    return _check
+def ownership_check(ctx: "AppContext") -> OwnershipCheck:
+    """The `OwnershipCheck` of `ctx` (its order backend, Redis and ``CANYU_CODE_SENDER``); cheap, made per call."""
+    return OwnershipCheck(ctx.orders, ctx.redis, get_code_sender(ctx.redis, ctx.env))
 
 
 class ValidateVerifyOrderForm(OrderTaskValidation):
@@ -94,7 +92,7 @@ class ValidateVerifyOrderForm(OrderTaskValidation):
             dispatcher.utter_message(response="utter_verify_phone_bad")
             return {"verify_phone": None}
         try:
-            ownership_check().start(tracker.sender_id, number, found.group(1), user_language(tracker))
+            ownership_check(self.ctx).start(tracker.sender_id, number, found.group(1), tracker_language(tracker))
         except StorageError:
             dispatcher.utter_message(response="utter_order_task_failed")
             return {"verify_phone": None, "requested_slot": None}
@@ -103,7 +101,7 @@ class ValidateVerifyOrderForm(OrderTaskValidation):
     def validate_verify_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        check = ownership_check()
+        check = ownership_check(self.ctx)
         try:
             if check.verify(tracker.sender_id, str(value or "")):
                 return {"verify_code": _VERIFIED}
@@ -118,7 +116,7 @@ class ValidateVerifyOrderForm(OrderTaskValidation):
         return {"verify_code": None, "requested_slot": None}
 
 
-class ActionVerifyOrder(Action):
+class ActionVerifyOrder(WithContext, Action):
     """After the right code: say so and tell the order's status (as `action_order_status`, which clears the number)."""
 
     def name(self) -> Text:
@@ -130,4 +128,4 @@ class ActionVerifyOrder(Action):
         if tracker.get_slot("verify_code") != _VERIFIED or not number:
             return clear + [SlotSet("order_number", None)]
         dispatcher.utter_message(response="utter_order_verified", order_number=number)
-        return clear + ActionOrderStatus().run(dispatcher, tracker, domain)
+        return clear + ActionOrderStatus(self.ctx).run(dispatcher, tracker, domain)

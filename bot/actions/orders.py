@@ -12,45 +12,37 @@ so the yes/no rules apply). Bad tries are counted from the tracker's events sinc
 from __future__ import annotations
 
 import re
-
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import bot_responses, format_date, user_language
+from bot.actions._context import WithContext
+from bot.actions.common import bot_responses, format_date, tracker_language
 from bot.errors import StorageError
 from bot.orders import (
     Order,
     OrderBackend,
     carrier_name,
-    get_order_backend,
     normalise_order_number,
     owned_order,
     product_name,
 )
 
-__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES", "own_order", "find_own_order", "order_backend"]
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
+__all__ = ["ValidateOrderForm", "ActionOrderStatus", "MAX_TRIES", "own_order", "find_own_order"]
 
 MAX_TRIES = 3
 _BAD_TRY_REPLIES = {"utter_order_bad_format", "utter_order_not_found"}
-_backend: Optional[OrderBackend] = None
 
 
-def order_backend() -> OrderBackend:
-    """The order backend of this process (`CANYU_ORDER_BACKEND`), made on first use."""
-    global _backend
-    if _backend is None:
-        _backend = get_order_backend()
-    return _backend
-
-
-
-def own_order(tracker: Tracker, order_number: str) -> Optional[Order]:
+def own_order(backend: OrderBackend, tracker: Tracker, order_number: str) -> Optional[Order]:
     """The order if this conversation's user placed it, else None (unknown and not yours look the same)."""
-    return owned_order(order_backend(), order_number, tracker.sender_id)
+    return owned_order(backend, order_number, tracker.sender_id)
 
 
 def _bad_tries_so_far(events: List[Dict[Text, Any]], form: Text = "order_form") -> int:
@@ -75,14 +67,14 @@ def _asks_to_verify(tracker: Tracker) -> bool:
     return normalise_order_number(text) is None or bool(_VERIFY_WORDS.search(text))
 
 
-def find_own_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+def find_own_order(ctx: "AppContext", value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                    form: Text) -> Tuple[Optional[Order], Dict[Text, Any]]:
-    """The user's own order named in `value`: (order, {}), or (None, slot events) after saying what is wrong
-    (bad format, not found, the backend down, or too many bad tries since `form` started: give up)."""
+    """The user's own order named in `value` (in `ctx.orders`): (order, {}), or (None, slot events) after saying
+    what is wrong (bad format, not found, the backend down, or too many bad tries since `form` started: give up)."""
     number = normalise_order_number(str(value)) if value else None
     if number is not None:
         try:
-            order = own_order(tracker, number)
+            order = own_order(ctx.orders, tracker, number)
         except StorageError:
             dispatcher.utter_message(response="utter_order_backend_down")
             return None, {"order_number": None, "requested_slot": None}
@@ -98,7 +90,7 @@ def find_own_order(value: Any, dispatcher: CollectingDispatcher, tracker: Tracke
     return None, {"order_number": None}
 
 
-class ValidateOrderForm(FormValidationAction):
+class ValidateOrderForm(WithContext, FormValidationAction):
     def name(self) -> Text:
         return "validate_order_form"
 
@@ -108,7 +100,7 @@ class ValidateOrderForm(FormValidationAction):
         if _asks_to_verify(tracker):
             # "ordered from another account? say verify": prove it with the phone number instead
             return [SlotSet("order_number", None), SlotSet("requested_slot", None), FollowupAction("verify_order_form")]
-        events = await super().run(dispatcher, tracker, domain)
+        events: List[Dict[Text, Any]] = await super().run(dispatcher, tracker, domain)
         if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
             events.append(FollowupAction("utter_offer_human"))
         return events
@@ -123,11 +115,11 @@ class ValidateOrderForm(FormValidationAction):
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        order, problem = find_own_order(value, dispatcher, tracker, "order_form")
+        order, problem = find_own_order(self.ctx, value, dispatcher, tracker, "order_form")
         return problem if order is None else {"order_number": order.number}
 
 
-class ActionOrderStatus(Action):
+class ActionOrderStatus(WithContext, Action):
     def name(self) -> Text:
         return "action_order_status"
 
@@ -138,7 +130,7 @@ class ActionOrderStatus(Action):
         if not number:  # the form stopped without a number and has already said why
             return []
         try:
-            order = own_order(tracker, number)
+            order = own_order(self.ctx.orders, tracker, number)
         except StorageError:
             dispatcher.utter_message(response="utter_order_backend_down")
             return [SlotSet("order_number", None)]
@@ -146,7 +138,7 @@ class ActionOrderStatus(Action):
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
             return [SlotSet("order_number", None)]
 
-        language = user_language(tracker)
+        language = tracker_language(tracker)
         dispatcher.utter_message(
             response=f"utter_order_{order.status}",
             order_number=order.number,

@@ -25,26 +25,38 @@ Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` reco
 kind = which source won: faq, spec, catalog; confidence, the intent's topic, candidates) in the bot
 message's metadata, for agents, trainers and `bot eval conversations`.
 `kb_second_chance` is the same retrieval for `action_fallback`, but silent when not sure.
+
+The knowledge service is the action server's (`self.ctx.knowledge`); the helpers below take its retriever (one
+per action run, so a reload in between does not mix two indexes in one answer).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
 from bot.actions._offer_slot import make_offer
-from bot.actions.common import user_language
-from bot.knowledge import Result, get_service
-from bot.knowledge.answering import (GUARDED_FLOWS, TASK_FLOWS, asks_question, only_asks_about_task, said_unclearly,
-                                     wants_change)
-from bot.language import detect_language
+from bot.actions.common import tracker_language
+from bot.knowledge import Result, Retriever
+from bot.knowledge.answering import (
+    GUARDED_FLOWS,
+    TASK_FLOWS,
+    AnsweringConfig,
+    asks_question,
+    only_asks_about_task,
+    said_unclearly,
+    wants_change,
+)
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS", "TASK_FLOWS"]
 
@@ -54,10 +66,6 @@ logger = logging.getLogger(__name__)
 # other intent routed here (ask_product, shipping, return_refund, repair_warranty) asks for information.
 OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
              "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat"}
-
-
-def _language(tracker: Tracker) -> str:
-    return detect_language(tracker.latest_message.get("text") or "") or user_language(tracker)
 
 
 def _chosen_entry(tracker: Tracker) -> Optional[str]:
@@ -89,23 +97,21 @@ def _offer_events(tracker: Tracker, result: Result) -> List[Dict[Text, Any]]:
     return [make_offer(tracker, "flow", flow=offer.flow)]
 
 
-def _entry_buttons(candidates: List[Any], language: str) -> List[Dict[str, str]]:
+def _entry_buttons(retriever: Retriever, candidates: List[Any], language: str) -> List[Dict[str, str]]:
     """One button per candidate entry: its first phrasing in `language`, asking for that entry's answer."""
-    retriever = get_service().retriever()
     return [{"title": retriever.question_label(c.entry_id, language), "payload": _payload(c.entry_id)}
             for c in candidates]
 
 
-def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
+def _reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
            quiet_when_unsure: bool, alternatives: bool = True) -> List[Dict[Text, Any]]:
     """Say `result`; a hedged answer offers the other candidates as buttons when `alternatives` (one question)."""
     record = result.record()
     if result.outcome == "answer" and result.hedged:  # "I think you're asking X:" answer, the others as buttons
-        retriever = get_service().retriever()
         dispatcher.utter_message(response="utter_kb_hedged",
-                                 kb_question=retriever.question_label(result.entry_id, result.language))
+                                 kb_question=retriever.question_label(result.entry_id or "", result.language))
         dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
-        others = _entry_buttons(result.candidates[1:], result.language) if alternatives else []
+        others = _entry_buttons(retriever, result.candidates[1:], result.language) if alternatives else []
         if others:
             dispatcher.utter_message(response="utter_kb_not_this", buttons=others)
     elif result.outcome == "answer":
@@ -114,7 +120,7 @@ def _reply(dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
         return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3)),
                 *_offer_events(tracker, result)]
     if result.outcome == "suggest":
-        buttons = _entry_buttons(result.candidates, result.language)
+        buttons = _entry_buttons(retriever, result.candidates, result.language)
         dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
         return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
     if quiet_when_unsure:
@@ -128,60 +134,61 @@ def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-def _rank(tracker: Tracker) -> Result:
+def _rank(retriever: Retriever, tracker: Tracker) -> Result:
     """The one ranking for the latest message (or the entry a "did you mean" button chose)."""
-    retriever = get_service().retriever()
     chosen = _chosen_entry(tracker)
-    result = retriever.answer_entry(chosen, user_language(tracker)) if chosen else None
+    result = retriever.answer_entry(chosen, tracker_language(tracker)) if chosen else None
     if result is None:
         text = tracker.latest_message.get("text") or ""
         if text.startswith("/"):  # a payload without a usable entry: nothing to search
             text = ""
         intent, confidence = _intent(tracker)
-        result = retriever.ask(text, _language(tracker), intent, confidence)
+        result = retriever.ask(text, tracker_language(tracker), intent, confidence)
     logger.info("kb %s %s entry=%s confidence=%.3f reason=%s (%.1f ms)", result.outcome, result.kind, result.entry_id,
                 result.confidence, result.reason, result.latency_ms)
     return result
 
 
-def _rank_parts(tracker: Tracker) -> List[Result]:
+def _rank_parts(retriever: Retriever, tracker: Tracker) -> List[Result]:
     """Several questions in one message: the confident answer of each part (at least two), else []."""
     text = tracker.latest_message.get("text") or ""
     if _chosen_entry(tracker) is not None or text.startswith("/"):
         return []
     intent, confidence = _intent(tracker)
-    parts = get_service().retriever().ask_parts(text, _language(tracker), intent, confidence)
+    parts = retriever.ask_parts(text, tracker_language(tracker), intent, confidence)
     for result in parts:
         logger.info("kb %s %s entry=%s confidence=%.3f reason=%s", result.outcome, result.kind, result.entry_id,
                     result.confidence, result.reason)
     return parts
 
 
-def _answer(dispatcher: CollectingDispatcher, tracker: Tracker, quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
-    parts = _rank_parts(tracker)
+def _answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
+            quiet_when_unsure: bool) -> List[Dict[Text, Any]]:
+    parts = _rank_parts(retriever, tracker)
     if parts:  # one message per question; the slots and any offer are the last answer's
         return [event for result in parts
-                for event in _reply(dispatcher, tracker, result, quiet_when_unsure, alternatives=False)]
-    return _reply(dispatcher, tracker, _rank(tracker), quiet_when_unsure)
+                for event in _reply(retriever, dispatcher, tracker, result, quiet_when_unsure, alternatives=False)]
+    return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure)
 
 
-def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str, reason: str) -> List[Dict[Text, Any]]:
-    """Give one entry's answer by id (an offer of another entry was taken up)."""
-    result = get_service().retriever().answer_entry(entry_id, user_language(tracker), reason=reason)
+def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str,
+                 reason: str) -> List[Dict[Text, Any]]:
+    """Give one entry's answer by id from `ctx`'s knowledge service (an offer of another entry was taken up)."""
+    retriever = ctx.knowledge.retriever()
+    result = retriever.answer_entry(entry_id, tracker_language(tracker), reason=reason)
     if result is None:
         dispatcher.utter_message(response="utter_product_unsure")
         return []
-    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _clearly_answers(result: Result, text: str, intent: Optional[str] = None) -> bool:
+def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
     """For a message whose intent wants something else: a question, or a complaint (it wants help: "上周刚下单
     今天就便宜了两百 好气" is answered by price protection), is answered by any confident answer (FAQ, spec or
     catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the intent; anything else,
     and anything the NLU calls out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    retriever = get_service().retriever()
     if result.kind in ("catalog", "spec") and result.confidence >= 1.0:
         return True
     if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
@@ -189,32 +196,35 @@ def _clearly_answers(result: Result, text: str, intent: Optional[str] = None) ->
     return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
 
 
-def _sounds_like_feedback(tracker: Tracker) -> bool:
+def _sounds_like_feedback(tracker: Tracker, answering: AnsweringConfig) -> bool:
     """Whether an answered complaint or suggestion is worth offering to file too: a statement ("the price dropped
     a week after I bought it"), or a question the NLU is sure is a complaint ("打王者手机烫得不行 正常吗"). A plain
     question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer."""
     _, confidence = _intent(tracker)
     if not asks_question(tracker.latest_message.get("text") or ""):
         return True
-    return confidence >= get_service().retriever().answering.override_threshold
+    return confidence >= answering.override_threshold
 
 
-def _own_flow_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+def _own_flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        intent: str) -> List[Dict[Text, Any]]:
     """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
-    result = _rank(tracker)
+    result = _rank(retriever, tracker)
     text = tracker.latest_message.get("text") or ""
-    if not _clearly_answers(result, text, intent) and (
+    if not _clearly_answers(retriever, result, text, intent) and (
             OWN_FLOWS[intent] != "action_file_feedback" or not asks_question(text) or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
     # answered, or a question about what exists ("手环能直接打电话吗"): not sure or "did you mean", not filed unasked
-    events = _reply(dispatcher, tracker, result, quiet_when_unsure=False)
-    if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and _sounds_like_feedback(tracker):
+    events = _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and \
+            _sounds_like_feedback(tracker, retriever.answering):
         dispatcher.utter_message(response="utter_offer_feedback")
         events.append(make_offer(tracker, "feedback", text=text))
     return events
 
 
-def _task_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
+                    intent: str) -> List[Dict[Text, Any]]:
     """A task intent: start the task, unless the message only asks about it ("能改收货地址吗", "how much to fix
     a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task)."""
     flow = TASK_FLOWS[intent]
@@ -222,13 +232,14 @@ def _task_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: 
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
-    result = _rank(tracker)
-    if not _clearly_answers(result, text):
+    result = _rank(retriever, tracker)
+    if not _clearly_answers(retriever, result, text):
         return [FollowupAction(flow)]
-    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _guarded_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       intent: str) -> List[Dict[Text, Any]]:
     """A guarded flow's intent (order status, fan tier, a handoff the intent alone asked for): its flow, unless the
     message only asks something ("how do I get an invoice?") and an FAQ entry is at least `override_threshold` sure."""
     flow = GUARDED_FLOWS[intent]
@@ -236,37 +247,40 @@ def _guarded_or_answer(dispatcher: CollectingDispatcher, tracker: Tracker, inten
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
-    result = _rank(tracker)
+    result = _rank(retriever, tracker)
     if not (result.outcome == "answer" and result.kind == "faq"
-            and result.confidence >= get_service().retriever().answering.override_threshold):
+            and result.confidence >= retriever.answering.override_threshold):
         return [FollowupAction(flow)]
-    return _reply(dispatcher, tracker, result, quiet_when_unsure=False)
+    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def kb_second_chance(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-    """Try the knowledge base before falling back: the events of an answer or a "did you mean", or []."""
+def kb_second_chance(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    """Try `ctx`'s knowledge base before falling back: the events of an answer or a "did you mean", or []."""
     try:
-        return _answer(dispatcher, tracker, quiet_when_unsure=True)
+        return _answer(ctx.knowledge.retriever(), dispatcher, tracker, quiet_when_unsure=True)
     except Exception:  # the fallback ladder must still run if the KB is broken
         logger.exception("knowledge base second chance failed")
         return []
 
 
-def _warm_up() -> None:
+def _warm_up(ctx: "AppContext") -> None:
     try:
-        get_service().retriever()
+        ctx.knowledge.retriever()
     except Exception:  # reported again, with the user-facing fallback, on the first question
         logger.exception("knowledge base warm-up failed")
 
 
-# In the action server, load the model and the KB index in the background right away, so the
-# first product question does not wait for them (requests wait on the service's lock meanwhile).
-if "rasa_sdk.endpoint" in sys.modules:
-    threading.Thread(target=_warm_up, name="kb-warm-up", daemon=True).start()
+class ActionAnswerProduct(WithContext, Action):
+    """Answer a question from the one ranking (see the module docstring).
 
+    Made once per context by the action server: it loads the model and the KB index of the context in the
+    background right away, so the first product question does not wait for them (requests wait on the
+    service's lock meanwhile)."""
 
-class ActionAnswerProduct(Action):
-    """Answer a question from the one ranking (see the module docstring)."""
+    def __init__(self, ctx: "AppContext") -> None:
+        super().__init__(ctx)
+        threading.Thread(target=_warm_up, args=(ctx,), name="kb-warm-up", daemon=True).start()
 
     def name(self) -> Text:
         return "action_answer_product"
@@ -276,13 +290,14 @@ class ActionAnswerProduct(Action):
         if said_unclearly(intent, confidence, tracker.latest_message.get("text") or ""):
             intent = None  # a sign-up or unsubscribe the user did not say clearly: just the ranking's answer
         try:
+            retriever = self.ctx.knowledge.retriever()
             if intent in TASK_FLOWS:
-                return _task_or_answer(dispatcher, tracker, intent)
+                return _task_or_answer(retriever, dispatcher, tracker, intent)
             if intent in GUARDED_FLOWS and _chosen_entry(tracker) is None:
-                return _guarded_or_answer(dispatcher, tracker, intent)
+                return _guarded_or_answer(retriever, dispatcher, tracker, intent)
             if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
-                return _own_flow_or_answer(dispatcher, tracker, intent)
-            return _answer(dispatcher, tracker, quiet_when_unsure=False)
+                return _own_flow_or_answer(retriever, dispatcher, tracker, intent)
+            return _answer(retriever, dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
             fallback = TASK_FLOWS.get(intent or "") or GUARDED_FLOWS.get(intent or "") or OWN_FLOWS.get(intent or "")
             if fallback:

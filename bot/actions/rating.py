@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.handoff.rules import parse_rating
 from bot.handoff.store import HandoffStore
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ def rating_of(tracker: Tracker) -> Optional[int]:
     return parse_rating(tracker.latest_message.get("text") or "")
 
 
-class ActionAskRating(Action):
+class ActionAskRating(WithContext, Action):
     def name(self) -> Text:
         return "action_ask_rating"
 
@@ -46,23 +51,21 @@ class ActionAskRating(Action):
         return []
 
 
-class ActionStoreRating(Action):
+class ActionStoreRating(WithContext, Action):
     def name(self) -> Text:
         return "action_store_rating"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.storage import connect_redis
-
         rating = rating_of(tracker)
         if rating is None:
             dispatcher.utter_message(response="utter_rating_invalid")
             return []
-        entry = HandoffStore(connect_redis()).record_rating(tracker.sender_id, rating)
+        entry = HandoffStore(self.ctx.redis).record_rating(tracker.sender_id, rating)
         logger.info("rating %s from %s (agent %s)", rating, tracker.sender_id, entry.get("agent") or "-")
         if rating > 2:
             dispatcher.utter_message(response="utter_rating_thanks")
             return []
-        promise = _open_callback(tracker, rating, entry.get("agent") or "")
+        promise = _open_callback(self.ctx.redis, tracker, rating, entry.get("agent") or "")
         if promise:
             dispatcher.utter_message(response="utter_rating_low_callback", due=promise)
         else:
@@ -70,15 +73,13 @@ class ActionStoreRating(Action):
         return []
 
 
-def _open_callback(tracker: Tracker, rating: int, agent: str) -> Optional[str]:
+def _open_callback(redis: "Redis[str]", tracker: Tracker, rating: int, agent: str) -> Optional[str]:
     """Open the call-back and return its time in the user's words; None (logged) if it could not be opened."""
-    from bot.actions.common import user_language
     from bot.followups import CallbackStore, due_text
-    from bot.storage import connect_redis
 
-    language = user_language(tracker)
+    language = tracker_language(tracker)
     try:
-        store = CallbackStore(connect_redis())
+        store = CallbackStore(redis)
         callback = store.open(tracker.sender_id, rating, agent=agent, language=language)
         return due_text(store.config, callback["due_at"], time.time(), language)
     except Exception as exc:  # the thanks still goes out; the lead sees the rating in the CSAT log

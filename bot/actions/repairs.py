@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import format_date, user_language
+from bot.actions._context import WithContext
+from bot.actions.common import format_date, tracker_language
 from bot.actions.order_changes import address_problem
 from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, said_this_turn, user_text
-from bot.actions.orders import order_backend
 from bot.errors import StorageError
+from bot.orders import Repair
 from bot.orders.products import AMBIGUOUS_PHONE, PRODUCTS, find_product, product_label
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 __all__ = ["ValidateRepairBookingForm", "ActionAskRepairDevice", "ActionAskPickupWindow", "ActionAskRepairConfirmed", "ActionBookRepair", "parse_window",
            "window_label", "MAX_DAYS_AHEAD"]
@@ -217,7 +221,7 @@ class ValidateRepairBookingForm(OrderTaskValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         address = " ".join(str(value or "").split())
-        if address_problem(address, user_language(tracker)):
+        if address_problem(address, tracker_language(tracker)):
             dispatcher.utter_message(response="utter_address_too_short")
             return {"pickup_address": None}
         return {"pickup_address": address}
@@ -252,7 +256,7 @@ def _device_and_window(tracker: Tracker, language: str) -> Dict[str, str]:
     }
 
 
-class ActionAskRepairDevice(Action):
+class ActionAskRepairDevice(WithContext, Action):
     """Asks which device; not again when the validation just asked "Phone 14 or 14 Pro?"."""
 
     def name(self) -> Text:
@@ -264,7 +268,7 @@ class ActionAskRepairDevice(Action):
         return []
 
 
-class ActionAskPickupWindow(Action):
+class ActionAskPickupWindow(WithContext, Action):
     """Asks for the pickup time; when the user already gave the day, only which half of it."""
 
     def name(self) -> Text:
@@ -274,23 +278,23 @@ class ActionAskPickupWindow(Action):
         day = tracker.get_slot("pickup_day")
         if day:
             dispatcher.utter_message(response="utter_pickup_which_half",
-                                     day=format_date(date.fromisoformat(day), user_language(tracker)))
+                                     day=format_date(date.fromisoformat(day), tracker_language(tracker)))
         else:
             dispatcher.utter_message(response="utter_ask_pickup_window")
         return []
 
 
-class ActionAskRepairConfirmed(Action):
+class ActionAskRepairConfirmed(WithContext, Action):
     def name(self) -> Text:
         return "action_ask_repair_confirmed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_ask_repair_confirmed",
-                                 **_device_and_window(tracker, user_language(tracker)))
+                                 **_device_and_window(tracker, tracker_language(tracker)))
         return []
 
 
-class ActionBookRepair(Action):
+class ActionBookRepair(WithContext, Action):
     """Creates the booking when the user said yes and tells its number; clears the form's slots either way."""
 
     def name(self) -> Text:
@@ -307,24 +311,23 @@ class ActionBookRepair(Action):
             return clear
         device, fault, address, window = (str(v) for v in needed)
         try:
-            repair = order_backend().create_repair(tracker.sender_id, device, fault, address, window)
+            repair = self.ctx.orders.create_repair(tracker.sender_id, device, fault, address, window)
         except StorageError:
             dispatcher.utter_message(response="utter_order_task_failed")
             return clear
-        language = user_language(tracker)
-        _schedule_followup(tracker.sender_id, repair, language)
+        language = tracker_language(tracker)
+        _schedule_followup(self.ctx.redis, tracker.sender_id, repair, language)
         dispatcher.utter_message(response="utter_repair_booked", repair_number=repair.number,
                                  window=window_label(repair.window, language))
         return clear
 
 
-def _schedule_followup(sender_id: str, repair: Any, language: str) -> None:
+def _schedule_followup(redis: "Redis[str]", sender_id: str, repair: Repair, language: str) -> None:
     """The check-in after the repair (bot/followups: "左耳好了吗？" a week later); never stops the booking."""
     try:
         from bot.followups import after_repair
-        from bot.storage import connect_redis
 
-        after_repair(connect_redis(), sender_id, repair, language)
+        after_repair(redis, sender_id, repair, language)
     except Exception as exc:
         import logging
 

@@ -3,32 +3,33 @@
 `restock_alert_form` asks for the product (a product named in the first message skips the question);
 `action_restock_alert` then either says it is in stock right now, or stores one alert per user and
 product in the backend. The message that the product is back is sent by `bot.orders.restock`: right away
-when `bot orders stock PRODUCT N` raises it from 0, and by the `RestockWatcher` this module starts in
-the action server process for changes made directly in the backend.
+when `bot orders stock PRODUCT N` raises it from 0, and by a `RestockWatcher` for changes made directly in the
+backend: `ActionRestockAlert` starts one for its context when the action server registers it (one per process).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import user_language
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.actions.order_tasks import OrderTaskValidation, activating, recent_text, said_this_turn, user_text
-from bot.actions.orders import order_backend
 from bot.errors import StorageError
 from bot.orders.products import AMBIGUOUS_PHONE, PRODUCTS, find_product, product_label
 from bot.orders.restock import RestockWatcher
 
 __all__ = ["ValidateRestockAlertForm", "ActionAskRestockProduct", "ActionRestockAlert", "start_watcher"]
 
+if TYPE_CHECKING:
+    from bot.context import AppContext
+
 logger = logging.getLogger(__name__)
-_watcher: Optional[RestockWatcher] = None
 
 
 class ValidateRestockAlertForm(OrderTaskValidation):
@@ -60,7 +61,7 @@ class ValidateRestockAlertForm(OrderTaskValidation):
         return {"restock_product": None}
 
 
-class ActionAskRestockProduct(Action):
+class ActionAskRestockProduct(WithContext, Action):
     """Asks which product; not again when the validation just asked "Phone 14 or 14 Pro?"."""
 
     def name(self) -> Text:
@@ -72,8 +73,14 @@ class ActionAskRestockProduct(Action):
         return []
 
 
-class ActionRestockAlert(Action):
-    """In stock: say so. Otherwise store the alert (one per user and product) and promise one message."""
+class ActionRestockAlert(WithContext, Action):
+    """In stock: say so. Otherwise store the alert (one per user and product) and promise one message.
+
+    Made once per context by the action server, it starts that context's periodic restock check (`watcher`)."""
+
+    def __init__(self, ctx: "AppContext") -> None:
+        super().__init__(ctx)
+        self.watcher = start_watcher(ctx)
 
     def name(self) -> Text:
         return "action_restock_alert"
@@ -83,9 +90,9 @@ class ActionRestockAlert(Action):
         clear = [SlotSet("restock_product", None)]
         if product not in PRODUCTS:
             return clear
-        language = user_language(tracker)
+        language = tracker_language(tracker)
         name = product_label(product, language)
-        backend = order_backend()
+        backend = self.ctx.orders
         try:
             if backend.stock(product) > 0:
                 dispatcher.utter_message(response="utter_restock_in_stock", product=name)
@@ -99,27 +106,14 @@ class ActionRestockAlert(Action):
         return clear
 
 
-def _in_action_server() -> bool:
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and str(spec.name).startswith("rasa_sdk"):
-        return True
-    return "actions" in sys.argv[1:3] and sys.argv[0].endswith("rasa")
-
-
-def start_watcher() -> Optional[RestockWatcher]:
-    """Start the periodic restock check in this process once (`CANYU_RESTOCK_CHECK_S`, 0 = off)."""
-    global _watcher
-    if _watcher is None:
-        try:
-            _watcher = RestockWatcher.from_env(order_backend())
-        except Exception as exc:  # a broken backend must not stop the action server from serving
-            logger.warning("restock: periodic check not started: %s", exc)
-            return None
-        if _watcher is not None:
-            _watcher.start()
-    return _watcher
-
-
-if _in_action_server():
-    start_watcher()
+def start_watcher(ctx: "AppContext") -> Optional[RestockWatcher]:
+    """Start the periodic restock check of `ctx` (its order backend and Redis; `CANYU_RESTOCK_CHECK_S` of its
+    settings, 0 = off) and return it (`stop()` ends it); None when it is off or the backend is broken."""
+    try:
+        watcher = RestockWatcher.from_env(ctx.orders, ctx.redis, ctx.env)
+    except Exception as exc:  # a broken backend must not stop the action server from serving
+        logger.warning("restock: periodic check not started: %s", exc)
+        return None
+    if watcher is not None:
+        watcher.start()
+    return watcher

@@ -24,6 +24,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import yaml_files
+from bot.actions._context import WithContext
+from bot.actions.common import tracker_language
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -164,12 +166,7 @@ def _distance_text(km: float, language: str) -> str:
     return f"{km:.1f} 公里" if language == "zh" else f"{km:.1f} km"
 
 
-def _language(tracker: Tracker) -> str:
-    slot = tracker.get_slot("language")
-    return str(slot) if slot in _LANGS else "en"
-
-
-class ActionServiceCentre(Action):
+class ActionServiceCentre(WithContext, Action):
     """Nearest centre for a location, a city's centres for a typed city, else ask (see the module)."""
 
     def name(self) -> Text:
@@ -177,9 +174,9 @@ class ActionServiceCentre(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        lang = _language(tracker)
+        lang = tracker_language(tracker)
         try:
-            centres = load_centres()
+            centres = load_centres(centres_path(self.ctx.settings))
         except ConfigError as exc:
             logger.error("action_service_centre: %s", exc)
             dispatcher.utter_message(response="utter_service_centre_unknown_city", cities="-")

@@ -38,8 +38,9 @@ def schedule_returns(redis: Any, backend: Any = None, now: Optional[float] = Non
     """Schedule the check-ins of the returns since the last call; returns how many orders were new returns."""
     if backend is None:
         from bot.orders import get_order_backend
+        from bot.settings import load_settings
 
-        backend = get_order_backend()
+        backend = get_order_backend(load_settings().env)  # no backend handed in: this process's settings
     now = time.time() if now is None else now
     seen = redis.get(RETURNS_SEEN)
     if seen is None:  # the first run watches from now on

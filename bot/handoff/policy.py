@@ -10,6 +10,8 @@ config.yml:
       - name: bot.handoff.policy.EscalationPolicy
 
 Its default priority (7) is above RulePolicy's (6): an urgent safety message wins over any rule.
+Rasa builds it from config.yml, so it is a composition root: its constructor builds the `AppContext` of the Rasa
+process (settings read once; the Redis client it reads the handoff state with is made on first use).
 It also predicts `action_handoff` for a conversation still in the handoff queue whose tracker is no longer
 paused (a Rasa session expired while the user waited), so the bot never talks over an agent.
 It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
@@ -19,6 +21,7 @@ never loops.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
@@ -39,8 +42,9 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import keys
+from bot.context import build_context
 from bot.errors import CanyuError
-from bot.handoff.rules import Escalation, assess, load_config, parse_rating, turns_from_events
+from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
 from bot.knowledge.answering import only_asks_about_task
 
 logger = logging.getLogger(__name__)
@@ -70,8 +74,14 @@ class EscalationPolicy(Policy):
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  execution_context: ExecutionContext, featurizer: Any = None) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self._ctx = build_context()
         # Fail at start-up (not on the first message) when the file is broken.
-        load_config(config.get("escalation_file"))
+        load_config(self._rules_path())
+
+    def _rules_path(self) -> Path:
+        """`escalation_file` of the policy's config, else the settings' (`CANYU_ESCALATION_FILE`, escalation.yml)."""
+        explicit = self.config.get("escalation_file")
+        return Path(explicit) if explicit else config_path(self._ctx.settings)
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         for action in (HANDOFF_ACTION, STORE_RATING_ACTION):
@@ -91,7 +101,7 @@ class EscalationPolicy(Policy):
         if tracker.is_paused():
             return None
         if tracker.latest_action_name == STORE_RATING_ACTION:
-            return ACTION_LISTEN_NAME  # a typed rating matches no rule: without this the fallback would loop
+            return str(ACTION_LISTEN_NAME)  # a typed rating matches no rule: without this the fallback would loop
         if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return None
         if not isinstance(tracker.latest_message, UserUttered) or tracker.latest_message.text is None:
@@ -102,7 +112,7 @@ class EscalationPolicy(Policy):
         if intent == RATING_INTENT or self._answers_rating(tracker):
             return STORE_RATING_ACTION
         try:
-            escalation = assess(turns_from_events(tracker.events), load_config(self.config.get("escalation_file")))
+            escalation = assess(turns_from_events(tracker.events), load_config(self._rules_path()))
         except CanyuError as exc:  # a broken edit of escalation.yml must not stop the bot
             logger.error("EscalationPolicy: %s", exc)
             return None
@@ -129,8 +139,7 @@ class EscalationPolicy(Policy):
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
         return only_asks_about_task(message.text or "", has_number)
 
-    @staticmethod
-    def _in_handoff(tracker: DialogueStateTracker) -> bool:
+    def _in_handoff(self, tracker: DialogueStateTracker) -> bool:
         """Paused before the latest session start and never resumed, or queued/with an agent in Redis."""
         for event in reversed(tracker.events):
             if isinstance(event, (ConversationResumed, Restarted)):
@@ -138,9 +147,7 @@ class EscalationPolicy(Policy):
             if isinstance(event, ConversationPaused):
                 return True
         try:
-            from bot.storage import connect_redis
-
-            return bool(connect_redis().exists(keys.handoff(tracker.sender_id)))
+            return bool(self._ctx.redis.exists(keys.handoff(tracker.sender_id)))
         except Exception as exc:  # no Redis here (tests of the policy alone): trust the tracker
             logger.debug("EscalationPolicy: cannot read the handoff state: %s", exc)
             return False

@@ -39,8 +39,9 @@ def _backend(backend: Any) -> Any:
     if backend is not None:
         return backend
     from bot.orders import get_order_backend
+    from bot.settings import load_settings
 
-    return get_order_backend()
+    return get_order_backend(load_settings().env)  # no backend handed in: this process's settings
 
 
 def _orders(backend: Any, ids: List[str]) -> List[Any]:

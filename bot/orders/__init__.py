@@ -18,7 +18,6 @@ Backends implement `OrderBackend`: orders (`get`, `cancel`, `change_address`), r
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from typing import Dict, Mapping, Optional
@@ -107,10 +106,10 @@ def carrier_name(carrier: str, language: str) -> str:
     return _CARRIER_ZH.get(carrier, carrier) if language == "zh" else carrier
 
 
-def get_order_backend(env: Optional[Mapping[str, str]] = None) -> OrderBackend:
-    """The backend named by ``CANYU_ORDER_BACKEND`` (default ``sqlite``)."""
-    env = os.environ if env is None else env
+def get_order_backend(env: Mapping[str, str]) -> OrderBackend:
+    """The backend named by ``CANYU_ORDER_BACKEND`` of `env` (default ``sqlite``), with its settings from `env`:
+    the composition root passes its settings' environment (`AppContext.orders` does)."""
     name = (env.get("CANYU_ORDER_BACKEND") or DEFAULT_BACKEND).strip().lower()
     if name == "sqlite":
-        return SqliteOrderBackend()
+        return SqliteOrderBackend.from_env(env)
     raise ConfigError(f"CANYU_ORDER_BACKEND={name!r} is not a known order backend; set it to 'sqlite'")

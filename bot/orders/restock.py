@@ -1,12 +1,12 @@
 """Restock alerts: when a sold-out product is back, tell every subscriber once, in their language, then forget them.
 
-    report = await notify_restocked(backend)            # every product in stock that has subscribers
-    report = await notify_restocked(backend, ["phone_14_pro"])
+    report = await notify_restocked(backend, redis=ctx.redis)            # every product in stock with subscribers
+    report = await notify_restocked(backend, ["phone_14_pro"], redis=ctx.redis)
 
 Two ways in. `bot orders stock phone_14_pro 50` (bot/cli/orders.py) sets the stock and notifies right
 away. `RestockWatcher`, a daemon thread in the action server, runs the same check every
 ``CANYU_RESTOCK_CHECK_S`` seconds (default 10; 0 turns it off), so a stock change made directly in
-the backend reaches the subscribers too.
+the backend reaches the subscribers too (the action server's context starts it: `RestockWatcher.from_env`).
 
 Exactly once: the check runs under a short Redis lock (`LOCK_KEY`, so two processes do not both send)
 and each alert is *claimed* by deleting its row before sending (`claim_restock_alert` is true for one
@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional
 
 from bot import keys, texts
 from bot.errors import CanyuError
@@ -60,14 +59,6 @@ class RestockReport:
 def restock_message(product: str, language: str) -> str:
     """ "Good news: the Millet Phone 14 Pro is back in stock …" in the user's language."""
     return texts.render(RESPONSES_FILE, "utter_restock_back", language, product=product_label(product, language))
-
-
-def _redis(redis: Any) -> Any:
-    if redis is not None:
-        return redis
-    from bot.storage import connect_redis
-
-    return connect_redis()
 
 
 def _release(redis: Any, token: str) -> None:
@@ -103,14 +94,15 @@ async def _lock(r: Any, token: str, wait: float) -> bool:
     return True
 
 
-async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[str]] = None, *,
-                           send: Optional[SendFn] = None, redis: Any = None, wait: float = 0.0) -> RestockReport:
-    """Tell the subscribers of every product in `products` (default: all) that is in stock now.
+async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[str]] = None, *, redis: Any,
+                           send: Optional[SendFn] = None, wait: float = 0.0) -> RestockReport:
+    """Tell the subscribers of every product in `products` (default: all) that is in stock now; `redis`: the
+    caller's client (the lock, and the outbound queue).
 
     Another process's check holds the lock: wait up to `wait` seconds for it, else return with `busy`
     (that check, or the next periodic one, covers the change).
     """
-    r = _redis(redis)
+    r = redis
     report = RestockReport()
     token = uuid.uuid4().hex
     if not await _lock(r, token, wait):
@@ -134,7 +126,7 @@ async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[st
 class RestockWatcher(threading.Thread):
     """Runs `notify_restocked` every `interval` seconds in its own event loop until `stop()`."""
 
-    def __init__(self, backend: OrderBackend, interval: float = DEFAULT_CHECK_S, redis: Any = None) -> None:
+    def __init__(self, backend: OrderBackend, redis: Any, interval: float = DEFAULT_CHECK_S) -> None:
         super().__init__(name="canyu-restock", daemon=True)
         self.backend = backend
         self.interval = interval
@@ -142,16 +134,16 @@ class RestockWatcher(threading.Thread):
         self._stopped = threading.Event()
 
     @classmethod
-    def from_env(cls, backend: OrderBackend) -> Optional["RestockWatcher"]:
-        """A watcher with ``CANYU_RESTOCK_CHECK_S`` (default 10 s), or None when it is 0."""
-        raw = os.environ.get("CANYU_RESTOCK_CHECK_S", "").strip()
+    def from_env(cls, backend: OrderBackend, redis: Any, env: Mapping[str, str]) -> Optional["RestockWatcher"]:
+        """A watcher with ``CANYU_RESTOCK_CHECK_S`` of `env` (default 10 s), or None when it is 0."""
+        raw = (env.get("CANYU_RESTOCK_CHECK_S") or "").strip()
         try:
             interval = float(raw) if raw else DEFAULT_CHECK_S
         except ValueError:
             logger.warning("restock: CANYU_RESTOCK_CHECK_S=%r is not a number of seconds; using %s", raw,
                            DEFAULT_CHECK_S)
             interval = DEFAULT_CHECK_S
-        return cls(backend, interval) if interval > 0 else None
+        return cls(backend, redis, interval) if interval > 0 else None
 
     def stop(self) -> None:
         self._stopped.set()

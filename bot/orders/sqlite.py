@@ -22,12 +22,11 @@ the owner column is migrated in place: the demo numbers go to the demo owner.
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from bot.errors import DataError, StorageError
 from bot.orders._model import CHANGEABLE_STATUSES, ORDER_STATUSES, Order, OrderNotChangeable, Repair, RestockAlert
@@ -86,16 +85,15 @@ _SCHEMA = (
 _ADDED_ORDER_COLUMNS = ("owner", "phone", "address")
 
 
-def demo_owner(env: Optional[Mapping[str, str]] = None) -> str:
-    """Who owns the seed orders: ``CANYU_DEMO_ORDERS_OWNER``, default ``rest:me`` (what the REST channel makes of the client name `me`)."""
-    env = os.environ if env is None else env
+def demo_owner(env: Mapping[str, str]) -> str:
+    """Who owns the seed orders: ``CANYU_DEMO_ORDERS_OWNER`` of `env` (the settings' environment), default
+    ``rest:me`` (what the REST channel makes of the client name `me`)."""
     return (env.get("CANYU_DEMO_ORDERS_OWNER") or "").strip() or DEFAULT_DEMO_OWNER
 
 
-def demo_orders(today: Optional[date] = None, owner: Optional[str] = None) -> List[Order]:
-    """The seed orders, dated around `today`, owned by `owner` (default: `demo_owner()`)."""
+def demo_orders(today: Optional[date] = None, owner: str = DEFAULT_DEMO_OWNER) -> List[Order]:
+    """The seed orders, dated around `today`, owned by `owner` (a backend seeds them for `demo_owner(env)`)."""
     today = today or date.today()
-    owner = owner or demo_owner()
 
     def at(days: int, hour: int, minute: int = 0) -> datetime:
         day = today + timedelta(days=days)
@@ -149,11 +147,9 @@ class SqliteOrderBackend:
     """Orders, repairs, stock and restock alerts in one SQLite file; each call opens its own connection,
     so it is safe across threads and processes (SQLite serialises the writers)."""
 
-    def __init__(self, path: Union[str, Path, None] = None, seed: bool = True) -> None:
-        if path is None:
-            from bot.settings import load_settings
-
-            path = load_settings().data_dir / DB_NAME
+    def __init__(self, path: Union[str, Path], seed: bool = True, owner: str = DEFAULT_DEMO_OWNER) -> None:
+        """`path`: the database file (``<data dir>/orders.sqlite``, see `from_env`); `owner`: who owns the seed
+        orders of a new database."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,11 +158,19 @@ class SqliteOrderBackend:
                     db.execute(statement)
                 self._migrate(db)
                 if seed and db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0:
-                    self._insert(db, demo_orders())
+                    self._insert(db, demo_orders(owner=owner))
                     db.executemany("INSERT OR IGNORE INTO stock VALUES (?, ?, ?)",
                                    [(k, n, _now()) for k, n in DEMO_STOCK.items()])
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"order database {self.path}: {exc}; check that the data dir is writable") from exc
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "SqliteOrderBackend":
+        """The demo database of the settings read from `env` (``CANYU_DATA_DIR``/orders.sqlite), seeded for
+        ``CANYU_DEMO_ORDERS_OWNER``."""
+        from bot.settings import load_settings
+
+        return cls(load_settings(env).data_dir / DB_NAME, owner=demo_owner(env))
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
@@ -208,7 +212,8 @@ class SqliteOrderBackend:
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Optional[Sequence[Any]]:
         try:
             with self._connect() as db:
-                return db.execute(sql, args).fetchone()
+                row: Optional[Sequence[Any]] = db.execute(sql, args).fetchone()
+                return row
         except sqlite3.Error as exc:
             raise StorageError(f"order database {self.path}: {exc}") from exc
 
@@ -310,7 +315,7 @@ class SqliteOrderBackend:
         row = self._one("SELECT quantity FROM stock WHERE product = ?", (product,))
         return int(row[0]) if row else 0
 
-    def stock_levels(self) -> dict:
+    def stock_levels(self) -> Dict[str, int]:
         return {p: int(n) for p, n in self._all("SELECT product, quantity FROM stock ORDER BY product")}
 
     def set_stock(self, product: str, quantity: int) -> int:

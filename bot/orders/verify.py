@@ -1,6 +1,6 @@
 """Prove an order is yours from another account: the order's phone number plus a one-time code.
 
-    check = OwnershipCheck(backend, redis, code_sender)
+    check = OwnershipCheck(backend, redis, get_code_sender(redis, env))
     check.start("wechat:oAbC", "M2026110501", "13800000501", "zh")   # texts a code if the phone matches
     check.verify("wechat:oAbC", "123456")                            # -> "M2026110501" (access granted) or None
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 from typing import Any, Mapping, Optional, Protocol
@@ -62,9 +61,8 @@ class DemoCodeSender:
         return code.decode() if isinstance(code, bytes) else code
 
 
-def get_code_sender(redis: Any, env: Optional[Mapping[str, str]] = None) -> CodeSender:
-    """The sender named by ``CANYU_CODE_SENDER`` (default ``demo``)."""
-    env = os.environ if env is None else env
+def get_code_sender(redis: Any, env: Mapping[str, str]) -> CodeSender:
+    """The sender named by ``CANYU_CODE_SENDER`` of `env` (the settings' environment; default ``demo``)."""
     name = (env.get("CANYU_CODE_SENDER") or "demo").strip().lower()
     if name == "demo":
         return DemoCodeSender(redis)
@@ -88,10 +86,10 @@ def _hash(code: str) -> str:
 class OwnershipCheck:
     """The one-time-code check for one backend, Redis and code sender."""
 
-    def __init__(self, backend: OrderBackend, redis: Any, sender: Optional[CodeSender] = None) -> None:
+    def __init__(self, backend: OrderBackend, redis: Any, sender: CodeSender) -> None:
         self.backend = backend
         self.redis = redis
-        self.sender = sender or get_code_sender(redis)
+        self.sender = sender
 
     @staticmethod
     def _key(sender_id: str) -> str:
@@ -128,6 +126,7 @@ class OwnershipCheck:
         expected = record.get("code") or ""
         if expected and hmac.compare_digest(expected, _hash(code)):
             self.redis.delete(key)
-            self.backend.grant_access(record["order"], sender_id)
-            return record["order"]
+            order = str(record["order"])
+            self.backend.grant_access(order, sender_id)
+            return order
         return None
