@@ -214,13 +214,13 @@ def die_with_parent_hook() -> Optional[Callable[[], None]]:
     return hook
 
 
-def embedded_folder(settings: Optional[Settings] = None) -> Path:
-    return (settings or load_settings()).data_dir / "redis"
+def embedded_folder(settings: Settings) -> Path:
+    """Where the embedded server of these settings keeps its data and socket."""
+    return settings.data_dir / "redis"
 
 
-def resolve_redis_url(settings: Optional[Settings] = None) -> str:
+def resolve_redis_url(settings: Settings) -> str:
     """`REDIS_URL`, or the URL of the embedded server (started here if nobody runs it yet)."""
-    settings = settings or load_settings()
     if settings.redis_url:
         return settings.redis_url
     server = EmbeddedRedis(embedded_folder(settings))
@@ -242,9 +242,9 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def redis_client_options(env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    """Keyword arguments for `redis.Redis` (timeouts, retries; see the module docstring), from `env`."""
-    env = load_settings().env if env is None else env
+def redis_client_options(env: Mapping[str, str]) -> Dict[str, Any]:
+    """Keyword arguments for `redis.Redis` (timeouts, retries; see the module docstring), from `env`
+    (`Settings.env`)."""
     raw_retries = env.get("REDIS_RETRIES", "").strip() or str(DEFAULT_RETRIES)
     if not raw_retries.isdigit():
         raise ConfigError(f"REDIS_RETRIES={raw_retries!r} is not a whole number >= 0; unset it for {DEFAULT_RETRIES}")
@@ -291,10 +291,11 @@ def connect_redis(url: Optional[str] = None, env: Optional[Mapping[str, str]] = 
     """A shared client (per URL and process) with `decode_responses=True`, timeouts and reconnects.
 
     Its options come from `env` (default `os.environ`) when the client for `url` is first made."""
-    url = url or resolve_redis_url()
+    settings = load_settings()
+    url = url or resolve_redis_url(settings)
     with _lock:
         client = _clients.get(url)
         if client is None:
-            client = redis.Redis.from_url(url, **redis_client_options(env))
+            client = redis.Redis.from_url(url, **redis_client_options(settings.env if env is None else env))
             _clients[url] = client
     return client
