@@ -200,8 +200,8 @@ async def _apologise(output_channel: Any, nlg: Any, tracker: Any) -> List[Any]:
 
 def _install_validation(skip: bool) -> None:
     """Replace RemoteAction._validate_action_result: one validator built once, or none at all (`skip`)."""
-    from jsonschema import ValidationError, validators  # type: ignore[import-untyped]
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+    from jsonschema import ValidationError, validators
+    from jsonschema.exceptions import best_match
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
