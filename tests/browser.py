@@ -64,7 +64,7 @@ def log_in(driver: Any, console_url: str, name: str, password: str, next_path: s
     `click()` returns before the form's POST and redirect land: navigating straight on races the redirect,
     which can replace the page the test asked for.
     """
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.wait import WebDriverWait
 
     submit_login(driver, console_url, name, password, next_path)
     landed = console_url + next_path

@@ -140,5 +140,5 @@ def test_passwords_are_hashed_and_no_secret_is_logged(console: Tuple[str, "redis
     assert client.keys(f"canyu:console_session:{session}") == []  # only a hash of the token is stored
     time.sleep(0.5)
     text = log.read_text(errors="replace")
-    for secret in [*PASSWORDS.values(), SECRET, RASA_TOKEN, session]:
+    for secret in [s for s in (*PASSWORDS.values(), SECRET, RASA_TOKEN, session) if s]:
         assert secret not in text

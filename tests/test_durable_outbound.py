@@ -246,7 +246,7 @@ def console(redis_server: Any, wx: FakeWeChat, tmp_path_factory: pytest.TempPath
     add_user("root", "admin", ADMIN_PW, redis=client)
     add_user("lin", "agent", ADMIN_PW, redis=client)
     log = tmp_path_factory.mktemp("console") / "console.log"
-    with lone_console(redis_server.url, log, **ENV, CANYU_CONSOLE_SECRET=SECRET, WECHAT_APP_ID=wx.app_id,
+    with lone_console(redis_server.url, log, 90, **ENV, CANYU_CONSOLE_SECRET=SECRET, WECHAT_APP_ID=wx.app_id,
                       WECHAT_APP_SECRET=wx.secret, WECHAT_API_BASE=wx.url + "/cgi-bin/") as url:
         yield url
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Optional
+from typing import Optional, TypeVar
 
 from aiohttp import web
 
+_Server = TypeVar("_Server", bound="ThreadedServer")
 
 class ThreadedServer:
     """Start with `start()` (returns the base URL), stop with `stop()`; also a context manager. After `stop()`
@@ -62,7 +63,7 @@ class ThreadedServer:
             self._thread.join(10)
             self._thread = None
 
-    def __enter__(self) -> "ThreadedServer":
+    def __enter__(self: "_Server") -> "_Server":
         self.start()
         return self
 

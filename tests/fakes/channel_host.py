@@ -14,7 +14,7 @@ import itertools
 import os
 import socket
 import threading
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
@@ -44,7 +44,7 @@ class ScriptedAgent:
         if self.delay:
             await asyncio.sleep(self.delay)
         text = self.reply if self.reply is not None else f"echo: {message.text}"
-        out = {"text": text}
+        out: Dict[str, Any] = {"text": text}
         if self.buttons:
             out["buttons"] = list(self.buttons)
         await message.output_channel.send_response(message.sender_id, dict(out))

@@ -189,7 +189,7 @@ class FakeTelegram(ThreadedServer):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
         chat_id = params.get("chat_id")
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": {"id": int(chat_id), "type": "private"}, "from": self._me(), "text": text}
+                   "chat": {"id": int(str(chat_id)), "type": "private"}, "from": self._me(), "text": text}
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         with self.lock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from aiohttp import web
 
@@ -106,7 +106,7 @@ class FakeWeChat(ThreadedServer):
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
-    def _record(self, path: str, query: Dict[str, str], body: Any, result: Dict[str, Any]) -> None:
+    def _record(self, path: str, query: Mapping[str, str], body: Any, result: Dict[str, Any]) -> None:
         with self.lock:
             self.calls.append({"path": path, "query": dict(query), "body": body, "result": result,
                                "time": time.time()})
@@ -201,7 +201,7 @@ class FakeWeChat(ThreadedServer):
             found = self.media.get(media_id)
         if result is None and found is None:
             result = {"errcode": 40007, "errmsg": ERRMSG[40007]}
-        self._record("media/get", request.query, None, result or {"errcode": 0, "bytes": len(found[0])})
+        self._record("media/get", request.query, None, result or {"errcode": 0, "bytes": len(found[0]) if found else 0})
         if result is not None:
             return web.json_response(result, content_type="text/plain")
         data, content_type = found  # type: ignore[misc]

@@ -28,7 +28,7 @@ PASSWORDS = {"lin": "lin-Secret-Pass-1", "ana": "ana-Secret-Pass-2", "old": "old
 
 def start_console(redis_url: str, log: Path, **env_extra: str) -> Any:
     """The console on its own with `env_extra` (tests.harness.lone_console); a context giving its base URL."""
-    return lone_console(redis_url, log, CANYU_CONSOLE_SECRET="console-secret-for-security-tests", **env_extra)
+    return lone_console(redis_url, log, 90, CANYU_CONSOLE_SECRET="console-secret-for-security-tests", **env_extra)
 
 
 def login(url: str, name: str, password: str, ip: Optional[str] = None,

@@ -159,7 +159,7 @@ def test_a_redeemed_code_cannot_be_used_again_even_at_the_same_moment(red: "redi
     start = threading.Barrier(len(racers))
 
     def race(sender: str) -> None:
-        client = redis.Redis(connection_pool=red.connection_pool)
+        client: Any = redis.Redis(connection_pool=red.connection_pool)
         start.wait()
         try:
             outcomes[sender] = redeem_link_code(sender, code, client)

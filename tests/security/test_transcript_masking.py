@@ -47,7 +47,7 @@ def test_agents_read_138_xxxx_5678_in_the_live_transcript(console: str, redis_se
     broker = RedisEventBroker(redis_server.url)
     with s.get(console + f"/api/conversations/{sender}/events", stream=True, timeout=30) as stream:
         assert stream.status_code == 200
-        lines = stream.iter_lines(chunk_size=None, decode_unicode=True)
+        lines = stream.iter_lines(chunk_size=None, decode_unicode=True)  # type: ignore[call-overload]
         assert next(line for line in lines if line.startswith(": live"))
         broker.publish({"event": "user", "sender_id": sender, "timestamp": time.time(), "input_channel": "telegram",
                         "text": f"call me on {PHONE}, ID {ID_NUMBER}, card {CARD}",
