@@ -2,7 +2,7 @@
 
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Product, load_kb
 from bot.knowledge.retriever import Candidate, Result, Retriever
-from bot.knowledge.store import KnowledgeService, build_retriever, get_service, touch_reload_marker
+from bot.knowledge.store import KnowledgeService, build_retriever, touch_reload_marker
 
 __all__ = [
     "Candidate",
@@ -13,7 +13,6 @@ __all__ = [
     "Result",
     "Retriever",
     "build_retriever",
-    "get_service",
     "load_kb",
     "touch_reload_marker",
 ]

@@ -27,7 +27,7 @@ from bot.knowledge.index import HybridIndex, get_encoder
 from bot.knowledge.loader import kb_files, kb_fingerprint, load_kb
 from bot.knowledge.retriever import Retriever, kb_docs
 
-__all__ = ["build_retriever", "KnowledgeService", "get_service", "touch_reload_marker", "INDEX_VERSION"]
+__all__ = ["build_retriever", "KnowledgeService", "touch_reload_marker", "INDEX_VERSION"]
 
 if TYPE_CHECKING:
     from bot.embeddings import EmbeddingSettings
@@ -152,19 +152,3 @@ class KnowledgeService:
                             time.perf_counter() - started)
             self._retriever, self._signature = retriever, sig
             return retriever
-
-
-_service: Optional[KnowledgeService] = None
-_service_lock = threading.Lock()
-
-
-def get_service() -> KnowledgeService:
-    """TRANSITIONAL (issue 19): the process-wide service for callers not yet handed `ctx.knowledge` (the
-    actions, until they use `self.ctx.knowledge`). Delete it, and `_service`, when no caller remains."""
-    global _service
-    with _service_lock:
-        if _service is None:
-            from bot.settings import load_settings
-
-            _service = KnowledgeService.from_settings(load_settings())
-        return _service
