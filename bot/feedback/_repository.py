@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Protocol, Tuple, Union
 
 import numpy as np
-import numpy.typing as npt
 
+from bot.feedback._match import Vectors
 from bot.feedback._model import FeedbackItem, Voice
 
 __all__ = ["Exemplar", "FeedbackRepository", "Field", "HistoryEntry", "MAX_EXEMPLARS", "NewItem", "TEXT_FIELDS",
@@ -31,7 +31,6 @@ Field = Union[str, float]
 """An item field as written: text, or a time/number (read back as text)."""
 HistoryEntry = Dict[str, Union[str, float]]
 """One status change: {status, reason, release, by, ts} (the first, "new", has status, by and ts only)."""
-Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Exemplar:
 
     text: str
     language: str
-    vector: Optional[Vector] = field(default=None, compare=False)
+    vector: Optional[Vectors] = field(default=None, compare=False)
 
     def to_json(self) -> str:
         raw = None if self.vector is None else \

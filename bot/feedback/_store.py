@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, Union
 
 from bot.errors import DataError, StorageError
 from bot.feedback import _match
@@ -132,7 +132,7 @@ class FeedbackStore:
         return self.told(item_id, "shipped")
 
     # matching ------------------------------------------------------------------------------
-    def _vector(self, text: str, language: Optional[str]) -> Any:
+    def _vector(self, text: str, language: Optional[str]) -> Optional[_match.Vectors]:
         if not self.use_vectors or (language or "") == "zh":
             return None
         encoded = _match.encode([text])
@@ -165,7 +165,7 @@ class FeedbackStore:
 
     @staticmethod
     def _new_item(item_id: str, text: str, kind: str, language: str, title: Optional[str], by: str, now: float,
-                  vector: Any = None, voice: Optional[Voice] = None) -> NewItem:
+                  vector: Optional[_match.Vectors] = None, voice: Optional[Voice] = None) -> NewItem:
         if kind not in KINDS:
             raise DataError(f"unknown feedback kind {kind!r}; use one of: {', '.join(KINDS)}")
         title = (title or text).strip()[:120]
