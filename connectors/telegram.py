@@ -121,9 +121,9 @@ class TelegramInput(PlatformInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         self._on_new_message = on_new_message
+        self.run_deliveries(bp)  # the worker skips the queue while there is no sender (no token)
         if self.config.enabled:
             self.announce(bp)
-            self.run_deliveries(bp)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

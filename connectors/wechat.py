@@ -119,9 +119,9 @@ class WeChatInput(PlatformInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("wechat_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         self._on_new_message = on_new_message
+        self.run_deliveries(bp)  # queued replies go out with the API credentials, also without the webhook token
         if self.config.enabled:
             self.announce(bp)
-            self.run_deliveries(bp)
 
             @bp.listener("after_server_start")
             async def start(app: Any, loop: Any) -> None:
