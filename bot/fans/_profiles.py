@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Protocol, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Protocol, Set, Union
 
 from bot import keys
 from bot.errors import CanyuError
@@ -129,9 +129,10 @@ class RedisFanProfiles:
         return {k: v for k, v in record.items() if k in MANUAL_FIELDS}
 
     def set_manual(self, profile: str, fields: Mapping[str, str]) -> None:
-        values = {k: v for k, v in fields.items() if k in MANUAL_FIELDS}
+        values: Dict[Union[str, bytes], Union[bytes, float, int, str]] = {
+            k: v for k, v in fields.items() if k in MANUAL_FIELDS}
         if values:
-            self.redis.hset(f"{PREFIX}profile:{profile}", mapping=values)  # type: ignore[arg-type]
+            self.redis.hset(f"{PREFIX}profile:{profile}", mapping=values)
 
     def clear_manual(self, profile: str) -> None:
         self.redis.hdel(f"{PREFIX}profile:{profile}", *MANUAL_FIELDS)
