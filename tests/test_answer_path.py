@@ -209,7 +209,7 @@ def test_every_offered_flow_exists_in_the_domain() -> None:
     import yaml
 
     domain_dir = Path(__file__).resolve().parents[1] / "responses"
-    known = set()
+    known: set = set()
     for path in domain_dir.glob("*.yml"):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         known.update((doc.get("forms") or {}).keys())
@@ -315,10 +315,10 @@ def test_requests_and_unanswered_flow_questions_still_run_the_flow(assistant: As
 
 
 def test_the_escalation_policy_yields_only_an_unsure_intent_on_a_question() -> None:
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
     from bot.handoff.policy import EscalationPolicy
     from bot.handoff.rules import Escalation
-
-    from rasa.shared.core.events import ActionExecuted, UserUttered
 
     by_intent = Escalation("explicit_request", "Asked for a person", 20, False, "intent human_handoff (0.68)")
     by_keyword = Escalation("explicit_request", "Asked for a person", 20, False, "talk to a human")

@@ -60,6 +60,7 @@ def test_open_feedback_is_in_the_greeting_and_nothing_open_says_nothing(assistan
     store = FeedbackStore(assistant.redis, use_vectors=False)
     filing = store.file(fan, "Please let the Band 9 show the weather for tomorrow", kind="suggestion", language="en",
                         ask_when_unsure=False)
+    assert filing.item is not None
     store.set_status(filing.item.id, "planned")
     note = _texts(assistant.say(fan, "/session_start"))
     assert note.startswith("Welcome back") and filing.item.id in note and "planned" in note, note
