@@ -171,7 +171,7 @@ def test_analytics_page_in_headless_chromium(console: str, browser: Any) -> None
 
 def test_feedback_status_changes_from_the_console(console: str, browser: Any, red: "redis.Redis[str]") -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.select import Select
 
     browser.get(console + "/feedback")
     if "/login" in browser.current_url:

@@ -95,14 +95,15 @@ def module_state(tree: ast.Module) -> Set[str]:
     names = _module_names(tree)
     functions = {f.name: f for f in tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
     found: Set[str] = set()
-    for func in functions.values():
-        for deco in func.decorator_list:
+    for defined in functions.values():
+        for deco in defined.decorator_list:
             target = deco.func if isinstance(deco, ast.Call) else deco
             if (target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")) in _CACHE_DECORATORS:
-                found.add(func.name)
-    for func in ast.walk(tree):
-        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                found.add(defined.name)
+    for node_ in ast.walk(tree):
+        if not isinstance(node_, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
+        func = node_
         declared: Set[str] = set()
         local: Set[str] = {a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs}
         mutated: Set[str] = set()

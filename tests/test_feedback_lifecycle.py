@@ -24,8 +24,15 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from bot.feedback import (FeedbackStore, beta_signups, digest_subscribers, notify_status, send_weekly_digest,
-                          wants_news, week_of)
+from bot.feedback import (
+    FeedbackStore,
+    beta_signups,
+    digest_subscribers,
+    notify_status,
+    send_weekly_digest,
+    wants_news,
+    week_of,
+)
 from tests.fakes.rasa_channels import ChannelsStack, TelegramUser, WeChatUser, platform_env
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wechat import FakeWeChat
@@ -137,8 +144,10 @@ def test_every_status_reaches_every_author_and_voter_once(stack: Any) -> None:
     racers = [bot_cli(stack, "feedback", "notify", item_id, wait=False) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in racers]
     assert all(p.returncode == 0 for p in racers), outs
-    told = sum(int(re.search(r"sent to (\d+), waiting for next contact (\d+)", o).group(1))
-               + int(re.search(r"waiting for next contact (\d+)", o).group(1)) for o, _ in outs)
+    told = 0
+    for out, _ in outs:
+        told += int(re.search(r"sent to (\d+), waiting for next contact (\d+)", out).group(1))
+        told += int(re.search(r"waiting for next contact (\d+)", out).group(1))
     assert told == 3, outs
     planned_en = wait_for(lambda: outbox(stack, author), "the planned message in the REST outbox")
     assert len(planned_en) == 1 and "is planned" in planned_en[0]["text"] and not CJK.search(planned_en[0]["text"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 import redis
@@ -76,7 +76,7 @@ def test_shipped_message_goes_once_in_each_language(store: FeedbackStore) -> Non
     store.file("telegram:42", "14 Pro 掉电快", language="zh", channel="telegram")
     sent: List[Dict[str, Any]] = []
 
-    async def fake_send(sender_id: str, messages: List[Dict[str, Any]], channel: str = None, redis: Any = None,
+    async def fake_send(sender_id: str, messages: List[Dict[str, Any]], channel: Optional[str] = None, redis: Any = None,
                         **kwargs: Any) -> Any:
         sent.append({"to": sender_id, "channel": channel, "text": messages[0]["text"]})
 

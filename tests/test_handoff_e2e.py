@@ -247,7 +247,7 @@ def test_no_agent_timeout_tells_the_user_and_keeps_the_queue(deployment: Deploym
     deployment.say(user, "I want to talk to a human")
     r = deployment.main.redis
     key = f"canyu:handoff:{user}"
-    queued_at = float(r.hget(key, "queued_at"))
+    queued_at = float(r.hget(key, "queued_at") or 0)
     r.hset(key, "queued_at", f"{queued_at - 3600:.3f}")  # as if nobody took it for an hour
     notice = deployment.outbox(user, wait=20)
     assert notice and "this chat" in notice[0]["text"], notice

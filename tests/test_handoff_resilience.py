@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from typing import Iterator, Tuple
+from typing import Any, Iterator, Tuple
 
 import pytest
 import requests
@@ -108,7 +108,7 @@ def test_service_resolve_retries_after_a_failure_and_refuses_a_concurrent_one(ow
     up = HandoffService(store, RasaClient(own.url, own.token))
     record = store.get(user)
 
-    async def two_at_once() -> list:
+    async def two_at_once() -> Any:
         return await asyncio.gather(up.resolve(record, AGENT), up.resolve(record, AGENT),  # type: ignore[arg-type]
                                     return_exceptions=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,12 @@ def redis_client(redis_server: EmbeddedRedis) -> object:
 
 
 @pytest.fixture
-def store(redis_client: object) -> HandoffStore:
+def store(redis_client: Any) -> HandoffStore:
     redis_client.flushdb()  # type: ignore[attr-defined]
     return HandoffStore(redis_client, CONFIG)
 
 
-def one(text: str, intent: str = "chitchat", confidence: float = 0.9) -> object:
+def one(text: str, intent: str = "chitchat", confidence: float = 0.9) -> Any:
     return assess([Turn(text, intent, confidence)], CONFIG)
 
 

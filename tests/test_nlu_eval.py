@@ -9,7 +9,7 @@ import argparse
 import csv
 import json
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -50,7 +50,9 @@ def _write(path: Path, rows: List[List[str]]) -> None:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-intents")
-    train, valid, test = [], [], []
+    train: List[Any] = []
+    valid: List[Any] = []
+    test: List[Any] = []
     for label, texts in EXAMPLES.items():  # each split has English and Chinese
         for i, text in enumerate(texts):
             split = valid if i in (4, 10) else test if i in (3, 9) else train

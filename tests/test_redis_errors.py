@@ -41,14 +41,14 @@ class AsyncCounter:
 
 
 def test_a_redis_error_becomes_a_storage_error_with_its_cause() -> None:
-    store = Counter(redis.Redis(port=_closed_port(), socket_connect_timeout=0.5))
+    store = Counter(redis.Redis(port=_closed_port(), socket_connect_timeout=0.5, decode_responses=True))
     with pytest.raises(StorageError, match=r"Counter\.bump: Redis is unreachable") as caught:
         store.bump()
     assert isinstance(caught.value.__cause__, redis.ConnectionError)
 
 
 def test_async_methods_are_mapped_too() -> None:
-    store = AsyncCounter(aioredis.Redis(port=_closed_port(), socket_connect_timeout=0.5))
+    store = AsyncCounter(aioredis.Redis(port=_closed_port(), socket_connect_timeout=0.5, decode_responses=True))
     with pytest.raises(StorageError) as caught:
         asyncio.run(store.bump())
     assert isinstance(caught.value.__cause__, redis.ConnectionError)

@@ -66,7 +66,8 @@ def test_missed_messages_grouped_assigned_retrained_answered(trainer_stack: Any)
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
 
     assistant, home = trainer_stack
     before: Dict[str, List[str]] = {}
@@ -156,7 +157,8 @@ def test_wrong_answers_reach_the_inbox_and_a_trainer_marks_one(trainer_stack: An
     knowledge answer file the answered question; on the page a trainer filters wrong answers and marks one."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
 
     assistant, home = trainer_stack
     conversations = {
@@ -220,8 +222,8 @@ def test_wrong_answers_reach_the_inbox_and_a_trainer_marks_one(trainer_stack: An
         driver.save_screenshot(str(ARTIFACTS / "trainer_page_recent_answers.png"))
         row.find_element(By.CSS_SELECTOR, "button.wrong").click()
         wait.until(lambda d: "marked wrong" in d.find_element(By.ID, "status").text)
-        wait.until(lambda d: "marked_wrong" in d.find_element(
-            By.CSS_SELECTOR, f'tr.answer-row[data-answer="{answer_id}"]').get_attribute("data-reasons"))
+        wait.until(lambda d: "marked_wrong" in (d.find_element(
+            By.CSS_SELECTOR, f'tr.answer-row[data-answer="{answer_id}"]').get_attribute("data-reasons") or ""))
         wait.until(lambda d: question in d.find_element(By.ID, "groups").text)
         driver.save_screenshot(str(ARTIFACTS / "trainer_page_marked_wrong.png"))
     finally:
