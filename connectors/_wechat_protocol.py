@@ -13,7 +13,7 @@ import re
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple, cast
 
-import xmltodict  # type: ignore[import-untyped]
+import xmltodict
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException

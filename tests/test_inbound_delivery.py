@@ -19,7 +19,7 @@ from typing import Any, List, Optional
 import pytest
 import redis as redislib
 import requests
-import xmltodict  # type: ignore[import-untyped]
+import xmltodict
 
 from bot import metrics
 from connectors._inbound import InboundStore

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 import pytest
 import redis as redislib
 import requests
-import xmltodict  # type: ignore[import-untyped]
+import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from connectors._wechat_protocol import sign

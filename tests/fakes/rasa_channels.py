@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import requests
-import xmltodict  # type: ignore[import-untyped]
+import xmltodict
 
 from connectors._wechat_protocol import sign
 from tests.fakes.telegram import FakeTelegram, update_callback, update_message
