@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 def message_for(proposal: Dict[str, Any], points: int) -> str:
     """The thank-you (published) or the kind no (rejected) for `proposal`, in the fan's language."""
-    language = proposal.get("language") if proposal.get("language") in ("zh", "en") else "en"
+    language = "zh" if proposal.get("language") == "zh" else "en"
     question = str(proposal.get("question") or "")[:60]
     if proposal.get("status") == "published":
         names = proposal.get("name") or {}

@@ -127,7 +127,8 @@ def _content(red: Any, week: str, due: float) -> Dict[str, Any]:
         red.hsetnx(key, "due", due)
         red.zadd(f"{PREFIX}weeks", {week: due})
         raw = red.hget(key, "content")
-    return json.loads(raw)
+    content: Dict[str, Any] = json.loads(raw)
+    return content
 
 
 async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Optional[SendFn] = None,
