@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -133,8 +132,13 @@ def _content(red: Any, week: str, due: float) -> Dict[str, Any]:
 
 async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Optional[SendFn] = None,
                              schedule: Optional[str] = None) -> DigestReport:
-    """Send this week's digest to every subscriber not sent it yet, if it is due (see the module docstring)."""
-    when = parse_schedule(schedule if schedule is not None else os.environ.get("CANYU_DIGEST_SCHEDULE"))
+    """Send this week's digest to every subscriber not sent it yet, if it is due (see the module docstring).
+    `schedule`: callers with a context pass `ctx.env.get("CANYU_DIGEST_SCHEDULE")`; None: this process's settings."""
+    if schedule is None:
+        from bot.settings import load_settings
+
+        schedule = load_settings().env.get("CANYU_DIGEST_SCHEDULE")
+    when = parse_schedule(schedule)
     now = time.time() if now is None else now
     if when is None:
         return DigestReport("off")

@@ -4,13 +4,13 @@
     callback:      {days: 1, hour: 18, utc_offset_hours: 8}   # a lead calls back by 18:00 Beijing time tomorrow
     check_every_s: 60                                   # how often the leader's job looks for due check-ins
 
-`CANYU_FOLLOWUPS_FILE` points at another file (tests, a staging deployment). A bad value is a `ConfigError`
+`CANYU_FOLLOWUPS_FILE` points at another file (tests, a staging deployment): read from the `env` handed in
+(`config_file(settings.env)`), never from the process environment here. A bad value is a `ConfigError`
 that names the file and the key, so a trainer can fix it; users never see it.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,9 +20,10 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["FollowupConfig", "load_config", "KINDS", "DEFAULT_FILE"]
+__all__ = ["FollowupConfig", "load_config", "config_file", "KINDS", "DEFAULT_FILE", "ENV_FILE"]
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "followups.yml"
+ENV_FILE = "CANYU_FOLLOWUPS_FILE"
 KINDS = ("handoff", "repair", "return")
 _DEFAULT_DELAYS = {"handoff": 2.0, "repair": 7.0, "return": 3.0}
 
@@ -64,9 +65,20 @@ def _number(data: Mapping[str, Any], key: str, default: float, source: str, low:
     return value
 
 
+def config_file(env: Mapping[str, str]) -> Path:
+    """`CANYU_FOLLOWUPS_FILE` in `env` (`Settings.env`), else bot/followups/followups.yml."""
+    return Path(env.get(ENV_FILE) or DEFAULT_FILE)
+
+
 def load_config(path: Optional[str] = None) -> FollowupConfig:
-    """The settings from `path`, `CANYU_FOLLOWUPS_FILE` or bot/followups/followups.yml."""
-    file = Path(path or os.environ.get("CANYU_FOLLOWUPS_FILE") or DEFAULT_FILE)
+    """The settings from `path`. Callers with a context pass `config_file(ctx.env)`; without a path, the file
+    of this process's settings (`bot.settings`)."""
+    if path:
+        file = Path(path)
+    else:
+        from bot.settings import load_settings
+
+        file = config_file(load_settings().env)
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {} if file.exists() else {}
     except (OSError, yaml.YAMLError) as exc:

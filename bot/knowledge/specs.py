@@ -216,7 +216,7 @@ def _render_water(name: str, spec: Dict[str, Any], lang: str, question: str) -> 
         tail = f"；{extra}" if extra else ""
         if asked in fine:
             return f"可以，{name} 是 {value} 防水，{fine_part}{tail}。"
-        if asked in not_for:
+        if asked is not None and asked in not_for:
             what = ACTIVITIES[asked][1]["zh"]
             return f"不建议，{name} 不适合{what}。它是 {value} 防水，{fine_part}{tail}。"
         avoid_part = f"，但不适合{avoid}" if avoid else ""
@@ -225,7 +225,7 @@ def _render_water(name: str, spec: Dict[str, Any], lang: str, question: str) -> 
     tail = f"; {extra}" if extra else ""
     if asked in fine:
         return f"Yes, the {name} is rated {value}: {fine_part}{tail}."
-    if asked in not_for:
+    if asked is not None and asked in not_for:
         what = ACTIVITIES[asked][1]["en"]
         return f"No, the {name} isn't made for {what}. It's rated {value}: {fine_part}{tail}."
     avoid_part = f", but it's not for {avoid}" if avoid else ""
