@@ -47,6 +47,9 @@ QUIET_ENV = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
 }
+QUIET_DEFAULTS = {
+    "OMP_WAIT_POLICY": "PASSIVE",  # before torch loads: no spinning on shared cores (unless the operator says)
+}
 
 
 def _mask(value: Optional[str]) -> str:
@@ -118,15 +121,17 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
 
 
 def child_env(settings: Settings, **overrides: str) -> Dict[str, str]:
-    """The environment for a child process: these settings' environment, quiet (`QUIET_ENV`), plus `overrides`."""
-    return {**settings.env, **QUIET_ENV, **overrides}
+    """The environment for a child process: `QUIET_DEFAULTS` unless set, these settings' environment, quiet
+    (`QUIET_ENV`), plus `overrides`."""
+    return {**QUIET_DEFAULTS, **settings.env, **QUIET_ENV, **overrides}
 
 
 def apply_quiet_env(extra: Mapping[str, str] = MappingProxyType({})) -> None:
     """Make this process quiet (`QUIET_ENV`) before Rasa, TensorFlow or torch load: called by entry points only.
     `extra`: what a command also needs in the environment (e.g. `bot.nlu.evaluation.TRAINING_ENV`)."""
     os.environ.update(QUIET_ENV)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spinning on shared cores
+    for name, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     os.environ.update(extra)
 
 
