@@ -118,7 +118,7 @@ def _digest(args: argparse.Namespace) -> int:
     from bot.feedback import digest_text, send_weekly_digest
 
     if args.send:
-        report = asyncio.run(send_weekly_digest(_red(args)))
+        report = asyncio.run(send_weekly_digest(_red(args), schedule=args.ctx.env.get("CANYU_DIGEST_SCHEDULE")))
         if not report.due:
             print(f"{report.week}: the digest is not due yet (CANYU_DIGEST_SCHEDULE)")
             return 0
