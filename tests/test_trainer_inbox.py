@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.settings import Settings
 from bot.storage import EmbeddedRedis
 from bot.trainer.inbox import ITEMS, OPEN, Inbox
 from bot.trainer.review import Review
@@ -119,6 +120,11 @@ def test_groups_biggest_first_then_assign_dismiss_draft(red, tmp_path):
     assert [g["label"] for g in review.groups()] == ["paypal ok?"]  # dismissed ones stay dismissed
 
 
+def _settings(root: Path) -> Settings:
+    """What the CLI's context hands `bot review`: the project folder's settings."""
+    return Settings(home=root, data_dir=root / "var")
+
+
 def test_bot_review_cli_lists_and_assigns(red, tmp_path, capsys):
     import argparse
 
@@ -128,10 +134,10 @@ def test_bot_review_cli_lists_and_assigns(red, tmp_path, capsys):
     root = tmp_path / "proj"
     shutil.copytree(BROKEN, root)
     args = dict(list=True, json=False, assign=None, draft=None, dismiss=None, retrain=False, rasa_url=None, rasa_token=None)
-    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root)) == 0
+    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root), settings=_settings(root)) == 0
     out = capsys.readouterr().out
     assert "Review inbox — 8 messages in 5 groups" in out and "paypal" in out
-    assert main(argparse.Namespace(**dict(args, list=False, assign=["1", "shipping"])), redis=red, repo_root=str(root)) == 0
+    assert main(argparse.Namespace(**dict(args, list=False, assign=["1", "shipping"])), redis=red, repo_root=str(root), settings=_settings(root)) == 0
     out = capsys.readouterr().out
     assert "+    - can I pay with paypal" in out and "intents/shop.yml" in out
     assert "can I pay with paypal" in (root / "intents" / "shop.yml").read_text(encoding="utf-8")
@@ -367,16 +373,16 @@ def test_review_and_cli_filter_by_reason_and_mark_wrong(red, tmp_path, capsys, m
     args = dict(list=True, json=False, assign=None, draft=None, dismiss=None, retrain=False, rasa_url=None,
                 rasa_token=None, reason=["rephrased,rated_down"], answers=None, wrong=None, note="")
     monkeypatch.setenv("COLUMNS", "240")  # rich wraps table cells to the terminal's width
-    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root)) == 0
+    assert main(argparse.Namespace(**args), redis=red, repo_root=str(root), settings=_settings(root)) == 0
     out = capsys.readouterr().out
     assert "3 messages in" in out and "asked again" in out and "rated 👎" in out and "paypal" not in out
     assert "answered with os_update_how" in out
     # --answers lists the knowledge answers; --wrong N marks one
-    assert main(argparse.Namespace(**dict(args, list=False, reason=None, answers=5)), redis=red, repo_root=str(root)) == 0
+    assert main(argparse.Namespace(**dict(args, list=False, reason=None, answers=5)), redis=red, repo_root=str(root), settings=_settings(root)) == 0
     out = capsys.readouterr().out
     assert "How do I update MilletOS?" in out and "os_update_how" in out
     assert main(argparse.Namespace(**dict(args, list=True, reason=["marked_wrong"], wrong="1", note="old menu path")),
-                redis=red, repo_root=str(root)) == 0
+                redis=red, repo_root=str(root), settings=_settings(root)) == 0
     out = capsys.readouterr().out
     assert "marked wrong: “How do I update MilletOS?” answered with os_update_how (faq 98%)" in out
     assert "1 messages in 1 groups" in out and "marked wrong 1" in out and "asked again 1" in out

@@ -16,25 +16,23 @@ def _intents(args: argparse.Namespace) -> int:
 
 def _faq(args: argparse.Namespace) -> int:
     from bot.knowledge.evaluation import main_faq
-    from bot.settings import load_settings
 
-    return main_faq(args, load_settings().env)
+    return main_faq(args, args.ctx.env)
 
 
 def _pairs(args: argparse.Namespace) -> int:
     from bot.knowledge.evaluation import main_pairs
-    from bot.settings import load_settings
 
-    return main_pairs(args, load_settings().env)
+    return main_pairs(args, args.ctx.env)
 
 
 def _conversations(args: argparse.Namespace) -> int:
     from bot.conversation_eval import main_conversations
-    from bot.settings import apply_quiet_env, load_settings
+    from bot.settings import apply_quiet_env
 
     if args.url is None:  # the assistant starts (and may train) in this process: quiet Rasa and TensorFlow first
         apply_quiet_env()
-    settings = load_settings()
+    settings = args.ctx.settings
     rest_token = args.rest_token if args.rest_token is not None else settings.env.get("CANYU_REST_TOKEN", "")
     return main_conversations(args, settings, rest_token)
 

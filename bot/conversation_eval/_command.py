@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, Optional
 from bot.conversation_eval._asking import DEFAULT_WORKERS, evaluate
 from bot.conversation_eval._report import format_report, summarise, write_report
 from bot.conversation_eval._set import load_items
-from bot.errors import DataError
-from bot.settings import Settings, load_settings
+from bot.errors import ConfigError, DataError
+from bot.settings import Settings
 
 __all__ = ["start_stack", "run", "main_conversations"]
 
@@ -61,8 +61,8 @@ def start_stack(model: Optional[Path], data_dir: Path, say: Callable[[str], None
 def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
         url: Optional[str] = None, token: Optional[str] = None, workers: int = DEFAULT_WORKERS,
         stream: Any = sys.stdout, rest_token: str = "", settings: Optional[Settings] = None) -> Dict[str, Any]:
-    """Evaluate the set at `source`; against `url`/`token` if given, else a stack started here with `settings`
-    (default: read now). `rest_token` is the REST channel's bearer token."""
+    """Evaluate the set at `source`; against `url`/`token` if given, else a stack started here with the caller's
+    `settings` (required then). `rest_token` is the REST channel's bearer token."""
 
     def say(message: str) -> None:
         print(f"[canyu] {message}", file=sys.stderr, flush=True)
@@ -72,8 +72,11 @@ def run(source: Path, out: Optional[Path] = None, model: Optional[Path] = None,
     tmp: Optional[tempfile.TemporaryDirectory[str]] = None
     try:
         if url is None:
+            if settings is None:
+                raise ConfigError("starting the assistant for an evaluation needs the caller's settings; pass "
+                                  "settings= (the CLI's context), or url= of a running assistant")
             tmp = tempfile.TemporaryDirectory(prefix="canyu-eval-conv-")
-            stack = start_stack(model, Path(tmp.name), say, settings or load_settings())
+            stack = start_stack(model, Path(tmp.name), say, settings)
             url, token = stack.rasa_url, stack.rasa_token
         say(f"asking {len(items)} first questions ({workers} at a time)")
         started = time.monotonic()

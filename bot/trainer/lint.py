@@ -202,9 +202,7 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Exit 0 when the voice is clean, 1 on errors (or warnings with --strict)."""
-    from bot.settings import load_settings
-
-    root = os.path.abspath(args.root or str(load_settings().home))
+    root = os.path.abspath(args.root or str(args.ctx.settings.home))
     problems, figures = run_lint(root, args.config)
     if args.json:
         print(json.dumps({"problems": [p.to_dict() for p in problems],

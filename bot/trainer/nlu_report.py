@@ -171,9 +171,7 @@ def run(root: str, out_dir: str, model: Optional[str] = None) -> Dict[str, str]:
 
 def main(args: argparse.Namespace) -> int:
     """Called by `bot test`: writes reports/nlu/ and prints the headline figures."""
-    from bot.settings import load_settings
-
-    home = str(load_settings().home)
+    home = str(args.ctx.settings.home)
     out = getattr(args, "nlu_out", None) or os.path.join(home, "reports", "nlu")
     paths = run(home, out)
     with open(paths["json"], encoding="utf-8") as fh:

@@ -13,7 +13,7 @@ import time
 from typing import Any, Dict, Optional
 
 from bot.errors import ConfigError
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.trainer import charts
 from bot.trainer.cluster import group_items
 from bot.trainer.config import load_config
@@ -103,7 +103,10 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, redis: Optional[Any] = None, settings: Optional[Settings] = None) -> int:
     """`bot report`; Redis and the settings come from the CLI's context (`args.ctx`) unless handed in."""
     ctx = getattr(args, "ctx", None)
-    settings = settings or (ctx.settings if ctx is not None else load_settings())
+    if settings is None:
+        if ctx is None:
+            raise ConfigError("`bot report` needs the CLI's context (args.ctx) or its settings")
+        settings = ctx.settings
     if redis is None:
         if ctx is None:
             raise ConfigError("`bot report` needs the CLI's context (args.ctx) or a Redis client")

@@ -18,7 +18,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from bot.errors import ConfigError
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.trainer.inbox import REASONS
 from bot.trainer.review import Review
 
@@ -206,7 +206,10 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
     """`bot review`; Redis and the settings (Rasa port, RASA_TOKEN, USER) come from the CLI's context (`args.ctx`)
     unless handed in."""
     ctx = getattr(args, "ctx", None)
-    settings = settings or (ctx.settings if ctx is not None else load_settings())
+    if settings is None:
+        if ctx is None:
+            raise ConfigError("`bot review` needs the CLI's context (args.ctx) or its settings")
+        settings = ctx.settings
     if redis is None:
         if ctx is None:
             raise ConfigError("`bot review` needs the CLI's context (args.ctx) or a Redis client")

@@ -13,6 +13,7 @@ import os
 import sys
 from typing import List
 
+from bot.errors import ConfigError
 from bot.trainer import twins as twins_mod
 from bot.trainer.problems import Problem, count, print_problems
 from bot.trainer.validation import collect, run_validation
@@ -31,13 +32,11 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _home(args: argparse.Namespace) -> str:
-    """The project folder: the CLI run's settings (`args.ctx`), else the settings of this process."""
+    """The project folder of the CLI run's settings (`args.ctx`)."""
     ctx = getattr(args, "ctx", None)
-    if ctx is not None:
-        return str(ctx.settings.home)
-    from bot.settings import load_settings
-
-    return str(load_settings().home)
+    if ctx is None:
+        raise ConfigError("`bot validate` without --root needs the CLI's context (args.ctx) for the project folder")
+    return str(ctx.settings.home)
 
 
 def _pair(root: str, keys: List[str]) -> int:
