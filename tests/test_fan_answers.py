@@ -48,6 +48,13 @@ def kb(tmp_path: Path) -> Path:
     return root
 
 
+def _fan_answers(red: Any, kb: Path) -> FanAnswers:
+    """Fan answers on the copied knowledge folder; a publication touches the reload marker of its own data dir."""
+    cache = kb.parent / "data" / "kb"
+    cache.mkdir(parents=True, exist_ok=True)
+    return FanAnswers(red, kb, str(REPO), cache=cache)
+
+
 def _ask(red: Any, sender: str, text: str, intent: str = "nlu_fallback", confidence: float = 0.2) -> None:
     """A user message the bot could not answer, as the event broker writes it (the inbox files it)."""
     event = {"event": "user", "sender_id": sender, "timestamp": time.time(), "text": text, "input_channel": "rest",
@@ -69,7 +76,7 @@ def _approve(fans: FanAnswers, proposal_id: str) -> Dict[str, Any]:
 
 
 def test_only_verified_core_fans_opt_in(red: Any, kb: Path) -> None:
-    fans = FanAnswers(red, kb, str(REPO))
+    fans = _fan_answers(red, kb)
     with pytest.raises(NotEligible) as newcomer:
         fans.opt_in(FAN, "zh")
     assert newcomer.value.tier == "newcomer" and newcomer.value.verified
@@ -91,7 +98,7 @@ def test_proposal_approved_is_a_credited_kb_answer_and_the_fan_gains_points(red:
     _ask(red, "rest:asker", QUESTION_ZH)
     _ask(red, FAN, "我自己的问题：充电器多少瓦")  # the fan's own question is never offered to them
     _core_fan(red)
-    fans = FanAnswers(red, kb, str(REPO))
+    fans = _fan_answers(red, kb)
     fans.opt_in(FAN, "zh")
     offered = fans.next_question(FAN)
     assert offered is not None and offered["text"] == QUESTION_ZH and offered["language"] == "zh"
@@ -129,7 +136,7 @@ def test_rate_limits_per_fan_per_day(red: Any, kb: Path) -> None:
     for n in range(OFFERS_PER_DAY + 2):
         _ask(red, f"rest:asker{n}", f"question number {n} about drones and the power bank {n}")
     _core_fan(red)
-    fans = FanAnswers(red, kb, str(REPO))
+    fans = _fan_answers(red, kb)
     fans.opt_in(FAN, "en")
     offered = [fans.next_question(FAN) for _ in range(OFFERS_PER_DAY)]
     assert all(offered) and len({o["item"] for o in offered if o}) == OFFERS_PER_DAY
@@ -150,7 +157,7 @@ def test_rate_limits_per_fan_per_day(red: Any, kb: Path) -> None:
 def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> None:
     _ask(red, "rest:asker", QUESTION_ZH)
     _core_fan(red)
-    fans = FanAnswers(red, kb, str(REPO))
+    fans = _fan_answers(red, kb)
     fans.opt_in(FAN, "zh")
     offered = fans.next_question(FAN)
     assert offered is not None
@@ -179,7 +186,7 @@ def test_erasing_the_fan_removes_the_credit(red: Any, kb: Path) -> None:
 
     _ask(red, "rest:asker", QUESTION_ZH)
     _core_fan(red)
-    fans = FanAnswers(red, kb, str(REPO))
+    fans = _fan_answers(red, kb)
     fans.opt_in(FAN, "zh")
     offered = fans.next_question(FAN)
     assert offered is not None

@@ -23,8 +23,7 @@ from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _say, _slot_language
 
 if TYPE_CHECKING:
-    from redis import Redis
-
+    from bot.context import AppContext
     from bot.fan_answers import FanAnswers
 
 __all__ = ["ActionFanAnswersOptIn", "ActionFanAnswersOptOut", "ActionFanAnswersOffer", "ActionFanAnswersSubmit"]
@@ -38,10 +37,10 @@ SKIP = re.compile(r"^\s*(跳过|换一题|换一个|不会|skip|next|pass|don'?t
 STOP = re.compile(r"^\s*(算了|不答了|取消|stop|cancel|quit)\s*[.!。！]?\s*$", re.I)
 
 
-def _fans(redis: "Redis[str]") -> "FanAnswers":
+def _fans(ctx: "AppContext") -> "FanAnswers":
     from bot.fan_answers import FanAnswers
 
-    return FanAnswers(redis)
+    return FanAnswers.of(ctx.redis, ctx.settings)
 
 
 def _unclear_for_newcomer(tracker: Tracker, fans: "FanAnswers") -> bool:
@@ -82,7 +81,7 @@ class ActionFanAnswersOptIn(WithContext, Action):
         from bot.fan_answers import NotEligible
 
         language = _language(tracker)
-        fans = _fans(self.ctx.redis)
+        fans = _fans(self.ctx)
         if _unclear_for_newcomer(tracker, fans):
             return [FollowupAction("action_answer_product")]
         try:
@@ -100,7 +99,7 @@ class ActionFanAnswersOptOut(WithContext, Action):
         return "action_fan_answers_optout"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        _fans(self.ctx.redis).opt_out(tracker.sender_id)
+        _fans(self.ctx).opt_out(tracker.sender_id)
         _say(dispatcher, tracker, domain, "utter_fan_answers_opted_out", _language(tracker))
         return [SlotSet("fan_answer_item", None), SlotSet("fan_answer_question", None)]
 
@@ -110,7 +109,7 @@ class ActionFanAnswersOffer(WithContext, Action):
         return "action_fan_answers_offer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        fans = _fans(self.ctx.redis)
+        fans = _fans(self.ctx)
         if _unclear_for_newcomer(tracker, fans):
             return [FollowupAction("action_answer_product")]
         return _offer(dispatcher, tracker, domain, _language(tracker), fans)
@@ -131,7 +130,7 @@ class ActionFanAnswersSubmit(WithContext, Action):
         language = _language(tracker) if text and not text.startswith("/") else _slot_language(tracker)
         done = [SlotSet("fan_answer_text", None), SlotSet("fan_answer_item", None),
                 SlotSet("fan_answer_question", None)]
-        fans = _fans(self.ctx.redis)
+        fans = _fans(self.ctx)
         if not item or not text or STOP.match(text) or text.startswith("/"):
             _say(dispatcher, tracker, domain, "utter_fan_answers_stopped", language)
             return done

@@ -28,6 +28,8 @@ from bot.actions._feedback_turn import _language, _phrase, _say, _slot_language
 if TYPE_CHECKING:
     from redis import Redis
 
+    from bot.settings import Settings
+
 __all__ = ["ActionSessionStart", "ActionWhatYouKnow", "ActionEraseMyData", "ERASE_PAYLOAD"]
 
 logger = logging.getLogger(__name__)
@@ -141,12 +143,12 @@ class ActionEraseMyData(WithContext, Action):
                  buttons=[{"title": yes, "payload": CONFIRM_PAYLOAD}])
             return []
         _say(dispatcher, tracker, domain, "utter_memory_erase_started", language)
-        threading.Thread(target=erase_after_turn, args=(self.ctx.redis, tracker.sender_id), name="memory-erase",
+        threading.Thread(target=erase_after_turn, args=(self.ctx.redis, self.ctx.settings, tracker.sender_id), name="memory-erase",
                          daemon=True).start()
         return []
 
 
-def erase_after_turn(red: "Redis[str]", sender_id: str, wait: float = ERASE_WAIT) -> int:
+def erase_after_turn(red: "Redis[str]", settings: "Settings", sender_id: str, wait: float = ERASE_WAIT) -> int:
     """Erase the person once Rasa has saved this turn (its conversation lock is gone); returns entries erased.
 
     Erasing while the turn runs would be undone by the tracker Rasa saves at its end."""
@@ -160,7 +162,7 @@ def erase_after_turn(red: "Redis[str]", sender_id: str, wait: float = ERASE_WAIT
         time.sleep(0.2)
     person = resolve_person(red, sender_id)
     try:
-        FanAnswers(red).forget_fan(list(person.profiles) + list(person.sender_ids))
+        FanAnswers.of(red, settings).forget_fan(list(person.profiles) + list(person.sender_ids))
     except Exception:
         logger.exception("memory: fan answer credits of %s not removed", sender_id)
     report = erase(red, person)

@@ -1,6 +1,6 @@
 """Fan-written answers: core fans answer the questions the bot could not, trainers approve, the KB credits them.
 
-    fans = FanAnswers(redis)
+    fans = FanAnswers.of(redis, ctx.settings)
     fans.opt_in("telegram:42", "zh"); q = fans.next_question("telegram:42")
     p = fans.propose("telegram:42", q["item"], "能，……")
     fans.approve(p["id"], "tina", answer={"zh": ..., "en": ...}, questions={...}, name={"zh": "小北", "en": "xiaobei"})

@@ -24,13 +24,8 @@ _HEADER = ("# Fan-written answers, published from the console's Fan answers page
            "# Written by the bot: edit answers in the console; a trainer may remove a `credit:` there too.\n")
 
 
-def fan_file(root: Optional[Path] = None) -> Path:
-    """The fan answers file of the knowledge folder `root` (None: the configured one, read from the settings)."""
-    if root is None:
-        from bot.knowledge.config import knowledge_dir
-        from bot.settings import load_settings
-
-        root = knowledge_dir(load_settings().env)
+def fan_file(root: Path) -> Path:
+    """The fan answers file of the knowledge folder `root` (`knowledge_dir(settings.env)`, or a copy in tests)."""
     return Path(root) / "faq" / FAN_FILE
 
 
@@ -38,7 +33,7 @@ def entry_id_for(proposal_id: str) -> str:
     return f"fan-{proposal_id.lower()}"
 
 
-def entries(root: Optional[Path] = None) -> List[Dict[str, Any]]:
+def entries(root: Path) -> List[Dict[str, Any]]:
     """The entries of the fan answers file (raw YAML mappings; [] when there is none yet)."""
     path = fan_file(root)
     if not path.exists():
@@ -54,12 +49,12 @@ def _write(path: Path, items: List[Dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-def _change(red: Any, root: Optional[Path], change: Callable[[List[Dict[str, Any]]], None]) -> None:
-    """Read, change, write and validate the file under the lock; roll back when the KB no longer loads."""
-    from bot.knowledge.config import cache_dir
+def _change(red: Any, root: Path, change: Callable[[List[Dict[str, Any]]], None], cache: Optional[Path]) -> None:
+    """Read, change, write and validate the file under the lock; roll back when the KB no longer loads. Then
+    touch the reload marker of the index cache folder `cache` (`cache_dir(settings.env)`; None: no action server
+    reads this folder, e.g. a copy in a test)."""
     from bot.knowledge.loader import load_kb
     from bot.knowledge.store import touch_reload_marker
-    from bot.settings import load_settings
 
     kb_root = fan_file(root).parent.parent
     with red.lock(KB_LOCK, timeout=60, blocking_timeout=30):
@@ -76,10 +71,11 @@ def _change(red: Any, root: Optional[Path], change: Callable[[List[Dict[str, Any
             else:
                 path.write_text(before, encoding="utf-8")
             raise DataError(f"the fan answer was not published, the knowledge base would not load: {exc}") from exc
-    touch_reload_marker(cache_dir(load_settings().env))
+    if cache is not None:
+        touch_reload_marker(cache)
 
 
-def upsert_entry(red: Any, entry: Dict[str, Any], root: Optional[Path] = None) -> None:
+def upsert_entry(red: Any, entry: Dict[str, Any], root: Path, cache: Optional[Path]) -> None:
     """Add (or replace, by id) one entry in the fan answers file."""
 
     def change(items: List[Dict[str, Any]]) -> None:
@@ -89,10 +85,10 @@ def upsert_entry(red: Any, entry: Dict[str, Any], root: Optional[Path] = None) -
                 return
         items.append(entry)
 
-    _change(red, root, change)
+    _change(red, root, change, cache)
 
 
-def drop_credit(red: Any, keep: Callable[[Dict[str, Any]], bool], root: Optional[Path] = None) -> List[str]:
+def drop_credit(red: Any, keep: Callable[[Dict[str, Any]], bool], root: Path, cache: Optional[Path]) -> List[str]:
     """Remove `credit:` from every entry for which `keep(credit)` is False; returns their ids.
 
     The answer stays in the KB, without the fan's name (a trainer's removal, or the fan's erasure)."""
@@ -106,5 +102,5 @@ def drop_credit(red: Any, keep: Callable[[Dict[str, Any]], bool], root: Optional
                 dropped.append(str(item.get("id")))
 
     if any(isinstance(i.get("credit"), dict) and not keep(i["credit"]) for i in entries(root)):
-        _change(red, root, change)
+        _change(red, root, change, cache)
     return dropped

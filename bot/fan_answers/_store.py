@@ -1,6 +1,6 @@
 """Fan-written answers: opt in, an open question offered, a proposed answer, a trainer's decision.
 
-    fans = FanAnswers(redis)
+    fans = FanAnswers.of(redis, ctx.settings)
     fans.opt_in("telegram:42", "zh")                 # core fans and beta testers only (bot.fans tiers)
     q = fans.next_question("telegram:42")            # an open review-inbox question, rate-limited per day
     p = fans.propose("telegram:42", q["item"], "...")  # waits for a trainer (rate-limited per day)
@@ -29,6 +29,8 @@ from bot.fan_answers._records import FanAnswerRecords, RedisFanAnswerRecords
 
 if TYPE_CHECKING:
     import redis
+
+    from bot.settings import Settings
 
 __all__ = ["FanAnswers", "FanAnswerError", "NotEligible", "NotOptedIn", "RateLimited", "ELIGIBLE_TIERS",
            "OFFERS_PER_DAY", "PROPOSALS_PER_DAY", "POINTS_PER_ANSWER", "OFFERED_REASONS", "STAT_FIELDS"]
@@ -74,15 +76,25 @@ def _day(ts: Optional[float] = None) -> str:
 
 class FanAnswers:
     """Fan answers on one Redis (`decode_responses=True`: fan tiers, the review inbox, the KB file's lock);
-    `kb_root` is the knowledge folder (tests: a copy). `records` holds the fan answers' own records (default: on
-    the same Redis)."""
+    `kb_root` is the knowledge folder (tests: a copy), `home` the project folder (its review inbox), `cache` the
+    KB index cache folder whose reload marker a publication touches (None: no action server reads it, e.g. a
+    test's copy); `FanAnswers.of(red, settings)` takes all three from the caller's settings. `records` holds the
+    fan answers' own records (default: on the same Redis)."""
 
-    def __init__(self, red: "redis.Redis[str]", kb_root: Optional[Path] = None, home: Optional[str] = None, *,
+    def __init__(self, red: "redis.Redis[str]", kb_root: Path, home: str, *, cache: Optional[Path] = None,
                  records: Optional[FanAnswerRecords] = None) -> None:
         self.red = red
         self.kb_root = kb_root
         self.home = home
+        self.cache = cache
         self.records: FanAnswerRecords = records if records is not None else RedisFanAnswerRecords(red)
+
+    @classmethod
+    def of(cls, red: "redis.Redis[str]", settings: "Settings") -> "FanAnswers":
+        """The fan answers of a deployment: its knowledge folder, project folder and index cache (`settings`)."""
+        from bot.knowledge.config import cache_dir, knowledge_dir
+
+        return cls(red, knowledge_dir(settings.env), str(settings.home), cache=cache_dir(settings.env))
 
     # ------------------------------------------------------------ who takes part
     def profile(self, sender_id: str) -> str:
@@ -120,10 +132,9 @@ class FanAnswers:
 
     # ------------------------------------------------------------ questions for fans
     def _inbox(self) -> Any:
-        from bot.settings import load_settings
         from bot.trainer.review import Review
 
-        return Review(self.red, self.home or str(load_settings().home)).inbox
+        return Review(self.red, self.home).inbox
 
     def next_question(self, sender_id: str) -> Optional[Dict[str, Any]]:
         """An open question for the fan ({item, text, language}), or None when there is none.
@@ -234,7 +245,7 @@ class FanAnswers:
                             "(every KB entry is answered in both languages)")
         self._claim(proposal_id, by)
         try:
-            upsert_entry(self.red, entry, self.kb_root)
+            upsert_entry(self.red, entry, self.kb_root, self.cache)
         except Exception:
             self.records.unclaim(proposal_id)
             raise
@@ -261,7 +272,7 @@ class FanAnswers:
             raise DataError(f"fan answer {proposal_id} is {proposal['status']}; only a published answer has a credit")
         entry_id = str(proposal.get("entry") or "")
         if any(str(e.get("id")) == entry_id and e.get("credit") for e in entries(self.kb_root)):
-            _drop_entry_credit(self.red, entry_id, self.kb_root)
+            _drop_entry_credit(self.red, entry_id, self.kb_root, self.cache)
         changes = {"status": "credit_removed", "credit_removed_by": by, "credit_removed_at": time.time()}
         self.records.update(proposal_id, changes)
         self._stat("credit_removed")
@@ -271,12 +282,12 @@ class FanAnswers:
     def forget_fan(self, profiles: List[str]) -> List[str]:
         """A fan's erasure: credits naming `profiles` leave the KB (their Redis records go with `bot privacy erase`)."""
         gone = set(profiles)
-        return drop_credit(self.red, lambda c: str(c.get("fan")) not in gone, self.kb_root)
+        return drop_credit(self.red, lambda c: str(c.get("fan")) not in gone, self.kb_root, self.cache)
 
     def drop_orphan_credits(self) -> List[str]:
         """Credits whose fan was erased since (no proposal record names them any more) leave the KB."""
         known = {self._field(p, "profile") for p in self.records.ids()}
-        return drop_credit(self.red, lambda c: str(c.get("fan")) in known, self.kb_root)
+        return drop_credit(self.red, lambda c: str(c.get("fan")) in known, self.kb_root, self.cache)
 
     # ------------------------------------------------------------ figures
     def stats(self, days: int = 7, until: Optional[float] = None) -> Dict[str, int]:
@@ -290,7 +301,7 @@ class FanAnswers:
         return totals
 
 
-def _drop_entry_credit(red: Any, entry_id: str, root: Optional[Path]) -> None:
+def _drop_entry_credit(red: Any, entry_id: str, root: Path, cache: Optional[Path]) -> None:
     from bot.fan_answers import _publish
 
     def change(items: List[Dict[str, Any]]) -> None:
@@ -298,7 +309,7 @@ def _drop_entry_credit(red: Any, entry_id: str, root: Optional[Path]) -> None:
             if item.get("id") == entry_id:
                 item.pop("credit", None)
 
-    _publish._change(red, root, change)
+    _publish._change(red, root, change, cache)
 
 
 def _norm(text: str) -> str:

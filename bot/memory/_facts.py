@@ -35,15 +35,6 @@ def person_ids(red: "redis.Redis[str]", sender_id: str) -> List[str]:
     return [sender_id] + [i for i in ids if i != sender_id]
 
 
-def _backend(backend: Any) -> Any:
-    if backend is not None:
-        return backend
-    from bot.orders import get_order_backend
-    from bot.settings import load_settings
-
-    return get_order_backend(load_settings().env)  # no backend handed in: this process's settings
-
-
 def _orders(backend: Any, ids: List[str]) -> List[Any]:
     orders_of = getattr(backend, "orders_of", None)
     if orders_of is None:
@@ -69,12 +60,11 @@ def _feedback(red: "redis.Redis[str]", sender_id: str) -> List[Any]:
     return FeedbackStore(red, use_vectors=False).items_of(sender_id)
 
 
-def open_things(red: "redis.Redis[str]", sender_id: str, backend: Any = None) -> Dict[str, List[Any]]:
+def open_things(red: "redis.Redis[str]", sender_id: str, backend: Any) -> Dict[str, List[Any]]:
     """{"orders": in transit, "repairs": open, "feedback": items they filed or voted on that are still open}."""
     ids = person_ids(red, sender_id)
     out: Dict[str, List[Any]] = {"orders": [], "repairs": [], "feedback": []}
     try:
-        backend = _backend(backend)
         out["orders"] = [o for o in _orders(backend, ids) if o.status in IN_TRANSIT]
         out["repairs"] = [r for r in _repairs(backend, ids) if r.status not in CLOSED_REPAIRS]
     except Exception:  # the order store is down: say what else is open
@@ -86,7 +76,7 @@ def open_things(red: "redis.Redis[str]", sender_id: str, backend: Any = None) ->
     return out
 
 
-def history(red: "redis.Redis[str]", sender_id: str, backend: Any = None, limit: int = 20) -> Dict[str, List[Dict[str, Any]]]:
+def history(red: "redis.Redis[str]", sender_id: str, backend: Any, limit: int = 20) -> Dict[str, List[Dict[str, Any]]]:
     """The person's history across conversations, for the agent console (newest first, `limit` each)."""
     ids = person_ids(red, sender_id)
     out: Dict[str, List[Dict[str, Any]]] = {"identities": [{"id": i} for i in ids], "handoffs": [], "orders": [],
@@ -100,7 +90,6 @@ def history(red: "redis.Redis[str]", sender_id: str, backend: Any = None, limit:
                 out["handoffs"].append(dict(entry, sender_id=i))
     out["handoffs"] = sorted(out["handoffs"], key=lambda e: float(e.get("at") or 0), reverse=True)[:limit]
     try:
-        backend = _backend(backend)
         out["orders"] = [{"number": o.number, "product": o.product, "status": o.status,
                           "eta": o.eta.isoformat() if o.eta else None, "updated": o.updated_at.isoformat()}
                          for o in _orders(backend, ids)][:limit]
@@ -116,7 +105,7 @@ def history(red: "redis.Redis[str]", sender_id: str, backend: Any = None, limit:
     return out
 
 
-async def history_async(red: "redis.Redis[str]", sender_id: str, backend: Any = None
+async def history_async(red: "redis.Redis[str]", sender_id: str, backend: Any
                         ) -> Dict[str, List[Dict[str, Any]]]:
     """`history` off the event loop (the agent console; `backend`: its context's order backend); {} when a store is
     down, so the context still opens."""
@@ -129,7 +118,7 @@ async def history_async(red: "redis.Redis[str]", sender_id: str, backend: Any = 
         return {}
 
 
-def stored_summary(red: "redis.Redis[str]", sender_id: str, backend: Any = None) -> Dict[str, Any]:
+def stored_summary(red: "redis.Redis[str]", sender_id: str, backend: Any) -> Dict[str, Any]:
     """What is stored about the person, by kind: counts from the privacy inventory, plus orders and repairs."""
     from bot.privacy import find_all, resolve_person
 
@@ -140,7 +129,6 @@ def stored_summary(red: "redis.Redis[str]", sender_id: str, backend: Any = None)
     orders: List[Any] = []
     repairs: List[Any] = []
     try:
-        backend = _backend(backend)
         orders, repairs = _orders(backend, ids), _repairs(backend, ids)
     except Exception:
         logger.exception("memory: orders of %s unavailable", sender_id)

@@ -33,7 +33,7 @@ nav = [{"label": "Fan answers", "path": "/fan-answers", "roles": ["trainer"]}]
 def _fans(request: Request) -> Any:
     from bot.fan_answers import FanAnswers
 
-    return FanAnswers(request.app.ctx.redis)
+    return FanAnswers.of(request.app.ctx.redis, request.app.ctx.context.settings)
 
 
 async def _blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
