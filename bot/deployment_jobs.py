@@ -8,7 +8,7 @@ their `Job`s with, so the list that names every feature's jobs sits above them a
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 
 from bot.feedback import feedback_jobs
 from bot.followups import followup_job, returns_job
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
-                    outbound: Optional["Outbound"] = None) -> List[Job]:
+                    outbound: Optional["Outbound"] = None, *, env: Mapping[str, str]) -> List[Job]:
     """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
     weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
     check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
@@ -34,7 +34,10 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
 
     The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
     action server under the restock lock (`bot.keys.RESTOCK_LOCK`) and claim each alert (bot/orders/restock.py).
-    `outbound`: the process's (with its senders) for the handoff notices; None queues them."""
+    `outbound`: the process's (with its senders) for the handoff notices; None queues them. `env`: the
+    deployment's settings (`Settings.env`: the digest schedule, the order backend the returns come from)."""
+    from bot.orders import get_order_backend
+
 
     async def sweep_handoff_timeouts() -> None:
         service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token), outbound)
@@ -43,5 +46,5 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
 
     rasa = RasaClient(rasa_url, rasa_token) if rasa_url else None  # check-ins also go into the transcript
-    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis),
-            followup_job(redis, rasa=rasa), returns_job(redis)]
+    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis, env),
+            followup_job(redis, rasa=rasa), returns_job(redis, get_order_backend(env))]

@@ -291,16 +291,15 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
     due_at = time.gmtime(changed + 120)
     weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[due_at.tm_wday]
     schedule = f"{weekday} {due_at.tm_hour:02d}:{due_at.tm_min:02d}"
-    monkeypatch.setenv("CANYU_DIGEST_SCHEDULE", schedule)
     clock = [changed + 300]
     week, due = week_of(clock[0], (due_at.tm_wday, due_at.tm_hour, due_at.tm_min))
     assert due <= clock[0]
-    early = asyncio.run(send_weekly_digest(red, now=changed))
+    early = asyncio.run(send_weekly_digest(red, now=changed, schedule=schedule))
     assert not early.due and early.sent == [] and early.queued == []
 
     async def two_runners() -> List[List[str]]:
         key = f"canyu:test:digest-leader:{uuid.uuid4().hex[:6]}"
-        runners = [JobRunner(red, [digest_job(red, clock=lambda: clock[0])], key=key, owner=f"r{n}") for n in (1, 2)]
+        runners = [JobRunner(red, [digest_job(red, schedule, clock=lambda: clock[0])], key=key, owner=f"r{n}") for n in (1, 2)]
         ran = await asyncio.gather(*(r.tick() for r in runners))
         leader = next(r for r in runners if r.leading)
         await asyncio.to_thread(leader.lock.release)  # the leader goes away; the other one takes over and runs
@@ -310,7 +309,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
 
     ran = asyncio.run(two_runners())
     assert sum(1 for names in ran[:2] if names) == 1 and ran[2] == ["feedback-digest"], ran
-    rerun = asyncio.run(send_weekly_digest(red, now=clock[0] + 3600))
+    rerun = asyncio.run(send_weekly_digest(red, now=clock[0] + 3600, schedule=schedule))
     assert rerun.due and rerun.sent == [] and rerun.queued == [] and len(rerun.skipped) >= 3, rerun
 
     mine = [m for m in outbox(stack, reader) if "You asked, we shipped" in m.get("text", "")]
@@ -325,7 +324,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
     assert record["sent"] + record["queued"] >= 3 and item_id in [i["id"] for i in record["items"]], record
 
     # next week: nothing changed in its seven days, so nothing is sent
-    quiet = asyncio.run(send_weekly_digest(red, now=clock[0] + 7 * 86400))
+    quiet = asyncio.run(send_weekly_digest(red, now=clock[0] + 7 * 86400, schedule=schedule))
     assert quiet.due and quiet.items == 0 and quiet.sent == [] and quiet.queued == []
 
     # the button on the digest stops the weekly note only; item news keeps coming
@@ -341,7 +340,8 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
 def test_the_digest_job_is_a_deployment_job(stack: Any) -> None:
     from bot.deployment_jobs import deployment_jobs
 
-    names = [job.name for job in deployment_jobs(stack.assistant.redis, stack.assistant.url, None)]
+    names = [job.name for job in deployment_jobs(stack.assistant.redis, stack.assistant.url, None,
+                                                      env=stack.assistant.ctx.env)]
     assert "feedback-digest" in names and "handoff-timeouts" in names
 
 

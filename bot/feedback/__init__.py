@@ -7,7 +7,7 @@ moved through statuses by people, and every step told to every user who asked.
     store.set_status("FB3", "planned")
     await notify_status(store, "FB3")                 # each voice told once, in their language, on their channel
     store.set_status("FB3", "declined", reason="…", instead="…")
-    await send_weekly_digest(redis)                   # the weekly note to its subscribers, once per week each
+    await send_weekly_digest(redis, schedule=ctx.env.get("CANYU_DIGEST_SCHEDULE"))  # once per week and person
 
 Modules: `_model` (items, voices), `_store` (the service: filing, matching, statuses), `_repository` (what it
 asks of storage: `FeedbackRepository`), `_redis_repository` / `_memory` (Redis / in memory), `_match` (similarity),
@@ -15,7 +15,7 @@ asks of storage: `FeedbackRepository`), `_redis_repository` / `_memory` (Redis /
 job), `_digest` (the terminal's shipped list). Redis keys: see `_redis_repository`, `_subscriptions` and `_weekly`.
 """
 
-from typing import Any, List
+from typing import Any, List, Mapping
 
 from bot.feedback._digest import digest_text, shipped_since
 from bot.feedback._match import AUTO_JOIN, SUGGEST, signature, similarity
@@ -102,7 +102,7 @@ __all__ = [
 ]
 
 
-def feedback_jobs(redis: Any) -> List[Job]:
+def feedback_jobs(redis: Any, env: Mapping[str, str]) -> List[Job]:
     """The deployment jobs of this package (listed by bot/deployment_jobs.py, run by the leader): the weekly
-    digest."""
-    return [digest_job(redis)]
+    digest, on the deployment's schedule (`CANYU_DIGEST_SCHEDULE` in `env`, `Settings.env`)."""
+    return [digest_job(redis, env.get("CANYU_DIGEST_SCHEDULE"))]

@@ -1,7 +1,7 @@
 """The weekly "因为你们说了 / you asked, we shipped" digest: built from the week's status changes and sent on
 schedule to the people who subscribed (`bot.feedback._subscriptions`), once per person per week.
 
-    report = await send_weekly_digest(redis, now=clock())   # what the job runs (see `digest_job`)
+    report = await send_weekly_digest(redis, now=clock(), schedule=env.get("CANYU_DIGEST_SCHEDULE"))  # the job
 
 Schedule: `CANYU_DIGEST_SCHEDULE` = "<weekday> <HH:MM>" in UTC (default "fri 02:00", 10:00 in Beijing), or
 "off". From that moment of a week on, the digest of the seven days before it is due. It lists the items
@@ -130,14 +130,10 @@ def _content(red: Any, week: str, due: float) -> Dict[str, Any]:
     return content
 
 
-async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Optional[SendFn] = None,
-                             schedule: Optional[str] = None) -> DigestReport:
+async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Optional[SendFn] = None, *,
+                             schedule: Optional[str]) -> DigestReport:
     """Send this week's digest to every subscriber not sent it yet, if it is due (see the module docstring).
-    `schedule`: callers with a context pass `ctx.env.get("CANYU_DIGEST_SCHEDULE")`; None: this process's settings."""
-    if schedule is None:
-        from bot.settings import load_settings
-
-        schedule = load_settings().env.get("CANYU_DIGEST_SCHEDULE")
+    `schedule`: the caller's `CANYU_DIGEST_SCHEDULE` (`ctx.env.get(...)`; None when unset: the default)."""
     when = parse_schedule(schedule)
     now = time.time() if now is None else now
     if when is None:
@@ -198,10 +194,12 @@ def digest_weeks(red: Any, limit: int = 8) -> List[Dict[str, Any]]:
     return out
 
 
-def digest_job(redis: Any, clock: Callable[[], float] = time.time, every: float = DIGEST_CHECK_S) -> Job:
-    """The `bot.jobs.Job` that sends the digest when due (the leader runs it; see bot/jobs.py)."""
+def digest_job(redis: Any, schedule: Optional[str], clock: Callable[[], float] = time.time,
+               every: float = DIGEST_CHECK_S) -> Job:
+    """The `bot.jobs.Job` that sends the digest when due (the leader runs it; see bot/jobs.py); `schedule`: the
+    deployment's `CANYU_DIGEST_SCHEDULE` (None: the default)."""
 
     async def weekly_feedback_digest() -> None:
-        await send_weekly_digest(redis, now=clock())
+        await send_weekly_digest(redis, now=clock(), schedule=schedule)
 
     return Job("feedback-digest", every, weekly_feedback_digest)

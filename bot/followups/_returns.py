@@ -34,13 +34,9 @@ def _language(sender_id: str) -> str:
     return "zh" if sender_id.startswith("wechat:") else "en"
 
 
-def schedule_returns(redis: Any, backend: Any = None, now: Optional[float] = None) -> int:
-    """Schedule the check-ins of the returns since the last call; returns how many orders were new returns."""
-    if backend is None:
-        from bot.orders import get_order_backend
-        from bot.settings import load_settings
-
-        backend = get_order_backend(load_settings().env)  # no backend handed in: this process's settings
+def schedule_returns(redis: Any, backend: Any, now: Optional[float] = None) -> int:
+    """Schedule the check-ins of the returns since the last call (`backend`: the deployment's order backend,
+    `ctx.orders`); returns how many orders were new returns."""
     now = time.time() if now is None else now
     seen = redis.get(RETURNS_SEEN)
     if seen is None:  # the first run watches from now on
@@ -58,7 +54,7 @@ def schedule_returns(redis: Any, backend: Any = None, now: Optional[float] = Non
     return count
 
 
-def returns_job(redis: Any, backend: Any = None, clock: Callable[[], float] = time.time,
+def returns_job(redis: Any, backend: Any, clock: Callable[[], float] = time.time,
                 every: Optional[float] = None) -> Job:
     """The `bot.jobs.Job` that watches for returns (the leader runs it; `clock` is injectable for tests)."""
 

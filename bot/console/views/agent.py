@@ -286,7 +286,7 @@ async def context(request: Request, sender_id: str) -> Any:
         "kb_entries": kb_history(tracker),
         "notes": store.notes(sender_id),
         "history": store.history(sender_id)[-20:],
-        "memory": await history_async(store.redis, sender_id),  # across conversations (bot.memory)
+        "memory": await history_async(store.redis, sender_id, request.app.ctx.context.orders),  # bot.memory
         "perks_granted": perks.grants(sender_id),
         "perk_pools": [{"pool": k, "label": str(v.get("label") or k), "left": perks.available(k)}
                        for k, v in config.perks.items()],
@@ -366,7 +366,8 @@ def setup(app: Sanic) -> None:
     @app.after_server_start
     async def start_jobs(app: Sanic, _loop: Any) -> None:
         s = app.ctx.settings
-        jobs = deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token, app.ctx.context.outbound)
+        jobs = deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token, app.ctx.context.outbound,
+                               env=app.ctx.context.env)
         runner = JobRunner(app.ctx.redis, jobs)
         app.ctx.job_stop = asyncio.Event()
         app.ctx.job_task = asyncio.ensure_future(runner.run(app.ctx.job_stop))
