@@ -8,7 +8,7 @@ their `Job`s with, so the list that names every feature's jobs sits above them a
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from bot.feedback import feedback_jobs
 from bot.followups import followup_job, returns_job
@@ -19,6 +19,7 @@ from bot.rasa_client import RasaClient
 
 if TYPE_CHECKING:
     from bot.outbound import Outbound
+    from bot.settings import Settings
 
 __all__ = ["deployment_jobs"]
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
-                    outbound: Optional["Outbound"] = None, *, env: Mapping[str, str]) -> List[Job]:
+                    outbound: Optional["Outbound"] = None, *, settings: "Settings") -> List[Job]:
     """The jobs of one deployment: the handoff no-agent timeout sweep (`HandoffService.sweep_timeouts`) and the
     weekly feedback digest (`bot.feedback.feedback_jobs`, once per subscriber and week); the follow-up
     check-ins (`bot.followups.followup_job`, once per follow-up) and the watch for returns the shop records
@@ -34,13 +35,16 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
 
     The privacy retention sweep keeps its own lock (bot/privacy/retention.py); restock checks run in the
     action server under the restock lock (`bot.keys.RESTOCK_LOCK`) and claim each alert (bot/orders/restock.py).
-    `outbound`: the process's (with its senders) for the handoff notices; None queues them. `env`: the
-    deployment's settings (`Settings.env`: the digest schedule, the order backend the returns come from)."""
+    `outbound`: the process's (with its senders) for the handoff notices; None queues them. `settings`:
+    the deployment's (the escalation rules' timeout, the digest schedule, the order backend of the returns)."""
+    from bot.handoff.rules import config_path, load_config
     from bot.orders import get_order_backend
 
+    env = settings.env
 
     async def sweep_handoff_timeouts() -> None:
-        service = HandoffService(HandoffStore(redis), RasaClient(rasa_url, rasa_token), outbound)
+        escalation = load_config(config_path(settings))  # cached; re-read when a trainer edits it
+        service = HandoffService(HandoffStore(redis, escalation), RasaClient(rasa_url, rasa_token), outbound)
         count = await service.sweep_timeouts()
         if count:
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)

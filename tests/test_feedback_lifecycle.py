@@ -341,7 +341,7 @@ def test_the_digest_job_is_a_deployment_job(stack: Any) -> None:
     from bot.deployment_jobs import deployment_jobs
 
     names = [job.name for job in deployment_jobs(stack.assistant.redis, stack.assistant.url, None,
-                                                      env=stack.assistant.ctx.env)]
+                                                      settings=stack.assistant.ctx.settings)]
     assert "feedback-digest" in names and "handoff-timeouts" in names
 
 

@@ -10,11 +10,12 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.handoff.perks import NoCodesLeft, PerkStore
-from bot.handoff.rules import Turn, assess, load_config, parse_config, parse_rating, turns_from_events
+from bot.handoff.rules import Turn, assess, config_path, load_config, parse_config, parse_rating, turns_from_events
 from bot.handoff.store import QUEUED, WITH_AGENT, HandoffStore
+from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 
-CONFIG = load_config()
+CONFIG = load_config(config_path(load_settings()))
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from tests.harness import Assistant, new_sender
 
 
 def test_the_shipped_file_is_valid_and_bilingual() -> None:
-    centres = load_centres()
+    centres = load_centres(centres_path(load_settings()))
     assert len(centres) >= 6
     assert len({c.city_key for c in centres}) >= 5
     for c in centres:
@@ -39,7 +39,7 @@ def test_haversine_matches_known_distances() -> None:
 
 
 def test_nearest_picks_the_closest_centre_not_the_first_of_the_city() -> None:
-    centres = load_centres()
+    centres = load_centres(centres_path(load_settings()))
     centre, km = nearest(centres, 31.2397, 121.4998)  # the Oriental Pearl Tower, Pudong
     assert centre.id == "sh-lujiazui" and km < 2
     centre, km = nearest(centres, 31.1940, 121.4360)  # Xujiahui metro station
@@ -54,7 +54,7 @@ def test_nearest_picks_the_closest_centre_not_the_first_of_the_city() -> None:
     ("where is the nearest service centre", None), ("Shanghaied", None), ("我的订单到哪了", None),
 ])
 def test_city_in_text(text: str, city: str) -> None:
-    assert city_in(text, load_centres()) == city
+    assert city_in(text, load_centres(centres_path(load_settings()))) == city
 
 
 def test_location_metadata_is_checked() -> None:

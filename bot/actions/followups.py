@@ -84,7 +84,7 @@ class ActionFollowupAnswer(WithContext, Action):
             dispatcher.utter_message(response="utter_followup_yes")
             return []
         rules = load_config(config_path(self.ctx.settings))
-        return self._back_to_a_person(dispatcher, tracker, HandoffStore(redis), rules, record)
+        return self._back_to_a_person(dispatcher, tracker, HandoffStore(redis, rules), rules, record)
 
     @staticmethod
     def _back_to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, handoffs: HandoffStore,

@@ -50,8 +50,9 @@ class ActionHandoff(WithContext, Action):
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        escalation = _escalation_for(tracker, load_config(config_path(self.ctx.settings)))
-        store = HandoffStore(self.ctx.redis)
+        config = load_config(config_path(self.ctx.settings))
+        escalation = _escalation_for(tracker, config)
+        store = HandoffStore(self.ctx.redis, config)
         metadata = tracker.latest_message.get("metadata") or {}
         existing = store.get(tracker.sender_id)
         if existing is not None:  # still waiting or with an agent (e.g. a new Rasa session): pause again

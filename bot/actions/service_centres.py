@@ -6,7 +6,7 @@ The centres live in `knowledge/service_centres.yml` (trainers edit it; re-read w
 a message naming a city ("上海哪里能修", "service centre in Shenzhen", a bare "成都") gets that city's
 centres. With neither, the user is asked for their city or location, and told which cities we cover.
 
-    centres = load_centres()
+    centres = load_centres(centres_path(ctx.settings))
     nearest(centres, 31.23, 121.47)            # -> (Centre sh-lujiazui, 3.4 km)
     city_in("我在深圳，哪里能修耳机", centres)    # -> "shenzhen"
 """
@@ -106,13 +106,8 @@ def parse_centres(data: Any, source: str = "service_centres.yml") -> List[Centre
     return centres
 
 
-def load_centres(path: Optional[Path] = None) -> List[Centre]:
-    """The centres of `path`, cached until the file changes. Callers with a context pass
-    `centres_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
-    if path is None:
-        from bot.settings import load_settings
-
-        path = centres_path(load_settings())
+def load_centres(path: Path) -> List[Centre]:
+    """The centres of `path` (`centres_path(ctx.settings)`), cached until the file changes."""
     return yaml_files.load(Path(path), parse_centres,
                            missing="no service centre list; create it or set CANYU_SERVICE_CENTRES_FILE")
 

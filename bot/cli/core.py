@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         red = run_ctx.redis
         start_retention_thread(red, policy_file=policy_path(settings.env))  # privacy.yml's retention, every few min
         jobs = JobRunner(red, deployment_jobs(red, stack.rasa_url, stack.rasa_token,
-                                                 env=settings.env)).start_thread()
+                                                 settings=settings)).start_thread()
         _say(f"REST channel:  POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}"
              + ("  (with Authorization: Bearer $CANYU_REST_TOKEN)" if stack.env().get("CANYU_REST_TOKEN") else ""))
         if "balancer" in stack.children:

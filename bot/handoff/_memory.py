@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from bot import keys
-from bot.errors import StorageError
+from bot.errors import ConfigError, StorageError
 from bot.handoff.agents import AgentProfile, checked_profile, profile_of
 from bot.handoff.perks import Grant, NoCodesLeft
 from bot.handoff.records import (
@@ -31,7 +31,7 @@ from bot.handoff.records import (
     best_tier,
     queue_score,
 )
-from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, load_config, tier_priority
+from bot.handoff.rules import Escalation, EscalationConfig, estimate_wait_minutes, tier_priority
 
 __all__ = ["MemoryAgentProfiles", "MemoryHandoffStore", "MemoryPerkStore"]
 
@@ -70,7 +70,10 @@ class MemoryHandoffStore:
 
     @property
     def config(self) -> EscalationConfig:
-        return self._config if self._config is not None else load_config()
+        if self._config is None:
+            raise ConfigError("this handoff store was made without the escalation config; pass "
+                              "MemoryHandoffStore(load_config(config_path(settings)))")
+        return self._config
 
     def log_event(self, sender_id: str, what: str, **data: Any) -> None:
         with self._lock:

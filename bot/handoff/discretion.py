@@ -3,7 +3,7 @@
 The limits come from `bot/handoff/discretion.yml` (or `CANYU_DISCRETION_FILE`), re-read when it changes. A grant
 over the role's limit is refused with the limit and who can go further; every grant and every refusal is logged.
 
-    config = load_discretion()
+    config = load_discretion(discretion_path(ctx.env))
     entry = DiscretionLog(redis).grant(config, role="agent", agent="li", sender_id="wechat:o1",
                                        kind="credit", amount=30)          # PerkRefused when over the limit
 
@@ -94,13 +94,8 @@ def parse_discretion(data: Any, source: str = "discretion.yml") -> Discretion:
     return Discretion(roles, gifts, source)
 
 
-def load_discretion(path: Optional[Path] = None) -> Discretion:
-    """The parsed perk limits at `path` (cached; re-read when the file changes). Callers with a context pass
-    `discretion_path(ctx.env)`; without a path, the file of this process's settings (`bot.settings`)."""
-    if path is None:
-        from bot.settings import load_settings
-
-        path = discretion_path(load_settings().env)
+def load_discretion(path: Path) -> Discretion:
+    """The parsed perk limits at `path` (`discretion_path(ctx.env)`; cached, re-read when the file changes)."""
     return yaml_files.load(Path(path), parse_discretion,
                            missing="perk discretion file not found; create it or set CANYU_DISCRETION_FILE")
 

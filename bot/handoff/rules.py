@@ -4,7 +4,7 @@ One function decides, for the Rasa policy (which predicts `action_handoff`) and 
 records the reason) alike:
 
     from bot.handoff.rules import assess, turns_from_events
-    escalation = assess(turns_from_events(tracker_events))
+    escalation = assess(turns_from_events(tracker_events), load_config(config_path(ctx.settings)))
     if escalation: print(escalation.rule, escalation.reason, escalation.priority, escalation.cue)
 
 The file is found at `CANYU_ESCALATION_FILE`, else `<CANYU_HOME or repo root>/escalation.yml`, and is
@@ -184,13 +184,9 @@ def _parse_file(data: Any, source: str) -> EscalationConfig:
     return parse_config(data or {}, source)
 
 
-def load_config(path: Optional[Path] = None) -> EscalationConfig:
-    """The parsed escalation rules at `path` (cached; re-read when the file changes). Callers with a context pass
-    `config_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
-    if path is None:
-        from bot.settings import load_settings
-
-        path = config_path(load_settings())
+def load_config(path: Path) -> EscalationConfig:
+    """The parsed escalation rules at `path` (`config_path(ctx.settings)`; cached, re-read when the file
+    changes)."""
     return yaml_files.load(Path(path), _parse_file,
                            missing="escalation config not found; create it or set CANYU_ESCALATION_FILE")
 
@@ -203,11 +199,11 @@ def _is_low(turn: Turn, threshold: float) -> bool:
     return turn.intent in (None, FALLBACK_INTENT) or turn.confidence < threshold
 
 
-def assess(turns: Sequence[Turn], config: Optional[EscalationConfig] = None) -> Optional[Escalation]:
-    """Decide on the latest turn (`turns` oldest first): the highest-priority rule that matches, or None."""
+def assess(turns: Sequence[Turn], config: EscalationConfig) -> Optional[Escalation]:
+    """Decide on the latest turn (`turns` oldest first): the highest-priority rule of `config` that matches, or
+    None."""
     if not turns:
         return None
-    config = config or load_config()
     latest = turns[-1]
     text = latest.text or ""
     hits: List[Tuple[Rule, str]] = []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from bot.errors import CanyuError
 from bot.handoff.agents import AgentProfiles
-from bot.handoff.discretion import DiscretionLog, load_discretion
+from bot.handoff.discretion import Discretion, DiscretionLog
 from bot.handoff.perks import PerkStore
 from bot.handoff.store import HandoffRecord, HandoffStore
 from bot.handoff.texts import render
@@ -63,10 +63,10 @@ class HandoffService:
         return text
 
     async def grant_discretion(self, record: HandoffRecord, agent: str, role: str, kind: str, amount: Any = 0,
-                               gift: str = "") -> Dict[str, Any]:
+                               gift: str = "", *, config: Discretion) -> Dict[str, Any]:
         """A perk of the agent's own discretion (bot/handoff/discretion.py; PerkRefused over the role's
-        limits), logged, then told to the user in their language."""
-        config = load_discretion()
+        limits in `config`, the caller's `load_discretion(discretion_path(ctx.env))`), logged, then told to the
+        user in their language."""
         entry = DiscretionLog(self.store.redis).grant(config, role=role, agent=agent, sender_id=record.sender_id,
                                                       kind=kind, amount=amount, gift=gift)
         lang = record.language if record.language in ("zh", "en") else "en"

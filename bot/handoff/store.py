@@ -36,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Tuple, Union
 
 from bot import keys
-from bot.errors import StorageError
+from bot.errors import ConfigError, StorageError
 from bot.handoff.records import (
     QUEUED,
     RESOLVED_CAP,
@@ -165,11 +165,11 @@ class RedisHandoffStore:
 
     @property
     def config(self) -> EscalationConfig:
-        if self._config is not None:
-            return self._config
-        from bot.handoff.rules import load_config
-
-        return load_config()
+        """The escalation config handed in (`load_config(config_path(ctx.settings))`): tiers, waits, timeouts."""
+        if self._config is None:
+            raise ConfigError("this handoff store was made without the escalation config; pass "
+                              "HandoffStore(redis, load_config(config_path(settings)))")
+        return self._config
 
     # --- keys --------------------------------------------------------------------------------------
     @staticmethod

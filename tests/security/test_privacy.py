@@ -275,7 +275,7 @@ def test_participation_media_and_goodwill_records_are_erased(red: Any) -> None:
     pictures, goodwill credit and priority) are in the inventory: erase leaves nothing of the person, and a
     bystander's records stay."""
     from bot.feedback._subscriptions import beta_signup, offer_digest_once, subscribe_digest, unsubscribe
-    from bot.handoff.discretion import DiscretionLog, load_discretion
+    from bot.handoff.discretion import DiscretionLog, discretion_path, load_discretion
     from bot.media import MediaStore
     from bot.privacy import erase_user
     from bot.privacy.inventory import dump_key
@@ -290,9 +290,9 @@ def test_participation_media_and_goodwill_records_are_erased(red: Any) -> None:
         red.hset("canyu:feedback:told:planned:FB7", sender, "1800000000")
         red.hset("canyu:feedback:digest:sent:2026-W49", sender, "1800000000")
         MediaStore(red).save(png(), sender, "telegram")
-        DiscretionLog(red).grant(load_discretion(), role="admin", agent="li", sender_id=sender, kind="credit",
+        DiscretionLog(red).grant(load_discretion(discretion_path({})), role="admin", agent="li", sender_id=sender, kind="credit",
                                  amount=20)
-        DiscretionLog(red).grant(load_discretion(), role="admin", agent="li", sender_id=sender, kind="priority_repair")
+        DiscretionLog(red).grant(load_discretion(discretion_path({})), role="admin", agent="li", sender_id=sender, kind="priority_repair")
     report = erase_user(red, gone)
     assert report.left == [], report
     everything = " ".join(k + json.dumps(dump_key(red, k), ensure_ascii=False) for k in red.scan_iter("*"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, cast
+from typing import Any, Dict, Mapping, cast
 
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -22,8 +22,9 @@ from bot.console.users import UserStore
 from bot.deployment_jobs import deployment_jobs
 from bot.errors import CanyuError, DataError
 from bot.handoff.agents import AgentProfiles
-from bot.handoff.discretion import PerkRefused, load_discretion
+from bot.handoff.discretion import PerkRefused, discretion_path, load_discretion
 from bot.handoff.perks import NoCodesLeft, PerkStore
+from bot.handoff.rules import config_path, load_config
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffRecord, HandoffStore, ResolveInProgress
 from bot.handoff.transcript import EVENTS_STREAM, intent_history, kb_history, transcript_items
@@ -43,7 +44,7 @@ SSE_HEARTBEAT_S = 15.0
 
 
 def _store(request: Request) -> HandoffStore:
-    return HandoffStore(request.app.ctx.redis)
+    return HandoffStore(request.app.ctx.redis, load_config(config_path(request.app.ctx.context.settings)))
 
 
 def _service(request: Request) -> HandoffService:
@@ -172,8 +173,10 @@ async def discretion(request: Request, sender_id: str) -> Any:
         return record
     user = request.ctx.user
     try:
+        config = load_discretion(discretion_path(request.app.ctx.context.env))
         entry = await _service(request).grant_discretion(record, user.name, user.role, str(body.get("kind") or ""),
-                                                         body.get("amount") or 0, str(body.get("gift") or ""))
+                                                         body.get("amount") or 0, str(body.get("gift") or ""),
+                                                         config=config)
     except PerkRefused as exc:
         logger.info("console: %s (%s) refused a perk for %s: %s", user.name, user.role, sender_id, exc.reason)
         return _error(exc.reason, 403)
@@ -292,14 +295,14 @@ async def context(request: Request, sender_id: str) -> Any:
                        for k, v in config.perks.items()],
         "canned_replies": list(config.canned_replies.get(language) or []),
         "agents": [u.name for u in UserStore(store.redis).list() if u.has_role("agent")],
-        "discretion": _discretion_of(request.ctx.user.role),
+        "discretion": _discretion_of(request.ctx.user.role, request.app.ctx.context.env),
         "me": request.ctx.user.name,
     })
 
 
-def _discretion_of(role: str) -> Dict[str, Any]:
+def _discretion_of(role: str, env: Mapping[str, str]) -> Dict[str, Any]:
     try:
-        config = load_discretion()
+        config = load_discretion(discretion_path(env))
     except CanyuError as exc:
         return {"error": str(exc)}
     limits = config.limits(role)
@@ -367,7 +370,7 @@ def setup(app: Sanic) -> None:
     async def start_jobs(app: Sanic, _loop: Any) -> None:
         s = app.ctx.settings
         jobs = deployment_jobs(app.ctx.redis, s.rasa_url, s.rasa_token, app.ctx.context.outbound,
-                               env=app.ctx.context.env)
+                               settings=app.ctx.context.settings)
         runner = JobRunner(app.ctx.redis, jobs)
         app.ctx.job_stop = asyncio.Event()
         app.ctx.job_task = asyncio.ensure_future(runner.run(app.ctx.job_stop))
