@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 from bot.errors import DataError
-from bot.settings import environment_kept, load_settings
+from bot.settings import environment_kept
 
 MODEL_NAME = "canyu"
 DOMAIN_DIR = "responses"
@@ -59,14 +59,14 @@ def fingerprint(home: Path, config: str = CONFIG_FILE) -> str:
     return digest.hexdigest()
 
 
-def model_path(home: Optional[Path] = None) -> Path:
-    home = home or load_settings().home
+def model_path(home: Path) -> Path:
+    """The model of the project folder `home` (`settings.home`)."""
     return home / "models" / f"{MODEL_NAME}.tar.gz"
 
 
-def train(home: Optional[Path] = None, force: bool = False, config: str = CONFIG_FILE, out: Optional[Path] = None) -> TrainResult:
-    """Train if the inputs changed since the last model (or `force`)."""
-    home = home or load_settings().home
+def train(home: Path, force: bool = False, config: str = CONFIG_FILE, out: Optional[Path] = None) -> TrainResult:
+    """Train the project folder `home` (`settings.home`) if the inputs changed since the last model (or
+    `force`)."""
     out = out or home / "models"
     model = out / f"{MODEL_NAME}.tar.gz"
     stamp = out / f"{MODEL_NAME}.fingerprint"

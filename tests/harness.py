@@ -141,7 +141,7 @@ def new_sender(prefix: str = "test") -> str:
 
 
 def ensure_model() -> Path:
-    return train().model
+    return train(load_settings().home).model
 
 
 def start_assistant(

@@ -46,7 +46,7 @@ def _own_model() -> Path:
     folder = HOME / "var" / "handoff-test"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yml").write_text(config, encoding="utf-8")
-    return train(config="var/handoff-test/config.yml", out=folder / "models").model
+    return train(HOME, config="var/handoff-test/config.yml", out=folder / "models").model
 
 
 def _own_credentials(folder: Path) -> Path:
