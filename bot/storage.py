@@ -23,7 +23,6 @@ from __future__ import annotations
 import builtins
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
@@ -34,7 +33,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from bot.errors import ConfigError, StorageError
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 
 SOCKET_NAME = "redis.sock"
 OWNER_FILE = "owner.pid"
@@ -47,8 +46,6 @@ HEALTH_CHECK_SECONDS = 30
 _RECONNECTABLE: Tuple[Type[Exception], ...] = (redis.ConnectionError, builtins.ConnectionError, FileNotFoundError)
 """Retried: a broken or refused connection, or the unix socket missing while the server restarts; a connect
 that times out is not (it would multiply the wait)."""
-_clients: Dict[str, "redis.Redis[str]"] = {}
-_lock = threading.Lock()
 
 
 def redis_server_binary() -> str:
@@ -285,17 +282,3 @@ def open_async_redis(settings: Settings) -> "AsyncRedis[str]":
     options["retry"] = AsyncRetry(ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE), retries,
                                   supported_errors=tuple(options["retry_on_error"]))
     return aioredis.Redis.from_url(resolve_redis_url(settings), **options)
-
-
-def connect_redis(url: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> "redis.Redis[str]":
-    """A shared client (per URL and process) with `decode_responses=True`, timeouts and reconnects.
-
-    Its options come from `env` (default `os.environ`) when the client for `url` is first made."""
-    settings = load_settings()
-    url = url or resolve_redis_url(settings)
-    with _lock:
-        client = _clients.get(url)
-        if client is None:
-            client = redis.Redis.from_url(url, **redis_client_options(settings.env if env is None else env))
-            _clients[url] = client
-    return client

@@ -104,9 +104,9 @@ def test_a_new_session_keeps_the_handoff(setup: Any, redis_url: str) -> None:
                rasa_events.SessionStarted(), rasa_events.ActionExecuted("action_session_start"), listen(),
                user("还在吗", "greet", 0.9)]
     assert predict(setup, waiting) == "action_handoff"
-    from bot.storage import connect_redis
+    import redis as redis_lib
 
-    redis = connect_redis(redis_url)
+    redis = redis_lib.Redis.from_url(redis_url, decode_responses=True)
     fresh = [listen(), user("还在吗", "greet", 0.9)]
     assert predict(setup, fresh, sender="queued-elsewhere") == ""
     redis.hset("canyu:handoff:queued-elsewhere", mapping={"state": "queued"})  # tracker lost the pause
