@@ -232,14 +232,18 @@ def test_cli_validate_and_ask(capsys: pytest.CaptureFixture[str], tmp_path: Path
     import argparse
 
     from bot.cli import kb
+    from bot.context import build_context
 
     parser = argparse.ArgumentParser()
     kb.register(parser.add_subparsers())
     monkeypatch.setenv("CANYU_DATA_DIR", str(tmp_path))
+    ctx = build_context()  # what the CLI main hands every command
     args = parser.parse_args(["kb", "validate"])
+    args.ctx = ctx
     assert args.func(args) == 0
     assert "FAQ entries" in capsys.readouterr().out
     args = parser.parse_args(["kb", "ask", "14 Pro 电池多大"])
+    args.ctx = ctx
     assert args.func(args) == 0
     assert "5000" in capsys.readouterr().out
 

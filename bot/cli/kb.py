@@ -12,14 +12,9 @@ if TYPE_CHECKING:
 
 
 def _env(args: argparse.Namespace) -> Mapping[str, str]:
-    """The settings' environment: from the context the CLI main hands down (`args.ctx`), else read here."""
-    ctx = getattr(args, "ctx", None)
-    if ctx is not None:
-        env: Mapping[str, str] = ctx.env
-        return env
-    from bot.settings import load_settings
-
-    return load_settings().env
+    """The settings' environment, from the context the CLI main hands down (`args.ctx`)."""
+    env: Mapping[str, str] = args.ctx.env
+    return env
 
 
 def _root(args: argparse.Namespace) -> Path:
