@@ -19,10 +19,14 @@ from bot.fan_answers import (OFFERS_PER_DAY, POINTS_PER_ANSWER, PROPOSALS_PER_DA
                              NotOptedIn, RateLimited, entries, message_for)
 from bot.fan_answers._texts import KINDS, text_for
 from bot.knowledge.loader import load_kb
+from bot.fans import load_rules, rules_path
+from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 from bot.trainer.inbox import ITEMS
 
 REPO = Path(__file__).resolve().parents[1]
+RULES = load_rules(rules_path(load_settings()))
+"""The fan tiers of this checkout (fans.yml), as a composition root hands them down."""
 FAN = "telegram:4101"
 QUESTION_ZH = "充电宝能给无人机充电吗"
 QUESTION_EN = "Can the power bank charge my drone?"
@@ -52,7 +56,7 @@ def _fan_answers(red: Any, kb: Path) -> FanAnswers:
     """Fan answers on the copied knowledge folder; a publication touches the reload marker of its own data dir."""
     cache = kb.parent / "data" / "kb"
     cache.mkdir(parents=True, exist_ok=True)
-    return FanAnswers(red, kb, str(REPO), cache=cache)
+    return FanAnswers(red, kb, str(REPO), rules=RULES, cache=cache)
 
 
 def _ask(red: Any, sender: str, text: str, intent: str = "nlu_fallback", confidence: float = 0.2) -> None:
@@ -66,7 +70,7 @@ def _ask(red: Any, sender: str, text: str, intent: str = "nlu_fallback", confide
 def _core_fan(red: Any, sender: str = FAN) -> None:
     from bot.fans import grant_tier
 
-    grant_tier(sender, "core_fan", by="test", red=red)
+    grant_tier(sender, "core_fan", by="test", red=red, rules=RULES)
 
 
 def _approve(fans: FanAnswers, proposal_id: str) -> Dict[str, Any]:
@@ -296,7 +300,7 @@ def test_a_fan_answer_goes_from_chat_through_approval_to_the_credited_answer_the
 
     stack, root = fan_stack
     assistant = stack.assistant
-    fans = FanAnswers(assistant.redis, root, str(REPO))
+    fans = FanAnswers(assistant.redis, root, str(REPO), rules=RULES)
     asker = new_sender("sauna")
     before = _said(assistant.say(asker, QUESTION_ZH))
     assert "小北" not in before
@@ -309,7 +313,7 @@ def test_a_fan_answer_goes_from_chat_through_approval_to_the_credited_answer_the
 
     fan = TelegramUser(stack)
     fan.say("你好")
-    grant_tier(fan.sender_id, "core_fan", by="test", red=assistant.redis)
+    grant_tier(fan.sender_id, "core_fan", by="test", red=assistant.redis, rules=RULES)
     offered = " ".join(fan.say("我想帮忙回答问题"))
     assert "米粉答疑" in offered and QUESTION_ZH in offered, offered
     filed = " ".join(fan.say("能，我给航拍无人机充过，接 USB-C 就行，一块电池一小时左右。"))

@@ -20,11 +20,14 @@ from bot.fans import (
     grant_code, grant_tier, has_privilege, identities, priority_for, profile_id, queue_note, redeem_code,
     redeem_link_code, redemptions, status_of, tier_of,
 )
-from bot.fans._rules import parse_rules
+from bot.fans._rules import load_rules, parse_rules, rules_path
 from bot.feedback import FeedbackStore
+from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[1]
+RULES = load_rules(rules_path(load_settings()))
+"""The fan tiers of this checkout (fans.yml), as a composition root hands them down."""
 
 
 @pytest.fixture
@@ -42,23 +45,23 @@ def _user_events(red: "redis.Redis[str]", sender: str, n: int, day: float) -> No
 
 def test_tiers_follow_the_rules(red: "redis.Redis[str]") -> None:
     newbie, chatty, idea, tester = "wechat:oNewbie", "telegram:1001", "wechat:oIdea", "telegram:1002"
-    assert priority_for(newbie, red) == ("newcomer", 0)
+    assert priority_for(newbie, red, RULES) == ("newcomer", 0)
     _user_events(red, chatty, 25, time.time())
-    assert tier_of(chatty, red) == "fan"
+    assert tier_of(chatty, red, RULES) == "fan"
     store = FeedbackStore(red, use_vectors=False)
     item = store.file(idea, "Band 9 needs dark mode", kind="suggestion", language="en").item
-    assert status_of(idea, red).reason == "feedback"
+    assert status_of(idea, red, RULES).reason == "feedback"
     store.set_status(item.id, "shipped", release="Band 9 firmware 2.0")
-    status = status_of(idea, red)
+    status = status_of(idea, red, RULES)
     assert status.tier.id == "core_fan" and status.reason == "shipped_feedback"
-    assert item.id in explain_status(idea, "en", red) and "core fan" in explain_status(idea, "en", red)
-    assert "核心米粉" in explain_status(idea, "zh", red)
-    grant_tier(tester, "beta_tester", by="lin", red=red)
-    assert priority_for(tester, red) == ("beta_tester", 30)
-    assert has_privilege(tester, "beta_answers", red) and not has_privilege(newbie, "beta_answers", red)
-    assert "beta tester" in queue_note(tester, "en", red) and "内测用户" in queue_note(tester, "zh", red)
-    assert queue_note(newbie, "en", red) == ""
-    why = explain_status(tester, "en", red)
+    assert item.id in explain_status(idea, "en", red, rules=RULES) and "core fan" in explain_status(idea, "en", red, rules=RULES)
+    assert "核心米粉" in explain_status(idea, "zh", red, rules=RULES)
+    grant_tier(tester, "beta_tester", by="lin", red=red, rules=RULES)
+    assert priority_for(tester, red, RULES) == ("beta_tester", 30)
+    assert has_privilege(tester, "beta_answers", red, RULES) and not has_privilege(newbie, "beta_answers", red, RULES)
+    assert "beta tester" in queue_note(tester, "en", red, rules=RULES) and "内测用户" in queue_note(tester, "zh", red, rules=RULES)
+    assert queue_note(newbie, "en", red, rules=RULES) == ""
+    why = explain_status(tester, "en", red, rules=RULES)
     assert "beta tester" in why and "ahead in the queue" in why
 
 
@@ -67,15 +70,15 @@ def test_unverified_identities_earn_no_tier_and_hear_why(red: "redis.Redis[str]"
     _user_events(red, "legacy-chatty", 25, time.time())
     FeedbackStore(red, use_vectors=False).file("rest:idea", "Band 9 needs dark mode", kind="suggestion", language="en")
     for sender in ("rest:chatty", "legacy-chatty", "rest:idea"):
-        status = status_of(sender, red)
+        status = status_of(sender, red, RULES)
         assert (status.tier.id, status.reason) == ("newcomer", "unverified"), sender
-    assert status_of("rest:chatty", red).stats["messages"] == 0
-    assert "WeChat or Telegram" in explain_status("rest:idea", "en", red)
-    assert "微信或 Telegram" in explain_status("rest:idea", "zh", red)
-    grant_tier("rest:vip", "beta_tester", by="lin", red=red)  # staff may still queue someone ahead
-    assert priority_for("rest:vip", red) == ("beta_tester", 30)
-    assert has_privilege("rest:vip", "priority_queue", red) and not has_privilege("rest:vip", "beta_answers", red)
-    why = explain_status("rest:vip", "en", red)
+    assert status_of("rest:chatty", red, RULES).stats["messages"] == 0
+    assert "WeChat or Telegram" in explain_status("rest:idea", "en", red, rules=RULES)
+    assert "微信或 Telegram" in explain_status("rest:idea", "zh", red, rules=RULES)
+    grant_tier("rest:vip", "beta_tester", by="lin", red=red, rules=RULES)  # staff may still queue someone ahead
+    assert priority_for("rest:vip", red, RULES) == ("beta_tester", 30)
+    assert has_privilege("rest:vip", "priority_queue", red, RULES) and not has_privilege("rest:vip", "beta_answers", red, RULES)
+    why = explain_status("rest:vip", "en", red, rules=RULES)
     assert "ahead in the queue" in why and "beta builds" not in why and "early-access" not in why, why
 
 
@@ -122,10 +125,10 @@ def test_fcode_granted_once_and_redeemed_once(red: "redis.Redis[str]") -> None:
     codes = add_codes("band9-launch", count=2, title_en="the Band 9 launch", red=red)
     assert len(codes) == 2
     with pytest.raises(NotEligible):
-        grant_code("wechat:oNewbie", "band9-launch", red)
-    grant_tier("wechat:oTester", "beta_tester", red=red)
-    first = grant_code("wechat:oTester", "band9-launch", red)
-    again = grant_code("wechat:oTester", "band9-launch", red)
+        grant_code("wechat:oNewbie", "band9-launch", red, rules=RULES)
+    grant_tier("wechat:oTester", "beta_tester", red=red, rules=RULES)
+    first = grant_code("wechat:oTester", "band9-launch", red, rules=RULES)
+    again = grant_code("wechat:oTester", "band9-launch", red, rules=RULES)
     assert first.new and not again.new and again.code == first.code
     record = redeem_code(first.code, "M2026110501", red)
     assert record["profile"] == "wechat:oTester"
@@ -133,11 +136,11 @@ def test_fcode_granted_once_and_redeemed_once(red: "redis.Redis[str]") -> None:
         redeem_code(first.code.lower(), "M2026110502", red)
     assert err.value.redeemed_by == "M2026110501"
     assert len(redemptions(red)) == 1
-    grant_tier("telegram:7", "beta_tester", red=red)
-    grant_code("telegram:7", "band9-launch", red)
-    grant_tier("telegram:8", "core_fan", red=red)
+    grant_tier("telegram:7", "beta_tester", red=red, rules=RULES)
+    grant_code("telegram:7", "band9-launch", red, rules=RULES)
+    grant_tier("telegram:8", "core_fan", red=red, rules=RULES)
     with pytest.raises(PoolEmpty):
-        grant_code("telegram:8", "band9-launch", red)
+        grant_code("telegram:8", "band9-launch", red, rules=RULES)
 
 
 def _bot(url: str, *args: str) -> "subprocess.CompletedProcess[str]":

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.errors import ConfigError
+from bot.fans import load_rules, rules_path
 from bot.handoff.perks import NoCodesLeft, PerkStore
 from bot.handoff.rules import Turn, assess, config_path, load_config, parse_config, parse_rating, turns_from_events
 from bot.handoff.store import QUEUED, WITH_AGENT, HandoffStore
@@ -16,6 +17,7 @@ from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 
 CONFIG = load_config(config_path(load_settings()))
+FAN_RULES = load_rules(rules_path(load_settings()))
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,7 @@ def redis_client(redis_server: EmbeddedRedis) -> object:
 @pytest.fixture
 def store(redis_client: Any) -> HandoffStore:
     redis_client.flushdb()  # type: ignore[attr-defined]
-    return HandoffStore(redis_client, CONFIG)
+    return HandoffStore(redis_client, CONFIG, fan_rules=FAN_RULES)
 
 
 def one(text: str, intent: str = "chitchat", confidence: float = 0.9) -> Any:
@@ -170,7 +172,7 @@ def test_claim_is_atomic_and_resolve_ends_it(store: HandoffStore) -> None:
 def test_fan_tier_boost_from_fans_yml(store: HandoffStore) -> None:
     from bot.fans import grant_tier
 
-    grant_tier("fan-1", "beta_tester", by="test", red=store.redis)
+    grant_tier("fan-1", "beta_tester", by="test", red=store.redis, rules=FAN_RULES)
     tier, boost = store.tier_and_boost("fan-1")
     assert tier == "beta_tester" and boost == 30
     store.redis.set("canyu:tier:vip-1", "vip")

@@ -67,9 +67,11 @@ class ActionExplainTier(WithContext, Action):
         return "action_explain_tier"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import explain_status
+        from bot.fans import explain_status, load_rules, rules_path
 
-        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker), self.ctx.redis))
+        rules = load_rules(rules_path(self.ctx.settings))
+        dispatcher.utter_message(text=explain_status(tracker.sender_id, _language(tracker), self.ctx.redis,
+                                                     rules=rules))
         return []
 
 
@@ -81,7 +83,16 @@ class ActionGrantFCode(WithContext, Action):
         return "action_grant_fcode"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        from bot.fans import NotEligible, PoolEmpty, UnverifiedIdentity, campaigns, grant_code, status_of
+        from bot.fans import (
+            NotEligible,
+            PoolEmpty,
+            UnverifiedIdentity,
+            campaigns,
+            grant_code,
+            load_rules,
+            rules_path,
+            status_of,
+        )
 
         language = _language(tracker)
         known = campaigns(self.ctx.redis)
@@ -90,13 +101,14 @@ class ActionGrantFCode(WithContext, Action):
             return []
         campaign, meta = max(known.items(), key=lambda kv: kv[1].get("created", 0))
         title = meta.get(f"title_{language}") or meta.get("title_en") or campaign
+        rules = load_rules(rules_path(self.ctx.settings))
         try:
-            grant = grant_code(tracker.sender_id, campaign, self.ctx.redis)
+            grant = grant_code(tracker.sender_id, campaign, self.ctx.redis, rules=rules)
         except UnverifiedIdentity:
             _say(dispatcher, tracker, domain, "utter_fcode_unverified", language)
             return []
         except NotEligible:
-            tier = status_of(tracker.sender_id, self.ctx.redis).tier
+            tier = status_of(tracker.sender_id, self.ctx.redis, rules).tier
             _say(dispatcher, tracker, domain, "utter_fcode_not_eligible", language, tier=tier.name(language))
             return []
         except PoolEmpty:

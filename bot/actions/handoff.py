@@ -9,7 +9,7 @@ resumes the conversation when the agent resolves it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
@@ -17,11 +17,24 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
 from bot.actions.common import tracker_language
-from bot.fans import queue_note
+from bot.errors import CanyuError
+from bot.fans import TierRules, load_rules, queue_note, rules_path
 from bot.handoff.rules import Escalation, EscalationConfig, assess, config_path, load_config, turns_from_events
 from bot.handoff.store import HandoffStore
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 logger = logging.getLogger(__name__)
+
+
+def _fan_rules(settings: "Settings") -> Optional[TierRules]:
+    """The fan tiers (fans.yml); None when the file is broken: fans are optional and must not block a handoff."""
+    try:
+        return load_rules(rules_path(settings))
+    except CanyuError as exc:
+        logger.warning("handoff: no fan tiers: %s", exc)
+        return None
 
 
 def _escalation_for(tracker: Tracker, config: EscalationConfig) -> Escalation:
@@ -52,7 +65,8 @@ class ActionHandoff(WithContext, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         config = load_config(config_path(self.ctx.settings))
         escalation = _escalation_for(tracker, config)
-        store = HandoffStore(self.ctx.redis, config)
+        fan_rules = _fan_rules(self.ctx.settings)
+        store = HandoffStore(self.ctx.redis, config, fan_rules=fan_rules)
         metadata = tracker.latest_message.get("metadata") or {}
         existing = store.get(tracker.sender_id)
         if existing is not None:  # still waiting or with an agent (e.g. a new Rasa session): pause again
@@ -75,7 +89,8 @@ class ActionHandoff(WithContext, Action):
         else:
             ahead = store.ahead_of(tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_queued", minutes=minutes, ahead=ahead)
-        note = queue_note(tracker.sender_id, record.language or tracker_language(tracker), store.redis)
+        note = "" if fan_rules is None else queue_note(tracker.sender_id, record.language or tracker_language(tracker),
+                                                       store.redis, rules=fan_rules)
         if note:  # a fan tier put them ahead: say so
             dispatcher.utter_message(text=note)
         return [*_close_form(tracker), SlotSet("handoff_reason", record.rule), ConversationPaused()]

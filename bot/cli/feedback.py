@@ -132,33 +132,36 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _fans_show(args: argparse.Namespace) -> int:
-    from bot.fans import explain_status, identities, status_of
+    from bot.fans import explain_status, identities, load_rules, rules_path, status_of
 
     red = _red(args)
-    status = status_of(args.sender, red)
+    rules = load_rules(rules_path(args.ctx.settings))
+    status = status_of(args.sender, red, rules)
     print(f"profile {status.profile} (identities: {', '.join(identities(status.profile, red))})")
     print(f"tier {status.tier.id} (queue boost {status.boost}) because {status.reason}"
           + (f" granted by {status.granted_by}" if status.granted_by else ""))
     stats = {k: v for k, v in status.stats.items() if k != "profile"}
     print(f"stats {json.dumps(stats, ensure_ascii=False)}")
-    print(explain_status(args.sender, args.lang, red=red))
+    print(explain_status(args.sender, args.lang, red=red, rules=rules))
     return 0
 
 
 def _fans_grant(args: argparse.Namespace) -> int:
-    from bot.fans import grant_tier
+    from bot.fans import grant_tier, load_rules, rules_path
 
-    status = grant_tier(args.sender, args.tier, by=args.by, red=_red(args))
+    status = grant_tier(args.sender, args.tier, by=args.by, red=_red(args),
+                        rules=load_rules(rules_path(args.ctx.settings)))
     print(f"{args.sender} (profile {status.profile}) is now {status.tier.id}")
     return 0
 
 
 def _fans_revoke(args: argparse.Namespace) -> int:
-    from bot.fans import revoke_tier, status_of
+    from bot.fans import load_rules, revoke_tier, rules_path, status_of
 
     red = _red(args)
     revoke_tier(args.sender, red)
-    print(f"{args.sender}: manual tier removed; now {status_of(args.sender, red).tier.id}")
+    rules = load_rules(rules_path(args.ctx.settings))
+    print(f"{args.sender}: manual tier removed; now {status_of(args.sender, red, rules).tier.id}")
     return 0
 
 

@@ -30,6 +30,7 @@ from bot.fan_answers._records import FanAnswerRecords, RedisFanAnswerRecords
 if TYPE_CHECKING:
     import redis
 
+    from bot.fans import TierRules
     from bot.settings import Settings
 
 __all__ = ["FanAnswers", "FanAnswerError", "NotEligible", "NotOptedIn", "RateLimited", "ELIGIBLE_TIERS",
@@ -78,23 +79,26 @@ class FanAnswers:
     """Fan answers on one Redis (`decode_responses=True`: fan tiers, the review inbox, the KB file's lock);
     `kb_root` is the knowledge folder (tests: a copy), `home` the project folder (its review inbox), `cache` the
     KB index cache folder whose reload marker a publication touches (None: no action server reads it, e.g. a
-    test's copy); `FanAnswers.of(red, settings)` takes all three from the caller's settings. `records` holds the
-    fan answers' own records (default: on the same Redis)."""
+    test's copy), `rules` the fan tiers (who may take part); `FanAnswers.of(red, settings)` takes them all from
+    the caller's settings. `records` holds the fan answers' own records (default: on the same Redis)."""
 
-    def __init__(self, red: "redis.Redis[str]", kb_root: Path, home: str, *, cache: Optional[Path] = None,
-                 records: Optional[FanAnswerRecords] = None) -> None:
+    def __init__(self, red: "redis.Redis[str]", kb_root: Path, home: str, *, rules: "TierRules",
+                 cache: Optional[Path] = None, records: Optional[FanAnswerRecords] = None) -> None:
         self.red = red
         self.kb_root = kb_root
         self.home = home
+        self.rules = rules
         self.cache = cache
         self.records: FanAnswerRecords = records if records is not None else RedisFanAnswerRecords(red)
 
     @classmethod
     def of(cls, red: "redis.Redis[str]", settings: "Settings") -> "FanAnswers":
         """The fan answers of a deployment: its knowledge folder, project folder and index cache (`settings`)."""
+        from bot.fans import load_rules, rules_path
         from bot.knowledge.config import cache_dir, knowledge_dir
 
-        return cls(red, knowledge_dir(settings.env), str(settings.home), cache=cache_dir(settings.env))
+        return cls(red, knowledge_dir(settings.env), str(settings.home), rules=load_rules(rules_path(settings)),
+                   cache=cache_dir(settings.env))
 
     # ------------------------------------------------------------ who takes part
     def profile(self, sender_id: str) -> str:
@@ -105,7 +109,7 @@ class FanAnswers:
     def check_eligible(self, sender_id: str) -> None:
         from bot.fans import is_verified_identity, status_of
 
-        status = status_of(sender_id, self.red)
+        status = status_of(sender_id, self.red, self.rules)
         verified = is_verified_identity(sender_id)
         if not verified or status.tier.id not in ELIGIBLE_TIERS:
             raise NotEligible(sender_id, status.tier.id, verified)

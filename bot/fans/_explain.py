@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from bot.fans._identity import is_verified_identity
 from bot.fans._profiles import FanStatus, status_of
-from bot.fans._rules import TierRules, load_rules
+from bot.fans._rules import TierRules
 
 __all__ = ["explain_status", "queue_note", "reason_text"]
 
@@ -39,10 +39,8 @@ def reason_text(status: FanStatus, language: str) -> str:
     return table.get(status.reason, table["default"]).format(**stats)
 
 
-def explain_status(sender_id: str, language: str = "en", red: Any = None,
-                   rules: Optional[TierRules] = None) -> str:
-    """"You're a core fan because …; that gets you …" in the user's language."""
-    rules = rules or load_rules()
+def explain_status(sender_id: str, language: str = "en", red: Any = None, *, rules: TierRules) -> str:
+    """"You're a core fan because …; that gets you …" in the user's language (tiers: `rules`)."""
     status = status_of(sender_id, red, rules)
     name = status.tier.name(language)
     why = reason_text(status, language)
@@ -73,9 +71,8 @@ def explain_status(sender_id: str, language: str = "en", red: Any = None,
     return text
 
 
-def queue_note(sender_id: str, language: str = "en", red: Any = None) -> str:
+def queue_note(sender_id: str, language: str = "en", red: Any = None, *, rules: TierRules) -> str:
     """One sentence for the handoff message saying why this person is ahead ("" if they are not)."""
-    rules = load_rules()
     status = status_of(sender_id, red, rules)
     if status.boost <= 0 or "priority_queue" not in status.tier.privileges:
         return ""

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from bot import keys
-from bot.errors import CanyuError
+from bot.errors import CanyuError, ConfigError
 from bot.fans._identity import require_verified
 from bot.fans._profiles import _r, profile_id, status_of
+from bot.fans._rules import TierRules
 
 __all__ = ["FCodeError", "NotEligible", "PoolEmpty", "AlreadyRedeemed", "UnknownCode", "Grant",
            "add_codes", "grant_code", "redeem_code", "code_info", "campaigns", "redemptions", "pool_size"]
@@ -106,7 +107,8 @@ def pool_size(campaign: str, red: Any = None) -> int:
     return int(_r(red).scard(f"{PREFIX}fpool:{campaign}"))
 
 
-def grant_code(sender_id: str, campaign: str, red: Any = None, check_tier: bool = True) -> Grant:
+def grant_code(sender_id: str, campaign: str, red: Any = None, check_tier: bool = True, *,
+               rules: Optional[TierRules] = None) -> Grant:
     """Give the person one code from the pool (the same one again if they already have it).
 
     Raises `UnverifiedIdentity` for an identity no platform vouches for (whatever its tier), then
@@ -116,7 +118,10 @@ def grant_code(sender_id: str, campaign: str, red: Any = None, check_tier: bool 
     red = _r(red)
     profile = profile_id(sender_id, red)
     if check_tier:
-        status = status_of(sender_id, red)
+        if rules is None:
+            raise ConfigError("checking the tier for an early-access code needs the fan tier rules: pass "
+                              "rules=load_rules(rules_path(settings)), or check_tier=False")
+        status = status_of(sender_id, red, rules)
         if "early_access" not in status.tier.privileges:
             raise NotEligible(status.tier.id)
     key = f"{PREFIX}fgrant:{campaign}:{profile}"

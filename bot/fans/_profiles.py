@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 from bot import keys
 from bot.errors import CanyuError
 from bot.fans._identity import is_verified_identity
-from bot.fans._rules import Tier, TierRules, load_rules
+from bot.fans._rules import Tier, TierRules
 from bot.redis_errors import maps_redis_errors
 
 if TYPE_CHECKING:
@@ -263,14 +263,13 @@ class FanStatus:
         return self.tier.queue_boost
 
 
-def status_of(sender_id: str, red: "redis.Redis[str]", rules: Optional[TierRules] = None) -> FanStatus:
+def status_of(sender_id: str, red: "redis.Redis[str]", rules: TierRules) -> FanStatus:
     """The person's tier and why (a manual grant, the rule that matched, or the default).
 
     For an unverified identity only a manual grant counts (a person on staff chose to give it); the
     rules never apply, so activity or feedback from a free identity cannot raise a tier.
     """
     red = _r(red)
-    rules = rules or load_rules()
     stats = stats_of(sender_id, red)
     profile = stats["profile"]
     record = RedisFanProfiles(red).manual(profile)
@@ -289,11 +288,10 @@ def status_of(sender_id: str, red: "redis.Redis[str]", rules: Optional[TierRules
     return FanStatus(profile, rules.default, "default", stats=stats)
 
 
-def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Optional["redis.Redis[str]"] = None,
-               rules: Optional[TierRules] = None) -> FanStatus:
-    """Give a person a tier by hand (e.g. beta_tester); it wins over the rules until revoked."""
+def grant_tier(sender_id: str, tier_id: str, by: str = "console", red: Optional["redis.Redis[str]"] = None, *,
+               rules: TierRules) -> FanStatus:
+    """Give a person a tier of `rules` by hand (e.g. beta_tester); it wins over the rules until revoked."""
     red = _r(red)
-    rules = rules or load_rules()
     rules.get(tier_id)
     profile = profile_id(sender_id, red)
     RedisFanProfiles(red).set_manual(profile, {"manual_tier": tier_id, "granted_by": by,

@@ -134,13 +134,8 @@ def rules_path(settings: "Settings") -> Path:
     return Path(explicit) if explicit else settings.home / RULES_FILE
 
 
-def load_rules(path: Optional[Path] = None) -> TierRules:
-    """The rules from `path` (reloaded when the file changes). Callers with a context pass
-    `rules_path(ctx.settings)`; without a path, the file of this process's settings (`bot.settings`)."""
-    if path is None:
-        from bot.settings import load_settings
-
-        path = rules_path(load_settings())
+def load_rules(path: Path) -> TierRules:
+    """The rules from `path` (`rules_path(ctx.settings)`; reloaded when the file changes)."""
     target = Path(path)
     try:
         mtime = target.stat().st_mtime

@@ -54,6 +54,8 @@ from bot.redis_errors import maps_redis_errors
 if TYPE_CHECKING:
     import redis
 
+    from bot.fans import TierRules
+
 __all__ = ["HandoffRecord", "HandoffStorage", "HandoffStore", "QUEUED", "RedisHandoffStore", "ResolveInProgress",
            "WITH_AGENT"]
 
@@ -155,9 +157,12 @@ class RedisHandoffStore:
     """The handoff state machine and queue on one Redis (`redis.Redis` with decoded responses)."""
 
     def __init__(self, redis: "redis.Redis[str]", config: Optional[EscalationConfig] = None,
-                 clock: Clock = time.time) -> None:
+                 clock: Clock = time.time, fan_rules: Optional["TierRules"] = None) -> None:
+        """`fan_rules`: the fan tiers (`bot.fans.load_rules(rules_path(settings))`) whose queue boost counts when
+        a user is queued; None: fan tiers are not looked up (a store that does not queue)."""
         self.redis = redis
         self._config = config
+        self._fan_rules = fan_rules
         self._clock = clock
         self._claim = redis.register_script(_CLAIM)
         self._transfer = redis.register_script(_TRANSFER)
@@ -229,10 +234,11 @@ class RedisHandoffStore:
         and the `canyu:tier:{sender_id}` tier boosted by escalation.yml `tiers.boost`."""
         fan: Optional[Tuple[str, int]] = None
         try:
-            from bot.fans import priority_for
+            if self._fan_rules is not None:
+                from bot.fans import priority_for
 
-            fan_tier, fan_boost = priority_for(sender_id, self.redis)
-            fan = (str(fan_tier), int(fan_boost))
+                fan_tier, fan_boost = priority_for(sender_id, self.redis, self._fan_rules)
+                fan = (str(fan_tier), int(fan_boost))
         except Exception as exc:  # fans are optional: a broken fans.yml must not block a handoff
             logger.warning("handoff: no fan tier for %s: %s", sender_id, exc)
         return best_tier(self.tier_of(sender_id, metadata), self.config, fan)

@@ -14,16 +14,20 @@ import pytest
 import redis
 
 from bot.errors import StorageError
+from bot.fans import load_rules, rules_path
 from bot.handoff._memory import MemoryHandoffStore
 from bot.handoff.records import QUEUED, WITH_AGENT, ResolveInProgress
 from bot.handoff.rules import Escalation, EscalationConfig
 from bot.handoff.store import HandoffStorage, HandoffStore, RedisHandoffStore
+from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 
 CONFIG = EscalationConfig(rules=(), tier_boost={"vip": 30, "fan": 5}, trust_metadata_tier=True,
                           minutes_per_conversation=4.0, no_agent_timeout_seconds=60.0, agent_online_seconds=90.0,
                           canned_replies={}, perks={})
 T0 = 1_700_000_000.0
+FAN_RULES = load_rules(rules_path(load_settings()))
+"""The fan tiers the Redis store asks `bot.fans.priority_for` with (the memory store gets `_newcomer`)."""
 
 
 def _escalation(priority: int = 50, rule: str = "asked_for_human", urgent: bool = False) -> Escalation:
@@ -68,7 +72,7 @@ def store(kind: str, clock: Clock, request: pytest.FixtureRequest) -> Iterator[H
         return
     client: "redis.Redis[str]" = request.getfixturevalue("red")
     client.flushdb()
-    yield RedisHandoffStore(client, CONFIG, clock=clock)
+    yield RedisHandoffStore(client, CONFIG, clock=clock, fan_rules=FAN_RULES)
 
 
 @pytest.fixture

@@ -44,8 +44,13 @@ from bot.fans._links import (
     SENDER_MAX_FAILURES,
     SENDER_WINDOW,
 )
+from bot.fans._rules import load_rules, rules_path
+from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
 from tests.harness import Assistant, new_sender
+
+RULES = load_rules(rules_path(load_settings()))
+"""The fan tiers of this checkout (fans.yml), as a composition root hands them down."""
 
 CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5})\b")
 
@@ -105,7 +110,7 @@ def test_codes_are_long_unambiguous_and_not_stored_in_clear(red: "redis.Redis[st
 
 def test_a_guesser_is_locked_out_even_when_it_finally_has_the_right_code(red: "redis.Redis[str]") -> None:
     victim, attacker = _wechat(), _telegram()
-    grant_tier(victim, "beta_tester", by="test", red=red)
+    grant_tier(victim, "beta_tester", by="test", red=red, rules=RULES)
     code = create_link_code(victim, red)
     for _ in range(SENDER_MAX_FAILURES):
         with pytest.raises(LinkError) as failed:
@@ -116,10 +121,10 @@ def test_a_guesser_is_locked_out_even_when_it_finally_has_the_right_code(red: "r
     assert locked.value.scope == "sender" and SENDER_WINDOW - 5 <= locked.value.retry_after <= SENDER_WINDOW
     assert locked.value.minutes == SENDER_WINDOW // 60
     assert profile_id(attacker, red) == attacker and identities(victim, red) == [victim]
-    assert tier_of(attacker, red) == "newcomer"
+    assert tier_of(attacker, red, RULES) == "newcomer"
     # the lock is the guesser's alone: the code still works for the victim's own other account
     mine = _telegram()
-    assert redeem_link_code(mine, code, red) == victim and tier_of(mine, red) == "beta_tester"
+    assert redeem_link_code(mine, code, red) == victim and tier_of(mine, red, RULES) == "beta_tester"
 
 
 def test_many_guessers_together_trip_the_global_limit(red: "redis.Redis[str]") -> None:
@@ -185,7 +190,7 @@ def test_a_new_code_voids_the_previous_one(red: "redis.Redis[str]") -> None:
 
 def test_unverified_identities_cannot_link_or_get_early_access(red: "redis.Redis[str]") -> None:
     victim = _wechat()
-    grant_tier(victim, "beta_tester", by="test", red=red)
+    grant_tier(victim, "beta_tester", by="test", red=red, rules=RULES)
     code = create_link_code(victim, red)
     for intruder in ("rest:telegram:42", "rest:" + victim, "legacy-user"):
         with pytest.raises(UnverifiedIdentity):
@@ -195,11 +200,11 @@ def test_unverified_identities_cannot_link_or_get_early_access(red: "redis.Redis
         assert profile_id(intruder, red) == intruder
     assert identities(victim, red) == [victim]
     add_codes("band9-launch", count=3, red=red)
-    grant_tier("rest:vip", "beta_tester", by="test", red=red)
+    grant_tier("rest:vip", "beta_tester", by="test", red=red, rules=RULES)
     with pytest.raises(UnverifiedIdentity):
-        grant_code("rest:vip", "band9-launch", red)
-    assert not has_privilege("rest:vip", "early_access", red)
-    assert grant_code(victim, "band9-launch", red).new
+        grant_code("rest:vip", "band9-launch", red, rules=RULES)
+    assert not has_privilege("rest:vip", "early_access", red, RULES)
+    assert grant_code(victim, "band9-launch", red, rules=RULES).new
     assert redeem_link_code(_telegram(), code, red) == victim  # the refused tries did not use it up
 
 
@@ -242,7 +247,7 @@ def test_rest_messages_never_raise_a_tier_but_platform_messages_do(assistant: As
                   if f'"sender_id": "{server_id}"' in fields["event"] and '"event": "user"' in fields["event"])
     assert counted >= threshold + 2  # the messages really are in the stream the counter reads
     sync_activity(red)
-    status = status_of(server_id, red)
+    status = status_of(server_id, red, RULES)
     assert (status.tier.id, status.reason, status.stats["messages"]) == ("newcomer", "unverified", 0)
 
     # the same from a WeChat identity, written to the stream as the connector's conversation is
@@ -252,7 +257,7 @@ def test_rest_messages_never_raise_a_tier_but_platform_messages_do(assistant: As
     for _ in range(threshold + 2):
         red.xadd("canyu:events", {"event": template.replace(server_id, fan)})
     sync_activity(red)
-    assert tier_of(fan, red) == "fan" and status_of(fan, red).stats["messages"] == threshold + 2
+    assert tier_of(fan, red, RULES) == "fan" and status_of(fan, red, RULES).stats["messages"] == threshold + 2
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,7 @@ def person(assistant: Assistant) -> Dict[str, Any]:
         grant_tier,
         load_rules,
         redeem_link_code,
+        rules_path,
         sync_activity,
     )
     from bot.feedback import FeedbackStore
@@ -114,13 +115,15 @@ def person(assistant: Assistant) -> Dict[str, Any]:
     PerkStore(red).add_codes("sorry", [f"PERK{tag}"])
     PerkStore(red).grant("sorry", user, "lin")
     record_rating(user, "down", red=red, comment=f"{marker} not helpful")
-    grant_tier(user, load_rules().tiers[0].id, by="test", red=red)
+    grant_tier(user, load_rules(rules_path(assistant.ctx.settings)).tiers[0].id, by="test", red=red,
+               rules=load_rules(rules_path(assistant.ctx.settings)))
     asyncio.run(Outbound(red).send_to_user(user, [f"Agent Lin: we will call about {marker}"]))
 
     # a person on Telegram and WeChat, linked: a tier, an early-access code, feedback, a pending message
     code = create_link_code(telegram, red)
     redeem_link_code(wechat, code, red)
-    grant_tier(wechat, load_rules().tiers[0].id, by="test", red=red)
+    grant_tier(wechat, load_rules(rules_path(assistant.ctx.settings)).tiers[0].id, by="test", red=red,
+               rules=load_rules(rules_path(assistant.ctx.settings)))
     add_codes(f"launch-{tag}", count=2, red=red)
     grant_code(telegram, f"launch-{tag}", red=red, check_tier=False)
     store = FeedbackStore(red, use_vectors=False)
