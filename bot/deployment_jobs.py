@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from bot.feedback import feedback_jobs
-from bot.followups import followup_job, returns_job
+from bot.followups import config_from_env, followup_job, returns_job
 from bot.handoff.service import HandoffService
 from bot.handoff.store import HandoffStore
 from bot.jobs import HANDOFF_SWEEP_S, Job
@@ -41,14 +41,16 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
     from bot.orders import get_order_backend
 
     env = settings.env
+    followups = config_from_env(env)
 
     async def sweep_handoff_timeouts() -> None:
         escalation = load_config(config_path(settings))  # cached; re-read when a trainer edits it
-        service = HandoffService(HandoffStore(redis, escalation), RasaClient(rasa_url, rasa_token), outbound)
+        service = HandoffService(HandoffStore(redis, escalation), RasaClient(rasa_url, rasa_token), outbound,
+                                 followups=followups)
         count = await service.sweep_timeouts()
         if count:
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
 
     rasa = RasaClient(rasa_url, rasa_token) if rasa_url else None  # check-ins also go into the transcript
     return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis, env),
-            followup_job(redis, rasa=rasa), returns_job(redis, get_order_backend(env))]
+            followup_job(redis, followups, rasa=rasa), returns_job(redis, get_order_backend(env), followups)]

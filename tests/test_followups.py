@@ -24,7 +24,7 @@ import requests
 from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
 from bot.delivery import SenderRegistry
-from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, due_text,
+from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, config_from_env, due_text,
                            followup_figures, followup_job, load_config, send_due, subject_of)
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
@@ -38,6 +38,8 @@ from tests.fakes.wechat import FakeWeChat
 from tests.harness import Assistant, new_sender
 
 DAY = 86400.0
+CONFIG = config_from_env({})
+"""The shipped follow-up settings (bot/followups/followups.yml), as a composition root hands them down."""
 LEAD, AGENT, OPS, PW = "fu-lead", "fu-agent", "fu-ops", "Followups-Pass-1"
 
 
@@ -61,7 +63,7 @@ def _outbox(red: Any, sender: str) -> List[Dict[str, Any]]:
 
 def _earbud_followup(red: Any, sender: str, now: float, language: str = "zh") -> Dict[str, Any]:
     history = {"handoff": {"rule": "explicit_request", "reason": "Asked for a person", "agent": "lin"}}
-    return FollowupStore(red).schedule(sender, "handoff", subject=subject_of(["我的左耳耳机没声音了", "转人工"]),
+    return FollowupStore(red, CONFIG).schedule(sender, "handoff", subject=subject_of(["我的左耳耳机没声音了", "转人工"]),
                                        language=language, history=history, now=now)
 
 
@@ -71,7 +73,7 @@ def test_a_checkin_fires_after_its_delay_about_the_left_earbud(red: Any, run: Ca
     record = _earbud_followup(red, sender, start)
     assert record["due_at"] == pytest.approx(start + 2 * DAY)  # followups.yml: handoff 2 days
     clock = [start + 1 * DAY]
-    runner = JobRunner(red, [followup_job(red, clock=lambda: clock[0], every=0)], owner="fu-one",
+    runner = JobRunner(red, [followup_job(red, CONFIG, clock=lambda: clock[0], every=0)], owner="fu-one",
                        key=f"canyu:test:leader:{uuid.uuid4().hex}")
     assert run(runner.tick()) == ["followups"]
     assert _outbox(red, sender) == []  # a day later: not yet
@@ -85,16 +87,16 @@ def test_a_checkin_fires_after_its_delay_about_the_left_earbud(red: Any, run: Ca
     clock[0] += DAY
     run(runner.tick())
     assert len(_outbox(red, sender)) == 1  # sent once
-    assert FollowupStore(red).get(sender, record["id"])["outcome"] == "queued"  # REST: waits in the outbox
+    assert FollowupStore(red, CONFIG).get(sender, record["id"])["outcome"] == "queued"  # REST: waits in the outbox
 
 
 def test_english_and_general_checkins(red: Any, run: Callable[..., Any]) -> None:
     start = time.time()
     buds, vague = new_sender("fu-en"), new_sender("fu-gen")
     _earbud_followup(red, buds, start, language="en")
-    FollowupStore(red).schedule(vague, "handoff", subject=subject_of(["hello", "agent please"]), language="en",
+    FollowupStore(red, CONFIG).schedule(vague, "handoff", subject=subject_of(["hello", "agent please"]), language="en",
                                 now=start)
-    run(send_due(red, now=start + 3 * DAY))
+    run(send_due(red, now=start + 3 * DAY, config=CONFIG))
     assert _outbox(red, buds)[0]["text"].startswith("Is the left earbud OK now?")
     assert _outbox(red, vague)[0]["text"].startswith("Is everything sorted since last time?")
     assert [b["title"] for b in _outbox(red, vague)[0]["buttons"]] == ["Yes, all good", "No, not yet"]
@@ -108,12 +110,12 @@ def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., 
         _earbud_followup(red, s, start)
     # a takeover in the middle of a run: two job bodies at once, on the same due check-ins
     async def two_bodies() -> List[Any]:
-        return list(await asyncio.gather(send_due(red, now=later), send_due(red, now=later)))
+        return list(await asyncio.gather(send_due(red, now=later, config=CONFIG), send_due(red, now=later, config=CONFIG)))
 
     reports = run(two_bodies())
     for s in racing:
         assert len(_outbox(red, s)) == 1, s
-    mine = {FollowupStore(red).of_user(s)[0]["id"] for s in racing}
+    mine = {FollowupStore(red, CONFIG).of_user(s)[0]["id"] for s in racing}
     assert mine <= set(reports[0].queued) | set(reports[1].queued)
     assert not mine & set(reports[0].queued) & set(reports[1].queued)
     # two runners (two consoles, or a console and `bot run`): only the leader runs the job
@@ -121,7 +123,7 @@ def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., 
     for s in led:
         _earbud_followup(red, s, start)
     key = f"canyu:test:leader:{uuid.uuid4().hex}"
-    runners = [JobRunner(red, [followup_job(red, clock=lambda: later, every=0)], owner=f"fu-{i}", key=key)
+    runners = [JobRunner(red, [followup_job(red, CONFIG, clock=lambda: later, every=0)], owner=f"fu-{i}", key=key)
                for i in range(2)]
 
     async def both() -> List[List[str]]:
@@ -138,11 +140,11 @@ def test_a_user_with_a_person_when_it_is_due_is_asked_an_hour_later(red: Any, ru
     record = _earbud_followup(red, sender, start)
     red.hset(f"canyu:handoff:{sender}", mapping={"state": "agent", "agent": "lin"})
     due = start + 2 * DAY + 1
-    assert record["id"] in run(send_due(red, now=due)).postponed
+    assert record["id"] in run(send_due(red, now=due, config=CONFIG)).postponed
     assert _outbox(red, sender) == []
     red.delete(f"canyu:handoff:{sender}")
-    assert record["id"] not in run(send_due(red, now=due + 60)).queued  # not before the hour is up
-    assert record["id"] in run(send_due(red, now=due + 3601)).queued
+    assert record["id"] not in run(send_due(red, now=due + 60, config=CONFIG)).queued  # not before the hour is up
+    assert record["id"] in run(send_due(red, now=due + 3601, config=CONFIG)).queued
     assert len(_outbox(red, sender)) == 1
 
 
@@ -166,15 +168,15 @@ def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: An
         sid, start = f"wechat:{openid}", time.time()
         out.record_inbound(sid, "wechat", now=start - 49 * 3600)  # last wrote 49 h ago
         record = _earbud_followup(red, sid, start - 2 * DAY - 10)
-        report = run(send_due(red, now=start))
+        report = run(send_due(red, now=start, config=CONFIG))
         assert report.queued == [record["id"]] and wx.texts(openid) == []
         assert "左耳好了吗" in red.lindex(f"canyu:pending:{sid}", 0)
-        assert FollowupStore(red).get(sid, record["id"])["outcome"] == "queued"
+        assert FollowupStore(red, CONFIG).get(sid, record["id"])["outcome"] == "queued"
         out.record_inbound(sid, "wechat")  # the user writes again
         run(out.deliver_pending(sid))
         texts = wx.texts(openid)
         assert len(texts) == 1 and texts[0].startswith("左耳好了吗？") and "还没好" in texts[0], texts
-        assert run(send_due(red, now=start + DAY)).queued == []  # never again
+        assert run(send_due(red, now=start + DAY, config=CONFIG)).queued == []  # never again
     finally:
         senders.register("wechat", None)
 
@@ -183,13 +185,13 @@ def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: An
 def test_a_repair_booking_schedules_one_checkin_a_week_later(red: Any, run: Callable[..., Any]) -> None:
     sender, start = new_sender("fu-rep"), time.time()
     repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="buds_5", fault="右耳充不进电", window="")
-    after_repair(red, sender, repair, "zh", now=start)
-    after_repair(red, sender, repair, "zh", now=start)  # the same booking again: one follow-up
-    [record] = FollowupStore(red).of_user(sender)
+    after_repair(red, sender, repair, "zh", now=start, config=CONFIG)
+    after_repair(red, sender, repair, "zh", now=start, config=CONFIG)  # the same booking again: one follow-up
+    [record] = FollowupStore(red, CONFIG).of_user(sender)
     assert record["due_at"] == pytest.approx(start + 7 * DAY) and record["ref"] == repair.number
-    run(send_due(red, now=start + 6 * DAY))
+    run(send_due(red, now=start + 6 * DAY, config=CONFIG))
     assert _outbox(red, sender) == []
-    run(send_due(red, now=start + 7 * DAY + 1))
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
     text = _outbox(red, sender)[0]["text"]
     assert text.startswith("右耳好了吗？") and repair.number in text, text
 
@@ -210,7 +212,7 @@ def test_bad_settings_name_the_file_and_key(tmp_path: Any) -> None:
 def test_the_promised_time_is_tomorrow_18h_beijing_time_in_the_users_words() -> None:
     from datetime import datetime, timezone
 
-    config = load_config()
+    config = CONFIG
     for utc_hour in (3, 17):  # 11:00 Beijing, and 01:00 of the next Beijing day
         now = datetime(2026, 11, 30, utc_hour, tzinfo=timezone.utc).timestamp()
         due = config.callback_due(now)
@@ -223,10 +225,10 @@ def test_the_promised_time_is_tomorrow_18h_beijing_time_in_the_users_words() -> 
 def test_privacy_export_and_erase_cover_followups_and_callbacks(red: Any) -> None:
     sender, now = new_sender("fu-priv"), time.time()
     _earbud_followup(red, sender, now)
-    CallbackStore(red).open(sender, 1, agent="lin", language="zh", now=now)
+    CallbackStore(red, CONFIG).open(sender, 1, agent="lin", language="zh", now=now)
     families = set(find_all(red, resolve_person(red, sender)))
     assert {"followups", "followups_due", "callbacks", "callbacks_open"} <= families, families
-    fid = FollowupStore(red).of_user(sender)[0]["id"]
+    fid = FollowupStore(red, CONFIG).of_user(sender)[0]["id"]
     report = erase_user(red, sender)
     assert not red.exists(f"canyu:followup:{sender}") and not red.exists(f"canyu:callback:{sender}")
     assert red.zscore(DUE_KEY, f"{fid}|{sender}") is None and red.zscore(OPEN_KEY, sender) is None
@@ -266,9 +268,9 @@ def test_no_after_a_handoff_goes_back_to_a_person_with_the_history(assistant: As
                                                                      run: Callable[..., Any]) -> None:
     red, user = assistant.redis, new_sender("fu-no")
     _handoff_and_resolve(assistant, consoles, user)
-    [record] = FollowupStore(red).of_user(user)
+    [record] = FollowupStore(red, CONFIG).of_user(user)
     assert record["subject"]["zh"] == "左耳" and record["history"]["handoff"]["agent"] == AGENT
-    report = run(send_due(red, now=record["due_at"] + 1, rasa=RasaClient(assistant.url, assistant.token)))
+    report = run(send_due(red, now=record["due_at"] + 1, rasa=RasaClient(assistant.url, assistant.token), config=CONFIG))
     assert record["id"] in report.queued  # REST: in the user's outbox
     checkin = [m for m in _outbox(red, user) if (m.get("text") or "").startswith("左耳")]
     assert len(checkin) == 1 and checkin[0]["text"].startswith("左耳好了吗？"), checkin
@@ -282,7 +284,7 @@ def test_no_after_a_handoff_goes_back_to_a_person_with_the_history(assistant: As
     assert entry["history"]["handoff"]["agent"] == AGENT and entry["followup"] == record["id"]
     events = assistant.tracker(user)["events"]
     assert any(e.get("event") == "bot" and (e.get("text") or "").startswith("左耳好了吗") for e in events)
-    assert FollowupStore(red).get(user, record["id"])["answer"] == "no"
+    assert FollowupStore(red, CONFIG).get(user, record["id"])["answer"] == "no"
     s, _ = consoles["agent"]  # the agent who picks it up sees the follow-up and the original handoff
     context = s.get(f"{assistant.console_url}/api/conversations/{user}/context").json()
     seen = [e for e in context["history"] if e["what"] == "followup_no"]
@@ -293,9 +295,9 @@ def test_yes_closes_warmly_and_counts_once(assistant: Assistant, run: Callable[.
     red, user, start = assistant.redis, new_sender("fu-yes"), time.time()
     repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="band_9", fault="the screen flickers",
                              window="")
-    after_repair(red, user, repair, "en", now=start)
+    after_repair(red, user, repair, "en", now=start, config=CONFIG)
     before = followup_figures(red, start - 1, start + 30 * DAY)["followups"]
-    run(send_due(red, now=start + 7 * DAY + 1))
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
     [checkin] = [m for m in _outbox(red, user) if m.get("buttons")]
     assert checkin["text"].startswith("Is the screen OK now?"), checkin
     yes = checkin["buttons"][0]["payload"]
@@ -314,10 +316,10 @@ def test_a_low_rating_opens_a_callback_the_console_lists_and_a_lead_closes(assis
     _handoff_and_resolve(assistant, consoles, user)
     texts = [m.get("text") or "" for m in assistant.say(user, "1")]
     assert any("我们的组长会在明天 18 点前联系你" in t for t in texts), texts
-    callback = CallbackStore(red).get(user)
+    callback = CallbackStore(red, CONFIG).get(user)
     assert callback is not None and callback["state"] == "open" and callback["rating"] == 1
     assert callback["summary"]["resolved_by"] == AGENT
-    assert load_config().local(callback["due_at"]).hour == 18
+    assert CONFIG.local(callback["due_at"]).hour == 18
     s, h = consoles["agent"]
     page = s.get(assistant.console_url + "/callbacks").text
     assert user in page and "1 ★" in page and "a lead closes it" in page
@@ -342,7 +344,7 @@ def test_a_low_rating_opens_a_callback_the_console_lists_and_a_lead_closes(assis
 
 def test_an_overdue_callback_is_counted(red: Any) -> None:
     sender, now = new_sender("fu-late"), time.time()
-    store = CallbackStore(red)
+    store = CallbackStore(red, CONFIG)
     store.open(sender, 2, agent="lin", now=now - 3 * DAY)
     assert store.overdue(now) >= 1
     assert [c for c in store.open_list(now) if c["sender_id"] == sender][0]["overdue"]
@@ -358,8 +360,8 @@ def test_typed_answers_to_a_checkin(assistant: Assistant, run: Callable[..., Any
     assert parsed == ["followup_answer", "followup_answer"], parsed
     broken = new_sender("fu-typed")
     repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="phone_14", fault="屏幕闪", window="")
-    after_repair(red, broken, repair, "zh", now=start)
-    run(send_due(red, now=start + 7 * DAY + 1))
+    after_repair(red, broken, repair, "zh", now=start, config=CONFIG)
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
     texts = [m.get("text") or "" for m in assistant.say(broken, "还是没修好")]
     assert any("我这就请同事接手" in t for t in texts), texts
     again = HandoffStore(red).get(broken)
@@ -387,14 +389,14 @@ def test_a_return_the_shop_records_gets_its_checkin_once(red: Any, run: Callable
                 Order("M2026113002", "Millet Band 9", "returned", "SF Express", "SF2", None, long_ago, owner=old_owner))
     start = time.time()
     clock = [start]
-    runner = JobRunner(red, [returns_job(red, backend, clock=lambda: clock[0], every=0),
-                             followup_job(red, clock=lambda: clock[0], every=0)],
+    runner = JobRunner(red, [returns_job(red, backend, CONFIG, clock=lambda: clock[0], every=0),
+                             followup_job(red, CONFIG, clock=lambda: clock[0], every=0)],
                        owner="fu-returns", key=f"canyu:test:leader:{uuid.uuid4().hex}")
     run(runner.tick())  # the first run starts watching: the month-old return gets nothing
     time.sleep(1.1)  # the shop's clock moves on (times are kept to the second)
     backend.set_status("M2026113001", "returned")
     run(runner.tick())
-    assert schedule_returns(red, backend, now=clock[0]) == 0  # seen already: not scheduled twice
+    assert schedule_returns(red, backend, now=clock[0], config=CONFIG) == 0  # seen already: not scheduled twice
     clock[0] = start + 3 * DAY + 1
     run(runner.tick())
     got = _outbox(red, owner)

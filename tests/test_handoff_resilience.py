@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from bot.cli.console import add_user
+from bot.followups import config_from_env
 from bot.handoff.service import HandoffService
 from bot.handoff.store import WITH_AGENT, HandoffStore, ResolveInProgress
 from bot.rasa_client import RasaClient
@@ -99,13 +100,14 @@ def test_service_resolve_retries_after_a_failure_and_refuses_a_concurrent_one(ow
     user = _handed_off(own)
     store = HandoffStore(own.redis)
     assert store.claim(user, AGENT)
-    down = HandoffService(store, RasaClient(_closed_port_url(), own.token, timeout=5))
+    down = HandoffService(store, RasaClient(_closed_port_url(), own.token, timeout=5),
+                          followups=config_from_env(own.ctx.env))
     with pytest.raises(Exception) as failure:
         asyncio.run(down.resolve(store.get(user), AGENT))  # type: ignore[arg-type]
     assert "Rasa API" in str(failure.value) and "is Rasa running" in str(failure.value)
     assert store.get(user) is not None and own.tracker(user)["paused"] is True
 
-    up = HandoffService(store, RasaClient(own.url, own.token))
+    up = HandoffService(store, RasaClient(own.url, own.token), followups=config_from_env(own.ctx.env))
     record = store.get(user)
 
     async def two_at_once() -> Any:

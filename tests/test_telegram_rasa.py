@@ -36,6 +36,7 @@ def test_english_conversation_with_handoff_and_agent_reply(stack):
     methods = [c["method"] for c in stack.telegram.calls if str(c["params"].get("chat_id")) == str(user.chat_id)]
     assert "sendChatAction" in methods
 
+    from bot.followups import config_from_env
     from bot.handoff.service import HandoffService
     from bot.handoff.store import HandoffStore
     from bot.rasa_client import RasaClient
@@ -48,7 +49,8 @@ def test_english_conversation_with_handoff_and_agent_reply(stack):
 
     ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
     register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
-    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound)
+    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound,
+                             followups=config_from_env(ctx.env))
     reply = "Hi, I'm Lin from Millet support. Let me look at that for you."
     report = asyncio.run(service.reply(record, "Lin", reply))
     assert (report.channel, report.sent) == ("telegram", 1)

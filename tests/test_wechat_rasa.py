@@ -33,6 +33,7 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack):
     assert handoff and CJK.search(" ".join(handoff)), handoff
     print("\n[wechat] subscribe ->", welcome, "\n[wechat] 14 Pro 电池多大？ ->", answer, "\n[wechat] 转人工 ->", handoff)
 
+    from bot.followups import config_from_env
     from bot.handoff.service import HandoffService
     from bot.handoff.store import HandoffStore
     from bot.rasa_client import RasaClient
@@ -47,7 +48,8 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack):
     # The agent answers from the console process: the same outbound interface, configured from its env.
     ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
     register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
-    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound)
+    service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound,
+                             followups=config_from_env(ctx.env))
     reply = "你好，我是客服小林，我来帮你看看 👀"
     report = asyncio.run(service.reply(record, "小林", reply))
     assert (report.channel, report.sent, report.queued) == ("wechat", 1, 0)

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
 from bot.actions.common import tracker_language
-from bot.followups import FollowupStore, checkin_message
+from bot.followups import FollowupStore, checkin_message, config_from_env
 from bot.handoff.rules import Escalation, EscalationConfig, config_path, load_config
 from bot.handoff.store import HandoffStore
 
@@ -65,7 +65,7 @@ class ActionFollowupAnswer(WithContext, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         redis = self.ctx.redis
-        store = FollowupStore(redis)
+        store = FollowupStore(redis, config_from_env(self.ctx.env))
         fid = _entity(tracker, "followup_id")
         reply = _entity(tracker, "followup_reply") or reply_of(tracker.latest_message.get("text") or "")
         record = store.get(tracker.sender_id, fid) if fid else store.latest_unanswered(tracker.sender_id)

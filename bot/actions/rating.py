@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -65,7 +65,7 @@ class ActionStoreRating(WithContext, Action):
         if rating > 2:
             dispatcher.utter_message(response="utter_rating_thanks")
             return []
-        promise = _open_callback(self.ctx.redis, tracker, rating, entry.get("agent") or "")
+        promise = _open_callback(self.ctx.redis, self.ctx.env, tracker, rating, entry.get("agent") or "")
         if promise:
             dispatcher.utter_message(response="utter_rating_low_callback", due=promise)
         else:
@@ -73,13 +73,15 @@ class ActionStoreRating(WithContext, Action):
         return []
 
 
-def _open_callback(redis: "Redis[str]", tracker: Tracker, rating: int, agent: str) -> Optional[str]:
-    """Open the call-back and return its time in the user's words; None (logged) if it could not be opened."""
-    from bot.followups import CallbackStore, due_text
+def _open_callback(redis: "Redis[str]", env: Mapping[str, str], tracker: Tracker, rating: int,
+                   agent: str) -> Optional[str]:
+    """Open the call-back and return its time in the user's words; None (logged) if it could not be opened.
+    `env`: the settings' environment (the follow-up settings: when a call-back is due)."""
+    from bot.followups import CallbackStore, config_from_env, due_text
 
     language = tracker_language(tracker)
     try:
-        store = CallbackStore(redis)
+        store = CallbackStore(redis, config_from_env(env))
         callback = store.open(tracker.sender_id, rating, agent=agent, language=language)
         return due_text(store.config, callback["due_at"], time.time(), language)
     except Exception as exc:  # the thanks still goes out; the lead sees the rating in the CSAT log

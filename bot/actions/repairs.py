@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -316,18 +316,20 @@ class ActionBookRepair(WithContext, Action):
             dispatcher.utter_message(response="utter_order_task_failed")
             return clear
         language = tracker_language(tracker)
-        _schedule_followup(self.ctx.redis, tracker.sender_id, repair, language)
+        _schedule_followup(self.ctx.redis, self.ctx.env, tracker.sender_id, repair, language)
         dispatcher.utter_message(response="utter_repair_booked", repair_number=repair.number,
                                  window=window_label(repair.window, language))
         return clear
 
 
-def _schedule_followup(redis: "Redis[str]", sender_id: str, repair: Repair, language: str) -> None:
-    """The check-in after the repair (bot/followups: "左耳好了吗？" a week later); never stops the booking."""
+def _schedule_followup(redis: "Redis[str]", env: Mapping[str, str], sender_id: str, repair: Repair,
+                       language: str) -> None:
+    """The check-in after the repair (bot/followups: "左耳好了吗？" a week later); never stops the booking.
+    `env`: the settings' environment (the follow-up settings)."""
     try:
-        from bot.followups import after_repair
+        from bot.followups import after_repair, config_from_env
 
-        after_repair(redis, sender_id, repair, language)
+        after_repair(redis, sender_id, repair, language, config=config_from_env(env))
     except Exception as exc:
         import logging
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 
 from bot import keys
 from bot.errors import DataError
-from bot.followups._config import FollowupConfig, load_config
+from bot.followups._config import FollowupConfig
 from bot.followups._store import KEEP_S, log_event
 from bot.redis_errors import maps_redis_errors
 
@@ -96,9 +96,10 @@ def callback_from_hash(sender_id: str, raw: Mapping[str, str]) -> Callback:
 class RedisCallbackStore:
     """Call-backs on one Redis client (decoded responses); the handoff summary from `canyu:handoff_resolved`."""
 
-    def __init__(self, redis: "redis.Redis[str]", config: Optional[FollowupConfig] = None) -> None:
+    def __init__(self, redis: "redis.Redis[str]", config: FollowupConfig) -> None:
+        """`config`: the follow-up settings (`config_from_env(ctx.env)`): when a call-back is due."""
         self.redis = redis
-        self.config = config or load_config()
+        self.config = config
 
     def open(self, sender_id: str, rating: int, *, agent: str = "", language: str = "en",
              now: Optional[float] = None) -> Callback:

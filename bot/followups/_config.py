@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Union
 
 import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["FollowupConfig", "load_config", "config_file", "KINDS", "DEFAULT_FILE", "ENV_FILE"]
+__all__ = ["FollowupConfig", "load_config", "config_file", "config_from_env", "KINDS", "DEFAULT_FILE", "ENV_FILE"]
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "followups.yml"
 ENV_FILE = "CANYU_FOLLOWUPS_FILE"
@@ -70,15 +70,14 @@ def config_file(env: Mapping[str, str]) -> Path:
     return Path(env.get(ENV_FILE) or DEFAULT_FILE)
 
 
-def load_config(path: Optional[str] = None) -> FollowupConfig:
-    """The settings from `path`. Callers with a context pass `config_file(ctx.env)`; without a path, the file
-    of this process's settings (`bot.settings`)."""
-    if path:
-        file = Path(path)
-    else:
-        from bot.settings import load_settings
+def config_from_env(env: Mapping[str, str]) -> FollowupConfig:
+    """The follow-up settings of `env` (`Settings.env`, `ctx.env`): `load_config(config_file(env))`."""
+    return load_config(config_file(env))
 
-        file = config_file(load_settings().env)
+
+def load_config(path: Union[str, Path]) -> FollowupConfig:
+    """The settings from `path` (`config_file(ctx.env)`)."""
+    file = Path(path)
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {} if file.exists() else {}
     except (OSError, yaml.YAMLError) as exc:

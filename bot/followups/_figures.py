@@ -14,7 +14,6 @@ import time
 from typing import Any, Counter, Dict, Optional
 
 from bot import keys
-from bot.followups._callbacks import CallbackStore
 from bot.followups._store import read_log
 
 __all__ = ["followup_figures"]
@@ -41,6 +40,6 @@ def followup_figures(redis: Any, start: float, end: float, now: Optional[float] 
                       "by_kind": {k: {w: c[w] for w in ("scheduled", "sent", "queued", "yes", "no")}
                                   for k, c in sorted(by_kind.items())}},
         "callbacks": {"opened": counts["callback_opened"], "done": counts["callback_done"],
-                      "done_late": counts["callback_done_late"], "overdue": CallbackStore(redis).overdue(now),
+                      "done_late": counts["callback_done_late"], "overdue": int(redis.zcount(keys.CALLBACKS_OPEN, "-inf", f"({now}")),
                       "open": int(redis.zcard(keys.CALLBACKS_OPEN))},
     }

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from bot.errors import DataError
 from bot.followups._callbacks import Callback, callback_from_hash, last_handoff, new_callback
-from bot.followups._config import FollowupConfig, load_config
+from bot.followups._config import FollowupConfig
 from bot.followups._store import (
     KEEP_S,
     Record,
@@ -77,9 +77,9 @@ class _Hashes:
 class MemoryFollowupStore:
     """Follow-ups in plain dicts (see `FollowupStorage`)."""
 
-    def __init__(self, config: Optional[FollowupConfig] = None, log: Optional[MemoryFollowupLog] = None,
+    def __init__(self, config: FollowupConfig, log: Optional[MemoryFollowupLog] = None,
                  clock: Clock = time.time) -> None:
-        self.config = config or load_config()
+        self.config = config
         self.log = log or MemoryFollowupLog()
         self._lock = threading.RLock()
         self._users = _Hashes(clock)
@@ -165,9 +165,9 @@ class MemoryCallbackStore:
     """Call-backs in plain dicts (see `CallbackStorage`). `resolved` gives the JSON summaries of resolved handoffs,
     newest first (e.g. from a `MemoryHandoffStore`); none by default."""
 
-    def __init__(self, config: Optional[FollowupConfig] = None, log: Optional[MemoryFollowupLog] = None,
+    def __init__(self, config: FollowupConfig, log: Optional[MemoryFollowupLog] = None,
                  resolved: Optional[Callable[[], List[Dict[str, Any]]]] = None, clock: Clock = time.time) -> None:
-        self.config = config or load_config()
+        self.config = config
         self.log = log or MemoryFollowupLog()
         self._resolved = resolved
         self._lock = threading.RLock()

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Callable, Optional
 
 from bot import keys
-from bot.followups._config import load_config
+from bot.followups._config import FollowupConfig
 from bot.followups._send import after_return
 from bot.jobs import Job
 
@@ -34,7 +34,7 @@ def _language(sender_id: str) -> str:
     return "zh" if sender_id.startswith("wechat:") else "en"
 
 
-def schedule_returns(redis: Any, backend: Any, now: Optional[float] = None) -> int:
+def schedule_returns(redis: Any, backend: Any, now: Optional[float] = None, *, config: FollowupConfig) -> int:
     """Schedule the check-ins of the returns since the last call (`backend`: the deployment's order backend,
     `ctx.orders`); returns how many orders were new returns."""
     now = time.time() if now is None else now
@@ -45,7 +45,8 @@ def schedule_returns(redis: Any, backend: Any, now: Optional[float] = None) -> i
     latest, count = str(seen), 0
     for order in backend.changed_since(datetime.fromisoformat(str(seen)), "returned"):
         if order.owner:
-            after_return(redis, order.owner, order.number, _language(order.owner), texts=[order.product], now=now)
+            after_return(redis, order.owner, order.number, _language(order.owner), texts=[order.product], now=now,
+                         config=config)
             count += 1
         latest = max(latest, order.updated_at.isoformat(timespec="seconds"))
     redis.set(RETURNS_SEEN, latest)
@@ -54,11 +55,11 @@ def schedule_returns(redis: Any, backend: Any, now: Optional[float] = None) -> i
     return count
 
 
-def returns_job(redis: Any, backend: Any, clock: Callable[[], float] = time.time,
+def returns_job(redis: Any, backend: Any, config: FollowupConfig, clock: Callable[[], float] = time.time,
                 every: Optional[float] = None) -> Job:
     """The `bot.jobs.Job` that watches for returns (the leader runs it; `clock` is injectable for tests)."""
 
     async def returns() -> None:
-        await asyncio.to_thread(schedule_returns, redis, backend, clock())
+        await asyncio.to_thread(schedule_returns, redis, backend, clock(), config=config)
 
-    return Job("return-checkins", every if every is not None else load_config().check_every_s, returns)
+    return Job("return-checkins", every if every is not None else config.check_every_s, returns)

@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
 from bot import keys
 from bot.errors import CanyuError, DeliveryError
-from bot.followups._config import load_config
+from bot.followups._config import FollowupConfig
 from bot.followups._store import FollowupStore
 from bot.followups._subject import subject_of
 from bot.followups._texts import checkin_message
@@ -57,10 +57,11 @@ async def _record_in_tracker(rasa: Any, record: Dict[str, Any], message: Dict[st
 
 
 async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendFn] = None, rasa: Any = None,
-                   store: Optional[FollowupStore] = None) -> SendReport:
-    """Send the check-ins due at `now` (see the module docstring)."""
+                   store: Optional[FollowupStore] = None, *, config: FollowupConfig) -> SendReport:
+    """Send the check-ins due at `now` (see the module docstring); `config`: the follow-up settings
+    (`config_from_env(ctx.env)`)."""
     now = time.time() if now is None else now
-    store = store or FollowupStore(redis)
+    store = store or FollowupStore(redis, config)
     if send is None:
         from bot.outbound import Outbound
 
@@ -103,16 +104,16 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
     return report
 
 
-def followup_job(redis: Any, rasa: Any = None, clock: Callable[[], float] = time.time,
+def followup_job(redis: Any, config: FollowupConfig, rasa: Any = None, clock: Callable[[], float] = time.time,
                  every: Optional[float] = None) -> Job:
     """The `bot.jobs.Job` that sends due check-ins (the leader runs it; `clock` is injectable for tests).
 
     `rasa` (a `RasaClient`, made by the caller: bot/deployment_jobs.py) also adds each check-in to the tracker."""
 
     async def followups() -> None:
-        await send_due(redis, now=clock(), rasa=rasa)
+        await send_due(redis, now=clock(), rasa=rasa, config=config)
 
-    return Job("followups", every if every is not None else load_config().check_every_s, followups)
+    return Job("followups", every if every is not None else config.check_every_s, followups)
 
 
 def _user_texts(tracker: Dict[str, Any], last: int = 30) -> List[str]:
@@ -120,7 +121,8 @@ def _user_texts(tracker: Dict[str, Any], last: int = 30) -> List[str]:
     return [t for t in texts if t and not t.startswith("/")][-last:]
 
 
-async def after_handoff(redis: Any, rasa: Any, record: Any, agent: str, now: Optional[float] = None) -> None:
+async def after_handoff(redis: Any, rasa: Any, record: Any, agent: str, now: Optional[float] = None, *,
+                        config: FollowupConfig) -> None:
     """Schedule the check-in after a resolved handoff (called by HandoffService.resolve; never raises)."""
     try:
         texts: Iterable[str] = []
@@ -133,7 +135,7 @@ async def after_handoff(redis: Any, rasa: Any, record: Any, agent: str, now: Opt
         history = {"handoff": {"rule": record.rule, "reason": record.reason, "cue": record.cue, "agent": agent,
                                "queued_at": record.queued_at, "resolved_at": round(time.time() if now is None
                                                                                      else now, 3)}}
-        store = FollowupStore(redis)
+        store = FollowupStore(redis, config)
         if any(f["kind"] == "handoff" and not f.get("sent") for f in store.of_user(record.sender_id)):
             logger.info("followups: %s already has a check-in coming; not a second one", record.sender_id)
             return
@@ -143,24 +145,25 @@ async def after_handoff(redis: Any, rasa: Any, record: Any, agent: str, now: Opt
         logger.error("followups: no check-in scheduled after the handoff of %s: %s", record.sender_id, exc)
 
 
-def after_repair(redis: Any, sender_id: str, repair: Any, language: str, now: Optional[float] = None) -> None:
+def after_repair(redis: Any, sender_id: str, repair: Any, language: str, now: Optional[float] = None, *,
+                 config: FollowupConfig) -> None:
     """Schedule the check-in after a repair booking (called by action_book_repair; never raises)."""
     try:
         history = {"repair": {"number": repair.number, "device": repair.device, "fault": repair.fault,
                               "window": getattr(repair, "window", "")}}
-        FollowupStore(redis).schedule(sender_id, "repair", subject=subject_of([repair.fault], repair.device),
-                                      language=language, ref=repair.number, history=history, now=now,
-                                      dedupe=repair.number)
+        FollowupStore(redis, config).schedule(sender_id, "repair", subject=subject_of([repair.fault], repair.device),
+                                              language=language, ref=repair.number, history=history, now=now,
+                                              dedupe=repair.number)
     except Exception as exc:
         logger.error("followups: no check-in scheduled after repair %s: %s", getattr(repair, "number", "?"), exc)
 
 
 def after_return(redis: Any, sender_id: str, order_id: str, language: str, texts: Iterable[str] = (),
-                 product: Optional[str] = None, now: Optional[float] = None) -> None:
+                 product: Optional[str] = None, now: Optional[float] = None, *, config: FollowupConfig) -> None:
     """Schedule the check-in after a return was filed (for the returns flow; never raises)."""
     try:
-        FollowupStore(redis).schedule(sender_id, "return", subject=subject_of(texts, product), language=language,
-                                      ref=order_id, history={"return": {"order_id": order_id}}, now=now,
-                                      dedupe=order_id)
+        FollowupStore(redis, config).schedule(sender_id, "return", subject=subject_of(texts, product),
+                                              language=language, ref=order_id, history={"return": {"order_id": order_id}},
+                                              now=now, dedupe=order_id)
     except Exception as exc:
         logger.error("followups: no check-in scheduled after the return of %s: %s", order_id, exc)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, 
 
 from bot import keys
 from bot.errors import DataError
-from bot.followups._config import KINDS, FollowupConfig, load_config
+from bot.followups._config import KINDS, FollowupConfig
 from bot.redis_errors import maps_redis_errors
 
 if TYPE_CHECKING:
@@ -124,9 +124,10 @@ def due_pairs(members: Iterable[str]) -> List[Tuple[str, str]]:
 class RedisFollowupStore:
     """Follow-ups on one Redis client (decoded responses); see the module docstring for the keys."""
 
-    def __init__(self, redis: "redis.Redis[str]", config: Optional[FollowupConfig] = None) -> None:
+    def __init__(self, redis: "redis.Redis[str]", config: FollowupConfig) -> None:
+        """`config`: the follow-up settings (`config_from_env(ctx.env)`): delays, hours, the call-back."""
         self.redis = redis
-        self.config = config or load_config()
+        self.config = config
 
     # --- writing -----------------------------------------------------------------------------------
     def schedule(self, sender_id: str, kind: str, *, subject: Mapping[str, str], language: str, ref: str = "",

@@ -26,6 +26,7 @@ from bot.handoff.texts import render
 from bot.rasa_client import RasaClient
 
 if TYPE_CHECKING:
+    from bot.followups import FollowupConfig
     from bot.outbound import Outbound
 
 __all__ = ["HandoffService"]
@@ -37,14 +38,17 @@ RESOLVE_MARK_SECONDS = 240
 
 
 class HandoffService:
-    def __init__(self, store: HandoffStore, rasa: RasaClient, outbound: Optional["Outbound"] = None) -> None:
+    def __init__(self, store: HandoffStore, rasa: RasaClient, outbound: Optional["Outbound"] = None, *,
+                 followups: "FollowupConfig") -> None:
         """`outbound`: the process's way to the users (`ctx.outbound`, with its senders); None queues on the
-        store's Redis for a process that has the channel's sender."""
+        store's Redis for a process that has the channel's sender. `followups`: the follow-up settings
+        (`bot.followups.config_from_env(ctx.env)`) for the check-in after a resolve."""
         from bot.outbound import Outbound
 
         self.store = store
         self.rasa = rasa
         self.outbound = outbound if outbound is not None else Outbound(store.redis)
+        self.followups = followups
 
     async def _send(self, sender_id: str, messages: List[Any]) -> Any:
         return await self.outbound.send_to_user(sender_id, messages)
@@ -133,7 +137,7 @@ class HandoffService:
             return []
         from bot.followups import after_handoff  # the check-in a few days later (bot/followups; never raises)
 
-        await after_handoff(self.store.redis, self.rasa, record, agent)
+        await after_handoff(self.store.redis, self.rasa, record, agent, config=self.followups)
         if messages:
             try:
                 await self._send(sender_id, messages)

@@ -21,6 +21,7 @@ from bot.console.layout import render
 from bot.console.users import UserStore
 from bot.deployment_jobs import deployment_jobs
 from bot.errors import CanyuError, DataError
+from bot.followups import config_from_env
 from bot.handoff.agents import AgentProfiles
 from bot.handoff.discretion import PerkRefused, discretion_path, load_discretion
 from bot.handoff.perks import NoCodesLeft, PerkStore
@@ -49,7 +50,8 @@ def _store(request: Request) -> HandoffStore:
 
 def _service(request: Request) -> HandoffService:
     s = request.app.ctx.settings
-    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token), request.app.ctx.context.outbound)
+    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token), request.app.ctx.context.outbound,
+                          followups=config_from_env(request.app.ctx.context.env))
 
 
 def _error(message: str, status: int) -> Any:

@@ -19,7 +19,7 @@ from sanic.request import Request
 from bot.console.auth import require_role
 from bot.console.layout import render
 from bot.errors import DataError
-from bot.followups import CallbackStore
+from bot.followups import CallbackStore, config_from_env
 
 blueprint = Blueprint("console_callbacks")
 nav = [{"label": "Call-backs", "path": "/callbacks", "roles": ["agent"]}]
@@ -29,9 +29,14 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else ""
 
 
+def _callbacks(request: Request) -> CallbackStore:
+    """The call-backs on the console's Redis, with the follow-up settings of its context's environment."""
+    return CallbackStore(request.app.ctx.redis, config_from_env(request.app.ctx.context.env))
+
+
 def _rows(request: Request) -> List[Dict[str, Any]]:
     rows = []
-    for cb in CallbackStore(request.app.ctx.redis).open_list():
+    for cb in _callbacks(request).open_list():
         summary = cb["summary"] or {}
         rows.append({**cb, "due": _when(cb["due_at"]), "opened": _when(cb["opened_at"]),
                      "reason": summary.get("reason") or summary.get("rule") or "",
@@ -41,7 +46,7 @@ def _rows(request: Request) -> List[Dict[str, Any]]:
 
 def _done(request: Request, sender_id: str, note: str) -> Dict[str, Any]:
     user = request.ctx.user
-    return CallbackStore(request.app.ctx.redis).done(sender_id, getattr(user, "name", "lead"), note)
+    return _callbacks(request).done(sender_id, getattr(user, "name", "lead"), note)
 
 
 @blueprint.get("/callbacks")
