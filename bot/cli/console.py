@@ -95,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
     argv: List[str] = ["--host", args.host]
     if args.port:
         argv += ["--port", str(args.port)]
-    return main(argv)
+    return main(argv, ctx=args.ctx)
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]", _unused: Optional[Any] = None) -> None:

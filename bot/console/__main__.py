@@ -8,13 +8,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:
+    from bot.context import AppContext
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    from bot.context import build_context
+def main(argv: Optional[List[str]] = None, ctx: Optional["AppContext"] = None) -> int:
+    """Serve the console; `ctx` is the caller's context (`bot console serve` hands the CLI run's), else one is
+    built here."""
+    if ctx is None:
+        from bot.context import build_context
 
-    ctx = build_context()
+        ctx = build_context()
     parser = argparse.ArgumentParser(prog="python -m bot.console", description="Canyu agent console")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=ctx.settings.console_port)
