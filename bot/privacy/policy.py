@@ -1,6 +1,6 @@
 """The retention policy: how many days each kind of personal data is kept (`privacy.yml` `retention:`).
 
-    policy = load_policy(policy_path(env))  # CANYU_PRIVACY_FILE, else <CANYU_HOME or repo>/privacy.yml
+    policy = load_policy(policy_path(env))  # CANYU_PRIVACY_FILE, else <Settings.home>/privacy.yml
     policy.days("trackers")                # 90, or None: kept until erased
     parse_policy(text, source="x.yml")     # from a string (tests, validation)
 
@@ -18,7 +18,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import yaml
 
 from bot.errors import ConfigError
-from bot.settings import REPO_ROOT
+from bot.settings import load_settings
 
 __all__ = ["RETENTION_CLASSES", "DEFAULT_DAYS", "DEFAULT_INTERVAL_MINUTES", "RetentionPolicy", "policy_path",
            "load_policy", "parse_policy"]
@@ -56,11 +56,12 @@ class RetentionPolicy:
 
 
 def policy_path(env: Mapping[str, str]) -> Path:
-    """Where privacy.yml is, from the environment the caller read once (`bot.settings.Settings.env`)."""
+    """Where privacy.yml is, from the environment the caller read once (`bot.settings.Settings.env`):
+    `CANYU_PRIVACY_FILE`, else `privacy.yml` in the home that bot.settings finds from `env` (`Settings.home`)."""
     explicit = env.get("CANYU_PRIVACY_FILE")
     if explicit:
         return Path(explicit)
-    return Path(env.get("CANYU_HOME") or REPO_ROOT) / "privacy.yml"
+    return load_settings(env).home / "privacy.yml"
 
 
 def load_policy(path: Path) -> RetentionPolicy:
