@@ -111,7 +111,7 @@ def test_containers_listen_probe_and_are_served_on_the_cli_ports(tmp_path: Path)
 def test_every_variable_set_is_one_the_code_reads_with_the_right_value() -> None:
     code = _names_read_by_code()
     set_by: Dict[str, str] = {}
-    for path, doc in _documents():
+    for _path, doc in _documents():
         if doc["kind"] in ("ConfigMap", "Secret"):
             for name, value in (doc.get("data") or doc.get("stringData") or {}).items():
                 if name != "endpoints.yml":
@@ -201,7 +201,7 @@ def test_every_health_path_answers_200_on_the_real_servers(assistant: Any) -> No
     haproxy = re.search(r"option httpchk GET (\S+)", (DEPLOY / "haproxy.cfg").read_text(encoding="utf-8"))
     assert haproxy, "deploy/haproxy.cfg checks no path"
     paths.add((DEFAULT_RASA_PORT, haproxy.group(1)))
-    for app, container in _containers():
+    for _app, container in _containers():
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             get = container.get(probe, {}).get("httpGet")
             if get:
