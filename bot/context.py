@@ -18,7 +18,8 @@ What the context holds, each made on first use and kept for the context's life:
 - `senders`: the channel registry of this process (`bot.delivery.SenderRegistry`);
 - `encoder(model)`: the sentence encoder (models are cached per process: `bot.embeddings`, a documented cache);
 - `knowledge`: the knowledge service (answers from `knowledge/`), `orders`: the order backend;
-- `outbound`: sending to users on their channel (`bot.outbound.Outbound` over `redis` and `senders`).
+- `outbound`: sending to users on their channel (`bot.outbound.Outbound` over `redis` and `senders`);
+- `texts`: the bot texts sent outside a Rasa turn, from this checkout's `responses/` (`bot.texts.Texts`).
 
 Importing this module has no side effects; building a context connects to nothing until a part is used.
 """
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from bot.knowledge.store import KnowledgeService
     from bot.orders import OrderBackend
     from bot.outbound import Outbound
+    from bot.texts import Texts
 
 __all__ = ["AppContext", "build_context"]
 
@@ -120,6 +122,13 @@ class AppContext:
         from bot.outbound import Outbound
 
         return Outbound(self.redis, self.senders, DeliverySettings.from_env(self.env))
+
+    @property
+    def texts(self) -> "Texts":
+        """The bot texts sent outside a Rasa turn, from `<home>/responses` of these settings (`bot.texts`)."""
+        from bot.texts import Texts
+
+        return Texts.of(self.settings)
 
     def close(self) -> None:
         """Close the connections this context opened (the async client must be closed on its loop)."""

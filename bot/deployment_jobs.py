@@ -39,18 +39,20 @@ def deployment_jobs(redis: Any, rasa_url: str, rasa_token: Optional[str],
     the deployment's (the escalation rules' timeout, the digest schedule, the order backend of the returns)."""
     from bot.handoff.rules import config_path, load_config
     from bot.orders import get_order_backend
+    from bot.texts import Texts
 
     env = settings.env
     followups = config_from_env(env)
+    texts = Texts.of(settings)
 
     async def sweep_handoff_timeouts() -> None:
         escalation = load_config(config_path(settings))  # cached; re-read when a trainer edits it
         service = HandoffService(HandoffStore(redis, escalation), RasaClient(rasa_url, rasa_token), outbound,
-                                 followups=followups)
+                                 followups=followups, texts=texts)
         count = await service.sweep_timeouts()
         if count:
             logger.info("jobs: told %d queued user(s) that an agent will answer in this chat", count)
 
     rasa = RasaClient(rasa_url, rasa_token) if rasa_url else None  # check-ins also go into the transcript
-    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis, env),
-            followup_job(redis, followups, rasa=rasa), returns_job(redis, get_order_backend(env), followups)]
+    return [Job("handoff-timeouts", HANDOFF_SWEEP_S, sweep_handoff_timeouts), *feedback_jobs(redis, env, texts),
+            followup_job(redis, followups, rasa=rasa, texts=texts), returns_job(redis, get_order_backend(env), followups)]

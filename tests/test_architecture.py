@@ -68,11 +68,6 @@ COMPOSITION_ROOTS: Set[str] = {
 """The modules that may ask `bot.storage` for a Redis client (`open_redis`, `open_async_redis`) or call
 `build_context`: the entry points of docs/DEVELOPING.md."""
 
-LOAD_SETTINGS_PENDING: Set[str] = {
-    "bot/texts.py",  # responses_path(name): the home is to come from every render() caller (issue 19, W3-SETTINGS)
-}
-"""Modules below the roots that still call `load_settings()` (this process's settings); the list only shrinks."""
-
 THIRD_PARTY = ("tensorflow", "torch", "rasa", "rasa_sdk", "sentence_transformers", "sklearn", "sanic", "redis")
 """Imported before the snapshot in `test_importing_has_no_side_effects`."""
 
@@ -176,7 +171,7 @@ def test_module_rules(module: str, path: Path) -> None:
             problems.append(f"line {lineno}: {name}(): only composition roots make Redis clients and contexts")
         if name in ("from_url", "StrictRedis") and module != "bot/storage.py":
             problems.append(f"line {lineno}: {name}(): Redis clients are made by bot.storage")
-    if module not in COMPOSITION_ROOTS | LOAD_SETTINGS_PENDING and module != "bot/settings.py":
+    if module not in COMPOSITION_ROOTS and module != "bot/settings.py":
         # load_settings(env) parses an environment handed down; load_settings() reads the process environment
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and not node.args and not node.keywords and \

@@ -15,17 +15,28 @@ import requests
 import yaml
 
 from bot.errors import DataError
-from bot.fan_answers import (OFFERS_PER_DAY, POINTS_PER_ANSWER, PROPOSALS_PER_DAY, FanAnswers, NotEligible,
-                             NotOptedIn, RateLimited, entries, message_for)
+from bot.fan_answers import (
+    OFFERS_PER_DAY,
+    POINTS_PER_ANSWER,
+    PROPOSALS_PER_DAY,
+    FanAnswers,
+    NotEligible,
+    NotOptedIn,
+    RateLimited,
+    entries,
+    message_for,
+)
 from bot.fan_answers._texts import KINDS, text_for
-from bot.knowledge.loader import load_kb
 from bot.fans import load_rules, rules_path
+from bot.knowledge.loader import load_kb
 from bot.settings import load_settings
 from bot.storage import EmbeddedRedis
+from bot.texts import Texts
 from bot.trainer.inbox import ITEMS
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = load_rules(rules_path(load_settings()))
+TEXTS = Texts(REPO / "responses")
 """The fan tiers of this checkout (fans.yml), as a composition root hands them down."""
 FAN = "telegram:4101"
 QUESTION_ZH = "充电宝能给无人机充电吗"
@@ -124,7 +135,7 @@ def test_proposal_approved_is_a_credited_kb_answer_and_the_fan_gains_points(red:
     stats = stats_of(FAN, red)
     assert stats["points"] == POINTS_PER_ANSWER and stats["fan_answers"] == 1
     assert fans.stats(1) == {"proposed": 1, "approved": 1, "rejected": 0, "published": 1, "credit_removed": 0}
-    thanks = message_for(fans.get(proposal["id"]), POINTS_PER_ANSWER)
+    thanks = message_for(TEXTS, fans.get(proposal["id"]), POINTS_PER_ANSWER)
     assert "@小北" in thanks and QUESTION_ZH in thanks and f"+{POINTS_PER_ANSWER}" in thanks
     with pytest.raises(DataError, match="already published"):
         fans.reject(proposal["id"], "tina")
@@ -182,7 +193,7 @@ def test_rejected_answer_and_bad_approval_change_nothing(red: Any, kb: Path) -> 
     red.hdel(f"canyu:fan_answers:proposal:{proposal['id']}", "deciding")
     rejected = fans.reject(proposal["id"], "tina", "其实可以充，不能这么说")
     assert rejected["status"] == "rejected" and fans.pending() == []
-    assert "不能这么说" in message_for(rejected, 0)
+    assert "不能这么说" in message_for(TEXTS, rejected, 0)
 
 
 def test_erasing_the_fan_removes_the_credit(red: Any, kb: Path) -> None:
@@ -231,7 +242,7 @@ def test_fan_answer_texts_pass_the_voice_lint() -> None:
     from bot.trainer.sources import TextItem
 
     values = {"question": "耳机能连两台手机吗", "name": "xiaobei", "points": "10", "reason": "too short"}
-    items = [TextItem(kind="response", key=f"fan_answers:{kind}", lang=lang, text=text_for(kind, lang, **values),
+    items = [TextItem(kind="response", key=f"fan_answers:{kind}", lang=lang, text=text_for(TEXTS, kind, lang, **values),
                       file="responses/fan_answers.yml", line=1)
              for kind in KINDS for lang in ("zh", "en")]
     problems, _ = lint_texts(items, load_config(str(REPO)))

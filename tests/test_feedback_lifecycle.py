@@ -33,11 +33,13 @@ from bot.feedback import (
     wants_news,
     week_of,
 )
+from bot.texts import Texts
 from tests.fakes.rasa_channels import ChannelsStack, TelegramUser, WeChatUser, platform_env
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wechat import FakeWeChat
 
 REPO = Path(__file__).resolve().parents[1]
+TEXTS = Texts(REPO / "responses")  # the checkout's bot texts
 CJK = re.compile(r"[\u4e00-\u9fff]")
 FCODE = re.compile(r"F-[A-Z2-9]{8}")
 CREDENTIALS = "connectors.rest.RestInput:\nconnectors.wechat.WeChatInput:\nconnectors.telegram.TelegramInput:\n"
@@ -157,7 +159,7 @@ def test_every_status_reaches_every_author_and_voter_once(stack: Any) -> None:
 
     # in beta: an F-code for the verified identities, a sign-up button for the REST user
     store.set_status(item_id, "in_beta", campaign="band9-sleep-beta")
-    report = asyncio.run(notify_status(store, item_id))
+    report = asyncio.run(notify_status(store, item_id, texts=TEXTS))
     assert sorted(report.sent + report.queued) == sorted([f"rest:{author}", tg.sender_id, wx.sender_id]), report
     beta_en = outbox(stack, author)
     assert len(beta_en) == 1 and "in beta" in beta_en[0]["text"] and not FCODE.search(beta_en[0]["text"]), beta_en
@@ -230,20 +232,20 @@ def test_unsubscribe_from_one_item_and_from_everything(stack: Any) -> None:
 
     # a button on the news: no more about this item
     store.set_status(one, "planned")
-    assert asyncio.run(notify_status(store, one)).queued == [f"rest:{user}"]  # REST news waits in the outbox
+    assert asyncio.run(notify_status(store, one, texts=TEXTS)).queued == [f"rest:{user}"]  # REST news waits in the outbox
     news = outbox(stack, user)
     stop_one = [p for p in payloads(news) if one in p and p.startswith("/feedback_unsubscribe")]
     assert stop_one, news
     reply = " ".join(m.get("text", "") for m in say(stack, user, stop_one[0]))
     assert one in reply and "no more news" in reply.lower(), reply
     store.set_status(one, "in_beta", signup="https://beta.example.com/band9")
-    assert asyncio.run(notify_status(store, one)).unsubscribed == [f"rest:{user}"]
+    assert asyncio.run(notify_status(store, one, texts=TEXTS)).unsubscribed == [f"rest:{user}"]
     late = rest_user()  # joins while it is in beta: told at once in the chat, never pushed it again
     voted = " ".join(m.get("text", "") for m in say(stack, late, f"+1 {one}"))
     assert "https://beta.example.com/band9" in voted, voted
-    assert f"rest:{late}" in asyncio.run(notify_status(store, one)).skipped and outbox(stack, late) == []
+    assert f"rest:{late}" in asyncio.run(notify_status(store, one, texts=TEXTS)).skipped and outbox(stack, late) == []
     store.set_status(two, "planned")
-    assert asyncio.run(notify_status(store, two)).queued == [f"rest:{user}"]
+    assert asyncio.run(notify_status(store, two, texts=TEXTS)).queued == [f"rest:{user}"]
     assert [two in m["text"] for m in outbox(stack, user)] == [True]
 
     # in words, English: no more of anything (the digest included)
@@ -252,7 +254,7 @@ def test_unsubscribe_from_one_item_and_from_everything(stack: Any) -> None:
     stop = " ".join(m.get("text", "") for m in say(stack, user, "stop sending me feedback updates"))
     assert "no more feedback news" in stop.lower(), stop
     store.set_status(two, "shipped", release="Buds 5 firmware 1.2")
-    assert asyncio.run(notify_status(store, two)).unsubscribed == [f"rest:{user}"]
+    assert asyncio.run(notify_status(store, two, texts=TEXTS)).unsubscribed == [f"rest:{user}"]
     assert outbox(stack, user) == []
     assert not any(s.sender_id == f"rest:{user}" for s in digest_subscribers(red))
 
@@ -282,7 +284,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
     outbox(stack, reader)
     outbox(stack, bystander)
     store.set_status(item_id, "shipped", release="Buds app 4.0")
-    asyncio.run(notify_status(store, item_id))
+    asyncio.run(notify_status(store, item_id, texts=TEXTS))
     outbox(stack, reader)
     outbox(stack, bystander)
 
@@ -294,12 +296,12 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
     clock = [changed + 300]
     week, due = week_of(clock[0], (due_at.tm_wday, due_at.tm_hour, due_at.tm_min))
     assert due <= clock[0]
-    early = asyncio.run(send_weekly_digest(red, now=changed, schedule=schedule))
+    early = asyncio.run(send_weekly_digest(red, now=changed, schedule=schedule, texts=TEXTS))
     assert not early.due and early.sent == [] and early.queued == []
 
     async def two_runners() -> List[List[str]]:
         key = f"canyu:test:digest-leader:{uuid.uuid4().hex[:6]}"
-        runners = [JobRunner(red, [digest_job(red, schedule, clock=lambda: clock[0])], key=key, owner=f"r{n}") for n in (1, 2)]
+        runners = [JobRunner(red, [digest_job(red, schedule, texts=TEXTS, clock=lambda: clock[0])], key=key, owner=f"r{n}") for n in (1, 2)]
         ran = await asyncio.gather(*(r.tick() for r in runners))
         leader = next(r for r in runners if r.leading)
         await asyncio.to_thread(leader.lock.release)  # the leader goes away; the other one takes over and runs
@@ -309,7 +311,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
 
     ran = asyncio.run(two_runners())
     assert sum(1 for names in ran[:2] if names) == 1 and ran[2] == ["feedback-digest"], ran
-    rerun = asyncio.run(send_weekly_digest(red, now=clock[0] + 3600, schedule=schedule))
+    rerun = asyncio.run(send_weekly_digest(red, now=clock[0] + 3600, schedule=schedule, texts=TEXTS))
     assert rerun.due and rerun.sent == [] and rerun.queued == [] and len(rerun.skipped) >= 3, rerun
 
     mine = [m for m in outbox(stack, reader) if "You asked, we shipped" in m.get("text", "")]
@@ -324,7 +326,7 @@ def test_weekly_digest_once_per_subscriber_even_with_two_runners(stack: Any, mon
     assert record["sent"] + record["queued"] >= 3 and item_id in [i["id"] for i in record["items"]], record
 
     # next week: nothing changed in its seven days, so nothing is sent
-    quiet = asyncio.run(send_weekly_digest(red, now=clock[0] + 7 * 86400, schedule=schedule))
+    quiet = asyncio.run(send_weekly_digest(red, now=clock[0] + 7 * 86400, schedule=schedule, texts=TEXTS))
     assert quiet.due and quiet.items == 0 and quiet.sent == [] and quiet.queued == []
 
     # the button on the digest stops the weekly note only; item news keeps coming

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -11,6 +12,9 @@ import redis
 from bot.errors import DataError
 from bot.feedback import FeedbackStore, digest_text, normalize_id, notify_shipped
 from bot.storage import EmbeddedRedis
+from bot.texts import Texts
+
+TEXTS = Texts(Path(__file__).resolve().parents[1] / "responses")  # the checkout's bot texts
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +85,8 @@ def test_shipped_message_goes_once_in_each_language(store: FeedbackStore) -> Non
         sent.append({"to": sender_id, "channel": channel, "text": messages[0]["text"]})
 
     store.set_status(item.id, "shipped", release="MilletOS 2.3 this Friday", release_zh="本周五的 MilletOS 2.3")
-    report = asyncio.run(notify_shipped(store, item.id, send=fake_send))
-    again = asyncio.run(notify_shipped(store, item.id, send=fake_send))
+    report = asyncio.run(notify_shipped(store, item.id, send=fake_send, texts=TEXTS))
+    again = asyncio.run(notify_shipped(store, item.id, send=fake_send, texts=TEXTS))
     assert sorted(report.sent) == ["alice", "telegram:42"] and again.sent == [] and len(again.skipped) == 2
     by_user = {m["to"]: m for m in sent}
     assert "MilletOS 2.3 this Friday" in by_user["alice"]["text"] and "2 fans" in by_user["alice"]["text"]
@@ -97,13 +101,13 @@ def test_failed_send_is_retried_next_time(store: FeedbackStore) -> None:
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise OSError("network down")
 
-    assert asyncio.run(notify_shipped(store, item.id, send=broken)).failed
+    assert asyncio.run(notify_shipped(store, item.id, send=broken, texts=TEXTS)).failed
     calls: List[str] = []
 
     async def ok(sender_id: str, messages: List[str], **kwargs: Any) -> Any:
         calls.append(sender_id)
 
-    assert asyncio.run(notify_shipped(store, item.id, send=ok)).sent == ["bob"]
+    assert asyncio.run(notify_shipped(store, item.id, send=ok, texts=TEXTS)).sent == ["bob"]
     assert calls == ["bob"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, List
 
 import pytest
@@ -14,13 +15,14 @@ import redis
 
 from bot.delivery import DeliveryQueue
 from bot.errors import ConfigError, DataError
-from bot.feedback import (FeedbackStore, notify_status, send_weekly_digest, subscribe_digest, unsubscribe,
-                          week_of)
+from bot.feedback import FeedbackStore, notify_status, send_weekly_digest, subscribe_digest, unsubscribe, week_of
 from bot.feedback._weekly import parse_schedule
 from bot.outbound import Outbound
 from bot.storage import EmbeddedRedis
+from bot.texts import Texts
 
 SCHEDULE = "mon 00:00"
+TEXTS = Texts(Path(__file__).resolve().parents[1] / "responses")  # the checkout's bot texts
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_racing_digests_reach_each_of_many_subscribers_once(red: "redis.Redis[st
     now = time.time() + 7 * 86400
 
     async def race() -> List[Any]:
-        return await asyncio.gather(*(send_weekly_digest(red, now=now, schedule=SCHEDULE) for _ in range(4)))
+        return await asyncio.gather(*(send_weekly_digest(red, now=now, schedule=SCHEDULE, texts=TEXTS) for _ in range(4)))
 
     reports = asyncio.run(race())
     assert sum(len(r.sent) + len(r.queued) for r in reports) == 60, reports  # 59 REST readers + Telegram
@@ -66,7 +68,7 @@ def test_racing_digests_reach_each_of_many_subscribers_once(red: "redis.Redis[st
         assert len(texts) == 1 and "Band 9 firmware 2.2" in texts[0], (sender, texts)
     assert any("因为你们说了" in m["text"] for m in Outbound(red).read_outbox(readers[3], "0"))
     assert DeliveryQueue(red, "telegram").depths()["queued"] == 1  # waits for a process with a Telegram sender
-    again = asyncio.run(send_weekly_digest(red, now=now + 3600, schedule=SCHEDULE))
+    again = asyncio.run(send_weekly_digest(red, now=now + 3600, schedule=SCHEDULE, texts=TEXTS))
     assert again.sent == [] and again.queued == [] and len(again.skipped) == 60
 
 
@@ -79,7 +81,7 @@ def test_racing_status_news_tell_each_voice_once(red: "redis.Redis[str]") -> Non
     started = time.perf_counter()
 
     async def race() -> List[Any]:
-        return await asyncio.gather(*(notify_status(store, item.id) for _ in range(3)))
+        return await asyncio.gather(*(notify_status(store, item.id, texts=TEXTS) for _ in range(3)))
 
     reports = asyncio.run(race())
     assert sum(len(r.queued) for r in reports) == 80 and sum(len(r.skipped) for r in reports) == 160
@@ -97,7 +99,7 @@ def test_beta_invites_fall_back_and_declining_needs_what_to_do_instead(red: "red
     store.add_voice(item.id, "rest:web", how="vote")
     add_codes("os-beta", codes=["F-AAAABBBB"], red=red)  # one code for three voices
     store.set_status(item.id, "in_beta", campaign="os-beta", signup="https://beta.example.com/os")
-    report = asyncio.run(notify_status(store, item.id))
+    report = asyncio.run(notify_status(store, item.id, texts=TEXTS))
     assert len(report.queued) == 3
     web = Outbound(red).read_outbox("rest:web", "0")[0]["text"]
     assert "https://beta.example.com/os" in web and "F-" not in web

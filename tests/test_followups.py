@@ -14,6 +14,7 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, List
 
@@ -24,14 +25,27 @@ import requests
 from bot.analytics import compute_report, report_text
 from bot.cli.console import add_user
 from bot.delivery import SenderRegistry
-from bot.followups import (DUE_KEY, OPEN_KEY, CallbackStore, FollowupStore, after_repair, config_from_env, due_text,
-                           followup_figures, followup_job, load_config, send_due, subject_of)
+from bot.followups import (
+    DUE_KEY,
+    OPEN_KEY,
+    CallbackStore,
+    FollowupStore,
+    after_repair,
+    config_from_env,
+    due_text,
+    followup_figures,
+    followup_job,
+    load_config,
+    send_due,
+    subject_of,
+)
 from bot.handoff.store import HandoffStore
 from bot.jobs import JobRunner
 from bot.outbound import Outbound
 from bot.privacy import find_all, resolve_person
 from bot.privacy.erase import erase_user
 from bot.rasa_client import RasaClient
+from bot.texts import Texts
 from connectors._wechat_api import WeChatApi
 from connectors._wechat_send import WeChatSender
 from tests.fakes.wechat import FakeWeChat
@@ -39,6 +53,7 @@ from tests.harness import Assistant, new_sender
 
 DAY = 86400.0
 CONFIG = config_from_env({})
+TEXTS = Texts(Path(__file__).resolve().parents[1] / "responses")  # the checkout's bot texts
 """The shipped follow-up settings (bot/followups/followups.yml), as a composition root hands them down."""
 LEAD, AGENT, OPS, PW = "fu-lead", "fu-agent", "fu-ops", "Followups-Pass-1"
 
@@ -73,7 +88,7 @@ def test_a_checkin_fires_after_its_delay_about_the_left_earbud(red: Any, run: Ca
     record = _earbud_followup(red, sender, start)
     assert record["due_at"] == pytest.approx(start + 2 * DAY)  # followups.yml: handoff 2 days
     clock = [start + 1 * DAY]
-    runner = JobRunner(red, [followup_job(red, CONFIG, clock=lambda: clock[0], every=0)], owner="fu-one",
+    runner = JobRunner(red, [followup_job(red, CONFIG, texts=TEXTS, clock=lambda: clock[0], every=0)], owner="fu-one",
                        key=f"canyu:test:leader:{uuid.uuid4().hex}")
     assert run(runner.tick()) == ["followups"]
     assert _outbox(red, sender) == []  # a day later: not yet
@@ -96,7 +111,7 @@ def test_english_and_general_checkins(red: Any, run: Callable[..., Any]) -> None
     _earbud_followup(red, buds, start, language="en")
     FollowupStore(red, CONFIG).schedule(vague, "handoff", subject=subject_of(["hello", "agent please"]), language="en",
                                 now=start)
-    run(send_due(red, now=start + 3 * DAY, config=CONFIG))
+    run(send_due(red, now=start + 3 * DAY, config=CONFIG, texts=TEXTS))
     assert _outbox(red, buds)[0]["text"].startswith("Is the left earbud OK now?")
     assert _outbox(red, vague)[0]["text"].startswith("Is everything sorted since last time?")
     assert [b["title"] for b in _outbox(red, vague)[0]["buttons"]] == ["Yes, all good", "No, not yet"]
@@ -110,7 +125,7 @@ def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., 
         _earbud_followup(red, s, start)
     # a takeover in the middle of a run: two job bodies at once, on the same due check-ins
     async def two_bodies() -> List[Any]:
-        return list(await asyncio.gather(send_due(red, now=later, config=CONFIG), send_due(red, now=later, config=CONFIG)))
+        return list(await asyncio.gather(send_due(red, now=later, config=CONFIG, texts=TEXTS), send_due(red, now=later, config=CONFIG, texts=TEXTS)))
 
     reports = run(two_bodies())
     for s in racing:
@@ -123,7 +138,7 @@ def test_sent_once_with_two_runners_and_a_takeover(red: Any, run: Callable[..., 
     for s in led:
         _earbud_followup(red, s, start)
     key = f"canyu:test:leader:{uuid.uuid4().hex}"
-    runners = [JobRunner(red, [followup_job(red, CONFIG, clock=lambda: later, every=0)], owner=f"fu-{i}", key=key)
+    runners = [JobRunner(red, [followup_job(red, CONFIG, texts=TEXTS, clock=lambda: later, every=0)], owner=f"fu-{i}", key=key)
                for i in range(2)]
 
     async def both() -> List[List[str]]:
@@ -140,11 +155,11 @@ def test_a_user_with_a_person_when_it_is_due_is_asked_an_hour_later(red: Any, ru
     record = _earbud_followup(red, sender, start)
     red.hset(f"canyu:handoff:{sender}", mapping={"state": "agent", "agent": "lin"})
     due = start + 2 * DAY + 1
-    assert record["id"] in run(send_due(red, now=due, config=CONFIG)).postponed
+    assert record["id"] in run(send_due(red, now=due, config=CONFIG, texts=TEXTS)).postponed
     assert _outbox(red, sender) == []
     red.delete(f"canyu:handoff:{sender}")
-    assert record["id"] not in run(send_due(red, now=due + 60, config=CONFIG)).queued  # not before the hour is up
-    assert record["id"] in run(send_due(red, now=due + 3601, config=CONFIG)).queued
+    assert record["id"] not in run(send_due(red, now=due + 60, config=CONFIG, texts=TEXTS)).queued  # not before the hour is up
+    assert record["id"] in run(send_due(red, now=due + 3601, config=CONFIG, texts=TEXTS)).queued
     assert len(_outbox(red, sender)) == 1
 
 
@@ -168,7 +183,7 @@ def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: An
         sid, start = f"wechat:{openid}", time.time()
         out.record_inbound(sid, "wechat", now=start - 49 * 3600)  # last wrote 49 h ago
         record = _earbud_followup(red, sid, start - 2 * DAY - 10)
-        report = run(send_due(red, now=start, config=CONFIG))
+        report = run(send_due(red, now=start, config=CONFIG, texts=TEXTS))
         assert report.queued == [record["id"]] and wx.texts(openid) == []
         assert "左耳好了吗" in red.lindex(f"canyu:pending:{sid}", 0)
         assert FollowupStore(red, CONFIG).get(sid, record["id"])["outcome"] == "queued"
@@ -176,7 +191,7 @@ def test_a_closed_wechat_window_queues_the_checkin_until_the_user_writes(red: An
         run(out.deliver_pending(sid))
         texts = wx.texts(openid)
         assert len(texts) == 1 and texts[0].startswith("左耳好了吗？") and "还没好" in texts[0], texts
-        assert run(send_due(red, now=start + DAY, config=CONFIG)).queued == []  # never again
+        assert run(send_due(red, now=start + DAY, config=CONFIG, texts=TEXTS)).queued == []  # never again
     finally:
         senders.register("wechat", None)
 
@@ -189,9 +204,9 @@ def test_a_repair_booking_schedules_one_checkin_a_week_later(red: Any, run: Call
     after_repair(red, sender, repair, "zh", now=start, config=CONFIG)  # the same booking again: one follow-up
     [record] = FollowupStore(red, CONFIG).of_user(sender)
     assert record["due_at"] == pytest.approx(start + 7 * DAY) and record["ref"] == repair.number
-    run(send_due(red, now=start + 6 * DAY, config=CONFIG))
+    run(send_due(red, now=start + 6 * DAY, config=CONFIG, texts=TEXTS))
     assert _outbox(red, sender) == []
-    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG, texts=TEXTS))
     text = _outbox(red, sender)[0]["text"]
     assert text.startswith("右耳好了吗？") and repair.number in text, text
 
@@ -270,7 +285,7 @@ def test_no_after_a_handoff_goes_back_to_a_person_with_the_history(assistant: As
     _handoff_and_resolve(assistant, consoles, user)
     [record] = FollowupStore(red, CONFIG).of_user(user)
     assert record["subject"]["zh"] == "左耳" and record["history"]["handoff"]["agent"] == AGENT
-    report = run(send_due(red, now=record["due_at"] + 1, rasa=RasaClient(assistant.url, assistant.token), config=CONFIG))
+    report = run(send_due(red, now=record["due_at"] + 1, rasa=RasaClient(assistant.url, assistant.token), config=CONFIG, texts=TEXTS))
     assert record["id"] in report.queued  # REST: in the user's outbox
     checkin = [m for m in _outbox(red, user) if (m.get("text") or "").startswith("左耳")]
     assert len(checkin) == 1 and checkin[0]["text"].startswith("左耳好了吗？"), checkin
@@ -297,7 +312,7 @@ def test_yes_closes_warmly_and_counts_once(assistant: Assistant, run: Callable[.
                              window="")
     after_repair(red, user, repair, "en", now=start, config=CONFIG)
     before = followup_figures(red, start - 1, start + 30 * DAY)["followups"]
-    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG, texts=TEXTS))
     [checkin] = [m for m in _outbox(red, user) if m.get("buttons")]
     assert checkin["text"].startswith("Is the screen OK now?"), checkin
     yes = checkin["buttons"][0]["payload"]
@@ -361,7 +376,7 @@ def test_typed_answers_to_a_checkin(assistant: Assistant, run: Callable[..., Any
     broken = new_sender("fu-typed")
     repair = SimpleNamespace(number="R" + uuid.uuid4().hex[:10], device="phone_14", fault="屏幕闪", window="")
     after_repair(red, broken, repair, "zh", now=start, config=CONFIG)
-    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG))
+    run(send_due(red, now=start + 7 * DAY + 1, config=CONFIG, texts=TEXTS))
     texts = [m.get("text") or "" for m in assistant.say(broken, "还是没修好")]
     assert any("我这就请同事接手" in t for t in texts), texts
     again = HandoffStore(red).get(broken)
@@ -390,7 +405,7 @@ def test_a_return_the_shop_records_gets_its_checkin_once(red: Any, run: Callable
     start = time.time()
     clock = [start]
     runner = JobRunner(red, [returns_job(red, backend, CONFIG, clock=lambda: clock[0], every=0),
-                             followup_job(red, CONFIG, clock=lambda: clock[0], every=0)],
+                             followup_job(red, CONFIG, texts=TEXTS, clock=lambda: clock[0], every=0)],
                        owner="fu-returns", key=f"canyu:test:leader:{uuid.uuid4().hex}")
     run(runner.tick())  # the first run starts watching: the month-old return gets nothing
     time.sleep(1.1)  # the shop's clock moves on (times are kept to the second)

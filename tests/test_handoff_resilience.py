@@ -101,13 +101,13 @@ def test_service_resolve_retries_after_a_failure_and_refuses_a_concurrent_one(ow
     store = HandoffStore(own.redis)
     assert store.claim(user, AGENT)
     down = HandoffService(store, RasaClient(_closed_port_url(), own.token, timeout=5),
-                          followups=config_from_env(own.ctx.env))
+                          followups=config_from_env(own.ctx.env), texts=own.ctx.texts)
     with pytest.raises(Exception) as failure:
         asyncio.run(down.resolve(store.get(user), AGENT))  # type: ignore[arg-type]
     assert "Rasa API" in str(failure.value) and "is Rasa running" in str(failure.value)
     assert store.get(user) is not None and own.tracker(user)["paused"] is True
 
-    up = HandoffService(store, RasaClient(own.url, own.token), followups=config_from_env(own.ctx.env))
+    up = HandoffService(store, RasaClient(own.url, own.token), followups=config_from_env(own.ctx.env), texts=own.ctx.texts)
     record = store.get(user)
 
     async def two_at_once() -> Any:

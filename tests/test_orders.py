@@ -30,6 +30,9 @@ from bot.orders.products import AMBIGUOUS_PHONE, find_product
 from bot.orders.restock import LOCK_KEY, notify_restocked
 from bot.orders.sqlite import DB_NAME, SqliteOrderBackend, demo_orders, demo_owner
 from bot.orders.verify import MAX_CODE_TRIES, DemoCodeSender, OwnershipCheck, get_code_sender, same_phone
+from bot.texts import Texts
+
+TEXTS = Texts(Path(__file__).resolve().parents[1] / "responses")  # the checkout's bot texts
 
 
 @pytest.mark.parametrize(
@@ -248,15 +251,15 @@ def test_restock_messages_go_once_in_each_language(tmp_path: Path, redis_server:
     async def send(sender: str, messages: List[str], channel: Any = None, redis: Any = None) -> None:
         sent.append((sender, messages[0]))
 
-    report = asyncio.run(notify_restocked(backend, send=send, redis=red))
+    report = asyncio.run(notify_restocked(backend, send=send, redis=red, texts=TEXTS))
     assert report.sent == [] and sent == []  # still sold out: nobody is told, nobody forgotten
     backend.set_stock("phone_14_pro", 10)
-    report = asyncio.run(notify_restocked(backend, send=send, redis=red))
+    report = asyncio.run(notify_restocked(backend, send=send, redis=red, texts=TEXTS))
     assert sorted(report.sent) == ["alice/phone_14_pro", "bob/phone_14_pro"]
     texts = dict(sent)
     assert "米粒手机 14 Pro" in texts["alice"] and "Millet Phone 14 Pro" in texts["bob"]
     assert backend.restock_alerts() == []
-    asyncio.run(notify_restocked(backend, send=send, redis=red))
+    asyncio.run(notify_restocked(backend, send=send, redis=red, texts=TEXTS))
     assert len(sent) == 2  # exactly once
 
 
@@ -269,7 +272,7 @@ def test_a_failed_restock_message_is_kept_for_the_next_check(tmp_path: Path, red
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise ConnectorError("telegram said no", platform="telegram", code=500)
 
-    report = asyncio.run(notify_restocked(backend, send=broken, redis=red))
+    report = asyncio.run(notify_restocked(backend, send=broken, redis=red, texts=TEXTS))
     assert "carol/band_9" in report.failed
     assert [a.owner for a in backend.restock_alerts()] == ["carol"]
 
@@ -281,7 +284,7 @@ def test_the_restock_lock_keeps_a_second_process_out(tmp_path: Path, redis_serve
     backend.add_restock_alert("dave", "band_9", "en", None)
     red.set(LOCK_KEY, "another process", ex=30)
     try:
-        report = asyncio.run(notify_restocked(backend, send=None, redis=red))
+        report = asyncio.run(notify_restocked(backend, send=None, redis=red, texts=TEXTS))
         assert report.busy and report.sent == []
         assert [a.owner for a in backend.restock_alerts()] == ["dave"]
     finally:

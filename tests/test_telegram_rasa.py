@@ -50,7 +50,7 @@ def test_english_conversation_with_handoff_and_agent_reply(stack):
     ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
     register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
     service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound,
-                             followups=config_from_env(ctx.env))
+                             followups=config_from_env(ctx.env), texts=ctx.texts)
     reply = "Hi, I'm Lin from Millet support. Let me look at that for you."
     report = asyncio.run(service.reply(record, "Lin", reply))
     assert (report.channel, report.sent) == ("telegram", 1)

@@ -1,4 +1,4 @@
-"""bot.texts: the one place that renders bot texts sent outside a Rasa turn, from responses/*.yml."""
+"""bot.texts: the one place that renders bot texts sent outside a Rasa turn, from the caller's responses folder."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
 from bot.errors import ConfigError
+from bot.texts import Texts
+
+REPO = Path(__file__).resolve().parents[1]
 
 YML = '''responses:
   utter_hi:
@@ -22,33 +24,41 @@ YML = '''responses:
 def test_the_users_language_else_english_with_placeholders_filled(tmp_path: Path) -> None:
     path = tmp_path / "t.yml"
     path.write_text(YML, encoding="utf-8")
-    assert texts.render(path, "utter_hi", "zh", name="小北") == "你好，小北！"
-    assert texts.render(path, "utter_hi", "fr", name="Bei") == "Hi Bei!"
+    assert Texts(tmp_path).render(path, "utter_hi", "zh", name="小北") == "你好，小北！"
+    assert Texts(tmp_path).render(path, "utter_hi", "fr", name="Bei") == "Hi Bei!"
 
 
 def test_an_edit_is_read_again_without_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "t.yml"
     path.write_text(YML, encoding="utf-8")
-    assert texts.render(path, "utter_hi", "en", name="a") == "Hi a!"
+    assert Texts(tmp_path).render(path, "utter_hi", "en", name="a") == "Hi a!"
     path.write_text(YML.replace("Hi {name}!", "Hey {name}!"), encoding="utf-8")
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
-    assert texts.render(path, "utter_hi", "en", name="a") == "Hey a!"
+    assert Texts(tmp_path).render(path, "utter_hi", "en", name="a") == "Hey a!"
 
 
 def test_a_trainer_gets_the_file_and_what_is_wrong(tmp_path: Path) -> None:
     path = tmp_path / "t.yml"
     path.write_text(YML, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"t\.yml: no response named 'utter_bye'"):
-        texts.render(path, "utter_bye", "en")
+        Texts(tmp_path).render(path, "utter_bye", "en")
     with pytest.raises(ConfigError, match=r"placeholder that is not filled"):
-        texts.render(path, "utter_hi", "en")
+        Texts(tmp_path).render(path, "utter_hi", "en")
     bad = tmp_path / "bad.yml"
     bad.write_text("responses:\n  utter_x: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.yml:\d+: not valid YAML"):
-        texts.render(bad, "utter_x", "en")
+        Texts(tmp_path).render(bad, "utter_x", "en")
+
+
+def test_a_name_is_a_file_of_the_callers_folder(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text(YML, encoding="utf-8")
+    texts = Texts(tmp_path)
+    assert texts.path("t") == tmp_path / "t.yml"
+    assert texts.render("t", "utter_hi", "zh", name="小北") == "你好，小北！"
 
 
 def test_every_text_the_code_renders_outside_rasa_exists_in_both_languages() -> None:
+    texts = Texts(REPO / "responses")
     for file, name in (("handoff", "utter_agent_intro"), ("feedback", "utter_feedback_shipped"),
                        ("order_tasks", "utter_restock_back"), ("fan_answers", "utter_fan_answer_published"),
                        ("fan_answers", "utter_fan_answer_rejected")):

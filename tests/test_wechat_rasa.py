@@ -49,7 +49,7 @@ def test_chinese_conversation_with_handoff_and_agent_reply(stack):
     ctx = build_context({**os.environ, **stack.env, "REDIS_URL": stack.assistant.redis_url}, redis=redis)
     register_env_senders(ctx)  # what the console's create_app does: senders built from its context's environment
     service = HandoffService(HandoffStore(redis), RasaClient(stack.url, stack.assistant.token), ctx.outbound,
-                             followups=config_from_env(ctx.env))
+                             followups=config_from_env(ctx.env), texts=ctx.texts)
     reply = "你好，我是客服小林，我来帮你看看 👀"
     report = asyncio.run(service.reply(record, "小林", reply))
     assert (report.channel, report.sent, report.queued) == ("wechat", 1, 0)

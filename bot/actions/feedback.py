@@ -21,6 +21,7 @@ from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _lang
 from bot.actions.feedback_news import offer_digest, tell_status_now
 from bot.errors import CanyuError
 from bot.language import CJK_CHAR
+from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +87,10 @@ def _say_shipped(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
 
 
 def _after_voice(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], store: Any,
-                 item: Any, language: str) -> None:
+                 item: Any, language: str, texts: Texts) -> None:
     """A new voice: their item's news so far (planned, in beta, declined), then the one-time digest offer."""
     try:
-        tell_status_now(dispatcher, store, item, tracker.sender_id, language)
+        tell_status_now(dispatcher, store, item, tracker.sender_id, language, texts)
     except CanyuError as exc:  # the voice is filed; the news goes out with the next notify instead
         logger.warning("feedback: could not tell %s the status of %s now: %s", tracker.sender_id, item.id, exc)
     offer_digest(dispatcher, tracker, domain, store, language)
@@ -144,7 +145,7 @@ class ActionFileFeedback(WithContext, Action):
             _say(dispatcher, tracker, domain, "utter_feedback_already", language, feedback_id=item.id, count=item.count,
                                      status_text=_status_text(domain, item, language))
         if filing.outcome in ("new", "joined"):
-            _after_voice(dispatcher, tracker, domain, store, item, language)
+            _after_voice(dispatcher, tracker, domain, store, item, language, self.ctx.texts)
         return [SlotSet("feedback_id", item.id), SlotSet("feedback_candidate", None),
                 SlotSet("feedback_pending_text", None)]
 
@@ -200,7 +201,7 @@ class ActionVote(WithContext, Action):
             item = store.create(pending, sender_id=tracker.sender_id, kind=kind, language=language,
                                 channel=_channel(tracker))
             _say(dispatcher, tracker, domain, "utter_feedback_filed_new", language, feedback_id=item.id)
-            _after_voice(dispatcher, tracker, domain, store, item, language)
+            _after_voice(dispatcher, tracker, domain, store, item, language, self.ctx.texts)
             return clear
         if not target:
             _say(dispatcher, tracker, domain, "utter_vote_which", language)
@@ -217,7 +218,7 @@ class ActionVote(WithContext, Action):
             _say(dispatcher, tracker, domain, "utter_vote_added" if added else "utter_vote_already", language,
                  feedback_id=item.id, count=item.count)
             if added:
-                _after_voice(dispatcher, tracker, domain, store, item, language)
+                _after_voice(dispatcher, tracker, domain, store, item, language, self.ctx.texts)
         return clear
 
 

@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
 from bot.errors import CanyuError
+from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,17 @@ def offer_digest(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dic
          "payload": "/feedback_digest_subscribe"}])
 
 
-def tell_status_now(dispatcher: CollectingDispatcher, store: Any, item: Any, sender_id: str, language: str) -> None:
+def tell_status_now(dispatcher: CollectingDispatcher, store: Any, item: Any, sender_id: str, language: str,
+                    texts: Texts) -> None:
     """A voice joined an item that is already planned, in beta or declined: tell them here, once (the
-    same claim as the pushed news, so they are never pushed it again)."""
+    same claim as the pushed news, so they are never pushed it again), in the words of `texts` (`ctx.texts`)."""
     from bot.feedback import status_message, wants_news
 
     if item.status not in ("planned", "in_beta", "declined") or not wants_news(store.red, sender_id, item.id):
         return
     if sender_id in store.told(item.id, item.status):  # told before: no F-code granted again for nothing
         return
-    message = status_message(store.red, item, item.status, sender_id, language)
+    message = status_message(texts, store.red, item, item.status, sender_id, language)
     if store.claim_notification(item.id, sender_id, item.status):
         dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
 

@@ -73,7 +73,7 @@ class ActionFollowupAnswer(WithContext, Action):
             dispatcher.utter_message(response="utter_followup_none")
             return []
         if reply not in ("yes", "no"):  # typed, and neither yes nor no: the buttons again
-            message = checkin_message(record)
+            message = checkin_message(self.ctx.texts, record)
             dispatcher.utter_message(text=message["text"], buttons=message["buttons"])
             return []
         if not store.answer(tracker.sender_id, record["id"], reply):

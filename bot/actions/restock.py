@@ -110,7 +110,7 @@ def start_watcher(ctx: "AppContext") -> Optional[RestockWatcher]:
     """Start the periodic restock check of `ctx` (its order backend and Redis; `CANYU_RESTOCK_CHECK_S` of its
     settings, 0 = off) and return it (`stop()` ends it); None when it is off or the backend is broken."""
     try:
-        watcher = RestockWatcher.from_env(ctx.orders, ctx.redis, ctx.env)
+        watcher = RestockWatcher.from_env(ctx.orders, ctx.redis, ctx.texts, ctx.env)
     except Exception as exc:  # a broken backend must not stop the action server from serving
         logger.warning("restock: periodic check not started: %s", exc)
         return None

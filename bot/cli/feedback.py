@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from bot.errors import ConfigError
+from bot.texts import Texts
 
 
 def _red(args: argparse.Namespace) -> Any:
@@ -77,10 +78,10 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notify(store: Any, item_id: str) -> int:
+def _notify(store: Any, item_id: str, texts: Texts) -> int:
     from bot.feedback import notify_status
 
-    report = asyncio.run(notify_status(store, item_id))
+    report = asyncio.run(notify_status(store, item_id, texts=texts))
     print(f"{report.item_id}: {report.status} message sent to {len(report.sent)}, waiting for next contact "
           f"{len(report.queued)}, already told {len(report.skipped)}, unsubscribed {len(report.unsubscribed)}, "
           f"failed {len(report.failed)}")
@@ -96,7 +97,7 @@ def _set_status(args: argparse.Namespace) -> int:
                             release_zh=args.release_zh or "", by=args.by, **extra)
     print(f"{item.id} is now {item.status} ({item.count} voice(s))")
     if item.status != "new" and not args.no_notify:
-        return _notify(store, item.id)
+        return _notify(store, item.id, args.ctx.texts)
     return 0
 
 
@@ -105,7 +106,7 @@ def _notify_cmd(args: argparse.Namespace) -> int:
     if store.get(args.id).status == "new":
         raise ConfigError(f"{args.id} is new: there is no news yet; set a status with "
                           f"`bot feedback set-status {args.id} planned`")
-    return _notify(store, args.id)
+    return _notify(store, args.id, args.ctx.texts)
 
 
 def _title(args: argparse.Namespace) -> int:
@@ -118,7 +119,8 @@ def _digest(args: argparse.Namespace) -> int:
     from bot.feedback import digest_text, send_weekly_digest
 
     if args.send:
-        report = asyncio.run(send_weekly_digest(_red(args), schedule=args.ctx.env.get("CANYU_DIGEST_SCHEDULE")))
+        report = asyncio.run(send_weekly_digest(_red(args), schedule=args.ctx.env.get("CANYU_DIGEST_SCHEDULE"),
+                                                 texts=args.ctx.texts))
         if not report.due:
             print(f"{report.week}: the digest is not due yet (CANYU_DIGEST_SCHEDULE)")
             return 0

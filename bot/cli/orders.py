@@ -38,7 +38,8 @@ def _notify(args: argparse.Namespace, products: Any = None) -> int:
     from bot.orders.restock import notify_restocked
 
     try:
-        report = asyncio.run(notify_restocked(_backend(args), products, redis=args.ctx.redis, wait=10.0))
+        report = asyncio.run(notify_restocked(_backend(args), products, redis=args.ctx.redis, texts=args.ctx.texts,
+                                             wait=10.0))
     except RedisError as exc:
         print(f"error: cannot reach Redis to send the restock messages ({exc}); the alerts are kept and the action "
               "server's periodic check sends them, or run `bot orders notify` again", file=sys.stderr)

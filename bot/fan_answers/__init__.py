@@ -4,7 +4,7 @@
     fans.opt_in("telegram:42", "zh"); q = fans.next_question("telegram:42")
     p = fans.propose("telegram:42", q["item"], "能，……")
     fans.approve(p["id"], "tina", answer={"zh": ..., "en": ...}, questions={...}, name={"zh": "小北", "en": "xiaobei"})
-    await tell_fan(fans.get(p["id"]), POINTS_PER_ANSWER, ctx.outbound)
+    await tell_fan(fans.get(p["id"]), POINTS_PER_ANSWER, ctx.outbound, ctx.texts)
 
 Published answers live in `knowledge/faq/fan_answers.yml` with `credit:` (bot.knowledge.loader adds the line
 "这条答案由米粉 @小北 贡献" / "Answer by fan @xiaobei"). Redis keys: `bot.fan_answers._keys`. The records are kept

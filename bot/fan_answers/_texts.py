@@ -3,12 +3,13 @@ en, voice.md, checked by `bot lint` with every other response), rendered by bot.
 
 from __future__ import annotations
 
-from bot import texts
+from bot.texts import Texts
 
 __all__ = ["KINDS", "text_for"]
 
 KINDS = ("published", "rejected")
 
 
-def text_for(kind: str, language: str, **values: str) -> str:
+def text_for(texts: Texts, kind: str, language: str, **values: str) -> str:
+    """`utter_fan_answer_<kind>` in `language`, from the caller's texts (`ctx.texts`)."""
     return texts.render("fan_answers", f"utter_fan_answer_{kind}", language, **values)

@@ -5,9 +5,9 @@ moved through statuses by people, and every step told to every user who asked.
     filing = store.file("telegram:42", "14 Pro 掉电快", language="zh", channel="telegram")
     filing.outcome, filing.item.id, filing.others     # "joined", "FB3", 1
     store.set_status("FB3", "planned")
-    await notify_status(store, "FB3")                 # each voice told once, in their language, on their channel
+    await notify_status(store, "FB3", texts=ctx.texts)  # each voice told once, in their language, on their channel
     store.set_status("FB3", "declined", reason="…", instead="…")
-    await send_weekly_digest(redis, schedule=ctx.env.get("CANYU_DIGEST_SCHEDULE"))  # once per week and person
+    await send_weekly_digest(redis, schedule=ctx.env.get("CANYU_DIGEST_SCHEDULE"), texts=ctx.texts)  # once a week
 
 Modules: `_model` (items, voices), `_store` (the service: filing, matching, statuses), `_repository` (what it
 asks of storage: `FeedbackRepository`), `_redis_repository` / `_memory` (Redis / in memory), `_match` (similarity),
@@ -51,6 +51,7 @@ from bot.feedback._subscriptions import (
 )
 from bot.feedback._weekly import DigestReport, digest_job, digest_weeks, send_weekly_digest, week_changes, week_of
 from bot.jobs import Job
+from bot.texts import Texts
 
 __all__ = [
     "ANNOUNCED",
@@ -102,7 +103,8 @@ __all__ = [
 ]
 
 
-def feedback_jobs(redis: Any, env: Mapping[str, str]) -> List[Job]:
+def feedback_jobs(redis: Any, env: Mapping[str, str], texts: Texts) -> List[Job]:
     """The deployment jobs of this package (listed by bot/deployment_jobs.py, run by the leader): the weekly
-    digest, on the deployment's schedule (`CANYU_DIGEST_SCHEDULE` in `env`, `Settings.env`)."""
-    return [digest_job(redis, env.get("CANYU_DIGEST_SCHEDULE"))]
+    digest, on the deployment's schedule (`CANYU_DIGEST_SCHEDULE` in `env`, `Settings.env`), in the words of
+    `texts` (the deployment's `ctx.texts`)."""
+    return [digest_job(redis, env.get("CANYU_DIGEST_SCHEDULE"), texts=texts)]

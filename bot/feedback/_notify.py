@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from bot import texts
 from bot.errors import CanyuError, DataError, DeliveryError
 from bot.feedback._model import ANNOUNCED, FeedbackItem, Voice
 from bot.feedback._store import FeedbackStore
 from bot.feedback._subscriptions import wants_news
+from bot.texts import Texts
 
 __all__ = ["NotifyReport", "notify_status", "notify_shipped", "render", "shipped_message", "status_message",
            "RESPONSES_FILE"]
@@ -51,18 +50,19 @@ class NotifyReport:
     failed: Dict[str, str] = field(default_factory=dict)
 
 
-def render(name: str, language: str, path: Optional[Path] = None, **values: Any) -> str:
-    """The `name` response of responses/feedback.yml in `language` with `{placeholders}` filled (bot.texts)."""
-    return texts.render(path or RESPONSES_FILE, name, language, **values)
+def render(texts: Texts, name: str, language: str, /, **values: Any) -> str:
+    """The `name` response of responses/feedback.yml of `texts` (`ctx.texts`) in `language` with `{placeholders}`
+    filled."""
+    return texts.render(RESPONSES_FILE, name, language, **values)
 
 
-def shipped_message(item: FeedbackItem, language: str) -> str:
-    return render("utter_feedback_shipped", language, item_id=item.id, title=item.title(language),
+def shipped_message(texts: Texts, item: FeedbackItem, language: str) -> str:
+    return render(texts, "utter_feedback_shipped", language, item_id=item.id, title=item.title(language),
                   release=item.release_for(language), count=item.count)
 
 
-def _button(name: str, language: str, intent: str, **entities: str) -> Dict[str, str]:
-    return {"title": render(name, language), "payload": f"/{intent}" + json.dumps(entities)}
+def _button(texts: Texts, name: str, language: str, intent: str, **entities: str) -> Dict[str, str]:
+    return {"title": render(texts, name, language), "payload": f"/{intent}" + json.dumps(entities)}
 
 
 def _invite(red: Any, item: FeedbackItem, sender_id: str) -> Optional[str]:
@@ -79,35 +79,37 @@ def _invite(red: Any, item: FeedbackItem, sender_id: str) -> Optional[str]:
         return None
 
 
-def status_message(red: Any, item: FeedbackItem, status: str, sender_id: str, language: str) -> Dict[str, Any]:
-    """The news that `item` reached `status`, for one person, as a Rasa-style message with its buttons."""
+def status_message(texts: Texts, red: Any, item: FeedbackItem, status: str, sender_id: str,
+                   language: str) -> Dict[str, Any]:
+    """The news that `item` reached `status`, for one person, as a Rasa-style message with its buttons, in the
+    words of `texts` (`ctx.texts`)."""
     values: Dict[str, Any] = {"item_id": item.id, "title": item.title(language), "count": item.count}
     buttons: List[Dict[str, str]] = []
     if status == "shipped":
-        text = shipped_message(item, language)
+        text = shipped_message(texts, item, language)
     elif status == "declined":
-        text = render("utter_feedback_news_declined", language, reason=item.reason_for(language),
+        text = render(texts, "utter_feedback_news_declined", language, reason=item.reason_for(language),
                       instead=item.instead_for(language), **values)
     elif status == "in_beta":
         code = _invite(red, item, sender_id)
         if code:
-            text = render("utter_feedback_news_in_beta_code", language, code=code, **values)
+            text = render(texts, "utter_feedback_news_in_beta_code", language, code=code, **values)
         elif item.signup:
-            text = render("utter_feedback_news_in_beta_link", language, signup=item.signup, **values)
+            text = render(texts, "utter_feedback_news_in_beta_link", language, signup=item.signup, **values)
         else:
-            text = render("utter_feedback_news_in_beta_signup", language, **values)
-            buttons.append(_button("utter_feedback_button_join_beta", language, "feedback_beta_signup",
+            text = render(texts, "utter_feedback_news_in_beta_signup", language, **values)
+            buttons.append(_button(texts, "utter_feedback_button_join_beta", language, "feedback_beta_signup",
                                    feedback_id=item.id))
     elif status == "planned":
-        text = render("utter_feedback_news_planned", language, **values)
+        text = render(texts, "utter_feedback_news_planned", language, **values)
     else:
         raise DataError(f"{item.id}: there is no news for status {status!r}; statuses told: {', '.join(ANNOUNCED)}")
-    buttons.append(_button("utter_feedback_button_stop_item", language, "feedback_unsubscribe", feedback_id=item.id))
-    buttons.append(_button("utter_feedback_button_stop_all", language, "feedback_unsubscribe", feedback_id="all"))
+    buttons.append(_button(texts, "utter_feedback_button_stop_item", language, "feedback_unsubscribe", feedback_id=item.id))
+    buttons.append(_button(texts, "utter_feedback_button_stop_all", language, "feedback_unsubscribe", feedback_id="all"))
     return {"text": text, "buttons": buttons}
 
 
-async def _tell(store: FeedbackStore, item: FeedbackItem, status: str, voice: Voice, send: SendFn,
+async def _tell(store: FeedbackStore, item: FeedbackItem, status: str, voice: Voice, send: SendFn, texts: Texts,
                 report: NotifyReport) -> None:
     from bot.outbound import channel_of
 
@@ -116,7 +118,7 @@ async def _tell(store: FeedbackStore, item: FeedbackItem, status: str, voice: Vo
         report.skipped.append(sender)
         return
     try:
-        message = status_message(store.red, item, status, sender, voice.language)
+        message = status_message(texts, store.red, item, status, sender, voice.language)
         delivery = await send(sender, [message], channel=channel_of(sender),
                               idempotency_key=f"feedback:{status}:{item.id}:{sender}")
     except DeliveryError as exc:  # a dead letter: kept there for the console to retry, not sent twice
@@ -137,8 +139,9 @@ async def _tell(store: FeedbackStore, item: FeedbackItem, status: str, voice: Vo
 
 
 async def notify_status(store: FeedbackStore, item_id: str, send: Optional[SendFn] = None,
-                        status: Optional[str] = None) -> NotifyReport:
-    """Tell every voice of the item, not told yet and not unsubscribed, that it reached its status.
+                        status: Optional[str] = None, *, texts: Texts) -> NotifyReport:
+    """Tell every voice of the item, not told yet and not unsubscribed, that it reached its status, in the words
+    of `texts` (the caller's `ctx.texts`).
 
     `status` (default: the item's) must be the item's current one: news of a step already passed is
     not sent. Safe to run again, and from several processes at once (see the module docstring).
@@ -156,10 +159,11 @@ async def notify_status(store: FeedbackStore, item_id: str, send: Optional[SendF
         if not wants_news(store.red, voice.sender_id, item.id):
             report.unsubscribed.append(voice.sender_id)
             continue
-        await _tell(store, item, status, voice, send, report)
+        await _tell(store, item, status, voice, send, texts, report)
     return report
 
 
-async def notify_shipped(store: FeedbackStore, item_id: str, send: Optional[SendFn] = None) -> NotifyReport:
+async def notify_shipped(store: FeedbackStore, item_id: str, send: Optional[SendFn] = None, *,
+                         texts: Texts) -> NotifyReport:
     """`notify_status` for a shipped item (nothing when the item is not shipped)."""
-    return await notify_status(store, item_id, send, status="shipped")
+    return await notify_status(store, item_id, send, status="shipped", texts=texts)

@@ -1,7 +1,8 @@
 """The weekly "因为你们说了 / you asked, we shipped" digest: built from the week's status changes and sent on
 schedule to the people who subscribed (`bot.feedback._subscriptions`), once per person per week.
 
-    report = await send_weekly_digest(redis, now=clock(), schedule=env.get("CANYU_DIGEST_SCHEDULE"))  # the job
+    report = await send_weekly_digest(redis, now=clock(), schedule=env.get("CANYU_DIGEST_SCHEDULE"),
+                                      texts=ctx.texts)  # what the job runs
 
 Schedule: `CANYU_DIGEST_SCHEDULE` = "<weekday> <HH:MM>" in UTC (default "fri 02:00", 10:00 in Beijing), or
 "off". From that moment of a week on, the digest of the seven days before it is due. It lists the items
@@ -37,6 +38,7 @@ from bot.feedback._notify import SendFn, render
 from bot.feedback._store import FeedbackStore
 from bot.feedback._subscriptions import digest_subscribers, wants_news
 from bot.jobs import Job
+from bot.texts import Texts
 
 __all__ = ["DigestReport", "DEFAULT_SCHEDULE", "DIGEST_CHECK_S", "parse_schedule", "week_of", "week_changes",
            "digest_message", "send_weekly_digest", "digest_weeks", "digest_job"]
@@ -102,26 +104,26 @@ def week_changes(store: FeedbackStore, start: float, end: float) -> List[Feedbac
     return sorted(found, key=lambda i: (_ORDER.index(i.status), -i.count, i.id))
 
 
-def digest_message(items: List[FeedbackItem], language: str) -> Dict[str, Any]:
-    """The digest as one message with a "stop the weekly note" button."""
-    lines = [render("utter_feedback_digest_head", language)]
+def digest_message(texts: Texts, items: List[FeedbackItem], language: str) -> Dict[str, Any]:
+    """The digest as one message with a "stop the weekly note" button, in the words of `texts`."""
+    lines = [render(texts, "utter_feedback_digest_head", language)]
     for item in items:
-        lines.append(render(f"utter_feedback_digest_line_{item.status}", language, title=item.title(language),
+        lines.append(render(texts, f"utter_feedback_digest_line_{item.status}", language, title=item.title(language),
                             release=item.release_for(language) or "—", count=item.count))
-    lines.append(render("utter_feedback_digest_tail", language))
+    lines.append(render(texts, "utter_feedback_digest_tail", language))
     return {"text": "\n".join(lines),
-            "buttons": [{"title": render("utter_feedback_button_digest_stop", language),
+            "buttons": [{"title": render(texts, "utter_feedback_button_digest_stop", language),
                          "payload": '/feedback_unsubscribe{"feedback_id": "digest"}'}]}
 
 
-def _content(red: Any, week: str, due: float) -> Dict[str, Any]:
+def _content(red: Any, week: str, due: float, texts: Texts) -> Dict[str, Any]:
     """The week's items and texts, built by the first runner and read back by every other one."""
     key = f"{PREFIX}week:{week}"
     raw = red.hget(key, "content")
     if raw is None:
         items = week_changes(FeedbackStore(red, use_vectors=False), due - 7 * 86400, due)
         built = {"items": [{"id": i.id, "status": i.status, "count": i.count} for i in items],
-                 "messages": {lang: digest_message(items, lang) for lang in ("en", "zh")}}
+                 "messages": {lang: digest_message(texts, items, lang) for lang in ("en", "zh")}}
         red.hsetnx(key, "content", json.dumps(built, ensure_ascii=False))
         red.hsetnx(key, "due", due)
         red.zadd(f"{PREFIX}weeks", {week: due})
@@ -131,9 +133,10 @@ def _content(red: Any, week: str, due: float) -> Dict[str, Any]:
 
 
 async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Optional[SendFn] = None, *,
-                             schedule: Optional[str]) -> DigestReport:
+                             schedule: Optional[str], texts: Texts) -> DigestReport:
     """Send this week's digest to every subscriber not sent it yet, if it is due (see the module docstring).
-    `schedule`: the caller's `CANYU_DIGEST_SCHEDULE` (`ctx.env.get(...)`; None when unset: the default)."""
+    `schedule`: the caller's `CANYU_DIGEST_SCHEDULE` (`ctx.env.get(...)`; None when unset: the default);
+    `texts`: the caller's (`ctx.texts`)."""
     when = parse_schedule(schedule)
     now = time.time() if now is None else now
     if when is None:
@@ -143,7 +146,7 @@ async def send_weekly_digest(red: Any, now: Optional[float] = None, send: Option
     if now < due:
         return report
     report.due = True
-    content = _content(red, week, due)
+    content = _content(red, week, due, texts)
     report.items = len(content["items"])
     if not content["items"]:
         return report
@@ -195,11 +198,11 @@ def digest_weeks(red: Any, limit: int = 8) -> List[Dict[str, Any]]:
 
 
 def digest_job(redis: Any, schedule: Optional[str], clock: Callable[[], float] = time.time,
-               every: float = DIGEST_CHECK_S) -> Job:
+               every: float = DIGEST_CHECK_S, *, texts: Texts) -> Job:
     """The `bot.jobs.Job` that sends the digest when due (the leader runs it; see bot/jobs.py); `schedule`: the
-    deployment's `CANYU_DIGEST_SCHEDULE` (None: the default)."""
+    deployment's `CANYU_DIGEST_SCHEDULE` (None: the default); `texts`: the deployment's (`ctx.texts`)."""
 
     async def weekly_feedback_digest() -> None:
-        await send_weekly_digest(redis, now=clock(), schedule=schedule)
+        await send_weekly_digest(redis, now=clock(), schedule=schedule, texts=texts)
 
     return Job("feedback-digest", every, weekly_feedback_digest)

@@ -4,7 +4,7 @@ And call-backs: a 1–2 rating after a handoff opens a task for a team lead with
 
     config = config_from_env(ctx.env)             # the settings, from the caller's environment
     FollowupStore(redis, config).schedule(sender, "repair", subject=subject_of([fault], device), language="zh", ref=no)
-    await send_due(redis, now=clock(), config=config)   # what the leader's job runs (`followup_job`, bot/jobs.py)
+    await send_due(redis, now=clock(), config=config, texts=ctx.texts)  # the leader's job (`followup_job`)
     CallbackStore(redis, config).open(sender, 1, agent="lin")   # action_store_rating on a 1 or 2
 
 Settings: `bot/followups/followups.yml` or `CANYU_FOLLOWUPS_FILE` (delays per kind, the call-back time;

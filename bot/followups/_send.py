@@ -1,7 +1,7 @@
 """Sending due check-ins (the leader's job), and the hooks that schedule them.
 
-`send_due(redis, now)` sends every follow-up whose time has come, once: each is claimed with HSETNX before it
-is sent (two runners, a takeover or a rerun send it once), and the send carries the idempotency key
+`send_due(redis, now, config=…, texts=ctx.texts)` sends every follow-up whose time has come, once: each is
+claimed with HSETNX before it is sent (two runners, a takeover or a rerun send it once), and the send carries the idempotency key
 `followup:{id}`. A user who is with a person (or queued) when it is due gets it an hour later. It goes
 through `bot.outbound.send_to_user`: the durable delivery queue; a WeChat user whose 48-hour window is closed
 gets it when they next write. A claim is given back only when nothing was queued;
@@ -25,6 +25,7 @@ from bot.followups._store import FollowupStore
 from bot.followups._subject import subject_of
 from bot.followups._texts import checkin_message
 from bot.jobs import Job
+from bot.texts import Texts
 
 __all__ = ["SendReport", "send_due", "followup_job", "after_handoff", "after_repair", "after_return"]
 
@@ -57,9 +58,9 @@ async def _record_in_tracker(rasa: Any, record: Dict[str, Any], message: Dict[st
 
 
 async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendFn] = None, rasa: Any = None,
-                   store: Optional[FollowupStore] = None, *, config: FollowupConfig) -> SendReport:
+                   store: Optional[FollowupStore] = None, *, config: FollowupConfig, texts: Texts) -> SendReport:
     """Send the check-ins due at `now` (see the module docstring); `config`: the follow-up settings
-    (`config_from_env(ctx.env)`)."""
+    (`config_from_env(ctx.env)`); `texts`: the words of the check-ins (`ctx.texts`)."""
     now = time.time() if now is None else now
     store = store or FollowupStore(redis, config)
     if send is None:
@@ -80,7 +81,7 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
             report.skipped.append(fid)
             continue
         try:
-            message = checkin_message(record)
+            message = checkin_message(texts, record)
             delivery = await send(sender_id, [message], idempotency_key=f"followup:{fid}")
         except DeliveryError as exc:  # a dead letter: kept claimed, the console re-sends it
             store.mark_outcome(record, "dead", now)
@@ -105,13 +106,14 @@ async def send_due(redis: Any, now: Optional[float] = None, send: Optional[SendF
 
 
 def followup_job(redis: Any, config: FollowupConfig, rasa: Any = None, clock: Callable[[], float] = time.time,
-                 every: Optional[float] = None) -> Job:
-    """The `bot.jobs.Job` that sends due check-ins (the leader runs it; `clock` is injectable for tests).
+                 every: Optional[float] = None, *, texts: Texts) -> Job:
+    """The `bot.jobs.Job` that sends due check-ins in the words of `texts` (the leader runs it; `clock` is
+    injectable for tests).
 
     `rasa` (a `RasaClient`, made by the caller: bot/deployment_jobs.py) also adds each check-in to the tracker."""
 
     async def followups() -> None:
-        await send_due(redis, now=clock(), rasa=rasa, config=config)
+        await send_due(redis, now=clock(), rasa=rasa, config=config, texts=texts)
 
     return Job("followups", every if every is not None else config.check_every_s, followups)
 

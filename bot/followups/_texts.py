@@ -7,38 +7,40 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping
 
-from bot import texts
 from bot.followups._config import FollowupConfig
+from bot.texts import Texts
 
 __all__ = ["RESPONSES_FILE", "render", "checkin_message", "due_text"]
 
 RESPONSES_FILE = "followups"  # responses/followups.yml (bot.texts)
 
 
-def render(name: str, language: str, **values: Any) -> str:
-    """The `name` response of responses/followups.yml in `language` (zh or en), `{placeholders}` filled (bot.texts)."""
+def render(texts: Texts, name: str, language: str, /, **values: Any) -> str:
+    """The `name` response of responses/followups.yml of `texts` (`ctx.texts`) in `language` (zh or en),
+    `{placeholders}` filled."""
     return texts.render(RESPONSES_FILE, name, language, **values)
 
 
-def _question(subject: Mapping[str, str], language: str) -> str:
+def _question(texts: Texts, subject: Mapping[str, str], language: str) -> str:
     lang = "zh" if language == "zh" else "en"
     if subject.get("kind") == "part":
-        return render("utter_followup_question_part", lang, part=subject[lang])
+        return render(texts, "utter_followup_question_part", lang, part=subject[lang])
     if subject.get("kind") == "product":
-        return render("utter_followup_question_product", lang, product=subject[lang])
-    return render("utter_followup_question_general", lang)
+        return render(texts, "utter_followup_question_product", lang, product=subject[lang])
+    return render(texts, "utter_followup_question_general", lang)
 
 
-def checkin_message(record: Mapping[str, Any]) -> Dict[str, Any]:
-    """The check-in for one follow-up record: the question about their thing, the context, yes/no buttons."""
+def checkin_message(texts: Texts, record: Mapping[str, Any]) -> Dict[str, Any]:
+    """The check-in for one follow-up record in the words of `texts`: the question about their thing, the context,
+    yes/no buttons."""
     language = "zh" if record.get("language") == "zh" else "en"
-    question = _question(record.get("subject") or {}, language)
-    text = render(f"utter_followup_check_{record['kind']}", language, question=question,
+    question = _question(texts, record.get("subject") or {}, language)
+    text = render(texts, f"utter_followup_check_{record['kind']}", language, question=question,
                   repair_number=record.get("ref") or "", order_id=record.get("ref") or "")
     buttons: List[Dict[str, str]] = []
     for reply in ("yes", "no"):
         payload = "/followup_answer" + json.dumps({"followup_id": record["id"], "followup_reply": reply})
-        buttons.append({"title": render(f"utter_followup_button_{reply}", language), "payload": payload})
+        buttons.append({"title": render(texts, f"utter_followup_button_{reply}", language), "payload": payload})
     return {"text": text, "buttons": buttons}
 
 

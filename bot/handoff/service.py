@@ -28,6 +28,7 @@ from bot.rasa_client import RasaClient
 if TYPE_CHECKING:
     from bot.followups import FollowupConfig
     from bot.outbound import Outbound
+    from bot.texts import Texts
 
 __all__ = ["HandoffService"]
 
@@ -39,16 +40,18 @@ RESOLVE_MARK_SECONDS = 240
 
 class HandoffService:
     def __init__(self, store: HandoffStore, rasa: RasaClient, outbound: Optional["Outbound"] = None, *,
-                 followups: "FollowupConfig") -> None:
+                 followups: "FollowupConfig", texts: "Texts") -> None:
         """`outbound`: the process's way to the users (`ctx.outbound`, with its senders); None queues on the
         store's Redis for a process that has the channel's sender. `followups`: the follow-up settings
-        (`bot.followups.config_from_env(ctx.env)`) for the check-in after a resolve."""
+        (`bot.followups.config_from_env(ctx.env)`) for the check-in after a resolve. `texts`: what the bot says
+        in an agent's name (`ctx.texts`, responses/handoff.yml)."""
         from bot.outbound import Outbound
 
         self.store = store
         self.rasa = rasa
         self.outbound = outbound if outbound is not None else Outbound(store.redis)
         self.followups = followups
+        self.texts = texts
 
     async def _send(self, sender_id: str, messages: List[Any]) -> Any:
         return await self.outbound.send_to_user(sender_id, messages)
@@ -62,7 +65,7 @@ class HandoffService:
     async def introduce(self, record: HandoffRecord, agent: str) -> str:
         """Tell the user who took their conversation ("我是小李，接下来我来帮你"), in their language."""
         profile = AgentProfiles(self.store.redis).get(agent)
-        text = render("utter_agent_intro", record.language, agent_name=profile.display)
+        text = render(self.texts, "utter_agent_intro", record.language, agent_name=profile.display)
         await self.reply(record, agent, text, {"intro": True})
         return text
 
@@ -75,11 +78,11 @@ class HandoffService:
                                                       kind=kind, amount=amount, gift=gift)
         lang = record.language if record.language in ("zh", "en") else "en"
         if kind == "credit":
-            text = render("utter_perk_credit", lang, amount=entry["amount"])
+            text = render(self.texts, "utter_perk_credit", lang, amount=entry["amount"])
         elif kind == "gift":
-            text = render("utter_perk_gift", lang, gift=config.gifts[gift][lang])
+            text = render(self.texts, "utter_perk_gift", lang, gift=config.gifts[gift][lang])
         else:
-            text = render("utter_perk_priority_repair", lang)
+            text = render(self.texts, "utter_perk_priority_repair", lang)
         await self.reply(record, agent, text, {"perk": kind})
         self.store.log_event(record.sender_id, "perk", kind=kind, by=agent, amount=entry.get("amount"), gift=gift)
         return entry

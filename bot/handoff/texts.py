@@ -5,23 +5,27 @@ them where every other text lives and `bot lint` checks them, zh and en. The con
 them: it renders the variation for the user's language here and sends it as the agent's own message (recorded
 with the agent's name), so the transcript shows who said it.
 
-    render("utter_agent_intro", "zh", agent_name="小李")   # -> "我是小李，接下来我来帮你。"
+    render(ctx.texts, "utter_agent_intro", "zh", agent_name="小李")   # -> "我是小李，接下来我来帮你。"
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from bot import texts
+from bot.texts import Texts
 
 __all__ = ["render", "responses_file"]
 
 
-def responses_file() -> Path:
-    return texts.responses_path("handoff")
+RESPONSES_FILE = "handoff"  # responses/handoff.yml (bot.texts)
 
 
-def render(name: str, language: str, path: Optional[Path] = None, **values: Any) -> str:
+def responses_file(texts: Texts) -> Path:
+    """`responses/handoff.yml` of the caller's texts."""
+    return texts.path(RESPONSES_FILE)
+
+
+def render(texts: Texts, name: str, language: str, /, **values: Any) -> str:
     """The `language` variation of response `name` (else the en one), with `{key}` filled from `values`."""
-    return texts.render(path or "handoff", name, language, **values)
+    return texts.render(RESPONSES_FILE, name, language, **values)

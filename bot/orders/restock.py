@@ -1,7 +1,7 @@
 """Restock alerts: when a sold-out product is back, tell every subscriber once, in their language, then forget them.
 
-    report = await notify_restocked(backend, redis=ctx.redis)            # every product in stock with subscribers
-    report = await notify_restocked(backend, ["phone_14_pro"], redis=ctx.redis)
+    report = await notify_restocked(backend, redis=ctx.redis, texts=ctx.texts)  # every product in stock with subscribers
+    report = await notify_restocked(backend, ["phone_14_pro"], redis=ctx.redis, texts=ctx.texts)
 
 Two ways in. `bot orders stock phone_14_pro 50` (bot/cli/orders.py) sets the stock and notifies right
 away. `RestockWatcher`, a daemon thread in the action server, runs the same check every
@@ -29,10 +29,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional
 
-from bot import keys, texts
+from bot import keys
 from bot.errors import CanyuError
 from bot.orders import OrderBackend, RestockAlert
 from bot.orders.products import PRODUCTS, product_label
+from bot.texts import Texts
 
 __all__ = ["RestockReport", "notify_restocked", "restock_message", "RestockWatcher", "LOCK_KEY",
            "DEFAULT_CHECK_S", "RESPONSES_FILE"]
@@ -56,8 +57,8 @@ class RestockReport:
     busy: bool = False
 
 
-def restock_message(product: str, language: str) -> str:
-    """ "Good news: the Millet Phone 14 Pro is back in stock …" in the user's language."""
+def restock_message(texts: Texts, product: str, language: str) -> str:
+    """ "Good news: the Millet Phone 14 Pro is back in stock …" in the user's language (`texts`: `ctx.texts`)."""
     return texts.render(RESPONSES_FILE, "utter_restock_back", language, product=product_label(product, language))
 
 
@@ -69,12 +70,13 @@ def _release(redis: Any, token: str) -> None:
         logger.warning("restock: cannot release %s: %s", LOCK_KEY, exc)
 
 
-async def _tell(backend: OrderBackend, alert: RestockAlert, send: SendFn, redis: Any, report: RestockReport) -> None:
+async def _tell(backend: OrderBackend, alert: RestockAlert, send: SendFn, texts: Texts,
+                report: RestockReport) -> None:
     if not backend.claim_restock_alert(alert.owner, alert.product):
         return  # another process told this user already
     who = f"{alert.owner}/{alert.product}"
     try:
-        await send(alert.owner, [restock_message(alert.product, alert.language)], channel=alert.channel)
+        await send(alert.owner, [restock_message(texts, alert.product, alert.language)], channel=alert.channel)
     except Exception as exc:  # CanyuError, OSError or a platform library's own: retry on the next check
         getattr(backend, "restore_restock_alert", lambda a: None)(alert)
         report.failed[who] = f"{type(exc).__name__}: {exc}"
@@ -95,9 +97,9 @@ async def _lock(r: Any, token: str, wait: float) -> bool:
 
 
 async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[str]] = None, *, redis: Any,
-                           send: Optional[SendFn] = None, wait: float = 0.0) -> RestockReport:
+                           texts: Texts, send: Optional[SendFn] = None, wait: float = 0.0) -> RestockReport:
     """Tell the subscribers of every product in `products` (default: all) that is in stock now; `redis`: the
-    caller's client (the lock, and the outbound queue).
+    caller's client (the lock, and the outbound queue); `texts`: the caller's (`ctx.texts`).
 
     Another process's check holds the lock: wait up to `wait` seconds for it, else return with `busy`
     (that check, or the next periodic one, covers the change).
@@ -117,7 +119,7 @@ async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[st
             alerts = backend.restock_alerts(product)
             if alerts and backend.stock(product) > 0:
                 for alert in alerts:
-                    await _tell(backend, alert, send, r, report)
+                    await _tell(backend, alert, send, texts, report)
     finally:
         _release(r, token)
     return report
@@ -126,15 +128,17 @@ async def notify_restocked(backend: OrderBackend, products: Optional[Iterable[st
 class RestockWatcher(threading.Thread):
     """Runs `notify_restocked` every `interval` seconds in its own event loop until `stop()`."""
 
-    def __init__(self, backend: OrderBackend, redis: Any, interval: float = DEFAULT_CHECK_S) -> None:
+    def __init__(self, backend: OrderBackend, redis: Any, texts: Texts, interval: float = DEFAULT_CHECK_S) -> None:
         super().__init__(name="canyu-restock", daemon=True)
         self.backend = backend
+        self.texts = texts
         self.interval = interval
         self.redis = redis
         self._stopped = threading.Event()
 
     @classmethod
-    def from_env(cls, backend: OrderBackend, redis: Any, env: Mapping[str, str]) -> Optional["RestockWatcher"]:
+    def from_env(cls, backend: OrderBackend, redis: Any, texts: Texts,
+                 env: Mapping[str, str]) -> Optional["RestockWatcher"]:
         """A watcher with ``CANYU_RESTOCK_CHECK_S`` of `env` (default 10 s), or None when it is 0."""
         raw = (env.get("CANYU_RESTOCK_CHECK_S") or "").strip()
         try:
@@ -143,7 +147,7 @@ class RestockWatcher(threading.Thread):
             logger.warning("restock: CANYU_RESTOCK_CHECK_S=%r is not a number of seconds; using %s", raw,
                            DEFAULT_CHECK_S)
             interval = DEFAULT_CHECK_S
-        return cls(backend, redis, interval) if interval > 0 else None
+        return cls(backend, redis, texts, interval) if interval > 0 else None
 
     def stop(self) -> None:
         self._stopped.set()
@@ -153,7 +157,7 @@ class RestockWatcher(threading.Thread):
         try:
             while not self._stopped.wait(self.interval):
                 try:
-                    report = loop.run_until_complete(notify_restocked(self.backend, redis=self.redis))
+                    report = loop.run_until_complete(notify_restocked(self.backend, redis=self.redis, texts=self.texts))
                 except Exception as exc:  # Redis or the database is down: try again next time
                     logger.warning("restock: check failed: %s", exc)
                     continue

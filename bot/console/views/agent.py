@@ -49,9 +49,9 @@ def _store(request: Request) -> HandoffStore:
 
 
 def _service(request: Request) -> HandoffService:
-    s = request.app.ctx.settings
-    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token), request.app.ctx.context.outbound,
-                          followups=config_from_env(request.app.ctx.context.env))
+    s, ctx = request.app.ctx.settings, request.app.ctx.context
+    return HandoffService(_store(request), RasaClient(s.rasa_url, s.rasa_token), ctx.outbound,
+                          followups=config_from_env(ctx.env), texts=ctx.texts)
 
 
 def _error(message: str, status: int) -> Any:

@@ -62,7 +62,8 @@ async def _approve(request: Request, proposal_id: str, data: Dict[str, Any]) -> 
         _fans(request).approve, proposal_id, request.ctx.user.name, answer=_pair(data.get("answer")),
         questions={k: _lines(questions.get(k)) for k in ("en", "zh")}, name=_pair(data.get("name")),
         products=_lines(data.get("products")))
-    published["told"] = await tell_fan(published, POINTS_PER_ANSWER, request.app.ctx.context.outbound)
+    published["told"] = await tell_fan(published, POINTS_PER_ANSWER, request.app.ctx.context.outbound,
+                                       request.app.ctx.context.texts)
     return published
 
 
@@ -70,7 +71,7 @@ async def _reject(request: Request, proposal_id: str, data: Dict[str, Any]) -> D
     from bot.fan_answers import tell_fan
 
     rejected: Dict[str, Any] = await _blocking(_fans(request).reject, proposal_id, request.ctx.user.name, str(data.get("reason") or ""))
-    rejected["told"] = await tell_fan(rejected, 0, request.app.ctx.context.outbound)
+    rejected["told"] = await tell_fan(rejected, 0, request.app.ctx.context.outbound, request.app.ctx.context.texts)
     return rejected
 
 

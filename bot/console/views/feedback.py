@@ -56,7 +56,8 @@ async def _apply(request: Request, item_id: str, data: Dict[str, Any]) -> Dict[s
                             by=request.ctx.user.name, **extra)
     result: Dict[str, Any] = {"id": item.id, "status": item.status, "count": item.count}
     if item.status in ANNOUNCED:
-        report = await notify_status(store, item.id, request.app.ctx.context.outbound.send_to_user)
+        report = await notify_status(store, item.id, request.app.ctx.context.outbound.send_to_user,
+                                     texts=request.app.ctx.context.texts)
         result.update(sent=len(report.sent), queued=len(report.queued), already=len(report.skipped),
                       unsubscribed=len(report.unsubscribed), failed=len(report.failed))
     return result
