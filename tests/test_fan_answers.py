@@ -36,8 +36,9 @@ from bot.trainer.inbox import ITEMS
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = load_rules(rules_path(load_settings()))
-TEXTS = Texts(REPO / "responses")
 """The fan tiers of this checkout (fans.yml), as a composition root hands them down."""
+TEXTS = Texts(REPO / "responses")
+"""The bot texts of this checkout (responses/), as a composition root hands them down (`ctx.texts`)."""
 FAN = "telegram:4101"
 QUESTION_ZH = "充电宝能给无人机充电吗"
 QUESTION_EN = "Can the power bank charge my drone?"
