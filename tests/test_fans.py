@@ -16,9 +16,26 @@ import redis
 
 from bot.errors import DataError
 from bot.fans import (
-    AlreadyRedeemed, LinkError, NotEligible, PoolEmpty, add_codes, create_link_code, explain_status, find_link_code,
-    grant_code, grant_tier, has_privilege, identities, priority_for, profile_id, queue_note, redeem_code,
-    redeem_link_code, redemptions, status_of, tier_of,
+    AlreadyRedeemed,
+    LinkError,
+    NotEligible,
+    PoolEmpty,
+    add_codes,
+    create_link_code,
+    explain_status,
+    find_link_code,
+    grant_code,
+    grant_tier,
+    has_privilege,
+    identities,
+    priority_for,
+    profile_id,
+    queue_note,
+    redeem_code,
+    redeem_link_code,
+    redemptions,
+    status_of,
+    tier_of,
 )
 from bot.fans._rules import load_rules, parse_rules, rules_path
 from bot.feedback import FeedbackStore

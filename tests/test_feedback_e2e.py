@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-import requests
 
 from bot.feedback import FeedbackStore
 from tests.fakes.rasa_channels import TELEGRAM_SECRET, WECHAT_TOKEN, ChannelsStack, TelegramUser, WeChatUser

@@ -72,8 +72,9 @@ def test_predicts_handoff_for_safety_and_requests(setup: Any) -> None:
 
 
 def test_priority_beats_rule_policy(setup: Any) -> None:
-    from bot.handoff.policy import ESCALATION_POLICY_PRIORITY
     from rasa.core.constants import RULE_POLICY_PRIORITY
+
+    from bot.handoff.policy import ESCALATION_POLICY_PRIORITY
 
     assert setup[0].priority == ESCALATION_POLICY_PRIORITY > RULE_POLICY_PRIORITY
 
