@@ -75,6 +75,7 @@ def _positive_int(env: Mapping[str, str], name: str) -> Optional[int]:
     try:
         return int(raw)
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"{name}={raw!r} is not a whole number; set it to e.g. 2, or unset it") from None
 
 

@@ -49,6 +49,7 @@ def max_bytes(env: Mapping[str, str]) -> int:
     try:
         value = int(raw)
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"CANYU_MEDIA_MAX_BYTES={raw!r} is not a whole number of bytes; use e.g. "
                           f"{DEFAULT_MAX_BYTES}") from None
     if value <= 0:
@@ -61,6 +62,7 @@ def _keep_seconds(env: Mapping[str, str]) -> int:
     try:
         return max(1, int(float(raw) * 86400))
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"CANYU_MEDIA_KEEP_DAYS={raw!r} is not a number of days; use e.g. "
                           f"{DEFAULT_KEEP_DAYS}") from None
 

@@ -52,6 +52,7 @@ class RasaClient:
                                               code=resp.status, detail=detail)
                     return await resp.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # cause dropped: aiohttp's error holds the URL, whose query holds the token
             raise RasaUnavailable(f"Rasa API {method} {path} failed: {type(exc).__name__} (is Rasa running at "
                                   f"{self.url}?)", detail=type(exc).__name__) from None
 

@@ -101,6 +101,7 @@ def retry_seconds(env: Mapping[str, str]) -> float:
     try:
         value = float(raw)
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(
             f"CANYU_ACTION_RETRY_S={raw!r} is not a number of seconds; use e.g. 60 (0: no retry)") from None
     if value < 0:

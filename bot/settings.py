@@ -92,6 +92,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     except ValueError:
         from bot.errors import ConfigError
 
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"{name}={raw!r} is not a port number; set it to e.g. {default}") from None
 
 

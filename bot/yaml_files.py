@@ -35,8 +35,8 @@ def load(path: Path, parse: Callable[[Any, str], T], missing: str = "missing") -
     path = Path(path)
     try:
         mtime = path.stat().st_mtime
-    except OSError:
-        raise ConfigError(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {missing}") from exc
     key = (str(path), parse)
     with _lock:
         hit = _cache.get(key)

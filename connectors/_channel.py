@@ -42,6 +42,7 @@ class Settings:
         try:
             return float(raw)
         except ValueError:
+            # cause dropped: the message quotes the bad value and the reason
             raise ConfigError(f"{var}={raw!r} is not a number{unit}; use e.g. {default}") from None
 
 

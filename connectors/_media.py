@@ -84,6 +84,7 @@ class ChannelMediaStore(MediaStore):
                 resp = requests.get(client.API_BASE_URL + "media/get", timeout=client.timeout or 10, stream=True,
                                     params={"access_token": token, "media_id": media_id})
             except requests.RequestException as exc:
+                # cause dropped: the request error holds the URL, whose query holds the access token
                 raise MediaError(f"WeChat media/get unreachable ({type(exc).__name__})", platform="wechat") from None
             with resp:
                 if resp.status_code >= 400:

@@ -71,6 +71,7 @@ class _Client(WeChatClient):
                         "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
                         "force_refresh": stale is not None})
             except requests.RequestException as exc:
+                # cause dropped: the request error holds the URL, whose query holds the app secret
                 raise ConnectorError(f"WeChat token request to {self.API_BASE_URL} failed ({type(exc).__name__})",
                                      platform="wechat") from None
             if res.status_code >= 400:
@@ -130,19 +131,23 @@ class WeChatApi:
                     attempt -= 1
                     continue
                 if code in WINDOW_ERRORS:
+                    # cause dropped: wechatpy's error holds the request, whose URL holds the access token
                     raise WindowClosed(f"WeChat refused {endpoint}: errcode {code} (48-hour window closed "
                                        "or reply quota used)", platform="wechat", code=code) from None
                 if code == RATE_LIMITED:
+                    # cause dropped: wechatpy's error holds the request, whose URL holds the access token
                     raise ConnectorError(f"WeChat API quota exhausted on {endpoint} (45009)",
                                          platform="wechat", code=code) from None
                 transient = code is None or code in _TRANSIENT
                 if not transient or attempt >= self.attempts:
                     status = getattr(getattr(exc, "response", None), "status_code", None)
                     detail = f"errcode {code} {exc.errmsg}" if code is not None else f"HTTP {status}"
+                    # cause dropped: wechatpy's error holds the request, whose URL holds the access token
                     raise ConnectorError(f"WeChat {endpoint} failed: {detail}", platform="wechat",
                                          code=code) from None
             except requests.RequestException as exc:
                 if attempt >= self.attempts:
+                    # cause dropped: the request error holds the URL, whose query holds the access token
                     raise ConnectorError(f"WeChat {endpoint} unreachable: {type(exc).__name__}",
                                          platform="wechat") from None
             time.sleep(self.backoff * 2 ** (attempt - 1))

@@ -77,6 +77,7 @@ def check_timestamp(timestamp: Optional[str], now: Optional[float] = None,
     try:
         ts = int(str(timestamp))
     except (TypeError, ValueError):
+        # cause dropped: the message quotes the bad timestamp
         raise ProtocolError(f"bad timestamp {timestamp!r}", 403) from None
     now = time.time() if now is None else now
     if abs(now - ts) > window:
@@ -92,8 +93,8 @@ def harden_xml(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> str:
         raise ProtocolError("DOCTYPE/ENTITY declarations are not allowed", 400)
     try:
         text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtocolError("body is not UTF-8", 400) from None
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("body is not UTF-8", 400) from exc
     if not text.strip():
         raise ProtocolError("empty body", 400)
     return text
@@ -103,7 +104,7 @@ def _parse_dict(xml: str) -> Dict[str, Any]:
     try:
         doc = xmltodict.parse(xml, disable_entities=True)
     except Exception as exc:  # expat errors come in several types
-        raise ProtocolError(f"malformed XML: {exc}", 400) from None
+        raise ProtocolError(f"malformed XML: {exc}", 400) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("xml"), dict):
         raise ProtocolError("XML root must be <xml>", 400)
     return cast(Dict[str, Any], doc["xml"])
@@ -119,10 +120,10 @@ def decrypt(crypto: WeChatCrypto, xml: str, msg_signature: Optional[str],
     check_signature(crypto.token, msg_signature, timestamp, nonce, encrypt)
     try:
         plain = crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
-    except (InvalidSignatureException, InvalidAppIdException):
-        raise ProtocolError("envelope signature or appid mismatch", 403) from None
+    except (InvalidSignatureException, InvalidAppIdException) as exc:
+        raise ProtocolError("envelope signature or appid mismatch", 403) from exc
     except Exception as exc:  # binascii/ValueError/struct/UnicodeDecodeError on bad ciphertext
-        raise ProtocolError(f"undecryptable envelope ({type(exc).__name__})", 400) from None
+        raise ProtocolError(f"undecryptable envelope ({type(exc).__name__})", 400) from exc
     if _FORBIDDEN.search(plain.encode("utf-8")):
         raise ProtocolError("DOCTYPE/ENTITY declarations are not allowed", 400)
     return cast(str, plain)
@@ -139,7 +140,7 @@ def parse(xml: str) -> Any:
     try:
         return parse_message(xml)
     except Exception as exc:
-        raise ProtocolError(f"unparseable message: {exc}", 400) from None
+        raise ProtocolError(f"unparseable message: {exc}", 400) from exc
 
 
 def kind(msg: Any) -> Tuple[str, str]:

@@ -108,8 +108,10 @@ class WeChatSender:
             raise
         except ConnectorError as exc:
             if exc.code == RATE_LIMITED:
+                # cause dropped: the message is the cause's own text
                 raise WindowClosed(str(exc), platform="wechat", code=exc.code) from None
             if exc.code in PERMANENT_ERRORS:
+                # cause dropped: the message is the cause's own text
                 raise DeliveryError(str(exc), platform="wechat", code=exc.code, permanent=True) from None
             raise
 

@@ -109,6 +109,7 @@ def _timeout(env: Mapping[str, str]) -> float:
     try:
         return float(raw) if raw else DEFAULT_TIMEOUT_S
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"CANYU_REST_TIMEOUT={raw!r} is not a number of seconds; use e.g. "
                           f"{DEFAULT_TIMEOUT_S:g}") from None
 

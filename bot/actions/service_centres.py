@@ -92,6 +92,7 @@ def parse_centres(data: Any, source: str = "service_centres.yml") -> List[Centre
         try:
             lat, lon = float(raw.get("lat")), float(raw.get("lon"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
+            # cause dropped: the message quotes the bad lat/lon
             raise ConfigError(f"{where}: lat and lon must be numbers in degrees (found lat={raw.get('lat')!r}, "
                               f"lon={raw.get('lon')!r})") from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):

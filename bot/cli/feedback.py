@@ -205,6 +205,7 @@ def _parse_day(raw: Optional[str]) -> Optional[float]:
     try:
         return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
     except ValueError:
+        # cause dropped: the message quotes the bad date and the format
         raise ConfigError(f"date {raw!r} is not YYYY-MM-DD") from None
 
 

@@ -73,6 +73,7 @@ def load_console_settings(env: Mapping[str, str]) -> ConsoleSettings:
     try:
         hours = float(hours_raw)
     except ValueError:
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(
             f"CANYU_CONSOLE_SESSION_HOURS={hours_raw!r} is not a number; set it to e.g. {DEFAULT_SESSION_HOURS}"
         ) from None
@@ -80,6 +81,7 @@ def load_console_settings(env: Mapping[str, str]) -> ConsoleSettings:
     try:
         mask = parse_kinds(mask_raw)
     except ValueError as exc:
+        # cause dropped: the message quotes the bad value and the parser's reason
         raise ConfigError(f"CANYU_CONSOLE_MASK={mask_raw!r}: {exc}") from None
     return ConsoleSettings(
         redis_url=env.get("REDIS_URL") or None,

@@ -36,6 +36,7 @@ class DeliverySettings:
             try:
                 value = float(raw)
             except ValueError:
+                # cause dropped: the message quotes the bad value and the reason
                 raise ConfigError(f"{var}={raw!r} is not a number; use e.g. {default}") from None
             if value < minimum:
                 raise ConfigError(f"{var}={raw!r} must be at least {minimum}")

@@ -76,6 +76,7 @@ def parse_schedule(raw: Optional[str]) -> Optional[Tuple[int, int, int]]:
         if day[:3] not in _DAYS or not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
+        # cause dropped: the message quotes the bad value and the format
         raise ConfigError(f"CANYU_DIGEST_SCHEDULE={raw!r} is not '<weekday> <HH:MM>' (UTC), e.g. 'fri 02:00', "
                           f"or 'off'") from None
     return _DAYS.index(day[:3]), hour, minute

@@ -59,6 +59,7 @@ def _number(data: Mapping[str, Any], key: str, default: float, source: str, low:
     try:
         value = float(raw)
     except (TypeError, ValueError):
+        # cause dropped: the message quotes the bad value and the reason
         raise ConfigError(f"{source}: {key}={raw!r} is not a number (e.g. {default})") from None
     if not low <= value <= high:
         raise ConfigError(f"{source}: {key}={raw!r} must be between {low} and {high}")

@@ -89,6 +89,7 @@ def parse_discretion(data: Any, source: str = "discretion.yml") -> Discretion:
             roles[str(role)] = RoleLimits(int(raw.get("credit_max") or 0), int(raw.get("credit_daily") or 0),
                                           bool(raw.get("priority_repair")), allowed)
         except (TypeError, ValueError):
+            # cause dropped: the message quotes the bad values
             raise ConfigError(f"{source}: role '{role}': credit_max and credit_daily are whole yuan (found "
                               f"{raw.get('credit_max')!r}, {raw.get('credit_daily')!r})") from None
     return Discretion(roles, gifts, source)
@@ -150,6 +151,7 @@ class DiscretionLog:
             try:
                 value = int(amount)
             except (TypeError, ValueError):
+                # cause dropped: the message quotes the bad value and the reason
                 raise PerkRefused(f"a goodwill credit is a whole number of yuan, not {amount!r}") from None
             entry["amount"] = value
             if value <= 0:

@@ -143,6 +143,7 @@ def parse_config(data: Mapping[str, Any], source: str = "escalation.yml") -> Esc
             try:
                 matchers.append((str(pat), re.compile(str(pat), re.IGNORECASE)))
             except re.error as exc:
+                # cause dropped: the message quotes the pattern and re's reason
                 raise ConfigError(f"{where}: pattern {pat!r} is not a valid regular expression ({exc})") from None
         low = raw.get("low_confidence") or {}
         try:
@@ -150,7 +151,7 @@ def parse_config(data: Mapping[str, Any], source: str = "escalation.yml") -> Esc
             threshold = float(low["threshold"]) if low else None
             turns = int(low.get("turns", 2)) if low else 2
         except (TypeError, ValueError, KeyError) as exc:
-            raise ConfigError(f"{where}: priority, low_confidence.threshold and .turns must be numbers ({exc})") from None
+            raise ConfigError(f"{where}: priority, low_confidence.threshold and .turns must be numbers ({exc})") from exc
         rules.append(Rule(
             name=str(raw["name"]), reason=str(raw.get("reason") or raw["name"]), priority=priority,
             urgent=bool(raw.get("urgent", False)), intents=tuple(raw.get("intents") or ()),
@@ -171,7 +172,7 @@ def parse_config(data: Mapping[str, Any], source: str = "escalation.yml") -> Esc
             source=source,
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{source}: tiers/wait/canned_replies/perks have a wrong shape ({exc}); see the comments in the file") from None
+        raise ConfigError(f"{source}: tiers/wait/canned_replies/perks have a wrong shape ({exc}); see the comments in the file") from exc
 
 
 def config_path(settings: "Settings") -> Path:

@@ -67,7 +67,7 @@ def load_config(root: Path) -> RetrieverConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
     section = raw.get("retriever") or {}
     known = set(RetrieverConfig.__dataclass_fields__)
     unknown = sorted(set(section) - known)

@@ -76,8 +76,8 @@ def load_zh_similarity(root: Path) -> ZhSimilarityConfig:
     try:
         parsed = {str(k): float(v) for k, v in weights.items()}
         rw = float(raw.get("retriever_weight", 0.0))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{path}: zh_similarity weights and retriever_weight must be numbers") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: zh_similarity weights and retriever_weight must be numbers") from exc
     if rw < 0:
         raise ConfigError(f"{path}: zh_similarity.retriever_weight must be >= 0 (0: off), not {rw}")
     return ZhSimilarityConfig(weights=parsed, retriever_weight=rw)

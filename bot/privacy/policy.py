@@ -90,7 +90,7 @@ def parse_policy(text: str, source: str = "privacy.yml") -> RetentionPolicy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
 
     def fail(path: str, problem: str) -> ConfigError:
         line = lines.get(path) or lines.get(path.rsplit(".", 1)[0])

@@ -145,8 +145,10 @@ def _reload(rasa_url: str, token: Optional[str], model: str) -> None:
         asyncio.run(RasaClient(rasa_url, token).replace_model(model))
     except RasaUnavailable as exc:
         if exc.code is None:
+            # cause dropped: the message restates the cause (its detail and the Rasa URL)
             raise RasaUnavailable(f"the new model is at {model}, but Rasa at {rasa_url} did not answer "
                                   f"({exc.detail}); is it running?", detail=exc.detail) from None
+        # cause dropped: the cause quotes Rasa's answer unredacted; the message redacts the token
         raise RasaUnavailable(f"Rasa at {rasa_url} refused the new model {model}: HTTP {exc.code} "
                               f"{redact(exc.detail[:200], [token or ''])}", code=exc.code, detail=exc.detail) from None
 

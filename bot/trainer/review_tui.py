@@ -121,6 +121,7 @@ def _pick(groups: List[Dict[str, Any]], number: Any) -> Dict[str, Any]:
     except (ValueError, IndexError):
         from bot.errors import DataError
 
+        # cause dropped: the message quotes the bad number and the range
         raise DataError(f"there is no group {number!r}; pick a number from 1 to {len(groups)}") from None
 
 
@@ -233,6 +234,7 @@ def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optio
             except IndexError:
                 from bot.errors import DataError
 
+                # cause dropped: the message quotes the bad number and the range
                 raise DataError(f"there is no answer {wrong}; `bot review --answers` lists {len(recent)}") from None
         item = review.mark_wrong(answer_id, by=settings.env.get("USER") or "trainer",
                                  note=getattr(args, "note", "") or "")
