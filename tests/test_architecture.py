@@ -184,6 +184,13 @@ def test_module_rules(module: str, path: Path) -> None:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs and \
                     ("\u4e00-" in node.value or "\u3400-" in node.value):
                 problems.append(f"line {node.lineno}: a CJK character range: use bot.language (CJK_CHAR, has_cjk)")
+    # `from None` hides the error that explains a failure: allowed only with a reason (a secret, a restated cause)
+    text = source.splitlines()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.cause, ast.Constant) and node.cause.value is None and \
+                not any("# cause dropped:" in line for line in text[max(0, node.lineno - 2):node.lineno]):
+            problems.append(f"line {node.lineno}: raise … from None drops the cause: keep it (from exc), "
+                            "or say why with '# cause dropped: …'")
     assert not problems, f"{module}:\n  " + "\n  ".join(problems)
 
 
