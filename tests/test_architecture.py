@@ -58,8 +58,6 @@ COMPOSITION_ROOTS: Set[str] = {
     "bot/plugin_context.py",
     "bot/locks.py",
     "bot/console/__main__.py",
-    "bot/cli/trainer.py",
-    "bot/cli/privacy.py",
     "bot/nlu/featurizer.py",  # a Rasa component: Rasa builds it from config.yml, so it reads its settings
     "bot/knowledge/kb_eval.py",  # a dev tool's `python -m` main()
     "bot/knowledge/zh_fit.py",  # a dev tool's `python -m` main()

@@ -10,12 +10,8 @@ if TYPE_CHECKING:
 
 
 def _context(args: argparse.Namespace) -> AppContext:
-    """The CLI run's context (`args.ctx`, built once by the CLI main); built here when the main has not."""
-    ctx = getattr(args, "ctx", None)
-    if ctx is None:
-        from bot.context import build_context
-
-        ctx = args.ctx = build_context()
+    """The CLI run's context (`args.ctx`, built once by the CLI main, `bot.cli.main`)."""
+    ctx: AppContext = args.ctx
     return ctx
 
 
