@@ -85,16 +85,23 @@ class EmbeddedRedis:
         if self.process is not None and self.process.poll() is None:
             return self.process.pid
         try:
-            info = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).info("server")
-            return int(info["process_id"])
+            return int(self._probe(lambda probe: probe.info("server"))["process_id"])
         except (redis.RedisError, OSError, KeyError, ValueError):
             return None
+
+    def _probe(self, command: Callable[["redis.Redis[bytes]"], Any]) -> Any:
+        """Run `command` on a one-off client of the socket, its connection closed after (no socket left open)."""
+        probe: "redis.Redis[bytes]" = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1)
+        try:
+            return command(probe)
+        finally:
+            probe.connection_pool.disconnect()
 
     def is_running(self) -> bool:
         if not self.socket.exists():
             return False
         try:
-            return bool(redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).ping())
+            return bool(self._probe(lambda probe: probe.ping()))
         except redis.RedisError:
             return False
 

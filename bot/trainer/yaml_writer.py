@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 from bot.errors import DataError
@@ -70,7 +71,7 @@ def add_examples(root: str, intent: str, texts: List[str]) -> Tuple[str, str, Li
     block = _find_block(root, intent)
     if block is None:
         path = os.path.join(root, NEW_INTENTS_FILE)
-        before = open(path, encoding="utf-8").read() if os.path.exists(path) else 'version: "3.1"\nnlu:\n'
+        before = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else 'version: "3.1"\nnlu:\n'
         if not before.endswith("\n"):
             before += "\n"
         after = before + f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in new)
