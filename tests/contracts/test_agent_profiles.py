@@ -21,15 +21,10 @@ from bot.handoff.agents import (
     AgentProfileStorage,
     RedisAgentProfiles,
 )
-from bot.storage import EmbeddedRedis
 
 CONSOLE_DISPLAY = {"lin": " 小林 ", "blank": "  "}
 """The console users' display names (`canyu:console_user:{name}` in Redis)."""
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True)
 
 
 @pytest.fixture(params=["memory", "redis"])

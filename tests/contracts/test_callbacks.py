@@ -19,7 +19,6 @@ from bot.followups._store import read_log
 from bot.handoff._memory import MemoryHandoffStore
 from bot.handoff.rules import Escalation, EscalationConfig
 from bot.handoff.store import HandoffStorage, RedisHandoffStore
-from bot.storage import EmbeddedRedis
 
 CONFIG = FollowupConfig()
 ESCALATION = EscalationConfig(rules=(), tier_boost={}, trust_metadata_tier=False, minutes_per_conversation=4.0,
@@ -38,10 +37,6 @@ class Stores:
                                          else self._log.read(0, T0 * 2))
         return [(e["what"], e["at"]) for e in entries]
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=64)
 
 
 @pytest.fixture(params=["memory", "redis"])

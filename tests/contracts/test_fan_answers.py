@@ -13,7 +13,6 @@ import redis
 from bot import keys
 from bot.errors import StorageError
 from bot.fan_answers import FanAnswerRecords, MemoryFanAnswerRecords, RedisFanAnswerRecords
-from bot.storage import EmbeddedRedis
 
 DAY = "2026-11-30"
 
@@ -23,10 +22,6 @@ def _proposal(number: int, ts: float, **extra: Any) -> Dict[str, Any]:
             "text": "能，IP68", "language": "zh", "profile": "wechat:a", "sender": "telegram:1",
             "status": "proposed", "ts": ts, **extra}
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=32)
 
 
 @pytest.fixture(params=["memory", "redis"])

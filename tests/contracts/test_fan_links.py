@@ -4,7 +4,6 @@ agree: a code works once, a profile has one live code, and failures lock a sende
 from __future__ import annotations
 
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, List
 
@@ -22,20 +21,7 @@ from bot.fans._links import (
     RedisLinkCodes,
 )
 from bot.fans._memory import MemoryLinkCodes
-from bot.storage import EmbeddedRedis
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=32)
+from tests.contracts import Clock
 
 
 @pytest.fixture(params=["memory", "redis"])

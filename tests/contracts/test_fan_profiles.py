@@ -13,12 +13,6 @@ import redis
 from bot.errors import StorageError
 from bot.fans._memory import MemoryFanProfiles
 from bot.fans._profiles import FanProfileStore, RedisFanProfiles, merge_profiles
-from bot.storage import EmbeddedRedis
-
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=32)
 
 
 @pytest.fixture(params=["memory", "redis"])

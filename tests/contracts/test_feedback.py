@@ -19,12 +19,6 @@ from bot.feedback import FeedbackStore, UnknownItem, Voice
 from bot.feedback._memory import MemoryFeedbackRepository
 from bot.feedback._redis_repository import RedisFeedbackRepository
 from bot.feedback._repository import MAX_EXEMPLARS, Exemplar, FeedbackRepository, Field, NewItem
-from bot.storage import EmbeddedRedis
-
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=64)
 
 
 @pytest.fixture(params=["memory", "redis"])

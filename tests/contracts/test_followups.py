@@ -17,17 +17,12 @@ from bot.errors import DataError, StorageError
 from bot.followups._config import FollowupConfig
 from bot.followups._memory import MemoryFollowupStore
 from bot.followups._store import FollowupStorage, FollowupStore, RedisFollowupStore
-from bot.storage import EmbeddedRedis
 
 CONFIG = FollowupConfig(delays_days={"handoff": 2, "repair": 7, "return": 0.5})
 DAY = 86400.0
 T0 = 1_700_000_000.0
 SUBJECT = {"zh": "左耳", "en": "the left earbud"}
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=64)
 
 
 @pytest.fixture(params=["memory", "redis"])

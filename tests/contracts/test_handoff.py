@@ -20,7 +20,7 @@ from bot.handoff.records import QUEUED, WITH_AGENT, ResolveInProgress
 from bot.handoff.rules import Escalation, EscalationConfig
 from bot.handoff.store import HandoffStorage, HandoffStore, RedisHandoffStore
 from bot.settings import load_settings
-from bot.storage import EmbeddedRedis
+from tests.contracts import Clock
 
 CONFIG = EscalationConfig(rules=(), tier_boost={"vip": 30, "fan": 5}, trust_metadata_tier=True,
                           minutes_per_conversation=4.0, no_agent_timeout_seconds=60.0, agent_online_seconds=90.0,
@@ -40,19 +40,6 @@ def _newcomer(sender_id: str) -> Tuple[str, int]:
     return ("newcomer", 0)
 
 
-class Clock:
-    """The memory store's clock; the Redis store's expiries run on the server's clock (real seconds)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=64)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -15,14 +15,9 @@ import redis
 from bot.errors import ConfigError, StorageError
 from bot.handoff._memory import MemoryPerkStore
 from bot.handoff.perks import NoCodesLeft, PerkStorage, PerkStore, RedisPerkStore
-from bot.storage import EmbeddedRedis
 
 T0 = 1_700_000_000.0
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=64)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -13,14 +13,9 @@ import redis
 from bot.analytics._memory import MemoryRatings
 from bot.analytics._records import RatingsLog, RedisRatings, rating_fields
 from bot.errors import StorageError
-from bot.storage import EmbeddedRedis
 
 T0 = 1_760_000_000.0
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -12,7 +12,6 @@ import redis
 
 from bot.errors import StorageError
 from bot.feedback import MemorySubscriptions, RedisSubscriptions, Subscriptions
-from bot.storage import EmbeddedRedis
 
 PEOPLE = {"telegram:1": "wechat:a", "wechat:a": "wechat:a"}
 """Two identities of one person (linked fan profiles), everyone else on their own."""
@@ -21,10 +20,6 @@ PEOPLE = {"telegram:1": "wechat:a", "wechat:a": "wechat:a"}
 def _person(sender_id: str) -> str:
     return PEOPLE.get(sender_id, sender_id)
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True, max_connections=32)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -16,7 +16,6 @@ from bot import keys
 from bot.console._users_memory import MemoryUserStore
 from bot.console.users import RedisUserStore, User, UserStorage, UserStore, hash_password, needs_rehash
 from bot.errors import ConfigError, StorageError
-from bot.storage import EmbeddedRedis
 
 
 class Users:
@@ -38,10 +37,6 @@ class Users:
             assert isinstance(self.store, MemoryUserStore)
             self.store.set_stored_password(name, stored)
 
-
-@pytest.fixture(scope="module")
-def red(redis_server: EmbeddedRedis) -> "redis.Redis[str]":
-    return redis.Redis.from_url(redis_server.url, decode_responses=True)
 
 
 @pytest.fixture(params=["memory", "redis"])
