@@ -12,7 +12,6 @@ import os
 import time
 from typing import Any, Dict, Optional
 
-from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.trainer import charts
 from bot.trainer.cluster import group_items
@@ -100,17 +99,8 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
 
-def main(args: argparse.Namespace, redis: Optional[Any] = None, settings: Optional[Settings] = None) -> int:
-    """`bot report`; Redis and the settings come from the CLI's context (`args.ctx`) unless handed in."""
-    ctx = getattr(args, "ctx", None)
-    if settings is None:
-        if ctx is None:
-            raise ConfigError("`bot report` needs the CLI's context (args.ctx) or its settings")
-        settings = ctx.settings
-    if redis is None:
-        if ctx is None:
-            raise ConfigError("`bot report` needs the CLI's context (args.ctx) or a Redis client")
-        redis = ctx.redis
+def main(args: argparse.Namespace, redis: Any, settings: Settings) -> int:
+    """`bot report`; the CLI hands in its context's Redis and settings (bot/cli/trainer.py)."""
     report = build_report(redis, str(settings.home), days=args.days)
     out = args.out or os.path.join(str(settings.home), "reports", f"week-{report['to']}")
     paths = write_report(report, out)

@@ -17,7 +17,6 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
-from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.trainer.inbox import REASONS
 from bot.trainer.review import Review
@@ -202,19 +201,9 @@ def register_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rasa-token", default=None, help="Rasa API token (default $RASA_TOKEN)")
 
 
-def main(args: argparse.Namespace, redis: Optional[Any] = None, repo_root: Optional[str] = None,
-         settings: Optional[Settings] = None) -> int:
-    """`bot review`; Redis and the settings (Rasa port, RASA_TOKEN, USER) come from the CLI's context (`args.ctx`)
-    unless handed in."""
-    ctx = getattr(args, "ctx", None)
-    if settings is None:
-        if ctx is None:
-            raise ConfigError("`bot review` needs the CLI's context (args.ctx) or its settings")
-        settings = ctx.settings
-    if redis is None:
-        if ctx is None:
-            raise ConfigError("`bot review` needs the CLI's context (args.ctx) or a Redis client")
-        redis = ctx.redis
+def main(args: argparse.Namespace, redis: Any, settings: Settings, repo_root: Optional[str] = None) -> int:
+    """`bot review`; the CLI hands in its context's Redis and settings (Rasa port, RASA_TOKEN, USER)
+    (bot/cli/trainer.py); `repo_root` defaults to the settings' home."""
     review = Review(redis, repo_root or str(settings.home))
     out = _console()
     answers_wanted = getattr(args, "answers", None)
