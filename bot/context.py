@@ -27,6 +27,7 @@ Importing this module has no side effects; building a context connects to nothin
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from bot.delivery import SenderRegistry
@@ -114,16 +115,16 @@ class AppContext:
                     self._orders = get_order_backend(self.env)
         return self._orders
 
-    @property
+    @cached_property
     def outbound(self) -> "Outbound":
         """Sending to users on their channel (`bot.outbound`) with this context's Redis, senders and delivery
-        settings (`CANYU_DELIVERY_*`)."""
+        settings (`CANYU_DELIVERY_*`, read once)."""
         from bot.delivery import DeliverySettings
         from bot.outbound import Outbound
 
         return Outbound(self.redis, self.senders, DeliverySettings.from_env(self.env))
 
-    @property
+    @cached_property
     def texts(self) -> "Texts":
         """The bot texts sent outside a Rasa turn, from `<home>/responses` of these settings (`bot.texts`)."""
         from bot.texts import Texts
