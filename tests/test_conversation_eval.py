@@ -29,6 +29,7 @@ from bot.settings import load_settings
 HOME = load_settings().home
 SET = HOME / "tests" / "conversations" / "first_questions.yml"
 HOLDOUT = HOME / "tests" / "conversations" / "holdout.yml"  # held out: written apart, never tuned on
+HOLDOUT2 = HOME / "tests" / "conversations" / "holdout2.yml"  # held out, written blind on 2026-11-30
 
 
 # ------------------------------------------------------------------------------ events → outcome
@@ -174,7 +175,7 @@ def test_normalise() -> None:
     assert normalise("14 Pro 的 battery 多大？") == "14pro的battery多大"
 
 
-@pytest.mark.parametrize("path", [SET, HOLDOUT], ids=["first_questions", "holdout"])
+@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2], ids=["first_questions", "holdout", "holdout2"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
@@ -184,26 +185,35 @@ def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_first_set() -> None:
-    """The held-out set measures questions nobody tuned on: none of its texts is in first_questions.yml, and
-    every outcome it expects names something that exists (an FAQ id, a spec or catalog fact the data holds,
-    a flow the eval reports), so a renamed entry fails here rather than silently scoring as a miss."""
+@pytest.mark.parametrize(
+    "holdout, per_language, earlier",
+    [(HOLDOUT, 60, [SET]), (HOLDOUT2, 80, [SET, HOLDOUT])],
+    ids=["holdout", "holdout2"],
+)
+def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
+        holdout: Path, per_language: int, earlier: List[Path]) -> None:
+    """A held-out set measures questions nobody tuned on: none of its texts is in an earlier set (holdout2 was
+    written blind, after the first holdout's misses had been seen), and every outcome it expects names something
+    that exists (an FAQ id, a spec or catalog fact the data holds, a flow the eval reports), so a renamed entry
+    fails here rather than silently scoring as a miss."""
     from bot.conversation_eval import FLOW_ACTIONS
     from bot.knowledge.facts import fact_docs
     from bot.knowledge.loader import load_kb
 
-    items = load_items(HOLDOUT)
-    assert sum(i.lang == "zh" for i in items) >= 60 and sum(i.lang == "en" for i in items) >= 60
+    items = load_items(holdout)
+    assert sum(i.lang == "zh" for i in items) >= per_language and sum(i.lang == "en" for i in items) >= per_language
     assert sum("unanswerable" in i.tags for i in items) >= len(items) // 6  # about a fifth the KB cannot answer
     texts = [normalise(i.text) for i in items]
-    assert len(texts) == len(set(texts)), "duplicate texts in the holdout set"
-    first = {normalise(i.text) for i in load_items(SET)}
-    assert not [i.text for i in items if normalise(i.text) in first], "holdout texts copied from first_questions"
+    assert len(texts) == len(set(texts)), f"duplicate texts in {holdout.name}"
+    for path in earlier:
+        seen = {normalise(i.text) for i in load_items(path)}
+        copied = [i.text for i in items if normalise(i.text) in seen]
+        assert not copied, f"{holdout.name} texts also in {path.name}: {copied}"
     facts = {d.id for d in fact_docs(load_kb(HOME / "knowledge"))}
     kb_ids = _kb_ids()
     for item in items:
         for outcome in item.expect:
-            where = f"{HOLDOUT}:{item.line}: unknown {outcome}"
+            where = f"{holdout}:{item.line}: unknown {outcome}"
             name = outcome.split(":", 1)[-1]
             if kind(outcome) == "entry":
                 assert name in kb_ids, where
