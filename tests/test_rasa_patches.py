@@ -257,7 +257,8 @@ def test_action_calls_send_the_same_body_over_one_kept_connection() -> None:
         bodies, ports, events = asyncio.run(_call_twice())
     finally:
         rasa_patches.uninstall()
-    assert bodies == rasa_bodies and json.loads(bodies[0])["domain"]["responses"]["utter_greet"]
+    assert [json.loads(b) for b in bodies] == [json.loads(b) for b in rasa_bodies]
+    assert json.loads(bodies[0])["domain"]["responses"]["utter_greet"]
     assert events == rasa_events
     assert rasa_ports[0] != rasa_ports[1]  # Rasa: a new connection per call
     assert ports[0] == ports[1]  # ours: the same one
@@ -273,16 +274,30 @@ def test_a_kept_connection_to_a_restarted_action_server_is_retried() -> None:
     assert len(bodies) == 2 and events[0] == events[1] and events[0]
 
 
-def test_the_encoded_call_is_what_json_dumps_makes() -> None:
-    domain = {"responses": {"utter_x": [{"text": "好的 \"ok\""}]}, "slots": {}}
-    body = {"next_action": "action_x", "sender_id": "rest:é", "tracker": {"events": [{"text": "你好"}]},
+def test_the_encoded_call_is_the_json_of_the_same_values() -> None:
+    domain = {"responses": {"utter_x": [{"text": "好的 \"ok\" a/b"}]}, "slots": {}}
+    body = {"next_action": "action_x", "sender_id": "rest:é/1", "tracker": {"events": [{"text": "你好\u2028"}],
+            "slots": {"kb_score": 0.1, "big": 2 ** 70, "none": None, "on": True, "list": (1, "a")}},
             "version": "3.6.21", "domain": domain}
     call = rasa_patches.encode_action_call(body)
-    assert call == body and call.encoded == json.dumps(body).encode()
+    assert call == body and json.loads(call.encoded) == json.loads(json.dumps(body))
+    assert call.encoded.isascii()  # non-ASCII escaped, as json.dumps does
     assert rasa_patches.encode_action_call(body).encoded == call.encoded  # the domain's JSON reused
     without = {k: v for k, v in body.items() if k != "domain"}
-    assert rasa_patches.encode_action_call(without).encoded == json.dumps(without).encode()
-    assert rasa_patches.encode_action_call({"domain": domain}).encoded == json.dumps({"domain": domain}).encode()
+    assert json.loads(rasa_patches.encode_action_call(without).encoded) == json.loads(json.dumps(without))
+    alone = rasa_patches.encode_action_call({"domain": domain}).encoded
+    assert json.loads(alone) == {"domain": domain}
+
+
+def test_odd_values_are_encoded_or_refused_as_json_dumps_does() -> None:
+    odd = {"tracker": {"slots": {1: "int key"}}, "version": "3.6.21"}
+    assert json.loads(rasa_patches.encode_action_call(odd).encoded) == json.loads(json.dumps(odd))
+    assert b'"nan":NaN' in rasa_patches.encode_action_call({"tracker": {"nan": float("nan")}}).encoded  # as json
+    for bad in ({"tracker": {"b": b"bytes"}}, {"tracker": {"o": object()}}):
+        with pytest.raises(TypeError):
+            json.dumps(bad)
+        with pytest.raises(TypeError):
+            rasa_patches.encode_action_call(bad)
 
 
 # --- the real assistant -------------------------------------------------------------------------------------
