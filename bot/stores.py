@@ -21,7 +21,9 @@ store saved last, kept for `RECENT` conversations, are still current). `save` of
 that first checks the header is still the one read. Anything else (the HTTP API, `rasa` tools, a stale mark,
 a concurrent write) takes the careful path: compare with every stored event; append if the stored events
 are a prefix, else merge as Rasa does (`_merge_trackers`: nothing stored is dropped) and rewrite. The event
-broker gets what Rasa's `stream_events` would send, without its extra read. docs/throughput.md has more.
+broker gets what Rasa's `stream_events` would send, without its extra read. The same script tells whether the
+conversation has a handoff record (`canyu:handoff:{sender}`), noted on the tracker for EscalationPolicy
+(bot/tracker_notes.py: one round trip less per message). docs/throughput.md has more.
 
 Old (string) trackers are read as they are and become lists on their next save; `CANYU_RASA_SPEEDUPS=0` gives
 Rasa's own store back and turns a list it meets into a string first. `record_exp` sets the expiry on every save;
@@ -35,6 +37,7 @@ import functools
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -51,8 +54,10 @@ from rasa.shared.core.trackers import (
     get_trackers_for_conversation_sessions,
 )
 
+from bot.keys import handoff as handoff_key
 from bot.locks import KEY_PREFIX, LockStore
 from bot.plugin_context import plugin_context
+from bot.tracker_notes import note_handoff
 
 __all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore", "reset_copy_memo"]
 """`LockStore` lives in bot/locks.py; endpoints.yml names it here (`bot.stores.LockStore`)."""
@@ -91,21 +96,24 @@ if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
 """
 
-# KEYS[1] tracker; ARGV[1] '1' for every session, ARGV[2] the header of the events held in memory ('' none).
-# {'list', header, events...}, {'same'} when the header is ARGV[2], {'string', json} or nil.
+# KEYS[1] tracker, KEYS[2] (optional) the conversation's handoff record; ARGV[1] '1' for every session, ARGV[2]
+# the header of the events held in memory ('' none). {kind, handoff record exists (0/1), ...}:
+# {'list', h, header, events...}, {'same', h} when the header is ARGV[2], {'string', h, json}, {'none', h}.
 _READ = """
+local h = 0
+if KEYS[2] then h = redis.call('EXISTS', KEYS[2]) end
 local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then return nil end
-if t == 'string' then return {'string', redis.call('GET', KEYS[1])} end
-if t ~= 'list' then return {t} end
+if t == 'string' then return {'string', h, redis.call('GET', KEYS[1])} end
+if t ~= 'list' then return {t, h} end
 local header = redis.call('LINDEX', KEYS[1], 0)
-if header == ARGV[2] then return {'same'} end
+if header == ARGV[2] then return {'same', h} end
 local start = 0
 if ARGV[1] ~= '1' then start = tonumber(cjson.decode(header).start) or 0 end
 local out = redis.call('LRANGE', KEYS[1], start + 1, -1)
-table.insert(out, 1, header); table.insert(out, 1, 'list')
+table.insert(out, 1, header); table.insert(out, 1, h); table.insert(out, 1, 'list')
 return out
 """
+ABSENT_NOTE_S = 1.0  # a handoff look-up for a sender without a tracker is noted on a new tracker this soon after
 
 
 class _Stored(NamedTuple):
@@ -180,6 +188,7 @@ class TrackerStore(RedisTrackerStore):
         self._rewrite = self.red.register_script(_REWRITE)
         self._read = self.red.register_script(_READ)
         self._recent: "OrderedDict[str, Tuple[str, Dict[str, Any], Tuple[Event, ...]]]" = OrderedDict()
+        self._absent: Dict[str, Tuple[bool, float]] = {}  # sender -> (handoff record seen, when): no tracker yet
 
     def init_tracker(self, sender_id: str) -> DialogueStateTracker:
         """Rasa's, with the domain's slots copied as `copy.copy` would, 3x faster (one tracker per message)."""
@@ -189,15 +198,32 @@ class TrackerStore(RedisTrackerStore):
         tracker.slots = {slot.name: _copy_slot(slot) for slot in self.domain.slots}
         for slot in tracker.slots.values():  # as Rasa's __init__ does (`_reset`)
             slot.reset()
+        absent = self._absent.pop(sender_id, None)
+        if absent is not None and time.monotonic() - absent[1] < ABSENT_NOTE_S:
+            note_handoff(tracker, absent[0])  # the look-up of the `retrieve` that found no tracker just now
+        if len(self._absent) > RECENT:
+            self._absent.clear()
         return tracker
 
     async def _retrieve(self, sender_id: str, fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
         if not self.appending:
             return await self._stock(super()._retrieve, sender_id, sender_id, fetch_all_sessions)
         recent = None if fetch_all_sessions else self._recent.get(sender_id)
-        got = self._read(keys=[self.key_prefix + sender_id],
+        got = self._read(keys=[self.key_prefix + sender_id, handoff_key(sender_id)],
                          args=["1" if fetch_all_sessions else "0", recent[0] if recent else ""])
-        if got is None:
+        kind, queued = got[0], bool(got[1])
+        tracker = self._tracker_from(sender_id, fetch_all_sessions, recent, got)
+        if tracker is None:  # Rasa makes the new tracker next (`create_tracker` -> `init_tracker`)
+            if kind == "none":
+                self._absent[sender_id] = (queued, time.monotonic())
+            return None
+        note_handoff(tracker, queued)  # read with the tracker: the policy need not ask (bot/tracker_notes.py)
+        return tracker
+
+    def _tracker_from(self, sender_id: str, fetch_all_sessions: bool,
+                      recent: Optional[Tuple[str, Dict[str, Any], Tuple[Event, ...]]],
+                      got: List[Any]) -> Optional[DialogueStateTracker]:
+        if got[0] == "none":
             return None
         if got[0] == "same" and recent is not None:  # nobody wrote since: the events saved last, not parsed again
             header, meta, events = recent
@@ -207,11 +233,11 @@ class TrackerStore(RedisTrackerStore):
                 self._mark(tracker, header, meta, int(meta.get("start", 0)), len(events))
             return tracker
         if got[0] == "string":  # Rasa's own format: read it Rasa's way; the next save makes it a list
-            tracker = self.deserialise_tracker(sender_id, got[1])
+            tracker = self.deserialise_tracker(sender_id, got[2])
             return tracker if fetch_all_sessions or tracker is None else self._latest_session(tracker)
         if got[0] != "list":
             raise redis.ResponseError(f"{self.key_prefix}{sender_id} is a Redis {got[0]}, not a tracker")
-        header, items = got[1], got[2:]
+        header, items = got[2], got[3:]
         meta = json.loads(header)
         dicts = [json.loads(item) for item in items]
         tracker = self._tracker_of(sender_id, deserialise_events(dicts))
@@ -233,14 +259,14 @@ class TrackerStore(RedisTrackerStore):
     def _stored(self, key: str) -> Tuple[Optional[str], Dict[str, Any], List[Dict[str, Any]]]:
         """(header or None for Rasa's string format, header dict, every stored event as a dict)."""
         got = self._read(keys=[key], args=["1"])
-        if got is None:
+        if got[0] == "none":
             return "", {"n": 0, "start": 0, "last": None}, []
         if got[0] == "string":
-            dicts = json.loads(got[1]).get("events") or []
+            dicts = json.loads(got[2]).get("events") or []
             return None, _header("", {}, dicts), dicts
         if got[0] != "list":
             raise redis.ResponseError(f"{key} is a Redis {got[0]}, not a tracker")
-        return got[1], json.loads(got[1]), [json.loads(item) for item in got[2:]]
+        return got[2], json.loads(got[2]), [json.loads(item) for item in got[3:]]
 
     async def exists(self, conversation_id: str) -> bool:
         return bool(self.red.exists(self.key_prefix + conversation_id))

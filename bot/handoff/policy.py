@@ -13,7 +13,9 @@ Its default priority (7) is above RulePolicy's (6): an urgent safety message win
 Rasa builds it from config.yml, so it is a composition root: its constructor builds the `AppContext` of the Rasa
 process (settings read once; the Redis client it reads the handoff state with is made on first use).
 It also predicts `action_handoff` for a conversation still in the handoff queue whose tracker is no longer
-paused (a Rasa session expired while the user waited), so the bot never talks over an agent.
+paused (a Rasa session expired while the user waited), so the bot never talks over an agent. Whether it is
+queued comes with the tracker (bot/stores.py reads it in the same script, bot/tracker_notes.py says why that is
+fresh enough); only a tracker from elsewhere makes the policy ask Redis itself.
 It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
 never loops.
 """
@@ -46,6 +48,7 @@ from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
 from bot.knowledge.answering import only_asks_about_task
+from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +143,16 @@ class EscalationPolicy(Policy):
         return only_asks_about_task(message.text or "", has_number)
 
     def _in_handoff(self, tracker: DialogueStateTracker) -> bool:
-        """Paused before the latest session start and never resumed, or queued/with an agent in Redis."""
+        """Paused before the latest session start and never resumed, or queued/with an agent in Redis (as the
+        tracker store saw it when it read this tracker under the conversation's lock, else asked now)."""
         for event in reversed(tracker.events):
             if isinstance(event, (ConversationResumed, Restarted)):
                 return False
             if isinstance(event, ConversationPaused):
                 return True
+        noted = noted_handoff(tracker)
+        if noted is not None:
+            return noted
         try:
             return bool(self._ctx.redis.exists(keys.handoff(tracker.sender_id)))
         except Exception as exc:  # no Redis here (tests of the policy alone): trust the tracker
