@@ -398,3 +398,21 @@ def test_the_lock_serialises_a_conversation(red: Any, monkeypatch: Any) -> None:
     run(both())
     assert order == ["a in", "a out", "b in", "b out"]
     assert not red.exists("canyu:lock:rest:serial")
+
+
+def test_a_free_conversation_is_locked_without_reading_the_lock_back(red: Any, monkeypatch: Any) -> None:
+    ours, _ = lock_stores(monkeypatch)
+    reads: List[str] = []
+    real_get_lock = ours.get_lock
+    monkeypatch.setattr(ours, "get_lock", lambda cid: reads.append(cid) or real_get_lock(cid))
+
+    async def take(cid: str) -> List[int]:
+        async with ours.lock(cid, wait_time_in_seconds=0.01) as lock:
+            assert not lock.is_locked(lock.tickets[0].number)
+            return tickets(ours, cid)
+
+    assert run(take("rest:free")) == [0] and reads == []  # issued alone: served at once
+    assert not red.exists("canyu:lock:rest:free")
+    ours.issue_ticket("rest:busy", 0.2)  # someone else holds it for 0.2 s
+    assert run(take("rest:busy")) == [1] and reads  # waited its turn, reading the lock as Rasa does
+    assert not red.exists("canyu:lock:rest:busy")
