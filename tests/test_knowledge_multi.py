@@ -10,6 +10,9 @@ def test_a_message_with_several_questions_is_cut_into_them() -> None:
     assert question_parts("does the 14 have nfc and dual sim?") == ["does the 14 have nfc", "dual sim?"]
     assert question_parts("充电宝能带上飞机吗，能给笔记本充电吗") == ["充电宝能带上飞机吗", "能给笔记本充电吗"]
     assert question_parts("耳机防水吗 续航多久") == ["耳机防水吗", "续航多久"]
+    assert question_parts("14pro有没有紫色的 多少钱") == ["14pro有没有紫色的", "多少钱"]  # a space ends a question
+    assert question_parts("does the 14 support wireless charging? also whats the warranty") == [
+        "does the 14 support wireless charging?", "whats the warranty"]
 
 
 def test_one_question_is_left_whole() -> None:
@@ -17,3 +20,4 @@ def test_one_question_is_left_whole() -> None:
     assert question_parts("can I use it for running and swimming?") == []  # "swimming?" does not stand alone
     assert question_parts("how much is the 14 pro") == []
     assert question_parts("耳机左边没声音了") == []
+    assert question_parts("米粒14 多少钱") == []                             # a space after a digit: one question

@@ -28,3 +28,13 @@ def test_two_letters_swapped_become_the_known_word() -> None:
     assert fix_swaps("hwo mcuh", known) == "how much"
     assert fix_swaps("tehre is a bank", known) == "tehre is a bank"   # not one swap from a known word: kept
     assert fix_swaps("手环9 多少钱", known) == "手环9 多少钱"
+
+
+def test_one_missing_letter_becomes_the_one_known_word() -> None:
+    known = vocabulary(["How much is the battery?", "waterproof", "shipping", "Windows"])
+    words = vocabulary(["How much is the battery?", "waterproof", "shipping", "Windows"], joined=False)
+    assert fix_swaps("how mch is the batery", known, words) == "how much is the battery"
+    assert fix_swaps("is it waterprof", known, words) == "is it waterproof"
+    assert fix_swaps("return window?", known, words) == "return window?"  # a plural is not a typo
+    assert fix_swaps("thx", known, words) == "thx"                        # nothing one letter away: kept
+    assert "muchis" in known and "muchis" not in words                     # joined names never fix a typo

@@ -123,9 +123,14 @@ def _reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Trac
         buttons = _entry_buttons(retriever, result.candidates, result.language)
         dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
         return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
-    if quiet_when_unsure:
+    if quiet_when_unsure and not (result.other_brand or result.unknown_products):  # those get their honest reply
         return []
-    dispatcher.utter_message(response="utter_product_unsure", kb=record)
+    if result.other_brand:
+        dispatcher.utter_message(response="utter_product_other_brand", brand=result.other_brand, kb=record)
+    elif result.unknown_products:
+        dispatcher.utter_message(response="utter_product_not_ours", product=result.unknown_products[0], kb=record)
+    else:
+        dispatcher.utter_message(response="utter_product_unsure", kb=record)
     return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
 
 
@@ -211,6 +216,8 @@ def _own_flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, 
     """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
     result = _rank(retriever, tracker)
     text = tracker.latest_message.get("text") or ""
+    if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
+        return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if not _clearly_answers(retriever, result, text, intent) and (
             OWN_FLOWS[intent] != "action_file_feedback" or not asks_question(text) or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
@@ -230,6 +237,8 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     flow = TASK_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
+    if not named and retriever.matcher.find(text).unknown:  # "when is the millet 15 coming out": not a task of ours
+        return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
@@ -245,6 +254,8 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     flow = GUARDED_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
+    if not named and intent != "human_handoff" and retriever.matcher.find(text).unknown:  # "米粒手表什么时候出"
+        return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)

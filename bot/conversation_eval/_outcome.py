@@ -24,7 +24,8 @@ FLOW_ACTIONS = (
 )
 HANDOFF_ACTION = "action_handoff"
 # Responses that mean "I don't know / can't help with that".
-UNSURE_RESPONSES = ("utter_product_unsure", "utter_ask_rephrase", "utter_offer_human", "utter_out_of_scope")
+UNSURE_RESPONSES = ("utter_product_unsure", "utter_product_other_brand", "utter_product_not_ours", "utter_ask_rephrase",
+                    "utter_offer_human", "utter_out_of_scope")
 
 
 def metadata(event: Mapping[str, Any]) -> Mapping[str, Any]:

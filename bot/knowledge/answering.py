@@ -55,9 +55,9 @@ EXPLICIT_CONFIDENCE = 0.8
 _QUESTION = re.compile(
     r"[?？]|"
     r"(?:吗|么|嘛|呢|不|没|没有|木有)\W*$|怎么办|肿么|咋|啥|怎么|如何|为什么|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
-    r"多久|多长时间|多少|多大|几[年天个种次点号月块款]|"
+    r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|多少|多大|几[年天个种次点号月块款]|"
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may)\b|"
-    r"\b(?:how|what|why|when|where|which)(?:'s| is| are| will| do| does| did| can| long| much| many)\b|"
+    r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
     re.IGNORECASE,
@@ -108,6 +108,9 @@ class AnsweringConfig:
     topic_confidence: float = 0.6
     override_threshold: float = 0.8
     topics: Dict[str, Topic] = field(default_factory=dict)
+    other_brands: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    """Other brands -> the words that cover them in an entry (bot.knowledge.brands): an answer mentioning none of
+    them for a brand the question names is unsure."""
 
     def topic(self, intent: Optional[str]) -> Optional[Topic]:
         return self.topics.get(intent or "")
@@ -129,7 +132,7 @@ def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> Answeri
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
-    known = {"topic_boost", "topic_confidence", "override_threshold", "topics"}
+    known = {"topic_boost", "topic_confidence", "override_threshold", "topics", "other_brands"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown answering setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -149,7 +152,17 @@ def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> Answeri
         override_threshold=_number(path, "override_threshold",
                                    raw.get("override_threshold", defaults.override_threshold), 0.0, 1.0),
         topics=topics,
+        other_brands=_brands(path, raw.get("other_brands") or {}),
     )
+
+
+def _brands(path: Path, value: Any) -> Dict[str, Tuple[str, ...]]:
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k.strip() and isinstance(v or [], list) and all(isinstance(w, str) for w in v or [])
+            for k, v in value.items()):
+        raise ConfigError(f"{path}: answering.other_brands must map each name to a list of words that cover it "
+                          f"(e.g. `samsung: [android, 安卓]`), got {value!r}")
+    return {k.strip(): tuple(w.strip() for w in v or [] if w.strip()) for k, v in value.items()}
 
 
 def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:

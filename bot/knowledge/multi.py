@@ -13,6 +13,7 @@ from typing import List
 
 from bot.knowledge.answering import asks_question
 from bot.knowledge.text import has_cjk
+from bot.language import CJK_CHAR
 
 __all__ = ["question_parts"]
 
@@ -27,10 +28,25 @@ def _long_enough(part: str) -> bool:
     return len(re.findall(r"\w+", part)) >= 2
 
 
+def _sentences(text: str) -> List[str]:
+    """`text` cut at sentence ends, and at a space between two Chinese characters: WeChat users end a question
+    with a space, not a "？" ("14pro有没有紫色的 多少钱"); "米粒14 多少钱" stays whole (a digit before the space)."""
+    out: List[str] = []
+    for sentence in _SENTENCE.split(text):
+        start = 0
+        for gap in re.finditer(r"\s+", sentence):
+            before, after = sentence[gap.start() - 1: gap.start()], sentence[gap.end(): gap.end() + 1]
+            if gap.start() > 0 and CJK_CHAR.match(before) and CJK_CHAR.match(after):
+                out.append(sentence[start: gap.start()])
+                start = gap.end()
+        out.append(sentence[start:])
+    return out
+
+
 def question_parts(text: str) -> List[str]:
     """The questions of `text` in order, or [] when it asks at most one."""
     parts: List[str] = []
-    for sentence in _SENTENCE.split((text or "").strip()):
+    for sentence in _sentences((text or "").strip()):
         pieces = [p for p in _JOINER.split(sentence) if p.strip()]
         for piece in pieces:
             piece = piece.strip()

@@ -22,6 +22,7 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, load_answering
+from bot.knowledge.brands import brands_named, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
@@ -76,6 +77,7 @@ class Result:
     offer: Optional[Offer] = None
     topic: Optional[str] = None  # the intent whose topic weighed in, if any
     hedged: bool = False  # answered from the "did you mean" band: the reply says which question it answers
+    other_brand: Optional[str] = None  # unsure because it asks about another brand's product (bot.knowledge.brands)
 
     def record(self) -> Dict[str, Any]:
         """A small JSON-able summary for trackers and agents; `kind` says which source won."""
@@ -84,6 +86,7 @@ class Result:
             "confidence": round(self.confidence, 3), "reason": self.reason, "topic": self.topic,
             "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
             **({"hedged": True} if self.hedged else {}),
+            **({"other_brand": self.other_brand} if self.other_brand else {}),
         }
 
 
@@ -114,10 +117,11 @@ class Retriever:
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
-        self._vocabulary = vocabulary(
-            [t for d in index.docs for t in (*d.questions, *d.passages, d.extra)]
-            + [n for p in kb.products.values() for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v),
-                                                       *p.model_codes)])
+        texts = [t for d in index.docs for t in (*d.questions, *d.passages, d.extra)] + [
+            n for p in kb.products.values()
+            for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v), *p.model_codes)]
+        self._vocabulary = vocabulary(texts)
+        self._words = vocabulary(texts, joined=False)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
@@ -183,7 +187,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
-        question = fix_swaps(question, self._vocabulary)
+        question = fix_swaps(question, self._vocabulary, self._words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
@@ -191,8 +195,9 @@ class Retriever:
             result = Result(outcome="unsure", language=result.language, confidence=result.confidence,
                             entry_id=result.entry_id, kind=result.kind, candidates=result.candidates,
                             products=result.products, reason=f"asks about {unheld}, which the answer never mentions")
+        result = self._other_brand(result, question)
         topic = self.answering.topic(intent)
-        if topic is not None:
+        if topic is not None and not result.other_brand:
             result.topic = intent
             # The overview answers when the ranking agrees on the topic (its best entry has one of the
             # topic's tags) but cannot tell which entry: never when the best entry is about something else.
@@ -227,10 +232,29 @@ class Retriever:
                 asked = " ".join(self.kb.products[p].name.get(lang) or self.kb.products[p].name.get("en", p)
                                  for p in named) + " " + part
             result = self.ask(asked, lang, intent, intent_confidence)
+            if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
+                result = self.ask(part, lang, intent, intent_confidence)
             if result.outcome == "answer" and all(a.entry_id != result.entry_id for a in answers):
                 result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
                 answers.append(result)
         return answers if len(answers) >= 2 else []
+
+    def _other_brand(self, result: Result, question: str) -> Result:
+        """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
+        an unsure reply to a question naming one says we only know our own."""
+        if result.kind == "catalog" and result.outcome == "answer":
+            return result
+        doc = self._docs.get(result.entry_id or "")
+        texts = [*doc.questions, *doc.passages, result.text or ""] if doc is not None else [result.text or ""]
+        brands = (unanswered_brands(question, self.answering.other_brands, texts) if result.outcome != "unsure"
+                  else brands_named(question, self.answering.other_brands))
+        if not brands:
+            return result
+        reason = result.reason if result.outcome == "unsure" else (
+            f"asks about {brands[0]}, which {result.entry_id} never mentions (was {result.outcome} "
+            f"at {result.confidence:.2f})")
+        return replace(result, outcome="unsure", text=None, offer=None, hedged=False, other_brand=brands[0],
+                       reason=reason)
 
     def _hedge(self, result: Result, question: str) -> Result:
         """A "did you mean" whose best entry is at least `hedge_threshold` sure and clearly ahead of the next one

@@ -20,7 +20,7 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_sp
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": r"battery|mah|battery life|how long does it last|capacity|续航|电池|毫安|电量|容量|能用多久|用多久",
-    "weight": r"heav\w*|weigh\w*|\blight(?:er|est)?\b|grams?\b|多重|重量|几克|多少克|重不重|有多重",
+    "weight": r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*proof|防水|防汗|游泳|泳池|进水|"

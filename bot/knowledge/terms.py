@@ -13,6 +13,7 @@ mean" band only; a confident answer is left alone, and plain words (typos, slang
 from __future__ import annotations
 
 import re
+import string
 from typing import FrozenSet, Iterable, List
 
 from bot.knowledge.text import has_cjk
@@ -22,13 +23,14 @@ __all__ = ["vocabulary", "unknown_terms", "fix_swaps"]
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def vocabulary(texts: Iterable[str]) -> FrozenSet[str]:
-    """Every Latin/digit token of `texts`, lower case; a product alias also joined ("Buds 5" → "buds5")."""
+def vocabulary(texts: Iterable[str], joined: bool = True) -> FrozenSet[str]:
+    """Every Latin/digit token of `texts`, lower case; with `joined`, neighbours also joined ("Buds 5" → "buds5")."""
     words = set()
     for text in texts:
         found = [w.lower() for w in _WORD.findall(text or "")]
         words.update(found)
-        words.update(a + b for a, b in zip(found, found[1:], strict=False))
+        if joined:
+            words.update(a + b for a, b in zip(found, found[1:], strict=False))
     return frozenset(words)
 
 
@@ -56,15 +58,22 @@ def _swapped(word: str, known: FrozenSet[str]) -> List[str]:
                    if word[i] != word[i + 1]} & known)
 
 
-def fix_swaps(text: str, known: FrozenSet[str]) -> str:
-    """Two neighbouring letters typed the wrong way round ("how mcuh", "waht colours", "teh 14"): a word of
-    three letters or more that the vocabulary lacks becomes the one known word a single swap makes of it."""
+def _missing_letter(word: str, words: FrozenSet[str]) -> List[str]:
+    found = {word[:i] + c + word[i:] for i in range(len(word) + 1) for c in string.ascii_lowercase} & words
+    return sorted(found - {word + "s"})  # "window" is not a typo of "windows"
+
+
+def fix_swaps(text: str, known: FrozenSet[str], words: FrozenSet[str] = frozenset()) -> str:
+    """Typos of the words the knowledge base uses. A word of three letters or more that the vocabulary `known`
+    lacks becomes the one known word that a single swap of two neighbouring letters makes of it ("how mcuh",
+    "waht colours", "teh 14"), else the one word of `words` (single words, no joined names) that one missing
+    letter makes of it ("how mch", "batery", "waterprof", "shiping"). Two or more candidates: left as typed."""
     def fix(match: "re.Match[str]") -> str:
         word = match.group(0)
         low = word.lower()
         if len(low) < 3 or low in known or not low.isalpha():
             return word
-        found = _swapped(low, known)
+        found = _swapped(low, known) or _missing_letter(low, words)
         return found[0] if len(found) == 1 else word
 
     return _WORD.sub(fix, text or "")

@@ -1,0 +1,38 @@
+"""Other brands a question names: "is the 14 pro better than the pixel 10", "120W的头能给苹果手机充吗".
+
+The knowledge base knows our own products. When a question names another brand or its product and the entry
+the ranking chose never mentions it, that entry is about ours, not theirs: answering would be a guess dressed as
+a fact (voice rule 7: never guess). The honest reply is that we only know our own, and what we can tell about
+ours. An entry that does mention the brand ("手环9能配 iPhone 吗" → `band_iphone`) answers as usual.
+
+The list is the trainers': `knowledge/config.yml` `answering.other_brands`. Latin names match whole words, case
+aside ("pixel", "ipad"); Chinese names match anywhere ("苹果", "华为").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Mapping, Sequence
+
+__all__ = ["brands_named", "unanswered_brands"]
+
+
+def _pattern(brand: str) -> "re.Pattern[str]":
+    if re.fullmatch(r"[A-Za-z0-9 .+-]+", brand):
+        return re.compile(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(re.escape(brand))
+
+
+def brands_named(text: str, brands: Iterable[str]) -> List[str]:
+    """The brands of `brands` that `text` names, in the list's order."""
+    return [b for b in brands if b and _pattern(b).search(text or "")]
+
+
+def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_texts: Iterable[str]) -> List[str]:
+    """The brands `text` names that none of `entry_texts` (the chosen entry's phrasings and answer) covers: by
+    the brand's own name or one of its words (`samsung: [android, 安卓]`)."""
+    named = brands_named(text, brands)
+    if not named:
+        return []
+    known = " ".join(entry_texts)
+    return [b for b in named if not any(_pattern(w).search(known) for w in (b, *brands[b]))]

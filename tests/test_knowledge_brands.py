@@ -1,0 +1,35 @@
+"""Other brands a question names (bot/knowledge/brands.py, `answering.other_brands` in knowledge/config.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.knowledge.answering import load_answering
+from bot.knowledge.brands import brands_named, unanswered_brands
+
+BRANDS = {"pixel 9": ("android",), "ipad": (), "苹果": ("iphone", "ios"), "samsung": ("android", "安卓")}
+
+
+def test_latin_names_match_whole_words_and_chinese_names_anywhere() -> None:
+    assert brands_named("is the 14 pro better than the Pixel 9 for photos", BRANDS) == ["pixel 9"]
+    assert brands_named("got a dead pixel on my screen", BRANDS) == []
+    assert brands_named("ipads?", BRANDS) == []
+    assert brands_named("120W的头能给苹果手机用吗", BRANDS) == ["苹果"]
+
+
+def test_an_entry_covers_a_brand_by_its_name_or_one_of_its_words() -> None:
+    assert unanswered_brands("手环能配苹果手机吗", BRANDS, ["Works with Android 8+ and iOS 14+"]) == []
+    assert unanswered_brands("band with my samsung?", BRANDS, ["安卓 8 以上都行"]) == []
+    assert unanswered_brands("can the 120W charger do my ipad", BRANDS, ["The 14 Pro comes with a 120W charger"]) == [
+        "ipad"]
+
+
+def test_the_shipped_list_loads_and_a_bad_one_names_the_file(tmp_path: Path) -> None:
+    home = Path(__file__).resolve().parents[1]
+    assert "pixel 9" in load_answering(home / "knowledge").other_brands
+    (tmp_path / "config.yml").write_text("answering:\n  other_brands: [apple, samsung]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.yml: answering.other_brands must map"):
+        load_answering(tmp_path)
