@@ -30,13 +30,15 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   server closed meanwhile fails like any connection error, so the retry above sends the call again.
 - RulePolicy's rule look-up (`rule-lookup`, bot/rasa_rule_lookup.py): the same set of possible rules from
   rules prepared once and indexed by their newest previous action (~12% of Rasa's CPU before).
+- new trackers (`store-init`, bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes
+  them through our store (its slot copies and handoff note), not through Rasa's base `init_tracker`.
 The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
 `RedisTrackerStore` code) and the event broker's background writer (bot/event_broker.py; off: a blocking XADD
 per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py compares against.
 
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
-`RulePolicy._get_possible_keys` (replaced),
+`RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker` (replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
 they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
@@ -61,6 +63,7 @@ import ujson
 
 from bot.errors import ConfigError
 from bot.rasa_rule_lookup import install_rule_lookup
+from bot.rasa_tracker_patches import install_failsafe_init
 
 __all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
            "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
@@ -148,16 +151,20 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("action-keepalive")
         install_rule_lookup(_ORIGINALS)
         _ACTIVE.append("rule-lookup")
+        install_failsafe_init(_ORIGINALS)
+        _ACTIVE.append("store-init")
 
 
 def uninstall() -> None:
     """Put Rasa's own methods back and forget the patches' caches (tests compare both ways in one process)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.shared.core.events import Event
     from rasa.utils.endpoints import EndpointConfig
 
-    owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy}
+    owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy,
+              "FailSafeTrackerStore": FailSafeTrackerStore}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)

@@ -103,3 +103,23 @@ def test_the_policy_takes_the_note_and_asks_redis_without_one(red: Any, tmp_path
     red.delete(keys.handoff(sender))
     note_handoff(noted, True)
     assert policy._in_handoff(noted) is True
+
+
+def test_rasas_fail_safe_wrapper_makes_new_trackers_through_our_store(red: Any) -> None:
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot import rasa_patches
+
+    wrapped = FailSafeTrackerStore(TrackerStore(DOMAIN))  # what Rasa makes of endpoints.yml's tracker_store
+    queued = new_sender("note")
+    red.hset(keys.handoff(queued), mapping={"state": "queued"})
+    rasa_patches.uninstall()
+    try:
+        assert noted_handoff(asyncio.run(wrapped.get_or_create_tracker(new_sender("note")))) is None  # Rasa's
+        rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
+        assert "store-init" in rasa_patches.active()
+        tracker = asyncio.run(wrapped.get_or_create_tracker(queued, append_action_listen=False))
+        assert noted_handoff(tracker) is True and set(tracker.slots) == {s.name for s in DOMAIN.slots}
+        assert noted_handoff(asyncio.run(wrapped.get_or_create_tracker(new_sender("note")))) is False
+    finally:
+        rasa_patches.uninstall()
