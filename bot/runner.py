@@ -10,7 +10,8 @@ serves them all, and the Rasa servers take their locks with `bot.locks.AtomicLoc
 there is no HAProxy and the layout is exactly the single-server one.
 
 `Stack.ready()` is the readiness of the whole deployment (Redis PING, the action servers' /health, every Rasa
-server's /status with a loaded model, the console's /health, HAProxy seeing every server up); `bot run` serves
+server's /status with a loaded model, the console's /health, HAProxy seeing every server up); the Rasa and action
+servers warm up before they listen (bot/warmup.py), and their checks carry what they warmed (`warm`); `bot run` serves
 it on its health port and restarts crashed children (bot/supervisor.py). `Stack.stop()` drains: every Rasa
 server first, all at once (SIGTERM, so Sanic finishes the requests in flight within its graceful timeout),
 then HAProxy, the action servers, the console, and Redis last (SHUTDOWN SAVE).
@@ -36,6 +37,7 @@ from bot.errors import CanyuError, ConfigError
 from bot.probes import CHECK_TIMEOUT, Check, check_http, free_port, http_get, http_ok, signal_group
 from bot.settings import Settings, child_env, load_settings
 from bot.storage import EmbeddedRedis, die_with_parent_hook, open_redis
+from bot.warmup import read_report
 
 __all__ = ["Stack", "Child", "Check", "free_port", "http_ok", "signal_group", "default_stack", "STARTUP_TIMEOUT",
            "STOP_TIMEOUT", "RASA_DRAIN_TIMEOUT", "CHECK_TIMEOUT"]
@@ -222,6 +224,7 @@ class Stack:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
         self.metrics_dir.mkdir(parents=True)
+        shutil.rmtree(self.settings.data_dir / "run" / "warm", ignore_errors=True)  # reports of earlier pids
         if not self.settings.redis_url and self.redis is None:
             self.progress("starting embedded Redis")
             self.redis = EmbeddedRedis(self.settings.data_dir / "redis", die_with_parent=self.die_with_parent)
@@ -333,15 +336,28 @@ class Stack:
         if self.with_actions:
             for port in layout.action_ports:
                 name = "actions" if port == s.actions_port else f"actions-{port}"
-                checks[name] = check_http(f"http://127.0.0.1:{port}/health")
+                checks[name] = self._with_warm_up(check_http(f"http://127.0.0.1:{port}/health"), name)
         if self.with_rasa:
             for port, url in zip(layout.rasa_ports, self.rasa_urls, strict=True):
-                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._check_rasa(url)
+                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(self._check_rasa(url),
+                                                                                              f"rasa-{port}")
         if layout.needed and (self.with_rasa or self.with_actions):
             checks["balancer"] = balancer.check(layout)
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
             checks["console"] = check_http(f"{self.console_url}/health")
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+    def _with_warm_up(self, check: Check, child_name: str) -> Check:
+        """`check` with `warm`: what the child warmed before it listened ({part: ms}, bot/warmup.py), or None when
+        it has not reported (a server that answers has warmed; one without a REST channel does not report)."""
+        child = self.children.get(child_name)
+        report = read_report(self.settings.data_dir, child.process.pid) if child and child.process else None
+        check["warm"] = dict(report["parts"]) if report else None
+        if report and report.get("failed"):
+            check["detail"] += "; warm-up failed for " + "; ".join(f"{k}: {v}" for k, v in report["failed"].items())
+        elif check["ok"] and report is None:
+            check["detail"] += "; no warm-up report"
+        return check
 
     def _check_redis(self) -> Check:
         import redis as redis_lib

@@ -48,6 +48,7 @@ from bot import metrics
 from bot.context import AppContext, build_context
 from bot.errors import ConfigError
 from bot.outbound import Outbound
+from bot.warmup import attach_rasa
 from connectors._channel import platform_channels
 from connectors._rest_auth import RestAuth
 
@@ -190,6 +191,7 @@ class RestInput(RasaRestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         module = inspect.getmodule(self)
         bp = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
+        attach_rasa(bp, self.ctx)  # the Rasa server answers its first message warm (bot/warmup.py)
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -6,6 +6,10 @@ composition root: it builds ONE `AppContext` for the process and registers every
 `bot.actions` modules as an instance, `cls(ctx)` for a `WithContext` subclass and `cls()` otherwise. rasa_sdk's own
 server can only call `cls()`, which is why actions used to reach for module-level singletons.
 
+It starts warm (bot/warmup.py): before the socket opens, it pings Redis, builds the knowledge index, opens the order
+backend and answers a Chinese and an English question in-process, so `/health` answers only once the first real
+call costs what the hundredth does; what it warmed goes to `<data dir>/run/warm/<pid>.json` for `bot run`'s `/ready`.
+
 `--auto-reload` is refused: reloading would re-register classes through rasa_sdk, without the context.
 """
 
@@ -58,8 +62,9 @@ def register_actions(executor: "ActionExecutor", ctx: "AppContext",
 
 
 def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACKAGE,
-               cors_origins: Union[str, List[str], None] = "*", name: str = APP_NAME) -> "Sanic":
-    """The Sanic app serving the actions of `package` with `ctx` (rasa_sdk's `create_app`, with a context)."""
+               cors_origins: Union[str, List[str], None] = "*", name: str = APP_NAME, warm: bool = False) -> "Sanic":
+    """The Sanic app serving the actions of `package` with `ctx` (rasa_sdk's `create_app`, with a context); with
+    `warm`, it warms up before it listens (`bot.warmup.warm_actions`; the server's `main` asks for it)."""
     from rasa_sdk import utils
     from rasa_sdk.endpoint import configure_cors
     from rasa_sdk.executor import ActionExecutor
@@ -108,6 +113,13 @@ def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACK
         logger.error(msg=f"Exception occurred during execution of request {request}", exc_info=exception)
         return response.json({"error": str(exception), "request_body": request.json}, status=500)
 
+    if warm:
+        @app.before_server_start
+        async def warm_up(_app: Sanic, _loop: Any) -> None:
+            from bot.warmup import warm_actions
+
+            (await warm_actions(ctx, executor)).write(ctx.settings.data_dir)
+
     @app.after_server_stop
     async def close_context(_app: Sanic, _loop: Any) -> None:
         ctx.close()
@@ -143,7 +155,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     utils.update_sanic_log_level()
     ctx = build_context()
     logger.info("Starting action endpoint server...")
-    app = create_app(ctx, args.actions or ACTIONS_PACKAGE, cors_origins=args.cors)
+    app = create_app(ctx, args.actions or ACTIONS_PACKAGE, cors_origins=args.cors, warm=True)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     host = ctx.env.get("SANIC_HOST", DEFAULT_HOST)
