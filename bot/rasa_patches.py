@@ -30,6 +30,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   server closed meanwhile fails like any connection error, so the retry above sends the call again.
 - RulePolicy's rule look-up (`rule-lookup`, bot/rasa_rule_lookup.py): the same set of possible rules from
   rules prepared once and indexed by their newest previous action (~12% of Rasa's CPU before).
+- graph runs (`graph-plans`, bot/rasa_graph_runner.py): the order dask chose on a graph's first run is replayed,
+  without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
 - new trackers (`store-init`, bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes
   them through our store (its slot copies and handoff note), not through Rasa's base `init_tracker`.
 The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
@@ -38,7 +40,7 @@ per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py
 
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
-`RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker` (replaced),
+`RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run` (replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
 they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
@@ -62,6 +64,7 @@ import aiohttp
 import ujson
 
 from bot.errors import ConfigError
+from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init
 
@@ -153,6 +156,8 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("rule-lookup")
         install_failsafe_init(_ORIGINALS)
         _ACTIVE.append("store-init")
+        install_graph_plans(_ORIGINALS)
+        _ACTIVE.append("graph-plans")
 
 
 def uninstall() -> None:
@@ -160,11 +165,12 @@ def uninstall() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.events import Event
     from rasa.utils.endpoints import EndpointConfig
 
     owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy,
-              "FailSafeTrackerStore": FailSafeTrackerStore}
+              "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
