@@ -51,7 +51,8 @@ def test_human_handoff_intent_escalates_without_keyword() -> None:
 
 @pytest.mark.parametrize("text", ["我的充电宝鼓包了", "手机充电时冒烟了", "耳机着火了", "手被烫伤了", "电池有点鼓起来",
                                   "my power bank is swelling", "the phone started smoking", "it caught fire",
-                                  "I burned my hand on the charger", "my kid got injured", "the buds hurt my ears", "the battery looks puffy and bulging"])
+                                  "I burned my hand on the charger", "my kid got injured", "the buds hurt my ears", "the battery looks puffy and bulging",
+                                  "后盖被电池顶起来一条缝", "屏幕被撑起来了 鼓得厉害", "the back cover is popping off"])
 def test_safety_is_urgent_and_first(text: str) -> None:
     found = one(text)
     assert found is not None and found.rule == "safety" and found.urgent and found.priority == 100, text

@@ -80,10 +80,18 @@ def _line(p: Product, lang: str) -> str:
 
 
 
+# "除了手机还卖啥", "what else do you sell besides phones": the category named is the one NOT asked about.
+_EXCEPT = re.compile(r"(?:除了|除开|besides|other ?than|apart ?from|except)\s*(?:the\s*|your\s*)?$", re.IGNORECASE)
+
+
 def _category_of(text: str) -> Tuple[Optional[str], bool]:
-    """(the category named, whether a category we do not sell is named)."""
+    """(the category named, whether a category we do not sell is named); a category named right after "besides"
+    or "除了" asks for the rest of the range: no category."""
     for key, pattern in _CATEGORY_PATTERNS.items():
-        if pattern.search(text):
+        found = pattern.search(text)
+        if found and _EXCEPT.search(text[:found.start()]):
+            return None, False
+        if found:
             return key, False
     return None, bool(_NOT_SOLD.search(text))
 

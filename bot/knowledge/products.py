@@ -23,8 +23,11 @@ _NOUNS = (r"phone|smartphone|tv|television|watch|smartwatch|band|buds|earbuds|ea
           r"手环|耳机|平板|笔记本|电脑|路由器|音箱|滑板车|汽车|相机|充电宝|移动电源|充电器")
 _VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
 _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
+# "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
+_QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
+             r"小时|分钟|次|回))")
 _MENTION = re.compile(
-    rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}",
+    rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,
 )
 _TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)

@@ -19,17 +19,18 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_sp
            "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
-    "battery": r"battery|mah|battery life|how long does it last|capacity|续航|电池|毫安|电量|容量|能用多久|用多久",
+    "battery": (r"battery|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
+                r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电"),
     "weight": r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重",
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
-                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*proof|防水|防汗|游泳|泳池|进水|"
+                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|防水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
     "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|充满|充电(?:速度|功率|多久|多快|快)|瓦"),
+                 r"快充|无线充|充满|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy)\b|how much\W*$|expensive|cheap|"
               r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米"),
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",

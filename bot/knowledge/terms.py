@@ -34,8 +34,12 @@ def vocabulary(texts: Iterable[str], joined: bool = True) -> FrozenSet[str]:
     return frozenset(words)
 
 
+# Latin words Chinese speakers use as plain words ("卡在logo界面", "app闪退"): they name no codec or device.
+_PLAIN = frozenset("logo app apps bug bugs ok okay vip ui diy emoji vlog wifi hi".split())
+
+
 def _named(word: str, in_chinese: bool) -> bool:
-    if not re.search(r"[A-Za-z]", word):  # a number alone ("13", an order number) names nothing by itself
+    if not re.search(r"[A-Za-z]", word) or word.lower() in _PLAIN:  # a number alone ("13") names nothing either
         return False
     return (bool(re.search(r"\d|[a-z][A-Z]", word)) or (len(word) >= 2 and word.isupper())
             or (in_chinese and len(word) >= 2))
