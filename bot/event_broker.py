@@ -36,6 +36,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.keys import EVENTS_STREAM as EVENTS_STREAM  # re-exported: the trainer reads it here
 from bot.plugin_context import plugin_context
+from bot.speedups import speedups_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ CLOSE_WAIT_S = 10.0
 class RedisEventBroker(EventBroker):
     def __init__(self, url: Optional[str] = None, stream: str = EVENTS_STREAM, max_len: int = DEFAULT_MAX_LEN,
                  background: Optional[bool] = None) -> None:
-        from bot.rasa_patches import speedups_enabled
-
         self.ctx = plugin_context(url)
         self.red = self.ctx.redis
         self.stream = stream

@@ -37,6 +37,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.plugin_context import plugin_context
+from bot.speedups import speedups_enabled
 from bot.storage import open_redis
 
 __all__ = ["AtomicLockStore", "KEY_PREFIX", "LockStore", "UNCHANGED"]
@@ -89,8 +90,6 @@ class LockStore(RedisLockStore):
     bot.locks.AtomicLockStore (`bot run --workers`). `CANYU_RASA_SPEEDUPS=0`: Rasa's calls."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
-        from bot.rasa_patches import speedups_enabled
-
         super().__init__(key_prefix=KEY_PREFIX)
         self.ctx = plugin_context(endpoint_config.url if endpoint_config is not None else None)
         self.red = open_redis(self.ctx.settings, binary=True)

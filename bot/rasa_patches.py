@@ -32,20 +32,22 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   rules prepared once and indexed by their newest previous action (~12% of Rasa's CPU before).
 - graph runs (`graph-plans`, bot/rasa_graph_runner.py): the order dask chose on a graph's first run is replayed,
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
-- new trackers (`store-init`, bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes
-  them through our store (its slot copies and handoff note), not through Rasa's base `init_tracker`.
+- trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes new ones through
+  our store (its slot copies and handoff note; `store-init`), and `init_copy` copies slots without `copy.copy`'s
+  protocol look-ups (`tracker-copy`).
 The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
 `RedisTrackerStore` code) and the event broker's background writer (bot/event_broker.py; off: a blocking XADD
 per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py compares against.
 
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
-`RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run` (replaced),
+`RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run`,
+`DialogueStateTracker.init_copy` (replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
 they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
-on the first custom action. The switches are read from the environment `install(env)` is given (the process's
-`Settings.env`: bot.child passes it).
+on the first custom action. The switches (bot/speedups.py) are read from the environment `install(env)` is
+given (the process's `Settings.env`: bot.child passes it).
 
 Patches change classes, so they are process-wide by nature: `_ORIGINALS` and `_ACTIVE` record what is installed,
 and `_SESSIONS` / `_DOMAIN_JSON` are caches of the installed transport; `uninstall()` resets all four.
@@ -66,7 +68,8 @@ import ujson
 from bot.errors import ConfigError
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_rule_lookup import install_rule_lookup
-from bot.rasa_tracker_patches import install_failsafe_init
+from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
+from bot.speedups import speedups_enabled, validation_enabled
 
 __all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
            "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
@@ -79,29 +82,6 @@ _ORIGINALS: Dict[str, Callable[..., Any]] = {}
 """Rasa's methods that a patch replaced: a process-wide registry (patches change classes); reset with uninstall()."""
 _ACTIVE: List[str] = []
 """The names of the installed patches: a process-wide registry; reset with uninstall()."""
-_ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
-
-
-def _switch(name: str, env: Mapping[str, str]) -> bool:
-    raw = env.get(name, "").strip().lower() or "on"
-    if raw in _ON:
-        return True
-    if raw in _OFF:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a switch; use on or off (1 or 0)")
-
-
-def speedups_enabled(env: Mapping[str, str]) -> bool:
-    """`CANYU_RASA_SPEEDUPS` (default on): compiled action-response validation, cached event classes, the
-    appending tracker store and the background event writer."""
-    return _switch("CANYU_RASA_SPEEDUPS", env)
-
-
-def validation_enabled(env: Mapping[str, str]) -> bool:
-    """`CANYU_ACTION_VALIDATION` (default on): off skips validating action-server responses (trusted server)."""
-    return _switch("CANYU_ACTION_VALIDATION", env)
-
-
 def active() -> List[str]:
     """The patches installed in this process, e.g. `["action-retry", "compiled-validation", "event-class-cache"]`."""
     return list(_ACTIVE)
@@ -158,6 +138,8 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("store-init")
         install_graph_plans(_ORIGINALS)
         _ACTIVE.append("graph-plans")
+        install_init_copy(_ORIGINALS)
+        _ACTIVE.append("tracker-copy")
 
 
 def uninstall() -> None:
@@ -167,10 +149,12 @@ def uninstall() -> None:
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
     owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy,
-              "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner}
+              "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner,
+              "DialogueStateTracker": DialogueStateTracker}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)

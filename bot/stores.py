@@ -57,9 +57,10 @@ from rasa.shared.core.trackers import (
 from bot.keys import handoff as handoff_key
 from bot.locks import KEY_PREFIX, LockStore
 from bot.plugin_context import plugin_context
+from bot.speedups import speedups_enabled
 from bot.tracker_notes import note_handoff
 
-__all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore", "reset_copy_memo"]
+__all__ = ["FORMAT", "KEY_PREFIX", "LockStore", "TrackerStore", "copy_slot", "reset_copy_memo"]
 """`LockStore` lives in bot/locks.py; endpoints.yml names it here (`bot.stores.LockStore`)."""
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def _header(sender_id: str, meta: Dict[str, Any], new: List[Dict[str, Any]]) -> 
             "w": secrets.token_hex(6)}
 
 
-def _copy_slot(slot: Any) -> Any:
+def copy_slot(slot: Any) -> Any:
     """`copy.copy(slot)` for a plain object (a new instance sharing the attributes), without copy's protocol
     look-ups; a class with copy or pickle hooks, or with `__slots__` of its own, goes through `copy.copy`."""
     cls = type(slot)
@@ -175,8 +176,6 @@ def reset_copy_memo() -> None:
 class TrackerStore(RedisTrackerStore):
     def __init__(self, domain: Domain, host: Optional[str] = None, event_broker: Optional[EventBroker] = None,
                  record_exp: Optional[float] = None, **kwargs: Any) -> None:
-        from bot.rasa_patches import speedups_enabled
-
         url = kwargs.pop("url", None) or host
         for unused in ("port", "db", "password", "username", "key_prefix"):
             kwargs.pop(unused, None)
@@ -200,7 +199,7 @@ class TrackerStore(RedisTrackerStore):
         if not self.appending:
             return DialogueStateTracker(sender_id, self.domain.slots, max_event_history=max_event_history)
         tracker = DialogueStateTracker(sender_id, None, max_event_history=max_event_history)
-        tracker.slots = {slot.name: _copy_slot(slot) for slot in self.domain.slots}
+        tracker.slots = {slot.name: copy_slot(slot) for slot in self.domain.slots}
         for slot in tracker.slots.values():  # as Rasa's __init__ does (`_reset`)
             slot.reset()
         absent = self._absent.pop(sender_id, None)

@@ -1,0 +1,38 @@
+"""The switches of Canyu's Rasa speed-ups, read from an environment handed in (the process's `Settings.env`).
+
+`CANYU_RASA_SPEEDUPS` (default on; `0` gives Rasa's own code back: the stock baseline of bench/throughput.py)
+chooses the patches of bot/rasa_patches.py, the appending tracker store (bot/stores.py), the lock scripts
+(bot/locks.py) and the background event writer (bot/event_broker.py); `CANYU_ACTION_VALIDATION` (default on)
+whether action-server responses are validated at all. Apart from bot/rasa_patches.py so that the stores can
+read them without importing the patches (which install through the stores).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from bot.errors import ConfigError
+
+__all__ = ["speedups_enabled", "validation_enabled"]
+
+_ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
+
+
+def _switch(name: str, env: Mapping[str, str]) -> bool:
+    raw = env.get(name, "").strip().lower() or "on"
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a switch; use on or off (1 or 0)")
+
+
+def speedups_enabled(env: Mapping[str, str]) -> bool:
+    """`CANYU_RASA_SPEEDUPS` (default on): the Rasa patches, the appending tracker store, the lock scripts and
+    the background event writer."""
+    return _switch("CANYU_RASA_SPEEDUPS", env)
+
+
+def validation_enabled(env: Mapping[str, str]) -> bool:
+    """`CANYU_ACTION_VALIDATION` (default on): off skips validating action-server responses (trusted server)."""
+    return _switch("CANYU_ACTION_VALIDATION", env)
