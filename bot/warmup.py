@@ -8,23 +8,26 @@ answer, before it listens:
 
 - **the Rasa server** (`attach_rasa`, called by the REST channel's `blueprint()` in connectors/rest.py, because
   the channels are where our code meets Rasa's Sanic app): a Sanic listener that runs right after Rasa's own
-  `load_agent_on_start`, before the server socket opens. It parses a Chinese and an English question (the NLU
-  graph: both encoders, jieba, the classifier, the dask runner), reads the tracker store and takes and frees a
-  lock for a throwaway sender (the stores' scripts and connections), predicts the next action on an in-memory
-  tracker (the policy graph, the escalation policy's Redis read), runs `action_answer_product` on the action
-  server with that tracker (the kept-alive session, the domain's JSON, the response validator) and renders a
-  response. Nothing is saved: the tracker lives in memory, no event reaches the broker, and the lock key is
-  deleted by the lock store's own clean-up; the action server counts the call in `canyu_actions_total`.
+  `load_agent_on_start`, before the server socket opens. For a Chinese and an English throwaway sender it reads
+  the tracker store and takes and frees a lock (the stores' scripts and connections), runs the session start on
+  the action server, parses a question (the NLU graph: both encoders, jieba, the classifier, the dask runner),
+  predicts the next action (the policy graph, the escalation policy's Redis read), runs `action_answer_product`
+  (the kept-alive session, the domain's JSON, the response validator) and renders a response; it also reads an
+  empty outbox through the REST channel's context (its Redis client, the thread pool). Nothing is saved: the
+  trackers live in memory, no event reaches the broker, the lock key goes with the lock store's own clean-up and
+  the session start's "seen" mark is deleted (`forget`); the action server counts the calls in
+  `canyu_actions_total`.
 - **the action server** (`warm_actions`, a `before_server_start` listener of bot/actions/server.py): Redis PING,
-  the knowledge service's index, the order backend, the bot texts, and `action_answer_product` run in-process
-  on a Chinese and an English throwaway tracker (so the encoders, jieba and the retriever's first query run).
+  the knowledge service's index, the order backend, the bot texts, then the session start (its lazy imports) and
+  `action_answer_product` in-process on a Chinese and an English throwaway tracker (the encoders, jieba and the
+  retriever's first query run); the "seen" marks are deleted after.
 
 So a server that answers is warm: `GET /webhooks/rest/ready`, Rasa's `/status` and the action server's
 `/health` cannot answer before the warm-up is done. A part that fails is logged and reported, never fatal
 (the process serves, as it did before). Each process writes what it warmed, with the milliseconds each part
-took, to `<data dir>/run/warm/<pid>.json` (`write_report`); `bot.runner.Stack.ready()` (the supervisor's
-`/ready`) shows it per child under `checks.<name>.warm` and reports a child that answers without it as not
-ready.
+took, to `<data dir>/run/warm/<pid>.json` (`WarmReport.write`); `bot.runner.Stack.ready()` (the supervisor's
+`/ready`) shows it per child under `checks.<name>.warm`, and says "no warm-up report" in the detail of a server
+that answers without one (a Rasa server without the REST channel: it still serves, cold).
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ if TYPE_CHECKING:
 
     from bot.context import AppContext
 
-__all__ = ["WarmReport", "attach_rasa", "warm_rasa", "warm_actions", "report_path", "read_report",
-           "WARM_TEXTS", "WARM_ACTION", "ACTION_TIMEOUT_S"]
+__all__ = ["WarmReport", "attach_rasa", "warm_rasa", "warm_actions", "forget", "report_path", "read_report",
+           "WARM_TEXTS", "WARM_ACTION", "ACTION_TIMEOUT_S", "SENDER_PREFIX"]
 
 logger = logging.getLogger(__name__)
 
