@@ -2,14 +2,15 @@
 
     ~/.cache/canyu/venv/bin/pip install py-spy
     ~/.cache/canyu/venv/bin/python bench/profile_rasa.py [-n 300] [-c 16] [--rate 100] [--out var/profile]
-        [--env CANYU_RASA_SPEEDUPS=0]
+        [--env CANYU_RASA_SPEEDUPS=0] [--child rasa|actions]
 
 Starts its own assistant (tests.harness.start_assistant: embedded Redis in a temp dir, free ports, no console),
 warms it up, then runs `py-spy record` on the Rasa process while N messages go in at concurrency C (one sender
 per worker, bench/latency.py's messages). Prints two tables of inclusive shares of the samples taken while Rasa
 was on CPU (a function's share counts every sample with it anywhere on the stack, so shares overlap):
 the hot spots issue 17 names (jsonschema, event classes, tracker store, NLU graph), then the top functions.
-The raw collapsed stacks (`<out>/rasa.collapsed`) open in speedscope or flamegraph.pl. `--env` passes
+The raw collapsed stacks (`<out>/rasa.collapsed`) open in speedscope or flamegraph.pl. `--child actions`
+profiles the action server instead (`<out>/actions.collapsed`; the hot-spot rows are Rasa's). `--env` passes
 variables to the assistant, e.g. `CANYU_RASA_SPEEDUPS=0` for the profile without Canyu's Rasa speed-ups.
 
 (Not `bench/profile.py`: Python puts `bench/` first on `sys.path` for every script in it, and a `profile.py`
@@ -35,29 +36,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.latency import run  # noqa: E402
 from bot.settings import QUIET_ENV  # noqa: E402
 
-# (label, substring of a py-spy frame "function (file)"): the rows of issue 17's table
-HOT_SPOTS: List[Tuple[str, str]] = [
-    ("jsonschema (any)", "jsonschema/"),
-    ("  check_schema", "check_schema ("),
-    ("  RemoteAction._validate_action_result", "_validate_action_result ("),
-    ("all_subclasses", "all_subclasses ("),
-    ("Event.resolve_by_type", "resolve_by_type ("),
-    ("tracker store save", "save ("),
-    ("  TrackerStore.serialise_tracker (Rasa's: the whole tracker)", "serialise_tracker ("),
-    ("  bot.stores append (the new events only)", "_try_append ("),
-    ("  bot.stores careful path (compare, merge, rewrite)", "_save_carefully ("),
-    ("  stream_events (Rasa's: one more retrieve)", "stream_events ("),
-    ("tracker store retrieve", "retrieve ("),
-    ("  deserialise_tracker / from_dict", "deserialise_tracker ("),
-    ("  replay of events (tracker rebuilt)", "replay_events ("),
-    ("event broker publish (on the message path)", "publish (bot/event_broker.py"),
-    ("event broker writer thread (off the path)", "_run (bot/event_broker.py"),
-    ("graph runs: NLU and policies (dask runner)", "rasa/engine/runner/dask.py"),
-    ("  NLU: parse_message", "parse_message (rasa/core/processor.py"),
-    ("RemoteAction.run (whole custom action call)", "run (rasa/core/actions/action.py"),
-    ("forms: validate_slots (custom validation)", "validate_slots (rasa/core/actions/forms.py"),
-    ("redis client", "redis/"),
+# (label, substrings of py-spy frames "function (file)"): the rows of issue 17's table. A row counts a sample
+# whose stack holds any of its substrings; "A >> B" needs a frame with A and, deeper in the stack, one with B;
+# "A >> !B" a frame with A and none with B deeper.
+HOT_SPOTS: List[Tuple[str, Tuple[str, ...]]] = [
+    ("jsonschema (any)", ("jsonschema/",)),
+    ("  check_schema", ("check_schema (",)),
+    ("  RemoteAction._validate_action_result", ("_validate_action_result (",)),
+    ("all_subclasses", ("all_subclasses (",)),
+    ("Event.resolve_by_type", ("resolve_by_type (",)),
+    ("tracker store save", ("save (",)),
+    ("  TrackerStore.serialise_tracker (Rasa's: the whole tracker)", ("serialise_tracker (",)),
+    ("  bot.stores append (the new events only)", ("_try_append (",)),
+    ("  bot.stores careful path (compare, merge, rewrite)", ("_save_carefully (",)),
+    ("  stream_events (Rasa's: one more retrieve)", ("stream_events (",)),
+    ("tracker store retrieve", ("retrieve (",)),
+    ("  deserialise_tracker / from_dict", ("deserialise_tracker (",)),
+    ("  replay of events (tracker rebuilt)", ("replay_events (",)),
+    ("event broker publish (on the message path)", ("publish (bot/event_broker.py",)),
+    ("event broker writer thread (off the path)", ("_run (bot/event_broker.py",)),
+    ("lock store (issue, wait, clean up)", ("lock (rasa/core/lock_store.py", "lock (bot/locks.py")),
+    ("graph runs: NLU and policies (dask runner, or its replayed plan)",
+     ("rasa/engine/runner/dask.py", "run (bot/rasa_graph_runner.py")),
+    ("  graph runner's own work (dask scheduling, or the plan; not in a node)",
+     ("run (rasa/engine/runner/dask.py >> !__call__ (rasa/engine/graph.py",
+      "run (bot/rasa_graph_runner.py >> !__call__ (rasa/engine/graph.py")),
+    ("  NLU: parse_message", ("parse_message (rasa/core/processor.py",)),
+    ("  policies: one prediction (all policies)", ("_predict_next_with_tracker (rasa/core/processor.py",)),
+    ("  RulePolicy: rule look-up", ("_get_possible_keys (",)),
+    ("  policies: past_states (the conversation replayed)", ("past_states (",)),
+    ("  EscalationPolicy: Redis read of the handoff state", ("_in_handoff ( >> redis/",)),
+    ("tracker copies (init_copy: slots copied)", ("init_copy (",)),
+    ("RemoteAction.run (whole custom action call)", ("run (rasa/core/actions/action.py",)),
+    ("  request body (tracker state, JSON)", ("_action_call_format (",)),
+    ("forms: validate_slots (custom validation)", ("validate_slots (rasa/core/actions/forms.py",)),
+    ("redis client", ("redis/",)),
 ]
+
+
+def _holds(stack: str, needle: str) -> bool:
+    """Whether `stack` has `needle` ("A >> B": a frame with A, and a deeper one with B; "A >> !B": with A and
+    no deeper frame with B)."""
+    if " >> " not in needle:
+        return needle in stack
+    outer, inner = needle.split(" >> ", 1)
+    at = stack.find(outer)
+    if at < 0:
+        return False
+    deeper = stack[at + len(outer):]
+    return inner[1:] not in deeper if inner.startswith("!") else inner in deeper
 
 
 def py_spy() -> str:
@@ -98,8 +125,8 @@ def hot_spot_shares(path: Path) -> Dict[str, float]:
     total = 0
     for stack, samples in _samples(path):
         total += samples
-        for label, needle in HOT_SPOTS:
-            if needle in stack:
+        for label, needles in HOT_SPOTS:
+            if any(_holds(stack, needle) for needle in needles):
                 hits[label] += samples
     return {label: hits[label] / total if total else 0.0 for label, _ in HOT_SPOTS}
 
@@ -134,7 +161,8 @@ def main() -> int:
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25, help="rows of the top-functions table")
-    parser.add_argument("--out", type=Path, default=None, help="folder for rasa.collapsed (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for <child>.collapsed (default: a temp dir)")
+    parser.add_argument("--child", default="rasa", help="the child to profile: rasa (default) or actions")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the assistant")
     parser.add_argument("--report", type=Path, default=None, help="only print the tables of a saved .collapsed")
     args = parser.parse_args()
@@ -145,7 +173,7 @@ def main() -> int:
     env = dict(item.split("=", 1) for item in args.env)
     out = args.out or Path(tempfile.mkdtemp(prefix="canyu-profile-"))
     out.mkdir(parents=True, exist_ok=True)
-    collapsed = out / "rasa.collapsed"
+    collapsed = out / f"{args.child}.collapsed"
     spy = py_spy()
 
     from tests.harness import start_assistant
@@ -153,8 +181,8 @@ def main() -> int:
     print(f"starting the assistant ({env or 'default environment'})…", flush=True)
     assistant = start_assistant(Path(tempfile.mkdtemp(prefix="canyu-profile-data-")), with_console=False, env=env)
     try:
-        rasa = next(c.process for name, c in assistant.stack.children.items() if name.startswith("rasa"))
-        assert rasa is not None, "the Rasa child did not start"
+        rasa = next(c.process for name, c in assistant.stack.children.items() if name.startswith(args.child))
+        assert rasa is not None, f"the {args.child} child did not start"
         run(assistant.url, 40, args.concurrency, assistant.rest_headers)  # warm-up
         recorder = subprocess.Popen(
             [spy, "record", "--pid", str(rasa.pid), "--rate", str(args.rate), "--format", "raw", "--function",
