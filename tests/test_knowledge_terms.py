@@ -38,3 +38,13 @@ def test_one_missing_letter_becomes_the_one_known_word() -> None:
     assert fix_swaps("return window?", known, words) == "return window?"  # a plural is not a typo
     assert fix_swaps("thx", known, words) == "thx"                        # nothing one letter away: kept
     assert "muchis" in known and "muchis" not in words                     # joined names never fix a typo
+
+
+def test_a_typo_written_into_one_phrasing_is_not_a_spelling() -> None:
+    from bot.knowledge.terms import spelled
+
+    trusted = spelled(["The power bank has 3 ports."], ["does it have 3 prots", "how many ports"])
+    assert "prots" not in trusted and "ports" in trusted
+    assert "many" not in trusted                       # one phrasing only, and not in the answer
+    assert "how" in spelled([], ["how many ports", "how long"])  # two phrasings use it
+    assert fix_swaps("how many prots", trusted) == "how many ports"

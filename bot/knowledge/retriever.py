@@ -37,7 +37,7 @@ from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.multi import question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec, unheld_spec
-from bot.knowledge.terms import fix_swaps, unknown_terms, vocabulary
+from bot.knowledge.terms import fix_swaps, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
@@ -117,11 +117,13 @@ class Retriever:
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
-        texts = [t for d in index.docs for t in (*d.questions, *d.passages, d.extra)] + [
+        clean = [t for d in index.docs for t in (*d.passages, d.extra)] + [
             n for p in kb.products.values()
             for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v), *p.model_codes)]
-        self._vocabulary = vocabulary(texts)
-        self._words = vocabulary(texts, joined=False)
+        phrasings = [q for d in index.docs for q in d.questions]
+        self._vocabulary = vocabulary(clean + phrasings)
+        self._spelled = spelled(clean, phrasings)  # typos are fixed towards these (bot.knowledge.terms)
+        self._spelled_words = spelled(clean, phrasings, joined=False)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
@@ -187,7 +189,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
-        question = fix_swaps(question, self._vocabulary, self._words)
+        question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():

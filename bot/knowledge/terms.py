@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 from typing import FrozenSet, Iterable, List
 
 from bot.knowledge.text import has_cjk
 
-__all__ = ["vocabulary", "unknown_terms", "fix_swaps"]
+__all__ = ["vocabulary", "spelled", "unknown_terms", "fix_swaps"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -36,6 +37,14 @@ def vocabulary(texts: Iterable[str], joined: bool = True) -> FrozenSet[str]:
 
 # Latin words Chinese speakers use as plain words ("卡在logo界面", "app闪退"): they name no codec or device.
 _PLAIN = frozenset("logo app apps bug bugs ok okay vip ui diy emoji vlog wifi hi".split())
+
+
+def spelled(clean: Iterable[str], phrasings: Iterable[str], joined: bool = True) -> FrozenSet[str]:
+    """The words to trust as spelled right, for `fix_swaps`: every word of `clean` texts (answers, names, tags) and
+    the words at least two phrasings use. Trainers write typos into single phrasings on purpose ("3 prots"), so
+    that the ranking meets them; a typo fixer must not take them for words."""
+    counts = Counter(w for p in phrasings for w in vocabulary([p], joined))
+    return vocabulary(clean, joined) | frozenset(w for w, n in counts.items() if n >= 2)
 
 
 def _named(word: str, in_chinese: bool) -> bool:
