@@ -217,3 +217,20 @@ def test_perks_are_one_time_codes(store: HandoffStore) -> None:
         perks.grant("sorry_coupon", "w", "lin")
     assert perks.add_codes("sorry_coupon", ["A1"]) == 0  # a granted code never returns to the pool
     assert perks.grants("u")[0]["agent"] == "lin"
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("充电的时候有股焦味", "safety"), ("the charger smells like burning", "safety"),
+    ("真人呢 转客服", "explicit_request"), ("get me someone who can actually help", "explicit_request"),
+    ("再不处理我就打12315", "anger"), ("i'm fed up with this phone", "anger"),
+    ("退款申请被驳回了", "refund_dispute"), ("where is my refund, it's been two weeks", "refund_dispute"),
+])
+def test_everyday_wordings_of_each_rule(text: str, rule: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == rule, (text, found)
+
+
+@pytest.mark.parametrize("text", ["价钱呢", "are you a human?", "let me talk to you about the band"])
+def test_words_near_a_rule_that_are_not_it(text: str) -> None:
+    found = one(text)
+    assert found is None or found.rule not in ("refund_dispute", "explicit_request"), (text, found)
