@@ -21,9 +21,9 @@ from tests.harness import Assistant, new_sender
 
 LAZY_LOADS = ("Loading SentenceTransformer model", "Building prefix dict", "Loading model from cache")
 """What sentence_transformers and jieba log when they load a model or a dictionary."""
-RASA_PARTS = {"redis", "channel", "cleanup"} | {f"{part}_{language}" for language in ("zh", "en") for part in
+RASA_PARTS = {"redis", "channel", "cleanup", "gc_freeze"} | {f"{part}_{language}" for language in ("zh", "en") for part in
                                                   ("stores", "session_start", "nlu", "policies", "action")}
-ACTIONS_PARTS = {"redis", "knowledge_index", "order_backend", "texts", "cleanup"} | {
+ACTIONS_PARTS = {"redis", "knowledge_index", "order_backend", "texts", "cleanup", "gc_freeze"} | {
     f"{action}_{language}" for language in ("zh", "en") for action in ("action_session_start", "action_answer_product")}
 
 

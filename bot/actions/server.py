@@ -16,6 +16,7 @@ call costs what the hundredth does; what it warmed goes to `<data dir>/run/warm/
 from __future__ import annotations
 
 import argparse
+import asyncio
 import inspect
 import json
 import logging
@@ -116,9 +117,11 @@ def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACK
     if warm:
         @app.before_server_start
         async def warm_up(_app: Sanic, _loop: Any) -> None:
-            from bot.warmup import warm_actions
+            from bot.warmup import freeze_heap, warm_actions
 
-            (await warm_actions(ctx, executor)).write(ctx.settings.data_dir)
+            report = await warm_actions(ctx, executor)
+            await report.step("gc_freeze", lambda: asyncio.to_thread(freeze_heap))
+            report.write(ctx.settings.data_dir)
 
     @app.after_server_stop
     async def close_context(_app: Sanic, _loop: Any) -> None:
