@@ -37,3 +37,17 @@ def test_a_product_we_do_not_sell_gets_no_form(assistant: Assistant, text: str) 
 def test_each_half_of_a_two_part_question_is_answered(assistant: Assistant, text: str, entries: List[str]) -> None:
     turn = _turn(assistant, new_sender("two-part"), text)
     assert [k["entry"] for k in turn["kb"] if k.get("outcome") == "answer"] == entries, turn
+
+
+@pytest.mark.parametrize("text, entries", [
+    ("你们的手机有没有512g的 价格多少", ["spec:phone_14+phone_14_pro:storage", "spec:phone_14+phone_14_pro:price"]),
+    ("are the phones waterproof", ["spec:phone_14+phone_14_pro:water_resistance"]),
+])
+def test_a_category_word_gets_the_spec_of_every_product_in_it(assistant: Assistant, text: str,
+                                                               entries: List[str]) -> None:
+    turn = _turn(assistant, new_sender("category"), text)
+    assert [k["entry"] for k in turn["kb"] if k.get("outcome") == "answer"] == entries, turn
+
+
+def test_a_fault_named_with_a_category_word_is_not_a_spec_question(assistant: Assistant) -> None:
+    assert _answered(_turn(assistant, new_sender("category"), "手机摔了一下 屏裂了 保修管吗")) == "warranty_screen_damage"

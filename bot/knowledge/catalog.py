@@ -18,7 +18,7 @@ from bot.knowledge.loader import Product
 from bot.knowledge.specs import join_list
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "only_product_named", "CATEGORIES"]
+__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "only_product_named", "category_products", "CATEGORIES"]
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
@@ -96,12 +96,17 @@ def _category_of(text: str) -> Tuple[Optional[str], bool]:
     return None, bool(_NOT_SOLD.search(text))
 
 
-def only_product_named(products: Dict[str, Product], question: str) -> Optional[str]:
-    """"耳机防水吗", "is the band waterproof": a category word names its product when the brand sells only one."""
+def category_products(products: Dict[str, Product], question: str) -> List[str]:
+    """"耳机防水吗", "你们的手机有没有512g的": a category word names the products of that category (one or several)."""
     category, foreign = _category_of(normalise(question))
     if category is None or foreign:
-        return None
-    members = [p.id for p in products.values() if p.category == category]
+        return []
+    return [p.id for p in products.values() if p.category == category]
+
+
+def only_product_named(products: Dict[str, Product], question: str) -> Optional[str]:
+    """"is the band waterproof": a category word names its product when the brand sells only one."""
+    members = category_products(products, question)
     return members[0] if len(members) == 1 else None
 
 

@@ -29,14 +29,14 @@ from bot.knowledge.calibration import (
     calibrate_scores,
     languages as _langs,
 )
-from bot.knowledge.catalog import answer_catalog, only_product_named
+from bot.knowledge.catalog import answer_catalog, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
 from bot.knowledge.multi import question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
-from bot.knowledge.specs import answer_spec, unheld_spec
+from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
 from bot.knowledge.terms import fix_swaps, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
@@ -49,6 +49,7 @@ HEDGE_LEAD = 0.8
 
 _OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
 _ON_PRODUCT_BOOST = 0.5
+_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery")  # see _category_products
 
 
 @dataclass
@@ -226,13 +227,15 @@ class Retriever:
             return []
         lang = detect_language(question) or language or "en"
         named = self.matcher.find(question).known
+        category = [] if named else self._category_products(question)
         answers: List[Result] = []
         for part in parts:
             mentions = self.matcher.find(part)
             asked = part
-            if named and not mentions.known and not mentions.unknown:
+            about = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
+            if about and not mentions.known and not mentions.unknown:
                 asked = " ".join(self.kb.products[p].name.get(lang) or self.kb.products[p].name.get("en", p)
-                                 for p in named) + " " + part
+                                 for p in about) + " " + part
             result = self.ask(asked, lang, intent, intent_confidence)
             if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
                 result = self.ask(part, lang, intent, intent_confidence)
@@ -240,6 +243,12 @@ class Retriever:
                 result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
                 answers.append(result)
         return answers if len(answers) >= 2 else []
+
+    def _category_products(self, question: str) -> List[str]:
+        """The products a category word names: its only product, or all of them for the specs every product of a
+        category has a figure for ("手机有几种颜色"); never for the words that also mean a fault ("屏裂了")."""
+        members = category_products(self.kb.products, question)
+        return members if len(members) == 1 or detect_spec(question) in _CATEGORY_SPECS else []
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
@@ -286,13 +295,14 @@ class Retriever:
         if catalog is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=catalog.entry_id, text=catalog.text,
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")
-        if not mentions.known:
-            only = only_product_named(self.kb.products, question)
-            mentions.known = [only] if only else []
-        spec = answer_spec([self.kb.products[p] for p in mentions.known], question, lang)
+        about = mentions.known
+        if not about:  # "耳机防水吗": the category's product; "你们的手机有没有512g的": the spec of every phone
+            about = self._category_products(question)
+            mentions.known = about if len(about) == 1 else []
+        spec = answer_spec([self.kb.products[p] for p in about], question, lang)
         if spec is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
-                          kind="spec", products=mentions.known, reason=f"spec '{spec.spec}' from products.yml")
+                          kind="spec", products=about, reason=f"spec '{spec.spec}' from products.yml")
         if not question.strip() or not self.index.ids:
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", reason="empty question")
         q_vec = self.encoder.encode([question])
