@@ -18,6 +18,10 @@ Load: bench/load.py's 10-message conversations over REST, Chinese and English in
 conversation, `c` conversations at a time, each user sending the next message once the answer is in.
 At least `n / 10` conversations per level and two per worker, rounded up to a multiple of `c`.
 
+CPU ms per message: the CPU time (user + system, psutil) each stack's Rasa and action server (with their
+children) used during that stack's own rounds, per message. Throughput on a shared machine moves with the
+neighbours' load; this figure hardly does, so it is the one to compare between runs.
+
 The floor: sentence encodings per second of the bundled NLU models (all-MiniLM-L6-v2 for English,
 multilingual-e5-small for Chinese, as config.yml), one text per call, on one thread, caches off, measured in
 this process before the stacks start; "floor" is the rate for the bench's half-and-half mix. msg/s divided
@@ -57,6 +61,10 @@ class Row:
     p95: float
     p99: float
     failed: int
+    cpu: Dict[str, float]  # CPU seconds of each process of the stack (with its children) during the load
+
+    def cpu_ms_per_message(self, name: str) -> float:
+        return 1000 * self.cpu.get(name, 0.0) / self.messages if self.messages else 0.0
 
     @property
     def rate(self) -> float:
@@ -77,10 +85,29 @@ def load(target: Target, concurrency: int, conversations: int, first: int, tally
     return time.perf_counter() - started
 
 
-def row(conversations: int, tally: Tally, seconds: float) -> Row:
+def row(conversations: int, tally: Tally, seconds: float, cpu: Dict[str, float]) -> Row:
     lat = tally.latencies_ms
     return Row(conversations, tally.messages, seconds, percentile(lat, 50), percentile(lat, 95), percentile(lat, 99),
-               tally.errors + tally.lost)
+               tally.errors + tally.lost, cpu)
+
+
+def cpu_seconds(assistant: object) -> Dict[str, float]:
+    """CPU seconds (user + system) used so far by each child of a stack, its own children included, by the
+    kind of process ("rasa", "actions"): a shared machine slows a stack down, but does not change this."""
+    import psutil
+
+    out: Dict[str, float] = {}
+    for name, child in assistant.stack.children.items():  # type: ignore[attr-defined]
+        if child.process is None or child.process.poll() is not None:
+            continue
+        try:
+            proc = psutil.Process(child.process.pid)
+            times = [p.cpu_times() for p in [proc] + proc.children(recursive=True)]
+        except psutil.Error:
+            continue
+        kind = name.split("-")[0]
+        out[kind] = out.get(kind, 0.0) + sum(t.user + t.system for t in times)
+    return out
 
 
 def encodings_per_second(model: str, texts: List[str], seconds: float = 4.0) -> float:
@@ -146,6 +173,14 @@ def report(levels: List[int], rows: Dict[str, Dict[int, Row]], enc: Tuple[float,
                   f"{r.p95:>7.0f} | {r.p99:>7.0f} | {r.failed}")
     print("\nratio canyu / stock, msg/s: " + ", ".join(
         f"c={c} {rows['canyu'][c].rate / rows['stock'][c].rate:.2f}x" for c in levels))
+    print("\nCPU ms per message (user + system, during that stack's own rounds; other load does not change it):")
+    for c in levels:
+        parts = []
+        for label in ("stock", "canyu"):
+            r = rows[label][c]
+            parts.append(f"{label} rasa {r.cpu_ms_per_message('rasa'):.1f}, actions {r.cpu_ms_per_message('actions'):.1f}")
+        ratio = rows["stock"][c].cpu_ms_per_message("rasa") / (rows["canyu"][c].cpu_ms_per_message("rasa") or 1)
+        print(f"  c={c}: " + "; ".join(parts) + f"; Rasa's CPU per message stock / canyu {ratio:.2f}x")
     en, zh, mix = enc
     print(f"floor (one thread, one text per call): all-MiniLM-L6-v2 {en:.0f} enc/s, multilingual-e5-small "
           f"{zh:.0f} enc/s, zh/en mix {mix:.0f} enc/s; canyu msg/s / floor: "
@@ -204,12 +239,16 @@ def main() -> int:
             print(f"c={c}: {count} conversations per stack in {rounds} rounds, taking turns…", flush=True)
             tallies = {"stock": Tally(), "canyu": Tally()}
             seconds = {"stock": 0.0, "canyu": 0.0}
+            cpu: Dict[str, Dict[str, float]] = {"stock": {}, "canyu": {}}
             for r, size in enumerate(per_round):
                 for label in (("stock", "canyu") if r % 2 == 0 else ("canyu", "stock")):
+                    before = cpu_seconds(stacks[label])
                     seconds[label] += load(targets[label], c, size, first, tallies[label])
+                    for kind, used in cpu_seconds(stacks[label]).items():
+                        cpu[label][kind] = cpu[label].get(kind, 0.0) + used - before.get(kind, 0.0)
                 first += size
             for label in rows:
-                rows[label][c] = row(count, tallies[label], seconds[label])
+                rows[label][c] = row(count, tallies[label], seconds[label], cpu[label])
         rss = {label: rss_mb(a) for label, a in stacks.items()}
     finally:
         for a in stacks.values():
