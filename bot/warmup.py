@@ -69,7 +69,8 @@ WARM_TEXTS: Mapping[str, str] = MappingProxyType({"zh": "请问这款手机支�
 WARM_ACTION = "action_answer_product"
 """The custom action of the answer path: the one most first messages run."""
 ACTION_TIMEOUT_S = 30.0
-"""How long the Rasa server's warm-up waits for the action server (which may still be starting)."""
+"""How long the Rasa server's warm-up waits for one action-server call (the server may still be starting); after
+one call fails, the others are skipped, so an absent action server delays the Rasa server's start by this much."""
 SESSION_START = "action_session_start"
 """What every first message of a new sender runs first (ours: bot/actions/memory.py)."""
 SENDER_PREFIX = "canyu-warmup-"
@@ -176,9 +177,15 @@ async def warm_rasa(agent: "Agent", ctx: "AppContext") -> WarmReport:
     await report.step("channel", lambda: asyncio.to_thread(ctx.outbound.read_outbox, _sender()))
 
     async def run_action(name: str, tracker: DialogueStateTracker) -> None:
+        if any(part.startswith(("session_start_", "action_")) for part in report.failed):
+            raise TimeoutError("skipped: the action server did not answer an earlier warm-up call")
         action = action_for_name_or_text(name, domain, endpoint)
-        events = await asyncio.wait_for(action.run(CollectingOutputChannel(), processor.nlg, tracker, domain),
-                                        ACTION_TIMEOUT_S)
+        try:
+            events = await asyncio.wait_for(action.run(CollectingOutputChannel(), processor.nlg, tracker, domain),
+                                            ACTION_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            # cause dropped: wait_for's TimeoutError says nothing more than this message
+            raise TimeoutError(f"the action server did not answer {name} within {ACTION_TIMEOUT_S:.0f} s") from None
         for event in events:
             tracker.update(event, domain)
 
