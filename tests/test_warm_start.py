@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from pathlib import Path
 from typing import List
 
 import pytest
 
 from bot import keys
+from bot.runner import free_port
+from bot.supervisor import HealthServer, Supervisor
 from bot.warmup import SENDER_PREFIX, WarmReport, read_report, report_path
 from tests.harness import Assistant, new_sender
 
@@ -45,6 +48,21 @@ def test_ready_reports_what_each_server_warmed(assistant: Assistant) -> None:
         assert "warm-up failed" not in checks[name]["detail"], checks[name]
         assert all(ms >= 0 for ms in checks[name]["warm"].values())
     assert "warm" not in checks["redis"]  # only the servers on the message path warm up
+
+
+def test_bot_runs_ready_endpoint_shows_the_warm_up(assistant: Assistant) -> None:
+    """`GET /ready` of `bot run`'s health server (the supervisor over this stack): same contract, plus `warm`."""
+    server = HealthServer(Supervisor(assistant.stack), "127.0.0.1", free_port()).start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/ready", timeout=30) as response:
+            assert response.status == 200
+            report = json.loads(response.read())
+    finally:
+        server.stop()
+    assert set(report) == {"ready", "reasons", "children", "checks"} and report["ready"], report
+    assert set(report["checks"]["rasa"]) == {"ok", "detail", "warm"}
+    assert RASA_PARTS <= set(report["checks"]["rasa"]["warm"])
+    assert ACTIONS_PARTS <= set(report["checks"]["actions"]["warm"])
 
 
 def test_no_lazy_load_after_the_warm_up(assistant: Assistant) -> None:
