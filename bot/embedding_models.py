@@ -18,6 +18,7 @@ Nothing is ever downloaded: sentence-transformers models load with `local_files_
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,8 +214,13 @@ class SentenceTransformerModel:
 
     def __init__(self, location: str, name: str, settings: EmbeddingSettings) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         self._settings = settings
+        # The bundled folders carry a `position_ids` buffer newer transformers no longer keep: its load report and
+        # progress bar would print a warning table on every start, in every trainer's command, about nothing.
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             self._model: Any = SentenceTransformer(location, device="cpu", local_files_only=True)
         except Exception as exc:
