@@ -27,6 +27,15 @@ from bot.errors import DataError
 from bot.settings import load_settings
 
 HOME = load_settings().home
+
+
+def _responses() -> set:
+    import yaml
+
+    names = set()
+    for path in (HOME / "responses").glob("*.yml"):
+        names |= set((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
+    return names
 SET = HOME / "tests" / "conversations" / "first_questions.yml"
 HOLDOUT = HOME / "tests" / "conversations" / "holdout.yml"  # held out: written apart, never tuned on
 HOLDOUT2 = HOME / "tests" / "conversations" / "holdout2.yml"  # held out, written blind on 2026-11-30
@@ -224,6 +233,8 @@ def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
                 assert outcome in facts, where
             elif kind(outcome) == "flow":
                 assert name in FLOW_ACTIONS, where
+            elif kind(outcome) == "reply":
+                assert name in _responses(), where
             else:
                 assert outcome in ("handoff", "unsure"), where
 
