@@ -404,7 +404,11 @@ def test_a_free_conversation_is_locked_without_reading_the_lock_back(red: Any, m
     ours, _ = lock_stores(monkeypatch)
     reads: List[str] = []
     real_get_lock = ours.get_lock
-    monkeypatch.setattr(ours, "get_lock", lambda cid: reads.append(cid) or real_get_lock(cid))
+    def get_lock(cid: str) -> Any:
+        reads.append(cid)
+        return real_get_lock(cid)
+
+    monkeypatch.setattr(ours, "get_lock", get_lock)
 
     async def take(cid: str) -> List[int]:
         async with ours.lock(cid, wait_time_in_seconds=0.01) as lock:

@@ -56,6 +56,10 @@ def _bad_tries_so_far(events: List[Dict[Text, Any]], form: Text = "order_form") 
 
 
 _VERIFY_WORDS = re.compile(r"verif|prove|验证|核实|核验|证明", re.IGNORECASE)
+# "快递三天了还没到", "my parcel still hasn't arrived": a wait the user is unhappy about, acknowledged before the check.
+_LATE_WORDS = re.compile(r"还没(?:到|收到|发货|发|送到|动)|怎么还没|迟迟|等了.{0,4}(?:天|周|星期)|太慢|物流不动|"
+                         r"\blate\b|still (?:not|hasn'?t|haven'?t|no)|(?:hasn'?t|has not|never) (?:arrived|shipped|come)|"
+                         r"taking (?:so|too) long|where(?:'s| is) my (?:order|parcel|package)", re.IGNORECASE)
 
 
 def _asks_to_verify(tracker: Tracker) -> bool:
@@ -100,6 +104,8 @@ class ValidateOrderForm(WithContext, FormValidationAction):
         if _asks_to_verify(tracker):
             # "ordered from another account? say verify": prove it with the phone number instead
             return [SlotSet("order_number", None), SlotSet("requested_slot", None), FollowupAction("verify_order_form")]
+        if _LATE_WORDS.search(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_order_sorry_late")  # the wait first, then the order
         events: List[Dict[Text, Any]] = await super().run(dispatcher, tracker, domain)
         if any(m.get("response") == "utter_order_give_up" for m in dispatcher.messages):
             events.append(FollowupAction("utter_offer_human"))
