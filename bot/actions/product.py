@@ -211,11 +211,33 @@ def _sounds_like_feedback(tracker: Tracker, answering: AnsweringConfig) -> bool:
     return confidence >= answering.override_threshold
 
 
-def _own_flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        intent: str) -> List[Dict[Text, Any]]:
-    """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow."""
+def _announced_voice(ctx: "AppContext", tracker: Tracker) -> bool:
+    """A complaint stated (not asked) that is the same as a feedback item already planned, in beta or shipped ("so
+    disappointed, my battery drains fast" when the fix ships Friday): filing it tells the user where it stands,
+    which beats the generic tips. A broken feedback store never blocks the answer."""
+    text = tracker.latest_message.get("text") or ""
+    if asks_question(text):
+        return False
+    from bot.actions._feedback_turn import _feedback_store
+    from bot.feedback import ANNOUNCED
+    from bot.feedback._match import AUTO_JOIN
+
+    try:
+        item, score = _feedback_store(ctx.redis).best_match(text, tracker_language(tracker), exclude_closed=True)
+    except Exception:  # the answer still goes out
+        logger.exception("feedback match failed; answering instead")
+        return False
+    return item is not None and score >= AUTO_JOIN and item.status in ANNOUNCED
+
+
+def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: CollectingDispatcher,
+                        tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """A complaint, suggestion, small talk or out-of-scope message: a clear answer wins, else its own flow; a
+    complaint about something we already announced a fix for is filed, so the user hears about the fix."""
     result = _rank(retriever, tracker)
     text = tracker.latest_message.get("text") or ""
+    if intent == "complain" and result.outcome == "answer" and _announced_voice(ctx, tracker):
+        return [FollowupAction(OWN_FLOWS[intent])]
     if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
         return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if not _clearly_answers(retriever, result, text, intent) and (
@@ -307,7 +329,7 @@ class ActionAnswerProduct(WithContext, Action):
             if intent in GUARDED_FLOWS and _chosen_entry(tracker) is None:
                 return _guarded_or_answer(retriever, dispatcher, tracker, intent)
             if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
-                return _own_flow_or_answer(retriever, dispatcher, tracker, intent)
+                return _own_flow_or_answer(self.ctx, retriever, dispatcher, tracker, intent)
             return _answer(retriever, dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
             fallback = TASK_FLOWS.get(intent or "") or GUARDED_FLOWS.get(intent or "") or OWN_FLOWS.get(intent or "")

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge._arrays import Floats
-from bot.knowledge.answering import AnsweringConfig, load_answering
+from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering
 from bot.knowledge.brands import brands_named, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
@@ -246,9 +246,12 @@ class Retriever:
 
     def _category_products(self, question: str) -> List[str]:
         """The products a category word names: its only product, or all of them for the specs every product of a
-        category has a figure for ("手机有几种颜色"); never for the words that also mean a fault ("屏裂了")."""
+        category has a figure for, asked as a question ("手机有几种颜色"); never for the words that also mean a fault
+        ("屏裂了") or a statement ("my phone battery dies quickly")."""
         members = category_products(self.kb.products, question)
-        return members if len(members) == 1 or detect_spec(question) in _CATEGORY_SPECS else []
+        if len(members) == 1:
+            return members
+        return members if detect_spec(question) in _CATEGORY_SPECS and asks_question(question) else []
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
