@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -91,22 +91,33 @@ def row(conversations: int, tally: Tally, seconds: float, cpu: Dict[str, float])
                tally.errors + tally.lost, cpu)
 
 
+def process_trees(assistant: object) -> Iterator[Tuple[str, List[Any]]]:
+    """(child name, its psutil process and all of its descendants) for each running child of a stack."""
+    import psutil
+
+    for name, child in assistant.stack.children.items():  # type: ignore[attr-defined]
+        if child.process is None or child.process.poll() is not None:
+            continue
+        try:
+            proc = psutil.Process(child.process.pid)
+            yield name, [proc] + proc.children(recursive=True)
+        except psutil.Error:
+            continue
+
+
 def cpu_seconds(assistant: object) -> Dict[str, float]:
     """CPU seconds (user + system) used so far by each child of a stack, its own children included, by the
     kind of process ("rasa", "actions"): a shared machine slows a stack down, but does not change this."""
     import psutil
 
     out: Dict[str, float] = {}
-    for name, child in assistant.stack.children.items():  # type: ignore[attr-defined]
-        if child.process is None or child.process.poll() is not None:
-            continue
+    for name, procs in process_trees(assistant):
         try:
-            proc = psutil.Process(child.process.pid)
-            times = [p.cpu_times() for p in [proc] + proc.children(recursive=True)]
+            seconds = sum(t.user + t.system for t in (p.cpu_times() for p in procs))
         except psutil.Error:
             continue
         kind = name.split("-")[0]
-        out[kind] = out.get(kind, 0.0) + sum(t.user + t.system for t in times)
+        out[kind] = out.get(kind, 0.0) + seconds
     return out
 
 
@@ -142,12 +153,8 @@ def rss_mb(assistant: object) -> Dict[str, float]:
     import psutil
 
     out: Dict[str, float] = {}
-    for name, child in assistant.stack.children.items():  # type: ignore[attr-defined]
-        if child.process is None or child.process.poll() is not None:
-            continue
+    for name, procs in process_trees(assistant):
         try:
-            proc = psutil.Process(child.process.pid)
-            procs = [proc] + proc.children(recursive=True)
             out[name] = sum(p.memory_info().rss for p in procs) / 2**20
         except psutil.Error:
             continue
