@@ -51,3 +51,9 @@ def test_a_category_word_gets_the_spec_of_every_product_in_it(assistant: Assista
 
 def test_a_fault_named_with_a_category_word_is_not_a_spec_question(assistant: Assistant) -> None:
     assert _answered(_turn(assistant, new_sender("category"), "手机摔了一下 屏裂了 保修管吗")) == "warranty_screen_damage"
+
+
+def test_a_part_that_would_repeat_an_earlier_answer_is_not_said_twice(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("repeat"), "下单后多久发货啊 能指定顺丰吗")
+    firsts = [t.split("，")[0] for t in turn["texts"] if t]
+    assert len(firsts) == len(set(firsts)), turn

@@ -17,3 +17,8 @@ def test_a_late_order_is_acknowledged_and_still_checked(assistant: Assistant, te
 def test_a_plain_question_gets_no_apology(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("late"), "订单M2026110599到哪了")
     assert "utter_order_sorry_late" not in turn["responses"], turn
+
+
+def test_a_wait_without_a_number_is_acknowledged_before_the_question(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("late"), "我的快递一直显示在途 好几天了")
+    assert turn["responses"][:1] == ["utter_order_sorry_late"], turn

@@ -57,7 +57,8 @@ def _bad_tries_so_far(events: List[Dict[Text, Any]], form: Text = "order_form") 
 
 _VERIFY_WORDS = re.compile(r"verif|prove|验证|核实|核验|证明", re.IGNORECASE)
 # "快递三天了还没到", "my parcel still hasn't arrived": a wait the user is unhappy about, acknowledged before the check.
-_LATE_WORDS = re.compile(r"还没(?:到|收到|发货|发|送到|动)|怎么还没|迟迟|等了.{0,4}(?:天|周|星期)|太慢|物流不动|"
+_LATE_WORDS = re.compile(r"还没(?:到|收到|发货|发|送到|动)|怎么还没|迟迟|等了.{0,4}(?:天|周|星期)|太慢|物流不动|好几天|好多天|"
+                         r"一直(?:显示|在途|没)|"
                          r"\blate\b|still (?:not|hasn'?t|haven'?t|no)|(?:hasn'?t|has not|never) (?:arrived|shipped|come)|"
                          r"taking (?:so|too) long|where(?:'s| is) my (?:order|parcel|package)", re.IGNORECASE)
 

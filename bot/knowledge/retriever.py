@@ -14,6 +14,7 @@ maps (top score, margin, raw dense and lexical similarity) to "the top entry is 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence
@@ -103,6 +104,15 @@ def kb_docs(kb: KnowledgeBase) -> List[Doc]:
                         extra=" ".join([*e.tags, *names]),
                         meta={"kind": "faq", "products": list(e.products), "tags": list(e.tags)}))
     return docs + fact_docs(kb)
+
+
+def _repeats(earlier: Result, later: Result) -> bool:
+    """The same entry, or an answer that opens with what an earlier part already said ("下单后多久发货 能指定顺丰吗":
+    the shipping overview repeats the shipping-time answer): saying it twice answers nothing more."""
+    if earlier.entry_id == later.entry_id:
+        return True
+    first = re.split(r"(?<=[。！？.!?])\s*|\n", (later.text or "").strip())[0].strip()
+    return len(first) >= 8 and first in (earlier.text or "")
 
 
 class Retriever:
@@ -239,7 +249,7 @@ class Retriever:
             result = self.ask(asked, lang, intent, intent_confidence)
             if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
                 result = self.ask(part, lang, intent, intent_confidence)
-            if result.outcome == "answer" and all(a.entry_id != result.entry_id for a in answers):
+            if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
                 result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
                 answers.append(result)
         return answers if len(answers) >= 2 else []
