@@ -219,8 +219,7 @@ def _announced_voice(ctx: "AppContext", tracker: Tracker) -> bool:
     if asks_question(text):
         return False
     from bot.actions._feedback_turn import _feedback_store
-    from bot.feedback import ANNOUNCED
-    from bot.feedback._match import AUTO_JOIN
+    from bot.feedback import ANNOUNCED, AUTO_JOIN
 
     try:
         item, score = _feedback_store(ctx.redis).best_match(text, tracker_language(tracker), exclude_closed=True)
@@ -252,6 +251,12 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
     return events
 
 
+def _names_what_we_do_not_sell(retriever: Retriever, text: str, names_an_order: bool) -> bool:
+    """A task or guarded intent on a message about a product we do not sell and no order of the user's: the answer
+    path says "we don't have that" instead of starting a form about it."""
+    return not names_an_order and bool(retriever.matcher.find(text).unknown)
+
+
 def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
                     intent: str) -> List[Dict[Text, Any]]:
     """A task intent: start the task, unless the message only asks about it ("能改收货地址吗", "how much to fix
@@ -259,7 +264,7 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     flow = TASK_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
-    if not named and retriever.matcher.find(text).unknown:  # "when is the millet 15 coming out": not a task of ours
+    if _names_what_we_do_not_sell(retriever, text, named):  # "when is the millet 15 coming out": no task of ours
         return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
@@ -276,7 +281,7 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     flow = GUARDED_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
-    if not named and intent != "human_handoff" and retriever.matcher.find(text).unknown:  # "米粒手表什么时候出"
+    if intent != "human_handoff" and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
         return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]

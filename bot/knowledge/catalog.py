@@ -18,7 +18,7 @@ from bot.knowledge.loader import Product
 from bot.knowledge.specs import join_list
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "only_product_named", "category_products", "CATEGORIES"]
+__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "CATEGORIES"]
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
@@ -89,10 +89,8 @@ def _category_of(text: str) -> Tuple[Optional[str], bool]:
     or "除了" asks for the rest of the range: no category."""
     for key, pattern in _CATEGORY_PATTERNS.items():
         found = pattern.search(text)
-        if found and _EXCEPT.search(text[:found.start()]):
-            return None, False
         if found:
-            return key, False
+            return (None if _EXCEPT.search(text[:found.start()]) else key), False
     return None, bool(_NOT_SOLD.search(text))
 
 
@@ -103,11 +101,6 @@ def category_products(products: Dict[str, Product], question: str) -> List[str]:
         return []
     return [p.id for p in products.values() if p.category == category]
 
-
-def only_product_named(products: Dict[str, Product], question: str) -> Optional[str]:
-    """"is the band waterproof": a category word names its product when the brand sells only one."""
-    members = category_products(products, question)
-    return members[0] if len(members) == 1 else None
 
 
 def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[str], lang: str) -> Optional[CatalogAnswer]:
