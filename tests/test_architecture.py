@@ -58,6 +58,7 @@ COMPOSITION_ROOTS: Set[str] = {
     "bot/plugin_context.py",
     "bot/locks.py",
     "bot/console/__main__.py",
+    "bot/encoder_service/__main__.py",  # the encoder process (python -m bot.encoder_service)
     "bot/nlu/featurizer.py",  # a Rasa component: Rasa builds it from config.yml, so it reads its settings
     "bot/knowledge/kb_eval.py",  # a dev tool's `python -m` main()
     "bot/knowledge/zh_fit.py",  # a dev tool's `python -m` main()

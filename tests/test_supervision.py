@@ -156,8 +156,8 @@ def test_bot_run_replaces_a_leftover_redis_and_reports_every_child_ready(bot_run
     status, report = bot_run.ready()
     assert status == 200 and report["ready"] and report["reasons"] == []
     names = set(report["children"])
-    assert {"redis", "actions", "console"} <= names and any(n.startswith("rasa-") for n in names), names
-    assert set(report["checks"]) == {"redis", "actions", "rasa", "console"}
+    assert {"redis", "encoder", "actions", "console"} <= names and any(n.startswith("rasa-") for n in names), names
+    assert set(report["checks"]) == {"redis", "encoder", "actions", "rasa", "console"}
     assert report["checks"]["rasa"]["detail"].startswith("model ")
     with urllib.request.urlopen(f"{bot_run.health}/health", timeout=5) as response:
         assert response.status == 200 and json.loads(response.read())["pid"] == bot_run.process.pid
@@ -173,7 +173,7 @@ def test_bot_run_replaces_a_leftover_redis_and_reports_every_child_ready(bot_run
     _answered(bot_run)
 
 
-@pytest.mark.parametrize("which", ["actions", "rasa", "console", "redis"])
+@pytest.mark.parametrize("which", ["actions", "rasa", "console", "redis", "encoder"])
 def test_a_killed_child_is_restarted_and_messages_are_answered_again(bot_run: Run, which: str) -> None:
     _, before = bot_run.ready()
     name = next(n for n in before["children"] if n.startswith(which))
