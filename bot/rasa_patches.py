@@ -22,10 +22,11 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   once, so a class imported later is still found, and unknown names fall through to Rasa's own code.
 
 - calls to the action server (`action-keepalive`): Rasa opens a new HTTP connection for every custom action
-  and JSON-encodes the whole domain (~74 KB here, the same dict every time) into every request. The request
-  body is now encoded with the domain's JSON made once per domain and the rest (the tracker: every event of
-  the session) by ujson (`encode_action_call`: the JSON of the same values as `json.dumps`, which takes over
-  for anything ujson refuses), and sent over one kept-alive session per action endpoint and event loop (idle
+  and JSON-encodes the whole domain (~74 KB here, the same dict every time) and every event of the session into
+  every request. The body is now made by bot/rasa_action_body.py (the domain's JSON once per domain, each event's
+  JSON once per event, the rest by ujson: the JSON of the same values), the domain is left out once the action
+  server said it keeps it (bot/rasa_action_domain.py: `X-Canyu-Domain`; a 409 from a server without it sends
+  the call again with it), and calls go over one kept-alive session per action endpoint and event loop (idle
   connections dropped after `KEEPALIVE_S`, under the action server's own 5 s). A connection the action
   server closed meanwhile fails like any connection error, so the retry above sends the call again.
 - RulePolicy's rule look-up (`rule-lookup`, bot/rasa_rule_lookup.py): the same set of possible rules from
@@ -57,15 +58,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import aiohttp
-import ujson
 
 from bot.errors import ConfigError
+from bot.rasa_action_body import ActionCall, DomainJson, action_call, encode_action_call as encode_call
+from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_the_domain, forget_ack
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
@@ -274,39 +275,14 @@ KEEPALIVE_S = 2.0  # under the action server's own keep-alive (Sanic: 5 s), so i
 _KEEP = "_canyu_keepalive"
 _SESSIONS: Dict[int, Any] = {}
 """One kept-alive aiohttp session per action endpoint: a process-wide cache; reset with uninstall()."""
-_DOMAIN_JSON: Dict[int, Tuple[Any, str]] = {}
-"""The JSON of the last domain sent (the same dict on every call): a process-wide cache; reset with uninstall()."""
-
-
-class ActionCall(dict):  # type: ignore[type-arg]
-    """The body of a call to the action server (the same dict Rasa builds) with its JSON already made."""
-
-    encoded: bytes = b""
-
-
-def _dumps(value: Any) -> str:
-    """The JSON of `value`: ujson (C, ~4x faster than `json.dumps` on a tracker; the same escapes of non-ASCII,
-    slashes left alone), else `json.dumps` for what ujson refuses, so a call fails only where Rasa's would."""
-    try:
-        return ujson.dumps(value, ensure_ascii=True, escape_forward_slashes=False)
-    except (TypeError, ValueError, OverflowError):
-        return json.dumps(value)
+_DOMAIN_JSON: DomainJson = {}
+"""The JSON and digest of the last domain sent (the same dict on every call): a process-wide cache; reset with
+uninstall()."""
 
 
 def encode_action_call(body: Dict[str, Any]) -> ActionCall:
-    """The JSON aiohttp would send for `body` (the same values; compact separators), the domain part (the same
-    dict on every call) made once and the rest by `_dumps`."""
-    domain = body.get("domain")
-    text = _dumps({k: v for k, v in body.items() if k != "domain"})
-    if domain is not None:
-        cached = _DOMAIN_JSON.get(id(domain))
-        if cached is None or cached[0] is not domain:
-            _DOMAIN_JSON.clear()
-            cached = _DOMAIN_JSON[id(domain)] = (domain, json.dumps(domain))
-        text = (text[:-1] + ", " if len(text) > 2 else "{") + '"domain": ' + cached[1] + "}"
-    call = ActionCall(body)
-    call.encoded = text.encode("utf-8")
-    return call
+    """The JSON aiohttp would send for `body` (bot/rasa_action_body.py), the domain's JSON kept in `_DOMAIN_JSON`."""
+    return encode_call(body, _DOMAIN_JSON)
 
 
 class _Kept:
@@ -334,7 +310,8 @@ def _kept_session(endpoint: Any) -> _Kept:
             if endpoint.basic_auth else None
         session = aiohttp.ClientSession(headers=endpoint.headers, auth=auth,
                                         timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                                        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+                                        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+                                        trace_configs=[ack_tracer(endpoint)])
         _SESSIONS[id(endpoint)] = session
     return _Kept(session)
 
@@ -343,7 +320,7 @@ def _install_action_transport() -> None:
     """`RemoteAction._action_call_format` returns an `ActionCall`; `EndpointConfig.request` sends its ready JSON
     over a kept-alive session (only for such calls: other endpoints keep Rasa's way)."""
     from rasa.core.actions.action import RemoteAction
-    from rasa.utils.endpoints import EndpointConfig
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
     call_format, request, session = (RemoteAction._action_call_format, EndpointConfig.request,
                                      EndpointConfig.session)
@@ -352,17 +329,29 @@ def _install_action_transport() -> None:
     _ORIGINALS["EndpointConfig.session"] = session
 
     def _action_call_format(self: Any, tracker: Any, domain: Any) -> Dict[str, Any]:
-        return encode_action_call(call_format(self, tracker, domain))
+        return action_call(self, tracker, domain, _DOMAIN_JSON)
 
     async def keeping_request(self: Any, method: str = "post", subpath: Optional[str] = None,
                               content_type: Optional[str] = "application/json", compress: bool = False,
                               **kwargs: Any) -> Any:
         body = kwargs.get("json")
-        if isinstance(body, ActionCall) and not compress:
-            del kwargs["json"]
-            kwargs["data"] = body.encoded
-            setattr(self, _KEEP, True)
-        return await request(self, method, subpath, content_type, compress, **kwargs)
+        if not isinstance(body, ActionCall):
+            return await request(self, method, subpath, content_type, compress, **kwargs)
+        if compress:
+            kwargs["json"] = dict(body.full())
+            return await request(self, method, subpath, content_type, compress, **kwargs)
+        del kwargs["json"]
+        setattr(self, _KEEP, True)
+        if body.digest:
+            kwargs["headers"] = {**kwargs.get("headers", {}), HEADER: body.digest}
+            if acknowledged(self) == body.digest:  # the server keeps this domain: the body without it
+                try:
+                    return await request(self, method, subpath, content_type, compress, data=body.lean, **kwargs)
+                except ClientResponseError as exc:
+                    if not asks_for_the_domain(exc.status, exc.text):
+                        raise
+                    forget_ack(self)  # restarted, or another instance: send the domain again
+        return await request(self, method, subpath, content_type, compress, data=body.encoded, **kwargs)
 
     def keeping_session(self: Any) -> Any:
         return _kept_session(self) if getattr(self, _KEEP, False) else session(self)

@@ -123,3 +123,24 @@ def test_errors_have_rasa_sdks_bodies_and_codes(server: str) -> None:
                               "action_name": "action_nobody_has"}
     empty = requests.post(server + "/webhook", data="null", headers={"Content-Type": "application/json"}, timeout=10)
     assert empty.status_code == 400 and empty.json() == {"error": "Invalid body request"}
+
+
+def test_the_domain_is_kept_by_its_digest_so_that_later_calls_can_leave_it_out(server: str) -> None:
+    from bot.rasa_action_domain import DOMAIN_UNKNOWN, HEADER, domain_digest
+
+    domain = {"responses": {"utter_x": [{"text": "好的"}]}, "slots": {}}
+    digest = domain_digest(domain)
+    assert digest
+    lean = _call("action_plain")
+    del lean["domain"]
+    unknown = requests.post(server + "/webhook", json=lean, headers={HEADER: digest}, timeout=10)
+    assert unknown.status_code == 409 and DOMAIN_UNKNOWN in unknown.json()["error"]
+    wrong = requests.post(server + "/webhook", json={**lean, "domain": domain}, headers={HEADER: "0" * 64}, timeout=10)
+    assert wrong.status_code == 200 and HEADER not in wrong.headers  # not the domain's digest: not kept
+    full = requests.post(server + "/webhook", json={**lean, "domain": domain}, headers={HEADER: digest}, timeout=10)
+    assert full.status_code == 200 and full.headers[HEADER] == digest
+    again = requests.post(server + "/webhook", json=lean, headers={HEADER: digest}, timeout=10)
+    assert again.status_code == 200 and again.headers[HEADER] == digest
+    assert again.json() == full.json()
+    plain = requests.post(server + "/webhook", json=_call("action_plain"), timeout=10)
+    assert plain.status_code == 200 and HEADER not in plain.headers  # rasa_sdk's exchange without the header

@@ -1,7 +1,8 @@
 """The action server: `python -m bot.actions.server --port N` (started as `python -m bot.child bot.actions.server …`).
 
 It serves rasa_sdk's HTTP API (`GET /health`, `GET /actions`, `POST /webhook`, deflate bodies included, with the
-same bodies and status codes as `rasa_sdk.endpoint`) and takes rasa_sdk's command-line flags, but it is a
+same bodies and status codes as `rasa_sdk.endpoint`; and keeps the domain Rasa sent, so that Rasa's later calls
+can leave it out: `X-Canyu-Domain`, bot/rasa_action_domain.py) and takes rasa_sdk's command-line flags, but it is a
 composition root: it builds ONE `AppContext` for the process and registers every `Action` subclass of the
 `bot.actions` modules as an instance, `cls(ctx)` for a `WithContext` subclass and `cls()` otherwise. rasa_sdk's own
 server can only call `cls()`, which is why actions used to reach for module-level singletons.
@@ -25,6 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
 
 from bot.actions._context import WithContext
+from bot.rasa_action_domain import HEADER as DOMAIN_HEADER, DomainCache, DomainUnknown
 
 if TYPE_CHECKING:
     from rasa_sdk.executor import ActionExecutor
@@ -78,6 +80,7 @@ def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACK
     configure_cors(app, cors_origins)
     executor = ActionExecutor()
     register_actions(executor, ctx, package)
+    domains = DomainCache()  # Rasa sends the domain once, not with every call (bot/rasa_action_domain.py)
 
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:
@@ -93,6 +96,10 @@ def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACK
             action_call = request.json
         if action_call is None:
             return response.json({"error": "Invalid body request"}, status=400)
+        try:
+            ack = domains.complete(action_call, request.headers.get(DOMAIN_HEADER))
+        except DomainUnknown as e:
+            return response.json({"error": str(e)}, status=409)
         utils.check_version_compatibility(action_call.get("version"))
         try:
             result = await executor.run(action_call)
@@ -102,7 +109,7 @@ def create_app(ctx: "AppContext", package: Union[str, ModuleType] = ACTIONS_PACK
         except ActionNotFoundException as e:
             logger.error(e)
             return response.json({"error": e.message, "action_name": e.action_name}, status=404)
-        return response.json(result, status=200)
+        return response.json(result, status=200, headers={DOMAIN_HEADER: ack} if ack else None)
 
     @app.get("/actions")
     async def actions(_: Request) -> HTTPResponse:
