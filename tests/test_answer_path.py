@@ -199,6 +199,11 @@ def test_a_wish_is_still_filed(assistant: Assistant) -> None:
     assert "action_file_feedback" in turn["actions"], turn
 
 
+def test_a_feature_request_is_filed_even_when_it_names_a_spec(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("wish-spec"), "feature request: pls let us customise the always on display on band 9")
+    assert "action_file_feedback" in turn["actions"], turn
+
+
 def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn

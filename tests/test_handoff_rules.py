@@ -52,7 +52,8 @@ def test_human_handoff_intent_escalates_without_keyword() -> None:
 @pytest.mark.parametrize("text", ["我的充电宝鼓包了", "手机充电时冒烟了", "耳机着火了", "手被烫伤了", "电池有点鼓起来",
                                   "my power bank is swelling", "the phone started smoking", "it caught fire",
                                   "I burned my hand on the charger", "my kid got injured", "the buds hurt my ears", "the battery looks puffy and bulging",
-                                  "后盖被电池顶起来一条缝", "屏幕被撑起来了 鼓得厉害", "the back cover is popping off"])
+                                  "后盖被电池顶起来一条缝", "屏幕被撑起来了 鼓得厉害", "the back cover is popping off",
+                                  "充电宝充着充着鼓起来了 吓死我了", "powerbank got all puffy and the case cracked open"])
 def test_safety_is_urgent_and_first(text: str) -> None:
     found = one(text)
     assert found is not None and found.rule == "safety" and found.urgent and found.priority == 100, text
@@ -67,6 +68,18 @@ def test_safety_wins_over_other_rules() -> None:
 @pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "真垃圾", "垃圾客服", "气死我了！！！", "this is useless",
                                   "you people are idiots", "What a scam", "worst service ever", "this is trash"])
 def test_anger_escalates(text: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == "anger", text
+
+
+@pytest.mark.parametrize("text", ["no headphone jack right? my old wired earphones r useless then",
+                                  "the manual is useless without pictures lol"])
+def test_useless_about_the_users_own_things_is_not_anger(text: str) -> None:
+    assert one(text) is None, text
+
+
+@pytest.mark.parametrize("text", ["you are useless", "ur bot is useless", "useless", "useless customer service"])
+def test_useless_about_us_is_anger(text: str) -> None:
     found = one(text)
     assert found is not None and found.rule == "anger", text
 

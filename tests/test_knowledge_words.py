@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.knowledge.answering import asks_question
 from bot.knowledge.catalog import answer_catalog
 from bot.knowledge.loader import load_kb
 from bot.knowledge.products import ProductMatcher
@@ -43,3 +44,35 @@ def test_spec_words_inside_other_words_do_not_count() -> None:
     assert detect_spec("充电宝能给手机冲几次电") == "battery"
     assert detect_spec("耳机出汗多会坏吗") == "water_resistance"
     assert detect_spec("14 Pro的charging多快") == "charging"
+
+
+def test_a_bare_model_number_opening_a_chinese_message_names_the_phone() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text in ("14续航咋样", "我的14有256的吗", "14 充电功率多少"):
+        assert matcher.find(text).known == ["phone_14"], text
+    for text in ("14天能退吗", "买了14个月了", "14号发货", "第14天坏了", "14和pro哪个电池更耐用"):
+        assert matcher.find(text).known == [], text
+
+
+def test_how_is_it_asks_for_the_spec_and_a_part_or_repair_goes_to_the_faq() -> None:
+    assert detect_spec("buds5 续航咋样") == "battery"
+    assert detect_spec("14pro电池怎么样") == "battery"
+    assert detect_spec("手环怎样才能省电") is None  # a how-to
+    assert detect_spec("充电宝好重吧 放兜里行不") == "weight"
+    assert detect_spec("重启很重要吗") is None
+    assert detect_spec("how much does the power bank weigh") == "weight"
+    assert detect_spec("how long does the power bank take to fill up") == "charging"
+    assert detect_spec("how long do buds 5 last on one charge") != "charging"
+    assert detect_spec("14有256的吗") == "storage"
+    assert detect_spec("14pro现在卖多少") == "price"
+    for text in ("手机摔了屏幕裂了 换屏多少米", "耳机丢了一只 能单独买吗 多少钱", "band 9 straps, can i buy other colours?",
+                 "手环9的表带能换别的颜色吗", "how much is a screen repair on the 14"):
+        assert detect_spec(text) is None, text
+
+
+def test_questions_without_a_question_mark() -> None:
+    for text in ("有手表卖吗 智能手表那种", "屏幕用的三星还是京东方的", "14还是14pro好", "any news on the next flagship",
+                 "u guys make any laptops or just phones"):
+        assert asks_question(text), text
+    for text in ("重启了还是不行 烦死了", "换了还是一样的", "我还是喜欢黑色的", "the price dropped a week after I bought it"):
+        assert not asks_question(text), text

@@ -190,11 +190,12 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
 def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
     """For a message whose intent wants something else: a question, or a complaint (it wants help: "上周刚下单
     今天就便宜了两百 好气" is answered by price protection), is answered by any confident answer (FAQ, spec or
-    catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the intent; anything else,
+    catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the intent, unless the message
+    wishes for a change ("feature request: let us customise the band 9's always-on display"); anything else,
     and anything the NLU calls out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if result.kind in ("catalog", "spec") and result.confidence >= 1.0:
+    if result.kind in ("catalog", "spec") and result.confidence >= 1.0 and not wants_change(text):
         return True
     if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 from bot.knowledge.loader import Product
 from bot.knowledge.text import normalise
+from bot.language import CJK_CHAR
 
 __all__ = ["ProductMatcher", "Mentions"]
 
@@ -37,6 +38,12 @@ _TRAILING_UPGRADE = re.compile(r"\s*(?:max|ultra|plus|\+)(?![a-z0-9])", re.IGNOR
 _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|plus|mini|lite|se|fe|\+|days?|"
                           r"hours?|h\b|min|mins|minutes?|w\b|mah|gb?\b|tb?\b|mm|cm|inch|天|日|号|点|小时|分钟|元|块|个|次|寸))",
                           re.IGNORECASE)
+# "14续航咋样", "我的14有256的吗": a bare model number of two or three digits opening a Chinese message (or after
+# 的/这/那/买了…) and followed by a Chinese word, not a counter or unit ("14天", "14号", "14个月"): Chinese fans
+# name the phone by its number alone.
+_LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s的这那我买了款台部用个]))(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
+                            r"(?!\s?[天日号点时分秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代])")
+_VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
                            re.IGNORECASE)
@@ -95,6 +102,18 @@ class ProductMatcher:
                     covered[i] = True
         out.known.sort(key=lambda pid: out.positions.get(pid, 0))
 
+    def _add_leading(self, text: str, out: Mentions, covered: List[bool]) -> None:
+        if _VARIANT_WORD.search(text):  # "14和pro哪个耐用": both phones, left to the category
+            return
+        for m in _LEADING_MODEL.finditer(text):
+            pid = self._bare_numbers.get(m.group(1))
+            if pid is not None and not any(covered[m.start() : m.end()]):
+                out.known.append(pid)
+                out.positions[pid] = m.start()
+                for i in range(m.start(), m.end()):
+                    covered[i] = True
+                return
+
     def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
         """A longer alias that `spanned` (an alias plus a variant, spaces removed) ends with, if any."""
         variant = len(spanned) - len(key)
@@ -127,6 +146,8 @@ class ProductMatcher:
                     covered[i] = True
         if out.known:
             self._add_compared(text, out, covered)
+        else:
+            self._add_leading(text, out, covered)
         for m in _BARE_VARIANT.finditer(text):
             if not any(covered[m.start() : m.end()]):
                 out.unknown.append(m.group(0).strip())

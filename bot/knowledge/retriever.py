@@ -150,7 +150,10 @@ class Retriever:
         if not mentions.known:
             return scores
         named = set(mentions.known)
-        adj = np.array([0.0 if not prods else (_ON_PRODUCT_BOOST if prods & named else -_OFF_PRODUCT_PENALTY)
+        # an entry about exactly the products named, when several are ("14跟14pro差在哪": the comparison), twice
+        both = len(named) >= 2
+        adj = np.array([0.0 if not prods else (_ON_PRODUCT_BOOST * (2 if both and prods == named else 1)
+                                               if prods & named else -_OFF_PRODUCT_PENALTY)
                         for prods in self._entry_products], np.float32)
         return scores + adj
 

@@ -21,7 +21,8 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_sp
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
                 r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电"),
-    "weight": r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重",
+    "weight": (r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
+               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]"),
     "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|防水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
@@ -29,19 +30,22 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|充满|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy)\b|how much\W*$|expensive|cheap|"
-              r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米"),
+              r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块"),
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
-    "storage": r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大",
-    "chip": r"chip|processor|cpu|soc|芯片|处理器",
+    "storage": (r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大|"
+                r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
+    "chip": r"chip|processor|cpu|soc|performance|芯片|处理器|性能",
 }
 _WIRELESS = re.compile(r"wireless|qi\b|无线", re.IGNORECASE)
 # How-to and troubleshooting questions belong to the FAQ even when they name a spec.
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|\bdrain|\bfix\b|"
                     r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcracked\b|"
-                    r"怎么|如何|为什么|咋|办法|技巧|怎样|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机",
+                    r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
+                    r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机|"
+                    r"修|裂|碎|摔|丢|单独买|单只|一只|表带|换屏|换电池",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # Specs products.yml does not hold: "how much RAM" must not be answered with the price.
@@ -94,7 +98,7 @@ def detect_spec(question: str) -> Optional[str]:
     if not hits:
         return None
     # "wireless charging battery" → charging; price beats release when both appear.
-    for preferred in ("charging", "water_resistance", "colours", "price", "storage", "weight", "screen", "battery"):
+    for preferred in ("charging", "water_resistance", "colours", "weight", "price", "storage", "screen", "battery"):
         if preferred in hits:
             return preferred
     return hits[0]
