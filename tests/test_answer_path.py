@@ -204,6 +204,22 @@ def test_a_feature_request_is_filed_even_when_it_names_a_spec(assistant: Assista
     assert "action_file_feedback" in turn["actions"], turn
 
 
+@pytest.mark.parametrize("text, entry", [("要不要贴膜啊 出厂带膜没", "phone_screen_protector"),
+                                         ("do you do trade ins for old phones", "trade_in"),
+                                         ("does the 14 have nfc for google pay", "phone_nfc")])
+def test_a_question_the_nlu_reads_as_no_or_as_a_task_is_answered(assistant: Assistant, text: str, entry: str) -> None:
+    """"…带膜没" read as `deny`, "trade ins" as `request_fcode`, "google pay" naming Google: a question still gets
+    its answer, not "OK, no problem", an F-code, or "I only know our own gear"."""
+    turn = _turn(assistant, new_sender("misread"), text)
+    assert _answered(turn) == entry, turn
+    assert "action_grant_fcode" not in turn["actions"], turn
+
+
+def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
+    assert _answered(turn) == "catalog:lineup", turn
+
+
 def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn

@@ -25,8 +25,18 @@ from bot.actions._context import WithContext
 from bot.actions._offer_slot import OFFER_SLOT, make_offer, pending_offer
 from bot.actions.common import tracker_language
 from bot.actions.product import answer_entry
+from bot.knowledge.answering import asks_question
+from bot.language import has_cjk
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
+
+ANSWER_ACTION = "action_answer_product"
+
+
+def _short_reply(text: str) -> bool:
+    """A yes or no as people type it ("好的", "不用了谢谢", "nah thanks", "sure, go ahead"), not a sentence."""
+    words = text.split()
+    return len(words) <= 4 if not has_cjk(text) else len("".join(words)) <= 6
 
 class ActionAnswerOffer(WithContext, Action):
     """Yes or no: to the pending offer if there is one, else a plain acknowledgement."""
@@ -39,6 +49,9 @@ class ActionAnswerOffer(WithContext, Action):
         offer = pending_offer(tracker)
         clear = [SlotSet(OFFER_SLOT, None)] if tracker.get_slot(OFFER_SLOT) is not None else []
         yes = intent != "deny"
+        text = (tracker.latest_message or {}).get("text") or ""
+        if asks_question(text) and not _short_reply(text):  # "要不要贴膜啊 出厂带膜没": a new question, not a no
+            return clear + [FollowupAction(ANSWER_ACTION)]
         if offer is None:
             dispatcher.utter_message(response="utter_affirm_ack" if yes else "utter_deny_ack")
             return clear

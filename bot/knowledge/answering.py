@@ -33,12 +33,13 @@ TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_o
               "book_repair": "repair_booking_form", "restock_alert": "restock_alert_form"}
 
 # Flows whose intent a question about the brand's policies is often mistaken for ("how do I get an invoice?"
-# read as human_handoff, "内测咋报名" as ask_tier, "你们的物流是怎么安排的" as order_status): intent -> its flow.
+# read as human_handoff, "内测咋报名" as ask_tier, "你们的物流是怎么安排的" as order_status, "do you do trade ins" as
+# request_fcode): intent -> its flow.
 # A question (not a request, no order number) with one of these intents goes to the answer path first, and
 # only an FAQ entry at least `override_threshold` sure answers it; otherwise the flow runs as before. For
 # human_handoff the EscalationPolicy decides first (an explicit "转人工" / "talk to a human" hands off at once).
 GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier", "human_handoff": "action_handoff",
-                 "feedback_beta_signup": "action_feedback_beta_signup",
+                 "request_fcode": "action_grant_fcode", "feedback_beta_signup": "action_feedback_beta_signup",
                  "feedback_digest_subscribe": "action_feedback_digest_subscribe",
                  "feedback_unsubscribe": "action_feedback_unsubscribe"}
 

@@ -30,7 +30,8 @@ CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
 }
 # Product kinds people ask for that the brand does not make: never answered with the range.
 _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|tablets?|\bpads?\b|watch(?:es)?|routers?|"
-                       r"speakers?|cameras?|scooters?|\bcars?\b|电脑|笔记本|电视|平板|手表|路由器|音箱|相机|滑板车|汽车")
+                       r"speakers?|cameras?|(?:e-?)?scooters?|e-?bikes?|\bcars?\b|drones?|电脑|笔记本|电视|平板|手表|路由器|音箱|相机|"
+                       r"滑板车|汽车|电动车|电瓶车|平衡车|无人机")
 _NOUNS_EN = r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|power ?banks|stuff|things)"
 _NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
 _ASKS_RANGE = re.compile(
