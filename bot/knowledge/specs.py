@@ -32,7 +32,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|充满|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
-    "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy)\b|how much\W*$|expensive|cheap|"
+    "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块"),
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
     "storage": (r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大|"
