@@ -77,3 +77,16 @@ def test_questions_without_a_question_mark() -> None:
         assert asks_question(text), text
     for text in ("重启了还是不行 烦死了", "换了还是一样的", "我还是喜欢黑色的", "the price dropped a week after I bought it"):
         assert not asks_question(text), text
+
+
+def test_the_phones_jack_or_a_wired_pair_is_not_the_earbuds() -> None:
+    from bot.knowledge.catalog import category_products
+
+    for text in ("有3.5耳机孔么", "没有耳机孔？那我的有线耳机咋办", "no headphone jack? what about my wired headphones"):
+        assert category_products(KB.products, text) == [], text
+    assert category_products(KB.products, "耳机防水吗") == ["buds_5"]
+
+
+def test_do_you_sell_with_more_said_after_it() -> None:
+    found = answer_catalog(KB.products, "有手表卖吗 智能手表那种", [], "zh")
+    assert found is not None and found.entry_id == "catalog:lineup"

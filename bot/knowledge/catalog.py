@@ -24,7 +24,9 @@ __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_produc
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
     "phone": (r"phones?|smartphones?|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
     "band": (r"bands?|fitness trackers?|手环", {"en": ("band", "bands"), "zh": ("手环", "手环")}),
-    "earbuds": (r"ear ?buds|buds|earphones?|headphones?|耳机", {"en": ("pair of earbuds", "earbuds"), "zh": ("耳机", "耳机")}),
+    # not the phone's jack or someone's old wired pair ("有耳机孔么", "my old wired earphones")
+    "earbuds": (r"ear ?buds|buds|(?<!wired )(?:earphones?|headphones?)(?! (?:jack|port|socket|adapter))|"
+                r"(?<!有线)耳机(?![孔口插接转])", {"en": ("pair of earbuds", "earbuds"), "zh": ("耳机", "耳机")}),
     "power_bank": (r"power ?banks?|portable chargers?|充电宝|移动电源", {"en": ("power bank", "power banks"),
                                                                         "zh": ("充电宝", "充电宝")}),
 }
@@ -49,7 +51,7 @@ _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in C
 # the honest answer is "not something we make", and what we do sell.
 _ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?:sell|have|make|offer|got|do)\b|"
                        r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|推荐|"
-                       r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!]{0,8}(?:吗|嘛|么|没|不)\W*$",
+                       r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!\s]{0,8}(?:吗|嘛|么|没|不)(?:\W|$)",
                        re.IGNORECASE)
 
 
