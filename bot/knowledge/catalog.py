@@ -22,7 +22,7 @@ __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_produc
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
-    "phone": (r"phones?|smartphones?|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
+    "phone": (r"\b(?:smart)?phones?\b|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
     "band": (r"bands?|fitness trackers?|手环", {"en": ("band", "bands"), "zh": ("手环", "手环")}),
     # not the phone's jack or someone's old wired pair ("有耳机孔么", "my old wired earphones")
     "earbuds": (r"ear ?buds|buds|(?<!wired )(?:earphones?|headphones?)(?! (?:jack|port|socket|adapter))|"
