@@ -35,6 +35,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
 - the policies' states (`past-states`, bot/rasa_past_states.py): the conversation replayed once per turn and
   extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
+- the NLU (`nlu-thread`, bot/rasa_nlu_thread.py) runs in one worker thread, so the event loop serves the other
+  conversations while it waits for the sentence encoder.
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes new ones through
   our store (its slot copies and handoff note; `store-init`), and `init_copy` copies slots without `copy.copy`'s
   protocol look-ups (`tracker-copy`).
@@ -45,7 +47,7 @@ per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
 `RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run`,
-`DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history` (replaced),
+`DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history`, `MessageProcessor.parse_message` (replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
 they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
@@ -70,6 +72,7 @@ from bot.errors import ConfigError
 from bot.rasa_action_body import ActionCall, DomainJson, action_call, encode_action_call as encode_call
 from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_the_domain, forget_ack
 from bot.rasa_graph_runner import install_graph_plans
+from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
@@ -146,12 +149,15 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("tracker-copy")
         install_past_states(_ORIGINALS)
         _ACTIVE.append("past-states")
+        install_nlu_thread(_ORIGINALS)
+        _ACTIVE.append("nlu-thread")
 
 
 def uninstall() -> None:
     """Put Rasa's own methods back and forget the patches' caches (tests compare both ways in one process)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.processor import MessageProcessor
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.domain import Domain
@@ -161,7 +167,7 @@ def uninstall() -> None:
 
     owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy,
               "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner,
-              "DialogueStateTracker": DialogueStateTracker, "Domain": Domain}
+              "DialogueStateTracker": DialogueStateTracker, "Domain": Domain, "MessageProcessor": MessageProcessor}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
