@@ -300,3 +300,24 @@ def test_a_clear_leader_in_the_did_you_mean_band_is_answered_saying_so(retriever
     assert "invoice" in (hedged.text or "").lower()
     assert retriever._hedge(band(0.42, 0.40), "x").outcome == "suggest"  # a near tie: let the user pick
     assert retriever._hedge(band(0.20, 0.05), "x").outcome == "suggest"  # below hedge_threshold
+
+
+@pytest.mark.parametrize("question, entry", [("更新到一半失败了 黑屏了咋办 急", "os_update_failed"),
+                                             ("手机用了两个月 电池掉电好快 咋回事", "phone_battery_saving")])
+def test_a_long_message_is_answered_by_the_clause_both_rankings_agree_on(retriever, question: str,  # type: ignore[no-untyped-def]
+                                                                        entry: str) -> None:
+    result = retriever.ask(question)
+    assert result.outcome == "answer" and result.entry_id == entry, result.record()
+    assert "clause" in result.reason
+
+
+def test_a_clause_never_answers_what_the_message_names_and_the_kb_does_not(retriever) -> None:  # type: ignore[no-untyped-def]
+    assert retriever.ask("耳机支持LDAC吗 蓝牙几点几").outcome != "answer"
+
+
+def test_clauses_need_words_besides_a_product_name() -> None:
+    from bot.knowledge.multi import clauses
+
+    assert clauses("更新到一半失败了 黑屏了咋办 急") == ["更新到一半失败了", "黑屏了咋办"]
+    assert clauses("想要个F码 抢14pro用") == []
+    assert clauses("how long is the warranty") == []

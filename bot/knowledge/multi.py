@@ -15,7 +15,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.text import has_cjk
 from bot.language import CJK_CHAR
 
-__all__ = ["question_parts"]
+__all__ = ["question_parts", "clauses"]
 
 _SENTENCE = re.compile(r"(?<=[?？!！。；;])\s*|(?<=[吗呢么嘛])\s+")
 _JOINER = re.compile(r"\s*(?:,|，|、|\band also\b|\band\b|\balso\b|\bplus\b|还有|另外|以及|顺便问下|顺便问一下)\s*",
@@ -53,3 +53,17 @@ def question_parts(text: str) -> List[str]:
             if _long_enough(piece) and asks_question(piece):
                 parts.append(piece)
     return parts if len(parts) >= 2 else []
+
+
+def _substantial(piece: str) -> bool:
+    if has_cjk(piece):  # Chinese characters only: "抢14pro用" says little besides the product's name
+        return len(CJK_CHAR.findall(piece)) >= 4
+    return len(re.findall(r"\w+", piece)) >= 3
+
+
+def clauses(text: str) -> List[str]:
+    """The clauses of `text` with enough words to stand alone ("更新到一半失败了 黑屏了咋办 急" → the first two), or []
+    when it has fewer than two: the retriever asks them when it is unsure of a long message as a whole."""
+    out = [piece.strip() for sentence in _sentences((text or "").strip()) for piece in _JOINER.split(sentence)]
+    out = [piece for piece in out if _substantial(piece)]
+    return out if len(out) >= 2 else []

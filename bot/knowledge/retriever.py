@@ -35,7 +35,7 @@ from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
-from bot.knowledge.multi import question_parts
+from bot.knowledge.multi import clauses, question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
 from bot.knowledge.terms import fix_swaps, spelled, unknown_terms, vocabulary
@@ -205,6 +205,9 @@ class Retriever:
         lang = detect_language(question) or language or "en"
         question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
+        if (result.outcome != "answer" and result.candidates and not result.unknown_products
+                and not unknown_terms(question, self._vocabulary)):  # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point
+            result = self._by_clause(question, lang, result)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
@@ -229,6 +232,21 @@ class Retriever:
                     result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
+
+    def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
+        """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
+        answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
+        candidates: two rankings agree on it."""
+        near = {c.entry_id for c in whole.candidates}
+        best: Optional[Result] = None
+        for clause in clauses(question):
+            found = self._hedge(self._ask(clause, lang), clause)
+            if (found.outcome == "answer" and found.kind == "faq" and found.entry_id in near
+                    and found.confidence >= (best.confidence if best else 0.0)):
+                best = found
+        if best is None:
+            return whole
+        return replace(best, candidates=whole.candidates, reason=f"a clause of the message: {best.reason}")
 
     def ask_parts(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
                   intent_confidence: float = 0.0) -> List[Result]:
