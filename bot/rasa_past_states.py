@@ -9,8 +9,9 @@ tracker that only grew by an event or two. ~9% of Rasa's CPU at c=16 (bench/prof
 
 How: the replay's steps (per action: the state before it, the previous action, and what Rasa's rule-turn logic
 reads of that tracker) are kept on the tracker object (`_canyu_states`, per domain and `omit_unset_slots`),
-with the applied events they came from and the replaying tracker. A later call whose applied events start with
-the same event objects applies only the new ones; anything else (a rewind, a restart, another domain) replays
+with the applied events they came from and the replaying tracker. A later call on the same events takes them
+as they are (RulePolicy's second look, MemoizationPolicy); one whose applied events start with the same event
+objects applies only the new ones; anything else (a rewind, a restart, another domain) replays
 from the start, as Rasa does. Each call then runs Rasa's own loop over those steps (the rule-only turns hidden
 or not, `_remove_rule_only_features`, `_substitute_rule_only_user_input`, `_clean_state`) on fresh copies of the
 kept states, so the states, and which of them share a sub-state, are Rasa's: callers change them
@@ -45,6 +46,7 @@ class _Replay:
     tracker: Any
     steps: List[_Step]
     final: Optional[_Step]
+    seen: Tuple[int, Any] = (-1, None)  # the tracker's event count and newest event when last asked
 
 
 def _step(domain: Any, tracker: Any, hide: bool, omit: bool) -> _Step:
@@ -74,9 +76,14 @@ def _replayed(domain: Any, tracker: Any, omit: bool) -> Tuple[List[_Step], _Step
     """The steps of `tracker`'s history and its final step, from the kept replay where it still applies."""
     from rasa.shared.core.events import ActionExecuted
 
-    applied = tracker.applied_events()
     kept: Dict[bool, _Replay] = tracker.__dict__.setdefault(_KEPT, {})
     replay = kept.get(omit)
+    events = tracker.events
+    seen = (len(events), events[-1] if events else None)
+    if replay is not None and replay.domain is domain and replay.final is not None and \
+            replay.seen[0] == seen[0] and replay.seen[1] is seen[1]:
+        return replay.steps, replay.final  # nothing happened since: the same steps
+    applied = tracker.applied_events()
     if (replay is None or replay.domain is not domain or len(replay.applied) > len(applied)
             or any(old is not new for old, new in zip(replay.applied, applied, strict=False))):
         replay = kept[omit] = _Replay(domain, [], tracker.init_copy(), [], None)
@@ -88,6 +95,7 @@ def _replayed(domain: Any, tracker: Any, omit: bool) -> Tuple[List[_Step], _Step
     replay.applied.extend(new)
     if new or replay.final is None:
         replay.final = _step(domain, replay.tracker, False, omit)
+    replay.seen = seen
     return replay.steps, replay.final
 
 
