@@ -15,7 +15,8 @@ connection (REDIS_URL or the embedded server, timeouts, reconnects) is that clas
 
 `LockStore` is Rasa's ticket lock with two Lua scripts: issuing a ticket and cleaning up take one round trip each,
 and a ticket issued alone (the conversation was free) is served without reading the lock back: 2 round trips
-per message where Rasa makes 7.
+per message where Rasa makes 7. A message that waits for its turn looks again after 10 ms, 20 ms, 40 ms … up
+to Rasa's 1 s, not every second.
 Rasa builds both from endpoints.yml: each builds its context (`bot.plugin_context`) in its constructor, and a
 `url` there (`redis://…`) wins over `REDIS_URL`. Use it in endpoints.yml:
 
@@ -25,6 +26,7 @@ Rasa builds both from endpoints.yml: each builds its context (`bot.plugin_contex
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import deque
@@ -40,9 +42,11 @@ from bot.plugin_context import plugin_context
 from bot.speedups import speedups_enabled
 from bot.storage import open_redis
 
-__all__ = ["AtomicLockStore", "KEY_PREFIX", "LockStore", "UNCHANGED"]
+__all__ = ["AtomicLockStore", "FIRST_WAIT_S", "KEY_PREFIX", "LockStore", "UNCHANGED"]
 
 KEY_PREFIX = "canyu"
+FIRST_WAIT_S = 0.01
+"""The first pause of a message waiting for its sender's lock (doubled up to Rasa's 1 s on each look)."""
 
 
 # Rasa's TicketLock as Rasa stores it: {"conversation_id": …, "tickets": ["{\"number\": 0, \"expires\": …}"]}
@@ -130,6 +134,24 @@ class LockStore(RedisLockStore):
                 yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
             self.cleanup(conversation_id, ticket)
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """Rasa's wait for our turn, looking again after `FIRST_WAIT_S`, then twice as long each time up to
+        Rasa's pause (`wait_time_in_seconds`, 1 s from Rasa's agent: a second message of one sender waited up to
+        a whole second after its turn came)."""
+        if not self.scripted:
+            return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        pause = min(FIRST_WAIT_S, wait_time_in_seconds)
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(pause)
+            self.update_lock(conversation_id)
+            pause = min(pause * 2, wait_time_in_seconds)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         if not self.scripted:
