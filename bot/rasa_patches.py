@@ -36,8 +36,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
 - the policies' states (`past-states`, bot/rasa_past_states.py): the conversation replayed once per turn and
   extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
-- the NLU (`nlu-thread`, bot/rasa_nlu_thread.py) runs in one worker thread, so the event loop serves the other
-  conversations while it waits for the sentence encoder.
+- the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
+  thread, so the event loop serves the other conversations while it waits for the sentence encoder.
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes new ones through
   our store (its slot copies and handoff note; `store-init`), and `init_copy` copies slots without `copy.copy`'s
   protocol look-ups (`tracker-copy`).
@@ -78,7 +78,7 @@ from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
-from bot.speedups import speedups_enabled, validation_enabled
+from bot.speedups import nlu_thread_enabled, speedups_enabled, validation_enabled
 
 __all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
            "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
@@ -151,8 +151,9 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("tracker-copy")
         install_past_states(_ORIGINALS)
         _ACTIVE.append("past-states")
-        install_nlu_thread(_ORIGINALS)
-        _ACTIVE.append("nlu-thread")
+        if nlu_thread_enabled(env):
+            install_nlu_thread(_ORIGINALS)
+            _ACTIVE.append("nlu-thread")
 
 
 def uninstall() -> None:

@@ -3,7 +3,8 @@
 `CANYU_RASA_SPEEDUPS` (default on; `0` gives Rasa's own code back: the stock baseline of bench/throughput.py)
 chooses the patches of bot/rasa_patches.py, the appending tracker store (bot/stores.py), the lock scripts
 (bot/locks.py) and the background event writer (bot/event_broker.py); `CANYU_ACTION_VALIDATION` (default on)
-whether action-server responses are validated at all. Apart from bot/rasa_patches.py so that the stores can
+whether action-server responses are validated at all; `CANYU_NLU_THREAD` (default on) whether the NLU runs
+beside Rasa's event loop. Apart from bot/rasa_patches.py so that the stores can
 read them without importing the patches (which install through the stores).
 """
 
@@ -13,7 +14,7 @@ from typing import Mapping
 
 from bot.errors import ConfigError
 
-__all__ = ["speedups_enabled", "validation_enabled"]
+__all__ = ["nlu_thread_enabled", "speedups_enabled", "validation_enabled"]
 
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 
@@ -36,3 +37,9 @@ def speedups_enabled(env: Mapping[str, str]) -> bool:
 def validation_enabled(env: Mapping[str, str]) -> bool:
     """`CANYU_ACTION_VALIDATION` (default on): off skips validating action-server responses (trusted server)."""
     return _switch("CANYU_ACTION_VALIDATION", env)
+
+
+def nlu_thread_enabled(env: Mapping[str, str]) -> bool:
+    """`CANYU_NLU_THREAD` (default on; only with the speed-ups): Rasa's NLU in a worker thread beside the event
+    loop (bot/rasa_nlu_thread.py); off keeps it on the loop, as Rasa does."""
+    return _switch("CANYU_NLU_THREAD", env)

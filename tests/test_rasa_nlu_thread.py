@@ -95,3 +95,14 @@ def test_a_processor_with_an_http_interpreter_keeps_rasas_code() -> None:
     finally:
         rasa_patches.uninstall()
     assert out[0]["intent"]["name"] == "remote" and not processor.threads
+
+
+def test_the_nlu_thread_has_its_own_switch() -> None:
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_NLU_THREAD": "0"})
+    try:
+        assert "nlu-thread" not in rasa_patches.active() and "past-states" in rasa_patches.active()
+        processor = FakeProcessor()
+        asyncio.run(_parse(processor, ["hi"]))
+    finally:
+        rasa_patches.uninstall()
+    assert processor.threads == [threading.main_thread().name]
