@@ -1,14 +1,16 @@
 """Throughput of one assistant against a stock Rasa stack, in one run (issue 17): msg/s and p50/p95/p99.
 
-    ~/.cache/canyu/venv/bin/python bench/throughput.py [-n 400] [--concurrency 1 16 64] [--env NAME=VALUE]
+    ~/.cache/canyu/venv/bin/python bench/throughput.py [-n 400] [--concurrency 1 16 64] [--env NAME=VALUE] [--unique]
 
 Starts two whole assistants (tests.harness.start_assistant: embedded Redis each, action server, Rasa; no
 console), the same trained model in both:
 - `stock`: `CANYU_RASA_SPEEDUPS=0`, i.e. Rasa's own `RedisTrackerStore` code (whole tracker read, merged and
   rewritten on every save), Rasa's per-call jsonschema validation of action responses, Rasa's event-class
   look-up, and a blocking XADD per event; only the action-retry wrapper of bot/rasa_patches.py stays (it
-  costs nothing until a call fails);
-- `canyu`: the defaults (appending tracker store, compiled validation, event-class cache, background broker);
+  costs nothing until a call fails); `CANYU_ENCODER_URL=off`: Rasa and the action server each load the torch
+  sentence model themselves, as before the host's encoder (bot/encoder_service/);
+- `canyu`: the defaults (appending tracker store, compiled validation, event-class cache, background broker,
+  one encoder process holding the torch model for Rasa and the action server);
   `--env` adds variables to this one, e.g. `--env CANYU_ACTION_VALIDATION=off`.
 Both run at once and take turns: each level is split in `--rounds` rounds (4), stock first in the 1st and 3rd,
 canyu first in the 2nd and 4th, so a busy neighbour on a shared machine weighs on both alike; msg/s is the
@@ -16,9 +18,11 @@ messages over the time of that stack's own rounds. The ratio of the same run is 
 
 Load: bench/load.py's 10-message conversations over REST, Chinese and English in turn, a fresh sender per
 conversation, `c` conversations at a time, each user sending the next message once the answer is in.
-At least `n / 10` conversations per level and two per worker, rounded up to a multiple of `c`.
+At least `n / 10` conversations per level and two per worker, rounded up to a multiple of `c`. The scripts hold
+80 distinct texts, so after the warm-up every sentence vector comes from a cache; `--unique` tags every message
+(`… #a1b2c3-1042-3`, new per run) so that each is encoded, as real users' messages are.
 
-CPU ms per message: the CPU time (user + system, psutil) each stack's Rasa and action server (with their
+CPU ms per message: the CPU time (user + system, psutil) each stack's Rasa, action server and encoder (with their
 children) used during that stack's own rounds, per message. Throughput on a shared machine moves with the
 neighbours' load; this figure hardly does, so it is the one to compare between runs.
 
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shlex
 import sys
 import tempfile
@@ -76,12 +81,24 @@ def conversations_for(concurrency: int, n: int) -> int:
     return -(-wanted // concurrency) * concurrency
 
 
-def load(target: Target, concurrency: int, conversations: int, first: int, tally: Tally) -> float:
+RUN_TAG = secrets.token_hex(3)
+"""Part of `--unique`'s tags: new per run, so no vector comes from the disk cache of an earlier run either."""
+
+
+def lines(index: int, unique: bool) -> List[str]:
+    """Conversation `index`'s messages; `unique`: each with its own tag (`… #a1b2c3-1042-3`), so no sentence
+    vector comes from a cache, as with real users (the scripts have 80 distinct texts: after the warm-up, every
+    encoding is a cache hit otherwise)."""
+    texts = script("rest", index, TURNS)
+    return [f"{text} #{RUN_TAG}-{index}-{turn}" for turn, text in enumerate(texts)] if unique else texts
+
+
+def load(target: Target, concurrency: int, conversations: int, first: int, tally: Tally, unique: bool = False) -> float:
     """`conversations` REST conversations, `concurrency` at a time, numbered from `first` (their scripts), into
     `tally`; the seconds it took."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(lambda i: target.rest(tally, script("rest", i, TURNS)), range(first, first + conversations)))
+        list(pool.map(lambda i: target.rest(tally, lines(i, unique)), range(first, first + conversations)))
     return time.perf_counter() - started
 
 
@@ -182,12 +199,15 @@ def report(levels: List[int], rows: Dict[str, Dict[int, Row]], enc: Tuple[float,
         f"c={c} {rows['canyu'][c].rate / rows['stock'][c].rate:.2f}x" for c in levels))
     print("\nCPU ms per message (user + system, during that stack's own rounds; other load does not change it):")
     for c in levels:
-        parts = []
+        parts, totals = [], {}
         for label in ("stock", "canyu"):
             r = rows[label][c]
-            parts.append(f"{label} rasa {r.cpu_ms_per_message('rasa'):.1f}, actions {r.cpu_ms_per_message('actions'):.1f}")
+            totals[label] = sum(r.cpu_ms_per_message(kind) for kind in r.cpu)
+            parts.append(f"{label} " + ", ".join(f"{kind} {r.cpu_ms_per_message(kind):.1f}" for kind in sorted(r.cpu))
+                         + f" (total {totals[label]:.1f})")
         ratio = rows["stock"][c].cpu_ms_per_message("rasa") / (rows["canyu"][c].cpu_ms_per_message("rasa") or 1)
-        print(f"  c={c}: " + "; ".join(parts) + f"; Rasa's CPU per message stock / canyu {ratio:.2f}x")
+        print(f"  c={c}: " + "; ".join(parts) + f"; Rasa's CPU per message stock / canyu {ratio:.2f}x, "
+              f"the whole stack's {totals['stock'] / (totals['canyu'] or 1):.2f}x")
     en, zh, mix = enc
     print(f"floor (one thread, one text per call): all-MiniLM-L6-v2 {en:.0f} enc/s, multilingual-e5-small "
           f"{zh:.0f} enc/s, zh/en mix {mix:.0f} enc/s; canyu msg/s / floor: "
@@ -218,6 +238,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4,
                         help="each level in this many rounds, stacks taking turns (stock first, then canyu first…)")
     parser.add_argument("--no-floor", action="store_true", help="skip the encoder floor")
+    parser.add_argument("--unique", action="store_true",
+                        help="a tag on every message, so every sentence vector is encoded (no cache hits)")
     args = parser.parse_args()
     os.environ.update(QUIET_ENV)
     bad = [item for item in args.env if "=" not in item]
@@ -231,7 +253,7 @@ def main() -> int:
     enc = floor() if not args.no_floor else (float("nan"),) * 3
     stacks = {}
     try:
-        stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "0"})
+        stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "0", "CANYU_ENCODER_URL": "off"})
         stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
         targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0)  # type: ignore[attr-defined]
                    for label, a in stacks.items()}
@@ -250,7 +272,7 @@ def main() -> int:
             for r, size in enumerate(per_round):
                 for label in (("stock", "canyu") if r % 2 == 0 else ("canyu", "stock")):
                     before = cpu_seconds(stacks[label])
-                    seconds[label] += load(targets[label], c, size, first, tallies[label])
+                    seconds[label] += load(targets[label], c, size, first, tallies[label], args.unique)
                     for kind, used in cpu_seconds(stacks[label]).items():
                         cpu[label][kind] = cpu[label].get(kind, 0.0) + used - before.get(kind, 0.0)
                 first += size

@@ -253,9 +253,18 @@ class Encoder:
         return out
 
 
-def get_encoder(model: Optional[str] = None, settings: EmbeddingSettings = _DEFAULTS) -> Encoder:
+def get_encoder(model: Optional[str] = None, settings: Optional[EmbeddingSettings] = None) -> Encoder:
     """The process-wide encoder for `model` (argument, then the settings' model, then the bundled one), made
-    with `settings` (pass `EmbeddingSettings.from_env(ctx.env)`; the default: the documented defaults)."""
+    with `settings` (pass `EmbeddingSettings.from_env(ctx.env)`). Without `settings`: the encoder of that model
+    this process already has, whatever settings made it (so a helper that passes none, e.g. feedback matching in
+    the action server, uses the process's encoder, the host's encoder process included), else the defaults."""
+    if settings is None:
+        location = resolve(model, _DEFAULTS)
+        with _encoders_lock:
+            loaded = next((e for (where, _), e in _encoders.items() if where == location), None)
+        if loaded is not None:
+            return loaded
+        settings = _DEFAULTS
     location = resolve(model, settings)
     key = (location, replace(settings, model=None))
     encoder = _encoders.get(key)

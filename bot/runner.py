@@ -353,8 +353,8 @@ class Stack:
                 checks[name] = self._with_warm_up(check_http(f"http://127.0.0.1:{port}/health"), name)
         if self.with_rasa:
             for port, url in zip(layout.rasa_ports, self.rasa_urls, strict=True):
-                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(check_rasa(url, self.rasa_token),
-                                                                                              f"rasa-{port}")
+                checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(
+                    check_rasa(url, self.rasa_token), f"rasa-{port}")
         if layout.needed and (self.with_rasa or self.with_actions):
             checks["balancer"] = balancer.check(layout)
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():

@@ -8,17 +8,17 @@
         supervisor.poll()
         time.sleep(POLL_S)
 
-A child that exits (an action server, a Rasa server, HAProxy with `--workers N`, the console, or the embedded
-Redis, which is started again on the same data dir so its append-only file is replayed; a Rasa server comes back
-on its own port, and HAProxy's checks send it traffic again) is started again after 1 s, then 2, 4, 8 …
+A child that exits (the encoder, an action server, a Rasa server, HAProxy with `--workers N`, the console, or
+the embedded Redis, which is started again on the same data dir so its append-only file is replayed; a Rasa server
+comes back on its own port, and HAProxy's checks send it traffic again) is started again after 1 s, then 2, 4, 8 …
 seconds while it keeps failing, at most `BACKOFF_CAP_S`; once it has stayed healthy for `STABLE_S` seconds
 the next crash waits 1 s again. A restart that does not become healthy within the start-up timeout is
 killed and counts as a crash. Every crash is printed (`[canyu] rasa-5005 exited (code -9); restarting in
 1 s`), kept in the child's state (`/ready`), and counted in `canyu_child_restarts{child=…}`.
 
 Readiness (`/ready`) is 200 only when every child runs and `Stack.ready()`'s checks all pass (Redis PING,
-the action servers, every Rasa server with a loaded model, HAProxy seeing all of them up, the console);
-otherwise 503 with the reasons.
+the encoder, the action servers, every Rasa server with a loaded model, HAProxy seeing all of them up, the
+console); otherwise 503 with the reasons.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from bot.embedding_models import EmbeddingSettings, SentenceTransformerModel, bundled_model_path
-from bot.embeddings import Encoder
+from bot.embeddings import Encoder, get_encoder, reset_encoders
 from bot.encoder_client import RemoteModel
 from bot.encoder_service import CHILD_NAME
 from bot.runner import free_port
@@ -131,6 +131,17 @@ def test_a_big_batch_goes_in_chunks_and_keeps_its_order(server: Server, local: E
         assert np.allclose(remote[i], local.encode([texts[i]])[0], atol=1e-5)
 
 
+def test_a_caller_without_settings_gets_the_process_encoder(server: Server) -> None:
+    """Feedback matching in the action server calls `get_encoder()` without settings: it must get the encoder the
+    process made with its settings (through the encoder process), not load torch."""
+    reset_encoders()
+    try:
+        shared = get_encoder(None, EmbeddingSettings(cache_dir=None, encoder_url=server.url))
+        assert get_encoder() is shared and getattr(shared._model, "remote", False)
+    finally:
+        reset_encoders()
+
+
 def test_the_client_reconnects_after_the_encoder_restarts(tmp_path: Path, local: Encoder) -> None:
     server = Server(tmp_path).start()
     try:
@@ -156,7 +167,8 @@ def test_without_an_encoder_the_client_loads_the_model_and_warns_once(local: Enc
         client.encode([TEXTS[3]], 32, False)
     warnings = [r for r in caplog.records if r.name == "bot.encoder_client" and r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
-    assert "did not answer" in warnings[0].getMessage() and "loading bundled in this process" in warnings[0].getMessage()
+    message = warnings[0].getMessage()
+    assert "did not answer" in message and "loading bundled in this process" in message, message
     assert np.allclose(vectors, local.encode(TEXTS[:2]), atol=1e-5)
 
 
@@ -165,6 +177,8 @@ def _has_torch(pid: int) -> bool:
 
 
 def test_the_stack_runs_one_encoder_and_no_torch_elsewhere(assistant: Assistant) -> None:
+    # a suggestion is filed and matched against earlier ones with sentence vectors (bot/feedback/): that path too
+    assert assistant.say(new_sender("encoder"), "please add a dark mode to the watch app, I would love that")
     children = assistant.stack.children
     assert CHILD_NAME in children, list(children)
     encoder = children[CHILD_NAME].process
