@@ -243,7 +243,7 @@ class Stack:
             self.start_child(child)
             if child.name == encoder_service.CHILD_NAME:  # the others encode through it from their warm-up on
                 self.wait_healthy(child)
-        for child in list(self.children.values()):
+        for child in [c for c in self.children.values() if c.name != encoder_service.CHILD_NAME]:
             self.wait_healthy(child)
         if "balancer" in self.children:
             self.wait_balanced()
