@@ -10,7 +10,8 @@ per worker, bench/latency.py's messages). Prints two tables of inclusive shares 
 was on CPU (a function's share counts every sample with it anywhere on the stack, so shares overlap):
 the hot spots issue 17 names (jsonschema, event classes, tracker store, NLU graph), then the top functions.
 The raw collapsed stacks (`<out>/rasa.collapsed`) open in speedscope or flamegraph.pl. `--child actions`
-profiles the action server instead (`<out>/actions.collapsed`; the hot-spot rows are Rasa's). `--env` passes
+profiles the action server instead (`<out>/actions.collapsed`; the hot-spot rows are Rasa's). The NLU runs in
+the `canyu-nlu` thread (bot/rasa_nlu_thread.py): its samples count like the event loop's. `--env` passes
 variables to the assistant, e.g. `CANYU_RASA_SPEEDUPS=0` for the profile without Canyu's Rasa speed-ups.
 
 (Not `bench/profile.py`: Python puts `bench/` first on `sys.path` for every script in it, and a `profile.py`
@@ -56,21 +57,28 @@ HOT_SPOTS: List[Tuple[str, Tuple[str, ...]]] = [
     ("event broker publish (on the message path)", ("publish (bot/event_broker.py",)),
     ("event broker writer thread (off the path)", ("_run (bot/event_broker.py",)),
     ("lock store (issue, wait, clean up)", ("lock (rasa/core/lock_store.py", "lock (bot/locks.py")),
+    ("  waiting for the sender's turn (another message of it in progress)", ("_acquire_lock (",)),
     ("graph runs: NLU and policies (dask runner, or its replayed plan)",
      ("rasa/engine/runner/dask.py", "run (bot/rasa_graph_runner.py")),
     ("  graph runner's own work (dask scheduling, or the plan; not in a node)",
      ("run (rasa/engine/runner/dask.py >> !__call__ (rasa/engine/graph.py",
       "run (bot/rasa_graph_runner.py >> !__call__ (rasa/engine/graph.py")),
-    ("  NLU: parse_message", ("parse_message (rasa/core/processor.py",)),
+    ("  NLU: parse_message (on the loop, or in the canyu-nlu thread)",
+     ("parse_message (rasa/core/processor.py", "_parse_message_with_graph (rasa/core/processor.py")),
     ("  policies: one prediction (all policies)", ("_predict_next_with_tracker (rasa/core/processor.py",)),
     ("  RulePolicy: rule look-up", ("_get_possible_keys (",)),
     ("  policies: past_states (the conversation replayed)", ("past_states (",)),
+    ("    the replay itself (Rasa's, or only the new events: bot/rasa_past_states.py)",
+     ("generate_all_prior_trackers (", "_replayed (bot/rasa_past_states.py")),
     ("  EscalationPolicy: Redis read of the handoff state", ("_in_handoff ( >> redis/",)),
     ("tracker copies (init_copy: slots copied)", ("init_copy (",)),
     ("RemoteAction.run (whole custom action call)", ("run (rasa/core/actions/action.py",)),
     ("  request body (tracker state, JSON)", ("_action_call_format (",)),
+    ("  the request sent, the answer read (aiohttp)", ("request (rasa/utils/endpoints.py",)),
+    ("  validation of the answer", ("_validate_action_result (",)),
     ("forms: validate_slots (custom validation)", ("validate_slots (rasa/core/actions/forms.py",)),
     ("redis client", ("redis/",)),
+    ("  waiting for Redis's answer, or for a core after it (_read_from_socket)", ("_read_from_socket (redis/",)),
 ]
 
 
