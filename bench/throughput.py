@@ -255,7 +255,9 @@ def main() -> int:
     try:
         stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "0", "CANYU_ENCODER_URL": "off"})
         stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
-        targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0)  # type: ignore[attr-defined]
+        # with its Redis, a silent bot on a conversation handed to a person (two misses in a row, say) is counted as
+        # handed off, not lost (bench/load.py `handed_off`)
+        targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0, redis=a.redis)  # type: ignore[attr-defined]
                    for label, a in stacks.items()}
         for target in targets.values():  # warm-up, not counted: model caches, connections
             load(target, 4, 8, 0, Tally())
