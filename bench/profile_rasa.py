@@ -116,9 +116,9 @@ def _samples(path: Path) -> Iterator[Tuple[str, int]]:
         yield stack, int(count)
 
 
-def load_collapsed(path: Path) -> Tuple[Counter, int]:
+def load_collapsed(path: Path) -> "Tuple[Counter[str], int]":
     """Inclusive samples per frame (each frame once per stack) and the total of samples."""
-    inclusive: Counter = Counter()
+    inclusive: "Counter[str]" = Counter()
     total = 0
     for stack, samples in _samples(path):
         total += samples
@@ -129,7 +129,7 @@ def load_collapsed(path: Path) -> Tuple[Counter, int]:
 
 def hot_spot_shares(path: Path) -> Dict[str, float]:
     """Share of samples whose stack contains each HOT_SPOTS substring."""
-    hits: Counter = Counter()
+    hits: "Counter[str]" = Counter()
     total = 0
     for stack, samples in _samples(path):
         total += samples
