@@ -50,7 +50,8 @@ Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run`,
 `DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history`, `MessageProcessor.parse_message` (replaced),
 `RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
-they change only calls that carry an `ActionCall`); the originals are kept in `_ORIGINALS`. `installed()`
+they change only calls that carry an `ActionCall`), `MessageProcessor.handle_message` (wrapped: it counts the
+messages in the processor for the NLU thread); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
 on the first custom action. The switches (bot/speedups.py) are read from the environment `install(env)` is
 given (the process's `Settings.env`: bot.child passes it).

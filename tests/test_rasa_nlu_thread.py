@@ -8,6 +8,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from bot import rasa_patches
+from bot.rasa_nlu_thread import _IN_FLIGHT
 
 
 class FakeProcessor:
@@ -45,8 +46,11 @@ class FakeProcessor:
 
 
 async def _parse(processor: FakeProcessor, texts: List[str], tracker: Optional[Any] = None) -> List[Any]:
+    """`texts` parsed at once, as if as many messages were in the processor."""
     from rasa.core.channels.channel import UserMessage
     from rasa.core.processor import MessageProcessor
+
+    processor.__dict__[_IN_FLIGHT] = len(texts)
 
     calls = [MessageProcessor.parse_message(processor, UserMessage(text, sender_id="rest:nlu"), tracker, False)
              for text in texts]
@@ -95,6 +99,47 @@ def test_a_processor_with_an_http_interpreter_keeps_rasas_code() -> None:
     finally:
         rasa_patches.uninstall()
     assert out[0]["intent"]["name"] == "remote" and not processor.threads
+
+
+def test_a_message_alone_in_the_processor_is_parsed_on_the_loop_as_in_rasa() -> None:
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
+    try:
+        processor = FakeProcessor()
+        out = asyncio.run(MessageProcessor.parse_message(processor, UserMessage("hi", sender_id="rest:nlu")))
+    finally:
+        rasa_patches.uninstall()
+    assert out["text"] == "hi" and processor.threads == [threading.main_thread().name]
+
+
+def test_the_messages_in_the_processor_are_counted(monkeypatch: Any) -> None:
+    from rasa.core.processor import MessageProcessor
+
+    seen: List[int] = []
+
+    async def handle_message(self: Any, message: Any) -> List[Any]:
+        seen.append(self.__dict__[_IN_FLIGHT])
+        await asyncio.sleep(0.02)
+        if message == "fail":
+            raise RuntimeError("failed")
+        return []
+
+    monkeypatch.setattr(MessageProcessor, "handle_message", handle_message)
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
+    try:
+        processor = FakeProcessor()
+
+        async def three() -> List[Any]:
+            return list(await asyncio.gather(*(MessageProcessor.handle_message(processor, m)
+                                               for m in ("a", "fail", "b")), return_exceptions=True))
+
+        out = asyncio.run(three())
+    finally:
+        rasa_patches.uninstall()
+    assert seen == [1, 2, 3] and processor.__dict__[_IN_FLIGHT] == 0
+    assert out[0] == [] and isinstance(out[1], RuntimeError)
 
 
 def test_the_nlu_thread_has_its_own_switch() -> None:
