@@ -31,7 +31,7 @@ __all__ = ["DOMAIN_UNKNOWN", "HEADER", "DomainCache", "DomainUnknown", "ack_trac
            "asks_for_the_domain", "domain_digest", "forget_ack"]
 
 HEADER = "X-Canyu-Domain"
-DOMAIN_UNKNOWN = "canyu: domain unknown, send it again with the domain"
+DOMAIN_UNKNOWN = "domain unknown to this action server (Canyu), send it again with the domain"
 """The error of the 409 a server answers to a call without a domain it does not keep."""
 _ACK = "_canyu_domain_ack"
 _KEPT = 4

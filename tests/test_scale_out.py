@@ -230,7 +230,7 @@ def _stack(tmp_path: Path, **kwargs: Any) -> Stack:
 def test_one_worker_keeps_the_single_server_layout(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     names = [child.name for child in stack._plan()]
-    assert names == ["actions", "rasa-5105", "console"], names
+    assert names == ["encoder", "actions", "rasa-5105", "console"], names
     assert not (tmp_path / "data" / "run" / "haproxy-5105.cfg").exists()
     endpoints = (tmp_path / "data" / "run" / "endpoints-5105.yml").read_text()
     assert endpoints == (HOME / "endpoints.yml").read_text().replace("127.0.0.1:5055", "127.0.0.1:5155")
