@@ -15,6 +15,7 @@ from aiohttp import web
 from bot import rasa_patches
 from bot.rasa_action_body import action_call, event_json
 from bot.rasa_action_domain import HEADER, DomainCache, DomainUnknown, domain_digest
+from tests.test_rasa_patches import serve_webhook
 
 DOMAIN = {"slots": {"kb_entry": {"type": "any", "mappings": [{"type": "custom"}]},
                     "order_number": {"type": "text", "mappings": [{"type": "custom"}]}},
@@ -117,13 +118,7 @@ async def _calls(keeps: bool, restart_after: Optional[int] = None, n: int = 3) -
         return web.json_response({"events": [{"event": "slot", "name": "kb_entry", "value": call["domain"] != {}}]},
                                  headers={HEADER: ack} if ack else None)
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_webhook(webhook)
     domain = _domain()
     endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
     events = []

@@ -86,6 +86,17 @@ def test_the_compiled_validator_agrees_with_rasa(payload: Payload) -> None:
     assert rasa_own[0] == (payload in VALID), rasa_own
 
 
+async def serve_webhook(handler: Any, port: int = 0) -> Tuple[web.AppRunner, int]:
+    """A local action server: `handler` answers POST /webhook on 127.0.0.1 (`port` 0: a free one)."""
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
 async def _run_remote_action(payload: Payload) -> Tuple[str, Any]:
     """RemoteAction.run against a local server answering `payload`: ("events", […]) or ("error", message)."""
     from jsonschema import ValidationError
@@ -99,13 +110,7 @@ async def _run_remote_action(payload: Payload) -> Tuple[str, Any]:
     async def webhook(request: web.Request) -> web.Response:
         return web.json_response(payload)
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_webhook(webhook)
     domain = Domain.from_dict({"slots": {"kb_entry": {"type": "any", "mappings": [{"type": "custom"}]}},
                                "responses": {"utter_greet": [{"text": "hello"}]}})
     try:
@@ -220,13 +225,7 @@ async def _call_twice(restart_between: bool = False) -> Tuple[List[bytes], List[
         return web.json_response(VALID[2])
 
     async def serve(port: int = 0) -> Tuple[web.AppRunner, int]:
-        app = web.Application()
-        app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
-        await site.start()
-        return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return await serve_webhook(webhook, port)
 
     runner, port = await serve()
     domain = Domain.from_dict({"slots": {"kb_entry": {"type": "any", "mappings": [{"type": "custom"}]}},
