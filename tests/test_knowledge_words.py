@@ -50,7 +50,7 @@ def test_a_bare_model_number_opening_a_chinese_message_names_the_phone() -> None
     matcher = ProductMatcher(KB.products)
     for text in ("14续航咋样", "我的14有256的吗", "14 充电功率多少"):
         assert matcher.find(text).known == ["phone_14"], text
-    for text in ("14天能退吗", "买了14个月了", "14号发货", "第14天坏了", "14和pro哪个电池更耐用"):
+    for text in ("14天能退吗", "买了14个月了", "14号发货", "第14天坏了"):
         assert matcher.find(text).known == [], text
 
 
@@ -90,3 +90,21 @@ def test_the_phones_jack_or_a_wired_pair_is_not_the_earbuds() -> None:
 def test_do_you_sell_with_more_said_after_it() -> None:
     found = answer_catalog(KB.products, "有手表卖吗 智能手表那种", [], "zh")
     assert found is not None and found.entry_id == "catalog:lineup"
+
+
+def test_pro_alone_names_the_14_pro() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text in ("pro有蓝色吗", "pro版多重", "想要个1t的pro 有这么大的存储吗", "dropped my pro in the sea"):
+        assert matcher.find(text).known == ["phone_14_pro"], text
+    assert sorted(matcher.find("14和pro哪个电池更耐用").known) == ["phone_14", "phone_14_pro"]
+    for text in ("i am a pro gamer", "有pro max吗"):
+        assert "phone_14_pro" not in matcher.find(text).known, text
+    assert matcher.find("小屏14的续航咋样").known == ["phone_14"]
+    assert matcher.find("等了14天").known == []
+
+
+def test_battery_and_recharge_wordings() -> None:
+    assert detect_spec("耳机戴着能听几个小时歌") == "battery"
+    assert detect_spec("will the 14 last me a full day") == "battery"
+    assert detect_spec("这个充电宝本身回电要多长时间") == "charging"
+    assert detect_spec("小屏14的续航咋样") == "battery"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from bot.knowledge.loader import Product
-from bot.knowledge.text import normalise
+from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
 
 __all__ = ["ProductMatcher", "Mentions"]
@@ -41,8 +41,12 @@ _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|
 # "14续航咋样", "我的14有256的吗": a bare model number of two or three digits opening a Chinese message (or after
 # 的/这/那/买了…) and followed by a Chinese word, not a counter or unit ("14天", "14号", "14个月"): Chinese fans
 # name the phone by its number alone.
-_LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s的这那我买了款台部用个]))(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
+_LEADING_MODEL = re.compile(rf"(?:^|(?<=\s)|(?<={CJK_CHAR.pattern})(?<![第有共前后近约大多满超过快差每等花]))"
+                            rf"(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
                             r"(?!\s?[天日号点时分秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代])")
+# "pro有蓝色吗", "pro版多重", "dropped my pro": the variant word alone names the one product it ends the name of.
+_BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z])", re.IGNORECASE)
+_BARE_PRO_EN = re.compile(r"\b(?:my|this|that|your|his|her|new) pro\b(?!\s*(?:max|plus|ultra|\+))", re.IGNORECASE)
 _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
@@ -88,6 +92,17 @@ class ProductMatcher:
             if tail:
                 numbers.setdefault(tail.group(1), []).append(p.id)
         self._bare_numbers = {n: ids[0] for n, ids in numbers.items() if len(ids) == 1}
+        pros = [p.id for p in products.values() if re.search(r"\bpro$", p.name.get("en", ""), re.IGNORECASE)]
+        self._bare_pro = pros[0] if len(pros) == 1 else None
+
+    def _add_bare_pro(self, text: str, out: Mentions, covered: List[bool]) -> None:
+        pattern = _BARE_PRO_ZH if has_cjk(text) else _BARE_PRO_EN
+        found = pattern.search(text) if self._bare_pro and self._bare_pro not in out.known else None
+        if found is not None and not any(covered[found.start() : found.end()]):
+            out.known.append(self._bare_pro)  # type: ignore[arg-type]
+            out.positions[self._bare_pro] = found.start()  # type: ignore[index]
+            for i in range(found.start(), found.end()):
+                covered[i] = True
 
     def _add_compared(self, text: str, out: Mentions, covered: List[bool]) -> None:
         categories = {self.products[p].category for p in out.known if p in self.products}
@@ -144,6 +159,7 @@ class ProductMatcher:
                     out.positions[pid] = start
                 for i in range(start, end):
                     covered[i] = True
+        self._add_bare_pro(text, out, covered)
         if out.known:
             self._add_compared(text, out, covered)
         else:

@@ -20,10 +20,12 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_sp
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
-                r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电"),
+                r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电|"
+                r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
+                r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b"),
     "weight": (r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]"),
-    "screen": r"screen|display|inch|屏幕|屏|英寸|寸",
+    "screen": r"screen|display|inch|屏幕|(?<![小大])屏|英寸|寸",  # "小屏14的续航": a name, not the question
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|防水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
@@ -31,7 +33,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|充满|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
+                 r"快充|无线充|充满|回电|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块"),
     "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
