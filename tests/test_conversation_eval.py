@@ -299,3 +299,10 @@ def test_cli_registers_the_command() -> None:
     args = parser.parse_args(["eval", "conversations", "x.yml", "--out", "d", "--model", "m.tar.gz"])
     assert (args.file, args.out, args.model, args.workers) == ("x.yml", "d", "m.tar.gz", 4)
     assert args.func.__name__ == "_conversations"
+
+
+def test_a_spec_of_several_products_matches_in_any_order() -> None:
+    from bot.conversation_eval._set import matches
+
+    assert matches(["spec:phone_14+phone_14_pro:battery"], "spec:phone_14_pro+phone_14:battery")
+    assert not matches(["spec:buds_5:price"], "spec:buds_5+band_9:price")

@@ -72,6 +72,15 @@ def test_anger_escalates(text: str) -> None:
     assert found is not None and found.rule == "anger", text
 
 
+@pytest.mark.parametrize("text, rule", [("别跟我扯机器人了 叫个真人来", "explicit_request"),
+                                        ("你们卖翻新机冒充新机！！必须给个说法", "anger"),
+                                        ("u charged me twice for the same order, i want my money back", "refund_dispute"),
+                                        ("支付宝扣了两次钱", "refund_dispute")])
+def test_everyday_escalation_wordings(text: str, rule: str) -> None:
+    found = one(text)
+    assert found is not None and found.rule == rule, text
+
+
 @pytest.mark.parametrize("text", ["no headphone jack right? my old wired earphones r useless then",
                                   "the manual is useless without pictures lol"])
 def test_useless_about_the_users_own_things_is_not_anger(text: str) -> None:

@@ -108,3 +108,17 @@ def test_battery_and_recharge_wordings() -> None:
     assert detect_spec("will the 14 last me a full day") == "battery"
     assert detect_spec("这个充电宝本身回电要多长时间") == "charging"
     assert detect_spec("小屏14的续航咋样") == "battery"
+
+
+def test_a_whole_comparison_is_not_one_figure() -> None:
+    assert detect_spec("本来打算买pro的 一看价格有点肉疼 两个主要差在哪") is None
+    assert detect_spec("14 pro is pricey, is the extra worth it vs the 14, whats really different") is None
+    assert detect_spec("14和pro哪个电池更耐用") == "battery"
+
+
+def test_do_you_make_a_category_we_sell() -> None:
+    for text, entry in (("你们家做不做蓝牙耳机", "catalog:lineup:earbuds"), ("有没有卖手环", "catalog:lineup:band"),
+                        ("手机现在有哪几个型号", "catalog:lineup:phone")):
+        found = answer_catalog(KB.products, text, [], "zh")
+        assert found is not None and found.entry_id == entry, text
+    assert answer_catalog(KB.products, "有没有耳机孔", [], "zh") is None

@@ -30,10 +30,15 @@ class Item:
 
 
 def canonical(outcome: str) -> str:
-    """`entry:spec:x` → `spec:x` (and catalog); anything else unchanged."""
+    """`entry:spec:x` → `spec:x` (and catalog); the products of a spec in a fixed order (`spec:phone_14_pro+phone_14:
+    battery` is the same answer as `spec:phone_14+phone_14_pro:battery`); anything else unchanged."""
     outcome = outcome.strip()
     if outcome.startswith("entry:") and outcome[len("entry:"):].startswith(KINDED_IDS):
-        return outcome[len("entry:"):]
+        outcome = outcome[len("entry:"):]
+    parts = outcome.split(":")
+    if len(parts) == 3 and parts[0] == "spec" and "+" in parts[1] and not any(c in parts[1] for c in "*?["):
+        parts[1] = "+".join(sorted(parts[1].split("+")))
+        return ":".join(parts)
     return outcome
 
 

@@ -42,7 +42,9 @@ _ASKS_RANGE = re.compile(
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
-    rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|{_NOUNS_ZH}(?:都)?有(?:哪些|哪几款|几款|什么型号)|"
+    rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|"
+    rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)|"
+    rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)",
     re.IGNORECASE,
 )
@@ -50,7 +52,7 @@ _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in C
 # "Do you sell X?" for an X the brand does not make ("你们有平板吗", "do u sell a smartwatch", "recommend a laptop"):
 # the honest answer is "not something we make", and what we do sell.
 _ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?:sell|have|make|offer|got|do)\b|"
-                       r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|推荐|"
+                       r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|做不做|推荐|"
                        r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!\s]{0,8}(?:吗|嘛|么|没|不)(?:\W|$)",
                        re.IGNORECASE)
 
