@@ -122,3 +122,9 @@ def test_do_you_make_a_category_we_sell() -> None:
         found = answer_catalog(KB.products, text, [], "zh")
         assert found is not None and found.entry_id == entry, text
     assert answer_catalog(KB.products, "有没有耳机孔", [], "zh") is None
+
+
+def test_a_fault_is_not_a_spec_question() -> None:
+    assert detect_spec("my 14 pro screen flickers after the update") is None
+    assert detect_spec("14pro屏幕闪屏怎么回事") is None
+    assert detect_spec("14 pro screen size") == "screen"

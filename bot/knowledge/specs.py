@@ -48,6 +48,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机|"
                     r"修|裂|碎|摔|丢|单独买|单只|一只|表带|换屏|换电池|"
+                    # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
+                    r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
                     re.IGNORECASE)
