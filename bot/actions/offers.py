@@ -38,6 +38,7 @@ def _short_reply(text: str) -> bool:
     words = text.split()
     return len(words) <= 4 if not has_cjk(text) else len("".join(words)) <= 6
 
+
 class ActionAnswerOffer(WithContext, Action):
     """Yes or no: to the pending offer if there is one, else a plain acknowledgement."""
 

@@ -62,6 +62,15 @@ class Mentions:
     positions: Dict[str, int] = field(default_factory=dict)  # where each known product is first named
 
 
+def _name(out: Mentions, covered: List[bool], pid: str, start: int, end: int) -> None:
+    """`pid` is named at `start:end`: known (first mention kept), and its characters covered."""
+    if pid not in out.known:
+        out.known.append(pid)
+        out.positions[pid] = start
+    for i in range(start, end):
+        covered[i] = True
+
+
 class ProductMatcher:
     """Longest-match alias/model-code finder built from the KB products."""
 
@@ -96,13 +105,11 @@ class ProductMatcher:
         self._bare_pro = pros[0] if len(pros) == 1 else None
 
     def _add_bare_pro(self, text: str, out: Mentions, covered: List[bool]) -> None:
+        pid = self._bare_pro
         pattern = _BARE_PRO_ZH if has_cjk(text) else _BARE_PRO_EN
-        found = pattern.search(text) if self._bare_pro and self._bare_pro not in out.known else None
-        if found is not None and not any(covered[found.start() : found.end()]):
-            out.known.append(self._bare_pro)  # type: ignore[arg-type]
-            out.positions[self._bare_pro] = found.start()  # type: ignore[index]
-            for i in range(found.start(), found.end()):
-                covered[i] = True
+        found = pattern.search(text) if pid and pid not in out.known else None
+        if pid and found is not None and not any(covered[found.start() : found.end()]):
+            _name(out, covered, pid, found.start(), found.end())
 
     def _add_compared(self, text: str, out: Mentions, covered: List[bool]) -> None:
         categories = {self.products[p].category for p in out.known if p in self.products}
@@ -111,10 +118,7 @@ class ProductMatcher:
             if pid is None or pid in out.known or any(covered[m.start() : m.end()]):
                 continue
             if self.products[pid].category in categories:
-                out.known.append(pid)
-                out.positions[pid] = m.start()
-                for i in range(m.start(), m.end()):
-                    covered[i] = True
+                _name(out, covered, pid, m.start(), m.end())
         out.known.sort(key=lambda pid: out.positions.get(pid, 0))
 
     def _add_leading(self, text: str, out: Mentions, covered: List[bool]) -> None:
@@ -123,10 +127,7 @@ class ProductMatcher:
         for m in _LEADING_MODEL.finditer(text):
             pid = self._bare_numbers.get(m.group(1))
             if pid is not None and not any(covered[m.start() : m.end()]):
-                out.known.append(pid)
-                out.positions[pid] = m.start()
-                for i in range(m.start(), m.end()):
-                    covered[i] = True
+                _name(out, covered, pid, m.start(), m.end())
                 return
 
     def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
@@ -153,12 +154,7 @@ class ProductMatcher:
                             covered[i] = True
                         continue
                     key, end = longer, tail.end()  # "the 14 pro": the 14 Pro, not a "14" with a stray variant
-                pid = self._by_alias[key]
-                if pid not in out.known:
-                    out.known.append(pid)
-                    out.positions[pid] = start
-                for i in range(start, end):
-                    covered[i] = True
+                _name(out, covered, self._by_alias[key], start, end)
         self._add_bare_pro(text, out, covered)
         if out.known:
             self._add_compared(text, out, covered)
