@@ -17,6 +17,15 @@ Processes started outside `bot run` (training, `bot eval`, tests) load locally u
 from __future__ import annotations
 
 from bot.encoder_service._server import EncoderServer, warm
-from bot.encoder_service._stack import CHILD_NAME, child_args, health_url, own_encoder, url_for
+from bot.encoder_service._stack import (
+    CHILD_NAME,
+    DEFAULT_PORT,
+    HEALTH_PATH,
+    child_args,
+    health_url,
+    own_encoder,
+    url_for,
+)
 
-__all__ = ["EncoderServer", "warm", "CHILD_NAME", "child_args", "health_url", "own_encoder", "url_for"]
+__all__ = ["EncoderServer", "warm", "CHILD_NAME", "DEFAULT_PORT", "HEALTH_PATH", "child_args", "health_url",
+           "own_encoder", "url_for"]

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 from bot.embedding_models import E5_LOCATIONS, EmbeddingSettings, resolve
 from bot.embeddings import Encoder, get_encoder, loaded_encoders
 from bot.encoder_client import MAGIC, read_frame, write_frame
+from bot.encoder_service._stack import HEALTH_PATH
 from bot.warmup import WARM_TEXTS, WarmReport, freeze_heap
 
 __all__ = ["EncoderServer", "warm"]
@@ -107,7 +108,8 @@ class EncoderServer:
                 return
             data += chunk
         path = data.split(b" ", 1)[0].split(b"?", 1)[0]
-        status, body = ("200 OK", self.health()) if path == b"/health" else ("404 Not Found", {"error": "GET /health"})
+        found = path == HEALTH_PATH.encode("ascii")
+        status, body = ("200 OK", self.health()) if found else ("404 Not Found", {"error": f"GET {HEALTH_PATH}"})
         raw = json.dumps(body).encode("utf-8")
         sock.sendall(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
                      f"Connection: close\r\n\r\n".encode("ascii") + raw)
