@@ -42,7 +42,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, only_asks_about_task, said_unclearly
+from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, only_asks_about_task, said_unclearly, small_talk_unclear
 
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
@@ -100,8 +100,11 @@ class AnswerPathPolicy(Policy):
         if not isinstance(message, UserUttered) or not message.text:
             return False
         intent = (message.intent or {}).get("name")
-        if said_unclearly(intent, float((message.intent or {}).get("confidence") or 0.0), message.text):
+        confidence = float((message.intent or {}).get("confidence") or 0.0)
+        if said_unclearly(intent, confidence, message.text):
             return True  # "update stuck at 45%, help" leaning towards unsubscribe: the answer path, not the flow
+        if small_talk_unclear(intent, confidence, message.text):
+            return True  # "right bud went silent, left still fine" leaning towards goodbye: its answer, else "bye"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])

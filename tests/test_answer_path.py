@@ -215,6 +215,14 @@ def test_a_question_the_nlu_reads_as_no_or_as_a_task_is_answered(assistant: Assi
     assert "action_grant_fcode" not in turn["actions"], turn
 
 
+def test_small_talk_the_nlu_only_leans_towards_gets_the_answer_or_its_reply(assistant: Assistant) -> None:
+    """"right bud went silent…" read as goodbye at about 0.5 gets the one-bud entry; a plain "bye" still gets bye."""
+    assert _answered(_turn(assistant, new_sender("small-talk"), "right bud went silent, left still fine")) == \
+        "buds_one_side"
+    bye = _turn(assistant, new_sender("small-talk"), "ok bye!")
+    assert "utter_goodbye" in bye["actions"], bye
+
+
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
     assert _answered(turn) == "catalog:lineup", turn
@@ -407,6 +415,9 @@ def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: s
     ("/feedback_unsubscribe", "feedback_unsubscribe", 1.0, False),  # a button
     ("这周末深圳会下雨不", "find_service_centre", 0.5, True),
     ("/share_photo", "share_photo", 1.0, False),  # a picture, sent by the channel as a payload
+    ("right bud went silent, left still fine", "goodbye", 0.52, True),  # small talk the NLU only leans towards
+    ("bye, thanks a lot!", "goodbye", 0.95, False),  # said clearly: its rule says bye
+    ("你好", "greet", 0.99, False),
 ])
 def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str, confidence: float,
                                                          answer_path: bool) -> None:

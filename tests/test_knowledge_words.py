@@ -110,6 +110,19 @@ def test_battery_and_recharge_wordings() -> None:
     assert detect_spec("小屏14的续航咋样") == "battery"
 
 
+def test_how_it_charges_is_the_charging_figure_unless_it_fails() -> None:
+    for text in ("手环咋充电的 要专门的线吗", "how do i charge the buds", "耳机怎么充电"):
+        assert detect_spec(text) == "charging", text
+    for text in ("手机怎么充不进电了", "how do i charge it, it won't charge anymore", "怎么充电这么慢"):
+        assert detect_spec(text) != "charging", text
+
+
+def test_a_colour_asked_about_is_the_colours() -> None:
+    for text in ("is there a blue 14 pro?? need it", "any pink band 9 left", "耳机出黑色没有"):
+        assert detect_spec(text) == "colours", text
+    assert detect_spec("blue screen after the update") != "colours"
+
+
 def test_a_whole_comparison_is_not_one_figure() -> None:
     assert detect_spec("本来打算买pro的 一看价格有点肉疼 两个主要差在哪") is None
     assert detect_spec("14 pro is pricey, is the extra worth it vs the 14, whats really different") is None

@@ -47,6 +47,7 @@ from bot.actions.common import tracker_language
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
     GUARDED_FLOWS,
+    SMALL_TALK,
     TASK_FLOWS,
     AnsweringConfig,
     asks_question,
@@ -62,10 +63,11 @@ __all__ = ["ActionAnswerProduct", "kb_second_chance", "answer_entry", "OWN_FLOWS
 
 logger = logging.getLogger(__name__)
 
-# Intents that want something else, unless the knowledge base clearly answers them: what runs then. Every
-# other intent routed here (ask_product, shipping, return_refund, repair_warranty) asks for information.
+# Intents that want something else, unless the knowledge base clearly answers them: what runs then (small talk
+# comes here only when the NLU was unsure of it: bot.answer_path_policy). Every other intent routed here
+# (ask_product, shipping, return_refund, repair_warranty) asks for information.
 OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file_feedback",
-             "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat"}
+             "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat", **SMALL_TALK}
 
 
 def _chosen_entry(tracker: Tracker) -> Optional[str]:

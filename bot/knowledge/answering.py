@@ -26,7 +26,8 @@ import yaml
 from bot.errors import ConfigError
 
 __all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
-           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change"]
+           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
+           "SMALL_TALK", "small_talk_unclear"]
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
@@ -52,6 +53,12 @@ GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier"
 EXPLICIT_INTENTS = frozenset({"feedback_unsubscribe", "feedback_digest_subscribe", "feedback_beta_signup",
                               "link_identity", "share_photo", "share_location", "find_service_centre"})
 EXPLICIT_CONFIDENCE = 0.8
+
+# Small talk answered by one response: intent -> the response. A message the NLU is less than EXPLICIT_CONFIDENCE
+# sure of ("right bud went silent, left still fine" read as goodbye at 0.52) is asked of the answer path, and the
+# response is what it gets when no FAQ entry clearly answers; a clear "bye!" or "hi" keeps its rule.
+SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utter_you_are_welcome",
+              "bot_challenge": "utter_iamabot"}
 
 _QUESTION = re.compile(
     r"[?？]|"
@@ -170,6 +177,11 @@ def _brands(path: Path, value: Any) -> Dict[str, Tuple[str, ...]]:
 def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
     """An `EXPLICIT_INTENTS` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
     return intent in EXPLICIT_INTENTS and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
+
+
+def small_talk_unclear(intent: Optional[str], confidence: float, text: str) -> bool:
+    """A `SMALL_TALK` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
+    return intent in SMALL_TALK and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
 
 
 def only_asks_about_task(text: str, has_order_number: bool) -> bool:

@@ -15,7 +15,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.text import has_cjk
 from bot.language import CJK_CHAR
 
-__all__ = ["question_parts", "clauses"]
+__all__ = ["question_parts", "clauses", "clause_questions"]
 
 _SENTENCE = re.compile(r"(?<=[?？!！。；;])\s*|(?<=[吗呢么嘛])\s+")
 _JOINER = re.compile(r"\s*(?:,|，|、|\band also\b|\band\b|\balso\b|\bplus\b|还有|另外|以及|顺便问下|顺便问一下)\s*",
@@ -67,3 +67,11 @@ def clauses(text: str) -> List[str]:
     out = [piece.strip() for sentence in _sentences((text or "").strip()) for piece in _JOINER.split(sentence)]
     out = [piece for piece in out if _substantial(piece)]
     return out if len(out) >= 2 else []
+
+
+
+def clause_questions(text: str) -> List[str]:
+    """What to ask of a long message clause by clause: each clause, then each two neighbouring ones ("…今天早上坐地铁
+    突然右边就不响了 重连了好几次…": a fault and what was tried), or [] when it has fewer than two clauses."""
+    found = clauses(text)
+    return found + [f"{a} {b}" for a, b in zip(found, found[1:], strict=False)]

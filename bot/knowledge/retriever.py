@@ -35,7 +35,7 @@ from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
-from bot.knowledge.multi import clauses, question_parts
+from bot.knowledge.multi import clause_questions, question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
 from bot.knowledge.terms import fix_swaps, spelled, unknown_terms, vocabulary
@@ -239,7 +239,11 @@ class Retriever:
         candidates: two rankings agree on it."""
         near = {c.entry_id for c in whole.candidates}
         best: Optional[Result] = None
-        for clause in clauses(question):
+        named = self.matcher.find(question).known or category_products(self.kb.products, question)[:2]
+        names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
+        for clause in clause_questions(question):
+            if names and not self.matcher.find(clause).known and not category_products(self.kb.products, clause):
+                clause = f"{names} {clause}"  # "…突然右边就不响了": the earbuds another clause named
             found = self._hedge(self._ask(clause, lang), clause)
             if (found.outcome == "answer" and found.kind == "faq" and found.entry_id in near
                     and found.confidence >= (best.confidence if best else 0.0)):

@@ -30,7 +30,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|防水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
     "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
-                r"\b(?:in|the) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
+                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|充满|回电|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
@@ -54,6 +54,12 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
+# "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
+# cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
+_HOW_CHARGED = re.compile(r"(?:怎么|咋|如何|怎样)(?:给它|给\w{1,4})?充电|\bhow (?:do|to|can|should) (?:i |you |we )?"
+                          r"(?:re)?charge\b", re.IGNORECASE)
+_CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|won'?t charge|doesn'?t charge|stopped charg\w*|"
+                             r"\bslow\w*|慢|坏|发烫|烫", re.IGNORECASE)
 # Specs products.yml does not hold: "how much RAM" must not be answered with the price.
 _NO_DATA = re.compile(r"\bram\b|运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b", re.IGNORECASE)
 
@@ -98,6 +104,8 @@ def unheld_spec(question: str) -> Optional[str]:
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question)."""
     text = normalise(question)
+    if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
+        return "charging"
     if _HOWTO.search(text) or _NO_DATA.search(text):
         return None
     hits = [key for key, pat in _PATTERNS.items() if pat.search(text)]
