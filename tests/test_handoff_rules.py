@@ -75,7 +75,12 @@ def test_anger_escalates(text: str) -> None:
 @pytest.mark.parametrize("text, rule", [("别跟我扯机器人了 叫个真人来", "explicit_request"),
                                         ("你们卖翻新机冒充新机！！必须给个说法", "anger"),
                                         ("u charged me twice for the same order, i want my money back", "refund_dispute"),
-                                        ("支付宝扣了两次钱", "refund_dispute")])
+                                        ("支付宝扣了两次钱", "refund_dispute"),
+                                        ("my refund still hasnt come through, its been 3 weeks", "refund_dispute"),
+                                        ("been waiting a month for my refund", "refund_dispute"),
+                                        ("total rip off, you lied to me about the delivery date", "anger"),
+                                        ("收了钱不发货 就是骗钱 我要去工商局", "anger"),
+                                        ("the charger sparked when i plugged it in", "safety")])
 def test_everyday_escalation_wordings(text: str, rule: str) -> None:
     found = one(text)
     assert found is not None and found.rule == rule, text
@@ -104,7 +109,8 @@ def test_refund_disputes_escalate(text: str) -> None:
                                   "does the Millet Phone 14 support fast charging", "Fire up the camera quickly?",
                                   "订单 M2026110501 到哪了", "hi", "怎么清理垃圾文件", "屏幕滚动有点卡",
                                   "does the 14 Pro screen get burn-in?", "how do I empty the trash in Gallery",
-                                  "will charging overnight hurt the battery", "what is the worst case battery life"])
+                                  "will charging overnight hurt the battery", "what is the worst case battery life",
+                                  "how long does a refund take to arrive", "退款多久到账"])
 def test_ordinary_messages_do_not_escalate(text: str) -> None:
     assert one(text) is None, text
 
