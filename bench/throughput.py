@@ -22,9 +22,11 @@ At least `n / 10` conversations per level and two per worker, rounded up to a mu
 80 distinct texts, so after the warm-up every sentence vector comes from a cache; `--unique` tags every message
 (`… #a1b2c3-1042-3`, new per run) so that each is encoded, as real users' messages are.
 
-CPU ms per message: the CPU time (user + system, psutil) each stack's Rasa, action server and encoder (with their
-children) used during that stack's own rounds, per message. Throughput on a shared machine moves with the
-neighbours' load; this figure hardly does, so it is the one to compare between runs.
+CPU ms per message: the CPU time (user + system, psutil) each stack's Rasa, action server, encoder (with their
+children) and Redis used during that stack's own rounds, per message, their sum ("stack"), and the load
+generator's own (this process: requests, threads, the outbox polling), which shares the same cores. Without
+`--unique` the encoder shows ~0: every text of the scripts is in its cache after the warm-up. Throughput on a
+shared machine moves with the neighbours' load; this figure hardly does, so it is the one to compare between runs.
 
 The floor: sentence encodings per second of the bundled NLU models (all-MiniLM-L6-v2 for English,
 multilingual-e5-small for Chinese, as config.yml), one text per call, on one thread, caches off, measured in
@@ -123,8 +125,10 @@ def process_trees(assistant: object) -> Iterator[Tuple[str, List[Any]]]:
 
 
 def cpu_seconds(assistant: object) -> Dict[str, float]:
-    """CPU seconds (user + system) used so far by each child of a stack, its own children included, by the
-    kind of process ("rasa", "actions"): a shared machine slows a stack down, but does not change this."""
+    """CPU seconds (user + system) used so far by each process of a stack, its own children included, by the
+    kind of process ("rasa", "actions", "encoder", "redis"), and by this process ("client": the load generator;
+    only the stack under load is served in a round, so the difference over a round is that stack's): a shared
+    machine slows a stack down, but does not change this."""
     import psutil
 
     out: Dict[str, float] = {}
@@ -135,6 +139,16 @@ def cpu_seconds(assistant: object) -> Dict[str, float]:
             continue
         kind = name.split("-")[0]
         out[kind] = out.get(kind, 0.0) + seconds
+    redis = getattr(assistant.stack, "redis", None)  # type: ignore[attr-defined]
+    pid = redis.pid if redis is not None else None
+    if pid:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            out["redis"] = times.user + times.system
+        except psutil.Error:
+            pass
+    own = psutil.Process().cpu_times()
+    out["client"] = own.user + own.system
     return out
 
 
@@ -202,9 +216,10 @@ def report(levels: List[int], rows: Dict[str, Dict[int, Row]], enc: Tuple[float,
         parts, totals = [], {}
         for label in ("stock", "canyu"):
             r = rows[label][c]
-            totals[label] = sum(r.cpu_ms_per_message(kind) for kind in r.cpu)
-            parts.append(f"{label} " + ", ".join(f"{kind} {r.cpu_ms_per_message(kind):.1f}" for kind in sorted(r.cpu))
-                         + f" (total {totals[label]:.1f})")
+            stack = [kind for kind in sorted(r.cpu) if kind != "client"]
+            totals[label] = sum(r.cpu_ms_per_message(kind) for kind in stack)
+            parts.append(f"{label} " + ", ".join(f"{kind} {r.cpu_ms_per_message(kind):.1f}" for kind in stack)
+                         + f" (stack {totals[label]:.1f}; the load generator {r.cpu_ms_per_message('client'):.1f})")
         ratio = rows["stock"][c].cpu_ms_per_message("rasa") / (rows["canyu"][c].cpu_ms_per_message("rasa") or 1)
         print(f"  c={c}: " + "; ".join(parts) + f"; Rasa's CPU per message stock / canyu {ratio:.2f}x, "
               f"the whole stack's {totals['stock'] / (totals['canyu'] or 1):.2f}x")

@@ -38,6 +38,9 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
 - the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
   thread, so the event loop serves the other conversations while it waits for the sentence encoder.
+- custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
+  default `http`): action calls run by rasa_sdk's executor on our action package in a thread of their own,
+  with the values and errors of the HTTP path, instead of going to the action server.
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes new ones through
   our store (its slot copies and handoff note; `store-init`), and `init_copy` copies slots without `copy.copy`'s
   protocol look-ups (`tracker-copy`).
@@ -74,12 +77,13 @@ from bot.errors import ConfigError
 from bot.rasa_action_body import ActionCall, DomainJson, action_call, encode_action_call as encode_call
 from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_the_domain, forget_ack
 from bot.rasa_action_result import plainly_valid
+from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
-from bot.speedups import nlu_thread_enabled, speedups_enabled, validation_enabled
+from bot.speedups import actions_in_process, nlu_thread_enabled, speedups_enabled, validation_enabled
 
 __all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
            "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
@@ -155,6 +159,11 @@ def install(env: Mapping[str, str]) -> None:
         if nlu_thread_enabled(env):
             install_nlu_thread(_ORIGINALS)
             _ACTIVE.append("nlu-thread")
+        if actions_in_process(env):
+            install_inprocess_actions(_ORIGINALS, env)
+            _ACTIVE.append("action-inprocess")
+    elif actions_in_process(env):
+        logger.warning("CANYU_ACTIONS=inprocess needs CANYU_RASA_SPEEDUPS on; custom actions go over HTTP")
 
 
 def uninstall() -> None:
@@ -175,6 +184,7 @@ def uninstall() -> None:
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
+    stop_inprocess_actions()
     _ORIGINALS.clear()
     _ACTIVE.clear()
     _SESSIONS.clear()
