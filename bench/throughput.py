@@ -12,6 +12,9 @@ console), the same trained model in both:
 - `canyu`: the defaults (appending tracker store, compiled validation, event-class cache, background broker,
   one encoder process holding the torch model for Rasa and the action server);
   `--env` adds variables to this one, e.g. `--env CANYU_ACTION_VALIDATION=off`.
+`--stock-env NAME=VALUE` (repeatable) makes the first stack Canyu's defaults plus these instead of stock, for an
+A/B of one switch in one run (e.g. `--stock-env CANYU_ACTIONS=http --env CANYU_ACTIONS=inprocess`); its rows are
+still labelled `stock` and the targets then compare the two settings, not Canyu against Rasa.
 Both run at once and take turns: each level is split in `--rounds` rounds (4), stock first in the 1st and 3rd,
 canyu first in the 2nd and 4th, so a busy neighbour on a shared machine weighs on both alike; msg/s is the
 messages over the time of that stack's own rounds. The ratio of the same run is the figure to read.
@@ -250,6 +253,8 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=400, help="messages per level at least (default 400)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for the canyu stack")
+    parser.add_argument("--stock-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="the first stack is Canyu's defaults plus these, instead of stock (an A/B of a switch)")
     parser.add_argument("--rounds", type=int, default=4,
                         help="each level in this many rounds, stacks taking turns (stock first, then canyu first…)")
     parser.add_argument("--no-floor", action="store_true", help="skip the encoder floor")
@@ -257,7 +262,7 @@ def main() -> int:
                         help="a tag on every message, so every sentence vector is encoded (no cache hits)")
     args = parser.parse_args()
     os.environ.update(QUIET_ENV)
-    bad = [item for item in args.env if "=" not in item]
+    bad = [item for item in args.env + args.stock_env if "=" not in item]
     if bad:
         parser.error(f"--env {bad[0]!r}: write NAME=VALUE, e.g. CANYU_ACTION_VALIDATION=off")
     ours_env = dict(item.split("=", 1) for item in args.env)
@@ -268,7 +273,9 @@ def main() -> int:
     enc = floor() if not args.no_floor else (float("nan"),) * 3
     stacks = {}
     try:
-        stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "0", "CANYU_ENCODER_URL": "off"})
+        base_env = dict(item.split("=", 1) for item in args.stock_env)
+        stacks["stock"] = start("stock", {"CANYU_RASA_SPEEDUPS": "1", **base_env} if base_env else
+                                {"CANYU_RASA_SPEEDUPS": "0", "CANYU_ENCODER_URL": "off"})
         stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
         # with its Redis, a silent bot on a conversation handed to a person (two misses in a row, say) is counted as
         # handed off, not lost (bench/load.py `handed_off`)
