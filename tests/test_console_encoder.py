@@ -1,5 +1,7 @@
 """The agent console loads no sentence model itself: where `CANYU_ENCODER_URL` names the host's encoder (`bot run`,
-deploy/), the trainer's review groups English questions with vectors from that encoder, as the action server does.
+deploy/), `bot.console.__main__.use_host_encoder` makes that encoder the process's, so the helpers that encode
+without settings (the trainer's review grouping here; feedback matching when an agent files a user's words) ask it
+for vectors, as the action server does.
 
 Real processes: `bot encoder`, the console (`python -m bot.console`) on an embedded Redis, a trainer logged in
 through the login form; whether torch is in the console is read from `/proc/<pid>/maps`.

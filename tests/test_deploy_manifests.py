@@ -49,7 +49,7 @@ ENCODER_URL = f"tcp://{ENCODER}:{DEFAULT_ENCODER_PORT}"
 VALUE_OF = {"CANYU_RASA_PORT": str(DEFAULT_RASA_PORT), "CANYU_ACTIONS_PORT": str(DEFAULT_ACTIONS_PORT),
             "CANYU_CONSOLE_PORT": str(DEFAULT_CONSOLE_PORT), ENV_ENCODER_URL: ENCODER_URL, "RASA_URL": None,
             "REDIS_URL": None}
-ENCODES = ("rasa", "actions")
+ENCODES = ("rasa", "actions", "console")
 """The apps that ask the encoder for vectors: they wait for it and are given its address."""
 
 

@@ -50,24 +50,6 @@ def _review(request: Request) -> Any:
     return Review(request.app.ctx.redis, _home(request))
 
 
-def _use_host_encoder(request: Request) -> None:
-    """Grouping (bot/trainer/cluster.py) encodes with this process's encoder (`get_encoder()` without settings).
-    Where `CANYU_ENCODER_URL` names the host's encoder (`bot run`, deploy/), that encoder is made this process's
-    first, from the context's settings: the console then asks the encoder process for vectors, as the action
-    server does, and never loads torch (tests/test_console_encoder.py). Without one, grouping loads the model
-    here, as before. Blocking (it asks the encoder for the model's size): call it off the event loop."""
-    from bot.embedding_models import EmbeddingSettings, resolve
-
-    context = request.app.ctx.context
-    if EmbeddingSettings.from_env(context.env).encoder_url:
-        context.encoder(resolve(None, EmbeddingSettings()))  # the model a caller without settings resolves
-
-
-def _groups(request: Request, reasons: List[str]) -> Any:
-    _use_host_encoder(request)
-    return _review(request).groups(reasons=reasons or None)
-
-
 async def _blocking(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
@@ -95,12 +77,13 @@ async def page(request: Request) -> Any:
 async def groups(request: Request) -> Any:
     from bot.trainer.inbox import REASONS
 
+    review = _review(request)
     reasons = [r for value in request.args.getlist("reason") or [] for r in value.split(",") if r]
     try:
-        found = await _blocking(_groups, request, reasons)
+        found = await _blocking(functools.partial(review.groups, reasons=reasons or None))
     except CanyuError as exc:
         return _error(exc)
-    intents = await _blocking(_review(request).known_intents)
+    intents = await _blocking(review.known_intents)
     slim = [{"id": g["id"], "label": g["label"], "size": g["size"], "reasons": g["reasons"], "intents": g["intents"],
              "items": [{k: i.get(k) for k in _ITEM_FIELDS} for i in g["items"]]} for g in found]
     return response.json({"groups": slim, "intents": intents, "reasons": list(REASONS)})
@@ -194,7 +177,6 @@ async def chart(request: Request, name: str) -> Any:
     from bot.trainer.report import build_report, write_report
 
     def _draw() -> bytes:
-        _use_host_encoder(request)
         report = build_report(request.app.ctx.redis, _home(request), days=7)
         with tempfile.TemporaryDirectory(prefix="canyu-chart-") as tmp:
             paths = write_report(report, tmp)
