@@ -121,3 +121,38 @@ def test_the_trainers_review_groups_with_the_host_encoder_and_no_torch_in_the_co
         client.close()
     finally:
         server.stop()
+
+
+FILE_FEEDBACK = """
+import json, sys
+import redis
+from bot.console.__main__ import use_host_encoder
+from bot.context import build_context
+from bot.feedback import FeedbackStore
+
+ctx = build_context()
+use_host_encoder(ctx)
+store = FeedbackStore(redis.Redis.from_url(ctx.settings.redis_url, decode_responses=True))
+first = store.file("u1", "the battery drains overnight on the watch", kind="complaint", ask_when_unsure=False)
+second = store.file("u2", "my watch battery is empty every morning", kind="complaint", ask_when_unsure=False)
+print(json.dumps({"torch": "torch" in sys.modules, "items": [first.item.id, second.item.id]}))
+"""
+
+
+def test_feedback_an_agent_files_is_matched_with_the_host_encoder(tmp_path: Path, encoder_port: int) -> None:
+    """What the console does when an agent files a user's words (bot/handoff/service.py: FeedbackStore.file, English
+    text matched with sentence vectors), in a process set up as the console's composition root sets it up."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        env = {**os.environ, "REDIS_URL": server.url, "CANYU_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(HOME),
+               "CANYU_ENCODER_URL": f"tcp://127.0.0.1:{encoder_port}"}
+        before = _requests_served(encoder_port)
+        done = subprocess.run([sys.executable, "-c", FILE_FEEDBACK], cwd=HOME, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result["torch"] is False, "filing feedback loaded torch in the process"
+        assert _requests_served(encoder_port) > before, "the feedback texts were not encoded by the encoder"
+        assert result["items"][0] == result["items"][1], "the paraphrase joins the first item (vectors from the encoder)"
+    finally:
+        server.stop()
