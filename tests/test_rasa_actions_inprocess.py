@@ -185,3 +185,45 @@ def test_the_payload_is_the_parsed_json_of_the_http_body_and_events_are_parsed_o
     events, kept = again["tracker"]["events"], payload["tracker"]["events"]
     assert again == payload and len(events) == 4 and all(a is b for a, b in zip(events, kept, strict=True))
     assert again["tracker"]["events"] is not payload["tracker"]["events"]  # a new list per call
+
+
+# --- the real assistant, both ways --------------------------------------------------------------------------
+
+
+def _conversation_outline(assistant: Any, sender: str, lines: List[str]) -> List[Any]:
+    """What the assistant decided on `lines`: intents, actions, slots, loops (texts of responses with several
+    variants are picked at random, so they are left out) and whether each message got an answer."""
+    answered = [bool(assistant.say(sender, line)) for line in lines]
+    outline: List[Any] = [answered]
+    for event in assistant.tracker(sender)["events"]:
+        kind = event.get("event")
+        if kind == "user":
+            outline.append(("user", (event.get("parse_data") or {}).get("intent", {}).get("name")))
+        elif kind in ("action", "slot", "active_loop", "followup"):
+            value = event.get("value") if kind == "slot" else None
+            outline.append((kind, event.get("name"), None if event.get("name") in _VOLATILE_SLOTS else value))
+    return outline
+
+
+_VOLATILE_SLOTS = {"session_started_at", "last_seen"}
+_FORMS = [["where is my order", "M2026110505", "thanks"], ["我的订单到哪了", "M2026110501", "谢谢"]]
+
+
+def test_the_real_assistant_decides_the_same_with_actions_in_process(tmp_path: Any) -> None:
+    from bench.load import script
+    from tests.harness import new_sender, start_assistant
+
+    outlines: Dict[str, List[Any]] = {}
+    for mode in ("http", "inprocess"):
+        assistant = start_assistant(tmp_path / mode, with_console=False, env={"CANYU_ACTIONS": mode})
+        try:
+            outlines[mode] = [_conversation_outline(assistant, new_sender(f"inproc{i}"), lines)
+                              for i, lines in enumerate([script("rest", i, 10) for i in range(4)] + _FORMS)]
+            if mode == "inprocess":
+                assert "action-inprocess" in assistant.log("rasa")
+        finally:
+            assistant.stop()
+    assert outlines["inprocess"] == outlines["http"]
+    steps = [step for outline in outlines["http"] for step in outline[1:]]
+    assert any(step[0] == "active_loop" and step[1] for step in steps), steps  # a form ran
+    assert any(step[0] == "action" and step[1] == "action_answer_product" for step in steps), steps
