@@ -210,6 +210,7 @@ def test_compose_file_uses_the_same_ports_commands_and_files(tmp_path: Path) -> 
     assert "deploy" not in services[ENCODER] and "ports" not in services[ENCODER], "one encoder per host, inside"
     for app in ENCODES:  # they start once the encoder answers, so they never load the models themselves
         assert services[app]["depends_on"][ENCODER] == {"condition": "service_healthy"}, app
+        assert services[app]["environment"][ENV_ENCODER_URL] == ENCODER_URL, app
     build = compose["x-canyu"]["build"]
     assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
     for service in services.values():
@@ -235,7 +236,11 @@ def test_the_encoder_is_one_per_node_and_every_pod_that_encodes_uses_the_one_of_
     encoder = pods[ENCODER]["containers"][0]
     assert "secretRef" not in str(encoder["envFrom"]), "the encoder needs no secret"
     wait_url = f"http://{ENCODER}:{DEFAULT_ENCODER_PORT}{ENCODER_HEALTH}"
+    env_maps = {doc["metadata"]["name"]: doc["data"] for (kind, _), doc in docs.items() if kind == "ConfigMap"}
     for app in ENCODES:
+        given = [env_maps[ref["configMapRef"]["name"]] for ref in pods[app]["containers"][0]["envFrom"]
+                 if "configMapRef" in ref]
+        assert any(m.get(ENV_ENCODER_URL) == ENCODER_URL for m in given), f"{app} is not given {ENV_ENCODER_URL}"
         waits = [c for c in pods[app].get("initContainers", []) if wait_url in " ".join(c["command"])]
         assert waits, f"{app} pods must wait for {wait_url} before they start"
         memory = pods[app]["containers"][0]["resources"]
