@@ -36,6 +36,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
 - the policies' states (`past-states`, bot/rasa_past_states.py): the conversation replayed once per turn and
   extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
+- MemoizationPolicy's look-up key (`memo-keys`, bot/rasa_memo_keys.py): compressed once per distinct state
+  sequence, not on every prediction (~5% of Rasa's CPU before).
 - the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
   thread, so the event loop serves the other conversations while it waits for the sentence encoder.
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
@@ -51,8 +53,9 @@ per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
 `RulePolicy._get_possible_keys`, `FailSafeTrackerStore.init_tracker`, `DaskGraphRunner.run`,
-`DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history`, `MessageProcessor.parse_message` (replaced),
-`RemoteAction._action_call_format`, `rasa.utils.endpoints.EndpointConfig.request` and `.session` (wrapped:
+`DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history`, `MemoizationPolicy._create_feature_key`,
+`MessageProcessor.parse_message` (replaced), `RemoteAction._action_call_format`,
+`rasa.utils.endpoints.EndpointConfig.request` (wrapped once more by `action-inprocess`) and `.session` (wrapped:
 they change only calls that carry an `ActionCall`), `MessageProcessor.handle_message` (wrapped: it counts the
 messages in the processor for the NLU thread); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
@@ -79,6 +82,7 @@ from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_th
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
 from bot.rasa_graph_runner import install_graph_plans
+from bot.rasa_memo_keys import install_memo_keys
 from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
 from bot.rasa_rule_lookup import install_rule_lookup
@@ -156,6 +160,8 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("tracker-copy")
         install_past_states(_ORIGINALS)
         _ACTIVE.append("past-states")
+        install_memo_keys(_ORIGINALS)
+        _ACTIVE.append("memo-keys")
         if nlu_thread_enabled(env):
             install_nlu_thread(_ORIGINALS)
             _ACTIVE.append("nlu-thread")
@@ -169,6 +175,7 @@ def install(env: Mapping[str, str]) -> None:
 def uninstall() -> None:
     """Put Rasa's own methods back and forget the patches' caches (tests compare both ways in one process)."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.memoization import MemoizationPolicy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.processor import MessageProcessor
     from rasa.core.tracker_store import FailSafeTrackerStore
@@ -180,7 +187,8 @@ def uninstall() -> None:
 
     owners = {"RemoteAction": RemoteAction, "Event": Event, "EndpointConfig": EndpointConfig, "RulePolicy": RulePolicy,
               "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner,
-              "DialogueStateTracker": DialogueStateTracker, "Domain": Domain, "MessageProcessor": MessageProcessor}
+              "DialogueStateTracker": DialogueStateTracker, "Domain": Domain, "MessageProcessor": MessageProcessor,
+              "MemoizationPolicy": MemoizationPolicy}
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
