@@ -42,7 +42,14 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.knowledge.answering import GUARDED_FLOWS, TASK_FLOWS, only_asks_about_task, said_unclearly, small_talk_unclear
+from bot.knowledge.answering import (
+    GUARDED_FLOWS,
+    TASK_FLOWS,
+    lacks_flow_words,
+    only_asks_about_task,
+    said_unclearly,
+    small_talk_unclear,
+)
 
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
@@ -103,6 +110,8 @@ class AnswerPathPolicy(Policy):
         confidence = float((message.intent or {}).get("confidence") or 0.0)
         if said_unclearly(intent, confidence, message.text):
             return True  # "update stuck at 45%, help" leaning towards unsubscribe: the answer path, not the flow
+        if lacks_flow_words(intent, message.text):
+            return True  # "promo code for my first order?" read as request_fcode: no F-code is asked for
         if small_talk_unclear(intent, confidence, message.text):
             return True  # "right bud went silent, left still fine" leaning towards goodbye: its answer, else "bye"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:

@@ -418,6 +418,9 @@ def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: s
     ("right bud went silent, left still fine", "goodbye", 0.52, True),  # small talk the NLU only leans towards
     ("bye, thanks a lot!", "goodbye", 0.95, False),  # said clearly: its rule says bye
     ("你好", "greet", 0.99, False),
+    ("promo code for my first order", "request_fcode", 0.98, True),  # no F-code named: the answer path
+    ("我想要 F 码", "request_fcode", 0.95, False),  # named: its rule grants one
+    ("early access code please", "request_fcode", 0.9, False),
 ])
 def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str, confidence: float,
                                                          answer_path: bool) -> None:

@@ -76,8 +76,9 @@ def test_anger_escalates(text: str) -> None:
                                         ("你们卖翻新机冒充新机！！必须给个说法", "anger"),
                                         ("u charged me twice for the same order, i want my money back", "refund_dispute"),
                                         ("支付宝扣了两次钱", "refund_dispute"),
-                                        ("my refund still hasnt come through, its been 3 weeks", "refund_dispute"),
-                                        ("been waiting a month for my refund", "refund_dispute"),
+                                        ("同一笔订单被扣款两回 赶紧退一笔", "refund_dispute"),
+                                        ("my bank shows two payments for one order", "refund_dispute"),
+                                        ("support keeps ignoring me, im filing a complaint", "anger"),
                                         ("total rip off, you lied to me about the delivery date", "anger"),
                                         ("收了钱不发货 就是骗钱 我要去工商局", "anger"),
                                         ("the charger sparked when i plugged it in", "safety")])
@@ -110,7 +111,8 @@ def test_refund_disputes_escalate(text: str) -> None:
                                   "订单 M2026110501 到哪了", "hi", "怎么清理垃圾文件", "屏幕滚动有点卡",
                                   "does the 14 Pro screen get burn-in?", "how do I empty the trash in Gallery",
                                   "will charging overnight hurt the battery", "what is the worst case battery life",
-                                  "how long does a refund take to arrive", "退款多久到账"])
+                                  "how long does a refund take to arrive", "退款多久到账",
+                                  "refund hasnt arrived, how long does it usually take?", "can i pay in two payments"])
 def test_ordinary_messages_do_not_escalate(text: str) -> None:
     assert one(text) is None, text
 

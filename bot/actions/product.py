@@ -51,6 +51,7 @@ from bot.knowledge.answering import (
     TASK_FLOWS,
     AnsweringConfig,
     asks_question,
+    lacks_flow_words,
     only_asks_about_task,
     said_unclearly,
     wants_change,
@@ -328,8 +329,9 @@ class ActionAnswerProduct(WithContext, Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)
-        if said_unclearly(intent, confidence, tracker.latest_message.get("text") or ""):
-            intent = None  # a sign-up or unsubscribe the user did not say clearly: just the ranking's answer
+        text = tracker.latest_message.get("text") or ""
+        if said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
+            intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         try:
             retriever = self.ctx.knowledge.retriever()
             if intent in TASK_FLOWS:

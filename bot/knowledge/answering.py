@@ -27,7 +27,7 @@ from bot.errors import ConfigError
 
 __all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
-           "SMALL_TALK", "small_talk_unclear"]
+           "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words"]
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
@@ -177,6 +177,20 @@ def _brands(path: Path, value: Any) -> Dict[str, Tuple[str, ...]]:
 def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
     """An `EXPLICIT_INTENTS` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
     return intent in EXPLICIT_INTENTS and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
+
+
+# Flows about one thing of ours, which the NLU also reads into other messages: they run only when the message
+# names that thing. The F-code flow grants a right to buy at a launch; "promo code for my first order?" (read as
+# request_fcode at 0.98) is asked of the answer path instead.
+FLOW_WORDS = {"request_fcode": re.compile(
+    r"f\s*-?\s*码|\bf\s*-?\s*codes?\b|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|\bpriority\b|"
+    r"\bpre-?order|\blaunch\b|\binvite\b|before every(?:one|body)", re.IGNORECASE)}
+
+
+def lacks_flow_words(intent: Optional[str], text: str) -> bool:
+    """A `FLOW_WORDS` intent on a message that never names its thing (and is no button)."""
+    words = FLOW_WORDS.get(intent or "")
+    return words is not None and not (text or "").startswith("/") and not words.search(text or "")
 
 
 def small_talk_unclear(intent: Optional[str], confidence: float, text: str) -> bool:

@@ -37,7 +37,7 @@ _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|ta
 _NOUNS_EN = r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|power ?banks|stuff|things)"
 _NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
 _ASKS_RANGE = re.compile(
-    rf"what (?:(?:kinds? of|types? of|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
+    rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
@@ -45,7 +45,9 @@ _ASKS_RANGE = re.compile(
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|"
     rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
-    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)",
+    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
+    # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
+    rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这一款|\bthe only (?:one|model|pair|phone|band|power bank)s?\b",
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}

@@ -236,16 +236,22 @@ class Retriever:
     def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
         """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
         answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
-        candidates: two rankings agree on it."""
+        candidates (two rankings agree on it) or the clause alone is `sure_threshold` sure ("changed my mind about
+        the buds, opened them already, can i still return?": the buds pull the whole towards the buds' entries)."""
         near = {c.entry_id for c in whole.candidates}
         best: Optional[Result] = None
         named = self.matcher.find(question).known or category_products(self.kb.products, question)[:2]
         names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
-        for clause in clause_questions(question):
-            if names and not self.matcher.find(clause).known and not category_products(self.kb.products, clause):
-                clause = f"{names} {clause}"  # "…突然右边就不响了": the earbuds another clause named
-            found = self._hedge(self._ask(clause, lang), clause)
-            if (found.outcome == "answer" and found.kind == "faq" and found.entry_id in near
+        pieces = clause_questions(question)
+        if names:  # "…突然右边就不响了": also with the earbuds another clause named
+            pieces += [f"{names} {piece}" for piece in pieces
+                       if not self.matcher.find(piece).known and not category_products(self.kb.products, piece)]
+        for piece in pieces:
+            found = self._hedge(self._ask(piece, lang), piece)
+            about = set(self._docs[found.entry_id].meta.get("products") or []) if found.entry_id in self._docs else set()
+            agrees = found.entry_id in near or (found.confidence >= self.config.sure_threshold
+                                                and (not about or not named or bool(about & set(named))))
+            if (found.outcome == "answer" and found.kind == "faq" and agrees
                     and found.confidence >= (best.confidence if best else 0.0)):
                 best = found
         if best is None:

@@ -23,7 +23,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b"),
-    "weight": (r"\bheav\w*|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]"),
     "screen": r"screen|display|inch|屏幕|(?<![小大])屏|英寸|寸",  # "小屏14的续航": a name, not the question
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
@@ -47,7 +47,9 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcracked\b|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机|"
-                    r"修|裂|碎|摔|丢|单独买|单只|一只|表带|换屏|换电池|"
+                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|"
+                    # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
+                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
                     r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
