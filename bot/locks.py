@@ -16,7 +16,8 @@ connection (REDIS_URL or the embedded server, timeouts, reconnects) is that clas
 `LockStore` is Rasa's ticket lock with two Lua scripts: issuing a ticket and cleaning up take one round trip each,
 and a ticket issued alone (the conversation was free) is served without reading the lock back: 2 round trips
 per message where Rasa makes 7. A message that waits for its turn looks again after 10 ms, 20 ms, 40 ms … up
-to Rasa's 1 s, not every second.
+to Rasa's 1 s, not every second. The clean-up is usually no round trip of its own: the message's last save
+appends the events and cleans the lock up in one script (`HeldLock`, bot/stores.py, bot/rasa_lock_release.py).
 Rasa builds both from endpoints.yml: each builds its context (`bot.plugin_context`) in its constructor, and a
 `url` there (`redis://…`) wins over `REDIS_URL`. Use it in endpoints.yml:
 
@@ -31,6 +32,7 @@ import json
 import time
 from collections import deque
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, AsyncIterator, Callable, Optional, Text, Tuple, TypeVar, cast
 
 import redis
@@ -42,7 +44,8 @@ from bot.plugin_context import plugin_context
 from bot.speedups import speedups_enabled
 from bot.storage import open_redis
 
-__all__ = ["AtomicLockStore", "FIRST_WAIT_S", "KEY_PREFIX", "LockStore", "UNCHANGED"]
+__all__ = ["AtomicLockStore", "FIRST_WAIT_S", "HeldLock", "KEY_PREFIX", "LOCK_LUA", "LockStore", "UNCHANGED",
+           "arm_release", "held_lock", "server_of"]
 
 KEY_PREFIX = "canyu"
 FIRST_WAIT_S = 0.01
@@ -76,16 +79,61 @@ table.insert(tickets, {number = number, expires = tonumber(ARGV[1]) + tonumber(A
 save(KEYS[1], ARGV[3], tickets)
 return {number, #tickets}
 """
-# KEYS[1] lock; ARGV now, ticket number, conversation id: Rasa's cleanup (finish_serving, then delete the lock
-# if nobody is waiting) in one step -> tickets left
-_CLEANUP = _LOCK_LIVE + """
-local left = {}
-for _, t in ipairs(live(redis.call('GET', KEYS[1]), tonumber(ARGV[1]))) do
-  if tonumber(t.number) ~= tonumber(ARGV[2]) then table.insert(left, t) end
+LOCK_LUA = _LOCK_LIVE + """
+local function cleanup(key, now, number, conversation)
+  local left = {}
+  for _, t in ipairs(live(redis.call('GET', key), tonumber(now))) do
+    if tonumber(t.number) ~= tonumber(number) then table.insert(left, t) end
+  end
+  if #left == 0 then redis.call('DEL', key) else save(key, conversation, left) end
+  return #left
 end
-if #left == 0 then redis.call('DEL', KEYS[1]) else save(KEYS[1], ARGV[3], left) end
-return #left
 """
+"""The Lua of the lock scripts: `live`, `save` and `cleanup(key, now, ticket number, conversation id)` (Rasa's
+`cleanup`: finish_serving, then delete the lock if nobody is waiting, in one step -> tickets left); the
+tracker store's append script uses `cleanup` too (bot/stores.py)."""
+# KEYS[1] lock; ARGV now, ticket number, conversation id -> tickets left
+_CLEANUP = LOCK_LUA + """
+return cleanup(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+"""
+
+
+class HeldLock:
+    """A ticket the current task holds through `LockStore.lock`: once `armed` (bot/rasa_lock_release.py: the
+    message's last save is coming), the tracker store's append may clean the lock up in its own script
+    (`released`), one Redis round trip less per message; the lock's own clean-up then has nothing to do."""
+
+    __slots__ = ("conversation_id", "ticket", "key", "server", "armed", "released")
+
+    def __init__(self, conversation_id: str, ticket: int, key: str, server: Tuple[Any, ...]) -> None:
+        self.conversation_id, self.ticket, self.key, self.server = conversation_id, ticket, key, server
+        self.armed = self.released = False
+
+
+_HELD: ContextVar[Optional[HeldLock]] = ContextVar("canyu_held_lock", default=None)
+"""The lock the current task holds (a context variable: per task, not process-wide state)."""
+
+
+def server_of(client: Any) -> Tuple[Any, ...]:
+    """Which Redis server (and database) a client talks to: a lock is cleaned up by another store's script only
+    on its own server."""
+    kwargs = client.connection_pool.connection_kwargs
+    return kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), kwargs.get("db", 0)
+
+
+def arm_release(conversation_id: str) -> None:
+    """The current task's next save of `conversation_id` is its message's last write under the lock."""
+    held = _HELD.get()
+    if held is not None and held.conversation_id == conversation_id:
+        held.armed = True
+
+
+def held_lock(conversation_id: str) -> Optional[HeldLock]:
+    """The armed, unreleased lock of `conversation_id` the current task holds, if any."""
+    held = _HELD.get()
+    if held is None or not held.armed or held.released or held.conversation_id != conversation_id:
+        return None
+    return held
 
 
 class LockStore(RedisLockStore):
@@ -127,13 +175,20 @@ class LockStore(RedisLockStore):
                 yield lock
             return
         ticket, count = self._issue_counted(conversation_id, lock_lifetime)
+        held = HeldLock(conversation_id, ticket, self.key_prefix + conversation_id, server_of(self.red))
+        token = _HELD.set(held)
         try:
             if count == 1:
                 yield TicketLock(conversation_id, deque([Ticket(ticket, time.time() + lock_lifetime)]))
             else:
                 yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
-            self.cleanup(conversation_id, ticket)
+            try:
+                _HELD.reset(token)
+            except ValueError:  # closed from another context (an abandoned generator): nothing of ours is set there
+                pass
+            if not held.released:
+                self.cleanup(conversation_id, ticket)
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         """Rasa's wait for our turn, looking again after `FIRST_WAIT_S`, then twice as long each time up to

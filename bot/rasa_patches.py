@@ -36,8 +36,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
 - the policies' states (`past-states`, bot/rasa_past_states.py): the conversation replayed once per turn and
   extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
-- MemoizationPolicy's look-up key (`memo-keys`, bot/rasa_memo_keys.py): compressed once per distinct state
-  sequence, not on every prediction (~5% of Rasa's CPU before).
+- MemoizationPolicy's key (`memo-keys`, bot/rasa_memo_keys.py): compressed once per distinct state sequence.
+- the lock's clean-up (`lock-release`, bot/rasa_lock_release.py): in the last save's append script.
 - the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
   thread, so the event loop serves the other conversations while it waits for the sentence encoder.
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
@@ -57,7 +57,8 @@ Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `MessageProcessor.parse_message` (replaced), `RemoteAction._action_call_format`,
 `rasa.utils.endpoints.EndpointConfig.request` (wrapped once more by `action-inprocess`) and `.session` (wrapped:
 they change only calls that carry an `ActionCall`), `MessageProcessor.handle_message` (wrapped: it counts the
-messages in the processor for the NLU thread); the originals are kept in `_ORIGINALS`. `installed()`
+messages in the processor for the NLU thread, and marks the task for `lock-release`), `.save_tracker`
+(wrapped: inside a message, it arms the lock's release by the save); the originals are kept in `_ORIGINALS`. `installed()`
 tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
 on the first custom action. The switches (bot/speedups.py) are read from the environment `install(env)` is
 given (the process's `Settings.env`: bot.child passes it).
@@ -82,6 +83,7 @@ from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_th
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
 from bot.rasa_graph_runner import install_graph_plans
+from bot.rasa_lock_release import install_lock_release
 from bot.rasa_memo_keys import install_memo_keys
 from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
@@ -165,6 +167,8 @@ def install(env: Mapping[str, str]) -> None:
         if nlu_thread_enabled(env):
             install_nlu_thread(_ORIGINALS)
             _ACTIVE.append("nlu-thread")
+        install_lock_release(_ORIGINALS)  # after nlu-thread, which keeps the `handle_message` it finds
+        _ACTIVE.append("lock-release")
         if actions_in_process(env):
             install_inprocess_actions(_ORIGINALS, env)
             _ACTIVE.append("action-inprocess")

@@ -55,7 +55,7 @@ from rasa.shared.core.trackers import (
 )
 
 from bot.keys import handoff as handoff_key
-from bot.locks import KEY_PREFIX, LockStore
+from bot.locks import KEY_PREFIX, LOCK_LUA, LockStore, held_lock, server_of
 from bot.plugin_context import plugin_context
 from bot.speedups import speedups_enabled
 from bot.tracker_notes import note_handoff
@@ -75,7 +75,7 @@ _CHUNK = 1000  # Lua's unpack() has a stack limit: RPUSH at most this many value
 _PUSH = """local function push(from) for i = from, #ARGV, %(chunk)d do
   redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + %(chunk)d - 1, #ARGV))) end end
 """ % {"chunk": _CHUNK}
-_APPEND = _PUSH + """
+_APPEND_BODY = """
 local t = redis.call('TYPE', KEYS[1]).ok
 if ARGV[1] == '' then
   if t ~= 'none' then return 0 end
@@ -84,8 +84,15 @@ else
   if t ~= 'list' or redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 0 end
   redis.call('LSET', KEYS[1], 0, ARGV[2])
 end
-push(4)
+push(%(first)d)
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) else redis.call('PERSIST', KEYS[1]) end
+"""
+_APPEND = _PUSH + _APPEND_BODY % {"first": 4} + "return 1\n"
+# The same, then the sender's lock cleaned up (bot/locks.py `cleanup`: the message's last write under it):
+# KEYS[2] the lock; ARGV[4] now, ARGV[5] the ticket, ARGV[6] the conversation id, ARGV[7..] events.
+# 2 when the lock was cleaned up too, 1 when only the events were appended (a lock it could not read stays).
+_APPEND_RELEASE = _PUSH + LOCK_LUA + _APPEND_BODY % {"first": 7} + """
+if pcall(cleanup, KEYS[2], ARGV[4], ARGV[5], ARGV[6]) then return 2 end
 return 1
 """
 
@@ -184,6 +191,8 @@ class TrackerStore(RedisTrackerStore):
         self.red = self.ctx.redis
         self.appending = speedups_enabled(self.ctx.env)
         self._append = self.red.register_script(_APPEND)
+        self._append_release = self.red.register_script(_APPEND_RELEASE)
+        self._server = server_of(self.red)
         self._rewrite = self.red.register_script(_REWRITE)
         self._read = self.red.register_script(_READ)
         self._recent: "OrderedDict[str, Tuple[str, Dict[str, Any], Tuple[Event, ...]]]" = OrderedDict()
@@ -301,8 +310,16 @@ class TrackerStore(RedisTrackerStore):
         dicts = [event.as_dict() for event in new]
         fresh = _header(tracker.sender_id, meta, dicts)
         fresh_raw = _dumps(fresh)
-        if not self._append(keys=[self.key_prefix + tracker.sender_id],
-                            args=[header, fresh_raw, expiry, *map(_dumps, dicts)]):
+        key = self.key_prefix + tracker.sender_id
+        held = held_lock(tracker.sender_id)
+        if held is not None and held.server == self._server:  # one round trip for the append and the lock's end
+            done = self._append_release(keys=[key, held.key], args=[header, fresh_raw, expiry, repr(time.time()),
+                                                                    held.ticket, held.conversation_id,
+                                                                    *map(_dumps, dicts)])
+            held.released = done == 2
+        else:
+            done = self._append(keys=[key], args=[header, fresh_raw, expiry, *map(_dumps, dicts)])
+        if not done:
             return False
         self._mark(tracker, fresh_raw, fresh, base, len(tracker.events))
         self._remember(tracker, fresh_raw, fresh, base)
