@@ -223,6 +223,21 @@ def test_small_talk_the_nlu_only_leans_towards_gets_the_answer_or_its_reply(assi
     assert "utter_goodbye" in bye["actions"], bye
 
 
+def test_a_frustrated_question_gets_the_answer_and_a_person_offered(assistant: Assistant) -> None:
+    """"气死 … 能退差价不": price protection first, then a person one "yes" away; frustration the knowledge base
+    cannot answer still goes to a person."""
+    sender = new_sender("frustrated")
+    first = _turn(assistant, sender, "气死 刚买三天就降了两百 能退差价不")
+    assert _answered(first) == "price_protection", first
+    assert "utter_offer_human_after_answer" in first["actions"] and "action_handoff" not in first["actions"], first
+    taken = _turn(assistant, sender, "要")
+    assert "action_handoff" in taken["actions"], taken
+    unanswered = _turn(assistant, new_sender("frustrated"), "this is ridiculous, why is my parcel sitting in a depot for 5 days??")
+    assert "action_handoff" in unanswered["actions"], unanswered
+    order = _turn(assistant, new_sender("frustrated"), "where is my order??? its been 2 weeks!!!")
+    assert "action_handoff" in order["actions"], order
+
+
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
     assert _answered(turn) == "catalog:lineup", turn

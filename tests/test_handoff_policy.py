@@ -71,6 +71,20 @@ def test_predicts_handoff_for_safety_and_requests(setup: Any) -> None:
     assert predict(setup, [listen(), user("多久发货", "shipping", 0.9)]) == ""
 
 
+def test_frustration_on_a_question_goes_to_the_answer_first(setup: Any) -> None:
+    """escalation.yml `answer_first`: a frustrated question is answered (the action hands off when it cannot);
+    frustration without a question, or with anger or an order number too, hands off at once."""
+    assert predict(setup, [listen(), user("气死 刚买三天就降了两百 能退差价不", "complain", 0.7)]) == \
+        "action_answer_product"
+    assert predict(setup, [listen(), user("this is ridiculous, how long does shipping take?", "shipping")]) == \
+        "action_answer_product"
+    assert predict(setup, [listen(), user("气死我了", "complain")]) == "action_handoff"
+    assert predict(setup, [listen(), user("气死 你们就是骗子 能退差价不", "complain")]) == "action_handoff"
+    numbered = rasa_events.UserUttered("wtf where is order M2026110501??", intent={"name": "order_status", "confidence": 0.9},
+                                       entities=[{"entity": "order_number", "value": "M2026110501"}])
+    assert predict(setup, [listen(), numbered]) == "action_handoff"
+
+
 def test_priority_beats_rule_policy(setup: Any) -> None:
     from rasa.core.constants import RULE_POLICY_PRIORITY
 

@@ -62,10 +62,10 @@ def test_safety_is_urgent_and_first(text: str) -> None:
 def test_safety_wins_over_other_rules() -> None:
     found = one("转人工！！！手机冒烟了")
     assert found is not None and found.rule == "safety"
-    assert "explicit_request" in found.also and "anger" in found.also
+    assert "explicit_request" in found.also and "frustration" in found.also
 
 
-@pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "真垃圾", "垃圾客服", "气死我了！！！", "this is useless",
+@pytest.mark.parametrize("text", ["你们这什么破手机，垃圾", "真垃圾", "垃圾客服", "this is useless",
                                   "you people are idiots", "What a scam", "worst service ever", "this is trash"])
 def test_anger_escalates(text: str) -> None:
     found = one(text)
@@ -252,7 +252,7 @@ def test_perks_are_one_time_codes(store: HandoffStore) -> None:
 @pytest.mark.parametrize("text, rule", [
     ("充电的时候有股焦味", "safety"), ("the charger smells like burning", "safety"),
     ("真人呢 转客服", "explicit_request"), ("get me someone who can actually help", "explicit_request"),
-    ("再不处理我就打12315", "anger"), ("i'm fed up with this phone", "anger"),
+    ("再不处理我就打12315", "anger"), ("i'm fed up with this phone", "frustration"), ("气死我了！！！", "frustration"),
     ("退款申请被驳回了", "refund_dispute"), ("where is my refund, it's been two weeks", "refund_dispute"),
 ])
 def test_everyday_wordings_of_each_rule(text: str, rule: str) -> None:

@@ -44,6 +44,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions._context import WithContext
 from bot.actions._offer_slot import make_offer
 from bot.actions.common import tracker_language
+from bot.errors import CanyuError
+from bot.handoff.rules import assess, config_path, load_config, turns_from_events
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
     GUARDED_FLOWS,
@@ -296,6 +298,29 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
+def _answer_first(ctx: "AppContext", tracker: Tracker) -> bool:
+    """This turn met an `answer_first` escalation rule alone (frustration, escalation.yml): the EscalationPolicy sends
+    such a turn here only when it is a question."""
+    try:
+        escalation = assess(turns_from_events(tracker.events), load_config(config_path(ctx.settings)))
+    except CanyuError:  # a broken escalation.yml: the policy logged it; answer as usual
+        return False
+    return escalation is not None and escalation.answer_first
+
+
+def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """A frustrated question ("气死 刚买三天就降了两百 能退差价不"): a clear answer, then a person offered; else a person,
+    as for one about their order or another task ("where is my order??? 2 weeks!!!"): a person sorts that out."""
+    intent, _ = _intent(tracker)
+    if intent in TASK_FLOWS or intent in GUARDED_FLOWS:
+        return [FollowupAction("action_handoff")]
+    result = _rank(retriever, tracker)
+    if not _clearly_answers(retriever, result, tracker.latest_message.get("text") or "", "complain"):
+        return [FollowupAction("action_handoff")]
+    events = _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    return [*events, FollowupAction("utter_offer_human_after_answer")]
+
+
 def kb_second_chance(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
     """Try `ctx`'s knowledge base before falling back: the events of an answer or a "did you mean", or []."""
@@ -334,6 +359,8 @@ class ActionAnswerProduct(WithContext, Action):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         try:
             retriever = self.ctx.knowledge.retriever()
+            if _answer_first(self.ctx, tracker):
+                return _answer_or_person(retriever, dispatcher, tracker)
             if intent in TASK_FLOWS:
                 return _task_or_answer(retriever, dispatcher, tracker, intent)
             if intent in GUARDED_FLOWS and _chosen_entry(tracker) is None:

@@ -16,6 +16,9 @@ It also predicts `action_handoff` for a conversation still in the handoff queue 
 paused (a Rasa session expired while the user waited), so the bot never talks over an agent. Whether it is
 queued comes with the tracker (bot/stores.py reads it in the same script, bot/tracker_notes.py says why that is
 fresh enough); only a tracker from elsewhere makes the policy ask Redis itself.
+A rule marked `answer_first` (frustration: "气死 刚买三天就降了两百 能退差价不") on a question that names no order
+predicts `action_answer_product` instead: it answers when the knowledge base clearly does and offers a person,
+and hands off otherwise (bot/actions/product.py).
 It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
 never loops.
 """
@@ -44,6 +47,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import keys
+from bot.answer_path_policy import ANSWER_ACTION
 from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
@@ -125,6 +129,10 @@ class EscalationPolicy(Policy):
             logger.info("EscalationPolicy: %s: %s only by the intent on a question; the answer path first",
                         tracker.sender_id, escalation.rule)
             return None
+        if escalation.answer_first and self._asks(tracker):
+            logger.info("EscalationPolicy: %s: %s on a question; the answer first, else a person",
+                        tracker.sender_id, escalation.rule)
+            return ANSWER_ACTION
         logger.info("EscalationPolicy: %s -> %s (%s, priority %s)", tracker.sender_id, HANDOFF_ACTION,
                     escalation.rule, escalation.priority)
         return HANDOFF_ACTION
@@ -136,9 +144,13 @@ class EscalationPolicy(Policy):
         hands off otherwise. "转人工" / "talk to a human" match keywords and hand off at once."""
         if escalation.also or not escalation.cue.startswith("intent "):
             return False
-        message = tracker.latest_message
-        if float((message.intent or {}).get("confidence") or 0.0) >= YIELD_BELOW:
+        if float((tracker.latest_message.intent or {}).get("confidence") or 0.0) >= YIELD_BELOW:
             return False
+        return EscalationPolicy._asks(tracker)
+
+    @staticmethod
+    def _asks(tracker: DialogueStateTracker) -> bool:
+        message = tracker.latest_message
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
         return only_asks_about_task(message.text or "", has_number)
 

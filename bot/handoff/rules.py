@@ -65,6 +65,7 @@ class Rule:
     matchers: Tuple[Tuple[str, Pattern[str]], ...] = ()
     low_confidence_threshold: Optional[float] = None
     low_confidence_turns: int = 2
+    answer_first: bool = False  # a question the knowledge base clearly answers is answered, and a person offered
 
     def match_text(self, text: str) -> Optional[str]:
         """The cue (keyword or pattern) found in `text`, or None."""
@@ -84,6 +85,7 @@ class Escalation:
     urgent: bool
     cue: str
     also: Tuple[str, ...] = ()
+    answer_first: bool = False  # its rule says so and no other rule matched too
 
     def as_dict(self) -> Dict[str, Any]:
         return {"rule": self.rule, "reason": self.reason, "priority": self.priority, "urgent": self.urgent,
@@ -156,6 +158,7 @@ def parse_config(data: Mapping[str, Any], source: str = "escalation.yml") -> Esc
             name=str(raw["name"]), reason=str(raw.get("reason") or raw["name"]), priority=priority,
             urgent=bool(raw.get("urgent", False)), intents=tuple(raw.get("intents") or ()),
             matchers=tuple(matchers), low_confidence_threshold=threshold, low_confidence_turns=max(1, turns),
+            answer_first=bool(raw.get("answer_first", False)),
         ))
     tiers = data.get("tiers") or {}
     wait = data.get("wait") or {}
@@ -224,7 +227,8 @@ def assess(turns: Sequence[Turn], config: EscalationConfig) -> Optional[Escalati
         return None
     hits.sort(key=lambda h: (h[0].urgent, h[0].priority), reverse=True)
     best, cue = hits[0]
-    return Escalation(best.name, best.reason, best.priority, best.urgent, cue, tuple(r.name for r, _ in hits[1:]))
+    return Escalation(best.name, best.reason, best.priority, best.urgent, cue, tuple(r.name for r, _ in hits[1:]),
+                      answer_first=best.answer_first and len(hits) == 1)
 
 
 def _get(event: Any, key: str, default: Any = None) -> Any:
