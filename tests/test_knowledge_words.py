@@ -141,3 +141,80 @@ def test_a_fault_is_not_a_spec_question() -> None:
     assert detect_spec("my 14 pro screen flickers after the update") is None
     assert detect_spec("14pro屏幕闪屏怎么回事") is None
     assert detect_spec("14 pro screen size") == "screen"
+
+
+def test_nicknames_and_abbreviations_name_the_product() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text, pid in (("14p多少米", "phone_14_pro"), ("14p batt size", "phone_14_pro"), ("小屏那款现在卖多少", "phone_14"),
+                      ("大屏的那个有白色吗", "phone_14_pro"), ("标准版多少钱", "phone_14"), ("pb 20k how much", "power_bank_20000"),
+                      ("how fast does the pb recharge itself", "power_bank_20000"), ("米粒手环重量多少克", "band_9")):
+        found = matcher.find(text)
+        assert found.known == [pid] and found.unknown == [], text
+    assert "phone_14" not in matcher.find("手环字太小 小屏幕看不清").known  # a small screen, not the nickname
+    assert matcher.find("14p max有吗").unknown and matcher.find("14pro max有没有").unknown
+
+
+def test_another_brands_number_is_not_ours() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text in ("mi 14 battery life?", "mi14续航怎么样", "小米14多少钱", "xiaomi 14 pro screen"):
+        found = matcher.find(text)
+        assert found.known == [] and found.unknown, text
+    assert matcher.find("米粒14多少钱").known == ["phone_14"]
+
+
+def test_a_model_number_opening_a_message_names_the_phone() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text in ("14 screen size", "14 ip rating?", "14 jg多少", "14分辨率多少", "is my 14 waterproof"):
+        assert matcher.find(text).known == ["phone_14"], text
+    for text in ("14 days since i ordered", "14 percent left after lunch", "my 14 year old dropped it", "14分钟能充满吗"):
+        assert matcher.find(text).known == [], text
+
+
+def test_pro_beside_a_comparison_or_opening_the_message() -> None:
+    matcher = ProductMatcher(KB.products)
+    assert matcher.find("standard 14 vs pro, price difference").known == ["phone_14", "phone_14_pro"]
+    assert matcher.find("pro screen size?").known == ["phone_14_pro"]
+    assert matcher.find("pro tips for night photos").known == []
+
+
+def test_spec_wordings_fans_use() -> None:
+    cases = {
+        "release_date": ("14pro啥时候出的", "耳机5啥时候开卖的", "米粒14是哪天发售的", "14pro开售时间", "充电宝哪年出的",
+                         "when did the band 9 drop"),
+        "weight": ("14和14pro哪个轻", "14pro拿着压手吗"),
+        "screen": ("14分辨率多少", "14pro屏幕刷新率多少hz", "14 pro refresh rate", "14pro 屏幕是oled还是lcd",
+                   "whats the resolution on the 14 pro"),
+        "water_resistance": ("14 ip rating?", "buds 5 ip rating"),
+        "colours": ("手环有粉的吗", "耳机除了白的还有啥色", "colourways for the 14 pro?"),
+        "storage": ("14pro最大多少G", "14pro有多少gb的", "how many gigs does the 14 have"),
+        "charging": ("充电宝冲满自己要多久", "14冲电多快", "how fast does the pb recharge itself", "14 fast charge wattage"),
+        "price": ("耳机多少前", "14 jg多少", "standard 14 vs pro, price difference"),
+        "battery": ("14p batt size", "手环续杭几天", "手环9能用几天"),
+    }
+    for spec, texts in cases.items():
+        for text in texts:
+            assert detect_spec(text) == spec, text
+    for text in ("什么时候出货", "啥时候发货"):
+        assert detect_spec(text) != "release_date", text
+
+
+def test_specs_the_data_does_not_hold() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    for text in ("14屏幕亮度多少尼特", "14 pro reverse wireless charging?", "耳机蓝牙几点几的", "14多厚啊",
+                 "14pro安兔兔跑分多少", "14 pro peak brightness nits", "手环9支持gps吗"):
+        assert unheld_spec(text) is not None and detect_spec(text) is None, text
+    assert unheld_spec("nfc + dual sim on the 14?") is None  # the NFC entry holds it
+
+
+def test_spec_words_one_letter_off() -> None:
+    for text, spec in (("14 pro wieght", "weight"), ("how much does the 14 wiegh", "weight"), ("buds batery life", "battery"),
+                       ("14 pro relese date", "release_date"), ("band 9 screeen size", "screen")):
+        assert detect_spec(text) == spec, text
+    assert detect_spec("it died after eight hours") is None  # "eight" is not "weight": the first letter differs
+
+
+def test_a_products_colour_count_is_not_the_range() -> None:
+    assert answer_catalog(KB.products, "耳机有几个颜色可以选呀😊", [], "zh") is None
+    found = answer_catalog(KB.products, "耳机有几款", [], "zh")
+    assert found is not None and found.entry_id == "catalog:lineup:earbuds"

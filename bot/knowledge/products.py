@@ -43,10 +43,23 @@ _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|
 # name the phone by its number alone.
 _LEADING_MODEL = re.compile(rf"(?:^|(?<=\s)|(?<={CJK_CHAR.pattern})(?<![第有共前后近约大多满超过快差每等花]))"
                             rf"(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
-                            r"(?!\s?[天日号点时分秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代])")
+                            r"(?!\s?(?:[天日号点时秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代]|分(?!辨)))")
+# "14 screen size", "my 14 hz?", "14 jg多少": a two- or three-digit model number opening the message (or after my/the/
+# this…) and followed by a Latin word that is not a quantity's unit ("14 days", "14 percent", "14 gb left").
+_LEADING_MODEL_LATIN = re.compile(
+    r"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+)(\d{2,3})\s+(?=[a-z])"
+    r"(?!(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
+    r"yuan|rmb|cny|usd|dollars?|bucks|euros?|people|pcs|pieces|items|units|orders?|am|pm|k|g|gb|mb|tb|kg|grams?|"
+    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off)(?![a-z]))", re.IGNORECASE)
+# "mi 14", "小米14": another brand's phone by its number, never ours (米粒14 is ours)
+_OTHER_BRAND_MODEL = re.compile(r"(?:(?<![a-z])(?:mi|xiaomi|redmi)|小米|红米)\s*\d{1,2}(?:\s*(?:pro|ultra|max|lite|[st]))?"
+                                r"(?![a-z0-9])", re.IGNORECASE)
 # "pro有蓝色吗", "pro版多重", "dropped my pro": the variant word alone names the one product it ends the name of.
 _BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z])", re.IGNORECASE)
-_BARE_PRO_EN = re.compile(r"\b(?:my|this|that|your|his|her|new) pro\b(?!\s*(?:max|plus|ultra|\+))", re.IGNORECASE)
+# "my pro", "14 vs pro", "pro screen size?": the Pro beside a possessive or a comparison, or opening the message
+_BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than)\s+|^)pro\b"
+                          r"(?!\s*(?:max|plus|ultra|\+|tips?\b|gamers?\b|players?\b|mode\b|account\b|plan\b|version of\b))",
+                          re.IGNORECASE)
 _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
@@ -90,6 +103,7 @@ class ProductMatcher:
             body = r"\s*".join(re.escape(c) for c in key)  # "14pro" matches "14 pro" and "14pro"
             before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""
             after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
+            after += r"(?!幕)" if key.endswith("屏") else ""  # the nickname "小屏", not "小屏幕" (a small screen)
             parts.append(f"{before}(?P<a{len(parts)}>{body}){after}")
         self._keys = [k for k, _ in pairs]
         self._pattern = re.compile("|".join(parts)) if parts else None
@@ -124,10 +138,10 @@ class ProductMatcher:
     def _add_leading(self, text: str, out: Mentions, covered: List[bool]) -> None:
         if _VARIANT_WORD.search(text):  # "14和pro哪个耐用": both phones, left to the category
             return
-        for m in _LEADING_MODEL.finditer(text):
+        for m in [*_LEADING_MODEL.finditer(text), *_LEADING_MODEL_LATIN.finditer(text)]:
             pid = self._bare_numbers.get(m.group(1))
-            if pid is not None and not any(covered[m.start() : m.end()]):
-                _name(out, covered, pid, m.start(), m.end())
+            if pid is not None and not any(covered[m.start(1) : m.end(1)]):
+                _name(out, covered, pid, m.start(1), m.end(1))
                 return
 
     def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
@@ -140,9 +154,15 @@ class ProductMatcher:
         text = normalise(question)
         out = Mentions()
         covered = [False] * (len(text) + 1)
+        for m in _OTHER_BRAND_MODEL.finditer(text):
+            out.unknown.append(m.group(0).strip())
+            for i in range(m.start(), m.end()):
+                covered[i] = True
         if self._pattern is not None:
             for m in self._pattern.finditer(text):
                 start, end = m.start(), m.end()
+                if any(covered[start:end]):
+                    continue
                 key = self._keys[int(m.lastgroup[1:])]  # type: ignore[index]
                 tail = _TRAILING_VARIANT.match(text, end) if key[-1].isdigit() else _TRAILING_UPGRADE.match(text, end)
                 if tail and tail.group(0).strip():

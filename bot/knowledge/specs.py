@@ -19,25 +19,34 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_sp
            "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
-    "battery": (r"battery|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
-                r"续航|电池|毫安|电量|容量|能用多久|用多久|[充冲]几次|几次电|"
+    "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
+                r"续[航杭]|电池|毫安|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]几次|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b"),
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
-               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]"),
-    "screen": r"screen|display|inch|屏幕|(?<![小大])屏|英寸|寸",  # "小屏14的续航": a name, not the question
-    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56]\d|\d\s?atm|swim\w*|pool|\brain\b|"
+               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
+               # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
+               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|压手|坠手|手感重"),
+    # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
+    "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
+               r"屏幕|(?<![小大])屏|英寸|寸|分辨率|刷新率"),
+    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|防水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
-    "colours": (r"colou?rs?|颜色|配色|什么色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
+    "colours": (r"colou?rs?|colou?rways?|颜色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
+                # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
+                r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
-    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watts?|\d+\s?w\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|充满|回电|(?:充电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
+    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"快充|无线充|[充冲]满|回电|(?:[充冲]电|charg\w*)\s*(?:速度|功率|多久|多快|快)|瓦"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
-              r"多少钱|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块"),
-    "release_date": r"release|launch|come out|came out|available since|发布|上市|什么时候出|哪天出",
-    "storage": (r"storage|\bgb\b|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|存储|内存|空间多大|"
+              r"多少[钱前]|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+    "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
+                     # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
+                     r"(?:什么|啥|哪)(?:时候|年|天|月)出(?!货|库|单|来|去|门|差|现|问题)"),
+    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
+                r"存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
                 r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
     "chip": r"chip|processor|cpu|soc|performance|芯片|处理器|性能",
 }
@@ -53,7 +62,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
                     r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
+                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
@@ -63,7 +72,41 @@ _HOW_CHARGED = re.compile(r"(?:怎么|咋|如何|怎样)(?:给它|给\w{1,4})?�
 _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|won'?t charge|doesn'?t charge|stopped charg\w*|"
                              r"\bslow\w*|慢|坏|发烫|烫", re.IGNORECASE)
 # Specs products.yml does not hold: "how much RAM" must not be answered with the price.
-_NO_DATA = re.compile(r"\bram\b|运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b", re.IGNORECASE)
+_NO_DATA = re.compile(r"\bram\b|运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
+                      r"蓝牙\s?(?:几|\d\.\d)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
+                      r"thick\w*|厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
+                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔", re.IGNORECASE)
+
+# Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
+_SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
+               "release", "released", "storage", "charging", "charge", "price", "processor", "resolution", "capacity",
+               "wireless")
+_LATIN_WORD = re.compile(r"[a-z]{5,}")
+
+
+def _one_off(typed: str, word: str) -> bool:
+    """`typed` is `word` with two neighbouring letters swapped, one letter missing or one letter too many (the first
+    letter right: "eight" is not "weight")."""
+    if typed[0] != word[0] or typed == word:
+        return False
+    if len(typed) == len(word):
+        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] \
+            and typed[diff[1]] == word[diff[0]]
+    short, long_ = (typed, word) if len(typed) < len(word) else (word, typed)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _spell_spec_words(text: str) -> str:
+    """`text` with every Latin word one letter off a spec word replaced by that word."""
+    def fix(match: "re.Match[str]") -> str:
+        typed = match.group(0)
+        if typed in _SPEC_WORDS:
+            return typed
+        return next((w for w in _SPEC_WORDS if _one_off(typed, w)), typed)
+
+    return _LATIN_WORD.sub(fix, text)
+
 
 # What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
 # in `say`: the yes or no of an answer comes from the activity the user asks about.
@@ -105,7 +148,7 @@ def unheld_spec(question: str) -> Optional[str]:
 
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question)."""
-    text = normalise(question)
+    text = _spell_spec_words(normalise(question))
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
     if _HOWTO.search(text) or _NO_DATA.search(text):
