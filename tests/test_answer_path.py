@@ -238,6 +238,16 @@ def test_a_frustrated_question_gets_the_answer_and_a_person_offered(assistant: A
     assert "action_handoff" in order["actions"], order
 
 
+@pytest.mark.parametrize("text, entry", [
+    ("changed my mind about the buds, opened them already, can i still return?", "returns_opened"),
+    ("在吗 我这耳机买了一个多月一直挺好 今天早上坐地铁突然右边就不响了 重连了好几次 还是不行 到底咋回事啊", "buds_one_side"),
+])
+def test_a_long_message_is_answered_by_the_clauses_that_ask(assistant: Assistant, text: str, entry: str) -> None:
+    """Two neighbouring clauses sure of an entry about the product named, or a clause with the product another
+    clause named, answer a message whose whole the ranking is unsure of."""
+    assert _answered(_turn(assistant, new_sender("clauses"), text)) == entry
+
+
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
     assert _answered(turn) == "catalog:lineup", turn
@@ -380,7 +390,7 @@ def test_the_escalation_policy_yields_only_an_unsure_intent_on_a_question() -> N
     assert not yields(message("how do I get an invoice", 0.68), also)
 
 
-@pytest.mark.parametrize("text", ["耳机支持aptX吗", "do the buds 5 support aptX?"])
+@pytest.mark.parametrize("text", ["耳机支持aptX吗", "do the buds 5 support aptX?", "耳机能当助听器用不"])
 def test_a_question_about_something_the_kb_never_mentions_is_not_guessed(assistant: Assistant, text: str) -> None:
     turn = _turn(assistant, new_sender("unknown-term"), text)
     assert turn["responses"] == ["utter_product_unsure"], turn  # not a "did you mean" with unrelated entries

@@ -322,3 +322,13 @@ def test_clauses_need_words_besides_a_product_name() -> None:
     assert clauses("想要个F码 抢14pro用") == ["想要个F码"]  # one clause with words enough, asked alone
     assert clauses("买手机送不送充电头 还是得另外掏钱") == ["买手机送不送充电头"]
     assert clauses("how long is the warranty") == []
+
+
+def test_novel_nouns_are_the_chinese_nouns_the_knowledge_base_never_uses() -> None:
+    from bot.knowledge.terms import novel_nouns
+
+    known = "耳机 单只丢了可以单独买。充电宝能带上飞机，随身带。"
+    assert novel_nouns("耳机能当助听器用不", known) == ["助听器"]
+    assert novel_nouns("充电宝能带上飞机吗", known) == []
+    assert novel_nouns("能寄到多伦多吗", known) == []  # a place is where a parcel goes, not a topic
+    assert novel_nouns("do the buds work with a hearing aid", known) == []

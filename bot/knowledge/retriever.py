@@ -6,7 +6,6 @@ thresholds in `knowledge/config.yml`:
 - "answer": confident; `text` is the answer (an FAQ entry or a spec sentence);
 - "suggest": a close call; `candidates` holds 2-3 entries for "did you mean …?";
 - "unsure": nothing fits well enough, or the question names a product we do not have.
-
 Confidence is calibrated on the knowledge base itself when the index is built: every phrasing
 is asked against the others (its own entry kept, then removed), and a logistic regression
 maps (top score, margin, raw dense and lexical similarity) to "the top entry is right".
@@ -35,10 +34,10 @@ from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
-from bot.knowledge.multi import clause_questions, question_parts
+from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
-from bot.knowledge.terms import fix_swaps, spelled, unknown_terms, vocabulary
+from bot.knowledge.terms import fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
@@ -135,6 +134,7 @@ class Retriever:
         self._vocabulary = vocabulary(clean + phrasings)
         self._spelled = spelled(clean, phrasings)  # typos are fixed towards these (bot.knowledge.terms)
         self._spelled_words = spelled(clean, phrasings, joined=False)
+        self._kb_zh = "\n".join(t for t in clean + phrasings if has_cjk(t))  # for words it never uses (novel_nouns)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
@@ -205,6 +205,9 @@ class Retriever:
         lang = detect_language(question) or language or "en"
         question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
+        novel = novel_nouns(question, self._kb_zh) if result.outcome == "suggest" else []
+        if novel:  # "耳机能当助听器用不": no entry offered can be about a thing the knowledge base never names
+            result = replace(result, outcome="unsure", reason=f"{result.reason}; KB never mentions {', '.join(novel)}")
         if (result.outcome != "answer" and result.candidates and not result.unknown_products
                 and not unknown_terms(question, self._vocabulary)):  # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point
             result = self._by_clause(question, lang, result)
@@ -236,20 +239,21 @@ class Retriever:
     def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
         """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
         answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
-        candidates (two rankings agree on it) or the clause alone is `sure_threshold` sure ("changed my mind about
-        the buds, opened them already, can i still return?": the buds pull the whole towards the buds' entries)."""
+        candidates (two rankings agree on it), or two neighbouring clauses are `sure_threshold` sure of an entry about
+        the product named ("changed my mind about the buds, opened them already, can i still return?")."""
         near = {c.entry_id for c in whole.candidates}
         best: Optional[Result] = None
         named = self.matcher.find(question).known or category_products(self.kb.products, question)[:2]
         names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
-        pieces = clause_questions(question)
+        single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
+        pieces = [(piece, piece not in single) for piece in clause_questions(question)]
         if names:  # "…突然右边就不响了": also with the earbuds another clause named
-            pieces += [f"{names} {piece}" for piece in pieces
+            pieces += [(f"{names} {piece}", two) for piece, two in pieces
                        if not self.matcher.find(piece).known and not category_products(self.kb.products, piece)]
-        for piece in pieces:
+        for piece, two in pieces:
             found = self._hedge(self._ask(piece, lang), piece)
             about = set(self._docs[found.entry_id].meta.get("products") or []) if found.entry_id in self._docs else set()
-            agrees = found.entry_id in near or (found.confidence >= self.config.sure_threshold
+            agrees = found.entry_id in near or (two and found.confidence >= self.config.sure_threshold
                                                 and (not about or not named or bool(about & set(named))))
             if (found.outcome == "answer" and found.kind == "faq" and agrees
                     and found.confidence >= (best.confidence if best else 0.0)):

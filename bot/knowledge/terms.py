@@ -12,14 +12,15 @@ mean" band only; a confident answer is left alone, and plain words (typos, slang
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 from collections import Counter
-from typing import FrozenSet, Iterable, List
+from typing import Any, FrozenSet, Iterable, List
 
-from bot.knowledge.text import has_cjk
+from bot.knowledge.text import _jieba, has_cjk
 
-__all__ = ["vocabulary", "spelled", "unknown_terms", "fix_swaps"]
+__all__ = ["vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -90,3 +91,21 @@ def fix_swaps(text: str, known: FrozenSet[str], words: FrozenSet[str] = frozense
         return found[0] if len(found) == 1 else word
 
     return _WORD.sub(fix, text or "")
+
+
+# jieba's parts of speech for plain nouns: not names of people or places ("多伦多" is where a parcel goes), nor
+# verbal nouns ("游泳", "优惠"), which the knowledge base words differently.
+_NOUN_FLAGS = frozenset({"n", "nz", "nt"})
+
+
+def novel_nouns(text: str, known_text: str) -> List[str]:
+    """The Chinese nouns of two characters or more in `text` that `known_text` (all the knowledge base's Chinese,
+    joined) never contains: "耳机能当助听器用不" → 助听器. For the "did you mean" band only, like `unknown_terms`: near a
+    confident answer a new noun is mostly colour ("手机掉马桶里了 还能保修不")."""
+    if not has_cjk(text or ""):
+        return []
+    _jieba()
+    posseg: Any = importlib.import_module("jieba.posseg")  # its HMM tables load on first use
+    return [pair.word for pair in posseg.lcut(text) if pair.flag in _NOUN_FLAGS and len(pair.word) >= 2
+            and has_cjk(pair.word) and pair.word not in known_text]
+
