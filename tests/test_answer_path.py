@@ -248,6 +248,13 @@ def test_a_long_message_is_answered_by_the_clauses_that_ask(assistant: Assistant
     assert _answered(_turn(assistant, new_sender("clauses"), text)) == entry
 
 
+def test_a_flow_the_nlu_barely_reads_does_not_start_on_a_question(assistant: Assistant) -> None:
+    """"forgot my millet account password what do i do" leans towards verify_order (about 0.2): the answer path's
+    reply, not a form asking for an order number."""
+    turn = _turn(assistant, new_sender("barely"), "forgot my millet account password what do i do")
+    assert not any(a.endswith("_form") for a in turn["actions"]), turn
+
+
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
     assert _answered(turn) == "catalog:lineup", turn

@@ -48,6 +48,7 @@ from bot.errors import CanyuError
 from bot.handoff.rules import assess, config_path, load_config, turns_from_events
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
+    FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     SMALL_TALK,
     TASK_FLOWS,
@@ -276,7 +277,7 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    if not _clearly_answers(retriever, result, text):
+    if not _clearly_answers(retriever, result, text) and _intent(tracker)[1] >= FLOW_CONFIDENCE:
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
@@ -294,7 +295,8 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
     if not (result.outcome == "answer" and result.kind == "faq"
-            and result.confidence >= retriever.answering.override_threshold):
+            and result.confidence >= retriever.answering.override_threshold) and (
+            intent == "human_handoff" or _intent(tracker)[1] >= FLOW_CONFIDENCE):
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 

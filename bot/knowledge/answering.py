@@ -27,7 +27,7 @@ from bot.errors import ConfigError
 
 __all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
-           "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words"]
+           "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE"]
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
@@ -42,7 +42,11 @@ TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_o
 GUARDED_FLOWS = {"order_status": "order_form", "ask_tier": "action_explain_tier", "human_handoff": "action_handoff",
                  "request_fcode": "action_grant_fcode", "feedback_beta_signup": "action_feedback_beta_signup",
                  "feedback_digest_subscribe": "action_feedback_digest_subscribe",
-                 "feedback_unsubscribe": "action_feedback_unsubscribe"}
+                 "feedback_unsubscribe": "action_feedback_unsubscribe", "verify_order": "verify_order_form"}
+# A task or guarded flow the NLU is less sure of than this does not start on a question the knowledge base cannot
+# answer either: "forgot my millet account password what do i do" (verify_order at 0.22) gets "not sure", not a
+# form asking for an order number.
+FLOW_CONFIDENCE = 0.5
 
 # Intents whose flow changes what the user gets from us (subscriptions, sign-ups, linking accounts) or that stand for something
 # other than words (a photo, a location pin: the channels send them as payloads), and the service-centre finder,
