@@ -218,3 +218,49 @@ def test_a_products_colour_count_is_not_the_range() -> None:
     assert answer_catalog(KB.products, "耳机有几个颜色可以选呀😊", [], "zh") is None
     found = answer_catalog(KB.products, "耳机有几款", [], "zh")
     assert found is not None and found.entry_id == "catalog:lineup:earbuds"
+
+
+def test_how_long_it_lasts_beats_the_screen_and_charging() -> None:
+    for text in ("screen on time on the 14 pro", "how long will the band go between charges", "14待机能待多久",
+                 "how long do the buds last per charge", "buds playtime"):
+        assert detect_spec(text) == "battery", text
+    assert detect_spec("how long does the power bank take to fill up") == "charging"
+
+
+def test_more_spec_wordings() -> None:
+    cases = {
+        "chip": ("14pro啥u", "14用的天玑还是骁龙"),
+        "release_date": ("14出来多久了", "when was the 14 announced"),
+        "charging": ("耳机充电要几分钟", "充电宝输出功率多少", "充电宝冲一次满电要多久"),
+        "water_resistance": ("手环防尘吗", "手环可以带着下水吗", "can the buds get wet"),
+        "price": ("14 pro msrp", "whats the 14 pro going for these days", "14pro现在到手价多少"),
+        "colours": ("what shades does the 14 come in", "14 pro finishes"),
+        "weight": ("这个充电宝几斤重",),
+        "screen": ("how big is the 14",),  # a size with no other spec word is the screen's
+        "battery": ("how big is the 14 pro battery",),
+    }
+    for spec, texts in cases.items():
+        for text in texts:
+            assert detect_spec(text) == spec, text
+
+
+def test_more_specs_the_data_does_not_hold() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    for text in ("14屏占比多少", "14 pro ppi", "14有没有屏下指纹", "14pro电池是硅碳负极的吗", "耳机用的什么蓝牙芯片",
+                 "14pro是双扬声器吗", "手环9能接电话吗", "what gorilla glass on the 14"):
+        assert unheld_spec(text) is not None and detect_spec(text) is None, text
+    assert detect_spec("米粒14pro手机壳尺寸") is None  # an accessory, not the phone's screen
+
+
+def test_a_model_possessive_without_its_apostrophe() -> None:
+    matcher = ProductMatcher(KB.products)
+    assert matcher.find("how fast is the 14 pros charging").known == ["phone_14_pro"]
+
+
+def test_a_range_question_ends_or_names_the_range() -> None:
+    for text in ("充电宝有几个口 能同时充吗", "耳机有哪些颜色"):
+        assert answer_catalog(KB.products, text, [], "zh") is None, text
+    for text in ("手机有哪几款可以选", "手机都有哪些"):
+        found = answer_catalog(KB.products, text, [], "zh")
+        assert found is not None and found.entry_id == "catalog:lineup:phone", text

@@ -43,8 +43,9 @@ _ASKS_RANGE = re.compile(
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|"
-    # "耳机有几个颜色可以选" asks for one product's colours, not the range
-    rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)(?!\s?(?:颜色|色|配色|版本|容量))|"
+    # ends there or names the range ("手机有哪几款可以选"); "耳机有几个颜色", "充电宝有几个口" ask about one product
+    rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
+    r"(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列))|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"

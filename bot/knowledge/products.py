@@ -60,6 +60,8 @@ _BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z]
 _BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than)\s+|^)pro\b"
                           r"(?!\s*(?:max|plus|ultra|\+|tips?\b|gamers?\b|players?\b|mode\b|account\b|plan\b|version of\b))",
                           re.IGNORECASE)
+# "the 14 pros charging": a possessive typed without its apostrophe is the model, not a plural
+_POSSESSIVE = re.compile(r"(\d\s*(?:pro|max|ultra|plus))s\b", re.IGNORECASE)
 _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
@@ -151,7 +153,7 @@ class ProductMatcher:
 
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""
-        text = normalise(question)
+        text = _POSSESSIVE.sub(r"\1'", normalise(question))  # same length: positions stay those of the question
         out = Mentions()
         covered = [False] * (len(text) + 1)
         for m in _OTHER_BRAND_MODEL.finditer(text):
