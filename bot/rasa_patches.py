@@ -34,21 +34,18 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   rules prepared once and indexed by their newest previous action (~12% of Rasa's CPU before).
 - graph runs (`graph-plans`, bot/rasa_graph_runner.py): the order dask chose on a graph's first run is replayed,
   without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
-- the policies' states (`past-states`, bot/rasa_past_states.py): the conversation replayed once per turn and
-  extended by the new events, not once per policy and prediction (~9% of Rasa's CPU before).
-- MemoizationPolicy's key (`memo-keys`, bot/rasa_memo_keys.py): compressed once per distinct state sequence.
-- the lock's clean-up (`lock-release`, bot/rasa_lock_release.py): in the last save's append script.
+- the policies' states (`past-states`, bot/rasa_past_states.py): replayed once per turn, then extended.
+- MemoizationPolicy's key compressed once per state sequence (`memo-keys`, bot/rasa_memo_keys.py); the lock's
+  clean-up in the last save's append script (`lock-release`, bot/rasa_lock_release.py).
 - the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
   thread, so the event loop serves the other conversations while it waits for the sentence encoder.
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
-  default `http`): action calls run by rasa_sdk's executor on our action package in a thread of their own,
-  with the values and errors of the HTTP path, instead of going to the action server.
-- trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe wrapper of the tracker store makes new ones through
-  our store (its slot copies and handoff note; `store-init`), and `init_copy` copies slots without `copy.copy`'s
-  protocol look-ups (`tracker-copy`).
-The same switch chooses, outside this module, the appending tracker store (bot/stores.py; off: Rasa's own
-`RedisTrackerStore` code) and the event broker's background writer (bot/event_broker.py; off: a blocking XADD
-per event), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline bench/throughput.py compares against.
+  default `http`): rasa_sdk's executor on our actions in a thread, with the HTTP path's values and errors.
+- the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
+- trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
+  `init_copy` copies slots without `copy.copy`'s protocol look-ups (`tracker-copy`).
+The same switch chooses the appending tracker store (bot/stores.py) and the event broker's writer thread
+(bot/event_broker.py), so `CANYU_RASA_SPEEDUPS=0` is the stock baseline of bench/throughput.py.
 
 Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `RemoteAction._validate_action_result` and `rasa.shared.core.events.Event.resolve_by_type` (replaced),
@@ -82,6 +79,7 @@ from bot.rasa_action_body import ActionCall, DomainJson, action_call, encode_act
 from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_the_domain, forget_ack
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
+from bot.rasa_gil import install_gil_switch, restore_gil_switch
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_lock_release import install_lock_release
 from bot.rasa_memo_keys import install_memo_keys
@@ -169,6 +167,8 @@ def install(env: Mapping[str, str]) -> None:
             _ACTIVE.append("nlu-thread")
         install_lock_release(_ORIGINALS)  # after nlu-thread, which keeps the `handle_message` it finds
         _ACTIVE.append("lock-release")
+        if install_gil_switch(env):
+            _ACTIVE.append("gil-switch")
         if actions_in_process(env):
             install_inprocess_actions(_ORIGINALS, env)
             _ACTIVE.append("action-inprocess")
@@ -197,6 +197,7 @@ def uninstall() -> None:
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
     stop_inprocess_actions()
+    restore_gil_switch()
     _ORIGINALS.clear()
     _ACTIVE.clear()
     _SESSIONS.clear()

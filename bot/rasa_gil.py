@@ -1,0 +1,54 @@
+"""How often the Rasa process's threads hand the GIL over (`CANYU_GIL_SWITCH_MS`, the `gil-switch` patch).
+
+Why: the Rasa process runs Python in several threads (the event loop, the NLU thread, the event broker's
+writer, the in-process actions' thread, the REST channel's `to_thread` calls), one at a time. When the loop's
+thread waits for Redis, it drops the GIL; when the answer is in, it asks for it back, and while another thread
+computes it gets it only when that thread's switch interval (Python's default 5 ms) runs out: the "convoy
+effect". A message makes several such round trips on the loop (lock, tracker, save; Redis calls in actions),
+so at c=16 each can wait up to 5 ms for a core it already has. A shorter interval hands the GIL over sooner,
+at the cost of more hand-overs while two threads compute.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Mapping, Optional
+
+from bot.errors import ConfigError
+
+__all__ = ["gil_switch_seconds", "install_gil_switch", "restore_gil_switch"]
+
+_PREVIOUS: List[float] = []
+"""The interval before install_gil_switch() (at most one): a process-wide record; emptied by restore_gil_switch()."""
+
+
+def gil_switch_seconds(env: Mapping[str, str]) -> Optional[float]:
+    """`CANYU_GIL_SWITCH_MS` in seconds (unset or empty: None, Python's own interval is kept)."""
+    raw = env.get("CANYU_GIL_SWITCH_MS", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"CANYU_GIL_SWITCH_MS={raw!r} is not a number of milliseconds; use e.g. 1 "
+                          f"(Python's default is 5)") from None
+    if not 0.05 <= value <= 100:
+        raise ConfigError(f"CANYU_GIL_SWITCH_MS={raw!r} is out of range; use 0.05 to 100 ms (Python's default: 5)")
+    return value / 1000
+
+
+def install_gil_switch(env: Mapping[str, str]) -> bool:
+    """Set the switch interval `env` asks for; whether it did."""
+    seconds = gil_switch_seconds(env)
+    if seconds is None:
+        return False
+    if not _PREVIOUS:
+        _PREVIOUS.append(sys.getswitchinterval())
+    sys.setswitchinterval(seconds)
+    return True
+
+
+def restore_gil_switch() -> None:
+    """Put back the interval install_gil_switch() found (bot/rasa_patches.py's `uninstall`)."""
+    if _PREVIOUS:
+        sys.setswitchinterval(_PREVIOUS.pop())

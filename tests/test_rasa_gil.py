@@ -1,0 +1,42 @@
+"""`CANYU_GIL_SWITCH_MS` (bot/rasa_gil.py) sets the Rasa process's GIL switch interval with the other patches,
+only when asked, and `uninstall` puts Python's back; a bad value is refused with the value and the fix."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from bot import rasa_patches
+from bot.errors import ConfigError
+from bot.rasa_gil import gil_switch_seconds
+
+
+def test_the_interval_is_set_when_asked_and_put_back() -> None:
+    rasa_patches.uninstall()
+    before = sys.getswitchinterval()
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
+    try:
+        assert "gil-switch" not in rasa_patches.active() and sys.getswitchinterval() == before
+    finally:
+        rasa_patches.uninstall()
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GIL_SWITCH_MS": "0.5"})
+    try:
+        assert "gil-switch" in rasa_patches.active() and sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        rasa_patches.uninstall()
+    assert sys.getswitchinterval() == before
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GIL_SWITCH_MS": "0.5", "CANYU_RASA_SPEEDUPS": "0"})
+    try:  # the stock baseline keeps Python's
+        assert "gil-switch" not in rasa_patches.active() and sys.getswitchinterval() == before
+    finally:
+        rasa_patches.uninstall()
+
+
+def test_bad_values_are_refused() -> None:
+    assert gil_switch_seconds({}) is None and gil_switch_seconds({"CANYU_GIL_SWITCH_MS": " "}) is None
+    assert gil_switch_seconds({"CANYU_GIL_SWITCH_MS": "1"}) == pytest.approx(0.001)
+    with pytest.raises(ConfigError, match="CANYU_GIL_SWITCH_MS='fast'"):
+        gil_switch_seconds({"CANYU_GIL_SWITCH_MS": "fast"})
+    with pytest.raises(ConfigError, match="out of range"):
+        gil_switch_seconds({"CANYU_GIL_SWITCH_MS": "0"})
