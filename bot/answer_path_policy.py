@@ -43,6 +43,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.knowledge.answering import (
+    ANSWER_ACTION,
     GUARDED_FLOWS,
     TASK_FLOWS,
     lacks_flow_words,
@@ -53,7 +54,6 @@ from bot.knowledge.answering import (
 
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
-ANSWER_ACTION = "action_answer_product"
 OFFER_ACTION = "action_answer_offer"
 ANSWER_PATH_POLICY_PRIORITY = 6.5
 

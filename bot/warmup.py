@@ -49,6 +49,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from bot import keys
+from bot.knowledge.answering import ANSWER_ACTION
 
 if TYPE_CHECKING:
     import redis
@@ -66,7 +67,7 @@ logger = logging.getLogger(__name__)
 
 WARM_TEXTS: Mapping[str, str] = MappingProxyType({"zh": "请问这款手机支持快充吗", "en": "does this phone support fast charging"})
 """Questions the warm-up asks (not in any bench or test script, so no test answer comes from a cache)."""
-WARM_ACTION = "action_answer_product"
+WARM_ACTION = ANSWER_ACTION
 """The custom action of the answer path: the one most first messages run."""
 ACTION_TIMEOUT_S = 30.0
 """How long the Rasa server's warm-up waits for one action-server call (the server may still be starting); after

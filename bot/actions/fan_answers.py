@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _say, _slot_language
+from bot.knowledge.answering import ANSWER_ACTION
 
 if TYPE_CHECKING:
     from bot.context import AppContext
@@ -83,7 +84,7 @@ class ActionFanAnswersOptIn(WithContext, Action):
         language = _language(tracker)
         fans = _fans(self.ctx)
         if _unclear_for_newcomer(tracker, fans):
-            return [FollowupAction("action_answer_product")]
+            return [FollowupAction(ANSWER_ACTION)]
         try:
             fans.opt_in(tracker.sender_id, language)
         except NotEligible as exc:
@@ -111,7 +112,7 @@ class ActionFanAnswersOffer(WithContext, Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         fans = _fans(self.ctx)
         if _unclear_for_newcomer(tracker, fans):
-            return [FollowupAction("action_answer_product")]
+            return [FollowupAction(ANSWER_ACTION)]
         return _offer(dispatcher, tracker, domain, _language(tracker), fans)
 
 

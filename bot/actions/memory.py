@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import keys
 from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _language, _phrase, _say, _slot_language
+from bot.knowledge.answering import ANSWER_ACTION
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 ERASE_PAYLOAD = "/erase_my_data"
 CONFIRM_PAYLOAD = '/erase_my_data{"erase_confirmed":"yes"}'
 ERASE_WAIT = 30.0
-ANSWER_PATH = "action_answer_product"
 # Said clearly: about what we keep on *this person* ("how do I delete an app" / "你知道手环9吗" are product questions,
 # which the NLU can read as these intents: they go to the answer path instead).
 _ABOUT_ME = re.compile(
@@ -106,7 +106,7 @@ class ActionWhatYouKnow(WithContext, Action):
         from bot.memory import join, known_lines, stored_summary
 
         if not _said_clearly(tracker):
-            return [FollowupAction(ANSWER_PATH)]
+            return [FollowupAction(ANSWER_ACTION)]
         language = _language(tracker)
         try:
             summary = stored_summary(self.ctx.redis, tracker.sender_id, self.ctx.orders)
@@ -132,7 +132,7 @@ class ActionEraseMyData(WithContext, Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         if not _said_clearly(tracker, deleting=True):
-            return [FollowupAction(ANSWER_PATH)]
+            return [FollowupAction(ANSWER_ACTION)]
         language = _slot_language(tracker) if (tracker.latest_message.get("text") or "").startswith("/") \
             else _language(tracker)
         confirmed = any(e.get("entity") == "erase_confirmed" and e.get("value") == "yes"

@@ -25,12 +25,10 @@ from bot.actions._context import WithContext
 from bot.actions._offer_slot import OFFER_SLOT, make_offer, pending_offer
 from bot.actions.common import tracker_language
 from bot.actions.product import answer_entry
-from bot.knowledge.answering import asks_question
+from bot.knowledge.answering import ANSWER_ACTION, asks_question
 from bot.language import has_cjk
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
-
-ANSWER_ACTION = "action_answer_product"
 
 
 def _short_reply(text: str) -> bool:

@@ -48,6 +48,7 @@ from bot.errors import CanyuError
 from bot.handoff.rules import assess, config_path, load_config, turns_from_events
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
+    ANSWER_ACTION,
     FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     SMALL_TALK,
@@ -354,7 +355,7 @@ class ActionAnswerProduct(WithContext, Action):
         threading.Thread(target=_warm_up, args=(ctx,), name="kb-warm-up", daemon=True).start()
 
     def name(self) -> Text:
-        return "action_answer_product"
+        return ANSWER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)

@@ -47,11 +47,10 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import keys
-from bot.answer_path_policy import ANSWER_ACTION
 from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
-from bot.knowledge.answering import only_asks_about_task
+from bot.knowledge.answering import ANSWER_ACTION, only_asks_about_task
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)

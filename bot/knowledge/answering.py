@@ -25,9 +25,12 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
+__all__ = ["ANSWER_ACTION", "AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE"]
+
+# The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
+ANSWER_ACTION = "action_answer_product"
 
 # Tasks people also ask about ("能改收货地址吗?"): intent -> the form that does it.
 TASK_FLOWS = {"change_address": "change_address_form", "cancel_order": "cancel_order_form",
