@@ -206,9 +206,10 @@ class Target:
 
     @property
     def session(self) -> requests.Session:
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-        return self._local.session
+        session: Optional[requests.Session] = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     # REST ----------------------------------------------------------------------------------------
     def rest(self, tally: Tally, texts: List[str]) -> None:
