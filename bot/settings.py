@@ -36,6 +36,7 @@ from typing import Dict, Iterator, Mapping, Optional
 DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_CONSOLE_PORT = 5002
+DEFAULT_ENCODER_PORT = 5056  # `bot encoder` and deploy/; `bot run` gives its encoder a free loopback port
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Environment every child process gets: no telemetry, no model hub, quiet TensorFlow.

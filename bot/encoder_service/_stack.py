@@ -7,9 +7,10 @@ import sys
 from typing import List, Mapping
 
 from bot.embedding_models import ENV_ENCODER_URL
+from bot.settings import DEFAULT_ENCODER_PORT
 
 CHILD_NAME = "encoder"
-DEFAULT_PORT = 5056
+DEFAULT_PORT = DEFAULT_ENCODER_PORT
 """The encoder's port where it has a fixed one: `bot encoder` and deploy/ (docker-compose, Kubernetes). `bot run`
 gives its own encoder a free loopback port instead."""
 HEALTH_PATH = "/health"
