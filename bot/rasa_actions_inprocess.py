@@ -34,20 +34,20 @@ import json
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Coroutine, Dict, List, Mapping, Optional
+from typing import Any, Callable, Coroutine, Dict, Mapping, Optional
 
 import ujson
 
 from bot.rasa_action_body import ActionCall, dumps, event_json
 
-__all__ = ["ExecutorFactory", "InProcessActions", "event_dict", "install_inprocess_actions", "stop_inprocess_actions"]
+__all__ = ["ExecutorFactory", "InProcessActions", "event_dict", "install_inprocess_actions", "running",
+           "stop_inprocess_actions"]
 
 logger = logging.getLogger(__name__)
 
 ExecutorFactory = Callable[[], Coroutine[Any, Any, Any]]
 """Builds (and warms) the rasa_sdk `ActionExecutor` on the actions' loop."""
-_RUNNERS: List["InProcessActions"] = []
-"""The installed runner (one per process at most): a process-wide registry; emptied by stop_inprocess_actions()."""
+_RUNNER = "_canyu_runner"
 _EVENT_DICT = "_canyu_dict"
 
 
@@ -116,10 +116,12 @@ class InProcessActions:
             result = await executor.run(payload)
         except ActionExecutionRejection as e:
             logger.debug(e)
+            # cause dropped: Rasa reads the 400's body, as from the action server
             raise ClientResponseError(400, "Bad Request",
                                       ujson.dumps({"error": e.message, "action_name": e.action_name})) from None
         except ActionNotFoundException as e:
             logger.error(e)
+            # cause dropped: Rasa reads the 404's status, as from the action server
             raise ClientResponseError(404, "Not Found",
                                       ujson.dumps({"error": e.message, "action_name": e.action_name})) from None
         except Exception as e:  # the action server's exception handler: logged, a 500
@@ -136,16 +138,18 @@ class InProcessActions:
 
 
 def _our_actions(env: Mapping[str, str]) -> ExecutorFactory:
-    """Our action package with one context for this process, warmed as the action server warms up."""
+    """Our action package with a context of its own (`plugin_context`, as Rasa's other plug-ins of ours build
+    theirs: settings from this process's environment, the one bot.child hands to the patches), warmed as the
+    action server warms up."""
 
     async def build() -> Any:
         from rasa_sdk.executor import ActionExecutor
 
         from bot.actions.server import register_actions
-        from bot.context import build_context
+        from bot.plugin_context import plugin_context
         from bot.warmup import warm_actions
 
-        ctx = build_context(env)
+        ctx = plugin_context()
         atexit.register(ctx.close)
         executor = ActionExecutor()
         names = register_actions(executor, ctx)
@@ -166,7 +170,6 @@ def install_inprocess_actions(originals: Dict[str, Callable[..., Any]], env: Map
     from rasa.utils.endpoints import EndpointConfig
 
     runner = InProcessActions(factory or _our_actions(env))
-    _RUNNERS.append(runner)
     request = EndpointConfig.request
     originals.setdefault("EndpointConfig.request", request)
 
@@ -178,11 +181,22 @@ def install_inprocess_actions(originals: Dict[str, Callable[..., Any]], env: Map
             return await request(self, method, subpath, content_type, compress, **kwargs)
         return await runner.call(body)
 
+    setattr(inprocess_request, _RUNNER, runner)
     EndpointConfig.request = inprocess_request
     return runner
 
 
+def running() -> Optional[InProcessActions]:
+    """The runner the installed patch calls, if any (kept on the patched `EndpointConfig.request`)."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    runner: Optional[InProcessActions] = getattr(EndpointConfig.request, _RUNNER, None)
+    return runner
+
+
 def stop_inprocess_actions() -> None:
-    """Stop the installed runner (bot/rasa_patches.py's `uninstall` puts Rasa's `request` back)."""
-    while _RUNNERS:
-        _RUNNERS.pop().stop()
+    """Stop the installed runner; bot/rasa_patches.py's `uninstall` calls this first, then puts Rasa's `request`
+    back."""
+    runner = running()
+    if runner is not None:
+        runner.stop()

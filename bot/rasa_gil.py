@@ -12,14 +12,14 @@ at the cost of more hand-overs while two threads compute.
 from __future__ import annotations
 
 import sys
-from typing import List, Mapping, Optional
+from typing import Mapping, Optional
 
 from bot.errors import ConfigError
 
-__all__ = ["gil_switch_seconds", "install_gil_switch", "restore_gil_switch"]
+__all__ = ["PYTHON_SWITCH_S", "gil_switch_seconds", "install_gil_switch", "restore_gil_switch"]
 
-_PREVIOUS: List[float] = []
-"""The interval before install_gil_switch() (at most one): a process-wide record; emptied by restore_gil_switch()."""
+PYTHON_SWITCH_S = 0.005
+"""Python's own switch interval (nothing else in Canyu changes it)."""
 
 
 def gil_switch_seconds(env: Mapping[str, str]) -> Optional[float]:
@@ -30,6 +30,7 @@ def gil_switch_seconds(env: Mapping[str, str]) -> Optional[float]:
     try:
         value = float(raw)
     except ValueError:
+        # cause dropped: the message quotes the bad value and the fix
         raise ConfigError(f"CANYU_GIL_SWITCH_MS={raw!r} is not a number of milliseconds; use e.g. 1 "
                           f"(Python's default is 5)") from None
     if not 0.05 <= value <= 100:
@@ -42,13 +43,10 @@ def install_gil_switch(env: Mapping[str, str]) -> bool:
     seconds = gil_switch_seconds(env)
     if seconds is None:
         return False
-    if not _PREVIOUS:
-        _PREVIOUS.append(sys.getswitchinterval())
     sys.setswitchinterval(seconds)
     return True
 
 
 def restore_gil_switch() -> None:
-    """Put back the interval install_gil_switch() found (bot/rasa_patches.py's `uninstall`)."""
-    if _PREVIOUS:
-        sys.setswitchinterval(_PREVIOUS.pop())
+    """Python's own interval again (bot/rasa_patches.py's `uninstall`)."""
+    sys.setswitchinterval(PYTHON_SWITCH_S)

@@ -4,9 +4,9 @@ Why: `MemoizationPolicy._create_feature_key` turns the last `max_history` states
 dropped) and, with `enable_feature_string_compression` (Rasa's default), zlib-compresses and base64-encodes that
 string on every prediction: ~110 µs of the ~140 µs a key costs, and the whole key ~7% of the Rasa process's busy
 samples at c=16 with the actions in process (bench/profile_rasa.py, 2026-11-30). A conversation goes through
-few distinct state sequences, so the compressed key is kept per JSON string (the same bytes: zlib and base64
-are deterministic) in a bounded map; the JSON is still made per call, from the states Rasa passes. RulePolicy
-has its own `_create_feature_key` (no compression) and keeps it.
+few distinct state sequences, so each policy keeps the compressed key per JSON string (the same bytes: zlib and
+base64 are deterministic) in a bounded map; the JSON is still made per call, from the states Rasa passes.
+RulePolicy has its own `_create_feature_key` (no compression) and keeps it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Any, Callable, Dict, List, Optional
 __all__ = ["KEPT_KEYS", "install_memo_keys"]
 
 KEPT_KEYS = 4096
-"""Distinct state sequences whose compressed key is kept; the map starts afresh when full."""
-_KEYS: Dict[str, str] = {}
-"""JSON of a state sequence -> its compressed key: a bounded, process-wide cache of a pure function."""
+"""Distinct state sequences whose compressed key a policy keeps; its map starts afresh when full."""
+_KEYS = "_canyu_keys"
 
 
 def feature_key(self: Any, states: List[Any]) -> Optional[str]:
@@ -31,11 +30,12 @@ def feature_key(self: Any, states: List[Any]) -> Optional[str]:
     feature_str = json.dumps(states, sort_keys=True).replace('"', "")
     if not self.config["enable_feature_string_compression"]:
         return feature_str
-    key = _KEYS.get(feature_str)
+    keys: Dict[str, str] = self.__dict__.setdefault(_KEYS, {})  # JSON of a state sequence -> its key, per policy
+    key = keys.get(feature_str)
     if key is None:
-        if len(_KEYS) >= KEPT_KEYS:
-            _KEYS.clear()
-        key = _KEYS[feature_str] = base64.b64encode(zlib.compress(bytes(feature_str, "utf-8"))).decode("utf-8")
+        if len(keys) >= KEPT_KEYS:
+            keys.clear()
+        key = keys[feature_str] = base64.b64encode(zlib.compress(bytes(feature_str, "utf-8"))).decode("utf-8")
     return key
 
 
@@ -44,5 +44,4 @@ def install_memo_keys(originals: Dict[str, Callable[..., Any]]) -> None:
     from rasa.core.policies.memoization import MemoizationPolicy
 
     originals["MemoizationPolicy._create_feature_key"] = MemoizationPolicy._create_feature_key
-    _KEYS.clear()
     MemoizationPolicy._create_feature_key = feature_key

@@ -193,10 +193,10 @@ def uninstall() -> None:
               "FailSafeTrackerStore": FailSafeTrackerStore, "DaskGraphRunner": DaskGraphRunner,
               "DialogueStateTracker": DialogueStateTracker, "Domain": Domain, "MessageProcessor": MessageProcessor,
               "MemoizationPolicy": MemoizationPolicy}
+    stop_inprocess_actions()  # first: it finds its runner on the patched `EndpointConfig.request`
     for key, original in _ORIGINALS.items():
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
-    stop_inprocess_actions()
     restore_gil_switch()
     _ORIGINALS.clear()
     _ACTIVE.clear()

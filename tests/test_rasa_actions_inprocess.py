@@ -142,14 +142,14 @@ def test_the_switch_installs_the_patch_and_uninstall_stops_it(monkeypatch: pytes
     rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_ACTIONS": "inprocess"})
     try:
         assert "action-inprocess" in rasa_patches.active()
-        runner = rasa_actions_inprocess._RUNNERS[0]
-        assert asyncio.run(_run(["action_echo"]))[0][0] == "events"
+        runner = rasa_actions_inprocess.running()
+        assert runner is not None and asyncio.run(_run(["action_echo"]))[0][0] == "events"
     finally:
         rasa_patches.uninstall()
-    assert not rasa_actions_inprocess._RUNNERS and not runner._thread.is_alive()
+    assert rasa_actions_inprocess.running() is None and not runner._thread.is_alive()
     rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_ACTIONS": "inprocess", "CANYU_RASA_SPEEDUPS": "0"})
     try:  # the stock baseline keeps HTTP
-        assert "action-inprocess" not in rasa_patches.active() and not rasa_actions_inprocess._RUNNERS
+        assert "action-inprocess" not in rasa_patches.active() and rasa_actions_inprocess.running() is None
     finally:
         rasa_patches.uninstall()
 
