@@ -109,6 +109,14 @@ def test_the_assistant_answers_a_typed_city(assistant: Assistant) -> None:
     assert "Chengdu Chunxi Road" in answer, answer
 
 
+def test_a_question_not_about_our_centres_is_not_asked_for_a_city(assistant: Assistant) -> None:
+    """"where is millet hq" reads as find_service_centre; it names no repair, shop or city: the answer path's reply,
+    not "which city?" (a bare city name after that question still answers it: the test above)."""
+    for text in ("where is millet hq", "你们公司总部在哪个城市"):
+        replies = _texts(assistant, new_sender("hq"), text)
+        assert replies and "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
+
+
 def test_a_photo_outside_a_handoff_offers_a_person(assistant: Assistant) -> None:
     replies = assistant.say(new_sender("photo"), '/share_photo{"language": "zh"}')
     assert replies and "同事" in replies[0]["text"], replies

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import yaml_files
 from bot.actions._context import WithContext
 from bot.actions.common import tracker_language
 from bot.errors import ConfigError
+from bot.knowledge.answering import ANSWER_ACTION
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -162,6 +164,22 @@ def _distance_text(km: float, language: str) -> str:
     return f"{km:.1f} 公里" if language == "zh" else f"{km:.1f} km"
 
 
+# Words that ask for a place to get something fixed or bought. A message with none of them, no city and no shared
+# location ("where is millet hq", "你们公司总部在哪个城市", read as find_service_centre) goes to the answer path,
+# unless it answers our "which city?".
+_ABOUT_CENTRES = re.compile(r"售后|维修|修|服务中心|服务点|网点|门店|店|米粒之家|线下|实体|附近|最近|\bservice\b|\brepair\w*|"
+                            r"\bfix\w*|\bstores?\b|\bshops?\b|\bcent(?:er|re)s?\b|walk-?in|in person|\bnear(?:by| me)\b",
+                            re.IGNORECASE)
+
+
+def _asked_for_city(tracker: Tracker) -> bool:
+    """The bot's last words asked which city (so a bare place name answers it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action") == "utter_service_centre_unknown_city"
+    return False
+
+
 class ActionServiceCentre(WithContext, Action):
     """Nearest centre for a location, a city's centres for a typed city, else ask (see the module)."""
 
@@ -190,6 +208,8 @@ class ActionServiceCentre(WithContext, Action):
                 dispatcher.utter_message(response="utter_service_centre_far")
             return []
         city = city_in(message.get("text") or "", centres)
+        if city is None and not _ABOUT_CENTRES.search(message.get("text") or "") and not _asked_for_city(tracker):
+            return [FollowupAction(ANSWER_ACTION)]  # "where is millet hq": not about our centres; the ranking's reply
         if city is None:
             cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \
                 ", ".join(dict.fromkeys(c.city["en"] for c in centres))
