@@ -121,6 +121,7 @@ def test_a_colour_asked_about_is_the_colours() -> None:
     for text in ("is there a blue 14 pro?? need it", "any pink band 9 left", "耳机出黑色没有"):
         assert detect_spec(text) == "colours", text
     assert detect_spec("blue screen after the update") != "colours"
+    assert detect_spec("any black friday deals on the 14 pro?") != "colours"
 
 
 def test_a_whole_comparison_is_not_one_figure() -> None:
@@ -248,7 +249,8 @@ def test_more_specs_the_data_does_not_hold() -> None:
     from bot.knowledge.specs import unheld_spec
 
     for text in ("14屏占比多少", "14 pro ppi", "14有没有屏下指纹", "14pro电池是硅碳负极的吗", "耳机用的什么蓝牙芯片",
-                 "14pro是双扬声器吗", "手环9能接电话吗", "what gorilla glass on the 14"):
+                 "14pro是双扬声器吗", "手环9能接电话吗", "what gorilla glass on the 14", "buds 5 multipoint?",
+                 "手环9能测体温吗", "power bank pd support?"):
         assert unheld_spec(text) is not None and detect_spec(text) is None, text
     assert detect_spec("米粒14pro手机壳尺寸") is None  # an accessory, not the phone's screen
 
@@ -264,3 +266,27 @@ def test_a_range_question_ends_or_names_the_range() -> None:
     for text in ("手机有哪几款可以选", "手机都有哪些"):
         found = answer_catalog(KB.products, text, [], "zh")
         assert found is not None and found.entry_id == "catalog:lineup:phone", text
+
+
+def test_a_colour_of_the_data_asks_for_the_colours() -> None:
+    from bot.knowledge.specs import answer_spec
+
+    pro = [KB.products["phone_14_pro"]]
+    for text, lang in (("14 pro in sky blue?", "en"), ("14pro天青蓝好看吗", "zh")):
+        found = answer_spec(pro, text, lang)
+        assert found is not None and found.spec == "colours", text
+    assert answer_spec(pro, "天青蓝的后盖裂了", "zh") is None  # a repair, whatever its colour
+
+
+def test_rain_year_and_month_wordings() -> None:
+    assert detect_spec("14pro能在雨里用吗") == "water_resistance"
+    assert detect_spec("14是今年几月出的") == "release_date"
+    assert detect_spec("14pro是2026款的吗") == "release_date"
+    assert detect_spec("几号出货") != "release_date"
+
+
+def test_a_model_number_before_a_comma_or_alone() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text in ("the new 14, whats the screen like", "thinking about the 14"):
+        assert matcher.find(text).known == ["phone_14"], text
+    assert matcher.find("14s price").known == []

@@ -44,13 +44,15 @@ _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|
 _LEADING_MODEL = re.compile(rf"(?:^|(?<=\s)|(?<={CJK_CHAR.pattern})(?<![第有共前后近约大多满超过快差每等花]))"
                             rf"(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
                             r"(?!\s?(?:[天日号点时秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代]|分(?!辨)))")
-# "14 screen size", "my 14 hz?", "14 jg多少": a two- or three-digit model number opening the message (or after my/the/
-# this…) and followed by a Latin word that is not a quantity's unit ("14 days", "14 percent", "14 gb left").
+# "14 screen size", "the new 14, whats the screen like", "14 jg多少": a two- or three-digit model number opening the
+# message (or after my/the/this…), followed by a Latin word that is not a quantity's unit ("14 days", "14 gb left")
+# or by nothing.
 _LEADING_MODEL_LATIN = re.compile(
-    r"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+)(\d{2,3})\s+(?=[a-z])"
-    r"(?!(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
+    r"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+)(\d{2,3})"
+    r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
     r"yuan|rmb|cny|usd|dollars?|bucks|euros?|people|pcs|pieces|items|units|orders?|am|pm|k|g|gb|mb|tb|kg|grams?|"
-    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off)(?![a-z]))", re.IGNORECASE)
+    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off)(?![a-z]))"
+    r"(?=\s*[,:;]\s*[a-z]|\s+[a-z]|\s*[,:;?!.]*$)", re.IGNORECASE)
 # "mi 14", "小米14": another brand's phone by its number, never ours (米粒14 is ours)
 _OTHER_BRAND_MODEL = re.compile(r"(?:(?<![a-z])(?:mi|xiaomi|redmi)|小米|红米)\s*\d{1,2}(?:\s*(?:pro|ultra|max|lite|[st]))?"
                                 r"(?![a-z0-9])", re.IGNORECASE)

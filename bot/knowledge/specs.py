@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.model import Product
-from bot.knowledge.text import normalise
+from bot.knowledge.text import has_cjk, normalise
 
 __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
@@ -31,12 +31,12 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"屏幕|(?<![小大])屏|英寸|寸|分辨率|刷新率"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
-                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|下水(?!道)|[沾碰遇]水|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
+                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
     "colours": (r"colou?rs?|colou?rways?|\bshades?\b|\bfinishes\b|颜色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
-                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b"),
+                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|[充冲](?:一次|电)?满|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快)|瓦|"
@@ -46,7 +46,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
               r"到手价|到手多少|多少[钱前]|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
-                     r"(?:什么|啥|哪)(?:时候|年|天|月)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
                      r"\bannounce[ds]?\b|\bhow old is\b"),
     "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
                 r"存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
@@ -80,7 +81,8 @@ _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|wo
 # Specs products.yml does not hold: "how much RAM" must not be answered with the price.
 _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
                       r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
-                      r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx)(?![a-z])|"
+                      r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
+                      r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|"
                       r"运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
@@ -122,7 +124,7 @@ def _spell_spec_words(text: str) -> str:
 # What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
 # in `say`: the yes or no of an answer comes from the activity the user asks about.
 ACTIVITIES: Dict[str, Tuple[str, Dict[str, str]]] = {
-    "rain": (r"\brain(?:s|ing|y|coat)?\b|淋雨|下雨|雨天", {"en": "rain", "zh": "淋雨"}),
+    "rain": (r"\brain(?:s|ing|y|coat)?\b|淋雨|下雨|雨天|雨里|雨中", {"en": "rain", "zh": "淋雨"}),
     "splash": (r"splash\w*|spill\w*|溅|洒", {"en": "splashes", "zh": "溅水"}),
     "sweat": (r"sweat\w*|出汗|防汗|汗水", {"en": "sweat", "zh": "出汗"}),
     "sink": (r"sink|toilet|drop\w* (?:it )?in(?:to)? (?:the )?water|fell in(?:to)? (?:the )?water|掉(?:进|到|在)?水|泡水",
@@ -166,12 +168,17 @@ _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|
 _SIZE = re.compile(r"\bhow big\b|\bsize\b", re.IGNORECASE)
 
 
+def _excluded(text: str) -> bool:
+    """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
+    return bool(_HOWTO.search(text) or _NO_DATA.search(text))
+
+
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question)."""
     text = _spell_spec_words(normalise(question))
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
-    if _HOWTO.search(text) or _NO_DATA.search(text):
+    if _excluded(text):
         return None
     if _LASTS.search(text):
         return "battery"
@@ -361,9 +368,19 @@ def check_products(products: Dict[str, Product]) -> List[str]:
     return errors
 
 
+def _names_a_colour(products: Sequence[Product], question: str) -> bool:
+    """The question names one of the products' own colours ("14 pro in sky blue?", "天青蓝的好看吗"): a name of two
+    English words or three Chinese characters, not a bare "black" ("black screen")."""
+    text = normalise(question)
+    names = {normalise(c) for p in products for cs in p.colours.values() for c in cs}
+    return any(n in text for n in names if " " in n or (has_cjk(n) and len(n) >= 3))
+
+
 def answer_spec(products: Sequence[Product], question: str, lang: str) -> Optional[SpecAnswer]:
     """Answer a spec question about the named products, or None when it is not one we can answer."""
     key = detect_spec(question)
+    if key is None and _names_a_colour(products, question) and not _excluded(normalise(question)):
+        key = "colours"
     if key is None or not products:
         return None
     lines = [render_spec(p, key, lang, question) for p in products]
