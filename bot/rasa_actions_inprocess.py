@@ -20,16 +20,18 @@ are the values the HTTP path gives:
   server's body, as `ClientResponseError`, so `RemoteAction.run` raises what it raises for the action server.
 
 The executor is built and warmed (bot/warmup.py's `warm_actions`: Redis, the knowledge index, a question per
-language) in the `canyu-actions` thread as soon as the patch is installed, while Rasa loads its model; the first
-call waits for it. The action server that `bot run` starts still answers `/health` but gets no calls in this
-mode. Only with `CANYU_RASA_SPEEDUPS` on (the patch sits on its transport); `http` (the default) keeps every call
-on the wire, the layout of several action servers included.
+language) in the `canyu-actions` thread as soon as the patch is installed, while Rasa loads its model; Rasa's
+server starts listening once both are done (`load_agent_on_start` wrapped), so it is ready only when warm.
+The action server that `bot run` starts still answers `/health` but gets no calls in this mode. Only with
+`CANYU_RASA_SPEEDUPS` on (the patch sits on its transport); `http` (the default) keeps every call on the wire,
+the layout of several action servers included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import json
 import logging
 import threading
@@ -130,6 +132,13 @@ class InProcessActions:
         text: str = ujson.dumps(result)
         return text
 
+    async def ready(self) -> None:
+        """Wait until the executor is built and warm (a failed build is logged by the calls it fails)."""
+        try:
+            await asyncio.wrap_future(self._executor)
+        except Exception:  # every call answers 500 then, with the error logged
+            logger.exception("in-process actions: the action package could not be built")
+
     def stop(self) -> None:
         """Stop the actions' loop (its thread ends); calls after this fail."""
         if self._loop.is_running():
@@ -183,7 +192,26 @@ def install_inprocess_actions(originals: Dict[str, Callable[..., Any]], env: Map
 
     setattr(inprocess_request, _RUNNER, runner)
     EndpointConfig.request = inprocess_request
+    _ready_before_listening(runner)
     return runner
+
+
+def _ready_before_listening(runner: InProcessActions) -> None:
+    """Rasa's server listens once its model is loaded (`rasa.core.run.load_agent_on_start`, before the server
+    starts); it now also waits for the actions' build and warm-up, which ran meanwhile: so the first message
+    after ready costs what the next ones do, as with a warmed action server."""
+    import rasa.core.run as rasa_run
+
+    load = rasa_run.load_agent_on_start
+
+    @functools.wraps(load)
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await load(*args, **kwargs)
+        await runner.ready()
+        return agent
+
+    setattr(load_agent_on_start, _RUNNER, load)
+    rasa_run.load_agent_on_start = load_agent_on_start
 
 
 def running() -> Optional[InProcessActions]:
@@ -197,6 +225,9 @@ def running() -> Optional[InProcessActions]:
 def stop_inprocess_actions() -> None:
     """Stop the installed runner; bot/rasa_patches.py's `uninstall` calls this first, then puts Rasa's `request`
     back."""
+    import rasa.core.run as rasa_run
+
     runner = running()
     if runner is not None:
         runner.stop()
+    rasa_run.load_agent_on_start = getattr(rasa_run.load_agent_on_start, _RUNNER, rasa_run.load_agent_on_start)

@@ -227,3 +227,30 @@ def test_the_real_assistant_decides_the_same_with_actions_in_process(tmp_path: A
     steps = [step for outline in outlines["http"] for step in outline[1:]]
     assert any(step[0] == "active_loop" and step[1] for step in steps), steps  # a form ran
     assert any(step[0] == "action" and step[1] == "action_answer_product" for step in steps), steps
+
+
+def test_rasa_listens_only_once_the_actions_are_ready_and_uninstall_puts_its_loader_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.run as rasa_run
+
+    order: List[str] = []
+
+    async def load(*args: Any) -> str:
+        order.append("model")
+        return "agent"
+
+    async def slow_factory() -> Any:
+        await asyncio.sleep(0.2)
+        order.append("actions")
+        return _executor()
+
+    rasa_patches.uninstall()
+    monkeypatch.setattr(rasa_run, "load_agent_on_start", load)
+    monkeypatch.setattr(rasa_actions_inprocess, "_our_actions", lambda env: slow_factory)
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_ACTIONS": "inprocess"})
+    try:
+        assert asyncio.run(rasa_run.load_agent_on_start("model.tar.gz", None, None, "app", "loop")) == "agent"
+        assert order == ["model", "actions"]  # the server's before-start listener waited for the actions
+    finally:
+        rasa_patches.uninstall()
+    assert rasa_run.load_agent_on_start is load
