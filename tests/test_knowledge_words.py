@@ -283,6 +283,8 @@ def test_rain_year_and_month_wordings() -> None:
     assert detect_spec("14是今年几月出的") == "release_date"
     assert detect_spec("14pro是2026款的吗") == "release_date"
     assert detect_spec("几号出货") != "release_date"
+    assert detect_spec("14 pro 都 有 啥 颜 色 呀") == "colours"  # a space after every character
+    assert detect_spec("我爸高血压 手环能测血压吗") is None  # two words, not "压手"
 
 
 def test_a_model_number_before_a_comma_or_alone() -> None:
@@ -290,3 +292,5 @@ def test_a_model_number_before_a_comma_or_alone() -> None:
     for text in ("the new 14, whats the screen like", "thinking about the 14"):
         assert matcher.find(text).known == ["phone_14"], text
     assert matcher.find("14s price").known == []
+    found = matcher.find("14 mini price")
+    assert found.known == [] and found.unknown == ["14 mini"]

@@ -51,7 +51,8 @@ _LEADING_MODEL_LATIN = re.compile(
     r"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+)(\d{2,3})"
     r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
     r"yuan|rmb|cny|usd|dollars?|bucks|euros?|people|pcs|pieces|items|units|orders?|am|pm|k|g|gb|mb|tb|kg|grams?|"
-    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off)(?![a-z]))"
+    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off|"
+    r"pro|max|ultra|plus|mini|lite|se|fe|s|t|x|e)(?![a-z]))"  # "14 mini": a variant, named or unknown elsewhere
     r"(?=\s*[,:;]\s*[a-z]|\s+[a-z]|\s*[,:;?!.]*$)", re.IGNORECASE)
 # "mi 14", "小米14": another brand's phone by its number, never ours (米粒14 is ours)
 _OTHER_BRAND_MODEL = re.compile(r"(?:(?<![a-z])(?:mi|xiaomi|redmi)|小米|红米)\s*\d{1,2}(?:\s*(?:pro|ultra|max|lite|[st]))?"

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.model import Product
 from bot.knowledge.text import has_cjk, normalise
+from bot.language import CJK_CHAR
 
 __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
@@ -26,7 +27,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
-               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重"),
+               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"屏幕|(?<![小大])屏|英寸|寸|分辨率|刷新率"),
@@ -168,6 +169,11 @@ _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|
 _SIZE = re.compile(r"\bhow big\b|\bsize\b", re.IGNORECASE)
 
 
+# "14 pro 都 有 啥 颜 色 呀": four or more Chinese characters typed one by one with spaces read as one word ("血压 手环"
+# keeps its space: two words, not "压手").
+_SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3,}}(?!\S)")
+
+
 def _excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
     return bool(_HOWTO.search(text) or _NO_DATA.search(text))
@@ -175,7 +181,7 @@ def _excluded(text: str) -> bool:
 
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question)."""
-    text = _spell_spec_words(normalise(question))
+    text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
     if _excluded(text):
