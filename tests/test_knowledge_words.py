@@ -142,6 +142,7 @@ def test_a_fault_is_not_a_spec_question() -> None:
     assert detect_spec("my 14 pro screen flickers after the update") is None
     assert detect_spec("14pro屏幕闪屏怎么回事") is None
     assert detect_spec("14 pro screen size") == "screen"
+    assert detect_spec("新手机屏幕有个亮点 可以换新吗") is None
 
 
 def test_nicknames_and_abbreviations_name_the_product() -> None:
@@ -294,3 +295,13 @@ def test_a_model_number_before_a_comma_or_alone() -> None:
     assert matcher.find("14s price").known == []
     found = matcher.find("14 mini price")
     assert found.known == [] and found.unknown == ["14 mini"]
+
+
+def test_what_the_data_does_not_hold_for_the_products_named() -> None:
+    from bot.knowledge.specs import missing_spec
+
+    band, pro = [KB.products["band_9"]], [KB.products["phone_14_pro"]]
+    assert missing_spec(band, "band 9 storage for music?", "en") == "storage"
+    assert missing_spec(pro, "14 pro ppi", "en") == "ppi"
+    assert missing_spec(band, "band 9 screen size", "en") is None
+    assert missing_spec(pro, "14pro电池多大", "zh") is None

@@ -16,7 +16,7 @@ from bot.knowledge.model import Product
 from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
+__all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
@@ -68,7 +68,9 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
-                    r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|"
+                    r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|亮点|坏点|漏光|"
+                    # an exchange or a return, not a figure: "屏幕有亮点 能换新的么"
+                    r"换新|换货|换个新|退换|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
                     re.IGNORECASE)
@@ -177,6 +179,19 @@ _SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3
 def _excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
     return bool(_HOWTO.search(text) or _NO_DATA.search(text))
+
+
+def missing_spec(products: Sequence[Product], question: str, lang: str) -> Optional[str]:
+    """What the question asks that products.yml does not hold, or None: a figure no product has ("14 pro ppi" →
+    "ppi"), or a spec the named products have no data for ("band 9 storage for music?" → "storage"). A "did you mean"
+    offered for such a question can only point at the wrong thing; the honest reply is not sure."""
+    unheld = unheld_spec(question)
+    if unheld:
+        return unheld
+    key = detect_spec(question)
+    if key and products and all(render_spec(p, key, lang, question) is None for p in products):
+        return key
+    return None
 
 
 def detect_spec(question: str) -> Optional[str]:
