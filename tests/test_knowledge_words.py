@@ -305,3 +305,28 @@ def test_what_the_data_does_not_hold_for_the_products_named() -> None:
     assert missing_spec(pro, "14 pro ppi", "en") == "ppi"
     assert missing_spec(band, "band 9 screen size", "en") is None
     assert missing_spec(pro, "14pro电池多大", "zh") is None
+
+
+def test_model_numbers_in_words_and_more_wordings() -> None:
+    matcher = ProductMatcher(KB.products)
+    for text, pid in (("米粒十四多少钱", "phone_14"), ("fourteen pro battery", "phone_14_pro"), ("手环九续航多久", "band_9"),
+                      ("buds five colours", "buds_5")):
+        assert matcher.find(text).known == [pid], text
+    assert matcher.find("十四天能退吗").known == []
+    found = matcher.find("is the band 5atm")
+    assert found.unknown == []  # a rating, not a Band 5: "band" names the category
+    cases = {"release_date": ("14pro什么时候上的", "whens the 14 out"), "charging": ("充电宝自身充电时间",),
+             "storage": ("how much space does the 14 pro have",), "screen": ("14pro的size多大",)}
+    for spec, texts in cases.items():
+        for text in texts:
+            assert detect_spec(text) == spec, text
+    assert detect_spec("when is the 14 pro out of stock") != "release_date"
+    assert detect_spec("充电要多长时间") == "charging"
+
+
+def test_a_phones_size_is_data_we_lack() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    for text in ("how thin is the 14 pro", "how tall is the 14", "14pro长宽多少"):
+        assert unheld_spec(text) is not None, text
+    assert unheld_spec("thinking about the 14 pro, battery?") is None

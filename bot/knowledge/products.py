@@ -26,7 +26,7 @@ _VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
 _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
-             r"小时|分钟|次|回))")
+             r"小时|分钟|次|回|atm\b))")  # "is the band 5atm": a water rating, not a Band 5
 _MENTION = re.compile(
     rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,
@@ -63,6 +63,16 @@ _BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z]
 _BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than)\s+|^)pro\b"
                           r"(?!\s*(?:max|plus|ultra|\+|tips?\b|gamers?\b|players?\b|mode\b|account\b|plan\b|version of\b))",
                           re.IGNORECASE)
+# "米粒十四", "fourteen pro", "手环九", "buds five": a model number spelled out in words
+_NUMBER_WORDS = re.compile(r"十四|\bfourteen\b|(?<=手环)\s*九|(?<=\bband)\s*nine\b|(?<=耳机)\s*五|(?<=\bbuds)\s*five\b")
+_DIGITS = {"十四": "14", "fourteen": "14", "九": "9", "nine": "9", "五": "5", "five": "5"}
+
+
+def _digits(text: str) -> str:
+    """`text` with the model numbers spelled out in words written as digits."""
+    return _NUMBER_WORDS.sub(lambda m: (" " if m.group(0)[0].isspace() else "") + _DIGITS[m.group(0).strip()], text)
+
+
 # "the 14 pros charging": a possessive typed without its apostrophe is the model, not a plural
 _POSSESSIVE = re.compile(r"(\d\s*(?:pro|max|ultra|plus))s\b", re.IGNORECASE)
 _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
@@ -156,7 +166,7 @@ class ProductMatcher:
 
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""
-        text = _POSSESSIVE.sub(r"\1'", normalise(question))  # same length: positions stay those of the question
+        text = _POSSESSIVE.sub(r"\1'", _digits(normalise(question)))
         out = Mentions()
         covered = [False] * (len(text) + 1)
         for m in _OTHER_BRAND_MODEL.finditer(text):

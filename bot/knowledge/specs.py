@@ -40,7 +40,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|[充冲](?:一次|电)?满|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快)|瓦|"
+                 r"快充|无线充|[充冲](?:一次|电)?满|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦|"
                  r"功率"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
@@ -48,10 +48,12 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|"
+                     r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
                      r"\bannounce[ds]?\b|\bhow old is\b"),
     "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
-                r"存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
+                r"how much (?:space|room)\b|存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
                 r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
     # "14pro啥u", "天玑还是骁龙": the chip by slang or by a chip family's name
     "chip": (r"chip|processor|cpu|soc|performance|snapdragon|dimensity|芯片|处理器|性能|天玑|骁龙|麒麟|"
@@ -88,7 +90,8 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|"
                       r"运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
-                      r"thick\w*|厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
+                      r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
+                      r"厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
                       r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔", re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
@@ -168,7 +171,7 @@ _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|
                     r"charge\b|"
                     r"充一次(?:电)?(?:能|可以)?用|充满(?:电)?(?:能|可以)用|一次充电(?:能|可以)用", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
-_SIZE = re.compile(r"\bhow big\b|\bsize\b", re.IGNORECASE)
+_SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸", re.IGNORECASE)
 
 
 # "14 pro 都 有 啥 颜 色 呀": four or more Chinese characters typed one by one with spaces read as one word ("血压 手环"
