@@ -330,3 +330,9 @@ def test_a_phones_size_is_data_we_lack() -> None:
     for text in ("how thin is the 14 pro", "how tall is the 14", "14pro长宽多少"):
         assert unheld_spec(text) is not None, text
     assert unheld_spec("thinking about the 14 pro, battery?") is None
+
+
+def test_pinyin_homophones_and_emoji() -> None:
+    for text, spec in (("14pro xh咋样", "battery"), ("14 yanse有哪些", "colours"), ("14pro言色有几个", "colours"),
+                       ("14pro平幕多大", "screen"), ("14 pro 512 多少💰", "price")):
+        assert detect_spec(text) == spec, text
