@@ -87,7 +87,7 @@ _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|wo
 _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
                       r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
-                      r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|"
+                      r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
