@@ -1,0 +1,167 @@
+"""Which spec a question asks about ("14 Pro 电池多大" → battery, "is the 14 ip68" → water resistance), from its words.
+
+The keywords of each spec in both languages, as fans type them (nicknames, pinyin, homophone typos, spec words one letter
+off); the wordings that are never a spec question although they name one (a how-to, a fault, a part, an exchange); and the
+figures products.yml does not hold (RAM, megapixels, brightness, …), which must not be answered with another figure.
+Rendering the answer from the data is `bot.knowledge.specs`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, Optional
+
+from bot.knowledge.text import normalise
+from bot.language import CJK_CHAR
+
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded"]
+
+SPEC_KEYWORDS: Dict[str, str] = {
+    "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
+                r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]几次|几次电|"
+                r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
+                r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b|待机|standby|play ?time|endurance"),
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
+               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
+               # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
+               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重"),
+    # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
+    "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
+               r"屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
+    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
+                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
+                         r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
+    "colours": (r"colou?rs?|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
+                # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
+                r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
+                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
+    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"快充|无线充|[充冲](?:一次|电)?满|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦|"
+                 r"功率"),
+    "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
+              r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
+              r"到手价|到手多少|多少[钱前]|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+    "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
+                     # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
+                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|"
+                     r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
+                     r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
+                     r"\bannounce[ds]?\b|\bhow old is\b"),
+    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
+                r"how much (?:space|room)\b|存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
+                r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
+    # "14pro啥u", "天玑还是骁龙": the chip by slang or by a chip family's name
+    "chip": (r"chip|processor|cpu|soc|performance|snapdragon|dimensity|芯片|处理器|性能|天玑|骁龙|麒麟|"
+             r"(?:啥|什么)\s?u(?![a-z])"),
+}
+# How-to and troubleshooting questions belong to the FAQ even when they name a spec.
+_HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|\bdrain|\bfix\b|"
+                    r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcracked\b|"
+                    r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
+                    r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
+                    r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送|盒里|发烫|烫|掉电|plane|飞机|"
+                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|"
+                    # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
+                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
+                    # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
+                    r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|亮点|坏点|漏光|"
+                    # an exchange or a return, not a figure: "屏幕有亮点 能换新的么"
+                    r"换新|换货|换个新|退换|"
+                    # "两个主要差在哪", "whats really different": the whole comparison, not one figure
+                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
+                    re.IGNORECASE)
+_PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
+# "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
+# cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
+_HOW_CHARGED = re.compile(r"(?:怎么|咋|如何|怎样)(?:给它|给\w{1,4})?充电|\bhow (?:do|to|can|should) (?:i |you |we )?"
+                          r"(?:re)?charge\b", re.IGNORECASE)
+_CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|won'?t charge|doesn'?t charge|stopped charg\w*|"
+                             r"\bslow\w*|慢|坏|发烫|烫", re.IGNORECASE)
+# Specs products.yml does not hold: "how much RAM" must not be answered with the price.
+_NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
+                      r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
+                      r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
+                      r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|频响|frequency response|\bcodecs?\b|"
+                      r"运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
+                      r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
+                      r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
+                      r"厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
+                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔", re.IGNORECASE)
+
+# Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
+_SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
+               "release", "released", "storage", "charging", "charge", "price", "processor", "resolution", "capacity",
+               "wireless")
+_LATIN_WORD = re.compile(r"[a-z]{5,}")
+
+
+def _one_off(typed: str, word: str) -> bool:
+    """`typed` is `word` with two neighbouring letters swapped, one letter missing or one letter too many inside it (the
+    first letter right: "eight" is not "weight")."""
+    if typed[0] != word[0] or typed == word:
+        return False
+    if len(typed) == len(word):
+        diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] \
+            and typed[diff[1]] == word[diff[0]]
+    short, long_ = (typed, word) if len(typed) < len(word) else (word, typed)
+    # a letter after the whole word is a suffix ("charges", "prices"), not a typo
+    last = len(long_) - (1 if len(typed) > len(word) else 0)
+    return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(last))
+
+
+def _spell_spec_words(text: str) -> str:
+    """`text` with every Latin word one letter off a spec word replaced by that word."""
+    def fix(match: "re.Match[str]") -> str:
+        typed = match.group(0)
+        if typed in _SPEC_WORDS:
+            return typed
+        return next((w for w in _SPEC_WORDS if _one_off(typed, w)), typed)
+
+    return _LATIN_WORD.sub(fix, text)
+
+
+def unheld_spec(question: str) -> Optional[str]:
+    """The spec products.yml does not hold that the question asks about ("14pro运行内存多大" → "运行内存"), or None."""
+    found = _NO_DATA.search(normalise(question))
+    return found.group(0) if found else None
+
+
+# "screen on time", "how long will the band go between charges", "充一次能用几天": how long it lasts, whatever else
+# the question names (the screen, charging).
+_LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
+                    r"charge\b|"
+                    r"充一次(?:电)?(?:能|可以)?用|充满(?:电)?(?:能|可以)用|一次充电(?:能|可以)用", re.IGNORECASE)
+# "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
+_SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸", re.IGNORECASE)
+
+
+# "14 pro 都 有 啥 颜 色 呀": four or more Chinese characters typed one by one with spaces read as one word ("血压 手环"
+# keeps its space: two words, not "压手").
+_SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3,}}(?!\S)")
+
+
+def excluded(text: str) -> bool:
+    """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
+    return bool(_HOWTO.search(text) or _NO_DATA.search(text))
+
+
+def detect_spec(question: str) -> Optional[str]:
+    """The spec a question asks about, or None (no keyword, or a how-to question)."""
+    text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
+    if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
+        return "charging"
+    if excluded(text):
+        return None
+    if _LASTS.search(text):
+        return "battery"
+    hits = [key for key, pat in _PATTERNS.items() if pat.search(text)]
+    if not hits:
+        return "screen" if _SIZE.search(text) else None
+    # "wireless charging battery" → charging; price beats release when both appear.
+    for preferred in ("charging", "water_resistance", "colours", "weight", "price", "storage", "screen", "battery"):
+        if preferred in hits:
+            return preferred
+    return hits[0]
