@@ -336,3 +336,14 @@ def test_pinyin_homophones_and_emoji() -> None:
     for text, spec in (("14pro xh咋样", "battery"), ("14 yanse有哪些", "colours"), ("14pro言色有几个", "colours"),
                        ("14pro平幕多大", "screen"), ("14 pro 512 多少💰", "price")):
         assert detect_spec(text) == spec, text
+
+
+def test_cantonese_price_chip_process_and_battery_ageing() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    assert detect_spec("14pro几多钱") == "price" and detect_spec("耳机几钱捏") == "price"
+    assert detect_spec("你们最轻的手机是哪个") == "weight"
+    for text in ("14pro是几nm的芯片", "14 pro what nm is the chip"):
+        assert unheld_spec(text) is not None and detect_spec(text) is None, text
+    for text in ("耳机用几年电池会不会不行", "will the buds battery degrade after a couple years"):
+        assert detect_spec(text) is None, text

@@ -24,7 +24,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
-               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重"),
+               r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
@@ -41,7 +41,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                  r"功率"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
-              r"到手价|到手多少|多少[钱前]|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+              r"到手价|到手多少|多少[钱前]|几多钱|几钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
@@ -69,6 +69,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange or a return, not a figure: "屏幕有亮点 能换新的么"
                     r"换新|换货|换个新|退换|"
+                    # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
+                    r"\bdegrad\w*|battery health|寿命|损耗|老化|会不会不行|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
                     re.IGNORECASE)
@@ -88,7 +90,7 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
                       r"厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
-                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔", re.IGNORECASE)
+                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程", re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
 _SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
