@@ -77,7 +77,7 @@ def add_examples(root: str, intent: str, texts: List[str]) -> Tuple[str, str, Li
         after = before + f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in new)
     else:
         path, _, last, indent = block
-        before = open(path, encoding="utf-8").read()
+        before = Path(path).read_text(encoding="utf-8")
         lines = before.splitlines(keepends=True)
         if not lines[last - 1].endswith("\n"):
             lines[last - 1] += "\n"
