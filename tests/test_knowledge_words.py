@@ -347,3 +347,16 @@ def test_cantonese_price_chip_process_and_battery_ageing() -> None:
         assert unheld_spec(text) is not None and detect_spec(text) is None, text
     for text in ("耳机用几年电池会不会不行", "will the buds battery degrade after a couple years"):
         assert detect_spec(text) is None, text
+
+
+def test_charges_a_power_bank_gives_a_phone_and_other_wordings() -> None:
+    from bot.knowledge.specs import answer_spec
+
+    both = [KB.products["phone_14_pro"], KB.products["power_bank_20000"]]
+    for text, lang in (("充电宝20000能冲几次14pro", "zh"), ("how many 14 pro charges from the power bank", "en")):
+        found = answer_spec(both, text, lang)
+        assert found is not None and found.entry_id == "spec:power_bank_20000:battery", text
+    assert detect_spec("14 pro worth the money? how much is it") == "price"
+    assert detect_spec("is the extra worth it vs the 14") is None
+    assert detect_spec("how long has the 14 pro been out") == "release_date"
+    assert detect_spec("band 9 colour screen?") == "screen" and detect_spec("手环9屏幕是彩屏吗") == "screen"

@@ -17,7 +17,7 @@ from bot.language import CJK_CHAR
 __all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
-    "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:full )?(?:times|charges)|"
+    "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
                 r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]几次|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b|待机|standby|play ?time|endurance"),
@@ -27,11 +27,11 @@ SPEC_KEYWORDS: Dict[str, str] = {
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
-               r"屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
+               r"彩屏|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
-    "colours": (r"colou?rs?|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
+    "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
@@ -48,7 +48,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|"
                      r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
-                     r"\bannounce[ds]?\b|\bhow old is\b"),
+                     r"\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
     "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
                 r"how much (?:space|room)\b|存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
                 r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
@@ -72,7 +72,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|会不会不行|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the)\b",
+                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
@@ -94,6 +94,7 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
 _SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
+               "colour", "color",
                "release", "released", "storage", "charging", "charge", "price", "processor", "resolution", "capacity",
                "wireless")
 _LATIN_WORD = re.compile(r"[a-z]{5,}")

@@ -21,6 +21,8 @@ __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "missing_spec", "render_s
            "ACTIVITIES"]
 
 _WIRELESS = re.compile(r"wireless|qi\b|无线", re.IGNORECASE)
+# "充电宝能冲几次14pro", "how many 14 pro charges from the power bank": the phone is what the bank's charges fill.
+_CHARGES_FROM = re.compile(r"[充冲]几次|几次电|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b", re.IGNORECASE)
 
 # What a water-resistance rating allows is data (`fine:` / `not_for:` in products.yml), never a sentence
 # in `say`: the yes or no of an answer comes from the activity the user asks about.
@@ -258,6 +260,9 @@ def answer_spec(products: Sequence[Product], question: str, lang: str) -> Option
         key = "colours"
     if key is None or not products:
         return None
+    banks = [p for p in products if p.category == "power_bank"]
+    if key == "battery" and banks and len(banks) < len(products) and _CHARGES_FROM.search(normalise(question)):
+        products = banks  # "how many 14 pro charges from the power bank": the bank's figure says it
     lines = [render_spec(p, key, lang, question) for p in products]
     if any(line is None for line in lines):
         return None
