@@ -360,3 +360,9 @@ def test_charges_a_power_bank_gives_a_phone_and_other_wordings() -> None:
     assert detect_spec("is the extra worth it vs the 14") is None
     assert detect_spec("how long has the 14 pro been out") == "release_date"
     assert detect_spec("band 9 colour screen?") == "screen" and detect_spec("手环9屏幕是彩屏吗") == "screen"
+
+
+def test_short_price_month_and_depth_wordings() -> None:
+    assert detect_spec("14 多钱") == "price" and detect_spec("花了好多钱") is None
+    assert detect_spec("耳机是几月份出的新品") == "release_date"
+    assert detect_spec("手环能防多深的水") == "water_resistance"

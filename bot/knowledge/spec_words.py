@@ -29,7 +29,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"彩屏|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
-                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
+                         r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
                          r"淋雨|泡水|洗澡|潜水|海水|海边|下海|桑拿|温泉"),
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
@@ -41,10 +41,10 @@ SPEC_KEYWORDS: Dict[str, str] = {
                  r"功率"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
-              r"到手价|到手多少|多少[钱前]|几多钱|几钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+              r"到手价|到手多少|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
-                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?:什么|啥|哪|几)(?:时候|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|"
                      r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
