@@ -333,3 +333,15 @@ def test_novel_nouns_are_the_chinese_nouns_the_knowledge_base_never_uses() -> No
     assert novel_nouns("充电宝能带上飞机吗", known) == []
     assert novel_nouns("能寄到多伦多吗", known) == []  # a place is where a parcel goes, not a topic
     assert novel_nouns("do the buds work with a hearing aid", known) == []
+
+
+@pytest.mark.parametrize("text", ["band 9 storage for music?", "how bright is the 14 pro screen in nits"])
+def test_a_did_you_mean_for_a_figure_we_do_not_hold_is_not_sure(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A "did you mean" can only point at the wrong entries when products.yml holds no such figure."""
+    result = retriever.ask(text)
+    assert result.outcome == "unsure" and "never mentions" in result.reason, result.record()
+
+
+def test_a_category_question_about_charging_gets_every_product_of_it(retriever) -> None:  # type: ignore[no-untyped-def]
+    result = retriever.ask("手机支持无线充电吗")
+    assert result.entry_id == "spec:phone_14+phone_14_pro:charging", result.record()

@@ -6,6 +6,7 @@ thresholds in `knowledge/config.yml`:
 - "answer": confident; `text` is the answer (an FAQ entry or a spec sentence);
 - "suggest": a close call; `candidates` holds 2-3 entries for "did you mean …?";
 - "unsure": nothing fits well enough, or the question names a product we do not have.
+
 Confidence is calibrated on the knowledge base itself when the index is built: every phrasing
 is asked against the others (its own entry kept, then removed), and a logistic regression
 maps (top score, margin, raw dense and lexical similarity) to "the top entry is right".
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import replace
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -33,10 +34,11 @@ from bot.knowledge.catalog import answer_catalog, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.index import Doc, HybridIndex
-from bot.knowledge.loader import FaqEntry, KnowledgeBase, Offer
+from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
-from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
+from bot.knowledge.result import Candidate, Result
+from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
 from bot.knowledge.terms import fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
@@ -49,46 +51,8 @@ HEDGE_LEAD = 0.8
 
 _OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
 _ON_PRODUCT_BOOST = 0.5
-_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery")  # see _category_products
-
-
-@dataclass
-class Candidate:
-    entry_id: str
-    score: float
-    confidence: float
-    question: str = ""
-
-
-@dataclass
-class Result:
-    """What the retriever decided; `entry_id` and `confidence` are what trackers record."""
-
-    outcome: str
-    language: str
-    confidence: float
-    entry_id: Optional[str] = None
-    text: Optional[str] = None
-    kind: str = "faq"
-    candidates: List[Candidate] = field(default_factory=list)
-    products: List[str] = field(default_factory=list)
-    unknown_products: List[str] = field(default_factory=list)
-    reason: str = ""
-    latency_ms: float = 0.0
-    offer: Optional[Offer] = None
-    topic: Optional[str] = None  # the intent whose topic weighed in, if any
-    hedged: bool = False  # answered from the "did you mean" band: the reply says which question it answers
-    other_brand: Optional[str] = None  # unsure because it asks about another brand's product (bot.knowledge.brands)
-
-    def record(self) -> Dict[str, Any]:
-        """A small JSON-able summary for trackers and agents; `kind` says which source won."""
-        return {
-            "outcome": self.outcome, "entry": self.entry_id, "kind": self.kind,
-            "confidence": round(self.confidence, 3), "reason": self.reason, "topic": self.topic,
-            "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
-            **({"hedged": True} if self.hedged else {}),
-            **({"other_brand": self.other_brand} if self.other_brand else {}),
-        }
+_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip",
+                   "release_date")  # see _category_products
 
 
 def kb_docs(kb: KnowledgeBase) -> List[Doc]:
@@ -205,18 +169,15 @@ class Retriever:
         lang = detect_language(question) or language or "en"
         question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
-        novel = novel_nouns(question, self._kb_zh) if result.outcome == "suggest" else []
-        if novel:  # "耳机能当助听器用不": no entry offered can be about a thing the knowledge base never names
-            result = replace(result, outcome="unsure", reason=f"{result.reason}; KB never mentions {', '.join(novel)}")
+        result = self._offers_nothing(result, question, lang)
         if (result.outcome != "answer" and result.candidates and not result.unknown_products
                 and not unknown_terms(question, self._vocabulary)):  # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point
             result = self._by_clause(question, lang, result)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
-            result = Result(outcome="unsure", language=result.language, confidence=result.confidence,
-                            entry_id=result.entry_id, kind=result.kind, candidates=result.candidates,
-                            products=result.products, reason=f"asks about {unheld}, which the answer never mentions")
+            result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                             reason=f"asks about {unheld}, which the answer never mentions")
         result = self._other_brand(result, question)
         topic = self.answering.topic(intent)
         if topic is not None and not result.other_brand:
@@ -235,6 +196,16 @@ class Retriever:
                     result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
+
+    def _offers_nothing(self, result: Result, question: str, lang: str) -> Result:
+        """A "did you mean" for a thing the knowledge base never names ("耳机能当助听器用不": bot.knowledge.terms) or a
+        figure products.yml does not hold ("14 pro ppi": bot.knowledge.specs) can only offer the wrong entries."""
+        if result.outcome != "suggest":
+            return result
+        named = self.matcher.find(question).known or category_products(self.kb.products, question)
+        missing = ", ".join(novel_nouns(question, self._kb_zh)) or missing_spec(
+            [self.kb.products[p] for p in named], question, lang)
+        return replace(result, outcome="unsure", reason=f"{result.reason}; never mentions {missing}") if missing else result
 
     def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
         """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
