@@ -206,7 +206,8 @@ def test_a_feature_request_is_filed_even_when_it_names_a_spec(assistant: Assista
 
 @pytest.mark.parametrize("text, entry", [("要不要贴膜啊 出厂带膜没", "phone_screen_protector"),
                                          ("do you do trade ins for old phones", "trade_in"),
-                                         ("does the 14 have nfc for google pay", "phone_nfc")])
+                                         ("does the 14 have nfc for google pay", "phone_nfc"),
+                                         ("pro多重", "spec:phone_14_pro:weight")])
 def test_a_question_the_nlu_reads_as_no_or_as_a_task_is_answered(assistant: Assistant, text: str, entry: str) -> None:
     """"…带膜没" read as `deny`, "trade ins" as `request_fcode`, "google pay" naming Google: a question still gets
     its answer, not "OK, no problem", an F-code, or "I only know our own gear"."""

@@ -366,3 +366,12 @@ def test_short_price_month_and_depth_wordings() -> None:
     assert detect_spec("14 多钱") == "price" and detect_spec("花了好多钱") is None
     assert detect_spec("耳机是几月份出的新品") == "release_date"
     assert detect_spec("手环能防多深的水") == "water_resistance"
+
+
+def test_how_heavy_thick_or_fast_asks_without_a_question_mark() -> None:
+    from bot.knowledge.answering import asks_question
+
+    for text in ("pro多重", "14多厚", "多快能发货"):
+        assert asks_question(text), text
+    for text in ("这事对我多重要啊", "手机坏了好多重启都不行"):
+        assert not asks_question(text), text

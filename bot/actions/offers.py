@@ -26,6 +26,7 @@ from bot.actions._offer_slot import OFFER_SLOT, make_offer, pending_offer
 from bot.actions.common import tracker_language
 from bot.actions.product import answer_entry
 from bot.knowledge.answering import ANSWER_ACTION, asks_question
+from bot.knowledge.specs import detect_spec
 from bot.language import has_cjk
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
@@ -49,7 +50,8 @@ class ActionAnswerOffer(WithContext, Action):
         clear = [SlotSet(OFFER_SLOT, None)] if tracker.get_slot(OFFER_SLOT) is not None else []
         yes = intent != "deny"
         text = (tracker.latest_message or {}).get("text") or ""
-        if asks_question(text) and not _short_reply(text):  # "要不要贴膜啊 出厂带膜没": a new question, not a no
+        # "要不要贴膜啊 出厂带膜没": a new question, not a no; with nothing offered, a short one about a spec ("pro多重")
+        if asks_question(text) and (not _short_reply(text) or (offer is None and detect_spec(text) is not None)):
             return clear + [FollowupAction(ANSWER_ACTION)]
         if offer is None:
             dispatcher.utter_message(response="utter_affirm_ack" if yes else "utter_deny_ack")
