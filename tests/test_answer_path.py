@@ -256,6 +256,24 @@ def test_a_flow_the_nlu_barely_reads_does_not_start_on_a_question(assistant: Ass
     assert not any(a.endswith("_form") for a in turn["actions"]), turn
 
 
+def test_the_catalog_answers_a_question_read_as_a_guarded_flow() -> None:
+    """"what phones do you sell?" read as order_status (a guarded flow): the catalog's exact answer wins over the
+    order form, as a confident FAQ entry does."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from bot.actions.product import _guarded_or_answer
+    from bot.context import build_context
+
+    retriever = build_context().knowledge.retriever()
+    latest = {"text": "what phones do you sell?", "intent": {"name": "order_status", "confidence": 0.7}, "entities": []}
+    tracker = Tracker("s", {"language": "en"}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = _guarded_or_answer(retriever, dispatcher, tracker, "order_status")
+    assert not any(e.get("event") == "followup" for e in events), events
+    assert dispatcher.messages and "Millet Phone 14" in dispatcher.messages[0]["text"], dispatcher.messages
+
+
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
     assert _answered(turn) == "catalog:lineup", turn

@@ -375,3 +375,10 @@ def test_how_heavy_thick_or_fast_asks_without_a_question_mark() -> None:
         assert asks_question(text), text
     for text in ("这事对我多重要啊", "手机坏了好多重启都不行"):
         assert not asks_question(text), text
+
+
+def test_everyday_battery_charging_and_sweat_wordings() -> None:
+    for text, spec in (("耳机电够听一路吗", "battery"), ("will the buds 5 last w the case", "battery"),
+                       ("pro from 0 to full, how many mins?", "charging"), ("can i toss the buds case on a qi pad", "charging"),
+                       ("what charger does the band 9 use", "charging"), ("耳机会不会进汗坏掉", "water_resistance")):
+        assert detect_spec(text) == spec, text

@@ -286,7 +286,8 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
 def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
                        intent: str) -> List[Dict[Text, Any]]:
     """A guarded flow's intent (order status, fan tier, a handoff the intent alone asked for): its flow, unless the
-    message only asks something ("how do I get an invoice?") and an FAQ entry is at least `override_threshold` sure."""
+    message only asks something ("how do I get an invoice?") and an FAQ entry is at least `override_threshold` sure,
+    or the catalog or a spec answers it from their exact patterns ("first time here, what products do u guys have")."""
     flow = GUARDED_FLOWS[intent]
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
@@ -295,8 +296,9 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    if not (result.outcome == "answer" and result.kind == "faq"
-            and result.confidence >= retriever.answering.override_threshold) and (
+    exact = result.kind in ("catalog", "spec") and result.confidence >= 1.0 and not wants_change(text)
+    if not (result.outcome == "answer" and (exact or (result.kind == "faq"
+            and result.confidence >= retriever.answering.override_threshold))) and (
             intent == "human_handoff" or _intent(tracker)[1] >= FLOW_CONFIDENCE):
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
