@@ -33,3 +33,14 @@ def test_the_shipped_list_loads_and_a_bad_one_names_the_file(tmp_path: Path) -> 
     (tmp_path / "config.yml").write_text("answering:\n  other_brands: [apple, samsung]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"config.yml: answering.other_brands must map"):
         load_answering(tmp_path)
+
+
+def test_a_brand_the_user_comes_from_is_context_not_the_question() -> None:
+    from bot.knowledge.brands import unanswered_brands
+
+    brands = {"vivo": ("android",), "huawei": ("android",), "iphone": ("ios",)}
+    warranty = ["Phones get 1 year on the device and 6 months on the battery."]
+    assert unanswered_brands("我之前一直用的vivo 一用就是五年 想问下保修期到底多长", brands, warranty) == []
+    assert unanswered_brands("trading in my old huawei when i buy the pro, possible?", brands, warranty) == []
+    assert unanswered_brands("is the 14 pro better than the huawei p70", brands, warranty) == ["huawei"]
+    assert unanswered_brands("can the 120w charger charge my iphone", brands, warranty) == ["iphone"]

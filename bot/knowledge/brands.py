@@ -28,10 +28,21 @@ def brands_named(text: str, brands: Iterable[str]) -> List[str]:
     return [b for b in brands if b and _pattern(b).search(text or "")]
 
 
+# A brand the user comes from is where they stand, not what they ask about ("我之前一直用的vivo … 保修期到底多长",
+# "trading in my old huawei when i buy the pro", "coming from an iphone mini"): the answer about ours stands.
+_COMES_FROM = re.compile(r"(?:之前|以前|原来|一直|旧|老)[^，。？?！!,.]{0,6}$|\b(?:my (?:old|current|previous)|coming from|"
+                         r"switching from|used to (?:have|use)|had|trad(?:e|ing) in)(?: (?:my|an?|old|the))*\s*$",
+                         re.IGNORECASE)
+
+
+def _comes_from(text: str, brand: str) -> bool:
+    return all(_COMES_FROM.search(text[max(0, m.start() - 24): m.start()]) for m in _pattern(brand).finditer(text))
+
+
 def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_texts: Iterable[str]) -> List[str]:
     """The brands `text` names that none of `entry_texts` (the chosen entry's phrasings and answer) covers: by
-    the brand's own name or one of its words (`samsung: [android, 安卓]`)."""
-    named = brands_named(text, brands)
+    the brand's own name or one of its words (`samsung: [android, 安卓]`); a brand the user comes from is left out."""
+    named = [b for b in brands_named(text, brands) if not _comes_from(text, b)]
     if not named:
         return []
     known = " ".join(entry_texts)

@@ -170,8 +170,9 @@ class Retriever:
         question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
-        if (result.outcome != "answer" and result.candidates and not result.unknown_products
-                and not unknown_terms(question, self._vocabulary)):  # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point
+        unknown = [t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]
+        if result.outcome != "answer" and result.candidates and not result.unknown_products and not unknown:
+            # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
             result = self._by_clause(question, lang, result)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
