@@ -472,6 +472,12 @@ def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: s
     ("promo code for my first order", "request_fcode", 0.98, True),  # no F-code named: the answer path
     ("我想要 F 码", "request_fcode", 0.95, False),  # named: its rule grants one
     ("early access code please", "request_fcode", 0.9, False),
+    ("need a vat invoice for my company", "book_repair", 0.8, True),  # no repair named
+    ("my screen cracked, book a repair", "book_repair", 0.9, False),
+    ("14 pro launch date", "restock_alert", 0.7, True),
+    ("tell me when the 14 pro is back", "restock_alert", 0.9, False),
+    ("going on safari next month, hows the zoom on the pro", "feedback_status", 0.6, True),
+    ("any update on FB3", "feedback_status", 0.9, False),
 ])
 def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str, confidence: float,
                                                          answer_path: bool) -> None:

@@ -189,9 +189,20 @@ def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
 # Flows about one thing of ours, which the NLU also reads into other messages: they run only when the message
 # names that thing. The F-code flow grants a right to buy at a launch; "promo code for my first order?" (read as
 # request_fcode at 0.98) is asked of the answer path instead.
-FLOW_WORDS = {"request_fcode": re.compile(
-    r"f\s*-?\s*码|\bf\s*-?\s*codes?\b|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|\bpriority\b|"
-    r"\bpre-?order|\blaunch\b|\binvite\b|before every(?:one|body)", re.IGNORECASE)}
+# The same holds for a repair booking ("need a vat invoice for my company" read as book_repair), a feedback item's
+# status ("hows the zoom on the pro?" read as feedback_status) and a restock alert ("14 pro launch date").
+FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
+    "request_fcode": r"f\s*-?\s*码|\bf\s*-?\s*codes?\b|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|"
+                     r"\bpriority\b|\bpre-?order|\blaunch\b|\binvite\b|before every(?:one|body)",
+    "book_repair": r"修|取件|上门|坏|碎|裂|进水|故障|\brepair\w*|\bfix\w*|\bpick ?up\b|\bcollect\w*|\bbroke\w*|\bcracked\b|"
+                   r"\bdied\b|\bdead\b|\bcourier\b|\bfault\w*|\bdamage\w*",
+    "feedback_status": r"反馈|建议|意见|投诉|进度|进展|采纳|问题|提的|提交|下文|回音|计划|改了|修了|做了|FB\s?\d+|\bfeedback\b|"
+                       r"\bsuggest\w*|\bcomplain\w*|\breport\w*|\bidea\b|\broadmap\b|\bplanned\b|\bfix\w*|\bship\w*|"
+                       r"\basked for\b|\bissue\b|\bstatus\b|\bupdate\b|\bprogress\b|\baccepted\b",
+    "restock_alert": r"到货|补货|有货|库存|缺货|没货|到了|提醒|通知|告诉我|叫我|盯着|\bstock\b|\brestock\w*|\bback\b|\bavailable\b|"
+                     r"\bnotify\b|\balert\b|\blet me know\b|\btell me when\b|\bping me\b|\bremind\b|\bsold out\b|"
+                     r"\bsubscribe\b|\bmessage me\b|\btext me\b|\bwait ?-?list\b|\bwaiting list\b|候补|排队",
+}.items()}
 
 
 def lacks_flow_words(intent: Optional[str], text: str) -> bool:
