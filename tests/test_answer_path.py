@@ -69,6 +69,27 @@ def test_water_resistance_data_that_would_contradict_itself_is_rejected() -> Non
     assert any("unknown activity skydiving" in e for e in unknown), unknown
 
 
+def test_every_training_example_of_a_flow_with_words_names_them() -> None:
+    """`FLOW_WORDS` stops a flow on a message without its words: an example of the intent without them would be
+    a request the bot then never starts."""
+    import re
+
+    import yaml
+
+    from bot.knowledge.answering import FLOW_WORDS
+    from bot.settings import load_settings
+
+    missing = []
+    for path in sorted((load_settings().home / "intents").glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            words = FLOW_WORDS.get(block.get("intent") or "")
+            for line in (block.get("examples") or "").splitlines() if words else []:
+                text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", line.strip()[2:])
+                if text and not words.search(text):
+                    missing.append(f"{path.name}: {block['intent']}: {text}")
+    assert not missing, missing
+
+
 def test_catalog_answers_the_range_and_only_for_what_we_sell() -> None:
     products = load_kb(KNOWLEDGE).products
     phones = answer_catalog(products, "what phones do u guys sell", [], "en")
