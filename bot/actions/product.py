@@ -203,10 +203,19 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
     and anything the NLU calls out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if result.kind in ("catalog", "spec") and result.confidence >= 1.0 and not wants_change(text):
+    if _exact_answer(result, text):
         return True
     if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold
+    return _sure_faq_answer(retriever, result)
+
+
+def _exact_answer(result: Result, text: str) -> bool:
+    """A catalog or spec answer from the exact patterns ("你们家都卖啥"), on a message that wishes for no change."""
+    return result.kind in ("catalog", "spec") and result.confidence >= 1.0 and not wants_change(text)
+
+
+def _sure_faq_answer(retriever: Retriever, result: Result) -> bool:
     return result.kind == "faq" and result.confidence >= retriever.answering.override_threshold
 
 
@@ -296,10 +305,9 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     if not only_asks_about_task(text, named):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    exact = result.kind in ("catalog", "spec") and result.confidence >= 1.0 and not wants_change(text)
-    if not (result.outcome == "answer" and (exact or (result.kind == "faq"
-            and result.confidence >= retriever.answering.override_threshold))) and (
-            intent == "human_handoff" or _intent(tracker)[1] >= FLOW_CONFIDENCE):
+    answered = result.outcome == "answer" and (_exact_answer(result, text) or _sure_faq_answer(retriever, result))
+    sure_of_flow = intent == "human_handoff" or _intent(tracker)[1] >= FLOW_CONFIDENCE
+    if not answered and sure_of_flow:
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 

@@ -181,9 +181,14 @@ def _brands(path: Path, value: Any) -> Dict[str, Tuple[str, ...]]:
     return {k.strip(): tuple(w.strip() for w in v or [] if w.strip()) for k, v in value.items()}
 
 
+def _not_said_clearly(confidence: float, text: str) -> bool:
+    """No button (a "/intent" payload), and the NLU below `EXPLICIT_CONFIDENCE`."""
+    return not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
+
+
 def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
-    """An `EXPLICIT_INTENTS` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
-    return intent in EXPLICIT_INTENTS and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
+    """An `EXPLICIT_INTENTS` intent the user did not say clearly."""
+    return intent in EXPLICIT_INTENTS and _not_said_clearly(confidence, text)
 
 
 # Flows about one thing of ours, which the NLU also reads into other messages: they run only when the message
@@ -212,8 +217,8 @@ def lacks_flow_words(intent: Optional[str], text: str) -> bool:
 
 
 def small_talk_unclear(intent: Optional[str], confidence: float, text: str) -> bool:
-    """A `SMALL_TALK` intent the user did not say clearly (no button, NLU below `EXPLICIT_CONFIDENCE`)."""
-    return intent in SMALL_TALK and not (text or "").startswith("/") and confidence < EXPLICIT_CONFIDENCE
+    """A `SMALL_TALK` intent the user did not say clearly."""
+    return intent in SMALL_TALK and _not_said_clearly(confidence, text)
 
 
 def only_asks_about_task(text: str, has_order_number: bool) -> bool:

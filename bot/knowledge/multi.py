@@ -72,7 +72,6 @@ def clauses(text: str) -> List[str]:
     return out if len(out) >= 2 or alone else []
 
 
-
 def clause_questions(text: str) -> List[str]:
     """What to ask of a long message clause by clause: each clause, then each two neighbouring ones ("…今天早上坐地铁
     突然右边就不响了 重连了好几次…": a fault and what was tried), or [] when it has fewer than two clauses."""

@@ -170,8 +170,8 @@ class Retriever:
         question = fix_swaps(question, self._spelled, self._spelled_words)
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
-        unknown = [t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]
-        if result.outcome != "answer" and result.candidates and not result.unknown_products and not unknown:
+        if result.outcome != "answer" and result.candidates and not result.unknown_products and not [
+                t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]:
             # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
             result = self._by_clause(question, lang, result)
         unheld = unheld_spec(question)
@@ -198,12 +198,16 @@ class Retriever:
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
 
+    def _named_products(self, question: str) -> List[str]:
+        """The products `question` names, else every product of the category it names ("耳机", "手机")."""
+        return self.matcher.find(question).known or category_products(self.kb.products, question)
+
     def _offers_nothing(self, result: Result, question: str, lang: str) -> Result:
         """A "did you mean" for a thing the knowledge base never names ("耳机能当助听器用不": bot.knowledge.terms) or a
         figure products.yml does not hold ("14 pro ppi": bot.knowledge.specs) can only offer the wrong entries."""
         if result.outcome != "suggest":
             return result
-        named = self.matcher.find(question).known or category_products(self.kb.products, question)
+        named = self._named_products(question)
         missing = ", ".join(novel_nouns(question, self._kb_zh)) or missing_spec(
             [self.kb.products[p] for p in named], question, lang)
         return replace(result, outcome="unsure", reason=f"{result.reason}; never mentions {missing}") if missing else result
@@ -215,7 +219,7 @@ class Retriever:
         the product named ("changed my mind about the buds, opened them already, can i still return?")."""
         near = {c.entry_id for c in whole.candidates}
         best: Optional[Result] = None
-        named = self.matcher.find(question).known or category_products(self.kb.products, question)[:2]
+        named = self._named_products(question)
         names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
         single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
         pieces = [(piece, piece not in single) for piece in clause_questions(question)]
