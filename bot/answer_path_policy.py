@@ -44,6 +44,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.knowledge.answering import (
     ANSWER_ACTION,
+    FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     TASK_FLOWS,
     lacks_flow_words,
@@ -117,4 +118,6 @@ class AnswerPathPolicy(Policy):
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
-        return only_asks_about_task(message.text, has_number)
+        # "first time here, what products do u guys have" read as order_status at 0.24: a flow the NLU is unsure of
+        # is asked of the answer path too, which starts it when nothing answers the message
+        return only_asks_about_task(message.text, has_number) or (not has_number and confidence < FLOW_CONFIDENCE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -293,6 +293,39 @@ def test_the_catalog_answers_a_question_read_as_a_guarded_flow() -> None:
     events = _guarded_or_answer(retriever, dispatcher, tracker, "order_status")
     assert not any(e.get("event") == "followup" for e in events), events
     assert dispatcher.messages and "Millet Phone 14" in dispatcher.messages[0]["text"], dispatcher.messages
+
+
+def _guarded_turn(text: str, confidence: float) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from bot.actions.product import _guarded_or_answer
+    from bot.context import build_context
+
+    retriever = build_context().knowledge.retriever()
+    latest = {"text": text, "intent": {"name": "order_status", "confidence": confidence}, "entities": []}
+    tracker = Tracker("s", {"language": "en"}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    return _guarded_or_answer(retriever, dispatcher, tracker, "order_status"), dispatcher.messages
+
+
+def test_a_flow_the_nlu_is_unsure_of_answers_a_statement_it_can_answer() -> None:
+    """"first time here, what products do u guys have" (no question mark) read as order_status at 0.24: the policy
+    sends it to the answer path, and the catalog answers it; a statement nothing answers still starts the form, and
+    so does one the NLU is sure of."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    from bot.answer_path_policy import AnswerPathPolicy
+
+    text = "first time here, what products do u guys have"
+    unsure = UserUttered(text, intent={"name": "order_status", "confidence": 0.24}, entities=[])
+    assert AnswerPathPolicy._decide(_tracker(ActionExecuted("action_listen"), unsure)) == "action_answer_product"
+    events, messages = _guarded_turn(text, 0.24)
+    assert not any(e.get("event") == "followup" for e in events), events
+    assert messages and "Millet Phone 14" in messages[0]["text"], messages
+    for words, confidence in (("my stuff still not here", 0.3), ("order M2026110503 status", 0.9)):
+        events, messages = _guarded_turn(words, confidence)
+        assert events == [{"event": "followup", "timestamp": None, "name": "order_form"}] and not messages, events
 
 
 def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:

@@ -117,6 +117,16 @@ def test_a_question_not_about_our_centres_is_not_asked_for_a_city(assistant: Ass
         assert replies and "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
 
 
+def test_a_city_in_a_delivery_question_is_where_the_parcel_goes(assistant: Assistant) -> None:
+    """"if i order tonight when will it get to shenzhen" reads as find_service_centre because of the city: it asks
+    about delivery, so the answer path replies, not the Shenzhen centre's address."""
+    for text in ("if i order tonight when will it get to shenzhen", "寄到深圳要几天"):
+        replies = _texts(assistant, new_sender("parcel"), text)
+        assert replies and "Huaqiang" not in replies and "华强北" not in replies, replies
+    answer = _texts(assistant, new_sender("centre"), "深圳的维修点在哪")
+    assert "华强北" in answer, answer
+
+
 def test_a_photo_outside_a_handoff_offers_a_person(assistant: Assistant) -> None:
     replies = assistant.say(new_sender("photo"), '/share_photo{"language": "zh"}')
     assert replies and "同事" in replies[0]["text"], replies

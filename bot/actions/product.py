@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -279,35 +279,37 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
                     intent: str) -> List[Dict[Text, Any]]:
     """A task intent: start the task, unless the message only asks about it ("能改收货地址吗", "how much to fix
     a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task)."""
-    flow = TASK_FLOWS[intent]
-    text = tracker.latest_message.get("text") or ""
-    named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
-    if _names_what_we_do_not_sell(retriever, text, named):  # "when is the millet 15 coming out": no task of ours
-        return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
-    if not only_asks_about_task(text, named):
-        return [FollowupAction(flow)]
-    result = _rank(retriever, tracker)
-    if not _clearly_answers(retriever, result, text) and _intent(tracker)[1] >= FLOW_CONFIDENCE:
-        return [FollowupAction(flow)]
-    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    return _flow_or_answer(retriever, dispatcher, tracker, TASK_FLOWS[intent], _clearly_answers)
 
 
 def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
                        intent: str) -> List[Dict[Text, Any]]:
     """A guarded flow's intent (order status, fan tier, a handoff the intent alone asked for): its flow, unless the
     message only asks something ("how do I get an invoice?") and an FAQ entry is at least `override_threshold` sure,
-    or the catalog or a spec answers it from their exact patterns ("first time here, what products do u guys have")."""
-    flow = GUARDED_FLOWS[intent]
+    or the catalog or a spec answers it from their exact patterns."""
+    def answered(retriever: Retriever, result: Result, text: str) -> bool:
+        return result.outcome == "answer" and (_exact_answer(result, text) or _sure_faq_answer(retriever, result))
+
+    return _flow_or_answer(retriever, dispatcher, tracker, GUARDED_FLOWS[intent], answered,
+                           sure_of_flow=intent == "human_handoff")
+
+
+def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker, flow: str,
+                    answers: Callable[[Retriever, Result, str], bool], sure_of_flow: bool = False) -> List[Dict[Text, Any]]:
+    """`flow` for a request ("帮我改地址", a message naming an order), unless the message is about a product we do not
+    sell. A question about the task, or a message the NLU is less than `FLOW_CONFIDENCE` sure wants the task ("first
+    time here, what products do u guys have" read as order_status at 0.24), gets the ranking's answer when `answers`
+    says it answers; else the flow, except for a question the NLU was unsure of (it gets the ranking's reply)."""
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
-    if intent != "human_handoff" and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
+    if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
         return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
-    if not only_asks_about_task(text, named):
+    asks = only_asks_about_task(text, named)
+    sure = sure_of_flow or _intent(tracker)[1] >= FLOW_CONFIDENCE
+    if not asks and (named or sure):
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    answered = result.outcome == "answer" and (_exact_answer(result, text) or _sure_faq_answer(retriever, result))
-    sure_of_flow = intent == "human_handoff" or _intent(tracker)[1] >= FLOW_CONFIDENCE
-    if not answered and sure_of_flow:
+    if not answers(retriever, result, text) and (sure or not asks):
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 

@@ -172,6 +172,13 @@ _ABOUT_CENTRES = re.compile(r"售后|维修|修|服务中心|服务点|网点|�
                             re.IGNORECASE)
 
 
+# A city in a question about delivery ("if i order tonight when will it get to shenzhen", "寄到成都要几天") is where the
+# parcel goes, not where the user wants a centre.
+_ABOUT_DELIVERY = re.compile(r"快递|物流|发货|到货|送到|寄到|发到|配送|包邮|运费|几天到|多久(?:能|才)?到|\border\w*|\bdeliver\w*|"
+                             r"\bship\w*|\bpost(?:age)?\b|\bcourier\b|\barriv\w*|\bget (?:it |them )?(?:to|here)\b",
+                             re.IGNORECASE)
+
+
 def _asked_for_city(tracker: Tracker) -> bool:
     """The bot's last words asked which city (so a bare place name answers it)."""
     for event in reversed(tracker.events):
@@ -207,8 +214,10 @@ class ActionServiceCentre(WithContext, Action):
             if km > FAR_KM:
                 dispatcher.utter_message(response="utter_service_centre_far")
             return []
-        city = city_in(message.get("text") or "", centres)
-        if city is None and not _ABOUT_CENTRES.search(message.get("text") or "") and not _asked_for_city(tracker):
+        text = message.get("text") or ""
+        city = city_in(text, centres)
+        if (city is None or _ABOUT_DELIVERY.search(text)) and not _ABOUT_CENTRES.search(text) and \
+                not _asked_for_city(tracker):
             return [FollowupAction(ANSWER_ACTION)]  # "where is millet hq": not about our centres; the ranking's reply
         if city is None:
             cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \

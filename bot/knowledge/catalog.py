@@ -34,12 +34,15 @@ CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
 _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|tablets?|\bpads?\b|watch(?:es)?|routers?|"
                        r"speakers?|cameras?|(?:e-?)?scooters?|e-?bikes?|\bcars?\b|drones?|电脑|笔记本|电视|平板|手表|路由器|音箱|相机|"
                        r"滑板车|汽车|电动车|电瓶车|平衡车|无人机")
-_NOUNS_EN = r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|power ?banks|stuff|things)"
+_NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
+             r"power ?banks|portable chargers|stuff|things)")
 _NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
+    # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
+    rf"^(?:(?:you |u )?(?:got|have) )?any (?:good |other )?{_NOUNS_EN}\W*$|"
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|"
@@ -49,7 +52,8 @@ _ASKS_RANGE = re.compile(
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
-    rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这一款|\bthe only (?:one|model|pair|phone|band|power bank)s?\b",
+    rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)别的(?:款|型号)|"
+    r"\bthe only (?:one|model|pair|phone|band|power bank)s?\b",
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}

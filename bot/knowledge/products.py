@@ -41,17 +41,21 @@ _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|
 # "14续航咋样", "我的14有256的吗": a bare model number of two or three digits opening a Chinese message (or after
 # 的/这/那/买了…) and followed by a Chinese word, not a counter or unit ("14天", "14号", "14个月"): Chinese fans
 # name the phone by its number alone.
-_LEADING_MODEL = re.compile(rf"(?:^|(?<=\s)|(?<={CJK_CHAR.pattern})(?<![第有共前后近约大多满超过快差每等花]))"
-                            rf"(\d{{2,3}})(?=\s?{CJK_CHAR.pattern})"
+# "我妈天天刷抖音，14的电撑得住吗", "想送她14，她喜欢浅色系": also after a comma, and before one after a word that
+# gives, buys or points at it (not "等了14，" where the days are left out).
+_LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s,.!?;:~])|(?<={CJK_CHAR.pattern})(?<![第有共前后近约大多满超过快差每等花年号]))"
+                            rf"(\d{{2,3}})(?=\s?{CJK_CHAR.pattern}|(?<=[送买入换用选拿要这那的款部台她他]\d\d)[,.!?;~])"
                             r"(?!\s?(?:[天日号点时秒元块个次寸岁年月周期倍度克斤米毫瓦伏台部位人款代]|分(?!辨)))")
 # "14 screen size", "the new 14, whats the screen like", "14 jg多少": a two- or three-digit model number opening the
 # message (or after my/the/this…), followed by a Latin word that is not a quantity's unit ("14 days", "14 gb left")
 # or by nothing.
 _LEADING_MODEL_LATIN = re.compile(
-    r"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+)(\d{2,3})"
+    # "hi亲 14 dianchi 多大": also after a Chinese word and a space
+    rf"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+|(?<={CJK_CHAR.pattern}\s))(\d{{2,3}})"
     r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
     r"yuan|rmb|cny|usd|dollars?|bucks|euros?|people|pcs|pieces|items|units|orders?|am|pm|k|g|gb|mb|tb|kg|grams?|"
-    r"mm|cm|km|m|inch\w*|in|of|or|to|and|more|left|out|off|"
+    r"mm|cm|km|m|inch\w*|in(?!\s+(?:the|a|an|my|water|rain|pool|sink|toilet|pocket|hand|bag|case)\b)|of|or|to|and|"
+    r"more|left|out|off|"
     r"pro|max|ultra|plus|mini|lite|se|fe|s|t|x|e)(?![a-z]))"  # "14 mini": a variant, named or unknown elsewhere
     r"(?=\s*[,:;]\s*[a-z]|\s+[a-z]|\s*[,:;?!.]*$)", re.IGNORECASE)
 # "mi 14", "小米14": another brand's phone by its number, never ours (米粒14 is ours)

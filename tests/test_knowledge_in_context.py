@@ -1,0 +1,52 @@
+"""A product, a range or a figure asked about in the middle of a longer message, as fans write on WeChat and
+Telegram: a model number after a comma or a gift ("想送她14，有白的吗"), a pinyin word after it ("hi亲 14 dianchi
+多大"), "any fitness trackers?" for the range (bot/knowledge/products.py, catalog.py, spec_words.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.catalog import answer_catalog
+from bot.knowledge.loader import load_kb
+from bot.knowledge.products import ProductMatcher
+from bot.knowledge.specs import detect_spec
+
+KB = load_kb(Path(__file__).resolve().parents[1] / "knowledge")
+
+
+@pytest.mark.parametrize("text", ["我妈一天到晚刷抖音，14的电撑得住一整天吗", "我拍照特别多，14最大能选多少G的",
+                                  "下周女朋友生日🎂想送她14，她喜欢浅色系，有白的吗", "hi亲 14 dianchi 多大",
+                                  "dropped my 14 in the sink for a sec, is it ok?"])
+def test_a_model_number_inside_a_longer_message_names_the_phone(text: str) -> None:
+    assert ProductMatcher(KB.products).find(text).known == ["phone_14"]
+
+
+@pytest.mark.parametrize("text", ["我今年14，能用吗", "订单尾号14，到哪了", "i have 14, what now", "14天能退吗",
+                                  "等了14，还没发货"])
+def test_an_age_a_tail_number_or_a_size_is_no_model(text: str) -> None:
+    assert ProductMatcher(KB.products).find(text).known == [], text
+
+
+def test_a_gift_is_not_what_comes_in_the_box() -> None:
+    assert detect_spec("想送她14，有白的吗") == "colours"
+    assert detect_spec("送给我爸的14 电池多大") == "battery"
+    for text in ("送不送充电器", "14送耳机吗"):
+        assert detect_spec(text) is None, text
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("any fitness trackers?", "catalog:lineup:band"), ("got any earbuds", "catalog:lineup:earbuds"),
+    ("do you sell portable chargers", "catalog:lineup:power_bank"), ("手机就这两款吗 没别的了？", "catalog:lineup:phone"),
+    ("耳机还有别的款吗", "catalog:lineup:earbuds"),
+])
+def test_asking_whether_there_are_any_gets_the_range(text: str, entry: str) -> None:
+    found = answer_catalog(KB.products, text, [], "zh" if "机" in text else "en")
+    assert found is not None and found.entry_id == entry, (text, found)
+
+
+@pytest.mark.parametrize("text", ["没别的了 谢谢", "any updates on my order?", "any tips for the band 9?",
+                                  "any phones with 1tb of storage and a stylus, and a headphone jack?"])
+def test_other_any_questions_are_not_the_range(text: str) -> None:
+    assert answer_catalog(KB.products, text, [], "zh" if "谢" in text else "en") is None, text
