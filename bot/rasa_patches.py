@@ -30,18 +30,16 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   the call again with it), and calls go over one kept-alive session per action endpoint and event loop (idle
   connections dropped after `KEEPALIVE_S`, under the action server's own 5 s). A connection the action
   server closed meanwhile fails like any connection error, so the retry above sends the call again.
-- RulePolicy's rule look-up (`rule-lookup`, bot/rasa_rule_lookup.py): the same set of possible rules from
-  rules prepared once and indexed by their newest previous action (~12% of Rasa's CPU before).
-- graph runs (`graph-plans`, bot/rasa_graph_runner.py): the order dask chose on a graph's first run is replayed,
-  without dask's scheduler and the graph rebuilt on every run (~7% of Rasa's CPU before).
-- the policies' states (`past-states`, bot/rasa_past_states.py): replayed once per turn, then extended.
+- RulePolicy's rules prepared once, indexed by their newest previous action (`rule-lookup`, bot/rasa_rule_lookup.py);
+  the order dask chose on a graph's first run replayed (`graph-plans`, bot/rasa_graph_runner.py); the policies'
+  states replayed once per turn, then extended (`past-states`, bot/rasa_past_states.py).
 - MemoizationPolicy's key compressed once per state sequence (`memo-keys`, bot/rasa_memo_keys.py); the lock's
   clean-up in the last save's append script (`lock-release`, bot/rasa_lock_release.py).
-- the NLU (`nlu-thread`, bot/rasa_nlu_thread.py; `CANYU_NLU_THREAD=0` keeps it on the loop) runs in one worker
-  thread, so the event loop serves the other conversations while it waits for the sentence encoder.
+- the NLU in one worker thread while other messages are in (`nlu-thread`, bot/rasa_nlu_thread.py).
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
   default `http`): rasa_sdk's executor on our actions in a thread, with the HTTP path's values and errors.
 - the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
+- at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
   `init_copy` copies slots without `copy.copy`'s protocol look-ups (`tracker-copy`).
 The same switch chooses the appending tracker store (bot/stores.py) and the event broker's writer thread
@@ -53,12 +51,11 @@ Patched: `rasa.core.actions.action.RemoteAction.run` (wrapped, not replaced),
 `DialogueStateTracker.init_copy`, `Domain.states_for_tracker_history`, `MemoizationPolicy._create_feature_key`,
 `MessageProcessor.parse_message` (replaced), `RemoteAction._action_call_format`,
 `rasa.utils.endpoints.EndpointConfig.request` (wrapped once more by `action-inprocess`) and `.session` (wrapped:
-they change only calls that carry an `ActionCall`), `MessageProcessor.handle_message` (wrapped: it counts the
-messages in the processor for the NLU thread, and marks the task for `lock-release`), `.save_tracker`
-(wrapped: inside a message, it arms the lock's release by the save); the originals are kept in `_ORIGINALS`. `installed()`
-tells whether the retry is installed, `active()` which patches are; the Rasa log says `canyu rasa patches: …`
-on the first custom action. The switches (bot/speedups.py) are read from the environment `install(env)` is
-given (the process's `Settings.env`: bot.child passes it).
+they change only calls that carry an `ActionCall`), `MessageProcessor.handle_message` (wrapped: counted for the
+NLU thread, marked for `lock-release`, gated by `admission`), `.save_tracker` (wrapped: inside a message, it arms
+the lock's release by the save); the originals are kept in `_ORIGINALS`. `installed()` tells whether the retry is
+installed, `active()` which patches are; the Rasa log names them on the first custom action. The switches
+(bot/speedups.py) are read from the environment `install(env)` is given (the process's `Settings.env`).
 
 Patches change classes, so they are process-wide by nature: `_ORIGINALS` and `_ACTIVE` record what is installed,
 and `_SESSIONS` / `_DOMAIN_JSON` are caches of the installed transport; `uninstall()` resets all four.
@@ -79,6 +76,7 @@ from bot.rasa_action_body import ActionCall, DomainJson, action_call, encode_act
 from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_the_domain, forget_ack
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
+from bot.rasa_admission import install_admission
 from bot.rasa_gil import install_gil_switch, restore_gil_switch
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_lock_release import install_lock_release
@@ -87,7 +85,7 @@ from bot.rasa_nlu_thread import install_nlu_thread
 from bot.rasa_past_states import install_past_states
 from bot.rasa_rule_lookup import install_rule_lookup
 from bot.rasa_tracker_patches import install_failsafe_init, install_init_copy
-from bot.speedups import actions_in_process, nlu_thread_enabled, speedups_enabled, validation_enabled
+from bot.speedups import actions_in_process, max_inflight, nlu_thread_enabled, speedups_enabled, validation_enabled
 
 __all__ = ["active", "encode_action_call", "install", "installed", "uninstall", "retry_seconds", "speedups_enabled",
            "validation_enabled", "ActionCall", "UNAVAILABLE_RESPONSE"]
@@ -169,6 +167,8 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("lock-release")
         if install_gil_switch(env):
             _ACTIVE.append("gil-switch")
+        if install_admission(_ORIGINALS, max_inflight(env)):  # last: the outermost `handle_message`
+            _ACTIVE.append("admission")
         if actions_in_process(env):
             install_inprocess_actions(_ORIGINALS, env)
             _ACTIVE.append("action-inprocess")

@@ -4,21 +4,27 @@
 chooses the patches of bot/rasa_patches.py, the appending tracker store (bot/stores.py), the lock scripts
 (bot/locks.py) and the background event writer (bot/event_broker.py); `CANYU_ACTION_VALIDATION` (default on)
 whether action-server responses are validated at all; `CANYU_NLU_THREAD` (default on) whether the NLU runs
-beside Rasa's event loop; `CANYU_ACTIONS` (`http`, the default, or `inprocess`) whether custom actions are called
-over HTTP or run inside the Rasa process (bot/rasa_actions_inprocess.py). Apart from bot/rasa_patches.py so that the stores can
-read them without importing the patches (which install through the stores).
+beside Rasa's event loop; `CANYU_ACTIONS` (`http` or `inprocess`; `bot run` with one Rasa server: `inprocess`)
+whether custom actions are called over HTTP or run inside the Rasa process (bot/rasa_actions_inprocess.py);
+`CANYU_MAX_INFLIGHT` how many messages Rasa's processor works on at once (bot/rasa_admission.py). Apart from
+bot/rasa_patches.py so that the stores can read them without importing the patches (which install through them).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Optional
 
 from bot.errors import ConfigError
 
-__all__ = ["ACTIONS_MODES", "actions_in_process", "nlu_thread_enabled", "speedups_enabled", "validation_enabled"]
+__all__ = ["ACTIONS_MODES", "DEFAULT_MAX_INFLIGHT", "actions_in_process", "actions_in_rasa",
+           "max_inflight", "nlu_thread_enabled", "speedups_enabled", "validation_enabled"]
 
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 ACTIONS_MODES = ("http", "inprocess")
+DEFAULT_MAX_INFLIGHT: Optional[int] = None
+"""Messages in Rasa's processor at once by default (bot/rasa_admission.py): no gate, since K = 2, 3, 4, 6 did not
+lower p99 at c=16 beyond the run-to-run noise here and cost throughput in most runs (docs/throughput.md, fifth
+pass); `CANYU_MAX_INFLIGHT` turns it on."""
 
 
 def _switch(name: str, env: Mapping[str, str]) -> bool:
@@ -48,10 +54,38 @@ def nlu_thread_enabled(env: Mapping[str, str]) -> bool:
 
 
 def actions_in_process(env: Mapping[str, str]) -> bool:
-    """`CANYU_ACTIONS` (default `http`): `inprocess` runs the custom actions inside the Rasa process
-    (bot/rasa_actions_inprocess.py; only with the speed-ups), `http` calls the action server."""
+    """`CANYU_ACTIONS` (unset: `http` in a Rasa process; a stack of one Rasa server sets `inprocess`, see
+    `actions_in_rasa`): `inprocess` runs the custom actions inside the Rasa process (bot/rasa_actions_inprocess.py;
+    only with the speed-ups), `http` calls the action server."""
     raw = env.get("CANYU_ACTIONS", "").strip().lower() or ACTIONS_MODES[0]
     if raw not in ACTIONS_MODES:
-        raise ConfigError(f"CANYU_ACTIONS={raw!r} is not a way to run actions; use http (the action server, the "
-                          f"default) or inprocess (inside the Rasa process)")
+        raise ConfigError(f"CANYU_ACTIONS={raw!r} is not a way to run actions; use inprocess (inside the Rasa "
+                          f"process) or http (the action server)")
     return raw == "inprocess"
+
+
+def max_inflight(env: Mapping[str, str]) -> Optional[int]:
+    """`CANYU_MAX_INFLIGHT` (default `DEFAULT_MAX_INFLIGHT`; only with the speed-ups): at most this many messages
+    in Rasa's processor at once, the others queued in arrival order (bot/rasa_admission.py); `off`: no gate."""
+    raw = env.get("CANYU_MAX_INFLIGHT", "").strip().lower()
+    if not raw:
+        return DEFAULT_MAX_INFLIGHT
+    if raw in _OFF:
+        return None
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    raise ConfigError(f"CANYU_MAX_INFLIGHT={raw!r} is not a number of messages; use e.g. 3 (at most 3 messages in "
+                      f"Rasa's processor at once, the others queued), or off (no limit)")
+
+
+def actions_in_rasa(env: Mapping[str, str], with_rasa: bool, balanced: bool) -> bool:
+    """Whether a stack (bot/runner.py: `bot run`, the tests' assistants) has its Rasa servers run the custom actions
+    and starts no action server. `CANYU_ACTIONS` as set; unset, `inprocess` for one Rasa server (the default: less
+    CPU per message and lower latency, docs/throughput.md) and `http` for a `balanced` layout (several Rasa or
+    action servers behind HAProxy, as deploy/'s). Never without the speed-ups, nor for a stack without Rasa
+    servers of ours (`bot shell`, `bot test`: Rasa's own command calls the action server)."""
+    if not (with_rasa and speedups_enabled(env)):
+        return False
+    if not env.get("CANYU_ACTIONS", "").strip():
+        return not balanced
+    return actions_in_process(env)
