@@ -50,3 +50,33 @@ def test_asking_whether_there_are_any_gets_the_range(text: str, entry: str) -> N
                                   "any phones with 1tb of storage and a stylus, and a headphone jack?"])
 def test_other_any_questions_are_not_the_range(text: str) -> None:
     assert answer_catalog(KB.products, text, [], "zh" if "谢" in text else "en") is None, text
+
+
+def test_without_names_replaces_each_product_name() -> None:
+    mentions = ProductMatcher(KB.products).find("can i pay for the 14 Pro in instalments, and the buds 5?")
+    assert mentions.known == ["phone_14_pro", "buds_5"]
+    assert mentions.without_names("it") == "can i pay for it in instalments, and the it ?"
+
+
+@pytest.fixture(scope="module")
+def retriever():  # type: ignore[no-untyped-def]
+    from bot.context import build_context
+
+    return build_context().knowledge.retriever()
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("can i pay for the 14 pro in instalments", "payment_methods"),  # "…for it in instalments" is sure
+    ("how do i update the OS on my 14", "os_update_how"),
+    ("14 pro is it 5g", "phone_5g_bands"),
+])
+def test_a_product_name_does_not_pull_a_service_question_to_the_product(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                                        entry: str) -> None:
+    found = retriever.ask(text)
+    assert (found.outcome, found.entry_id) == ("answer", entry), found.reason
+    assert found.products, found
+
+
+@pytest.mark.parametrize("text", ["spotify offline on band 9?", "14pro支持几代wifi", "米粒14pro手机壳尺寸"])
+def test_without_the_name_nothing_unsure_is_made_sure(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert retriever.ask(text).outcome != "answer", text

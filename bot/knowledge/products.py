@@ -92,6 +92,17 @@ class Mentions:
     known: List[str] = field(default_factory=list)
     unknown: List[str] = field(default_factory=list)
     positions: Dict[str, int] = field(default_factory=dict)  # where each known product is first named
+    text: str = ""  # the question as matched (normalised)
+    spans: List[Tuple[int, int]] = field(default_factory=list)  # where known products are named in `text`
+
+    def without_names(self, pronoun: str) -> str:
+        """The question with each known product's name replaced by `pronoun` ("can i pay for it in instalments")."""
+        out, last = [], 0
+        for start, end in sorted(self.spans):
+            if start >= last:
+                out += [self.text[last:start], f" {pronoun} "]
+                last = end
+        return " ".join("".join([*out, self.text[last:]]).split())
 
 
 def _name(out: Mentions, covered: List[bool], pid: str, start: int, end: int) -> None:
@@ -99,6 +110,7 @@ def _name(out: Mentions, covered: List[bool], pid: str, start: int, end: int) ->
     if pid not in out.known:
         out.known.append(pid)
         out.positions[pid] = start
+    out.spans.append((start, end))
     for i in range(start, end):
         covered[i] = True
 
@@ -171,7 +183,7 @@ class ProductMatcher:
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""
         text = _POSSESSIVE.sub(r"\1'", _digits(normalise(question)))
-        out = Mentions()
+        out = Mentions(text=text)
         covered = [False] * (len(text) + 1)
         for m in _OTHER_BRAND_MODEL.finditer(text):
             out.unknown.append(m.group(0).strip())
