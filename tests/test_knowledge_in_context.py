@@ -80,3 +80,14 @@ def test_a_product_name_does_not_pull_a_service_question_to_the_product(retrieve
 @pytest.mark.parametrize("text", ["spotify offline on band 9?", "14pro支持几代wifi", "米粒14pro手机壳尺寸"])
 def test_without_the_name_nothing_unsure_is_made_sure(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
     assert retriever.ask(text).outcome != "answer", text
+
+
+def test_how_many_full_charges_is_the_capacity_and_which_one_asks() -> None:
+    from bot.knowledge.answering import asks_question
+
+    assert detect_spec("出去露营三天，充电宝能给14充满几次") == "battery"  # how many times it fills the phone
+    assert detect_spec("充电宝充满要多久") == "charging"
+    assert detect_spec("循环充多少次会衰减啊 充电宝能用几年") is None  # how it ages: the FAQ's, not a figure
+    assert detect_spec("哪款耳机最便宜") == "price"
+    for text in ("哪款手机电池最大", "哪种颜色好看"):
+        assert asks_question(text), text

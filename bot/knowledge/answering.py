@@ -70,7 +70,7 @@ SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utt
 _QUESTION = re.compile(
     r"[?？]|"
     r"(?:么|嘛|呢|不|没|没有|木有)(?:\W*$|\s)|吗(?!啡)|\w还是(?!不|没|一样|会|很|太|老|有点|这样|那样|挺|喜欢|觉得|想|要|算|得|用|在|能|可以|那么|这么|有)|怎么办|肿么|咋|啥|怎么|如何|为什么|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
-    r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|多少|多大|多[重厚长宽高快贵沉](?!要|新|复|启)|几[年天个种次点号月块款]|"
+    r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|哪[款种部台一](?!天)|多少|多大|多[重厚长宽高快贵沉](?!要|新|复|启)|几[年天个种次点号月块款]|"
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may|any|is there|"
     r"are there)\b|\b(?:make|sell|have|offer|carry) any\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
