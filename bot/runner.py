@@ -3,14 +3,16 @@
 The encoder (bot/encoder_service/: the host's one copy of the torch sentence models) starts first and must answer
 before the others start, since they encode through it from their warm-up on (`CANYU_ENCODER_URL`).
 
-`bot run` and the test harness both use `Stack`, so what the tests run is what users run.
-Each child process logs to `<data dir>/logs/<name>.log`. Every child is started as `python -m bot.child <module> …`
-(the log redaction filter everywhere, and Canyu's patches in the Rasa server: see bot/child.py).
+`bot run` and the test harness both use `Stack`, so what the tests run is what users run. Each child process logs
+to `<data dir>/logs/<name>.log`; every child is started as `python -m bot.child <module> …` (the log redaction
+filter everywhere, and Canyu's patches in the Rasa server: see bot/child.py).
 
 With `workers` > 1 (`bot run --workers N`) the stack runs N Rasa servers and `action_workers` action servers
 (default min(N, 2)) on free loopback ports, behind HAProxy on the public ports (bot/balancer.py); one Redis
 serves them all, and the Rasa servers take their locks with `bot.locks.AtomicLockStore`. With one of each
 there is no HAProxy and the layout is exactly the single-server one.
+
+One Rasa server runs the custom actions itself by default, without an action server (`runs_action_servers`).
 
 `Stack.ready()` is the readiness of the whole deployment (Redis PING, the action servers' /health, every Rasa
 server's /status with a loaded model, the console's /health, HAProxy seeing every server up); the Rasa and action
@@ -37,6 +39,7 @@ from bot import balancer, encoder_service
 from bot.errors import CanyuError, ConfigError
 from bot.probes import CHECK_TIMEOUT, Check, check_http, check_rasa, free_port, http_ok, signal_group
 from bot.settings import Settings, child_env, load_settings
+from bot.speedups import actions_in_rasa
 from bot.storage import EmbeddedRedis, die_with_parent_hook, open_redis
 from bot.warmup import read_report
 
@@ -99,7 +102,8 @@ class Stack:
         """The ports: chosen once per stack, so a restarted server comes back on its own port."""
         if self._layout is None:
             s = self.settings
-            actions = self.action_workers or balancer.default_action_workers(self.workers)
+            actions = 1 if self.actions_in_rasa else (
+                self.action_workers or balancer.default_action_workers(self.workers))
             self._layout = balancer.Layout(
                 rasa_port=s.rasa_port,
                 rasa_ports=[s.rasa_port] if self.workers == 1 and not self.force_balancer
@@ -146,6 +150,18 @@ class Stack:
         """This stack runs the host's encoder (bot/encoder_service/): `CANYU_ENCODER_URL` is unset."""
         return encoder_service.own_encoder({**self.settings.env, **self.extra_env})
 
+    @property
+    def actions_in_rasa(self) -> bool:
+        """The Rasa servers run the custom actions themselves (bot/speedups.py `actions_in_rasa`: by default with
+        one Rasa server; behind HAProxy the action servers stay); the children are told so (`env`)."""
+        return actions_in_rasa({**self.settings.env, **self.extra_env}, self.with_rasa,
+                               balanced=self.workers > 1 or (self.action_workers or 1) > 1 or self.force_balancer)
+
+    @property
+    def runs_action_servers(self) -> bool:
+        """This stack starts action servers: asked for (`with_actions`), and the Rasa servers call them over HTTP."""
+        return self.with_actions and not self.actions_in_rasa
+
     def env(self) -> Dict[str, str]:
         """The children's environment: the settings' (`bot.settings.child_env`), this stack's, then `extra_env`."""
         s = self.settings
@@ -165,6 +181,7 @@ class Stack:
             },
         )
         env.update(self.extra_env)
+        env["CANYU_ACTIONS"] = "inprocess" if self.actions_in_rasa else "http"
         if self.own_encoder:
             env["CANYU_ENCODER_URL"] = encoder_service.url_for(self._encoder_port)
         return env
@@ -187,15 +204,11 @@ class Stack:
         layout, port = self.layout, self._encoder_port
         plan = [Child(encoder_service.CHILD_NAME, encoder_service.child_args(port), encoder_service.health_url(port))
                 ] if self.own_encoder and (self.with_rasa or self.with_actions) else []
-        if self.with_actions:
+        if self.runs_action_servers:
             for port in layout.action_ports:
-                plan.append(
-                    Child(
-                        "actions" if port == s.actions_port else f"actions-{port}",
-                        [py, "-m", "bot.child", "bot.actions.server", "--port", str(port)],
-                        f"http://127.0.0.1:{port}/health",
-                    )
-                )
+                plan.append(Child("actions" if port == s.actions_port else f"actions-{port}",
+                                  [py, "-m", "bot.child", "bot.actions.server", "--port", str(port)],
+                                  f"http://127.0.0.1:{port}/health"))
         if self.with_rasa:
             plan.extend(self._rasa_child(port) for port in layout.rasa_ports)
         if layout.needed and (self.with_rasa or self.with_actions):
@@ -204,31 +217,18 @@ class Stack:
                               f"http://127.0.0.1:{s.rasa_port if layout.balances_rasa else s.actions_port}"
                               f"{balancer.MONITOR_PATH}"))
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():
-            plan.append(
-                Child(
-                    "console",
-                    [py, "-m", "bot.child", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
-                    f"{self.console_url}/health",
-                )
-            )
+            plan.append(Child("console", [py, "-m", "bot.child", "bot.console", "--host", "127.0.0.1", "--port",
+                                          str(s.console_port)], f"{self.console_url}/health"))
         return plan
 
     def _rasa_child(self, port: Optional[int] = None) -> Child:
         s, py = self.settings, sys.executable
         port = port or s.rasa_port
-        return Child(
-            f"rasa-{port}",
-            [
-                py, "-m", "bot.child", "rasa", "run",
-                "--model", str(self.model),
-                "--endpoints", str(self.endpoints_file(port)),
-                "--credentials", str(self.credentials or s.home / "credentials.yml"),
-                "--port", str(port),
-                "--interface", "127.0.0.1",
-                "--enable-api", "--auth-token", self.rasa_token,
-            ],
-            f"http://127.0.0.1:{port}/webhooks/rest/",
-        )
+        return Child(f"rasa-{port}", [
+            py, "-m", "bot.child", "rasa", "run", "--model", str(self.model), "--endpoints",
+            str(self.endpoints_file(port)), "--credentials", str(self.credentials or s.home / "credentials.yml"),
+            "--port", str(port), "--interface", "127.0.0.1", "--enable-api", "--auth-token", self.rasa_token,
+        ], f"http://127.0.0.1:{port}/webhooks/rest/")
 
     def start(self) -> "Stack":
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -347,7 +347,7 @@ class Stack:
         s, layout, encoder = self.settings, self.layout, self.children.get(encoder_service.CHILD_NAME)
         if encoder is not None:
             checks[encoder.name] = self._with_warm_up(check_http(encoder.health_url), encoder.name)
-        if self.with_actions:
+        if self.runs_action_servers:
             for port in layout.action_ports:
                 name = "actions" if port == s.actions_port else f"actions-{port}"
                 checks[name] = self._with_warm_up(check_http(f"http://127.0.0.1:{port}/health"), name)
@@ -355,6 +355,9 @@ class Stack:
             for port, url in zip(layout.rasa_ports, self.rasa_urls, strict=True):
                 checks["rasa" if port == s.rasa_port else f"rasa-{port}"] = self._with_warm_up(
                     check_rasa(url, self.rasa_token), f"rasa-{port}")
+        if self.with_actions and self.actions_in_rasa:  # warmed before Rasa listens: ready when Rasa is
+            ok = all(checks[n]["ok"] for n in checks if n.startswith("rasa"))
+            checks["actions"] = {"ok": ok, "detail": "run by Rasa (CANYU_ACTIONS=inprocess)" + ("" if ok else ": cold")}
         if layout.needed and (self.with_rasa or self.with_actions):
             checks["balancer"] = balancer.check(layout)
         if self.with_console and (s.home / "bot" / "console" / "__main__.py").is_file():

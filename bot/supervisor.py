@@ -18,7 +18,8 @@ killed and counts as a crash. Every crash is printed (`[canyu] rasa-5005 exited 
 
 Readiness (`/ready`) is 200 only when every child runs and `Stack.ready()`'s checks all pass (Redis PING,
 the encoder, the action servers, every Rasa server with a loaded model, HAProxy seeing all of them up, the
-console); otherwise 503 with the reasons.
+console); otherwise 503 with the reasons. With the custom actions in the Rasa server (`CANYU_ACTIONS=inprocess`,
+`bot run`'s default for one Rasa server) no action server runs, and the `actions` check follows Rasa's.
 """
 
 from __future__ import annotations

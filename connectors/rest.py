@@ -11,9 +11,9 @@ Same name ("rest") and URL as Rasa's RestInput (`POST /webhooks/rest/webhook {"s
   `{"error": "...", "language": "zh"|"en", "messages": [{"recipient_id", "text": <apology>}]}` (the apology in
   the language of the user's message) instead of `200 []`;
 - `GET /webhooks/rest/ready`: 200 `{"status": "ready"}` only when Redis answers PING, the action server's
-  `/health` answers 200 (its URL from the agent's action endpoint, else `CANYU_ACTIONS_PORT`) and a model
-  is loaded; else 503 `{"status": "unavailable", "failing": {check: why}}`. `GET /webhooks/rest/` stays a
-  liveness check (the process answers).
+  `/health` answers 200 (its URL from the agent's action endpoint, else `CANYU_ACTIONS_PORT`; not asked when the
+  actions run in the Rasa process) and a model is loaded; else 503 `{"status": "unavailable", "failing":
+  {check: why}}`. `GET /webhooks/rest/` stays a liveness check (the process answers).
 
 Identity is owned by the channel. The client's `sender` names a user *of the REST channel*: the Rasa
 sender id is `rest:` + that name (a name already starting with `rest:` is kept), so `"telegram:42"` becomes
@@ -175,6 +175,10 @@ class RestInput(RasaRestInput):
         is_ready = getattr(agent, "is_ready", None)
         if not callable(is_ready) or not is_ready():
             failing["model"] = "no model loaded"
+        from bot.rasa_actions_inprocess import running
+
+        if running() is not None:  # the custom actions run in this process (CANYU_ACTIONS=inprocess), warm
+            return failing  # before it listened: no action server to ask
         url = _actions_health_url(agent, self.ctx.settings.actions_port)
         try:
             import aiohttp

@@ -25,7 +25,7 @@ def _texts(replies: List[Dict[str, Any]]) -> str:
 
 
 def test_an_action_server_back_within_the_budget_still_answers(tmp_path: Path) -> None:
-    assistant: Assistant = start_assistant(tmp_path / "data", with_console=False)
+    assistant: Assistant = start_assistant(tmp_path / "data", with_console=False, env={"CANYU_ACTIONS": "http"})
     try:
         before = _texts(assistant.say(new_sender(), QUESTION))
         assert "mAh" in before, before
@@ -48,7 +48,8 @@ def test_an_action_server_back_within_the_budget_still_answers(tmp_path: Path) -
 
 
 def test_an_action_server_that_stays_away_gets_an_apology_not_silence(tmp_path: Path) -> None:
-    assistant: Assistant = start_assistant(tmp_path / "data", with_console=False, env={"CANYU_ACTION_RETRY_S": "2"})
+    assistant: Assistant = start_assistant(tmp_path / "data", with_console=False, env={"CANYU_ACTION_RETRY_S": "2",
+                                                                                      "CANYU_ACTIONS": "http"})
     try:
         assistant.stack.stop_child("actions")
         answer = _texts(assistant.say(new_sender(), QUESTION))

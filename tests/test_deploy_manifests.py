@@ -96,9 +96,10 @@ def _names_read_by_code() -> str:
 
 
 def _stack_commands(tmp_path: Path) -> Dict[str, List[str]]:
-    """What `bot run` itself starts, by app: the words after `python -m`."""
+    """What `bot run` itself starts, by app: the words after `python -m` (with its action server, as deploy/'s
+    pods: one Rasa server runs the actions itself by default)."""
     settings = type(load_settings())(home=HOME, data_dir=tmp_path / "data")
-    stack = Stack(settings=settings, model=HOME / "models" / "canyu.tar.gz")
+    stack = Stack(settings=settings, model=HOME / "models" / "canyu.tar.gz", extra_env={"CANYU_ACTIONS": "http"})
     plan = {child.name.split("-", 1)[0]: child.args[2:] for child in stack._plan()}
     return plan
 

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any, Dict, List, Tuple
 
 import pytest
+import requests
 from aiohttp import web
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -221,6 +222,11 @@ def test_the_real_assistant_decides_the_same_with_actions_in_process(tmp_path: A
                               for i, lines in enumerate([script("rest", i, 10) for i in range(4)] + _FORMS)]
             if mode == "inprocess":
                 assert "action-inprocess" in assistant.log("rasa")
+                # no action server started, and the REST channel's readiness does not ask for one
+                assert not any(name.startswith("actions") for name in assistant.stack.children)
+                ready = requests.get(assistant.url + "/webhooks/rest/ready", timeout=30)
+                assert ready.status_code == 200, ready.text
+                assert assistant.stack.ready()["ready"], assistant.stack.ready()
         finally:
             assistant.stop()
     assert outlines["inprocess"] == outlines["http"]

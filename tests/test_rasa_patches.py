@@ -304,7 +304,8 @@ def test_odd_values_are_encoded_or_refused_as_json_dumps_does() -> None:
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    assistant = start_assistant(tmp_path_factory.mktemp("patches") / "data", with_console=False)
+    assistant = start_assistant(tmp_path_factory.mktemp("patches") / "data", with_console=False,
+                                env={"CANYU_ACTIONS": "http"})  # the tests below ask its action server
     try:
         yield assistant
     finally:

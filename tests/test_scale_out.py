@@ -227,14 +227,38 @@ def _stack(tmp_path: Path, **kwargs: Any) -> Stack:
     return Stack(settings=settings, model=HOME / "models" / "canyu.tar.gz", **kwargs)
 
 
+def _children_env(stack: Stack) -> Dict[str, str]:
+    """The children's environment of a stack not started (a Redis URL given: no embedded one)."""
+    stack.settings = replace(stack.settings, redis_url="redis://127.0.0.1:6379/0")
+    return stack.env()
+
+
 def test_one_worker_keeps_the_single_server_layout(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     names = [child.name for child in stack._plan()]
-    assert names == ["encoder", "actions", "rasa-5105", "console"], names
+    assert names == ["encoder", "rasa-5105", "console"], names  # the custom actions run in the Rasa server
+    assert _children_env(stack)["CANYU_ACTIONS"] == "inprocess" and not stack.runs_action_servers
     assert not (tmp_path / "data" / "run" / "haproxy-5105.cfg").exists()
     endpoints = (tmp_path / "data" / "run" / "endpoints-5105.yml").read_text()
     assert endpoints == (HOME / "endpoints.yml").read_text().replace("127.0.0.1:5055", "127.0.0.1:5155")
     assert stack.rasa_urls == ["http://127.0.0.1:5105"]
+
+
+@pytest.mark.parametrize("kwargs, in_rasa", [
+    ({}, True),
+    ({"extra_env": {"CANYU_ACTIONS": "http"}}, False),
+    ({"extra_env": {"CANYU_RASA_SPEEDUPS": "0"}}, False),  # the stock baseline: Rasa's own action calls
+    ({"with_rasa": False}, False),  # `bot shell`, `bot test`: Rasa's own command calls the action server
+    ({"workers": 2}, False),  # behind HAProxy the action servers stay (deploy/'s layout too)
+    ({"action_workers": 2}, False),
+    ({"workers": 2, "extra_env": {"CANYU_ACTIONS": "inprocess"}}, True),
+])
+def test_the_stack_starts_action_servers_only_where_rasa_calls_them(tmp_path: Path, kwargs: Dict[str, Any],
+                                                                     in_rasa: bool) -> None:
+    stack = _stack(tmp_path, **kwargs)
+    assert stack.actions_in_rasa is in_rasa and stack.runs_action_servers is not in_rasa
+    assert _children_env(stack)["CANYU_ACTIONS"] == ("inprocess" if in_rasa else "http")
+    assert any(child.name.startswith("actions") for child in stack._plan()) is not in_rasa
 
 
 @needs_haproxy

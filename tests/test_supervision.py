@@ -73,22 +73,25 @@ class Run:
         return self.out.read_text(errors="replace") if self.out.exists() else ""
 
 
-def _env(data_dir: Path, health_port: int) -> Dict[str, str]:
+def _env(data_dir: Path, health_port: int, actions: str = "") -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("REDIS_URL", "CANYU_REST_TOKEN", "RASA_TOKEN", "PROMETHEUS_MULTIPROC_DIR")
+           if k not in ("REDIS_URL", "CANYU_REST_TOKEN", "RASA_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "CANYU_ACTIONS")
            and not k.startswith(("WECHAT_", "TELEGRAM_"))}
+    if actions:
+        env["CANYU_ACTIONS"] = actions
     env.update(CANYU_DATA_DIR=str(data_dir), CANYU_HEALTH_PORT=str(health_port), PYTHONPATH=str(HOME),
                RASA_TELEMETRY_ENABLED="false", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2")
     return env
 
 
-def start_bot_run(data_dir: Path, *extra: str) -> Run:
+def start_bot_run(data_dir: Path, *extra: str, actions: str = "") -> Run:
+    """`bot run` with `extra` arguments; `actions`: `CANYU_ACTIONS` ("": `bot run`'s default, in the Rasa process)."""
     health_port, rasa_port = free_port(), free_port()
     out = data_dir.parent / f"bot-run-{health_port}.out"
     args = [sys.executable, "-m", "bot.cli", "run", "--port", str(rasa_port), "--actions-port", str(free_port()),
             "--console-port", str(free_port()), *extra]
     with open(out, "wb") as log:
-        process = subprocess.Popen(args, cwd=HOME, env=_env(data_dir, health_port), stdout=log,
+        process = subprocess.Popen(args, cwd=HOME, env=_env(data_dir, health_port, actions), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     return Run(process, data_dir, f"http://127.0.0.1:{health_port}", f"http://127.0.0.1:{rasa_port}", out)
 
@@ -156,8 +159,10 @@ def test_bot_run_replaces_a_leftover_redis_and_reports_every_child_ready(bot_run
     status, report = bot_run.ready()
     assert status == 200 and report["ready"] and report["reasons"] == []
     names = set(report["children"])
-    assert {"redis", "encoder", "actions", "console"} <= names and any(n.startswith("rasa-") for n in names), names
+    assert {"redis", "encoder", "console"} <= names and any(n.startswith("rasa-") for n in names), names
+    assert "actions" not in names  # one Rasa server runs the custom actions itself (CANYU_ACTIONS=inprocess)
     assert set(report["checks"]) == {"redis", "encoder", "actions", "rasa", "console"}
+    assert report["checks"]["actions"]["detail"].startswith("run by Rasa"), report["checks"]["actions"]
     assert report["checks"]["rasa"]["detail"].startswith("model ")
     with urllib.request.urlopen(f"{bot_run.health}/health", timeout=5) as response:
         assert response.status == 200 and json.loads(response.read())["pid"] == bot_run.process.pid
@@ -173,7 +178,7 @@ def test_bot_run_replaces_a_leftover_redis_and_reports_every_child_ready(bot_run
     _answered(bot_run)
 
 
-@pytest.mark.parametrize("which", ["actions", "rasa", "console", "redis", "encoder"])
+@pytest.mark.parametrize("which", ["rasa", "console", "redis", "encoder"])  # an action server: test_ctrl_c…
 def test_a_killed_child_is_restarted_and_messages_are_answered_again(bot_run: Run, which: str) -> None:
     _, before = bot_run.ready()
     name = next(n for n in before["children"] if n.startswith(which))
@@ -325,7 +330,7 @@ def test_ctrl_c_lets_rasa_finish_a_message_in_flight(tmp_path: Path) -> None:
     """Ctrl-C in a terminal signals the whole process group: Redis must outlive Rasa's drain."""
     import threading
 
-    run = start_bot_run(tmp_path / "data", "--no-console")
+    run = start_bot_run(tmp_path / "data", "--no-console", actions="http")  # its action server is stopped below
     actions_pid = 0
     try:
         report = run.wait_ready(START_TIMEOUT)

@@ -73,6 +73,7 @@ def channels_assistant(tmp_path_factory: Any) -> ChannelsStack:
     credentials.write_text(CREDENTIALS, encoding="utf-8")
     env = platform_env(wechat, telegram)
     env["CANYU_CONSOLE_TRUST_PROXY"] = "1"  # the attack probe comes from two addresses through X-Forwarded-For
+    env["CANYU_ACTIONS"] = "http"  # test_inbound_delivery stops the action server to see /ready fail
     try:
         assistant = start_assistant(folder / "data", credentials=credentials, env=env)
     except Exception:
