@@ -91,3 +91,21 @@ def test_how_many_full_charges_is_the_capacity_and_which_one_asks() -> None:
     assert detect_spec("哪款耳机最便宜") == "price"
     for text in ("哪款手机电池最大", "哪种颜色好看"):
         assert asks_question(text), text
+
+
+@pytest.mark.parametrize("typed, meant", [("14pro点池多大", "14pro电池多大"), ("手机言色有几种", "手机颜色有几种"),
+                                          ("耳几多少钱", "耳机多少钱"), ("14pro屏募多大", "14pro屏幕多大"),
+                                          ("保休期多久", "保修期多久")])
+def test_a_homophone_typo_of_a_kb_noun_is_read_as_it(retriever, typed: str, meant: str) -> None:  # type: ignore[no-untyped-def]
+    assert retriever._homophones.fix(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["我那副老耳机 在14上还能用吗", "充电宝哪年出的", "耳机能戴着游泳不", "你们官网下了个单",
+                                  "右边有电流声", "手环屏幕几寸", "想尝鲜内侧版"])
+def test_real_words_and_words_across_a_boundary_are_left_alone(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert retriever._homophones.fix(text) == text
+
+
+def test_a_typed_homophone_gets_the_spec(retriever) -> None:  # type: ignore[no-untyped-def]
+    found = retriever.ask("14pro点池多大")
+    assert found.entry_id == "spec:phone_14_pro:battery", found.reason

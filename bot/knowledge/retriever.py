@@ -33,6 +33,7 @@ from bot.knowledge.calibration import (
 from bot.knowledge.catalog import answer_catalog, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
+from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.multi import clause_questions, clauses, question_parts
@@ -99,6 +100,7 @@ class Retriever:
         self._spelled = spelled(clean, phrasings)  # typos are fixed towards these (bot.knowledge.terms)
         self._spelled_words = spelled(clean, phrasings, joined=False)
         self._kb_zh = "\n".join(t for t in clean + phrasings if has_cjk(t))  # for words it never uses (novel_nouns)
+        self._homophones = HomophoneFixer(self._kb_zh)  # "点池多大": its nouns typed with a homophone
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
@@ -167,7 +169,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
-        question = fix_swaps(question, self._spelled, self._spelled_words)
+        question = self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
         if result.outcome != "answer" and not result.unknown_products and lang == "en":
