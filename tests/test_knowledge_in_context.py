@@ -109,3 +109,10 @@ def test_real_words_and_words_across_a_boundary_are_left_alone(retriever, text: 
 def test_a_typed_homophone_gets_the_spec(retriever) -> None:  # type: ignore[no-untyped-def]
     found = retriever.ask("14pro点池多大")
     assert found.entry_id == "spec:phone_14_pro:battery", found.reason
+
+
+def test_two_categories_named_by_their_words_get_both_products(retriever) -> None:  # type: ignore[no-untyped-def]
+    for text in ("price of the band and the buds", "手环和耳机多少钱"):
+        assert retriever.ask(text).entry_id == "spec:band_9+buds_5:price", text
+    assert retriever.ask("耳机防水吗").entry_id == "spec:buds_5:water_resistance"
+    assert retriever.ask("除了手机 手环防水吗").entry_id == "spec:band_9:water_resistance"  # "besides" is not asked

@@ -108,11 +108,15 @@ def _category_of(text: str) -> Tuple[Optional[str], bool]:
 
 
 def category_products(products: Dict[str, Product], question: str) -> List[str]:
-    """"耳机防水吗", "你们的手机有没有512g的": a category word names the products of that category (one or several)."""
-    category, foreign = _category_of(normalise(question))
+    """"耳机防水吗", "你们的手机有没有512g的": a category word names the products of that category (one or several);
+    "price of the band and the buds": each category named, in the order named."""
+    text = normalise(question)
+    category, foreign = _category_of(text)
     if category is None or foreign:
         return []
-    return [p.id for p in products.values() if p.category == category]
+    named = sorted((found.start(), key) for key, pattern in _CATEGORY_PATTERNS.items()
+                   for found in [pattern.search(text)] if found and not _EXCEPT.search(text[:found.start()]))
+    return [p.id for _, key in named for p in products.values() if p.category == key]
 
 
 

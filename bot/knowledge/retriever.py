@@ -294,7 +294,7 @@ class Retriever:
         category has a figure for, asked as a question ("手机有几种颜色"); never for the words that also mean a fault
         ("屏裂了") or a statement ("my phone battery dies quickly")."""
         members = category_products(self.kb.products, question)
-        if len(members) == 1:
+        if len({self.kb.products[p].category for p in members}) == len(members):  # one product per category named
             return members
         return members if detect_spec(question) in _CATEGORY_SPECS and asks_question(question) else []
 
