@@ -532,6 +532,9 @@ def test_an_answered_question_is_offered_as_feedback_only_when_it_is_one(text: s
     ("tell me when the 14 pro is back", "restock_alert", 0.9, False),
     ("going on safari next month, hows the zoom on the pro", "feedback_status", 0.6, True),
     ("any update on FB3", "feedback_status", 0.9, False),
+    ("你们老板是谁", "bot_challenge", 0.9, True),  # not about the bot: the answer path
+    ("你是机器人吗", "bot_challenge", 0.99, False),
+    ("who are you", "bot_challenge", 0.95, False),
 ])
 def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str, confidence: float,
                                                          answer_path: bool) -> None:

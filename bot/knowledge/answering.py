@@ -195,7 +195,8 @@ def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
 # names that thing. The F-code flow grants a right to buy at a launch; "promo code for my first order?" (read as
 # request_fcode at 0.98) is asked of the answer path instead.
 # The same holds for a repair booking ("need a vat invoice for my company" read as book_repair), a feedback item's
-# status ("hows the zoom on the pro?" read as feedback_status) and a restock alert ("14 pro launch date").
+# status ("hows the zoom on the pro?" read as feedback_status) and a restock alert ("14 pro launch date"), and for
+# the small talk that says we are a bot ("你们老板是谁" read as bot_challenge is not a question about us).
 FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "request_fcode": r"f\s*-?\s*码|\bf\s*-?\s*codes?\b|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|"
                      r"\bpriority\b|\bpre-?order|\blaunch\b|\binvite\b|before every(?:one|body)",
@@ -204,6 +205,10 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "feedback_status": r"反馈|建议|意见|投诉|进度|进展|采纳|问题|提的|提交|下文|回音|计划|改了|修了|做了|FB\s?\d+|\bfeedback\b|"
                        r"\bsuggest\w*|\bcomplain\w*|\breport\w*|\bidea\b|\broadmap\b|\bplanned\b|\bfix\w*|\bship\w*|"
                        r"\basked for\b|\bissue\b|\bstatus\b|\bupdate\b|\bprogress\b|\baccepted\b",
+    # "你是谁", "are you a bot": the bot itself, not "你们老板是谁" or "who makes the screen" (the answer path's)
+    "bot_challenge": r"你(?!们|家)|您|机器|真人|人工|人吗|是人|自动回复|智能客服|程序|小助手|\bai\b|chatgpt|bot\b|robot|human|"
+                     r"person|\breal\b|automated|auto ?reply|machine|computer|\bprogram\b|\b(?:are|r) (?:you|u)\b|"
+                     r"\bwho (?:are|r) (?:you|u)\b|\bwhat are (?:you|u)\b|\b(?:your|ur) name\b|\byou a\b",
     "restock_alert": r"到货|补货|有货|库存|缺货|没货|到了|提醒|通知|告诉我|叫我|盯着|\bstock\b|\brestock\w*|\bback\b|\bavailable\b|"
                      r"\bnotify\b|\balert\b|\blet me know\b|\btell me when\b|\bping me\b|\bremind\b|\bsold out\b|"
                      r"\bsubscribe\b|\bmessage me\b|\btext me\b|\bwait ?-?list\b|\bwaiting list\b|候补|排队",
