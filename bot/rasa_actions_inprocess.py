@@ -1,6 +1,6 @@
 """Custom actions run inside the Rasa process (`CANYU_ACTIONS=inprocess`), not over HTTP.
 
-Why: with the `http` default every custom action call costs both processes: Rasa writes the request and reads
+Why: over HTTP every custom action call costs both processes: Rasa writes the request and reads
 the answer with aiohttp, the action server (Sanic, rasa_sdk) parses the tracker's JSON, runs the action and
 writes the answer; a form's turn makes two such calls. That was ~8% of Rasa's CPU at c=16 (the request and the
 answer, bench/profile_rasa.py) and most of the action server's 4–7 ms per message that were not the actions.
@@ -22,9 +22,9 @@ are the values the HTTP path gives:
 The executor is built and warmed (bot/warmup.py's `warm_actions`: Redis, the knowledge index, a question per
 language) in the `canyu-actions` thread as soon as the patch is installed, while Rasa loads its model; Rasa's
 server starts listening once both are done (`load_agent_on_start` wrapped), so it is ready only when warm.
-The action server that `bot run` starts still answers `/health` but gets no calls in this mode. Only with
-`CANYU_RASA_SPEEDUPS` on (the patch sits on its transport); `http` (the default) keeps every call on the wire,
-the layout of several action servers included.
+`bot run` with one Rasa server runs this mode and starts no action server (bot/runner.py `runs_action_servers`).
+Only with `CANYU_RASA_SPEEDUPS` on (the patch sits on its transport); `http` (unset, in a Rasa process started
+otherwise, and `bot run`'s layout of several servers) keeps every call on the wire.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ messages' slices at every await, so its latency is many times its own work, and 
 mean. With at most K messages admitted and the rest waiting in a FIFO queue, the CPU stays busy (K of 2–4 still
 overlap a message's waits: Redis, the encoder, the action server) while a message's latency becomes its wait in
 the queue plus its own work, shared with K-1 others instead of 15. The mean, at the same throughput, is the same
-(Little's law); the spread shrinks (docs/throughput.md, "Fifth pass").
+(Little's law); the spread should shrink. Measured on the shared 2-core host it did not, beyond the run-to-run
+noise (the tail there comes from stalls outside the processor's order), so it is off by default
+(docs/throughput.md, "Fifth pass").
 
 How: `MessageProcessor.handle_message` (wrapped, outermost of our wrappers) takes a slot of its processor's
 `Gate` before Rasa's code and gives it back after, also on an error or a cancellation. The gate only queues: a

@@ -37,7 +37,7 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   clean-up in the last save's append script (`lock-release`, bot/rasa_lock_release.py).
 - the NLU in one worker thread while other messages are in (`nlu-thread`, bot/rasa_nlu_thread.py).
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
-  default `http`): rasa_sdk's executor on our actions in a thread, with the HTTP path's values and errors.
+  which `bot run` sets for one Rasa server; unset: `http`): rasa_sdk's executor on our actions in a thread.
 - the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
 - at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
