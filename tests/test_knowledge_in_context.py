@@ -116,3 +116,19 @@ def test_two_categories_named_by_their_words_get_both_products(retriever) -> Non
         assert retriever.ask(text).entry_id == "spec:band_9+buds_5:price", text
     assert retriever.ask("耳机防水吗").entry_id == "spec:buds_5:water_resistance"
     assert retriever.ask("除了手机 手环防水吗").entry_id == "spec:band_9:water_resistance"  # "besides" is not asked
+
+
+def test_novel_english_words_are_the_kbs_own_or_typos_of_them(retriever) -> None:  # type: ignore[no-untyped-def]
+    novel = retriever._novel_words
+    assert novel("buds 5 spatial audio?") == ["spatial"]
+    assert novel("any foldable phones coming") == ["foldable"]
+    for text in ("rated charge cycles of the power bank?", "how long does the batery last", "耳机有没有空间音频",
+                 "is the screen brighter outdoors"):
+        assert "cycles" not in novel(text) and "batery" not in novel(text), text
+    assert novel("耳机有没有空间音频") == []
+
+
+@pytest.mark.parametrize("text", ["buds 5 spatial audio?", "any foldable phones coming"])
+def test_a_did_you_mean_never_offers_entries_for_a_word_the_kb_never_uses(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    found = retriever.ask(text)
+    assert found.outcome == "unsure" and "never mentions" in found.reason, found.reason

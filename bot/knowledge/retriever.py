@@ -40,7 +40,7 @@ from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
-from bot.knowledge.terms import fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
+from bot.knowledge.terms import NovelWords, fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
@@ -101,6 +101,7 @@ class Retriever:
         self._spelled_words = spelled(clean, phrasings, joined=False)
         self._kb_zh = "\n".join(t for t in clean + phrasings if has_cjk(t))  # for words it never uses (novel_nouns)
         self._homophones = HomophoneFixer(self._kb_zh)  # "点池多大": its nouns typed with a homophone
+        self._novel_words = NovelWords(self._vocabulary)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
@@ -212,7 +213,7 @@ class Retriever:
         if result.outcome != "suggest":
             return result
         named = self._named_products(question)
-        missing = ", ".join(novel_nouns(question, self._kb_zh)) or missing_spec(
+        missing = ", ".join(novel_nouns(question, self._kb_zh) or self._novel_words(question)) or missing_spec(
             [self.kb.products[p] for p in named], question, lang)
         return replace(result, outcome="unsure", reason=f"{result.reason}; never mentions {missing}") if missing else result
 
@@ -220,9 +221,7 @@ class Retriever:
                        intent_confidence: float) -> Result:
         """"can i pay for the 14 pro in instalments": the name pulls the ranking towards the product's fact documents;
         asked without it ("can i pay for it in instalments") an FAQ entry about that product, or about none, answers
-        it when it is `sure_threshold` sure or among the candidates of the question as asked (two rankings agree).
-        English only: a Chinese name is part of a run of characters ("14pro支持几代wifi"), and "它支持几代wifi" alone
-        is ranked near entries about something else (two wrong answers on our sets, none gained)."""
+        it when it is `sure_threshold` sure or among the candidates of the question as asked (docs/knowledge.md)."""
         mentions = self.matcher.find(question)
         if not mentions.spans:
             return whole

@@ -16,11 +16,11 @@ import importlib
 import re
 import string
 from collections import Counter
-from typing import Any, FrozenSet, Iterable, List
+from typing import Any, FrozenSet, Iterable, List, Set
 
-from bot.knowledge.text import _jieba, has_cjk
+from bot.knowledge.text import _EN_STOP, _jieba, has_cjk
 
-__all__ = ["vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps"]
+__all__ = ["vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps", "NovelWords"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -109,3 +109,34 @@ def novel_nouns(text: str, known_text: str) -> List[str]:
     return [pair.word for pair in posseg.lcut(text) if pair.flag in _NOUN_FLAGS and len(pair.word) >= 2
             and has_cjk(pair.word) and pair.word not in known_text]
 
+
+
+_ENDINGS = ("s", "es", "ed", "ing", "ly")
+
+
+def _deletions(word: str) -> Set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class NovelWords:
+    """The plain English words of five letters or more that the knowledge base never uses, nor one letter off one
+    it uses: "buds 5 spatial audio?", "any foldable phones coming", "spotify offline on band 9?". For the "did
+    you mean" band only, like `novel_nouns` for Chinese: the entries near such a question cannot be about it."""
+
+    def __init__(self, known: FrozenSet[str]) -> None:
+        self._known = known
+        self._deleted = {d for w in known if len(w) >= 4 and w.isalpha() for d in _deletions(w)}
+
+    def _near(self, word: str) -> bool:
+        """A word of the KB with an ending ("cycles"), or one letter added, missing or changed (a typo)."""
+        if any(word.endswith(e) and (word[:-len(e)] in self._known or word[:-len(e)] + "e" in self._known)
+               for e in _ENDINGS):
+            return True
+        deleted = _deletions(word)
+        return word in self._deleted or bool(deleted & self._known) or bool(deleted & self._deleted)
+
+    def __call__(self, text: str) -> List[str]:
+        if has_cjk(text or ""):
+            return []
+        return [w for w in re.findall(r"[a-z]+", (text or "").lower())
+                if len(w) >= 5 and w not in _EN_STOP and w not in self._known and not self._near(w)]
