@@ -39,6 +39,7 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
   which `bot run` sets for one Rasa server; unset: `http`): rasa_sdk's executor on our actions in a thread.
 - the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
+- the garbage collector's thresholds (`gc-thresholds`, bot/rasa_gc.py; `CANYU_GC_THRESHOLDS`, default 10000,10,10).
 - at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
   `init_copy` copies slots without `copy.copy`'s protocol look-ups (`tracker-copy`).
@@ -77,6 +78,7 @@ from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_th
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
 from bot.rasa_admission import install_admission
+from bot.rasa_gc import install_gc_thresholds, restore_gc_thresholds
 from bot.rasa_gil import install_gil_switch, restore_gil_switch
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_lock_release import install_lock_release
@@ -148,18 +150,11 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("event-class-cache")
         _install_action_transport()
         _ACTIVE.append("action-keepalive")
-        install_rule_lookup(_ORIGINALS)
-        _ACTIVE.append("rule-lookup")
-        install_failsafe_init(_ORIGINALS)
-        _ACTIVE.append("store-init")
-        install_graph_plans(_ORIGINALS)
-        _ACTIVE.append("graph-plans")
-        install_init_copy(_ORIGINALS)
-        _ACTIVE.append("tracker-copy")
-        install_past_states(_ORIGINALS)
-        _ACTIVE.append("past-states")
-        install_memo_keys(_ORIGINALS)
-        _ACTIVE.append("memo-keys")
+        for name, patch in (("rule-lookup", install_rule_lookup), ("store-init", install_failsafe_init),
+                            ("graph-plans", install_graph_plans), ("tracker-copy", install_init_copy),
+                            ("past-states", install_past_states), ("memo-keys", install_memo_keys)):
+            patch(_ORIGINALS)
+            _ACTIVE.append(name)
         if nlu_thread_enabled(env):
             install_nlu_thread(_ORIGINALS)
             _ACTIVE.append("nlu-thread")
@@ -167,6 +162,8 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("lock-release")
         if install_gil_switch(env):
             _ACTIVE.append("gil-switch")
+        if install_gc_thresholds(env):
+            _ACTIVE.append("gc-thresholds")
         if install_admission(_ORIGINALS, max_inflight(env)):  # last: the outermost `handle_message`
             _ACTIVE.append("admission")
         if actions_in_process(env):
@@ -198,6 +195,7 @@ def uninstall() -> None:
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
     restore_gil_switch()
+    restore_gc_thresholds()
     _ORIGINALS.clear()
     _ACTIVE.clear()
     _SESSIONS.clear()
