@@ -132,3 +132,18 @@ def test_novel_english_words_are_the_kbs_own_or_typos_of_them(retriever) -> None
 def test_a_did_you_mean_never_offers_entries_for_a_word_the_kb_never_uses(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
     found = retriever.ask(text)
     assert found.outcome == "unsure" and "never mentions" in found.reason, found.reason
+
+
+def test_wearing_it_for_the_dishes_is_a_water_question_and_a_question() -> None:
+    from bot.knowledge.answering import asks_question
+
+    assert detect_spec("手环9洗碗的时候戴着没事吧") == "water_resistance"
+    assert asks_question("手环9洗碗的时候戴着没事吧") and asks_question("耳机跑步戴着不要紧吧")
+    assert not asks_question("那就买吧")
+
+
+@pytest.mark.parametrize("text", ["do u guys sell vr headsets", "你们有扫地机器人吗", "有没有卖电饭煲"])
+def test_a_kind_of_gadget_we_do_not_make_gets_the_range(text: str) -> None:
+    found = answer_catalog(KB.products, text, [], "zh" if "有" in text else "en")
+    assert found is not None and found.entry_id == "catalog:lineup", text
+    assert found.text.startswith(("That's not something we make", "扫地", "电饭煲")), found.text

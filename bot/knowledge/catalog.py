@@ -33,7 +33,11 @@ CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
 # Product kinds people ask for that the brand does not make: never answered with the range.
 _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|tablets?|\bpads?\b|watch(?:es)?|routers?|"
                        r"speakers?|cameras?|(?:e-?)?scooters?|e-?bikes?|\bcars?\b|drones?|电脑|笔记本|电视|平板|手表|路由器|音箱|相机|"
-                       r"滑板车|汽车|电动车|电瓶车|平衡车|无人机")
+                       r"滑板车|汽车|电动车|电瓶车|平衡车|无人机|"
+                       # other makers' ranges: a fan asks "do you sell …" of every kind of gadget
+                       r"\bvr\b|headsets?|smart ?glasses|vacuums?|robot vacuums?|kettles?|rice cookers?|air fryers?|fridges?|"
+                       r"monitors?|keyboards?|\bmice\b|printers?|consoles?|e-?readers?|toothbrush(?:es)?|shavers?|hair ?dryers?|"
+                       r"头显|眼镜|扫地机|吸尘器|电饭煲|空气炸锅|冰箱|空调|洗衣机|显示器|键盘|鼠标|打印机|游戏机|电动牙刷|剃须刀|吹风机")
 _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
              r"power ?banks|portable chargers|stuff|things)")
 _NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
