@@ -7,10 +7,11 @@ thresholds (700, 10, 10) an 8,000-message run at c=16 had 17–21 full collectio
 messages waited for one, the p95–p99 region (docs/throughput.md, fifth pass). A larger generation-0 threshold
 collects the young objects less often, so fewer of them survive into the older generations while still in use (a
 message's objects live for tens of ms), and the full collections, which wait for the old generation to grow by
-25%, come far less often (12 → 1, 11 → 1, 17 → 1 in three runs; p99 better in two of them). Objects freed by
-reference counting go as before; only cyclic garbage waits a little longer.
+25%, come far less often (12 → 1, 11 → 1, 17 → 1 in three runs). But p99 and msg/s were better in two A/Bs of
+four and worse in two, so Python's thresholds stay the default. Objects freed by reference counting go as before;
+only cyclic garbage waits a little longer.
 
-`CANYU_GC_THRESHOLDS`: `DEFAULT_THRESHOLDS` unless set; three numbers (`gc.set_threshold`'s), or `off` for
+`CANYU_GC_THRESHOLDS`: three numbers (`gc.set_threshold`'s), e.g. `SUGGESTED_THRESHOLDS`; unset or `off`:
 Python's. Only with `CANYU_RASA_SPEEDUPS` on, in the Rasa process (bot/rasa_patches.py).
 """
 
@@ -21,22 +22,20 @@ from typing import Mapping, Optional, Tuple
 
 from bot.errors import ConfigError
 
-__all__ = ["DEFAULT_THRESHOLDS", "PYTHON_THRESHOLDS", "gc_thresholds", "install_gc_thresholds",
+__all__ = ["SUGGESTED_THRESHOLDS", "PYTHON_THRESHOLDS", "gc_thresholds", "install_gc_thresholds",
            "restore_gc_thresholds"]
 
 PYTHON_THRESHOLDS = (700, 10, 10)
 """Python's own thresholds (nothing else in Canyu changes them)."""
-DEFAULT_THRESHOLDS = (10_000, 10, 10)
-"""Generation 0 collected every 10,000 allocations instead of 700 (docs/throughput.md, fifth pass)."""
+SUGGESTED_THRESHOLDS = (10_000, 10, 10)
+"""Generation 0 collected every 10,000 allocations instead of 700: what the fifth pass measured
+(docs/throughput.md)."""
 
 
 def gc_thresholds(env: Mapping[str, str]) -> Optional[Tuple[int, int, int]]:
-    """`CANYU_GC_THRESHOLDS` as three numbers (`10000,10,10`); unset or empty: `DEFAULT_THRESHOLDS`; `off`: None,
-    Python's are kept."""
+    """`CANYU_GC_THRESHOLDS` as three numbers (`10000,10,10`); unset, empty or `off`: None, Python's are kept."""
     raw = env.get("CANYU_GC_THRESHOLDS", "").strip()
-    if not raw:
-        return DEFAULT_THRESHOLDS
-    if raw.lower() in ("off", "0", "no", "false"):
+    if not raw or raw.lower() in ("off", "0", "no", "false"):
         return None
     parts = [part.strip() for part in raw.split(",")]
     if len(parts) != 3 or not all(part.isdigit() and int(part) > 0 for part in parts):

@@ -1,5 +1,5 @@
 """`CANYU_GC_THRESHOLDS` (bot/rasa_gc.py) sets the Rasa process's garbage-collector thresholds with the other
-patches (by default; `off`: Python's), only with the speed-ups, and `uninstall` puts Python's back; a bad value is refused
+patches, only when asked and only with the speed-ups, and `uninstall` puts Python's back; a bad value is refused
 with the value and the fix."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from bot import rasa_patches
 from bot.errors import ConfigError
-from bot.rasa_gc import DEFAULT_THRESHOLDS, PYTHON_THRESHOLDS, gc_thresholds
+from bot.rasa_gc import PYTHON_THRESHOLDS, SUGGESTED_THRESHOLDS, gc_thresholds
 
 
 def test_the_thresholds_are_set_when_asked_and_put_back() -> None:
@@ -18,10 +18,9 @@ def test_the_thresholds_are_set_when_asked_and_put_back() -> None:
     assert gc.get_threshold() == PYTHON_THRESHOLDS
     rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
     try:
-        assert "gc-thresholds" in rasa_patches.active() and gc.get_threshold() == DEFAULT_THRESHOLDS
+        assert "gc-thresholds" not in rasa_patches.active() and gc.get_threshold() == PYTHON_THRESHOLDS
     finally:
         rasa_patches.uninstall()
-    assert gc.get_threshold() == PYTHON_THRESHOLDS
     rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GC_THRESHOLDS": "off"})
     try:
         assert "gc-thresholds" not in rasa_patches.active() and gc.get_threshold() == PYTHON_THRESHOLDS
@@ -42,8 +41,9 @@ def test_the_thresholds_are_set_when_asked_and_put_back() -> None:
 
 
 def test_bad_values_are_refused() -> None:
-    assert gc_thresholds({}) == gc_thresholds({"CANYU_GC_THRESHOLDS": " "}) == DEFAULT_THRESHOLDS
+    assert gc_thresholds({}) is gc_thresholds({"CANYU_GC_THRESHOLDS": " "}) is None
     assert gc_thresholds({"CANYU_GC_THRESHOLDS": "off"}) is None
+    assert gc_thresholds({"CANYU_GC_THRESHOLDS": "10000,10,10"}) == SUGGESTED_THRESHOLDS
     assert gc_thresholds({"CANYU_GC_THRESHOLDS": "5000,20,10"}) == (5000, 20, 10)
     for bad in ("fast", "10000,10", "10000,0,10", "-1,10,10", "1e4,10,10"):
         with pytest.raises(ConfigError, match="CANYU_GC_THRESHOLDS="):
