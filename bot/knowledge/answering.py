@@ -74,7 +74,7 @@ _QUESTION = re.compile(
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may|any|is there|"
     r"are there)\b|\b(?:make|sell|have|offer|carry) any\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
-    r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|how (?:do|can|to|long|much)|can i|should i|"
+    r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
     re.IGNORECASE,
 )

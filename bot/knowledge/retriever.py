@@ -173,7 +173,7 @@ class Retriever:
         question = self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
-        if result.outcome != "answer" and not result.unknown_products and lang == "en":
+        if result.outcome != "answer" and not result.unknown_products and lang == "en" and asks_question(question):
             result = self._without_names(question, lang, result, intent, intent_confidence)
         if result.outcome != "answer" and result.candidates and not result.unknown_products and not [
                 t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]:
@@ -220,8 +220,8 @@ class Retriever:
     def _without_names(self, question: str, lang: str, whole: Result, intent: Optional[str],
                        intent_confidence: float) -> Result:
         """"can i pay for the 14 pro in instalments": the name pulls the ranking towards the product's fact documents;
-        asked without it ("can i pay for it in instalments") an FAQ entry about that product, or about none, answers
-        it when it is `sure_threshold` sure or among the candidates of the question as asked (docs/knowledge.md)."""
+        asked without it ("can i pay for it in instalments") an FAQ entry about that product, or about none, answers the
+        question when it is `sure_threshold` sure or among the candidates of the question as asked (docs/knowledge.md)."""
         mentions = self.matcher.find(question)
         if not mentions.spans:
             return whole
