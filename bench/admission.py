@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import Inbox, Tally, Target  # noqa: E402
-from bench.throughput import Row, conversations_for, cpu_seconds, load, row, start  # noqa: E402
-from bot.settings import QUIET_ENV  # noqa: E402
+from bench.load import Tally  # noqa: E402
+from bench.throughput import Row, begin, cpu_seconds, load, rounds_for, row, start, warm_targets  # noqa: E402
 
 
 def report(levels: List[int], labels: List[str], rows: Dict[str, Dict[int, Row]]) -> None:
@@ -50,15 +47,7 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="for every stack")
     parser.add_argument("--rounds", type=int, default=4, help="each level in this many rounds, stacks taking turns")
     args = parser.parse_args()
-    os.environ.update(QUIET_ENV)
-    bad = [item for item in args.env if "=" not in item]
-    if bad:
-        parser.error(f"--env {bad[0]!r}: write NAME=VALUE, e.g. CANYU_ACTIONS=inprocess")
-    common = dict(item.split("=", 1) for item in args.env)
-    print(f"# bench/admission.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    print(f"# command: {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}")
-    print(f"# machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-          flush=True)
+    common = begin(parser, "bench/admission.py", args.env)
     labels: List[str] = list(args.limits)
     stacks: Dict[str, object] = {}
     try:
@@ -68,17 +57,11 @@ def main() -> int:
                 first = next(iter(stacks.values()))
                 env["CANYU_ENCODER_URL"] = first.stack.env()["CANYU_ENCODER_URL"]  # type: ignore[attr-defined]
             stacks[label] = start(f"k{label}", env)
-        targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0, redis=a.redis)  # type: ignore[attr-defined]
-                   for label, a in stacks.items()}
-        for target in targets.values():  # warm-up, not counted
-            load(target, 4, 8, 0, Tally())
+        targets = warm_targets(stacks)
         rows: Dict[str, Dict[int, Row]] = {label: {} for label in labels}
         first_conv = 1000
         for c in args.concurrency:
-            count = conversations_for(c, args.n)
-            rounds = max(1, min(args.rounds, count // c))
-            per_round = [(count // c) // rounds * c + (c if r < (count // c) % rounds else 0) for r in range(rounds)]
-            print(f"c={c}: {count} conversations per stack in {rounds} rounds, taking turns…", flush=True)
+            per_round = rounds_for(c, args.n, args.rounds)
             tallies = {label: Tally() for label in labels}
             seconds = {label: 0.0 for label in labels}
             cpu: Dict[str, Dict[str, float]] = {label: {} for label in labels}
@@ -90,7 +73,7 @@ def main() -> int:
                         cpu[label][kind] = cpu[label].get(kind, 0.0) + used - before.get(kind, 0.0)
                 first_conv += size
             for label in labels:
-                rows[label][c] = row(count, tallies[label], seconds[label], cpu[label])
+                rows[label][c] = row(sum(per_round), tallies[label], seconds[label], cpu[label])
     finally:
         for a in reversed(list(stacks.values())):  # the encoder's owner last
             a.stop()  # type: ignore[attr-defined]

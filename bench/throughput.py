@@ -248,6 +248,37 @@ def report(levels: List[int], rows: Dict[str, Dict[int, Row]], enc: Tuple[float,
         print(f"  {'met    ' if ok else 'NOT met'} {what}: {got}")
 
 
+
+
+def warm_targets(stacks: Dict[str, Any]) -> Dict[str, Target]:
+    """A load target per stack, each warmed up first (model caches, connections; not counted)."""
+    targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0, redis=a.redis) for label, a in stacks.items()}
+    for target in targets.values():
+        load(target, 4, 8, 0, Tally())
+    return targets
+
+
+def rounds_for(c: int, n: int, rounds: int) -> List[int]:
+    """Conversations per round at concurrency `c` for about `n` messages, the stacks taking turns each round."""
+    count = conversations_for(c, n)
+    rounds = max(1, min(rounds, count // c))
+    per_round = [(count // c) // rounds * c + (c if r < (count // c) % rounds else 0) for r in range(rounds)]
+    print(f"c={c}: {count} conversations per stack in {rounds} rounds, taking turns…", flush=True)
+    return per_round
+
+def begin(parser: argparse.ArgumentParser, name: str, env: List[str], *more: List[str]) -> Dict[str, str]:
+    """Quiet logs, check every `NAME=VALUE` of `env` and `more`, print the run's header (time, command, load);
+    `env` as a dict."""
+    os.environ.update(QUIET_ENV)
+    bad = [item for item in [*env, *(i for m in more for i in m)] if "=" not in item]
+    if bad:
+        parser.error(f"--env {bad[0]!r}: write NAME=VALUE, e.g. CANYU_ACTIONS=inprocess")
+    print(f"# {name}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"# command: {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}")
+    print(f"# machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+          flush=True)
+    return dict(item.split("=", 1) for item in env)
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=400, help="messages per level at least (default 400)")
@@ -261,15 +292,7 @@ def main() -> int:
     parser.add_argument("--unique", action="store_true",
                         help="a tag on every message, so every sentence vector is encoded (no cache hits)")
     args = parser.parse_args()
-    os.environ.update(QUIET_ENV)
-    bad = [item for item in args.env + args.stock_env if "=" not in item]
-    if bad:
-        parser.error(f"--env {bad[0]!r}: write NAME=VALUE, e.g. CANYU_ACTION_VALIDATION=off")
-    ours_env = dict(item.split("=", 1) for item in args.env)
-    print(f"# bench/throughput.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    print(f"# command: {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}")
-    print(f"# machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-          flush=True)
+    ours_env = begin(parser, "bench/throughput.py", args.env, args.stock_env)
     enc = floor() if not args.no_floor else (float("nan"),) * 3
     stacks = {}
     try:
@@ -279,17 +302,11 @@ def main() -> int:
         stacks["canyu"] = start("canyu", {"CANYU_RASA_SPEEDUPS": "1", **ours_env})
         # with its Redis, a silent bot on a conversation handed to a person (two misses in a row, say) is counted as
         # handed off, not lost (bench/load.py `handed_off`)
-        targets = {label: Target(a.url, a.rest_headers, Inbox(), 120.0, 0.0, redis=a.redis)  # type: ignore[attr-defined]
-                   for label, a in stacks.items()}
-        for target in targets.values():  # warm-up, not counted: model caches, connections
-            load(target, 4, 8, 0, Tally())
+        targets = warm_targets(stacks)
         rows: Dict[str, Dict[int, Row]] = {"stock": {}, "canyu": {}}
         first = 1000
         for c in args.concurrency:
-            count = conversations_for(c, args.n)
-            rounds = max(1, min(args.rounds, count // c))
-            per_round = [(count // c) // rounds * c + (c if r < (count // c) % rounds else 0) for r in range(rounds)]
-            print(f"c={c}: {count} conversations per stack in {rounds} rounds, taking turns…", flush=True)
+            per_round = rounds_for(c, args.n, args.rounds)
             tallies = {"stock": Tally(), "canyu": Tally()}
             seconds = {"stock": 0.0, "canyu": 0.0}
             cpu: Dict[str, Dict[str, float]] = {"stock": {}, "canyu": {}}
@@ -301,7 +318,7 @@ def main() -> int:
                         cpu[label][kind] = cpu[label].get(kind, 0.0) + used - before.get(kind, 0.0)
                 first += size
             for label in rows:
-                rows[label][c] = row(count, tallies[label], seconds[label], cpu[label])
+                rows[label][c] = row(sum(per_round), tallies[label], seconds[label], cpu[label])
         rss = {label: rss_mb(a) for label, a in stacks.items()}
     finally:
         for a in stacks.values():
