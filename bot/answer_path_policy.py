@@ -47,6 +47,7 @@ from bot.knowledge.answering import (
     FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     TASK_FLOWS,
+    is_request,
     lacks_flow_words,
     only_asks_about_task,
     said_unclearly,
@@ -120,4 +121,5 @@ class AnswerPathPolicy(Policy):
         has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
         # "first time here, what products do u guys have" read as order_status at 0.24: a flow the NLU is unsure of
         # is asked of the answer path too, which starts it when nothing answers the message
-        return only_asks_about_task(message.text, has_number) or (not has_number and confidence < FLOW_CONFIDENCE)
+        return only_asks_about_task(message.text, has_number) or (
+            not has_number and confidence < FLOW_CONFIDENCE and not is_request(message.text))

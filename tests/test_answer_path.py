@@ -323,7 +323,10 @@ def test_a_flow_the_nlu_is_unsure_of_answers_a_statement_it_can_answer() -> None
     events, messages = _guarded_turn(text, 0.24)
     assert not any(e.get("event") == "followup" for e in events), events
     assert messages and "Millet Phone 14" in messages[0]["text"], messages
-    for words, confidence in (("my stuff still not here", 0.3), ("order M2026110503 status", 0.9)):
+    request = UserUttered("can you check what products i ordered", intent={"name": "order_status", "confidence": 0.3})
+    assert AnswerPathPolicy._decide(_tracker(ActionExecuted("action_listen"), request)) is None  # a request: the rule
+    for words, confidence in (("my stuff still not here", 0.3), ("order M2026110503 status", 0.9),
+                              ("can you check what products i ordered", 0.3)):
         events, messages = _guarded_turn(words, confidence)
         assert events == [{"event": "followup", "timestamp": None, "name": "order_form"}] and not messages, events
 
