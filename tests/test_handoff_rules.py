@@ -72,6 +72,16 @@ def test_anger_escalates(text: str) -> None:
     assert found is not None and found.rule == "anger", text
 
 
+def test_a_keyword_inside_a_code_of_letters_and_digits_is_no_keyword() -> None:
+    """A link code typed by a calm user ("link WTF27-SCAM7") holds no frustration or anger; the words alone do."""
+    for text in ("link WTF27-SCAM7", "my code is 9DAMN-4FUCK", "link 2WTF3-ANGR7"):
+        assert one(text, "link_identity") is None, text
+    for text, rule in (("wtf is this", "frustration"), ("wtf!!! where is my order", "frustration"),
+                       ("what a scam.", "anger"), ("真的wtf", "frustration")):
+        found = one(text)
+        assert found is not None and found.rule == rule, text
+
+
 @pytest.mark.parametrize("text, rule", [("别跟我扯机器人了 叫个真人来", "explicit_request"),
                                         ("你们卖翻新机冒充新机！！必须给个说法", "anger"),
                                         ("u charged me twice for the same order, i want my money back", "refund_dispute"),

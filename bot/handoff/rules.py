@@ -109,9 +109,11 @@ class EscalationConfig:
 
 
 def _keyword_pattern(keyword: str) -> Pattern[str]:
+    """A Latin keyword is a word of its own: not inside another word, nor inside a code of letters and digits (a
+    link code "WTF27-…" typed by a calm user is no frustration)."""
     escaped = re.escape(keyword.strip()).replace(r"\ ", r"\s+")
     if _LATIN.match(keyword):
-        return re.compile(rf"(?<![A-Za-z]){escaped}(?![A-Za-z])", re.IGNORECASE)
+        return re.compile(rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])", re.IGNORECASE)
     return re.compile(escaped, re.IGNORECASE)
 
 
