@@ -44,12 +44,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.knowledge.answering import (
     ANSWER_ACTION,
-    FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     TASK_FLOWS,
-    is_request,
+    answer_path_first,
     lacks_flow_words,
-    only_asks_about_task,
+    names_an_order,
     said_unclearly,
     small_talk_unclear,
 )
@@ -118,8 +117,4 @@ class AnswerPathPolicy(Policy):
             return True  # "right bud went silent, left still fine" leaning towards goodbye: its answer, else "bye"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
-        has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
-        # "first time here, what products do u guys have" read as order_status at 0.24: a flow the NLU is unsure of
-        # is asked of the answer path too, which starts it when nothing answers the message
-        return only_asks_about_task(message.text, has_number) or (
-            not has_number and confidence < FLOW_CONFIDENCE and not is_request(message.text))
+        return answer_path_first(message.text, names_an_order(message.entities or []), confidence)

@@ -54,9 +54,10 @@ from bot.knowledge.answering import (
     SMALL_TALK,
     TASK_FLOWS,
     AnsweringConfig,
+    answer_path_first,
     asks_question,
-    is_request,
     lacks_flow_words,
+    names_an_order,
     only_asks_about_task,
     said_unclearly,
     wants_change,
@@ -296,22 +297,23 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
 
 
 def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker, flow: str,
-                    answers: Callable[[Retriever, Result, str], bool], sure_of_flow: bool = False) -> List[Dict[Text, Any]]:
+                    answers: Callable[[Retriever, Result, str], bool],
+                    sure_of_flow: bool = False) -> List[Dict[Text, Any]]:
     """`flow` for a request ("帮我改地址", "can you…", a message naming an order), unless the message is about a
     product we do not sell. A question about the task, or a message the NLU is less than `FLOW_CONFIDENCE` sure
     wants the task ("first time here, what products do u guys have" read as order_status at 0.24), gets the
     ranking's answer when `answers` says it answers; else the flow, except for a question the NLU was unsure of
     (it gets the ranking's reply)."""
     text = tracker.latest_message.get("text") or ""
-    named = any(e.get("entity") == "order_number" for e in tracker.latest_message.get("entities") or [])
+    named = names_an_order(tracker.latest_message.get("entities") or [])
     if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
         return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
-    asks = only_asks_about_task(text, named)
-    sure = sure_of_flow or _intent(tracker)[1] >= FLOW_CONFIDENCE
-    if not asks and (named or sure or is_request(text)):  # "can you cancel it": do it, however the NLU read it
+    confidence = 1.0 if sure_of_flow else _intent(tracker)[1]
+    if not answer_path_first(text, named, confidence):  # "can you cancel it": do it, however the NLU read it
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    if not answers(retriever, result, text) and (sure or not asks):
+    unsure_question = confidence < FLOW_CONFIDENCE and only_asks_about_task(text, named)
+    if not answers(retriever, result, text) and not unsure_question:  # that one gets the ranking's reply
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 

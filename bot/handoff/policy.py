@@ -50,7 +50,7 @@ from bot import keys
 from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
-from bot.knowledge.answering import ANSWER_ACTION, only_asks_about_task
+from bot.knowledge.answering import ANSWER_ACTION, names_an_order, only_asks_about_task
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
@@ -150,8 +150,7 @@ class EscalationPolicy(Policy):
     @staticmethod
     def _asks(tracker: DialogueStateTracker) -> bool:
         message = tracker.latest_message
-        has_number = any(e.get("entity") == "order_number" for e in message.entities or [])
-        return only_asks_about_task(message.text or "", has_number)
+        return only_asks_about_task(message.text or "", names_an_order(message.entities or []))
 
     def _in_handoff(self, tracker: DialogueStateTracker) -> bool:
         """Paused before the latest session start and never resumed, or queued/with an agent in Redis (as the

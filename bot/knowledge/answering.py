@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -27,7 +27,8 @@ from bot.errors import ConfigError
 
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
-           "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE"]
+           "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
+           "answer_path_first"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -229,3 +230,16 @@ def small_talk_unclear(intent: Optional[str], confidence: float, text: str) -> b
 def only_asks_about_task(text: str, has_order_number: bool) -> bool:
     """"能改收货地址吗": a question about a task, not a request to do it, and about no order in particular."""
     return not has_order_number and asks_question(text) and not is_request(text)
+
+
+def names_an_order(entities: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether the NLU found an order number in the message."""
+    return any(e.get("entity") == "order_number" for e in entities)
+
+
+def answer_path_first(text: str, has_order_number: bool, confidence: float) -> bool:
+    """A task or guarded flow's message the answer path sees before the flow: a question about the task
+    (`only_asks_about_task`), or a statement the NLU is less than `FLOW_CONFIDENCE` sure wants it ("first time here,
+    what products do u guys have" read as order_status at 0.24); never a request or a message naming an order."""
+    return only_asks_about_task(text, has_order_number) or (
+        not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text))
