@@ -202,6 +202,19 @@ def dumps(obj: Any) -> str:
 
 
 @contextlib.contextmanager
+def rasa_patches_installed(**env: str) -> Iterator[List[str]]:
+    """Rasa's patches installed in this process with `env` (action retries off), taken out again on leaving; yields
+    the names of the active ones."""
+    from bot import rasa_patches
+
+    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", **env})
+    try:
+        yield rasa_patches.active()
+    finally:
+        rasa_patches.uninstall()
+
+
+@contextlib.contextmanager
 def lone_console(redis_url: str, log: Path, timeout: float = 90, **env: str) -> Iterator[str]:
     """`python -m bot.console` on its own, on a free port, against `redis_url`; yields its base URL.
 

@@ -11,33 +11,21 @@ import pytest
 from bot import rasa_patches
 from bot.errors import ConfigError
 from bot.rasa_gc import PYTHON_THRESHOLDS, SUGGESTED_THRESHOLDS, gc_thresholds
+from tests.harness import rasa_patches_installed
 
 
 def test_the_thresholds_are_set_when_asked_and_put_back() -> None:
     rasa_patches.uninstall()
     assert gc.get_threshold() == PYTHON_THRESHOLDS
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
-    try:
-        assert "gc-thresholds" not in rasa_patches.active() and gc.get_threshold() == PYTHON_THRESHOLDS
-    finally:
-        rasa_patches.uninstall()
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GC_THRESHOLDS": "off"})
-    try:
-        assert "gc-thresholds" not in rasa_patches.active() and gc.get_threshold() == PYTHON_THRESHOLDS
-    finally:
-        rasa_patches.uninstall()
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GC_THRESHOLDS": "5000, 20, 10"})
-    try:
-        assert "gc-thresholds" in rasa_patches.active() and gc.get_threshold() == (5000, 20, 10)
-    finally:
-        rasa_patches.uninstall()
+    with rasa_patches_installed() as active:
+        assert "gc-thresholds" not in active and gc.get_threshold() == PYTHON_THRESHOLDS
+    with rasa_patches_installed(CANYU_GC_THRESHOLDS="off") as active:
+        assert "gc-thresholds" not in active and gc.get_threshold() == PYTHON_THRESHOLDS
+    with rasa_patches_installed(CANYU_GC_THRESHOLDS="5000, 20, 10") as active:
+        assert "gc-thresholds" in active and gc.get_threshold() == (5000, 20, 10)
     assert gc.get_threshold() == PYTHON_THRESHOLDS
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GC_THRESHOLDS": "10000,10,10",
-                          "CANYU_RASA_SPEEDUPS": "0"})
-    try:  # the stock baseline keeps Python's
-        assert "gc-thresholds" not in rasa_patches.active() and gc.get_threshold() == PYTHON_THRESHOLDS
-    finally:
-        rasa_patches.uninstall()
+    with rasa_patches_installed(CANYU_GC_THRESHOLDS="10000,10,10", CANYU_RASA_SPEEDUPS="0") as active:
+        assert "gc-thresholds" not in active and gc.get_threshold() == PYTHON_THRESHOLDS  # the stock baseline
 
 
 def test_bad_values_are_refused() -> None:

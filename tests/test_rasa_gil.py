@@ -10,27 +10,19 @@ import pytest
 from bot import rasa_patches
 from bot.errors import ConfigError
 from bot.rasa_gil import gil_switch_seconds
+from tests.harness import rasa_patches_installed
 
 
 def test_the_interval_is_set_when_asked_and_put_back() -> None:
     rasa_patches.uninstall()
     before = sys.getswitchinterval()
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0"})
-    try:
-        assert "gil-switch" not in rasa_patches.active() and sys.getswitchinterval() == before
-    finally:
-        rasa_patches.uninstall()
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GIL_SWITCH_MS": "0.5"})
-    try:
-        assert "gil-switch" in rasa_patches.active() and sys.getswitchinterval() == pytest.approx(0.0005)
-    finally:
-        rasa_patches.uninstall()
+    with rasa_patches_installed() as active:
+        assert "gil-switch" not in active and sys.getswitchinterval() == before
+    with rasa_patches_installed(CANYU_GIL_SWITCH_MS="0.5") as active:
+        assert "gil-switch" in active and sys.getswitchinterval() == pytest.approx(0.0005)
     assert sys.getswitchinterval() == before
-    rasa_patches.install({"CANYU_ACTION_RETRY_S": "0", "CANYU_GIL_SWITCH_MS": "0.5", "CANYU_RASA_SPEEDUPS": "0"})
-    try:  # the stock baseline keeps Python's
-        assert "gil-switch" not in rasa_patches.active() and sys.getswitchinterval() == before
-    finally:
-        rasa_patches.uninstall()
+    with rasa_patches_installed(CANYU_GIL_SWITCH_MS="0.5", CANYU_RASA_SPEEDUPS="0") as active:
+        assert "gil-switch" not in active and sys.getswitchinterval() == before  # the stock baseline keeps Python's
 
 
 def test_bad_values_are_refused() -> None:

@@ -110,7 +110,6 @@ def novel_nouns(text: str, known_text: str) -> List[str]:
             and has_cjk(pair.word) and pair.word not in known_text]
 
 
-
 _ENDINGS = ("s", "es", "ed", "ing", "ly")
 
 
