@@ -147,3 +147,11 @@ def test_a_kind_of_gadget_we_do_not_make_gets_the_range(text: str) -> None:
     found = answer_catalog(KB.products, text, [], "zh" if "有" in text else "en")
     assert found is not None and found.entry_id == "catalog:lineup", text
     assert found.text.startswith(("That's not something we make", "扫地", "电饭煲")), found.text
+
+
+def test_a_health_figure_a_screen_fault_and_the_watts_of_a_newcomer() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    assert unheld_spec("手环9能测血压吗 我爸高血压") == "血压"  # the band measures no blood pressure: never "yes"
+    assert detect_spec("14pro的屏幕会不会烧屏") is None and detect_spec("oled burn-in on the pro?") is None  # a fault
+    assert detect_spec("充电宝 多少w的") == "charging" and detect_spec("充电宝几w") == "charging"
