@@ -13,17 +13,27 @@ only cyclic garbage waits a little longer.
 
 `CANYU_GC_THRESHOLDS`: three numbers (`gc.set_threshold`'s), e.g. `SUGGESTED_THRESHOLDS`; unset or `off`:
 Python's. Only with `CANYU_RASA_SPEEDUPS` on, in the Rasa process (bot/rasa_patches.py).
+
+**Freezing again after every full collection** (`CANYU_GC_REFREEZE`, the `gc-refreeze` patch, sixth pass): what
+survives a full collection is moved out of the collector's sight (`gc.freeze`, as the warm-up does once), so the
+next full collection walks only what was promoted since, not every kept conversation again: its pause stays a few
+ms instead of growing with the store's `RECENT` conversations (~1 ms per 1,000 objects, up to ~0.9 s). Python
+starts a full collection when the objects promoted since the last one reach 25% of what the last one kept; with
+the survivors frozen, that count is small, so full collections come more often and each is short. Objects freed
+by reference counting (the kept events when the store drops them: they hold no cycles) still go at once; only a
+cycle that was alive at a freeze and dies later is never collected (measured in docs/throughput.md, sixth pass).
 """
 
 from __future__ import annotations
 
 import gc
-from typing import Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from bot.errors import ConfigError
+from bot.speedups import gc_refreeze_enabled
 
-__all__ = ["SUGGESTED_THRESHOLDS", "PYTHON_THRESHOLDS", "gc_thresholds", "install_gc_thresholds",
-           "restore_gc_thresholds"]
+__all__ = ["SUGGESTED_THRESHOLDS", "PYTHON_THRESHOLDS", "gc_thresholds", "install_gc", "install_gc_thresholds",
+           "refreeze_after_full_collection", "restore_gc", "restore_gc_thresholds"]
 
 PYTHON_THRESHOLDS = (700, 10, 10)
 """Python's own thresholds (nothing else in Canyu changes them)."""
@@ -56,3 +66,26 @@ def install_gc_thresholds(env: Mapping[str, str]) -> bool:
 def restore_gc_thresholds() -> None:
     """Python's own thresholds again (bot/rasa_patches.py's `uninstall`)."""
     gc.set_threshold(*PYTHON_THRESHOLDS)
+
+
+def refreeze_after_full_collection(phase: str, info: Dict[str, int]) -> None:
+    """A `gc.callbacks` entry: after a full collection, freeze what survived it (see the module's docstring)."""
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
+def install_gc(env: Mapping[str, str]) -> List[str]:
+    """The collector's patches `env` asks for (`gc-thresholds`, `gc-refreeze`): the names of those installed."""
+    names = ["gc-thresholds"] if install_gc_thresholds(env) else []
+    if gc_refreeze_enabled(env):
+        if refreeze_after_full_collection not in gc.callbacks:
+            gc.callbacks.append(refreeze_after_full_collection)
+        names.append("gc-refreeze")
+    return names
+
+
+def restore_gc() -> None:
+    """Python's thresholds, and no freezing after full collections (what is frozen stays frozen)."""
+    restore_gc_thresholds()
+    while refreeze_after_full_collection in gc.callbacks:
+        gc.callbacks.remove(refreeze_after_full_collection)

@@ -39,7 +39,8 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
   which `bot run` sets for one Rasa server; unset: `http`): rasa_sdk's executor on our actions in a thread.
 - the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
-- the garbage collector's thresholds (`gc-thresholds`, bot/rasa_gc.py; `CANYU_GC_THRESHOLDS`, opt-in).
+- the garbage collector's thresholds (`gc-thresholds`, bot/rasa_gc.py; `CANYU_GC_THRESHOLDS`, opt-in), and its
+  survivors frozen after each full collection (`gc-refreeze`, `CANYU_GC_REFREEZE`).
 - at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
   `init_copy` copies slots without `copy.copy`'s protocol look-ups (`tracker-copy`).
@@ -78,7 +79,7 @@ from bot.rasa_action_domain import HEADER, ack_tracer, acknowledged, asks_for_th
 from bot.rasa_action_result import plainly_valid
 from bot.rasa_actions_inprocess import install_inprocess_actions, stop_inprocess_actions
 from bot.rasa_admission import install_admission
-from bot.rasa_gc import install_gc_thresholds, restore_gc_thresholds
+from bot.rasa_gc import install_gc, restore_gc
 from bot.rasa_gil import install_gil_switch, restore_gil_switch
 from bot.rasa_graph_runner import install_graph_plans
 from bot.rasa_lock_release import install_lock_release
@@ -162,8 +163,7 @@ def install(env: Mapping[str, str]) -> None:
         _ACTIVE.append("lock-release")
         if install_gil_switch(env):
             _ACTIVE.append("gil-switch")
-        if install_gc_thresholds(env):
-            _ACTIVE.append("gc-thresholds")
+        _ACTIVE.extend(install_gc(env))
         if install_admission(_ORIGINALS, max_inflight(env)):  # last: the outermost `handle_message`
             _ACTIVE.append("admission")
         if actions_in_process(env):
@@ -195,7 +195,7 @@ def uninstall() -> None:
         owner, _, name = key.partition(".")
         setattr(owners[owner], name, staticmethod(original) if key == "Event.resolve_by_type" else original)
     restore_gil_switch()
-    restore_gc_thresholds()
+    restore_gc()
     _ORIGINALS.clear()
     _ACTIVE.clear()
     _SESSIONS.clear()

@@ -6,7 +6,8 @@ chooses the patches of bot/rasa_patches.py, the appending tracker store (bot/sto
 whether action-server responses are validated at all; `CANYU_NLU_THREAD` (default on) whether the NLU runs
 beside Rasa's event loop; `CANYU_ACTIONS` (`http` or `inprocess`; `bot run` with one Rasa server: `inprocess`)
 whether custom actions are called over HTTP or run inside the Rasa process (bot/rasa_actions_inprocess.py);
-`CANYU_MAX_INFLIGHT` how many messages Rasa's processor works on at once (bot/rasa_admission.py). Apart from
+`CANYU_MAX_INFLIGHT` how many messages Rasa's processor works on at once (bot/rasa_admission.py);
+`CANYU_GC_REFREEZE` whether the survivors of each full garbage collection are frozen (bot/rasa_gc.py). Apart from
 bot/rasa_patches.py so that the stores can read them without importing the patches (which install through them).
 """
 
@@ -16,8 +17,8 @@ from typing import Mapping, Optional
 
 from bot.errors import ConfigError
 
-__all__ = ["ACTIONS_MODES", "DEFAULT_MAX_INFLIGHT", "actions_in_process", "actions_in_rasa",
-           "max_inflight", "nlu_thread_enabled", "speedups_enabled", "validation_enabled"]
+__all__ = ["ACTIONS_MODES", "DEFAULT_GC_REFREEZE", "DEFAULT_MAX_INFLIGHT", "actions_in_process", "actions_in_rasa",
+           "gc_refreeze_enabled", "max_inflight", "nlu_thread_enabled", "speedups_enabled", "validation_enabled"]
 
 _ON, _OFF = ("1", "on", "true", "yes"), ("0", "off", "false", "no")
 ACTIONS_MODES = ("http", "inprocess")
@@ -26,9 +27,13 @@ DEFAULT_MAX_INFLIGHT: Optional[int] = None
 lower p99 at c=16 beyond the run-to-run noise here and cost throughput in most runs (docs/throughput.md, fifth
 pass); `CANYU_MAX_INFLIGHT` turns it on."""
 
+DEFAULT_GC_REFREEZE = False
+"""Whether the Rasa process freezes what survives each full garbage collection when `CANYU_GC_REFREEZE` is unset
+(bot/rasa_gc.py; docs/throughput.md, sixth pass)."""
 
-def _switch(name: str, env: Mapping[str, str]) -> bool:
-    raw = env.get(name, "").strip().lower() or "on"
+
+def _switch(name: str, env: Mapping[str, str], default: bool = True) -> bool:
+    raw = env.get(name, "").strip().lower() or ("on" if default else "off")
     if raw in _ON:
         return True
     if raw in _OFF:
@@ -51,6 +56,12 @@ def nlu_thread_enabled(env: Mapping[str, str]) -> bool:
     """`CANYU_NLU_THREAD` (default on; only with the speed-ups): Rasa's NLU in a worker thread beside the event
     loop (bot/rasa_nlu_thread.py); off keeps it on the loop, as Rasa does."""
     return _switch("CANYU_NLU_THREAD", env)
+
+
+def gc_refreeze_enabled(env: Mapping[str, str]) -> bool:
+    """`CANYU_GC_REFREEZE` (default `DEFAULT_GC_REFREEZE`; only with the speed-ups, in the Rasa process): after
+    each full collection, freeze its survivors, so the next one walks only what came since (bot/rasa_gc.py)."""
+    return _switch("CANYU_GC_REFREEZE", env, DEFAULT_GC_REFREEZE)
 
 
 def actions_in_process(env: Mapping[str, str]) -> bool:
