@@ -121,7 +121,7 @@ def read_probe(directory: Path) -> Dict[str, List[Dict[str, Any]]]:
     out: Dict[str, List[Dict[str, Any]]] = {"rasa": [], "other": []}
     for path in directory.glob("probe-*.jsonl"):
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        argv = next((r["argv"] for r in records if r["kind"] == "argv"), [])
+        argv: List[Any] = next((r["argv"] for r in records if r["kind"] == "argv"), [])
         kind = "rasa" if any("rasa" in str(a) for a in argv) else "other"
         out[kind].extend(records)
     return out
