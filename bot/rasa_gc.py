@@ -85,7 +85,11 @@ def install_gc(env: Mapping[str, str]) -> List[str]:
 
 
 def restore_gc() -> None:
-    """Python's thresholds, and no freezing after full collections (what is frozen stays frozen)."""
+    """Python's thresholds, and no freezing after full collections; if it was on, everything frozen goes back to
+    the collector (`gc.unfreeze`: tests install and uninstall the patches in one process, whose cycles must stay
+    collectable)."""
     restore_gc_thresholds()
-    while refreeze_after_full_collection in gc.callbacks:
-        gc.callbacks.remove(refreeze_after_full_collection)
+    if refreeze_after_full_collection in gc.callbacks:
+        while refreeze_after_full_collection in gc.callbacks:
+            gc.callbacks.remove(refreeze_after_full_collection)
+        gc.unfreeze()

@@ -40,7 +40,7 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
   which `bot run` sets for one Rasa server; unset: `http`): rasa_sdk's executor on our actions in a thread.
 - the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
 - the garbage collector's thresholds (`gc-thresholds`, bot/rasa_gc.py; `CANYU_GC_THRESHOLDS`, opt-in), and its
-  survivors frozen after each full collection (`gc-refreeze`, `CANYU_GC_REFREEZE`).
+  survivors frozen after each full collection (`gc-refreeze`, `CANYU_GC_REFREEZE`, default on).
 - at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).
 - trackers (bot/rasa_tracker_patches.py): Rasa's fail-safe store makes new ones through ours (`store-init`), and
   `init_copy` copies slots without `copy.copy`'s protocol look-ups (`tracker-copy`).

@@ -27,9 +27,10 @@ DEFAULT_MAX_INFLIGHT: Optional[int] = None
 lower p99 at c=16 beyond the run-to-run noise here and cost throughput in most runs (docs/throughput.md, fifth
 pass); `CANYU_MAX_INFLIGHT` turns it on."""
 
-DEFAULT_GC_REFREEZE = False
+DEFAULT_GC_REFREEZE = True
 """Whether the Rasa process freezes what survives each full garbage collection when `CANYU_GC_REFREEZE` is unset
-(bot/rasa_gc.py; docs/throughput.md, sixth pass)."""
+(bot/rasa_gc.py): on, since it was ahead on p95, p99, msg/s and Rasa's CPU per message in every A/B at c=16
+(docs/throughput.md, sixth pass); `off` gives Python's collector back."""
 
 
 def _switch(name: str, env: Mapping[str, str], default: bool = True) -> bool:

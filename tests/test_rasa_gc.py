@@ -40,25 +40,22 @@ def test_bad_values_are_refused() -> None:
 
 
 def test_refreeze_freezes_what_a_full_collection_kept_and_is_taken_out_again() -> None:
-    """`CANYU_GC_REFREEZE=on`: after a full collection its survivors are frozen (the next one walks only what came
-    since); off, or without the speed-ups, nothing is added to `gc.callbacks`; `uninstall` takes it out."""
+    """`CANYU_GC_REFREEZE` (default on): after a full collection its survivors are frozen (the next one walks only
+    what came since); off, or without the speed-ups, nothing is added to `gc.callbacks`; `uninstall` takes it out
+    and gives what it froze back to the collector."""
     rasa_patches.uninstall()
-    frozen_before = gc.get_freeze_count()
     with rasa_patches_installed(CANYU_GC_REFREEZE="off") as active:
         assert "gc-refreeze" not in active and refreeze_after_full_collection not in gc.callbacks
     with rasa_patches_installed(CANYU_GC_REFREEZE="on", CANYU_RASA_SPEEDUPS="0") as active:
         assert "gc-refreeze" not in active and refreeze_after_full_collection not in gc.callbacks
-    try:
-        with rasa_patches_installed(CANYU_GC_REFREEZE="on") as active:
-            assert "gc-refreeze" in active and gc.callbacks.count(refreeze_after_full_collection) == 1
-            kept = [[index] for index in range(1000)]  # tracked objects that survive the collection
-            gc.collect(1)
-            assert gc.get_freeze_count() == frozen_before  # a young collection freezes nothing
-            gc.collect()
-            assert gc.get_freeze_count() >= frozen_before + len(kept)
-        assert refreeze_after_full_collection not in gc.callbacks
-    finally:
-        if frozen_before == 0:  # give the test session's objects back to the collector
-            gc.unfreeze()
+    with rasa_patches_installed() as active:
+        assert "gc-refreeze" in active and gc.callbacks.count(refreeze_after_full_collection) == 1
+        frozen_before = gc.get_freeze_count()
+        kept = [[index] for index in range(1000)]  # tracked objects that survive the collection
+        gc.collect(1)
+        assert gc.get_freeze_count() == frozen_before  # a young collection freezes nothing
+        gc.collect()
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+    assert refreeze_after_full_collection not in gc.callbacks and gc.get_freeze_count() == 0
     with pytest.raises(ConfigError, match="CANYU_GC_REFREEZE="):
         gc_refreeze_enabled({"CANYU_GC_REFREEZE": "sometimes"})
