@@ -49,6 +49,14 @@ def _build(args: argparse.Namespace) -> int:
     print(f"{'index up to date (cache)' if cached else 'index built'}: {len(retriever.index.ids)} entries, "
           f"{len(retriever.index.phrases)} phrasings, dense search {retriever.index.q_index.kind}, "
           f"model {getattr(retriever.encoder, 'name', '?')}, {time.perf_counter() - start:.1f}s")
+    examples = retriever.out_of_scope.examples
+    print("out-of-scope examples: " + ", ".join(f"{lang} {len(e.texts)} (margin {e.margin:.3f})"
+                                               for lang, e in examples.items()))
+    clashes = retriever.out_of_scope.conflicts()
+    for lang, phrasing, example, gap in sorted(clashes, key=lambda c: -c[3])[:10]:
+        print(f"  nearer to an example than to its own entry (+{gap:.3f}, {lang}): {phrasing!r} ~ {example!r}")
+    if len(clashes) > 10:
+        print(f"  … and {len(clashes) - 10} more")
     return 0
 
 

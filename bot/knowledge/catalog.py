@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bot.knowledge.answering import asks_question
 from bot.knowledge.loader import Product
+from bot.knowledge.spec_words import detect_spec
 from bot.knowledge.specs import join_list
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "CATEGORIES"]
+__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
+           "CATEGORIES"]
 
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
@@ -122,6 +125,20 @@ def category_products(products: Dict[str, Product], question: str) -> List[str]:
                    for found in [pattern.search(text)] if found and not _EXCEPT.search(text[:found.start()]))
     return [p.id for _, key in named for p in products.values() if p.category == key]
 
+
+# Specs every product of a category has a figure for (see asked_category_products).
+_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip",
+                   "release_date")
+
+
+def asked_category_products(products: Dict[str, Product], question: str) -> List[str]:
+    """The products a category word names: its only product, or all of them for the specs every product of a
+    category has a figure for, asked as a question ("手机有几种颜色"); never for the words that also mean a fault
+    ("屏裂了") or a statement ("my phone battery dies quickly")."""
+    members = category_products(products, question)
+    if len({products[p].category for p in members}) == len(members):  # one product per category named
+        return members
+    return members if detect_spec(question) in _CATEGORY_SPECS and asks_question(question) else []
 
 
 def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[str], lang: str) -> Optional[CatalogAnswer]:

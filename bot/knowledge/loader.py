@@ -299,19 +299,24 @@ def load_kb(root: Path) -> KnowledgeBase:
     if not faq and not errors:
         errors.append(f"{_rel(root / 'faq', root)}:1: no FAQ entries; add knowledge/faq/<topic>.yml with a `faq:` list")
     oos: Dict[str, List[str]] = {}
+    near: Dict[str, List[str]] = {}
     oos_file = root / "out_of_scope.yml"
     if oos_file.exists():
         doc = _read(oos_file, _rel(oos_file, root), errors)
         section = doc.get("out_of_scope") if isinstance(doc, dict) else None
-        if doc is not None and not isinstance(section, dict):
-            errors.append(f"{_rel(oos_file, root)}:{_line(doc)}: expected `out_of_scope:` with `en:` and `zh:` lists")
+        close = doc.get("near_misses") if isinstance(doc, dict) else None
+        if doc is not None and (not isinstance(section, dict) or not isinstance(close or {}, dict)):
+            errors.append(f"{_rel(oos_file, root)}:{_line(doc)}: expected `out_of_scope:` (and optionally "
+                          f"`near_misses:`) with `en:` and `zh:` lists")
         elif section:
             oos = {lang: _str_list(section.get(lang)) for lang in LANGS}
+            near = {lang: _str_list((close or {}).get(lang)) for lang in LANGS}
     if errors:
         err = DataError("\n".join(errors))
         err.errors = errors  # type: ignore[attr-defined]
         raise err
-    return KnowledgeBase(products=products, faq=faq, root=root, fingerprint=kb_fingerprint(root), out_of_scope=oos)
+    return KnowledgeBase(products=products, faq=faq, root=root, fingerprint=kb_fingerprint(root), out_of_scope=oos,
+                         near_misses=near)
 
 
 def _rel(path: Path, root: Path) -> str:

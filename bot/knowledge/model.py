@@ -80,6 +80,9 @@ class KnowledgeBase:
     root: Path
     fingerprint: str = ""
     out_of_scope: Dict[str, List[str]] = field(default_factory=dict)
+    near_misses: Dict[str, List[str]] = field(default_factory=dict)
+    """Off-topic questions close to our topics ("米粒账号密码忘了怎么办"): examples only (bot.knowledge.out_of_scope),
+    not calibration negatives, which would lower every confidence near them."""
 
     def entry(self, entry_id: str) -> Optional[FaqEntry]:
         return self.faq.get(entry_id)

@@ -38,6 +38,7 @@ class Result:
     topic: Optional[str] = None  # the intent whose topic weighed in, if any
     hedged: bool = False  # answered from the "did you mean" band: the reply says which question it answers
     other_brand: Optional[str] = None  # unsure because it asks about another brand's product (bot.knowledge.brands)
+    near_miss: Optional[str] = None  # unsure because it is nearer to this out-of-scope example (bot.knowledge.out_of_scope)
 
     def record(self) -> Dict[str, Any]:
         """A small JSON-able summary for trackers and agents; `kind` says which source won."""
@@ -47,4 +48,5 @@ class Result:
             "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
             **({"hedged": True} if self.hedged else {}),
             **({"other_brand": self.other_brand} if self.other_brand else {}),
+            **({"near_miss": self.near_miss} if self.near_miss else {}),
         }

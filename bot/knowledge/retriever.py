@@ -30,13 +30,14 @@ from bot.knowledge.calibration import (
     calibrate_scores,
     languages as _langs,
 )
-from bot.knowledge.catalog import answer_catalog, category_products
+from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.multi import clause_questions, clauses, question_parts
+from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
@@ -52,8 +53,6 @@ HEDGE_LEAD = 0.8
 
 _OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
 _ON_PRODUCT_BOOST = 0.5
-_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip",
-                   "release_date")  # see _category_products
 
 
 def kb_docs(kb: KnowledgeBase) -> List[Doc]:
@@ -106,6 +105,7 @@ class Retriever:
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
         self.pairs = PairScorer.for_index(index, load_zh_similarity(kb.root))
+        self.out_of_scope = OutOfScope.fit(index, encoder, {lang: [*qs, *kb.near_misses.get(lang, [])] for lang, qs in kb.out_of_scope.items()})  # "账号密码忘了": no entry answers it
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked,
                                           extra=self.pairs.boost if self.pairs else None)
 
@@ -173,9 +173,10 @@ class Retriever:
         question = self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
-        if result.outcome != "answer" and not result.unknown_products and lang == "en" and asks_question(question):
+        rephrase = result.outcome != "answer" and not result.unknown_products and not result.near_miss
+        if rephrase and lang == "en" and asks_question(question):
             result = self._without_names(question, lang, result, intent, intent_confidence)
-        if result.outcome != "answer" and result.candidates and not result.unknown_products and not [
+        if rephrase and result.outcome != "answer" and result.candidates and not [
                 t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]:
             # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
             result = self._by_clause(question, lang, result)
@@ -193,7 +194,7 @@ class Retriever:
             best = self._docs[result.candidates[0].entry_id].meta.get("tags") or [] if result.candidates else []
             on_topic = bool(set(best) & set(topic.tags))
             if (result.outcome != "answer" and topic.overview and intent_confidence >= self.answering.topic_confidence
-                    and on_topic and not result.unknown_products):
+                    and on_topic and not result.unknown_products and not result.near_miss):
                 overview = self.answer_entry(topic.overview, lang, reason=(
                     f"no entry confident ({result.confidence:.2f}); intent {intent} at {intent_confidence:.2f} "
                     f">= {self.answering.topic_confidence}: its topic's overview"))
@@ -271,7 +272,7 @@ class Retriever:
             return []
         lang = detect_language(question) or language or "en"
         named = self.matcher.find(question).known
-        category = [] if named else self._category_products(question)
+        category = [] if named else asked_category_products(self.kb.products, question)
         answers: List[Result] = []
         for part in parts:
             mentions = self.matcher.find(part)
@@ -287,15 +288,6 @@ class Retriever:
                 result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
                 answers.append(result)
         return answers if len(answers) >= 2 else []
-
-    def _category_products(self, question: str) -> List[str]:
-        """The products a category word names: its only product, or all of them for the specs every product of a
-        category has a figure for, asked as a question ("手机有几种颜色"); never for the words that also mean a fault
-        ("屏裂了") or a statement ("my phone battery dies quickly")."""
-        members = category_products(self.kb.products, question)
-        if len({self.kb.products[p].category for p in members}) == len(members):  # one product per category named
-            return members
-        return members if detect_spec(question) in _CATEGORY_SPECS and asks_question(question) else []
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
@@ -344,7 +336,7 @@ class Retriever:
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")
         about = mentions.known
         if not about:  # "耳机防水吗": the category's product; "你们的手机有没有512g的": the spec of every phone
-            about = self._category_products(question)
+            about = asked_category_products(self.kb.products, question)
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
         if spec is not None:
@@ -371,6 +363,10 @@ class Retriever:
         kind = str(self._docs[top.entry_id].meta.get("kind", "faq"))
         base = Result(outcome="unsure", language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known,
                       candidates=cands, kind=kind)
+        example = self.out_of_scope.nearer(question, q_vec[0], int(order[0]))
+        if example is not None:
+            return replace(base, near_miss=example,
+                           reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
         unknown = unknown_terms(question, self._vocabulary)
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
