@@ -79,6 +79,15 @@ def test_questions_without_a_question_mark() -> None:
         assert not asks_question(text), text
 
 
+def test_a_question_after_a_lead_in_or_asking_for_a_recommendation() -> None:
+    """Not filed as a suggestion when the answer path is unsure (bot/actions/product.py): it asked something."""
+    for text in ("lol could the power bank charge my drone", "ok so is the band ok in the sea", "got any tablets",
+                 "recommend a screen protector for the pro", "any recommendations for a car mount"):
+        assert asks_question(text), text
+    for text in ("haha nice", "ok thanks", "so disappointed, my battery died by noon", "also the band"):
+        assert not asks_question(text), text
+
+
 def test_the_phones_jack_or_a_wired_pair_is_not_the_earbuds() -> None:
     from bot.knowledge.catalog import category_products
 

@@ -73,7 +73,7 @@ _QUESTION = re.compile(
     r"(?:么|嘛|呢|不|没|没有|木有)(?:\W*$|\s)|吗(?!啡)|\w还是(?!不|没|一样|会|很|太|老|有点|这样|那样|挺|喜欢|觉得|想|要|算|得|用|在|能|可以|那么|这么|有)|怎么办|肿么|咋|啥|怎么|如何|(?:没事|没问题|可以|行|会坏|要紧|不要紧)吧|为什么|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
     r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|哪[款种部台一](?!天)|多少|多大|多[重厚长宽高快贵沉](?!要|新|复|启)|几[年天个种次点号月块款]|"
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may|any|is there|"
-    r"are there)\b|\b(?:make|sell|have|offer|carry) any\b|"
+    r"are there|recommend)\b|\b(?:make|sell|have|offer|carry|got) any\b|\bany recommendations?\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
@@ -108,9 +108,15 @@ def is_request(text: str) -> bool:
     return bool(_REQUEST.search((text or "").strip()))
 
 
+# What people put before a question ("lol could the power bank…", "ok so is the 14…"): not part of it.
+_LEAD_IN = re.compile(r"^(?:(?:lol|lmao|haha+|hey|hi|hello|ok(?:ay)?|so|um+|uh+|hmm+|btw|yo|guys|quick q(?:uestion)?|"
+                      r"question|sorry|also|and|but|wait)\b[\s,:;!.-]*)+", re.IGNORECASE)
+
+
 def asks_question(text: str) -> bool:
-    """Whether a message asks something ("…正常吗", "送不送", "any tips?"), whatever else it says."""
-    return bool(_QUESTION.search((text or "").strip()))
+    """Whether a message asks something ("…正常吗", "送不送", "any tips?", "lol could it…"), whatever else it says."""
+    text = (text or "").strip()
+    return bool(_QUESTION.search(text) or _QUESTION.search(_LEAD_IN.sub("", text)))
 
 
 @dataclass(frozen=True)
