@@ -154,6 +154,13 @@ def test_a_fault_is_not_a_spec_question() -> None:
     assert detect_spec("新手机屏幕有个亮点 可以换新吗") is None
 
 
+def test_the_warranty_on_a_part_is_not_its_figure() -> None:
+    assert detect_spec("warranty on the battery of the pro?") is None
+    assert detect_spec("is the band screen covered if it cracks") is None
+    assert detect_spec("14pro电池质保几年") is None
+    assert detect_spec("14 pro battery size") == "battery"
+
+
 def test_nicknames_and_abbreviations_name_the_product() -> None:
     matcher = ProductMatcher(KB.products)
     for text, pid in (("14p多少米", "phone_14_pro"), ("14p batt size", "phone_14_pro"), ("小屏那款现在卖多少", "phone_14"),

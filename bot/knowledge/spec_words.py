@@ -70,8 +70,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
                     r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
-                    # an exchange or a return, not a figure: "屏幕有亮点 能换新的么"
-                    r"换新|换货|换个新|退换|"
+                    # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
+                    r"换新|换货|换个新|退换|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
