@@ -38,7 +38,7 @@ jsonschema, `check_schema` alone 22%; ~13% in `all_subclasses` resolving event c
 - the NLU in one worker thread while other messages are in (`nlu-thread`, bot/rasa_nlu_thread.py).
 - custom actions in this process (`action-inprocess`, bot/rasa_actions_inprocess.py; `CANYU_ACTIONS=inprocess`,
   which `bot run` sets for one Rasa server; unset: `http`): rasa_sdk's executor on our actions in a thread.
-- the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default Python's 5 ms).
+- the GIL's switch interval (`gil-switch`, bot/rasa_gil.py; `CANYU_GIL_SWITCH_MS`, default 1 ms; `off`: 5 ms).
 - the garbage collector's thresholds (`gc-thresholds`, bot/rasa_gc.py; `CANYU_GC_THRESHOLDS`, opt-in), and its
   survivors frozen after each full collection (`gc-refreeze`, `CANYU_GC_REFREEZE`, default on).
 - at most K messages in the processor at once, the rest queued (`admission`, bot/rasa_admission.py).

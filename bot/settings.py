@@ -14,6 +14,7 @@ Every process of Canyu (Rasa server, action server, console, CLI) reads the same
 | `CANYU_ENCODER_URL` | (`bot run` sets it) | `tcp://HOST:PORT` of the encoder process (bot/encoder_service/); `off`: local models |
 | `CANYU_ACTIONS` | (`bot run` sets it) | `inprocess`: Rasa runs the custom actions (one Rasa server); `http` |
 | `CANYU_GC_THRESHOLDS` | (Python's) | the Rasa process's GC thresholds (bot/rasa_gc.py), e.g. `10000,10,10` |
+| `CANYU_GIL_SWITCH_MS` | `1` | the Rasa process's GIL switch interval (bot/rasa_gil.py); `off`: Python's 5 ms |
 | `CANYU_GC_REFREEZE` | `on` | the Rasa process freezes what survives each full GC (bot/rasa_gc.py); `off`: not |
 | `CANYU_MAX_INFLIGHT` | `off` | at most this many messages in Rasa's processor at once, the rest queued |
 
