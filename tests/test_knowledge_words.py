@@ -161,6 +161,12 @@ def test_the_warranty_on_a_part_is_not_its_figure() -> None:
     assert detect_spec("14 pro battery size") == "battery"
 
 
+def test_a_memory_card_is_the_card_slot_not_the_storage_figure() -> None:
+    for text in ("can i put a memory card in the 14", "14支持内存卡吗", "does the pro take an sd card"):
+        assert detect_spec(text) is None, text
+    assert detect_spec("how much memory does the 14 have") == "storage"
+
+
 def test_nicknames_and_abbreviations_name_the_product() -> None:
     matcher = ProductMatcher(KB.products)
     for text, pid in (("14p多少米", "phone_14_pro"), ("14p batt size", "phone_14_pro"), ("小屏那款现在卖多少", "phone_14"),
