@@ -88,6 +88,14 @@ def test_a_question_after_a_lead_in_or_asking_for_a_recommendation() -> None:
         assert not asks_question(text), text
 
 
+
+def test_what_it_uses_or_is_asks_and_a_rhetorical_what_does_not() -> None:
+    for text in ("你们的手机用的什么处理器", "手环是什么材质", "有什么区别"):
+        assert asks_question(text), text
+    for text in ("什么都不好用 垃圾", "这算什么事啊 气死", "不是什么大问题", "没有什么用"):
+        assert not asks_question(text), text
+
+
 def test_the_phones_jack_or_a_wired_pair_is_not_the_earbuds() -> None:
     from bot.knowledge.catalog import category_products
 
