@@ -286,6 +286,15 @@ def test_more_specs_the_data_does_not_hold() -> None:
     assert detect_spec("米粒14pro手机壳尺寸") is None  # an accessory, not the phone's screen
 
 
+
+def test_who_supplies_a_part_is_a_figure_the_data_does_not_hold() -> None:
+    from bot.knowledge.specs import unheld_spec
+
+    for text in ("who makes the screen panel on the 14", "14的屏幕是哪家供应的", "电池供应商是谁", "battery supplier?"):
+        assert unheld_spec(text) is not None, text
+    assert unheld_spec("whats the screen size of the 14") is None
+
+
 def test_a_model_possessive_without_its_apostrophe() -> None:
     matcher = ProductMatcher(KB.products)
     assert matcher.find("how fast is the 14 pros charging").known == ["phone_14_pro"]

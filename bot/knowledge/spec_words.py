@@ -94,7 +94,10 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
                       r"厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
-                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程", re.IGNORECASE)
+                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程|"
+                      # who makes a part: "who makes the screen panel on the 14", "屏幕是哪家供应的"
+                      r"\bwho (?:makes|made|supplies|manufactures)\b|\bsuppli(?:er|ed)\w*|供应商|哪家(?:供应|生产|做)|谁家的|哪个厂",
+                      re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
 _SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
