@@ -421,3 +421,13 @@ def test_everyday_battery_charging_and_sweat_wordings() -> None:
                        ("pro from 0 to full, how many mins?", "charging"), ("can i toss the buds case on a qi pad", "charging"),
                        ("what charger does the band 9 use", "charging"), ("耳机会不会进汗坏掉", "water_resistance")):
         assert detect_spec(text) == spec, text
+
+
+def test_what_to_pick_asks_for_the_range() -> None:
+    for text, entry in (("想买个运动手环 你们有啥", "catalog:lineup:band"), ("有啥适合老人用的手机吗", "catalog:lineup:phone"),
+                        ("有没有小一点的充电宝", "catalog:lineup:power_bank"),
+                        ("which of your products is good for running", "catalog:lineup")):
+        found = answer_catalog(KB.products, text, [], "zh" if "有" in text else "en")
+        assert found is not None and found.entry_id == entry, text
+    for text in ("耳机有没有黑色款式", "有没有手环的表带", "有没有耳机孔"):  # a colour, a part, a port: not the range
+        assert answer_catalog(KB.products, text, [], "zh") is None, text
