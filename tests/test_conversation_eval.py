@@ -43,6 +43,7 @@ HOLDOUT3 = HOME / "tests" / "conversations" / "holdout3.yml"  # held out, writte
 HOLDOUT4 = HOME / "tests" / "conversations" / "holdout4.yml"  # held out, written blind on 2026-11-30 (15:00 UTC)
 HOLDOUT5 = HOME / "tests" / "conversations" / "holdout5.yml"  # held out, written blind on 2026-11-30 (15:10 UTC)
 HOLDOUT6 = HOME / "tests" / "conversations" / "holdout6.yml"  # held out, written blind on 2026-11-30 (17:50 UTC)
+HOLDOUT7 = HOME / "tests" / "conversations" / "holdout7.yml"  # held out, written blind on 2026-11-30 (21:15 UTC)
 SPEC_DEV = HOME / "tests" / "conversations" / "spec_dev.yml"  # development set for spec/product words: tuned on
 
 
@@ -189,9 +190,9 @@ def test_normalise() -> None:
     assert normalise("14 Pro 的 battery 多大？") == "14pro的battery多大"
 
 
-@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, SPEC_DEV],
+@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV],
                          ids=["first_questions", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                              "spec_dev"])
+                              "holdout7", "spec_dev"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
@@ -207,8 +208,9 @@ def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
      (HOLDOUT4, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3]),
      (HOLDOUT5, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4]),
      (HOLDOUT6, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, SPEC_DEV]),
-     (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6])],
-    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "spec_dev"],
+     (HOLDOUT7, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, SPEC_DEV]),
+     (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7])],
+    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "spec_dev"],
 )
 def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
         holdout: Path, per_language: int, earlier: List[Path]) -> None:
