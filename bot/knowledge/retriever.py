@@ -41,6 +41,7 @@ from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
+from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
@@ -100,6 +101,7 @@ class Retriever:
         self._spelled_words = spelled(clean, phrasings, joined=False)
         self._kb_zh = "\n".join(t for t in clean + phrasings if has_cjk(t))  # for words it never uses (novel_nouns)
         self._homophones = HomophoneFixer(self._kb_zh)  # "点池多大": its nouns typed with a homophone
+        self._synonyms = load_synonyms(kb.root, clean + phrasings)  # "电话卡": the KB says "SIM卡"
         self._novel_words = NovelWords(self._vocabulary)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
@@ -170,7 +172,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
-        question = self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words))
+        question = self._synonyms.apply(self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words)))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
         rephrase = result.outcome != "answer" and not result.unknown_products and not result.near_miss
