@@ -431,3 +431,10 @@ def test_what_to_pick_asks_for_the_range() -> None:
         assert found is not None and found.entry_id == entry, text
     for text in ("耳机有没有黑色款式", "有没有手环的表带", "有没有耳机孔"):  # a colour, a part, a port: not the range
         assert answer_catalog(KB.products, text, [], "zh") is None, text
+
+
+def test_days_or_weeks_on_a_charge_is_the_battery() -> None:
+    for text in ("手环能撑一周不", "手环能用两个星期吗", "一周一充吗", "充一次能用半个月吗"):
+        assert detect_spec(text) == "battery", text
+    for text in ("手环用一周了 很喜欢", "买了两周就坏了"):  # how long they have had it
+        assert detect_spec(text) != "battery", text

@@ -20,6 +20,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
                 r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
+                # "手环能撑一周不", "能用两个星期吗", "一周一充": how many days or weeks on a charge
+                r"(?:撑|(?:能|可以|能够|可)用|续航)\s?(?:[一二两三四五六七八九十1-9]|几|半)\s?(?:个)?(?:周|星期|礼拜|月)|[一1两2]周一充|"
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b|待机|standby|play ?time|endurance|"
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b"),
