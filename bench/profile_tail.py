@@ -11,7 +11,7 @@ records, in every Python child of the stack:
   freezes (the warm-up's, and `CANYU_GC_REFREEZE`'s) kept from the collector that were garbage;
 - stalls of the whole process: a thread that sleeps 5 ms at a time and notes when it woke 20 ms or more late
   (it needs the GIL to run, so it sees the collector, a C call that keeps the GIL, and the host not giving the
-  process a core).
+  process a core), and for those of 40 ms or more where every other thread was when it woke.
 The load generator records every message (wall-clock start and end, its conversation's turn and text) and runs
 the same stall probe on itself. Then, for the messages over p95 and over p99: what share overlapped a full
 collection, a collector pass of any kind, a stall of the Rasa process or of the load generator; which texts and
@@ -66,7 +66,22 @@ def _stalls():
         time.sleep(0.005)
         late = time.time() - before - 0.005
         if late >= 0.020:
-            _write({"kind": "stall", "start": before + 0.005, "end": before + 0.005 + late})
+            rec = {"kind": "stall", "start": before + 0.005, "end": before + 0.005 + late}
+            if late >= 0.040:
+                rec["threads"] = _where()
+            _write(rec)
+def _where():
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = {}
+    for ident, frame in sys._current_frames().items():
+        if ident == threading.get_ident():
+            continue
+        stack = []
+        while frame is not None and len(stack) < 4:
+            stack.append("%%s:%%d %%s" %% (os.path.basename(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name))
+            frame = frame.f_back
+        out[names.get(ident, str(ident))] = stack
+    return out
 threading.Thread(target=_stalls, name="canyu-probe", daemon=True).start()
 def _leak(sig, frame):
     frozen = gc.get_freeze_count()
@@ -215,6 +230,14 @@ def main() -> int:
           f"{len(stalls)} stalls >= 20 ms ({sum(b - a for a, b in stalls) * 1000:.0f} ms, longest "
           f"{max((b - a for a, b in stalls), default=0) * 1000:.0f}); load generator: {len(own)} stalls "
           f"({sum(b - a for a, b in own) * 1000:.0f} ms)")
+    where: Counter[str] = Counter()
+    for r in rasa:
+        for thread, stack in (r.get("threads") or {}).items():
+            if stack and not thread.startswith(("canyu-probe", "Thread-")) or stack and "wait" not in stack[0]:
+                where[f"{thread}: {stack[0]}"] += 1
+    print("where the Rasa process's threads were when a stall of 40 ms or more ended (thread: innermost frame):")
+    for line, n in where.most_common(12):
+        print(f"  {n:3d}  {line}")
     spans = {"a full collection": full, "any collector pass>=2ms": anygc, "a Rasa stall>=20ms": stalls,
              "a load-generator stall": sorted(own)}
     describe(f"over p99 ({p99:.0f} ms)", [m for m in sent if m.ms > p99], sent, spans)
