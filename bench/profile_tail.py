@@ -78,7 +78,8 @@ def _where():
             continue
         stack = []
         while frame is not None and len(stack) < 4:
-            stack.append("%%s:%%d %%s" %% (os.path.basename(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name))
+            code = frame.f_code
+            stack.append("%%s:%%d %%s" %% (os.path.basename(code.co_filename), frame.f_lineno, code.co_name))
             frame = frame.f_back
         out[names.get(ident, str(ident))] = stack
     return out

@@ -1,5 +1,6 @@
 """`CANYU_GIL_SWITCH_MS` (bot/rasa_gil.py) sets the Rasa process's GIL switch interval with the other patches
-(1 ms unless told otherwise; `off`: Python's), and `uninstall` puts Python's back; a bad value is refused with the value and the fix."""
+(1 ms unless told otherwise; `off`: Python's), and `uninstall` puts Python's back; a bad value is refused with
+the value and the fix."""
 
 from __future__ import annotations
 
