@@ -175,7 +175,9 @@ class Retriever:
         question = self._synonyms.apply(self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words)))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
-        rephrase = result.outcome != "answer" and not result.unknown_products and not result.near_miss
+        # an answer an out-of-scope example turned away stays unsure; a weak "did you mean" may still be rephrased
+        turned_away = bool(result.near_miss) and result.confidence >= self.config.answer_threshold
+        rephrase = result.outcome != "answer" and not result.unknown_products and not turned_away
         if rephrase and lang == "en" and asks_question(question):
             result = self._without_names(question, lang, result, intent, intent_confidence)
         if rephrase and result.outcome != "answer" and result.candidates and not [
