@@ -36,7 +36,6 @@ def _retriever(args: argparse.Namespace, **options: Any) -> Tuple["Retriever", b
 
 def _validate(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_kb
-
     from bot.knowledge.retriever import kb_docs
     from bot.knowledge.synonyms import load_synonyms
 
