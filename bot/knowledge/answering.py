@@ -25,7 +25,7 @@ import yaml
 
 from bot.errors import ConfigError
 
-__all__ = ["ANSWER_ACTION", "AnsweringConfig", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
+__all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
            "answer_path_first"]
@@ -145,16 +145,21 @@ def _number(path: Path, name: str, value: Any, low: float, high: float) -> float
     return float(value)
 
 
+def config_section(root: Path, name: str) -> Tuple[Path, Any]:
+    """(`<root>/config.yml`, its section `name`: {} when the file or the section is missing); bad YAML names the line."""
+    path = Path(root) / "config.yml"
+    if not path.exists():
+        return path, {}
+    try:
+        return path, (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(name) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
 def load_answering(root: Path, entry_ids: Optional[List[str]] = None) -> AnsweringConfig:
     """Read `<root>/config.yml` `answering:` (missing: defaults); `entry_ids` checks the overviews exist."""
-    path = Path(root) / "config.yml"
-    raw: Dict[str, Any] = {}
-    if path.exists():
-        try:
-            raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("answering") or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    path, raw = config_section(root, "answering")
     known = {"topic_boost", "topic_confidence", "override_threshold", "topics", "other_brands"}
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional
-
-import yaml
+from typing import Dict, Iterable, Optional
 
 from bot.errors import ConfigError
+from bot.knowledge.answering import config_section
 from bot.knowledge.text import has_cjk
 
 __all__ = ["Synonyms", "load_synonyms"]
@@ -44,14 +43,7 @@ class Synonyms:
 
 def load_synonyms(root: Path, kb_texts: Iterable[str] = ()) -> Synonyms:
     """`synonyms:` of `<root>/config.yml` (none: nothing replaced); `kb_texts` checks each KB word is used."""
-    path = Path(root) / "config.yml"
-    raw: Any = {}
-    if path.exists():
-        try:
-            raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("synonyms") or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    path, raw = config_section(root, "synonyms")
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in raw.items()):
         raise ConfigError(f"{path}: synonyms must map each knowledge-base word to a list of fans' words "
                           f"(e.g. `SIM卡: [电话卡, 手机卡]`), got {raw!r}")
