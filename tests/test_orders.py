@@ -76,6 +76,31 @@ def test_sqlite_backend_seeds_the_demo_orders(tmp_path: Path) -> None:
     assert backend.get("M2026110504").status == "returned"  # type: ignore[union-attr]
 
 
+def test_processes_opening_a_new_database_together_all_get_it(tmp_path: Path) -> None:
+    """The action server and Rasa start together on a new data dir: the schema and its added columns are made
+    once (before: "duplicate column name: phone" in one of them, whose restock watcher then never started)."""
+    import threading
+
+    for round_ in range(80):
+        path = tmp_path / f"orders-{round_}.sqlite"
+        start, errors = threading.Barrier(6), []
+
+        def open_it() -> None:
+            start.wait()
+            try:
+                SqliteOrderBackend(path)
+            except StorageError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [], errors
+        assert len(SqliteOrderBackend(path).restock_alerts()) == 0
+
+
 def test_unknown_numbers_are_none(tmp_path: Path) -> None:
     backend = SqliteOrderBackend(tmp_path / "orders.sqlite")
     assert backend.get("M2026110599") is None

@@ -154,6 +154,9 @@ class SqliteOrderBackend:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
+                # one process at a time: two starting together on a new file both saw the columns missing and the
+                # second ALTER failed ("duplicate column name: phone"), which stopped its restock watcher
+                db.execute("BEGIN IMMEDIATE")
                 for statement in _SCHEMA:
                     db.execute(statement)
                 self._migrate(db)
