@@ -81,18 +81,17 @@ def test_processes_opening_a_new_database_together_all_get_it(tmp_path: Path) ->
     once (before: "duplicate column name: phone" in one of them, whose restock watcher then never started)."""
     import threading
 
+    def open_it(path: Path, start: threading.Barrier, errors: List[StorageError]) -> None:
+        start.wait()
+        try:
+            SqliteOrderBackend(path)
+        except StorageError as exc:
+            errors.append(exc)
+
     for round_ in range(80):
         path = tmp_path / f"orders-{round_}.sqlite"
-        start, errors = threading.Barrier(6), []
-
-        def open_it() -> None:
-            start.wait()
-            try:
-                SqliteOrderBackend(path)
-            except StorageError as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        start, errors = threading.Barrier(6), []  # type: threading.Barrier, List[StorageError]
+        threads = [threading.Thread(target=open_it, args=(path, start, errors)) for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:
