@@ -10,7 +10,13 @@ import pytest
 
 from bot import rasa_patches
 from bot.errors import ConfigError
-from bot.rasa_gc import PYTHON_THRESHOLDS, SUGGESTED_THRESHOLDS, gc_thresholds, refreeze_after_full_collection
+from bot.rasa_gc import (
+    PYTHON_THRESHOLDS,
+    SUGGESTED_THRESHOLDS,
+    SWEEP_EVERY,
+    gc_thresholds,
+    refreeze_after_full_collection,
+)
 from bot.speedups import gc_refreeze_enabled
 from tests.harness import rasa_patches_installed
 
@@ -59,3 +65,26 @@ def test_refreeze_freezes_what_a_full_collection_kept_and_is_taken_out_again() -
     assert refreeze_after_full_collection not in gc.callbacks and gc.get_freeze_count() == 0
     with pytest.raises(ConfigError, match="CANYU_GC_REFREEZE="):
         gc_refreeze_enabled({"CANYU_GC_REFREEZE": "sometimes"})
+
+
+def test_every_so_many_full_collections_everything_frozen_is_collectable_again() -> None:
+    """A cycle frozen alive and dead since is freed by the sweep (`SWEEP_EVERY`), so memory cannot grow for ever."""
+    import weakref
+
+    class Node:
+        pass
+
+    rasa_patches.uninstall()
+    with rasa_patches_installed():
+        node = Node()
+        node.me = node  # type: ignore[attr-defined]  # a cycle: only the collector frees it
+        gone = weakref.ref(node)
+        gc.collect()  # alive: frozen with the survivors
+        del node
+        sweeps = 0
+        while gone() is not None and sweeps < 2 * SWEEP_EVERY + 2:
+            gc.collect()
+            sweeps += 1
+        assert gone() is None, "the dead cycle is still frozen"
+        assert sweeps <= SWEEP_EVERY + 1
+    assert gc.get_freeze_count() == 0
