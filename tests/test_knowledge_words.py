@@ -434,7 +434,7 @@ def test_what_to_pick_asks_for_the_range() -> None:
 
 
 def test_days_or_weeks_on_a_charge_is_the_battery() -> None:
-    for text in ("手环能撑一周不", "手环能用两个星期吗", "一周一充吗", "充一次能用半个月吗"):
+    for text in ("手环能撑一周不", "手环能用两个星期吗", "一周一充吗", "充一次能用半个月吗", "手环充满电能撑一周不"):
         assert detect_spec(text) == "battery", text
     for text in ("手环用一周了 很喜欢", "买了两周就坏了"):  # how long they have had it
         assert detect_spec(text) != "battery", text

@@ -145,7 +145,7 @@ def unheld_spec(question: str) -> Optional[str]:
 # the question names (the screen, charging).
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
-                    r"充一次(?:电)?(?:能|可以)?用|充满(?:电)?(?:能|可以)用|一次充电(?:能|可以)用", re.IGNORECASE)
+                    r"充一次(?:电)?(?:能|可以)?[用撑]|充满(?:电)?(?:能|可以)[用撑]|一次充电(?:能|可以)[用撑]", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
 _SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸", re.IGNORECASE)
 
