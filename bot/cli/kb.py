@@ -38,9 +38,11 @@ def _validate(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_kb
     from bot.knowledge.retriever import kb_docs
     from bot.knowledge.synonyms import load_synonyms
+    from bot.knowledge.terms import kb_texts
 
     kb = load_kb(_root(args))
-    load_synonyms(kb.root, [t for d in kb_docs(kb) for t in (*d.questions, *d.passages, d.extra)])
+    answers, questions = kb_texts(kb_docs(kb), kb.products)  # the words the retriever checks synonyms against
+    load_synonyms(kb.root, answers + questions)
     phrasings = sum(len(q) for e in kb.faq.values() for q in e.questions.values())
     print(f"ok: {len(kb.products)} products, {len(kb.faq)} FAQ entries, {phrasings} question phrasings")
     return 0

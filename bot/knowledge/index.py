@@ -232,7 +232,8 @@ class HybridIndex:
         kwargs.setdefault("blocks", getattr(encoder, "blocks", None))
         return cls(docs, allv[: len(phrases)], allv[len(phrases) :], **kwargs)
 
-    def _block(self, lang: str) -> str:
+    def block_of(self, lang: str) -> str:
+        """The block of `lang`'s model (the first block for a language without its own model)."""
         return lang if lang in self.blocks else next(iter(self.blocks))
 
     def phrase_features(self, queries: Sequence[str], q_vecs: Floats) -> Dict[str, Floats]:
@@ -245,7 +246,7 @@ class HybridIndex:
         n = len(queries)
         dense_q = np.zeros((n, len(self.phrases)), np.float32)
         dense_p = np.zeros((n, len(self.docs)), np.float32)
-        langs = np.asarray([self._block(query_language(q)) for q in queries])
+        langs = np.asarray([self.block_of(query_language(q)) for q in queries])
         for lang in dict.fromkeys(langs.tolist()):
             rows = np.flatnonzero(langs == lang)
             block = self.blocks[lang]
@@ -263,7 +264,7 @@ class HybridIndex:
     def dense_cosines(self, q_vecs: Floats, queries: Sequence[str]) -> Floats:
         """(queries x phrasings) plain cosines in each query's language model (no answer mix)."""
         out = np.zeros((len(queries), len(self.phrases)), np.float32)
-        langs = np.asarray([self._block(query_language(q)) for q in queries])
+        langs = np.asarray([self.block_of(query_language(q)) for q in queries])
         for lang in dict.fromkeys(langs.tolist()):
             rows = np.flatnonzero(langs == lang)
             block = self.blocks[lang]

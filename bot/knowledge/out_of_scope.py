@@ -11,7 +11,7 @@ Nearness is the plain cosine of the question's language model (no answer mix), t
 the best example. The margin is set on the knowledge base itself when the index is built: every FAQ phrasing is
 compared with the other phrasings of its entry and with the examples, and the margin is the `QUANTILE` of
 (nearest example - nearest own phrasing), never below 0; so about 1% of the KB's own phrasings would be turned
-away. `conflicts()` lists them, for `bot eval kb` to show trainers which example and which phrasing collide.
+away. `conflicts()` lists them, for `bot kb build` to show trainers which example and which phrasing collide.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class OutOfScope:
     def fit(cls, index: HybridIndex, encoder: Any, questions: Mapping[str, Sequence[str]]) -> "OutOfScope":
         examples: Dict[str, _Examples] = {}
         for name, texts in questions.items():
-            texts, lang = [t for t in texts if t.strip()], _block(index, name)
+            texts, lang = [t for t in texts if t.strip()], index.block_of(name)
             if not texts:
                 continue
             vecs = np.asarray(encoder.encode(texts), np.float32)[:, index.blocks[lang]]
@@ -58,7 +58,7 @@ class OutOfScope:
 
     def nearer(self, question: str, q_vec: Floats, entry: int) -> Optional[str]:
         """The example `question` is nearer to than to any phrasing of entry number `entry`, by more than the margin."""
-        lang = _block(self.index, query_language(question))
+        lang = self.index.block_of(query_language(question))
         found = self.examples.get(lang)
         if found is None:
             return None
@@ -80,16 +80,13 @@ class OutOfScope:
         return out
 
 
-def _block(index: HybridIndex, lang: str) -> str:
-    return lang if lang in index.blocks else next(iter(index.blocks))
-
-
 def _own_gaps(index: HybridIndex, lang: str, vecs: Floats) -> List[Tuple[float, int, int]]:
     """For each FAQ phrasing in `lang`: (nearest example - nearest other phrasing of its entry, its row, that example)."""
     out: List[Tuple[float, int, int]] = []
     q = index.q_vecs[:, index.blocks[lang]]
     for row, phrasing in enumerate(index.phrases):
-        if index.docs[index.phrase_doc[row]].meta.get("kind", "faq") != "faq" or _block(index, query_language(phrasing)) != lang:
+        is_faq = index.docs[index.phrase_doc[row]].meta.get("kind", "faq") == "faq"
+        if not is_faq or index.block_of(query_language(phrasing)) != lang:
             continue
         siblings = np.flatnonzero(index.phrase_doc == index.phrase_doc[row])
         siblings = siblings[siblings != row]

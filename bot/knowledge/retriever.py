@@ -42,7 +42,7 @@ from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
-from bot.knowledge.terms import NovelWords, fix_swaps, novel_nouns, spelled, unknown_terms, vocabulary
+from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
 from bot.language import detect_language
@@ -92,10 +92,7 @@ class Retriever:
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
-        clean = [t for d in index.docs for t in (*d.passages, d.extra)] + [
-            n for p in kb.products.values()
-            for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v), *p.model_codes)]
-        phrasings = [q for d in index.docs for q in d.questions]
+        clean, phrasings = kb_texts(index.docs, kb.products)
         self._vocabulary = vocabulary(clean + phrasings)
         self._spelled = spelled(clean, phrasings)  # typos are fixed towards these (bot.knowledge.terms)
         self._spelled_words = spelled(clean, phrasings, joined=False)
@@ -107,7 +104,9 @@ class Retriever:
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
         # Chinese queries are also compared phrasing by phrasing by the pair model (bot/knowledge/zh_pairs.py)
         self.pairs = PairScorer.for_index(index, load_zh_similarity(kb.root))
-        self.out_of_scope = OutOfScope.fit(index, encoder, {lang: [*qs, *kb.near_misses.get(lang, [])] for lang, qs in kb.out_of_scope.items()})  # "账号密码忘了": no entry answers it
+        # "账号密码忘了": no entry answers it (bot/knowledge/out_of_scope.py)
+        self.out_of_scope = OutOfScope.fit(index, encoder, {lang: [*qs, *kb.near_misses.get(lang, [])]
+                                                            for lang, qs in kb.out_of_scope.items()})
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked,
                                           extra=self.pairs.boost if self.pairs else None)
 

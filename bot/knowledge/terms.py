@@ -16,13 +16,27 @@ import importlib
 import re
 import string
 from collections import Counter
-from typing import Any, FrozenSet, Iterable, List, Set
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Sequence, Set, Tuple
 
 from bot.knowledge.text import _EN_STOP, _jieba, has_cjk
 
-__all__ = ["vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps", "NovelWords"]
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.knowledge.index import Doc
+    from bot.knowledge.model import Product
+
+__all__ = ["kb_texts", "vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps", "NovelWords"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def kb_texts(docs: Sequence["Doc"], products: Dict[str, "Product"]) -> Tuple[List[str], List[str]]:
+    """The knowledge base's own words: (its answers, fact texts and product names, aliases and model codes; its
+    question phrasings). The retriever's vocabulary and spelling are built from them, and a synonym's KB word must
+    occur in them (bot.knowledge.synonyms)."""
+    clean = [t for d in docs for t in (*d.passages, d.extra)] + [
+        n for p in products.values()
+        for n in (*p.name.values(), *(a for v in p.aliases.values() for a in v), *p.model_codes)]
+    return clean, [q for d in docs for q in d.questions]
 
 
 def vocabulary(texts: Iterable[str], joined: bool = True) -> FrozenSet[str]:
