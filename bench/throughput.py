@@ -20,7 +20,9 @@ canyu first in the 2nd and 4th, so a busy neighbour on a shared machine weighs o
 messages over the time of that stack's own rounds. The ratio of the same run is the figure to read.
 
 Load: bench/load.py's 10-message conversations over REST, Chinese and English in turn, a fresh sender per
-conversation, `c` conversations at a time, each user sending the next message once the answer is in.
+conversation, `c` conversations at a time, each user sending the next message once the answer is in; sent by one
+event loop on one thread (bench/rest_client.py; `--client threads` gives the `requests`-per-thread client used
+before 1 Dec, whose own GIL queue at c=16 was part of the tail it measured).
 At least `n / 10` conversations per level and two per worker, rounded up to a multiple of `c`. The scripts hold
 80 distinct texts, so after the warm-up every sentence vector comes from a cache; `--unique` tags every message
 (`… #a1b2c3-1042-3`, new per run) so that each is encoded, as real users' messages are.
@@ -56,6 +58,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import EN, ZH, Inbox, Tally, Target, percentile, script  # noqa: E402
+from bench.rest_client import run_conversations  # noqa: E402
 from bot.settings import QUIET_ENV  # noqa: E402
 
 TURNS = 10
@@ -98,12 +101,20 @@ def lines(index: int, unique: bool) -> List[str]:
     return [f"{text} #{RUN_TAG}-{index}-{turn}" for turn, text in enumerate(texts)] if unique else texts
 
 
-def load(target: Target, concurrency: int, conversations: int, first: int, tally: Tally, unique: bool = False) -> float:
+CLIENTS = ("async", "threads")
+
+
+def load(target: Target, concurrency: int, conversations: int, first: int, tally: Tally, unique: bool = False,
+         client: str = "async") -> float:
     """`conversations` REST conversations, `concurrency` at a time, numbered from `first` (their scripts), into
-    `tally`; the seconds it took."""
+    `tally`; the seconds it took. `client`: "async" (bench/rest_client.py: one event loop, one thread) or
+    "threads" (bench/load.py's `requests` in a thread per conversation, the client before 1 Dec)."""
+    indices = range(first, first + conversations)
+    if client == "async":
+        return run_conversations(target, concurrency, indices, lambda i: lines(i, unique), tally)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(lambda i: target.rest(tally, lines(i, unique)), range(first, first + conversations)))
+        list(pool.map(lambda i: target.rest(tally, lines(i, unique)), indices))
     return time.perf_counter() - started
 
 
@@ -291,6 +302,9 @@ def main() -> int:
     parser.add_argument("--no-floor", action="store_true", help="skip the encoder floor")
     parser.add_argument("--unique", action="store_true",
                         help="a tag on every message, so every sentence vector is encoded (no cache hits)")
+    parser.add_argument("--client", choices=CLIENTS, default="async",
+                        help="the load generator: async (one thread, the default) or threads (requests, one per "
+                             "conversation: the client before 1 Dec, for comparing runs)")
     args = parser.parse_args()
     ours_env = begin(parser, "bench/throughput.py", args.env, args.stock_env)
     enc = floor() if not args.no_floor else (float("nan"),) * 3
@@ -313,7 +327,7 @@ def main() -> int:
             for r, size in enumerate(per_round):
                 for label in (("stock", "canyu") if r % 2 == 0 else ("canyu", "stock")):
                     before = cpu_seconds(stacks[label])
-                    seconds[label] += load(targets[label], c, size, first, tallies[label], args.unique)
+                    seconds[label] += load(targets[label], c, size, first, tallies[label], args.unique, args.client)
                     for kind, used in cpu_seconds(stacks[label]).items():
                         cpu[label][kind] = cpu[label].get(kind, 0.0) + used - before.get(kind, 0.0)
                 first += size
