@@ -17,6 +17,7 @@ Every process of Canyu (Rasa server, action server, console, CLI) reads the same
 | `CANYU_GIL_SWITCH_MS` | `1` | the Rasa process's GIL switch interval (bot/rasa_gil.py); `off`: Python's 5 ms |
 | `CANYU_GC_REFREEZE` | `on` | the Rasa process freezes what survives each full GC (bot/rasa_gc.py); `off`: not |
 | `CANYU_MAX_INFLIGHT` | `off` | at most this many messages in Rasa's processor at once, the rest queued |
+| `OPENBLAS_NUM_THREADS` | `1` (children, entry points) | numpy's BLAS threads (`QUIET_DEFAULTS`; set it to override) |
 
 This is the one module that reads the process environment. `load_settings()` reads it once and keeps a
 read-only copy in `Settings.env`; every other setting of a part (delivery retries, the order backend, the media
@@ -56,6 +57,11 @@ QUIET_ENV = {
 }
 QUIET_DEFAULTS = {
     "OMP_WAIT_POLICY": "PASSIVE",  # before torch loads: no spinning on shared cores (unless the operator says)
+    # numpy's OpenBLAS on one thread: every product a message needs (the NLU's neighbour vote, the knowledge
+    # base's scores) is one row against a few thousand, 2x faster on one thread (0.14 vs 0.29 ms idle), and a
+    # second OpenBLAS thread spins for its next job on cores the stack shares: 20.2 -> 11.8 ms of the Rasa
+    # process's CPU per message at c=16 (docs/throughput.md, seventh pass)
+    "OPENBLAS_NUM_THREADS": "1",
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,25 @@ def test_settings_keep_a_read_only_copy_of_their_environment() -> None:
     assert child["REDIS_URL"] == "redis://127.0.0.1:1/0" and child["EXTRA"] == "1"
     assert child["RASA_TELEMETRY_ENABLED"] == "false" and child["OMP_WAIT_POLICY"] == "PASSIVE"
     assert child_env(load_settings({"OMP_WAIT_POLICY": "ACTIVE"}))["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+_BLAS_THREADS = ("import numpy, threadpoolctl; "
+                 "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))")
+
+
+def _blas_threads_of_a_child(env: dict) -> int:
+    out = subprocess.run([sys.executable, "-c", _BLAS_THREADS], env={**env, "PATH": os.environ.get("PATH", "")},
+                         capture_output=True, text=True, timeout=60, check=True)
+    return int(out.stdout.strip())
+
+
+def test_children_run_numpy_on_one_blas_thread_unless_the_operator_says() -> None:
+    """A second OpenBLAS thread spins on the cores the stack shares (docs/throughput.md, seventh pass)."""
+    settings = load_settings({"CANYU_HOME": str(REPO_ROOT)})
+    assert _blas_threads_of_a_child(child_env(settings)) == 1
+    wanted = min(2, os.cpu_count() or 1)
+    overridden = load_settings({"CANYU_HOME": str(REPO_ROOT), "OPENBLAS_NUM_THREADS": str(wanted)})
+    assert _blas_threads_of_a_child(child_env(overridden)) == wanted
 
 
 def test_a_bad_port_names_the_variable() -> None:
