@@ -14,7 +14,6 @@ maps (top score, margin, raw dense and lexical similarity) to "the top entry is 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import replace
 from typing import Any, List, Optional, Sequence
@@ -36,11 +35,11 @@ from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
-from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.out_of_scope import OutOfScope
+from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
-from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
+from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
@@ -68,15 +67,6 @@ def kb_docs(kb: KnowledgeBase) -> List[Doc]:
                         extra=" ".join([*e.tags, *names]),
                         meta={"kind": "faq", "products": list(e.products), "tags": list(e.tags)}))
     return docs + fact_docs(kb)
-
-
-def _repeats(earlier: Result, later: Result) -> bool:
-    """The same entry, or an answer that opens with what an earlier part already said ("下单后多久发货 能指定顺丰吗":
-    the shipping overview repeats the shipping-time answer): saying it twice answers nothing more."""
-    if earlier.entry_id == later.entry_id:
-        return True
-    first = re.split(r"(?<=[。！？.!?])\s*|\n", (later.text or "").strip())[0].strip()
-    return len(first) >= 8 and first in (earlier.text or "")
 
 
 class Retriever:
@@ -240,57 +230,12 @@ class Retriever:
                        reason=f"asked without the product's name: {found.reason}")
 
     def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
-        """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
-        answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
-        candidates (two rankings agree on it), or two neighbouring clauses are `sure_threshold` sure of an entry about
-        the product named ("changed my mind about the buds, opened them already, can i still return?")."""
-        near = {c.entry_id for c in whole.candidates}
-        best: Optional[Result] = None
-        named = self._named_products(question)
-        names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
-        single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
-        pieces = [(piece, piece not in single) for piece in clause_questions(question)]
-        if names:  # "…突然右边就不响了": also with the earbuds another clause named
-            pieces += [(f"{names} {piece}", two) for piece, two in pieces
-                       if not self.matcher.find(piece).known and not category_products(self.kb.products, piece)]
-        for piece, two in pieces:
-            found = self._hedge(self._ask(piece, lang), piece)
-            about = set(self._docs[found.entry_id].meta.get("products") or []) if found.entry_id in self._docs else set()
-            agrees = found.entry_id in near or (two and found.confidence >= self.config.sure_threshold
-                                                and (not about or not named or bool(about & set(named))))
-            if (found.outcome == "answer" and found.kind == "faq" and agrees
-                    and found.confidence >= (best.confidence if best else 0.0)):
-                best = found
-        if best is None:
-            return whole
-        return replace(best, candidates=whole.candidates, reason=f"a clause of the message: {best.reason}")
+        return by_clause(self, question, lang, whole)
 
     def ask_parts(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
                   intent_confidence: float = 0.0) -> List[Result]:
-        """Several questions in one message (`bot.knowledge.multi`): the confident answers of its parts, one per
-        entry and in the message's order, when at least two parts are answered; else []. A part that names no
-        product is asked about the products the whole message names ("手环9 多少钱？有粉色的吗")."""
-        parts = question_parts(question)
-        if not parts:
-            return []
-        lang = detect_language(question) or language or "en"
-        named = self.matcher.find(question).known
-        category = [] if named else asked_category_products(self.kb.products, question)
-        answers: List[Result] = []
-        for part in parts:
-            mentions = self.matcher.find(part)
-            asked = part
-            about = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
-            if about and not mentions.known and not mentions.unknown:
-                asked = " ".join(self.kb.products[p].name.get(lang) or self.kb.products[p].name.get("en", p)
-                                 for p in about) + " " + part
-            result = self.ask(asked, lang, intent, intent_confidence)
-            if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
-                result = self.ask(part, lang, intent, intent_confidence)
-            if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
-                result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
-                answers.append(result)
-        return answers if len(answers) >= 2 else []
+        """Several questions in one message: the confident answers of its parts (`bot.knowledge.parts`)."""
+        return ask_parts(self, question, language, intent, intent_confidence)
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
