@@ -74,7 +74,8 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
         return []
     lang = detect_language(question) or language or "en"
     named = r.matcher.find(question).known
-    category = [] if named else asked_category_products(r.kb.products, question)
+    # "耳机能连两个手机不 另外多少钱": the earbuds' price; the phones are only what they connect to (bot.knowledge.roles)
+    category = [] if named else asked_category_products(r.kb.products, r._subject_text(question))
     answers: List[Result] = []
     for part in parts:
         mentions = r.matcher.find(part)

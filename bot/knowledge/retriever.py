@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering
-from bot.knowledge.brands import brands_named, unanswered_brands
+from bot.knowledge.brands import aside_brands, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
@@ -39,6 +39,7 @@ from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
+from bot.knowledge.roles import Roles
 from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -79,6 +80,7 @@ class Retriever:
         self.config = config
         self.matcher = ProductMatcher(kb.products)
         self.answering: AnsweringConfig = load_answering(kb.root, list(kb.faq))
+        self.roles = Roles(self.answering.other_brands)  # "充电宝能给华为手机快充吗": what ours is used with
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
@@ -197,6 +199,14 @@ class Retriever:
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
 
+    def _subject_text(self, question: str) -> str:
+        """`question` without the devices our product is only used with ("耳机能连两个手机不" → "…两个设备不",
+        `bot.knowledge.roles`), when what is left still names a product of ours; else `question` as it is."""
+        masked = self.roles.subject_text(question)
+        if masked != question and (self.matcher.find(masked).known or category_products(self.kb.products, masked)):
+            return masked
+        return question
+
     def _named_products(self, question: str) -> List[str]:
         """The products `question` names, else every product of the category it names ("耳机", "手机")."""
         return self.matcher.find(question).known or category_products(self.kb.products, question)
@@ -244,8 +254,14 @@ class Retriever:
             return result
         doc = self._docs.get(result.entry_id or "")
         texts = [*doc.questions, *doc.passages, result.text or ""] if doc is not None else [result.text or ""]
-        brands = (unanswered_brands(question, self.answering.other_brands, texts) if result.outcome != "unsure"
-                  else brands_named(question, self.answering.other_brands))
+        # "does the power bank fast charge an iPhone": the brand is only what our product is used with; an answer
+        # about the product asked about stands, and not knowing says "not sure", not "I only know ours"
+        subject = set(self._named_products(self.roles.subject_text(question)))  # none: their device is the subject
+        about = set(doc.meta.get("products") or []) if doc is not None else set()
+        ours = bool(subject & (about | set(result.products or []))) or (result.outcome == "unsure" and bool(subject))
+        used_with = (lambda start, end: self.roles.used_with(question, start, end)) if ours else None
+        brands = (unanswered_brands(question, self.answering.other_brands, texts, used_with)
+                  if result.outcome != "unsure" else aside_brands(question, self.answering.other_brands, used_with))
         if not brands:
             return result
         reason = result.reason if result.outcome == "unsure" else (
@@ -284,7 +300,7 @@ class Retriever:
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")
         about = mentions.known
         if not about:  # "耳机防水吗": the category's product; "你们的手机有没有512g的": the spec of every phone
-            about = asked_category_products(self.kb.products, question)
+            about = asked_category_products(self.kb.products, self._subject_text(question))
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
         if spec is not None:
@@ -315,7 +331,8 @@ class Retriever:
         if example is not None:
             return replace(base, near_miss=example,
                            reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
-        unknown = unknown_terms(question, self._vocabulary)
+        # another brand is the brands rule's to judge (_other_brand): "耳机连vivo手机能用吗" is about the earbuds
+        unknown = [t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
             return replace(base, outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, "
