@@ -1,14 +1,15 @@
 """What a message asks about and what our product is only used with (bot/knowledge/roles.py), the brands rule and
-the category words that follow from it (issue 14's newcomer check)."""
+the category words that follow from it, and questions the NLU cannot place (issue 14's newcomer check)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.knowledge import build_retriever
-from bot.knowledge.answering import load_answering
+from bot.knowledge.answering import asks_in_words, load_answering
 from bot.knowledge.brands import unanswered_brands
 from bot.knowledge.roles import Roles
 
@@ -55,6 +56,29 @@ def test_a_brand_ours_is_used_with_is_left_to_the_entry_about_ours() -> None:
     assert unanswered_brands(text, brands, charging, used_with) == []
     question = "is the 14 pro better than the samsung s25"
     assert unanswered_brands(question, brands, charging, lambda a, b: ROLES.used_with(question, a, b)) == ["samsung"]
+
+
+def test_a_question_in_words_is_not_a_request_to_rephrase() -> None:
+    assert asks_in_words("do you guys have a student discount")
+    assert asks_in_words("学生买手机有优惠吗")
+    assert not asks_in_words("??")
+    assert not asks_in_words("啥")
+    assert not asks_in_words("asdf qwer zxcv")                              # no question's form
+    assert not asks_in_words('/ask_product{"kb_entry": "invoice"}')
+
+
+def test_the_policy_sends_an_unplaced_question_to_the_answer_path() -> None:
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.answer_path_policy import AnswerPathPolicy
+
+    def decide(text: str) -> Any:
+        user = UserUttered(text, intent={"name": "nlu_fallback", "confidence": 0.3}, entities=[])
+        return AnswerPathPolicy._decide(DialogueStateTracker.from_events("roles", [ActionExecuted("action_listen"), user]))
+
+    assert decide("do you guys have a student discount") == "action_answer_product"
+    assert decide("asdfgh") is None                                         # the fallback ladder: please rephrase
 
 
 @pytest.fixture(scope="module")
