@@ -105,3 +105,8 @@ def test_ours_used_with_another_device_is_answered_about_ours(retriever, text: s
                                   "are airpods compatible with the 14 pro"])
 def test_their_device_as_the_subject_stays_not_sure(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
     assert retriever.ask(text).outcome == "unsure"
+
+
+def test_damaged_on_arrival_reaches_the_exchange_entry(retriever) -> None:  # type: ignore[no-untyped-def]
+    result = retriever.ask("刚买的手机有划痕 能换吗 才到两天")
+    assert (result.outcome, result.entry_id) == ("answer", "exchange_15day"), result.reason

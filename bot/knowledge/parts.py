@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from bot.knowledge.catalog import asked_category_products, category_products
 from bot.knowledge.multi import clause_questions, clauses, question_parts
@@ -41,8 +41,12 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
     answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
     candidates (two rankings agree on it), or two neighbouring clauses are `sure_threshold` sure of an entry about
     the product named ("changed my mind about the buds, opened them already, can i still return?")."""
-    near = {c.entry_id for c in whole.candidates}
+    near = {c.entry_id: rank for rank, c in enumerate(whole.candidates)}
     best: Optional[Result] = None
+
+    def key(found: Result) -> Tuple[int, float]:  # the entry the whole message ranks higher, then the surer clause
+        return -near.get(found.entry_id or "", len(near)), found.confidence
+
     named = r._named_products(question)
     names = "" if len(named) > 1 else " ".join(r.kb.products[p].name.get(lang) or p for p in named)
     single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
@@ -56,8 +60,7 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
         about = set(doc.meta.get("products") or []) if doc is not None else set()
         agrees = found.entry_id in near or (two and found.confidence >= r.config.sure_threshold
                                             and (not about or not named or bool(about & set(named))))
-        if (found.outcome == "answer" and found.kind == "faq" and agrees
-                and found.confidence >= (best.confidence if best else 0.0)):
+        if found.outcome == "answer" and found.kind == "faq" and agrees and (best is None or key(found) >= key(best)):
             best = found
     if best is None:
         return whole
