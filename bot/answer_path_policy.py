@@ -14,6 +14,14 @@ the rules, as before. The same holds for the guarded flows (`GUARDED_FLOWS`: ord
 tier, and a handoff the EscalationPolicy let through because only the intent asked for it): "how do I get
 an invoice?" is asked of the knowledge base first, and its flow runs when no FAQ entry is clearly right.
 
+**A question the NLU cannot place goes to the answer path, not to "please rephrase".**
+"do you guys have a student discount" is `nlu_fallback` (nothing in intents/ is like it), whose rule runs
+`action_fallback`: the knowledge base's second chance is silent when unsure, so the user heard "didn't quite get
+that" for a plain question. A message that asks something in words (`asks_in_words`: a question's form, at least
+three words or four Chinese characters) goes to `action_answer_product` instead: the ranking's answer, "did you
+mean", or an honest not sure (`utter_product_unsure`, which offers a colleague). Anything else (a stray "??", a
+statement, a payload) keeps the fallback ladder.
+
 **The answer path closes its turn.** `action_answer_product` and `action_answer_offer` may hand the turn to
 another action (a complaint with no clear answer → `action_file_feedback`, "yes" → the offered flow) as a
 follow-up action. No rule knows the action that ran last then, so without this the core fallback would run
@@ -47,6 +55,7 @@ from bot.knowledge.answering import (
     GUARDED_FLOWS,
     TASK_FLOWS,
     answer_path_first,
+    asks_in_words,
     lacks_flow_words,
     names_an_order,
     said_unclearly,
@@ -56,6 +65,7 @@ from bot.knowledge.answering import (
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
 OFFER_ACTION = "action_answer_offer"
+NLU_FALLBACK = "nlu_fallback"  # the intent the NLU gives a message it cannot place (config.yml `fallback_intent`)
 ANSWER_PATH_POLICY_PRIORITY = 6.5
 
 
@@ -115,6 +125,8 @@ class AnswerPathPolicy(Policy):
             return True  # "promo code for my first order?" read as request_fcode: no F-code is asked for
         if small_talk_unclear(intent, confidence, message.text):
             return True  # "right bud went silent, left still fine" leaning towards goodbye: its answer, else "bye"
+        if intent == NLU_FALLBACK and asks_in_words(message.text):
+            return True  # "do you guys have a student discount": not sure (or an answer), not "please rephrase"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
         return answer_path_first(message.text, names_an_order(message.entities or []), confidence)

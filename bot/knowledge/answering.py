@@ -24,11 +24,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.errors import ConfigError
+from bot.language import CJK_CHAR
 
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
-           "answer_path_first"]
+           "answer_path_first", "asks_in_words"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -117,6 +118,16 @@ def asks_question(text: str) -> bool:
     """Whether a message asks something ("…正常吗", "送不送", "any tips?", "lol could it…"), whatever else it says."""
     text = (text or "").strip()
     return bool(_QUESTION.search(text) or _QUESTION.search(_LEAD_IN.sub("", text)))
+
+
+def asks_in_words(text: str) -> bool:
+    """A question with words enough to be about something ("do you guys have a student discount", "学生买手机有优惠吗":
+    at least three words, or four Chinese characters), not a stray "??" or "啥": when the NLU cannot place it, the
+    honest reply is the ranking's (an answer, "did you mean", or not sure), not "please rephrase"."""
+    text = (text or "").strip()
+    if text.startswith("/") or not asks_question(text):
+        return False
+    return len(CJK_CHAR.findall(text)) >= 4 or len(re.findall(r"[A-Za-z]+", text)) >= 3
 
 
 @dataclass(frozen=True)

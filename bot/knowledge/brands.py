@@ -3,7 +3,9 @@
 The knowledge base knows our own products. When a question names another brand or its product and the entry
 the ranking chose never mentions it, that entry is about ours, not theirs: answering would be a guess dressed as
 a fact (voice rule 7: never guess). The honest reply is that we only know our own, and what we can tell about
-ours. An entry that does mention the brand ("手环9能配 iPhone 吗" → `band_iphone`) answers as usual.
+ours. An entry that does mention the brand ("手环9能配 iPhone 吗" → `band_iphone`) answers as usual, and so does an
+entry about our product when the brand is only the device it is used with ("does the power bank fast charge an
+iPhone": `bot.knowledge.roles`); "is the iphone 15 waterproof" asks about theirs.
 
 The list is the trainers': `knowledge/config.yml` `answering.other_brands`. Latin names match whole words, case
 aside ("pixel", "ipad"); Chinese names match anywhere ("苹果", "华为").
@@ -12,9 +14,9 @@ aside ("pixel", "ipad"); Chinese names match anywhere ("苹果", "华为").
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Mapping, Sequence
+from typing import Callable, Iterable, List, Mapping, Optional, Sequence
 
-__all__ = ["brands_named", "unanswered_brands"]
+__all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith"]
 
 
 def _pattern(brand: str) -> "re.Pattern[str]":
@@ -39,10 +41,23 @@ def _comes_from(text: str, brand: str) -> bool:
     return all(_COMES_FROM.search(text[max(0, m.start() - 24): m.start()]) for m in _pattern(brand).finditer(text))
 
 
-def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_texts: Iterable[str]) -> List[str]:
+# Where the brand stands in the message (start, end) -> whether it is only the device our product is used with
+UsedWith = Callable[[int, int], bool]
+
+
+def aside_brands(text: str, brands: Iterable[str], used_with: Optional[UsedWith] = None) -> List[str]:
+    """The brands of `brands` that `text` names as what it asks about: not a brand the user comes from, and not one
+    that is only the device our product is used with (`used_with`, bot.knowledge.roles: "charge my iPhone")."""
+    return [b for b in brands_named(text, brands) if not _comes_from(text, b)
+            and not (used_with is not None and all(used_with(*m.span()) for m in _pattern(b).finditer(text)))]
+
+
+def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_texts: Iterable[str],
+                      used_with: Optional[UsedWith] = None) -> List[str]:
     """The brands `text` names that none of `entry_texts` (the chosen entry's phrasings and answer) covers: by
-    the brand's own name or one of its words (`samsung: [android, 安卓]`); a brand the user comes from is left out."""
-    named = [b for b in brands_named(text, brands) if not _comes_from(text, b)]
+    the brand's own name or one of its words (`samsung: [android, 安卓]`); a brand the user comes from is left out,
+    and so is one our product is only used with (`aside_brands`)."""
+    named = aside_brands(text, brands, used_with)
     if not named:
         return []
     known = " ".join(entry_texts)

@@ -14,7 +14,6 @@ maps (top score, margin, raw dense and lexical similarity) to "the top entry is 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import replace
 from typing import Any, List, Optional, Sequence
@@ -23,7 +22,7 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering
-from bot.knowledge.brands import brands_named, unanswered_brands
+from bot.knowledge.brands import aside_brands, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
@@ -36,11 +35,12 @@ from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
-from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.out_of_scope import OutOfScope
+from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
-from bot.knowledge.specs import answer_spec, detect_spec, missing_spec, unheld_spec
+from bot.knowledge.roles import Roles
+from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
@@ -70,15 +70,6 @@ def kb_docs(kb: KnowledgeBase) -> List[Doc]:
     return docs + fact_docs(kb)
 
 
-def _repeats(earlier: Result, later: Result) -> bool:
-    """The same entry, or an answer that opens with what an earlier part already said ("下单后多久发货 能指定顺丰吗":
-    the shipping overview repeats the shipping-time answer): saying it twice answers nothing more."""
-    if earlier.entry_id == later.entry_id:
-        return True
-    first = re.split(r"(?<=[。！？.!?])\s*|\n", (later.text or "").strip())[0].strip()
-    return len(first) >= 8 and first in (earlier.text or "")
-
-
 class Retriever:
     """Answers questions from one loaded knowledge base with one built index."""
 
@@ -89,6 +80,7 @@ class Retriever:
         self.config = config
         self.matcher = ProductMatcher(kb.products)
         self.answering: AnsweringConfig = load_answering(kb.root, list(kb.faq))
+        self.roles = Roles(self.answering.other_brands)  # "充电宝能给华为手机快充吗": what ours is used with
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
@@ -207,6 +199,14 @@ class Retriever:
         result.latency_ms = (time.perf_counter() - start) * 1000
         return result
 
+    def _subject_text(self, question: str) -> str:
+        """`question` without the devices our product is only used with ("耳机能连两个手机不" → "…两个设备不",
+        `bot.knowledge.roles`), when what is left still names a product of ours; else `question` as it is."""
+        masked = self.roles.subject_text(question)
+        if masked != question and (self.matcher.find(masked).known or category_products(self.kb.products, masked)):
+            return masked
+        return question
+
     def _named_products(self, question: str) -> List[str]:
         """The products `question` names, else every product of the category it names ("耳机", "手机")."""
         return self.matcher.find(question).known or category_products(self.kb.products, question)
@@ -240,57 +240,12 @@ class Retriever:
                        reason=f"asked without the product's name: {found.reason}")
 
     def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
-        """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
-        answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
-        candidates (two rankings agree on it), or two neighbouring clauses are `sure_threshold` sure of an entry about
-        the product named ("changed my mind about the buds, opened them already, can i still return?")."""
-        near = {c.entry_id for c in whole.candidates}
-        best: Optional[Result] = None
-        named = self._named_products(question)
-        names = "" if len(named) > 1 else " ".join(self.kb.products[p].name.get(lang) or p for p in named)
-        single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
-        pieces = [(piece, piece not in single) for piece in clause_questions(question)]
-        if names:  # "…突然右边就不响了": also with the earbuds another clause named
-            pieces += [(f"{names} {piece}", two) for piece, two in pieces
-                       if not self.matcher.find(piece).known and not category_products(self.kb.products, piece)]
-        for piece, two in pieces:
-            found = self._hedge(self._ask(piece, lang), piece)
-            about = set(self._docs[found.entry_id].meta.get("products") or []) if found.entry_id in self._docs else set()
-            agrees = found.entry_id in near or (two and found.confidence >= self.config.sure_threshold
-                                                and (not about or not named or bool(about & set(named))))
-            if (found.outcome == "answer" and found.kind == "faq" and agrees
-                    and found.confidence >= (best.confidence if best else 0.0)):
-                best = found
-        if best is None:
-            return whole
-        return replace(best, candidates=whole.candidates, reason=f"a clause of the message: {best.reason}")
+        return by_clause(self, question, lang, whole)
 
     def ask_parts(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
                   intent_confidence: float = 0.0) -> List[Result]:
-        """Several questions in one message (`bot.knowledge.multi`): the confident answers of its parts, one per
-        entry and in the message's order, when at least two parts are answered; else []. A part that names no
-        product is asked about the products the whole message names ("手环9 多少钱？有粉色的吗")."""
-        parts = question_parts(question)
-        if not parts:
-            return []
-        lang = detect_language(question) or language or "en"
-        named = self.matcher.find(question).known
-        category = [] if named else asked_category_products(self.kb.products, question)
-        answers: List[Result] = []
-        for part in parts:
-            mentions = self.matcher.find(part)
-            asked = part
-            about = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
-            if about and not mentions.known and not mentions.unknown:
-                asked = " ".join(self.kb.products[p].name.get(lang) or self.kb.products[p].name.get("en", p)
-                                 for p in about) + " " + part
-            result = self.ask(asked, lang, intent, intent_confidence)
-            if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
-                result = self.ask(part, lang, intent, intent_confidence)
-            if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
-                result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
-                answers.append(result)
-        return answers if len(answers) >= 2 else []
+        """Several questions in one message: the confident answers of its parts (`bot.knowledge.parts`)."""
+        return ask_parts(self, question, language, intent, intent_confidence)
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
@@ -299,8 +254,14 @@ class Retriever:
             return result
         doc = self._docs.get(result.entry_id or "")
         texts = [*doc.questions, *doc.passages, result.text or ""] if doc is not None else [result.text or ""]
-        brands = (unanswered_brands(question, self.answering.other_brands, texts) if result.outcome != "unsure"
-                  else brands_named(question, self.answering.other_brands))
+        # "does the power bank fast charge an iPhone": the brand is only what our product is used with; an answer
+        # about the product asked about stands, and not knowing says "not sure", not "I only know ours"
+        subject = set(self._named_products(self.roles.subject_text(question)))  # none: their device is the subject
+        about = set(doc.meta.get("products") or []) if doc is not None else set()
+        ours = bool(subject & (about | set(result.products or []))) or (result.outcome == "unsure" and bool(subject))
+        used_with = (lambda start, end: self.roles.used_with(question, start, end)) if ours else None
+        brands = (unanswered_brands(question, self.answering.other_brands, texts, used_with)
+                  if result.outcome != "unsure" else aside_brands(question, self.answering.other_brands, used_with))
         if not brands:
             return result
         reason = result.reason if result.outcome == "unsure" else (
@@ -339,7 +300,7 @@ class Retriever:
                           kind="catalog", products=catalog.products, reason="the range, from products.yml")
         about = mentions.known
         if not about:  # "耳机防水吗": the category's product; "你们的手机有没有512g的": the spec of every phone
-            about = asked_category_products(self.kb.products, question)
+            about = asked_category_products(self.kb.products, self._subject_text(question))
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
         if spec is not None:
@@ -370,7 +331,8 @@ class Retriever:
         if example is not None:
             return replace(base, near_miss=example,
                            reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
-        unknown = unknown_terms(question, self._vocabulary)
+        # another brand is the brands rule's to judge (_other_brand): "耳机连vivo手机能用吗" is about the earbuds
+        unknown = [t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
             return replace(base, outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, "
