@@ -60,11 +60,12 @@ _ASKS_RANGE = re.compile(
     r"有没有[^，。？?！!\s]{0,4}(?:产品|东西|设备|手机|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
     # "想买个运动手环 你们有啥", "有啥适合老人用的手机吗", "which of your products is good for running": what to pick
     r"(?:你们|你家|你们家)(?:都|还)?有(?:啥|什么|哪些)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|推荐|可以|能|卖))|"
-    rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?{_NOUNS_EN} (?:is|are) (?:good|best|right)\b|"
+    rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?(?:{_NOUNS_EN}|phone|band|pair of earbuds|power bank|product|model) (?:is|are) "
+    rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model)s?\b|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
     rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)别的(?:款|型号)|"
-    r"\bthe only (?:one|model|pair|phone|band|power bank)s?\b",
+    r"\bthe only (?:one|model|pair|phone|band|power bank|wearable|gadget|device)s?\b",
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
