@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.catalog import answer_catalog
+from bot.knowledge.catalog import answer_catalog, category_products
 from bot.knowledge.loader import load_kb
 from bot.knowledge.products import ProductMatcher
 from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
@@ -47,6 +47,10 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("14和14pro哪个便宜", "price"),
     ("is the pro too big for small hands", "screen"),
     ("14多大呀", "screen"),
+    ("手环表盘尺寸多少", "screen"),
+    ("14的电池多少wh", "battery"),  # watt-hours: the battery's energy, not a charging power
+    ("手环用啥充电线", "charging"),
+    ("what port does the buds case use", "charging"),
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec
@@ -61,6 +65,7 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "粉色手环补货了通知我一下",  # a restock alert
     "will the pro get new colours",  # colours to come
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
+    "does the band get really hot while charging",  # a fault
 ])
 def test_not_a_figure_although_a_spec_word_is_named(question: str) -> None:
     assert detect_spec(question) is None
@@ -107,7 +112,40 @@ def test_a_comparison_with_a_category_word_answers_both() -> None:
     ("which phone is good for a student", "catalog:lineup:phone"),
     ("what's the latest product you launched", "catalog:lineup"),
     ("is the power bank the only gadget you make", "catalog:lineup:power_bank"),
+    ("could you recommend a good band", "catalog:lineup:band"),  # pick one for me
+    ("which earbud should i get", "catalog:lineup:earbuds"),
+    ("any cheap wireless earphones", "catalog:lineup:earbuds"),
+    ("what's in millet's range", "catalog:lineup"),
+    ("how many models are there", "catalog:lineup"),
 ])
 def test_catalog_questions(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "en")
     assert found is not None and found.entry_id == entry
+
+
+@pytest.mark.parametrize("question, entry", [
+    ("给老婆推荐个耳机", "catalog:lineup:earbuds"),
+    ("手机有啥推荐的", "catalog:lineup:phone"),
+    ("有没有性价比高点的手环", "catalog:lineup:band"),
+    ("米粒还有啥", "catalog:lineup"),
+    ("你们有哪些系列的产品", "catalog:lineup"),
+])
+def test_catalog_questions_zh(question: str, entry: str) -> None:
+    found = answer_catalog(KB.products, question, [], "zh")
+    assert found is not None and found.entry_id == entry
+
+
+def test_an_accessory_is_not_the_range() -> None:
+    assert answer_catalog(KB.products, "推荐个手机壳", [], "zh") is None
+
+
+def test_an_edition_we_do_not_make_is_unknown() -> None:
+    matcher = ProductMatcher(KB.products)
+    assert matcher.find("pro有至尊版吗").unknown == ["至尊版"]
+    assert matcher.find("14标准版多少钱").unknown == []  # ours: an alias
+
+
+def test_the_fans_own_device_is_not_asked_about() -> None:
+    assert category_products(KB.products, "can the earbuds charge on my phone's reverse charging") == ["buds_5"]
+    assert category_products(KB.products, "耳机和手机哪个先充") == ["buds_5", "phone_14", "phone_14_pro"]
+    assert category_products(KB.products, "my phone battery drains") == ["phone_14", "phone_14_pro"]  # alone: asked

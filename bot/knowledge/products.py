@@ -111,6 +111,9 @@ _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNO
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
                            re.IGNORECASE)
+# "14有青春版吗", "pro至尊版多少钱": an edition we do not make, in Chinese (our own, 标准版 / 大屏版, are aliases)
+_EDITION = re.compile(r"(?:青春|至尊|轻薄|活力|纪念|尊享|概念|探索|(?<![a-z])(?:mini|max|ultra|plus|lite|se))\s?版",
+                      re.IGNORECASE)
 
 
 @dataclass
@@ -253,7 +256,7 @@ class ProductMatcher:
             self._add_category_compared(text, out, covered)
         else:
             self._add_leading(text, out, covered)
-        for m in _BARE_VARIANT.finditer(text):
+        for m in [*_BARE_VARIANT.finditer(text), *_EDITION.finditer(text)]:
             if not any(covered[m.start() : m.end()]):
                 out.unknown.append(m.group(0).strip())
                 for i in range(m.start(), m.end()):
