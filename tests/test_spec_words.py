@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.catalog import answer_catalog, category_products
+from bot.knowledge.facts import render_fact
 from bot.knowledge.loader import load_kb
 from bot.knowledge.products import ProductMatcher
 from bot.knowledge.specs import answer_spec, detect_spec, unheld_spec
@@ -66,6 +67,10 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "will the pro get new colours",  # colours to come
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
     "does the band get really hot while charging",  # a fault
+    "the light on the band keeps blinking",  # an indicator light, not lightness
+    "pro的电池多少钱",  # a part named alone with its price
+    "how much is a replacement charger for the 14",
+    "how much is the band 9 charger by itself",
 ])
 def test_not_a_figure_although_a_spec_word_is_named(question: str) -> None:
     assert detect_spec(question) is None
@@ -149,3 +154,10 @@ def test_the_fans_own_device_is_not_asked_about() -> None:
     assert category_products(KB.products, "can the earbuds charge on my phone's reverse charging") == ["buds_5"]
     assert category_products(KB.products, "耳机和手机哪个先充") == ["buds_5", "phone_14", "phone_14_pro"]
     assert category_products(KB.products, "my phone battery drains") == ["phone_14", "phone_14_pro"]  # alone: asked
+
+
+def test_a_part_price_is_never_answered_with_a_spec_figure() -> None:
+    assert render_fact(KB, "spec:phone_14:battery", "14的电池多少钱一块", "zh") is None
+    assert render_fact(KB, "spec:phone_14:price", "how much is the 14 screen", "en") is None
+    answered = render_fact(KB, "spec:phone_14:battery", "14电池多大", "zh")
+    assert answered is not None and "4800" in answered[1]

@@ -14,7 +14,7 @@ from typing import Dict, Optional
 from bot.knowledge.text import normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded"]
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part_price"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
@@ -69,13 +69,16 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|plane|飞机|"
-                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|换(?:个|块|一个|一块|新的?)(?:屏|电池|后盖|充电盒|盒子)|单买|"
+                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|单买|"
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
-                    r"\bflicker\w*|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
+                    r"\bflicker\w*|"
+                    # an indicator light, not lightness: "the light on the buds case keeps blinking red"
+                    r"\b(?:led|indicator|status|notification|charging|red|green|orange|flashing|blinking) lights?\b|"
+                    r"\blights? (?:is|are|keeps?|won'?t|turn\w*|stays?)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
                     r"换新|换货|换个新|退换|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
@@ -89,6 +92,12 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
+# The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
+# the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
+_PART_PRICE = re.compile(r"换(?:个|块|一个|一块|新的?)?(?:屏|电池|后盖|充电盒|盒子)|"
+                         r"(?:屏幕|外屏|内屏|电池|后盖|充电盒|充电仓|盒子|充电器|充电头)\s?(?:要|得|大概|一般)?\s?"
+                         r"(?:多少钱|多钱|几多钱|啥价|什么价)|\bhow much (?:is|are|does|would|for) (?:a |an |the )?(?:[\w-]+ ){0,3}"
+                         r"(?:screen|display|battery|charger|case)(?: cost| on its own| alone| by itself)?\W*$", re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
 # cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
@@ -174,9 +183,14 @@ _QUALIFIER = re.compile(r"[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|\b
 _SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3,}}(?!\S)")
 
 
+def asks_part_price(question: str) -> bool:
+    """The question asks what a part or a repair costs ("14pro屏幕多少钱"), not a figure of the product."""
+    return bool(_PART_PRICE.search(normalise(question)))
+
+
 def excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
-    return bool(_HOWTO.search(text) or _NO_DATA.search(text))
+    return bool(_HOWTO.search(text) or _PART_PRICE.search(text) or _NO_DATA.search(text))
 
 
 def detect_spec(question: str) -> Optional[str]:
