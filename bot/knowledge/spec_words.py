@@ -18,7 +18,7 @@ __all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
-                r"\bhow long (?:do|does|will|would|can|could)(?: \w+){1,5} last\b|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
+                r"\bhow long (?:do|does|will|would|can|could)(?: \w+){1,5} (?:last|play|go|run)\b|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
                 r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|瓦时|(?<![a-z])wh(?![a-z])|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
                 # "手环能撑一周不", "能用两个星期吗", "一周一充": how many days or weeks on a charge
@@ -27,7 +27,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"(?:a |the |one |two |\d+ )?(?:full |whole )?(?:week|weekend|month)s?\b|\blast all day\b|待机|standby|play ?time|endurance|"
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b"),
-    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
@@ -41,7 +41,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
-    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
+    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线充|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
@@ -54,8 +54,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|(?:今年|去年|前年|这个月|上个月)才?(?:出|发布|上市)的?|"
                      r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
-                     r"\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
-    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
+                     r"最新款|新出的|新款吗|\bhow new\b|\b(?:the )?(?:latest|newest) (?:model|version|one)\b|\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
+    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|(?<![\d.])(?:16|32|64|128|256|512|1024)\s?gb?(?![a-z])|\d{2,4}\s?gb(?![a-z])|\d\s?tb?(?![a-z])|memory|"
                 r"how much (?:space|room)\b|存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
                 r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
     # "14pro啥u", "天玑还是骁龙": the chip by slang or by a chip family's name
@@ -164,7 +164,8 @@ def unheld_spec(question: str) -> Optional[str]:
 # the question names (the screen, charging).
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
-                    r"充一次(?:电)?(?:能|可以)?[用撑]|充满(?:电)?(?:能|可以)[用撑]|一次充电(?:能|可以)[用撑]", re.IGNORECASE)
+                    r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
+                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
 _SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸|大不大|小不小|(?<=[0-9a-z])\s?多大(?=\s|$|[啊呀呢吗哦？?，,!！。])|"
                    r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b", re.IGNORECASE)
