@@ -52,6 +52,14 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("14的电池多少wh", "battery"),  # watt-hours: the battery's energy, not a charging power
     ("手环用啥充电线", "charging"),
     ("what port does the buds case use", "charging"),
+    ("手环充满电能戴多久", "battery"),  # after a full charge, how long it plays: the battery
+    ("14几天充一次电", "battery"),
+    ("how long will the band go", "battery"),
+    ("how long does it take to fill up the power bank", "charging"),
+    ("是不是最新款的14pro", "release_date"),
+    ("is the band 15.8g", "weight"),  # a figure in grams is a weight...
+    ("is there a 128g 14", "storage"),  # ...a power of two a storage size
+    ("is the 14 pro 5g", None),  # and 5G a network
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec
@@ -161,3 +169,15 @@ def test_a_part_price_is_never_answered_with_a_spec_figure() -> None:
     assert render_fact(KB, "spec:phone_14:price", "how much is the 14 screen", "en") is None
     answered = render_fact(KB, "spec:phone_14:battery", "14电池多大", "zh")
     assert answered is not None and "4800" in answered[1]
+
+
+@pytest.mark.parametrize("question, entry", [
+    ("手上是14 打算换pro pro续航怎么样", "spec:phone_14_pro:battery"),  # the clause with the spec word says which
+    ("my band 9 broke. how heavy are the buds 5", "spec:buds_5:weight"),
+    ("14多重 pro呢", "spec:phone_14+phone_14_pro:weight"),  # another clause asks too: both
+    ("14 or 14 pro, which is lighter", "spec:phone_14+phone_14_pro:weight"),  # compared: both
+])
+def test_which_product_a_spec_clause_asks_about(question: str, entry: str) -> None:
+    named = ProductMatcher(KB.products).find(question).known
+    answer = answer_spec([KB.products[p] for p in named], question, "zh")
+    assert answer is not None and answer.entry_id == entry
