@@ -60,6 +60,10 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("is the band 15.8g", "weight"),  # a figure in grams is a weight...
     ("is there a 128g 14", "storage"),  # ...a power of two a storage size
     ("is the 14 pro 5g", None),  # and 5G a network
+    ("how many hours of playback do the buds get", "battery"),
+    ("how many days till it arrives", None),  # a delivery, not the battery
+    ("14比pro轻多少", "weight"),
+    ("手环官网价", "price"),
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec

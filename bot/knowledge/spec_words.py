@@ -18,6 +18,8 @@ __all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
+                r"\bhow many (?:hours?|hrs?|days?) (?:of (?:music|playback|use|listening|battery|play)|on (?:a |one )?charge|"
+                r"(?:does|will|would|can|could) (?:it|they|the [\w ]{1,20}?) (?:last|go|play))\b|"
                 r"\bhow long (?:do|does|will|would|can|could)(?: \w+){1,5} (?:last|play|go|run)\b|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
                 r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|瓦时|(?<![a-z])wh(?![a-z])|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
@@ -28,7 +30,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b"),
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
-               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
+               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
@@ -47,7 +49,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
-              r"到手价|到手多少|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+              r"到手价|到手多少|官网价|官方售价|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
                      r"(?:什么|啥|哪|几)(?:时候|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
