@@ -64,6 +64,10 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("how many days till it arrives", None),  # a delivery, not the battery
     ("14比pro轻多少", "weight"),
     ("手环官网价", "price"),
+    ("band 9 relaese date", "release_date"),  # letters moved or doubled in a long spec word
+    ("what proccesor is in the 14", "chip"),
+    ("is the 14 pro wireles charging", "charging"),
+    ("i'm changing my address", None),  # another word, not "charging"
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec

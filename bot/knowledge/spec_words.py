@@ -145,13 +145,29 @@ def _one_off(typed: str, word: str) -> bool:
     return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(last))
 
 
+_RUN = re.compile(r"(.)\1+")
+
+
+def _misspelt(typed: str, word: str) -> bool:
+    """`typed` is a long spec word typed with its letters doubled or undoubled ("proccesor", "wireles") or two pairs
+    of neighbours swapped or one letter moved two places ("realese"): the same letters, never another word ("changing"
+    is not "charging")."""
+    if len(word) < 7 or typed[0] != word[0]:
+        return False
+    if _RUN.sub(r"\1", typed) == _RUN.sub(r"\1", word):
+        return True
+    diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=False)) if a != b]
+    return len(typed) == len(word) and sorted(typed) == sorted(word) and 0 < len(diff) <= 4 and (
+        diff[-1] - diff[0] <= 2 or all(typed[i] == word[i + 1] or typed[i] == word[i - 1] for i in diff))
+
+
 def _spell_spec_words(text: str) -> str:
-    """`text` with every Latin word one letter off a spec word replaced by that word."""
+    """`text` with every Latin word one letter off a spec word (or a long one misspelt: `_misspelt`) replaced by it."""
     def fix(match: "re.Match[str]") -> str:
         typed = match.group(0)
         if typed in _SPEC_WORDS:
             return typed
-        return next((w for w in _SPEC_WORDS if _one_off(typed, w)), typed)
+        return next((w for w in _SPEC_WORDS if _one_off(typed, w) or _misspelt(typed, w)), typed)
 
     return _LATIN_WORD.sub(fix, text)
 
