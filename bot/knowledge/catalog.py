@@ -28,7 +28,7 @@ CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
     "phone": (r"\b(?:smart)?phones?\b|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
     "band": (r"bands?|fitness trackers?|手环", {"en": ("band", "bands"), "zh": ("手环", "手环")}),
     # not the phone's jack or someone's old wired pair ("有耳机孔么", "my old wired earphones")
-    "earbuds": (r"ear ?buds|buds|(?<!wired )(?:earphones?|headphones?)(?! (?:jack|port|socket|adapter))|"
+    "earbuds": (r"ear ?buds?\b|buds|(?<!wired )(?:earphones?|headphones?)(?! (?:jack|port|socket|adapter))|"
                 r"(?<!有线)耳机(?![孔口插接转])", {"en": ("pair of earbuds", "earbuds"), "zh": ("耳机", "耳机")}),
     "power_bank": (r"power ?banks?|portable chargers?|充电宝|移动电源", {"en": ("power bank", "power banks"),
                                                                         "zh": ("充电宝", "充电宝")}),
@@ -44,12 +44,14 @@ _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|ta
 _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
              r"power ?banks|portable chargers|stuff|things)")
 _NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
+_ONE_EN = r"(?:phone|smartphone|band|fitness tracker|pair of earbuds|earbud|earphone|headphone|power bank|product|model|device)"
+_NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an accessory, not the range
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
-    rf"^(?:(?:you |u )?(?:got|have) )?any (?:good |other )?{_NOUNS_EN}\W*$|"
+    rf"^(?:(?:you |u )?(?:got|have) )?any (?:good |other |cheap |decent |wireless |bluetooth |new )*{_NOUNS_EN}\W*$|"
     rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|"
@@ -57,14 +59,23 @@ _ASKS_RANGE = re.compile(
     rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
     r"(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列))|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
-    r"有没有[^，。？?！!\s]{0,4}(?:产品|东西|设备|手机|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
+    r"有没有[^，。？?！!\s]{0,8}(?:产品|东西|设备|手机|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
     # "想买个运动手环 你们有啥", "有啥适合老人用的手机吗", "which of your products is good for running": what to pick
-    r"(?:你们|你家|你们家)(?:都|还)?有(?:啥|什么|哪些)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|推荐|可以|能|卖))|"
-    rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?{_NOUNS_EN} (?:is|are) (?:good|best|right)\b|"
+    r"(?:你们|你家|你们家|米粒)(?:都|还)?有(?:啥|什么|哪些)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|推荐|可以|能|卖))|"
+    rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?(?:{_NOUNS_EN}|phone|band|pair of earbuds|power bank|product|model) (?:is|are) "
+    rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model)s?\b|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
     rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)别的(?:款|型号)|"
-    r"\bthe only (?:one|model|pair|phone|band|power bank)s?\b",
+    r"\bthe only (?:one|model|pair|phone|band|power bank|wearable|gadget|device)s?\b|"
+    rf"还是只有[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}|"
+    # "推荐一款手机", "想买个耳机 推荐下", "recommend me a phone", "which band should i buy": pick one for me
+    rf"推荐[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}{_NOT_A_PART}|{_NOUNS_ZH}{_NOT_A_PART}[^，。？?！!]{{0,8}}推荐|"
+    rf"\brecommend\w* (?:me )?(?:an? |some |any )?(?:good |cheap |decent )?(?:{_ONE_EN}|{_NOUNS_EN})\b|"
+    rf"\bwhich (?:{_ONE_EN}|{_NOUNS_EN}) (?:should i|do you recommend|would you)\b|"
+    # "你们有几个系列", "millet's lineup", "what can i buy here", "how many phone models are there"
+    rf"几个系列|哪些系列|什么系列|\bmillet'?s (?:line-?up|range|products)\b|\bproduct line-?up\b|\bwhat can i buy\b|"
+    rf"\bhow many (?:{_ONE_EN} )?models\b",
     re.IGNORECASE,
 )
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
@@ -127,7 +138,13 @@ def category_products(products: Dict[str, Product], question: str) -> List[str]:
         return []
     named = sorted((found.start(), key) for key, pattern in _CATEGORY_PATTERNS.items()
                    for found in [pattern.search(text)] if found and not _EXCEPT.search(text[:found.start()]))
-    return [p.id for _, key in named for p in products.values() if p.category == key]
+    asked = [(at, key) for at, key in named if not _OWN.search(text[:at])]
+    return [p.id for _, key in (asked or named) for p in products.values() if p.category == key]
+
+
+# "can i charge the buds with my phone's wireless pad", "耳机能连我的手机吗": the fan's own device, beside the product
+# asked about, is not asked about itself.
+_OWN = re.compile(r"(?:\bmy|我的?|我家)\s*$", re.IGNORECASE)
 
 
 # Specs every product of a category has a figure for (see asked_category_products).

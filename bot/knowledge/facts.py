@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Tuple
 from bot.knowledge.catalog import CATEGORIES, render_catalog
 from bot.knowledge.index import Doc
 from bot.knowledge.loader import KnowledgeBase, Product
+from bot.knowledge.spec_words import asks_part_price
 from bot.knowledge.specs import render_spec
 
 __all__ = ["fact_docs", "render_fact", "SPEC_PHRASINGS"]
@@ -79,6 +80,8 @@ def render_fact(kb: KnowledgeBase, doc_id: str, question: str, lang: str) -> Opt
     """(kind, answer text, product ids) of a spec or catalog document, or None if it is not one."""
     parts = doc_id.split(":")
     if parts[0] == "spec" and len(parts) == 3 and parts[1] in kb.products:
+        if asks_part_price(question):  # "14电池多少钱": the price of a new battery, not its mAh nor the phone's price
+            return None
         text = render_spec(kb.products[parts[1]], parts[2], lang, question)
         return ("spec", text, [parts[1]]) if text else None
     if parts[0] == "catalog" and parts[1:2] == ["lineup"]:

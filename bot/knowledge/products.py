@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from bot.knowledge.catalog import CATEGORIES
 from bot.knowledge.loader import Product
 from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
@@ -26,7 +27,7 @@ _VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
 _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
-             r"小时|分钟|次|回|atm\b))")  # "is the band 5atm": a water rating, not a Band 5
+             r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安))")  # "band 5atm", "charger 120w": a rating, not a Band 5
 _MENTION = re.compile(
     rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,
@@ -50,8 +51,10 @@ _LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s,.!?;:~])|(?<={CJK_CHAR.pattern})(?<!
 # message (or after my/the/this…), followed by a Latin word that is not a quantity's unit ("14 days", "14 gb left")
 # or by nothing.
 _LEADING_MODEL_LATIN = re.compile(
-    # "hi亲 14 dianchi 多大": also after a Chinese word and a space
-    rf"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+|(?<={CJK_CHAR.pattern}\s))(\d{{2,3}})"
+    # "hi亲 14 dianchi 多大": also after a Chinese word and a space; "battery life on 14?": after on/for/of ending it
+    rf"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+|(?<={CJK_CHAR.pattern}\s)|"
+    r"\b(?:on|for|of|about)\s+(?=\d{2,3}\s*[?!.]*$))"
+    r"(\d{2,3})"
     r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
     r"yuan|rmb|cny|usd|dollars?|bucks|euros?|people|pcs|pieces|items|units|orders?|am|pm|k|g|gb|mb|tb|kg|grams?|"
     r"mm|cm|km|m|inch\w*|in(?!\s+(?:the|a|an|my|water|rain|pool|sink|toilet|pocket|hand|bag|case)\b)|of|or|to|and|"
@@ -67,6 +70,9 @@ _BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z]
 _BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than)\s+|^)pro\b"
                           r"(?!\s*(?:max|plus|ultra|\+|tips?\b|gamers?\b|players?\b|mode\b|account\b|plan\b|version of\b))",
                           re.IGNORECASE)
+# "手环9和耳机哪个便宜", "band 9 or earbuds, which lasts longer": a comparison, where a category word names a product too
+_COMPARISON = re.compile(r"哪(?:个|款|一个|一款)|比|还是|对比|区别|差(?:多少|几|在)|\bvs\.?\b|\bversus\b|\bthan\b|\bor\b|"
+                         r"\bcompar\w*|\bwhich\b", re.IGNORECASE)
 # "米粒十四", "fourteen pro", "手环九", "buds five": a model number spelled out in words
 _NUMBER_WORDS = re.compile(r"十四|\bfourteen\b|(?<=手环)\s*九|(?<=\bband)\s*nine\b|(?<=耳机)\s*五|(?<=\bbuds)\s*five\b")
 _DIGITS = {"十四": "14", "fourteen": "14", "九": "9", "nine": "9", "五": "5", "five": "5"}
@@ -79,10 +85,35 @@ def _digits(text: str) -> str:
 
 # "the 14 pros charging": a possessive typed without its apostrophe is the model, not a plural
 _POSSESSIVE = re.compile(r"(\d\s*(?:pro|max|ultra|plus))s\b", re.IGNORECASE)
+# "14por", "14pr0 price", "14 prp battery": after a model number, a word one letter off "pro" (two neighbours swapped,
+# one letter wrong after the "p", one missing or one too many) is the Pro.
+_AFTER_NUMBER = re.compile(r"(?<![\d.])(\d{1,3}\s*)([a-z][a-z0-9]{1,3})(?![a-z0-9])")
+
+
+def _pro_typo(word: str) -> bool:
+    if word == "pro":
+        return False
+    if len(word) == 3:
+        diff = [i for i in range(3) if word[i] != "pro"[i]]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == "pro"[diff[1]] \
+            and word[diff[1]] == "pro"[diff[0]]
+        return swapped or (len(diff) == 1 and diff[0] > 0)
+    short, long_ = ("pro", word) if len(word) == 4 else (word, "pro")
+    return word[0] == "p" and any(long_[:i] + long_[i + 1:] == short for i in range(1, len(long_)))
+
+
+def _spell_pro(text: str) -> str:
+    """`text` with "pro" typed one letter off after a model number written "pro"."""
+    return _AFTER_NUMBER.sub(lambda m: m.group(1) + ("pro" if _pro_typo(m.group(2)) else m.group(2)), text)
+
+
 _VARIANT_WORD = re.compile(r"(?<![a-z])(?:pro|max|ultra|plus)(?![a-z])", re.IGNORECASE)
 # A bare model number with a variant we do not make ("14 Ultra", "15 pro max"), brand or noun omitted.
 _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|max|plus|lite|mini|se|fe)(?![a-z0-9])",
                            re.IGNORECASE)
+# "14有青春版吗", "pro至尊版多少钱": an edition we do not make, in Chinese (our own, 标准版 / 大屏版, are aliases)
+_EDITION = re.compile(r"(?:青春|至尊|轻薄|活力|纪念|尊享|概念|探索|(?<![a-z])(?:mini|max|ultra|plus|lite|se))\s?版",
+                      re.IGNORECASE)
 
 
 @dataclass
@@ -146,6 +177,10 @@ class ProductMatcher:
             if tail:
                 numbers.setdefault(tail.group(1), []).append(p.id)
         self._bare_numbers = {n: ids[0] for n, ids in numbers.items() if len(ids) == 1}
+        # a category word names its only product, in a comparison with a named product (`_add_category_compared`)
+        self._category_words = [(re.compile(pattern, re.IGNORECASE), members[0]) for key, (pattern, _) in CATEGORIES.items()
+                                for members in [[p.id for p in products.values() if p.category == key]]
+                                if len(members) == 1]
         pros = [p.id for p in products.values() if re.search(r"\bpro$", p.name.get("en", ""), re.IGNORECASE)]
         self._bare_pro = pros[0] if len(pros) == 1 else None
 
@@ -166,6 +201,15 @@ class ProductMatcher:
                 _name(out, covered, pid, m.start(), m.end())
         out.known.sort(key=lambda pid: out.positions.get(pid, 0))
 
+    def _add_category_compared(self, text: str, out: Mentions, covered: List[bool]) -> None:
+        if not _COMPARISON.search(text):
+            return
+        for pattern, pid in self._category_words:
+            found = pattern.search(text)
+            if found is not None and pid not in out.known and not any(covered[found.start() : found.end()]):
+                _name(out, covered, pid, found.start(), found.end())
+        out.known.sort(key=lambda pid: out.positions.get(pid, 0))
+
     def _add_leading(self, text: str, out: Mentions, covered: List[bool]) -> None:
         if _VARIANT_WORD.search(text):  # "14和pro哪个耐用": both phones, left to the category
             return
@@ -182,7 +226,7 @@ class ProductMatcher:
 
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""
-        text = _POSSESSIVE.sub(r"\1'", _digits(normalise(question)))
+        text = _POSSESSIVE.sub(r"\1'", _spell_pro(_digits(normalise(question))))
         out = Mentions(text=text)
         covered = [False] * (len(text) + 1)
         for m in _OTHER_BRAND_MODEL.finditer(text):
@@ -209,9 +253,10 @@ class ProductMatcher:
         self._add_bare_pro(text, out, covered)
         if out.known:
             self._add_compared(text, out, covered)
+            self._add_category_compared(text, out, covered)
         else:
             self._add_leading(text, out, covered)
-        for m in _BARE_VARIANT.finditer(text):
+        for m in [*_BARE_VARIANT.finditer(text), *_EDITION.finditer(text)]:
             if not any(covered[m.start() : m.end()]):
                 out.unknown.append(m.group(0).strip())
                 for i in range(m.start(), m.end()):

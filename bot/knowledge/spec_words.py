@@ -14,46 +14,50 @@ from typing import Dict, Optional
 from bot.knowledge.text import normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded"]
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part_price"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
-    "battery": (r"battery|(?<![a-z])batt(?![a-z])|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
-                r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
+    "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
+                r"\bhow many (?:hours?|hrs?|days?) (?:of (?:music|playback|use|listening|battery|play)|on (?:a |one )?charge|"
+                r"(?:does|will|would|can|could) (?:it|they|the [\w ]{1,20}?) (?:last|go|play))\b|"
+                r"\bhow long (?:do|does|will|would|can|could)(?: \w+){1,5} (?:last|play|go|run)\b|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
+                r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|瓦时|(?<![a-z])wh(?![a-z])|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
                 # "手环能撑一周不", "能用两个星期吗", "一周一充": how many days or weeks on a charge
                 r"(?:撑|(?:能|可以|能够|可)用|续航)\s?(?:[一二两三四五六七八九十1-9]|几|半)\s?(?:个)?(?:周|星期|礼拜|月)|[一1两2]周一充|"
-                r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\blast all day\b|待机|standby|play ?time|endurance|"
+                r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\b(?:will|would|does|do|can|could)(?: \w+){0,3} last (?:me )?"
+                r"(?:a |the |one |two |\d+ )?(?:full |whole )?(?:week|weekend|month)s?\b|\blast all day\b|待机|standby|play ?time|endurance|"
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b"),
-    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|重不重|有多重|"
-               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
+               r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
     "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
-               r"彩屏|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
-    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|swim\w*|pool|\brain\b|"
+               r"彩屏|表盘(?:多大|尺寸|几寸)|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
+    "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|(?:how many|多少|几个?)\s?atm\b|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
-                         r"淋雨|泡水|洗澡|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
+                         r"淋雨|泡水|洗澡|泡澡|浴缸|hot ?tubs?|jacuzzi|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
-    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|"
+    "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦|"
-                 r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat charger\b|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
-    "price": (r"price|cost|how much (?:is|are|r|does|do|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
+                 r"快充|无线充|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
+                 r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
+    "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
-              r"到手价|到手多少|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
+              r"到手价|到手多少|官网价|官方售价|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
                      r"(?:什么|啥|哪|几)(?:时候|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
-                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|"
+                     r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|(?:今年|去年|前年|这个月|上个月)才?(?:出|发布|上市)的?|"
                      r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
-                     r"\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
-    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|\d{2,4}\s?(?:gb?)(?![a-z])|\d\s?tb?(?![a-z])|memory|"
+                     r"最新款|新出的|新款吗|\bhow new\b|\b(?:the )?(?:latest|newest) (?:model|version|one)\b|\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
+    "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|(?<![\d.])(?:16|32|64|128|256|512|1024)\s?gb?(?![a-z])|\d{2,4}\s?gb(?![a-z])|\d\s?tb?(?![a-z])|memory|"
                 r"how much (?:space|room)\b|存储|内存|空间多大|(?:多少|几个?|多大)\s?(?:g|gb|t|tb)(?![a-z])|"
                 r"(?<![\d.])(?:128|256|512)(?![\d.]|\s?(?:mah|w\b|元|块|毫安|瓦))"),
     # "14pro啥u", "天玑还是骁龙": the chip by slang or by a chip family's name
@@ -62,24 +66,40 @@ SPEC_KEYWORDS: Dict[str, str] = {
 }
 # How-to and troubleshooting questions belong to the FAQ even when they name a spec.
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|\bdrain|\bfix\b|"
-                    r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcracked\b|"
+                    r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|plane|飞机|"
-                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|"
+                    r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|单买|"
+                    r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
-                    r"\bflicker\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
+                    r"\bflicker\w*|"
+                    # an indicator light, not lightness: "the light on the buds case keeps blinking red"
+                    r"\b(?:led|indicator|status|notification|charging|red|green|orange|flashing|blinking) lights?\b|"
+                    r"\blights? (?:is|are|keeps?|won'?t|turn\w*|stays?)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
+                    r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
                     r"换新|换货|换个新|退换|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
-                    r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|"
+                    r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|伤电池|伤不伤电池|对电池(?:有)?(?:伤害|影响|不好)|"
+                    r"\b(?:hurt|damage|harm|kill|ruin)\w* (?:the |my )?batter(?:y|ies)\b|bad for (?:the |my )?battery|"
+                    # a restock alert, colours to come, a price drop: not a figure ("天青蓝的pro一有货就提醒我")
+                    r"补货|提醒我|通知我|叫我一声|\bnotify\b|\brestock\w*|\bback in stock\b|"
+                    r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
+                    r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
+# The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
+# the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
+_PART_PRICE = re.compile(r"换(?:个|块|一个|一块|新的?)?(?:屏|电池|后盖|充电盒|盒子)|"
+                         r"(?:屏幕|外屏|内屏|电池|后盖|充电盒|充电仓|盒子|充电器|充电头)\s?(?:要|得|大概|一般)?\s?"
+                         r"(?:多少钱|多钱|几多钱|啥价|什么价)|\bhow much (?:is|are|does|would|for) (?:a |an |the )?(?:[\w-]+ ){0,3}"
+                         r"(?:screen|display|battery|charger|case)(?: cost| on its own| alone| by itself)?\W*$", re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
 # cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
@@ -92,10 +112,11 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
                       r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
-                      r"运行内存|运存|megapixel|像素|bluetooth version|蓝牙版本|\bsar\b|"
+                      r"运行内存|运存|"
+                      r"(?:前置|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)\w{0,8}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
-                      r"厚度|多厚|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
+                      r"厚度|多厚|曲面|直屏|\bcurved\b|\bdimensions?\b|长宽高|机身尺寸|机身大小|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
                       r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程|"
                       # who makes a part: "who makes the screen panel on the 14", "屏幕是哪家供应的"
                       r"\bwho (?:makes|made|supplies|manufactures)\b|\bsuppli(?:er|ed)\w*|供应商|哪家(?:供应|生产|做)|谁家的|哪个厂",
@@ -124,13 +145,29 @@ def _one_off(typed: str, word: str) -> bool:
     return len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(last))
 
 
+_RUN = re.compile(r"(.)\1+")
+
+
+def _misspelt(typed: str, word: str) -> bool:
+    """`typed` is a long spec word typed with its letters doubled or undoubled ("proccesor", "wireles") or two pairs
+    of neighbours swapped or one letter moved two places ("realese"): the same letters, never another word ("changing"
+    is not "charging")."""
+    if len(word) < 7 or typed[0] != word[0]:
+        return False
+    if _RUN.sub(r"\1", typed) == _RUN.sub(r"\1", word):
+        return True
+    diff = [i for i, (a, b) in enumerate(zip(typed, word, strict=False)) if a != b]
+    return len(typed) == len(word) and sorted(typed) == sorted(word) and 0 < len(diff) <= 4 and (
+        diff[-1] - diff[0] <= 2 or all(typed[i] == word[i + 1] or typed[i] == word[i - 1] for i in diff))
+
+
 def _spell_spec_words(text: str) -> str:
-    """`text` with every Latin word one letter off a spec word replaced by that word."""
+    """`text` with every Latin word one letter off a spec word (or a long one misspelt: `_misspelt`) replaced by it."""
     def fix(match: "re.Match[str]") -> str:
         typed = match.group(0)
         if typed in _SPEC_WORDS:
             return typed
-        return next((w for w in _SPEC_WORDS if _one_off(typed, w)), typed)
+        return next((w for w in _SPEC_WORDS if _one_off(typed, w) or _misspelt(typed, w)), typed)
 
     return _LATIN_WORD.sub(fix, text)
 
@@ -145,19 +182,34 @@ def unheld_spec(question: str) -> Optional[str]:
 # the question names (the screen, charging).
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
-                    r"充一次(?:电)?(?:能|可以)?[用撑]|充满(?:电)?(?:能|可以)[用撑]|一次充电(?:能|可以)[用撑]", re.IGNORECASE)
+                    r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
+                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
-_SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸", re.IGNORECASE)
+_SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸|大不大|小不小|(?<=[0-9a-z])\s?多大(?=\s|$|[啊呀呢吗哦？?，,!！。])|"
+                   r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b", re.IGNORECASE)
 
+
+# A variant or a setting named beside the spec asked ("黑色的14多少钱", "when did the 1tb 14 pro come out", "14pro开120hz
+# 能用多久", "battery life with always on display"): a colour, a storage size, a screen mode. When another spec word is
+# left once these are taken out, that spec is the one asked; alone they are the question ("14pro有1T的吗").
+_QUALIFIER = re.compile(r"[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|\b(?:in|the|an?|my) (?:black|white|pink|green|blue|gr[ae]y|"
+                        r"purple|red|gold|silver)\b|(?<![\d.])\d{1,4}\s?(?:gb?|tb?)(?![a-z])(?:的|版本?|款)?|"
+                        r"(?<![\d.])(?:128|256|512)(?![\d.])(?:的|版本?|款)?|\d+\s?hz(?![a-z])|高刷|息屏(?:显示)?|常亮|"
+                        r"\balways[- ]on(?: display| screen)?\b|\baod\b", re.IGNORECASE)
 
 # "14 pro 都 有 啥 颜 色 呀": four or more Chinese characters typed one by one with spaces read as one word ("血压 手环"
 # keeps its space: two words, not "压手").
 _SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3,}}(?!\S)")
 
 
+def asks_part_price(question: str) -> bool:
+    """The question asks what a part or a repair costs ("14pro屏幕多少钱"), not a figure of the product."""
+    return bool(_PART_PRICE.search(normalise(question)))
+
+
 def excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
-    return bool(_HOWTO.search(text) or _NO_DATA.search(text))
+    return bool(_HOWTO.search(text) or _PART_PRICE.search(text) or _NO_DATA.search(text))
 
 
 def detect_spec(question: str) -> Optional[str]:
@@ -172,6 +224,9 @@ def detect_spec(question: str) -> Optional[str]:
     hits = [key for key, pat in _PATTERNS.items() if pat.search(text)]
     if not hits:
         return "screen" if _SIZE.search(text) else None
+    if len(hits) > 1:  # "黑色的14多少钱": the colour says which one, the price is asked
+        asked = [key for key in hits if _PATTERNS[key].search(_QUALIFIER.sub(" ", text))]
+        hits = asked or hits
     # "wireless charging battery" → charging; price beats release when both appear.
     for preferred in ("charging", "water_resistance", "colours", "weight", "price", "storage", "screen", "battery"):
         if preferred in hits:

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bot.knowledge.answering import asks_question
 from bot.knowledge.model import Product
 from bot.knowledge.spec_words import SPEC_KEYWORDS, detect_spec, excluded, unheld_spec
 from bot.knowledge.text import has_cjk, normalise
+from bot.language import CJK_CHAR
 
 __all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
@@ -253,6 +255,46 @@ def _names_a_colour(products: Sequence[Product], question: str) -> bool:
     return any(n in text for n in names if " " in n or (has_cjk(n) and len(n) >= 3))
 
 
+# Several products named and nothing compared ("用的14 想换pro pro电池多大", "my 14 died, how much is the 14 pro"): the
+# clause with the spec word says which product is asked about; the others are the fan's context.
+_COMPARES = re.compile(r"比|哪|还是|差|区别|对比|和|跟|与|或|呢|都|各|分别|两|、|&|\+|/|\bvs\.?|\bversus\b|\bthan\b|\bor\b|"
+                       r"\band\b|\bboth\b|\beach\b|\bcompar\w*|\bdiffer\w*|\bwhich\b|\bwhat about\b|\bhow about\b",
+                       re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(rf"[,，.。!！?？;；~～\n]+|\s+(?={CJK_CHAR.pattern})|(?<={CJK_CHAR.pattern})\s+")
+
+
+def _named_in(products: Sequence[Product], clause: str) -> List[str]:
+    """Which of `products` a clause names (their names, aliases and model codes, longest first; a bare model number
+    or "pro" for the one product whose English name ends with it); the full matcher is `bot.knowledge.products`."""
+    keys: List[Tuple[str, str]] = []
+    for p in products:
+        names = [*p.name.values(), *[a for v in p.aliases.values() for a in v], *p.model_codes]
+        tail = re.search(r"(\d+|pro)$", p.name.get("en", ""), re.IGNORECASE)
+        keys += [("".join(normalise(n).split()), p.id) for n in names] + ([(tail.group(1).lower(), p.id)] if tail else [])
+    text, found = clause, []
+    for key, pid in sorted(set(keys), key=lambda kv: -len(kv[0])):
+        body = r"\s*".join(re.escape(c) for c in key)  # "14pro" names "14 pro" too
+        at = re.search(rf"(?<![a-z0-9]){body}(?![a-z0-9])" if key.isascii() else body, text) if key else None
+        if at:
+            text = text[:at.start()] + " " + text[at.end():]
+            found += [] if pid in found else [pid]
+    return found
+
+
+def _asked_products(products: Sequence[Product], question: str, key: str) -> Sequence[Product]:
+    """The products the clause asking for `key` names, when it names some but not all and nothing is compared."""
+    text = normalise(question)
+    if len(products) < 2 or _COMPARES.search(text):
+        return products
+    clauses = [(c, _named_in(products, c)) for c in _CLAUSE_BREAK.split(text) if c.strip()]
+    asking = [named for c, named in clauses if detect_spec(c) == key]
+    # another clause asking about a product ("标准版14多少钱 pro又多少") keeps them all
+    others = [named for c, named in clauses if named and detect_spec(c) != key and asks_question(c)]
+    if not asking or others or not 0 < len(asking[0]) < len(products):
+        return products
+    return [p for p in products if p.id in asking[0]]
+
+
 def answer_spec(products: Sequence[Product], question: str, lang: str) -> Optional[SpecAnswer]:
     """Answer a spec question about the named products, or None when it is not one we can answer."""
     key = detect_spec(question)
@@ -263,6 +305,7 @@ def answer_spec(products: Sequence[Product], question: str, lang: str) -> Option
     banks = [p for p in products if p.category == "power_bank"]
     if key == "battery" and banks and len(banks) < len(products) and _CHARGES_FROM.search(normalise(question)):
         products = banks  # "how many 14 pro charges from the power bank": the bank's figure says it
+    products = _asked_products(products, question, key)
     lines = [render_spec(p, key, lang, question) for p in products]
     if any(line is None for line in lines):
         return None
