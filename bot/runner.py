@@ -152,10 +152,9 @@ class Stack:
 
     @property
     def actions_in_rasa(self) -> bool:
-        """The Rasa servers run the custom actions themselves (bot/speedups.py `actions_in_rasa`: by default with
-        one Rasa server; behind HAProxy the action servers stay); the children are told so (`env`)."""
-        return actions_in_rasa({**self.settings.env, **self.extra_env}, self.with_rasa,
-                               balanced=self.workers > 1 or (self.action_workers or 1) > 1 or self.force_balancer)
+        """The Rasa servers run the custom actions themselves (bot/speedups.py `actions_in_rasa`: only with
+        `CANYU_ACTIONS=inprocess`); the children are told the mode (`env`)."""
+        return actions_in_rasa({**self.settings.env, **self.extra_env}, self.with_rasa)
 
     @property
     def runs_action_servers(self) -> bool:

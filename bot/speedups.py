@@ -66,8 +66,8 @@ def gc_refreeze_enabled(env: Mapping[str, str]) -> bool:
 
 
 def actions_in_process(env: Mapping[str, str]) -> bool:
-    """`CANYU_ACTIONS` (unset: `http` in a Rasa process; a stack of one Rasa server sets `inprocess`, see
-    `actions_in_rasa`): `inprocess` runs the custom actions inside the Rasa process (bot/rasa_actions_inprocess.py;
+    """`CANYU_ACTIONS` (unset: `http`; a stack tells its children the mode it chose, see `actions_in_rasa`):
+    `inprocess` runs the custom actions inside the Rasa process (bot/rasa_actions_inprocess.py;
     only with the speed-ups), `http` calls the action server."""
     raw = env.get("CANYU_ACTIONS", "").strip().lower() or ACTIONS_MODES[0]
     if raw not in ACTIONS_MODES:
@@ -90,14 +90,14 @@ def max_inflight(env: Mapping[str, str]) -> Optional[int]:
                       f"Rasa's processor at once, the others queued), or off (no limit)")
 
 
-def actions_in_rasa(env: Mapping[str, str], with_rasa: bool, balanced: bool) -> bool:
+def actions_in_rasa(env: Mapping[str, str], with_rasa: bool) -> bool:
     """Whether a stack (bot/runner.py: `bot run`, the tests' assistants) has its Rasa servers run the custom actions
-    and starts no action server. `CANYU_ACTIONS` as set; unset, `inprocess` for one Rasa server (the default: less
-    CPU per message and lower latency, docs/throughput.md) and `http` for a `balanced` layout (several Rasa or
-    action servers behind HAProxy, as deploy/'s). Never without the speed-ups, nor for a stack without Rasa
-    servers of ours (`bot shell`, `bot test`: Rasa's own command calls the action server)."""
+    and starts no action server: only when `CANYU_ACTIONS=inprocess`. Unset, `http` for every layout: on a quiet
+    2-core host the action server's process runs beside Rasa's (the Rasa process is the serial part), +21% msg/s
+    and p99 -28% at c=16 in two interleaved A/Bs, the same at c=1, ~160 MB more RSS (docs/throughput.md, seventh
+    pass; in process had been `bot run`'s default for one Rasa server since the fifth pass, measured on a busy
+    host). Never without the speed-ups, nor for a stack without Rasa servers of ours (`bot shell`, `bot test`:
+    Rasa's own command calls the action server)."""
     if not (with_rasa and speedups_enabled(env)):
         return False
-    if not env.get("CANYU_ACTIONS", "").strip():
-        return not balanced
     return actions_in_process(env)

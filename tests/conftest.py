@@ -18,8 +18,8 @@ from tests.harness import Assistant, make_context, new_sender, start_assistant  
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    # with its action server (`bot run`'s default runs the actions in Rasa: tests/test_rasa_actions_inprocess.py,
-    # test_supervision.py): the warm-up reports and deploy/'s health paths of the action server are tested on it
+    # with its action server (`bot run`'s default; the actions in Rasa: tests/test_rasa_actions_inprocess.py):
+    # the warm-up reports and deploy/'s health paths of the action server are tested on it
     running = start_assistant(tmp_path_factory.mktemp("assistant"), env={"CANYU_ACTIONS": "http"})
     try:
         yield running

@@ -236,8 +236,8 @@ def _children_env(stack: Stack) -> Dict[str, str]:
 def test_one_worker_keeps_the_single_server_layout(tmp_path: Path) -> None:
     stack = _stack(tmp_path)
     names = [child.name for child in stack._plan()]
-    assert names == ["encoder", "rasa-5105", "console"], names  # the custom actions run in the Rasa server
-    assert _children_env(stack)["CANYU_ACTIONS"] == "inprocess" and not stack.runs_action_servers
+    assert names == ["encoder", "actions", "rasa-5105", "console"], names  # the action server beside Rasa
+    assert _children_env(stack)["CANYU_ACTIONS"] == "http" and stack.runs_action_servers
     assert not (tmp_path / "data" / "run" / "haproxy-5105.cfg").exists()
     endpoints = (tmp_path / "data" / "run" / "endpoints-5105.yml").read_text()
     assert endpoints == (HOME / "endpoints.yml").read_text().replace("127.0.0.1:5055", "127.0.0.1:5155")
@@ -245,7 +245,8 @@ def test_one_worker_keeps_the_single_server_layout(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs, in_rasa", [
-    ({}, True),
+    ({}, False),  # the default: the action server's process beside Rasa's (docs/throughput.md, seventh pass)
+    ({"extra_env": {"CANYU_ACTIONS": "inprocess"}}, True),
     ({"extra_env": {"CANYU_ACTIONS": "http"}}, False),
     ({"extra_env": {"CANYU_RASA_SPEEDUPS": "0"}}, False),  # the stock baseline: Rasa's own action calls
     ({"with_rasa": False}, False),  # `bot shell`, `bot test`: Rasa's own command calls the action server

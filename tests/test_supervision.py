@@ -160,9 +160,9 @@ def test_bot_run_replaces_a_leftover_redis_and_reports_every_child_ready(bot_run
     assert status == 200 and report["ready"] and report["reasons"] == []
     names = set(report["children"])
     assert {"redis", "encoder", "console"} <= names and any(n.startswith("rasa-") for n in names), names
-    assert "actions" not in names  # one Rasa server runs the custom actions itself (CANYU_ACTIONS=inprocess)
+    assert "actions" in names  # the action server beside Rasa (the default; CANYU_ACTIONS=inprocess: none)
     assert set(report["checks"]) == {"redis", "encoder", "actions", "rasa", "console"}
-    assert report["checks"]["actions"]["detail"].startswith("run by Rasa"), report["checks"]["actions"]
+    assert report["checks"]["actions"]["ok"] and "warm" in report["checks"]["actions"], report["checks"]["actions"]
     assert report["checks"]["rasa"]["detail"].startswith("model ")
     with urllib.request.urlopen(f"{bot_run.health}/health", timeout=5) as response:
         assert response.status == 200 and json.loads(response.read())["pid"] == bot_run.process.pid
