@@ -89,6 +89,16 @@ def test_a_question_after_a_lead_in_or_asking_for_a_recommendation() -> None:
 
 
 
+def test_a_plea_for_help_asks_for_a_fix_and_thanks_for_help_does_not() -> None:
+    """"keeps disconnecting from my laptop, help" gets the answer path's threshold, not a feedback ticket."""
+    for text in ("my buds 5 keep disconnecting from my laptop, help", "help! my band wont turn on",
+                 "screen flickers. help me", "my band wont turn on pls help", "耳机老是断连 求助", "手机一直自动重启 救命"):
+        assert asks_question(text), text
+    for text in ("thanks for your help", "you were a great help", "thx, big help", "谢谢帮忙",
+                 "i need help with my order status"):
+        assert not asks_question(text), text
+
+
 def test_what_it_uses_or_is_asks_and_a_rhetorical_what_does_not() -> None:
     for text in ("你们的手机用的什么处理器", "手环是什么材质", "有什么区别"):
         assert asks_question(text), text

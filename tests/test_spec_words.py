@@ -84,6 +84,7 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
     "does the band get really hot while charging",  # a fault
     "the light on the band keeps blinking",  # an indicator light, not lightness
+    "band 9 screen wont light up anymore pls help",  # a fault: neither its weight nor its screen
     "pro的电池多少钱",  # a part named alone with its price
     "how much is a replacement charger for the 14",
     "how much is the band 9 charger by itself",

@@ -77,7 +77,9 @@ _QUESTION = re.compile(
     r"are there|recommend)\b|\b(?:make|sell|have|offer|carry|got) any\b|\bany recommendations?\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
-    r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b",
+    r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b|"
+    # a plea for help asks for a fix ("keeps disconnecting from my laptop, help", "耳机老断连 求助"), unlike thanks for it
+    r"^help\b|(?:[,，.!;:]\s*|\b(?:pls|plz|please|so)\s+)help(?: me| us| pls| plz| please)?\W*$|求助|救命|帮帮我|帮忙看看|咋整|怎么整",
     re.IGNORECASE,
 )
 
