@@ -60,3 +60,14 @@ def test_a_follow_up_the_answer_covers_gets_no_line(retriever) -> None:  # type:
     assert [p.outcome for p in retriever.ask_parts("保修多久 电池也保吗")] in ([], ["answer"])  # the warranty says it
     assert retriever.ask_parts("14pro屏幕多大 是2K屏吗") == []                         # a short follow-up
     assert retriever.ask_parts("how much is the 14 pro") == []
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("14pro玩游戏掉电快吗", "phone_battery_saving"),         # drain while gaming: the battery, not heat
+    ("手机用了两个月 电池掉电好快 咋回事", "phone_battery_saving"),
+    ("14pro打游戏发烫正常吗", "phone_overheating"),
+])
+def test_a_battery_draining_while_gaming_is_the_battery(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                        entry: str) -> None:
+    result = retriever.ask(text)
+    assert result.outcome == "answer" and result.entry_id == entry, result.record()
