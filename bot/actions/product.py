@@ -18,7 +18,7 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
 - a guarded flow (`order_status`, `ask_tier`, `human_handoff` asked by the intent alone): the flow, unless the
   message only asks something and an FAQ entry is at least `override_threshold` sure ("how do I get an
   invoice?" → `invoice`, not a person).
-A message that asks several questions gets one answer per question it is sure of (`bot.knowledge.multi`).
+A message that asks several questions gets one answer per question it is sure of, a line per other one (`parts`).
 An answer that ends with an offer records it (`bot.actions.offers`), so "yes" gets what was offered.
 
 Every reply records what it used: slots `kb_entry` / `kb_score`, and a `kb` record (outcome, entry,
@@ -133,15 +133,16 @@ def _reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Trac
         buttons = _entry_buttons(retriever, result.candidates, result.language)
         dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
         return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
-    if quiet_when_unsure and not (result.other_brand or result.unknown_products):  # those get their honest reply
+    part = getattr(result, "part", "")  # a part of a several-questions message no entry answers: one line, no slot
+    if quiet_when_unsure and not (result.other_brand or result.unknown_products or part):  # those get their honest reply
         return []
     if result.other_brand:
         dispatcher.utter_message(response="utter_product_other_brand", brand=result.other_brand, kb=record)
     elif result.unknown_products:
         dispatcher.utter_message(response="utter_product_not_ours", product=result.unknown_products[0], kb=record)
     else:
-        dispatcher.utter_message(response="utter_product_unsure", kb=record)
-    return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
+        dispatcher.utter_message(response=f"utter_{'kb_part' if part else 'product'}_unsure", kb_part=part, kb=record)
+    return [] if part else [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
 
 
 def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:

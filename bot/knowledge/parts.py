@@ -2,7 +2,9 @@
 
 - `ask_parts`: a message that asks several questions ("手环9 多少钱？有粉色的吗", `bot.knowledge.multi.question_parts`)
   gets the confident answer of each part, one per entry and in the message's order, when at least two parts are
-  answered. A part that names no product is asked about the products the whole message names.
+  answered (or one, and the whole message no other entry), and a line for each part left unsure. A part is asked
+  about its own products or category; one that names nothing else ("耳机呢") asks the part before it about them; one
+  that names none, about the products the whole message names (`_asked`).
 - `by_clause`: a long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急") is asked clause
   by clause (`bot.knowledge.multi.clause_questions`).
 
@@ -12,19 +14,20 @@ Both ask through the retriever's own single-question ranking (`Retriever._ask`, 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, List, Optional, Set, Tuple
 
-from bot.knowledge.catalog import asked_category_products, category_products
+from bot.knowledge.catalog import CATEGORIES, asked_category_products, category_products
 from bot.knowledge.multi import clause_questions, clauses, question_parts
 from bot.knowledge.result import Result
 from bot.knowledge.specs import detect_spec
-from bot.language import detect_language
+from bot.knowledge.text import has_cjk
+from bot.language import CJK_CHAR, detect_language
 
 if TYPE_CHECKING:
     from bot.knowledge.retriever import Retriever
 
-__all__ = ["ask_parts", "by_clause"]
+__all__ = ["PartUnsure", "ask_parts", "by_clause"]
 
 
 def _repeats(earlier: Result, later: Result) -> bool:
@@ -67,11 +70,83 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
     return replace(best, candidates=whole.candidates, reason=f"a clause of the message: {best.reason}")
 
 
+@dataclass
+class PartUnsure(Result):
+    """A part of a several-questions message no entry answers, beside parts that are answered: the reply says so
+    for it in one line (`utter_kb_part_unsure`, "「耳机能当助听器用不」这个我不太确定…"), and sets no slot."""
+
+    part: str = ""
+
+
+def _quoted(part: str) -> str:
+    """The part as the reply quotes it: without its question marks and the joiner before it."""
+    return re.sub(r"^\W+|[\s?？!！。,，]+$", "", part).strip()
+
+
+_FILLER = re.compile(r"(?:那|那么|还有|和|跟|又|呢|的|怎么样|咋样|如何|\b(?:and|what|how|about|the|for|ones?|your|u)\b|\W)*",
+                     re.IGNORECASE)
+
+
+def _without_products(r: "Retriever", text: str) -> str:
+    """`text` without the product names and category words it holds ("14pro多重" → "多重")."""
+    mentions = r.matcher.find(text)
+    out = mentions.without_names(" ") if mentions.known else text
+    for pattern, _ in CATEGORIES.values():
+        out = re.sub(pattern, " ", out, flags=re.IGNORECASE)
+    return out.strip()
+
+
+def _own_products(r: "Retriever", part: str) -> List[str]:
+    """The products a part names itself: by name, else by a category word in the subject role ("耳机能连两个手机不")."""
+    return r.matcher.find(part).known or category_products(r.kb.products, r._subject_text(part))
+
+
+def _names(r: "Retriever", products: List[str], lang: str) -> str:
+    return " ".join(r.kb.products[p].name.get(lang) or r.kb.products[p].name.get("en", p) for p in products)
+
+
+def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str) -> Tuple[str, bool]:
+    """What to ask of one part. A part that names its own products or category is asked about those only; one that
+    names nothing else ("耳机呢", "and the band?") asks the part before it about them ("14pro多重 耳机呢" → the
+    earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`)."""
+    own = _own_products(r, part)
+    if own and before and _FILLER.fullmatch(_without_products(r, part)):
+        return f"{_names(r, own, lang)} {_without_products(r, before)}", True
+    mentions = r.matcher.find(part)
+    if own or mentions.unknown or not subject:
+        return part, False
+    return f"{_names(r, subject, lang)} {part}", False
+
+
+def _asks_apart(unsure: "PartUnsure", said: Set[Optional[str]]) -> bool:
+    """Whether an unsure part asks something the answers leave out, worth a line: not a short follow-up (at least 5
+    Chinese characters or 4 words: "是2k的吗", "really 21 days?" are what the answer beside it says), and no answered
+    entry among its 3 best candidates ("包修期多久啊 电池也包吗": the warranty answer says it)."""
+    long = len(CJK_CHAR.findall(unsure.part)) >= 5 if has_cjk(unsure.part) else len(re.findall(r"\w+", unsure.part)) >= 4
+    if not long:
+        return False
+    return not said & {c.entry_id for c in unsure.candidates[:3]}
+
+
+def _stands_alone(r: "Retriever", alone: Result, whole: Result, intent: Optional[str]) -> bool:
+    """Whether the one answered part of a message ("耳机能连两个手机不 另外多少钱": the price) is said, with a line for
+    the others: when the whole message gets the same entry, or no answer (and is no near miss, names no product we
+    do not sell) while the part's is
+    `sure_threshold` sure and not the intent's topic overview ("双十一有券吗 能便宜多少" is not about delivery)."""
+    if whole.outcome == "answer":
+        return whole.entry_id == alone.entry_id
+    topic = r.answering.topic(intent)
+    return (whole.near_miss is None and not whole.unknown_products and not whole.other_brand  # "手环9pro有吗 多少钱"
+            and alone.confidence >= r.config.sure_threshold
+            and (topic is None or alone.entry_id != topic.overview))
+
+
 def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, intent: Optional[str] = None,
               intent_confidence: float = 0.0) -> List[Result]:
     """Several questions in one message (`bot.knowledge.multi`): the confident answers of its parts, one per
-    entry and in the message's order, when at least two parts are answered; else []. A part that names no
-    product is asked about the products the whole message names ("手环9 多少钱？有粉色的吗")."""
+    entry and in the message's order, when at least two parts are answered, or one is and the whole message gets
+    no other answer; each part left unsure then comes back too (outcome "unsure", `part` set: the reply says so
+    for it in one line). Else []. What each part is asked: `_asked`."""
     parts = question_parts(question)
     if not parts:
         return []
@@ -80,17 +155,30 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
     # "耳机能连两个手机不 另外多少钱": the earbuds' price; the phones are only what they connect to (bot.knowledge.roles)
     category = [] if named else asked_category_products(r.kb.products, r._subject_text(question))
     answers: List[Result] = []
-    for part in parts:
-        mentions = r.matcher.find(part)
-        asked = part
-        about = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
-        if about and not mentions.known and not mentions.unknown:
-            asked = " ".join(r.kb.products[p].name.get(lang) or r.kb.products[p].name.get("en", p)
-                             for p in about) + " " + part
+    unsure: List[Tuple[int, PartUnsure]] = []
+    before = ""
+    for at, part in enumerate(parts):
+        subject = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
+        asked, elliptic = _asked(r, part, before, subject, lang)
+        if not elliptic:
+            before = part
         result = r.ask(asked, lang, intent, intent_confidence)
-        if result.outcome != "answer" and asked != part:  # "…? also whats the warranty": not about the product
+        if result.outcome != "answer" and asked != part and not elliptic:  # "…? also whats the warranty"
             result = r.ask(part, lang, intent, intent_confidence)
         if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
-            result.reason = f"part {len(answers) + 1} of a message with {len(parts)} questions: {result.reason}"
+            result.reason = f"part {at + 1} of a message with {len(parts)} questions: {result.reason}"
             answers.append(result)
-    return answers if len(answers) >= 2 else []
+        elif result.outcome != "answer":
+            unsure.append((len(answers), PartUnsure(outcome="unsure", language=lang, confidence=result.confidence,
+                                                    entry_id=result.entry_id, candidates=result.candidates,
+                                                    reason=f"part {at + 1} of {len(parts)}: {result.reason}",
+                                                    part=_quoted(part))))
+    said = {a.entry_id for a in answers}
+    unsure = [(at, result) for at, result in unsure if _asks_apart(result, said)]
+    if not answers or (len(answers) == 1 and not unsure):
+        return []
+    if len(answers) == 1 and not _stands_alone(r, answers[0], r.ask(question, lang, intent, intent_confidence), intent):
+        return []
+    for offset, (at, result) in enumerate(unsure):  # in the message's order, among the answers
+        answers.insert(at + offset, result)
+    return answers

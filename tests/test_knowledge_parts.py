@@ -1,0 +1,73 @@
+"""Several questions in one message, part by part (bot/knowledge/parts.py): each part about its own products, a part
+that names only a product asking the part before it, and one line for a part no entry answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.product import _reply
+from bot.knowledge import build_retriever
+from bot.knowledge.parts import PartUnsure
+
+KB = Path(__file__).resolve().parents[1] / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    r, _ = build_retriever(KB, tmp_path_factory.mktemp("kbcache"))
+    return r
+
+
+def _entries(retriever: Any, text: str) -> List[str]:
+    return [f"{p.outcome}:{p.entry_id}" for p in retriever.ask_parts(text)]
+
+
+@pytest.mark.parametrize("text, entries", [
+    # a part that names its own category is asked about it alone, not about every product of the message
+    ("手环多少钱 耳机有降噪吗", ["answer:spec:band_9:price", "answer:buds_anc"]),
+    ("when did the band 9 come out, and how much are the buds",
+     ["answer:spec:band_9:release_date", "answer:spec:buds_5:price"]),
+    # a part that names only a product or category asks the part before it about that
+    ("14pro多重 耳机呢", ["answer:spec:phone_14_pro:weight", "answer:spec:buds_5:weight"]),
+    ("耳机多少钱 手环呢", ["answer:spec:buds_5:price", "answer:spec:band_9:price"]),
+    ("is the band 9 waterproof? what about the buds?",
+     ["answer:spec:band_9:water_resistance", "answer:spec:buds_5:water_resistance"]),
+    ("how much is the 14 pro? and the band?", ["answer:spec:phone_14_pro:price", "answer:spec:band_9:price"]),
+])
+def test_each_part_is_asked_about_its_own_products(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                   entries: List[str]) -> None:
+    assert _entries(retriever, text) == entries
+
+
+def test_a_part_no_entry_answers_gets_its_own_line(retriever) -> None:  # type: ignore[no-untyped-def]
+    parts = retriever.ask_parts("耳机能连两个手机不 另外多少钱")
+    assert [p.outcome for p in parts] == ["unsure", "answer"]
+    assert isinstance(parts[0], PartUnsure) and parts[0].part == "耳机能连两个手机不"
+    assert parts[1].entry_id == "spec:buds_5:price"
+    parts = retriever.ask_parts("is the 14 pro waterproof? can it shoot 8k video?")
+    assert [p.outcome for p in parts] == ["answer", "unsure"] and parts[1].part == "can it shoot 8k video"
+    dispatcher = CollectingDispatcher()
+    assert _reply(retriever, dispatcher, None, parts[1], quiet_when_unsure=True) == []  # type: ignore[arg-type]
+    assert dispatcher.messages[0]["response"] == "utter_kb_part_unsure"
+    assert dispatcher.messages[0]["kb_part"] == "can it shoot 8k video"
+
+
+def test_a_follow_up_the_answer_covers_gets_no_line(retriever) -> None:  # type: ignore[no-untyped-def]
+    assert [p.outcome for p in retriever.ask_parts("保修多久 电池也保吗")] in ([], ["answer"])  # the warranty says it
+    assert retriever.ask_parts("14pro屏幕多大 是2K屏吗") == []                         # a short follow-up
+    assert retriever.ask_parts("how much is the 14 pro") == []
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("14pro玩游戏掉电快吗", "phone_battery_saving"),         # drain while gaming: the battery, not heat
+    ("手机用了两个月 电池掉电好快 咋回事", "phone_battery_saving"),
+    ("14pro打游戏发烫正常吗", "phone_overheating"),
+])
+def test_a_battery_draining_while_gaming_is_the_battery(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                        entry: str) -> None:
+    result = retriever.ask(text)
+    assert result.outcome == "answer" and result.entry_id == entry, result.record()
