@@ -85,6 +85,8 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "does the band get really hot while charging",  # a fault
     "the light on the band keeps blinking",  # an indicator light, not lightness
     "band 9 screen wont light up anymore pls help",  # a fault: neither its weight nor its screen
+    "14pro 电池耗电好快",  # a drain complaint (掉电 reads as 耗电: knowledge/config.yml synonyms), not the figure
+    "14 Pro 费电也太快了吧，很失望",
     "pro的电池多少钱",  # a part named alone with its price
     "how much is a replacement charger for the 14",
     "how much is the band 9 charger by itself",
