@@ -413,7 +413,9 @@ def test_a_free_conversation_is_locked_without_reading_the_lock_back(red: Any, m
     async def take(cid: str) -> List[int]:
         async with ours.lock(cid, wait_time_in_seconds=0.01) as lock:
             assert not lock.is_locked(lock.tickets[0].number)
-            return tickets(ours, cid)
+            # the live tickets: on a slow machine the other ticket can expire before the first look at the lock,
+            # which then serves this one at once and leaves the expired ticket stored until the next update
+            return [t for t in tickets(ours, cid) if t >= lock.tickets[-1].number]
 
     assert run(take("rest:free")) == [0] and reads == []  # issued alone: served at once
     assert not red.exists("canyu:lock:rest:free")
