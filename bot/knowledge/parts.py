@@ -96,23 +96,19 @@ def _without_products(r: "Retriever", text: str) -> str:
     return out.strip()
 
 
-def _own_products(r: "Retriever", part: str) -> List[str]:
-    """The products a part names itself: by name, else by a category word in the subject role ("耳机能连两个手机不")."""
-    return r.matcher.find(part).known or category_products(r.kb.products, r._subject_text(part))
-
-
 def _names(r: "Retriever", products: List[str], lang: str) -> str:
     return " ".join(r.kb.products[p].name.get(lang) or r.kb.products[p].name.get("en", p) for p in products)
 
 
 def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str) -> Tuple[str, bool]:
-    """What to ask of one part. A part that names its own products or category is asked about those only; one that
+    """What to ask of one part. A part that names its own products (by name, else by a category word in the subject
+    role: "耳机能连两个手机不") is asked about those only; one that
     names nothing else ("耳机呢", "and the band?") asks the part before it about them ("14pro多重 耳机呢" → the
     earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`)."""
-    own = _own_products(r, part)
+    mentions = r.matcher.find(part)
+    own = mentions.known or category_products(r.kb.products, r._subject_text(part))
     if own and before and _FILLER.fullmatch(_without_products(r, part)):
         return f"{_names(r, own, lang)} {_without_products(r, before)}", True
-    mentions = r.matcher.find(part)
     if own or mentions.unknown or not subject:
         return part, False
     return f"{_names(r, subject, lang)} {part}", False
