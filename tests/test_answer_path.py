@@ -336,6 +336,15 @@ def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
     assert _answered(turn) == "catalog:lineup", turn
 
 
+@pytest.mark.parametrize("broad, detail", [("说说你们发货的情况", "可以到店自提吗"),
+                                            ("tell me how your delivery works", "can I pick it up in a store instead")])
+def test_a_topic_overview_answers_a_broad_question_not_a_detail_it_lacks(assistant: Assistant, broad: str,
+                                                                         detail: str) -> None:
+    assert _answered(_turn(assistant, new_sender("overview"), broad)) == "shipping_overview"
+    turn = _turn(assistant, new_sender("overview-detail"), detail)
+    assert _answered(turn) is None and any(k.get("outcome") == "unsure" for k in turn["kb"]), turn
+
+
 def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn

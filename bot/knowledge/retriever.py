@@ -185,9 +185,11 @@ class Retriever:
         if topic is not None and not result.other_brand:
             result.topic = intent
             # The overview answers when the ranking agrees on the topic (its best entry has one of the
-            # topic's tags) but cannot tell which entry: never when the best entry is about something else.
+            # topic's tags) but cannot tell which entry, and ranks the overview itself among its candidates: never
+            # when the best entry is about something else, nor for a detail none of the topic's entries holds
+            # ("可以到店自提吗": store pickup is not the shipping overview's).
             best = self._docs[result.candidates[0].entry_id].meta.get("tags") or [] if result.candidates else []
-            on_topic = bool(set(best) & set(topic.tags))
+            on_topic = bool(set(best) & set(topic.tags)) and topic.overview in {c.entry_id for c in result.candidates}
             if (result.outcome != "answer" and topic.overview and intent_confidence >= self.answering.topic_confidence
                     and on_topic and not result.unknown_products and not result.near_miss):
                 overview = self.answer_entry(topic.overview, lang, reason=(
