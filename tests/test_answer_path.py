@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from bot.errors import DataError
+from bot.knowledge.answering import asks_tersely
 from bot.knowledge.catalog import answer_catalog
 from bot.knowledge.loader import load_kb
 from bot.knowledge.specs import check_products
@@ -206,13 +207,21 @@ def test_a_complaint_that_asks_something_gets_the_answer_and_can_be_filed(assist
     assert any("FB" in t for t in filed["texts"]), filed  # told the feedback number
 
 
-@pytest.mark.parametrize("text", ["手环能不能测血糖啊", "does the band 9 have a built-in speaker for calls?"])
+@pytest.mark.parametrize("text", ["手环能不能测血糖啊", "does the band 9 have a built-in speaker for calls?",
+                                  "millet tv price", "米粒电视价格"])
 def test_a_question_about_what_exists_is_not_filed_as_feedback(assistant: Assistant, text: str) -> None:
     """Whatever intent the NLU gives it, a question about a capability the KB does not cover gets not sure (or a
     "did you mean"), never "thanks, filed as FB…": nobody asked to file anything."""
     turn = _turn(assistant, new_sender("capability"), text)
     assert "action_file_feedback" not in turn["actions"], turn
     assert not any("FB" in t for t in turn["texts"]), turn
+
+
+@pytest.mark.parametrize("text, terse", [("millet tv price", True), ("14pro电池", True), ("band 9 colours", True),
+                                         ("14 pro battery drains fast", False), ("希望出个大电池版", False),
+                                         ("band 9 needs a bigger battery", False)])
+def test_a_spec_typed_like_a_search_asks(text: str, terse: bool) -> None:
+    assert asks_tersely(text) is terse
 
 
 def test_a_wish_is_still_filed(assistant: Assistant) -> None:

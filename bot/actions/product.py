@@ -8,9 +8,8 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
   (`/ask_product{"kb_entry": "<id>"}` brings the user back here with the entry chosen); not sure (or a
   product we do not sell) → `utter_product_unsure`, which offers a colleague;
 - a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
-  dropped → price protection), with an offer to file it as feedback too; otherwise `action_file_feedback`
-  runs as before. A message phrased as a question ("烫得不行 正常吗") takes any answer above the answer
-  threshold. `out_of_scope` and `chitchat` likewise fall back to `utter_out_of_scope` / `utter_chitchat`;
+  dropped → price protection), with an offer to file it too; else `action_file_feedback` runs. A question
+  ("烫得不行 正常吗", or terse: "millet tv price") takes any answer above the answer threshold, and is never filed. `out_of_scope` and `chitchat` likewise fall back to `utter_out_of_scope` / `utter_chitchat`;
 - a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
   message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the
   ranking answers it confidently: then the answer (`shipping_change_address` offers the task, so "yes"
@@ -26,8 +25,7 @@ kind = which source won: faq, spec, catalog; confidence, the intent's topic, can
 message's metadata, for agents, trainers and `bot eval conversations`.
 `kb_second_chance` is the same retrieval for `action_fallback`, but silent when not sure.
 
-The knowledge service is the action server's (`self.ctx.knowledge`); the helpers below take its retriever (one
-per action run, so a reload in between does not mix two indexes in one answer).
+The knowledge service is the action server's (`self.ctx.knowledge`); the helpers take its retriever (one per run).
 """
 
 from __future__ import annotations
@@ -56,6 +54,7 @@ from bot.knowledge.answering import (
     AnsweringConfig,
     answer_path_first,
     asks_question,
+    asks_tersely,
     lacks_flow_words,
     names_an_order,
     only_asks_about_task,
@@ -260,10 +259,11 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
         return [FollowupAction(OWN_FLOWS[intent])]
     if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
         return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
-    if not _clearly_answers(retriever, result, text, intent) and (
-            OWN_FLOWS[intent] != "action_file_feedback" or not asks_question(text) or wants_change(text)):
+    if not _clearly_answers(retriever, result, text, intent) and (OWN_FLOWS[intent] != "action_file_feedback"
+                                                                   or not (asks_question(text) or asks_tersely(text))
+                                                                   or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
-    # answered, or a question about what exists ("手环能直接打电话吗"): not sure or "did you mean", not filed unasked
+    # answered, or a question about what exists ("手环能直接打电话吗", "millet tv price"): not sure, not filed unasked
     events = _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and \
             _sounds_like_feedback(tracker, retriever.answering):

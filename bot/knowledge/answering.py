@@ -24,6 +24,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.errors import ConfigError
+from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
 
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
@@ -120,6 +121,15 @@ def asks_question(text: str) -> bool:
     """Whether a message asks something ("…正常吗", "送不送", "any tips?", "lol could it…"), whatever else it says."""
     text = (text or "").strip()
     return bool(_QUESTION.search(text) or _QUESTION.search(_LEAD_IN.sub("", text)))
+
+
+def asks_tersely(text: str) -> bool:
+    """A question typed like a search: a spec word and a thing in at most five words or ten Chinese characters, with
+    no wish for a change ("millet tv price", "14pro电池", "band 9 colours"): it asks, though it has no question's
+    form, so a feedback-leaning intent does not file it. A complaint is no spec ("14 pro battery drains fast")."""
+    text = (text or "").strip()
+    short = len(CJK_CHAR.findall(text)) <= 10 and len(re.findall(r"[A-Za-z0-9]+", text)) <= 5
+    return short and detect_spec(text) is not None and not wants_change(text)
 
 
 def asks_in_words(text: str) -> bool:
