@@ -24,6 +24,14 @@ def test_a_quantity_after_a_product_noun_is_not_a_model() -> None:
     assert matcher.find("耳机5能不能戴着跑步").known == ["buds_5"]
 
 
+def test_a_name_that_ends_in_its_number_is_no_name_before_a_quantity() -> None:
+    matcher = ProductMatcher(KB.products)
+    assert matcher.find("手环9和手机14一起买多少钱").known == ["band_9", "phone_14"]
+    for text in ("我手机14天前买的能退吗", "手环9个月就坏了", "bought my band 9 days ago"):
+        found = matcher.find(text)
+        assert (found.known, found.unknown) == ([], []), text
+
+
 def test_a_category_after_besides_asks_for_the_rest_of_the_range() -> None:
     for text in ("你们家除了手机还卖啥", "what else do you sell besides phones"):
         found = answer_catalog(KB.products, text, [], "zh" if "手机" in text else "en")

@@ -166,6 +166,8 @@ class ProductMatcher:
             before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""
             after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
             after += r"(?!幕)" if key.endswith("屏") else ""  # the nickname "小屏", not "小屏幕" (a small screen)
+            # "手机14天前买的", "手环9个月了", "手机14号到的": a name ending in its number, then a quantity or date
+            after += _QUANTITY + r"(?!\s*[号日])" if key[-1].isdigit() else ""
             parts.append(f"{before}(?P<a{len(parts)}>{body}){after}")
         self._keys = [k for k, _ in pairs]
         self._pattern = re.compile("|".join(parts)) if parts else None
