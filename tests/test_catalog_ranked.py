@@ -62,6 +62,7 @@ def test_a_superlative_names_the_product_and_its_figure(question: str, entry: st
     ("预算两千五 买啥好", "catalog:lineup", "米粒耳机 Buds 5（599 元）"),
     ("想买个耳机 500以内有吗", "catalog:lineup:earbuds", "最便宜的是米粒耳机 Buds 5"),  # "耳机 500" is no model
     ("phone under 5k", "catalog:lineup:phone", "Millet Phone 14 Pro (¥4,999)"),
+    ("预算一千 送女朋友啥好", "catalog:lineup", "1000 元以内的产品有"),  # 预算 is a word of buying
 ])
 def test_a_budget_lists_what_fits_or_says_the_cheapest(question: str, entry: str, says: str) -> None:
     got = _answer(question)
@@ -113,6 +114,9 @@ def test_stock_and_box_questions(question: str, spec: Optional[str]) -> None:
     ("手环有充电线吗", "spec:band_9:in_box", "有的，米粒手环 9 包装里带磁吸充电线。"),
     ("whats in the box of the buds 5", "spec:buds_5:in_box", "comes with the charging case"),
     ("买耳机送充电盒吗", "spec:buds_5:in_box", "有的，米粒耳机 Buds 5 包装里带充电盒。"),
+    ("does the band come w a charger cable", "spec:band_9:in_box", "Yes, the Millet Band 9 comes with its magnetic"),
+    ("what comes in the buds 5 box", "spec:buds_5:in_box", "comes with the charging case"),
+    ("can i still buy the power bank now", STOCK_ENTRY, "Power Bank 20000"),
 ])
 def test_stock_and_box_answers(question: str, entry: str, says: str) -> None:
     got = _answer(question)
@@ -179,7 +183,7 @@ def test_a_stock_answer_says_the_backends_stock() -> None:
     assert [e["value"]["flow"] for e in events if e.get("name") == "pending_offer"] == [RESTOCK_FLOW]
     events, text = _turn("is the buds 5 in stock", STOCK_ENTRY, "…", {"buds_5": 12},
                          events=[{"event": "slot", "name": "pending_offer", "value": {"kind": "flow"}}])
-    assert text.startswith("Yes, the Millet Buds 5 is in stock right now") and events == []  # nothing to wait for
+    assert text.startswith("Good news, the Millet Buds 5 is in stock right now") and events == []  # nothing to wait for
 
 
 def test_other_answers_and_unnamed_products_keep_their_text() -> None:

@@ -8,7 +8,7 @@ restock alerts watch). `with_live_stock` runs after the answer path (`ActionAnsw
 about a product the message names (the answer path's product matcher, else `bot.orders.products.find_product` as the
 restock form reads it), says the
 backend's figure first:
-- in stock: "Yes, the Buds 5 is in stock right now …", and no restock alert offered;
+- in stock: "Good news, the Buds 5 is in stock right now …" (never "Yes" to "sold out?"), and no restock alert offered;
 - sold out: "The 14 Pro is sold out right now." followed by the entry's own answer (restock days and the offer of a
   restock alert), and the offer recorded, so "yes" starts `restock_alert_form`.
 Storage per colour or size is not kept by the backend: the figure is the product's. A broken backend leaves the
@@ -40,7 +40,7 @@ __all__ = ["live_stock", "with_live_stock", "stock_lines", "RESTOCK_FLOW"]
 logger = logging.getLogger(__name__)
 
 RESTOCK_FLOW = "restock_alert_form"
-_IN_STOCK = {"en": "Yes, the {name} is in stock right now: you can order it in the Millet app or on our website.",
+_IN_STOCK = {"en": "Good news, the {name} is in stock right now: you can order it in the Millet app or on our website.",
              "zh": "有货！{name}现在就能买，在米粒 App 或官网下单就行。"}
 _SOLD_OUT = {"en": "The {name} is sold out right now.", "zh": "{name}现在卖完了。"}
 

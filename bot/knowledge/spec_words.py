@@ -224,8 +224,8 @@ _NOT_NOW = re.compile(r"啥时候|什么时候|啥时|何时|几时|多久|哪�
                       r"\bback in stock\b", re.IGNORECASE)
 # "is the buds 5 available?": in stock, when nothing else is asked ("available in pink?" asks the colour, "1tb version
 # available?" the storage)
-_AVAILABLE = re.compile(r"\bavailable\b(?!\s+(?:in|with|as|for|on)\b)|\bcan i (?:still )?(?:buy|get|order) (?:it|one|them)"
-                        r" (?:now|right now|rn|today)\b|(?:现在|还)能买(?:到)?吗|买得到吗", re.IGNORECASE)
+_AVAILABLE = re.compile(r"\bavailable\b(?!\s+(?:in|with|as|for|on)\b)|\bcan i (?:still )?(?:buy|get|order) (?:it|one|them|"
+                        r"the [\w ]{1,25}?) (?:now|right now|rn|today)\b|(?:现在|还)能买(?:到)?吗|买得到吗", re.IGNORECASE)
 
 _WHICH = re.compile(r"\b(?:which|what)\b|哪些|哪几|什么", re.IGNORECASE)
 
@@ -235,14 +235,14 @@ _BOX_NOUN = r"(?:充电盒|充电仓|充电器|充电头|冲电头|插头|充电
 _IN_BOX = re.compile(rf"(?:送|带|配|附|给|有)(?:不送|不带|不配|没有?|木有|不)?(?:个|根|条|只|的|了|有)?{_BOX_NOUN}"
                      r"(?=\s*(?:$|[吗嘛么不没啊呀呢吧？?，,。!！~]))|自带[^，。？?！!\s]{0,3}(?:线|充电器|充电头|壳|膜)|"
                      r"包装(?:盒)?里|(?:盒子?|箱子?)里(?:有|都有|都是|面有|带|是)|标配|附件|配件(?:有|都有|是|包括)|"
-                     r"\bcomes? with\b|\bin the box\b|\bin (?:its|the) box\b|\bincluded\b|\binclude[sd]?\b|\bship(?:s|ped)? with\b|"
+                     r"\bcomes? (?:with|w/?)(?!\w)|\bin (?:the|its|my|a) (?:[\w-]+ ){0,3}box\b|\bincluded\b|\binclude[sd]?\b|\bship(?:s|ped)? with\b|"
                      r"\bbox contents\b|\bwhat'?s in (?:the|its|my) box\b|\bunbox", re.IGNORECASE)
 _BOX_MISSING = re.compile(r"没看到|没找到|找不到|漏发|少了|少发|缺了|没收到|\bno (?:\w+ )?(?:cable|charger|case)\b|"
                           r"\bmissing\b|\bforgot\b|\bwhere(?:'s| is)\b|拆开|\bjust unboxed\b", re.IGNORECASE)
 # The items a fan asks about, by kind; an `in_box` item is of a kind when its English name matches the kind's words.
 BOX_ITEMS: Dict[str, Tuple[str, str]] = {
     "charger": (r"charger|brick|adapter|plug|充电器|充电头|冲电头|插头|快充头", r"charger|adapter"),
-    "cable": (r"cable|cord|wire|(?<![有无])线", r"cable"),
+    "cable": (r"(?:charg\w* )?(?:cable|cord|wire)|(?<![有无])线", r"cable"),
     "charging_case": (r"charging case|充电盒|充电仓", r"charging case"),
     "case": (r"\bcase\b|cover|壳|保护套", r"(?<!charging )\bcase\b"),  # the buds' charging case is no cover
     "protector": (r"screen protector|film|保护膜|贴膜|膜", r"protector|film"),
@@ -255,8 +255,9 @@ BOX_ITEMS: Dict[str, Tuple[str, str]] = {
 def box_item_asked(question: str) -> Optional[str]:
     """The kind of item a what's-in-the-box question asks about ("送充电器吗" → "charger"), or None (the whole box)."""
     text = normalise(question)
-    found = [(m.start(), key) for key, (asked, _) in BOX_ITEMS.items() for m in [re.search(asked, text, re.IGNORECASE)] if m]
-    return min(found)[1] if found else None
+    found = [(m.start(), m.start() - m.end(), key) for key, (asked, _) in BOX_ITEMS.items()
+             for m in [re.search(asked, text, re.IGNORECASE)] if m]
+    return min(found)[2] if found else None  # the first named, the longest there ("charger cable" is a cable)
 
 
 def _asks_stock(text: str, hits_other: bool) -> bool:

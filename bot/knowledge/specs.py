@@ -79,8 +79,11 @@ def _render_in_box(product: Product, name: str, lang: str, question: str) -> Opt
     zh = lang == "zh"
     listed = join_list(items, lang)
     kind = box_item_asked(question)
-    if kind is None:
-        return f"{name} 包装里有：{listed}。" if zh else f"The {name} comes with {listed}."
+    if kind is None and product.in_box_complete:
+        return f"{name} 包装里有：{listed}。" if zh else f"In the {name} box: {listed}."
+    if kind is None:  # what we know is in it, not the whole list
+        return (f"{name} 包装里带{listed}；其他配件我这里没有确切的清单。" if zh else
+                f"The {name} comes with {listed}; I don't have the full list of what else is in the box.")
     pattern = re.compile(BOX_ITEMS[kind][1], re.IGNORECASE)
     has = [i for i, en in enumerate(product.in_box.get("en") or []) if pattern.search(en)]
     if has:

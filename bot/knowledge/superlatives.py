@@ -50,8 +50,8 @@ _BUDGETS = [*(re.compile(_BUDGET_BEFORE + n + _MONEY, re.IGNORECASE) for n in (_
             *(re.compile(n + _BUDGET_AFTER, re.IGNORECASE) for n in (_NUM, _ZH_NUM))]
 # A budget is about the range when the message names a category or asks what to buy ("anything under 500?", "预算两千
 # 买啥好"), not "the band lasts under 100 hours?"
-_SHOPPING = re.compile(r"\b(?:what|anything|something|which|recommend\w*|buy|get|gift|options?|sell)\b|有啥|有什么|有哪些|有没有|"
-                       r"推荐|买|送人|礼物|能选|选什么|选啥", re.IGNORECASE)
+_SHOPPING = re.compile(r"\b(?:what|anything|something|which|recommend\w*|buy|get|gift|options?|sell|budget)\b|有啥|有什么|"
+                       r"有哪些|有没有|推荐|买|送人|礼物|能选|选什么|选啥|预算|啥好|什么好", re.IGNORECASE)
 _UNITS = {"k": 1000, "千": 1000, "w": 10000, "万": 10000, "百": 100}
 
 
