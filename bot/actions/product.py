@@ -42,6 +42,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions._context import WithContext
 from bot.actions._offer_slot import make_offer
 from bot.actions.common import tracker_language
+from bot.actions.stock import live_stock
 from bot.errors import CanyuError
 from bot.handoff.rules import assess, config_path, load_config, turns_from_events
 from bot.knowledge import Result, Retriever
@@ -89,10 +90,8 @@ def _payload(entry_id: str) -> str:
 
 
 # After every knowledge answer: was it useful? (recorded by action_record_answer_rating, see bot/actions/feedback.py)
-RATING_BUTTONS = [
-    {"title": "👍", "payload": '/rate_answer{"rating":"up"}'},
-    {"title": "👎", "payload": '/rate_answer{"rating":"down"}'},
-]
+RATING_BUTTONS = [{"title": "👍", "payload": '/rate_answer{"rating":"up"}'},
+                  {"title": "👎", "payload": '/rate_answer{"rating":"down"}'}]
 
 
 def _offer_events(tracker: Tracker, result: Result) -> List[Dict[Text, Any]]:
@@ -374,6 +373,7 @@ class ActionAnswerProduct(WithContext, Action):
     def name(self) -> Text:
         return ANSWER_ACTION
 
+    @live_stock  # "14 Pro 有货吗": the orders backend's stock in the answer (bot.actions.stock)
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)
         text = tracker.latest_message.get("text") or ""

@@ -18,6 +18,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.loader import Product
 from bot.knowledge.spec_words import detect_spec
 from bot.knowledge.specs import join_list
+from bot.knowledge.superlatives import answer_ranked
 from bot.knowledge.text import normalise
 
 __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
@@ -78,6 +79,11 @@ _ASKS_RANGE = re.compile(
     rf"\bhow many (?:{_ONE_EN} )?models\b",
     re.IGNORECASE,
 )
+# How superlative and budget answers name what they compare: a category, or (None) everything we sell.
+_GROUPS: Dict[Optional[str], Dict[str, str]] = {
+    **{key: {"en": names["en"][1], "en_one": names["en"][0], "zh": names["zh"][1]} for key, (_, names) in CATEGORIES.items()},
+    None: {"en": "products", "en_one": "product", "zh": "产品"},
+}
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
 # "Do you sell X?" for an X the brand does not make ("你们有平板吗", "do u sell a smartwatch", "recommend a laptop"):
 # the honest answer is "not something we make", and what we do sell.
@@ -92,10 +98,11 @@ class CatalogAnswer:
     category: Optional[str]
     text: str
     products: List[str]
+    entry: Optional[str] = None  # a superlative's: the spec over the products compared (bot.knowledge.superlatives)
 
     @property
     def entry_id(self) -> str:
-        return "catalog:lineup" + (f":{self.category}" if self.category else "")
+        return self.entry or "catalog:lineup" + (f":{self.category}" if self.category else "")
 
 
 def _price(p: Product, lang: str) -> str:
@@ -148,7 +155,7 @@ _OWN = re.compile(r"(?:\bmy|我的?|我家)\s*$", re.IGNORECASE)
 
 
 # Specs every product of a category has a figure for (see asked_category_products).
-_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip",
+_CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip", "stock",
                    "release_date")
 
 
@@ -168,6 +175,9 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     category, foreign = _category_of(text)
     if foreign and not named and _ASKS_FOR.search(text):
         return _not_made(products, text, lang)
+    ranked = None if foreign or named else answer_ranked(products, text, category, _GROUPS, lang)
+    if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
+        return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
     if not _ASKS_RANGE.search(text) or foreign:
         return None
     # "有哪些充电宝": a generic alias may name the category's only product; any other product named

@@ -136,12 +136,15 @@ def _load_products(path: Path, rel: str, errors: List[str]) -> Dict[str, Product
         summary = _lang_texts(item.get("summary"), f"{rel}:{_line(item.get('summary'), line)}: product '{pid}' `summary`",
                               errors)
         colours = _colours(item.get("colours"), f"{rel}:{_line(item.get('colours'), line)}: product '{pid}'", errors)
+        box_at = f"{rel}:{_line(item.get('in_box'), line)}: product '{pid}'"
+        in_box, complete, box_entry = _in_box(item.get("in_box"), box_at, errors)
         release = item.get("release_date")
         out[pid] = Product(
             id=pid, category=str(item.get("category") or ""), name=dict(name) if isinstance(name, dict) else {},
             aliases=aliases, model_codes=codes, price=item.get("price"),
             release_date=str(release) if release else None, specs={k: dict(v) for k, v in specs.items() if isinstance(v, dict)},
-            source=f"{rel}:{line}", summary=summary, colours=colours,
+            source=f"{rel}:{line}", summary=summary, colours=colours, in_box=in_box, in_box_complete=complete,
+            in_box_entry=box_entry,
         )
     return out
 
@@ -164,6 +167,41 @@ def _colours(value: Any, where: str, errors: List[str]) -> Dict[str, List[str]]:
         errors.append(f"{where}: `colours` needs en and zh lists of the same length (the same colours, in order)")
         return {}
     return lists
+
+
+def _in_box(value: Any, where: str, errors: List[str]) -> Tuple[Dict[str, List[str]], bool, Optional[str]]:
+    """`in_box: {en: [...], zh: [...], complete: true, entry: <faq id>}`: what the box holds, the same items in both
+    languages, in order; `complete` when that is everything (then "does it come with a case?" for a case not listed is
+    a no); `entry`, an FAQ entry that answers it in its own words (spec answers leave the question to that entry)."""
+    if value is None:
+        return {}, False, None
+    if not isinstance(value, dict) or set(value) - {*LANGS, "complete", "entry"}:
+        errors.append(f"{where}: `in_box` takes `en` and `zh` lists of the items in the box (same items, same order), "
+                      "an optional `complete: true` and an optional `entry: <faq id>`")
+        return {}, False, None
+    lists = {lang: _str_list(value.get(lang)) for lang in LANGS}
+    if any(not v for v in lists.values()) or len(set(map(len, lists.values()))) != 1:
+        errors.append(f"{where}: `in_box` needs en and zh lists of the same length (the same items, in order)")
+        return {}, False, None
+    complete = value.get("complete", False)
+    if not isinstance(complete, bool):
+        errors.append(f"{where}: `in_box.complete` must be true or false, not {complete!r}")
+        return {}, False, None
+    entry = value.get("entry")
+    return lists, complete, str(entry) if entry else None
+
+
+def _check_in_box_entries(products: Dict[str, Product], faq: Dict[str, FaqEntry]) -> List[str]:
+    """An `in_box.entry` must be an FAQ entry about that product (or about none)."""
+    errors: List[str] = []
+    for p in products.values():
+        entry = faq.get(p.in_box_entry) if p.in_box_entry else None
+        if p.in_box_entry and entry is None:
+            errors.append(f"{p.source}: product '{p.id}' `in_box.entry` names '{p.in_box_entry}', which is no FAQ entry")
+        elif entry is not None and entry.products and p.id not in entry.products:
+            errors.append(f"{p.source}: product '{p.id}' `in_box.entry` names '{entry.id}', which is about "
+                          f"{', '.join(entry.products)}, not '{p.id}'; add the product to the entry or drop `entry`")
+    return errors
 
 
 _OFFER_END = ("?", "？")
@@ -296,6 +334,7 @@ def load_kb(root: Path) -> KnowledgeBase:
         if e.offer is not None and e.offer.entry and e.offer.entry not in faq:
             errors.append(f"{e.source}: entry '{e.id}' offers entry '{e.offer.entry}', which does not exist")
     errors.extend(check_products(products))
+    errors.extend(_check_in_box_entries(products, faq))
     if not faq and not errors:
         errors.append(f"{_rel(root / 'faq', root)}:1: no FAQ entries; add knowledge/faq/<topic>.yml with a `faq:` list")
     oos: Dict[str, List[str]] = {}

@@ -32,6 +32,9 @@ class Product:
     source: str = ""
     summary: Dict[str, str] = field(default_factory=dict)  # one line for catalog answers, per language
     colours: Dict[str, List[str]] = field(default_factory=dict)  # per language, same order
+    in_box: Dict[str, List[str]] = field(default_factory=dict)  # what the box holds, per language, same order
+    in_box_complete: bool = False  # `in_box` is everything in the box: an item not listed is not in it
+    in_box_entry: Optional[str] = None  # the FAQ entry that answers what is in the box (the spec path leaves it to it)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ _VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
 _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
-             r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安))")  # "band 5atm", "charger 120w": a rating, not a Band 5
+             r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安|"  # "band 5atm", "charger 120w": a rating, not a Band 5
+             r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks))")  # "耳机 500以内", "phone 2k": a budget, not a model
 _MENTION = re.compile(
     rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,

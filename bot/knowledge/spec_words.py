@@ -9,12 +9,12 @@ Rendering the answer from the data is `bot.knowledge.specs`.
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from bot.knowledge.text import normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part_price"]
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "box_item_asked"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
@@ -66,7 +66,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
 }
 # How-to and troubleshooting questions belong to the FAQ even when they name a spec.
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|\bdrain|\bfix\b|"
-                    r"\bbroken\b|\bnot working\b|\bcome with\b|in the box|\bincluded\b|\bcrack\w*|"
+                    r"\bbroken\b|\bnot working\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
@@ -213,9 +213,70 @@ def excluded(text: str) -> bool:
     return bool(_HOWTO.search(text) or _PART_PRICE.search(text) or _NO_DATA.search(text))
 
 
+# Whether it is in stock now ("14pro 512g 还有货没", "is the band 9 in stock", "buds 5 sold out?"): the live stock, never the
+# storage or colour the question names on the way. Not when it will be back or a request to be told ("啥时候补货",
+# "有货了通知我", "ping me when it restocks"): the FAQ's `stock_availability` and the restock form answer those.
+_STOCK = re.compile(r"有(?:没有|木有|没|无)?现?货|现货|缺货|没货|断货|无货|卖(?:完|光|断)了?|售罄|库存|"
+                    r"\bin[- ]stock\b|\bout of stock\b|\bsold out\b|\bany stock\b|\bstock (?:left|status|levels?)\b", re.IGNORECASE)
+_NOT_NOW = re.compile(r"啥时候|什么时候|啥时|何时|几时|多久|哪天|几号|周几|补|通知|提醒|告诉我|叫我|一有货|有货就|有货再|"
+                      r"怎么办|咋办|为什么|为啥|\bwhen\b|\bhow long\b|\bhow soon\b|\bnext\b|restock|notify|let me know|"
+                      r"\bping\b|\bmsg\b|\bmessage me\b|\btext me\b|\btell me\b|\balert\b|\bsubscribe\b|\bwhy\b|"
+                      r"\bback in stock\b", re.IGNORECASE)
+# "is the buds 5 available?": in stock, when nothing else is asked ("available in pink?" asks the colour, "1tb version
+# available?" the storage)
+_AVAILABLE = re.compile(r"\bavailable\b(?!\s+(?:in|with|as|for|on)\b)|\bcan i (?:still )?(?:buy|get|order) (?:it|one|them|"
+                        r"the [\w ]{1,25}?) (?:now|right now|rn|today)\b|(?:现在|还)能买(?:到)?吗|买得到吗", re.IGNORECASE)
+
+_WHICH = re.compile(r"\b(?:which|what)\b|哪些|哪几|什么", re.IGNORECASE)
+
+# What comes in the box ("充电宝自带线吗", "送充电器吗", "包装里有什么", "does the band come with a charger"): the product's
+# `in_box` data. A missing item is a complaint ("拆开没看到数据线", "no cable in the box??"): the FAQ's.
+_BOX_NOUN = r"(?:充电盒|充电仓|充电器|充电头|冲电头|插头|充电线|数据线|线|保护壳|手机壳|壳|保护膜|膜|表带|腕带|取卡针|耳塞|耳帽)"
+_IN_BOX = re.compile(rf"(?:送|带|配|附|给|有)(?:不送|不带|不配|没有?|木有|不)?(?:个|根|条|只|的|了|有)?{_BOX_NOUN}"
+                     r"(?=\s*(?:$|[吗嘛么不没啊呀呢吧？?，,。!！~]))|自带[^，。？?！!\s]{0,3}(?:线|充电器|充电头|壳|膜)|"
+                     r"包装(?:盒)?里|(?:盒子?|箱子?)里(?:有|都有|都是|面有|带|是)|标配|附件|配件(?:有|都有|是|包括)|"
+                     r"\bcomes? (?:with|w/?)(?!\w)|\bin (?:the|its|my|a) (?:[\w-]+ ){0,3}box\b|\bincluded\b|\binclude[sd]?\b|\bship(?:s|ped)? with\b|"
+                     r"\bbox contents\b|\bwhat'?s in (?:the|its|my) box\b|\bunbox", re.IGNORECASE)
+_BOX_MISSING = re.compile(r"没看到|没找到|找不到|漏发|少了|少发|缺了|没收到|\bno (?:\w+ )?(?:cable|charger|case)\b|"
+                          r"\bmissing\b|\bforgot\b|\bwhere(?:'s| is)\b|拆开|\bjust unboxed\b", re.IGNORECASE)
+# The items a fan asks about, by kind; an `in_box` item is of a kind when its English name matches the kind's words.
+BOX_ITEMS: Dict[str, Tuple[str, str]] = {
+    "charger": (r"charger|brick|adapter|plug|充电器|充电头|冲电头|插头|快充头", r"charger|adapter"),
+    "cable": (r"(?:charg\w* )?(?:cable|cord|wire)|(?<![有无])线", r"cable"),
+    "charging_case": (r"charging case|充电盒|充电仓", r"charging case"),
+    "case": (r"\bcase\b|cover|壳|保护套", r"(?<!charging )\bcase\b"),  # the buds' charging case is no cover
+    "protector": (r"screen protector|film|保护膜|贴膜|膜", r"protector|film"),
+    "strap": (r"strap|wristband|表带|腕带", r"strap"),
+    "sim_tool": (r"sim (?:tool|pin|ejector)|取卡针|卡针", r"sim tool"),
+    "tips": (r"ear ?tips|耳塞|耳帽", r"tips"),
+}
+
+
+def box_item_asked(question: str) -> Optional[str]:
+    """The kind of item a what's-in-the-box question asks about ("送充电器吗" → "charger"), or None (the whole box)."""
+    text = normalise(question)
+    found = [(m.start(), m.start() - m.end(), key) for key, (asked, _) in BOX_ITEMS.items()
+             for m in [re.search(asked, text, re.IGNORECASE)] if m]
+    return min(found)[2] if found else None  # the first named, the longest there ("charger cable" is a cable)
+
+
+def _asks_stock(text: str, hits_other: bool) -> bool:
+    if _NOT_NOW.search(text):
+        return False
+    if _STOCK.search(text):
+        return True
+    # "which phones r available": what there is, the range
+    return not hits_other and not _QUALIFIER.search(text) and not _WHICH.search(text) and bool(_AVAILABLE.search(text))
+
+
 def detect_spec(question: str) -> Optional[str]:
-    """The spec a question asks about, or None (no keyword, or a how-to question)."""
+    """The spec a question asks about, or None (no keyword, or a how-to question); "stock" for whether it is in stock
+    now, "in_box" for what comes in the box."""
     text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
+    if _asks_stock(text, any(pat.search(text) for pat in _PATTERNS.values())):
+        return "stock"
+    if _IN_BOX.search(text) and not _BOX_MISSING.search(text):
+        return "in_box"
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
     if excluded(text):

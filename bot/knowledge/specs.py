@@ -15,11 +15,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.answering import asks_question
 from bot.knowledge.model import Product
-from bot.knowledge.spec_words import SPEC_KEYWORDS, detect_spec, excluded, unheld_spec
+from bot.knowledge.spec_words import BOX_ITEMS, SPEC_KEYWORDS, box_item_asked, detect_spec, excluded, unheld_spec
 from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SpecAnswer", "detect_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
+__all__ = ["SpecAnswer", "STOCK_ENTRY", "detect_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
 
 _WIRELESS = re.compile(r"wireless|qi\b|无线", re.IGNORECASE)
@@ -55,7 +55,45 @@ class SpecAnswer:
 
     @property
     def entry_id(self) -> str:
+        if self.spec == "stock":  # the stock topic's entry: the action fills in the live stock (bot/actions/stock.py)
+            return STOCK_ENTRY
         return f"spec:{'+'.join(self.products)}:{self.spec}"
+
+
+STOCK_ENTRY = "stock_availability"
+"""The FAQ entry of stock questions: "in stock now?" is recorded as it, and its text gets the backend's live stock."""
+_STOCK_TEXT = {"en": "The {name}'s stock changes through the day: its page in the Millet app or on our website shows it live.",
+               "zh": "{name} 的库存一天里会变，米粒 App 或官网的商品页显示的是实时库存。"}
+
+
+def _render_stock(name: str, lang: str) -> str:
+    """Without the orders backend (`bot kb ask`): where the live stock is; the action says the backend's own figure."""
+    return _STOCK_TEXT[lang].format(name=name)
+
+
+def _render_in_box(product: Product, name: str, lang: str, question: str) -> Optional[str]:
+    """What the box holds; for an item asked about, yes when listed, no when the list is `complete`, else None."""
+    items = product.in_box.get(lang) or []
+    if not items or product.in_box_entry:
+        return None
+    zh = lang == "zh"
+    listed = join_list(items, lang)
+    kind = box_item_asked(question)
+    if kind is None and product.in_box_complete:
+        return f"{name} 包装里有：{listed}。" if zh else f"In the {name} box: {listed}."
+    if kind is None:  # what we know is in it, not the whole list
+        return (f"{name} 包装里带{listed}；其他配件我这里没有确切的清单。" if zh else
+                f"The {name} comes with {listed}; I don't have the full list of what else is in the box.")
+    pattern = re.compile(BOX_ITEMS[kind][1], re.IGNORECASE)
+    has = [i for i, en in enumerate(product.in_box.get("en") or []) if pattern.search(en)]
+    if has:
+        item, more = items[has[0]], len(items) > 1
+        if zh:
+            return f"有的，{name} 包装里带{item}" + (f"（盒里有：{listed}）。" if more else "。")
+        return f"Yes, the {name} comes with {item}" + (f" ({listed} in the box)." if more else ".")
+    if not product.in_box_complete:
+        return None
+    return f"不带。{name} 包装里有：{listed}。" if zh else f"No, that's not in the box. The {name} comes with {listed}."
 
 
 def missing_spec(products: Sequence[Product], question: str, lang: str) -> Optional[str]:
@@ -107,6 +145,10 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
             return None
         return f"{name} 是 {d.year} 年 {d.month} 月 {d.day} 日发布的。" if zh else \
             f"The {name} came out on {d.strftime('%B')} {d.day}, {d.year}."
+    if spec_key == "stock":
+        return _render_stock(name, lang)
+    if spec_key == "in_box":
+        return _render_in_box(product, name, lang, question)
     if spec_key == "colours":
         colours = product.colours.get(lang) or []
         if not colours:
