@@ -28,7 +28,7 @@ _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
              r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安|"  # "band 5atm", "charger 120w": a rating, not a Band 5
-             r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks))")  # "耳机 500以内", "phone 2k": a budget, not a model
+             r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks|号|日))")  # "耳机 500以内", "phone 2k": a budget, not a model
 _MENTION = re.compile(
     rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,
@@ -168,7 +168,7 @@ class ProductMatcher:
             after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
             after += r"(?!幕)" if key.endswith("屏") else ""  # the nickname "小屏", not "小屏幕" (a small screen)
             # "手机14天前买的", "手环9个月了", "手机14号到的": a name ending in its number, then a quantity or date
-            after += _QUANTITY + r"(?!\s*[号日])" if key[-1].isdigit() else ""
+            after += _QUANTITY if key[-1].isdigit() else ""
             parts.append(f"{before}(?P<a{len(parts)}>{body}){after}")
         self._keys = [k for k, _ in pairs]
         self._pattern = re.compile("|".join(parts)) if parts else None
