@@ -40,6 +40,13 @@ def test_a_category_after_besides_asks_for_the_rest_of_the_range() -> None:
     assert phones is not None and phones.entry_id == "catalog:lineup:phone"
 
 
+def test_a_spec_of_a_kind_we_do_not_make_gets_the_range() -> None:
+    for text, lang in (("手表的价格是多少", "zh"), ("平板多少钱", "zh"), ("how much is your smartwatch", "en")):
+        found = answer_catalog(KB.products, text, [], lang)
+        assert found is not None and found.entry_id == "catalog:lineup", text
+    assert answer_catalog(KB.products, "我的平板能用你们充电宝充吗", [], "zh") is None  # ours, used with a tablet
+
+
 def test_loanwords_name_nothing_but_feature_names_do() -> None:
     known = vocabulary(["system update"])
     assert unknown_terms("系统更新完卡在logo界面了", known) == []

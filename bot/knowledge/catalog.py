@@ -173,7 +173,8 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     """The range answer, or None when `question` is not a catalog question (or is about one product)."""
     text = normalise(question)
     category, foreign = _category_of(text)
-    if foreign and not named and _ASKS_FOR.search(text):
+    if foreign and not named and (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
+        # "你们有平板吗", and a spec of it ("手表的价格是多少", "how much is your smartwatch"): we make none
         return _not_made(products, text, lang)
     ranked = None if foreign or named else answer_ranked(products, text, category, _GROUPS, lang)
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
