@@ -129,4 +129,4 @@ class AnswerPathPolicy(Policy):
             return True  # "do you guys have a student discount": not sure (or an answer), not "please rephrase"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
-        return answer_path_first(message.text, names_an_order(message.entities or []), confidence)
+        return answer_path_first(message.text, names_an_order(message.entities or []), confidence, intent in TASK_FLOWS)
