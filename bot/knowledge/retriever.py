@@ -39,7 +39,7 @@ from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
-from bot.knowledge.roles import Roles
+from bot.knowledge.roles import Roles, asks_without, speaks_of_absence
 from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -180,6 +180,7 @@ class Retriever:
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
             result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                              reason=f"asks about {unheld}, which the answer never mentions")
+        result = self._without(result, question)
         result = self._other_brand(result, question)
         topic = self.answering.topic(intent)
         if topic is not None and not result.other_brand:
@@ -246,6 +247,16 @@ class Retriever:
                   intent_confidence: float = 0.0) -> List[Result]:
         """Several questions in one message: the confident answers of its parts (`bot.knowledge.parts`)."""
         return ask_parts(self, question, language, intent, intent_confidence)
+
+    def _without(self, result: Result, question: str) -> Result:
+        """Unsure when the question asks to use our product without a phone, the app, an account or a network
+        ("can i use the band 9 without a phone nearby") and the FAQ entry chosen never speaks of doing without (roles)."""
+        doc = self._docs.get(result.entry_id or "")
+        absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
+        if not absent or doc is None or speaks_of_absence([*doc.questions, *doc.passages]):
+            return result
+        return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                       reason=f"asks about '{absent}', which {result.entry_id} never speaks of (was {result.confidence:.2f})")
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
