@@ -130,3 +130,9 @@ def test_using_ours_without_a_phone_is_read() -> None:
 def test_an_entry_that_never_speaks_of_doing_without_does_not_answer_it(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
     result = retriever.ask(text)
     assert result.outcome != "answer", (result.entry_id, result.reason)
+
+
+def test_a_sure_entry_that_never_needs_the_thing_still_answers(retriever) -> None:  # type: ignore[no-untyped-def]
+    # the ANC entry says "long-press an earbud": it never mentions the app, and it is sure
+    assert retriever.ask("耳机不用app能调降噪吗").entry_id == "buds_anc"
+    assert retriever.ask("耳机不用app能调降噪吗").outcome == "answer"

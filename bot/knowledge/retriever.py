@@ -39,7 +39,7 @@ from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
-from bot.knowledge.roles import Roles, asks_without, speaks_of_absence
+from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
 from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -250,10 +250,13 @@ class Retriever:
 
     def _without(self, result: Result, question: str) -> Result:
         """Unsure when the question asks to use our product without a phone, the app, an account or a network
-        ("can i use the band 9 without a phone nearby") and the FAQ entry chosen never speaks of doing without (roles)."""
+        ("can i use the band 9 without a phone nearby") and the FAQ entry chosen never speaks of doing without, but
+        mentions that thing or is less than `override_threshold` sure (bot.knowledge.roles)."""
         doc = self._docs.get(result.entry_id or "")
         absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
-        if not absent or doc is None or speaks_of_absence([*doc.questions, *doc.passages]):
+        texts = [*doc.questions, *doc.passages] if doc is not None else []
+        if not absent or speaks_of_absence(texts) or (result.confidence >= self.answering.override_threshold
+                                                      and not mentions_what_is_done_without(absent, texts)):
             return result
         return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                        reason=f"asks about '{absent}', which {result.entry_id} never speaks of (was {result.confidence:.2f})")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Tuple
 
-__all__ = ["Roles", "asks_without", "speaks_of_absence"]
+__all__ = ["Roles", "asks_without", "speaks_of_absence", "mentions_what_is_done_without"]
 
 # Devices a product of ours is used with, by their generic nouns (other brands come from the config's list).
 _DEVICES = (r"手机|平板|电脑|笔记本|手表|耳机|手环|充电宝|游戏机|设备|"
@@ -61,6 +61,26 @@ def asks_without(text: str) -> str:
     """What `text` asks to use our product without ("a phone nearby" → "without a phone"), or ""."""
     found = _WITHOUT.search(text or "")
     return found.group(0).strip() if found else ""
+
+
+# What a "without" phrase does without, by family: an entry that mentions one is about using ours with it.
+_NEEDS = tuple(re.compile(words, re.IGNORECASE) for words in (
+    r"phone|mobile|手机|iphone|android|安卓|苹果",
+    r"(?<![a-z])app(?![a-z])|应用|米粒健康|millet health",
+    r"account|账号|帐号",
+    r"wi-?fi|internet|network|网络|流量",
+    r"(?<![a-z])sim(?![a-z])|sim卡",
+    r"bluetooth|蓝牙",
+))
+
+
+def mentions_what_is_done_without(absent: str, texts: Iterable[str]) -> bool:
+    """Whether `texts` (an entry's phrasings and answer) mention what `absent` ("不带手机", "without the app") does
+    without: the pairing entry mentions the phone, so it is about using the band with one; the ANC entry never
+    mentions the app ("long-press an earbud"), so "耳机不用app能调降噪吗" may still be its question."""
+    texts = list(texts)
+    families = [family for family in _NEEDS if family.search(absent)] or [_NEEDS[0]]  # "standalone", "单独用": no phone
+    return any(family.search(t or "") for family in families for t in texts)
 
 
 def speaks_of_absence(texts: Iterable[str]) -> bool:
