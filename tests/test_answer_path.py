@@ -424,6 +424,16 @@ def test_a_repair_price_is_information_and_only_a_booking_starts_the_form() -> N
     assert not only_asks_for_information("how much was my order", False, 0.9, task=False)
 
 
+def test_the_price_of_a_part_no_entry_names_is_not_the_screens() -> None:
+    from bot.knowledge.answering import unpriced_parts
+
+    screen = ["How much does a screen replacement cost?", "换屏 14 是 799 元"]
+    assert unpriced_parts("手机摄像头玻璃碎了 修要多少钱", screen) == ["camera"]
+    assert unpriced_parts("camera lens cracked on my 14, how much to fix it", screen) == ["camera"]
+    assert unpriced_parts("屏幕碎了修一下多少钱", screen) == []
+    assert unpriced_parts("my camera lens cracked, is that covered?", screen) == []  # no price asked
+
+
 @pytest.mark.parametrize("text", ["how much to replace a cracked back glass on 14 pro", "14pro背板摔裂了 修一下贵不贵"])
 def test_a_repair_price_never_starts_the_booking_form(assistant: Assistant, text: str) -> None:
     turn = _turn(assistant, new_sender("repair-price"), text)

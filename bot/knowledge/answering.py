@@ -29,7 +29,8 @@ from bot.language import CJK_CHAR
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
-           "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information"]
+           "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
+           "unpriced_parts"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -268,6 +269,31 @@ _DO_TASK = re.compile(r"预约|帮我(?:修|约|寄|安排|换|预约|弄)|给�
 def asks_cost(text: str) -> bool:
     """Whether a message asks what something costs ("修一下多少钱", "is it expensive", "how much to fix")."""
     return bool(_COST.search(text or ""))
+
+
+# The parts of a device whose repair price is asked ("摄像头玻璃碎了 修要多少钱", "camera lens cracked, how much to fix"): an
+# answer that never names the part (the screen's price) is not its price.
+_DEVICE_PARTS = {
+    "screen": r"屏|screen|display",
+    "camera": r"摄像头|镜头|相机|camera|lens",
+    "back": r"后盖|背板|后壳|背盖|back ?glass|back ?cover|back ?panel|rear glass",
+    "battery": r"电池|battery",
+    "port": r"充电口|接口|尾插|(?<![a-z])port(?![a-z])",
+    "button": r"按键|按钮|侧键|电源键|音量键|buttons?",
+    "speaker": r"扬声器|喇叭|听筒|speakers?",
+    "frame": r"边框|中框|(?<![a-z])frame(?![a-z])",
+}
+_PART_RE = {name: re.compile(words, re.IGNORECASE) for name, words in _DEVICE_PARTS.items()}
+
+
+def unpriced_parts(question: str, texts: Iterable[str]) -> List[str]:
+    """The device parts a price question names ("how much to fix a cracked camera lens" → camera) that none of `texts`
+    (the chosen entry's phrasings and answer) names: that entry cannot be their price. [] for any other question."""
+    if not asks_cost(question):
+        return []
+    texts = list(texts)
+    return [name for name, words in _PART_RE.items()
+            if words.search(question) and not any(words.search(t or "") for t in texts)]
 
 
 def wants_task_done(text: str) -> bool:
