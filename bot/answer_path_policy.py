@@ -10,7 +10,9 @@ latest message has a task intent (`bot.knowledge.answering.TASK_FLOWS`), is phra
 a request ("can you…", "帮我…") and names no order, this policy predicts `action_answer_product`. That
 action gives the ranking's answer when it is confident (here the entry that offers the task), or starts
 the task's form itself (a follow-up action). Requests and messages with an order number go to the form by
-the rules, as before. The same holds for the guarded flows (`GUARDED_FLOWS`: order status, the fan
+the rules, as before. A task's price asked without wanting it done ("how much to replace a cracked back glass",
+`asks_cost`, `wants_task_done`) goes to the answer path even phrased as a request, and never starts the form
+(docs/dialogue.md, "A task's price is information"). The same holds for the guarded flows (`GUARDED_FLOWS`: order status, the fan
 tier, and a handoff the EscalationPolicy let through because only the intent asked for it): "how do I get
 an invoice?" is asked of the knowledge base first, and its flow runs when no FAQ entry is clearly right.
 
@@ -129,4 +131,4 @@ class AnswerPathPolicy(Policy):
             return True  # "do you guys have a student discount": not sure (or an answer), not "please rephrase"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:
             return False
-        return answer_path_first(message.text, names_an_order(message.entities or []), confidence)
+        return answer_path_first(message.text, names_an_order(message.entities or []), confidence, intent in TASK_FLOWS)

@@ -424,6 +424,40 @@ def test_the_answer_path_policy_sends_task_questions_to_the_answer_and_closes_it
     assert decide(_tracker(listen, complaint, ActionExecuted("action_file_feedback"))) is None  # not the answer path
 
 
+def test_a_repair_price_is_information_and_only_a_booking_starts_the_form() -> None:
+    from rasa.shared.core.events import ActionExecuted
+
+    from bot.answer_path_policy import AnswerPathPolicy
+    from bot.knowledge.answering import only_asks_for_information
+
+    decide, listen = AnswerPathPolicy._decide, ActionExecuted("action_listen")
+    for text in ("how much to replace a cracked back glass on 14 pro", "屏幕碎了 换块屏贵不贵",
+                 "can you tell me how much a new screen is"):  # a price, even asked as a request
+        assert decide(_tracker(listen, _user(text, "book_repair"))) == "action_answer_product", text
+        assert only_asks_for_information(text, False, 0.9, task=True), text
+    for text in ("屏幕裂了 帮我预约个维修", "my screen is cracked, book a repair for me", "帮我修一下 多少钱都行"):
+        assert decide(_tracker(listen, _user(text, "book_repair"))) is None, text  # the form, by the rules
+        assert not only_asks_for_information(text, False, 0.9, task=True), text
+    # a guarded flow keeps its line: "how much was my order" is still the order form's
+    assert not only_asks_for_information("how much was my order", False, 0.9, task=False)
+
+
+def test_the_price_of_a_part_no_entry_names_is_not_the_screens() -> None:
+    from bot.knowledge.answering import unpriced_parts
+
+    screen = ["How much does a screen replacement cost?", "换屏 14 是 799 元"]
+    assert unpriced_parts("手机摄像头玻璃碎了 修要多少钱", screen) == ["camera"]
+    assert unpriced_parts("camera lens cracked on my 14, how much to fix it", screen) == ["camera"]
+    assert unpriced_parts("屏幕碎了修一下多少钱", screen) == []
+    assert unpriced_parts("my camera lens cracked, is that covered?", screen) == []  # no price asked
+
+
+@pytest.mark.parametrize("text", ["how much to replace a cracked back glass on 14 pro", "14pro背板摔裂了 修一下贵不贵"])
+def test_a_repair_price_never_starts_the_booking_form(assistant: Assistant, text: str) -> None:
+    turn = _turn(assistant, new_sender("repair-price"), text)
+    assert "repair_booking_form" not in turn["actions"], turn
+
+
 def test_a_complaint_filed_after_the_ranking_ends_the_turn(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-turn"), "honestly disappointed, the box of my buds arrived dented")
     assert "action_file_feedback" in turn["actions"], turn

@@ -21,3 +21,12 @@ def test_one_question_is_left_whole() -> None:
     assert question_parts("how much is the 14 pro") == []
     assert question_parts("耳机左边没声音了") == []
     assert question_parts("米粒14 多少钱") == []                             # a space after a digit: one question
+
+
+def test_a_part_that_only_asks_how_long_or_how_much_has_no_topic() -> None:
+    from bot.knowledge.multi import without_topic
+
+    for part in ("how long", "and how long does it take", "how much would it cost", "大概几天", "要多久", "贵不贵"):
+        assert without_topic(part), part
+    for part in ("保修多久", "运费呢", "how long is the warranty", "is it free", "耳机呢", "14多少钱", "how much is the band"):
+        assert not without_topic(part), part

@@ -71,3 +71,23 @@ def test_a_battery_draining_while_gaming_is_the_battery(retriever, text: str,  #
                                                         entry: str) -> None:
     result = retriever.ask(text)
     assert result.outcome == "answer" and result.entry_id == entry, result.record()
+
+
+@pytest.mark.parametrize("text, entries", [
+    # "and how long" takes its topic from the question before it, not the warranty's "how long"
+    ("do you ship to hong kong and how long", ["answer:shipping_international"]),
+    ("do you deliver to macau and how long does it take", ["answer:shipping_international"]),
+])
+def test_an_elliptical_part_takes_the_topic_of_the_part_before(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                               entries: List[str]) -> None:
+    assert _entries(retriever, text) == entries
+
+
+def test_the_part_that_can_be_answered_is_answered(retriever) -> None:  # type: ignore[no-untyped-def]
+    # the other part is near an out-of-scope example: that says nothing against the band's price
+    parts = retriever.ask_parts("手环9能测体温吗 顺便问下多少钱")
+    assert [(p.outcome, p.entry_id) for p in parts][1:] == [("answer", "spec:band_9:price")]
+    assert isinstance(parts[0], PartUnsure) and parts[0].part == "手环9能测体温吗"
+    # a part asked about the message's product only hedges (the 14 Pro's battery); alone it is surely the warranty
+    assert [p.entry_id for p in retriever.ask_parts("14pro支持卫星通话吗 保修多久") if p.outcome == "answer"] == [
+        "warranty_period"]

@@ -110,3 +110,29 @@ def test_their_device_as_the_subject_stays_not_sure(retriever, text: str) -> Non
 def test_damaged_on_arrival_reaches_the_exchange_entry(retriever) -> None:  # type: ignore[no-untyped-def]
     result = retriever.ask("刚买的手机有划痕 能换吗 才到两天")
     assert (result.outcome, result.entry_id) == ("answer", "exchange_15day"), result.reason
+
+
+def test_using_ours_without_a_phone_is_read() -> None:
+    from bot.knowledge.roles import asks_without, speaks_of_absence
+
+    for text in ("can i use the band 9 without a phone nearby", "手环9不带手机能单独用吗", "没有米粒账号能用手环吗",
+                 "do the buds 5 work without the app", "can i play music on the band with no phone around"):
+        assert asks_without(text), text
+    for text in ("有没有手机壳", "手机没有信号怎么办", "no signal after the update", "表带能单独买吗",
+                 "how long can the 14 pro go without charging", "can i return it without a reason"):
+        assert not asks_without(text), text
+    assert not speaks_of_absence(["can i send it back without giving a reason?", "表带能单独买吗"])
+    assert speaks_of_absence(["does it work without a phone?"])
+
+
+@pytest.mark.parametrize("text", ["can i use the band 9 without a phone nearby", "手环9不带手机能单独用吗",
+                                  "do the buds 5 work without the app"])
+def test_an_entry_that_never_speaks_of_doing_without_does_not_answer_it(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    result = retriever.ask(text)
+    assert result.outcome != "answer", (result.entry_id, result.reason)
+
+
+def test_a_sure_entry_that_never_needs_the_thing_still_answers(retriever) -> None:  # type: ignore[no-untyped-def]
+    # the ANC entry says "long-press an earbud": it never mentions the app, and it is sure
+    assert retriever.ask("耳机不用app能调降噪吗").entry_id == "buds_anc"
+    assert retriever.ask("耳机不用app能调降噪吗").outcome == "answer"

@@ -48,7 +48,6 @@ from bot.handoff.rules import assess, config_path, load_config, turns_from_event
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
     ANSWER_ACTION,
-    FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     SMALL_TALK,
     TASK_FLOWS,
@@ -58,7 +57,7 @@ from bot.knowledge.answering import (
     asks_tersely,
     lacks_flow_words,
     names_an_order,
-    only_asks_about_task,
+    only_asks_for_information,
     said_unclearly,
     wants_change,
 )
@@ -302,17 +301,18 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     """`flow` for a request ("帮我改地址", "can you…", a message naming an order), unless the message is about a
     product we do not sell. A question about the task, or a message the NLU is less than `FLOW_CONFIDENCE` sure
     wants the task ("first time here, what products do u guys have" read as order_status at 0.24), gets the
-    ranking's answer when `answers` says it answers; else the flow, except for a question the NLU was unsure of
-    (it gets the ranking's reply)."""
+    ranking's answer when `answers` says it answers; else the flow, except for a question the NLU was unsure of or a
+    task's price ("how much to fix a cracked back glass"): it gets the ranking's reply."""
     text = tracker.latest_message.get("text") or ""
     named = names_an_order(tracker.latest_message.get("entities") or [])
     if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
         return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     confidence = 1.0 if sure_of_flow else _intent(tracker)[1]
-    if not answer_path_first(text, named, confidence):  # "can you cancel it": do it, however the NLU read it
+    task = flow in TASK_FLOWS.values()
+    if not answer_path_first(text, named, confidence, task):  # "can you cancel it": do it, however the NLU read it
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
-    unsure_question = confidence < FLOW_CONFIDENCE and only_asks_about_task(text, named)
+    unsure_question = only_asks_for_information(text, named, confidence, task)
     if not answers(retriever, result, text) and not unsure_question:  # that one gets the ranking's reply
         return [FollowupAction(flow)]
     return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)

@@ -30,7 +30,8 @@ from bot.language import CJK_CHAR
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
-           "answer_path_first", "asks_in_words"]
+           "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
+           "unpriced_parts"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -266,14 +267,73 @@ def only_asks_about_task(text: str, has_order_number: bool) -> bool:
     return not has_order_number and asks_question(text) and not is_request(text)
 
 
+# The price of a service ("换块屏贵不贵", "how much to replace a cracked back glass") is information, even when the NLU
+# reads a repair booking into it: the answer (or "not sure") says it, and may offer the task; only words that want the
+# task done start its form ("帮我修", "预约维修", "book a repair for me", "fix it for me").
+_COST = re.compile(r"多少钱|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|"
+                   r"\bhow much\b|\bcosts?\b|\bprices?\b|\bpricing\b|\bfees?\b|\bexpensive\b|\bquote\b", re.IGNORECASE)
+_DO_TASK = re.compile(r"预约|帮我(?:修|约|寄|安排|换|预约|弄)|给我(?:修|约|安排)|替我|我要(?:修|报修|预约)|"
+                      r"\bbook\b|\bschedule\b|\barrange\b|\bsign me up\b|\bfor me\b", re.IGNORECASE)
+
+
+def asks_cost(text: str) -> bool:
+    """Whether a message asks what something costs ("修一下多少钱", "is it expensive", "how much to fix")."""
+    return bool(_COST.search(text or ""))
+
+
+# The parts of a device whose repair price is asked ("摄像头玻璃碎了 修要多少钱", "camera lens cracked, how much to fix"): an
+# answer that never names the part (the screen's price) is not its price.
+_DEVICE_PARTS = {
+    "screen": r"屏|screen|display",
+    "camera": r"摄像头|镜头|相机|camera|lens",
+    "back": r"后盖|背板|后壳|背盖|back ?glass|back ?cover|back ?panel|rear glass",
+    "battery": r"电池|battery",
+    "port": r"充电口|接口|尾插|(?<![a-z])port(?![a-z])",
+    "button": r"按键|按钮|侧键|电源键|音量键|buttons?",
+    "speaker": r"扬声器|喇叭|听筒|speakers?",
+    "frame": r"边框|中框|(?<![a-z])frame(?![a-z])",
+}
+_PART_RE = {name: re.compile(words, re.IGNORECASE) for name, words in _DEVICE_PARTS.items()}
+
+
+def unpriced_parts(question: str, texts: Iterable[str]) -> List[str]:
+    """The device parts a price question names ("how much to fix a cracked camera lens" → camera) that none of `texts`
+    (the chosen entry's phrasings and answer) names: that entry cannot be their price. [] for any other question."""
+    if not asks_cost(question):
+        return []
+    texts = list(texts)
+    return [name for name, words in _PART_RE.items()
+            if words.search(question) and not any(words.search(t or "") for t in texts)]
+
+
+def wants_task_done(text: str) -> bool:
+    """Whether a message wants a task done for the user ("帮我修", "预约维修", "book a repair for me")."""
+    return bool(_DO_TASK.search(text or ""))
+
+
+def _price_question(text: str, has_order_number: bool, task: bool) -> bool:
+    return task and not has_order_number and asks_cost(text) and not wants_task_done(text)
+
+
+def only_asks_for_information(text: str, has_order_number: bool, confidence: float, task: bool) -> bool:
+    """A task or guarded flow's message the answer path answers whatever its ranking says (an answer, "did you mean" or
+    not sure), never starting the flow: a question about it the NLU is less than `FLOW_CONFIDENCE` sure of, or for a
+    task (`task`: `TASK_FLOWS`) a price asked without wanting the task done ("how much to replace a cracked back glass
+    on 14 pro" read as book_repair)."""
+    return ((confidence < FLOW_CONFIDENCE and only_asks_about_task(text, has_order_number))
+            or _price_question(text, has_order_number, task))
+
+
 def names_an_order(entities: Iterable[Mapping[str, Any]]) -> bool:
     """Whether the NLU found an order number in the message."""
     return any(e.get("entity") == "order_number" for e in entities)
 
 
-def answer_path_first(text: str, has_order_number: bool, confidence: float) -> bool:
+def answer_path_first(text: str, has_order_number: bool, confidence: float, task: bool = False) -> bool:
     """A task or guarded flow's message the answer path sees before the flow: a question about the task
     (`only_asks_about_task`), or a statement the NLU is less than `FLOW_CONFIDENCE` sure wants it ("first time here,
-    what products do u guys have" read as order_status at 0.24); never a request or a message naming an order."""
+    what products do u guys have" read as order_status at 0.24), or for a task (`task`) a price asked without wanting
+    the task done ("can you tell me how much a new screen is"); never a request to do it or a message naming an order."""
     return only_asks_about_task(text, has_order_number) or (
-        not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text))
+        not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text)) or _price_question(
+        text, has_order_number, task)

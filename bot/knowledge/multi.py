@@ -15,7 +15,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.text import has_cjk
 from bot.language import CJK_CHAR
 
-__all__ = ["question_parts", "clauses", "clause_questions"]
+__all__ = ["question_parts", "clauses", "clause_questions", "without_topic"]
 
 _SENTENCE = re.compile(r"(?<=[?？!！。；;])\s*|(?<=[吗呢么嘛])\s+")
 _JOINER = re.compile(r"\s*(?:,|，|、|\band also\b|\band\b|\balso\b|\bplus\b|还有|另外|以及|顺便问下|顺便问一下)\s*",
@@ -53,6 +53,23 @@ def question_parts(text: str) -> List[str]:
             if _long_enough(piece) and asks_question(piece):
                 parts.append(piece)
     return parts if len(parts) >= 2 else []
+
+
+# What an elliptical follow-up says besides its question ("and how long", "how much would it cost", "要多久", "大概几天",
+# "贵不贵"): when nothing else is left, the part has no topic of its own and takes the one of the part before it.
+_ELLIPTIC_EN = re.compile(r"\b(?:and|also|so|then|ok|how|long|much|many|what|whats|when|about|for|is|it|its|that|this|"
+                          r"does|do|will|would|could|can|i|we|get|be|take|takes|cost|costs|price|roughly|usually|"
+                          r"approx|approximately|normally|typically|the|of|a|in|total|days?|weeks?)\b", re.IGNORECASE)
+_ELLIPTIC_ZH = re.compile(r"大概|大约|一般|差不多|通常|的话|需要|要|得|多长时间|多久|几天|多少钱|多少|贵不贵|贵吗|贵么|价格|价钱|"
+                          r"费用|时间|呢|啊|呀|吗|么|嘛|那|还|又|是|钱|天")
+
+
+def without_topic(part: str) -> bool:
+    """Whether a part asks only how long, how much or when, with no topic of its own ("do you ship to hong kong and
+    how long": the shipping's "how long", not the warranty's); a product name makes it no ellipsis."""
+    if has_cjk(part):
+        return not CJK_CHAR.search(_ELLIPTIC_ZH.sub("", part)) and not re.search(r"[A-Za-z0-9]", part)
+    return not re.search(r"\w", _ELLIPTIC_EN.sub("", part))
 
 
 def _substantial(piece: str) -> bool:

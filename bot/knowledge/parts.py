@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, List, Optional, Set, Tuple
 
 from bot.knowledge.catalog import CATEGORIES, asked_category_products, category_products
-from bot.knowledge.multi import clause_questions, clauses, question_parts
+from bot.knowledge.multi import clause_questions, clauses, question_parts, without_topic
 from bot.knowledge.result import Result
 from bot.knowledge.specs import detect_spec
 from bot.knowledge.text import has_cjk
@@ -104,11 +104,15 @@ def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str
     """What to ask of one part. A part that names its own products (by name, else by a category word in the subject
     role: "耳机能连两个手机不") is asked about those only; one that
     names nothing else ("耳机呢", "and the band?") asks the part before it about them ("14pro多重 耳机呢" → the
-    earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`)."""
+    earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`), and
+    one that only asks how long or how much (`multi.without_topic`: "and how long", "大概几天") with no subject, together
+    with the part before it ("do you ship to hong kong and how long" is about shipping, not the warranty)."""
     mentions = r.matcher.find(part)
     own = mentions.known or category_products(r.kb.products, r._subject_text(part))
     if own and before and _FILLER.fullmatch(_without_products(r, part)):
         return f"{_names(r, own, lang)} {_without_products(r, before)}", True
+    if not own and not mentions.unknown and not subject and before and without_topic(part):
+        return f"{before} {part}", True  # "do you ship to hong kong and how long": the shipping's "how long"
     if own or mentions.unknown or not subject:
         return part, False
     return f"{_names(r, subject, lang)} {part}", False
@@ -124,15 +128,18 @@ def _asks_apart(unsure: "PartUnsure", said: Set[Optional[str]]) -> bool:
     return not said & {c.entry_id for c in unsure.candidates[:3]}
 
 
-def _stands_alone(r: "Retriever", alone: Result, whole: Result, intent: Optional[str]) -> bool:
+def _stands_alone(r: "Retriever", alone: Result, whole: Result, intent: Optional[str], turned_away: Set[str]) -> bool:
     """Whether the one answered part of a message ("耳机能连两个手机不 另外多少钱": the price) is said, with a line for
     the others: when the whole message gets the same entry, or no answer (and is no near miss, names no product we
     do not sell) while the part's is
-    `sure_threshold` sure and not the intent's topic overview ("双十一有券吗 能便宜多少" is not about delivery)."""
+    `sure_threshold` sure and not the intent's topic overview ("双十一有券吗 能便宜多少" is not about delivery). A near
+    miss that an unsure part was turned away by too (`turned_away`) is that part's, not the message's: "手环9能测体温吗
+    顺便问下多少钱" is near "手环能测体温吗", which says nothing against the band's price."""
     if whole.outcome == "answer":
         return whole.entry_id == alone.entry_id
     topic = r.answering.topic(intent)
-    return (whole.near_miss is None and not whole.unknown_products and not whole.other_brand  # "手环9pro有吗 多少钱"
+    near_miss = whole.near_miss is not None and whole.near_miss not in turned_away
+    return (not near_miss and not whole.unknown_products and not whole.other_brand  # "手环9pro有吗 多少钱"
             and alone.confidence >= r.config.sure_threshold
             and (topic is None or alone.entry_id != topic.overview))
 
@@ -152,28 +159,38 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
     category = [] if named else asked_category_products(r.kb.products, r._subject_text(question))
     answers: List[Result] = []
     unsure: List[Tuple[int, PartUnsure]] = []
-    before = ""
+    before, folded = "", False
     for at, part in enumerate(parts):
         subject = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
         asked, elliptic = _asked(r, part, before, subject, lang)
         if not elliptic:
             before = part
         result = r.ask(asked, lang, intent, intent_confidence)
-        if result.outcome != "answer" and asked != part and not elliptic:  # "…? also whats the warranty"
-            result = r.ask(part, lang, intent, intent_confidence)
+        if asked != part and not elliptic and (result.outcome != "answer" or result.confidence < r.config.sure_threshold):
+            # "…? also whats the warranty"; "14pro支持卫星通话吗 保修多久": the warranty (sure), not the 14 Pro's battery
+            # (hedged): the surer of the two readings
+            alone = r.ask(part, lang, intent, intent_confidence)
+            if alone.outcome == "answer" and (result.outcome != "answer" or alone.confidence > result.confidence):
+                result = alone
         if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
             result.reason = f"part {at + 1} of a message with {len(parts)} questions: {result.reason}"
             answers.append(result)
+        elif elliptic and without_topic(part):
+            folded = True  # "and how long" after "do you ship to hong kong": said by the answer before, or by none
         elif result.outcome != "answer":
             unsure.append((len(answers), PartUnsure(outcome="unsure", language=lang, confidence=result.confidence,
                                                     entry_id=result.entry_id, candidates=result.candidates,
                                                     reason=f"part {at + 1} of {len(parts)}: {result.reason}",
-                                                    part=_quoted(part))))
+                                                    part=_quoted(part), near_miss=result.near_miss)))
     said = {a.entry_id for a in answers}
+    turned_away = {result.near_miss for _, result in unsure if result.near_miss}
     unsure = [(at, result) for at, result in unsure if _asks_apart(result, said)]
-    if not answers or (len(answers) == 1 and not unsure):
+    if not answers or (len(answers) == 1 and not unsure and not folded):
         return []
-    if len(answers) == 1 and not _stands_alone(r, answers[0], r.ask(question, lang, intent, intent_confidence), intent):
+    whole = r.ask(question, lang, intent, intent_confidence) if len(answers) == 1 else None
+    if whole is not None and folded and not unsure:  # one question and its ellipsis: the question's answer
+        return [] if whole.unknown_products or whole.other_brand else answers
+    if whole is not None and not _stands_alone(r, answers[0], whole, intent, turned_away):
         return []
     for offset, (at, result) in enumerate(unsure):  # in the message's order, among the answers
         answers.insert(at + offset, result)

@@ -21,7 +21,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge._arrays import Floats
-from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering
+from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, unpriced_parts
 from bot.knowledge.brands import aside_brands, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
@@ -39,7 +39,7 @@ from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
-from bot.knowledge.roles import Roles
+from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
 from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -180,6 +180,7 @@ class Retriever:
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
             result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                              reason=f"asks about {unheld}, which the answer never mentions")
+        result = self._not_its_entry(result, question)
         result = self._other_brand(result, question)
         topic = self.answering.topic(intent)
         if topic is not None and not result.other_brand:
@@ -195,7 +196,7 @@ class Retriever:
                 overview = self.answer_entry(topic.overview, lang, reason=(
                     f"no entry confident ({result.confidence:.2f}); intent {intent} at {intent_confidence:.2f} "
                     f">= {self.answering.topic_confidence}: its topic's overview"))
-                if overview is not None:
+                if overview is not None and self._not_its_entry(overview, question).outcome == "answer":
                     overview.topic, overview.candidates, overview.products = intent, result.candidates, result.products
                     result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
@@ -248,6 +249,25 @@ class Retriever:
                   intent_confidence: float = 0.0) -> List[Result]:
         """Several questions in one message: the confident answers of its parts (`bot.knowledge.parts`)."""
         return ask_parts(self, question, language, intent, intent_confidence)
+
+    def _not_its_entry(self, result: Result, question: str) -> Result:
+        """Unsure when the FAQ entry chosen cannot be about the question: it asks the repair price of a part the entry
+        never names ("摄像头玻璃碎了 修要多少钱" near the screen's price: `answering.unpriced_parts`), or to use our
+        product without a phone, the app, an account or a network ("can i use the band 9 without a phone nearby")
+        and the entry never speaks of doing without, but mentions that thing or is less than `override_threshold`
+        sure (bot.knowledge.roles)."""
+        doc = self._docs.get(result.entry_id or "")
+        absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
+        texts = [*doc.questions, *doc.passages] if doc is not None else []
+        parts = unpriced_parts(question, texts) if result.outcome == "answer" and result.kind == "faq" else []
+        if parts:  # "摄像头玻璃碎了 修要多少钱" near the screen's price: the KB has no camera repair price
+            return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                           reason=f"asks the price of the {parts[0]}, which {result.entry_id} never names")
+        if not absent or speaks_of_absence(texts) or (result.confidence >= self.answering.override_threshold
+                                                      and not mentions_what_is_done_without(absent, texts)):
+            return result
+        return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                       reason=f"asks about '{absent}', which {result.entry_id} never speaks of (was {result.confidence:.2f})")
 
     def _other_brand(self, result: Result, question: str) -> Result:
         """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);

@@ -10,6 +10,10 @@ used with. Two rules read the subject from this:
 - a category word in that role ("手机" in "耳机能连两个手机不") does not name the products a clause without its
   own product is asked about: "另外多少钱" is the earbuds' price, not every phone's (`Roles.subject_text`).
 A comparison ("14pro跟iphone16比", "better than the pixel 9") has no such role: both sides are its subject.
+
+A device can also be what our product is used **without** ("can i use the band 9 without a phone nearby", "手环9不带手机能
+单独用吗", `asks_without`): an FAQ entry answers that only when its phrasings or answer speak of doing without something
+(`speaks_of_absence`); the pairing entry, which only shares the word "phone", does not: the honest reply is not sure.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List, Tuple
 
-__all__ = ["Roles"]
+__all__ = ["Roles", "asks_without", "speaks_of_absence", "mentions_what_is_done_without"]
 
 # Devices a product of ours is used with, by their generic nouns (other brands come from the config's list).
 _DEVICES = (r"手机|平板|电脑|笔记本|手表|耳机|手环|充电宝|游戏机|设备|"
@@ -36,6 +40,53 @@ _WITH_ZH = r"(?:跟|和|与)"
 _USE_AFTER_ZH = r"(?=\s*(?:能|可以|能不能|可不可以|怎么|咋|也|一起)?\s*(?:连|配对|配|匹配|兼容|同步|一起用|用))"
 _COMPARES = re.compile(r"比|哪个|谁|区别|差别|不同|一样|(?<![a-z])(?:vs\.?|versus|than|better|worse|compare[sd]?|"
                        r"comparison|difference)(?![a-z])", re.IGNORECASE)
+
+
+# "can i use the band 9 without a phone nearby", "手环9不带手机能单独用吗": our product used without what it is usually
+# used with (a phone, the app, an account, a network). No entry is about that unless it says so itself.
+_NEEDED_EN = (r"(?:(?:a|an|the|my|any|your|its|millet)\s+)*(?:smart ?)?(?:phones?|mobile|app|account|wi-?fi|internet|"
+              r"network|sim(?: card)?|bluetooth)")
+# after "no"/"没有" only what one uses it with, not a symptom ("no signal", "没有信号", "no wifi after the update")
+_NEEDED_NO = r"(?:(?:a|the|my|any|millet)\s+)*(?:phones?|app|account)|(?:我的|米粒|小米)?(?:手机|app|账号|帐号)"
+_NEEDED_ZH = r"(?:我的|米粒|小米)?(?:手机|app|账号|帐号|网络|wifi|流量|蓝牙|sim卡?)"
+_WITHOUT = re.compile(
+    rf"(?<![a-z])(?:without|w/o)\s+{_NEEDED_EN}(?![a-z])|(?<![a-z])(?:with no|no)\s+(?:{_NEEDED_NO})(?![a-z])|"
+    rf"(?<![a-z])(?:standalone|on its own|by itself)(?![a-z])|"
+    rf"(?:不带|不用|不连|不连接|不拿|没带|没连|没拿|脱离|离开|不开)\s*{_NEEDED_ZH}|(?<!有)没有\s*(?:{_NEEDED_NO})|"
+    rf"单独(?:用|使用|运行|工作)|独立(?:用|使用|运行|工作)", re.IGNORECASE)
+_OFFLINE = re.compile(r"(?<![a-z])offline(?![a-z])|离线", re.IGNORECASE)
+
+
+def asks_without(text: str) -> str:
+    """What `text` asks to use our product without ("a phone nearby" → "without a phone"), or ""."""
+    found = _WITHOUT.search(text or "")
+    return found.group(0).strip() if found else ""
+
+
+# What a "without" phrase does without, by family: an entry that mentions one is about using ours with it.
+_NEEDS = tuple(re.compile(words, re.IGNORECASE) for words in (
+    r"phone|mobile|手机|iphone|android|安卓|苹果",
+    r"(?<![a-z])app(?![a-z])|应用|米粒健康|millet health",
+    r"account|账号|帐号",
+    r"wi-?fi|internet|network|网络|流量",
+    r"(?<![a-z])sim(?![a-z])|sim卡",
+    r"bluetooth|蓝牙",
+))
+
+
+def mentions_what_is_done_without(absent: str, texts: Iterable[str]) -> bool:
+    """Whether `texts` (an entry's phrasings and answer) mention what `absent` ("不带手机", "without the app") does
+    without: the pairing entry mentions the phone, so it is about using the band with one; the ANC entry never
+    mentions the app ("long-press an earbud"), so "耳机不用app能调降噪吗" may still be its question."""
+    texts = list(texts)
+    families = [family for family in _NEEDS if family.search(absent)] or [_NEEDS[0]]  # "standalone", "单独用": no phone
+    return any(family.search(t or "") for family in families for t in texts)
+
+
+def speaks_of_absence(texts: Iterable[str]) -> bool:
+    """Whether any of `texts` (an entry's phrasings and answer) speaks of doing without what our product is used with,
+    or of working offline ("can i return it without a reason" or "表带能单独买吗" do not)."""
+    return any(_WITHOUT.search(t or "") or _OFFLINE.search(t or "") for t in texts)
 
 
 def _names(brands: Iterable[str]) -> str:
