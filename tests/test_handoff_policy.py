@@ -128,3 +128,11 @@ def test_a_new_session_keeps_the_handoff(setup: Any, redis_url: str) -> None:
     assert predict(setup, fresh, sender="queued-elsewhere") == "action_handoff"
     resumed = waiting[:4] + [rasa_events.ConversationResumed(), listen(), user("你好", "greet", 0.9)]
     assert predict(setup, resumed) == ""
+
+
+def test_an_unsure_rating_intent_yields_to_the_rules(setup: Any) -> None:
+    """The csat intent below RATING_SURE on a message that meets a rule hands off (not "reply 1 to 5"); a sure
+    rating in words, or an unsure one that meets no rule, is stored as before."""
+    assert predict(setup, [listen(), user("呵呵 服务真好 三天没人理我", "csat", 0.45)]) == "action_handoff"
+    assert predict(setup, [listen(), user("人工客服这次服务我打5分", "csat", 0.95)]) == "action_store_rating"
+    assert predict(setup, [listen(), user("客服给4分吧", "csat", 0.5)]) == "action_store_rating"

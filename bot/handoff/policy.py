@@ -2,7 +2,8 @@
 rule of `escalation.yml` (the same `assess` the action uses to record the reason).
 
 It also routes a typed rating ("4", "五星", "⭐⭐⭐") that answers `action_ask_rating` to
-`action_store_rating`, so ratings need no NLU examples that could swallow order numbers.
+`action_store_rating`, so ratings need no NLU examples that could swallow order numbers. A rating in words (the
+`csat` intent) is stored when the NLU is at least `RATING_SURE` of it; less sure, the rules decide first.
 
 config.yml:
 
@@ -63,6 +64,9 @@ ESCALATION_POLICY_PRIORITY = 7
 # An escalation that only the NLU's human_handoff intent asked for, below this confidence, on a message that
 # asks a question ("how do I get an invoice?"), yields to the answer path (docs/dialogue.md).
 YIELD_BELOW = 0.9
+# The rating intent below this confidence ("呵呵 真是好服务 五天了没人回" read as csat at 0.45) yields to the rules:
+# a message that meets one is handed over, not asked for a number from 1 to 5.
+RATING_SURE = 0.8
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -114,16 +118,19 @@ class EscalationPolicy(Policy):
             return None
         if self._in_handoff(tracker):
             return HANDOFF_ACTION  # a new session (or another instance's state) must not unpause it
+        if self._answers_rating(tracker):
+            return STORE_RATING_ACTION
         intent = (tracker.latest_message.intent or {}).get("name")
-        if intent == RATING_INTENT or self._answers_rating(tracker):
+        confidence = float((tracker.latest_message.intent or {}).get("confidence") or 0.0)
+        if intent == RATING_INTENT and confidence >= RATING_SURE:  # "客服打5分": a rating, whatever words it has
             return STORE_RATING_ACTION
         try:
             escalation = assess(turns_from_events(tracker.events), load_config(self._rules_path()))
         except CanyuError as exc:  # a broken edit of escalation.yml must not stop the bot
             logger.error("EscalationPolicy: %s", exc)
-            return None
+            escalation = None
         if escalation is None:
-            return None
+            return STORE_RATING_ACTION if intent == RATING_INTENT else None
         if self._yields_to_answer_path(tracker, escalation):
             logger.info("EscalationPolicy: %s: %s only by the intent on a question; the answer path first",
                         tracker.sender_id, escalation.rule)
