@@ -224,6 +224,15 @@ def test_a_spec_typed_like_a_search_asks(text: str, terse: bool) -> None:
     assert asks_tersely(text) is terse
 
 
+@pytest.mark.parametrize("text, flow", [("how do i cancel my millet cloud subscription", "cancel_order_form"),
+                                        ("can the phone notify me when the battery is full", "restock_alert_form"),
+                                        ("怎么修改账号密码", "action_link_identity")])
+def test_a_task_word_without_the_tasks_thing_starts_nothing(assistant: Assistant, text: str, flow: str) -> None:
+    """A subscription is no order, a full battery no restock, a password no second identity: the ranking's reply."""
+    turn = _turn(assistant, new_sender("task-word"), text)
+    assert flow not in turn["actions"] and turn["kb"], turn
+
+
 def test_a_wish_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("wish"), "能不能给手环加个离线音乐功能")
     assert "action_file_feedback" in turn["actions"], turn

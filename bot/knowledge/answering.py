@@ -245,9 +245,16 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "bot_challenge": r"你(?!们|家)|您|机器|真人|人工|人吗|是人|自动回复|智能客服|程序|小助手|\bai\b|chatgpt|bot\b|robot|human|"
                      r"person|\breal\b|automated|auto ?reply|machine|computer|\bprogram\b|\b(?:are|r) (?:you|u)\b|"
                      r"\bwho (?:are|r) (?:you|u)\b|\bwhat are (?:you|u)\b|\b(?:your|ur) name\b|\byou a\b",
-    "restock_alert": r"到货|补货|有货|库存|缺货|没货|到了|提醒|通知|告诉我|叫我|盯着|\bstock\b|\brestock\w*|\bback\b|\bavailable\b|"
-                     r"\bnotify\b|\balert\b|\blet me know\b|\btell me when\b|\bping me\b|\bremind\b|\bsold out\b|"
-                     r"\bsubscribe\b|\bmessage me\b|\btext me\b|\bwait ?-?list\b|\bwaiting list\b|候补|排队",
+    # what a restock alert is about (stock), not the words of being told ("notify me when the battery is full",
+    # "do u have a fraud alert feature": no product is awaited)
+    "restock_alert": r"货|库存|断货|卖完|售罄|候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|\bavailab\w*|"
+                     r"\bsold out\b|\bwait ?-?list\b|\bwaiting list\b|\b(?:have|has|get|got) (?:it|them|one|some)(?: in)? again\b",
+    # two identities to link ("怎么修改账号密码", "一个账号最多能买几台" link none)
+    "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|telegram|微信|wechat|"
+                     r"\blink\w*|\bconnect\w*|\bmerge\w*|\bsync\w*|\bbind\w*|\bpair\w*|\bboth me\b|\bsame (?:person|account)\b",
+    # an order to cancel ("how do i cancel my millet cloud subscription" cancels none)
+    "cancel_order": r"订单|单|买|购|付|拍|发货|(?:帮|给|替)我取消|\border\w*|\bpurchase\w*|\bbought\b|\bbuy\b|\bit\b|\bpayment\b|"
+                    r"[a-z]?\d{6,}",
 }.items()}
 
 
