@@ -233,6 +233,11 @@ def test_a_task_word_without_the_tasks_thing_starts_nothing(assistant: Assistant
     assert flow not in turn["actions"] and turn["kb"], turn
 
 
+def test_a_terse_question_gets_its_answer_without_an_offer_to_file_it(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("terse"), "most expensive phone you have")
+    assert _answered(turn) and "utter_offer_feedback" not in turn["responses"], turn
+
+
 def test_a_wish_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("wish"), "能不能给手环加个离线音乐功能")
     assert "action_file_feedback" in turn["actions"], turn

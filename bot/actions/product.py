@@ -224,9 +224,8 @@ def _sounds_like_feedback(tracker: Tracker, answering: AnsweringConfig) -> bool:
     a week after I bought it"), or a question the NLU is sure is a complaint ("打王者手机烫得不行 正常吗"). A plain
     question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer."""
     _, confidence = _intent(tracker)
-    if not asks_question(tracker.latest_message.get("text") or ""):
-        return True
-    return confidence >= answering.override_threshold
+    text = tracker.latest_message.get("text") or ""  # "most expensive phone you have" asks too (`asks_tersely`)
+    return not (asks_question(text) or asks_tersely(text)) or confidence >= answering.override_threshold
 
 
 def _announced_voice(ctx: "AppContext", tracker: Tracker) -> bool:
