@@ -260,20 +260,21 @@ def box_item_asked(question: str) -> Optional[str]:
     return min(found)[2] if found else None  # the first named, the longest there ("charger cable" is a cable)
 
 
-def _asks_stock(text: str, hits_other: bool) -> bool:
+def _asks_stock(text: str) -> bool:
     if _NOT_NOW.search(text):
         return False
     if _STOCK.search(text):
         return True
-    # "which phones r available": what there is, the range
-    return not hits_other and not _QUALIFIER.search(text) and not _WHICH.search(text) and bool(_AVAILABLE.search(text))
+    # "which phones r available": what there is, the range; another spec word asks that spec
+    return (not _QUALIFIER.search(text) and not _WHICH.search(text) and bool(_AVAILABLE.search(text))
+            and not any(pat.search(text) for pat in _PATTERNS.values()))
 
 
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question); "stock" for whether it is in stock
     now, "in_box" for what comes in the box."""
     text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
-    if _asks_stock(text, any(pat.search(text) for pat in _PATTERNS.values())):
+    if _asks_stock(text):
         return "stock"
     if _IN_BOX.search(text) and not _BOX_MISSING.search(text):
         return "in_box"
