@@ -196,16 +196,16 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
 
 
 def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
-    """For a message whose intent wants something else: a question, or a complaint (it wants help: "上周刚下单
-    今天就便宜了两百 好气" is answered by price protection), is answered by any confident answer (FAQ, spec or
-    catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the intent, unless the message
-    wishes for a change ("feature request: let us customise the band 9's always-on display"); anything else,
-    and anything the NLU calls out of scope, only by an FAQ entry at least `override_threshold` sure."""
+    """For a message whose intent wants something else: a complaint (it wants help: "上周刚下单今天就便宜了两百 好气"
+    is answered by price protection) by any answer the ranking gives, even hedged; a question by any confident
+    answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
+    intent, unless the message wishes for a change ("feature request: let us customise the band 9's always-on
+    display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if _exact_answer(result, text):
+    if _exact_answer(result, text) or intent == "complain":  # a fault told ("更新完耗电特别快"): its help first
         return True
-    if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
+    if intent != "out_of_scope" and asks_question(text):
         return result.confidence >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
 
