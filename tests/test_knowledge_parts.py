@@ -9,7 +9,7 @@ from typing import Any, List
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.product import _reply
+from bot.actions._kb_reply import reply as _reply
 from bot.knowledge import build_retriever
 from bot.knowledge.parts import PartUnsure
 

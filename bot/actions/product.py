@@ -30,16 +30,16 @@ The knowledge service is the action server's (`self.ctx.knowledge`); the helpers
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
+from bot.actions._kb_reply import chosen_entry, reply
 from bot.actions._offer_slot import make_offer
 from bot.actions.common import tracker_language
 from bot.actions.stock import live_stock
@@ -77,71 +77,6 @@ OWN_FLOWS = {"complain": "action_file_feedback", "suggest_feature": "action_file
              "out_of_scope": "utter_out_of_scope", "chitchat": "utter_chitchat", **SMALL_TALK}
 
 
-def _chosen_entry(tracker: Tracker) -> Optional[str]:
-    for ent in tracker.latest_message.get("entities") or []:
-        if ent.get("entity") == "kb_entry" and ent.get("value"):
-            return str(ent["value"])
-    return None
-
-
-def _payload(entry_id: str) -> str:
-    return "/ask_product" + json.dumps({"kb_entry": entry_id}, ensure_ascii=False)
-
-
-# After every knowledge answer: was it useful? (recorded by action_record_answer_rating, see bot/actions/feedback.py)
-RATING_BUTTONS = [{"title": "👍", "payload": '/rate_answer{"rating":"up"}'},
-                  {"title": "👎", "payload": '/rate_answer{"rating":"down"}'}]
-
-
-def _offer_events(tracker: Tracker, result: Result) -> List[Dict[Text, Any]]:
-    offer = result.offer
-    if offer is None:
-        return []
-    if offer.answer:
-        return [make_offer(tracker, "answer", entry=result.entry_id, text=dict(offer.answer))]
-    if offer.entry:
-        return [make_offer(tracker, "entry", entry=offer.entry)]
-    return [make_offer(tracker, "flow", flow=offer.flow)]
-
-
-def _entry_buttons(retriever: Retriever, candidates: List[Any], language: str) -> List[Dict[str, str]]:
-    """One button per candidate entry: its first phrasing in `language`, asking for that entry's answer."""
-    return [{"title": retriever.question_label(c.entry_id, language), "payload": _payload(c.entry_id)}
-            for c in candidates]
-
-
-def _reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker, result: Result,
-           quiet_when_unsure: bool, alternatives: bool = True) -> List[Dict[Text, Any]]:
-    """Say `result`; a hedged answer offers the other candidates as buttons when `alternatives` (one question)."""
-    record = result.record()
-    if result.outcome == "answer" and result.hedged:  # "I think you're asking X:" answer, the others as buttons
-        dispatcher.utter_message(response="utter_kb_hedged",
-                                 kb_question=retriever.question_label(result.entry_id or "", result.language))
-        dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
-        others = _entry_buttons(retriever, result.candidates[1:], result.language) if alternatives else []
-        if others:
-            dispatcher.utter_message(response="utter_kb_not_this", buttons=others)
-    elif result.outcome == "answer":
-        dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
-    if result.outcome == "answer":
-        return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3)),
-                *_offer_events(tracker, result)]
-    if result.outcome == "suggest":
-        buttons = _entry_buttons(retriever, result.candidates, result.language)
-        dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
-        return [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
-    part = getattr(result, "part", "")  # a part of a several-questions message no entry answers: one line, no slot
-    if quiet_when_unsure and not (result.other_brand or result.unknown_products or part):  # those get their honest reply
-        return []
-    if result.other_brand:
-        dispatcher.utter_message(response="utter_product_other_brand", brand=result.other_brand, kb=record)
-    elif result.unknown_products:
-        dispatcher.utter_message(response="utter_product_not_ours", product=result.unknown_products[0], kb=record)
-    else:
-        dispatcher.utter_message(response=f"utter_{'kb_part' if part else 'product'}_unsure", kb_part=part, kb=record)
-    return [] if part else [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
-
-
 def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
@@ -149,7 +84,7 @@ def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:
 
 def _rank(retriever: Retriever, tracker: Tracker) -> Result:
     """The one ranking for the latest message (or the entry a "did you mean" button chose)."""
-    chosen = _chosen_entry(tracker)
+    chosen = chosen_entry(tracker)
     result = retriever.answer_entry(chosen, tracker_language(tracker)) if chosen else None
     if result is None:
         text = tracker.latest_message.get("text") or ""
@@ -165,7 +100,7 @@ def _rank(retriever: Retriever, tracker: Tracker) -> Result:
 def _rank_parts(retriever: Retriever, tracker: Tracker) -> List[Result]:
     """Several questions in one message: the confident answer of each part (at least two), else []."""
     text = tracker.latest_message.get("text") or ""
-    if _chosen_entry(tracker) is not None or text.startswith("/"):
+    if chosen_entry(tracker) is not None or text.startswith("/"):
         return []
     intent, confidence = _intent(tracker)
     parts = retriever.ask_parts(text, tracker_language(tracker), intent, confidence)
@@ -180,8 +115,8 @@ def _answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tra
     parts = _rank_parts(retriever, tracker)
     if parts:  # one message per question; the slots and any offer are the last answer's
         return [event for result in parts
-                for event in _reply(retriever, dispatcher, tracker, result, quiet_when_unsure, alternatives=False)]
-    return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure)
+                for event in reply(retriever, dispatcher, tracker, result, quiet_when_unsure, alternatives=False)]
+    return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure)
 
 
 def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str,
@@ -192,7 +127,7 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
     if result is None:
         dispatcher.utter_message(response="utter_product_unsure")
         return []
-    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
 def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
@@ -255,13 +190,13 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
     if intent == "complain" and result.outcome == "answer" and _announced_voice(ctx, tracker):
         return [FollowupAction(OWN_FLOWS[intent])]
     if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
-        return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+        return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if not _clearly_answers(retriever, result, text, intent) and (OWN_FLOWS[intent] != "action_file_feedback"
                                                                    or not (asks_question(text) or asks_tersely(text))
                                                                    or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
     # answered, or a question about what exists ("手环能直接打电话吗", "millet tv price"): not sure, not filed unasked
-    events = _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and \
             _sounds_like_feedback(tracker, retriever.answering):
         dispatcher.utter_message(response="utter_offer_feedback")
@@ -305,7 +240,7 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     text = tracker.latest_message.get("text") or ""
     named = names_an_order(tracker.latest_message.get("entities") or [])
     if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
-        return _reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
+        return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     confidence = 1.0 if sure_of_flow else _intent(tracker)[1]
     task = flow in TASK_FLOWS.values()
     if not answer_path_first(text, named, confidence, task):  # "can you cancel it": do it, however the NLU read it
@@ -314,7 +249,7 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     unsure_question = only_asks_for_information(text, named, confidence, task)
     if not answers(retriever, result, text) and not unsure_question:  # that one gets the ranking's reply
         return [FollowupAction(flow)]
-    return _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
 def _answer_first(ctx: "AppContext", tracker: Tracker) -> bool:
@@ -336,7 +271,7 @@ def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tr
     result = _rank(retriever, tracker)
     if not _clearly_answers(retriever, result, tracker.latest_message.get("text") or "", "complain"):
         return [FollowupAction("action_handoff")]
-    events = _reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
+    events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     return [*events, FollowupAction("utter_offer_human_after_answer")]
 
 
@@ -384,9 +319,9 @@ class ActionAnswerProduct(WithContext, Action):
                 return _answer_or_person(retriever, dispatcher, tracker)
             if intent in TASK_FLOWS:
                 return _task_or_answer(retriever, dispatcher, tracker, intent)
-            if intent in GUARDED_FLOWS and _chosen_entry(tracker) is None:
+            if intent in GUARDED_FLOWS and chosen_entry(tracker) is None:
                 return _guarded_or_answer(retriever, dispatcher, tracker, intent)
-            if intent in OWN_FLOWS and _chosen_entry(tracker) is None:
+            if intent in OWN_FLOWS and chosen_entry(tracker) is None:
                 return _own_flow_or_answer(self.ctx, retriever, dispatcher, tracker, intent)
             return _answer(retriever, dispatcher, tracker, quiet_when_unsure=False)
         except Exception:
