@@ -7,16 +7,19 @@ the entry chosen (`chosen_entry`)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions._offer_slot import make_offer
+from bot.actions._offer_slot import make_offer, user_turns
 from bot.knowledge import Result, Retriever
 
-__all__ = ["RATING_BUTTONS", "chosen_entry", "reply"]
+__all__ = ["ANSWERED_SLOT", "RATING_BUTTONS", "answered_before", "chosen_entry", "reply"]
+
+ANSWERED_SLOT = "answered_question"
+"""The question the last answer answered and the user turn it was in: a follow-up ("那14呢") completes it."""
 
 
 def chosen_entry(tracker: Tracker) -> Optional[str]:
@@ -66,8 +69,10 @@ def reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Track
     elif result.outcome == "answer":
         dispatcher.utter_message(text=result.text, buttons=RATING_BUTTONS, kb=record)
     if result.outcome == "answer":
+        answered = {"text": result.asked or tracker.latest_message.get("text") or "", "turn": user_turns(tracker),
+                    "entry": result.entry_id}
         return [SlotSet("kb_entry", result.entry_id), SlotSet("kb_score", round(result.confidence, 3)),
-                *_offer_events(tracker, result)]
+                SlotSet(ANSWERED_SLOT, answered), *_offer_events(tracker, result)]
     if result.outcome == "suggest":
         buttons = _entry_buttons(retriever, result.candidates, result.language)
         dispatcher.utter_message(response="utter_kb_did_you_mean", buttons=buttons, kb=record)
@@ -82,3 +87,11 @@ def reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Track
     else:
         dispatcher.utter_message(response=f"utter_{'kb_part' if part else 'product'}_unsure", kb_part=part, kb=record)
     return [] if part else [SlotSet("kb_entry", None), SlotSet("kb_score", round(result.confidence, 3))]
+
+
+def answered_before(tracker: Tracker) -> Tuple[str, str]:
+    """(the question the bot's previous turn answered, its entry), or ("", "") when none was answered there."""
+    answered = tracker.get_slot(ANSWERED_SLOT)
+    if not isinstance(answered, dict) or answered.get("turn") != user_turns(tracker) - 1:
+        return "", ""
+    return str(answered.get("text") or ""), str(answered.get("entry") or "")

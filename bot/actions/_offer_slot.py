@@ -12,13 +12,14 @@ from typing import Any, Dict, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-__all__ = ["OFFER_SLOT", "KINDS", "make_offer", "pending_offer"]
+__all__ = ["OFFER_SLOT", "KINDS", "make_offer", "pending_offer", "user_turns"]
 
 OFFER_SLOT = "pending_offer"
 KINDS = ("answer", "entry", "flow", "feedback")
 
 
-def _user_turns(tracker: Tracker) -> int:
+def user_turns(tracker: Tracker) -> int:
+    """How many messages the user has sent in this conversation (the current one included)."""
     return sum(1 for e in tracker.events if e.get("event") == "user")
 
 
@@ -26,7 +27,7 @@ def make_offer(tracker: Tracker, kind: str, **data: Any) -> Dict[Text, Any]:
     """The event that records an offer made in this turn (`kind` in KINDS; `data` is what yes needs)."""
     if kind not in KINDS:
         raise ValueError(f"offer kind {kind!r} is not one of {', '.join(KINDS)}")
-    event: Dict[Text, Any] = SlotSet(OFFER_SLOT, {"kind": kind, "turn": _user_turns(tracker), **data})
+    event: Dict[Text, Any] = SlotSet(OFFER_SLOT, {"kind": kind, "turn": user_turns(tracker), **data})
     return event
 
 
@@ -35,4 +36,4 @@ def pending_offer(tracker: Tracker) -> Optional[Dict[str, Any]]:
     offer = tracker.get_slot(OFFER_SLOT)
     if not isinstance(offer, dict) or offer.get("kind") not in KINDS:
         return None
-    return offer if offer.get("turn") == _user_turns(tracker) - 1 else None
+    return offer if offer.get("turn") == user_turns(tracker) - 1 else None

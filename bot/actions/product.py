@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -39,7 +40,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
-from bot.actions._kb_reply import chosen_entry, reply
+from bot.actions._kb_reply import answered_before, chosen_entry, reply
 from bot.actions._offer_slot import make_offer
 from bot.actions.common import tracker_language
 from bot.actions.stock import live_stock
@@ -61,6 +62,7 @@ from bot.knowledge.answering import (
     said_unclearly,
     wants_change,
 )
+from bot.knowledge.follow_up import answers_alike, follow_up_question
 from bot.knowledge.terms import novel_nouns
 
 if TYPE_CHECKING:
@@ -91,7 +93,19 @@ def _rank(retriever: Retriever, tracker: Tracker) -> Result:
         if text.startswith("/"):  # a payload without a usable entry: nothing to search
             text = ""
         intent, confidence = _intent(tracker)
-        result = retriever.ask(text, tracker_language(tracker), intent, confidence)
+        language = tracker_language(tracker)
+        before, before_entry = answered_before(tracker)
+        follow_up = follow_up_question(retriever, text, before, language)  # "那14呢" after "14pro电池多大"
+        result = retriever.ask(follow_up.question, language, intent, confidence) if follow_up else None
+        if follow_up and result and result.outcome == "answer" and (
+                not follow_up.other_products or answers_alike(retriever, before_entry, follow_up, result)):
+            result.asked, result.reason = follow_up.question, f"follow-up, asked {follow_up.question!r}: {result.reason}"
+        elif follow_up and result and follow_up.other_products:  # "手环呢" after the earbuds' noise cancelling
+            result = result if result.outcome != "answer" else replace(
+                result, outcome="unsure", text=None, offer=None, hedged=False,
+                reason=f"follow-up {follow_up.question!r} answered unlike {before_entry}: {result.reason}")
+        else:
+            result = retriever.ask(text, language, intent, confidence)
     logger.info("kb %s %s entry=%s confidence=%.3f reason=%s (%.1f ms)", result.outcome, result.kind, result.entry_id,
                 result.confidence, result.reason, result.latency_ms)
     return result

@@ -37,6 +37,7 @@ class Result:
     offer: Optional[Offer] = None
     topic: Optional[str] = None  # the intent whose topic weighed in, if any
     hedged: bool = False  # answered from the "did you mean" band: the reply says which question it answers
+    asked: str = ""  # the question ranked, when not the message as typed (a follow-up: bot.knowledge.follow_up)
     other_brand: Optional[str] = None  # unsure because it asks about another brand's product (bot.knowledge.brands)
     near_miss: Optional[str] = None  # unsure because it is nearer to this out-of-scope example (bot.knowledge.out_of_scope)
 
@@ -47,6 +48,7 @@ class Result:
             "confidence": round(self.confidence, 3), "reason": self.reason, "topic": self.topic,
             "candidates": [{"entry": c.entry_id, "confidence": round(c.confidence, 3)} for c in self.candidates],
             **({"hedged": True} if self.hedged else {}),
+            **({"asked": self.asked} if self.asked else {}),
             **({"other_brand": self.other_brand} if self.other_brand else {}),
             **({"near_miss": self.near_miss} if self.near_miss else {}),
         }
