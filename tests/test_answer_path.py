@@ -283,6 +283,22 @@ def test_a_frustrated_question_gets_the_answer_and_a_person_offered(assistant: A
     assert "action_handoff" in order["actions"], order
 
 
+@pytest.mark.parametrize("miss, question, entry, yes", [
+    ("asdkjh qwe", "ok can i pay in installments", "payment_methods", "yes"),
+    ("阿巴阿巴", "额 那个 能分期不", "payment_methods", "要"),
+])
+def test_a_question_after_a_missed_turn_gets_its_answer_and_a_person_offered(assistant: Assistant, miss: str,
+                                                                            question: str, entry: str, yes: str) -> None:
+    """Two turns the NLU is unsure of in a row (escalation.yml `low_confidence`): the second one, a question the
+    knowledge base answers, gets its answer and a person one "yes" away, instead of a handoff with no answer."""
+    sender = new_sender("missed")
+    _turn(assistant, sender, miss)
+    turn = _turn(assistant, sender, question)
+    assert _answered(turn) == entry, turn
+    assert "utter_offer_human_after_miss" in turn["actions"] and "action_handoff" not in turn["actions"], turn
+    assert "action_handoff" in _turn(assistant, sender, yes)["actions"]
+
+
 @pytest.mark.parametrize("text, entry", [
     ("changed my mind about the buds, opened them already, can i still return?", "returns_opened"),
     ("在吗 我这耳机买了一个多月一直挺好 今天早上坐地铁突然右边就不响了 重连了好几次 还是不行 到底咋回事啊", "buds_one_side"),

@@ -144,16 +144,21 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
+COMPLAINT_HEDGED = 0.35
+"""A complaint takes a hedged answer from this confidence up (the hedge band starts at 0.30): "系统更新完 耗电特别快"
+(0.44) and "新系统不好用 想退回旧版本" (0.38) get their help; "this is terrible service" (0.30, the repair steps) is filed."""
+
+
 def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
     """For a message whose intent wants something else: a complaint (it wants help: "上周刚下单今天就便宜了两百 好气"
-    is answered by price protection) by any answer the ranking gives, even hedged; a question by any confident
+    is answered by price protection) by any answer at least `COMPLAINT_HEDGED` sure; a question by any confident
     answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
     intent, unless the message wishes for a change ("feature request: let us customise the band 9's always-on
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if _exact_answer(result, text) or intent == "complain":  # a fault told ("更新完耗电特别快"): its help first
-        return True
+    if _exact_answer(result, text) or (intent == "complain" and result.confidence >= COMPLAINT_HEDGED):
+        return True  # a fault told ("系统更新完 耗电特别快", 0.44): its help first, even hedged
     if intent != "out_of_scope" and asks_question(text):
         return result.confidence >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
@@ -266,19 +271,21 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _answer_first(ctx: "AppContext", tracker: Tracker) -> bool:
-    """This turn met an `answer_first` escalation rule alone (frustration, escalation.yml): the EscalationPolicy sends
-    such a turn here only when it is a question."""
+def _answer_first(ctx: "AppContext", tracker: Tracker) -> Optional[str]:
+    """The `answer_first` escalation rule this turn met alone (frustration, two missed turns: escalation.yml), or None:
+    the EscalationPolicy sends such a turn here only when it is a question."""
     try:
         escalation = assess(turns_from_events(tracker.events), load_config(config_path(ctx.settings)))
     except CanyuError:  # a broken escalation.yml: the policy logged it; answer as usual
-        return False
-    return escalation is not None and escalation.answer_first
+        return None
+    return escalation.rule if escalation is not None and escalation.answer_first else None
 
 
-def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-    """A frustrated question ("气死 刚买三天就降了两百 能退差价不"): a clear answer, then a person offered; else a person,
-    as for one about their order or another task ("where is my order??? 2 weeks!!!"): a person sorts that out."""
+def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      rule: str) -> List[Dict[Text, Any]]:
+    """A frustrated question ("气死 刚买三天就降了两百 能退差价不"), or one after two missed turns: an answer, then a person
+    offered (in the words for `rule`); else a person, as for one about their order or another task ("where is my
+    order??? 2 weeks!!!"): a person sorts that out."""
     intent, _ = _intent(tracker)
     if intent in TASK_FLOWS or intent in GUARDED_FLOWS:
         return [FollowupAction("action_handoff")]
@@ -286,7 +293,8 @@ def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tr
     if not _clearly_answers(retriever, result, tracker.latest_message.get("text") or "", "complain"):
         return [FollowupAction("action_handoff")]
     events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
-    return [*events, FollowupAction("utter_offer_human_after_answer")]
+    offer = "utter_offer_human_after_miss" if rule == "low_confidence" else "utter_offer_human_after_answer"
+    return [*events, FollowupAction(offer)]
 
 
 def kb_second_chance(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -329,8 +337,9 @@ class ActionAnswerProduct(WithContext, Action):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         try:
             retriever = self.ctx.knowledge.retriever()
-            if _answer_first(self.ctx, tracker):
-                return _answer_or_person(retriever, dispatcher, tracker)
+            rule = _answer_first(self.ctx, tracker)
+            if rule:
+                return _answer_or_person(retriever, dispatcher, tracker, rule)
             if intent in TASK_FLOWS:
                 return _task_or_answer(retriever, dispatcher, tracker, intent)
             if intent in GUARDED_FLOWS and chosen_entry(tracker) is None:
