@@ -63,6 +63,7 @@ from bot.knowledge.answering import (
     said_unclearly,
     small_talk_unclear,
 )
+from bot.knowledge.follow_up import ANSWERED_SLOT, corrects
 
 __all__ = ["AnswerPathPolicy", "ANSWER_ACTION", "OFFER_ACTION"]
 
@@ -127,6 +128,8 @@ class AnswerPathPolicy(Policy):
             return True  # "promo code for my first order?" read as request_fcode: no F-code is asked for
         if small_talk_unclear(intent, confidence, message.text):
             return True  # "right bud went silent, left still fine" leaning towards goodbye: its answer, else "bye"
+        if corrects(message.text) and tracker.get_slot(ANSWERED_SLOT):
+            return True  # "no i meant the band" after an answer (read as "no"): the question before, of the band
         if intent == NLU_FALLBACK and asks_in_words(message.text):
             return True  # "do you guys have a student discount": not sure (or an answer), not "please rephrase"
         if intent not in TASK_FLOWS and intent not in GUARDED_FLOWS:

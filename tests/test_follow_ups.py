@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from bot.knowledge.follow_up import FollowUp, answers_alike
+from bot.knowledge.follow_up import FollowUp, answers_alike, corrects
 from bot.knowledge.result import Result
 from tests.harness import Assistant, new_sender
 from tests.test_answer_path import _answered, _turn
@@ -23,6 +23,11 @@ CONVERSATIONS: List[Tuple[str, List[Tuple[str, Optional[str]]]]] = [
     ("a-new-topic-is-its-own", [("14pro电池多大", "spec:phone_14_pro:battery"), ("退货政策是什么", "returns_7day")]),
     ("a-faq-for-both", [("14有nfc吗", "phone_nfc"), ("那pro呢", "phone_nfc")]),
     ("nothing-alike", [("耳机有降噪吗", "buds_anc"), ("手环呢", None)]),
+    ("en-correction", [("how long is the battery on the buds", "spec:buds_5:battery"),
+                       ("no i meant the band", "spec:band_9:battery"),
+                       ("and is it waterproof", "spec:band_9:water_resistance")]),
+    ("zh-correction", [("耳机多少钱", "spec:buds_5:price"), ("不是 我说的是手环", "spec:band_9:price"),
+                       ("有粉色的吗", "spec:band_9:colours")]),
 ]
 
 
@@ -70,3 +75,11 @@ class _Kb:
 def test_answers_alike(before: str, entry: str, kind: str, alike: bool) -> None:
     follow_up = FollowUp("…", ["band_9"])
     assert answers_alike(_Kb(), before, follow_up, _result(entry, kind)) is alike  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text,correction", [
+    ("no i meant the band", True), ("不是 我说的是手环", True), ("sorry, I mean the pro", True), ("我是说14pro", True),
+    ("no thanks", False), ("不是", False), ("i mean it", False), ("no, i meant it.", False), ("not now", False),
+])
+def test_a_correction_names_what_it_meant(text: str, correction: bool) -> None:
+    assert corrects(text) is correction

@@ -15,11 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._offer_slot import make_offer, user_turns
 from bot.knowledge import Result, Retriever
+from bot.knowledge.follow_up import ANSWERED_SLOT
 
-__all__ = ["ANSWERED_SLOT", "RATING_BUTTONS", "answered_before", "chosen_entry", "reply"]
-
-ANSWERED_SLOT = "answered_question"
-"""The question the last answer answered and the user turn it was in: a follow-up ("那14呢") completes it."""
+__all__ = ["RATING_BUTTONS", "answered_before", "chosen_entry", "reply"]
 
 
 def chosen_entry(tracker: Tracker) -> Optional[str]:

@@ -5,7 +5,8 @@ the regular 14?", "what about battery". Alone, each of those asks nothing the ra
 14-vs-Pro comparison, "重量呢" a "say that again", and two misses in a row handed the fan to a person). A message that
 is such a follow-up is asked as the question it completes, by the same rule a second question inside one message
 follows (`bot.knowledge.parts._asked`), with the previous question as the part before it:
-- it names products and nothing else ("那14呢", "and the regular 14?", "耳机呢"): the previous question, about them;
+- it names products and nothing else ("那14呢", "and the regular 14?", "耳机呢"; a correction too: "no i meant the
+  band", "不是 我说的是手环", which the NLU reads as "no": `corrects`): the previous question, about them;
 - it names no product and asks a spec ("重量呢", "does it have nfc", "有几种颜色") or only how much / how long / when
   ("多少钱", "and how long"): about the products the previous question named; with none named, together with it.
 Anything else (a product with a question of its own, a new topic) is asked as it is. The caller asks the completed
@@ -28,7 +29,14 @@ from bot.knowledge.specs import detect_spec
 if TYPE_CHECKING:
     from bot.knowledge.retriever import Retriever
 
-__all__ = ["FollowUp", "answers_alike", "follow_up_question"]
+__all__ = ["ANSWERED_SLOT", "FollowUp", "answers_alike", "corrects", "follow_up_question"]
+
+ANSWERED_SLOT = "answered_question"
+"""The slot with the question the last answer answered, its user turn and entry: a follow-up completes it."""
+
+# What a correction says besides what it corrects: "no i meant the band", "不是 我说的是手环", "sorry, I mean the pro"
+_CORRECTION = re.compile(r"^\W*(?:(?:no+|nope|nah|sorry|oops|不是|不对|错了|搞错了)\W*)?"
+                         r"(?:i\s+meant|i\s+mean|meant|我是说|我说的是|我问的是|我是问|我指的是)\s*", re.IGNORECASE)
 
 # Words that name which version of a product, not a question: "and the regular 14?", "普通版14呢"
 _VERSION = re.compile(r"普通版?|标准版?|基础版?|低配|高配|\b(?:regular|standard|normal|base|basic|plain|vanilla|non[- ]?pro)\b",
@@ -47,13 +55,20 @@ def follow_up_question(r: "Retriever", text: str, before: str, language: str) ->
     mentions = r.matcher.find(text)
     if mentions.unknown:  # "那手表呢": a product we do not make gets its own honest reply
         return None
-    part = _VERSION.sub(" ", text).strip()
+    part = _VERSION.sub(" ", _CORRECTION.sub("", text)).strip()
     own = mentions.known or category_products(r.kb.products, r._subject_text(text))
     subject = [] if own or not (detect_spec(part) or without_topic(part)) else r.matcher.find(before).known
     asked, completed = _asked(r, part, before, subject, language)
     if not completed and asked == part:
         return None
     return FollowUp(asked, list(own) if completed and own else [])
+
+
+def corrects(text: str) -> bool:
+    """Whether a message corrects what the bot took the previous question to be about ("no i meant the band"): the
+    NLU reads it as "no", and the answer path asks the previous question of what it names instead."""
+    rest = _CORRECTION.sub("", text).strip(" ,.!?，。！？")
+    return bool(_CORRECTION.match(text)) and rest.lower() not in ("", "it", "that", "this", "那个", "这个")
 
 
 def answers_alike(r: "Retriever", before_entry: str, follow_up: FollowUp, result: Result) -> bool:
