@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from bot.answer_path_policy import FORM_SUBMITS
 from bot.errors import DataError
 from bot.knowledge.answering import asks_tersely
 from bot.knowledge.catalog import answer_catalog
@@ -423,7 +424,41 @@ def test_yes_to_an_offered_task_starts_it(assistant: Assistant, question: str, y
     first = _turn(assistant, sender, question)
     assert _answered(first) is not None, first
     started = _turn(assistant, sender, yes)
-    assert form in started["actions"], started  # (it may finish at once when the question named the product)
+    assert form in started["actions"], started
+    assert any(started["texts"]), started  # the form asks its first question, or it had it all and is done:
+    if not assistant.tracker(sender).get("active_loop", {}).get("name"):  # "yes" got silence once, no alert set
+        assert FORM_SUBMITS[form] in started["actions"], started
+
+
+@pytest.mark.parametrize("question, taken", [
+    ("14pro什么时候有货", "好的 到货了告诉我"),
+    ("is the 14 pro in stock", "ok let me know when it's back"),
+])
+def test_an_offer_taken_up_in_other_words_keeps_what_it_was_about(assistant: Assistant, question: str,
+                                                                  taken: str) -> None:
+    """"要我一到货就通知你吗？" answered with the user's own words for the task (the NLU reads the task, not "yes"):
+    the alert is for the 14 Pro the offer was about; the form asked "which product?" again."""
+    sender = new_sender("offer-own-words")
+    _turn(assistant, sender, question)
+    done = _turn(assistant, sender, taken)
+    assert "action_restock_alert" in done["actions"], done
+    assert any("14 Pro" in text for text in done["texts"]), done
+
+
+def test_every_form_the_answer_path_may_start_is_submitted_as_the_rules_say() -> None:
+    import yaml
+
+    rules = [r for path in (KNOWLEDGE.parent / "dialogue").glob("*.yml")
+             for r in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []]
+    submits = {}
+    for rule in rules:
+        steps = rule.get("steps") or []
+        for at, step in enumerate(steps[:-1]):
+            if step.get("active_loop", "") is None and at > 0 and "action" in steps[at - 1]:
+                later = [s["action"] for s in steps[at + 1:] if "action" in s]
+                if later:
+                    submits[steps[at - 1]["action"]] = later[0]
+    assert {form: submits.get(form) for form in FORM_SUBMITS} == FORM_SUBMITS
 
 
 def _tracker(*events: Any) -> Any:

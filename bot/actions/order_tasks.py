@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions._context import WithContext
+from bot.actions._offer_slot import pending_offer
 from bot.actions.common import tracker_language
 from bot.actions.orders import find_own_order
 from bot.knowledge.answering import asks_question, is_request
@@ -78,11 +79,13 @@ def activating(tracker: Tracker, form: Text) -> bool:
     return False
 
 
-def recent_text(tracker: Tracker) -> List[str]:
-    """The latest message, plus the one before it when the latest is a bare "yes" (a form started by an
-    offer like "Want me to change it now?": the details were in the message that led to the offer)."""
+def recent_text(tracker: Tracker, form: str) -> List[str]:
+    """The latest message, plus the one before it when the latest takes up the bot's offer of `form`: a bare "yes"
+    ("Want me to change it now?"), or its own words for it ("好的 到货了告诉我" after "要我一到货就通知你吗？"): the
+    details were in the message that led to the offer."""
     texts = [user_text(tracker)]
-    if _intent(tracker) == "affirm":
+    offer = pending_offer(tracker)
+    if _intent(tracker) == "affirm" or (offer is not None and offer.get("flow") == form):
         users = [e for e in tracker.events if e.get("event") == "user"]
         if len(users) >= 2:
             texts.append(unicodedata.normalize("NFKC", users[-2].get("text") or ""))
@@ -159,7 +162,7 @@ class OrderTaskValidation(WithContext, FormValidationAction, ABC):
 
     def extract_order_number_from_text(self, tracker: Tracker) -> Dict[Text, Any]:
         """A number anywhere in the message; while the form asks for it, any other answer is a (bad) candidate."""
-        texts = recent_text(tracker) if activating(tracker, self.form_name()) else [user_text(tracker)]
+        texts = recent_text(tracker, self.form_name()) if activating(tracker, self.form_name()) else [user_text(tracker)]
         for text in texts:
             number = normalise_order_number(text)
             if number:

@@ -160,7 +160,7 @@ class ValidateRepairBookingForm(OrderTaskValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if activating(tracker, self.form_name()):
-            for text in recent_text(tracker):
+            for text in recent_text(tracker, self.form_name()):
                 found = find_product(text)
                 if found in PRODUCTS:
                     return {"repair_device": found}

@@ -42,7 +42,7 @@ class ValidateRestockAlertForm(OrderTaskValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if activating(tracker, self.form_name()):
-            for text in recent_text(tracker):
+            for text in recent_text(tracker, self.form_name()):
                 found = find_product(text)
                 if found is not None:
                     return {"restock_product": found}
