@@ -14,8 +14,9 @@ def test_a_late_order_is_acknowledged_and_still_checked(assistant: Assistant, te
     assert turn["responses"][:2] == ["utter_order_sorry_late", "utter_order_not_found"], turn  # a stranger's number
 
 
-def test_a_plain_question_gets_no_apology(assistant: Assistant) -> None:
-    turn = _turn(assistant, new_sender("late"), "订单M2026110599到哪了")
+@pytest.mark.parametrize("text", ["订单M2026110599到哪了", "where is my order", "where's my parcel M2026110599"])
+def test_a_plain_question_gets_no_apology(assistant: Assistant, text: str) -> None:
+    turn = _turn(assistant, new_sender("late"), text)  # "Sorry it's taking so long!" to a first "where is my order"
     assert "utter_order_sorry_late" not in turn["responses"], turn
 
 

@@ -60,7 +60,7 @@ _VERIFY_WORDS = re.compile(r"verif|prove|验证|核实|核验|证明", re.IGNORE
 _LATE_WORDS = re.compile(r"还没(?:到|收到|发货|发|送到|动)|怎么还没|迟迟|等了.{0,4}(?:天|周|星期)|太慢|物流不动|好几天|好多天|"
                          r"一直(?:显示|在途|没)|"
                          r"\blate\b|still (?:not|hasn'?t|haven'?t|no)|(?:hasn'?t|has not|never) (?:arrived|shipped|come)|"
-                         r"taking (?:so|too) long|where(?:'s| is) my (?:order|parcel|package)", re.IGNORECASE)
+                         r"taking (?:so|too) long", re.IGNORECASE)  # not "where is my order": a plain question
 
 
 def _asks_to_verify(tracker: Tracker) -> bool:
