@@ -44,6 +44,7 @@ HOLDOUT4 = HOME / "tests" / "conversations" / "holdout4.yml"  # held out, writte
 HOLDOUT5 = HOME / "tests" / "conversations" / "holdout5.yml"  # held out, written blind on 2026-11-30 (15:10 UTC)
 HOLDOUT6 = HOME / "tests" / "conversations" / "holdout6.yml"  # held out, written blind on 2026-11-30 (17:50 UTC)
 HOLDOUT7 = HOME / "tests" / "conversations" / "holdout7.yml"  # held out, written blind on 2026-11-30 (21:15 UTC)
+FOLLOW_UPS = HOME / "tests" / "conversations" / "follow_ups.yml"  # second messages (`before`): written 1 Dec, tuned on
 SPEC_DEV = HOME / "tests" / "conversations" / "spec_dev.yml"  # development set for spec/product words: tuned on
 
 
@@ -149,6 +150,25 @@ def test_summary_groups_the_misses_by_kind() -> None:
     assert [(g["group"], g["count"]) for g in summary["confusion"]] == [("entry → unsure", 2), ("handoff → entry", 1)]
 
 
+def test_a_follow_up_is_scored_on_its_own_turn() -> None:
+    tracker = [{"event": "user", "text": "14pro电池多大"}, _action("action_answer_product"),
+               {"event": "user", "text": "那14呢"}, _action("action_handoff")]
+    assert outcome_from_events(events_after_first_user_message(tracker)) != "handoff"
+    assert outcome_from_events(events_after_first_user_message(tracker, 1)) == "handoff"
+
+
+def test_load_items_reads_the_messages_before_and_rejects_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "set.yml"
+    path.write_text('- {before: ["14pro电池多大"], text: "那14呢", lang: zh, expect: "spec:phone_14:battery"}\n'
+                    '- {before: [""], text: "pro?", lang: en, expect: unsure}\n', encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_items(path)
+    assert f"{path}:2:" in str(info.value) and "before" in str(info.value)
+    path.write_text('- {before: "14pro电池多大", text: "那14呢", lang: zh, expect: "spec:phone_14:battery"}\n',
+                    encoding="utf-8")
+    assert load_items(path)[0].before == ("14pro电池多大",)
+
+
 def test_load_items_reports_bad_items_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "set.yml"
     path.write_text('- text: "ok"\n  lang: en\n  expect: handoff\n  tags: []\n'
@@ -190,9 +210,10 @@ def test_normalise() -> None:
     assert normalise("14 Pro 的 battery 多大？") == "14pro的battery多大"
 
 
-@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV],
+@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV,
+                                  FOLLOW_UPS],
                          ids=["first_questions", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                              "holdout7", "spec_dev"])
+                              "holdout7", "spec_dev", "follow_ups"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and

@@ -7,6 +7,8 @@ FILE (e.g. `tests/conversations/first_questions.yml`) is a YAML list of items:
       expect: "entry:buds_one_side"        # or a list of acceptable outcomes; fnmatch patterns allowed
       tags: [typo, slang]
 
+An item may carry `before: ["14pro电池多大"]`: messages the same sender sends first, not scored; the item's text is
+then their follow-up ("那14呢" → `spec:phone_14:battery`), scored on its own turn (tag `follow-up`).
 Each item is sent as the first message of a fresh sender over the REST webhook of a running assistant
 (started here like `tests/harness.py` does, or given by URL + token); the outcome is read from that
 sender's tracker (`outcome_from_events`, precedence below) and compared with `expect`.

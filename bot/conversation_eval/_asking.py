@@ -37,19 +37,21 @@ class Result:
 
 
 def ask(url: str, token: str, item: Item, sender: Optional[str] = None, rest_token: str = "") -> Result:
-    """Send `item` as the first message of a fresh sender; read the outcome from its tracker."""
+    """Send `item` as the first message of a fresh sender (after its `before` messages, if any: then it is their
+    follow-up); read the outcome of its own turn from the sender's tracker."""
     sender = sender or f"rest:eval-{uuid.uuid4().hex[:12]}"
     started = time.monotonic()
     try:
-        response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": item.text},
-                                 headers=auth_headers(token=rest_token),
-                                 timeout=REQUEST_TIMEOUT)
-        response.raise_for_status()
+        for text in (*item.before, item.text):
+            response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                                     headers=auth_headers(token=rest_token),
+                                     timeout=REQUEST_TIMEOUT)
+            response.raise_for_status()
         replies = [m.get("text") or "" for m in response.json()]
         tracker = requests.get(f"{url}/conversations/{sender}/tracker", params={"token": token},
                                timeout=REQUEST_TIMEOUT)
         tracker.raise_for_status()
-        turn = events_after_first_user_message(tracker.json().get("events") or [])
+        turn = events_after_first_user_message(tracker.json().get("events") or [], len(item.before))
     except (requests.RequestException, ValueError) as exc:
         return Result(item.text, item.lang, list(item.expect), list(item.tags), got="error", ok=False, sender=sender,
                       seconds=time.monotonic() - started, error=str(exc))

@@ -32,17 +32,18 @@ def metadata(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return event.get("metadata") or {}
 
 
-def events_after_first_user_message(events: Sequence[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
-    """The events of the first turn: after the first user message, up to the next one."""
+def events_after_first_user_message(events: Sequence[Mapping[str, Any]], turn_index: int = 0) -> List[Mapping[str, Any]]:
+    """The events of one turn (the first, or the `turn_index`-th counting from 0): after that user message, up to the
+    next one."""
     turn: List[Mapping[str, Any]] = []
-    seen_user = False
+    users = 0
     for event in events:
         if event.get("event") == "user":
-            if seen_user:
+            users += 1
+            if users > turn_index + 1:
                 break
-            seen_user = True
             continue
-        if seen_user:
+        if users == turn_index + 1:
             turn.append(event)
     return turn
 

@@ -15,7 +15,8 @@ from bot.errors import DataError
 __all__ = ["LANGUAGES", "TAGS", "KINDED_IDS", "Item", "canonical", "kind", "load_items", "matches"]
 
 LANGUAGES = ("zh", "en")
-TAGS = ("typo", "slang", "mixed", "multi", "emotional", "unanswerable", "task", "spec", "catalog", "issue")
+TAGS = ("typo", "slang", "mixed", "multi", "emotional", "unanswerable", "task", "spec", "catalog", "issue",
+        "follow-up")
 # KB entry ids that carry their own kind.
 KINDED_IDS = ("spec:", "catalog:")
 
@@ -27,6 +28,7 @@ class Item:
     expect: Tuple[str, ...]
     tags: Tuple[str, ...] = ()
     line: int = 0
+    before: Tuple[str, ...] = ()  # messages the same sender sends first (not scored): `text` is their follow-up
 
 
 def canonical(outcome: str) -> str:
@@ -83,11 +85,17 @@ def load_items(path: Path) -> List[Item]:
         if not isinstance(expect, list) or not expect or not all(isinstance(e, str) and e.strip() for e in expect):
             problems.append(f"{where}: `expect` must be an outcome or a non-empty list of outcomes")
             expect = []
+        before = entry.get("before") or []
+        if isinstance(before, str):
+            before = [before]
+        if not isinstance(before, list) or not all(isinstance(b, str) and b.strip() for b in before):
+            problems.append(f"{where}: `before` must be a message or a list of messages sent first")
+            before = []
         bad_tags = [t for t in tags if t not in TAGS] if isinstance(tags, list) else [tags]
         if bad_tags:
             problems.append(f"{where}: unknown tag(s) {bad_tags}; use {', '.join(TAGS)}")
         items.append(Item(text=text, lang=str(lang), expect=tuple(canonical(e) for e in expect),
-                          tags=tuple(tags) if isinstance(tags, list) else (), line=line))
+                          tags=tuple(tags) if isinstance(tags, list) else (), line=line, before=tuple(before)))
     if problems:
         raise DataError("\n".join(problems))
     return items

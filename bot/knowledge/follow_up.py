@@ -5,7 +5,7 @@ the regular 14?", "what about battery". Alone, each of those asks nothing the ra
 14-vs-Pro comparison, "重量呢" a "say that again", and two misses in a row handed the fan to a person). A message that
 is such a follow-up is asked as the question it completes, by the same rule a second question inside one message
 follows (`bot.knowledge.parts._asked`), with the previous question as the part before it:
-- it names products and nothing else ("那14呢", "and the regular 14?", "耳机呢"; a correction too: "no i meant the
+- it names products and nothing else ("那14呢", "and the regular 14?", "耳机呢", "pro也有吗"; a correction too: "no i meant the
   band", "不是 我说的是手环", which the NLU reads as "no": `corrects`): the previous question, about them;
 - it names no product and asks a spec ("重量呢", "does it have nfc", "有几种颜色") or only how much / how long / when
   ("多少钱", "and how long"): about the products the previous question named; with none named, together with it.
@@ -38,6 +38,10 @@ ANSWERED_SLOT = "answered_question"
 _CORRECTION = re.compile(r"^\W*(?:(?:no+|nope|nah|sorry|oops|不是|不对|错了|搞错了)\W*)?"
                          r"(?:i\s+meant|i\s+mean|meant|我是说|我说的是|我问的是|我是问|我指的是)\s*", re.IGNORECASE)
 
+# "As well": "pro也有吗" after "14有nfc吗" asks the same of the Pro ("does the pro have it too")
+_ALSO = re.compile(r"也(?:有|是|能|可以|行|支持|一样)?(?:吗|么|嘛|不)?|同样|\b(?:too|as well|also)\b", re.IGNORECASE)
+# Chat words around a follow-up: "ok and the pro?", "how about the earbuds then", "嗯 那耳机呢"
+_CHAT = re.compile(r"\b(?:then|instead|ok(?:ay)?|so|well|hmm+)\b|然后|好的|哦|嗯", re.IGNORECASE)
 # Words that name which version of a product, not a question: "and the regular 14?", "普通版14呢"
 _VERSION = re.compile(r"普通版?|标准版?|基础版?|低配|高配|\b(?:regular|standard|normal|base|basic|plain|vanilla|non[- ]?pro)\b",
                       re.IGNORECASE)
@@ -55,7 +59,7 @@ def follow_up_question(r: "Retriever", text: str, before: str, language: str) ->
     mentions = r.matcher.find(text)
     if mentions.unknown:  # "那手表呢": a product we do not make gets its own honest reply
         return None
-    part = _VERSION.sub(" ", _CORRECTION.sub("", text)).strip()
+    part = _CHAT.sub(" ", _ALSO.sub(" ", _VERSION.sub(" ", _CORRECTION.sub("", text)))).strip()
     own = mentions.known or category_products(r.kb.products, r._subject_text(text))
     subject = [] if own or not (detect_spec(part) or without_topic(part)) else r.matcher.find(before).known
     asked, completed = _asked(r, part, before, subject, language)
