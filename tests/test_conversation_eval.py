@@ -157,13 +157,18 @@ def test_a_follow_up_is_scored_on_its_own_turn() -> None:
     assert outcome_from_events(events_after_first_user_message(tracker, 1)) == "handoff"
 
 
-def test_load_items_reads_the_messages_before_and_rejects_bad_ones(tmp_path: Path) -> None:
-    path = tmp_path / "set.yml"
-    path.write_text('- {before: ["14pro电池多大"], text: "那14呢", lang: zh, expect: "spec:phone_14:battery"}\n'
-                    '- {before: [""], text: "pro?", lang: en, expect: unsure}\n', encoding="utf-8")
+def _problems(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as info:
         load_items(path)
-    assert f"{path}:2:" in str(info.value) and "before" in str(info.value)
+    return str(info.value)
+
+
+def test_load_items_reads_the_messages_before_and_rejects_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "set.yml"
+    message = _problems(path, '- {before: ["14pro电池多大"], text: "那14呢", lang: zh, expect: "spec:phone_14:battery"}\n'
+                              '- {before: [""], text: "pro?", lang: en, expect: unsure}\n')
+    assert f"{path}:2:" in message and "before" in message
     path.write_text('- {before: "14pro电池多大", text: "那14呢", lang: zh, expect: "spec:phone_14:battery"}\n',
                     encoding="utf-8")
     assert load_items(path)[0].before == ("14pro电池多大",)
@@ -171,11 +176,8 @@ def test_load_items_reads_the_messages_before_and_rejects_bad_ones(tmp_path: Pat
 
 def test_load_items_reports_bad_items_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "set.yml"
-    path.write_text('- text: "ok"\n  lang: en\n  expect: handoff\n  tags: []\n'
-                    '- text: "bad"\n  lang: fr\n  expect: []\n  tags: [nonsense]\n', encoding="utf-8")
-    with pytest.raises(DataError) as info:
-        load_items(path)
-    message = str(info.value)
+    message = _problems(path, '- text: "ok"\n  lang: en\n  expect: handoff\n  tags: []\n'
+                              '- text: "bad"\n  lang: fr\n  expect: []\n  tags: [nonsense]\n')
     assert f"{path}:5:" in message and "lang" in message and "expect" in message and "nonsense" in message
 
 
