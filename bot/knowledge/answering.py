@@ -31,7 +31,7 @@ __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
            "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
-           "unpriced_parts"]
+           "unpriced_parts", "carries_link_code"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -256,6 +256,25 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "cancel_order": r"订单|单|买|购|付|拍|发货|(?:帮|给|替)我取消|\border\w*|\bpurchase\w*|\bbought\b|\bbuy\b|\bit\b|\bpayment\b|"
                     r"[a-z]?\d{6,}",
 }.items()}
+
+
+# A link code as `bot.fans.create_link_code` shows it ("7KQ4M-9XDPH": 5 + 5 symbols of its alphabet, no 0/O/1/I, at least
+# one digit), typed with a dash, a space or nothing between the halves, in any case; written together, a letter is
+# needed too (ten digits are an order or a phone number). With a word of linking (绑定/关联/link/connect/code/码...)
+# it is a code redeemed, whatever the NLU says: the EscalationPolicy sends it to `action_link_identity`.
+_LINK_SYMBOL = "[2-9A-HJ-NP-Za-hj-np-z]"
+_LINK_CODE = re.compile(rf"(?<![0-9A-Za-z])(?:{_LINK_SYMBOL}{{5}}\s*-\s*{_LINK_SYMBOL}{{5}}|{_LINK_SYMBOL}{{5}} {_LINK_SYMBOL}{{5}}|"
+                        rf"(?=[0-9]*[A-Za-z]){_LINK_SYMBOL}{{10}})(?![0-9A-Za-z])")
+_LINK_WORD = re.compile(r"绑|关联|合并|链接|连接|连起来|码|\blink\w*|\bconnect\w*|\bmerge\w*|\bbind\w*|\bcode\b|"
+                        r"\bredeem\w*", re.IGNORECASE)
+
+
+def carries_link_code(text: str) -> bool:
+    """A link code in the current format with a word of linking ("link 7KQ4M-9XDPH", "绑定 7kq4m9xdph", "my code is
+    h3k9p 2wq8z"): the user redeems it, so it goes to `action_link_identity` (old 6-digit codes are left to the NLU)."""
+    text = text or ""
+    return not text.startswith("/") and bool(_LINK_WORD.search(text)) and any(
+        any(ch.isdigit() for ch in m.group(0)) for m in _LINK_CODE.finditer(text))
 
 
 def lacks_flow_words(intent: Optional[str], text: str) -> bool:
