@@ -54,6 +54,9 @@ def test_are_you_asks_about_the_bot_only_when_nothing_else_follows(text: str, bo
     ("great, another delay", "frustration"), ("thanks for nothing", "anger"),
     ("闻到一股焦糊的味道 是充电器的问题吗", "safety"), ("电池那块裂了 还能用吗", "safety"),
     ("my dog bit the power bank, the battery is dented", "safety"), ("btw it smells like burning plastic when charging", "safety"),
+    ("this is my third message about it", "repeated"), ("we keep asking and get nothing", "repeated"),
+    ("服了 你们到底干什么吃的", "frustration"), ("thanks a lot, still nothing on my repair", "frustration"),
+    ("叫个专业的同事来处理", "explicit_request"), ("你们是做什么的", None), ("我第二次买米粒了", None),
     ("how much to fix a cracked screen", None), ("电池能用几年", None), ("thanks a lot", None), ("great, thanks!", None),
     ("第二次买米粒了 有优惠吗", None), ("backpacking for a week, how many charges", None),
 ])
