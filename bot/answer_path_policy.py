@@ -12,9 +12,10 @@ action gives the ranking's answer when it is confident (here the entry that offe
 the task's form itself (a follow-up action). Requests and messages with an order number go to the form by
 the rules, as before. A task's price asked without wanting it done ("how much to replace a cracked back glass",
 `asks_cost`, `wants_task_done`) goes to the answer path even phrased as a request, and never starts the form
-(docs/dialogue.md, "A task's price is information"). The same holds for the guarded flows (`GUARDED_FLOWS`: order status, the fan
-tier, and a handoff the EscalationPolicy let through because only the intent asked for it): "how do I get
-an invoice?" is asked of the knowledge base first, and its flow runs when no FAQ entry is clearly right.
+(docs/dialogue.md, "A task's price is information"); so does stock asked without wanting to be told ("band 9 in stock
+or nah" read as restock_alert: the live stock, and the alert offered when sold out; "ping me when it's back" starts
+it). The same holds for the guarded flows (`GUARDED_FLOWS`: order status, the fan tier, and a handoff the
+EscalationPolicy let through because only the intent asked for it): "how do I get an invoice?" is asked of the knowledge base first, and its flow runs when no FAQ entry is clearly right.
 
 **A question the NLU cannot place goes to the answer path, not to "please rephrase".**
 "do you guys have a student discount" is `nlu_fallback` (nothing in intents/ is like it), whose rule runs

@@ -136,3 +136,39 @@ def test_an_unsure_rating_intent_yields_to_the_rules(setup: Any) -> None:
     assert predict(setup, [listen(), user("呵呵 服务真好 三天没人理我", "csat", 0.45)]) == "action_handoff"
     assert predict(setup, [listen(), user("人工客服这次服务我打5分", "csat", 0.95)]) == "action_store_rating"
     assert predict(setup, [listen(), user("客服给4分吧", "csat", 0.5)]) == "action_store_rating"
+
+
+@pytest.mark.parametrize("text", [
+    "link 7KQ4M-9XDPH", "link 7kq4m-9xdph", "绑定 7KQ4M-9XDPH", "绑定7kq4m9xdph", "我的绑定码是 h3k9p 2wq8z",
+    "关联一下这个码 M4N7Q-R2X5T", "connect with M4N7Q R2X5T", "my code is h3k9p-2wq8z pls link", "code: 22222-2222A",
+    "LINK 7KQ4M - 9XDPH", "pls link me, code 7KQ4M9XDPH", "用这个绑定 k7q4m-9xdph 谢谢", "redeem 7KQ4M-9XDPH",
+])
+@pytest.mark.parametrize("intent", ["link_identity", "nlu_fallback", "order_status", "csat", "human_handoff", "greet"])
+def test_a_link_code_with_a_link_word_links_whatever_the_nlu_says(setup: Any, text: str, intent: str) -> None:
+    """A code in the current format (bot.fans.create_link_code) with a word of linking goes to action_link_identity
+    by rule: the NLU's examples cannot cover every code (a "link <code>" once got "please rephrase")."""
+    for confidence in (0.3, 0.95):
+        assert predict(setup, [listen(), user(text, intent, confidence)]) == "action_link_identity"
+    assert predict(setup, [listen(), user(text, intent), rasa_events.ActionExecuted("action_link_identity")]) == \
+        "action_listen"
+
+
+@pytest.mark.parametrize("text", [
+    "link my accounts", "link 482913", "绑定 订单 2345678923", "hello there 7KQ4M-9XDPH", "link ABCDE-FGHJK",
+    "order M2026110501 link", "绑定 1234567890", "7KQ4M-9XDPH",
+])
+def test_no_code_or_no_link_word_leaves_it_to_the_nlu(setup: Any, text: str) -> None:
+    assert predict(setup, [listen(), user(text, "link_identity", 0.95)]) == ""
+
+
+def test_a_link_code_with_a_safety_word_still_goes_to_a_person(setup: Any) -> None:
+    assert predict(setup, [listen(), user("link 7KQ4M-9XDPH my phone is smoking", "link_identity")]) == "action_handoff"
+
+
+def test_the_current_code_format_is_what_create_link_code_shows() -> None:
+    from bot.fans._links import _display, _new_code
+    from bot.knowledge.answering import carries_link_code
+
+    for _ in range(200):
+        code = _display(_new_code())
+        assert carries_link_code(f"link {code}") and carries_link_code(f"绑定 {code.lower().replace('-', '')}"), code

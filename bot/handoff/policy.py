@@ -4,6 +4,9 @@ rule of `escalation.yml` (the same `assess` the action uses to record the reason
 It also routes a typed rating ("4", "五星", "⭐⭐⭐") that answers `action_ask_rating` to
 `action_store_rating`, so ratings need no NLU examples that could swallow order numbers. A rating in words (the
 `csat` intent) is stored when the NLU is at least `RATING_SURE` of it; less sure, the rules decide first.
+In the same way a link code in the current format with a word of linking ("link 7KQ4M-9XDPH", "绑定 7kq4m9xdph":
+`carries_link_code`) goes to `action_link_identity` whatever the NLU says (its examples cannot cover every code), unless
+an urgent rule (safety) matches too.
 
 config.yml:
 
@@ -20,7 +23,8 @@ fresh enough); only a tracker from elsewhere makes the policy ask Redis itself.
 A rule marked `answer_first` (frustration: "气死 刚买三天就降了两百 能退差价不") on a question that names no order
 predicts `action_answer_product` instead: it answers when the knowledge base clearly does and offers a person,
 and hands off otherwise (bot/actions/product.py).
-It predicts only right after a user message (and `action_listen` after `action_store_rating`), so it
+It predicts only right after a user message (and `action_listen` after `action_store_rating` or
+`action_link_identity`), so it
 never loops.
 """
 
@@ -51,7 +55,7 @@ from bot import keys
 from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
-from bot.knowledge.answering import ANSWER_ACTION, names_an_order, only_asks_about_task
+from bot.knowledge.answering import ANSWER_ACTION, carries_link_code, names_an_order, only_asks_about_task
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
@@ -59,6 +63,7 @@ logger = logging.getLogger(__name__)
 HANDOFF_ACTION = "action_handoff"
 ASK_RATING_ACTION = "action_ask_rating"
 STORE_RATING_ACTION = "action_store_rating"
+LINK_ACTION = "action_link_identity"
 RATING_INTENT = "csat"
 ESCALATION_POLICY_PRIORITY = 7
 # An escalation that only the NLU's human_handoff intent asked for, below this confidence, on a message that
@@ -94,7 +99,7 @@ class EscalationPolicy(Policy):
         return Path(explicit) if explicit else config_path(self._ctx.settings)
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        for action in (HANDOFF_ACTION, STORE_RATING_ACTION):
+        for action in (HANDOFF_ACTION, STORE_RATING_ACTION, LINK_ACTION):
             if action not in domain.action_names_or_texts:
                 logger.warning("EscalationPolicy: '%s' is not in the domain; it will never be predicted", action)
         return self._resource
@@ -110,8 +115,8 @@ class EscalationPolicy(Policy):
     def _decide(self, tracker: DialogueStateTracker) -> Optional[str]:
         if tracker.is_paused():
             return None
-        if tracker.latest_action_name == STORE_RATING_ACTION:
-            return str(ACTION_LISTEN_NAME)  # a typed rating matches no rule: without this the fallback would loop
+        if tracker.latest_action_name in (STORE_RATING_ACTION, LINK_ACTION):
+            return str(ACTION_LISTEN_NAME)  # a typed rating or code matches no rule: without this the fallback would loop
         if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return None
         if not isinstance(tracker.latest_message, UserUttered) or tracker.latest_message.text is None:
@@ -122,13 +127,17 @@ class EscalationPolicy(Policy):
             return STORE_RATING_ACTION
         intent = (tracker.latest_message.intent or {}).get("name")
         confidence = float((tracker.latest_message.intent or {}).get("confidence") or 0.0)
-        if intent == RATING_INTENT and confidence >= RATING_SURE:  # "客服打5分": a rating, whatever words it has
+        links = carries_link_code(tracker.latest_message.text)
+        if intent == RATING_INTENT and confidence >= RATING_SURE and not links:  # "客服打5分": a rating, whatever words
             return STORE_RATING_ACTION
         try:
             escalation = assess(turns_from_events(tracker.events), load_config(self._rules_path()))
         except CanyuError as exc:  # a broken edit of escalation.yml must not stop the bot
             logger.error("EscalationPolicy: %s", exc)
             escalation = None
+        if links and (escalation is None or not escalation.urgent):
+            logger.info("EscalationPolicy: %s -> %s (a link code)", tracker.sender_id, LINK_ACTION)
+            return LINK_ACTION
         if escalation is None:
             return STORE_RATING_ACTION if intent == RATING_INTENT else None
         if self._yields_to_answer_path(tracker, escalation):

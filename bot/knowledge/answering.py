@@ -31,7 +31,7 @@ __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
            "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
-           "unpriced_parts"]
+           "unpriced_parts", "carries_link_code", "wants_to_be_told"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -241,9 +241,9 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "feedback_status": r"反馈|建议|意见|投诉|进度|进展|采纳|问题|提的|提交|下文|回音|计划|改了|修了|做了|FB\s?\d+|\bfeedback\b|"
                        r"\bsuggest\w*|\bcomplain\w*|\breport\w*|\bidea\b|\broadmap\b|\bplanned\b|\bfix\w*|\bship\w*|"
                        r"\basked for\b|\bissue\b|\bstatus\b|\bupdate\b|\bprogress\b|\baccepted\b",
-    # "你是谁", "are you a bot": the bot itself, not "你们老板是谁" or "who makes the screen" (the answer path's)
+    # "你是谁", "are you a bot": the bot itself, not "你们老板是谁", "who makes the screen" or "are you hiring" (the answer path's)
     "bot_challenge": r"你(?!们|家)|您|机器|真人|人工|人吗|是人|自动回复|智能客服|程序|小助手|\bai\b|chatgpt|bot\b|robot|human|"
-                     r"person|\breal\b|automated|auto ?reply|machine|computer|\bprogram\b|\b(?:are|r) (?:you|u)\b|"
+                     r"person|\breal\b|automated|auto ?reply|machine|computer|\bprogram\b|\b(?:are|r) (?:you|u)\b(?!\s+(?:guys\b|\w+ing\b))|"
                      r"\bwho (?:are|r) (?:you|u)\b|\bwhat are (?:you|u)\b|\b(?:your|ur) name\b|\byou a\b",
     # what a restock alert is about (stock), not the words of being told ("notify me when the battery is full",
     # "do u have a fraud alert feature": no product is awaited)
@@ -256,6 +256,43 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "cancel_order": r"订单|单|买|购|付|拍|发货|(?:帮|给|替)我取消|\border\w*|\bpurchase\w*|\bbought\b|\bbuy\b|\bit\b|\bpayment\b|"
                     r"[a-z]?\d{6,}",
 }.items()}
+
+
+# A link code as `bot.fans.create_link_code` shows it ("7KQ4M-9XDPH": 5 + 5 symbols of its alphabet, no 0/O/1/I, at least
+# one digit), typed with a dash, a space or nothing between the halves, in any case; written together, a letter is
+# needed too (ten digits are an order or a phone number). With a word of linking (绑定/关联/link/connect/code/码...)
+# it is a code redeemed, whatever the NLU says: the EscalationPolicy sends it to `action_link_identity`.
+_LINK_SYMBOL = "[2-9A-HJ-NP-Za-hj-np-z]"
+_LINK_CODE = re.compile(rf"(?<![0-9A-Za-z])(?:{_LINK_SYMBOL}{{5}}\s*-\s*{_LINK_SYMBOL}{{5}}|{_LINK_SYMBOL}{{5}} {_LINK_SYMBOL}{{5}}|"
+                        rf"(?=[0-9]*[A-Za-z]){_LINK_SYMBOL}{{10}})(?![0-9A-Za-z])")
+_LINK_WORD = re.compile(r"绑|关联|合并|链接|连接|连起来|码|\blink\w*|\bconnect\w*|\bmerge\w*|\bbind\w*|\bcode\b|"
+                        r"\bredeem\w*", re.IGNORECASE)
+
+
+def carries_link_code(text: str) -> bool:
+    """A link code in the current format with a word of linking ("link 7KQ4M-9XDPH", "绑定 7kq4m9xdph", "my code is
+    h3k9p 2wq8z"): the user redeems it, so it goes to `action_link_identity` (old 6-digit codes are left to the NLU)."""
+    text = text or ""
+    return not text.startswith("/") and bool(_LINK_WORD.search(text)) and any(
+        any(ch.isdigit() for ch in m.group(0)) for m in _LINK_CODE.finditer(text))
+
+
+# A restock alert is asked for by wanting to be told ("到货了通知我", "ping me when the pro is back", "add me to the
+# waitlist"); a stock word alone asks whether it is there ("band 9 in stock or nah", "power bank restocked yet?"), which
+# the answer path answers (live stock, and the alert offered when it is sold out): AnswerPathPolicy.
+_BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我说|给我说|说一声|吱一声|知会|登记|候补|排队|订阅|预约|"
+                      r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
+                      r"hit|call) (?:me|us)\b|\balert\w*|\bremind\w*|\bwait ?-?list\b|\bwaiting list\b|\bsign (?:me|us) up\b|"
+                      r"\b(?:put|add) (?:me|us)\b|\bhmu\b|\bkeep (?:me|us) posted\b|\bheads ?-?up\b|\bsubscrib\w*", re.IGNORECASE)
+
+
+_STOCK_ASK = re.compile(r"有货|没货|现货|缺货|断货|到货|补货|库存|卖完|售罄|\bin stock\b|\bout of stock\b|\bsold out\b|"
+                        r"\brestock\w*|\bavailab\w*", re.IGNORECASE)
+
+
+def wants_to_be_told(text: str) -> bool:
+    """Whether a message asks to be told later ("到货了通知我", "ping me when it's back"), not whether it is in stock."""
+    return (text or "").startswith("/") or bool(_BE_TOLD.search(text or ""))
 
 
 def lacks_flow_words(intent: Optional[str], text: str) -> bool:
@@ -319,14 +356,15 @@ def wants_task_done(text: str) -> bool:
 
 
 def _price_question(text: str, has_order_number: bool, task: bool) -> bool:
-    return task and not has_order_number and asks_cost(text) and not wants_task_done(text)
+    return task and not has_order_number and (
+        (asks_cost(text) and not wants_task_done(text)) or (bool(_STOCK_ASK.search(text)) and not wants_to_be_told(text)))
 
 
 def only_asks_for_information(text: str, has_order_number: bool, confidence: float, task: bool) -> bool:
     """A task or guarded flow's message the answer path answers whatever its ranking says (an answer, "did you mean" or
     not sure), never starting the flow: a question about it the NLU is less than `FLOW_CONFIDENCE` sure of, or for a
     task (`task`: `TASK_FLOWS`) a price asked without wanting the task done ("how much to replace a cracked back glass
-    on 14 pro" read as book_repair)."""
+    on 14 pro" read as book_repair) or stock asked without wanting to be told ("power bank restocked yet?")."""
     return ((confidence < FLOW_CONFIDENCE and only_asks_about_task(text, has_order_number))
             or _price_question(text, has_order_number, task))
 
@@ -340,7 +378,8 @@ def answer_path_first(text: str, has_order_number: bool, confidence: float, task
     """A task or guarded flow's message the answer path sees before the flow: a question about the task
     (`only_asks_about_task`), or a statement the NLU is less than `FLOW_CONFIDENCE` sure wants it ("first time here,
     what products do u guys have" read as order_status at 0.24), or for a task (`task`) a price asked without wanting
-    the task done ("can you tell me how much a new screen is"); never a request to do it or a message naming an order."""
+    the task done ("can you tell me how much a new screen is") or stock asked without wanting to be told ("band 9 in
+    stock or nah"); never a request to do it or a message naming an order."""
     return only_asks_about_task(text, has_order_number) or (
         not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text)) or _price_question(
         text, has_order_number, task)

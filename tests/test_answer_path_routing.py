@@ -1,0 +1,65 @@
+"""Routing between flows, answers and a person on fresh wordings (issue 14, helper E): a stock question is answered
+(only wanting to be told starts the restock form), "are you hiring" is no question about the bot, and displeasure,
+asking again and safety said in passing reach a person (escalation.yml). No server needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.handoff.rules import Turn, assess, load_config
+from bot.knowledge.answering import lacks_flow_words, wants_to_be_told
+
+ESCALATION = Path(__file__).resolve().parents[1] / "escalation.yml"
+
+
+def _decide(text: str, intent: str, confidence: float = 0.9) -> Any:
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.answer_path_policy import AnswerPathPolicy
+
+    events = [ActionExecuted("action_listen"), UserUttered(text, intent={"name": intent, "confidence": confidence})]
+    return AnswerPathPolicy._decide(DialogueStateTracker.from_events("routing-unit", events))
+
+
+@pytest.mark.parametrize("text", ["band 9 in stock or nah", "power bank restocked yet", "buds 5 sold out", "14pro有现货没",
+                                  "手环9 还有货", "is the 14 pro back in stock yet"])
+def test_a_stock_question_goes_to_the_answer_not_the_restock_form(text: str) -> None:
+    assert not wants_to_be_told(text)
+    assert _decide(text, "restock_alert", 0.95) == "action_answer_product"
+
+
+@pytest.mark.parametrize("text", ["到货了通知我一声", "有货了提醒我", "pro到货了跟我说一声", "ping me when the band is back",
+                                  "notify me when it restocks", "let me know when the 14 pro is back in stock",
+                                  "add me to the waitlist for the pro", "hmu when the buds restock", "/restock_alert"])
+def test_wanting_to_be_told_starts_the_restock_form(text: str) -> None:
+    assert wants_to_be_told(text)
+    assert _decide(text, "restock_alert", 0.95) is None  # the rules start restock_alert_form
+
+
+@pytest.mark.parametrize("text, bot", [("are you hiring", False), ("are u guys open on sunday", False),
+                                       ("are you a bot", True), ("r u real", True), ("are you?", True)])
+def test_are_you_asks_about_the_bot_only_when_nothing_else_follows(text: str, bot: bool) -> None:
+    assert lacks_flow_words("bot_challenge", text) is not bot
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("同一个问题我已经反映三次了", "repeated"), ("这都第二回了 还是没解决", "repeated"),
+    ("been chasing this for two weeks now", "repeated"), ("i've been asking since monday", None),
+    ("你们就这么对待用户的？", "frustration"), ("真无语 等了半个月", "frustration"), ("呵呵 好服务", "frustration"),
+    ("i'm done with millet", "frustration"), ("the way you treat people is appalling", "frustration"),
+    ("great, another delay", "frustration"), ("thanks for nothing", "anger"),
+    ("闻到一股焦糊的味道 是充电器的问题吗", "safety"), ("电池那块裂了 还能用吗", "safety"),
+    ("my dog bit the power bank, the battery is dented", "safety"), ("btw it smells like burning plastic when charging", "safety"),
+    ("this is my third message about it", "repeated"), ("we keep asking and get nothing", "repeated"),
+    ("服了 你们到底干什么吃的", "frustration"), ("thanks a lot, still nothing on my repair", "frustration"),
+    ("叫个专业的同事来处理", "explicit_request"), ("你们是做什么的", None), ("我第二次买米粒了", None),
+    ("how much to fix a cracked screen", None), ("电池能用几年", None), ("thanks a lot", None), ("great, thanks!", None),
+    ("第二次买米粒了 有优惠吗", None), ("backpacking for a week, how many charges", None),
+])
+def test_fresh_wordings_of_a_reason_to_hand_off(text: str, rule: Any) -> None:
+    found = assess([Turn(text=text, intent="chitchat", confidence=0.9)], load_config(ESCALATION))
+    assert (found.rule if found else None) == rule, text
