@@ -32,6 +32,7 @@ from bot.knowledge.calibration import (
 from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
+from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
@@ -163,6 +164,7 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
+        question = strip_fillers(question)  # "系统要怎么升级呀 找不到在那": chat filler only dilutes (bot.knowledge.fillers)
         question = self._synonyms.apply(self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words)))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
