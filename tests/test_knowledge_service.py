@@ -56,6 +56,7 @@ def retriever(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     ("充电宝能开发票吗", {"invoice"}),
     ("how do i send my earbuds in for repair", {"repair_how"}),
     ("can i pay for the earbuds with alipay", {"payment_methods"}),
+    ("whats the return window on the power bank", {"returns_7day", "returns_overview"}),  # "on it" dropped
 ])
 def test_a_service_question_naming_a_category_gets_the_service_entry(retriever, question: str,  # type: ignore[no-untyped-def]
                                                                       entries: set) -> None:  # type: ignore[type-arg]

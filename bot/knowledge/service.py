@@ -8,7 +8,7 @@ name, so `Retriever._without_names` leaves it) pulls the ranking to `buds_lost_e
 power bank's flight entry.
 
 `service_reading` asks such a question once more with every product name and category word replaced by "it" / 它
-("can i return it if i already used them") and keeps that reading when all of these hold:
+("can i return it if i already used them"; a trailing "on it" / "for it" dropped: "whats the return window") and keeps that reading when all of these hold:
 - the message names a service act (`_SERVICE`: return, refund, warranty, repair, invoice, ship, pay, price drop,
   swap, …): other questions never pay for the second ranking;
 - the whole question was ranked (not a spec or catalog answer from products.yml) and did not already get a
@@ -43,6 +43,9 @@ _SERVICE = re.compile(
     r"trade.?in)(?![a-z])", re.IGNORECASE)
 _CATEGORY_WORDS = re.compile("|".join(f"(?:{words})" for words, _ in CATEGORIES.values()), re.IGNORECASE)
 _DETERMINER = re.compile(r"(?<![a-z])(?:the|my|your|ur|these|those|this|that|a|an)\s+it(?![a-z])", re.IGNORECASE)
+# "whats the return window on the power bank": a trailing "on it" only says what the act is about; without it the
+# question reads as the store-wide entry's phrasings do ("whats the return window")
+_TRAILING = re.compile(r"\s+(?:on|for|of|about|with)\s+it\s*([?.!]*)\s*$", re.IGNORECASE)
 
 
 def asks_service(question: str) -> bool:
@@ -65,7 +68,7 @@ def service_reading(r: "Retriever", question: str, lang: str, whole: Result, int
     mentions = r.matcher.find(question)
     pronoun = "它" if has_cjk(question) else "it"
     text = mentions.without_names(pronoun) if mentions.spans else mentions.text
-    neutral = _DETERMINER.sub("it", _CATEGORY_WORDS.sub(pronoun, text))
+    neutral = _TRAILING.sub(r"\1", _DETERMINER.sub("it", _CATEGORY_WORDS.sub(pronoun, text)))
     if neutral == mentions.text:
         return whole
     found = r._ask(neutral, lang, intent, intent_confidence)
