@@ -32,6 +32,7 @@ from bot.knowledge.calibration import (
 from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.facts import fact_docs, render_fact
+from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import Doc, HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
@@ -40,6 +41,7 @@ from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
+from bot.knowledge.service import service_reading
 from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -163,9 +165,11 @@ class Retriever:
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
         lang = detect_language(question) or language or "en"
+        question = strip_fillers(question)  # "系统要怎么升级呀 找不到在那": chat filler only dilutes (bot.knowledge.fillers)
         question = self._synonyms.apply(self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words)))
         result = self._hedge(self._ask(question, lang, intent, intent_confidence), question)
         result = self._offers_nothing(result, question, lang)
+        result = service_reading(self, question, lang, result, intent, intent_confidence)  # "return the earbuds"
         # an answer an out-of-scope example turned away stays unsure; a weak "did you mean" may still be rephrased
         turned_away = bool(result.near_miss) and result.confidence >= self.config.answer_threshold
         rephrase = result.outcome != "answer" and not result.unknown_products and not turned_away
