@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING, List, NamedTuple, Optional
 
 from bot.knowledge.catalog import category_products
+from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.multi import without_topic
 from bot.knowledge.parts import _asked
 from bot.knowledge.result import Result
@@ -56,6 +57,7 @@ def follow_up_question(r: "Retriever", text: str, before: str, language: str) ->
     """What `text` asks as a follow-up of `before` (the question answered last), or None when it is not one."""
     if not before or not text or text.startswith("/"):
         return None
+    text = strip_fillers(text)  # "亲 那14呢", "yo and the pro?"
     mentions = r.matcher.find(text)
     if mentions.unknown:  # "那手表呢": a product we do not make gets its own honest reply
         return None
