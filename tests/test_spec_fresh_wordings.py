@@ -87,3 +87,27 @@ def test_the_newest_of_the_range_is_the_range(question: str, lang: str, entry: s
 @pytest.mark.parametrize("question", ["最新系统是什么版本", "how do i get the latest update"])
 def test_the_latest_software_is_no_catalog_question(question: str) -> None:
     assert answer_catalog(KB.products, question, [], "zh" if "系统" in question else "en") is None
+
+
+def test_a_did_you_mean_for_a_parts_price_offers_nothing() -> None:
+    """No part has a price in products.yml: a weak match for a part's price can only offer the part's figures."""
+    from bot.knowledge.specs import missing_spec
+
+    band = [KB.products["band_9"]]
+    assert missing_spec(band, "how much to replace the battery in my band 9", "en") == "the price of a part"
+    assert missing_spec(band, "how heavy is the band 9", "en") is None
+
+
+@pytest.mark.parametrize("question, lang, text", [
+    ("any cheaper phones than the 14 pro?", "en", "Cheaper than the Millet Phone 14 Pro (¥4,999): the Millet Phone 14"),
+    ("有没有比14pro便宜的手机", "zh", "比米粒手机 14 Pro（4999 元）便宜的手机有：米粒手机 14（3999 元）。"),
+    ("is there something cheaper than the 14", "en", "is already our cheapest phone"),
+])
+def test_others_cheaper_than_a_named_product(question: str, lang: str, text: str) -> None:
+    answer = answer_catalog(KB.products, question, MATCHER.find(question).known, lang)
+    assert answer is not None and answer.entry_id == "spec:phone_14+phone_14_pro:price" and text in answer.text
+
+
+@pytest.mark.parametrize("question", ["is the 14 cheaper than the pro", "pro比14贵多少"])
+def test_two_products_compared_stay_a_spec_comparison(question: str) -> None:
+    assert answer_catalog(KB.products, question, MATCHER.find(question).known, "en") is None

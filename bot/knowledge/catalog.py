@@ -18,7 +18,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.loader import Product
 from bot.knowledge.spec_words import detect_spec
 from bot.knowledge.specs import join_list
-from bot.knowledge.superlatives import answer_ranked
+from bot.knowledge.superlatives import answer_ranked, answer_relative
 from bot.knowledge.text import normalise
 
 __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
@@ -178,7 +178,8 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     if foreign and not named and (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
         # "你们有平板吗", and a spec of it ("手表的价格是多少", "how much is your smartwatch"): we make none
         return _not_made(products, text, lang)
-    ranked = None if foreign or named else answer_ranked(products, text, category, _GROUPS, lang)
+    ranked = None if foreign else (answer_relative(products, text, named, _GROUPS, lang) if named else
+                                   answer_ranked(products, text, category, _GROUPS, lang))
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
     if not _ASKS_RANGE.search(text) or foreign:

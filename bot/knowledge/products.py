@@ -51,7 +51,7 @@ _LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s,.!?;:~])|(?<={CJK_CHAR.pattern})(?<!
 # "14 screen size", "the new 14, whats the screen like", "14 jg多少": a two- or three-digit model number opening the
 # message (or after my/the/this…), followed by a Latin word that is not a quantity's unit ("14 days", "14 gb left")
 # or by nothing.
-_VARIANT_QUALIFIER = (r"(?:\d{2,4}\s?(?:gb?|tb?)|black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver|new|old|base|"
+_VARIANT_QUALIFIER = (r"(?:\d{1,4}\s?(?:gb?|tb?)|black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver|new|old|base|"
                       r"basic)")
 _LEADING_MODEL_LATIN = re.compile(
     # "hi亲 14 dianchi 多大": also after a Chinese word and a space; "battery life on 14?": after on/for/of ending it
