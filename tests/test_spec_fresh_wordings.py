@@ -111,3 +111,14 @@ def test_others_cheaper_than_a_named_product(question: str, lang: str, text: str
 @pytest.mark.parametrize("question", ["is the 14 cheaper than the pro", "pro比14贵多少"])
 def test_two_products_compared_stay_a_spec_comparison(question: str) -> None:
     assert answer_catalog(KB.products, question, MATCHER.find(question).known, "en") is None
+
+
+@pytest.mark.parametrize("question, spec", [
+    ("充电宝20000毫安能带上高铁吗", None),  # may it be carried: the FAQ's
+    ("is the 20000mah power bank ok in carry on", None),
+    ("can i bring the 20000mah power bank on a train", None),
+    ("坐高铁回老家要六个钟，耳机电够听一路吗", "battery"),  # the trip is the context of how long it lasts
+    ("long haul flight 12h, will the buds 5 last w the case", "battery"),
+])
+def test_whether_it_may_be_carried_is_no_figure(question: str, spec: object) -> None:
+    assert detect_spec(question) == spec

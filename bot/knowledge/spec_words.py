@@ -75,6 +75,11 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|"
+                    # whether it may be carried, not a figure: "充电宝20000毫安能带上高铁吗", "is the 20000mah ok in carry on"
+                    # (a trip as the context of how long it lasts stays the battery: "坐高铁六个钟 耳机电够听一路吗")
+                    r"(?:带|拿|上|进|过)得?上?(?:高铁|火车|动车|地铁)|托运|安检|登机|\bcarry[- ]?on\b|\bchecked (?:bag|luggage)\b|"
+                    r"\b(?:bring|take|carry|allowed|ok|okay|fine)\b[\w ]{0,30}?\b(?:on|onto|through)\b (?:a |the |my )?"
+                    r"(?:trains?|subway|flights?|airport security|security)\b|"
                     r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|单买|"
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
