@@ -138,7 +138,8 @@ def test_a_did_you_mean_never_offers_entries_for_a_word_the_kb_never_uses(retrie
     # without the out-of-scope examples, which may also turn it away ("is there 3d audio on the buds")
     plain = Retriever(replace(retriever.kb, near_misses={}), retriever.index, retriever.encoder, retriever.config)
     found = plain.ask(text)
-    assert found.outcome == "unsure" and "never mentions" in found.reason, found.reason
+    # "foldable" is also a kind of phone we do not make (bot.knowledge.products._KIND_NOT_MADE): turned away earlier
+    assert found.outcome == "unsure" and ("never mentions" in found.reason or "foldable" in found.reason), found.reason
     assert retriever.ask(text).outcome == "unsure"
 
 

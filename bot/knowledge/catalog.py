@@ -18,7 +18,7 @@ from bot.knowledge.answering import asks_question
 from bot.knowledge.loader import Product
 from bot.knowledge.spec_words import detect_spec
 from bot.knowledge.specs import join_list
-from bot.knowledge.superlatives import answer_ranked
+from bot.knowledge.superlatives import answer_ranked, answer_relative
 from bot.knowledge.text import normalise
 
 __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
@@ -64,7 +64,9 @@ _ASKS_RANGE = re.compile(
     # "想买个运动手环 你们有啥", "有啥适合老人用的手机吗", "which of your products is good for running": what to pick
     r"(?:你们|你家|你们家|米粒)(?:都|还)?有(?:啥|什么|哪些)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|推荐|可以|能|卖))|"
     rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?(?:{_NOUNS_EN}|phone|band|pair of earbuds|power bank|product|model) (?:is|are) "
-    rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model)s?\b|"
+    rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model|{_ONE_EN})s?\b|"
+    # "最新的手机是哪款", "你们最新出的是啥": the newest of the range
+    rf"最新(?:的|出的|款的?|发布的)?(?:一款|款|{_NOUNS_ZH})?(?:是|有)?(?:哪|什么|啥)|"
     rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
     rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)别的(?:款|型号)|"
@@ -176,7 +178,8 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     if foreign and not named and (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
         # "你们有平板吗", and a spec of it ("手表的价格是多少", "how much is your smartwatch"): we make none
         return _not_made(products, text, lang)
-    ranked = None if foreign or named else answer_ranked(products, text, category, _GROUPS, lang)
+    ranked = None if foreign else (answer_relative(products, text, named, _GROUPS, lang) if named else
+                                   answer_ranked(products, text, category, _GROUPS, lang))
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
     if not _ASKS_RANGE.search(text) or foreign:

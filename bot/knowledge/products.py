@@ -51,9 +51,13 @@ _LEADING_MODEL = re.compile(rf"(?:^|(?<=[\s,.!?;:~])|(?<={CJK_CHAR.pattern})(?<!
 # "14 screen size", "the new 14, whats the screen like", "14 jg多少": a two- or three-digit model number opening the
 # message (or after my/the/this…), followed by a Latin word that is not a quantity's unit ("14 days", "14 gb left")
 # or by nothing.
+_VARIANT_QUALIFIER = (r"(?:\d{1,4}\s?(?:gb?|tb?)|black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver|new|old|base|"
+                      r"basic)")
 _LEADING_MODEL_LATIN = re.compile(
     # "hi亲 14 dianchi 多大": also after a Chinese word and a space; "battery life on 14?": after on/for/of ending it
-    rf"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+|(?<={CJK_CHAR.pattern}\s)|"
+    # "the 512gb 14", "my black 14": a storage size or a colour between the word and the number
+    rf"(?:^|\b(?:my|the|this|that|your|his|her|new|old)\s+(?:{_VARIANT_QUALIFIER}\s+)?|\ba\s+{_VARIANT_QUALIFIER}\s+|"
+    rf"(?<={CJK_CHAR.pattern}\s)|"
     r"\b(?:on|for|of|about)\s+(?=\d{2,3}\s*[?!.]*$))"
     r"(\d{2,3})"
     r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|y/?o|hours?|hrs?|h|mins?|minutes?|secs?|seconds?|times|x|percent|pct|"
@@ -115,6 +119,10 @@ _BARE_VARIANT = re.compile(r"(?<![a-z0-9])\d{1,2}\s*(?:pro\s*max|pro\s*\+|ultra|
 # "14有青春版吗", "pro至尊版多少钱": an edition we do not make, in Chinese (our own, 标准版 / 大屏版, are aliases)
 _EDITION = re.compile(r"(?:青春|至尊|轻薄|活力|纪念|尊享|概念|探索|(?<![a-z])(?:mini|max|ultra|plus|lite|se))\s?版",
                       re.IGNORECASE)
+
+# "有折叠屏手机吗", "got any foldables?", "flip phone?": a kind of phone we do not make, named without a model
+_KIND_NOT_MADE = re.compile(r"(?:大|小)?折叠(?:屏|手机|机)|翻盖(?:手机|机)|(?<![a-z])(?:foldables?|flip ?phones?|"
+                            r"folding phones?|fold(?:ing)? screen)(?![a-z])", re.IGNORECASE)
 
 
 @dataclass
@@ -259,7 +267,7 @@ class ProductMatcher:
             self._add_category_compared(text, out, covered)
         else:
             self._add_leading(text, out, covered)
-        for m in [*_BARE_VARIANT.finditer(text), *_EDITION.finditer(text)]:
+        for m in [*_BARE_VARIANT.finditer(text), *_EDITION.finditer(text), *_KIND_NOT_MADE.finditer(text)]:
             if not any(covered[m.start() : m.end()]):
                 out.unknown.append(m.group(0).strip())
                 for i in range(m.start(), m.end()):

@@ -28,7 +28,9 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\b(?:will|would|does|do|can|could)(?: \w+){0,3} last (?:me )?"
                 r"(?:a |the |one |two |\d+ )?(?:full |whole )?(?:week|weekend|month)s?\b|\blast all day\b|待机|standby|play ?time|endurance|"
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
-                r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b"),
+                r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b|"
+                # a comparison of how long they last: "band vs buds which lasts longer", "which one outlasts the other"
+                r"\blasts? (?:a bit |much |way )?longer\b|\boutlasts?\b"),
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b(?!\s+(?:up|on)\b)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
@@ -38,7 +40,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                r"彩屏|表盘(?:多大|尺寸|几寸)|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|(?:how many|多少|几个?)\s?atm\b|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
-                         r"淋雨|泡水|洗澡|泡澡|浴缸|hot ?tubs?|jacuzzi|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
+                         r"淋雨|泡水|洗澡|泡澡|浴缸|hot ?tubs?|jacuzzi|\b(?:handle|survive|take|bring|use|wear|at|to)\b(?: \w+){0,3}? (?:the )?beach\b|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
@@ -48,6 +50,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
                  r"快充|无线充|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
+              # the difference in price: "how much more is the pro than the 14", "14 pro 512 多少rmb"
+              r"\bhow much (?:more|extra|less|cheaper|dearer|pricier)\b|多少\s?(?:rmb|money|软妹币|大洋)|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
               r"到手价|到手多少|官网价|官方售价|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
@@ -71,6 +75,11 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|"
+                    # whether it may be carried, not a figure: "充电宝20000毫安能带上高铁吗", "is the 20000mah ok in carry on"
+                    # (a trip as the context of how long it lasts stays the battery: "坐高铁六个钟 耳机电够听一路吗")
+                    r"(?:带|拿|上|进|过)得?上?(?:高铁|火车|动车|地铁)|托运|安检|登机|\bcarry[- ]?on\b|\bchecked (?:bag|luggage)\b|"
+                    r"\b(?:bring|take|carry|allowed|ok|okay|fine)\b[\w ]{0,30}?\b(?:on|onto|through)\b (?:a |the |my )?"
+                    r"(?:trains?|subway|flights?|airport security|security)\b|"
                     r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|单买|"
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
@@ -101,6 +110,15 @@ _PART_PRICE = re.compile(r"换(?:个|块|一个|一块|新的?)?(?:屏|电池|�
                          r"(?:屏幕|外屏|内屏|电池|后盖|充电盒|充电仓|盒子|充电器|充电头)\s?(?:要|得|大概|一般)?\s?"
                          r"(?:多少钱|多钱|几多钱|啥价|什么价)|\bhow much (?:is|are|does|would|for) (?:a |an |the )?(?:[\w-]+ ){0,3}"
                          r"(?:screen|display|battery|charger|case)(?: cost| on its own| alone| by itself)?\W*$", re.IGNORECASE)
+# A service done to a part, asked with a cost word anywhere ("how much to swap the battery on my 14 pro", "what's the cost
+# of a new battery for the buds", "battery replacement price?", "手环屏幕坏了换一个多少钱"): the part's price too.
+_PART = r"(?:batter(?:y|ies)|screens?|displays?|back (?:glass|cover|panel)|charging case|charger)"
+_SERVICE_ON_PART = re.compile(rf"\b(?:swap\w*|replac\w*|new|fix\w*|repair\w*|chang\w*)\s+(?:[\w']+\s+){{0,3}}?{_PART}\b|"
+                              rf"\b{_PART}\s+(?:swap|replac|repair|fix|chang)\w*|"
+                              r"(?:换|更换|维修|修)[^，。？?！!\s]{0,8}?(?:屏幕?|电池|后盖|充电盒|充电仓)|"
+                              r"(?:屏幕?|电池|后盖|充电盒|充电仓)[^，。？?！!\s]{0,6}?(?:换|更换|维修|修)", re.IGNORECASE)
+_COST = re.compile(r"\bhow much\b|\bcost\w*|\bprice\w*|\bfees?\b|\bcharge (?:me|you|for)\b|\bpay\b|\bexpensive\b|"
+                   r"多少钱|多钱|几多钱|啥价|什么价|价格|价钱|费用|收费|要钱|贵不贵|贵吗|贵么|要多少|得多少", re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
 # cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
@@ -205,12 +223,13 @@ _SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3
 
 def asks_part_price(question: str) -> bool:
     """The question asks what a part or a repair costs ("14pro屏幕多少钱"), not a figure of the product."""
-    return bool(_PART_PRICE.search(normalise(question)))
+    text = normalise(question)
+    return bool(_PART_PRICE.search(text) or (_SERVICE_ON_PART.search(text) and _COST.search(text)))
 
 
 def excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
-    return bool(_HOWTO.search(text) or _PART_PRICE.search(text) or _NO_DATA.search(text))
+    return bool(_HOWTO.search(text) or asks_part_price(text) or _NO_DATA.search(text))
 
 
 # Whether it is in stock now ("14pro 512g 还有货没", "is the band 9 in stock", "buds 5 sold out?"): the live stock, never the

@@ -15,7 +15,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.answering import asks_question
 from bot.knowledge.model import Product
-from bot.knowledge.spec_words import BOX_ITEMS, SPEC_KEYWORDS, box_item_asked, detect_spec, excluded, unheld_spec
+from bot.knowledge.spec_words import (
+    BOX_ITEMS,
+    SPEC_KEYWORDS,
+    asks_part_price,
+    box_item_asked,
+    detect_spec,
+    excluded,
+    unheld_spec,
+)
 from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
 
@@ -103,6 +111,8 @@ def missing_spec(products: Sequence[Product], question: str, lang: str) -> Optio
     unheld = unheld_spec(question)
     if unheld:
         return unheld
+    if asks_part_price(question):  # "how much to replace the battery in my band 9": no part has a price in products.yml,
+        return "the price of a part"  # so a "did you mean" offers its figures (mAh, the product's price), never the cost
     key = detect_spec(question)
     if key and products and all(render_spec(p, key, lang, question) is None for p in products):
         return key

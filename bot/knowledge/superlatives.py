@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.model import Product
 from bot.knowledge.text import normalise
 
-__all__ = ["superlative", "budget", "answer_ranked", "PHONE_ONLY"]
+__all__ = ["superlative", "budget", "answer_ranked", "answer_relative", "PHONE_ONLY"]
 
 # spec -> ((words for the highest, words for the lowest))
 _SUPERLATIVES: Dict[str, Tuple[str, str]] = {
@@ -195,3 +195,44 @@ def answer_ranked(products: Dict[str, Product], question: str, category: Optiona
         joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
         text = f"{limit[0].upper()}{limit[1:]}, we have {joined}. Tell me which one you'd like to know more about."
     return entry, text, [p.id for p, _ in fits]
+
+
+# "any cheaper phones than the 14 pro?", "有没有比14pro便宜的手机": the others of the named product's category that cost
+# less (or more), not the named product's own price. Group 1: the direction.
+_RELATIVE = [re.compile(r"\b(?:any|anything|something|another|other|ones?|a|options?|alternatives?)\b[\w ]{0,20}?"
+                        r"\b(cheaper|less expensive|more affordable|pricier|more expensive|dearer)\b[\w ]{0,15}?\bthan\b",
+                        re.IGNORECASE),
+             re.compile(r"比[^，。？?！!\s]{1,12}?(?:更|还)?(便宜|实惠|贵)(?:一?点|些)?的")]
+_CHEAPER = ("cheaper", "less expensive", "more affordable", "便宜", "实惠")
+
+
+def answer_relative(products: Dict[str, Product], question: str, named: Sequence[str],
+                    groups: Dict[Optional[str], Dict[str, str]], lang: str) -> Optional[Tuple[str, str, List[str]]]:
+    """(entry id, text, product ids) for the others of one named product's category that cost less or more than it, or
+    None. Recorded as the price over the category's products (`spec:phone_14+phone_14_pro:price`, a comparison)."""
+    text = normalise(question)
+    found = next((m for pattern in _RELATIVE for m in [pattern.search(text)] if m), None)
+    if found is None or len(named) != 1 or named[0] not in products:
+        return None
+    base = products[named[0]]
+    price = _figure(base, "price")
+    members = [p for p in products.values() if p.category == base.category and p.category in groups]
+    if price is None or len(members) < 2:
+        return None
+    cheaper = found.group(1).lower() in _CHEAPER
+    others = sorted(((p, f) for p in members if p.id != base.id for f in [_figure(p, "price")]
+                     if f is not None and (f < price if cheaper else f > price)), key=lambda pf: -pf[1])
+    group, figure = groups[base.category], _say_figure(base, "price", price, lang)
+    zh = lang == "zh"
+    if not others:
+        word = ("最便宜" if cheaper else "最贵") if zh else ("cheapest" if cheaper else "priciest")
+        text_out = (f"{_name(base, lang)}（{figure}）已经是我们{word}的{group['zh']}了。" if zh else
+                    f"The {_name(base, lang)} ({figure}) is already our {word} {group['en_one']}.")
+    elif zh:
+        listed = "、".join(f"{_name(p, lang)}（{_say_figure(p, 'price', f, lang)}）" for p, f in others)
+        text_out = f"比{_name(base, lang)}（{figure}）{'便宜' if cheaper else '贵'}的{group['zh']}有：{listed}。"
+    else:
+        listed = "; ".join(f"the {_name(p, lang)}, {_say_figure(p, 'price', f, lang)}" for p, f in others)
+        text_out = f"{'Cheaper' if cheaper else 'Pricier'} than the {_name(base, lang)} ({figure}): {listed}."
+    ids = [p.id for p in members]
+    return f"spec:{'+'.join(ids)}:price", text_out, ids
