@@ -385,14 +385,6 @@ def test_a_topic_overview_answers_a_broad_question_not_a_detail_it_lacks(assista
     assert _answered(turn) is None and any(k.get("outcome") == "unsure" for k in turn["kb"]), turn
 
 
-def test_a_fault_told_as_a_complaint_gets_the_help_the_ranking_has(assistant: Assistant) -> None:
-    """The NLU is sure it is a complaint and the ranking answers (hedged, below answer_threshold): the help comes
-    first; filing it as feedback unasked left the user with a feedback number and no tips."""
-    turn = _turn(assistant, new_sender("complaint-fault"), "系统更新完 耗电特别快")
-    assert _answered(turn) == "phone_battery_saving", turn
-    assert "action_file_feedback" not in turn["actions"], turn
-
-
 def test_a_plain_complaint_is_still_filed(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("complaint-plain"), "the courier threw my parcel over the fence, not happy")
     assert "action_file_feedback" in turn["actions"], turn

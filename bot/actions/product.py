@@ -144,22 +144,16 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-COMPLAINT_HEDGED = 0.35
-"""A complaint takes a hedged answer from this confidence up (the hedge band starts at 0.30): "系统更新完 耗电特别快"
-(0.44) and "新系统不好用 想退回旧版本" (0.38) get their help; "this is terrible service" (0.30, the repair steps) is filed."""
-
-
 def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
     """For a message whose intent wants something else: a complaint (it wants help: "上周刚下单今天就便宜了两百 好气"
-    is answered by price protection) by any answer at least `COMPLAINT_HEDGED` sure; a question by any confident
-    answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
+    is answered by price protection) or a question by any confident answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
     intent, unless the message wishes for a change ("feature request: let us customise the band 9's always-on
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if _exact_answer(result, text) or (intent == "complain" and result.confidence >= COMPLAINT_HEDGED):
-        return True  # a fault told ("系统更新完 耗电特别快", 0.44): its help first, even hedged
-    if intent != "out_of_scope" and asks_question(text):
+    if _exact_answer(result, text):
+        return True
+    if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
 
@@ -335,6 +329,8 @@ class ActionAnswerProduct(WithContext, Action):
         text = tracker.latest_message.get("text") or ""
         if said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
+        elif wants_change(text) and not asks_question(text) and intent not in (*OWN_FLOWS, *TASK_FLOWS, *GUARDED_FLOWS):
+            intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro" read as a question: a wish
         try:
             retriever = self.ctx.knowledge.retriever()
             rule = _answer_first(self.ctx, tracker)
