@@ -44,6 +44,7 @@ HOLDOUT4 = HOME / "tests" / "conversations" / "holdout4.yml"  # held out, writte
 HOLDOUT5 = HOME / "tests" / "conversations" / "holdout5.yml"  # held out, written blind on 2026-11-30 (15:10 UTC)
 HOLDOUT6 = HOME / "tests" / "conversations" / "holdout6.yml"  # held out, written blind on 2026-11-30 (17:50 UTC)
 HOLDOUT7 = HOME / "tests" / "conversations" / "holdout7.yml"  # held out, written blind on 2026-11-30 (21:15 UTC)
+HOLDOUT8 = HOME / "tests" / "conversations" / "holdout8.yml"  # held out, written blind on 2026-12-01 (07:10 UTC)
 FOLLOW_UPS = HOME / "tests" / "conversations" / "follow_ups.yml"  # second messages (`before`): written 1 Dec, tuned on
 SPEC_DEV = HOME / "tests" / "conversations" / "spec_dev.yml"  # development set for spec/product words: tuned on
 
@@ -212,10 +213,10 @@ def test_normalise() -> None:
     assert normalise("14 Pro 的 battery 多大？") == "14pro的battery多大"
 
 
-@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV,
-                                  FOLLOW_UPS],
+@pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8,
+                                  SPEC_DEV, FOLLOW_UPS],
                          ids=["first_questions", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                              "holdout7", "spec_dev", "follow_ups"])
+                              "holdout7", "holdout8", "spec_dev", "follow_ups"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
@@ -232,8 +233,9 @@ def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
      (HOLDOUT5, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4]),
      (HOLDOUT6, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, SPEC_DEV]),
      (HOLDOUT7, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, SPEC_DEV]),
-     (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7])],
-    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "spec_dev"],
+     (HOLDOUT8, 110, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV]),
+     (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8])],
+    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "spec_dev"],
 )
 def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
         holdout: Path, per_language: int, earlier: List[Path]) -> None:
