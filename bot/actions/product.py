@@ -84,6 +84,12 @@ def _intent(tracker: Tracker) -> Tuple[Optional[str], float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
+def _second_reading(tracker: Tracker) -> Optional[str]:
+    """The NLU's second-best intent for the latest message, if any."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    return str(ranking[1].get("name")) if len(ranking) > 1 else None
+
+
 def _rank(retriever: Retriever, tracker: Tracker) -> Result:
     """The one ranking for the latest message (or the entry a "did you mean" button chose)."""
     chosen = chosen_entry(tracker)
@@ -329,8 +335,8 @@ class ActionAnswerProduct(WithContext, Action):
         text = tracker.latest_message.get("text") or ""
         if said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
-        elif wants_change(text) and not asks_question(text) and intent not in (*OWN_FLOWS, *TASK_FLOWS, *GUARDED_FLOWS):
-            intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro" read as a question: a wish
+        elif _second_reading(tracker) == "suggest_feature" and wants_change(text) and not asks_question(text):
+            intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro": ask_product 0.52, suggestion 0.46
         try:
             retriever = self.ctx.knowledge.retriever()
             rule = _answer_first(self.ctx, tracker)
