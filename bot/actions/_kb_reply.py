@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions._offer_slot import make_offer, user_turns
+from bot.actions._offer_slot import from_previous_turn, make_offer, user_turns
 from bot.knowledge import Result, Retriever
 from bot.knowledge.follow_up import ANSWERED_SLOT
 
@@ -89,7 +89,7 @@ def reply(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Track
 
 def answered_before(tracker: Tracker) -> Tuple[str, str]:
     """(the question the bot's previous turn answered, its entry), or ("", "") when none was answered there."""
-    answered = tracker.get_slot(ANSWERED_SLOT)
-    if not isinstance(answered, dict) or answered.get("turn") != user_turns(tracker) - 1:
+    answered = from_previous_turn(tracker, ANSWERED_SLOT)
+    if answered is None:
         return "", ""
     return str(answered.get("text") or ""), str(answered.get("entry") or "")

@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-__all__ = ["OFFER_SLOT", "KINDS", "make_offer", "pending_offer", "user_turns"]
+__all__ = ["OFFER_SLOT", "KINDS", "from_previous_turn", "make_offer", "pending_offer", "user_turns"]
 
 OFFER_SLOT = "pending_offer"
 KINDS = ("answer", "entry", "flow", "feedback")
@@ -31,9 +31,15 @@ def make_offer(tracker: Tracker, kind: str, **data: Any) -> Dict[Text, Any]:
     return event
 
 
+def from_previous_turn(tracker: Tracker, slot: str) -> Optional[Dict[str, Any]]:
+    """A dict slot recorded with its user turn (`{"turn": n, …}`), when that turn was the user's previous one."""
+    value = tracker.get_slot(slot)
+    if not isinstance(value, dict) or value.get("turn") != user_turns(tracker) - 1:
+        return None
+    return value
+
+
 def pending_offer(tracker: Tracker) -> Optional[Dict[str, Any]]:
     """The offer made in the bot's previous turn, or None (none made, or made earlier than that)."""
-    offer = tracker.get_slot(OFFER_SLOT)
-    if not isinstance(offer, dict) or offer.get("kind") not in KINDS:
-        return None
-    return offer if offer.get("turn") == user_turns(tracker) - 1 else None
+    offer = from_previous_turn(tracker, OFFER_SLOT)
+    return offer if offer is not None and offer.get("kind") in KINDS else None
