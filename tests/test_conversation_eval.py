@@ -45,6 +45,7 @@ HOLDOUT5 = HOME / "tests" / "conversations" / "holdout5.yml"  # held out, writte
 HOLDOUT6 = HOME / "tests" / "conversations" / "holdout6.yml"  # held out, written blind on 2026-11-30 (17:50 UTC)
 HOLDOUT7 = HOME / "tests" / "conversations" / "holdout7.yml"  # held out, written blind on 2026-11-30 (21:15 UTC)
 HOLDOUT8 = HOME / "tests" / "conversations" / "holdout8.yml"  # held out, written blind on 2026-12-01 (07:10 UTC)
+HOLDOUT9 = HOME / "tests" / "conversations" / "holdout9.yml"  # held out, written blind on 2026-12-01 (10:33 UTC)
 FOLLOW_UPS = HOME / "tests" / "conversations" / "follow_ups.yml"  # second messages (`before`): written 1 Dec, tuned on
 SPEC_DEV = HOME / "tests" / "conversations" / "spec_dev.yml"  # development set for spec/product words: tuned on
 
@@ -214,9 +215,9 @@ def test_normalise() -> None:
 
 
 @pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8,
-                                  SPEC_DEV, FOLLOW_UPS],
+                                  HOLDOUT9, SPEC_DEV, FOLLOW_UPS],
                          ids=["first_questions", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                              "holdout7", "holdout8", "spec_dev", "follow_ups"])
+                              "holdout7", "holdout8", "holdout9", "spec_dev", "follow_ups"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
@@ -234,8 +235,10 @@ def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
      (HOLDOUT6, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, SPEC_DEV]),
      (HOLDOUT7, 100, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, SPEC_DEV]),
      (HOLDOUT8, 110, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, SPEC_DEV]),
+     (HOLDOUT9, 140, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8, SPEC_DEV]),
      (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8])],
-    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "spec_dev"],
+    ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9",
+         "spec_dev"],
 )
 def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
         holdout: Path, per_language: int, earlier: List[Path]) -> None:
