@@ -40,10 +40,18 @@ SPEC_PHRASINGS: Dict[str, Dict[str, List[str]]] = {
     "chip": {"en": ["What chip does the {n} use?", "{n} processor"], "zh": ["{n} 用的什么芯片", "{n} 处理器"]},
     "colours": {"en": ["What colours does the {n} come in?", "{n} colour options"], "zh": ["{n} 有几种颜色", "{n} 有什么颜色"]},
 }
-_CATEGORY_PHRASINGS = {"en": ["What {p} do you sell?", "Do you have any {p}?", "Which {p} can I buy?"],
-                       "zh": ["你们有哪些{p}", "有{p}卖吗", "{p}有几款"]}
-_LINEUP_PHRASINGS = {"en": ["What do you sell?", "What products do you have?", "Show me your product range"],
-                     "zh": ["你们都卖什么", "有哪些产品", "你们的产品线"]}
+# A range question is asked in as many ways as an FAQ one, and its documents compete with entries of about 15
+# phrasings each: a document with three would lose "想买个充电宝 你们有吗" to a weaker but richer entry.
+_CATEGORY_PHRASINGS = {"en": ["What {p} do you sell?", "Do you have any {p}?", "Which {p} can I buy?", "got any {p}?",
+                              "How many {p} do you make?", "Is there only one {one}?", "I want to buy a {one}, what do you have?",
+                              "Which {one} would you recommend?"],
+                       "zh": ["你们有哪些{p}", "有{p}卖吗", "{p}有几款", "{p}就一款吗", "想买个{p} 你们有吗", "推荐一款{p}",
+                              "你们家{p}有哪些型号", "{p}都有什么可以选的"]}
+_LINEUP_PHRASINGS = {"en": ["What do you sell?", "What products do you have?", "Show me your product range",
+                            "list all your products", "What kind of stuff does Millet make?", "what's in your lineup?",
+                            "What's new from Millet?", "What devices can I buy from you?"],
+                     "zh": ["你们都卖什么", "有哪些产品", "你们的产品线", "你们店里都有些什么", "米粒有啥新品", "都有什么东西卖",
+                            "你们家主要做什么产品", "你们有哪些设备"]}
 
 
 def _names(p: Product, lang: str) -> List[str]:
@@ -67,7 +75,7 @@ def fact_docs(kb: KnowledgeBase) -> List[Doc]:
     sold = {p.category for p in kb.products.values() if p.category in CATEGORIES}
     for category in [c for c in CATEGORIES if c in sold]:
         words = CATEGORIES[category][1]
-        questions = [t.format(p=words[lang][1]) for lang in ("en", "zh") for t in _CATEGORY_PHRASINGS[lang]]
+        questions = [t.format(p=words[lang][1], one=words[lang][0]) for lang in ("en", "zh") for t in _CATEGORY_PHRASINGS[lang]]
         docs.append(Doc(id=f"catalog:lineup:{category}", questions=questions, extra=category,
                         meta={"kind": "catalog", "products": [], "tags": ["catalog", category]}))
     if sold:
