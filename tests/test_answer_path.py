@@ -669,3 +669,14 @@ def test_a_flow_that_needs_a_clear_word_runs_only_on_one(text: str, intent: str,
     ])
     decided = AnswerPathPolicy._decide(tracker)
     assert (decided == ANSWER_ACTION) is answer_path, decided
+
+
+@pytest.mark.parametrize("text, form", [("能取消订单吗 还没发货", "cancel_order_form"),
+                                        ("can i cancel my order if it hasnt shipped yet?", "cancel_order_form")])
+def test_a_question_about_a_task_the_nlu_is_sure_of_is_not_answered_by_another_tasks_entry(
+        assistant: Assistant, text: str, form: str) -> None:
+    """cancel_order at 0.98 and the change-address entry at 0.62 (they share "还没发货"): the cancel form starts, it
+    asks which order; the FAQ answer about changing the address would answer another question."""
+    turn = _turn(assistant, new_sender("task-question"), text)
+    assert form in turn["actions"], turn
+    assert not any(kb.get("entry") == "shipping_change_address" for kb in turn["kb"] if kb), turn

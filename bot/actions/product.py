@@ -232,8 +232,15 @@ def _names_what_we_do_not_sell(retriever: Retriever, text: str, names_an_order: 
 def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
                     intent: str) -> List[Dict[Text, Any]]:
     """A task intent: start the task, unless the message only asks about it ("能改收货地址吗", "how much to fix
-    a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task)."""
-    return _flow_or_answer(retriever, dispatcher, tracker, TASK_FLOWS[intent], _clearly_answers)
+    a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task). An FAQ
+    answer must be as sure as the NLU is of the task, or `override_threshold` sure: "能取消订单吗 还没发货" (cancel_order
+    at 0.98) is not answered by how to change the address (0.62), which only shares "还没发货" with it."""
+    sure_of_task = min(_intent(tracker)[1], retriever.answering.override_threshold)
+
+    def answers(retriever: Retriever, result: Result, text: str) -> bool:
+        return _clearly_answers(retriever, result, text) and (result.kind != "faq" or result.confidence >= sure_of_task)
+
+    return _flow_or_answer(retriever, dispatcher, tracker, TASK_FLOWS[intent], answers)
 
 
 def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
