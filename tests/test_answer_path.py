@@ -680,3 +680,11 @@ def test_a_question_about_a_task_the_nlu_is_sure_of_is_not_answered_by_another_t
     turn = _turn(assistant, new_sender("task-question"), text)
     assert form in turn["actions"], turn
     assert not any(kb.get("entry") == "shipping_change_address" for kb in turn["kb"] if kb), turn
+
+
+def test_a_fault_of_the_fans_own_device_is_not_filed_as_product_feedback(assistant: Assistant) -> None:
+    """complain 0.72, repair_warranty second (0.21): a black spot on a month-old screen is a service case; it was
+    filed as FB1 with "you're the first to tell us"."""
+    turn = _turn(assistant, new_sender("own-fault"), "手机屏幕右上角有块黑斑 刚买一个月")
+    assert "action_file_feedback" not in turn["actions"], turn
+    assert not any("FB" in t for t in turn["texts"]), turn

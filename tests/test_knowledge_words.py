@@ -40,6 +40,14 @@ def test_a_category_after_besides_asks_for_the_rest_of_the_range() -> None:
     assert phones is not None and phones.entry_id == "catalog:lineup:phone"
 
 
+def test_a_kind_of_phone_named_without_the_word_phone_gets_the_phones() -> None:
+    """"你们有没有老人机" was read as human_handoff (有没有人) and handed to a person; it asks for the phone range."""
+    for text in ("你们有没有老人机", "学生机推荐一下", "有千元机吗"):
+        found = answer_catalog(KB.products, text, [], "zh")
+        assert found is not None and found.entry_id == "catalog:lineup:phone", text
+    assert answer_catalog(KB.products, "维修期间有备用机吗", [], "zh") is None  # a loan phone during repair
+
+
 def test_a_spec_of_a_kind_we_do_not_make_gets_the_range() -> None:
     for text, lang in (("手表的价格是多少", "zh"), ("平板多少钱", "zh"), ("how much is your smartwatch", "en")):
         found = answer_catalog(KB.products, text, [], lang)

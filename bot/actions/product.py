@@ -344,6 +344,8 @@ class ActionAnswerProduct(WithContext, Action):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         elif _second_reading(tracker) == "suggest_feature" and wants_change(text) and not asks_question(text):
             intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro": ask_product 0.52, suggestion 0.46
+        elif intent == "complain" and _second_reading(tracker) == "repair_warranty" and not wants_change(text):
+            intent = None  # "手机屏幕右上角有块黑斑 刚买一个月": a fault of the fan's own device is a service case, not feedback
         try:
             retriever = self.ctx.knowledge.retriever()
             rule = _answer_first(self.ctx, tracker)

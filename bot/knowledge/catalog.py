@@ -24,9 +24,11 @@ from bot.knowledge.text import normalise
 __all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
            "CATEGORIES"]
 
+# Kinds of phone fans name without 手机 ("你们有没有老人机", "想买个备用机"): the phone range.
+_PHONE_KINDS = "老人机|老年机|学生机|备用机|千元机|智能机"
 # category -> (question words, {lang: (singular, plural)})
 CATEGORIES: Dict[str, Tuple[str, Dict[str, Tuple[str, str]]]] = {
-    "phone": (r"\b(?:smart)?phones?\b|手机", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
+    "phone": (rf"\b(?:smart)?phones?\b|手机|{_PHONE_KINDS}", {"en": ("phone", "phones"), "zh": ("手机", "手机")}),
     "band": (r"bands?|fitness trackers?|手环", {"en": ("band", "bands"), "zh": ("手环", "手环")}),
     # not the phone's jack or someone's old wired pair ("有耳机孔么", "my old wired earphones")
     "earbuds": (r"ear ?buds?\b|buds|(?<!wired )(?:earphones?|headphones?)(?! (?:jack|port|socket|adapter))|"
@@ -44,7 +46,7 @@ _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|ta
                        r"头显|眼镜|扫地机|吸尘器|电饭煲|空气炸锅|冰箱|空调|洗衣机|显示器|键盘|鼠标|打印机|游戏机|电动牙刷|剃须刀|吹风机")
 _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
              r"power ?banks|portable chargers|stuff|things)")
-_NOUNS_ZH = r"(?:型号|款式|款|产品|东西|设备|手机|耳机|手环|充电宝|移动电源)"
+_NOUNS_ZH = rf"(?:型号|款式|款|产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)"
 _ONE_EN = r"(?:phone|smartphone|band|fitness tracker|pair of earbuds|earbud|earphone|headphone|power bank|product|model|device)"
 _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an accessory, not the range
 _ASKS_RANGE = re.compile(
@@ -60,7 +62,7 @@ _ASKS_RANGE = re.compile(
     rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
     r"(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列))|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}(?![孔口插接])|"
-    r"有没有[^，。？?！!\s]{0,8}(?:产品|东西|设备|手机|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
+    rf"有没有[^，。？?！!\s]{{0,8}}(?:产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
     # "想买个运动手环 你们有啥", "有啥适合老人用的手机吗", "which of your products is good for running": what to pick
     r"(?:你们|你家|你们家|米粒)(?:都|还)?有(?:啥|什么|哪些)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|推荐|可以|能|卖))|"
     rf"适合[^，。？?！!\s]{{0,8}}的{_NOUNS_ZH}|\bwhich (?:of your |one of your )?(?:{_NOUNS_EN}|phone|band|pair of earbuds|power bank|product|model) (?:is|are) "
