@@ -28,6 +28,9 @@ CONVERSATIONS: List[Tuple[str, List[Tuple[str, Optional[str]]]]] = [
                        ("and is it waterproof", "spec:band_9:water_resistance")]),
     ("zh-correction", [("耳机多少钱", "spec:buds_5:price"), ("不是 我说的是手环", "spec:band_9:price"),
                        ("有粉色的吗", "spec:band_9:colours")]),
+    # a version word alone names the 14 ("普通版" is its alias): it was stripped, and the Pro's colours came again
+    ("zh-version-alone", [("pro有粉色吗", "spec:phone_14_pro:colours"), ("那普通版呢", "spec:phone_14:colours")]),
+    ("en-version-alone", [("how heavy is the 14 pro", "spec:phone_14_pro:weight"), ("and the non-pro?", "spec:phone_14:weight")]),
 ]
 
 

@@ -61,7 +61,10 @@ def follow_up_question(r: "Retriever", text: str, before: str, language: str) ->
     mentions = r.matcher.find(text)
     if mentions.unknown:  # "那手表呢": a product we do not make gets its own honest reply
         return None
-    part = _CHAT.sub(" ", _ALSO.sub(" ", _VERSION.sub(" ", _CORRECTION.sub("", text)))).strip()
+    part = _CORRECTION.sub("", text)
+    versionless = _VERSION.sub(" ", part)  # "普通版14呢" is "14呢"; "那普通版呢" is the 14 itself (an alias): kept
+    part = versionless if r.matcher.find(versionless).known == mentions.known else part
+    part = _CHAT.sub(" ", _ALSO.sub(" ", part)).strip()
     own = mentions.known or category_products(r.kb.products, r._subject_text(text))
     subject = [] if own or not (detect_spec(part) or without_topic(part)) else r.matcher.find(before).known
     asked, completed = _asked(r, part, before, subject, language)
