@@ -471,3 +471,19 @@ def test_days_or_weeks_on_a_charge_is_the_battery() -> None:
         assert detect_spec(text) == "battery", text
     for text in ("手环用一周了 很喜欢", "买了两周就坏了"):  # how long they have had it
         assert detect_spec(text) != "battery", text
+
+
+def test_a_colour_asked_for_gets_a_yes_or_no_before_the_colours() -> None:
+    """"pro有粉色吗" got the three colours and left the fan to see pink was not among them; a colour is matched by its
+    head word in both languages (薄荷绿 is green though the English says Mint; 钛金灰 is grey, not gold)."""
+    from bot.knowledge.specs import render_spec
+
+    def said(product: str, lang: str, question: str) -> str:
+        return render_spec(KB.products[product], "colours", lang, question) or ""
+
+    assert said("phone_14_pro", "zh", "pro有粉色吗").startswith("没有粉色的。")
+    assert said("phone_14_pro", "zh", "有金色的吗").startswith("没有金色的。")
+    assert said("phone_14_pro", "zh", "有灰色的吗").startswith("有，钛金灰。")
+    assert said("band_9", "en", "any green band 9?").startswith("Yes: Mint.")
+    assert said("phone_14", "en", "does the 14 come in grey").startswith("Not in grey.")
+    assert said("phone_14", "zh", "14有几种颜色").startswith("米粒手机 14 有 3 种颜色")

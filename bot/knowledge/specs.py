@@ -163,9 +163,9 @@ def render_spec(product: Product, spec_key: str, lang: str, question: str = "") 
         colours = product.colours.get(lang) or []
         if not colours:
             return None
-        if zh:
-            return f"{name} 有 {len(colours)} 种颜色：{join_list(colours, lang)}。"
-        return f"The {name} comes in {len(colours)} colour{'s' if len(colours) > 1 else ''}: {join_list(colours, lang)}."
+        listed = (f"{name} 有 {len(colours)} 种颜色：{join_list(colours, lang)}。" if zh else
+                  f"The {name} comes in {len(colours)} colour{'s' if len(colours) > 1 else ''}: {join_list(colours, lang)}.")
+        return _colour_asked(product, lang, question, listed)
     spec = product.specs.get(spec_key)
     if spec is None:
         return None
@@ -211,6 +211,32 @@ def activity_asked(question: str) -> Optional[str]:
         if pattern.search(text):
             return key
     return None
+
+
+# Colour words a fan asks for ("pro有粉色吗", "any green band 9?"): (Chinese character, English pattern).
+_COLOURS = {"粉": "pink", "黑": "black", "白": "white", "绿": "green", "蓝": "blue", "紫": "purple", "红": "red",
+            "金": "gold", "灰": "gr[ae]y", "银": "silver", "黄": "yellow", "橙": "orange"}
+_ASKED_COLOUR = re.compile(rf"([{''.join(_COLOURS)}])(?:色|的|款|配色)|\b({'|'.join(_COLOURS.values())})\b", re.IGNORECASE)
+
+
+def _colour_asked(product: Product, lang: str, question: str, listed: str) -> str:
+    """The colours, led by a yes or no when the question asks for one ("pro有粉色吗": 没有粉色的). The product's lists
+    are compared in both languages, index by index: "any green band?" finds 薄荷绿 though the English says Mint."""
+    match = _ASKED_COLOUR.search(question or "")
+    if not match:
+        return listed
+    char = match.group(1) or next(c for c, en in _COLOURS.items() if re.fullmatch(en, match.group(2), re.IGNORECASE))
+    en_word = _COLOURS[char]
+    zh_names, en_names = product.colours.get("zh") or [], product.colours.get("en") or []
+    found = [i for i in range(max(len(zh_names), len(en_names)))
+             if (i < len(zh_names) and zh_names[i].rstrip("色")[-1:] == char)  # 薄荷绿 is green, 钛金灰 not gold
+             or (i < len(en_names) and re.search(rf"\b{en_word}\b", en_names[i], re.I))]
+    names = product.colours.get(lang) or []
+    said = join_list([names[i] for i in found if i < len(names)], lang, "or")
+    word = match.group(2) or re.sub(r"\[.*\]", "rey", en_word)
+    if lang == "zh":
+        return f"有，{said}。{listed}" if found else f"没有{char}色的。{listed}"
+    return f"Yes: {said}. {listed}" if found else f"Not in {word.lower()}. {listed}"
 
 
 def join_list(words: Sequence[str], lang: str, conj: str = "and", zh_sep: str = "、") -> str:
