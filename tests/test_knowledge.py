@@ -336,9 +336,11 @@ def test_novel_nouns_are_the_chinese_nouns_the_knowledge_base_never_uses() -> No
     assert novel_nouns("do the buds work with a hearing aid", known) == []
 
 
-@pytest.mark.parametrize("text", ["band 9 storage for music?", "how bright is the 14 pro screen in nits"])
+@pytest.mark.parametrize("text", ["how much storage does the band 9 have", "手环9内存多大",
+                                  "how bright is the 14 pro screen in nits"])
 def test_a_did_you_mean_for_a_figure_we_do_not_hold_is_not_sure(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
-    """A "did you mean" can only point at the wrong entries when products.yml holds no such figure."""
+    """A "did you mean", or a figure of another kind (the Band 9's price, its screen), can only point at the wrong
+    thing when products.yml holds no such figure for the product asked about."""
     result = retriever.ask(text)
     assert result.outcome == "unsure" and "never mentions" in result.reason, result.record()
 

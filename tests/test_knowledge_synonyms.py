@@ -39,7 +39,7 @@ def test_a_word_the_knowledge_base_never_uses_or_a_word_with_two_meanings_names_
         load_synonyms(tmp_path)
 
 
-@pytest.mark.parametrize("question,entry", [("米粒14能放两张电话卡吗", "phone_dual_sim"),
+@pytest.mark.parametrize("question,entry", [("手机费电太快了", "phone_battery_saving"),
                                             ("installment plan for the band?", "payment_methods")])
 def test_the_retriever_reads_a_fans_word_as_the_knowledge_bases(tmp_path: Path, question: str, entry: str) -> None:
     from bot.knowledge import build_retriever

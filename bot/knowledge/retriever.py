@@ -42,7 +42,7 @@ from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
 from bot.knowledge.service import service_reading
-from bot.knowledge.specs import answer_spec, missing_spec, unheld_spec
+from bot.knowledge.specs import answer_spec, missing_spec, names_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
@@ -184,6 +184,7 @@ class Retriever:
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
             result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                              reason=f"asks about {unheld}, which the answer never mentions")
+        result = self._other_figure(result, question, lang)
         result = self._not_its_entry(result, question)
         result = self._other_brand(result, question)
         topic = self.answering.topic(intent)
@@ -227,6 +228,17 @@ class Retriever:
         missing = ", ".join(novel_nouns(question, self._kb_zh) or self._novel_words(question)) or missing_spec(
             [self.kb.products[p] for p in named], question, lang)
         return replace(result, outcome="unsure", reason=f"{result.reason}; never mentions {missing}") if missing else result
+
+    def _other_figure(self, result: Result, question: str, lang: str) -> Result:
+        """"how much storage does the band 9 have" near the Band 9's price: a figure of another kind answers nothing
+        when products.yml holds none of the kind asked for the products named (`missing_spec`)."""
+        if result.outcome != "answer" or result.kind != "spec" or not result.entry_id:
+            return result
+        missing = missing_spec([self.kb.products[p] for p in self._named_products(question)], question, lang)
+        if not missing or names_spec(question, result.entry_id.rsplit(":", 1)[-1]):
+            return result  # "how much storage does the base 14 come with": storage is asked too (in_box is missing)
+        return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                       reason=f"{result.reason}; asks about {missing}, which products.yml never mentions for it")
 
     def _without_names(self, question: str, lang: str, whole: Result, intent: Optional[str],
                        intent_confidence: float) -> Result:

@@ -14,7 +14,7 @@ from typing import Dict, Optional, Tuple
 from bot.knowledge.text import normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SPEC_KEYWORDS", "detect_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "box_item_asked"]
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "names_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "box_item_asked"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
@@ -314,3 +314,11 @@ def detect_spec(question: str) -> Optional[str]:
         if preferred in hits:
             return preferred
     return hits[0]
+
+
+def names_spec(question: str, key: str) -> bool:
+    """Whether `question` has a keyword of spec `key` ("how much storage does the base 14 come with" names storage,
+    although `detect_spec` reads "come with" as what is in the box)."""
+    pattern = _PATTERNS.get(key)
+    text = _spell_spec_words(normalise(question))
+    return bool(pattern and pattern.search(text)) or detect_spec(question) == key

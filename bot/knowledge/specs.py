@@ -22,12 +22,13 @@ from bot.knowledge.spec_words import (
     box_item_asked,
     detect_spec,
     excluded,
+    names_spec,
     unheld_spec,
 )
 from bot.knowledge.text import has_cjk, normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SpecAnswer", "STOCK_ENTRY", "detect_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
+__all__ = ["SpecAnswer", "STOCK_ENTRY", "detect_spec", "names_spec", "unheld_spec", "missing_spec", "render_spec", "answer_spec", "check_products", "join_list", "SPEC_KEYWORDS",
            "ACTIVITIES"]
 
 _WIRELESS = re.compile(r"wireless|qi\b|无线", re.IGNORECASE)
