@@ -348,3 +348,13 @@ def test_a_did_you_mean_for_a_figure_we_do_not_hold_is_not_sure(retriever, text:
 def test_a_category_question_about_charging_gets_every_product_of_it(retriever) -> None:  # type: ignore[no-untyped-def]
     result = retriever.ask("手机支持无线充电吗")
     assert result.entry_id == "spec:phone_14+phone_14_pro:charging", result.record()
+
+
+@pytest.mark.parametrize("text, entry", [("14 pro update failed and now it wont boot", "os_update_failed"),
+                                         ("14降级回旧版本怎么弄", "os_rollback"), ("14pro想参加内测", "os_beta"),
+                                         ("how many gb is the system update for the 14", "os_ota_size")])
+def test_a_milletos_entry_answers_a_fan_who_names_the_phone_it_runs_on(retriever, text: str, entry: str) -> None:  # type: ignore[no-untyped-def]
+    """Naming the phone is not asking about another product than MilletOS: its entries list the phones, and an
+    update's size is not the phone's storage."""
+    result = retriever.ask(text)
+    assert (result.outcome, result.entry_id) == ("answer", entry), result.record()

@@ -85,6 +85,9 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
+                    # a system update's size or download, not the storage: "how many gb is the update for the 14"
+                    r"\bupdat(?:e|es|ing)\b|\bota\b|\b(?:security |monthly )?patch(?:es)?\b|升级包|更新包|(?:系统|固件)(?:更新|升级)|"
+                    r"(?:更新|升级)(?:系统|固件)|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
                     r"\bflicker\w*|"
                     # an indicator light, not lightness: "the light on the buds case keeps blinking red"
