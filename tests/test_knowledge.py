@@ -358,3 +358,12 @@ def test_a_milletos_entry_answers_a_fan_who_names_the_phone_it_runs_on(retriever
     update's size is not the phone's storage."""
     result = retriever.ask(text)
     assert (result.outcome, result.entry_id) == ("answer", entry), result.record()
+
+
+@pytest.mark.parametrize("text, entry", [("14 pro dropped in price right after i bought it", "price_protection"),
+                                         ("band 9 got cheaper the week after i bought it", "price_protection"),
+                                         ("耳机没货了 啥时候补货", "stock_availability")])
+def test_a_price_that_fell_and_a_restock_of_any_product_are_the_faqs(retriever, text: str, entry: str) -> None:  # type: ignore[no-untyped-def]
+    """A price that fell after buying is price protection, not the product's price; restocks are store-wide."""
+    result = retriever.ask(text)
+    assert (result.outcome, result.entry_id) == ("answer", entry), result.record()

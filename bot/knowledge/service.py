@@ -36,10 +36,11 @@ __all__ = ["service_reading", "asks_service"]
 
 _SERVICE = re.compile(
     r"退|保修|保固|质保|维修|修|售后|发票|开票|邮|运费|快递|寄|发货|配送|送货|到货|地址|付款|支付|付钱|分期|花呗|信用卡|降价|差价|"
-    r"价保|换新|换货|以旧换新|"
+    r"价保|换新|换货|以旧换新|掉价|跌价|便宜了|"
     r"(?<![a-z])(?:return\w*|refund\w*|send (?:it |them )?back|money back|warrant\w*|guarantee\w*|repair\w*|"
     r"invoice\w*|receipt\w*|vat|ship\w*|deliver\w*|courier|postage|address|pay|paid|paying|payment\w*|instal+ments?|"
-    r"alipay|wechat pay|credit card|price (?:drop|protection)|cheaper|the difference|swap\w*|exchang\w*|replace\w*|"
+    r"alipay|wechat pay|credit card|price (?:drop|protection)|(?:dropped|fell|went down) in price|price (?:dropped|fell|went down)|"
+    r"cheaper|the difference|swap\w*|exchang\w*|replace\w*|"
     r"trade.?in)(?![a-z])", re.IGNORECASE)
 _CATEGORY_WORDS = re.compile("|".join(f"(?:{words})" for words, _ in CATEGORIES.values()), re.IGNORECASE)
 _DETERMINER = re.compile(r"(?<![a-z])(?:the|my|your|ur|these|those|this|that|a|an)\s+it(?![a-z])", re.IGNORECASE)

@@ -85,6 +85,10 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
                     r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
+                    # a price that fell after buying: price protection, not the price ("got cheaper right after i bought it")
+                    r"\b(?:got|gets|getting|became) (?:\w+ ){0,2}cheaper\b|\bcheaper than (?:when|what) i\b|"
+                    r"\b(?:dropped|drops|fell|went down|was cut|got cut|cut) (?:\w+ ){0,2}(?:in price|price)\b|"
+                    r"\bprice (?:dropped|fell|went down|was cut|got cut)\b|便宜了|掉价|跌价|"
                     # a system update's size or download, not the storage: "how many gb is the update for the 14"
                     r"\bupdat(?:e|es|ing)\b|\bota\b|\b(?:security |monthly )?patch(?:es)?\b|升级包|更新包|(?:系统|固件)(?:更新|升级)|"
                     r"(?:更新|升级)(?:系统|固件)|"
