@@ -244,6 +244,18 @@ def test_a_wish_is_still_filed(assistant: Assistant) -> None:
     assert "action_file_feedback" in turn["actions"], turn
 
 
+def test_a_complaint_said_not_asked_is_filed_though_it_names_a_spec(assistant: Assistant) -> None:
+    """The NLU is sure it is a complaint and nothing is asked: the band's screen size would answer nothing."""
+    turn = _turn(assistant, new_sender("said-spec"), "给你们提个意见 手环的抬腕亮屏太不灵敏了")
+    assert "action_file_feedback" in turn["actions"] and _answered(turn) is None, turn
+
+
+@pytest.mark.parametrize("text", ["lemme know when the pro in green is available", "绿色的pro啥时候有货 到了跟我说一声"])
+def test_stock_asked_to_be_told_of_starts_the_alert_not_the_colours(assistant: Assistant, text: str) -> None:
+    turn = _turn(assistant, new_sender("told-stock"), text)
+    assert "restock_alert_form" in turn["actions"] and _answered(turn) is None, turn
+
+
 def test_a_feature_request_is_filed_even_when_it_names_a_spec(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("wish-spec"), "feature request: pls let us customise the always on display on band 9")
     assert "action_file_feedback" in turn["actions"], turn

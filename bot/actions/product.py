@@ -150,13 +150,17 @@ def answer_entry(ctx: "AppContext", dispatcher: CollectingDispatcher, tracker: T
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None) -> bool:
+def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Optional[str] = None,
+                     intent_confidence: float = 0.0) -> bool:
     """For a message whose intent wants something else: a complaint (it wants help: "上周刚下单今天就便宜了两百 好气"
     is answered by price protection) or a question by any confident answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
     intent, unless the message wishes for a change ("feature request: let us customise the band 9's always-on
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
+    if (result.kind != "faq" and intent in ("complain", "suggest_feature") and not (asks_question(text) or asks_tersely(
+            text)) and intent_confidence >= retriever.answering.override_threshold):
+        return False  # "给你们提个意见 手环的抬腕亮屏太不灵敏了" is said, not asked: the band's screen size answers nothing
     if _exact_answer(result, text):
         return True
     if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
@@ -210,9 +214,9 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
         return [FollowupAction(OWN_FLOWS[intent])]
     if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
         return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
-    if not _clearly_answers(retriever, result, text, intent) and (OWN_FLOWS[intent] != "action_file_feedback"
-                                                                   or not (asks_question(text) or asks_tersely(text))
-                                                                   or wants_change(text)):
+    if not _clearly_answers(retriever, result, text, intent, _intent(tracker)[1]) and (
+            OWN_FLOWS[intent] != "action_file_feedback" or not (asks_question(text) or asks_tersely(text))
+            or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
     # answered, or a question about what exists ("手环能直接打电话吗", "millet tv price"): not sure, not filed unasked
     events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)

@@ -281,7 +281,7 @@ def carries_link_code(text: str) -> bool:
 # waitlist"); a stock word alone asks whether it is there ("band 9 in stock or nah", "power bank restocked yet?"), which
 # the answer path answers (live stock, and the alert offered when it is sold out): AnswerPathPolicy.
 _BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我说|给我说|说一声|吱一声|知会|登记|候补|排队|订阅|预约|"
-                      r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
+                      r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\blemme know\b|\blmk\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
                       r"hit|call) (?:me|us)\b|\balert\w*|\bremind\w*|\bwait ?-?list\b|\bwaiting list\b|\bsign (?:me|us) up\b|"
                       r"\b(?:put|add) (?:me|us)\b|\bhmu\b|\bkeep (?:me|us) posted\b|\bheads ?-?up\b|\bsubscrib\w*", re.IGNORECASE)
 
@@ -379,7 +379,10 @@ def answer_path_first(text: str, has_order_number: bool, confidence: float, task
     (`only_asks_about_task`), or a statement the NLU is less than `FLOW_CONFIDENCE` sure wants it ("first time here,
     what products do u guys have" read as order_status at 0.24), or for a task (`task`) a price asked without wanting
     the task done ("can you tell me how much a new screen is") or stock asked without wanting to be told ("band 9 in
-    stock or nah"); never a request to do it or a message naming an order."""
+    stock or nah"); never a request to do it, a message naming an order, nor stock asked to be told of ("绿色的pro啥时候有货
+    到了跟我说一声": the restock alert, not the Pro's colours)."""
+    if task and wants_to_be_told(text) and _STOCK_ASK.search(text):
+        return False
     return only_asks_about_task(text, has_order_number) or (
         not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text)) or _price_question(
         text, has_order_number, task)
