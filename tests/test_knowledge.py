@@ -367,3 +367,11 @@ def test_a_price_that_fell_and_a_restock_of_any_product_are_the_faqs(retriever, 
     """A price that fell after buying is price protection, not the product's price; restocks are store-wide."""
     result = retriever.ask(text)
     assert (result.outcome, result.entry_id) == ("answer", entry), result.record()
+
+
+def test_a_clause_that_only_points_back_is_never_ranked_alone(retriever) -> None:  # type: ignore[no-untyped-def]
+    """"is that normal" alone is near the overheating entry's "…is that normal?"; the battery is what is asked."""
+    from bot.knowledge.parts import _NO_TOPIC
+
+    assert _NO_TOPIC.fullmatch("is that normal") and _NO_TOPIC.fullmatch("这正常吗") and not _NO_TOPIC.fullmatch("耳机正常吗")
+    assert retriever.ask("my phone is on 5% after 4 hours, is that normal").entry_id != "phone_overheating"

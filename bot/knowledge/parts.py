@@ -53,7 +53,8 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
     named = r._named_products(question)
     names = "" if len(named) > 1 else " ".join(r.kb.products[p].name.get(lang) or p for p in named)
     single = clauses(question)  # alone, a short clause may mean anything ("能换新的么"); two neighbours say more
-    pieces = [(piece, piece not in single) for piece in clause_questions(question)]
+    # "my phone is on 5% after 4 hours, is that normal": "is that normal" alone names nothing to rank
+    pieces = [(piece, piece not in single) for piece in clause_questions(question) if not _NO_TOPIC.fullmatch(piece)]
     if names:  # "…突然右边就不响了": also with the earbuds another clause named
         pieces += [(f"{names} {piece}", two) for piece, two in pieces
                    if not r.matcher.find(piece).known and not category_products(r.kb.products, piece)]
@@ -68,6 +69,13 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
     if best is None:
         return whole
     return replace(best, candidates=whole.candidates, reason=f"a clause of the message: {best.reason}")
+
+
+# A clause that only points back at another one: alone it is about whatever the ranking's nearest phrasing says.
+_NO_TOPIC = re.compile(r"(?:\b(?:is|it|that|this|normal|ok|okay|fine|safe|what|should|can|could|i|do|now|why|how|come|"
+                       r"help|pls|please|so|really|a|problem|bad|weird|right|or|not|nah|any|ideas?|tips?)\b|"
+                       r"这|那|个|是|正常|吗|嘛|么|呢|吧|啊|呀|怎么办|咋办|怎么回事|咋回事|咋整|有问题|问题|要紧|没事|不|好|\W)*",
+                       re.IGNORECASE)
 
 
 @dataclass
