@@ -48,6 +48,15 @@ def test_a_kind_of_phone_named_without_the_word_phone_gets_the_phones() -> None:
     assert answer_catalog(KB.products, "维修期间有备用机吗", [], "zh") is None  # a loan phone during repair
 
 
+def test_which_one_of_a_kind_to_buy_gets_that_range_unless_products_or_brands_are_compared() -> None:
+    phones = answer_catalog(KB.products, "想给爸妈买个手机 哪款合适", [], "zh")
+    assert phones is not None and phones.entry_id == "catalog:lineup:phone"
+    bank = answer_catalog(KB.products, "充电宝哪款划算", ["power_bank_20000"], "zh")  # its only product, by the word
+    assert bank is not None and bank.entry_id == "catalog:lineup:power_bank"
+    assert answer_catalog(KB.products, "14跟pro哪个更适合老人家", ["phone_14", "phone_14_pro"], "zh") is None
+    assert answer_catalog(KB.products, "手机跟苹果比哪个好", [], "zh") is None
+
+
 def test_a_spec_of_a_kind_we_do_not_make_gets_the_range() -> None:
     for text, lang in (("手表的价格是多少", "zh"), ("平板多少钱", "zh"), ("how much is your smartwatch", "en")):
         found = answer_catalog(KB.products, text, [], lang)

@@ -130,6 +130,10 @@ def _line(p: Product, lang: str) -> str:
 _EXCEPT = re.compile(r"(?:除了|除开|besides|other ?than|apart ?from|except)\s*(?:the\s*|your\s*)?$", re.IGNORECASE)
 
 
+# "想给爸妈买个手机 哪款合适", "充电宝哪款划算": which one of a category to buy, with no product or other brand named
+_WHICH_TO_BUY = re.compile(r"(?:哪款|哪一款|哪个|哪种|买哪)(?:比较|更|最)?(?:合适|适合|好|值得买|划算)")
+
+
 def _category_of(text: str) -> Tuple[Optional[str], bool]:
     """(the category named, whether a category we do not sell is named); a category named right after "besides"
     or "除了" asks for the rest of the range: no category."""
@@ -184,7 +188,10 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
                                    answer_ranked(products, text, category, _GROUPS, lang))
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
-    if not _ASKS_RANGE.search(text) or foreign:
+    only = [p.id for p in products.values() if p.category == category]  # "充电宝哪款划算": its only product is named
+    which = bool(category and (not named or list(named) == only == only[:1]) and _WHICH_TO_BUY.search(text)
+                 and "比" not in text)
+    if not (_ASKS_RANGE.search(text) or which) or foreign:
         return None
     # "有哪些充电宝": a generic alias may name the category's only product; any other product named
     # makes it a question about that product, not about the range.
