@@ -375,3 +375,9 @@ def test_a_clause_that_only_points_back_is_never_ranked_alone(retriever) -> None
 
     assert _NO_TOPIC.fullmatch("is that normal") and _NO_TOPIC.fullmatch("这正常吗") and not _NO_TOPIC.fullmatch("耳机正常吗")
     assert retriever.ask("my phone is on 5% after 4 hours, is that normal").entry_id != "phone_overheating"
+
+
+@pytest.mark.parametrize("text", ["how many megapixels is the front camera on the 14", "14pro能拍8k吗"])
+def test_a_camera_figure_the_data_lacks_is_not_answered_by_the_main_camera(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    result = retriever.ask(text)
+    assert result.outcome == "unsure" and "never mentions" in result.reason, result.record()

@@ -140,6 +140,7 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|"
                       r"(?:前置|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)\w{0,8}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
+                      r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
                       r"厚度|多厚|曲面|直屏|\bcurved\b|\bdimensions?\b|长宽高|机身尺寸|机身大小|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
