@@ -57,6 +57,13 @@ def test_which_one_of_a_kind_to_buy_gets_that_range_unless_products_or_brands_ar
     assert answer_catalog(KB.products, "手机跟苹果比哪个好", [], "zh") is None
 
 
+def test_a_whole_message_asking_for_a_kind_we_do_not_make_gets_the_range() -> None:
+    for text in ("got any smartwatches", "any tablets?", "u guys make laptops?"):
+        found = answer_catalog(KB.products, text, [], "en")
+        assert found is not None and found.entry_id == "catalog:lineup", text
+    assert answer_catalog(KB.products, "got any cases", [], "en") is None  # an accessory, not a kind we do not make
+
+
 def test_a_spec_of_a_kind_we_do_not_make_gets_the_range() -> None:
     for text, lang in (("手表的价格是多少", "zh"), ("平板多少钱", "zh"), ("how much is your smartwatch", "en")):
         found = answer_catalog(KB.products, text, [], lang)

@@ -93,6 +93,8 @@ _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in C
 # the honest answer is "not something we make", and what we do sell.
 _ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?:sell|have|make|offer|got|do)\b|"
                        r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|做不做|推荐|"
+                       # "got any smartwatches", "any tablets?", "u guys make laptops?": the whole message asks for them
+                       r"^(?:(?:you |u )?(?:got|have) )?any (?:\w+ ){0,2}\w+\W*$|^(?:do )?(?:you|u) (?:guys )?(?:sell|make|have)\b|"
                        r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!\s]{0,8}(?:吗|嘛|么|没|不)(?:\W|$)",
                        re.IGNORECASE)
 
