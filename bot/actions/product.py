@@ -158,14 +158,19 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if (result.kind != "faq" and intent in ("complain", "suggest_feature") and not (asks_question(text) or asks_tersely(
-            text)) and intent_confidence >= retriever.answering.override_threshold):
+    if (result.kind != "faq" and intent in ("complain", "suggest_feature") and not _asks(text)
+            and intent_confidence >= retriever.answering.override_threshold):
         return False  # "给你们提个意见 手环的抬腕亮屏太不灵敏了" is said, not asked: the band's screen size answers nothing
     if _exact_answer(result, text):
         return True
     if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
+
+
+def _asks(text: str) -> bool:
+    """A question, also a terse one ("most expensive phone you have")."""
+    return asks_question(text) or asks_tersely(text)
 
 
 def _exact_answer(result: Result, text: str) -> bool:
@@ -183,7 +188,7 @@ def _sounds_like_feedback(tracker: Tracker, answering: AnsweringConfig) -> bool:
     question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer."""
     _, confidence = _intent(tracker)
     text = tracker.latest_message.get("text") or ""  # "most expensive phone you have" asks too (`asks_tersely`)
-    return not (asks_question(text) or asks_tersely(text)) or confidence >= answering.override_threshold
+    return not _asks(text) or confidence >= answering.override_threshold
 
 
 def _announced_voice(ctx: "AppContext", tracker: Tracker) -> bool:
@@ -215,8 +220,7 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
     if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
         return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if not _clearly_answers(retriever, result, text, intent, _intent(tracker)[1]) and (
-            OWN_FLOWS[intent] != "action_file_feedback" or not (asks_question(text) or asks_tersely(text))
-            or wants_change(text)):
+            OWN_FLOWS[intent] != "action_file_feedback" or not _asks(text) or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
     # answered, or a question about what exists ("手环能直接打电话吗", "millet tv price"): not sure, not filed unasked
     events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)

@@ -190,9 +190,9 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
                                    answer_ranked(products, text, category, _GROUPS, lang))
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
-    only = [p.id for p in products.values() if p.category == category]  # "充电宝哪款划算": its only product is named
-    which = bool(category and (not named or list(named) == only == only[:1]) and _WHICH_TO_BUY.search(text)
-                 and "比" not in text)
+    # "充电宝哪款划算": the category word names its only product; "14跟pro哪个好" compares the products it names
+    which = bool(category and "比" not in text and _WHICH_TO_BUY.search(text) and (not named or (
+        len(named) == 1 and sum(p.category == category for p in products.values()) == 1)))
     if not (_ASKS_RANGE.search(text) or which) or foreign:
         return None
     # "有哪些充电宝": a generic alias may name the category's only product; any other product named
