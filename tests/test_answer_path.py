@@ -273,6 +273,15 @@ def test_a_question_the_nlu_reads_as_no_or_as_a_task_is_answered(assistant: Assi
     assert "action_grant_fcode" not in turn["actions"], turn
 
 
+@pytest.mark.parametrize("text", ["sign me up for the beta", "内测报名"])  # NLU examples of feedback_beta_signup
+def test_a_beta_sign_up_naming_no_fan_idea_gets_the_milletos_beta(assistant: Assistant, text: str) -> None:
+    """The beta flow signs a fan up for a fan idea's beta; with none named and none of theirs in beta it hands the
+    message to the answer path, which tells how to join the MilletOS beta instead of asking for an id like FB12."""
+    turn = _turn(assistant, new_sender("beta"), text)
+    assert _answered(turn) == "os_beta", turn
+    assert turn["actions"].count("action_feedback_beta_signup") == 1, turn
+
+
 def test_small_talk_the_nlu_only_leans_towards_gets_the_answer_or_its_reply(assistant: Assistant) -> None:
     """"right bud went silent…" read as goodbye at about 0.5 gets the one-bud entry; a plain "bye" still gets bye."""
     assert _answered(_turn(assistant, new_sender("small-talk"), "right bud went silent, left still fine")) == \

@@ -57,6 +57,14 @@ def rule_of(text: str) -> Optional[Escalation]:
     ("support said i'd get a refund, now they refuse", "refund_dispute"),
     ("退货被快递取走三天了 钱呢", "refund_dispute"),
     ("退款申请交了半个月了还没动静", "refund_late"), ("my refund is still not there", "refund_late"),
+    # a refund demanded after repeated repairs, a return turned down, money wanted back
+    ("返修两次了还是黑屏 给我换新", "refund_dispute"), ("this is the 4th time it broke after repair, refund me", "refund_dispute"),
+    ("they denied my return for no reason", "refund_dispute"), ("i demand a full refund today", "refund_dispute"),
+    ("just give me my money back", "refund_dispute"),
+    # a refund on its way but late: answered first, a person offered
+    ("退款两天了还没到账", "refund_late"), ("退货寄回去一周了 钱还没到", "refund_late"),
+    # passed from one desk to the next
+    ("售后和快递一直踢皮球", "anger"), ("妈的 又黑屏了", "anger"),
     # anger, shouting
     ("这就是欺诈消费者", "anger"), ("你们迟早倒闭", "anger"),
     ("you guys are crooks", "anger"), ("totally useless", "anger"), ("thanks for nothing", "anger"),
@@ -80,6 +88,7 @@ def test_everyday_wordings(text: str, rule: str) -> None:
     "i ordered buds 5 last week still nothing", "find the person who delivered it?", "手环能不能显示12345步",
     "wiped it back and forth still scratches", "an order shows up twice in my app list", "手环一点消息都没有提醒",
     "我收了两次短信验证码", "退款申请怎么取消", "can i cancel my refund request",
+    "给爸妈的手机选哪款", "我妈的手机能升级吗", "how do i get my money back if i return it",
 ])
 def test_near_misses_stay_answers(text: str) -> None:
     found = rule_of(text)

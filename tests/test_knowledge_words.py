@@ -112,7 +112,8 @@ def test_how_is_it_asks_for_the_spec_and_a_part_or_repair_goes_to_the_faq() -> N
 
 def test_questions_without_a_question_mark() -> None:
     for text in ("有手表卖吗 智能手表那种", "屏幕用的三星还是京东方的", "14还是14pro好", "any news on the next flagship",
-                 "u guys make any laptops or just phones"):
+                 "u guys make any laptops or just phones", "my eyes are bad so which of ur phones has a bigger screen",
+                 "u got earbuds with noise cancelling", "充电宝从没电到充满要几小时啊", "系统内测去哪报名"):
         assert asks_question(text), text
     for text in ("重启了还是不行 烦死了", "换了还是一样的", "我还是喜欢黑色的", "the price dropped a week after I bought it"):
         assert not asks_question(text), text

@@ -68,6 +68,13 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("what proccesor is in the 14", "chip"),
     ("is the 14 pro wireles charging", "charging"),
     ("i'm changing my address", None),  # another word, not "charging"
+    ("充满一次 耳机续航多久", "battery"),  # how long a full charge lasts, not how long charging takes
+    ("一次充满手机能用几天", "battery"),
+    ("耳机充电要插多久才满", "charging"),
+    ("once i empty the power bank how long until its full", "charging"),
+    ("在雨里淋了一会儿 耳机还能用吗", "water_resistance"),  # water met by accident: the rating answers
+    ("手环掉水池里了 捞起来还好使吗", "water_resistance"),
+    ("spilled coffee on the band, is it ok", "water_resistance"),
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec
@@ -141,6 +148,7 @@ def test_a_comparison_with_a_category_word_answers_both() -> None:
     ("any cheap wireless earphones", "catalog:lineup:earbuds"),
     ("what's in millet's range", "catalog:lineup"),
     ("how many models are there", "catalog:lineup"),
+    ("you got any earbuds for the gym", "catalog:lineup:earbuds"),
 ])
 def test_catalog_questions(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "en")
@@ -153,6 +161,8 @@ def test_catalog_questions(question: str, entry: str) -> None:
     ("有没有性价比高点的手环", "catalog:lineup:band"),
     ("米粒还有啥", "catalog:lineup"),
     ("你们有哪些系列的产品", "catalog:lineup"),
+    ("想给儿子买个充电宝 你们有吗", "catalog:lineup:power_bank"),  # the kind, then whether we have it
+    ("耳机的话 你们一共出了几款", "catalog:lineup:earbuds"),
 ])
 def test_catalog_questions_zh(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "zh")

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from bot.dates import format_date  # re-exported: the actions take it from here (it lives below bot.memory too)
 from bot.language import user_language
 
-__all__ = ["tracker_language", "platform_language", "format_date", "turns", "bot_responses"]
+__all__ = ["tracker_language", "platform_language", "format_date", "turns", "bot_responses", "ran_this_turn"]
 
 _TURN_BOUNDARIES = ("restart", "session_started")
 
@@ -53,3 +53,13 @@ def bot_responses(events: Iterable[Dict[Text, Any]]) -> List[Text]:
             if name:
                 names.append(name)
     return names
+
+
+def ran_this_turn(tracker: Tracker, action: Text) -> bool:
+    """Whether `action` already ran since the user's latest message (it handed the turn on)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == action:
+            return True
+    return False

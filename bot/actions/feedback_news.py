@@ -14,12 +14,14 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions._context import WithContext
 from bot.actions._feedback_turn import _entity, _feedback_store, _id_from, _language, _phrase, _say, _text
+from bot.actions.common import ran_this_turn
 from bot.errors import CanyuError
+from bot.knowledge.answering import ANSWER_ACTION
 from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
@@ -138,6 +140,10 @@ class ActionFeedbackBetaSignup(WithContext, Action):
         except UnknownItem:
             _say(dispatcher, tracker, domain, "utter_feedback_status_unknown", language, feedback_id=wanted)
             return [SlotSet("feedback_id", None)]
+        if item is None and not wanted and not ran_this_turn(tracker, ANSWER_ACTION):
+            # "sign me up for the beta", "内测版在哪报名": no fan idea's beta in sight, so most likely the MilletOS beta
+            # programme; the answer path says how to join it (knowledge/), or hands back here to ask which one
+            return [FollowupAction(ANSWER_ACTION)]
         if item is None:
             _say(dispatcher, tracker, domain, "utter_feedback_beta_which", language)
         elif item.status != "in_beta":
@@ -146,3 +152,4 @@ class ActionFeedbackBetaSignup(WithContext, Action):
             beta_signup(store.red, item.id, tracker.sender_id)
             _say(dispatcher, tracker, domain, "utter_feedback_beta_signed_up", language, feedback_id=item.id)
         return [SlotSet("feedback_id", None)]
+

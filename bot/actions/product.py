@@ -42,7 +42,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions._context import WithContext
 from bot.actions._kb_reply import answered_before, chosen_entry, reply
 from bot.actions._offer_slot import make_offer
-from bot.actions.common import tracker_language
+from bot.actions.common import ran_this_turn, tracker_language
 from bot.actions.stock import live_stock
 from bot.errors import CanyuError
 from bot.handoff.rules import assess, config_path, load_config, turns_from_events
@@ -274,6 +274,8 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     text = tracker.latest_message.get("text") or ""
     named = names_an_order(tracker.latest_message.get("entities") or [])
     if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
+        return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
+    if ran_this_turn(tracker, flow):  # the flow could not do it ("sign me up for the beta": no fan idea's beta in sight)
         return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     confidence = 1.0 if sure_of_flow else _intent(tracker)[1]
     task = flow in TASK_FLOWS.values()

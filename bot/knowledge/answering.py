@@ -74,9 +74,10 @@ SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utt
 _QUESTION = re.compile(
     r"[?？]|"
     r"(?:么|嘛|呢|不|没|没有|木有)(?:\W*$|\s)|吗(?!啡)|\w还是(?!不|没|一样|会|很|太|老|有点|这样|那样|挺|喜欢|觉得|想|要|算|得|用|在|能|可以|那么|这么|有)|怎么办|肿么|咋|啥|怎么|如何|(?:没事|没问题|可以|行|会坏|要紧|不要紧)吧|为什么|(?<![没不])(?:用的|用了|是|有|带|配|叫)什么(?![都也])|能不能|可不可以|是不是|有没有|正常吗|(.)不\1|"
-    r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|哪[款种部台一](?!天)|多少|多大|多[重厚长宽高快贵沉](?!要|新|复|启)|几[年天个种次点号月块款]|"
+    r"多久|多长时间|什么时候|啥时候|几时|哪天|哪里|哪儿|哪个|哪[款种部台一](?!天)|[在去从到]哪(?!怕)|多少|多大|多[重厚长宽高快贵沉](?!要|新|复|启)|几[年天个种次点号月块款周倍寸折]|几分钟|几小时|"
     r"^(?:how|what|why|when|where|which|who|can|could|is|are|do|does|did|will|would|should|may|any|is there|"
     r"are there|recommend)\b|\b(?:make|sell|have|offer|carry|got) any\b|\bany recommendations?\b|"
+    r"^(?:u|you|ya|y'all|you guys|u guys) (?:got|have|sell|make|do|carry)\b|\bwhich (?:of|one|phone|model|version|band|earbuds?)\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b|"

@@ -40,14 +40,14 @@ SPEC_KEYWORDS: Dict[str, str] = {
                r"彩屏|表盘(?:多大|尺寸|几寸)|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|(?:how many|多少|几个?)\s?atm\b|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
-                         r"淋雨|泡水|洗澡|泡澡|浴缸|hot ?tubs?|jacuzzi|\b(?:handle|survive|take|bring|use|wear|at|to)\b(?: \w+){0,3}? (?:the )?beach\b|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
+                         r"淋雨|淋(?:了|到|着)?(?:点|些|一点|一场)?(?:小|大)?雨|一身汗|被汗|汗泡|掉(?:进|到)?(?:水|马桶|厕所|水池|水槽|鱼缸)|\bsink\b|toilet|puddle|\bspill\w*|泡水|洗澡|泡澡|浴缸|hot ?tubs?|jacuzzi|\b(?:handle|survive|take|bring|use|wear|at|to)\b(?: \w+){0,3}? (?:the )?beach\b|洗(?:碗|手|菜|脸|车)|刷碗|潜水|海水|海边|下海|桑拿|温泉|进汗|汗[巨很特超]?多"),
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线充|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"快充|无线[充冲]|多久才?[能会]?[充冲]?满|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               # the difference in price: "how much more is the pro than the 14", "14 pro 512 多少rmb"
@@ -69,7 +69,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
              r"(?:啥|什么)\s?u(?![a-z])"),
 }
 # How-to and troubleshooting questions belong to the FAQ even when they name a spec.
-_HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|\bdrain|\bfix\b|"
+_HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|(?<!\bi )\bdrain|\bfix\b|"
                     r"\bbroken\b|\bnot working\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
@@ -210,7 +210,9 @@ def unheld_spec(question: str) -> Optional[str]:
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
                     r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
-                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次", re.IGNORECASE)
+                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次|"
+                    # "一次充满 手环续航几天", "充满一次电 耳机能听几个小时": how long a full charge lasts
+                    r"(?:充满|一次充满|充一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
 _SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸|大不大|小不小|(?<=[0-9a-z])\s?多大(?=\s|$|[啊呀呢吗哦？?，,!！。])|"
                    r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b", re.IGNORECASE)
