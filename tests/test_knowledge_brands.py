@@ -44,3 +44,15 @@ def test_a_brand_the_user_comes_from_is_context_not_the_question() -> None:
     assert unanswered_brands("trading in my old huawei when i buy the pro, possible?", brands, warranty) == []
     assert unanswered_brands("is the 14 pro better than the huawei p70", brands, warranty) == ["huawei"]
     assert unanswered_brands("can the 120w charger charge my iphone", brands, warranty) == ["iphone"]
+
+
+def test_a_brand_said_beside_the_question_is_the_users_situation() -> None:
+    """A brand only in a piece that neither asks nor compares, next to one that asks, is where the user stands; said in
+    the question, or in a comparison, it is what they ask about."""
+    brands = {"苹果": ("iphone",), "samsung": ("android",), "pixel": ("android",)}
+    box = ["A 90 W charger, a USB-C cable, a clear case and a SIM tool are in the box."]
+    assert unanswered_brands("手机盒子里有充电器吗 我家里全是苹果的线", brands, box) == []
+    assert unanswered_brands("my old man uses a samsung, is there a charger in the box", brands, box) == []
+    assert unanswered_brands("pixel 9 camera vs the 14 pro, which wins", brands, box) == ["pixel"]
+    assert unanswered_brands("samsung s25 or the 14, which one wins", brands, box) == ["samsung"]
+    assert unanswered_brands("苹果的充电器能给14快充吗", brands, box) == ["苹果"]

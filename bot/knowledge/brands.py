@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, List, Mapping, Optional, Sequence
 
+from bot.knowledge.answering import asks_question
+from bot.knowledge.multi import message_pieces
+
 __all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith"]
 
 
@@ -41,6 +44,21 @@ def _comes_from(text: str, brand: str) -> bool:
     return all(_COMES_FROM.search(text[max(0, m.start() - 24): m.start()]) for m in _pattern(brand).finditer(text))
 
 
+# A brand said only in a piece that neither asks nor compares, beside a piece that asks ("包装盒里带不带充电头啊 家里的都是
+# 苹果的", "my wife has a samsung, does the band 9 show whatsapp messages"), is the user's situation, not the question.
+_COMPARES = re.compile(r"\bvs\.?|\bor\b|或者|\bversus\b|\bcompar\w*|\bbetter\b|\bworse\b|\bthan\b|比|对比|还是|区别|差别|哪个|哪款",
+                       re.IGNORECASE)
+
+
+def _said_aside(text: str, brand: str) -> bool:
+    pieces = message_pieces(text)
+    asking = [p for p in pieces if asks_question(p)]
+    if len(pieces) < 2 or not asking:
+        return False
+    said = [p for p in pieces if _pattern(brand).search(p)]
+    return bool(said) and not any(asks_question(p) or _COMPARES.search(p) for p in said)
+
+
 # Where the brand stands in the message (start, end) -> whether it is only the device our product is used with
 UsedWith = Callable[[int, int], bool]
 
@@ -48,7 +66,7 @@ UsedWith = Callable[[int, int], bool]
 def aside_brands(text: str, brands: Iterable[str], used_with: Optional[UsedWith] = None) -> List[str]:
     """The brands of `brands` that `text` names as what it asks about: not a brand the user comes from, and not one
     that is only the device our product is used with (`used_with`, bot.knowledge.roles: "charge my iPhone")."""
-    return [b for b in brands_named(text, brands) if not _comes_from(text, b)
+    return [b for b in brands_named(text, brands) if not _comes_from(text, b) and not _said_aside(text, b)
             and not (used_with is not None and all(used_with(*m.span()) for m in _pattern(b).finditer(text)))]
 
 

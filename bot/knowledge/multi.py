@@ -78,12 +78,17 @@ def _substantial(piece: str) -> bool:
     return len(re.findall(r"\w+", piece)) >= 3
 
 
+def message_pieces(text: str) -> List[str]:
+    """`text` cut into sentences and the pieces joined in them ("包装里带充电头吗 家里的都是苹果的" → both halves)."""
+    return [piece.strip() for sentence in _sentences((text or "").strip()) for piece in _JOINER.split(sentence)]
+
+
 def clauses(text: str) -> List[str]:
     """The clauses of `text` with enough words to stand alone ("更新到一半失败了 黑屏了咋办 急" → the first two), or []
     when it has fewer than two: the retriever asks them when it is unsure of a long message as a whole. In a
     question, one such clause among short ones is asked alone ("买手机送不送充电头 还是得另外掏钱"); in a statement
     ("I'm annoyed that my phone battery dies quickly and gets hot") it is the complaint, not a question."""
-    pieces = [piece.strip() for sentence in _sentences((text or "").strip()) for piece in _JOINER.split(sentence)]
+    pieces = message_pieces(text)
     out = [piece for piece in pieces if _substantial(piece)]
     alone = bool(out) and len([p for p in pieces if p]) >= 2 and asks_question(text)
     return out if len(out) >= 2 or alone else []
