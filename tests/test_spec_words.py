@@ -89,6 +89,8 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "粉色手环补货了通知我一下",  # a restock alert
     "will the pro get new colours",  # colours to come
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
+    "if i trade in my old pixel how much off the 14 pro",  # a trade-in: the FAQ's, not the price
+    "旧手机折价以后买14要多少钱",
     "does the band get really hot while charging",  # a fault
     "the light on the band keeps blinking",  # an indicator light, not lightness
     "band 9 screen wont light up anymore pls help",  # a fault: neither its weight nor its screen

@@ -49,6 +49,7 @@ from bot.handoff.rules import assess, config_path, load_config, turns_from_event
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
     ANSWER_ACTION,
+    FLOW_CONFIDENCE,
     GUARDED_FLOWS,
     SMALL_TALK,
     TASK_FLOWS,
@@ -163,7 +164,8 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
         return False  # "给你们提个意见 手环的抬腕亮屏太不灵敏了" is said, not asked: the band's screen size answers nothing
     if _exact_answer(result, text):
         return True
-    if intent != "out_of_scope" and (asks_question(text) or intent == "complain"):
+    # out of scope only as the NLU's weak guess ("installments possible? 12 months no interest?" at 0.32): a question
+    if (intent != "out_of_scope" or intent_confidence < FLOW_CONFIDENCE) and (asks_question(text) or intent == "complain"):
         return result.confidence >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
 

@@ -100,7 +100,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
-                    r"换新|换货|换个新|退换|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
+                    r"换新|换货|换个新|退换|以旧换新|折价|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|伤电池|伤不伤电池|对电池(?:有)?(?:伤害|影响|不好)|"
                     r"\b(?:hurt|damage|harm|kill|ruin)\w* (?:the |my )?batter(?:y|ies)\b|bad for (?:the |my )?battery|"
