@@ -356,6 +356,23 @@ def test_the_catalog_answers_a_question_read_as_a_guarded_flow() -> None:
     assert dispatcher.messages and "Millet Phone 14" in dispatcher.messages[0]["text"], dispatcher.messages
 
 
+def test_out_of_scope_as_a_weak_guess_does_not_hold_a_question_to_the_override_bar() -> None:
+    """A question the NLU only guesses is out of scope (below FLOW_CONFIDENCE) takes the usual answer threshold; said
+    surely out of scope, only an FAQ entry `override_threshold` sure answers it."""
+    from bot.actions.product import _clearly_answers
+    from bot.context import build_context
+
+    from dataclasses import replace
+
+    retriever = build_context().knowledge.retriever()
+    text = "12 month instalments possible? zero interest?"
+    result = retriever.ask(text, "en", "out_of_scope", 0.3)
+    assert result.outcome == "answer" and result.entry_id == "payment_methods", result
+    result = replace(result, confidence=0.65)  # between the answer threshold and the override bar
+    assert _clearly_answers(retriever, result, text, "out_of_scope", 0.3)
+    assert not _clearly_answers(retriever, result, text, "out_of_scope", 0.9)
+
+
 def _guarded_turn(text: str, confidence: float) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
