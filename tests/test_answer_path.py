@@ -359,10 +359,10 @@ def test_the_catalog_answers_a_question_read_as_a_guarded_flow() -> None:
 def test_out_of_scope_as_a_weak_guess_does_not_hold_a_question_to_the_override_bar() -> None:
     """A question the NLU only guesses is out of scope (below FLOW_CONFIDENCE) takes the usual answer threshold; said
     surely out of scope, only an FAQ entry `override_threshold` sure answers it."""
+    from dataclasses import replace
+
     from bot.actions.product import _clearly_answers
     from bot.context import build_context
-
-    from dataclasses import replace
 
     retriever = build_context().knowledge.retriever()
     text = "12 month instalments possible? zero interest?"
