@@ -65,6 +65,11 @@ def rule_of(text: str) -> Optional[Escalation]:
     ("退款两天了还没到账", "refund_late"), ("退货寄回去一周了 钱还没到", "refund_late"),
     # passed from one desk to the next
     ("售后和快递一直踢皮球", "anger"), ("妈的 又黑屏了", "anger"),
+    # a swollen battery said far from its name, a skin reaction; a person asked for as a question
+    ("the power bank was in my backpack all day and this morning it looks puffed up", "safety"),
+    ("wore the band overnight and it gave me a red itchy rash", "safety"), ("戴耳机耳朵过敏了 又红又痒", "safety"),
+    ("is there a real human on the other end?", "explicit_request"),
+    ("my refund went through but then got reversed", "refund_dispute"),
     # anger, shouting
     ("这就是欺诈消费者", "anger"), ("你们迟早倒闭", "anger"),
     ("you guys are crooks", "anger"), ("totally useless", "anger"), ("thanks for nothing", "anger"),
@@ -89,6 +94,7 @@ def test_everyday_wordings(text: str, rule: str) -> None:
     "wiped it back and forth still scratches", "an order shows up twice in my app list", "手环一点消息都没有提醒",
     "我收了两次短信验证码", "退款申请怎么取消", "can i cancel my refund request",
     "给爸妈的手机选哪款", "我妈的手机能升级吗", "how do i get my money back if i return it",
+    "got a rash of spam calls lately, can the 14 block them", "is the band strap hypoallergenic",
 ])
 def test_near_misses_stay_answers(text: str) -> None:
     found = rule_of(text)

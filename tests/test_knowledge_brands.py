@@ -56,3 +56,14 @@ def test_a_brand_said_beside_the_question_is_the_users_situation() -> None:
     assert unanswered_brands("pixel 9 camera vs the 14 pro, which wins", brands, box) == ["pixel"]
     assert unanswered_brands("samsung s25 or the 14, which one wins", brands, box) == ["samsung"]
     assert unanswered_brands("苹果的充电器能给14快充吗", brands, box) == ["苹果"]
+
+
+def test_a_model_named_after_another_brand_is_that_brands_word() -> None:
+    """"an old samsung s21": s21 is a word the KB never uses, but it is the brand's model, so the brands rule judges it,
+    not the rule for named things the KB lacks; a term of its own stays one."""
+    from bot.knowledge.brands import not_brand_terms
+
+    brands = ["samsung", "pixel"]
+    assert not_brand_terms("trade in my old samsung s21 for the 14?", ["s21"], brands) == []
+    assert not_brand_terms("does the pixel 9a charge on the power bank", ["9a", "pixel"], brands) == []
+    assert not_brand_terms("does the 14 support LDAC? i have a samsung", ["LDAC"], brands) == ["LDAC"]

@@ -75,6 +75,7 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("在雨里淋了一会儿 耳机还能用吗", "water_resistance"),  # water met by accident: the rating answers
     ("手环掉水池里了 捞起来还好使吗", "water_resistance"),
     ("spilled coffee on the band, is it ok", "water_resistance"),
+    ("耳机充满一次能一直听多久", "battery"),
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec
@@ -91,6 +92,11 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
     "if i trade in my old pixel how much off the 14 pro",  # a trade-in: the FAQ's, not the price
     "旧手机折价以后买14要多少钱",
+    "14pro可以投屏到投影仪吗",  # a feature of the screen, not its figure
+    "how do i cast the pro's screen to a chromecast",
+    "出厂那张膜质量咋样 要不要换",  # the film on it, not the screen
+    "电池不经用 有什么设置可以省点电",  # saving power: the FAQ's tips
+    "what warranty comes with the buds 5",  # the warranty, not what is in the box
     "does the band get really hot while charging",  # a fault
     "the light on the band keeps blinking",  # an indicator light, not lightness
     "band 9 screen wont light up anymore pls help",  # a fault: neither its weight nor its screen
@@ -151,6 +157,7 @@ def test_a_comparison_with_a_category_word_answers_both() -> None:
     ("what's in millet's range", "catalog:lineup"),
     ("how many models are there", "catalog:lineup"),
     ("you got any earbuds for the gym", "catalog:lineup:earbuds"),
+    ("do u sell any noise cancelling headphones", "catalog:lineup:earbuds"),
 ])
 def test_catalog_questions(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "en")
@@ -165,6 +172,7 @@ def test_catalog_questions(question: str, entry: str) -> None:
     ("你们有哪些系列的产品", "catalog:lineup"),
     ("想给儿子买个充电宝 你们有吗", "catalog:lineup:power_bank"),  # the kind, then whether we have it
     ("耳机的话 你们一共出了几款", "catalog:lineup:earbuds"),
+    ("你们有出充电宝的吗", "catalog:lineup:power_bank"),
 ])
 def test_catalog_questions_zh(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "zh")

@@ -253,6 +253,9 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     # two identities to link ("怎么修改账号密码", "一个账号最多能买几台" link none)
     "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|telegram|微信|wechat|"
                      r"\blink\w*|\bconnect\w*|\bmerge\w*|\bsync\w*|\bbind\w*|\bpair\w*|\bboth me\b|\bsame (?:person|account)\b",
+    # an order or an identity to verify ("can i get my name engraved on the power bank" verifies nothing)
+    "verify_order": r"单|验证|核实|核验|手机号|验证码|账号|证明|\border\w*|\bverif\w*|\bcode\b|\bprove\b|\bphone\b|\baccount\b|"
+                    r"\blogin\b|\bidentity\b|\bpurchase\b|\bplaced\b|\bmine\b",
     # an order to cancel ("how do i cancel my millet cloud subscription" cancels none)
     "cancel_order": r"订单|单|买|购|付|拍|发货|(?:帮|给|替)我取消|\border\w*|\bpurchase\w*|\bbought\b|\bbuy\b|\bit\b|\bpayment\b|"
                     r"[a-z]?\d{6,}",

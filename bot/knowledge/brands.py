@@ -19,7 +19,7 @@ from typing import Callable, Iterable, List, Mapping, Optional, Sequence
 from bot.knowledge.answering import asks_question
 from bot.knowledge.multi import message_pieces
 
-__all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith"]
+__all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith", "not_brand_terms"]
 
 
 def _pattern(brand: str) -> "re.Pattern[str]":
@@ -31,6 +31,15 @@ def _pattern(brand: str) -> "re.Pattern[str]":
 def brands_named(text: str, brands: Iterable[str]) -> List[str]:
     """The brands of `brands` that `text` names, in the list's order."""
     return [b for b in brands if b and _pattern(b).search(text or "")]
+
+
+def not_brand_terms(text: str, terms: Iterable[str], brands: Iterable[str]) -> List[str]:
+    """`terms` (words the knowledge base never uses) less another brand's name and the model named right after it
+    ("an old samsung s21": s21 is theirs, the brands rule judges it)."""
+    brands = [b for b in brands if b]
+    named = brands_named(text, brands)
+    return [t for t in terms if t.lower() not in brands and not any(
+        re.search(rf"{re.escape(b)}\W*{re.escape(t)}(?![A-Za-z0-9])", text, re.IGNORECASE) for b in named)]
 
 
 # A brand the user comes from is where they stand, not what they ask about ("我之前一直用的vivo … 保修期到底多长",

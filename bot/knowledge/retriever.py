@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, unpriced_parts
-from bot.knowledge.brands import aside_brands, unanswered_brands
+from bot.knowledge.brands import aside_brands, not_brand_terms, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
@@ -175,8 +175,8 @@ class Retriever:
         rephrase = result.outcome != "answer" and not result.unknown_products and not turned_away
         if rephrase and lang == "en" and asks_question(question):
             result = self._without_names(question, lang, result, intent, intent_confidence)
-        if rephrase and result.outcome != "answer" and result.candidates and not [
-                t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]:
+        if rephrase and result.outcome != "answer" and result.candidates and not not_brand_terms(
+                question, unknown_terms(question, self._vocabulary), self.answering.other_brands):
             # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
             result = self._by_clause(question, lang, result)
         unheld = unheld_spec(question)
@@ -370,7 +370,7 @@ class Retriever:
             return replace(base, near_miss=example,
                            reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
         # another brand is the brands rule's to judge (_other_brand): "耳机连vivo手机能用吗" is about the earbuds
-        unknown = [t for t in unknown_terms(question, self._vocabulary) if t.lower() not in self.answering.other_brands]
+        unknown = not_brand_terms(question, unknown_terms(question, self._vocabulary), self.answering.other_brands)
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions
             return replace(base, outcome="unsure", reason=(f"confidence {conf:.2f} below {self.config.sure_threshold}, "

@@ -74,6 +74,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
+                    r"投屏|屏幕镜像|熄屏|息屏|分屏|截屏|录屏|\bmirror(?:ing)?\b|\bcast(?:ing)?\b|\bscreen ?(?:shots?|record\w*|mirror\w*)|\bsplit[- ]?screen\b|"
+                    r"(?<![薄])膜|省(?:点|些|一点)?电|"
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|"
                     # whether it may be carried, not a figure: "充电宝20000毫安能带上高铁吗", "is the 20000mah ok in carry on"
                     # (a trip as the context of how long it lasts stays the battery: "坐高铁六个钟 耳机电够听一路吗")
@@ -212,7 +214,7 @@ _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|
                     r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
                     r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次|"
                     # "一次充满 手环续航几天", "充满一次电 耳机能听几个小时": how long a full charge lasts
-                    r"(?:充满|一次充满|充一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
+                    r"(?:充满|一次充满|充一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:连着|一直|连续)?(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
 _SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸|大不大|小不小|(?<=[0-9a-z])\s?多大(?=\s|$|[啊呀呢吗哦？?，,!！。])|"
                    r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b", re.IGNORECASE)
@@ -299,13 +301,16 @@ def _asks_stock(text: str) -> bool:
             and not any(pat.search(text) for pat in _PATTERNS.values()))
 
 
+_WARRANTY = re.compile(r"\bwarrant(?:y|ies)\b|\bguarantee\w*|保修|质保|保固", re.IGNORECASE)  # "what warranty comes with it"
+
+
 def detect_spec(question: str) -> Optional[str]:
     """The spec a question asks about, or None (no keyword, or a how-to question); "stock" for whether it is in stock
     now, "in_box" for what comes in the box."""
     text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
     if _asks_stock(text):
         return "stock"
-    if _IN_BOX.search(text) and not _BOX_MISSING.search(text):
+    if _IN_BOX.search(text) and not _BOX_MISSING.search(text) and not _WARRANTY.search(text):
         return "in_box"
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
