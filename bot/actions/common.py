@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Text
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Text
 
 from rasa_sdk import Tracker
 
 from bot.dates import format_date  # re-exported: the actions take it from here (it lives below bot.memory too)
 from bot.language import user_language
 
-__all__ = ["tracker_language", "platform_language", "format_date", "turns", "bot_responses", "ran_this_turn"]
+__all__ = ["tracker_language", "platform_language", "format_date", "turns", "bot_responses", "ran_this_turn", "this_turn"]
 
 _TURN_BOUNDARIES = ("restart", "session_started")
 
@@ -55,11 +55,16 @@ def bot_responses(events: Iterable[Dict[Text, Any]]) -> List[Text]:
     return names
 
 
-def ran_this_turn(tracker: Tracker, action: Text) -> bool:
-    """Whether `action` already ran since the user's latest message (it handed the turn on)."""
+def this_turn(tracker: Tracker, test: Callable[[Dict[Text, Any]], bool]) -> bool:
+    """Whether an event since the user's latest message passes `test`."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "action" and event.get("name") == action:
+        if test(event):
             return True
     return False
+
+
+def ran_this_turn(tracker: Tracker, action: Text) -> bool:
+    """Whether `action` already ran since the user's latest message (it handed the turn on)."""
+    return this_turn(tracker, lambda e: e.get("event") == "action" and e.get("name") == action)

@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions._context import WithContext
 from bot.actions._offer_slot import pending_offer
-from bot.actions.common import tracker_language
+from bot.actions.common import this_turn, tracker_language
 from bot.actions.orders import find_own_order
 from bot.knowledge.answering import asks_question, is_request
 from bot.orders import Order, normalise_order_number
@@ -95,12 +95,7 @@ def recent_text(tracker: Tracker, form: str) -> List[str]:
 def said_this_turn(tracker: Tracker, responses: Tuple[str, ...]) -> bool:
     """Whether the bot sent one of `responses` since the user's latest message (e.g. the validation's own
     follow-up question, so the form's ask action need not ask again)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in responses:
-            return True
-    return False
+    return this_turn(tracker, lambda e: e.get("event") == "bot" and (e.get("metadata") or {}).get("utter_action") in responses)
 
 
 class OrderTaskValidation(WithContext, FormValidationAction, ABC):
