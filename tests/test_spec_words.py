@@ -93,6 +93,9 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "if i trade in my old pixel how much off the 14 pro",  # a trade-in: the FAQ's, not the price
     "旧手机折价以后买14要多少钱",
     "14pro可以投屏到投影仪吗",  # a feature of the screen, not its figure
+    "拼多多上14才卖3599 你们能便宜点吗",  # a price to be matched or lowered: no figure answers it
+    "would you price match amazon on the buds 5",
+    "can you do 3500 for the 14",
     "how do i cast the pro's screen to a chromecast",
     "出厂那张膜质量咋样 要不要换",  # the film on it, not the screen
     "电池不经用 有什么设置可以省点电",  # saving power: the FAQ's tips
@@ -114,6 +117,10 @@ def test_not_a_figure_although_a_spec_word_is_named(question: str) -> None:
     ("14的前置多少像素", "前置多少像素"),
     ("what are the 14 pro's dimensions", "dimensions"),
     ("14是曲面屏还是直屏", "曲面"),
+    ("pro前摄几个像素", "前摄几个像素"),
+    ("whats the selfie camera mp on the 14", "selfie camera mp"),
+    ("14录视频支持120fps吗", "fps"),
+    ("pro能拍慢动作不", "慢动作"),
 ])
 def test_figures_the_data_does_not_hold(question: str, word: str) -> None:
     assert unheld_spec(question) == word

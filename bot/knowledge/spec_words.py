@@ -74,6 +74,9 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
+                    # a price to be lowered or matched ("京东才卖4699 能便宜点吗", "can u match that price"): no figure answers it
+                    r"(?:能|可以|再)便宜(?:点|些|一点)(?:吗|不|嘛|么|呗)?|\bprice[- ]?match\w*|\bmatch (?:that|the|their|this|jd'?s?|amazon'?s?) price\b|"
+                    r"\bcan (?:u|you) (?:do|go) (?:¥|rmb ?)?\d{3,}|(?:京东|淘宝|拼多多|天猫|jd|taobao|pdd|amazon)[^，。？?！!]{0,12}(?:才卖|只要|只卖|便宜|cheaper)|"
                     r"投屏|屏幕镜像|熄屏|息屏|分屏|截屏|录屏|\bmirror(?:ing)?\b|\bcast(?:ing)?\b|\bscreen ?(?:shots?|record\w*|mirror\w*)|\bsplit[- ]?screen\b|"
                     r"(?<![薄])膜|省(?:点|些|一点)?电|"
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|"
@@ -141,7 +144,10 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
                       r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|"
-                      r"(?:前置|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)\w{0,8}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
+                      r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
+                      # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale
+                      r"慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)|"
+                      r"\bclock when the screen is off\b|体重秤|体脂秤|smart scale|"
                       r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
