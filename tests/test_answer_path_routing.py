@@ -32,6 +32,13 @@ def test_a_stock_question_goes_to_the_answer_not_the_restock_form(text: str) -> 
     assert _decide(text, "restock_alert", 0.95) == "action_answer_product"
 
 
+def test_an_update_that_is_available_awaits_no_stock() -> None:
+    from bot.knowledge.answering import lacks_flow_words
+
+    assert lacks_flow_words("restock_alert", "got an update available popup, where do i install it")
+    assert not lacks_flow_words("restock_alert", "is the pink band available again")
+
+
 @pytest.mark.parametrize("text", ["到货了通知我一声", "有货了提醒我", "pro到货了跟我说一声", "ping me when the band is back",
                                   "notify me when it restocks", "let me know when the 14 pro is back in stock",
                                   "add me to the waitlist for the pro", "hmu when the buds restock", "/restock_alert"])

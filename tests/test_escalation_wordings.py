@@ -70,6 +70,7 @@ def rule_of(text: str) -> Optional[Escalation]:
     ("wore the band overnight and it gave me a red itchy rash", "safety"), ("戴耳机耳朵过敏了 又红又痒", "safety"),
     ("is there a real human on the other end?", "explicit_request"),
     ("my refund went through but then got reversed", "refund_dispute"),
+    ("felt a small shock from the cable this morning", "safety"), ("售后态度太差了", "anger"),
     # anger, shouting
     ("这就是欺诈消费者", "anger"), ("你们迟早倒闭", "anger"),
     ("you guys are crooks", "anger"), ("totally useless", "anger"), ("thanks for nothing", "anger"),
@@ -95,6 +96,7 @@ def test_everyday_wordings(text: str, rule: str) -> None:
     "我收了两次短信验证码", "退款申请怎么取消", "can i cancel my refund request",
     "给爸妈的手机选哪款", "我妈的手机能升级吗", "how do i get my money back if i return it",
     "got a rash of spam calls lately, can the 14 block them", "is the band strap hypoallergenic",
+    "这手机续航太差了 有办法吗",  # the battery, not the service
 ])
 def test_near_misses_stay_answers(text: str) -> None:
     found = rule_of(text)

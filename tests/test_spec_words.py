@@ -76,6 +76,8 @@ def test_a_variant_or_setting_yields_to_the_spec_asked(question: str, spec: str)
     ("手环掉水池里了 捞起来还好使吗", "water_resistance"),
     ("spilled coffee on the band, is it ok", "water_resistance"),
     ("耳机充满一次能一直听多久", "battery"),
+    ("充电宝充满以后能给14充满几回", "battery"),  # how many phone charges a full power bank gives
+    ("do the buds stop the music when i take them out", None),  # no release date
 ])
 def test_colloquial_spec_words(question: str, spec: str) -> None:
     assert detect_spec(question) == spec
@@ -96,6 +98,8 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "拼多多上14才卖3599 你们能便宜点吗",  # a price to be matched or lowered: no figure answers it
     "would you price match amazon on the buds 5",
     "can you do 3500 for the 14",
+    "can i add storage to the 14 later with a card",  # a card slot: the FAQ's
+    "is there a tempered glass for the pro and how much",
     "how do i cast the pro's screen to a chromecast",
     "出厂那张膜质量咋样 要不要换",  # the film on it, not the screen
     "电池不经用 有什么设置可以省点电",  # saving power: the FAQ's tips
@@ -121,6 +125,7 @@ def test_not_a_figure_although_a_spec_word_is_named(question: str) -> None:
     ("whats the selfie camera mp on the 14", "selfie camera mp"),
     ("14录视频支持120fps吗", "fps"),
     ("pro能拍慢动作不", "慢动作"),
+    ("14屏幕pwm调光多少hz", "pwm"),
 ])
 def test_figures_the_data_does_not_hold(question: str, word: str) -> None:
     assert unheld_spec(question) == word
@@ -165,6 +170,8 @@ def test_a_comparison_with_a_category_word_answers_both() -> None:
     ("how many models are there", "catalog:lineup"),
     ("you got any earbuds for the gym", "catalog:lineup:earbuds"),
     ("do u sell any noise cancelling headphones", "catalog:lineup:earbuds"),
+    ("do you make smart bands", "catalog:lineup:band"),
+    ("show me the whole lineup", "catalog:lineup"),
 ])
 def test_catalog_questions(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "en")
@@ -180,6 +187,7 @@ def test_catalog_questions(question: str, entry: str) -> None:
     ("想给儿子买个充电宝 你们有吗", "catalog:lineup:power_bank"),  # the kind, then whether we have it
     ("耳机的话 你们一共出了几款", "catalog:lineup:earbuds"),
     ("你们有出充电宝的吗", "catalog:lineup:power_bank"),
+    ("耳机现在有几款 想送朋友", "catalog:lineup:earbuds"),
 ])
 def test_catalog_questions_zh(question: str, entry: str) -> None:
     found = answer_catalog(KB.products, question, [], "zh")

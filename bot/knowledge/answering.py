@@ -248,7 +248,7 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
                      r"\bwho (?:are|r) (?:you|u)\b|\bwhat are (?:you|u)\b|\b(?:your|ur) name\b|\byou a\b",
     # what a restock alert is about (stock), not the words of being told ("notify me when the battery is full",
     # "do u have a fraud alert feature": no product is awaited)
-    "restock_alert": r"货|库存|断货|卖完|售罄|候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|\bavailab\w*|"
+    "restock_alert": r"货|库存|断货|卖完|售罄|候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|(?<!update )(?<!updates )\bavailab\w*|"
                      r"\bsold out\b|\bwait ?-?list\b|\bwaiting list\b|\b(?:have|has|get|got) (?:it|them|one|some)(?: in)? again\b",
     # two identities to link ("怎么修改账号密码", "一个账号最多能买几台" link none)
     "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|telegram|微信|wechat|"

@@ -52,10 +52,10 @@ _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an a
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:good|cheap|decent|wireless|bluetooth|new|sports?|running|noise[- ]cancell?ing) )*{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:good|cheap|decent|wireless|bluetooth|new|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
     rf"^(?:(?:you |u )?(?:got|have) )?any (?:good |other |cheap |decent |wireless |bluetooth |new )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
-    rf"\b(?:your|the) (?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
+    rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|(?:你们|你家|你们家|米粒)(?:一共|总共)?(?:出了|有|卖)(?:几款|哪几款|几种|哪几种)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]))|"
     # "闺女想要个运动手环 你们有吗": the kind, then whether we have it
@@ -64,7 +64,7 @@ _ASKS_RANGE = re.compile(
     rf"有(?:做|卖|出)[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}{_NOT_A_PART}的?(?:吗|嘛|么|没有?)|"
     # ends there or names the range ("手机有哪几款可以选"); "耳机有几个颜色", "充电宝有几个口" ask about one product
     rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
-    r"(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列))|"
+    r"(?=\s|$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列)|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}{_NOT_A_PART}|"
     rf"有没有[^，。？?！!\s]{{0,8}}(?:产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
     # "想买个运动手环 你们有啥", "有啥适合老人用的手机吗", "which of your products is good for running": what to pick

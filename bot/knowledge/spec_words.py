@@ -58,7 +58,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
                      r"(?:什么|啥|哪|几)(?:时候|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|(?:今年|去年|前年|这个月|上个月)才?(?:出|发布|上市)的?|"
-                     r"\bwhen(?:'?s| is| was| did)? (?:\w+ ){1,4}out\b(?! of)|"
+                     r"\bwhen(?:'?s| is| was| did)? (?!i |you |u |we )(?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
                      r"最新款|新出的|新款吗|\bhow new\b|\b(?:the )?(?:latest|newest) (?:model|version|one)\b|\bannounce[ds]?\b|\bhow old is\b|\bbeen out\b"),
     "storage": (r"storage|\bgigs?\b|gigabytes?|(?<![a-z])gb(?![a-z])|\btb\b|(?<![\d.])(?:16|32|64|128|256|512|1024)\s?gb?(?![a-z])|\d{2,4}\s?gb(?![a-z])|\d\s?tb?(?![a-z])|memory|"
@@ -72,7 +72,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|(?<!\bi )\bdrain|\bfix\b|"
                     r"\bbroken\b|\bnot working\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
-                    r"\bphone cases?\b|\bscreen protectors?\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
+                    r"\bphone cases?\b|\bscreen protect(?:ors?|ion)\b|\b(?:tempered|official) glass\b|\bwith (?:a |an )?card\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
                     # a price to be lowered or matched ("京东才卖4699 能便宜点吗", "can u match that price"): no figure answers it
                     r"(?:能|可以|再)便宜(?:点|些|一点)(?:吗|不|嘛|么|呗)?|\bprice[- ]?match\w*|\bmatch (?:that|the|their|this|jd'?s?|amazon'?s?) price\b|"
@@ -146,7 +146,7 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"运行内存|运存|"
                       r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
                       # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale
-                      r"慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)|"
+                      r"(?<![a-z])pwm(?![a-z])|调光|\bdimming\b|慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)|"
                       r"\bclock when the screen is off\b|体重秤|体脂秤|smart scale|"
                       r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
@@ -218,7 +218,7 @@ def unheld_spec(question: str) -> Optional[str]:
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
                     r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
-                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次|"
+                    r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次|能给[^，。？?！!]{0,6}?[充冲]满?(?:几|多少)[次回遍]|"
                     # "一次充满 手环续航几天", "充满一次电 耳机能听几个小时": how long a full charge lasts
                     r"(?:充满|一次充满|充一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:连着|一直|连续)?(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
