@@ -46,15 +46,16 @@ _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|ta
                        r"头显|眼镜|扫地机|吸尘器|电饭煲|空气炸锅|冰箱|空调|洗衣机|显示器|键盘|鼠标|打印机|游戏机|电动牙刷|剃须刀|吹风机")
 _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
              r"power ?banks|portable chargers|stuff|things)")
+_KIND_WORDS_EN = "good|cheap|decent|wireless|bluetooth|new"  # what kind of a category ("any cheap wireless earbuds")
 _NOUNS_ZH = rf"(?:型号|款式|款|产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)"
 _ONE_EN = r"(?:phone|smartphone|band|fitness tracker|pair of earbuds|earbud|earphone|headphone|power bank|product|model|device)"
 _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an accessory, not the range
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:good|cheap|decent|wireless|bluetooth|new|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
-    rf"^(?:(?:you |u )?(?:got|have) )?any (?:good |other |cheap |decent |wireless |bluetooth |new )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
+    rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
     rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
     rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|(?:你们|你家|你们家|米粒)(?:一共|总共)?(?:出了|有|卖)(?:几款|哪几款|几种|哪几种)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]))|"

@@ -69,6 +69,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
              r"(?:啥|什么)\s?u(?![a-z])"),
 }
 # How-to and troubleshooting questions belong to the FAQ even when they name a spec.
+# The warranty named ("warranty on the battery?", "what warranty comes with it"): never a figure, nor what is in the box
+_WARRANTY_WORDS = r"\bwarrant(?:y|ies)\b|\bguarantee\w*|保修|质保"
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|(?<!\bi )\bdrain|\bfix\b|"
                     r"\bbroken\b|\bnot working\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
@@ -105,7 +107,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
-                    r"换新|换货|换个新|退换|以旧换新|折价|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|\bwarrant(?:y|ies)\b|\bguarantee\w*|\bcovered\b|保修|质保|保内|过保|"
+                    r"换新|换货|换个新|退换|以旧换新|折价|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|伤电池|伤不伤电池|对电池(?:有)?(?:伤害|影响|不好)|"
                     r"\b(?:hurt|damage|harm|kill|ruin)\w* (?:the |my )?batter(?:y|ies)\b|bad for (?:the |my )?battery|"
@@ -307,7 +309,7 @@ def _asks_stock(text: str) -> bool:
             and not any(pat.search(text) for pat in _PATTERNS.values()))
 
 
-_WARRANTY = re.compile(r"\bwarrant(?:y|ies)\b|\bguarantee\w*|保修|质保|保固", re.IGNORECASE)  # "what warranty comes with it"
+_WARRANTY = re.compile(_WARRANTY_WORDS + "|保固", re.IGNORECASE)
 
 
 def detect_spec(question: str) -> Optional[str]:
