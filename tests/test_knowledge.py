@@ -260,7 +260,8 @@ def test_unsure_answer_naming_a_thing_the_kb_lacks_is_not_given(retriever) -> No
         known = retriever.ask("耳机支持降噪吗")
     finally:
         retriever.config = config
-    assert lacking.outcome == "unsure" and "aptX" in lacking.reason, lacking.record()
+    # refused by this rule, or before it by an out-of-scope example ("耳机支持哪些音频编码") near the entry chosen
+    assert lacking.outcome == "unsure" and ("aptX" in lacking.reason or lacking.near_miss), lacking.record()
     assert known.outcome == "answer", known.record()
 
 
@@ -307,9 +308,17 @@ def test_a_clear_leader_in_the_did_you_mean_band_is_answered_saying_so(retriever
 @pytest.mark.parametrize("question, entry", [("更新到一半失败了 黑屏了咋办 急", "os_update_failed")])
 def test_a_long_message_is_answered_by_the_clause_both_rankings_agree_on(retriever, question: str,  # type: ignore[no-untyped-def]
                                                                         entry: str) -> None:
+    import dataclasses
+
+    from bot.knowledge.retriever import Retriever
+
     result = retriever.ask(question)
-    assert result.outcome == "answer" and result.entry_id == entry, result.record()
-    assert "clause" in result.reason
+    assert result.outcome == "answer" and result.entry_id == entry, result.record()  # the entry model: as a whole
+    # without the entry model the whole message is not sure, and a clause answers it
+    plain = Retriever(retriever.kb, retriever.index, retriever.encoder,
+                      dataclasses.replace(retriever.config, entry_model_weight=0.0))
+    result = plain.ask(question)
+    assert result.outcome == "answer" and result.entry_id == entry and "clause" in result.reason, result.record()
 
 
 def test_a_clause_never_answers_what_the_message_names_and_the_kb_does_not(retriever) -> None:  # type: ignore[no-untyped-def]

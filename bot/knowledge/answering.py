@@ -19,11 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+import numpy as np
 import yaml
 
 from bot.errors import ConfigError
+from bot.knowledge._arrays import Floats
 from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
 
@@ -162,6 +164,13 @@ class AnsweringConfig:
 
     def topic(self, intent: Optional[str]) -> Optional[Topic]:
         return self.topics.get(intent or "")
+
+    def topic_prior(self, intent: Optional[str], confidence: float, entry_tags: Sequence[Set[str]]) -> Floats:
+        """Per entry, `topic_boost` times the intent's confidence for the entries tagged with the intent's topic."""
+        topic = self.topic(intent)
+        wanted = set(topic.tags) if topic is not None else set()
+        weight = self.topic_boost * max(0.0, min(1.0, confidence))
+        return np.asarray([weight if tags & wanted else 0.0 for tags in entry_tags], np.float32)
 
 
 def _number(path: Path, name: str, value: Any, low: float, high: float) -> float:

@@ -37,6 +37,10 @@ class RetrieverConfig:
     ann_kind: str = "ivf"
     reload_check_seconds: float = 3.0
     answer_mix: float = 0.35
+    entry_model_weight: float = 6.0
+    """z-units added to the ranking per unit of the entry model's score (0: off; bot/knowledge/entry_model.py)."""
+    entry_model_alpha: float = 1.0
+    """The entry model's ridge penalty."""
     weights: Dict[str, Dict[str, float]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()})
 
 

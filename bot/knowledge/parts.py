@@ -39,6 +39,13 @@ def _repeats(earlier: Result, later: Result) -> bool:
     return len(first) >= 8 and first in (earlier.text or "")
 
 
+def _same_topic(r: "Retriever", earlier: Result, later: Result) -> bool:
+    """Two FAQ entries that share a tag (shipping, returns, …): an ellipsis answered by the second is the first's."""
+    tags = [set(r._docs[e].meta.get("tags") or []) if e in r._docs else set()
+            for e in (earlier.entry_id, later.entry_id)]
+    return later.outcome == "answer" and bool(tags[0] & tags[1])
+
+
 def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result:
     """A long message the ranking is unsure of as a whole ("更新到一半失败了 黑屏了咋办 急"): the most confident
     answer (hedged included) one of its clauses gets, when it is an FAQ entry among the whole message's best
@@ -180,7 +187,9 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
             alone = r.ask(part, lang, intent, intent_confidence)
             if alone.outcome == "answer" and (result.outcome != "answer" or alone.confidence > result.confidence):
                 result = alone
-        if result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
+        if elliptic and without_topic(part) and answers and _same_topic(r, answers[-1], result):
+            folded = True  # "do you deliver to macau and how long does it take": the international entry says how long
+        elif result.outcome == "answer" and not any(_repeats(a, result) for a in answers):
             result.reason = f"part {at + 1} of a message with {len(parts)} questions: {result.reason}"
             answers.append(result)
         elif elliptic and without_topic(part):

@@ -7,9 +7,8 @@ thresholds in `knowledge/config.yml`:
 - "suggest": a close call; `candidates` holds 2-3 entries for "did you mean …?";
 - "unsure": nothing fits well enough, or the question names a product we do not have.
 
-Confidence is calibrated on the knowledge base itself when the index is built: every phrasing
-is asked against the others (its own entry kept, then removed), and a logistic regression
-maps (top score, margin, raw dense and lexical similarity) to "the top entry is right".
+The ranking fuses nearest phrasings, answers and words with a model fitted on all phrasings (`entry_model.py`);
+its confidence is calibrated on the knowledge base itself (`calibration.py`: every phrasing asked of the rest).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from bot.knowledge.calibration import (
 )
 from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
 from bot.knowledge.config import RetrieverConfig
+from bot.knowledge.entry_model import SURE, EntryModel
 from bot.knowledge.facts import fact_docs, render_fact
 from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.homophones import HomophoneFixer
@@ -101,8 +101,13 @@ class Retriever:
         # "账号密码忘了": no entry answers it (bot/knowledge/out_of_scope.py)
         self.out_of_scope = OutOfScope.fit(index, encoder, {lang: [*qs, *kb.near_misses.get(lang, [])]
                                                             for lang, qs in kb.out_of_scope.items()})
+        # "我两个号…能同时插上用吗": a model fitted on all phrasings of an entry at once (bot/knowledge/entry_model.py)
+        unanswered = [*negatives, *(q for qs in kb.near_misses.values() for q in qs)]
+        self.entry_model = EntryModel.fit(index, unanswered, encoder.encode(unanswered) if unanswered else None,
+                                          config.entry_model_weight, config.entry_model_alpha) if (
+            config.entry_model_weight > 0) else None
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked,
-                                          extra=self.pairs.boost if self.pairs else None)
+                                          extra=self.pairs.boost if self.pairs else None, model=self.entry_model)
 
     @property
     def fingerprint(self) -> str:
@@ -139,14 +144,6 @@ class Retriever:
                           kind=kind, products=products, reason=reason)
         return Result(outcome="answer", language=language, confidence=1.0, entry_id=e.id,
                       text=e.answer.get(language) or e.answer.get("en"), reason=reason, offer=e.offer)
-
-    def _topic_prior(self, intent: Optional[str], intent_confidence: float) -> Floats:
-        topic = self.answering.topic(intent)
-        if topic is None or not topic.tags:
-            return np.zeros(len(self._entry_tags), np.float32)
-        weight = self.answering.topic_boost * max(0.0, min(1.0, intent_confidence))
-        tags = set(topic.tags)
-        return np.asarray([weight if entry_tags & tags else 0.0 for entry_tags in self._entry_tags], np.float32)
 
     def question_label(self, entry_id: str, language: str) -> str:
         e = self.kb.faq.get(entry_id)
@@ -351,11 +348,17 @@ class Retriever:
         fused = self.index.fuse(feats, _langs([question]))[0]
         if self.pairs is not None:
             fused = fused + self.pairs.boost([question], q_vec)[0]
-        scores = self._adjust(fused, mentions)
-        scores = scores + self._topic_prior(intent, intent_confidence)
+        model = self.entry_model
+        fitted = model.scores([question], q_vec) if model is not None else None
+        boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
+        scores = self._adjust(fused + boost, mentions) + self.answering.topic_prior(intent, intent_confidence,
+                                                                                    self._entry_tags)
         order = np.argsort(-scores)
-        x = _calib_features(scores[None, :], feats["dense_q"], feats["lex_q"])
-        conf = float(self.calibrator(x, _langs([question])[0])[0])
+        # a spec or catalog fact at the top is judged without the model (bot.knowledge.calibration.Calibrator)
+        faq_top = fitted is None or self._docs[self.index.ids[order[0]]].meta.get("kind", "faq") == "faq"
+        x = _calib_features((scores if faq_top else scores - boost)[None, :], feats["dense_q"], feats["lex_q"],
+                            fitted if faq_top else None, top=order[:1])
+        conf = float(self.calibrator(x, _langs([question])[0], model=faq_top)[0])
         cands = []
         for rank, i in enumerate(order[: max(self.config.suggest_max, 1)]):
             # a candidate's own confidence: the calibrated top confidence scaled by its score gap
@@ -366,7 +369,7 @@ class Retriever:
         base = Result(outcome="unsure", language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known,
                       candidates=cands, kind=kind)
         example = self.out_of_scope.nearer(question, q_vec[0], int(order[0]))
-        if example is not None:
+        if example is not None and (fitted is None or fitted[0, order[0]] < SURE):  # the model learned the examples
             return replace(base, near_miss=example,
                            reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
         # another brand is the brands rule's to judge (_other_brand): "耳机连vivo手机能用吗" is about the earbuds
