@@ -88,4 +88,9 @@ def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_text
     if not named:
         return []
     known = " ".join(entry_texts)
-    return [b for b in named if not any(_pattern(w).search(known) for w in (b, *brands[b]))]
+    # compared with ours ("你们和苹果比哪个好"), no entry answers it, even one that mentions the brand ("能连苹果手机吗")
+    return [b for b in named if _compared(text, b) or not any(_pattern(w).search(known) for w in (b, *brands[b]))]
+
+
+def _compared(text: str, brand: str) -> bool:
+    return any(_pattern(brand).search(p) and _COMPARES.search(p) for p in message_pieces(text))
