@@ -161,6 +161,26 @@ def test_no_code_or_no_link_word_leaves_it_to_the_nlu(setup: Any, text: str) -> 
     assert predict(setup, [listen(), user(text, "link_identity", 0.95)]) == ""
 
 
+@pytest.mark.parametrize("text", ["求个F码 米粒14pro的", "给我整一个 f码", "pls gimme an fcode for the next drop",
+                                  "can i get an F-code for the band 9 launch", "any f codes left?"])
+@pytest.mark.parametrize("intent", ["ask_product", "nlu_fallback", "request_fcode", "suggest_feature"])
+def test_an_fcode_asked_for_by_name_gets_the_fcode_flow_whatever_the_nlu_says(setup: Any, text: str,
+                                                                               intent: str) -> None:
+    """No KB entry is about F-codes and the NLU reads some such requests as product questions: the name decides."""
+    assert predict(setup, [listen(), user(text, intent, 0.9)]) == "action_grant_fcode"
+    assert predict(setup, [listen(), user(text, intent), rasa_events.ActionExecuted("action_grant_fcode")]) == \
+        "action_listen"
+
+
+@pytest.mark.parametrize("text", ["F码是什么", "what is an f-code", "promo code for my first order?", "求个优惠码"])
+def test_what_an_fcode_is_or_another_code_is_left_to_the_nlu(setup: Any, text: str) -> None:
+    assert predict(setup, [listen(), user(text, "request_fcode", 0.95)]) == ""
+
+
+def test_an_fcode_with_anger_or_a_person_asked_for_goes_to_a_person(setup: Any) -> None:
+    assert predict(setup, [listen(), user("F码 转人工", "human_handoff")]) == "action_handoff"
+
+
 def test_a_link_code_with_a_safety_word_still_goes_to_a_person(setup: Any) -> None:
     assert predict(setup, [listen(), user("link 7KQ4M-9XDPH my phone is smoking", "link_identity")]) == "action_handoff"
 

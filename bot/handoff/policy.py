@@ -6,7 +6,8 @@ It also routes a typed rating ("4", "五星", "⭐⭐⭐") that answers `action_
 `csat` intent) is stored when the NLU is at least `RATING_SURE` of it; less sure, the rules decide first.
 In the same way a link code in the current format with a word of linking ("link 7KQ4M-9XDPH", "绑定 7kq4m9xdph":
 `carries_link_code`) goes to `action_link_identity` whatever the NLU says (its examples cannot cover every code), unless
-an urgent rule (safety) matches too.
+an urgent rule (safety) matches too; and a message asking for an F-code by name (`asks_for_fcode`) to
+`action_grant_fcode`, unless any rule matches.
 
 config.yml:
 
@@ -31,6 +32,7 @@ never loops.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -64,6 +66,16 @@ HANDOFF_ACTION = "action_handoff"
 ASK_RATING_ACTION = "action_ask_rating"
 STORE_RATING_ACTION = "action_store_rating"
 LINK_ACTION = "action_link_identity"
+FCODE_ACTION = "action_grant_fcode"
+# An F-code named ("求个F码", "pls gimme an fcode for the next pro drop") is asked for: no KB entry is about them, and the
+# NLU reads such messages as product questions ("求个F码 米粒14pro的": ask_product) or not at all. What one is, is not.
+_FCODE = re.compile(r"f\s*-?\s*码|\bf\s*-?\s*codes?\b", re.IGNORECASE)
+_WHAT_IS = re.compile(r"是什么|什么是|啥意思|什么意思|\bwhat(?:'s| is| are)\s+(?:an?\s+)?f\s*-?\s*codes?\b", re.IGNORECASE)
+
+
+def asks_for_fcode(text: str) -> bool:
+    """Whether a message asks for an F-code by name (not what one is, not a button)."""
+    return not text.startswith("/") and bool(_FCODE.search(text)) and not _WHAT_IS.search(text)
 RATING_INTENT = "csat"
 ESCALATION_POLICY_PRIORITY = 7
 # An escalation that only the NLU's human_handoff intent asked for, below this confidence, on a message that
@@ -115,7 +127,7 @@ class EscalationPolicy(Policy):
     def _decide(self, tracker: DialogueStateTracker) -> Optional[str]:
         if tracker.is_paused():
             return None
-        if tracker.latest_action_name in (STORE_RATING_ACTION, LINK_ACTION):
+        if tracker.latest_action_name in (STORE_RATING_ACTION, LINK_ACTION, FCODE_ACTION):
             return str(ACTION_LISTEN_NAME)  # a typed rating or code matches no rule: without this the fallback would loop
         if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return None
@@ -138,6 +150,9 @@ class EscalationPolicy(Policy):
         if links and (escalation is None or not escalation.urgent):
             logger.info("EscalationPolicy: %s -> %s (a link code)", tracker.sender_id, LINK_ACTION)
             return LINK_ACTION
+        if escalation is None and asks_for_fcode(tracker.latest_message.text):
+            logger.info("EscalationPolicy: %s -> %s (an F-code asked for)", tracker.sender_id, FCODE_ACTION)
+            return FCODE_ACTION
         if escalation is None:
             return STORE_RATING_ACTION if intent == RATING_INTENT else None
         if self._yields_to_answer_path(tracker, escalation):
