@@ -40,6 +40,19 @@ def test_one_missing_letter_becomes_the_one_known_word() -> None:
     assert "muchis" in known and "muchis" not in words                     # joined names never fix a typo
 
 
+def test_an_english_word_is_never_read_as_a_typo_of_another() -> None:
+    """"ran outta space" was read as "rain outta space" (the water-resistance fact), "hey" as "they", "bot" as
+    "both": a word the bundled English model's vocabulary holds is a word."""
+    from bot.knowledge.terms import english_words
+
+    known = vocabulary(["Is it rain proof?", "they", "both", "reset", "cable", "how much", "battery"])
+    words = vocabulary(["Is it rain proof?", "they", "both", "reset", "cable", "how much", "battery"], joined=False)
+    assert {"ran", "hey", "bot", "rest", "able"} <= english_words() and "batery" not in english_words()
+    assert fix_swaps("ran outta space, hey bot, need rest, able to?", known, words) == \
+        "ran outta space, hey bot, need rest, able to?"
+    assert fix_swaps("hwo mcuh is the batery", known, words) == "how much is the battery"
+
+
 def test_a_typo_written_into_one_phrasing_is_not_a_spelling() -> None:
     from bot.knowledge.terms import spelled
 

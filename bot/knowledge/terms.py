@@ -12,6 +12,7 @@ mean" band only; a confident answer is left alone, and plain words (typos, slang
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import string
@@ -99,12 +100,26 @@ def fix_swaps(text: str, known: FrozenSet[str], words: FrozenSet[str] = frozense
     def fix(match: "re.Match[str]") -> str:
         word = match.group(0)
         low = word.lower()
-        if len(low) < 3 or low in known or not low.isalpha():
-            return word
+        if len(low) < 3 or low in known or not low.isalpha() or low in english_words():
+            return word  # "ran outta space" is no typo of "rain", nor "hey" of "they"
         found = _swapped(low, known) or _missing_letter(low, words)
         return found[0] if len(found) == 1 else word
 
     return _WORD.sub(fix, text or "")
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> FrozenSet[str]:
+    """The whole English words of the bundled sentence model's vocabulary (30,522 WordPiece entries: "ran", "hey",
+    "shoot"; not "batery" or "waht"): a word it holds is a word, not a typo. Empty when the model is not installed."""
+    from bot.embedding_models import bundled_model_path
+    from bot.errors import ConfigError
+
+    try:
+        lines = (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except (OSError, ConfigError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.isascii() and w.islower())
 
 
 # jieba's parts of speech for plain nouns: not names of people or places ("多伦多" is where a parcel goes), nor
