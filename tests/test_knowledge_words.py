@@ -24,6 +24,16 @@ def test_a_quantity_after_a_product_noun_is_not_a_model() -> None:
     assert matcher.find("耳机5能不能戴着跑步").known == ["buds_5"]
 
 
+def test_the_brand_and_a_kind_we_sell_is_the_kind_not_a_product_we_lack() -> None:
+    """"which millet phones can i buy" was "names a product not in the knowledge base: millet phone"."""
+    matcher = ProductMatcher(KB.products)
+    for text in ("which millet phones can i buy atm", "米粒手机有几款", "米粒手环多少钱", "millet earbuds any good"):
+        assert matcher.find(text).unknown == [], text
+    for text, unknown in (("do you sell millet watches", ["millet watch"]), ("米粒电视多少钱", ["米粒电视"]),
+                          ("is the millet phone 15 out", ["millet phone 15"])):
+        assert matcher.find(text).unknown == unknown, text
+
+
 def test_a_name_that_ends_in_its_number_is_no_name_before_a_quantity() -> None:
     matcher = ProductMatcher(KB.products)
     assert matcher.find("手环9和手机14一起买多少钱").known == ["band_9", "phone_14"]

@@ -23,6 +23,9 @@ _BRAND = r"(?:millet|米粒)"
 _NOUNS = (r"phone|smartphone|tv|television|watch|smartwatch|band|buds|earbuds|earphones|headphones|pad|tablet|"
           r"laptop|notebook|book|router|speaker|scooter|car|ev|camera|power\s*bank|charger|手机|电视|手表|"
           r"手环|耳机|平板|笔记本|电脑|路由器|音箱|滑板车|汽车|相机|充电宝|移动电源|充电器")
+# The nouns of the kinds of product products.yml has (its `category`): with the brand alone, the kind, not a model.
+_KIND_NOUNS = {"phone": r"phone|smartphone|手机", "band": r"band|手环", "earbuds": r"buds|earbuds|earphones|headphones|耳机",
+               "power_bank": r"power\s*bank|充电宝|移动电源"}
 _VARIANT = r"(?:pro\+?|ultra|max|plus|lite|mini|se|fe|s|t|x|e)"
 _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
@@ -230,6 +233,13 @@ class ProductMatcher:
                 _name(out, covered, pid, m.start(1), m.end(1))
                 return
 
+    def _sold_kind(self, span: str) -> bool:
+        """The brand and a kind of product we sell, with no model number ("millet phone", "米粒手环")."""
+        noun = re.sub(_BRAND, "", span, flags=re.IGNORECASE).strip().lower()
+        kinds = {p.category for p in self.products.values()}
+        return not re.search(r"\d", span) and any(re.fullmatch(words, noun) for kind, words in _KIND_NOUNS.items()
+                                                 if kind in kinds)
+
     def _known_suffix(self, spanned: str, key: str) -> Optional[str]:
         """A longer alias that `spanned` (an alias plus a variant, spaces removed) ends with, if any."""
         variant = len(spanned) - len(key)
@@ -277,8 +287,8 @@ class ProductMatcher:
             if not span or any(covered[m.start() : m.end()]):
                 continue
             bare_brand = re.fullmatch(_BRAND, span, re.IGNORECASE) is not None
-            if bare_brand:
-                continue  # "Millet" alone names the brand, not a product
+            if bare_brand or self._sold_kind(span):
+                continue  # "Millet" alone names the brand, "millet phones", "米粒手机" a kind we sell, not a product
             if re.search(r"\d", span) or re.match(_BRAND, span, re.IGNORECASE):
                 out.unknown.append(span)
         return out
