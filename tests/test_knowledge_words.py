@@ -514,3 +514,12 @@ def test_a_colour_asked_for_gets_a_yes_or_no_before_the_colours() -> None:
     assert said("band_9", "en", "any green band 9?").startswith("Yes: Mint.")
     assert said("phone_14", "en", "does the 14 come in grey").startswith("Not in grey.")
     assert said("phone_14", "zh", "14有几种颜色").startswith("米粒手机 14 有 3 种颜色")
+
+
+def test_a_return_is_never_a_spec_question() -> None:
+    """"can i return the 14 pro if i already peeled the screen film off" got the screen's size: the return entries
+    answer it, whatever product part it names."""
+    for text in ("can i return the 14 pro if i already peeled the screen film off", "14pro屏幕不喜欢 能退吗",
+                 "ordered the wrong colour band, can i send it back", "想退货 手环颜色不喜欢"):
+        assert detect_spec(text) is None, text
+    assert detect_spec("14 pro screen size") == "screen" and detect_spec("手环9有几种颜色") == "colours"
