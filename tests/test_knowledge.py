@@ -390,3 +390,11 @@ def test_a_clause_that_only_points_back_is_never_ranked_alone(retriever) -> None
 def test_a_camera_figure_the_data_lacks_is_not_answered_by_the_main_camera(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
     result = retriever.ask(text)
     assert result.outcome == "unsure" and "never mentions" in result.reason, result.record()
+
+
+@pytest.mark.parametrize("question", ["充电宝 会不会伤电池", "will fast charging hurt my battery on the 14 pro"])
+def test_a_question_no_figure_answers_is_not_answered_by_a_ranked_spec(retriever, question: str) -> None:  # type: ignore[no-untyped-def]
+    """How a battery ages, a how-to or a fault (`spec_words.excluded`) is never a spec answer: not by the spec rule, and
+    not by a spec fact the ranking puts first ("充电宝可以边充边放吗 会不会伤电池" got the power bank's capacity)."""
+    result = retriever.ask(question)
+    assert not (result.entry_id or "").startswith("spec:") or result.outcome != "answer", result.record()

@@ -17,7 +17,7 @@ score as a feature. docs/knowledge.md, "A model of the entries".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -122,6 +122,14 @@ class EntryModel:
             loo_negatives.update({negatives[i]: loo[len(rows) + j] for j, i in enumerate(neg_rows)})
             models[lang] = _Language(block, ngrams, dense.astype(np.float32), grams, dual.astype(np.float32))
         return cls(models, doc_class, weight, loo_phrases, loo_negatives)
+
+    @classmethod
+    def for_index(cls, index: HybridIndex, negatives: Sequence[str], encoder: Any, weight: float,
+                  alpha: float) -> Optional["EntryModel"]:
+        """The model of `index` with `negatives` encoded by `encoder`; None when `weight` turns it off."""
+        if weight <= 0:
+            return None
+        return cls.fit(index, negatives, encoder.encode(list(negatives)) if negatives else None, weight, alpha)
 
     def scores(self, texts: Sequence[str], vecs: Floats, exclude: Optional[Ints] = None) -> Floats:
         """(texts x entries of the index). `exclude[i]`: text i is the index's phrasing of that number, scored by the model fitted

@@ -42,6 +42,7 @@ from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
 from bot.knowledge.service import service_reading
+from bot.knowledge.spec_words import excluded
 from bot.knowledge.specs import answer_spec, missing_spec, names_spec, unheld_spec
 from bot.knowledge.synonyms import load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
@@ -86,6 +87,7 @@ class Retriever:
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
+        self._is_spec = np.asarray([d.id.startswith("spec:") for d in index.docs], np.float32)
         clean, phrasings = kb_texts(index.docs, kb.products)
         self._vocabulary = vocabulary(clean + phrasings)
         self._spelled = spelled(clean, phrasings)  # typos are fixed towards these (bot.knowledge.terms)
@@ -102,10 +104,8 @@ class Retriever:
         self.out_of_scope = OutOfScope.fit(index, encoder, {lang: [*qs, *kb.near_misses.get(lang, [])]
                                                             for lang, qs in kb.out_of_scope.items()})
         # "我两个号…能同时插上用吗": a model fitted on all phrasings of an entry at once (bot/knowledge/entry_model.py)
-        unanswered = [*negatives, *(q for qs in kb.near_misses.values() for q in qs)]
-        self.entry_model = EntryModel.fit(index, unanswered, encoder.encode(unanswered) if unanswered else None,
-                                          config.entry_model_weight, config.entry_model_alpha) if (
-            config.entry_model_weight > 0) else None
+        self.entry_model = EntryModel.for_index(index, [*negatives, *(q for qs in kb.near_misses.values() for q in qs)],
+                                                encoder, config.entry_model_weight, config.entry_model_alpha)
         self.calibrator = _Calibrator.fit(index, self._adjust_many, negatives, encoder, asked=asked,
                                           extra=self.pairs.boost if self.pairs else None, model=self.entry_model)
 
@@ -113,7 +113,9 @@ class Retriever:
     def fingerprint(self) -> str:
         return self.kb.fingerprint
 
-    def _adjust(self, scores: Floats, mentions: Mentions) -> Floats:
+    def _adjust(self, scores: Floats, mentions: Mentions, text: str = "") -> Floats:
+        if text and excluded(text):  # a how-to, a fault, how a battery ages ("充电宝会不会伤电池"): no spec figure answers it
+            scores = scores - _OFF_PRODUCT_PENALTY * self._is_spec
         if not mentions.known:
             return scores
         named = set(mentions.known)
@@ -125,7 +127,7 @@ class Retriever:
         return scores + adj
 
     def _adjust_many(self, texts: Sequence[str], scores: Floats) -> Floats:
-        return np.vstack([self._adjust(scores[i], self.matcher.find(t)) for i, t in enumerate(texts)])
+        return np.vstack([self._adjust(scores[i], self.matcher.find(t), t) for i, t in enumerate(texts)])
 
     def entry(self, entry_id: str) -> Optional[FaqEntry]:
         return self.kb.faq.get(entry_id)
@@ -175,7 +177,7 @@ class Retriever:
         if rephrase and result.outcome != "answer" and result.candidates and not not_brand_terms(
                 question, unknown_terms(question, self._vocabulary), self.answering.other_brands):
             # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
-            result = self._by_clause(question, lang, result)
+            result = by_clause(self, question, lang, result)
         unheld = unheld_spec(question)
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
@@ -254,9 +256,6 @@ class Retriever:
             return whole
         return replace(found, products=mentions.known, candidates=whole.candidates,
                        reason=f"asked without the product's name: {found.reason}")
-
-    def _by_clause(self, question: str, lang: str, whole: Result) -> Result:
-        return by_clause(self, question, lang, whole)
 
     def ask_parts(self, question: str, language: Optional[str] = None, intent: Optional[str] = None,
                   intent_confidence: float = 0.0) -> List[Result]:
@@ -351,8 +350,8 @@ class Retriever:
         model = self.entry_model
         fitted = model.scores([question], q_vec) if model is not None else None
         boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
-        scores = self._adjust(fused + boost, mentions) + self.answering.topic_prior(intent, intent_confidence,
-                                                                                    self._entry_tags)
+        prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags)
+        scores = self._adjust(fused + boost, mentions, question) + prior
         order = np.argsort(-scores)
         # a spec or catalog fact at the top is judged without the model (bot.knowledge.calibration.Calibrator)
         faq_top = fitted is None or self._docs[self.index.ids[order[0]]].meta.get("kind", "faq") == "faq"
