@@ -30,6 +30,7 @@ DOCUMENTED_CACHES: Dict[str, str] = {
     "bot.embeddings:_encoders": "reset_encoders",
     "bot.embeddings:_bypass": "reset_encoders",
     "bot.knowledge.text:_jieba": "cache_clear",
+    "bot.knowledge.terms:english_words": "cache_clear",
     "bot.fans._rules:_load": "cache_clear",
     "bot.feedback._match:_parts": "cache_clear",
     "bot.trainer.charts:_setup_fonts": "reset_font_cache",

@@ -142,8 +142,11 @@ def test_a_big_batch_goes_in_chunks_and_keeps_its_order(server: Server, local: E
     texts = [f"question number {i} about the warranty" for i in range(150)]
     remote = _remote(server.url).encode(texts, 32, False)
     assert remote.shape == (150, 384)
+    # A text encoded in a padded batch differs from the same text alone by up to ~1e-3 on CPUs whose kernels depend
+    # on the batch's shape (seen on a 2-core VM with AMX, 2 Dec): close to its own text, not to its neighbour's.
     for i in (0, 63, 64, 149):  # the first, both sides of a chunk's edge, the last
-        assert np.allclose(remote[i], local.encode([texts[i]])[0], atol=1e-5)
+        assert np.allclose(remote[i], local.encode([texts[i]])[0], atol=5e-3)
+    assert not np.allclose(remote[63], local.encode([texts[64]])[0], atol=5e-3)
 
 
 def test_a_caller_without_settings_gets_the_process_encoder(server: Server) -> None:

@@ -167,9 +167,7 @@ class AnsweringConfig:
 
     def topic_prior(self, intent: Optional[str], confidence: float, entry_tags: Sequence[Set[str]]) -> Floats:
         """Per entry, `topic_boost` times the intent's confidence for the entries tagged with the intent's topic."""
-        topic = self.topic(intent)
-        wanted = set(topic.tags) if topic is not None else set()
-        weight = self.topic_boost * max(0.0, min(1.0, confidence))
+        wanted, weight = set(getattr(self.topic(intent), "tags", ())), self.topic_boost * max(0.0, min(1.0, confidence))
         return np.asarray([weight if tags & wanted else 0.0 for tags in entry_tags], np.float32)
 
 

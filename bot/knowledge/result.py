@@ -40,6 +40,7 @@ class Result:
     asked: str = ""  # the question ranked, when not the message as typed (a follow-up: bot.knowledge.follow_up)
     other_brand: Optional[str] = None  # unsure because it asks about another brand's product (bot.knowledge.brands)
     near_miss: Optional[str] = None  # unsure because it is nearer to this out-of-scope example (bot.knowledge.out_of_scope)
+    ranked: Optional[float] = None  # the confidence of the ranking without the entry model (bot.knowledge.entry_model)
 
     def record(self) -> Dict[str, Any]:
         """A small JSON-able summary for trackers and agents; `kind` says which source won."""

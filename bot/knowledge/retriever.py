@@ -355,9 +355,10 @@ class Retriever:
         order = np.argsort(-scores)
         # a spec or catalog fact at the top is judged without the model (bot.knowledge.calibration.Calibrator)
         faq_top = fitted is None or self._docs[self.index.ids[order[0]]].meta.get("kind", "faq") == "faq"
-        x = _calib_features((scores if faq_top else scores - boost)[None, :], feats["dense_q"], feats["lex_q"],
-                            fitted if faq_top else None, top=order[:1])
-        conf = float(self.calibrator(x, _langs([question])[0], model=faq_top)[0])
+        x = _calib_features(scores[None, :], feats["dense_q"], feats["lex_q"], fitted, top=order[:1])
+        plain = _calib_features((scores - boost)[None, :], feats["dense_q"], feats["lex_q"], top=order[:1])
+        ranked = float(self.calibrator(plain, _langs([question])[0], model=False)[0])
+        conf = float(self.calibrator(x, _langs([question])[0])[0]) if faq_top else ranked
         cands = []
         for rank, i in enumerate(order[: max(self.config.suggest_max, 1)]):
             # a candidate's own confidence: the calibrated top confidence scaled by its score gap
@@ -366,7 +367,7 @@ class Retriever:
         top = cands[0]
         kind = str(self._docs[top.entry_id].meta.get("kind", "faq"))
         base = Result(outcome="unsure", language=lang, confidence=conf, entry_id=top.entry_id, products=mentions.known,
-                      candidates=cands, kind=kind)
+                      candidates=cands, kind=kind, ranked=ranked if fitted is not None else None)
         example = self.out_of_scope.nearer(question, q_vec[0], int(order[0]))
         if example is not None and (fitted is None or fitted[0, order[0]] < SURE):  # the model learned the examples
             return replace(base, near_miss=example,
