@@ -57,7 +57,13 @@ from bot import keys
 from bot.context import build_context
 from bot.errors import CanyuError
 from bot.handoff.rules import Escalation, assess, config_path, load_config, parse_rating, turns_from_events
-from bot.knowledge.answering import ANSWER_ACTION, carries_link_code, names_an_order, only_asks_about_task
+from bot.knowledge.answering import (
+    ANSWER_ACTION,
+    FCODE_NAMED,
+    carries_link_code,
+    names_an_order,
+    only_asks_about_task,
+)
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
@@ -69,7 +75,7 @@ LINK_ACTION = "action_link_identity"
 FCODE_ACTION = "action_grant_fcode"
 # An F-code named ("求个F码", "pls gimme an fcode for the next pro drop") is asked for: no KB entry is about them, and the
 # NLU reads such messages as product questions ("求个F码 米粒14pro的": ask_product) or not at all. What one is, is not.
-_FCODE = re.compile(r"f\s*-?\s*码|\bf\s*-?\s*codes?\b", re.IGNORECASE)
+_FCODE = re.compile(FCODE_NAMED, re.IGNORECASE)
 _WHAT_IS = re.compile(r"是什么|什么是|啥意思|什么意思|\bwhat(?:'s| is| are)\s+(?:an?\s+)?f\s*-?\s*codes?\b", re.IGNORECASE)
 
 

@@ -241,8 +241,9 @@ def said_unclearly(intent: Optional[str], confidence: float, text: str) -> bool:
 # The same holds for a repair booking ("need a vat invoice for my company" read as book_repair), a feedback item's
 # status ("hows the zoom on the pro?" read as feedback_status) and a restock alert ("14 pro launch date"), and for
 # the small talk that says we are a bot ("你们老板是谁" read as bot_challenge is not a question about us).
+FCODE_NAMED = r"f\s*-?\s*码|\bf\s*-?\s*codes?\b"  # an F-code by name ("F码", "f-code", "fcode"): bot.handoff.policy too
 FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
-    "request_fcode": r"f\s*-?\s*码|\bf\s*-?\s*codes?\b|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|"
+    "request_fcode": FCODE_NAMED + r"|优先|首发|早鸟|邀请码|抢购|购买码|提前买|\bearly[- ]?(?:access|bird)\b|"
                      r"\bpriority\b|\bpre-?order|\blaunch\b|\binvite\b|before every(?:one|body)",
     "book_repair": r"修|取件|上门|坏|碎|裂|进水|故障|\brepair\w*|\bfix\w*|\bpick ?up\b|\bcollect\w*|\bbroke\w*|\bcracked\b|"
                    r"\bdied\b|\bdead\b|\bcourier\b|\bfault\w*|\bdamage\w*",
