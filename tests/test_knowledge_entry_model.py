@@ -117,3 +117,26 @@ def test_a_fact_at_the_top_is_judged_without_the_model(retriever: Retriever) -> 
     assert len(cal.params["en"][0]) == 5 and len(cal.params["en:without model"][0]) == 4
     x = np.asarray([[4.0, 1.5, 0.6, 0.5, 0.0]])
     assert float(cal(x, "en", model=False)[0]) > float(cal(x, "en")[0])
+
+
+@pytest.mark.parametrize("question, entry", [
+    # a spec word on the way; the model is sure of the FAQ entry the question is about
+    ("the airline's booking form asks how many watt-hours my power bank is, what do i fill in", "power_bank_flight"),
+    ("my 14 pro battery is flat by dinner every day, which settings should i turn off", "phone_battery_saving"),
+])
+def test_an_entry_the_model_is_sure_of_wins_over_a_spec_named_on_the_way(retriever: Retriever, question: str,
+                                                                       entry: str) -> None:
+    result = retriever.ask(question)
+    assert (result.outcome, result.entry_id) == ("answer", entry), result.record()
+
+
+@pytest.mark.parametrize("question, spec", [
+    ("手环9多重呀 戴着睡觉硌不硌", "spec:band_9:weight"),  # the weight is asked too: the entry is not far enough ahead
+    ("14 pro battery capacity?", "spec:phone_14_pro:battery"),
+])
+def test_a_spec_asked_is_answered_by_the_spec(retriever: Retriever, question: str, spec: str) -> None:
+    result = retriever.ask(question)
+    assert (result.outcome, result.entry_id) == ("answer", spec), result.record()
+    assert retriever.entry_model is not None
+    vec = retriever.encoder.encode([question])
+    assert retriever.entry_model.sure_of(question, vec, retriever.index.ids, ":" + spec.rsplit(":", 1)[-1]) is None

@@ -91,3 +91,12 @@ def test_the_part_that_can_be_answered_is_answered(retriever) -> None:  # type: 
     # a part asked about the message's product only hedges (the 14 Pro's battery); alone it is surely the warranty
     assert [p.entry_id for p in retriever.ask_parts("14pro支持卫星通话吗 保修多久") if p.outcome == "answer"] == [
         "warranty_period"]
+
+
+def test_how_long_after_a_repair_question_is_the_repair_not_the_delivery(retriever) -> None:  # type: ignore[no-untyped-def]
+    """"how long does it take" names nothing: with the part before it, it is the repair's time, though that part
+    names the phone (whose own "how long" would read as delivery)."""
+    result = retriever.ask("screen cracked on my 14, how much to fix and how long does it take")
+    parts = retriever.ask_parts("screen cracked on my 14, how much to fix and how long does it take")
+    assert [p.entry_id for p in parts] in ([], ["warranty_screen_damage"]), [p.record() for p in parts]
+    assert result.entry_id == "warranty_screen_damage", result.record()

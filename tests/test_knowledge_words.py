@@ -50,6 +50,20 @@ def test_a_category_after_besides_asks_for_the_rest_of_the_range() -> None:
     assert phones is not None and phones.entry_id == "catalog:lineup:phone"
 
 
+def test_the_range_asked_in_other_words() -> None:
+    """"in your range", "wearables", a list of the brand's devices, "有些啥产品": the range; a product's "range" (how far
+    its Bluetooth reaches) is not."""
+    for text, entry in (("got any fitness trackers in your range", "catalog:lineup:band"),
+                        ("what wearables do u have", "catalog:lineup"),
+                        ("pls send a list of millet devices", "catalog:lineup"),
+                        ("你们店都有些啥产品", "catalog:lineup"),
+                        ("first time here, what can i even buy", "catalog:lineup")):
+        found = answer_catalog(KB.products, text, [], "zh" if "店" in text else "en")
+        assert found is not None and found.entry_id == entry, text
+    assert answer_catalog(KB.products, "what's the bluetooth range of the buds 5", ["buds_5"], "en") is None
+    assert answer_catalog(KB.products, "how far is the range of the earbuds", [], "en") is None
+
+
 def test_a_kind_of_phone_named_without_the_word_phone_gets_the_phones() -> None:
     """"你们有没有老人机" was read as human_handoff (有没有人) and handed to a person; it asks for the phone range."""
     for text in ("你们有没有老人机", "学生机推荐一下", "有千元机吗"):
@@ -123,7 +137,9 @@ def test_how_is_it_asks_for_the_spec_and_a_part_or_repair_goes_to_the_faq() -> N
 def test_questions_without_a_question_mark() -> None:
     for text in ("有手表卖吗 智能手表那种", "屏幕用的三星还是京东方的", "14还是14pro好", "any news on the next flagship",
                  "u guys make any laptops or just phones", "my eyes are bad so which of ur phones has a bigger screen",
-                 "u got earbuds with noise cancelling", "充电宝从没电到充满要几小时啊", "系统内测去哪报名"):
+                 "u got earbuds with noise cancelling", "充电宝从没电到充满要几小时啊", "系统内测去哪报名",
+                 # a question word left at the end, what cannot be found
+                 "need a fapiao for the phones i bought, how", "升级的入口藏哪了", "设置里翻半天没找着", "can't find the update button"):
         assert asks_question(text), text
     for text in ("重启了还是不行 烦死了", "换了还是一样的", "我还是喜欢黑色的", "the price dropped a week after I bought it"):
         assert not asks_question(text), text

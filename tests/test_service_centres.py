@@ -117,6 +117,15 @@ def test_a_question_not_about_our_centres_is_not_asked_for_a_city(assistant: Ass
         assert replies and "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
 
 
+def test_how_to_get_it_repaired_without_a_centre_is_answered_not_asked_for_a_city(assistant: Assistant) -> None:
+    """"or do i have to mail it in", "住在乡下 附近没有你们的店 坏了咋修": how repairs work (the courier pickup), from the
+    answer path, not "which city?"."""
+    for text, says in (("is there a service centre near me or do i have to mail it in", "courier pickup"),
+                       ("住在乡下 附近没有你们的店 手机坏了咋修", "上门取件")):
+        replies = _texts(assistant, new_sender("mail-in"), text)
+        assert says in replies and "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
+
+
 def test_a_city_in_a_delivery_question_is_where_the_parcel_goes(assistant: Assistant) -> None:
     """"if i order tonight when will it get to shenzhen" reads as find_service_centre because of the city: it asks
     about delivery, so the answer path replies, not the Shenzhen centre's address."""

@@ -4,7 +4,8 @@ The centres live in `knowledge/service_centres.yml` (trainers edit it; re-read w
 (WeChat `Location_X/Y`, Telegram `location`, passed by the channels as message metadata
 `{"location": {"latitude", "longitude", "label"}}`) gets the centre with the shortest great-circle distance;
 a message naming a city ("上海哪里能修", "service centre in Shenzhen", a bare "成都") gets that city's
-centres. With neither, the user is asked for their city or location, and told which cities we cover.
+centres. With neither, the user is asked for their city or location, and told which cities we cover; unless the
+message asks how to get it repaired without a centre (mail-in, a pickup, no centre nearby): the answer path says.
 
     centres = load_centres(centres_path(ctx.settings))
     nearest(centres, 31.23, 121.47)            # -> (Centre sh-lujiazui, 3.4 km)
@@ -172,6 +173,14 @@ _ABOUT_CENTRES = re.compile(r"售后|维修|修|服务中心|服务点|网点|�
                             re.IGNORECASE)
 
 
+# How to get it repaired without walking into a centre ("怎么寄修", "住在县城 附近没有你们的店 咋修", "你们能上门来拿吗",
+# "or do i have to mail it in"): the method is the knowledge base's to say (the courier pickup, the centres), not a
+# "which city?".
+_HOW_TO_SEND = re.compile(r"寄修|寄过去|寄回|邮寄|上门|取件|(?:咋|怎么|如何)修|没有?(?:你们的|米粒的)?(?:店|门店|网点|服务中心)|没店|县城|"
+                          r"乡下|农村|小地方|\bmail\w*|\bpost (?:it|them)\b|\bsend (?:it|them) (?:in|off|away)\b|\bpick ?-?up\b|"
+                          r"\bcourier\b|\bno (?:store|shop|centre|center|service centre|service center)s?\b", re.IGNORECASE)
+
+
 # A city in a question about delivery ("if i order tonight when will it get to shenzhen", "寄到成都要几天") is where the
 # parcel goes, not where the user wants a centre.
 _ABOUT_DELIVERY = re.compile(r"快递|物流|发货|到货|送到|寄到|发到|配送|包邮|运费|几天到|多久(?:能|才)?到|\border\w*|\bdeliver\w*|"
@@ -219,6 +228,8 @@ class ActionServiceCentre(WithContext, Action):
         if (city is None or _ABOUT_DELIVERY.search(text)) and not _ABOUT_CENTRES.search(text) and \
                 not _asked_for_city(tracker):
             return [FollowupAction(ANSWER_ACTION)]  # "where is millet hq": not about our centres; the ranking's reply
+        if city is None and _HOW_TO_SEND.search(text) and not _asked_for_city(tracker):
+            return [FollowupAction(ANSWER_ACTION)]  # "怎么寄修啊 附近有售后点吗": how repairs work, from the ranking
         if city is None:
             cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \
                 ", ".join(dict.fromkeys(c.city["en"] for c in centres))

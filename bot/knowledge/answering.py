@@ -82,7 +82,9 @@ _QUESTION = re.compile(
     r"^(?:u|you|ya|y'all|you guys|u guys) (?:got|have|sell|make|do|carry)\b|\bwhich (?:of|one|phone|model|version|band|earbuds?)\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
     r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
-    r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b|"
+    r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b|[,，]\s*(?:how|where|what|which)\W*$|藏哪|找不[到着]|没找[到着]|"
+    r"\bcan'?t find\b|\bcannot find\b|"
+    # above, a question word left at the end ("…the 2 phones i bought, how") and what cannot be found ("没找着") ask; below,
     # a plea for help asks for a fix ("keeps disconnecting from my laptop, help", "耳机老断连 求助"), unlike thanks for it
     r"^help\b|(?:[,，.!;:]\s*|\b(?:pls|plz|please|so)\s+)help(?: me| us| pls| plz| please)?\W*$|求助|救命|帮帮我|帮忙看看|咋整|怎么整",
     re.IGNORECASE,
@@ -296,8 +298,6 @@ _BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我�
                       r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\blemme know\b|\blmk\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
                       r"hit|call) (?:me|us)\b|\balert\w*|\bremind\w*|\bwait ?-?list\b|\bwaiting list\b|\bsign (?:me|us) up\b|"
                       r"\b(?:put|add) (?:me|us)\b|\bhmu\b|\bkeep (?:me|us) posted\b|\bheads ?-?up\b|\bsubscrib\w*", re.IGNORECASE)
-
-
 _STOCK_ASK = re.compile(r"有货|没货|现货|缺货|断货|到货|补货|库存|卖完|售罄|\bin stock\b|\bout of stock\b|\bsold out\b|"
                         r"\brestock\w*|\bavailab\w*", re.IGNORECASE)
 

@@ -45,7 +45,7 @@ _NOT_SOLD = re.compile(r"laptops?|notebooks?|computers?|\btvs?\b|televisions?|ta
                        r"monitors?|keyboards?|\bmice\b|printers?|consoles?|e-?readers?|toothbrush(?:es)?|shavers?|hair ?dryers?|"
                        r"头显|眼镜|扫地机|吸尘器|电饭煲|空气炸锅|冰箱|空调|洗衣机|显示器|键盘|鼠标|打印机|游戏机|电动牙刷|剃须刀|吹风机")
 _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|earphones|headphones|bands|fitness trackers|"
-             r"power ?banks|portable chargers|stuff|things)")
+             r"power ?banks|portable chargers|wearables|stuff|things)")
 _KIND_WORDS_EN = "good|cheap|decent|wireless|bluetooth|new"  # what kind of a category ("any cheap wireless earbuds")
 _NOUNS_ZH = rf"(?:型号|款式|款|产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)"
 _ONE_EN = r"(?:phone|smartphone|band|fitness tracker|pair of earbuds|earbud|earphone|headphone|power bank|product|model|device)"
@@ -57,8 +57,10 @@ _ASKS_RANGE = re.compile(
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
     rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
     rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
-    rf"\b(?:list|show me) (?:of )?(?:your |all )?{_NOUNS_EN}|"
-    rf"(?:有|卖|出了?)(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|(?:你们|你家|你们家|米粒)(?:一共|总共)?(?:出了|有|卖)(?:几款|哪几款|几种|哪几种)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]))|"
+    # "any fitness trackers in your range", "whats in the millet range"
+    r"\bin (?:your|the millet|millet'?s) range\b|"
+    rf"\b(?:list|show me) (?:of )?(?:your |all |millet |the )*{_NOUNS_EN}|"
+    rf"(?:有|卖|出了?)些?(?:哪些|什么|啥|几款|几种|哪几款|哪几种){_NOUNS_ZH}|(?:你们|你家|你们家|米粒)(?:一共|总共)?(?:出了|有|卖)(?:几款|哪几款|几种|哪几种)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]))|"
     # "闺女想要个运动手环 你们有吗": the kind, then whether we have it
     rf"{_NOUNS_ZH}{_NOT_A_PART}\s*(?:你们|你家|你们家)(?:有|卖)(?:吗|嘛|么|没有?|不)(?=\W|$)|"
     # "你们家有做运动手环的吗": whether they make that kind
@@ -84,7 +86,7 @@ _ASKS_RANGE = re.compile(
     rf"\brecommend\w* (?:me )?(?:an? |some |any )?(?:good |cheap |decent )?(?:{_ONE_EN}|{_NOUNS_EN})\b|"
     rf"\bwhich (?:{_ONE_EN}|{_NOUNS_EN}) (?:should i|do you recommend|would you)\b|"
     # "你们有几个系列", "millet's lineup", "what can i buy here", "how many phone models are there"
-    rf"几个系列|哪些系列|什么系列|\bmillet'?s (?:line-?up|range|products)\b|\bproduct line-?up\b|\bwhat can i buy\b|"
+    rf"几个系列|哪些系列|什么系列|\bmillet'?s (?:line-?up|range|products)\b|\bproduct line-?up\b|\bwhat can i (?:actually |even )?buy\b|"
     rf"\bhow many (?:{_ONE_EN} )?models\b",
     re.IGNORECASE,
 )

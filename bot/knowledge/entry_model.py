@@ -27,12 +27,15 @@ from bot.knowledge._arrays import Floats, Ints
 from bot.knowledge.calibration import languages
 from bot.knowledge.index import HybridIndex
 
-__all__ = ["EntryModel", "SURE"]
+__all__ = ["EntryModel", "SURE", "LEAD"]
 
 SURE = 0.5
 """A score from which the model is sure of an entry (more of the one-hot target than not): a question nearer to an
 out-of-scope example than to the entry's phrasings is still answered (the model learned those examples as
 negatives: "充电宝能开发票吗" is about the invoice, however near "充电宝能给电动车充电吗" is)."""
+
+LEAD = 0.2
+"""How far ahead of a spec the question names an entry must be for `EntryModel.sure_of` to choose it over the spec."""
 
 
 def _ngrams(lang: str) -> TfidfVectorizer:
@@ -156,6 +159,16 @@ class EntryModel:
         noise up into a clear winner ("明天北京下雨不" → the shipping times)."""
         out: Floats = self.weight * np.atleast_2d(scores)
         return out
+
+    def sure_of(self, text: str, vec: Floats, ids: Sequence[str], rival: str = "") -> Optional[str]:
+        """The FAQ entry of `ids` (the index's) the model is sure `text` is about: a score of at least `SURE`, and `LEAD`
+        ahead of the entries whose id ends with `rival`, the spec the question names on the way ("airline form wants the
+        watt-hours of my power bank": the flight rules, not the capacity; "手环9多重呀 戴着睡觉硌不硌" asks the weight too)."""
+        row = self.scores([text], vec)[0]
+        best = int(np.argmax(row))
+        against = max((float(row[i]) for i, doc in enumerate(ids) if rival and doc.endswith(rival)), default=0.0)
+        fact = ids[best].startswith(("spec:", "catalog:"))
+        return ids[best] if row[best] >= SURE and row[best] - against >= LEAD and not fact else None
 
     @staticmethod
     def top(scores: Floats, ranking: Floats) -> Floats:

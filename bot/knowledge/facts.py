@@ -19,7 +19,7 @@ from bot.knowledge.loader import KnowledgeBase, Product
 from bot.knowledge.spec_words import asks_part_price
 from bot.knowledge.specs import render_spec
 
-__all__ = ["fact_docs", "render_fact", "SPEC_PHRASINGS"]
+__all__ = ["fact_docs", "kb_docs", "render_fact", "SPEC_PHRASINGS"]
 
 # Generic phrasings per spec ({n}: the product's names). More phrasings here = better matching.
 SPEC_PHRASINGS: Dict[str, Dict[str, List[str]]] = {
@@ -49,9 +49,12 @@ _CATEGORY_PHRASINGS = {"en": ["What {p} do you sell?", "Do you have any {p}?", "
                               "你们家{p}有哪些型号", "{p}都有什么可以选的"]}
 _LINEUP_PHRASINGS = {"en": ["What do you sell?", "What products do you have?", "Show me your product range",
                             "list all your products", "What kind of stuff does Millet make?", "what's in your lineup?",
-                            "What's new from Millet?", "What devices can I buy from you?"],
+                            "What's new from Millet?", "What devices can I buy from you?", "What's in your range?",
+                            "What gadgets does Millet make?", "I'm new to the brand, what can I get?",
+                            "Looking for a gift, what do you have?", "Full list of your devices"],
                      "zh": ["你们都卖什么", "有哪些产品", "你们的产品线", "你们店里都有些什么", "米粒有啥新品", "都有什么东西卖",
-                            "你们家主要做什么产品", "你们有哪些设备"]}
+                            "你们家主要做什么产品", "你们有哪些设备", "你们家都有啥数码产品", "想送礼 你们有什么可以挑的",
+                            "米粒的产品都有哪些", "第一次买你们家的东西 有啥可以买", "全部产品列表"]}
 
 
 def _names(p: Product, lang: str) -> List[str]:
@@ -96,3 +99,17 @@ def render_fact(kb: KnowledgeBase, doc_id: str, question: str, lang: str) -> Opt
         answer = render_catalog(kb.products, parts[2] if len(parts) == 3 else None, lang)
         return ("catalog", answer.text, answer.products) if answer else None
     return None
+
+
+def kb_docs(kb: KnowledgeBase) -> List[Doc]:
+    """Index documents for everything answerable: the FAQ entries (phrasings in both languages, answers as
+    passages), then the spec and catalog facts of products.yml (`bot.knowledge.facts`)."""
+    docs = []
+    for e in kb.faq.values():
+        names = [n for pid in e.products if pid in kb.products
+                 for n in [*kb.products[pid].name.values(), *kb.products[pid].model_codes]]
+        docs.append(Doc(id=e.id, questions=[*e.questions.get("en", []), *e.questions.get("zh", [])],
+                        passages=[e.answer.get("en", ""), e.answer.get("zh", "")],
+                        extra=" ".join([*e.tags, *names]),
+                        meta={"kind": "faq", "products": list(e.products), "tags": list(e.tags)}))
+    return docs + fact_docs(kb)

@@ -120,14 +120,18 @@ def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str
     role: "耳机能连两个手机不") is asked about those only; one that
     names nothing else ("耳机呢", "and the band?") asks the part before it about them ("14pro多重 耳机呢" → the
     earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`), and
-    one that only asks how long or how much (`multi.without_topic`: "and how long", "大概几天") with no subject, together
-    with the part before it ("do you ship to hong kong and how long" is about shipping, not the warranty)."""
+    one that only asks how long or how much (`multi.without_topic`: "and how long", "大概几天"), together with the part
+    before it unless one of them asks a figure of the subject ("do you ship to hong kong and how long" is about shipping, not the warranty)."""
     mentions = r.matcher.find(part)
     own = mentions.known or category_products(r.kb.products, r._subject_text(part))
     if own and before and _FILLER.fullmatch(_without_products(r, part)):
         return f"{_names(r, own, lang)} {_without_products(r, before)}", True
-    if not own and not mentions.unknown and not subject and before and without_topic(part):
-        return f"{before} {part}", True  # "do you ship to hong kong and how long": the shipping's "how long"
+    if not own and not mentions.unknown and before and without_topic(part) and not (
+            subject and (detect_spec(before) or detect_spec(part))):
+        # "do you ship to hong kong and how long": the shipping's "how long"; "screen cracked on my 14, how much to fix
+        # and how long does it take": the repair's, not the 14's delivery; a figure of the subject stays its own
+        # ("14pro多重 多少钱", "手环9能测体温吗 顺便问下多少钱": the price)
+        return f"{before} {part}", True
     if own or mentions.unknown or not subject:
         return part, False
     return f"{_names(r, subject, lang)} {part}", False

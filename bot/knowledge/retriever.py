@@ -31,10 +31,10 @@ from bot.knowledge.calibration import (
 from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.entry_model import SURE, EntryModel
-from bot.knowledge.facts import fact_docs, render_fact
+from bot.knowledge.facts import kb_docs, render_fact
 from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.homophones import HomophoneFixer
-from bot.knowledge.index import Doc, HybridIndex
+from bot.knowledge.index import HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.parts import ask_parts, by_clause
@@ -57,20 +57,6 @@ HEDGE_LEAD = 0.8
 
 _OFF_PRODUCT_PENALTY = 4.0  # z-units: an entry about another product is effectively filtered out
 _ON_PRODUCT_BOOST = 0.5
-
-
-def kb_docs(kb: KnowledgeBase) -> List[Doc]:
-    """Index documents for everything answerable: the FAQ entries (phrasings in both languages, answers as
-    passages), then the spec and catalog facts of products.yml (`bot.knowledge.facts`)."""
-    docs = []
-    for e in kb.faq.values():
-        names = [n for pid in e.products if pid in kb.products
-                 for n in [*kb.products[pid].name.values(), *kb.products[pid].model_codes]]
-        docs.append(Doc(id=e.id, questions=[*e.questions.get("en", []), *e.questions.get("zh", [])],
-                        passages=[e.answer.get("en", ""), e.answer.get("zh", "")],
-                        extra=" ".join([*e.tags, *names]),
-                        meta={"kind": "faq", "products": list(e.products), "tags": list(e.tags)}))
-    return docs + fact_docs(kb)
 
 
 class Retriever:
@@ -337,17 +323,19 @@ class Retriever:
             about = asked_category_products(self.kb.products, self._subject_text(question))
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
-        if spec is not None:
+        model = self.entry_model  # the spec words named on the way, the model may be sure of an FAQ entry (sure_of)
+        q_vec = self.encoder.encode([question]) if spec is not None and model is not None else None
+        if spec is not None and not (model and q_vec is not None and model.sure_of(question, q_vec, self.index.ids,
+                                                                                     f":{spec.spec}")):
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
                           kind="spec", products=about, reason=f"spec '{spec.spec}' from products.yml")
         if not question.strip() or not self.index.ids:
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", reason="empty question")
-        q_vec = self.encoder.encode([question])
+        q_vec = self.encoder.encode([question]) if q_vec is None else q_vec
         feats = self.index.features([question], q_vec)
         fused = self.index.fuse(feats, _langs([question]))[0]
         if self.pairs is not None:
             fused = fused + self.pairs.boost([question], q_vec)[0]
-        model = self.entry_model
         fitted = model.scores([question], q_vec) if model is not None else None
         boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
         prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags)

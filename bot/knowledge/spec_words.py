@@ -81,7 +81,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bcan (?:u|you) (?:do|go) (?:¥|rmb ?)?\d{3,}|(?:京东|淘宝|拼多多|天猫|jd|taobao|pdd|amazon)[^，。？?！!]{0,12}(?:才卖|只要|只卖|便宜|cheaper)|"
                     r"投屏|屏幕镜像|熄屏|息屏|分屏|截屏|录屏|\bmirror(?:ing)?\b|\bcast(?:ing)?\b|\bscreen ?(?:shots?|record\w*|mirror\w*)|\bsplit[- ]?screen\b|"
                     r"(?<![薄])膜|省(?:点|些|一点)?电|"
-                    r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|"
+                    r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|航空公司|\bairlines?\b|"
+                    r"\b(?:what|which) settings?\b|"
                     # whether it may be carried, not a figure: "充电宝20000毫安能带上高铁吗", "is the 20000mah ok in carry on"
                     # (a trip as the context of how long it lasts stays the battery: "坐高铁六个钟 耳机电够听一路吗")
                     r"(?:带|拿|上|进|过)得?上?(?:高铁|火车|动车|地铁)|托运|安检|登机|\bcarry[- ]?on\b|\bchecked (?:bag|luggage)\b|"
@@ -107,7 +108,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
-                    r"换新|换货|换个新|退换|以旧换新|折价|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
+                    r"换新|换货|换个新|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # a return: "can i return the 14 pro if i peeled the screen film off", "手环颜色不喜欢 想退货"
                     r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|"
                     r"无理由|"
