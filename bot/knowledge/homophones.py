@@ -49,7 +49,9 @@ class HomophoneFixer:
         found = self._readings.get(char)
         if found is None:
             style = self._pinyin.Style.NORMAL
-            found = frozenset(self._pinyin.pinyin(char, style=style, heteronym=True)[0])
+            # the character's usual reading only: a pinyin input method offers a character for it, not for a rare one
+            # ("网" is not a typo of the "方" of 官方, which can be read wang)
+            found = frozenset(self._pinyin.pinyin(char, style=style, heteronym=False)[0])
             self._readings[char] = found
         return found
 

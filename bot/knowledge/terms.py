@@ -142,10 +142,6 @@ def novel_nouns(text: str, known_text: str) -> List[str]:
 _ENDINGS = ("s", "es", "ed", "ing", "ly")
 
 
-def _deletions(word: str) -> Set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
-
-
 class NovelWords:
     """The plain English words of five letters or more that the knowledge base never uses, nor one letter off one
     it uses: "buds 5 spatial audio?", "any foldable phones coming", "spotify offline on band 9?". For the "did
@@ -153,15 +149,21 @@ class NovelWords:
 
     def __init__(self, known: FrozenSet[str]) -> None:
         self._known = known
-        self._deleted = {d for w in known if len(w) >= 4 and w.isalpha() for d in _deletions(w)}
+        self._deleted: Dict[str, Set[int]] = {}  # a KB word with one letter taken out -> where it was taken out
+        for w in known:
+            if len(w) >= 4 and w.isalpha():
+                for i in range(len(w)):
+                    self._deleted.setdefault(w[:i] + w[i + 1:], set()).add(i)
 
     def _near(self, word: str) -> bool:
-        """A word of the KB with an ending ("cycles"), or one letter added, missing or changed (a typo)."""
+        """A word of the KB with an ending ("cycles"), or one letter added, missing, changed or swapped with the next (a
+        typo): a letter taken out of both at the same place or next to it, not anywhere ("spatial" is no "partial")."""
         if any(word.endswith(e) and (word[:-len(e)] in self._known or word[:-len(e)] + "e" in self._known)
                for e in _ENDINGS):
             return True
-        deleted = _deletions(word)
-        return word in self._deleted or bool(deleted & self._known) or bool(deleted & self._deleted)
+        if word in self._deleted or any(word[:i] + word[i + 1:] in self._known for i in range(len(word))):
+            return True
+        return any(abs(i - j) <= 1 for i in range(len(word)) for j in self._deleted.get(word[:i] + word[i + 1:], ()))
 
     def __call__(self, text: str) -> List[str]:
         if has_cjk(text or ""):
