@@ -197,6 +197,16 @@ def test_an_offer_is_only_good_for_the_next_message(assistant: Assistant) -> Non
     assert late["responses"] == ["utter_affirm_ack"], late  # the camera tips are not given out of the blue
 
 
+@pytest.mark.parametrize("text, entry", [("包邮不", "shipping_cost"), ("能开发票不", "invoice")])
+def test_a_short_chinese_question_with_nothing_offered_is_no_no(assistant: Assistant, text: str, entry: str) -> None:
+    """"包邮不" ends like a no ("…不") and the NLU may read it as deny: with no offer pending it is a question about
+    free shipping, answered; a bare "不用了" is still the plain acknowledgement."""
+    asked = _turn(assistant, new_sender("short-zh"), text)
+    assert _answered(asked) == entry, asked
+    declined = _turn(assistant, new_sender("short-no"), "不用了")
+    assert declined["responses"] == ["utter_deny_ack"], declined
+
+
 def test_a_complaint_that_asks_something_gets_the_answer_and_can_be_filed(assistant: Assistant) -> None:
     sender = new_sender("complaint-answer")
     first = _turn(assistant, sender, "the price dropped a week after I bought it")

@@ -15,6 +15,7 @@ answer is offered to be filed as feedback).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -30,6 +31,16 @@ from bot.knowledge.specs import detect_spec
 from bot.language import has_cjk
 
 __all__ = ["OFFER_SLOT", "make_offer", "pending_offer", "ActionAnswerOffer"]
+
+
+# The words of a yes or a no, and the particles around them: what is left of "包邮不" ("包邮") asks about something.
+_YES_NO = re.compile(r"[不没有木吗嘛么呢吧啊呀哦噢嗯好的是对行可以要用了谢算还]|\W")
+
+
+def _asks_about_something(text: str) -> bool:
+    """A Chinese question with two characters or more besides yes, no and particles ("包邮不", "防水没", "能退不"):
+    with nothing offered, a question for the answer path, not a "no" ("不用了", "没有", "不要了谢谢")."""
+    return has_cjk(text) and len(_YES_NO.sub("", text)) >= 2
 
 
 def _short_reply(text: str) -> bool:
@@ -51,7 +62,8 @@ class ActionAnswerOffer(WithContext, Action):
         yes = intent != "deny"
         text = (tracker.latest_message or {}).get("text") or ""
         # "要不要贴膜啊 出厂带膜没": a new question, not a no; with nothing offered, a short one about a spec ("pro多重")
-        if asks_question(text) and (not _short_reply(text) or (offer is None and detect_spec(text) is not None)):
+        if asks_question(text) and (not _short_reply(text) or (offer is None and (
+                detect_spec(text) is not None or _asks_about_something(text)))):
             return clear + [FollowupAction(ANSWER_ACTION)]
         if offer is None:
             dispatcher.utter_message(response="utter_affirm_ack" if yes else "utter_deny_ack")
