@@ -127,6 +127,7 @@ def test_how_is_it_asks_for_the_spec_and_a_part_or_repair_goes_to_the_faq() -> N
     assert detect_spec("how long does the power bank take to fill up") == "charging"
     assert detect_spec("how long do buds 5 last on one charge") != "charging"
     assert detect_spec("14有256的吗") == "storage"
+    assert detect_spec("pro从没电充到满要多久") == "charging" and detect_spec("从0充到100要几分钟") == "charging"
     assert detect_spec("14pro现在卖多少") == "price"
     assert detect_spec("yo how much the 14 pro rn") == "price"
     for text in ("手机摔了屏幕裂了 换屏多少米", "耳机丢了一只 能单独买吗 多少钱", "band 9 straps, can i buy other colours?",
