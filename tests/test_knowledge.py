@@ -269,7 +269,8 @@ def test_a_spec_the_kb_does_not_hold_is_not_answered_by_a_near_entry(retriever) 
     """RAM is not in products.yml: the memory-card entry is near "运存" but says nothing about it."""
     for question, term in (("14 Pro 运行内存有几个G", "运行内存"), ("14的运存大吗", "运存")):
         result = retriever.ask(question)
-        assert result.outcome == "unsure" and term in result.reason, result.record()
+        # refused by this rule, or before it by an out-of-scope example ("14的运存是8G还是12G") near the entry chosen
+        assert result.outcome == "unsure" and (term in result.reason or result.near_miss), result.record()
     assert retriever.ask("14 Pro 主摄多少像素").outcome == "answer"  # the camera entry does give the megapixels
 
 

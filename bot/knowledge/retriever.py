@@ -324,7 +324,8 @@ class Retriever:
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
         model = self.entry_model  # the spec words named on the way, the model may be sure of an FAQ entry (sure_of)
-        q_vec = self.encoder.encode([question]) if spec is not None and model is not None else None
+        # (not a figure compared: "14 or 14 pro, which has the bigger battery" gets both figures, not the comparison)
+        q_vec = self.encoder.encode([question]) if spec and len(spec.products) == 1 and model is not None else None
         if spec is not None and not (model and q_vec is not None and model.sure_of(question, q_vec, self.index.ids,
                                                                                      f":{spec.spec}")):
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
