@@ -401,3 +401,9 @@ def test_a_question_no_figure_answers_is_not_answered_by_a_ranked_spec(retriever
     not by a spec fact the ranking puts first ("充电宝可以边充边放吗 会不会伤电池" got the power bank's capacity)."""
     result = retriever.ask(question)
     assert not (result.entry_id or "").startswith("spec:") or result.outcome != "answer", result.record()
+
+
+def test_a_box_question_near_the_box_entry_is_offered_it(retriever) -> None:  # type: ignore[no-untyped-def]
+    """products.yml holds no phone's box: the charger-in-box entry says it, so a "did you mean" of it is no miss."""
+    result = retriever.ask("does the 14 pro come with a 充电器")
+    assert result.outcome in ("answer", "suggest") and result.entry_id == "phone_charger_in_box", result.record()

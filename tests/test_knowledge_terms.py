@@ -21,6 +21,14 @@ def test_known_terms_plain_words_and_numbers_are_not() -> None:
     assert unknown_terms("订单2026110505到哪了", KNOWN) == []           # a number alone names nothing
 
 
+def test_an_english_sentence_with_a_chinese_word_is_read_as_english() -> None:
+    """Its plain English words name nothing ("tired", "carrying", a city); Latin words set in Chinese still do."""
+    assert unknown_terms("can my 14 pro be my 上海交通卡? tired of carrying the card", KNOWN) == []
+    assert unknown_terms("is the 充电宝 ok on planes? flying to chengdu next week", KNOWN) == []
+    assert unknown_terms("does it work with a PS4 and a 平板", KNOWN) == ["PS4"]
+    assert unknown_terms("buds5连switch打游戏延迟高不高", KNOWN) == ["switch"]
+
+
 def test_two_letters_swapped_become_the_known_word() -> None:
     known = vocabulary(["How much is the power bank?", "price", "the"])
     assert fix_swaps("what does the powre bank cost", known) == "what does the power bank cost"

@@ -212,6 +212,7 @@ class Retriever:
         named = self._named_products(question)
         missing = ", ".join(novel_nouns(question, self._kb_zh) or self._novel_words(question)) or missing_spec(
             [self.kb.products[p] for p in named], question, lang)
+        missing = "" if missing == "in_box" and result.kind == "faq" else missing  # a box is an entry's to say
         return replace(result, outcome="unsure", reason=f"{result.reason}; never mentions {missing}") if missing else result
 
     def _other_figure(self, result: Result, question: str, lang: str) -> Result:
