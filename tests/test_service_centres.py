@@ -126,6 +126,15 @@ def test_how_to_get_it_repaired_without_a_centre_is_answered_not_asked_for_a_cit
         assert says in replies and "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
 
 
+def test_where_to_try_a_phone_is_not_a_service_centre(assistant: Assistant) -> None:
+    """The centres repair, check and swap: "有体验店吗 想去摸一下真机" and "a shop in shanghai where i can try the phones
+    before buying" get the answer path's reply, not a centre's address nor "which city?"."""
+    for text in ("有体验店吗 想去摸一下真机", "is there a shop in shanghai where i can try the phones before buying"):
+        replies = _texts(assistant, new_sender("try"), text)
+        assert replies and "Xujiahui" not in replies and "徐家汇" not in replies, replies
+        assert "Which city are you in" not in replies and "你在哪个城市" not in replies, replies
+
+
 def test_a_city_in_a_delivery_question_is_where_the_parcel_goes(assistant: Assistant) -> None:
     """"if i order tonight when will it get to shenzhen" reads as find_service_centre because of the city: it asks
     about delivery, so the answer path replies, not the Shenzhen centre's address."""

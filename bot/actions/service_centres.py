@@ -5,7 +5,8 @@ The centres live in `knowledge/service_centres.yml` (trainers edit it; re-read w
 `{"location": {"latitude", "longitude", "label"}}`) gets the centre with the shortest great-circle distance;
 a message naming a city ("上海哪里能修", "service centre in Shenzhen", a bare "成都") gets that city's
 centres. With neither, the user is asked for their city or location, and told which cities we cover; unless the
-message asks how to get it repaired without a centre (mail-in, a pickup, no centre nearby): the answer path says.
+message asks how to get it repaired without a centre (mail-in, a pickup, no centre nearby) or where to try a phone
+in a shop (the centres repair, check and swap): the answer path says.
 
     centres = load_centres(centres_path(ctx.settings))
     nearest(centres, 31.23, 121.47)            # -> (Centre sh-lujiazui, 3.4 km)
@@ -181,6 +182,13 @@ _HOW_TO_SEND = re.compile(r"寄修|寄过去|寄回|邮寄|上门|取件|(?:咋|
                           r"\bcourier\b|\bno (?:store|shop|centre|center|service centre|service center)s?\b", re.IGNORECASE)
 
 
+# Trying or buying a phone in a shop ("线下有体验店吗 想摸摸真机", "a shop in chengdu where i can try the phones before
+# buying"): the centres are for repairs, checks and swaps; the answer path says what the knowledge base knows.
+_TO_TRY = re.compile(r"体验店|体验中心|专卖店|(?:摸|试|玩)(?:一?[摸试玩]|下|一下)?真机|上手(?:试|摸|玩)|\btry (?:\w+ ){0,3}?(?:in person|"
+                     r"before (?:i )?buy\w*|out)\b|\bhands[- ]on\b|\bexperience (?:store|shop|centre|center)\b|\bshowrooms?\b",
+                     re.IGNORECASE)
+
+
 # A city in a question about delivery ("if i order tonight when will it get to shenzhen", "寄到成都要几天") is where the
 # parcel goes, not where the user wants a centre.
 _ABOUT_DELIVERY = re.compile(r"快递|物流|发货|到货|送到|寄到|发到|配送|包邮|运费|几天到|多久(?:能|才)?到|\border\w*|\bdeliver\w*|"
@@ -228,6 +236,8 @@ class ActionServiceCentre(WithContext, Action):
         if (city is None or _ABOUT_DELIVERY.search(text)) and not _ABOUT_CENTRES.search(text) and \
                 not _asked_for_city(tracker):
             return [FollowupAction(ANSWER_ACTION)]  # "where is millet hq": not about our centres; the ranking's reply
+        if _TO_TRY.search(text) and not _asked_for_city(tracker):
+            return [FollowupAction(ANSWER_ACTION)]  # "线下有体验店吗 想摸摸真机": no centre sells or shows phones
         if city is None and _HOW_TO_SEND.search(text) and not _asked_for_city(tracker):
             return [FollowupAction(ANSWER_ACTION)]  # "怎么寄修啊 附近有售后点吗": how repairs work, from the ranking
         if city is None:
