@@ -57,7 +57,8 @@ def test_the_range_asked_in_other_words() -> None:
                         ("what wearables do u have", "catalog:lineup"),
                         ("pls send a list of millet devices", "catalog:lineup"),
                         ("你们店都有些啥产品", "catalog:lineup"),
-                        ("first time here, what can i even buy", "catalog:lineup")):
+                        ("first time here, what can i even buy", "catalog:lineup"),
+                        ("what millet phones can i order now", "catalog:lineup:phone")):
         found = answer_catalog(KB.products, text, [], "zh" if "店" in text else "en")
         assert found is not None and found.entry_id == entry, text
     assert answer_catalog(KB.products, "what's the bluetooth range of the buds 5", ["buds_5"], "en") is None

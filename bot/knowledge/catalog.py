@@ -85,6 +85,7 @@ _ASKS_RANGE = re.compile(
     rf"推荐[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}{_NOT_A_PART}|{_NOUNS_ZH}{_NOT_A_PART}[^，。？?！!]{{0,8}}推荐|"
     rf"\brecommend\w* (?:me )?(?:an? |some |any )?(?:good |cheap |decent )?(?:{_ONE_EN}|{_NOUNS_EN})\b|"
     rf"\bwhich (?:{_ONE_EN}|{_NOUNS_EN}) (?:should i|do you recommend|would you)\b|"
+    rf"\b(?:which|what) (?:millet |of your |ur )?{_NOUNS_EN} (?:can|could) (?:i|we) (?:buy|get|order)\b|"
     # "你们有几个系列", "millet's lineup", "what can i buy here", "how many phone models are there"
     rf"几个系列|哪些系列|什么系列|\bmillet'?s (?:line-?up|range|products)\b|\bproduct line-?up\b|\bwhat can i (?:actually |even )?buy\b|"
     rf"\bhow many (?:{_ONE_EN} )?models\b",
