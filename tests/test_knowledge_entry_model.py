@@ -139,4 +139,5 @@ def test_a_spec_asked_is_answered_by_the_spec(retriever: Retriever, question: st
     assert (result.outcome, result.entry_id) == ("answer", spec), result.record()
     assert retriever.entry_model is not None
     vec = retriever.encoder.encode([question])
-    assert retriever.entry_model.sure_of(question, vec, retriever.index.ids, ":" + spec.rsplit(":", 1)[-1]) is None
+    row = retriever.entry_model.scores([question], vec)[0]
+    assert retriever.entry_model.sure_of(row, retriever.index.ids, ":" + spec.rsplit(":", 1)[-1]) is None

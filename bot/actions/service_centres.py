@@ -233,12 +233,12 @@ class ActionServiceCentre(WithContext, Action):
             return []
         text = message.get("text") or ""
         city = city_in(text, centres)
-        if (city is None or _ABOUT_DELIVERY.search(text)) and not _ABOUT_CENTRES.search(text) and \
-                not _asked_for_city(tracker):
+        answers_us = _asked_for_city(tracker)
+        if (city is None or _ABOUT_DELIVERY.search(text)) and not _ABOUT_CENTRES.search(text) and not answers_us:
             return [FollowupAction(ANSWER_ACTION)]  # "where is millet hq": not about our centres; the ranking's reply
-        if _TO_TRY.search(text) and not _asked_for_city(tracker):
+        if _TO_TRY.search(text) and not answers_us:
             return [FollowupAction(ANSWER_ACTION)]  # "线下有体验店吗 想摸摸真机": no centre sells or shows phones
-        if city is None and _HOW_TO_SEND.search(text) and not _asked_for_city(tracker):
+        if city is None and _HOW_TO_SEND.search(text) and not answers_us:
             return [FollowupAction(ANSWER_ACTION)]  # "怎么寄修啊 附近有售后点吗": how repairs work, from the ranking
         if city is None:
             cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \

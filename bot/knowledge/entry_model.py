@@ -160,11 +160,12 @@ class EntryModel:
         out: Floats = self.weight * np.atleast_2d(scores)
         return out
 
-    def sure_of(self, text: str, vec: Floats, ids: Sequence[str], rival: str = "") -> Optional[str]:
-        """The FAQ entry of `ids` (the index's) the model is sure `text` is about: a score of at least `SURE`, and `LEAD`
-        ahead of the entries whose id ends with `rival`, the spec the question names on the way ("airline form wants the
-        watt-hours of my power bank": the flight rules, not the capacity; "手环9多重呀 戴着睡觉硌不硌" asks the weight too)."""
-        row = self.scores([text], vec)[0]
+    @staticmethod
+    def sure_of(row: Floats, ids: Sequence[str], rival: str = "") -> Optional[str]:
+        """The FAQ entry of `ids` (the index's) the model is sure a question is about, from its `scores` (`row`): a score
+        of at least `SURE`, and `LEAD` ahead of the entries whose id ends with `rival`, the spec the question names on the
+        way ("airline form wants the watt-hours of my power bank": the flight rules, not the capacity; "手环9多重呀
+        戴着睡觉硌不硌" asks the weight too)."""
         best = int(np.argmax(row))
         against = max((float(row[i]) for i, doc in enumerate(ids) if rival and doc.endswith(rival)), default=0.0)
         fact = ids[best].startswith(("spec:", "catalog:"))

@@ -103,7 +103,7 @@ def render_fact(kb: KnowledgeBase, doc_id: str, question: str, lang: str) -> Opt
 
 def kb_docs(kb: KnowledgeBase) -> List[Doc]:
     """Index documents for everything answerable: the FAQ entries (phrasings in both languages, answers as
-    passages), then the spec and catalog facts of products.yml (`bot.knowledge.facts`)."""
+    passages), then the spec and catalog facts of products.yml (`fact_docs`)."""
     docs = []
     for e in kb.faq.values():
         names = [n for pid in e.products if pid in kb.products

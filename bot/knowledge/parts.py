@@ -121,7 +121,8 @@ def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str
     names nothing else ("耳机呢", "and the band?") asks the part before it about them ("14pro多重 耳机呢" → the
     earbuds' weight; the bool says so); a part that names none is asked about the message's subject (`subject`), and
     one that only asks how long or how much (`multi.without_topic`: "and how long", "大概几天"), together with the part
-    before it unless one of them asks a figure of the subject ("do you ship to hong kong and how long" is about shipping, not the warranty)."""
+    before it unless one of them asks a figure of the subject ("do you ship to hong kong and how long" is about
+    shipping, not the warranty)."""
     mentions = r.matcher.find(part)
     own = mentions.known or category_products(r.kb.products, r._subject_text(part))
     if own and before and _FILLER.fullmatch(_without_products(r, part)):

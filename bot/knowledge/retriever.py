@@ -327,8 +327,9 @@ class Retriever:
         model = self.entry_model  # the spec words named on the way, the model may be sure of an FAQ entry (sure_of)
         # (not a figure compared: "14 or 14 pro, which has the bigger battery" gets both figures, not the comparison)
         q_vec = self.encoder.encode([question]) if spec and len(spec.products) == 1 and model is not None else None
-        if spec is not None and not (model and q_vec is not None and model.sure_of(question, q_vec, self.index.ids,
-                                                                                     f":{spec.spec}")):
+        fitted = model.scores([question], q_vec) if model is not None and q_vec is not None else None
+        if spec is not None and not (model and fitted is not None and model.sure_of(fitted[0], self.index.ids,
+                                                                                      f":{spec.spec}")):
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
                           kind="spec", products=about, reason=f"spec '{spec.spec}' from products.yml")
         if not question.strip() or not self.index.ids:
@@ -338,7 +339,7 @@ class Retriever:
         fused = self.index.fuse(feats, _langs([question]))[0]
         if self.pairs is not None:
             fused = fused + self.pairs.boost([question], q_vec)[0]
-        fitted = model.scores([question], q_vec) if model is not None else None
+        fitted = model.scores([question], q_vec) if model is not None and fitted is None else fitted
         boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
         prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags)
         scores = self._adjust(fused + boost, mentions, question) + prior

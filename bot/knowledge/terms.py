@@ -169,9 +169,10 @@ class NovelWords:
         if any(word.endswith(e) and (word[:-len(e)] in self._known or word[:-len(e)] + "e" in self._known)
                for e in _ENDINGS):
             return True
-        if word in self._deleted or any(word[:i] + word[i + 1:] in self._known for i in range(len(word))):
+        cut = [word[:i] + word[i + 1:] for i in range(len(word))]  # the word with its i-th letter taken out
+        if word in self._deleted or any(c in self._known for c in cut):
             return True
-        return any(abs(i - j) <= 1 for i in range(len(word)) for j in self._deleted.get(word[:i] + word[i + 1:], ()))
+        return any(abs(i - j) <= 1 for i, c in enumerate(cut) for j in self._deleted.get(c, ()))
 
     def __call__(self, text: str) -> List[str]:
         if has_cjk(text or ""):
