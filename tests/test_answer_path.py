@@ -13,7 +13,7 @@ import pytest
 from bot.answer_path_policy import FORM_SUBMITS
 from bot.errors import DataError
 from bot.knowledge.answering import asks_tersely
-from bot.knowledge.catalog import answer_catalog
+from bot.knowledge.catalog import answer_catalog, unmade_kind
 from bot.knowledge.loader import load_kb
 from bot.knowledge.specs import check_products
 from tests.harness import Assistant, new_sender
@@ -100,9 +100,8 @@ def test_catalog_answers_the_range_and_only_for_what_we_sell() -> None:
     everything = answer_catalog(products, "你们都卖些什么", [], "zh")
     assert everything is not None and everything.entry_id == "catalog:lineup"
     assert all(name in everything.text for name in ("米粒手环 9", "米粒耳机 Buds 5", "米粒充电宝 20000"))
-    laptops = answer_catalog(products, "do you sell laptops?", [], "en")  # not ours: said so, then the range
-    assert laptops is not None and laptops.text.startswith("That's not something we make yet")
-    assert answer_catalog(products, "what laptops do you sell", [], "en") is not None  # never a list of phones only
+    for laptops in ("do you sell laptops?", "what laptops do you sell"):  # not ours: "we don't have that", never phones
+        assert answer_catalog(products, laptops, [], "en") is None and unmade_kind(laptops, []) == "laptops"
     assert answer_catalog(products, "what warranty do you have", [], "en") is None
     assert answer_catalog(products, "14 Pro 有哪些颜色", ["phone_14_pro"], "zh") is None  # about one product
 
@@ -419,9 +418,9 @@ def test_a_flow_the_nlu_is_unsure_of_answers_a_statement_it_can_answer() -> None
         assert events == [{"event": "followup", "timestamp": None, "name": "order_form"}] and not messages, events
 
 
-def test_a_product_we_do_not_make_gets_the_range(assistant: Assistant) -> None:
+def test_a_kind_of_product_we_do_not_make_is_said_to_be_not_ours(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("scooter"), "你们有电动车吗")
-    assert _answered(turn) == "catalog:lineup", turn
+    assert turn["responses"] == ["utter_product_not_ours"] and "电动车" in turn["texts"][0], turn
 
 
 @pytest.mark.parametrize("broad, detail", [("说说你们发货的情况", "可以到店自提吗"),
@@ -736,3 +735,10 @@ def test_a_fault_of_the_fans_own_device_is_not_filed_as_product_feedback(assista
     turn = _turn(assistant, new_sender("own-fault"), "手机屏幕右上角有块黑斑 刚买一个月")
     assert "action_file_feedback" not in turn["actions"], turn
     assert not any("FB" in t for t in turn["texts"]), turn
+
+
+def test_a_message_of_questions_only_is_answered_without_an_offer_to_file_it(assistant: Assistant) -> None:
+    """The NLU is sure "耳机降噪效果咋样 地铁上能用不" is a complaint (0.9): nothing in it is said, both halves ask."""
+    turn = _turn(assistant, new_sender("questions-only"), "耳机降噪效果咋样 地铁上能用不")
+    assert _answered(turn) == "buds_anc" and "utter_offer_feedback" not in turn["responses"], turn
+

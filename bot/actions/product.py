@@ -64,6 +64,7 @@ from bot.knowledge.answering import (
     wants_change,
 )
 from bot.knowledge.follow_up import answers_alike, follow_up_question
+from bot.knowledge.multi import message_pieces
 from bot.knowledge.terms import novel_nouns
 
 if TYPE_CHECKING:
@@ -190,10 +191,14 @@ def _sure_faq_answer(retriever: Retriever, result: Result) -> bool:
 def _sounds_like_feedback(tracker: Tracker, answering: AnsweringConfig) -> bool:
     """Whether an answered complaint or suggestion is worth offering to file too: a statement ("the price dropped
     a week after I bought it"), or a question the NLU is sure is a complaint ("打王者手机烫得不行 正常吗"). A plain
-    question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer."""
+    question it merely leans that way on ("就买个表带要运费不", "spo2 on the band?") just gets its answer, and so does
+    a message of questions only, however sure the NLU is ("耳机降噪效果咋样 地铁上能用不": nothing in it is said)."""
     _, confidence = _intent(tracker)
     text = tracker.latest_message.get("text") or ""  # "most expensive phone you have" asks too (`asks_tersely`)
-    return not _asks(text) or confidence >= answering.override_threshold
+    if not _asks(text):
+        return True
+    pieces = [p for p in message_pieces(text) if p]
+    return confidence >= answering.override_threshold and (len(pieces) < 2 or not all(map(_asks, pieces)))
 
 
 def _announced_voice(ctx: "AppContext", tracker: Tracker) -> bool:
@@ -222,7 +227,8 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
     text = tracker.latest_message.get("text") or ""
     if intent == "complain" and result.outcome == "answer" and _announced_voice(ctx, tracker):
         return [FollowupAction(OWN_FLOWS[intent])]
-    if result.other_brand and OWN_FLOWS[intent] != "action_file_feedback":  # "你们和苹果比哪个好": we know ours only
+    if (result.other_brand or result.unknown_products) and OWN_FLOWS[intent] != "action_file_feedback":
+        # "你们和苹果比哪个好": we know ours only; "你们有电动车吗" (chitchat to the NLU): we have none
         return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if not _clearly_answers(retriever, result, text, intent, _intent(tracker)[1]) and (
             OWN_FLOWS[intent] != "action_file_feedback" or not _asks(text) or wants_change(text)):

@@ -21,7 +21,7 @@ from bot.knowledge.specs import join_list
 from bot.knowledge.superlatives import answer_ranked, answer_relative
 from bot.knowledge.text import normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "render_catalog", "category_products", "asked_category_products",
+__all__ = ["CatalogAnswer", "answer_catalog", "unmade_kind", "render_catalog", "category_products", "asked_category_products",
            "CATEGORIES"]
 
 # Kinds of phone fans name without 手机 ("你们有没有老人机", "想买个备用机"): the phone range.
@@ -98,7 +98,7 @@ _GROUPS: Dict[Optional[str], Dict[str, str]] = {
 }
 _CATEGORY_PATTERNS = {key: re.compile(pat, re.IGNORECASE) for key, (pat, _) in CATEGORIES.items()}
 # "Do you sell X?" for an X the brand does not make ("你们有平板吗", "do u sell a smartwatch", "recommend a laptop"):
-# the honest answer is "not something we make", and what we do sell.
+# the honest answer is "we don't have that" (`unmade_kind`), as for a product name we do not know.
 _ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?:sell|have|make|offer|got|do)\b|"
                        r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|做不做|推荐|"
                        # "got any smartwatches", "any tablets?", "u guys make laptops?": the whole message asks for them
@@ -191,9 +191,6 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     """The range answer, or None when `question` is not a catalog question (or is about one product)."""
     text = normalise(question)
     category, foreign = _category_of(text)
-    if foreign and not named and (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
-        # "你们有平板吗", and a spec of it ("手表的价格是多少", "how much is your smartwatch"): we make none
-        return _not_made(products, text, lang)
     ranked = None if foreign else (answer_relative(products, text, named, _GROUPS, lang) if named else
                                    answer_ranked(products, text, category, _GROUPS, lang))
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
@@ -210,14 +207,21 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     return render_catalog(products, category, lang)
 
 
-def _not_made(products: Dict[str, Product], text: str, lang: str) -> Optional[CatalogAnswer]:
-    """"你们有平板吗": we do not make that kind of thing; then the range (entry `catalog:lineup`)."""
-    lineup = render_catalog(products, None, lang)
-    found = _NOT_SOLD.search(text)
-    if lineup is None or found is None:
+def unmade_kind(question: str, named: Sequence[str]) -> Optional[str]:
+    """The kind of product asked for that the brand does not make ("你们有平板吗" → 平板, "do u sell laptops" → laptops, and a
+    spec of it: "手表的价格是多少", "how much is your smartwatch"), else None: the answer is "we don't have that", as
+    for a product name we do not know (the retriever's `unknown_products`)."""
+    text = normalise(question)
+    _, foreign = _category_of(text)
+    if not foreign or named or not (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
         return None
-    head = f"{found.group(0)}我们还没有做。" if lang == "zh" else "That's not something we make yet. "
-    return CatalogAnswer(category=None, text=head + lineup.text, products=lineup.products)
+    found = _NOT_SOLD.search(text)
+    if found is None:
+        return None
+    start = found.start()
+    while start and text[start - 1].isascii() and text[start - 1].isalpha():  # "smartwatches", not "watches"
+        start -= 1
+    return text[start:found.end()]
 
 
 def render_catalog(products: Dict[str, Product], category: Optional[str], lang: str) -> Optional[CatalogAnswer]:

@@ -28,7 +28,7 @@ from bot.knowledge.calibration import (
     calibrate_scores,
     languages as _langs,
 )
-from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products
+from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products, unmade_kind
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.entry_model import SURE, EntryModel
 from bot.knowledge.facts import kb_docs, render_fact
@@ -311,10 +311,10 @@ class Retriever:
 
     def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)
-        if mentions.unknown:
+        unknown = mentions.unknown or [kind for kind in [unmade_kind(question, mentions.known)] if kind]
+        if unknown:  # "米粒手表啥时候出", "你们有平板吗": we do not have that
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", products=mentions.known,
-                          unknown_products=mentions.unknown,
-                          reason=f"names a product not in the knowledge base: {', '.join(mentions.unknown)}")
+                          unknown_products=unknown, reason=f"names a product not in the knowledge base: {', '.join(unknown)}")
         catalog = answer_catalog(self.kb.products, question, mentions.known, lang)
         if catalog is not None:
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=catalog.entry_id, text=catalog.text,
