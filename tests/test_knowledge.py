@@ -405,3 +405,12 @@ def test_a_box_question_near_the_box_entry_is_offered_it(retriever) -> None:  # 
     """products.yml holds no phone's box: the charger-in-box entry says it, so a "did you mean" of it is no miss."""
     result = retriever.ask("does the 14 pro come with a 充电器")
     assert result.outcome in ("answer", "suggest") and result.entry_id == "phone_charger_in_box", result.record()
+
+
+@pytest.mark.parametrize("question", ["手环9有nfc吗 能刷公交不", "nfc payments on the band?",
+                                      "does the power bank come with a cable in the box"])
+def test_an_entry_about_other_products_answers_no_question_about_ours(retriever, question: str) -> None:  # type: ignore[no-untyped-def]
+    """The phones' NFC entry (products: the two phones) cannot say whether the band has NFC, however sure the entry
+    model is of it: not sure."""
+    result = retriever.ask(question)
+    assert result.outcome != "answer" and "about others only" in result.reason, result.record()

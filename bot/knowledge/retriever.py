@@ -254,7 +254,7 @@ class Retriever:
         never names ("摄像头玻璃碎了 修要多少钱" near the screen's price: `answering.unpriced_parts`), or to use our
         product without a phone, the app, an account or a network ("can i use the band 9 without a phone nearby")
         and the entry never speaks of doing without, but mentions that thing or is less than `override_threshold`
-        sure (bot.knowledge.roles)."""
+        sure (bot.knowledge.roles); or it names products and the entry is about other products only."""
         doc = self._docs.get(result.entry_id or "")
         absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
         texts = [*doc.questions, *doc.passages] if doc is not None else []
@@ -262,6 +262,11 @@ class Retriever:
         if parts:  # "摄像头玻璃碎了 修要多少钱" near the screen's price: the KB has no camera repair price
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks the price of the {parts[0]}, which {result.entry_id} never names")
+        about = set(doc.meta.get("products") or []) if doc is not None and result.kind == "faq" else set()
+        named = set(self._named_products(self._subject_text(question))) if about else set()
+        if result.outcome == "answer" and named and not named & about:  # "手环9有nfc吗" near the phones' NFC entry
+            return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                           reason=f"asks about {', '.join(sorted(named))}; {result.entry_id} is about others only")
         if not absent or speaks_of_absence(texts) or (result.confidence >= self.answering.override_threshold
                                                       and not mentions_what_is_done_without(absent, texts)):
             return result
