@@ -51,7 +51,7 @@ HOLDOUT11 = HOME / "tests" / "conversations" / "holdout11.yml"  # held out, writ
 HOLDOUT12 = HOME / "tests" / "conversations" / "holdout12.yml"  # held out, written blind on 2026-12-02 (09:45 UTC)
 HOLDOUT13 = HOME / "tests" / "conversations" / "holdout13.yml"  # held out, written blind on 2026-12-02 (14:50 UTC)
 HOLDOUT14 = HOME / "tests" / "conversations" / "holdout14.yml"  # written blind on 2026-12-02 (15:58 UTC), used once, read
-HOLDOUT15 = HOME / "tests" / "conversations" / "holdout15.yml"  # held out, written blind on 2026-12-02 (18:00 UTC)
+HOLDOUT15 = HOME / "tests" / "conversations" / "holdout15.yml"  # held out, written blind on 2026-12-02 (17:35 UTC)
 FOLLOW_UPS = HOME / "tests" / "conversations" / "follow_ups.yml"  # second messages (`before`): written 1 Dec, tuned on
 SPEC_DEV = HOME / "tests" / "conversations" / "spec_dev.yml"  # development set for spec/product words: tuned on
 
