@@ -165,3 +165,11 @@ def test_a_health_figure_a_screen_fault_and_the_watts_of_a_newcomer() -> None:
     assert unheld_spec("手环9能测血压吗 我爸高血压") == "血压"  # the band measures no blood pressure: never "yes"
     assert detect_spec("14pro的屏幕会不会烧屏") is None and detect_spec("oled burn-in on the pro?") is None  # a fault
     assert detect_spec("充电宝 多少w的") == "charging" and detect_spec("充电宝几w") == "charging"
+
+
+@pytest.mark.parametrize("text, kind", [("laptops?", "laptops"), ("大学开学想买个笔记本电脑 你们有吗", "笔记本"),
+                                        ("娃要个能定位的儿童手表 你们家有没", "手表"), ("那手表呢", "手表"),
+                                        ("and the tablet?", "tablet")])
+def test_a_kind_we_do_not_make_asked_for_in_few_words_is_named(text: str, kind: str) -> None:
+    assert unmade_kind(text, []) == kind
+    assert unmade_kind("手表能连手环吗", []) is None and unmade_kind("手表怎么样", []) is None

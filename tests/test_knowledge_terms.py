@@ -36,6 +36,7 @@ def test_two_letters_swapped_become_the_known_word() -> None:
     assert fix_swaps("hwo mcuh", known) == "how much"
     assert fix_swaps("tehre is a bank", known) == "tehre is a bank"   # not one swap from a known word: kept
     assert fix_swaps("手环9 多少钱", known) == "手环9 多少钱"
+    assert fix_swaps("does the telephoto have ois", vocabulary(["iOS 14", "the"])) == "does the telephoto have ois"
 
 
 def test_one_missing_letter_becomes_the_one_known_word() -> None:

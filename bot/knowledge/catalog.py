@@ -103,7 +103,10 @@ _ASKS_FOR = re.compile(r"\b(?:do|does|can|will) (?:you|u|ya|millet) (?:guys )?(?
                        r"\brecommend\b|\bany (?:good )?\w+ (?:for sale|in stock)|有没有|有卖|卖不卖|出不出|做不做|推荐|"
                        # "got any smartwatches", "any tablets?", "u guys make laptops?": the whole message asks for them
                        r"^(?:(?:you |u )?(?:got|have) )?any (?:\w+ ){0,2}\w+\W*$|^(?:do )?(?:you|u) (?:guys )?(?:sell|make|have)\b|"
-                       r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!\s]{0,8}(?:吗|嘛|么|没|不)(?:\W|$)",
+                       r"^(?:你们|你家|你们家|米粒)?(?:有|卖|出)[^，。？?！!\s]{0,8}(?:吗|嘛|么|没|不)(?:\W|$)|"
+                       # "…笔记本电脑 你们有吗", "你们家有没"; the kind alone, or after "and" ("laptops?", "那手表呢")
+                       r"(?:你们|你家|你们家)(?:有|卖|出)(?:吗|嘛|么|没|不)|有没|^\W*[a-z]+\s*[?？]+\W*$|"
+                       r"^那[^，。？?！!\s]{1,6}呢|^(?:and|what about|how about) (?:the |a |your )?\w+\W*$",
                        re.IGNORECASE)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, unpriced_parts
-from bot.knowledge.brands import aside_brands, not_brand_terms, unanswered_brands
+from bot.knowledge.brands import aside_brands, brands_named, not_brand_terms, unanswered_brands
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
@@ -263,7 +263,8 @@ class Retriever:
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks the price of the {parts[0]}, which {result.entry_id} never names")
         about = set(doc.meta.get("products") or []) if doc is not None and result.kind == "faq" else set()
-        named = set(self._named_products(self._subject_text(question))) if about else set()
+        mine = about and not brands_named(question, self.answering.other_brands)  # "华为手机能配…": not our phones
+        named = set(self._named_products(self._subject_text(question))) if mine else set()
         if result.outcome == "answer" and named and not named & about:  # "手环9有nfc吗" near the phones' NFC entry
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks about {', '.join(sorted(named))}; {result.entry_id} is about others only")

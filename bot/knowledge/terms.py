@@ -103,14 +103,15 @@ def _missing_letter(word: str, words: FrozenSet[str]) -> List[str]:
 def fix_swaps(text: str, known: FrozenSet[str], words: FrozenSet[str] = frozenset()) -> str:
     """Typos of the words the knowledge base uses. A word of three letters or more that the vocabulary `known`
     lacks becomes the one known word that a single swap of two neighbouring letters makes of it ("how mcuh",
-    "waht colours", "teh 14"), else the one word of `words` (single words, no joined names) that one missing
+    "waht colours", "teh 14"; of three letters only a function word: "ois" stays), else the one word of `words` (single words, no joined names) that one missing
     letter makes of it ("how mch", "batery", "waterprof", "shiping"). Two or more candidates: left as typed."""
     def fix(match: "re.Match[str]") -> str:
         word = match.group(0)
         low = word.lower()
         if len(low) < 3 or low in known or not low.isalpha() or low in english_words():
             return word  # "ran outta space" is no typo of "rain", nor "hey" of "they"
-        found = _swapped(low, known) or _missing_letter(low, words)
+        # three letters swap only into a function word ("hwo"): "ois" is an acronym, not "ios"
+        found = [w for w in _swapped(low, known) if len(low) > 3 or w in _EN_STOP] or _missing_letter(low, words)
         return found[0] if len(found) == 1 else word
 
     return _WORD.sub(fix, text or "")
