@@ -248,8 +248,11 @@ def test_a_terse_question_gets_its_answer_without_an_offer_to_file_it(assistant:
     assert _answered(turn) and "utter_offer_feedback" not in turn["responses"], turn
 
 
-def test_a_wish_is_still_filed(assistant: Assistant) -> None:
-    turn = _turn(assistant, new_sender("wish"), "能不能给手环加个离线音乐功能")
+@pytest.mark.parametrize("text", ["能不能给手环加个离线音乐功能", "建议手环加个微信支付功能 拜托了",
+                                  "the band 9 strap buckle feels really flimsy, you should make it sturdier"])
+def test_a_wish_is_still_filed(assistant: Assistant, text: str) -> None:
+    """However sure an entry is (payment methods, the strap's) of a wish, it grants nothing: filed."""
+    turn = _turn(assistant, new_sender("wish"), text)
     assert "action_file_feedback" in turn["actions"], turn
 
 

@@ -160,9 +160,11 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
     if result.outcome != "answer":
         return False
-    if (result.kind != "faq" and intent in ("complain", "suggest_feature") and not _asks(text)
-            and intent_confidence >= retriever.answering.override_threshold):
-        return False  # "给你们提个意见 手环的抬腕亮屏太不灵敏了" is said, not asked: the band's screen size answers nothing
+    if intent in ("complain", "suggest_feature") and not _asks(text) and (wants_change(text) or (
+            result.kind != "faq" and intent_confidence >= retriever.answering.override_threshold)):
+        # "给你们提个意见 手环的抬腕亮屏太不灵敏了" is said, not asked: the band's screen size answers nothing; a wish
+        # ("建议手环加个微信支付功能") is filed, however sure an entry is (payment methods do not grant it)
+        return False
     if _exact_answer(result, text):
         return True
     # out of scope only as the NLU's weak guess ("installments possible? 12 months no interest?" at 0.32): a question
