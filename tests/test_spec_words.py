@@ -94,6 +94,8 @@ def test_colloquial_spec_words(question: str, spec: str) -> None:
     "the 14 is already 200 cheaper, can i get the difference",  # a price drop
     "if i trade in my old pixel how much off the 14 pro",  # a trade-in: the FAQ's, not the price
     "旧手机折价以后买14要多少钱",
+    "我那台用了四年的华为能抵多少钱 想换14pro",
+    "what would u give me for my old phone if i buy the 14 pro",
     "14pro可以投屏到投影仪吗",  # a feature of the screen, not its figure
     "拼多多上14才卖3599 你们能便宜点吗",  # a price to be matched or lowered: no figure answers it
     "would you price match amazon on the buds 5",

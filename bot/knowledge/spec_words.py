@@ -108,7 +108,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
-                    r"换新|换货|换个新|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
+                    r"换新|换货|换个新|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # a return: "can i return the 14 pro if i peeled the screen film off", "手环颜色不喜欢 想退货"
                     r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|"
                     r"无理由|"
