@@ -58,6 +58,7 @@ from bot.knowledge.answering import (
     GUARDED_FLOWS,
     TASK_FLOWS,
     answer_path_first,
+    asks_for_restock_alert,
     asks_in_words,
     lacks_flow_words,
     names_an_order,
@@ -75,6 +76,7 @@ FORM_SUBMITS = {"cancel_order_form": "action_cancel_order", "change_address_form
 """A task form the answer path started (an offer taken up) -> what runs when it is complete: the rules' "… complete"
 steps (dialogue/; a test keeps them alike). A form started with every slot known ends in its first run, where the
 rules cannot see it start: this policy runs the submission then."""
+RESTOCK = "restock_alert"  # asked for in its own words whatever the NLU says (`asks_for_restock_alert`)
 NLU_FALLBACK = "nlu_fallback"  # the intent the NLU gives a message it cannot place (config.yml `fallback_intent`)
 ANSWER_PATH_POLICY_PRIORITY = 6.5
 
@@ -141,6 +143,8 @@ class AnswerPathPolicy(Policy):
             return False
         intent = (message.intent or {}).get("name")
         confidence = float((message.intent or {}).get("confidence") or 0.0)
+        if intent != RESTOCK and asks_for_restock_alert(message.text):
+            return True  # "pls add me to the waitlist for the pro in sky blue" read as a suggestion: the alert's form
         if said_unclearly(intent, confidence, message.text):
             return True  # "update stuck at 45%, help" leaning towards unsubscribe: the answer path, not the flow
         if lacks_flow_words(intent, message.text):

@@ -262,7 +262,8 @@ def test_a_complaint_said_not_asked_is_filed_though_it_names_a_spec(assistant: A
     assert "action_file_feedback" in turn["actions"] and _answered(turn) is None, turn
 
 
-@pytest.mark.parametrize("text", ["lemme know when the pro in green is available", "绿色的pro啥时候有货 到了跟我说一声"])
+@pytest.mark.parametrize("text", ["lemme know when the pro in green is available", "绿色的pro啥时候有货 到了跟我说一声",
+                                  "pls add me to the waitlist for the pro in sky blue"])
 def test_stock_asked_to_be_told_of_starts_the_alert_not_the_colours(assistant: Assistant, text: str) -> None:
     turn = _turn(assistant, new_sender("told-stock"), text)
     assert "restock_alert_form" in turn["actions"] and _answered(turn) is None, turn

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.handoff.rules import Turn, assess, load_config
-from bot.knowledge.answering import lacks_flow_words, wants_to_be_told
+from bot.knowledge.answering import asks_for_restock_alert, lacks_flow_words, wants_to_be_told
 
 ESCALATION = Path(__file__).resolve().parents[1] / "escalation.yml"
 
@@ -45,6 +45,16 @@ def test_an_update_that_is_available_awaits_no_stock() -> None:
 def test_wanting_to_be_told_starts_the_restock_form(text: str) -> None:
     assert wants_to_be_told(text)
     assert _decide(text, "restock_alert", 0.95) is None  # the rules start restock_alert_form
+
+
+@pytest.mark.parametrize("text, alert", [("pls add me to the waitlist for the pro in sky blue", True),
+                                         ("天青蓝的pro有货了麻烦在这叫我一声", True), ("14pro老是缺货 啥时候补", False),
+                                         ("got an 'update available' notification but idk where to install it", False),
+                                         ("为啥我排队能优先 我是啥会员级别", False)])
+def test_a_restock_alert_asked_for_in_its_own_words_goes_to_its_form(text: str, alert: bool) -> None:
+    """Whatever the NLU says (a suggestion, nlu_fallback): the answer path, which starts the restock form."""
+    assert asks_for_restock_alert(text) is alert
+    assert (_decide(text, "suggest_feature", 0.6) == "action_answer_product") is alert
 
 
 @pytest.mark.parametrize("text, bot", [("are you hiring", False), ("are u guys open on sunday", False),

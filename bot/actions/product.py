@@ -55,6 +55,7 @@ from bot.knowledge.answering import (
     TASK_FLOWS,
     AnsweringConfig,
     answer_path_first,
+    asks_for_restock_alert,
     asks_question,
     asks_tersely,
     lacks_flow_words,
@@ -363,7 +364,9 @@ class ActionAnswerProduct(WithContext, Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)
         text = tracker.latest_message.get("text") or ""
-        if said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
+        if asks_for_restock_alert(text):
+            intent = "restock_alert"  # "pls add me to the waitlist for the pro in sky blue" (a suggestion to the NLU)
+        elif said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         elif _second_reading(tracker) == "suggest_feature" and wants_change(text) and not asks_question(text):
             intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro": ask_product 0.52, suggestion 0.46

@@ -26,6 +26,7 @@ import yaml
 
 from bot.errors import ConfigError
 from bot.knowledge._arrays import Floats
+from bot.knowledge.restock_words import STOCK_ASK, asks_for_restock_alert, wants_to_be_told
 from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
 
@@ -33,7 +34,7 @@ __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_
            "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
            "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
-           "unpriced_parts", "carries_link_code", "wants_to_be_told"]
+           "unpriced_parts", "carries_link_code", "wants_to_be_told", "asks_for_restock_alert"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -258,7 +259,7 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
                      r"\bwho (?:are|r) (?:you|u)\b|\bwhat are (?:you|u)\b|\b(?:your|ur) name\b|\byou a\b",
     # what a restock alert is about (stock), not the words of being told ("notify me when the battery is full",
     # "do u have a fraud alert feature": no product is awaited)
-    "restock_alert": r"货|库存|断货|卖完|售罄|候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|(?<!update )(?<!updates )\bavailab\w*|"
+    "restock_alert": r"货|库存|断货|卖完|售罄|(?<!时)候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|(?<!update )(?<!updates )\bavailab\w*|"
                      r"\bsold out\b|\bwait ?-?list\b|\bwaiting list\b|\b(?:have|has|get|got) (?:it|them|one|some)(?: in)? again\b",
     # two identities to link ("怎么修改账号密码", "一个账号最多能买几台" link none)
     "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|telegram|微信|wechat|"
@@ -289,22 +290,6 @@ def carries_link_code(text: str) -> bool:
     text = text or ""
     return not text.startswith("/") and bool(_LINK_WORD.search(text)) and any(
         any(ch.isdigit() for ch in m.group(0)) for m in _LINK_CODE.finditer(text))
-
-
-# A restock alert is asked for by wanting to be told ("到货了通知我", "ping me when the pro is back", "add me to the
-# waitlist"); a stock word alone asks whether it is there ("band 9 in stock or nah", "power bank restocked yet?"), which
-# the answer path answers (live stock, and the alert offered when it is sold out): AnswerPathPolicy.
-_BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我说|给我说|说一声|吱一声|知会|登记|候补|排队|订阅|预约|"
-                      r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\blemme know\b|\blmk\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
-                      r"hit|call) (?:me|us)\b|\balert\w*|\bremind\w*|\bwait ?-?list\b|\bwaiting list\b|\bsign (?:me|us) up\b|"
-                      r"\b(?:put|add) (?:me|us)\b|\bhmu\b|\bkeep (?:me|us) posted\b|\bheads ?-?up\b|\bsubscrib\w*", re.IGNORECASE)
-_STOCK_ASK = re.compile(r"有货|没货|现货|缺货|断货|到货|补货|库存|卖完|售罄|\bin stock\b|\bout of stock\b|\bsold out\b|"
-                        r"\brestock\w*|\bavailab\w*", re.IGNORECASE)
-
-
-def wants_to_be_told(text: str) -> bool:
-    """Whether a message asks to be told later ("到货了通知我", "ping me when it's back"), not whether it is in stock."""
-    return (text or "").startswith("/") or bool(_BE_TOLD.search(text or ""))
 
 
 def lacks_flow_words(intent: Optional[str], text: str) -> bool:
@@ -369,7 +354,7 @@ def wants_task_done(text: str) -> bool:
 
 def _price_question(text: str, has_order_number: bool, task: bool) -> bool:
     return task and not has_order_number and (
-        (asks_cost(text) and not wants_task_done(text)) or (bool(_STOCK_ASK.search(text)) and not wants_to_be_told(text)))
+        (asks_cost(text) and not wants_task_done(text)) or (bool(STOCK_ASK.search(text)) and not wants_to_be_told(text)))
 
 
 def only_asks_for_information(text: str, has_order_number: bool, confidence: float, task: bool) -> bool:
@@ -393,7 +378,7 @@ def answer_path_first(text: str, has_order_number: bool, confidence: float, task
     the task done ("can you tell me how much a new screen is") or stock asked without wanting to be told ("band 9 in
     stock or nah"); never a request to do it, a message naming an order, nor stock asked to be told of ("绿色的pro啥时候有货
     到了跟我说一声": the restock alert, not the Pro's colours)."""
-    if task and wants_to_be_told(text) and _STOCK_ASK.search(text):
+    if task and wants_to_be_told(text) and STOCK_ASK.search(text):
         return False
     return only_asks_about_task(text, has_order_number) or (
         not has_order_number and confidence < FLOW_CONFIDENCE and not is_request(text)) or _price_question(
