@@ -414,3 +414,13 @@ def test_an_entry_about_other_products_answers_no_question_about_ours(retriever,
     model is of it: not sure."""
     result = retriever.ask(question)
     assert result.outcome != "answer" and "about others only" in result.reason, result.record()
+
+
+@pytest.mark.parametrize("question, entry", [("whats in the box with the buds 5", "spec:buds_5:in_box"),
+                                             ("is there a blue pro", "spec:phone_14_pro:colours"),
+                                             ("耳几出黑色没有", "spec:buds_5:colours")])
+def test_a_spec_asked_in_few_words_gets_its_figure(retriever, question: str, entry: str) -> None:  # type: ignore[no-untyped-def]
+    """The entry model's sure FAQ entry about the phones' box does not take a question about the earbuds' box; a colour
+    names "pro" ("a blue pro"); "耳几" is 耳机 though jieba cuts 耳 / 几出."""
+    result = retriever.ask(question)
+    assert result.outcome == "answer" and result.entry_id == entry, result.record()

@@ -53,7 +53,10 @@ _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an a
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:sell|have|make|offer|got)|"
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|how many {_NOUNS_EN} (?:do|does)|"
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|"
+    # "do you have a fitness tracker": one of a kind, not its accessory ("do you sell a phone case")
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) an? (?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*{_ONE_EN}\b"
+    r"(?!\s*(?:cases?|covers?|chargers?|cables?|straps?|screen protectors?|films?|holders?|stands?))|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
     rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
     rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
@@ -76,9 +79,9 @@ _ASKS_RANGE = re.compile(
     rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model|{_ONE_EN})s?\b|"
     # "最新的手机是哪款", "你们最新出的是啥": the newest of the range
     rf"最新(?:的|出的|款的?|发布的)?(?:一款|款|{_NOUNS_ZH})?(?:是|有)?(?:哪|什么|啥)|"
-    rf"卖(?:些|的)?(?:什么|啥|哪些)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|"
+    rf"卖(?:些|的)?是?(?:什么|啥|哪些|哪一?款|哪个)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|(?:你们|你家|你们家|米粒)(?:出|卖|做)了?{_NOUNS_ZH}{_NOT_A_PART}(?:吗|嘛|么|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
-    rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)别的(?:款|型号)|"
+    rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)(?:别的|其他|其它)(?:款|型号|产品|东西|设备)|"
     r"\bthe only (?:one|model|pair|phone|band|power bank|wearable|gadget|device)s?\b|"
     rf"还是只有[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}|"
     # "推荐一款手机", "想买个耳机 推荐下", "recommend me a phone", "which band should i buy": pick one for me

@@ -21,6 +21,7 @@ __all__ = ["HomophoneFixer"]
 
 _LENGTHS = (3, 2)  # longer words first: "充电宝" before "充电"
 _NOUNS = frozenset({"n", "nz", "vn"})  # jieba's plain nouns; not names of people or places ("上市", "宝能")
+_RARE = 100  # a dictionary word seen fewer times than this in jieba's corpus may be a typo's piece ("几出": 12)
 _MIN_COUNT = 4  # times a noun is named in the KB before a typo is read as it (jieba tags a few odd runs as nouns)
 _Key = Tuple[str, str, str]  # (before the character, after it, a toneless reading of it)
 
@@ -69,10 +70,12 @@ class HomophoneFixer:
         return next(iter(meant)) if len(meant) == 1 else ""
 
     def _suspects(self, text: str) -> List[bool]:
-        """Per character: whether jieba left it out of every real word (alone, or in a run it made up: "点池")."""
+        """Per character: whether jieba left it out of every common word (alone, in a run it made up: "点池", or in a
+        word its dictionary barely knows: "耳几出黑色没有" cut as 耳 / 几出)."""
         out: List[bool] = []
         for piece in _jieba().lcut(text):
-            out += [len(piece) == 1 or not self._is_word(piece)] * len(piece)
+            rare = self._dictionary.get(piece, 0) < _RARE and piece not in self._known_text
+            out += [len(piece) == 1 or rare] * len(piece)
         return out
 
     def fix(self, text: str) -> str:

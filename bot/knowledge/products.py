@@ -74,8 +74,10 @@ _OTHER_BRAND_MODEL = re.compile(r"(?:(?<![a-z])(?:mi|xiaomi|redmi)|小米|红米
                                 r"(?![a-z0-9])", re.IGNORECASE)
 # "pro有蓝色吗", "pro版多重", "dropped my pro": the variant word alone names the one product it ends the name of.
 _BARE_PRO_ZH = re.compile(r"(?<![a-z0-9])pro(?!\s*(?:max|plus|ultra|\+))(?![a-z])", re.IGNORECASE)
-# "my pro", "14 vs pro", "pro screen size?": the Pro beside a possessive or a comparison, or opening the message
-_BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than)\s+|^)pro\b"
+# "my pro", "14 vs pro", "pro screen size?", "a blue pro": the Pro beside a possessive, a comparison or a colour, or
+# opening the message
+_BARE_PRO_EN = re.compile(r"(?:\b(?:my|this|that|your|his|her|new|vs\.?|versus|or|and|than|black|white|pink|green|blue|"
+                          r"gr[ae]y|purple|red|gold|silver|titanium)\s+|^)pro\b"
                           r"(?!\s*(?:max|plus|ultra|\+|tips?\b|gamers?\b|players?\b|mode\b|account\b|plan\b|version of\b))",
                           re.IGNORECASE)
 # "手环9和耳机哪个便宜", "band 9 or earbuds, which lasts longer": a comparison, where a category word names a product too

@@ -334,8 +334,9 @@ class Retriever:
         # (not a figure compared: "14 or 14 pro, which has the bigger battery" gets both figures, not the comparison)
         q_vec = self.encoder.encode([question]) if spec and len(spec.products) == 1 and model is not None else None
         fitted = model.scores([question], q_vec) if model is not None and q_vec is not None else None
-        if spec is not None and not (model and fitted is not None and model.sure_of(fitted[0], self.index.ids,
-                                                                                      f":{spec.spec}")):
+        sure = model.sure_of(fitted[0], self.index.ids, f":{spec.spec}") if spec and model and fitted is not None else None
+        of = self._entry_products[self.index.ids.index(sure)] if sure else set()  # an entry about other products yields
+        if spec is not None and (sure is None or (of and not of & set(spec.products))):  # ("buds 5 box": not the phones')
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
                           kind="spec", products=about, reason=f"spec '{spec.spec}' from products.yml")
         if not question.strip() or not self.index.ids:

@@ -44,9 +44,11 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
-                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)"),
+                r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)|"
+                # "band 9 pink avail?": a colour and whether it is there
+                r"\b(?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver) (?:avail\w*|in stock|option|version)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线[充冲]|多久才?[能会]?[充冲]?满|[充冲]到(?:满|100|百分百|头)|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
@@ -56,7 +58,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
               r"到手价|到手多少|官网价|官方售价|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
                      # "啥时候出的", "哪年出的": when it came out, not when it ships ("什么时候出货")
-                     r"(?:什么|啥|哪|几)(?:时候|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
+                     r"(?:什么|啥|哪|几)(?:时候?|年份?|天|月份?|号)出(?!货|库|单|来|去|门|差|现|问题)|出(?:来|了)多久|上市多久|"
                      r"(?:什么|啥|哪|几)(?:时候|年|天|月|号)上(?:的|市)|(?:今年|去年|前年|这个月|上个月)才?(?:出|发布|上市)的?|"
                      r"\bwhen(?:'?s| is| was| did)? (?!i |you |u |we )(?:\w+ ){1,4}out\b(?! of)|"
                      r"(?<!\d)20[12]\d\s?(?:年款|款|phone|model)|"
