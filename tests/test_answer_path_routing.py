@@ -76,6 +76,10 @@ def test_are_you_asks_about_the_bot_only_when_nothing_else_follows(text: str, bo
     ("叫个专业的同事来处理", "explicit_request"), ("你们是做什么的", None), ("我第二次买米粒了", None),
     ("how much to fix a cracked screen", None), ("电池能用几年", None), ("thanks a lot", None), ("great, thanks!", None),
     ("第二次买米粒了 有优惠吗", None), ("backpacking for a week, how many charges", None),
+    ("充电的时候充电口冒了一下烟 吓死我了", "safety"), ("got zapped touching the charger, is that normal?", "safety"),
+    ("耳机戴着突然特别烫 耳朵都红了 有点怕", "safety"), ("付款时银行卡被划走两笔 订单就一个", "refund_dispute"),
+    ("客服热线是多少 想直接打电话", "explicit_request"), ("whats your customer service number", "explicit_request"),
+    ("耳机戴久了耳朵红红的正常吗", None), ("划走一笔就够了", None),
 ])
 def test_fresh_wordings_of_a_reason_to_hand_off(text: str, rule: Any) -> None:
     found = assess([Turn(text=text, intent="chitchat", confidence=0.9)], load_config(ESCALATION))
