@@ -424,3 +424,9 @@ def test_a_spec_asked_in_few_words_gets_its_figure(retriever, question: str, ent
     names "pro" ("a blue pro"); "耳几" is 耳机 though jieba cuts 耳 / 几出."""
     result = retriever.ask(question)
     assert result.outcome == "answer" and result.entry_id == entry, result.record()
+
+
+def test_an_english_sentence_with_a_chinese_word_is_ranked_as_english(retriever) -> None:  # type: ignore[no-untyped-def]
+    """"does the 14 pro come with a 充电器" was ranked as Chinese and got "did you mean" (knowledge/config.yml code_switch)."""
+    result = retriever.ask("does the 14 pro come with a 充电器")
+    assert result.outcome == "answer" and result.entry_id == "phone_charger_in_box", result.record()

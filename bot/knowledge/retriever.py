@@ -44,7 +44,7 @@ from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_witho
 from bot.knowledge.service import service_reading
 from bot.knowledge.spec_words import excluded
 from bot.knowledge.specs import answer_spec, missing_spec, names_spec, unheld_spec
-from bot.knowledge.synonyms import load_synonyms
+from bot.knowledge.synonyms import load_code_switch, load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
 from bot.knowledge.zh_pairs import PairScorer, load_zh_similarity
@@ -81,6 +81,7 @@ class Retriever:
         self._kb_zh = "\n".join(t for t in clean + phrasings if has_cjk(t))  # for words it never uses (novel_nouns)
         self._homophones = HomophoneFixer(self._kb_zh)  # "点池多大": its nouns typed with a homophone
         self._synonyms = load_synonyms(kb.root, clean + phrasings)  # "电话卡": the KB says "SIM卡"
+        self._code_switch = load_code_switch(kb.root, clean + phrasings)  # "14pro的camera咋样": 相机
         self._novel_words = NovelWords(self._vocabulary)
         negatives = [q for qs in kb.out_of_scope.values() for q in qs]
         asked = np.asarray([index.docs[d].meta.get("kind", "faq") == "faq" for d in index.phrase_doc], bool)
@@ -149,6 +150,7 @@ class Retriever:
         `intent` and `intent_confidence` (the NLU's) weigh in through the intent's topic in
         `knowledge/config.yml` `answering:` (see `bot.knowledge.answering`)."""
         start = time.perf_counter()
+        question = self._code_switch.apply(question)  # "does the 14 pro come with a 充电器" is English
         lang = detect_language(question) or language or "en"
         question = strip_fillers(question)  # "系统要怎么升级呀 找不到在那": chat filler only dilutes (bot.knowledge.fillers)
         question = self._synonyms.apply(self._homophones.fix(fix_swaps(question, self._spelled, self._spelled_words)))

@@ -21,9 +21,10 @@ from typing import Dict, Iterable, Optional
 
 from bot.errors import ConfigError
 from bot.knowledge.answering import config_section
+from bot.knowledge.terms import in_chinese
 from bot.knowledge.text import has_cjk
 
-__all__ = ["Synonyms", "load_synonyms"]
+__all__ = ["Synonyms", "load_synonyms", "CodeSwitch", "load_code_switch"]
 
 
 class Synonyms:
@@ -60,3 +61,51 @@ def load_synonyms(root: Path, kb_texts: Iterable[str] = ()) -> Synonyms:
             if key:
                 words[key] = kb_word
     return Synonyms(words)
+
+
+class CodeSwitch:
+    """A fan's English word in a Chinese sentence, or a Chinese word in an English one, read in the sentence's
+    language: `code_switch:` in `knowledge/config.yml` (English word: Chinese word, both as the KB writes them).
+
+    "14pro的camera咋样", "buds5 noise cancelling好用吗", "does the 14 pro come with a 充电器": a ranking meets a word of
+    the other language, which its BM25 never saw and its sentence model reads poorly; "does the 14 pro come with a
+    充电器" was ranked as Chinese (it has Chinese characters) and got "did you mean". Whether a sentence is Chinese:
+    `terms.in_chinese` (Latin words set in Chinese, not an English sentence with a Chinese word in it)."""
+
+    def __init__(self, pairs: Dict[str, str]) -> None:
+        self._to_zh = {en.lower(): zh for en, zh in pairs.items()}
+        self._to_en = {zh: en for en, zh in pairs.items()}
+        latin = sorted(self._to_zh, key=len, reverse=True)
+        chinese = sorted(self._to_en, key=len, reverse=True)
+        self._latin = re.compile("|".join(rf"(?<![A-Za-z]){re.escape(w)}(?:s|es)?(?![A-Za-z])" for w in latin),
+                                 re.IGNORECASE) if latin else None
+        self._chinese = re.compile("|".join(re.escape(w) for w in chinese)) if chinese else None
+
+    def _zh_of(self, word: str) -> str:
+        low = word.lower()  # "colours": the plural of a listed word
+        return self._to_zh.get(low) or self._to_zh.get(low[:-1]) or self._to_zh.get(low[:-2], word)
+
+    def apply(self, text: str) -> str:
+        if not text or not has_cjk(text):
+            return text
+        if in_chinese(text):
+            return self._latin.sub(lambda m: self._zh_of(m.group(0)), text) if self._latin else text
+        english = self._chinese.sub(lambda m: f" {self._to_en[m.group(0)]} ", text) if self._chinese else text
+        return text if has_cjk(english) else english  # "how to 开发票": half a word read across helps nothing
+
+
+def load_code_switch(root: Path, kb_texts: Iterable[str] = ()) -> CodeSwitch:
+    """`code_switch:` of `<root>/config.yml` (none: nothing read across); `kb_texts` checks each word is the KB's."""
+    path, raw = config_section(root, "code_switch")
+    raw = raw or {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ConfigError(f"{path}: code_switch must map English words to Chinese words (e.g. `battery: 电池`), got {raw!r}")
+    texts = list(kb_texts)
+    english = "\n".join(t for t in texts if not has_cjk(t)).lower()
+    chinese = "\n".join(t for t in texts if has_cjk(t))
+    for en, zh in raw.items():
+        if texts and not re.search(rf"(?<![a-z]){re.escape(en.lower())}(?![a-z])", english):
+            raise ConfigError(f"{path}: code_switch.{en}: the knowledge base's English never uses '{en}'")
+        if texts and zh not in chinese:
+            raise ConfigError(f"{path}: code_switch.{en}: the knowledge base's Chinese never uses '{zh}'")
+    return CodeSwitch(raw)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from bot.knowledge.index import Doc
     from bot.knowledge.model import Product
 
-__all__ = ["kb_texts", "vocabulary", "spelled", "unknown_terms", "novel_nouns", "fix_swaps", "NovelWords"]
+__all__ = ["kb_texts", "vocabulary", "spelled", "in_chinese", "unknown_terms", "novel_nouns", "fix_swaps", "NovelWords"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -71,7 +71,7 @@ def _named(word: str, in_chinese: bool) -> bool:
             or (in_chinese and len(word) >= 2))
 
 
-def _in_chinese(text: str) -> bool:
+def in_chinese(text: str) -> bool:
     """Latin words set in Chinese ("耳机支持LDAC吗"), not an English sentence with a Chinese word in it ("can my 14 pro
     be my 上海交通卡? tired of carrying the card": its plain English words name nothing)."""
     latin = re.findall(r"[A-Za-z]+", text)
@@ -80,11 +80,11 @@ def _in_chinese(text: str) -> bool:
 
 def unknown_terms(text: str, known: FrozenSet[str]) -> List[str]:
     """The named terms of `text` that the vocabulary `known` lacks (plural "s" forgiven)."""
-    in_chinese = _in_chinese(text or "")
+    chinese = in_chinese(text or "")
     out = []
     for word in _WORD.findall(text or ""):
         low = word.lower()
-        if low in known or (low.endswith("s") and low[:-1] in known) or not _named(word, in_chinese):
+        if low in known or (low.endswith("s") and low[:-1] in known) or not _named(word, chinese):
             continue
         out.append(word)
     return out
