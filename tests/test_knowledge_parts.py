@@ -100,3 +100,12 @@ def test_how_long_after_a_repair_question_is_the_repair_not_the_delivery(retriev
     parts = retriever.ask_parts("screen cracked on my 14, how much to fix and how long does it take")
     assert [p.entry_id for p in parts] in ([], ["warranty_screen_damage"]), [p.record() for p in parts]
     assert result.entry_id == "warranty_screen_damage", result.record()
+
+
+@pytest.mark.parametrize("text", ["耳机降噪咋样 坐飞机能用吗", "手环9盒子里带啥 有充电头不"])
+def test_a_part_is_not_answered_by_an_entry_about_other_products(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    """The power bank's flight rules say nothing of the earbuds on a plane; the phones' box nothing of the band's."""
+    assert not any(e in entry for entry in _entries(retriever, text)
+                   for e in ("answer:power_bank_flight", "answer:phone_charger_in_box"))
+    whole = retriever.ask(text)
+    assert whole.outcome != "answer" or whole.entry_id not in ("power_bank_flight", "phone_charger_in_box"), whole.record()

@@ -115,6 +115,18 @@ def _names(r: "Retriever", products: List[str], lang: str) -> str:
     return " ".join(r.kb.products[p].name.get(lang) or r.kb.products[p].name.get("en", p) for p in products)
 
 
+def _of_the_subject(r: "Retriever", result: Result, subject: List[str]) -> Result:
+    """A part's FAQ answer about other products than the message's subject is no answer ("耳机降噪咋样 坐飞机能用吗":
+    the power bank's flight rules say nothing of the earbuds on a plane), as for a whole question
+    (`Retriever._not_its_entry`)."""
+    doc = r._docs.get(result.entry_id or "") if result.outcome == "answer" and result.kind == "faq" else None
+    about = set(doc.meta.get("products") or []) if doc is not None else set()
+    if not about or not subject or about & set(subject):
+        return result
+    return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
+                   reason=f"{result.entry_id} is about other products than the message's ({', '.join(subject)})")
+
+
 def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str) -> Tuple[str, bool]:
     """What to ask of one part. A part that names its own products (by name, else by a category word in the subject
     role: "耳机能连两个手机不") is asked about those only; one that
@@ -192,6 +204,7 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
             alone = r.ask(part, lang, intent, intent_confidence)
             if alone.outcome == "answer" and (result.outcome != "answer" or alone.confidence > result.confidence):
                 result = alone
+        result = _of_the_subject(r, result, named or category)
         if elliptic and without_topic(part) and answers and _same_topic(r, answers[-1], result):
             folded = True  # "do you deliver to macau and how long does it take": the international entry says how long
         elif result.outcome == "answer" and not any(_repeats(a, result) for a in answers):

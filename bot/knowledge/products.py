@@ -32,8 +32,9 @@ _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
              r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安|"  # "band 5atm", "charger 120w": a rating, not a Band 5
              r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks|号|日))")  # "耳机 500以内", "phone 2k": a budget, not a model
+# a kind after the brand is a word of its own: "Millet Care" (the screen plan) is no "Millet Car"
 _MENTION = re.compile(
-    rf"{_BRAND}\s*(?:{_NOUNS})?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
+    rf"{_BRAND}\s*(?:(?:{_NOUNS})(?=(?:e?s)?(?![a-z])))?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
     re.IGNORECASE,
 )
 _TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)
