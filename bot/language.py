@@ -21,12 +21,20 @@ def has_cjk(text: str) -> bool:
     return bool(CJK_CHAR.search(text))
 
 
+def reads_as_chinese(text: str) -> bool:
+    """Chinese characters, set in a Chinese sentence ("耳机支持LDAC吗", "14pro的camera咋样"), not an English sentence with
+    a Chinese word in it ("does the 14 pro support 花呗 installments", "can my 14 pro be my 上海交通卡?"): at least four
+    Latin words and at least half as many as Chinese characters make it English."""
+    latin = re.findall(r"[A-Za-z]+", text)
+    return has_cjk(text) and not (len(latin) >= 4 and len(latin) * 2 >= len(CJK_CHAR.findall(text)))
+
+
 def detect_language(text: str) -> Optional[str]:
-    """Return "zh" if the message has Chinese characters, "en" if it has English words, else None."""
+    """Return "zh" if the message reads as Chinese (`reads_as_chinese`), "en" if it has English words, else None."""
     if not text:
         return None
     if has_cjk(text):
-        return "zh"
+        return "zh" if reads_as_chinese(text) else "en"
     if _LATIN_WORD.search(_NEUTRAL_WORDS.sub(" ", text)) or re.search(r"\b(?:hi|ok|okay)\b", text, re.IGNORECASE):
         return "en"
     return None

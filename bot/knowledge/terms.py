@@ -20,7 +20,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Sequence, Set, Tuple
 
 from bot.knowledge.text import _EN_STOP, _jieba, has_cjk
-from bot.language import CJK_CHAR
+from bot.language import reads_as_chinese
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.knowledge.index import Doc
@@ -72,10 +72,9 @@ def _named(word: str, in_chinese: bool) -> bool:
 
 
 def in_chinese(text: str) -> bool:
-    """Latin words set in Chinese ("耳机支持LDAC吗"), not an English sentence with a Chinese word in it ("can my 14 pro
-    be my 上海交通卡? tired of carrying the card": its plain English words name nothing)."""
-    latin = re.findall(r"[A-Za-z]+", text)
-    return has_cjk(text) and not (len(latin) >= 4 and len(latin) * 2 >= len(CJK_CHAR.findall(text)))
+    """Latin words set in Chinese ("耳机支持LDAC吗"), not an English sentence with a Chinese word in it
+    (`bot.language.reads_as_chinese`)."""
+    return reads_as_chinese(text)
 
 
 def unknown_terms(text: str, known: FrozenSet[str]) -> List[str]:
