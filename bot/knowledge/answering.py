@@ -82,7 +82,7 @@ _QUESTION = re.compile(
     r"are there|recommend)\b|\b(?:make|sell|have|offer|carry|got) any\b|\bany recommendations?\b|"
     r"^(?:u|you|ya|y'all|you guys|u guys) (?:got|have|sell|make|do|carry)\b|\bwhich (?:of|one|phone|model|version|band|earbuds?)\b|"
     r"\b(?:how|what|why|when|where|which|who)(?:'s|s| is| are| will| do| does| did| can| long| much| many)\b|"
-    r"\b(?:any tips|what (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
+    r"\b(?:any tips|(?:what|wtf|wth) (?:should|can|do) i do|is (?:this|that|it) normal|(?:is|does|can|will) it|how (?:do|can|to|long|much)|can i|should i|"
     r"can (?:you|u) (?:tell|explain)|any (?:way|fix|idea)s?)\b|[,，]\s*(?:how|where|what|which)\W*$|[,，]\s*(?:do|does|can|is|are|will)\s+(?:you|u|ya|it|they)\b|藏哪|找不[到着]|没找[到着]|"
     r"\bcan'?t find\b|\bcannot find\b|"
     # above, a question word left at the end ("…the 2 phones i bought, how") and what cannot be found ("没找着") ask; below,

@@ -19,7 +19,7 @@ __all__ = ["SPEC_KEYWORDS", "detect_spec", "names_spec", "unheld_spec", "exclude
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
                 r"\bhow many (?:hours?|hrs?|days?) (?:of (?:music|playback|use|listening|battery|play)|on (?:a |one )?charge|"
-                r"(?:does|will|would|can|could) (?:it|they|the [\w ]{1,20}?) (?:last|go|play))\b|"
+                r"(?:does|will|would|can|could) (?:it|they|(?:the |my |ur |your |a )?[\w ]{1,20}?) (?:last|go|play))\b|"
                 r"\bhow long (?:do|does|will|would|can|could)(?: \w+){1,5} (?:last|play|go|run)\b|mah|battery life|how long does it last|capacity|how many (?:\w+ ){0,3}(?:full )?(?:times|charges)\b|"
                 r"续[航杭行]|电池|(?<![a-z])(?:xh|xuhang|dianchi)(?![a-z])|毫安|瓦时|(?<![a-z])wh(?![a-z])|电量|容量|能用多久|用多久|[能可]?用几天|撑几天|几天一充|一天一充|[充冲]满?几次|[充冲]满多少[次回遍]|几次电|"
                 r"能(?:听|用|撑|玩|戴)(?:几个?小时|多久|多长时间)|撑(?:一|1)天|一天够|"
@@ -28,7 +28,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"\blast (?:me )?(?:a |the )?(?:full |whole )?day\b|\b(?:will|would|does|do|can|could)(?: \w+){0,3} last (?:me )?"
                 r"(?:a |the |one |two |\d+ )?(?:full |whole )?(?:week|weekend|month)s?\b|\blast all day\b|待机|standby|play ?time|endurance|"
                 # "14的电撑得住一整天吗", "耳机电够听一路吗", "will the buds 5 last w the case"
-                r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|the [\w ]{1,20}?) last\b|"
+                r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|(?:the |my |ur |your )?[\w ]{1,20}?) last\b|"
                 # a comparison of how long they last: "band vs buds which lasts longer", "which one outlasts the other"
                 r"\blasts? (?:a bit |much |way )?longer\b|\boutlasts?\b"),
     "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b(?!\s+(?:up|on)\b)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
@@ -49,7 +49,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"\b(?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver) (?:avail\w*|in stock|option|version)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
                  r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
-                 r"快充|无线[充冲]|多久才?[能会]?[充冲]?满|[充冲]到(?:满|100|百分百|头)|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
+                 r"快充|无线[充冲]|(?:没电|空电|零|0%?)\s?(?:充)?到\s?满|满电(?:要|需要|得)?\s?(?:多久|多长时间|几分钟|多少分钟)|多久才?[能会]?[充冲]?满|[充冲]到(?:满|100|百分百|头)|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               # the difference in price: "how much more is the pro than the 14", "14 pro 512 多少rmb"
@@ -94,7 +94,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
-                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
+                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|\bchromebook\b|\bthinkpad\b|\bdell\b|\bxps\b|\bsurface (?:pro|laptop|go)\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a price that fell after buying: price protection, not the price ("got cheaper right after i bought it")
                     r"\b(?:got|gets|getting|became) (?:\w+ ){0,2}cheaper\b|\bcheaper than (?:when|what) i\b|"
                     r"\b(?:dropped|drops|fell|went down|was cut|got cut|cut) (?:\w+ ){0,2}(?:in price|price)\b|"
@@ -112,7 +112,9 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
                     r"换新|换货|换个新|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # a return: "can i return the 14 pro if i peeled the screen film off", "手环颜色不喜欢 想退货"
-                    r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|"
+                    r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|退得|"
+                    # an exchange or a flaw: "unboxed it and there's a scuff on the display, swap?"
+                    r"\bswap(?:s|ped|ping)?\b(?! (?:the |a |my )?(?:batter|screen|display|case|back))|\bexchang\w*|\bscuff\w*|\bscratch\w*|\bdent(?:s|ed)?\b|划痕|磕|"
                     r"无理由|"
                     # how the battery ages, not its figure: "用几年电池会不会不行", "will the battery degrade"
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|伤电池|伤不伤电池|对电池(?:有)?(?:伤害|影响|不好)|"
@@ -316,6 +318,9 @@ def _asks_stock(text: str) -> bool:
 
 
 _WARRANTY = re.compile(_WARRANTY_WORDS + "|保固", re.IGNORECASE)
+# A flaw, a return or an exchange named beside the box ("unboxed my band today, scuff on the display, swap?"): the FAQ's.
+_FLAW = re.compile(r"\bswap\w*|\bexchang\w*|\breturn\w*|\brefund\w*|\bscuff\w*|\bscratch\w*|\bdent(?:s|ed)?\b|\bdefect\w*|"
+                   r"\bbroken\b|\bcrack\w*|换新|换货|退货|退款|退换|划痕|磕|裂|坏", re.IGNORECASE)
 
 
 def detect_spec(question: str) -> Optional[str]:
@@ -324,7 +329,7 @@ def detect_spec(question: str) -> Optional[str]:
     text = _spell_spec_words(_SPACED_OUT.sub(lambda m: m.group(0).replace(" ", ""), normalise(question)))
     if _asks_stock(text):
         return "stock"
-    if _IN_BOX.search(text) and not _BOX_MISSING.search(text) and not _WARRANTY.search(text):
+    if _IN_BOX.search(text) and not _BOX_MISSING.search(text) and not _WARRANTY.search(text) and not _FLAW.search(text):
         return "in_box"
     if _HOW_CHARGED.search(text) and not _CHARGING_FAULT.search(text):
         return "charging"
