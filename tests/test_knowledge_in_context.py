@@ -177,3 +177,54 @@ def test_a_health_figure_a_screen_fault_and_the_watts_of_a_newcomer() -> None:
 def test_a_kind_we_do_not_make_asked_for_in_few_words_is_named(text: str, kind: str) -> None:
     assert unmade_kind(text, []) == kind
     assert unmade_kind("手表能连手环吗", []) is None and unmade_kind("手表怎么样", []) is None
+
+
+def test_an_english_sentence_with_a_chinese_word_is_english() -> None:
+    from bot.language import detect_language
+
+    assert detect_language("does the 14 pro support 花呗 installments") == "en"  # answered in English
+    assert detect_language("14pro的camera咋样") == "zh" and detect_language("耳机支持LDAC吗") == "zh"
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("does the 14 pro support 花呗 installments", "payment_methods"),  # 花呗 read as the KB's "huabei"
+    ("do u take paypal", "payment_methods"),  # the entry lists what we take: the answer to "do you take X"
+    ("手环颜色买错了 盒子都没开 退得了吗", "returns_7day"),  # "退得了吗" is "能退吗"; a colour named is no colour question
+    ("unboxed my band 9 today and theres a scuff across the display, swap?", "exchange_15day"),  # no box contents
+    ("my dell xps wants 65w, is your power bank gonna do anything for it", "power_bank_laptop"),  # a laptop by its maker
+])
+def test_a_service_question_that_names_a_figure_or_a_foreign_word(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                                  entry: str) -> None:
+    found = retriever.ask(text)
+    assert (found.outcome, found.entry_id, found.language) == ("answer", entry, "zh" if "退" in text else "en"), found.reason
+
+
+def test_how_long_it_lasts_or_takes_to_fill_in_other_words() -> None:
+    assert detect_spec("how many days does band 9 last with always on display") == "battery"  # not the screen
+    assert detect_spec("14pro从没电到满电要多久") == "charging"
+    assert detect_spec("does the band 9 come with a charger") == "in_box"
+
+
+def test_the_choices_of_a_kind_are_its_range() -> None:
+    for text, category in (("fitness tracker options?", "band"), ("what are my options for earbuds", "earbuds"),
+                           ("手环有啥选择", "band")):
+        found = answer_catalog(KB.products, text, [], "zh" if "手环" in text else "en")
+        assert found is not None and found.category == category, text
+
+
+def test_a_kind_we_do_not_make_asked_for_in_a_clause_of_its_own() -> None:
+    find = ProductMatcher(KB.products).find
+    assert unmade_kind("米粒出不出watch啊 手环屏太小了", find("米粒出不出watch啊 手环屏太小了").known, find) == "watch"
+    assert unmade_kind("耳机能连我的手表吗 有没有延迟", find("耳机能连我的手表吗").known, find) is None  # ours, with a watch
+
+
+def test_another_brands_device_of_a_kind_we_do_not_make_is_not_our_bands_entry(retriever) -> None:  # type: ignore[no-untyped-def]
+    found = retriever.ask("华为手表能连米粒手机用吗")  # a Huawei watch with our phone: the band's pairing entry is not it
+    assert found.outcome == "unsure", found.reason
+    assert retriever.ask("华为手机能连手环9吗").entry_id == "band_iphone"  # their phone, our band: the entry's
+
+
+def test_a_swear_word_before_what_do_i_do_still_asks() -> None:
+    from bot.knowledge.answering import asks_question
+
+    assert asks_question("stuck in an update loop, failed 3 times at 72%, wtf do i do")

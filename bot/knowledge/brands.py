@@ -14,12 +14,17 @@ aside ("pixel", "ipad"); Chinese names match anywhere ("苹果", "华为").
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, List, Mapping, Optional, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable, Iterable, List, Mapping, Optional, Sequence
 
 from bot.knowledge.answering import asks_question
 from bot.knowledge.multi import message_pieces
+from bot.knowledge.result import Result
 
-__all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith", "not_brand_terms"]
+if TYPE_CHECKING:
+    from bot.knowledge.retriever import Retriever
+
+__all__ = ["brands_named", "aside_brands", "unanswered_brands", "UsedWith", "not_brand_terms", "other_brand"]
 
 
 def _pattern(brand: str) -> "re.Pattern[str]":
@@ -94,3 +99,27 @@ def unanswered_brands(text: str, brands: Mapping[str, Sequence[str]], entry_text
 
 def _compared(text: str, brand: str) -> bool:
     return any(_pattern(brand).search(p) and _COMPARES.search(p) for p in message_pieces(text))
+
+
+def other_brand(retriever: "Retriever", result: Result, question: str) -> Result:
+    """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
+    an unsure reply to a question naming one says we only know our own."""
+    if result.kind == "catalog" and result.outcome == "answer":
+        return result
+    doc = retriever._docs.get(result.entry_id or "")
+    texts = [*doc.questions, *doc.passages, result.text or ""] if doc is not None else [result.text or ""]
+    # "does the power bank fast charge an iPhone": the brand is only what our product is used with; an answer
+    # about the product asked about stands, and not knowing says "not sure", not "I only know ours"
+    subject = set(retriever._named_products(retriever.roles.subject_text(question)))  # none: their device is the subject
+    about = set(doc.meta.get("products") or []) if doc is not None else set()
+    ours = bool(subject & (about | set(result.products or []))) or (result.outcome == "unsure" and bool(subject))
+    used_with = (lambda start, end: retriever.roles.used_with(question, start, end)) if ours else None
+    brands = (unanswered_brands(question, retriever.answering.other_brands, texts, used_with)
+              if result.outcome != "unsure" else aside_brands(question, retriever.answering.other_brands, used_with))
+    if not brands:
+        return result
+    reason = result.reason if result.outcome == "unsure" else (
+        f"asks about {brands[0]}, which {result.entry_id} never mentions (was {result.outcome} "
+        f"at {result.confidence:.2f})")
+    return replace(result, outcome="unsure", text=None, offer=None, hedged=False, other_brand=brands[0],
+                   reason=reason)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.answering import asks_question
 from bot.knowledge.loader import Product
 from bot.knowledge.spec_words import detect_spec
 from bot.knowledge.specs import join_list
 from bot.knowledge.superlatives import answer_ranked, answer_relative
-from bot.knowledge.text import normalise
+from bot.knowledge.text import has_cjk, normalise
 
-__all__ = ["CatalogAnswer", "answer_catalog", "unmade_kind", "render_catalog", "category_products", "asked_category_products",
+__all__ = ["CatalogAnswer", "answer_catalog", "unmade_kind", "names_unmade_kind", "render_catalog", "category_products", "asked_category_products",
            "CATEGORIES"]
 
 # Kinds of phone fans name without 手机 ("你们有没有老人机", "想买个备用机"): the phone range.
@@ -91,7 +91,11 @@ _ASKS_RANGE = re.compile(
     rf"\b(?:which|what) (?:millet |of your |ur )?{_NOUNS_EN} (?:can|could) (?:i|we) (?:buy|get|order)\b|"
     # "你们有几个系列", "millet's lineup", "what can i buy here", "how many phone models are there"
     rf"几个系列|哪些系列|什么系列|\bmillet'?s (?:line-?up|range|products)\b|\bproduct line-?up\b|\bwhat can i (?:actually |even )?buy\b|"
-    rf"\bhow many (?:{_ONE_EN} )?models\b",
+    rf"\bhow many (?:{_ONE_EN} )?models\b|"
+    # "fitness tracker options?", "what are my options for earbuds", "手环有啥选择": the choices there are
+    rf"^(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*(?:{_ONE_EN}|{_NOUNS_EN}) (?:options|choices)\W*$|"
+    rf"\bwhat (?:are )?(?:the |my |your )?(?:options|choices) (?:for|in) (?:an? )?(?:{_ONE_EN}|{_NOUNS_EN})\b|"
+    rf"{_NOUNS_ZH}{_NOT_A_PART}(?:都|还)?有(?:啥|什么|哪些)(?:选择|可选|可以选)",
     re.IGNORECASE,
 )
 # How superlative and budget answers name what they compare: a category, or (None) everything we sell.
@@ -213,11 +217,28 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     return render_catalog(products, category, lang)
 
 
-def unmade_kind(question: str, named: Sequence[str]) -> Optional[str]:
+def unmade_kind(question: str, named: Sequence[str], find: Optional[Callable[[str], Any]] = None) -> Optional[str]:
     """The kind of product asked for that the brand does not make ("你们有平板吗" → 平板, "do u sell laptops" → laptops, and a
     spec of it: "手表的价格是多少", "how much is your smartwatch"), else None: the answer is "we don't have that", as
-    for a product name we do not know (the retriever's `unknown_products`)."""
-    text = normalise(question)
+    for a product name we do not know (the retriever's `unknown_products`). With `find` (the product matcher's), a
+    clause of its own asks too ("米粒出不出watch啊 手环屏太小了": the band named after it is why they ask)."""
+    kind = _unmade_kind(normalise(question), named)
+    if kind is not None or find is None:
+        return kind
+    clauses = [c for c in _CLAUSE.split(question if has_cjk(question) else re.sub(r"\s+", " ", question)) if c.strip()]
+    for clause in clauses if len(clauses) > 1 else []:
+        kind = _unmade_kind(normalise(clause), find(clause).known)
+        if kind is not None:
+            return kind
+    return None
+
+
+def names_unmade_kind(question: str) -> bool:
+    """Whether `question` names a kind of device the brand does not make ("华为手表能连米粒手机用吗": 手表)."""
+    return bool(_NOT_SOLD.search(normalise(question)))
+
+
+def _unmade_kind(text: str, named: Sequence[str]) -> Optional[str]:
     _, foreign = _category_of(text)
     if not foreign or named or not (_ASKS_FOR.search(text) or (detect_spec(text) is not None and asks_question(text))):
         return None
@@ -228,6 +249,10 @@ def unmade_kind(question: str, named: Sequence[str]) -> Optional[str]:
     while start and text[start - 1].isascii() and text[start - 1].isalpha():  # "smartwatches", not "watches"
         start -= 1
     return text[start:found.end()]
+
+
+# Clauses: Chinese ones end at punctuation or a space, English ones at punctuation.
+_CLAUSE = re.compile(r"[，。？?！!；;,\n]+|(?<=[\u4e00-\u9fff啊吗呢吧嘛])\s+|\s+(?=[\u4e00-\u9fff])")
 
 
 def render_catalog(products: Dict[str, Product], category: Optional[str], lang: str) -> Optional[CatalogAnswer]:

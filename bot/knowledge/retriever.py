@@ -7,8 +7,7 @@ thresholds in `knowledge/config.yml`:
 - "suggest": a close call; `candidates` holds 2-3 entries for "did you mean …?";
 - "unsure": nothing fits well enough, or the question names a product we do not have.
 
-The ranking fuses nearest phrasings, answers and words with a model fitted on all phrasings (`entry_model.py`);
-its confidence is calibrated on the knowledge base itself (`calibration.py`: every phrasing asked of the rest).
+The ranking fuses phrasings, answers, words and an entry model (`entry_model.py`), calibrated on the KB itself.
 """
 
 from __future__ import annotations
@@ -21,14 +20,20 @@ import numpy as np
 
 from bot.knowledge._arrays import Floats
 from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, unpriced_parts
-from bot.knowledge.brands import aside_brands, brands_named, not_brand_terms, unanswered_brands
+from bot.knowledge.brands import brands_named, not_brand_terms, other_brand
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
     calib_features as _calib_features,
     calibrate_scores,
     languages as _langs,
 )
-from bot.knowledge.catalog import answer_catalog, asked_category_products, category_products, unmade_kind
+from bot.knowledge.catalog import (
+    answer_catalog,
+    asked_category_products,
+    category_products,
+    names_unmade_kind,
+    unmade_kind,
+)
 from bot.knowledge.config import RetrieverConfig
 from bot.knowledge.entry_model import SURE, EntryModel
 from bot.knowledge.facts import kb_docs, render_fact
@@ -173,7 +178,7 @@ class Retriever:
                              reason=f"asks about {unheld}, which the answer never mentions")
         result = self._other_figure(result, question, lang)
         result = self._not_its_entry(result, question)
-        result = self._other_brand(result, question)
+        result = other_brand(self, result, question)
         topic = self.answering.topic(intent)
         if topic is not None and not result.other_brand:
             result.topic = intent
@@ -230,9 +235,8 @@ class Retriever:
 
     def _without_names(self, question: str, lang: str, whole: Result, intent: Optional[str],
                        intent_confidence: float) -> Result:
-        """"can i pay for the 14 pro in instalments": the name pulls the ranking towards the product's fact documents;
-        asked without it ("can i pay for it in instalments") an FAQ entry about that product, or about none, answers the
-        question when it is `sure_threshold` sure or among the candidates of the question as asked (docs/knowledge.md)."""
+        """"can i pay for the 14 pro in instalments": the name pulls the ranking to the product's facts; asked without it,
+        an FAQ entry about it or none answers when `sure_threshold` sure or a candidate as asked (docs/knowledge.md)."""
         mentions = self.matcher.find(question)
         if not mentions.spans:
             return whole
@@ -265,7 +269,8 @@ class Retriever:
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks the price of the {parts[0]}, which {result.entry_id} never names")
         about = set(doc.meta.get("products") or []) if doc is not None and result.kind == "faq" else set()
-        mine = about and not brands_named(question, self.answering.other_brands)  # "华为手机能配…": not our phones
+        # "华为手机能配…": not our phones; "华为手表能连米粒手机用吗": the brand's is a watch, the phone ours
+        mine = about and (not brands_named(question, self.answering.other_brands) or names_unmade_kind(question))
         named = set(self._named_products(self._subject_text(question))) if mine else set()
         if result.outcome == "answer" and named and not named & about:  # "手环9有nfc吗" near the phones' NFC entry
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
@@ -275,29 +280,6 @@ class Retriever:
             return result
         return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                        reason=f"asks about '{absent}', which {result.entry_id} never speaks of (was {result.confidence:.2f})")
-
-    def _other_brand(self, result: Result, question: str) -> Result:
-        """Unsure when the question names another brand that the chosen entry never mentions (bot.knowledge.brands);
-        an unsure reply to a question naming one says we only know our own."""
-        if result.kind == "catalog" and result.outcome == "answer":
-            return result
-        doc = self._docs.get(result.entry_id or "")
-        texts = [*doc.questions, *doc.passages, result.text or ""] if doc is not None else [result.text or ""]
-        # "does the power bank fast charge an iPhone": the brand is only what our product is used with; an answer
-        # about the product asked about stands, and not knowing says "not sure", not "I only know ours"
-        subject = set(self._named_products(self.roles.subject_text(question)))  # none: their device is the subject
-        about = set(doc.meta.get("products") or []) if doc is not None else set()
-        ours = bool(subject & (about | set(result.products or []))) or (result.outcome == "unsure" and bool(subject))
-        used_with = (lambda start, end: self.roles.used_with(question, start, end)) if ours else None
-        brands = (unanswered_brands(question, self.answering.other_brands, texts, used_with)
-                  if result.outcome != "unsure" else aside_brands(question, self.answering.other_brands, used_with))
-        if not brands:
-            return result
-        reason = result.reason if result.outcome == "unsure" else (
-            f"asks about {brands[0]}, which {result.entry_id} never mentions (was {result.outcome} "
-            f"at {result.confidence:.2f})")
-        return replace(result, outcome="unsure", text=None, offer=None, hedged=False, other_brand=brands[0],
-                       reason=reason)
 
     def _hedge(self, result: Result, question: str) -> Result:
         """A "did you mean" whose best entry is at least `hedge_threshold` sure and clearly ahead of the next one
@@ -319,7 +301,7 @@ class Retriever:
 
     def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)
-        unknown = mentions.unknown or [kind for kind in [unmade_kind(question, mentions.known)] if kind]
+        unknown = mentions.unknown or [k for k in [unmade_kind(question, mentions.known, self.matcher.find)] if k]
         if unknown:  # "米粒手表啥时候出", "你们有平板吗": we do not have that
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", products=mentions.known,
                           unknown_products=unknown, reason=f"names a product not in the knowledge base: {', '.join(unknown)}")
@@ -372,7 +354,7 @@ class Retriever:
         if example is not None and (fitted is None or fitted[0, order[0]] < SURE):  # the model learned the examples
             return replace(base, near_miss=example,
                            reason=f"nearer to the out-of-scope example '{example}' than to {top.entry_id}")
-        # another brand is the brands rule's to judge (_other_brand): "耳机连vivo手机能用吗" is about the earbuds
+        # another brand is the brands rule's to judge (other_brand): "耳机连vivo手机能用吗" is about the earbuds
         unknown = not_brand_terms(question, unknown_terms(question, self._vocabulary), self.answering.other_brands)
         if self.config.answer_threshold <= conf < self.config.sure_threshold and unknown:
             # "14pro能拍8K视频吗" near phone_camera: no entry can be about a thing the KB never mentions

@@ -30,9 +30,10 @@ _DEVICES = (r"手机|平板|电脑|笔记本|手表|耳机|手环|充电宝|游�
 # The words of use before the device, and what may stand between ("给我的", "连两个", "charge my old", "pair with a").
 _USE_ZH = r"(?:给|帮|替|连|连接|连上|配|配对|搭配|接|插|兼容|适配|用在|用于)(?:上|到|着|一下)?"
 _DET_ZH = (r"(?:我的?|她的?|他的?|你们的?|家里的?|老的?|旧的?|新的?|两个|两台|两部|俩|[2二]个|一个|一台|多个|几个|"
-           r"别的|其他的?|另一个|另一台|别人的?)?")
+           r"别的|其他的?|另一个|另一台|别人的?|安卓的?)?")
 _USE_EN = r"(?<![a-z])(?:with|to|for|on|into|charge[sd]?|charging)"
-_DET_EN = r"(?:\s+(?:my|a|an|the|your|her|his|our|their|two|2|both|other|another|old|new|several|multiple|any))*\s+"
+_DET_EN = (r"(?:\s+(?:my|a|an|the|your|her|his|our|their|two|2|both|other|another|old|new|several|multiple|any|"
+           r"android|ios|windows))*\s+")  # "work with android phones": the phones' system names no product of ours
 # A model after the name: "15", "s24", "9 pro", "macbook air", "mate 70"
 _MODEL = r"(?:[a-z]*\d[a-z0-9]*|pro|max|plus|mini|ultra|air|lite|se|fe|note|mate)"
 # "跟iphone能连吗", "和华为手机配对": 跟/和/与 only when a word of use follows the device (else it compares or lists)
