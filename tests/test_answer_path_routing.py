@@ -80,6 +80,9 @@ def test_are_you_asks_about_the_bot_only_when_nothing_else_follows(text: str, bo
     ("耳机戴着突然特别烫 耳朵都红了 有点怕", "safety"), ("付款时银行卡被划走两笔 订单就一个", "refund_dispute"),
     ("客服热线是多少 想直接打电话", "explicit_request"), ("whats your customer service number", "explicit_request"),
     ("耳机戴久了耳朵红红的正常吗", None), ("划走一笔就够了", None),
+    ("got a little zap from the power bank when i plugged it in", "safety"),
+    ("说好三天到账 结果你们把退款撤销了", "refund_dispute"), ("投诉了三天 客服一点动静都没有", "repeated"),
+    ("手环突然不震了 来消息一点动静都没有", None),  # the band gives no sign of a message: a fault, not us ignoring them
 ])
 def test_fresh_wordings_of_a_reason_to_hand_off(text: str, rule: Any) -> None:
     found = assess([Turn(text=text, intent="chitchat", confidence=0.9)], load_config(ESCALATION))
