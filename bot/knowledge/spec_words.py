@@ -14,7 +14,8 @@ from typing import Dict, Optional, Tuple
 from bot.knowledge.text import normalise
 from bot.language import CJK_CHAR
 
-__all__ = ["SPEC_KEYWORDS", "detect_spec", "names_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "box_item_asked"]
+__all__ = ["SPEC_KEYWORDS", "detect_spec", "names_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "BOX_ITEM_NAMES",
+           "box_item_asked"]
 
 SPEC_KEYWORDS: Dict[str, str] = {
     "battery": (r"battery|(?<![a-z])batt(?![a-z])|\bbat+[ae]r+(?:y|ies|ey)\b|\bjuice\b|"
@@ -48,7 +49,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 # "band 9 pink avail?": a colour and whether it is there
                 r"\b(?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver) (?:avail\w*|in stock|option|version)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* up)\b|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* (?:itself |it |them )?up)\b|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线[充冲]|(?:没电|空电|零|0%?)\s?(?:充)?到\s?满|满电(?:要|需要|得)?\s?(?:多久|多长时间|几分钟|多少分钟)|多久才?[能会]?[充冲]?满|[充冲]到(?:满|100|百分百|头)|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
@@ -101,7 +102,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bprice (?:dropped|fell|went down|was cut|got cut)\b|便宜了|掉价|跌价|"
                     # a system update's size or download, not the storage: "how many gb is the update for the 14"
                     r"\bupdat(?:e|es|ing)\b|\bota\b|\b(?:security |monthly )?patch(?:es)?\b|升级包|更新包|(?:系统|固件)(?:更新|升级)|"
-                    r"(?:更新|升级)(?:系统|固件)|"
+                    r"(?:更新|升级)(?:系统|固件)|升个级|"
                     # a fault, not a figure: "my 14 pro screen flickers after the update", "屏幕闪屏"
                     r"\bflicker\w*|"
                     # an indicator light, not lightness: "the light on the buds case keeps blinking red"
@@ -124,7 +125,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
                     r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
+                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
 # The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
 # the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
@@ -296,6 +297,15 @@ BOX_ITEMS: Dict[str, Tuple[str, str]] = {
     "strap": (r"strap|wristband|表带|腕带", r"strap"),
     "sim_tool": (r"sim (?:tool|pin|ejector)|取卡针|卡针", r"sim tool"),
     "tips": (r"ear ?tips|耳塞|耳帽", r"tips"),
+}
+
+
+# What each kind is called in an answer ("有没有充电头我这里没有确切的信息").
+BOX_ITEM_NAMES: Dict[str, Dict[str, str]] = {
+    "charger": {"en": "a charger", "zh": "充电头"}, "cable": {"en": "a cable", "zh": "数据线"},
+    "charging_case": {"en": "a charging case", "zh": "充电盒"}, "case": {"en": "a case", "zh": "保护壳"},
+    "protector": {"en": "a screen protector", "zh": "贴膜"}, "strap": {"en": "a spare strap", "zh": "备用表带"},
+    "sim_tool": {"en": "a SIM tool", "zh": "取卡针"}, "tips": {"en": "spare ear tips", "zh": "备用耳塞"},
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from bot.knowledge.answering import asks_question
 from bot.knowledge.model import Product
 from bot.knowledge.spec_words import (
+    BOX_ITEM_NAMES,
     BOX_ITEMS,
     SPEC_KEYWORDS,
     asks_part_price,
@@ -100,8 +101,10 @@ def _render_in_box(product: Product, name: str, lang: str, question: str) -> Opt
         if zh:
             return f"有的，{name} 包装里带{item}" + (f"（盒里有：{listed}）。" if more else "。")
         return f"Yes, the {name} comes with {item}" + (f" ({listed} in the box)." if more else ".")
-    if not product.in_box_complete:
-        return None
+    if not product.in_box_complete:  # what we know, and that we cannot say about the rest
+        other = BOX_ITEM_NAMES[kind][lang]
+        return (f"{name} 包装里带{listed}；有没有{other}我这里没有确切的信息。" if zh else
+                f"The {name} comes with {listed}; I can't say for sure whether {other} is in the box too.")
     return f"不带。{name} 包装里有：{listed}。" if zh else f"No, that's not in the box. The {name} comes with {listed}."
 
 
