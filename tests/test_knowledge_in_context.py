@@ -228,3 +228,37 @@ def test_a_swear_word_before_what_do_i_do_still_asks() -> None:
     from bot.knowledge.answering import asks_question
 
     assert asks_question("stuck in an update loop, failed 3 times at 72%, wtf do i do")
+
+
+def test_what_we_know_is_in_a_box_whose_list_is_not_complete() -> None:
+    from bot.knowledge.specs import answer_spec
+
+    band = KB.products["band_9"]
+    found = answer_spec([band], "手环盒子里有充电头吗 还是只给根线", "zh")
+    assert found is not None and "磁吸充电线" in found.text and "充电头" in found.text, found  # not sure of the charger
+    found = answer_spec([band], "band 9 come with a charger?", "en")
+    assert found is not None and "magnetic charging cable" in found.text and "can't say" in found.text, found
+
+
+def test_an_update_a_choice_between_two_and_filling_itself_up() -> None:
+    assert detect_spec("给我爸的pro升个级 要充满电再弄吗") is None  # the update, not the charging figure
+    assert detect_spec("14和14pro到底选哪个啊 最近电池不行了") is None  # the whole comparison
+    assert detect_spec("哪个电池大") == "battery"
+    assert detect_spec("how long does the power bank take to fill itself up") == "charging"
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("is there anc on ur 耳机, my commute is loud af", "buds_anc"),  # 耳机 read as "earbuds" in an English sentence
+    ("does the 14 box have a charger in it or just a cable like apple does now", "phone_charger_in_box"),  # an aside
+    ("就买一张钢化膜 包邮吗", "shipping_cost"),  # the fee asked about by its word: the entry that speaks of it
+    ("any fitness trackers from millet?", "catalog:lineup:band"),
+])
+def test_the_thing_asked_about_wins_over_words_on_the_way(retriever, text: str,  # type: ignore[no-untyped-def]
+                                                          entry: str) -> None:
+    found = retriever.ask(text)
+    assert (found.outcome, found.entry_id) == ("answer", entry), found.reason
+
+
+def test_a_repair_price_asked_with_just_how_much_names_the_part(retriever) -> None:  # type: ignore[no-untyped-def]
+    found = retriever.ask("背板摔裂了一道 修后盖大概多少")  # the back cover's price: the screen's entry has none
+    assert found.outcome == "unsure" and "back" in found.reason, found.reason

@@ -101,7 +101,7 @@ _REQUEST = re.compile(
 
 
 _WISH = re.compile(
-    r"希望|建议|能不能(?:加|出|做|改)|可不可以(?:加|出|做|改)|加(?:个|一个|上)|增加|出(?:个|一款|一个)|"
+    r"希望|建议|能不能(?:加|出|做|改|让)|可不可以(?:加|出|做|改|让)|能否让|加(?:个|一个|上)|增加|出(?:个|一款|一个)|"
     r"什么时候(?:能|会|才)?(?:出|加|支持|上线)|\b(?:add|adding|wish|would love|hope|suggest\w*|please make|"
     r"feature request|bring back|make it|should have|could you make)\b",
     re.IGNORECASE,
@@ -252,7 +252,7 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
                    r"\bdied\b|\bdead\b|\bcourier\b|\bfault\w*|\bdamage\w*",
     "feedback_status": r"反馈|建议|意见|投诉|进度|进展|采纳|问题|提的|提交|下文|回音|计划|改了|修了|做了|FB\s?\d+|\bfeedback\b|"
                        r"\bsuggest\w*|\bcomplain\w*|\breport\w*|\bidea\b|\broadmap\b|\bplanned\b|\bfix\w*|\bship\w*|"
-                       r"\basked for\b|\bissue\b|\bstatus\b|\bupdate\b|\bprogress\b|\baccepted\b",
+                       r"\basked for\b|\bissue\b|\bstatus\b|\bupdate\b|\bprogress\b|\baccepted\b|\brequest\w*|\bsent in\b",
     # "你是谁", "are you a bot": the bot itself, not "你们老板是谁", "who makes the screen" or "are you hiring" (the answer path's)
     "bot_challenge": r"你(?!们|家)|您|机器|真人|人工|人吗|是人|自动回复|智能客服|程序|小助手|\bai\b|chatgpt|bot\b|robot|human|"
                      r"person|\breal\b|automated|auto ?reply|machine|computer|\bprogram\b|\b(?:are|r) (?:you|u)\b(?!\s+(?:guys\b|\w+ing\b))|"
@@ -262,7 +262,9 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     "restock_alert": r"货|库存|断货|卖完|售罄|(?<!时)候补|排队|到了(?:告诉|通知|叫|提醒)|\bstock\b|\brestock\w*|\bback\b|(?<!update )(?<!updates )\bavailab\w*|"
                      r"\bsold out\b|\bwait ?-?list\b|\bwaiting list\b|\b(?:have|has|get|got) (?:it|them|one|some)(?: in)? again\b",
     # two identities to link ("怎么修改账号密码", "一个账号最多能买几台" link none)
-    "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|telegram|微信|wechat|"
+    # both platforms named, not one ("how do i get telegram notifs on my band": the band's notifications)
+    "link_identity": r"绑|关联|合并|合在一起|连起来|连一起|同步|链接|两个(?:账?号|身份)|同一个人|\d{6}|"
+                     r"(?:telegram|\btg\b|电报).{0,40}(?:微信|wechat)|(?:微信|wechat).{0,40}(?:telegram|\btg\b|电报)|"
                      r"\blink\w*|\bconnect\w*|\bmerge\w*|\bsync\w*|\bbind\w*|\bpair\w*|\bboth me\b|\bsame (?:person|account)\b",
     # an order or an identity to verify ("can i get my name engraved on the power bank" verifies nothing)
     "verify_order": r"单|验证|核实|核验|手机号|验证码|账号|证明|\border\w*|\bverif\w*|\bcode\b|\bprove\b|\bphone\b|\baccount\b|"
@@ -312,6 +314,7 @@ def only_asks_about_task(text: str, has_order_number: bool) -> bool:
 # reads a repair booking into it: the answer (or "not sure") says it, and may offer the task; only words that want the
 # task done start its form ("帮我修", "预约维修", "book a repair for me", "fix it for me").
 _COST = re.compile(r"多少钱|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|"
+                   r"(?:修|换)[^，。？?！!\s]{0,8}?(?:大概|一般|要|得)多少(?=\s*$|[啊呀呢吗？?，,。!！])|"
                    r"\bhow much\b|\bcosts?\b|\bprices?\b|\bpricing\b|\bfees?\b|\bexpensive\b|\bquote\b", re.IGNORECASE)
 _DO_TASK = re.compile(r"预约|帮我(?:修|约|寄|安排|换|预约|弄)|给我(?:修|约|安排)|替我|我要(?:修|报修|预约)|"
                       r"\bbook\b|\bschedule\b|\barrange\b|\bsign me up\b|\bfor me\b", re.IGNORECASE)

@@ -58,7 +58,7 @@ _ASKS_RANGE = re.compile(
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) an? (?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*{_ONE_EN}\b"
     r"(?!\s*(?:cases?|covers?|chargers?|cables?|straps?|screen protectors?|films?|holders?|stands?))|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
-    rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: for [a-z ]{{1,20}})?\W*$|"
+    rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: (?:for|from|by) [a-z ]{{1,20}})?\W*$|"
     rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     # "any fitness trackers in your range", "whats in the millet range"
     r"\bin (?:your|the millet|millet'?s) range\b|"

@@ -46,7 +46,7 @@ from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
 from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
-from bot.knowledge.service import service_reading
+from bot.knowledge.service import fee_spoken_of, service_reading
 from bot.knowledge.spec_words import excluded
 from bot.knowledge.specs import answer_spec, missing_spec, names_spec, unheld_spec
 from bot.knowledge.synonyms import load_code_switch, load_synonyms
@@ -177,7 +177,7 @@ class Retriever:
             result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                              reason=f"asks about {unheld}, which the answer never mentions")
         result = self._other_figure(result, question, lang)
-        result = self._not_its_entry(result, question)
+        result = fee_spoken_of(self, question, self._not_its_entry(result, question))  # "钢化膜 包邮吗"
         result = other_brand(self, result, question)
         topic = self.answering.topic(intent)
         if topic is not None and not result.other_brand:

@@ -29,7 +29,7 @@ _DEVICES = (r"手机|平板|电脑|笔记本|手表|耳机|手环|充电宝|游�
             r"power ?banks?|devices?|consoles?")
 # The words of use before the device, and what may stand between ("给我的", "连两个", "charge my old", "pair with a").
 _USE_ZH = r"(?:给|帮|替|连|连接|连上|配|配对|搭配|接|插|兼容|适配|用在|用于)(?:上|到|着|一下)?"
-_DET_ZH = (r"(?:我的?|她的?|他的?|你们的?|家里的?|老的?|旧的?|新的?|两个|两台|两部|俩|[2二]个|一个|一台|多个|几个|"
+_DET_ZH = (r"(?:我的?|她的?|他的?|你们的?|家里的?|老的?|旧的?|新的?|两个|两台|两部|俩|仨|[2二3三]个|[3三][台部]|一个|一台|多个|几个|"
            r"别的|其他的?|另一个|另一台|别人的?|安卓的?)?")
 _USE_EN = r"(?<![a-z])(?:with|to|for|on|into|charge[sd]?|charging)"
 _DET_EN = (r"(?:\s+(?:my|a|an|the|your|her|his|our|their|two|2|both|other|another|old|new|several|multiple|any|"
@@ -109,7 +109,9 @@ class Roles:
         thing = rf"{one}(?:\s*(?:和|跟|与|还有|、|,|and|&|or|或)(?:{_DET_EN}|\s*{_DET_ZH}\s*){one})*"
         self._object = re.compile(
             rf"{_USE_ZH}\s*{_DET_ZH}\s*(?P<a>{thing})|{_USE_EN}{_DET_EN}(?P<b>{thing})|"
-            rf"{_WITH_ZH}\s*{_DET_ZH}\s*(?P<c>{thing}){_USE_AFTER_ZH}", re.IGNORECASE)
+            rf"{_WITH_ZH}\s*{_DET_ZH}\s*(?P<c>{thing}){_USE_AFTER_ZH}|"
+            # an aside: "or just a cable like apple does now" names what they do, not what is asked about
+            rf"(?<![a-z])like{_DET_EN}(?P<d>{thing})(?=\s+(?:does|do|did|has|have|had)\b)", re.IGNORECASE)
         self._device = re.compile(_DEVICES, re.IGNORECASE)
 
     def objects(self, text: str) -> List[Tuple[int, int]]:
@@ -119,7 +121,7 @@ class Roles:
             return []
         spans: List[Tuple[int, int]] = []
         for found in self._object.finditer(text):
-            group = next(g for g in ("a", "b", "c") if found.group(g) is not None)
+            group = next(g for g in ("a", "b", "c", "d") if found.group(g) is not None)
             spans.append(found.span(group))
         return spans
 

@@ -32,7 +32,7 @@ from bot.knowledge.text import has_cjk
 if TYPE_CHECKING:
     from bot.knowledge.retriever import Retriever
 
-__all__ = ["service_reading", "asks_service"]
+__all__ = ["service_reading", "asks_service", "fee_spoken_of"]
 
 _SERVICE = re.compile(
     r"退|保修|保固|质保|维修|修|售后|发票|开票|邮|运费|快递|寄|发货|配送|送货|到货|地址|付款|支付|付钱|分期|花呗|信用卡|降价|差价|"
@@ -78,3 +78,32 @@ def service_reading(r: "Retriever", question: str, lang: str, whole: Result, int
         return whole
     return replace(found, products=whole.products, candidates=whole.candidates,
                    reason=f"a service question, asked without the product's name: {found.reason}")
+
+
+# A fee asked about by its own word ("就买一张钢化膜 包邮吗", "do i pay shipping on a strap"): an entry that never speaks of
+# it (the protector's, the strap's) is not its answer when a candidate that does (the shipping fee's) is ranked near.
+_FEE_ASKED = re.compile(r"包邮|运费|邮费|快递费|\bshipping (?:fees?|costs?)\b|\bpay (?:for )?shipping\b|\bfree shipping\b|"
+                        r"\bpostage\b|\bdelivery (?:fees?|charges?)\b", re.IGNORECASE)
+_FEE_SPOKEN = re.compile(r"包邮|运费|邮费|shipping|postage|delivery", re.IGNORECASE)
+
+
+def fee_spoken_of(r: "Retriever", question: str, result: Result) -> Result:
+    """`result`, or the answer of its first candidate that speaks of the fee `question` asks about by its word."""
+    if result.outcome != "answer" or result.kind != "faq" or not _FEE_ASKED.search(question or ""):
+        return result
+    docs = {d.id: d for d in r.index.docs}
+
+    def speaks(entry_id: str) -> bool:
+        doc = docs.get(entry_id)
+        return doc is not None and bool(_FEE_SPOKEN.search(" ".join([*doc.questions, *doc.passages])))
+
+    if speaks(result.entry_id or ""):
+        return result
+    for candidate in result.candidates[1:]:
+        if candidate.entry_id in r.kb.faq and speaks(candidate.entry_id):
+            found = r.answer_entry(candidate.entry_id, result.language, reason=(
+                f"asks about a fee {result.entry_id} never speaks of; {candidate.entry_id} does"))
+            if found is not None:
+                return replace(found, confidence=result.confidence, candidates=result.candidates, products=result.products,
+                               topic=result.topic)
+    return result
