@@ -109,3 +109,9 @@ def test_a_part_is_not_answered_by_an_entry_about_other_products(retriever, text
                    for e in ("answer:power_bank_flight", "answer:phone_charger_in_box"))
     whole = retriever.ask(text)
     assert whole.outcome != "answer" or whole.entry_id not in ("power_bank_flight", "phone_charger_in_box"), whole.record()
+
+
+def test_the_words_before_the_first_question_are_its_context(retriever) -> None:  # type: ignore[no-untyped-def]
+    # "多久到" alone is a refund's "how long till it arrives"; after "配送这块大概讲讲" it is the delivery's
+    assert _entries(retriever, "第一次在你们家买 配送这块大概讲讲 多久到 要不要运费") == [
+        "answer:shipping_overview", "answer:shipping_cost"]

@@ -61,7 +61,7 @@ _ELLIPTIC_EN = re.compile(r"\b(?:and|also|so|then|ok|how|long|much|many|what|wha
                           r"does|do|will|would|could|can|i|we|get|be|take|takes|cost|costs|price|roughly|usually|"
                           r"approx|approximately|normally|typically|the|of|a|in|total|days?|weeks?)\b", re.IGNORECASE)
 _ELLIPTIC_ZH = re.compile(r"大概|大约|一般|差不多|通常|的话|需要|要|得|多长时间|多久|几天|多少钱|多少|贵不贵|贵吗|贵么|价格|价钱|"
-                          r"费用|时间|呢|啊|呀|吗|么|嘛|那|还|又|是|钱|天")
+                          r"费用|时间|呢|啊|呀|吗|么|嘛|那|还|又|是|钱|天|能|到")  # "多久能到": how long it takes
 
 
 def without_topic(part: str) -> bool:

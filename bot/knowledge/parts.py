@@ -191,7 +191,9 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
     category = [] if named else asked_category_products(r.kb.products, r._subject_text(question))
     answers: List[Result] = []
     unsure: List[Tuple[int, PartUnsure]] = []
-    before, folded = "", False
+    # "第一次在你们家买 配送这块大概讲讲 多久到 要不要运费": what the message says before its first question is its context
+    lead = question[:max(question.find(parts[0]), 0)].strip()
+    before, folded = lead, False
     for at, part in enumerate(parts):
         subject = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
         asked, elliptic = _asked(r, part, before, subject, lang)
