@@ -262,3 +262,9 @@ def test_the_thing_asked_about_wins_over_words_on_the_way(retriever, text: str, 
 def test_a_repair_price_asked_with_just_how_much_names_the_part(retriever) -> None:  # type: ignore[no-untyped-def]
     found = retriever.ask("背板摔裂了一道 修后盖大概多少")  # the back cover's price: the screen's entry has none
     assert found.outcome == "unsure" and "back" in found.reason, found.reason
+
+
+def test_a_feature_the_knowledge_base_never_mentions_is_not_its_nearest_entry(retriever) -> None:  # type: ignore[no-untyped-def]
+    for text in ("14pro能拍星空延时吗", "耳机能一边连电脑一边连手机吗 来回切好麻烦"):  # time-lapse; two devices at once
+        assert retriever.ask(text).outcome == "unsure", text
+    assert retriever.ask("14pro夜景怎么样").entry_id == "phone_camera"

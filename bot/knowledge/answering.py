@@ -269,6 +269,11 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
     # an order or an identity to verify ("can i get my name engraved on the power bank" verifies nothing)
     "verify_order": r"单|验证|核实|核验|手机号|验证码|账号|证明|\border\w*|\bverif\w*|\bcode\b|\bprove\b|\bphone\b|\baccount\b|"
                     r"\blogin\b|\bidentity\b|\bpurchase\b|\bplaced\b|\bmine\b",
+    # a place to take it, or a city alone (the answer to "which city?"); not "你们公司是哪里的 总部在深圳吗"
+    "find_service_centre": r"服务|维修|修|售后|网点|门店|店|米粒之家|线下|实体|营业|附近|最近|\bservice\b|\brepair\w*|\bfix\w*|"
+                           r"\bstores?\b|\bshops?\b|\bcent(?:re|er)s?\b|\bwalk-?in\b|\bin person\b|\bnear\w*|\bclosest\b|"
+                           r"^\W*(?:我在|我是|城市是|在)?[^\s，。？?！!,.]{1,8}\W*$|"
+                           r"^\W*(?:my city is |i'?m in |i live in |in )?[a-z]+(?: [a-z]+)?(?: please| pls)?\W*$",
     # an order to cancel ("how do i cancel my millet cloud subscription" cancels none)
     "cancel_order": r"订单|单|买|购|付|拍|发货|(?:帮|给|替)我取消|\border\w*|\bpurchase\w*|\bbought\b|\bbuy\b|\bit\b|\bpayment\b|"
                     r"[a-z]?\d{6,}",

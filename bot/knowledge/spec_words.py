@@ -153,7 +153,8 @@ _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|wo
 _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
                       r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
-                      r"multi-?point|多点连接|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
+                      r"multi-?point|多点连接|一边连[^，。？?！!]{1,8}一边连|同时连(?:两|2|俩)|\b(?:two|2) devices at once\b|"
+                      r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|"
                       r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
                       # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale
