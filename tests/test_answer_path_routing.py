@@ -91,6 +91,7 @@ def test_fresh_wordings_of_a_reason_to_hand_off(text: str, rule: Any) -> None:
 
 @pytest.mark.parametrize("text, lacks", [("你们公司是哪里的 总部在深圳吗", True), ("深圳", False), ("我在北京朝阳", False),
                                          ("I live in Guangzhou", False), ("上海有服务中心吗", False),
+                                         ("any place in shanghai i can walk in to get my phone looked at today", False),
                                          ("I'm in Chengdu, where can I fix my phone", False)])
 def test_a_service_centre_is_asked_for_by_a_place_to_go_or_a_city_alone(text: str, lacks: bool) -> None:
     assert lacks_flow_words("find_service_centre", text) is lacks, text

@@ -271,7 +271,7 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
                     r"\blogin\b|\bidentity\b|\bpurchase\b|\bplaced\b|\bmine\b",
     # a place to take it, or a city alone (the answer to "which city?"); not "你们公司是哪里的 总部在深圳吗"
     "find_service_centre": r"服务|维修|修|售后|网点|门店|店|米粒之家|线下|实体|营业|附近|最近|\bservice\b|\brepair\w*|\bfix\w*|"
-                           r"\bstores?\b|\bshops?\b|\bcent(?:re|er)s?\b|\bwalk-?in\b|\bin person\b|\bnear\w*|\bclosest\b|"
+                           r"\bstores?\b|\bshops?\b|\bcent(?:re|er)s?\b|\bwalk[- ]?in\b|\blooked at\b|\bin person\b|\bnear\w*|\bclosest\b|"
                            r"^\W*(?:我在|我是|城市是|在)?[^\s，。？?！!,.]{1,8}\W*$|"
                            r"^\W*(?:my city is |i'?m in |i live in |in )?[a-z]+(?: [a-z]+)?(?: please| pls)?\W*$",
     # an order to cancel ("how do i cancel my millet cloud subscription" cancels none)
