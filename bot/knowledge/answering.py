@@ -31,7 +31,7 @@ from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
 
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
-           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
+           "GUARDED_FLOWS", "only_asks_about_task", "names_part", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
            "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
            "unpriced_parts", "carries_link_code", "wants_to_be_told", "asks_for_restock_alert"]
@@ -101,9 +101,10 @@ _REQUEST = re.compile(
 
 
 _WISH = re.compile(
-    r"希望|建议|能不能(?:加|出|做|改|让)|可不可以(?:加|出|做|改|让)|能否让|加(?:个|一个|上)|增加|出(?:个|一款|一个)|"
-    r"什么时候(?:能|会|才)?(?:出|加|支持|上线)|\b(?:add|adding|wish|would love|hope|suggest\w*|please make|"
-    r"feature request|bring back|make it|should have|could you make)\b",
+    # not "能不能加钱买延保" (paying extra), nor "will i be able to add storage" (the fan adding something)
+    r"希望|建议|(?:能不能|可不可以)(?:加(?!钱|价|点钱)|出|做|改|让)|能否让|加(?:个|一个|上)|增加|出(?:个|一款|一个)|"
+    r"什么时候(?:能|会|才)?(?:出|加|支持|上线)|(?<!\bi )(?<!\bto )\badd\b|\b(?:adding|wish|would love|hope|suggest\w*|"
+    r"please make|feature request|bring back|make it|should have|could you make)\b",
     re.IGNORECASE,
 )
 
@@ -343,6 +344,11 @@ _DEVICE_PARTS = {
     "frame": r"边框|中框|(?<![a-z])frame(?![a-z])",
 }
 _PART_RE = {name: re.compile(words, re.IGNORECASE) for name, words in _DEVICE_PARTS.items()}
+
+
+def names_part(text: str) -> bool:
+    """Whether `text` is the name of a part of a device ("扬声器", "back glass"; not "直屏", a kind of screen)."""
+    return any(words.fullmatch((text or "").strip()) for words in _PART_RE.values())
 
 
 def unpriced_parts(question: str, texts: Iterable[str]) -> List[str]:

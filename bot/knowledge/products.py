@@ -31,7 +31,9 @@ _MODEL_NO = rf"\d{{1,3}}(?:\s*{_VARIANT}(?![a-z0-9]))?(?![\d])"
 # "got my phone 4 days ago", "手机3个月了": a quantity after a noun is not a model number.
 _QUANTITY = (r"(?!\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|times|x\b|%|天|周|星期|个月|月|年|"
              r"小时|分钟|次|回|atm\b|w\b|mah|hz|瓦|毫安|"  # "band 5atm", "charger 120w": a rating, not a Band 5
-             r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks|号|日))")  # "耳机 500以内", "phone 2k": a budget, not a model
+             r"元|块|以内|以下|之内|左右|k(?![a-z])|rmb|yuan|bucks|号|日|"  # "耳机 500以内", "phone 2k": a budget, not a model
+             # "耳机 3.5插头", "手机5G", "keep a phone 5 or 6 years": a size, the network, a range
+             r"\.\d|mm\b|g(?![a-z])|(?:or|to|-|–|~|到|或)\s*\d))")
 # a kind after the brand is a word of its own: "Millet Care" (the screen plan) is no "Millet Car"
 _MENTION = re.compile(
     rf"{_BRAND}\s*(?:(?:{_NOUNS})(?=(?:e?s)?(?![a-z])))?\s*(?:{_MODEL_NO})?|(?<![a-z])(?:{_NOUNS})\s*{_MODEL_NO}{_QUANTITY}",
@@ -40,6 +42,9 @@ _MENTION = re.compile(
 _TRAILING_VARIANT = re.compile(rf"\s*(?:{_VARIANT})(?![a-z0-9])|\d", re.IGNORECASE)
 # After a name that already ends in a variant ("14 Pro"), a further one ("14 Pro Max") is another model.
 _TRAILING_UPGRADE = re.compile(r"\s*(?:max|ultra|plus|\+)(?![a-z0-9])", re.IGNORECASE)
+# What an older model's owner asks to keep using on the new one ("手环8的表带手环9能用吗").
+_ACCESSORY = re.compile(r"表带|腕带|壳|充电器|充电头|充电线|数据线|耳塞|\bstraps?\b|\bbands? fit\b|\bcases?\b|\bcovers?\b|"
+                        r"\bchargers?\b|\bcables?\b|\bcharging (?:cable|dock|cradle)\b|\bear ?tips\b", re.IGNORECASE)
 # A bare model number standing alone ("14 vs 14 pro"), not a quantity ("14 days", "14%", "14小时").
 _BARE_NUMBER = re.compile(r"(?<![\d.a-z])(\d{1,3})(?!\s*(?:[\d.%]|pro|ultra|max|plus|mini|lite|se|fe|\+|days?|"
                           r"hours?|h\b|min|mins|minutes?|w\b|mah|gb?\b|tb?\b|mm|cm|inch|天|日|号|点|小时|分钟|元|块|个|次|寸))",
@@ -247,6 +252,21 @@ class ProductMatcher:
         """A longer alias that `spanned` (an alias plus a variant, spaces removed) ends with, if any."""
         variant = len(spanned) - len(key)
         return next((k for k in self._keys if k != key and spanned.endswith(k) and len(k) > variant), None)
+
+    def older_models(self, mentions: Mentions) -> List[str]:
+        """The unknown names that are an earlier number of a product named beside them ("will my old Band 8 strap fit
+        the Band 9?": Band 8 is ours, only older), asked about with an accessory (`_ACCESSORY`)."""
+        if not mentions.known or not _ACCESSORY.search(mentions.text):
+            return []
+        shapes = {(re.sub(r"\d+", "#", key), int(n)) for key, pid in self._by_alias.items() if pid in mentions.known
+                  for n in re.findall(r"\d+", key)[-1:]}
+        out = []
+        for name in mentions.unknown:
+            key = "".join(name.split())
+            number = re.findall(r"\d+", key)[-1:]
+            if number and any(shape == re.sub(r"\d+", "#", key) and int(number[0]) < n for shape, n in shapes):
+                out.append(name)
+        return out
 
     def find(self, question: str) -> Mentions:
         """Known products named in `question`, and mentions of products we do not have."""

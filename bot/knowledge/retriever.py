@@ -19,7 +19,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge._arrays import Floats
-from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, unpriced_parts
+from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, names_part, unpriced_parts
 from bot.knowledge.brands import brands_named, not_brand_terms, other_brand
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
@@ -48,7 +48,7 @@ from bot.knowledge.result import Candidate, Result
 from bot.knowledge.roles import Roles, asks_without, mentions_what_is_done_without, speaks_of_absence
 from bot.knowledge.service import fee_spoken_of, service_reading
 from bot.knowledge.spec_words import excluded
-from bot.knowledge.specs import answer_spec, missing_spec, names_spec, unheld_spec
+from bot.knowledge.specs import SPEC_KEYWORDS, answer_spec, detect_spec, missing_spec, names_spec, unheld_spec
 from bot.knowledge.synonyms import load_code_switch, load_synonyms
 from bot.knowledge.terms import NovelWords, fix_swaps, kb_texts, novel_nouns, spelled, unknown_terms, vocabulary
 from bot.knowledge.text import has_cjk
@@ -172,6 +172,9 @@ class Retriever:
             # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
             result = by_clause(self, question, lang, result)
         unheld = unheld_spec(question)
+        entry = self.kb.faq.get(result.entry_id or "")
+        if unheld and entry is not None and not entry.products and names_part(unheld):
+            unheld = None  # "到手第三天 手机扬声器就破音了 能换台新的吗": the exchange policy holds for any part's fault
         if result.outcome == "answer" and unheld and unheld.lower() not in (result.text or "").lower():
             # "14pro运行内存多大" near the memory-card entry: the KB holds no RAM figure, and this answer has none
             result = replace(result, outcome="unsure", text=None, offer=None, hedged=False,
@@ -193,7 +196,8 @@ class Retriever:
                 overview = self.answer_entry(topic.overview, lang, reason=(
                     f"no entry confident ({result.confidence:.2f}); intent {intent} at {intent_confidence:.2f} "
                     f">= {self.answering.topic_confidence}: its topic's overview"))
-                if overview is not None and self._not_its_entry(overview, question).outcome == "answer":
+                held = not unheld or unheld.lower() in (overview.text or "").lower() if overview else False
+                if overview is not None and held and self._not_its_entry(overview, question).outcome == "answer":
                     overview.topic, overview.candidates, overview.products = intent, result.candidates, result.products
                     result = overview
         result.latency_ms = (time.perf_counter() - start) * 1000
@@ -301,7 +305,9 @@ class Retriever:
 
     def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
         mentions = self.matcher.find(question)
-        unknown = mentions.unknown or [k for k in [unmade_kind(question, mentions.known, self.matcher.find)] if k]
+        older = self.matcher.older_models(mentions)  # "手环8的表带手环9能用吗": the Band 9's strap entry says
+        unknown = [u for u in mentions.unknown if u not in older] or [
+            k for k in [unmade_kind(question, mentions.known, self.matcher.find)] if k]
         if unknown:  # "米粒手表啥时候出", "你们有平板吗": we do not have that
             return Result(outcome="unsure", language=lang, confidence=0.0, kind="none", products=mentions.known,
                           unknown_products=unknown, reason=f"names a product not in the knowledge base: {', '.join(unknown)}")
@@ -314,6 +320,12 @@ class Retriever:
             about = asked_category_products(self.kb.products, self._subject_text(question))
             mentions.known = about if len(about) == 1 else []
         spec = answer_spec([self.kb.products[p] for p in about], question, lang)
+        box = {self.kb.products[p].in_box_entry for p in about} if spec is None and about else set()
+        box = box if detect_spec(question) == "in_box" and not any(names_spec(question, k) for k in SPEC_KEYWORDS) else set()
+        if len(box) == 1 and None not in box:  # "what's inside the pro's box"; not "how much storage … come with"
+            found = self.answer_entry(str(box.pop()), lang, reason="what's in the box: the entry products.yml names")
+            if found is not None:
+                return replace(found, products=about)
         model = self.entry_model  # the spec words named on the way, the model may be sure of an FAQ entry (sure_of)
         # (not a figure compared: "14 or 14 pro, which has the bigger battery" gets both figures, not the comparison)
         q_vec = self.encoder.encode([question]) if spec and len(spec.products) == 1 and model is not None else None
