@@ -69,7 +69,7 @@ _ASKS_RANGE = re.compile(
     # "你们家有做运动手环的吗": whether they make that kind
     rf"有(?:做|卖|出)[^，。？?！!\s]{{0,6}}{_NOUNS_ZH}{_NOT_A_PART}的?(?:吗|嘛|么|没有?)|"
     # ends there or names the range ("手机有哪几款可以选"); "耳机有几个颜色", "充电宝有几个口" ask about one product
-    rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
+    rf"{_NOUNS_ZH}(?:现在|目前|都|一共|总共){{0,2}}有?(?:哪些|哪几[款个种]|几[款个种]|什么型号)"
     r"(?=\s|$|[，,。？?！!~～吗呀啊呢哦嘛]|(?:可以|能|可)?(?:选|买)|型号|产品|系列)|"
     rf"(?:卖不卖|做不做|出不出|有没有卖|有卖)[^，。？?！!\s]{{0,4}}{_NOUNS_ZH}{_NOT_A_PART}|"
     rf"有没有[^，。？?！!\s]{{0,8}}(?:产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)(?=\s*(?:$|[，,。？?！!~～吗呀啊呢哦嘛]|卖|买|推荐))|"
@@ -79,7 +79,7 @@ _ASKS_RANGE = re.compile(
     rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model|{_ONE_EN})s?\b|"
     # "最新的手机是哪款", "你们最新出的是啥": the newest of the range
     rf"最新(?:的|出的|款的?|发布的)?(?:一款|款|{_NOUNS_ZH})?(?:是|有)?(?:哪|什么|啥)|"
-    rf"卖(?:些|的)?是?(?:什么|啥|哪些|哪一?款|哪个)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|(?:你们|你家|你们家|米粒)(?:出|卖|做)了?{_NOUNS_ZH}{_NOT_A_PART}(?:吗|嘛|么|没|不)|"
+    rf"卖(?:些|的)?是?(?:什么|啥|哪些|哪一?款|哪个)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|(?:你们|你家|你们家|米粒)(?:出|卖|做)了?[^，。？?！!\s]{{0,4}}?{_NOUNS_ZH}{_NOT_A_PART}(?:吗|嘛|么|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
     rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)(?:别的|其他|其它)(?:款|型号|产品|东西|设备)|"
     r"\bthe only (?:one|model|pair|phone|band|power bank|wearable|gadget|device)s?\b|"

@@ -222,9 +222,11 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
     said = {a.entry_id for a in answers}
     turned_away = {result.near_miss for _, result in unsure if result.near_miss}
     unsure = [(at, result) for at, result in unsure if _asks_apart(result, said)]
-    if not answers or (len(answers) == 1 and not unsure and not folded):
+    if not answers:
         return []
     whole = r.ask(question, lang, intent, intent_confidence) if len(answers) == 1 else None
+    if whole is not None and not unsure and not folded:  # "pro用的啥芯片 跑分高不": the chip, when the whole is unsure
+        return answers if whole.outcome != "answer" and _stands_alone(r, answers[0], whole, intent, turned_away) else []
     if whole is not None and folded and not unsure:  # one question and its ellipsis: the question's answer
         return [] if whole.unknown_products or whole.other_brand else answers
     if whole is not None and not _stands_alone(r, answers[0], whole, intent, turned_away):

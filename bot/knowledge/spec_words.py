@@ -49,7 +49,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 # "band 9 pink avail?": a colour and whether it is there
                 r"\b(?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver) (?:avail\w*|in stock|option|version)\b"),
     "charging": (r"charging (?:speed|time|power)|fast[- ]charg\w*|quick[- ]charg\w*|wireless\w*|watt(?:s|age)?|\d+\s?w\b|\bhow long (?:to|does it take to|will it take to) (?:fully )?(?:charge|recharge|fill\w* up)\b|"
-                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|fill\w* (?:itself |it |them )?up)\b|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
+                 r"how (?:fast|quick\w*|long) (?:\w+ ){0,5}(?:re)?charg\w*|\bhow long (?:till|until|before) (?:it'?s |its |it is |they'?re )?(?:full|charged)\b|\btakes? (?:\w+ )?to (?:fully )?(?:charge|recharge|(?:re)?fill\w* (?:itself |it |them )?(?:up|from empty))\b|\bfrom empty to (?:full|100)|\btime to (?:fully )?(?:charge|recharge)\b|charg\w* (?:fast|quick\w*)|0\s*(?:to|-|–)\s*100|"
                  r"快充|无线[充冲]|(?:没电|空电|零|0%?)\s?(?:充)?到\s?满|满电(?:要|需要|得)?\s?(?:多久|多长时间|几分钟|多少分钟)|多久才?[能会]?[充冲]?满|[充冲]到(?:满|100|百分百|头)|[充冲]电要?插多久|[充冲](?:一次|电)?满(?!\s?(?:几|多少)[次回遍])|回电|(?:[充冲]电|charg\w*)\s*(?:要|需要|得)?\s*(?:速度|功率|多久|多长时间|几分钟|多少分钟|多快|快|时间)|瓦(?!时)|"
                  r"功率|(?:多少|几)\s?w(?![a-z])|磁吸|\bqi\b|\bwhat (?:charger|usb|port|cable)\b|充电(?:口|接口)|(?:什么|啥|哪种)(?:充电器|充电头|充电线)|\boutput\b|输出|\b(?:0|zero) to full\b|how many min(?:ute)?s\b"),
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
@@ -78,7 +78,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bbroken\b|\bnot working\b|\bcrack\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protect(?:ors?|ion)\b|\b(?:tempered|official) glass\b|\bwith (?:a |an )?card\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
-                    r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|"  # a card slot: the FAQ's
+                    r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|\badd (?:extra |more )?storage\b|\bexpand\w* (?:the )?storage\b|扩容|"  # a card slot: the FAQ's
                     # a price to be lowered or matched ("京东才卖4699 能便宜点吗", "can u match that price"): no figure answers it
                     r"(?:能|可以|再)便宜(?:点|些|一点)(?:吗|不|嘛|么|呗)?|\bprice[- ]?match\w*|\bmatch (?:that|the|their|this|jd'?s?|amazon'?s?) price\b|"
                     r"\bcan (?:u|you) (?:do|go) (?:¥|rmb ?)?\d{3,}|(?:京东|淘宝|拼多多|天猫|jd|taobao|pdd|amazon)[^，。？?！!]{0,12}(?:才卖|只要|只卖|便宜|cheaper)|"
@@ -95,7 +95,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure
                     # another device or a price to come: the FAQ's ("power bank enough for my laptop", "会降价吗")
-                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|\bchromebook\b|\bthinkpad\b|\bdell\b|\bxps\b|\bsurface (?:pro|laptop|go)\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
+                    r"\blaptops?\b|\bnotebook\b|\bmacbook\b|\bchromebook\b|轻薄本|游戏本|\bthinkpad\b|\bdell\b|\bxps\b|\bsurface (?:pro|laptop|go)\b|笔记本|\bprice (?:cut|drop)s?\b|\bget cheaper\b|降价|"
                     # a price that fell after buying: price protection, not the price ("got cheaper right after i bought it")
                     r"\b(?:got|gets|getting|became) (?:\w+ ){0,2}cheaper\b|\bcheaper than (?:when|what) i\b|"
                     r"\b(?:dropped|drops|fell|went down|was cut|got cut|cut) (?:\w+ ){0,2}(?:in price|price)\b|"
@@ -121,11 +121,11 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\bdegrad\w*|battery health|寿命|损耗|老化|衰减|会不会不行|伤电池|伤不伤电池|对电池(?:有)?(?:伤害|影响|不好)|"
                     r"\b(?:hurt|damage|harm|kill|ruin)\w* (?:the |my )?batter(?:y|ies)\b|bad for (?:the |my )?battery|"
                     # a restock alert, colours to come, a price drop: not a figure ("天青蓝的pro一有货就提醒我")
-                    r"补货|提醒我|通知我|叫我一声|\bnotify\b|\brestock\w*|\bback in stock\b|"
+                    r"补货|提醒我|通知我|叫我一声|\bnotify\b|\brestock\w*|\bback in stock\b|\bnext batch\b|下一批|\bsold out\b|售罄|卖完|断货|缺货|没货|"
                     r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
                     r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
+                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
 # The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
 # the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
@@ -154,7 +154,21 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
                       r"multi-?point|多点连接|一边连[^，。？?！!]{1,8}一边连|同时连(?:两|2|俩)|\b(?:two|2) devices at once\b|"
-                      r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
+                      r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|"
+                      # what a part is made of or certified as, how many cycles a battery takes, a readout on the case
+                      r"蓝宝石|\bsapphire\b|什么玻璃|玻璃材质|电芯|\bbattery cells?\b|护眼|莱茵|rheinland|认证|\bcertif\w*|"
+                      r"充放电次数|循环(?:次数|寿命)|\bcharge cycles?\b|\bcycle count\b|抬手亮屏|\b(?:raise|lift) to wake\b|"
+                      r"数字显示|显示电量|\bbattery (?:percentage|indicator)\b|"
+                      # features and deals no entry speaks of: lens brands, stabilisation, satellite calls, app twins,
+                      # student or bulk prices, materials, drop resistance, game latency, a pouch
+                      r"光学防抖|防抖|\bois\b|\b(?:optical )?image stabili[sz]\w*|徕卡|\bleica\b|蔡司|\bzeiss\b|哈苏|\bhasselblad\b|"
+                      r"卫星|\bsatellite\b|5g-?a\b|5\.5g|两个微信|双开|应用分身|\bdual apps?\b|\bapp (?:twin|clone)s?\b|"
+                      r"学生(?:优惠|价|折扣)|\bstudent (?:discount|price|deal)s?\b|批发|团购|企业采购|\bwholesale\b|"
+                      r"\bbulk (?:order|discount|price|buy)\w*|(?<!屏幕)(?<!屏)材质|\bmade of\b|\bmaterials?\b|抗摔|\bdrop[- ]?(?:proof|resistan\w*)\b|"
+                      r"(?:游戏|打游戏)?延迟(?:高|大|低|多少)|低延迟|\blatency\b|收纳(?:袋|包)|\bpouch\b|"
+                      r"video resolution|视频分辨率|录像分辨率|4k\s?(?:30|60|120)|延长保修|延保|\bextended warranty\b|"
+                      r"\bwarranty extension\b|\bextend\w* (?:the )?warranty\b|\bstretch the warranty\b|"
+                      r"\b(?:connected|paired|connect|pair)\b[^.?!]{0,40}\b(?:at once|at the same time|simultaneously)\b|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|"
                       r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
                       # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale

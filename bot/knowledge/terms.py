@@ -94,6 +94,12 @@ def _swapped(word: str, known: FrozenSet[str]) -> List[str]:
                    if word[i] != word[i + 1]} & known)
 
 
+def _extra_letter(word: str, words: FrozenSet[str]) -> List[str]:
+    """A letter typed twice ("lifee", "shippping", "warrantty"); another extra letter is mostly a word the vocabulary
+    lacks ("swims" is no "sims", "theyre" no "there")."""
+    return sorted({word[:i] + word[i + 1:] for i in range(1, len(word)) if word[i] == word[i - 1]} & words)
+
+
 def _missing_letter(word: str, words: FrozenSet[str]) -> List[str]:
     found = {word[:i] + c + word[i:] for i in range(len(word) + 1) for c in string.ascii_lowercase} & words
     return sorted(found - {word + "s"})  # "window" is not a typo of "windows"
@@ -103,14 +109,16 @@ def fix_swaps(text: str, known: FrozenSet[str], words: FrozenSet[str] = frozense
     """Typos of the words the knowledge base uses. A word of three letters or more that the vocabulary `known`
     lacks becomes the one known word that a single swap of two neighbouring letters makes of it ("how mcuh",
     "waht colours", "teh 14"; of three letters only a function word: "ois" stays), else the one word of `words` (single words, no joined names) that one missing
-    letter makes of it ("how mch", "batery", "waterprof", "shiping"). Two or more candidates: left as typed."""
+    letter makes of it ("how mch", "batery", "waterprof", "shiping"), else (five letters or more) one letter typed
+    twice ("lifee"). Two or more candidates: left as typed."""
     def fix(match: "re.Match[str]") -> str:
         word = match.group(0)
         low = word.lower()
         if len(low) < 3 or low in known or not low.isalpha() or low in english_words():
             return word  # "ran outta space" is no typo of "rain", nor "hey" of "they"
         # three letters swap only into a function word ("hwo"): "ois" is an acronym, not "ios"
-        found = [w for w in _swapped(low, known) if len(low) > 3 or w in _EN_STOP] or _missing_letter(low, words)
+        found = [w for w in _swapped(low, known) if len(low) > 3 or w in _EN_STOP] or _missing_letter(low, words) or (
+            _extra_letter(low, words) if len(low) > 4 else [])  # "battery lifee", "warrantty"
         return found[0] if len(found) == 1 else word
 
     return _WORD.sub(fix, text or "")
