@@ -268,3 +268,50 @@ def test_a_feature_the_knowledge_base_never_mentions_is_not_its_nearest_entry(re
     for text in ("14pro能拍星空延时吗", "耳机能一边连电脑一边连手机吗 来回切好麻烦"):  # time-lapse; two devices at once
         assert retriever.ask(text).outcome == "unsure", text
     assert retriever.ask("14pro夜景怎么样").entry_id == "phone_camera"
+
+
+@pytest.mark.parametrize("text", ["家里有副森海的有线耳机 3.5插头的 接到pro上要另外买啥不", "去美国出差半个月 这手机5G在那边靠谱吗",
+                                  "i usually keep a phone 5 or 6 years"])
+def test_a_size_the_network_or_a_range_after_a_noun_is_no_model(text: str) -> None:
+    assert ProductMatcher(KB.products).find(text).unknown == [], text
+
+
+def test_an_older_model_named_to_ask_whether_its_accessory_fits_is_ours(retriever) -> None:  # type: ignore[no-untyped-def]
+    for text in ("will my old Band 8 strap fit the Band 9?", "手环8的表带手环9能用吗"):
+        assert retriever.ask(text).entry_id == "band_strap", text  # "older Band straps don't fit"
+    assert retriever.ask("band 8 vs band 9 which is better").unknown_products == ["band 8"]
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("unboxing the pro tomorrow 🎉 what should i expect to find inside", "phone_charger_in_box"),  # products.yml's entry
+    ("Will I be able to add extra storage to the 14 Pro later?", "phone_memory_card"),  # not the storage figure
+    ("我的轻薄本是typec口充的 原装头65w 这充电宝带得动不", "power_bank_laptop"),
+    ("你们卖无线耳机不", "catalog:lineup:earbuds"),
+    ("how mucch is the 14 pro in rmb", "spec:phone_14_pro:price"),  # a letter typed twice
+])
+def test_more_questions_read_as_their_thing(retriever, text: str, entry: str) -> None:  # type: ignore[no-untyped-def]
+    found = retriever.ask(text)
+    assert (found.outcome, found.entry_id) == ("answer", entry), found.reason
+
+
+@pytest.mark.parametrize("text", ["14pro的镜头是徕卡的吗", "长焦有没有光学防抖啊", "有学生优惠没 开学想换机", "能不能加钱买延长保修",
+                                  "how many charge cycles is the 14's battery rated for", "手环9屏幕是蓝宝石玻璃吗",
+                                  "can the buds stay connected to my laptop and phone at once", "明天深圳下不下雨"])
+def test_features_deals_and_weather_the_knowledge_base_does_not_hold(retriever, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert retriever.ask(text).outcome != "answer", text
+
+
+def test_paying_extra_or_adding_something_yourself_is_no_wish() -> None:
+    from bot.knowledge.answering import wants_change
+
+    assert not wants_change("能不能加钱买延长保修 多保一年那种") and not wants_change("Will I be able to add extra storage later?")
+    assert wants_change("能不能加个红外") and wants_change("Please add a headphone jack to the 14 Pro")
+
+
+def test_a_fault_of_any_part_is_the_exchange_policys_and_an_unheld_plan_no_overview(retriever) -> None:  # type: ignore[no-untyped-def]
+    assert retriever.ask("到手第三天 手机扬声器就破音了 能换台新的吗").entry_id == "exchange_15day"  # the speaker: a part
+    found = retriever.ask("is there some paid plan to stretch the warranty on the pro to 2 or 3 years?",
+                          intent="repair_warranty", intent_confidence=0.96)
+    assert found.outcome == "unsure", found.reason  # not the warranty overview: it holds no extension plan
+    assert retriever.ask("how much storage does the base 14 come with").entry_id == "spec:phone_14:storage"
+    assert retriever.ask("14是什么屏幕材质").entry_id == "spec:phone_14:screen"  # the screen's material is its type

@@ -237,6 +237,9 @@ def _own_flow_or_answer(ctx: "AppContext", retriever: Retriever, dispatcher: Col
             OWN_FLOWS[intent] != "action_file_feedback" or not _asks(text) or wants_change(text)):
         return [FollowupAction(OWN_FLOWS[intent])]
     # answered, or a question about what exists ("手环能直接打电话吗", "millet tv price"): not sure, not filed unasked
+    parts = _rank_parts(retriever, tracker) if result.outcome != "answer" else []  # "pro用的啥芯片 跑分高不": the chip
+    if parts:
+        return [e for found in parts for e in reply(retriever, dispatcher, tracker, found, False, alternatives=False)]
     events = reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
     if OWN_FLOWS[intent] == "action_file_feedback" and result.offer is None and \
             _sounds_like_feedback(tracker, retriever.answering):
