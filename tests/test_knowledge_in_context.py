@@ -315,3 +315,11 @@ def test_a_fault_of_any_part_is_the_exchange_policys_and_an_unheld_plan_no_overv
     assert found.outcome == "unsure", found.reason  # not the warranty overview: it holds no extension plan
     assert retriever.ask("how much storage does the base 14 come with").entry_id == "spec:phone_14:storage"
     assert retriever.ask("14是什么屏幕材质").entry_id == "spec:phone_14:screen"  # the screen's material is its type
+
+
+def test_a_typed_warranty_light_sleep_why_dearer_and_another_makers_charger(retriever) -> None:  # type: ignore[no-untyped-def]
+    assert retriever.ask("手机电池保休是一年还是半年啊").entry_id == "warranty_period"  # 保休: 保修 typed
+    assert detect_spec("does band 9 show rem or just light/deep") is None  # light sleep, not lightness
+    assert retriever.ask("pro贵一千块 到底贵在哪了？").entry_id == "phone_14_vs_pro"  # why dearer: the comparison
+    for text in ("拿别家的65w充电头给14充 能快充吗", "听说有5G-A了 米粒14能用上吗"):
+        assert retriever.ask(text).outcome == "unsure", text

@@ -32,7 +32,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|(?:the |my |ur |your )?[\w ]{1,20}?) last\b|"
                 # a comparison of how long they last: "band vs buds which lasts longer", "which one outlasts the other"
                 r"\blasts? (?:a bit |much |way )?longer\b|\boutlasts?\b"),
-    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b(?!\s+(?:up|on)\b)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b(?!\s+(?:up|on|sleep)\b|\s*/)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
@@ -125,7 +125,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
                     r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
+                    r"区别|差别|差在哪|贵在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
                     re.IGNORECASE)
 # The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
 # the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
@@ -155,6 +155,9 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
                       r"multi-?point|多点连接|一边连[^，。？?！!]{1,8}一边连|同时连(?:两|2|俩)|\b(?:two|2) devices at once\b|"
                       r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|"
+                      # another maker's charger: whether it fast-charges ours is nothing products.yml says
+                      r"(?:别家|别的牌子|其他品牌|其他牌子|第三方)的?\s?(?:\d+\s?w\s?的?)?(?:充电器|充电头|头)|"
+                      r"\b(?:third[- ]party|other brands?'?s?|non-?official) (?:\d+\s?w )?(?:chargers?|bricks?)\b|"
                       # what a part is made of or certified as, how many cycles a battery takes, a readout on the case
                       r"蓝宝石|\bsapphire\b|什么玻璃|玻璃材质|电芯|\bbattery cells?\b|护眼|莱茵|rheinland|认证|\bcertif\w*|"
                       r"充放电次数|循环(?:次数|寿命)|\bcharge cycles?\b|\bcycle count\b|抬手亮屏|\b(?:raise|lift) to wake\b|"
@@ -162,7 +165,7 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       # features and deals no entry speaks of: lens brands, stabilisation, satellite calls, app twins,
                       # student or bulk prices, materials, drop resistance, game latency, a pouch
                       r"光学防抖|防抖|\bois\b|\b(?:optical )?image stabili[sz]\w*|徕卡|\bleica\b|蔡司|\bzeiss\b|哈苏|\bhasselblad\b|"
-                      r"卫星|\bsatellite\b|5g-?a\b|5\.5g|两个微信|双开|应用分身|\bdual apps?\b|\bapp (?:twin|clone)s?\b|"
+                      r"卫星|\bsatellite\b|5g-?a(?![a-z])|5\.5g|两个微信|双开|应用分身|\bdual apps?\b|\bapp (?:twin|clone)s?\b|"
                       r"学生(?:优惠|价|折扣)|\bstudent (?:discount|price|deal)s?\b|批发|团购|企业采购|\bwholesale\b|"
                       r"\bbulk (?:order|discount|price|buy)\w*|(?<!屏幕)(?<!屏)材质|\bmade of\b|\bmaterials?\b|抗摔|\bdrop[- ]?(?:proof|resistan\w*)\b|"
                       r"(?:游戏|打游戏)?延迟(?:高|大|低|多少)|低延迟|\blatency\b|收纳(?:袋|包)|\bpouch\b|"
