@@ -559,13 +559,26 @@ def test_a_repair_price_is_information_and_only_a_booking_starts_the_form() -> N
 
 
 def test_the_price_of_a_part_no_entry_names_is_not_the_screens() -> None:
-    from bot.knowledge.answering import unpriced_parts
+    from bot.knowledge.part_prices import unpriced_parts
 
-    screen = ["How much does a screen replacement cost?", "换屏 14 是 799 元"]
+    screen = ["A cracked screen isn't covered, sorry. A new screen is ¥799 for the 14.", "摔碎屏幕不保。换屏 14 是 799 元。"]
     assert unpriced_parts("手机摄像头玻璃碎了 修要多少钱", screen) == ["camera"]
     assert unpriced_parts("camera lens cracked on my 14, how much to fix it", screen) == ["camera"]
     assert unpriced_parts("屏幕碎了修一下多少钱", screen) == []
+    assert unpriced_parts("how much is a new screen for the 14", screen) == []
     assert unpriced_parts("my camera lens cracked, is that covered?", screen) == []  # no price asked
+
+
+def test_an_answer_that_names_a_part_without_its_price_is_not_its_price() -> None:
+    """The warranty's "6 months on the battery" is no battery price; under warranty it says what the repair costs."""
+    from bot.knowledge.part_prices import unpriced_parts
+
+    warranty = ["Phones get 1 year on the device and 6 months on the battery.", "手机整机保修 1 年、电池 6 个月。"]
+    assert unpriced_parts("用了两年电池不行了 换块电池多少钱", warranty) == ["battery"]
+    assert unpriced_parts("how much to replace the battery on a 14 thats out of warranty", warranty) == ["battery"]
+    assert unpriced_parts("电池还在保修期内 换电池收费吗", warranty) == []
+    assert unpriced_parts("is a battery swap under warranty free?", warranty) == []
+    assert unpriced_parts("电池坏了换一块收费吗", ["电池 6 个月内免费换新。"]) == []
 
 
 @pytest.mark.parametrize("text", ["how much to replace a cracked back glass on 14 pro", "14pro背板摔裂了 修一下贵不贵"])

@@ -26,6 +26,7 @@ import yaml
 
 from bot.errors import ConfigError
 from bot.knowledge._arrays import Floats
+from bot.knowledge.part_prices import asks_cost, names_part, unpriced_parts
 from bot.knowledge.restock_words import STOCK_ASK, asks_for_restock_alert, wants_to_be_told
 from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
@@ -33,7 +34,7 @@ from bot.language import CJK_CHAR
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
            "GUARDED_FLOWS", "only_asks_about_task", "names_part", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
-           "answer_path_first", "asks_in_words", "asks_cost", "wants_task_done", "only_asks_for_information",
+           "answer_path_first", "asks_in_words", "asks_feedback_status", "voices_feedback", "asks_cost", "wants_task_done", "only_asks_for_information",
            "unpriced_parts", "carries_link_code", "wants_to_be_told", "asks_for_restock_alert"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
@@ -107,6 +108,19 @@ _WISH = re.compile(
     r"please make|feature request|bring back|make it|should have|could you make)\b",
     re.IGNORECASE,
 )
+
+
+# Displeasure said about us or our product ("honestly disappointed", "体验很差", "太坑了"), or feedback given as such
+# ("反馈一下 耳机盒的盖子太松了"): to file, beyond a fault reported for help ("左耳突然没声了 右边好好的", "耳机连不上我的联想笔记本"),
+# which the entry that helps answers.
+_VOICED = re.compile(r"反馈一?下|反馈个|提个?意见|给你们提|说个问题|\bfeedback\b|\bfyi\b|\bjust so (?:you|u) know\b|失望|体验(?:很|太|真|极)?差|太差|很差|垃圾|太坑|坑人|坑爹|后悔|难用|不好用|吐槽|糟糕|无语|"
+                          r"\b(?:disappoint\w*|terrible|awful|horrible|rubbish|crap\w*|sucks?|regret\w*|annoy\w*|frustrat\w*|"
+                          r"unhappy|not happy|poor quality|bad design|letdown|let down)\b", re.IGNORECASE)
+
+
+def voices_feedback(text: str) -> bool:
+    """Whether a message says the user is displeased or gives feedback as such (`_VOICED`), not only what is wrong."""
+    return bool(_VOICED.search(text or ""))
 
 
 def wants_change(text: str) -> bool:
@@ -281,6 +295,21 @@ FLOW_WORDS = {name: re.compile(words, re.IGNORECASE) for name, words in {
 }.items()}
 
 
+# Asking after feedback already sent ("any update on the suggestion i sent about an eq", "我上次提的建议怎么样了"),
+# which the NLU may read as a new suggestion or complaint: its status, not a second filing.
+_FEEDBACK_STATUS = re.compile(
+    r"\b(?:any|an|got an?|what(?:'?s| is) the) (?:update|news|word|progress|status)s? (?:on|about|re|regarding|with|of) (?:the |my |our |that )?"
+    r"(?:[\w-]+ ){0,2}(?:suggestion|feedback|idea|request|report|complaint)s?\b|"
+    r"\b(?:what|whatever) happened (?:to|with) (?:the |my |that )(?:[\w-]+ ){0,2}(?:suggestion|feedback|idea|request|report)\b|"
+    r"(?:我|之前|上次|前几天|以前)[^，。？?！!]{0,8}(?:提的|提交的|反馈的|发的|说的)(?:那个|那条)?(?:建议|反馈|意见|问题)[^，。？?！!]{0,10}"
+    r"(?:怎么样了|咋样了|进展|进度|下文|回音|采纳|处理了?没|有消息)", re.IGNORECASE)
+
+
+def asks_feedback_status(text: str) -> bool:
+    """Whether a message asks what became of feedback the user sent (`_FEEDBACK_STATUS`)."""
+    return bool(_FEEDBACK_STATUS.search(text or ""))
+
+
 # A link code as `bot.fans.create_link_code` shows it ("7KQ4M-9XDPH": 5 + 5 symbols of its alphabet, no 0/O/1/I, at least
 # one digit), typed with a dash, a space or nothing between the halves, in any case; written together, a letter is
 # needed too (ten digits are an order or a phone number). With a word of linking (绑定/关联/link/connect/code/码...)
@@ -316,49 +345,8 @@ def only_asks_about_task(text: str, has_order_number: bool) -> bool:
     return not has_order_number and asks_question(text) and not is_request(text)
 
 
-# The price of a service ("换块屏贵不贵", "how much to replace a cracked back glass") is information, even when the NLU
-# reads a repair booking into it: the answer (or "not sure") says it, and may offer the task; only words that want the
-# task done start its form ("帮我修", "预约维修", "book a repair for me", "fix it for me").
-_COST = re.compile(r"多少钱|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|"
-                   r"(?:修|换)[^，。？?！!\s]{0,8}?(?:大概|一般|要|得)多少(?=\s*$|[啊呀呢吗？?，,。!！])|"
-                   r"\bhow much\b|\bcosts?\b|\bprices?\b|\bpricing\b|\bfees?\b|\bexpensive\b|\bquote\b", re.IGNORECASE)
 _DO_TASK = re.compile(r"预约|帮我(?:修|约|寄|安排|换|预约|弄)|给我(?:修|约|安排)|替我|我要(?:修|报修|预约)|"
                       r"\bbook\b|\bschedule\b|\barrange\b|\bsign me up\b|\bfor me\b", re.IGNORECASE)
-
-
-def asks_cost(text: str) -> bool:
-    """Whether a message asks what something costs ("修一下多少钱", "is it expensive", "how much to fix")."""
-    return bool(_COST.search(text or ""))
-
-
-# The parts of a device whose repair price is asked ("摄像头玻璃碎了 修要多少钱", "camera lens cracked, how much to fix"): an
-# answer that never names the part (the screen's price) is not its price.
-_DEVICE_PARTS = {
-    "screen": r"屏|screen|display",
-    "camera": r"摄像头|镜头|相机|camera|lens",
-    "back": r"后盖|背板|后壳|背盖|back ?glass|back ?cover|back ?panel|rear glass",
-    "battery": r"电池|battery",
-    "port": r"充电口|接口|尾插|(?<![a-z])port(?![a-z])",
-    "button": r"按键|按钮|侧键|电源键|音量键|buttons?",
-    "speaker": r"扬声器|喇叭|听筒|speakers?",
-    "frame": r"边框|中框|(?<![a-z])frame(?![a-z])",
-}
-_PART_RE = {name: re.compile(words, re.IGNORECASE) for name, words in _DEVICE_PARTS.items()}
-
-
-def names_part(text: str) -> bool:
-    """Whether `text` is the name of a part of a device ("扬声器", "back glass"; not "直屏", a kind of screen)."""
-    return any(words.fullmatch((text or "").strip()) for words in _PART_RE.values())
-
-
-def unpriced_parts(question: str, texts: Iterable[str]) -> List[str]:
-    """The device parts a price question names ("how much to fix a cracked camera lens" → camera) that none of `texts`
-    (the chosen entry's phrasings and answer) names: that entry cannot be their price. [] for any other question."""
-    if not asks_cost(question):
-        return []
-    texts = list(texts)
-    return [name for name, words in _PART_RE.items()
-            if words.search(question) and not any(words.search(t or "") for t in texts)]
 
 
 def wants_task_done(text: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge._arrays import Floats
-from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, names_part, unpriced_parts
+from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, names_part
 from bot.knowledge.brands import brands_named, not_brand_terms, other_brand
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
@@ -42,6 +42,7 @@ from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.out_of_scope import OutOfScope
+from bot.knowledge.part_prices import unpriced_parts
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
@@ -167,9 +168,10 @@ class Retriever:
         rephrase = result.outcome != "answer" and not result.unknown_products and not turned_away
         if rephrase and lang == "en" and asks_question(question):
             result = self._without_names(question, lang, result, intent, intent_confidence)
-        if rephrase and result.outcome != "answer" and result.candidates and not not_brand_terms(
+        if rephrase and result.outcome != "answer" and result.candidates and not result.near_miss and not not_brand_terms(
                 question, unknown_terms(question, self._vocabulary), self.answering.other_brands):
-            # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长")
+            # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长"); a
+            # message nearer to an off-topic example has no clause of ours ("forgot my account password, how do i reset it")
             result = by_clause(self, question, lang, result)
         unheld = unheld_spec(question)
         entry = self.kb.faq.get(result.entry_id or "")
@@ -261,17 +263,17 @@ class Retriever:
 
     def _not_its_entry(self, result: Result, question: str) -> Result:
         """Unsure when the FAQ entry chosen cannot be about the question: it asks the repair price of a part the entry
-        never names ("摄像头玻璃碎了 修要多少钱" near the screen's price: `answering.unpriced_parts`), or to use our
+        never names ("摄像头玻璃碎了 修要多少钱" near the screen's price: `part_prices.unpriced_parts`), or to use our
         product without a phone, the app, an account or a network ("can i use the band 9 without a phone nearby")
         and the entry never speaks of doing without, but mentions that thing or is less than `override_threshold`
         sure (bot.knowledge.roles); or it names products and the entry is about other products only."""
         doc = self._docs.get(result.entry_id or "")
         absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
         texts = [*doc.questions, *doc.passages] if doc is not None else []
-        parts = unpriced_parts(question, texts) if result.outcome == "answer" and result.kind == "faq" else []
+        parts = unpriced_parts(question, doc.passages) if result.outcome == "answer" and result.kind == "faq" and doc else []
         if parts:  # "摄像头玻璃碎了 修要多少钱" near the screen's price: the KB has no camera repair price
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
-                           reason=f"asks the price of the {parts[0]}, which {result.entry_id} never names")
+                           reason=f"asks the price of the {parts[0]}, which {result.entry_id} never gives")
         about = set(doc.meta.get("products") or []) if doc is not None and result.kind == "faq" else set()
         # "华为手机能配…": not our phones; "华为手表能连米粒手机用吗": the brand's is a watch, the phone ours
         mine = about and (not brands_named(question, self.answering.other_brands) or names_unmade_kind(question))
