@@ -31,6 +31,7 @@ from bot.actions._context import WithContext
 from bot.actions.common import tracker_language
 from bot.errors import ConfigError
 from bot.knowledge.answering import ANSWER_ACTION
+from bot.knowledge.part_prices import asks_cost
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -182,6 +183,10 @@ _HOW_TO_SEND = re.compile(r"寄修|寄过去|寄回|邮寄|上门|取件|(?:咋|
                           r"\bcourier\b|\bno (?:store|shop|centre|center|service centre|service center)s?\b", re.IGNORECASE)
 
 
+# Where to go ("附近有售后吗", "closest service centre"): without it, a cost asked ("屏裂了去服务中心要付钱不") is the answer path's.
+_WHERE = re.compile(r"哪|附近|最近|地址|在不在|有没有|\bwhere\b|\bnear\w*|\bclosest\b|\bany\b|\baddress\b", re.IGNORECASE)
+
+
 # Trying or buying a phone in a shop ("线下有体验店吗 想摸摸真机", "a shop in chengdu where i can try the phones before
 # buying"): the centres are for repairs, checks and swaps; the answer path says what the knowledge base knows.
 _TO_TRY = re.compile(r"体验店|体验中心|专卖店|(?:摸|试|玩)(?:一?[摸试玩]|下|一下)?真机|上手(?:试|摸|玩)|\btry (?:\w+ ){0,3}?(?:in person|"
@@ -240,6 +245,8 @@ class ActionServiceCentre(WithContext, Action):
             return [FollowupAction(ANSWER_ACTION)]  # "线下有体验店吗 想摸摸真机": no centre sells or shows phones
         if city is None and _HOW_TO_SEND.search(text) and not answers_us:
             return [FollowupAction(ANSWER_ACTION)]  # "怎么寄修啊 附近有售后点吗": how repairs work, from the ranking
+        if city is None and asks_cost(text) and not _WHERE.search(text) and not answers_us:
+            return [FollowupAction(ANSWER_ACTION)]  # "屏裂了去服务中心要付钱不": what it costs, not where to go
         if city is None:
             cities = "、".join(dict.fromkeys(c.city["zh"] for c in centres)) if lang == "zh" else \
                 ", ".join(dict.fromkeys(c.city["en"] for c in centres))

@@ -95,7 +95,11 @@ _ASKS_RANGE = re.compile(
     # "fitness tracker options?", "what are my options for earbuds", "手环有啥选择": the choices there are
     rf"^(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*(?:{_ONE_EN}|{_NOUNS_EN}) (?:options|choices)\W*$|"
     rf"\bwhat (?:are )?(?:the |my |your )?(?:options|choices) (?:for|in) (?:an? )?(?:{_ONE_EN}|{_NOUNS_EN})\b|"
-    rf"{_NOUNS_ZH}{_NOT_A_PART}(?:都|还)?有(?:啥|什么|哪些)(?:选择|可选|可以选)",
+    rf"{_NOUNS_ZH}{_NOT_A_PART}(?:都|还)?有(?:啥|什么|哪些)(?:选择|可选|可以选)|"
+    # "充电宝有小一点的吗", "do you have a smaller power bank": another size of the kind, i.e. the range
+    rf"(?:{_NOUNS_ZH}{_NOT_A_PART}\s*)?有(?:没有)?(?:更)?(?:小|大|轻|薄|便宜|容量小|容量大)(?:一)?(?:点|些)的(?:{_NOUNS_ZH})?(?:吗|嘛|么|没有?|不)?(?=\W|$)|"
+    rf"\b(?:do|does) (?:you|u|millet) (?:guys )?(?:sell|have|make) (?:a |an |any )?(?:smaller|bigger|lighter|cheaper|thinner|slimmer) "
+    rf"(?:one|{_ONE_EN}|{_NOUNS_EN})s?\b",
     re.IGNORECASE,
 )
 # How superlative and budget answers name what they compare: a category, or (None) everything we sell.

@@ -11,7 +11,7 @@ import re
 
 __all__ = ["STOCK_ASK", "wants_to_be_told", "asks_for_restock_alert"]
 
-_BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我说|给我说|说一声|吱一声|知会|登记|(?<!时)候补|排队|订阅|预约|"
+_BE_TOLD = re.compile(r"通知|提醒|告诉我|叫我|喊我|跟我说|和我说|给我说|说一声|吱一声|知会|给我(?:发|来)(?:个|条)?(?:消息|信息|短信|微信)|发(?:个|条)?(?:消息|信息|短信)给我|登记|(?<!时)候补|排队|订阅|预约|"
                       r"\bnotif\w*|\bping\b|\blet (?:me|us) know\b|\blemme know\b|\blmk\b|\btell (?:me|us)\b|\b(?:msg|message|text|dm|email|"
                       r"hit|call) (?:me|us)\b|\balert\w*|\bremind\w*|\bwait ?-?list\b|\bwaiting list\b|\bsign (?:me|us) up\b|"
                       r"\b(?:put|add) (?:me|us)\b|\bhmu\b|\bkeep (?:me|us) posted\b|\bheads ?-?up\b|\bsubscrib\w*", re.IGNORECASE)

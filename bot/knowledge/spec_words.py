@@ -37,7 +37,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
     # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
-    "screen": (r"screen|display|inch|resolution|refresh|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
+    "screen": (r"screen|display|inch|resolution|refresh(?! my| the page| the app| the site| the store|ing)|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"彩屏|表盘(?:多大|尺寸|几寸)|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|(?:how many|多少|几个?)\s?atm\b|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
@@ -137,6 +137,8 @@ _PART_PRICE = re.compile(r"换(?:个|块|一个|一块|新的?)?(?:屏|电池|�
 # of a new battery for the buds", "battery replacement price?", "手环屏幕坏了换一个多少钱"): the part's price too.
 _PART = r"(?:batter(?:y|ies)|screens?|displays?|back (?:glass|cover|panel)|charging case|charger)"
 _SERVICE_ON_PART = re.compile(rf"\b(?:swap\w*|replac\w*|new|fix\w*|repair\w*|chang\w*)\s+(?:[\w']+\s+){{0,3}}?{_PART}\b|"
+                              # "battery on my 14 is worn out, how much for a new one"
+                              rf"\b{_PART}\b[^.?!]{{0,60}}\b(?:a |the )?(?:new|replacement|fresh) one\b|"
                               rf"\b{_PART}\s+(?:swap|replac|repair|fix|chang)\w*|"
                               r"(?:换|更换|维修|修)[^，。？?！!\s]{0,8}?(?:屏幕?|电池|后盖|充电盒|充电仓)|"
                               r"(?:屏幕?|电池|后盖|充电盒|充电仓)[^，。？?！!\s]{0,6}?(?:换|更换|维修|修)", re.IGNORECASE)
@@ -151,7 +153,7 @@ _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|wo
                              r"\bslow\w*|慢|坏|发烫|烫", re.IGNORECASE)
 # Specs products.yml does not hold: "how much RAM" must not be answered with the price.
 _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
-                      r"silicon[- ]carbon|扬声器|喇叭|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
+                      r"silicon[- ]carbon|扬声器|喇叭|双扬|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
                       r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
                       r"multi-?point|多点连接|一边连[^，。？?！!]{1,8}一边连|同时连(?:两|2|俩)|\b(?:two|2) devices at once\b|"
                       r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|"
@@ -183,7 +185,11 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       r"厚度|多厚|曲面|直屏|\bcurved\b|\bdimensions?\b|长宽高|机身尺寸|机身大小|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
                       r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程|"
                       # who makes a part: "who makes the screen panel on the 14", "屏幕是哪家供应的"
-                      r"\bwho (?:makes|made|supplies|manufactures)\b|\bsuppli(?:er|ed)\w*|供应商|哪家(?:供应|生产|做)|谁家的|哪个厂",
+                      r"\bwho (?:makes|made|supplies|manufactures)\b|\bsuppli(?:er|ed)\w*|供应商|哪家(?:供应|生产|做)|谁家的|哪个厂|"
+                      # an account's password or log-in, the menus' language, a lunar calendar, apps installed on the band
+                      r"密码|\bpasswords?\b|登不上|登录不上|登不进|登录不了|\bcan'?t (?:log|sign) in|\blocked out of\b|英文界面|中文界面|界面语言|"
+                      r"系统语言|(?:设置|设成|调成|改成|切换成?)(?:英文|英语|中文)|\b(?:interface|system|menu|display) language\b|农历|"
+                      r"\blunar\b|第三方(?:app|应用|软件)|\bthird[- ]party apps?\b|(?:装|安装|下载)(?:个|别的)?(?:app|应用|软件)",
                       re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
