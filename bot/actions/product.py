@@ -7,9 +7,10 @@ prior over topics (`knowledge/config.yml` `answering:`, see `bot.knowledge.answe
 - an information intent: confident → the answer; close call → "did you mean …?" with 2-3 buttons
   (`/ask_product{"kb_entry": "<id>"}` brings the user back here with the entry chosen); not sure (or a
   product we do not sell) → `utter_product_unsure`, which offers a colleague;
-- a complaint or suggestion: an FAQ entry at least `override_threshold` confident answers it (the price
-  dropped → price protection), with an offer to file it too; else `action_file_feedback` runs. A question
-  ("烫得不行 正常吗", or terse: "millet tv price") takes any answer above the answer threshold, and is never filed. `out_of_scope` and `chitchat` likewise fall back to `utter_out_of_scope` / `utter_chitchat`;
+- a complaint or suggestion: a fault stated ("左耳突然没声了") or a price dropped gets a confident entry's answer and
+  an offer to file it; displeasure said ("honestly disappointed…") is filed unless the ranking alone is sure, a wish
+  always. A question ("烫得不行 正常吗", terse: "millet tv price") takes any answer above the answer threshold, never
+  filed; `out_of_scope` and `chitchat` fall back to `utter_out_of_scope` / `utter_chitchat`;
 - a task (`change_address`, `cancel_order`, `book_repair`, `restock_alert`): its form starts, unless the
   message only asks about it ("能改收货地址吗" — a question, not a request, no order number) and the
   ranking answers it confidently: then the answer (`shipping_change_address` offers the task, so "yes"
@@ -44,8 +45,7 @@ from bot.actions._kb_reply import answered_before, chosen_entry, reply
 from bot.actions._offer_slot import make_offer
 from bot.actions.common import ran_this_turn, tracker_language
 from bot.actions.stock import live_stock
-from bot.errors import CanyuError
-from bot.handoff.rules import assess, config_path, load_config, turns_from_events
+from bot.handoff.rules import answer_first_rule
 from bot.knowledge import Result, Retriever
 from bot.knowledge.answering import (
     ANSWER_ACTION,
@@ -55,6 +55,7 @@ from bot.knowledge.answering import (
     TASK_FLOWS,
     AnsweringConfig,
     answer_path_first,
+    asks_feedback_status,
     asks_for_restock_alert,
     asks_question,
     asks_tersely,
@@ -62,6 +63,7 @@ from bot.knowledge.answering import (
     names_an_order,
     only_asks_for_information,
     said_unclearly,
+    voices_feedback,
     wants_change,
 )
 from bot.knowledge.follow_up import answers_alike, follow_up_question
@@ -170,9 +172,10 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
         return True
     # out of scope only as the NLU's weak guess ("installments possible? 12 months no interest?" at 0.32): a question
     if (intent != "out_of_scope" or intent_confidence < FLOW_CONFIDENCE) and (asks_question(text) or intent == "complain"):
-        # a complaint stated, not asked, is filed unless the ranking alone is sure of its answer: the entry model reads
-        # "my 14 pro battery drains really fast" as the battery tips, and the complaint would not be heard
-        sure = result.ranked if result.ranked is not None and not asks_question(text) else result.confidence
+        # a fault stated ("左耳突然没声了 右边好好的"): the entry that helps, then the offer to file it; displeasure said
+        # ("honestly disappointed: my battery drains fast") is filed unless the ranking alone is sure of its answer
+        sure = result.ranked if result.ranked is not None and voices_feedback(text) and not asks_question(text) \
+            else result.confidence
         return sure >= retriever.config.answer_threshold
     return _sure_faq_answer(retriever, result)
 
@@ -305,16 +308,6 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
 
-def _answer_first(ctx: "AppContext", tracker: Tracker) -> Optional[str]:
-    """The `answer_first` escalation rule this turn met alone (frustration, two missed turns: escalation.yml), or None:
-    the EscalationPolicy sends such a turn here only when it is a question."""
-    try:
-        escalation = assess(turns_from_events(tracker.events), load_config(config_path(ctx.settings)))
-    except CanyuError:  # a broken escalation.yml: the policy logged it; answer as usual
-        return None
-    return escalation.rule if escalation is not None and escalation.answer_first else None
-
-
 def _answer_or_person(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker,
                       rule: str) -> List[Dict[Text, Any]]:
     """A frustrated question ("气死 刚买三天就降了两百 能退差价不"), or one after two missed turns: an answer, then a person
@@ -367,6 +360,8 @@ class ActionAnswerProduct(WithContext, Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)
         text = tracker.latest_message.get("text") or ""
+        if intent in ("suggest_feature", "complain") and asks_feedback_status(text):
+            return [FollowupAction("action_feedback_status")]  # "any update on the suggestion i sent": not filed twice
         if asks_for_restock_alert(text):
             intent = "restock_alert"  # "pls add me to the waitlist for the pro in sky blue" (a suggestion to the NLU)
         elif said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):
@@ -377,7 +372,7 @@ class ActionAnswerProduct(WithContext, Action):
             intent = None  # "手机屏幕右上角有块黑斑 刚买一个月": a fault of the fan's own device is a service case, not feedback
         try:
             retriever = self.ctx.knowledge.retriever()
-            rule = _answer_first(self.ctx, tracker)
+            rule = answer_first_rule(tracker.events, self.ctx.settings)  # the EscalationPolicy sent it here
             if rule:
                 return _answer_or_person(retriever, dispatcher, tracker, rule)
             if intent in TASK_FLOWS:

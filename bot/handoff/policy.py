@@ -21,8 +21,8 @@ It also predicts `action_handoff` for a conversation still in the handoff queue 
 paused (a Rasa session expired while the user waited), so the bot never talks over an agent. Whether it is
 queued comes with the tracker (bot/stores.py reads it in the same script, bot/tracker_notes.py says why that is
 fresh enough); only a tracker from elsewhere makes the policy ask Redis itself.
-A rule marked `answer_first` (frustration: "气死 刚买三天就降了两百 能退差价不") on a question that names no order
-predicts `action_answer_product` instead: it answers when the knowledge base clearly does and offers a person,
+A rule marked `answer_first` (frustration: "气死 刚买三天就降了两百 能退差价不", "it's already ¥300 cheaper wtf") on a
+message that names no order and asks for nothing to be done predicts `action_answer_product` instead: it answers when the knowledge base clearly does and offers a person,
 and hands off otherwise (bot/actions/product.py).
 It predicts only right after a user message (and `action_listen` after `action_store_rating` or
 `action_link_identity`), so it
@@ -61,9 +61,11 @@ from bot.knowledge.answering import (
     ANSWER_ACTION,
     FCODE_NAMED,
     carries_link_code,
+    is_request,
     names_an_order,
     only_asks_about_task,
 )
+from bot.language import CJK_CHAR
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
@@ -165,7 +167,7 @@ class EscalationPolicy(Policy):
             logger.info("EscalationPolicy: %s: %s only by the intent on a question; the answer path first",
                         tracker.sender_id, escalation.rule)
             return None
-        if escalation.answer_first and self._asks(tracker):
+        if escalation.answer_first and self._not_a_task(tracker, escalation.cue):
             logger.info("EscalationPolicy: %s: %s on a question; the answer first, else a person",
                         tracker.sender_id, escalation.rule)
             return ANSWER_ACTION
@@ -183,6 +185,19 @@ class EscalationPolicy(Policy):
         if float((tracker.latest_message.intent or {}).get("confidence") or 0.0) >= YIELD_BELOW:
             return False
         return EscalationPolicy._asks(tracker)
+
+    @staticmethod
+    def _not_a_task(tracker: DialogueStateTracker, cue: str) -> bool:
+        """A question, or a statement that says something besides the feeling ("bought the pro 4 days ago and it's
+        already ¥300 cheaper wtf"; not "气死我了"), that names no order and asks for nothing to be done: the answer path
+        answers it when the knowledge base clearly can."""
+        message = tracker.latest_message
+        text = message.text or ""
+        if names_an_order(message.entities or []) or is_request(text):
+            return False
+        rest = text.replace(cue, " ") if cue else text
+        return EscalationPolicy._asks(tracker) or len(CJK_CHAR.findall(rest)) >= 6 or len(
+            re.findall(r"[A-Za-z]+", rest)) >= 6
 
     @staticmethod
     def _asks(tracker: DialogueStateTracker) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
 
 from bot import yaml_files
-from bot.errors import ConfigError
+from bot.errors import CanyuError, ConfigError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -35,6 +35,7 @@ __all__ = [
     "parse_config",
     "assess",
     "turns_from_events",
+    "answer_first_rule",
     "tier_priority",
     "estimate_wait_minutes",
     "parse_rating",
@@ -237,6 +238,16 @@ def _get(event: Any, key: str, default: Any = None) -> Any:
     if isinstance(event, Mapping):
         return event.get(key, default)
     return getattr(event, key, default)
+
+
+def answer_first_rule(events: Iterable[Any], settings: "Settings") -> Optional[str]:
+    """The `answer_first` rule the latest turn of `events` met alone (frustration, two missed turns), or None, also
+    for a broken escalation.yml (the EscalationPolicy logged it): the answer path answers such a turn first."""
+    try:
+        escalation = assess(turns_from_events(events), load_config(config_path(settings)))
+    except CanyuError:
+        return None
+    return escalation.rule if escalation is not None and escalation.answer_first else None
 
 
 def turns_from_events(events: Iterable[Any], limit: int = 5) -> List[Turn]:
