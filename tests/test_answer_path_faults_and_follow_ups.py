@@ -68,7 +68,8 @@ def test_refreshing_a_page_is_no_screen_question() -> None:
 
 @pytest.mark.parametrize("text", ["米粒账号的密码忘了 咋找回", "can't log in to my millet account anymore",
                                   "手环9能不能调成英文界面", "does the band show the lunar calendar", "手环能装第三方应用吗",
-                                  "手机是双扬声器吗"])
+                                  "手机是双扬声器吗", "can i adjust the left-right balance on the buds",
+                                  "能寄到小区驿站吗", "where is millet's headquarters"])
 def test_what_the_kb_holds_nothing_on_is_named(text: str) -> None:
     assert unheld_spec(text), text
 
@@ -121,3 +122,8 @@ def test_a_frustrated_statement_with_an_answer_gets_it_and_a_person_offered(assi
 def test_frustration_alone_still_reaches_a_person(assistant: Assistant) -> None:
     turn = _turn(assistant, new_sender("wtf"), "wtf seriously")
     assert "action_handoff" in turn["actions"], turn
+
+
+@pytest.mark.parametrize("text", ["你们的手机附赠保护壳不", "do your phones come with a cover"])
+def test_a_phones_box_asked_by_the_category_is_its_entry(assistant: Assistant, text: str) -> None:
+    assert _answered(_turn(assistant, new_sender("box"), text)) == "phone_charger_in_box"

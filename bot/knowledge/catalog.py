@@ -188,7 +188,7 @@ _OWN = re.compile(r"(?:\bmy|我的?|我家)\s*$", re.IGNORECASE)
 
 # Specs every product of a category has a figure for (see asked_category_products).
 _CATEGORY_SPECS = ("price", "colours", "storage", "water_resistance", "weight", "battery", "charging", "screen", "chip", "stock",
-                   "release_date")
+                   "release_date", "in_box")
 
 
 def asked_category_products(products: Dict[str, Product], question: str) -> List[str]:

@@ -189,7 +189,10 @@ _NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![
                       # an account's password or log-in, the menus' language, a lunar calendar, apps installed on the band
                       r"密码|\bpasswords?\b|登不上|登录不上|登不进|登录不了|\bcan'?t (?:log|sign) in|\blocked out of\b|英文界面|中文界面|界面语言|"
                       r"系统语言|(?:设置|设成|调成|改成|切换成?)(?:英文|英语|中文)|\b(?:interface|system|menu|display) language\b|农历|"
-                      r"\blunar\b|第三方(?:app|应用|软件)|\bthird[- ]party apps?\b|(?:装|安装|下载)(?:个|别的)?(?:app|应用|软件)",
+                      r"\blunar\b|第三方(?:app|应用|软件)|\bthird[- ]party apps?\b|(?:装|安装|下载)(?:个|别的)?(?:app|应用|软件)|"
+                      # the left/right balance, parcel lockers, who owns us and where the head office is
+                      r"声道|左右音量|\b(?:left[- /]right|audio|sound|volume) balance\b|驿站|快递柜|"
+                      r"\bparcel lockers?\b|总部|(?:你们|公司)的?老板|\bheadquarters?\b|\bhq\b|\bceo\b|\bwho owns\b",
                       re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
@@ -303,8 +306,8 @@ _WHICH = re.compile(r"\b(?:which|what)\b|哪些|哪几|什么", re.IGNORECASE)
 
 # What comes in the box ("充电宝自带线吗", "送充电器吗", "包装里有什么", "does the band come with a charger"): the product's
 # `in_box` data. A missing item is a complaint ("拆开没看到数据线", "no cable in the box??"): the FAQ's.
-_BOX_NOUN = r"(?:充电盒|充电仓|充电器|充电头|冲电头|插头|充电线|数据线|线|保护壳|手机壳|壳|保护膜|膜|表带|腕带|取卡针|耳塞|耳帽)"
-_IN_BOX = re.compile(rf"(?:送|带|配|附|给|有)(?:不送|不带|不配|没有?|木有|不)?(?:个|根|条|只|的|了|有)?{_BOX_NOUN}"
+_BOX_NOUN = r"(?:充电盒|充电仓|充电器|充电头|冲电头|插头|充电线|数据线|线|保护壳|手机壳|壳子|壳|保护膜|膜|表带|腕带|取卡针|耳塞|耳帽)"
+_IN_BOX = re.compile(rf"(?:附赠|赠送|赠|送|带|配|附|给|有)(?:不送|不带|不配|没有?|木有|不)?(?:个|根|条|只|的|了|有)?{_BOX_NOUN}"
                      r"(?=\s*(?:$|[吗嘛么不没啊呀呢吧？?，,。!！~]))|自带[^，。？?！!\s]{0,3}(?:线|充电器|充电头|壳|膜)|"
                      r"包装(?:盒)?里|(?:盒子?|箱子?)里(?:有|都有|都是|面有|带|是)|标配|附件|配件(?:有|都有|是|包括)|"
                      r"\bcomes? (?:with|w/?)(?!\w)|\bin (?:the|its|my|a) (?:[\w-]+ ){0,3}box\b|\bincluded\b|\binclude[sd]?\b|\bship(?:s|ped)? with\b|"
