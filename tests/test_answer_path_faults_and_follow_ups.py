@@ -127,3 +127,8 @@ def test_frustration_alone_still_reaches_a_person(assistant: Assistant) -> None:
 @pytest.mark.parametrize("text", ["你们的手机附赠保护壳不", "do your phones come with a cover"])
 def test_a_phones_box_asked_by_the_category_is_its_entry(assistant: Assistant, text: str) -> None:
     assert _answered(_turn(assistant, new_sender("box"), text)) == "phone_charger_in_box"
+
+
+def test_support_that_comes_with_a_phone_is_no_box_question() -> None:
+    assert detect_spec("what after sales support comes with the 14") != "in_box"
+    assert detect_spec("does the 14 come with a charger") == "in_box"

@@ -354,7 +354,7 @@ def _asks_stock(text: str) -> bool:
             and not any(pat.search(text) for pat in _PATTERNS.values()))
 
 
-_WARRANTY = re.compile(_WARRANTY_WORDS + "|保固", re.IGNORECASE)
+_WARRANTY = re.compile(_WARRANTY_WORDS + r"|保固|售后|after[- ]?sales?|\bsupport\b", re.IGNORECASE)  # "what support comes with it"
 # A flaw, a return or an exchange named beside the box ("unboxed my band today, scuff on the display, swap?"): the FAQ's.
 _FLAW = re.compile(r"\bswap\w*|\bexchang\w*|\breturn\w*|\brefund\w*|\bscuff\w*|\bscratch\w*|\bdent(?:s|ed)?\b|\bdefect\w*|"
                    r"\bbroken\b|\bcrack\w*|换新|换货|退货|退款|退换|划痕|磕|裂|坏", re.IGNORECASE)
