@@ -37,7 +37,7 @@ def test_asking_after_feedback_sent_is_its_status(text: str, asks: bool) -> None
 
 @pytest.mark.parametrize("text, displeased", [
     ("honestly disappointed, the band strap snapped", True), ("这耳机体验太差了", True), ("this app sucks", True),
-    ("反馈一下 手环的表扣太紧了", True), ("some feedback: the case lid is loose", True),
+    ("反馈一下 手环的表扣太紧了", True), ("some feedback: the case lid is loose", True), ("你们售后也太慢了", True),
     ("左耳突然没声了 右边好好的", False), ("my buds won't connect to my laptop", False), ("电池掉得有点快", False),
 ])
 def test_displeasure_said_is_told_from_a_fault_reported(text: str, displeased: bool) -> None:

@@ -113,7 +113,8 @@ _WISH = re.compile(
 # Displeasure said about us or our product ("honestly disappointed", "体验很差", "太坑了"), or feedback given as such
 # ("反馈一下 耳机盒的盖子太松了"): to file, beyond a fault reported for help ("左耳突然没声了 右边好好的", "耳机连不上我的联想笔记本"),
 # which the entry that helps answers.
-_VOICED = re.compile(r"反馈一?下|反馈个|提个?意见|给你们提|说个问题|\bfeedback\b|\bfyi\b|\bjust so (?:you|u) know\b|失望|体验(?:很|太|真|极)?差|太差|很差|垃圾|太坑|坑人|坑爹|后悔|难用|不好用|吐槽|糟糕|无语|"
+_VOICED = re.compile(r"反馈一?下|反馈个|提个?意见|给你们提|说个问题|\bfeedback\b|\bfyi\b|\bjust so (?:you|u) know\b|失望|"
+                     r"(?:你们|你家|客服|售后|服务|态度)[^，。？?！!]{0,6}(?:太|真|好|也太)(?:慢|差|烂|坑|贵|麻烦|敷衍)|体验(?:很|太|真|极)?差|太差|很差|垃圾|太坑|坑人|坑爹|后悔|难用|不好用|吐槽|糟糕|无语|"
                           r"\b(?:disappoint\w*|terrible|awful|horrible|rubbish|crap\w*|sucks?|regret\w*|annoy\w*|frustrat\w*|"
                           r"unhappy|not happy|poor quality|bad design|letdown|let down)\b", re.IGNORECASE)
 
