@@ -21,11 +21,14 @@ def has_cjk(text: str) -> bool:
     return bool(CJK_CHAR.search(text))
 
 
+_LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
+
+
 def reads_as_chinese(text: str) -> bool:
     """Chinese characters, set in a Chinese sentence ("耳机支持LDAC吗", "14pro的camera咋样"), not an English sentence with
     a Chinese word in it ("does the 14 pro support 花呗 installments", "can my 14 pro be my 上海交通卡?"): at least four
     Latin words and at least half as many as Chinese characters make it English."""
-    latin = re.findall(r"[A-Za-z]+", text)
+    latin = _LATIN_TOKEN.findall(text)  # words, not the letters of a code ("绑定 7kq4m-9xdph")
     return has_cjk(text) and not (len(latin) >= 4 and len(latin) * 2 >= len(CJK_CHAR.findall(text)))
 
 
