@@ -22,8 +22,8 @@ paused (a Rasa session expired while the user waited), so the bot never talks ov
 queued comes with the tracker (bot/stores.py reads it in the same script, bot/tracker_notes.py says why that is
 fresh enough); only a tracker from elsewhere makes the policy ask Redis itself.
 A rule marked `answer_first` (frustration: "气死 刚买三天就降了两百 能退差价不", "it's already ¥300 cheaper wtf") on a
-message that names no order and asks for nothing to be done predicts `action_answer_product` instead: it answers when the knowledge base clearly does and offers a person,
-and hands off otherwise (bot/actions/product.py).
+message that names no order and asks for nothing to be done predicts `action_answer_product` instead: it answers
+when the knowledge base clearly does and offers a person, and hands off otherwise (bot/actions/product.py).
 It predicts only right after a user message (and `action_listen` after `action_store_rating` or
 `action_link_identity`), so it
 never loops.

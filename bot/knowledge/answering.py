@@ -26,16 +26,16 @@ import yaml
 
 from bot.errors import ConfigError
 from bot.knowledge._arrays import Floats
-from bot.knowledge.part_prices import asks_cost, names_part, unpriced_parts
+from bot.knowledge.part_prices import asks_cost
 from bot.knowledge.restock_words import STOCK_ASK, asks_for_restock_alert, wants_to_be_told
 from bot.knowledge.spec_words import detect_spec
 from bot.language import CJK_CHAR
 
 __all__ = ["ANSWER_ACTION", "AnsweringConfig", "config_section", "Topic", "load_answering", "asks_question", "is_request", "TASK_FLOWS",
-           "GUARDED_FLOWS", "only_asks_about_task", "names_part", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
+           "GUARDED_FLOWS", "only_asks_about_task", "EXPLICIT_INTENTS", "EXPLICIT_CONFIDENCE", "said_unclearly", "wants_change",
            "SMALL_TALK", "small_talk_unclear", "FLOW_WORDS", "lacks_flow_words", "FLOW_CONFIDENCE", "names_an_order",
-           "answer_path_first", "asks_in_words", "asks_feedback_status", "voices_feedback", "asks_cost", "wants_task_done", "only_asks_for_information",
-           "unpriced_parts", "carries_link_code", "wants_to_be_told", "asks_for_restock_alert"]
+           "answer_path_first", "asks_in_words", "asks_feedback_status", "voices_feedback", "wants_task_done",
+           "only_asks_for_information", "carries_link_code", "wants_to_be_told", "asks_for_restock_alert"]
 
 # The action that answers from the one ranking (bot/actions/product.py); policies and follow-ups name it.
 ANSWER_ACTION = "action_answer_product"
@@ -114,9 +114,10 @@ _WISH = re.compile(
 # ("反馈一下 耳机盒的盖子太松了"): to file, beyond a fault reported for help ("左耳突然没声了 右边好好的", "耳机连不上我的联想笔记本"),
 # which the entry that helps answers.
 _VOICED = re.compile(r"反馈一?下|反馈个|提个?意见|给你们提|说个问题|\bfeedback\b|\bfyi\b|\bjust so (?:you|u) know\b|失望|"
-                     r"(?:你们|你家|客服|售后|服务|态度)[^，。？?！!]{0,6}(?:太|真|好|也太)(?:慢|差|烂|坑|贵|麻烦|敷衍)|体验(?:很|太|真|极)?差|太差|很差|垃圾|太坑|坑人|坑爹|后悔|难用|不好用|吐槽|糟糕|无语|"
-                          r"\b(?:disappoint\w*|terrible|awful|horrible|rubbish|crap\w*|sucks?|regret\w*|annoy\w*|frustrat\w*|"
-                          r"unhappy|not happy|poor quality|bad design|letdown|let down)\b", re.IGNORECASE)
+                     r"(?:你们|你家|客服|售后|服务|态度)[^，。？?！!]{0,6}(?:太|真|好|也太)(?:慢|差|烂|坑|贵|麻烦|敷衍)|"
+                     r"体验(?:很|太|真|极)?差|太差|很差|垃圾|太坑|坑人|坑爹|后悔|难用|不好用|吐槽|糟糕|无语|"
+                     r"\b(?:disappoint\w*|terrible|awful|horrible|rubbish|crap\w*|sucks?|regret\w*|annoy\w*|frustrat\w*|"
+                     r"unhappy|not happy|poor quality|bad design|letdown|let down)\b", re.IGNORECASE)
 
 
 def voices_feedback(text: str) -> bool:

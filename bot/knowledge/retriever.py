@@ -19,7 +19,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 
 from bot.knowledge._arrays import Floats
-from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering, names_part
+from bot.knowledge.answering import AnsweringConfig, asks_question, load_answering
 from bot.knowledge.brands import brands_named, not_brand_terms, other_brand
 from bot.knowledge.calibration import (
     Calibrator as _Calibrator,
@@ -42,7 +42,7 @@ from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
 from bot.knowledge.out_of_scope import OutOfScope
-from bot.knowledge.part_prices import unpriced_parts
+from bot.knowledge.part_prices import names_part, unpriced_parts
 from bot.knowledge.parts import ask_parts, by_clause
 from bot.knowledge.products import Mentions, ProductMatcher
 from bot.knowledge.result import Candidate, Result
