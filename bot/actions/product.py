@@ -360,8 +360,8 @@ class ActionAnswerProduct(WithContext, Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent, confidence = _intent(tracker)
         text = tracker.latest_message.get("text") or ""
-        if intent in ("suggest_feature", "complain") and asks_feedback_status(text):
-            return [FollowupAction("action_feedback_status")]  # "any update on the suggestion i sent": not filed twice
+        if asks_feedback_status(text):  # "any update on the suggestion i sent" (a new suggestion or a product
+            return [FollowupAction("action_feedback_status")]  # question to the NLU): its status, not filed twice
         if asks_for_restock_alert(text):
             intent = "restock_alert"  # "pls add me to the waitlist for the pro in sky blue" (a suggestion to the NLU)
         elif said_unclearly(intent, confidence, text) or lacks_flow_words(intent, text):

@@ -150,6 +150,20 @@ def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str
     return f"{_names(r, subject, lang)} {part}", False
 
 
+def _subjects_joined(r: "Retriever", parts: List[str]) -> List[str]:
+    """A part that only names products before another part ("and the pro? does it take an esim", "手环9呢？多少钱") is
+    what the next one asks about, not a question of its own (alone it would be the product's price)."""
+    out: List[str] = []
+    carry = ""
+    for at, part in enumerate(parts):
+        if at + 1 < len(parts) and r.matcher.find(part).known and _FILLER.fullmatch(_without_products(r, part)):
+            carry = f"{carry} {part}".strip()
+            continue
+        out.append(f"{carry} {part}".strip())
+        carry = ""
+    return out
+
+
 def _asks_apart(unsure: "PartUnsure", said: Set[Optional[str]]) -> bool:
     """Whether an unsure part asks something the answers leave out, worth a line: not a short follow-up (at least 5
     Chinese characters or 4 words: "是2k的吗", "really 21 days?" are what the answer beside it says), and no answered
@@ -193,10 +207,15 @@ def ask_parts(r: "Retriever", question: str, language: Optional[str] = None, int
     unsure: List[Tuple[int, PartUnsure]] = []
     # "第一次在你们家买 配送这块大概讲讲 多久到 要不要运费": what the message says before its first question is its context
     lead = question[:max(question.find(parts[0]), 0)].strip()
+    parts = _subjects_joined(r, parts)
+    if len(parts) < 2:
+        return []
     before, folded = lead, False
     for at, part in enumerate(parts):
         subject = named or (category if detect_spec(part) else [])  # "你们的手机有没有512g的 价格多少"
         asked, elliptic = _asked(r, part, before, subject, lang)
+        if at == 0 and lead and asked != part and not elliptic and not r.matcher.find(part).known:
+            asked = f"{lead} {part}"  # "band 9 with an iphone 13, does it work and …": the lead says what with
         if not elliptic:
             before = part
         result = r.ask(asked, lang, intent, intent_confidence)

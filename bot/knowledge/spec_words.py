@@ -1,9 +1,9 @@
 """Which spec a question asks about ("14 Pro 电池多大" → battery, "is the 14 ip68" → water resistance), from its words.
 
 The keywords of each spec in both languages, as fans type them (nicknames, pinyin, homophone typos, spec words one letter
-off); the wordings that are never a spec question although they name one (a how-to, a fault, a part, an exchange); and the
-figures products.yml does not hold (RAM, megapixels, brightness, …), which must not be answered with another figure.
-Rendering the answer from the data is `bot.knowledge.specs`.
+off); and the wordings that are never a spec question although they name one (a how-to, a fault, a part, an exchange,
+or a figure products.yml does not hold: `bot.knowledge.unheld`). Rendering the answer from the data is
+`bot.knowledge.specs`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from typing import Dict, Optional, Tuple
 
 from bot.knowledge.text import normalise
+from bot.knowledge.unheld import UNHELD, unheld_spec
 from bot.language import CJK_CHAR
 
 __all__ = ["SPEC_KEYWORDS", "detect_spec", "names_spec", "unheld_spec", "excluded", "asks_part_price", "BOX_ITEMS", "BOX_ITEM_NAMES",
@@ -36,8 +37,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
-    # "小屏14的续航": a name, not the question; resolution and refresh rate are in the screen's detail
-    "screen": (r"screen|display|inch|resolution|refresh(?! my| the page| the app| the site| the store|ing)|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
+    # "小屏14的续航": a name, not the question; resolution (not the camera's) and refresh rate are in the screen's detail
+    "screen": (r"screen|display|inch|(?<!cam )(?<!camera )(?<!photo )(?<!video )resolution|refresh(?! my| the page| the app| the site| the store|ing)|(?<![a-z])(?:hz|(?:am)?oled|ltpo|lcd)(?![a-z])|"
                r"彩屏|表盘(?:多大|尺寸|几寸)|colou?r (?:screen|display)|屏幕|平幕|(?<![小大])屏|英寸|寸|分辨率|刷新率|(?<![a-z])pingmu(?![a-z])"),
     "water_resistance": (r"waterproof|water[- ]?resistant|water resistance|water|ip\s?[56x]\d|(?<![a-z])ip\s?(?:rating|rated|code|等级)|\d\s?atm|(?:how many|多少|几个?)\s?atm\b|swim\w*|pool|\brain\b|"
                          r"shower|bath|div(?:e|ing)|snorkel\w*|\bsea\b|ocean|sauna|sweat\w*|\bdust\w*|\bget wet\b|防水|防尘|防[^，。？?！!\s]{1,4}水|多深|下水(?!道)|[沾碰遇]水|雨里|雨中|下雨|防汗|出汗|流汗|汗水|游泳|泳池|进水|"
@@ -110,8 +111,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\blights? (?:is|are|keeps?|won'?t|turn\w*|stays?)\b|\b(?:won'?t|wont|doesn'?t|does not|not|never|no longer) "
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
-                    # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "warranty on the battery?"
-                    r"换新|换货|换个新|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
+                    # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "想换个颜色", "warranty on the battery?"
+                    r"换新|换货|换个新|换(?:个|成|一个)?(?:别的|其他|[白黑粉绿蓝灰紫红金银])?(?:颜色|色)|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # a return: "can i return the 14 pro if i peeled the screen film off", "手环颜色不喜欢 想退货"
                     r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|退得|"
                     # an exchange or a flaw: "unboxed it and there's a scuff on the display, swap?"
@@ -125,7 +126,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
                     r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
-                    r"区别|差别|差在哪|贵在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b",
+                    r"区别|差别|差在哪|贵在哪|强在哪|好在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b|\bjustif\w*|\bprice (?:bump|jump|gap)\b",
                     re.IGNORECASE)
 # The price of a part or a repair ("14换个屏幕要多少钱", "14pro屏幕多少钱", "how much is the buds 5 case on its own"):
 # the FAQ's, never the product's price nor the part's own figure (`asks_part_price`, also in bot.knowledge.facts).
@@ -151,49 +152,6 @@ _HOW_CHARGED = re.compile(r"(?:怎么|咋|如何|怎样)(?:给它|给\w{1,4})?�
                           r"(?:re)?charge\b", re.IGNORECASE)
 _CHARGING_FAULT = re.compile(r"充不|不充|不进电|充不进|not charg\w*|won'?t charge|doesn'?t charge|stopped charg\w*|"
                              r"\bslow\w*|慢|坏|发烫|烫", re.IGNORECASE)
-# Specs products.yml does not hold: "how much RAM" must not be answered with the price.
-_NO_DATA = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-z])|像素密度|指纹|fingerprint|硅碳|负极|"
-                      r"silicon[- ]carbon|扬声器|喇叭|双扬|立体声|stereo|gorilla|康宁|能(?:直接)?[接打]电话|"
-                      r"\b(?:take|answer|make) (?:phone )?calls\b|(?<![a-z])(?:ldac|aptx|pd)(?![a-z])|"
-                      r"multi-?point|多点连接|一边连[^，。？?！!]{1,8}一边连|同时连(?:两|2|俩)|\b(?:two|2) devices at once\b|"
-                      r"延时摄影|延时视频|time-?lapse|星空|\bastro\w*|\bstarry\b|"
-                      # another maker's charger: whether it fast-charges ours is nothing products.yml says
-                      r"(?:别家|别的牌子|其他品牌|其他牌子|第三方)的?\s?(?:\d+\s?w\s?的?)?(?:充电器|充电头|头)|"
-                      r"\b(?:third[- ]party|other brands?'?s?|non-?official) (?:\d+\s?w )?(?:chargers?|bricks?)\b|"
-                      # what a part is made of or certified as, how many cycles a battery takes, a readout on the case
-                      r"蓝宝石|\bsapphire\b|什么玻璃|玻璃材质|电芯|\bbattery cells?\b|护眼|莱茵|rheinland|认证|\bcertif\w*|"
-                      r"充放电次数|循环(?:次数|寿命)|\bcharge cycles?\b|\bcycle count\b|抬手亮屏|\b(?:raise|lift) to wake\b|"
-                      r"数字显示|显示电量|\bbattery (?:percentage|indicator)\b|"
-                      # features and deals no entry speaks of: lens brands, stabilisation, satellite calls, app twins,
-                      # student or bulk prices, materials, drop resistance, game latency, a pouch
-                      r"光学防抖|防抖|\bois\b|\b(?:optical )?image stabili[sz]\w*|徕卡|\bleica\b|蔡司|\bzeiss\b|哈苏|\bhasselblad\b|"
-                      r"卫星|\bsatellite\b|5g-?a(?![a-z])|5\.5g|两个微信|双开|应用分身|\bdual apps?\b|\bapp (?:twin|clone)s?\b|"
-                      r"学生(?:优惠|价|折扣)|\bstudent (?:discount|price|deal)s?\b|批发|团购|企业采购|\bwholesale\b|"
-                      r"\bbulk (?:order|discount|price|buy)\w*|(?<!屏幕)(?<!屏)材质|\bmade of\b|\bmaterials?\b|抗摔|\bdrop[- ]?(?:proof|resistan\w*)\b|"
-                      r"(?:游戏|打游戏)?延迟(?:高|大|低|多少)|低延迟|\blatency\b|收纳(?:袋|包)|\bpouch\b|"
-                      r"video resolution|视频分辨率|录像分辨率|4k\s?(?:30|60|120)|延长保修|延保|\bextended warranty\b|"
-                      r"\bwarranty extension\b|\bextend\w* (?:the )?warranty\b|\bstretch the warranty\b|"
-                      r"\b(?:connected|paired|connect|pair)\b[^.?!]{0,40}\b(?:at once|at the same time|simultaneously)\b|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
-                      r"运行内存|运存|"
-                      r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
-                      # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale
-                      r"(?<![a-z])pwm(?![a-z])|调光|\bdimming\b|慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)|"
-                      r"\bclock when the screen is off\b|体重秤|体脂秤|smart scale|"
-                      r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
-                      r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
-                      r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
-                      r"厚度|多厚|曲面|直屏|\bcurved\b|\bdimensions?\b|长宽高|机身尺寸|机身大小|reverse (?:wireless )?charg\w*|反向(?:无线)?充|红外|\bir blaster|"
-                      r"(?<![a-z])gps(?![a-z])|benchmark|antutu|跑分|安兔兔|(?<![a-z])nm(?![a-z])|纳米|制程|"
-                      # who makes a part: "who makes the screen panel on the 14", "屏幕是哪家供应的"
-                      r"\bwho (?:makes|made|supplies|manufactures)\b|\bsuppli(?:er|ed)\w*|供应商|哪家(?:供应|生产|做)|谁家的|哪个厂|"
-                      # an account's password or log-in, the menus' language, a lunar calendar, apps installed on the band
-                      r"密码|\bpasswords?\b|登不上|登录不上|登不进|登录不了|\bcan'?t (?:log|sign) in|\blocked out of\b|英文界面|中文界面|界面语言|"
-                      r"系统语言|(?:设置|设成|调成|改成|切换成?)(?:英文|英语|中文)|\b(?:interface|system|menu|display) language\b|农历|"
-                      r"\blunar\b|第三方(?:app|应用|软件)|\bthird[- ]party apps?\b|(?:装|安装|下载)(?:个|别的)?(?:app|应用|软件)|"
-                      # the left/right balance, parcel lockers, who owns us and where the head office is
-                      r"声道|左右音量|\b(?:left[- /]right|audio|sound|volume) balance\b|驿站|快递柜|"
-                      r"\bparcel lockers?\b|总部|(?:你们|公司)的?老板|\bheadquarters?\b|\bhq\b|\bceo\b|\bwho owns\b",
-                      re.IGNORECASE)
 
 # Spec words typed one letter off ("wieght", "scrren", "batery", "relese"): read as the word they miss.
 _SPEC_WORDS = ("battery", "weight", "weigh", "heavy", "screen", "display", "waterproof", "water", "colours", "colors",
@@ -245,23 +203,17 @@ def _spell_spec_words(text: str) -> str:
     return _LATIN_WORD.sub(fix, text)
 
 
-def unheld_spec(question: str) -> Optional[str]:
-    """The spec products.yml does not hold that the question asks about ("14pro运行内存多大" → "运行内存"), or None."""
-    found = _NO_DATA.search(normalise(question))
-    return found.group(0) if found else None
-
-
 # "screen on time", "how long will the band go between charges", "充一次能用几天": how long it lasts, whatever else
 # the question names (the screen, charging).
 _LASTS = re.compile(r"screen[- ]on[- ]time|\bsot\b|亮屏时间|between charges|\b(?:on|per|with) (?:a |one |each )?(?:single |full )?"
                     r"charge\b|"
-                    r"充一次(?:电)?(?:能|可以)?[用撑玩听看戴]|充满(?:电)?(?:能|可以)[用撑玩听看戴]|一次充电(?:能|可以)[用撑玩听看戴]|"
+                    r"[充冲]一次(?:电)?(?:能|可以)?[用撑玩听看戴]|[充冲]满(?:电)?(?:能|可以)[用撑玩听看戴]|一次[充冲]电(?:能|可以)[用撑玩听看戴]|"
                     r"(?:多久|多长时间|几天)(?:要|得|需要)?充一次|能给[^，。？?！!]{0,6}?[充冲]满?(?:几|多少)[次回遍]|"
                     # "一次充满 手环续航几天", "充满一次电 耳机能听几个小时": how long a full charge lasts
-                    r"(?:充满|一次充满|充一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:连着|一直|连续)?(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
+                    r"(?:[充冲]满|一次[充冲]满|[充冲]一次)(?:一次)?电?[^，。？?！!]{0,8}?(?:续[航杭行]|能(?:连着|一直|连续)?(?:听|用|撑|玩|戴)(?:几|多久|多长))", re.IGNORECASE)
 # "how big is the 14", "14 pro size": with no other spec word, the size asked about is the screen's.
 _SIZE = re.compile(r"\bhow big\b|(?<![a-z])size(?![a-z])|尺寸|大不大|小不小|(?<=[0-9a-z])\s?多大(?=\s|$|[啊呀呢吗哦？?，,!！。])|"
-                   r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b", re.IGNORECASE)
+                   r"\bis (?:it|the [\w ]{1,15}?) (?:a |too )?(?:small|big|compact|large|huge|tiny)\b(?! (?:sensor|lens|camera|battery))", re.IGNORECASE)
 
 
 # A variant or a setting named beside the spec asked ("黑色的14多少钱", "when did the 1tb 14 pro come out", "14pro开120hz
@@ -285,7 +237,7 @@ def asks_part_price(question: str) -> bool:
 
 def excluded(text: str) -> bool:
     """A how-to, a fault, a part, or a figure the data does not hold: never a spec answer."""
-    return bool(_HOWTO.search(text) or asks_part_price(text) or _NO_DATA.search(text))
+    return bool(_HOWTO.search(text) or asks_part_price(text) or UNHELD.search(text))
 
 
 # Whether it is in stock now ("14pro 512g 还有货没", "is the band 9 in stock", "buds 5 sold out?"): the live stock, never the
