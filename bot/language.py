@@ -7,7 +7,7 @@ digits, an order number): callers keep the conversation's previous language then
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 LANGUAGES = ("zh", "en")
 CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # a Chinese (CJK unified) character
@@ -24,11 +24,16 @@ def has_cjk(text: str) -> bool:
 _LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
 
 
+def latin_words(text: str) -> List[str]:
+    """The whole Latin words of `text`: "wtf seriously" has two; a code's letters ("7kq4m-9xdph") are none."""
+    return _LATIN_TOKEN.findall(text or "")
+
+
 def reads_as_chinese(text: str) -> bool:
     """Chinese characters, set in a Chinese sentence ("耳机支持LDAC吗", "14pro的camera咋样"), not an English sentence with
     a Chinese word in it ("does the 14 pro support 花呗 installments", "can my 14 pro be my 上海交通卡?"): at least four
     Latin words and at least half as many as Chinese characters make it English."""
-    latin = _LATIN_TOKEN.findall(text)  # words, not the letters of a code ("绑定 7kq4m-9xdph")
+    latin = latin_words(text)  # words, not the letters of a code ("绑定 7kq4m-9xdph")
     return has_cjk(text) and not (len(latin) >= 4 and len(latin) * 2 >= len(CJK_CHAR.findall(text)))
 
 

@@ -65,7 +65,7 @@ from bot.knowledge.answering import (
     names_an_order,
     only_asks_about_task,
 )
-from bot.language import CJK_CHAR
+from bot.language import CJK_CHAR, latin_words
 from bot.tracker_notes import noted_handoff
 
 logger = logging.getLogger(__name__)
@@ -196,8 +196,7 @@ class EscalationPolicy(Policy):
         if names_an_order(message.entities or []) or is_request(text):
             return False
         rest = text.replace(cue, " ") if cue else text
-        return EscalationPolicy._asks(tracker) or len(CJK_CHAR.findall(rest)) >= 6 or len(
-            re.findall(r"[A-Za-z]+", rest)) >= 6
+        return EscalationPolicy._asks(tracker) or len(CJK_CHAR.findall(rest)) >= 6 or len(latin_words(rest)) >= 6
 
     @staticmethod
     def _asks(tracker: DialogueStateTracker) -> bool:

@@ -13,9 +13,11 @@ from typing import Iterable, List
 # The price of a service ("换块屏贵不贵", "how much to replace a cracked back glass") is information, even when the NLU
 # reads a repair booking into it: the answer (or "not sure") says it, and may offer the task; only words that want the
 # task done start its form ("帮我修", "预约维修", "book a repair for me", "fix it for me").
-_COST = re.compile(r"多少钱|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|(?:要|得|需要)(?:付|花|交)?钱(?!包)|付钱|免费(?:吗|么|不|嘛)|"
+_COST = re.compile(r"多少钱|多钱|几多钱|啥价|什么价|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|"
+                   r"(?:要|得|需要)(?:付|花|交)?钱(?!包)|付钱|免费(?:吗|么|不|嘛)|"
                    r"(?:修|换)[^，。？?！!\s]{0,8}?(?:大概|一般|要|得)多少(?=\s*$|[啊呀呢吗？?，,。!！])|"
-                   r"\bhow much\b|\bcosts?\b|\bprices?\b|\bpricing\b|\bfees?\b|\bexpensive\b|\bquote\b", re.IGNORECASE)
+                   r"\bhow much\b|\bcost\w*|\bprice\w*|\bfees?\b|\bexpensive\b|\bquote\b|\bcharge (?:me|you|for)\b|\bpay\b",
+                   re.IGNORECASE)
 # A price said in an answer: a sum, or that it costs nothing
 _PRICE = re.compile(r"[¥￥$]\s?\d|\d\s?(?:元|块)|免费|不收费|不要钱|\bfree\b|\bno charge\b|\bcosts? nothing\b", re.IGNORECASE)
 # Still under warranty: the warranty's answer ("电池 6 个月") says whether a part's repair costs anything

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional, Tuple
 
+from bot.knowledge.part_prices import asks_cost
 from bot.knowledge.text import normalise
 from bot.knowledge.unheld import UNHELD, unheld_spec
 from bot.language import CJK_CHAR
@@ -143,8 +144,6 @@ _SERVICE_ON_PART = re.compile(rf"\b(?:swap\w*|replac\w*|new|fix\w*|repair\w*|cha
                               rf"\b{_PART}\s+(?:swap|replac|repair|fix|chang)\w*|"
                               r"(?:换|更换|维修|修)[^，。？?！!\s]{0,8}?(?:屏幕?|电池|后盖|充电盒|充电仓)|"
                               r"(?:屏幕?|电池|后盖|充电盒|充电仓)[^，。？?！!\s]{0,6}?(?:换|更换|维修|修)", re.IGNORECASE)
-_COST = re.compile(r"\bhow much\b|\bcost\w*|\bprice\w*|\bfees?\b|\bcharge (?:me|you|for)\b|\bpay\b|\bexpensive\b|"
-                   r"多少钱|多钱|几多钱|啥价|什么价|价格|价钱|费用|收费|要钱|贵不贵|贵吗|贵么|要多少|得多少", re.IGNORECASE)
 _PATTERNS = {key: re.compile(rf"(?:{pat})", re.IGNORECASE) for key, pat in SPEC_KEYWORDS.items()}
 # "手环咋充电的 要专门的线吗", "how do i charge the buds": how it charges is the charging figure's sentence (the
 # cable, the pad, the time), unless charging fails ("充不进电", "why won't it charge").
@@ -232,7 +231,7 @@ _SPACED_OUT = re.compile(rf"(?<!\S){CJK_CHAR.pattern}(?:\s{CJK_CHAR.pattern}){{3
 def asks_part_price(question: str) -> bool:
     """The question asks what a part or a repair costs ("14pro屏幕多少钱"), not a figure of the product."""
     text = normalise(question)
-    return bool(_PART_PRICE.search(text) or (_SERVICE_ON_PART.search(text) and _COST.search(text)))
+    return bool(_PART_PRICE.search(text) or (_SERVICE_ON_PART.search(text) and asks_cost(text)))
 
 
 def excluded(text: str) -> bool:
