@@ -5,6 +5,7 @@ evaluation sets'."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List
 
@@ -92,3 +93,50 @@ def test_feedback_asked_after_is_its_status_whatever_the_nlu_reads(assistant: As
     turn = _turn(assistant, new_sender("fb-status3"), "what's the status of the idea i sent about a band 9 stopwatch")
     assert "action_feedback_status" in turn["actions"], turn
     assert "action_file_feedback" not in turn["actions"], turn
+
+
+# Cues (bot/knowledge/cues.py, `cues:` in knowledge/config.yml): words that point at an entry.
+
+@pytest.mark.parametrize("text, entry", [
+    ("充电宝用着用着坏了 想寄修 具体怎么弄", "repair_how"), ("how do i send my band in for repair, it won't turn on", "repair_how"),
+    ("power bank stopped charging after a week, can i get a new one", "exchange_15day"),
+    ("才买5天的手环坏了 能直接换新吗", "exchange_15day"),
+])
+def test_a_cue_points_at_its_entry(retriever: Retriever, text: str, entry: str) -> None:
+    found = retriever.ask(text)
+    assert found.outcome == "answer" and found.entry_id == entry, (text, found.entry_id, found.reason)
+
+
+def test_a_cue_only_pushes_the_ranking(retriever: Retriever) -> None:
+    """A repair's price is still the screen repair's entry, and a spec question its figure."""
+    assert retriever.ask("屏幕碎了 寄修大概多少钱").entry_id == "warranty_screen_damage"
+    assert retriever.ask("dropped my phone and the screen broke, can i get a new one").kind != "spec"
+
+
+def _write_config(tmp_path: Path, cues: str) -> Path:
+    (tmp_path / "config.yml").write_text("answering:\n  topic_boost: 0.5\ncues:\n" + cues, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("cues, message", [
+    ("  - words: ['(unclosed']\n    entries: [repair_how]\n", "config.yml:4: cues[0]: a pattern of `words` does not compile"),
+    ("  - words: ['repair']\n    entries: [repair_how]\n  - words: ['x']\n    entries: [no_such_entry]\n",
+     "config.yml:6: cues[1]: `entries` names ids no FAQ entry has: no_such_entry"),
+    ("  - words: ['repair']\n    entries: [repair_how]\n    boost: lots\n", "config.yml:4: cues[0]: `boost` must be a number"),
+    ("  - entries: [repair_how]\n", "config.yml:4: cues[0]: needs `words: [patterns]`"),
+])
+def test_a_bad_cue_names_its_file_line_and_fault(tmp_path: Path, cues: str, message: str) -> None:
+    from bot.errors import ConfigError
+    from bot.knowledge.cues import load_cues
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_cues(_write_config(tmp_path, cues), ["repair_how"], ["repair_how"])
+
+
+def test_a_cue_needs_all_its_words(tmp_path: Path) -> None:
+    from bot.knowledge.cues import load_cues
+
+    cues = load_cues(_write_config(tmp_path, "  - words: ['fault', 'new one']\n    entries: [b]\n    boost: 2\n"),
+                     ["a", "b"], ["a", "b"])
+    assert cues.prior("a fault, want a new one").tolist() == [0.0, 2.0]
+    assert cues.prior("a fault").tolist() == [0.0, 0.0]

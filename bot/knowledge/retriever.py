@@ -35,6 +35,7 @@ from bot.knowledge.catalog import (
     unmade_kind,
 )
 from bot.knowledge.config import RetrieverConfig
+from bot.knowledge.cues import load_cues
 from bot.knowledge.entry_model import SURE, EntryModel
 from bot.knowledge.facts import kb_docs, render_fact
 from bot.knowledge.fillers import strip_fillers
@@ -76,6 +77,7 @@ class Retriever:
         self.matcher = ProductMatcher(kb.products)
         self.answering: AnsweringConfig = load_answering(kb.root, list(kb.faq))
         self.roles = Roles(self.answering.other_brands)  # "充电宝能给华为手机快充吗": what ours is used with
+        self.cues = load_cues(kb.root, list(kb.faq), index.ids)  # "想寄修 流程是啥": how repairs work (bot/knowledge/cues.py)
         self._docs = {d.id: d for d in index.docs}
         self._entry_products = [set(d.meta.get("products") or []) for d in index.docs]
         self._entry_tags = [set(d.meta.get("tags") or []) for d in index.docs]
@@ -346,7 +348,7 @@ class Retriever:
             fused = fused + self.pairs.boost([question], q_vec)[0]
         fitted = model.scores([question], q_vec) if model is not None and fitted is None else fitted
         boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
-        prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags)
+        prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags) + self.cues.prior(question)
         scores = self._adjust(fused + boost, mentions, question) + prior
         order = np.argsort(-scores)
         # a spec or catalog fact at the top is judged without the model (bot.knowledge.calibration.Calibrator)
