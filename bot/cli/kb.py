@@ -35,6 +35,7 @@ def _retriever(args: argparse.Namespace, **options: Any) -> Tuple["Retriever", b
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from bot.knowledge.cues import load_cues
     from bot.knowledge.loader import load_kb
     from bot.knowledge.retriever import kb_docs
     from bot.knowledge.synonyms import load_synonyms
@@ -43,6 +44,7 @@ def _validate(args: argparse.Namespace) -> int:
     kb = load_kb(_root(args))
     answers, questions = kb_texts(kb_docs(kb), kb.products)  # the words the retriever checks synonyms against
     load_synonyms(kb.root, answers + questions)
+    load_cues(kb.root, list(kb.faq), list(kb.faq))  # a pattern that does not compile, an id no entry has
     phrasings = sum(len(q) for e in kb.faq.values() for q in e.questions.values())
     print(f"ok: {len(kb.products)} products, {len(kb.faq)} FAQ entries, {phrasings} question phrasings")
     return 0

@@ -16,7 +16,9 @@ from typing import Iterable, List
 _COST = re.compile(r"多少钱|多钱|几多钱|啥价|什么价|多少米|要花多少|花多少|价格|价钱|费用|收费|贵不贵|贵吗|贵么|贵嘛|"
                    r"(?:要|得|需要)(?:付|花|交)?钱(?!包)|付钱|免费(?:吗|么|不|嘛)|"
                    r"(?:修|换)[^，。？?！!\s]{0,8}?(?:大概|一般|要|得)多少(?=\s*$|[啊呀呢吗？?，,。!！])|"
-                   r"\bhow much\b|\bcost\w*|\bprice\w*|\bfees?\b|\bexpensive\b|\bquote\b|\bcharge (?:me|you|for)\b|\bpay\b",
+                   r"\bhow much\b|\bcost\w*|\bprice\w*|\bfees?\b|\bexpensive\b|\bquote\b|\bcharge (?:me|you|for)\b|"
+                   r"\b(?:have to|need to|got to|gotta|do i|would i|will i) pay\b(?! (?:for )?(?:shipping|postage|delivery))|"
+                   r"\bpay (?:for|to)\b(?! (?:shipping|postage|delivery))",
                    re.IGNORECASE)
 # A price said in an answer: a sum, or that it costs nothing
 _PRICE = re.compile(r"[¥￥$]\s?\d|\d\s?(?:元|块)|免费|不收费|不要钱|\bfree\b|\bno charge\b|\bcosts? nothing\b", re.IGNORECASE)
