@@ -140,3 +140,23 @@ def test_a_cue_needs_all_its_words(tmp_path: Path) -> None:
                      ["a", "b"], ["a", "b"])
     assert cues.prior("a fault, want a new one").tolist() == [0.0, 2.0]
     assert cues.prior("a fault").tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("退款还没到", "refund_late"), ("still no refund", "refund_late"),
+    ("where is my refund, it's been two weeks", "refund_dispute"), ("退款申请被驳回了", "refund_dispute"),
+])
+def test_a_late_refund_is_late_not_disputed(text: str, rule: str) -> None:
+    found = assess([Turn(text=text)], load_config(HOME / "escalation.yml"))
+    assert found is not None and found.rule == rule, (text, found)
+
+
+def test_a_late_refund_told_with_its_details_gets_the_answer_and_a_person_offered(assistant: Assistant) -> None:
+    turn = _turn(assistant, new_sender("late-refund"), "退货寄回仓库四天了 退款到现在还没到 我是微信付的")
+    assert _answered(turn) == "returns_refund_time", turn
+    assert "action_handoff" not in turn["actions"], turn
+    assert "utter_offer_human_after_answer" in turn["actions"] + turn["responses"], turn
+
+
+def test_a_late_refund_said_alone_reaches_a_person(assistant: Assistant) -> None:
+    assert "action_handoff" in _turn(assistant, new_sender("late-refund2"), "still no refund!!")["actions"]
