@@ -180,7 +180,9 @@ _ABOUT_CENTRES = re.compile(r"售后|维修|修|服务中心|服务点|网点|�
 # "which city?".
 _HOW_TO_SEND = re.compile(r"寄修|寄过去|寄回|邮寄|上门|取件|(?:咋|怎么|如何)修|没有?(?:你们的|米粒的)?(?:店|门店|网点|服务中心)|没店|县城|"
                           r"乡下|农村|小地方|\bmail\w*|\bpost (?:it|them)\b|\bsend (?:it|them) (?:in|off|away)\b|\bpick ?-?up\b|"
-                          r"\bcourier\b|\bno (?:store|shop|centre|center|service centre|service center)s?\b", re.IGNORECASE)
+                          r"\bcourier\b|\bno (?:store|shop|centre|center|service centre|service center)s?\b|"
+                          r"\bhow (?:does|do|would) (?:the )?repairs? work\b|\bnowhere near\b|\bfar (?:away )?from\b|离得(?:太)?远|太远了",
+                          re.IGNORECASE)
 
 
 # Where to go ("附近有售后吗", "closest service centre"): without it, a cost asked ("屏裂了去服务中心要付钱不") is the answer path's.
