@@ -86,6 +86,7 @@ def test_a_refund_approved_then_taken_back_reaches_a_person(text: str, handoff: 
     ("想把刚买的黑色手环换成粉色的 可以吗", "returns_7day"),
     ("how do repairs work when you live far from any service center", "repair_how"),
     ("就买一根数据线 还要另外付运废吗", "shipping_cost"),
+    ("快递刚到 外箱压坏了 拆开一看手机边框有划痕", "exchange_15day"),
 ])
 def test_a_fault_and_a_swap_get_the_entry_that_helps(assistant: Assistant, text: str, entry: str) -> None:
     assert _answered(_turn(assistant, new_sender("r3"), text)) == entry
