@@ -104,6 +104,8 @@ def test_feedback_asked_after_is_its_status_whatever_the_nlu_reads(assistant: As
     ("充电宝用着用着坏了 想寄修 具体怎么弄", "repair_how"), ("how do i send my band in for repair, it won't turn on", "repair_how"),
     ("power bank stopped charging after a week, can i get a new one", "exchange_15day"),
     ("才买5天的手环坏了 能直接换新吗", "exchange_15day"),
+    ("用了十天 镜头里面进灰了 能换吗", "exchange_15day"),
+    ("手上有台旧的华为 以旧换新能折多少", "trade_in"),
 ])
 def test_a_cue_points_at_its_entry(retriever: Retriever, text: str, entry: str) -> None:
     found = retriever.ask(text)
@@ -111,9 +113,20 @@ def test_a_cue_points_at_its_entry(retriever: Retriever, text: str, entry: str) 
 
 
 def test_a_cue_only_pushes_the_ranking(retriever: Retriever) -> None:
-    """A repair's price is still the screen repair's entry, and a spec question its figure."""
+    """A repair's price is still the screen repair's entry, and a spec question its figure; a strap changed is the
+    strap's entry (no fault named, so no exchange)."""
     assert retriever.ask("屏幕碎了 寄修大概多少钱").entry_id == "warranty_screen_damage"
     assert retriever.ask("dropped my phone and the screen broke, can i get a new one").kind != "spec"
+    assert retriever.ask("手环的表带能换吗").entry_id == "band_strap"
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("手环9续航真的能到14天吗 我全天开着心率", "spec:band_9:battery"),
+    ("band 9 battery life if i keep heart rate tracking on all day?", "spec:band_9:battery"),
+])
+def test_a_spec_asked_beside_an_entrys_words_is_the_spec_when_the_entry_is_silent_on_it(
+        retriever: Retriever, text: str, entry: str) -> None:
+    assert retriever.ask(text).entry_id == entry
 
 
 def _write_config(tmp_path: Path, cues: str) -> Path:
