@@ -77,7 +77,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
 # The warranty named ("warranty on the battery?", "what warranty comes with it"): never a figure, nor what is in the box
 _WARRANTY_WORDS = r"\bwarrant(?:y|ies)\b|\bguarantee\w*|保修|质保"
 _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstuck\b|(?<!\bi )\bdrain|\bfix\b|"
-                    r"\bbrok(?:e|en)\b|\bnot working\b|\bcrack\w*|\bshatter\w*|\bsmash\w*|"
+                    r"\bbroken\b|\b(?:screen|display|glass) (?:just |got )?broke\b|\bnot working\b|\bcrack\w*|\bshatter\w*|\bsmash\w*|"
                     r"\brepair\w*|\breplac\w*|\blost\b|\bspare\b|\bstraps?\b|"  # a part or a repair, not the product
                     r"\bphone cases?\b|\bscreen protect(?:ors?|ion)\b|\b(?:tempered|official) glass\b|\bwith (?:a |an )?card\b|手机壳|保护壳|保护套|贴膜|钢化膜|"  # an accessory
                     r"\b(?:memory|sd|micro ?sd|tf) cards?\b|存储卡|内存卡|(?:sd|tf)卡|\badd (?:extra |more )?storage\b|\bexpand\w* (?:the )?storage\b|扩容|"  # a card slot: the FAQ's
