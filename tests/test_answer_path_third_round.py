@@ -123,6 +123,7 @@ def test_a_cue_only_pushes_the_ranking(retriever: Retriever) -> None:
 @pytest.mark.parametrize("text, entry", [
     ("手环9续航真的能到14天吗 我全天开着心率", "spec:band_9:battery"),
     ("band 9 battery life if i keep heart rate tracking on all day?", "spec:band_9:battery"),
+    ("14pro一天要冲两次电 太耗电了 有啥设置能省点", "phone_battery_saving"),  # the charging is told, not asked
 ])
 def test_a_spec_asked_beside_an_entrys_words_is_the_spec_when_the_entry_is_silent_on_it(
         retriever: Retriever, text: str, entry: str) -> None:

@@ -9,9 +9,10 @@ the answer path answers every part it is sure of, one message each (docs/dialogu
 from __future__ import annotations
 
 import re
-from typing import List
+from typing import List, Optional
 
 from bot.knowledge.answering import asks_question
+from bot.knowledge.spec_words import names_spec
 from bot.knowledge.text import has_cjk
 from bot.language import CJK_CHAR
 
@@ -99,3 +100,11 @@ def clause_questions(text: str) -> List[str]:
     突然右边就不响了 重连了好几次…": a fault and what was tried), or [] when it has fewer than two clauses."""
     found = clauses(text)
     return found + [f"{a} {b}" for a, b in zip(found, found[1:], strict=False)]
+
+
+def asks_unsaid(text: str, key: str, answer: Optional[str]) -> bool:
+    """Whether a piece of `text` that asks something (`asks_question`) names spec `key`, and `answer` (an entry's)
+    never speaks of it: in "手环9续航真有14天吗 我开了心率监测" the battery is asked, which the heart rate's answer never
+    says; in "14pro一天得冲两回电 太费电了 有啥设置能省点" the charging is only told."""
+    asked = any(names_spec(piece, key) for piece in message_pieces(text) if asks_question(piece))
+    return answer is not None and asked and not names_spec(answer, key)

@@ -42,6 +42,7 @@ from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.homophones import HomophoneFixer
 from bot.knowledge.index import HybridIndex
 from bot.knowledge.loader import FaqEntry, KnowledgeBase
+from bot.knowledge.multi import asks_unsaid
 from bot.knowledge.out_of_scope import OutOfScope
 from bot.knowledge.part_prices import names_part, unpriced_parts
 from bot.knowledge.parts import ask_parts, by_clause
@@ -336,9 +337,8 @@ class Retriever:
         fitted = model.scores([question], q_vec) if model is not None and q_vec is not None else None
         sure = model.sure_of(fitted[0], self.index.ids, f":{spec.spec}") if spec and model and fitted is not None else None
         of = self._entry_products[self.index.ids.index(sure)] if sure else set()  # an entry about other products yields
-        silent = sure in self.kb.faq and not names_spec(self.kb.faq[str(sure)].answer.get(lang, ""), spec.spec) if spec else False
-        if spec is not None and (sure is None or silent or (of and not of & set(spec.products))):  # ("buds 5 box"; an
-            # answer silent on the spec: "手环9续航真有14天吗 我开了心率监测" is the battery's, not the heart rate's)
+        said = self.kb.faq[sure].answer.get(lang) if spec and sure in self.kb.faq else None  # "手环9续航真有14天吗 我开了心率监测"
+        if spec and (sure is None or asks_unsaid(question, spec.spec, said) or (of and not of & set(spec.products))):
             return Result(outcome="answer", language=lang, confidence=1.0, entry_id=spec.entry_id, text=spec.text,
                           kind="spec", products=about, reason=f"spec '{spec.spec}' from products.yml")
         if not question.strip() or not self.index.ids:
