@@ -177,3 +177,8 @@ def test_a_late_refund_told_with_its_details_gets_the_answer_and_a_person_offere
 
 def test_a_late_refund_said_alone_reaches_a_person(assistant: Assistant) -> None:
     assert "action_handoff" in _turn(assistant, new_sender("late-refund2"), "still no refund!!")["actions"]
+
+
+def test_sound_lagging_behind_a_video_is_nothing_the_kb_holds() -> None:
+    assert unheld_spec("耳机看视频的时候 声音和画面对不上")
+    assert unheld_spec("the buds are out of sync with netflix")

@@ -58,7 +58,8 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       # one earbud on its own, skin allergies, the phone as a webcam, where a screen is made
                       r"单独用一只|一只(?:耳机)?单独用|只(?:戴|用)一只|单耳(?:模式|使用|用)|\b(?:use|wear) (?:just )?(?:one|a single) (?:earbud|bud)\b|"
                       r"\bmono mode\b|过敏|敏感肌|\bsensitive skin\b|\ballerg\w*|\bwebcam\b|网络摄像头|当(?:电脑)?摄像头|国产屏|"
-                      # other makers' health and sports platforms the band's data would go to
+                      # the sound lagging behind a video; other makers' health and sports platforms the band's data would go to
+                      r"声音和画面对不上|音画不同步|声画不同步|\blip[- ]?sync\b|\baudio (?:lag|delay)\b|\bout of sync\b|"
                       r"微信运动|支付宝运动|\bwechat sports?\b|\bgoogle fit\b|\bapple health\b|\bstrava\b|\bhealth ?kit\b",
                       re.IGNORECASE)
 
