@@ -13,6 +13,7 @@ The import contracts (`lint-imports`), ruff and mypy run before the tests in `./
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,18 @@ def test_importing_has_no_side_effects() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     result = done.stdout.strip().splitlines()[-1]
     assert result == '{"env": [], "threads": 0, "children": 0}', result
+
+
+def test_nothing_local_is_tracked() -> None:
+    """A link out of the tree or a run's artefacts committed by mistake break a fresh checkout: a tracked `models`
+    link to another checkout made `bot train` fail in CI with "File exists: models". Git's mode 120000 is a
+    symlink; ours (domain.yml, data/intents) point inside the tree."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split(maxsplit=3) for line in listed.stdout.splitlines()]
+    links = [path for mode, _, _, path in rows if mode == "120000"
+             and (os.path.isabs(os.readlink(ROOT / path)) or ROOT not in (ROOT / path).resolve().parents)]
+    local = [path for *_, path in rows if path.split("/", 1)[0] in {"models", "var", "reports", ".rasa"}]
+    assert not links and not local, f"tracked by mistake (git rm --cached them): {links + local}"
