@@ -263,10 +263,9 @@ def _task_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     a cracked screen?") and the ranking answers it confidently; then the answer (which may offer the task). An FAQ
     answer must be as sure as the NLU is of the task, or `override_threshold` sure: "能取消订单吗 还没发货" (cancel_order
     at 0.98) is not answered by how to change the address (0.62), which only shares "还没发货" with it."""
-    sure_of_task = min(_intent(tracker)[1], retriever.answering.override_threshold)
-
-    def answers(retriever: Retriever, result: Result, text: str) -> bool:
-        return _clearly_answers(retriever, result, text) and (result.kind != "faq" or result.confidence >= sure_of_task)
+    def answers(retriever: Retriever, result: Result, text: str, sure_of_task: float) -> bool:
+        return _clearly_answers(retriever, result, text) and (
+            result.kind != "faq" or _sure_faq_answer(retriever, result, sure_of_task))
 
     return _flow_or_answer(retriever, dispatcher, tracker, TASK_FLOWS[intent], answers)
 
@@ -277,19 +276,17 @@ def _guarded_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, t
     message only asks something ("how do I get an invoice?") and an FAQ entry is as sure as the NLU is of the flow
     (at most `override_threshold`: "快递到了 盒子压扁了 手机有划痕" read as order_status at 0.44 gets the exchange), or
     the catalog or a spec answers it from their exact patterns."""
-    sure_of_flow = 1.0 if intent == "human_handoff" else _intent(tracker)[1]
-
-    def answered(retriever: Retriever, result: Result, text: str) -> bool:
+    def answered(retriever: Retriever, result: Result, text: str, sure_of_flow: float) -> bool:
         return result.outcome == "answer" and (_exact_answer(result, text) or _sure_faq_answer(
             retriever, result, sure_of_flow))
 
     return _flow_or_answer(retriever, dispatcher, tracker, GUARDED_FLOWS[intent], answered,
-                           sure_of_flow=intent == "human_handoff")
+                           outright=intent == "human_handoff")
 
 
 def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, tracker: Tracker, flow: str,
-                    answers: Callable[[Retriever, Result, str], bool],
-                    sure_of_flow: bool = False) -> List[Dict[Text, Any]]:
+                    answers: Callable[[Retriever, Result, str, float], bool],
+                    outright: bool = False) -> List[Dict[Text, Any]]:
     """`flow` for a request ("帮我改地址", "can you…", a message naming an order), unless the message is about a
     product we do not sell. A question about the task, or a message the NLU is less than `FLOW_CONFIDENCE` sure
     wants the task ("first time here, what products do u guys have" read as order_status at 0.24), gets the
@@ -297,17 +294,17 @@ def _flow_or_answer(retriever: Retriever, dispatcher: CollectingDispatcher, trac
     task's price ("how much to fix a cracked back glass"): it gets the ranking's reply."""
     text = tracker.latest_message.get("text") or ""
     named = names_an_order(tracker.latest_message.get("entities") or [])
-    if not sure_of_flow and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
+    if not outright and _names_what_we_do_not_sell(retriever, text, named):  # "米粒手表什么时候出"
         return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
     if ran_this_turn(tracker, flow):  # the flow could not do it ("sign me up for the beta": no fan idea's beta in sight)
         return reply(retriever, dispatcher, tracker, _rank(retriever, tracker), quiet_when_unsure=False)
-    confidence = 1.0 if sure_of_flow else _intent(tracker)[1]
+    confidence = 1.0 if outright else _intent(tracker)[1]  # how sure it is the flow is wanted
     task = flow in TASK_FLOWS.values()
     if not answer_path_first(text, named, confidence, task):  # "can you cancel it": do it, however the NLU read it
         return [FollowupAction(flow)]
     result = _rank(retriever, tracker)
     unsure_question = only_asks_for_information(text, named, confidence, task)
-    if not answers(retriever, result, text) and not unsure_question:  # that one gets the ranking's reply
+    if not answers(retriever, result, text, confidence) and not unsure_question:  # that one gets the ranking's reply
         return [FollowupAction(flow)]
     return reply(retriever, dispatcher, tracker, result, quiet_when_unsure=False)
 
