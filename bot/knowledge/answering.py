@@ -96,7 +96,7 @@ _QUESTION = re.compile(
 _REQUEST = re.compile(
     r"\b(?:can|could|would|will) (?:you|u)\b|\b(?:please|pls|plz)\b|\bi(?: want| need| would like|'d like) to\b|"
     r"^(?:change|cancel|book|update|send|ship|notify|tell me when|let me know when)\b|"
-    r"帮我|帮忙|麻烦|给我|我要|我想|请你|请帮|替我|通知我",
+    r"帮我|帮忙|麻烦|(?<![补赔返])给我|我要|我想|请你|请帮|替我|通知我",  # "降了20 能补给我不" asks for the price protection
     re.IGNORECASE,
 )
 

@@ -60,8 +60,9 @@ def _comes_from(text: str, brand: str) -> bool:
 
 # A brand said only in a piece that neither asks nor compares, beside a piece that asks ("包装盒里带不带充电头啊 家里的都是
 # 苹果的", "my wife has a samsung, does the band 9 show whatsapp messages"), is the user's situation, not the question.
-_COMPARES = re.compile(r"\bvs\.?|\bor\b|或者|\bversus\b|\bcompar\w*|\bbetter\b|\bworse\b|\bthan\b|比|对比|还是|区别|差别|哪个|哪款",
-                       re.IGNORECASE)
+# 哪个 compares only two things named with 和/跟/与 ("华为手环和你们手环9哪个好"), not "iPhone上要装哪个app".
+_COMPARES = re.compile(r"\bvs\.?|\bor\b|或者|\bversus\b|\bcompar\w*|\bbetter\b|\bworse\b|\bthan\b|比|对比|还是|区别|差别"
+                       r"|[和跟与].*哪[个款]", re.IGNORECASE)
 
 
 def _said_aside(text: str, brand: str) -> bool:

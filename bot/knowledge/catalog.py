@@ -48,17 +48,18 @@ _NOUNS_EN = (r"(?:products|phones|smartphones|models|devices|gadgets|ear ?buds|e
              r"power ?banks|portable chargers|wearables|stuff|things)")
 _KIND_WORDS_EN = "good|cheap|decent|wireless|bluetooth|new"  # what kind of a category ("any cheap wireless earbuds")
 _NOUNS_ZH = rf"(?:型号|款式|款|产品|东西|设备|手机|{_PHONE_KINDS}|耳机|手环|充电宝|移动电源)"
+_NOUNS_MIXED = rf"(?:{_NOUNS_EN}|{_NOUNS_ZH})"  # "got any 充电宝?", "do u sell 耳机": an English frame round a Chinese kind
 _ONE_EN = r"(?:phone|smartphone|band|fitness tracker|pair of earbuds|earbud|earphone|headphone|power bank|product|model|device)"
 _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an accessory, not the range
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
-    rf"(?:guys )?(?:sell|have|make|offer|got)|"
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_EN}|"
+    rf"(?:guys )?(?:actually |even |really |currently |still )?(?:sell|have|make|offer|got)|"
+    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_MIXED}|"
     # "do you have a fitness tracker": one of a kind, not its accessory ("do you sell a phone case")
     rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) an? (?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*{_ONE_EN}\b"
     r"(?!\s*(?:cases?|covers?|chargers?|cables?|straps?|screen protectors?|films?|holders?|stands?))|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
-    rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_EN}(?: (?:for|from|by) [a-z ]{{1,20}})?\W*$|"
+    rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_MIXED}(?: (?:for|from|by) [a-z ]{{1,20}})?\W*$|"
     rf"\b(?:your|the) (?:(?:full|whole|entire|complete) )?(?:line-?up|product range|range of {_NOUNS_EN}|catalog(?:ue)?)\b|\ball (?:your|the) {_NOUNS_EN}|"
     # "any fitness trackers in your range", "whats in the millet range"
     r"\bin (?:your|the millet|millet'?s) range\b|"
@@ -155,6 +156,7 @@ _EXCEPT = re.compile(r"(?:除了|除开|besides|other ?than|apart ?from|except)\
 
 
 # "想给爸妈买个手机 哪款合适", "充电宝哪款划算": which one of a category to buy, with no product or other brand named
+_WITH_OURS = re.compile(r"[和跟与同](?:你们|你家|米粒)")
 _WHICH_TO_BUY = re.compile(r"(?:哪款|哪一款|哪个|哪种|买哪)(?:比较|更|最)?(?:合适|适合|好|值得买|划算)")
 
 
@@ -210,7 +212,8 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
     if ranked is not None:  # "whats the cheapest thing you sell", "三千以内的手机"
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
     # "充电宝哪款划算": the category word names its only product; "14跟pro哪个好" compares the products it names
-    which = bool(category and "比" not in text and _WHICH_TO_BUY.search(text) and (not named or (
+    # ("华为手环和你们手环9哪个好" weighs another maker's against ours: no pick from our range answers it)
+    which = bool(category and "比" not in text and not _WITH_OURS.search(text) and _WHICH_TO_BUY.search(text) and (not named or (
         len(named) == 1 and sum(p.category == category for p in products.values()) == 1)))
     if not (_ASKS_RANGE.search(text) or which) or foreign:
         return None

@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Pattern, Sequence, Tuple
+from typing import List, Optional, Pattern, Sequence, Tuple
 
 import numpy as np
 import yaml
 
 from bot.errors import ConfigError
 from bot.knowledge._arrays import Floats
+from bot.knowledge.answering import config_section
 
 __all__ = ["Cue", "Cues", "load_cues"]
 
@@ -48,6 +49,10 @@ class Cues:
         at = {entry_id: i for i, entry_id in enumerate(ids)}
         self._rows = [[at[e] for e in cue.entries if e in at] for cue in self.cues]
         self._size = len(ids)
+
+    def points_at(self, text: str, entry_id: Optional[str]) -> bool:
+        """Whether a cue that matches `text` pushes `entry_id` ("trade in my broken phone": the trade-in)."""
+        return any(entry_id in cue.entries and cue.matches(text or "") for cue in self.cues)
 
     def prior(self, text: str) -> Floats:
         out = np.zeros(self._size, np.float32)
@@ -72,13 +77,9 @@ def _lines(path: Path, text: str) -> List[int]:
 def load_cues(root: Path, entry_ids: Sequence[str], ids: Sequence[str]) -> Cues:
     """Read `<root>/config.yml` `cues:` (missing: none). Each error names the file, the line and what is wrong: a
     pattern that does not compile, an entry id the FAQ does not have, a boost that is no number from 0 to 5."""
-    path = Path(root) / "config.yml"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    try:
-        raw: Any = (yaml.safe_load(text) or {}).get("cues") or [] if text else []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    path, raw = config_section(root, "cues")
+    raw = raw or []
+    text = path.read_text(encoding="utf-8") if path.exists() else ""  # read again only for the items' lines
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: `cues:` must be a list of {{words: [...], entries: [...], boost: N}}")
     lines, known, cues = _lines(path, text), set(entry_ids), []

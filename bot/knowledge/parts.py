@@ -66,7 +66,7 @@ def by_clause(r: "Retriever", question: str, lang: str, whole: Result) -> Result
         pieces += [(f"{names} {piece}", two) for piece, two in pieces
                    if not r.matcher.find(piece).known and not category_products(r.kb.products, piece)]
     for piece, two in pieces:
-        found = r._hedge(r._ask(piece, lang), piece)
+        found = r._hedge(r._ask(piece, lang, cues_of=question), piece)  # "spilled tea on it … is that covered"
         doc = r._docs.get(found.entry_id or "")
         about = set(doc.meta.get("products") or []) if doc is not None else set()
         agrees = found.entry_id in near or (two and found.confidence >= r.config.sure_threshold

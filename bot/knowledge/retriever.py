@@ -266,10 +266,9 @@ class Retriever:
 
     def _not_its_entry(self, result: Result, question: str) -> Result:
         """Unsure when the FAQ entry chosen cannot be about the question: it asks the repair price of a part the entry
-        never names ("摄像头玻璃碎了 修要多少钱" near the screen's price: `part_prices.unpriced_parts`), or to use our
-        product without a phone, the app, an account or a network ("can i use the band 9 without a phone nearby")
-        and the entry never speaks of doing without, but mentions that thing or is less than `override_threshold`
-        sure (bot.knowledge.roles); or it names products and the entry is about other products only."""
+        never names (`part_prices.unpriced_parts`), or to use our product without a phone, the app, an account or a
+        network and the entry never speaks of doing without, but mentions that thing or is less than sure (roles); or
+        its subject is products the entry is not about, and the question never names the entry's."""
         doc = self._docs.get(result.entry_id or "")
         absent = asks_without(question) if result.outcome == "answer" and result.kind == "faq" and doc else ""
         texts = [*doc.questions, *doc.passages] if doc is not None else []
@@ -281,7 +280,8 @@ class Retriever:
         # "华为手机能配…": not our phones; "华为手表能连米粒手机用吗": the brand's is a watch, the phone ours
         mine = about and (not brands_named(question, self.answering.other_brands) or names_unmade_kind(question))
         named = set(self._named_products(self._subject_text(question))) if mine else set()
-        if result.outcome == "answer" and named and not named & about:  # "手环9有nfc吗" near the phones' NFC entry
+        # "手环9有nfc吗" near the phones' NFC entry; not "plug my phone and buds into the power bank" near its entry
+        if result.outcome == "answer" and named and not named & about and not about & set(self._named_products(question)):
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks about {', '.join(sorted(named))}; {result.entry_id} is about others only")
         if not absent or speaks_of_absence(texts) or (result.confidence >= self.answering.override_threshold
@@ -308,7 +308,8 @@ class Retriever:
         answer.products = answer.products or result.products
         return answer
 
-    def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0) -> Result:
+    def _ask(self, question: str, lang: str, intent: Optional[str] = None, intent_confidence: float = 0.0,
+             cues_of: Optional[str] = None) -> Result:  # cues_of: the whole message a clause is asked from (parts)
         mentions = self.matcher.find(question)
         older = self.matcher.older_models(mentions)  # "手环8的表带手环9能用吗": the Band 9's strap entry says
         unknown = [u for u in mentions.unknown if u not in older] or [
@@ -331,8 +332,7 @@ class Retriever:
             found = self.answer_entry(str(box.pop()), lang, reason="what's in the box: the entry products.yml names")
             if found is not None:
                 return replace(found, products=about)
-        model = self.entry_model  # the spec words named on the way, the model may be sure of an FAQ entry (sure_of)
-        # (not a figure compared: "14 or 14 pro, which has the bigger battery" gets both figures, not the comparison)
+        model = self.entry_model  # the model may be sure of an FAQ entry beside a spec named (sure_of); not a comparison
         q_vec = self.encoder.encode([question]) if spec and len(spec.products) == 1 and model is not None else None
         fitted = model.scores([question], q_vec) if model is not None and q_vec is not None else None
         sure = model.sure_of(fitted[0], self.index.ids, f":{spec.spec}") if spec and model and fitted is not None else None
@@ -350,7 +350,7 @@ class Retriever:
             fused = fused + self.pairs.boost([question], q_vec)[0]
         fitted = model.scores([question], q_vec) if model is not None and fitted is None else fitted
         boost = model.boost(fitted)[0] if model is not None and fitted is not None else np.zeros_like(fused)
-        prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags) + self.cues.prior(question)
+        prior = self.answering.topic_prior(intent, intent_confidence, self._entry_tags) + self.cues.prior(cues_of or question)
         scores = self._adjust(fused + boost, mentions, question) + prior
         order = np.argsort(-scores)
         # a spec or catalog fact at the top is judged without the model (bot.knowledge.calibration.Calibrator)

@@ -12,7 +12,7 @@ power bank's flight entry.
 - the message names a service act (`_SERVICE`: return, refund, warranty, repair, invoice, ship, pay, price drop,
   swap, …): other questions never pay for the second ranking;
 - the whole question was ranked (not a spec or catalog answer from products.yml) and did not already get a
-  store-wide FAQ entry;
+  store-wide FAQ entry, nor one a trainer's cue points at ("trade in my broken phone": the trade-in, `cues:`);
 - the reading without names is answered (`answer_threshold`) by a store-wide FAQ entry, no out-of-scope example is
   nearer, and it is surer than the whole question's answer (when there was one).
 The product's own entries stay where the act is theirs: "耳机丢了一只能单买吗" asked as "它丢了一只能单买吗" still ranks
@@ -64,7 +64,7 @@ def service_reading(r: "Retriever", question: str, lang: str, whole: Result, int
     """`whole`, or the store-wide service entry that answers `question` asked without its product names and category
     words, when that reading is surer (module docstring)."""
     if (not whole.candidates or whole.unknown_products or whole.near_miss or _store_wide(r, whole)
-            or not asks_service(question)):
+            or not asks_service(question) or r.cues.points_at(question, whole.entry_id)):
         return whole
     mentions = r.matcher.find(question)
     pronoun = "它" if has_cjk(question) else "it"

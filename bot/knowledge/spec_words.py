@@ -47,6 +47,8 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "colours": (r"colou?rs?\b(?!\s?(?:screen|display))|colou?rways?|\bshades?\b|\bfinishes\b|(?<![a-z])yanse(?![a-z])|颜色|言色|配色|什么色|啥色|几种色|几个色|几色|[白黑粉绿蓝灰紫红金银]色(?:的|款|版)?|"
                 # "手环有粉的吗", "耳机除了白的还有啥": a colour by its first character
                 r"(?:有没有|有|出|要|除了)[白黑粉绿蓝灰紫红金银]的|"
+                # "pro有土豪金吗", "出不出玫瑰金的": a named colour asked for
+                r"(?:有没有|有|出不出|出|要)(?![点些])[\u4e00-\u9fff]{1,2}[金银黑白蓝绿粉紫红灰](?:的|色|款|版)?(?:吗|么|嘛|没|不|呢)|"
                 r"\b(?:in|the|an?|any) (?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver)\b(?! friday)|"
                 # "band 9 pink avail?": a colour and whether it is there
                 r"\b(?:black|white|pink|green|blue|gr[ae]y|purple|red|gold|silver) (?:avail\w*|in stock|option|version)\b"),
@@ -84,7 +86,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     # a price to be lowered or matched ("京东才卖4699 能便宜点吗", "can u match that price"): no figure answers it
                     r"(?:能|可以|再)便宜(?:点|些|一点)(?:吗|不|嘛|么|呗)?|\bprice[- ]?match\w*|\bmatch (?:that|the|their|this|jd'?s?|amazon'?s?) price\b|"
                     r"\bcan (?:u|you) (?:do|go) (?:¥|rmb ?)?\d{3,}|(?:京东|淘宝|拼多多|天猫|jd|taobao|pdd|amazon)[^，。？?！!]{0,12}(?:才卖|只要|只卖|便宜|cheaper)|"
-                    r"投屏|屏幕镜像|熄屏|息屏|分屏|截屏|录屏|\bmirror(?:ing)?\b|\bcast(?:ing)?\b|\bscreen ?(?:shots?|record\w*|mirror\w*)|\bsplit[- ]?screen\b|"
+                    r"投屏|屏幕镜像|[熄息]屏(?![^，。？?！!]{0,6}(?:撑|续航|用几天|用多久|几天))|分屏|截屏|录屏|\bmirror(?:ing)?\b|\bcast(?:ing)?\b|\bscreen ?(?:shots?|record\w*|mirror\w*)|\bsplit[- ]?screen\b|"
                     r"(?<![薄])膜|省(?:点|些|一点)?电|"
                     r"怎么(?!样)|如何|为什么|咋(?!样)|办法|技巧|怎样(?!\W*$|[吗啊呀呢])|坏了|不了|送(?![她他给人礼女男老爸妈朋同长孩儿])|盒里|发烫|烫|掉电|(?:耗|费)电(?:也)?(?:太|好|很|特别|超|贼|有点|比较)?(?:快|厉害|严重|多|猛)|plane|飞机|航空公司|\bairlines?\b|"
                     r"\b(?:what|which) settings?\b|"

@@ -35,12 +35,17 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       r"(?:游戏|打游戏)?延迟(?:高|大|低|多少)|低延迟|\blatency\b|收纳(?:袋|包)|\bpouch\b|"
                       r"video resolution|视频分辨率|录像分辨率|4k\s?(?:30|60|120)|延长保修|延保|\bextended warranty\b|"
                       r"\bwarranty extension\b|\bextend\w* (?:the )?warranty\b|\bstretch the warranty\b|"
-                      r"\b(?:connected|paired|connect|pair)\b[^.?!]{0,40}\b(?:at once|at the same time|simultaneously)\b|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
+                      r"\b(?:connected|paired|connect|pair)\b[^.?!]{0,40}\b(?:at once|at the same time|simultaneously)\b|"
+                      # "能同时绑我和老婆两个人的手机吗": two phones on one band (not two devices charged at once)
+                      r"(?:同时|一起)(?:绑定?|配对|连接?)(?![^，。？?！!]{0,12}充)[^，。？?！!]{0,12}(?:两|2|俩|多)(?:个|台|部)?(?:人|手机|设备)|体温|\b(?:skin|body) temp\w*|血压|blood pressure|血糖|blood (?:sugar|glucose)|心电|\be[ck]g\b|频响|frequency response|\bcodecs?\b|"
                       r"运行内存|运存|"
                       r"(?:前置|前摄|自拍|超广角|广角|微距|front|selfie|ultra-?wide|macro)[\w ]{0,12}?(?:像素|megapixels?|mp\b)|bluetooth version|蓝牙版本|\bsar\b|"
                       # features and figures no entry holds: slow motion, frame rates, translation, a clock on the dark screen, a scale
-                      r"(?<![a-z])pwm(?![a-z])|调光|\bdimming\b|慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)|"
+                      r"(?<![a-z])pwm(?![a-z])|调光|\bdimming\b|慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)(?![^，。？?！!]{0,6}(?:撑|续航|用几天|用多久|几天))|"
                       r"\bclock when the screen is off\b|体重秤|体脂秤|smart scale|"
+                      # sleep apnoea or snoring (the band tracks sleep stages only); gifts or memberships with a purchase
+                      r"呼吸暂停|打鼾|打呼噜|\bsleep apno?ea\b|\bapno?ea\b|\bsnor(?:e|es|ing)\b|"
+                      r"赠品|送(?:不送)?(?:会员|礼品|礼物|赠品)|\bfree (?:gifts?|goodies|stuff)\b|\bfreebies?\b|"
                       r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
