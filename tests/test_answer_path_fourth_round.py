@@ -83,6 +83,32 @@ def test_snoring_and_gifts_are_nothing_the_kb_holds(text: str) -> None:
     assert unheld_spec(text), text
 
 
+@pytest.mark.parametrize("text, entry", [
+    ("耳机的anc效果能调吗", "buds_anc"),  # code_switch: anc is 降噪
+    ("how much 14pro 1tb", "spec:phone_14_pro:price"),  # the product straight after "how much"
+    ("what can i get for my old phone", "trade_in"),
+    ("how much for my old phone if i buy the pro", "trade_in"),
+    ("speaker died after a week, can i swap it", "exchange_15day"),  # died / swap: the fault cue
+])
+def test_more_wordings_of_the_fourth_round(retriever: Retriever, text: str, entry: str) -> None:
+    assert _answer(retriever, text) == entry
+
+
+def test_another_form_of_a_word_the_kb_uses_is_no_novel_term() -> None:
+    from bot.knowledge.terms import unknown_terms
+
+    known = frozenset({"the", "keeps", "disconnects", "band"})
+    assert unknown_terms("the 手环 keeps Disconnecting", known) == []
+
+
+@pytest.mark.parametrize("text, unheld", [
+    ("手环能直接刷微信支付吗", True), ("does the band 9 support alipay", True),
+    ("买手环能用支付宝吗", False), ("can i pay for the band with alipay", False),
+])
+def test_paying_with_the_band_is_nothing_the_kb_holds(text: str, unheld: bool) -> None:
+    assert bool(unheld_spec(text)) is unheld, text
+
+
 def test_the_range_asked_with_an_adverb(retriever: Retriever) -> None:
     assert _answer(retriever, "so what do you actually sell") == "catalog:lineup"
 

@@ -59,6 +59,9 @@ SPEC_KEYWORDS: Dict[str, str] = {
     "price": (r"price|cost|how much (?:is|are|r|does|do|did|would|will|for|money|to buy|the|a|an|u|ya|it|this|that)\b|how much\W*$|expensive|cheap|"
               # the difference in price: "how much more is the pro than the 14", "14 pro 512 多少rmb"
               r"\bhow much (?:more|extra|less|cheaper|dearer|pricier)\b|多少\s?(?:rmb|money|软妹币|大洋)|"
+              # "how much 14pro 512g": the product straight after "how much"
+              r"\bhow much (?=(?:the |ur |your )?(?:millet )?(?:\d{1,2}\s?pro|\d{1,2}\b|pro\b|band|buds|earbuds|power ?bank)"
+              r"(?![\w ]{0,8}\b(?:storage|battery|space|memory|ram|screen|charge|weigh\w*)\b))|"
               r"\bmsrp\b|\brrp\b|\bretail\b|\b(?:what|how much)\W*(?:'s|s|is|are|does|do)?\s(?:\w+\s){0,4}go(?:es|ing)? for\b|"
               r"到手价|到手多少|官网价|官方售价|哪(?:个|款|一个|一款)(?:更|比较)?便宜|贵多少|首发价|发布价|上市价|发售价|官方价|官价|定价|\blaunch(?:ed)? (?:price|at|for)\b|\bat launch\b|多少[钱前]|几多钱|几钱|(?<![好很太么])多钱|多少\s?[💰💵💴]|(?<![a-z])jiage(?![a-z])|价格|售价|贵|最便宜|价钱|几块|啥价|什么价|多少米|卖多少|卖几[千百]|几[千百]块|(?<![a-z])jg(?![a-z])"),
     "release_date": (r"release|launch|come out|came out|available since|\bwhen did (?:\w+ ){1,4}drop\b|发布|上市|发售|开售|开卖|首发|"
@@ -115,7 +118,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:light|turn|switch|power) (?:up|on)\b|\bblink\w*|\bflashing\b|\blight (?:mode|sensor|theme)\b|\b(?:gets?|getting|got|runs?|running|too|very|so) (?:really |super |very )?(?:hot|warm)\b|"
                     r"\boverheat\w*|\bglitch\w*|\bdead pixels?\b|\bdefect\w*|闪屏|闪烁|花屏|烧屏|残影|\bburn-?in\b|失灵|故障|毛病|亮点|坏点|漏光|"
                     # an exchange, a return or the warranty, not a figure: "屏幕有亮点 能换新的么", "想换个颜色", "warranty on the battery?"
-                    r"换新|换货|换个新|换(?:个|成|一个)?(?:别的|其他|[白黑粉绿蓝灰紫红金银])?(?:颜色|色)|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
+                    r"换新|换货|换个新|换(?:个|成|一个)?(?:别的|其他|[白黑粉绿蓝灰紫红金银])?(?:颜色|色)|退换|以旧换新|折价|换购|抵扣|折多少|能折(?!叠)|能抵|抵多少|\bwhat would (?:you|u) give me\b|\bhow much (?:for|is|can i get for|would (?:i|you|u) (?:get|give me) for) my old\b|\bmy old \w+ (?:is )?worth\b|旧机|\btrad(?:e|es|ing)[- ]?ins?\b|" + _WARRANTY_WORDS + r"|\bcovered\b|保内|过保|"
                     # a return: "can i return the 14 pro if i peeled the screen film off", "手环颜色不喜欢 想退货"
                     r"\breturn(?:s|ed|ing|able)?\b|\brefund\w*|\bsend (?:it|them) back\b|退货|退款|退钱|能退|可以退|退吗|退不|退得|"
                     # an exchange or a flaw: "unboxed it and there's a scuff on the display, swap?"

@@ -83,10 +83,18 @@ def unknown_terms(text: str, known: FrozenSet[str]) -> List[str]:
     out = []
     for word in _WORD.findall(text or ""):
         low = word.lower()
-        if low in known or (low.endswith("s") and low[:-1] in known) or not _named(word, chinese):
+        if _known_form(low, known) or not _named(word, chinese):
             continue
         out.append(word)
     return out
+
+
+def _known_form(word: str, known: FrozenSet[str]) -> bool:
+    """`word`, or another form of it, is in `known`: "disconnecting" where the KB says "disconnects"."""
+    if word in known or (word.endswith("s") and word[:-1] in known):
+        return True
+    stems = [word[:-len(e)] for e in _ENDINGS if word.endswith(e) and len(word) - len(e) >= 4]
+    return any(stem + e in known for stem in stems for e in ("", "e", *_ENDINGS))
 
 
 def _swapped(word: str, known: FrozenSet[str]) -> List[str]:
@@ -165,6 +173,8 @@ class NovelWords:
 
     def __init__(self, known: FrozenSet[str]) -> None:
         self._known = known
+        # the KB's words without their ending: "disconnecting" is a form of "disconnects", "charged" of "charging"
+        self._stems = {w[:-len(e)] for w in known for e in _ENDINGS if w.endswith(e) and len(w) - len(e) >= 4}
         self._deleted: Dict[str, Set[int]] = {}  # a KB word with one letter taken out -> where it was taken out
         for w in known:
             if len(w) >= 4 and w.isalpha():
@@ -174,8 +184,8 @@ class NovelWords:
     def _near(self, word: str) -> bool:
         """A word of the KB with an ending ("cycles"), or one letter added, missing, changed or swapped with the next (a
         typo): a letter taken out of both at the same place or next to it, not anywhere ("spatial" is no "partial")."""
-        if any(word.endswith(e) and (word[:-len(e)] in self._known or word[:-len(e)] + "e" in self._known)
-               for e in _ENDINGS):
+        if any(word.endswith(e) and (word[:-len(e)] in self._known or word[:-len(e)] + "e" in self._known
+                                     or word[:-len(e)] in self._stems) for e in _ENDINGS):
             return True
         cut = [word[:i] + word[i + 1:] for i in range(len(word))]  # the word with its i-th letter taken out
         if word in self._deleted or any(c in self._known for c in cut):

@@ -44,8 +44,14 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       r"(?<![a-z])pwm(?![a-z])|调光|\bdimming\b|慢动作|slow[- ]?mo\w*|帧率|多少帧|几帧|(?<![a-z])fps(?![a-z])|翻译|\btranslat\w*|[熄息]屏(?:时钟|显示)(?![^，。？?！!]{0,6}(?:撑|续航|用几天|用多久|几天))|"
                       r"\bclock when the screen is off\b|体重秤|体脂秤|smart scale|"
                       # sleep apnoea or snoring (the band tracks sleep stages only); gifts or memberships with a purchase
-                      r"呼吸暂停|打鼾|打呼噜|\bsleep apno?ea\b|\bapno?ea\b|\bsnor(?:e|es|ing)\b|"
+                      # (snoring said as the reason for noise cancelling is the earbuds' question: "roommate snores")
+                      r"呼吸暂停|\bsleep apno?ea\b|\bapno?ea\b|(?:测|监测|检测|识别|发现|记录)[^，。？?！!]{0,8}(?:打鼾|打呼)|"
+                      r"(?:打鼾|打呼噜?)[^，。？?！!]{0,6}(?:监测|检测|测)|\b(?:detect|track|monitor|record|tell)\w*\b[^.?!]{0,30}\bsnor\w*|"
                       r"赠品|送(?:不送)?(?:会员|礼品|礼物|赠品)|\bfree (?:gifts?|goodies|stuff)\b|\bfreebies?\b|"
+                      # paying with the band itself ("手环能刷支付宝吗"), not paying for it ("can i pay for the band with alipay")
+                      r"(?<![买购])(?<!买个)(?<!买的)手环\s?9?\s?(?:能|可以|支持|能不能|可不可以)(?:直接)?(?:用|刷)?(?:微信支付|支付宝|刷卡|付款|支付|刷公交)|"
+                      r"\bband\s?9?\s(?:support|supports|do|does|have|has|work with)\s(?:wechat pay|alipay|apple pay|google pay|"
+                      r"nfc pay\w*|contactless|微信支付|支付宝)|"
                       r"(?:像素|megapixels?|\bmp\b)[\w ]{0,24}?(?:前置|自拍|front|selfie|ultra-?wide|macro)|(?<![0-9a-z])8k(?![a-z])|"
                       r"蓝牙\s?(?:几|\d\.\d|芯片|版本|协议|编码)|bluetooth \d|brightness|(?<![a-z])nits?(?![a-z])|亮度|尼特|"
                       r"thick\w*|\bthin(?:ner|nest)?\b|\bslim\w*|\bhow tall\b|\bheight\b|\bwidth\b|长宽|多宽|"
