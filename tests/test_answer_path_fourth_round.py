@@ -94,6 +94,14 @@ def test_more_wordings_of_the_fourth_round(retriever: Retriever, text: str, entr
     assert _answer(retriever, text) == entry
 
 
+def test_a_part_asked_after_our_product_is_its_part_not_a_kind_we_do_not_make(retriever: Retriever) -> None:
+    """A newcomer's "thinking about getting the 14 pro, is the camera actually good in low light?" got "We don't have
+    'camera' right now"; "low light" is no weight either."""
+    assert _answer(retriever, "so i'm eyeing the 14 pro. is the camera any good in low light?") == "phone_camera"
+    assert retriever.ask("i have the 14 pro, do you sell cameras too?").unknown_products == ["cameras"]
+    assert detect_spec("is the 14 lighter than the pro") == "weight"
+
+
 def test_another_form_of_a_word_the_kb_uses_is_no_novel_term() -> None:
     from bot.knowledge.terms import unknown_terms
 
@@ -109,6 +117,10 @@ def test_paying_with_the_band_is_nothing_the_kb_holds(text: str, unheld: bool) -
     assert bool(unheld_spec(text)) is unheld, text
 
 
+def test_which_phone_to_buy_for_someone_is_the_range(retriever: Retriever) -> None:
+    assert _answer(retriever, "想给我爸买哪款手机比较好") == "catalog:lineup:phone"
+
+
 def test_the_range_asked_with_an_adverb(retriever: Retriever) -> None:
     assert _answer(retriever, "so what do you actually sell") == "catalog:lineup"
 
@@ -119,6 +131,12 @@ def test_the_range_asked_with_an_adverb(retriever: Retriever) -> None:
 ])
 def test_asking_to_be_made_good_is_no_task_request(text: str, request_: bool) -> None:
     assert is_request(text) is request_
+
+
+@pytest.mark.parametrize("text", ["耳机第二次坏了 你们东西还行不行", "这是第三回返修了"])
+def test_a_fault_again_and_again_is_frustration(text: str) -> None:
+    found = assess([Turn(text=text)], load_config(HOME / "escalation.yml"))
+    assert found is not None and found.rule == "frustration", (text, found)
 
 
 def test_skin_blistered_while_charging_reaches_a_person() -> None:

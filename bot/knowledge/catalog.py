@@ -157,7 +157,7 @@ _EXCEPT = re.compile(r"(?:除了|除开|besides|other ?than|apart ?from|except)\
 
 # "想给爸妈买个手机 哪款合适", "充电宝哪款划算": which one of a category to buy, with no product or other brand named
 _WITH_OURS = re.compile(r"[和跟与同](?:你们|你家|米粒)")
-_WHICH_TO_BUY = re.compile(r"(?:哪款|哪一款|哪个|哪种|买哪)(?:比较|更|最)?(?:合适|适合|好|值得买|划算)")
+_WHICH_TO_BUY = re.compile(r"(?:哪款|哪一款|哪个|哪种|买哪)(?:[个款种]?(?:手机|手环|耳机|充电宝))?(?:比较|更|最)?(?:合适|适合|好|值得买|划算)")
 
 
 def _category_of(text: str) -> Tuple[Optional[str], bool]:
@@ -213,7 +213,7 @@ def answer_catalog(products: Dict[str, Product], question: str, named: Sequence[
         return CatalogAnswer(category=category, entry=ranked[0], text=ranked[1], products=ranked[2])
     # "充电宝哪款划算": the category word names its only product; "14跟pro哪个好" compares the products it names
     # ("华为手环和你们手环9哪个好" weighs another maker's against ours: no pick from our range answers it)
-    which = bool(category and "比" not in text and not _WITH_OURS.search(text) and _WHICH_TO_BUY.search(text) and (not named or (
+    which = bool(category and not re.search("比(?!较)", text) and not _WITH_OURS.search(text) and _WHICH_TO_BUY.search(text) and (not named or (
         len(named) == 1 and sum(p.category == category for p in products.values()) == 1)))
     if not (_ASKS_RANGE.search(text) or which) or foreign:
         return None
@@ -233,10 +233,13 @@ def unmade_kind(question: str, named: Sequence[str], find: Optional[Callable[[st
     if kind is not None or find is None:
         return kind
     clauses = [c for c in _CLAUSE.split(question if has_cjk(question) else re.sub(r"\s+", " ", question)) if c.strip()]
+    ours = False  # "getting the 14 pro, is the camera good in low light": after our product, its camera, not a camera
     for clause in clauses if len(clauses) > 1 else []:
-        kind = _unmade_kind(normalise(clause), find(clause).known)
+        known = find(clause).known
+        kind = None if ours and not _ASKS_FOR.search(normalise(clause)) else _unmade_kind(normalise(clause), known)
         if kind is not None:
             return kind
+        ours = ours or bool(known)
     return None
 
 

@@ -34,7 +34,7 @@ SPEC_KEYWORDS: Dict[str, str] = {
                 r"电(?:量)?(?:撑得住|撑不住|够不够|够[用听玩]|能撑)|\bwill (?:it|they|(?:the |my |ur |your )?[\w ]{1,20}?) last\b|"
                 # a comparison of how long they last: "band vs buds which lasts longer", "which one outlasts the other"
                 r"\blasts? (?:a bit |much |way )?longer\b|\boutlasts?\b"),
-    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|\blight(?:er|est)?\b(?!\s+(?:up|on|sleep)\b|\s*/)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
+    "weight": (r"\bheav(?:y|ier|iest)?\b(?!\s+(?:user|use|usage|gam\w+))|\bweigh\w*|(?<!\blow )(?<!\bdim )(?<!\bbad )(?<!\bpoor )\blight(?:er|est)?\b(?!\s+(?:up|on|sleep|condition\w*|leak\w*)\b|\s*/)|\bgrams?\b|多重|重量|几克|多少克|(?<![\d.])(?!(?:16|32|64|128|256|512)\s?g)(?:\d{2,3}|\d{1,3}\.\d)\s?(?:g|克)(?![a-z])|重不重|有多重|"
                r"[好太很挺]重(?!要|新|启|复|装|置|视|点)|重[吗么吧嘛](?!啡)|沉不沉|多沉|(?<![严])[重轻](?:了)?(?:多少|几克|几两)|[好太很挺]沉|沉[吗么吧]|轻不轻|轻[吗么吧]|"
                # "14和14pro哪个轻", "拿着压手吗": which is lighter, how it feels in the hand
                r"哪(?:个|款|一个|一款)(?:更|比较)?[轻重沉]|(?<!血)压手|坠手|手感重|(?:几|多少)[斤两]|[斤两]重|最轻|\blightest\b"),
