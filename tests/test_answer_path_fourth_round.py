@@ -102,6 +102,21 @@ def test_a_part_asked_after_our_product_is_its_part_not_a_kind_we_do_not_make(re
     assert detect_spec("is the 14 lighter than the pro") == "weight"
 
 
+@pytest.mark.parametrize("text, entry", [
+    ("手环老是收不到notification 咋办", "band_notifications"),  # a listed word's singular
+    ("想trade in一台旧手机 能抵多少", "trade_in"),
+    ("刚买三天就price drop了 能补差价吗", "price_protection"),
+])
+def test_english_words_in_a_chinese_sentence(retriever: Retriever, text: str, entry: str) -> None:
+    assert _answer(retriever, text) == entry
+
+
+def test_a_price_drop_to_come_is_no_price_figure() -> None:
+    assert detect_spec("14pro的price会降吗") is None
+    assert detect_spec("will the price drop on the band soon") is None
+    assert detect_spec("14pro多少钱") == "price"
+
+
 def test_another_form_of_a_word_the_kb_uses_is_no_novel_term() -> None:
     from bot.knowledge.terms import unknown_terms
 

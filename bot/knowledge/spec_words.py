@@ -129,7 +129,7 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"\b(?:hurt|damage|harm|kill|ruin)\w* (?:the |my )?batter(?:y|ies)\b|bad for (?:the |my )?battery|"
                     # a restock alert, colours to come, a price drop: not a figure ("天青蓝的pro一有货就提醒我")
                     r"补货|提醒我|通知我|叫我一声|\bnotify\b|\brestock\w*|\bback in stock\b|\bnext batch\b|下一批|\bsold out\b|售罄|卖完|断货|缺货|没货|"
-                    r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
+                    r"新颜色|新配色|新色|\bnew colou?rs?\b|便宜了|降了|会(?:不会)?降|降不降|\bwill (?:it|the price|prices?) (?:drop|go down|get cheaper)\b|\bprice drops?\b|\d+\s?(?:bucks|yuan|rmb|元|块)?\s?cheaper\b|"
                     r"\b(?:now|already) (?:\w+ ){0,2}cheaper\b|"
                     # "两个主要差在哪", "whats really different": the whole comparison, not one figure
                     r"区别|差别|差在哪|贵在哪|强在哪|好在哪|差异|有啥不同|有什么不同|(?:到底|该|应该)?(?:选|买)(?:哪个|哪款|哪一个|哪一款)|推荐哪(?:个|款)|哪(?:个|款)更(?:合适|适合)|\bdecid\w* between\b|\bwhich (?:one )?should i (?:get|buy|pick|choose)\b|(?<!price )\bdifferen(?:t|ce)\b|\bworth (?:it|the (?:extra|upgrade|difference))\b|\bjustif\w*|\bprice (?:bump|jump|gap)\b",
