@@ -111,6 +111,16 @@ def test_english_words_in_a_chinese_sentence(retriever: Retriever, text: str, en
     assert _answer(retriever, text) == entry
 
 
+def test_a_guess_is_never_made_about_a_chinese_noun_the_kb_never_names(retriever: Retriever) -> None:
+    found = retriever.ask("手环上能不能看股票行情")
+    assert found.outcome != "answer", (found.entry_id, found.reason)
+
+
+def test_a_model_to_come_is_nothing_the_kb_holds() -> None:
+    assert unheld_spec("any news on when the next phone is coming out")
+    assert not unheld_spec("when did the 14 pro come out")
+
+
 def test_a_price_drop_to_come_is_no_price_figure() -> None:
     assert detect_spec("14pro的price会降吗") is None
     assert detect_spec("will the price drop on the band soon") is None

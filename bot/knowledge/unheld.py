@@ -48,6 +48,8 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       r"呼吸暂停|\bsleep apno?ea\b|\bapno?ea\b|(?:测|监测|检测|识别|发现|记录)[^，。？?！!]{0,8}(?:打鼾|打呼)|"
                       r"(?:打鼾|打呼噜?)[^，。？?！!]{0,6}(?:监测|检测|测)|\b(?:detect|track|monitor|record|tell)\w*\b[^.?!]{0,30}\bsnor\w*|"
                       r"赠品|送(?:不送)?(?:会员|礼品|礼物|赠品)|\bfree (?:gifts?|goodies|stuff)\b|\bfreebies?\b|"
+                      # a model to come: "when's the next phone launching" (not the current ones' release dates)
+                      r"\bnext (?:phone|model|gen\w*|generation|flagship|band|buds|pro)\b|下一代|下一款|"
                       # paying with the band itself ("手环能刷支付宝吗"), not paying for it ("can i pay for the band with alipay")
                       r"(?<![买购])(?<!买个)(?<!买的)手环\s?9?\s?(?:能|可以|支持|能不能|可不可以)(?:直接)?(?:用|刷)?(?:微信支付|支付宝|刷卡|付款|支付|刷公交)|"
                       r"\bband\s?9?\s(?:support|supports|do|does|have|has|work with)\s(?:wechat pay|alipay|apple pay|google pay|"
