@@ -55,6 +55,7 @@ def _answer(retriever: Retriever, text: str) -> str:
     ("what can i get for my old phone", "trade_in"),
     ("how much for my old phone if i buy the pro", "trade_in"),
     ("speaker died after a week, can i swap it", "exchange_15day"),  # died / swap: the fault cue
+    ("你们家的全家桶都有啥", "catalog:lineup"),  # slang for the whole range (a Chinese noun no entry names)
     # English words in a Chinese sentence (code_switch)
     ("手环老是收不到notification 咋办", "band_notifications"),  # a listed word's singular
     ("想trade in一台旧手机 能抵多少", "trade_in"),

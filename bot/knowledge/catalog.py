@@ -80,7 +80,7 @@ _ASKS_RANGE = re.compile(
     rf"(?:good|best|right)\b|\b(?:newest|latest) (?:thing|product|release|device|gadget|model|{_ONE_EN})s?\b|"
     # "最新的手机是哪款", "你们最新出的是啥": the newest of the range
     rf"最新(?:的|出的|款的?|发布的)?(?:一款|款|{_NOUNS_ZH})?(?:是|有)?(?:哪|什么|啥)|"
-    rf"卖(?:些|的)?是?(?:什么|啥|哪些|哪一?款|哪个)|全部产品|所有产品|产品线|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|(?:你们|你家|你们家|米粒)(?:出|卖|做)了?[^，。？?！!\s]{{0,4}}?{_NOUNS_ZH}{_NOT_A_PART}(?:吗|嘛|么|没|不)|"
+    rf"卖(?:些|的)?是?(?:什么|啥|哪些|哪一?款|哪个)|全部产品|所有产品|产品线|全家桶|^(?:你们)?有{_NOUNS_ZH}(?:卖|吗|没|不)|(?:你们|你家|你们家|米粒)(?:出|卖|做)了?[^，。？?！!\s]{{0,4}}?{_NOUNS_ZH}{_NOT_A_PART}(?:吗|嘛|么|没|不)|"
     # "耳机就只有buds5这一款吗", "is the buds 5 the only pair you make"
     rf"只有[^，。？?！!\s]{{0,12}}(?:这)?一款|就这[一两几三]款|只有[两几三]款|(?:没有?|还有)(?:别的|其他|其它)(?:款|型号|产品|东西|设备)|"
     r"\bthe only (?:one|model|pair|phone|band|power bank|wearable|gadget|device)s?\b|"
