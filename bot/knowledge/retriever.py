@@ -173,7 +173,8 @@ class Retriever:
             result = self._without_names(question, lang, result, intent, intent_confidence)
         if rephrase and result.outcome != "answer" and result.candidates and not result.near_miss and not not_brand_terms(
                 question, unknown_terms(question, self._vocabulary), self.answering.other_brands):
-            # LDAC is the point ("耳机支持LDAC吗"), a brand is not; a message nearer an off-topic example has no clause of ours
+            # "耳机支持LDAC吗 蓝牙几点几": LDAC is the point; a brand is not ("我之前一直用的vivo … 保修期到底多长"); a
+            # message nearer to an off-topic example has no clause of ours ("forgot my account password, how do i reset it")
             result = by_clause(self, question, lang, result)
         unheld = unheld_spec(question)
         entry = self.kb.faq.get(result.entry_id or "")
@@ -290,14 +291,14 @@ class Retriever:
                        reason=f"asks about '{absent}', which {result.entry_id} never speaks of (was {result.confidence:.2f})")
 
     def _hedge(self, result: Result, question: str) -> Result:
-        """A "did you mean" at least `hedge_threshold` sure and clearly ahead of the next (at most `HEDGE_LEAD` of it)
-        is answered, saying which question, with the others as buttons ("if you mean X: …", not "pick one"); never one
-        naming a Chinese noun the KB never does ("手环能看股票吗": `_offers_nothing` makes it unsure)."""
+        """A "did you mean" whose best entry is at least `hedge_threshold` sure and clearly ahead of the next one
+        (its confidence at most `HEDGE_LEAD` of the best) is answered, saying which question it answers, with the
+        others as buttons: a knowledgeable friend says "if you mean X: …", not "pick one"."""
         if result.outcome != "suggest" or result.confidence < self.config.hedge_threshold or not result.candidates:
             return result
         top, others = result.candidates[0], result.candidates[1:]
-        if (others and others[0].confidence > HEDGE_LEAD * top.confidence) or novel_nouns(question, self._kb_zh):
-            return result  # (an English word the KB lacks may still be answered: "do u take paypal" lists what we do)
+        if others and others[0].confidence > HEDGE_LEAD * top.confidence:
+            return result
         answer = self.answer_entry(top.entry_id, result.language, reason=(
             f"confidence {result.confidence:.2f} between thresholds, at least {self.config.hedge_threshold} and "
             f"clearly ahead: answered, saying which question"), question=question)
