@@ -55,7 +55,8 @@ HOLDOUT15 = HOME / "tests" / "conversations" / "holdout15.yml"  # held out, writ
 HOLDOUT16 = HOME / "tests" / "conversations" / "holdout16.yml"  # written blind on 2026-12-03 (07:10 UTC); read since
 HOLDOUT19 = HOME / "tests" / "conversations" / "holdout19.yml"  # written blind on 2026-12-03 (10:10 UTC); read since
 HOLDOUT20 = HOME / "tests" / "conversations" / "holdout20.yml"  # written blind on 2026-12-03 (14:10 UTC); read since
-HOLDOUT21 = HOME / "tests" / "conversations" / "holdout21.yml"  # held out, written blind on 2026-12-03 (17:10 UTC)
+HOLDOUT21 = HOME / "tests" / "conversations" / "holdout21.yml"  # written blind on 2026-12-03 (17:10 UTC); read since
+HOLDOUT22 = HOME / "tests" / "conversations" / "holdout22.yml"  # held out, written blind on 2026-12-03 (20:10 UTC)
 HOLDOUT17 = HOME / "tests" / "conversations" / "holdout17.yml"  # written blind on 2026-12-03 (07:20 UTC); read since
 HOLDOUT18 = HOME / "tests" / "conversations" / "holdout18.yml"  # written blind on 2026-12-03 (07:55 UTC); read since
 FOLLOW_UPS = HOME / "tests" / "conversations" / "follow_ups.yml"  # second messages (`before`): written 1 Dec, tuned on
@@ -228,12 +229,12 @@ def test_normalise() -> None:
 
 @pytest.mark.parametrize("path", [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8,
                                   HOLDOUT9, HOLDOUT10, HOLDOUT11, HOLDOUT12, HOLDOUT13, HOLDOUT14, HOLDOUT15,
-                                  HOLDOUT16, HOLDOUT17, HOLDOUT18, HOLDOUT19, HOLDOUT20, HOLDOUT21, SPEC_DEV,
-                                  FOLLOW_UPS],
+                                  HOLDOUT16, HOLDOUT17, HOLDOUT18, HOLDOUT19, HOLDOUT20, HOLDOUT21, HOLDOUT22,
+                                  SPEC_DEV, FOLLOW_UPS],
                          ids=["first_questions", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
                               "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13",
                               "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20",
-                              "holdout21", "spec_dev", "follow_ups"])
+                              "holdout21", "holdout22", "spec_dev", "follow_ups"])
 def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
     """No text of the set, normalised, equals an NLU example (intents/*.yml) or a KB question/answer
     (knowledge/**/*.yml). The issue's own examples (tag `issue`) are quoted verbatim from the issue and
@@ -280,10 +281,13 @@ def test_the_set_is_kept_out_of_training_data(path: Path) -> None:
      (HOLDOUT21, 130, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8, HOLDOUT9,
                        HOLDOUT10, HOLDOUT11, HOLDOUT12, HOLDOUT13, HOLDOUT14, HOLDOUT15, HOLDOUT16, HOLDOUT17, HOLDOUT18,
                        HOLDOUT19, HOLDOUT20, SPEC_DEV, FOLLOW_UPS]),
+     (HOLDOUT22, 130, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8, HOLDOUT9,
+                       HOLDOUT10, HOLDOUT11, HOLDOUT12, HOLDOUT13, HOLDOUT14, HOLDOUT15, HOLDOUT16, HOLDOUT17, HOLDOUT18,
+                       HOLDOUT19, HOLDOUT20, HOLDOUT21, SPEC_DEV, FOLLOW_UPS]),
      (SPEC_DEV, 80, [SET, HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8])],
     ids=["holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9",
          "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17",
-         "holdout18", "holdout19", "holdout20", "holdout21", "spec_dev"],
+         "holdout18", "holdout19", "holdout20", "holdout21", "holdout22", "spec_dev"],
 )
 def test_the_holdout_set_is_bilingual_valid_and_apart_from_the_earlier_sets(
         holdout: Path, per_language: int, earlier: List[Path]) -> None:
