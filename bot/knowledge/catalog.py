@@ -54,9 +54,10 @@ _NOT_A_PART = r"(?![壳膜套孔口插接线带])"  # "推荐个手机壳": an a
 _ASKS_RANGE = re.compile(
     rf"what (?:(?:kinds? of|kinda|types? of|sorts? of|sorta|other|else|all) )?(?:{_NOUNS_EN} )?(?:do|does|can) (?:you|u|ya|millet) "
     rf"(?:guys )?(?:actually |even |really |currently |still )?(?:sell|have|make|offer|got)|"
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_MIXED}|"
-    # "do you have a fitness tracker": one of a kind, not its accessory ("do you sell a phone case")
-    rf"\bdo (?:you|u) (?:guys )?(?:sell|have|make) an? (?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*{_ONE_EN}\b"
+    rf"(?:\bdo |^)(?:you|u) (?:guys )?(?:sell|have|make) (?:any )?(?:other )?(?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart|noise[- ]cancell?ing) )*{_NOUNS_MIXED}|"
+    # "do you have a fitness tracker": one of a kind, not its accessory ("do you sell a phone case"); "do" may be left out
+    # at the start ("you guys sell fitness trackers?")
+    rf"(?:\bdo |^)(?:you|u) (?:guys )?(?:sell|have|make) an? (?:(?:{_KIND_WORDS_EN}|sports?|running|fitness|smart) )*{_ONE_EN}\b"
     r"(?!\s*(?:cases?|covers?|chargers?|cables?|straps?|screen protectors?|films?|holders?|stands?))|how many {_NOUNS_EN} (?:do|does)|"
     # "any fitness trackers?", "got any earbuds": the whole message asks whether there are any
     rf"^(?:(?:you |u )?(?:got|have) )?any (?:(?:{_KIND_WORDS_EN}|other) )*{_NOUNS_MIXED}(?: (?:for|from|by) [a-z ]{{1,20}})?\W*$|"

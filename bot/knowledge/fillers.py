@@ -1,7 +1,7 @@
 """Chat filler taken out of a question before it is ranked: "系统要怎么升级呀 找不到在那", "hey quick q how do i update the os lol".
 
 Fans on WeChat and Telegram wrap a question in words that carry no topic: greetings and openers ("亲", "哈喽", "请问下",
-"想问下", "那个", "就是", "hey", "quick q"), sentence-final particles (呀 啊 吧 嘛 哈 啦 哦; not 呢, which makes "耳机呢" a
+"想问下", "那个", "就是", "在吗", "dbq" (对不起, sorry to bother), "打扰了", "hey", "quick q"), sentence-final particles (呀 啊 吧 嘛 哈 啦 哦; not 呢, which makes "耳机呢" a
 follow-up, nor 吗), a closing "找不到在哪" after a
 how-question, and chat words ("lol", "tho", "pls", "u", "ur", "or nah"). The KB's phrasings are written without them,
 so they only dilute both signals: the sentence vector drifts towards small talk and BM25 matches "找不到" with the lost
@@ -18,7 +18,8 @@ __all__ = ["strip_fillers"]
 
 _EDGE = r"[\s，,。.！!？?~～、…]"
 # openers at the start of a clause, one or several ("亲 请问那个…", "嗯嗯 那…")
-_ZH_LEAD = re.compile(rf"(?:(?<={_EDGE})|^)(?:(?:亲亲?|哈喽|哈罗|嗨|嗯嗯?|额|呃|那个(?={_EDGE})|就是|"
+_ZH_LEAD = re.compile(rf"(?:(?<={_EDGE})|^)(?:(?:亲亲?|哈喽|哈罗|嗨|嗯嗯?|额|呃|那个(?={_EDGE})|就是|你好|您好|在吗|在不在|"
+                      rf"(?i:dbq)|打扰(?:一下|了)?|不好意思|麻烦(?=问)|"
                       rf"(?:我)?(?:想|请)?问(?:一)?下|请问(?:一下|下)?|想问(?:一下|下)?)(?:{_EDGE}*))+(?=[^\s，,。.！!？?~～、…])")
 # particles that end a clause ("升级呀", "正常的嘛", "不哈"); not 嘛 in 干嘛, not 吗 (a question's own word, in the KB too)
 _ZH_TAIL = re.compile(rf"(?<=[^\s，,。.！!？?~～、…干])(?:[呀啊吧嘛哈啦哦噢呗]+)(?={_EDGE}|$)")

@@ -127,6 +127,12 @@ def _of_the_subject(r: "Retriever", result: Result, subject: List[str]) -> Resul
                    reason=f"{result.entry_id} is about other products than the message's ({', '.join(subject)})")
 
 
+# A part that asks for a service done to the device (repaired, replaced, fixed up): a cost asked after it is the
+# service's, not the device's price
+_SERVICE = re.compile(r"修|补漆|换(?!新|货|购|机)|贴膜|\b(?:fix\w*|repair\w*|replac\w*|swap\w*|mend\w*|paint\w*)\b",
+                      re.IGNORECASE)
+
+
 def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str) -> Tuple[str, bool]:
     """What to ask of one part. A part that names its own products (by name, else by a category word in the subject
     role: "耳机能连两个手机不") is asked about those only; one that
@@ -139,11 +145,12 @@ def _asked(r: "Retriever", part: str, before: str, subject: List[str], lang: str
     own = mentions.known or category_products(r.kb.products, r._subject_text(part))
     if own and before and _FILLER.fullmatch(_without_products(r, part)):
         return f"{_names(r, own, lang)} {_without_products(r, before)}", True
-    if not own and not mentions.unknown and before and without_topic(part) and not (
-            subject and (detect_spec(before) or detect_spec(part))):
+    if not own and not mentions.unknown and before and without_topic(part) and (_SERVICE.search(before) or not (
+            subject and (detect_spec(before) or detect_spec(part)))):
         # "do you ship to hong kong and how long": the shipping's "how long"; "screen cracked on my 14, how much to fix
-        # and how long does it take": the repair's, not the 14's delivery; a figure of the subject stays its own
-        # ("14pro多重 多少钱", "手环9能测体温吗 顺便问下多少钱": the price)
+        # and how long does it take": the repair's, not the 14's delivery; "屏幕碎了能修吗 多少钱", "能换表带吗 多少钱":
+        # the service's cost; a figure of the subject stays its own ("14pro多重 多少钱", "手环9能测体温吗 顺便问下多少钱":
+        # the price)
         return f"{before} {part}", True
     if own or mentions.unknown or not subject:
         return part, False

@@ -255,11 +255,13 @@ class ProductMatcher:
 
     def older_models(self, mentions: Mentions) -> List[str]:
         """The unknown names that are an earlier number of a product named beside them ("will my old Band 8 strap fit
-        the Band 9?": Band 8 is ours, only older), asked about with an accessory (`_ACCESSORY`)."""
-        if not mentions.known or not _ACCESSORY.search(mentions.text):
+        the Band 9?": Band 8 is ours, only older), asked about with an accessory (`_ACCESSORY`). The newer one may be
+        named by its number alone ("will my band 8 strap fit the 9")."""
+        if not mentions.unknown or not _ACCESSORY.search(mentions.text):
             return []
-        shapes = {(re.sub(r"\d+", "#", key), int(n)) for key, pid in self._by_alias.items() if pid in mentions.known
-                  for n in re.findall(r"\d+", key)[-1:]}
+        bare = set(re.findall(r"(?<![\d.])\d{1,3}(?![\d.%])", mentions.text))
+        shapes = {(re.sub(r"\d+", "#", key), int(n)) for key, pid in self._by_alias.items()
+                  for n in re.findall(r"\d+", key)[-1:] if pid in mentions.known or n in bare}
         out = []
         for name in mentions.unknown:
             key = "".join(name.split())

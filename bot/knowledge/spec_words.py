@@ -98,6 +98,8 @@ _HOWTO = re.compile(r"\bhow (?:do|to|can|should|could)\b|\bwhy\b|\btips?\b|\bstu
                     r"(?:带|拿|上|进|过)得?上?(?:高铁|火车|动车|地铁)|托运|安检|登机|\bcarry[- ]?on\b|\bchecked (?:bag|luggage)\b|"
                     r"\b(?:bring|take|carry|allowed|ok|okay|fine)\b[\w ]{0,30}?\b(?:on|onto|through)\b (?:a |the |my )?"
                     r"(?:trains?|subway|flights?|airport security|security)\b|"
+                    # a mark on it ("中框磕掉漆了 能补漆吗 多少钱"): the repair's cost, not the price
+                    r"掉漆|补漆|磕|划痕|划伤|\bscratched\b|\bdented\b|\bchipped\b|"
                     r"修|裂|碎|摔|丢|单独买|(?:单只|一只)(?!\w{0,3}(?:几克|多重|重量|多少克|克))|表带|换屏|换电池|单买|"
                     r"\b(?:new|spare) (?:\w+ ){0,2}(?:screen|display|battery|case|charging case|cable)\b|"
                     # "送不送充电器" is what comes in the box; "想送她14" is a gift, the question still a figure

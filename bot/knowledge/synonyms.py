@@ -8,7 +8,7 @@ entry talks about; asked as "…两张SIM卡不" it is 0.84 sure. As Dialogflow'
       SIM卡: [电话卡, 手机卡, 流量卡]
       refund: [money back]
 
-Latin words match whole words, case-insensitively; Chinese words anywhere. The longest user word wins where two
+Latin words match whole words (a Chinese character ends one), case-insensitively; Chinese words anywhere. The longest user word wins where two
 overlap. Each KB word must occur in the knowledge base (a synonym of a word it never uses could not help), and no
 user word may stand for two KB words: `load_synonyms` says which, in which file.
 """
@@ -33,7 +33,8 @@ class Synonyms:
     def __init__(self, words: Dict[str, str]) -> None:
         self.words = dict(words)  # user word (lower case) -> KB word
         alternatives = sorted(self.words, key=len, reverse=True)
-        parts = [re.escape(w) if has_cjk(w) else rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in alternatives]
+        parts = [re.escape(w) if has_cjk(w) else rf"(?<![A-Za-z0-9_-]){re.escape(w)}(?![A-Za-z0-9_-])"
+                 for w in alternatives]  # a Latin word ends at a Chinese character too: "steam deck能用…"
         self._pattern: Optional["re.Pattern[str]"] = re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def apply(self, text: str) -> str:
