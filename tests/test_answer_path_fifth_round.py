@@ -46,6 +46,12 @@ def _answer(retriever: Retriever, text: str) -> str:
     ("my steps from the band arent syncing to the app", "band_sync"),
     ("手环8的表带9能用吗", "band_strap"),  # an earlier model beside ours named by its number
     ("手机坏了要寄到哪里修", "repair_how"),  # sent in for repair
+    ("寄到澳门大概几天", "shipping_international"),  # a place outside the mainland: we do not ship there
+    ("how many days to deliver to singapore", "shipping_international"),
+    ("退货的话寄回去的快递费我出吗", "returns_7day"),  # the postage of a return, not of an order
+    ("if i send it back who pays the postage", "returns_7day"),
+    ("手环9能配米粒14用吗 怎么绑", "band_iphone"),  # the band with our own phone
+    ("can i still get a refund after opening the box", "returns_opened"),
 ])
 def test_first_questions_of_the_fifth_round(retriever: Retriever, text: str, entry: str) -> None:
     assert _answer(retriever, text) == entry
@@ -68,6 +74,17 @@ def test_a_latin_synonym_ends_at_a_chinese_character_but_not_inside_a_word() -> 
 ])
 def test_chat_openers_are_filler(text: str, left: str) -> None:
     assert strip_fillers(text) == left
+
+
+def test_the_delivery_times_stay_the_delivery_times(retriever: Retriever) -> None:
+    assert _answer(retriever, "发货后几天能到") == "shipping_time"
+    assert _answer(retriever, "运费多少") == "shipping_cost"
+
+
+def test_ear_tips_are_nothing_the_kb_holds(retriever: Retriever) -> None:
+    found = retriever.ask("戴久了耳朵疼 有没有小号的耳塞套")
+    assert found.outcome != "answer", (found.entry_id, found.reason)
+    assert _answer(retriever, "耳塞没声音了") == "buds_one_side"  # 耳塞 alone: the earbuds themselves
 
 
 def test_an_older_model_alone_is_still_one_we_do_not_have(retriever: Retriever) -> None:
@@ -96,3 +113,12 @@ def test_a_crack_on_a_phone_got_yesterday_is_the_exchange_not_feedback(assistant
     turn = _turn(assistant, new_sender("r5-crack"), "the 14 i got yesterday already has a scratch on the back 😤")
     assert "action_file_feedback" not in turn["actions"], turn
     assert turn["kb"] and turn["kb"][0]["candidates"][0]["entry"] == "exchange_15day", turn
+
+
+def test_a_physical_store_in_a_city_we_do_not_list_is_not_asked_which_city(assistant: Assistant) -> None:
+    """"do u have a physical shop in london" got "Which city are you in?": the centres repair, they sell nothing, so
+    the answer path replies, as for a shop to try the phones in."""
+    for text in ("is there a physical store in manchester", "你们在成都有实体店吗"):
+        turn = _turn(assistant, new_sender("r5-shop"), text)
+        said = " ".join(turn["texts"])
+        assert said and "Which city are you in" not in said and "你在哪个城市" not in said, turn

@@ -95,13 +95,6 @@ def _second_reading(tracker: Tracker) -> Optional[str]:
     return str(ranking[1].get("name")) if len(ranking) > 1 else None
 
 
-def _service_case(retriever: Retriever, tracker: Tracker, text: str) -> bool:
-    """A complaint read as repair and warranty next, or one a cue points at a repair, warranty or return entry."""
-    tags = {t for name in ("repair_warranty", "return_refund") for t in getattr(retriever.answering.topic(name), "tags", ())}
-    return _second_reading(tracker) == "repair_warranty" or retriever.cues.points_at_any(
-        text, [e.id for e in retriever.kb.faq.values() if tags & set(e.tags)])
-
-
 def _rank(retriever: Retriever, tracker: Tracker) -> Result:
     """The one ranking for the latest message (or the entry a "did you mean" button chose)."""
     chosen = chosen_entry(tracker)
@@ -168,6 +161,9 @@ def _clearly_answers(retriever: Retriever, result: Result, text: str, intent: Op
     is answered by price protection) or a question by any confident answer (FAQ, spec or catalog); a catalog or spec answer from the exact patterns ("你们家都卖啥") whatever the
     intent, unless the message wishes for a change ("feature request: let us customise the band 9's always-on
     display"); anything else, and anything out of scope, only by an FAQ entry at least `override_threshold` sure."""
+    if intent == "complain" and result.outcome in ("answer", "suggest") and not voices_feedback(text) and \
+            not wants_change(text) and retriever.cues.points_at(text, result.entry_id):
+        return True  # a fault a cue ties to the entry ranked first ("the 14 pro i got yesterday has a crack 😡"): help
     if result.outcome != "answer":
         return False
     if intent in ("complain", "suggest_feature") and not _asks(text) and (wants_change(text) or (
@@ -376,10 +372,10 @@ class ActionAnswerProduct(WithContext, Action):
             intent = None  # a sign-up the user did not say clearly, an F-code nobody named: the ranking's answer
         elif _second_reading(tracker) == "suggest_feature" and wants_change(text) and not asks_question(text):
             intent = "suggest_feature"  # "Please add a headphone jack to the 14 Pro": ask_product 0.52, suggestion 0.46
+        elif intent == "complain" and _second_reading(tracker) == "repair_warranty" and not wants_change(text):
+            intent = None  # "手机屏幕右上角有块黑斑 刚买一个月": a fault of the fan's own device is a service case, not feedback
         try:
             retriever = self.ctx.knowledge.retriever()
-            if intent == "complain" and not wants_change(text) and _service_case(retriever, tracker, text):
-                intent = None  # "手机屏幕右上角有块黑斑 刚买一个月", "the 14 pro i got yesterday has a tiny crack 😡": a service case
             rule = answer_first_rule(tracker.events, self.ctx.settings)  # the EscalationPolicy sent it here
             if rule:
                 return _answer_or_person(retriever, dispatcher, tracker, rule)

@@ -190,8 +190,9 @@ _WHERE = re.compile(r"哪|附近|最近|地址|在不在|有没有|\bwhere\b|\bn
 
 
 # Trying or buying a phone in a shop ("线下有体验店吗 想摸摸真机", "a shop in chengdu where i can try the phones before
-# buying"): the centres are for repairs, checks and swaps; the answer path says what the knowledge base knows.
-_TO_TRY = re.compile(r"体验店|体验中心|专卖店|(?:摸|试|玩)(?:一?[摸试玩]|下|一下)?真机|上手(?:试|摸|玩)|\btry (?:\w+ ){0,3}?(?:in person|"
+# buying", "do u have a physical store in london"): the centres are for repairs, checks and swaps; the answer path says what the knowledge base knows.
+_TO_TRY = re.compile(r"体验店|体验中心|专卖店|实体店|线下店|\bphysical (?:shop|store)s?\b|\bretail (?:shop|store)s?\b|"
+                     r"\bbrick[- ]and[- ]mortar\b|(?:摸|试|玩)(?:一?[摸试玩]|下|一下)?真机|上手(?:试|摸|玩)|\btry (?:\w+ ){0,3}?(?:in person|"
                      r"before (?:i )?buy\w*|out)\b|\bhands[- ]on\b|\bexperience (?:store|shop|centre|center)\b|\bshowrooms?\b",
                      re.IGNORECASE)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Pattern, Sequence, Tuple
+from typing import List, Optional, Pattern, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -52,12 +52,7 @@ class Cues:
 
     def points_at(self, text: str, entry_id: Optional[str]) -> bool:
         """Whether a cue that matches `text` pushes `entry_id` ("trade in my broken phone": the trade-in)."""
-        return self.points_at_any(text, [entry_id] if entry_id else [])
-
-    def points_at_any(self, text: str, entry_ids: Iterable[str]) -> bool:
-        """Whether a cue that matches `text` pushes one of `entry_ids`."""
-        wanted = set(entry_ids)
-        return any(wanted & set(cue.entries) and cue.matches(text or "") for cue in self.cues)
+        return any(entry_id in cue.entries and cue.matches(text or "") for cue in self.cues)
 
     def prior(self, text: str) -> Floats:
         out = np.zeros(self._size, np.float32)

@@ -73,7 +73,9 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       r"\bmono mode\b|过敏|敏感肌|\bsensitive skin\b|\ballerg\w*|\bwebcam\b|网络摄像头|当(?:电脑)?摄像头|国产屏|"
                       # the sound lagging behind a video; other makers' health and sports platforms the band's data would go to
                       r"声音和画面对不上|音画不同步|声画不同步|\blip[- ]?sync\b|\baudio (?:lag|delay)\b|\bout of sync\b|"
-                      r"微信运动|支付宝运动|\bwechat sports?\b|\bgoogle fit\b|\bapple health\b|\bstrava\b|\bhealth ?kit\b",
+                      r"微信运动|支付宝运动|\bwechat sports?\b|\bgoogle fit\b|\bapple health\b|\bstrava\b|\bhealth ?kit\b|"
+                      # the earbuds' tips and their sizes (耳塞 alone is also a word for the earbuds themselves)
+                      r"耳帽|硅胶套|[大中小]号(?:的)?耳塞|耳塞(?:套|尺寸|大小|型号)|\bear ?tips?\b",
                       re.IGNORECASE)
 
 
