@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.handoff.rules import Turn, assess, load_config
 from bot.knowledge import build_retriever
 from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.parts import ask_parts
@@ -52,6 +53,8 @@ def _answer(retriever: Retriever, text: str) -> str:
     ("if i send it back who pays the postage", "returns_7day"),
     ("手环9能配米粒14用吗 怎么绑", "band_iphone"),  # the band with our own phone
     ("can i still get a refund after opening the box", "returns_opened"),
+    ("only ordering one strap, do i have to pay for shipping", "shipping_cost"),  # the postage, not the strap
+    ("手机边框有条缝 前天刚到", "exchange_15day"),  # a gap on a device that just arrived
 ])
 def test_first_questions_of_the_fifth_round(retriever: Retriever, text: str, entry: str) -> None:
     assert _answer(retriever, text) == entry
@@ -104,6 +107,11 @@ def test_a_cost_after_a_repair_nobody_prices_is_not_the_phones_price(retriever: 
     parts = ask_parts(retriever, "14的后壳掉漆了 能补漆吗 多少钱")
     found = parts or [retriever.ask("14的后壳掉漆了 能补漆吗 多少钱")]
     assert not any((p.entry_id or "").endswith(":price") for p in found), [(p.entry_id, p.reason) for p in found]
+
+
+def test_a_strap_that_gives_a_rash_reaches_a_person() -> None:
+    found = assess([Turn(text="this strap gives me a rash every time")], load_config(HOME / "escalation.yml"))
+    assert found is not None and found.rule == "safety", found
 
 
 # Against the real assistant.
