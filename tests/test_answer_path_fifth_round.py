@@ -55,6 +55,8 @@ def _answer(retriever: Retriever, text: str) -> str:
     ("can i still get a refund after opening the box", "returns_opened"),
     ("only ordering one strap, do i have to pay for shipping", "shipping_cost"),  # the postage, not the strap
     ("手机边框有条缝 前天刚到", "exchange_15day"),  # a gap on a device that just arrived
+    ("my 手环 strap snapped, where can i get another", "band_strap"),  # code_switch: 手环 is the band
+    ("耳机怎么都pair不上我的笔记本", "buds_pairing"),  # code_switch: pair is 配对
 ])
 def test_first_questions_of_the_fifth_round(retriever: Retriever, text: str, entry: str) -> None:
     assert _answer(retriever, text) == entry
@@ -82,6 +84,12 @@ def test_chat_openers_are_filler(text: str, left: str) -> None:
 def test_the_delivery_times_stay_the_delivery_times(retriever: Retriever) -> None:
     assert _answer(retriever, "发货后几天能到") == "shipping_time"
     assert _answer(retriever, "运费多少") == "shipping_cost"
+
+
+@pytest.mark.parametrize("text", ["can i use carplay with the 14 pro", "does the band sync with my garmin account"])
+def test_car_screens_and_other_fitness_platforms_are_nothing_the_kb_holds(retriever: Retriever, text: str) -> None:
+    found = retriever.ask(text)
+    assert found.outcome != "answer", (text, found.entry_id, found.reason)
 
 
 def test_ear_tips_are_nothing_the_kb_holds(retriever: Retriever) -> None:

@@ -280,8 +280,8 @@ class Retriever:
         # "华为手机能配…": not our phones; "华为手表能连米粒手机用吗": the brand's is a watch, the phone ours
         mine = about and (not brands_named(question, self.answering.other_brands) or names_unmade_kind(question))
         named = set(self._named_products(self._subject_text(question))) if mine else set()
-        # "手环9有nfc吗" near the phones' NFC entry; not "plug my phone and buds into the power bank" near its entry
-        if result.outcome == "answer" and named and not named & about and not about & set(self._named_products(question)):
+        # "手环9有nfc吗" near the phones' NFC entry (answered or offered); not "plug my phone and buds into the power bank"
+        if result.outcome in ("answer", "suggest") and named and not named & about and not about & set(self._named_products(question)):
             return replace(result, outcome="unsure", text=None, offer=None, hedged=False,
                            reason=f"asks about {', '.join(sorted(named))}; {result.entry_id} is about others only")
         if not absent or speaks_of_absence(texts) or (result.confidence >= self.answering.override_threshold

@@ -74,6 +74,9 @@ UNHELD = re.compile(r"\bram\b|屏占比|screen[- ]to[- ]body|(?<![a-z])ppi(?![a-
                       # the sound lagging behind a video; other makers' health and sports platforms the band's data would go to
                       r"声音和画面对不上|音画不同步|声画不同步|\blip[- ]?sync\b|\baudio (?:lag|delay)\b|\bout of sync\b|"
                       r"微信运动|支付宝运动|\bwechat sports?\b|\bgoogle fit\b|\bapple health\b|\bstrava\b|\bhealth ?kit\b|"
+                      r"\bgarmin\b|\bfitbit\b|\bzepp\b|\bsamsung health\b|华为运动健康|华为健康|"
+                      # the phone in a car's screen
+                      r"\bandroid auto\b|\bcar ?play\b|carlife|车机|车载(?:互联|投屏|系统)|"
                       # the earbuds' tips and their sizes (耳塞 alone is also a word for the earbuds themselves)
                       r"耳帽|硅胶套|[大中小]号(?:的)?耳塞|耳塞(?:套|尺寸|大小|型号)|\bear ?tips?\b",
                       re.IGNORECASE)
