@@ -1,8 +1,10 @@
 """Shared fixtures: `assistant` runs the real trained assistant once per test session; `redis_server` is a test
-module's own embedded Redis and `ctx` an `AppContext` on it (the composition root of a test module)."""
+module's own embedded Redis and `ctx` an `AppContext` on it (the composition root of a test module); `retriever` the
+real knowledge base's retriever, built once per test module."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -13,6 +15,8 @@ from bot.storage import EmbeddedRedis
 apply_quiet_env()
 
 from bot.context import AppContext  # noqa: E402
+from bot.knowledge import build_retriever  # noqa: E402
+from bot.knowledge.retriever import Retriever  # noqa: E402
 from tests.harness import Assistant, make_context, new_sender, start_assistant  # noqa: E402
 
 
@@ -45,6 +49,13 @@ def ctx(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory) -
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """The retriever of `knowledge/` with the bundled model (a module's own `retriever` fixture overrides it)."""
+    found, _ = build_retriever(Path(__file__).resolve().parents[1] / "knowledge", tmp_path_factory.mktemp("kbcache"))
+    return found
 
 
 @pytest.fixture

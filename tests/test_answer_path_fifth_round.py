@@ -11,27 +11,15 @@ from pathlib import Path
 import pytest
 
 from bot.handoff.rules import Turn, assess, load_config
-from bot.knowledge import build_retriever
 from bot.knowledge.fillers import strip_fillers
 from bot.knowledge.parts import ask_parts
 from bot.knowledge.retriever import Retriever
 from bot.knowledge.synonyms import Synonyms
 from tests.harness import Assistant, new_sender
-from tests.test_answer_path import _answered, _turn
+from tests.test_answer_path import _turn
+from tests.test_answer_path_fourth_round import _answer
 
 HOME = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
-    found, _ = build_retriever(HOME / "knowledge", tmp_path_factory.mktemp("kbcache"))
-    return found
-
-
-def _answer(retriever: Retriever, text: str) -> str:
-    found = retriever.ask(text)
-    assert found.outcome == "answer", (text, found.entry_id, found.reason)
-    return str(found.entry_id)
 
 
 @pytest.mark.parametrize("text, entry", [
