@@ -64,6 +64,8 @@ def test_a_latin_synonym_ends_at_a_chinese_character_but_not_inside_a_word() -> 
 @pytest.mark.parametrize("text, left", [
     ("dbq 想问下手环怎么充电", "手环怎么充电"), ("在吗 耳机怎么配对", "耳机怎么配对"),
     ("不好意思问一下发票怎么开", "发票怎么开"), ("你好", "你好"),
+    ("wanna swap the strap rn cuz it itches", "want to swap the strap because it itches"),
+    ("ngl is the cam good w/ low light", "is the cam good with low light"),
 ])
 def test_chat_openers_are_filler(text: str, left: str) -> None:
     assert strip_fillers(text) == left

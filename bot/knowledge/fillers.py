@@ -3,7 +3,7 @@
 Fans on WeChat and Telegram wrap a question in words that carry no topic: greetings and openers ("亲", "哈喽", "请问下",
 "想问下", "那个", "就是", "在吗", "dbq" (对不起, sorry to bother), "打扰了", "hey", "quick q"), sentence-final particles (呀 啊 吧 嘛 哈 啦 哦; not 呢, which makes "耳机呢" a
 follow-up, nor 吗), a closing "找不到在哪" after a
-how-question, and chat words ("lol", "tho", "pls", "u", "ur", "or nah"). The KB's phrasings are written without them,
+how-question, and chat words ("lol", "tho", "pls", "u", "ur", "or nah", "rn", "ngl"; "wanna", "cuz" spelled out). The KB's phrasings are written without them,
 so they only dilute both signals: the sentence vector drifts towards small talk and BM25 matches "找不到" with the lost
 earbud entry. `strip_fillers` removes them from the query only (the index is untouched), at clause edges only: a
 word inside a clause ("就是" in "是不是就是这个", "那个" in "买哪个") is left alone. A question that is nothing but filler
@@ -31,7 +31,11 @@ _EN_LEAD = re.compile(r"^(?:(?:hey+|hi|hello|yo|um+|uh+|hmm+|quick q(?:uestion)?
                       re.IGNORECASE)
 _EN_TAIL = re.compile(r"[\s,]*\b(?:lol|lmao|haha+|tho|though|pls|plz|thx|thanks)\b[\s.!]*$", re.IGNORECASE)
 _EN_WORDS = ((re.compile(r"\s*\bor nah\b", re.IGNORECASE), "?"), (re.compile(r"\b(?:pls|plz)\b\s*", re.IGNORECASE), ""),
-             (re.compile(r"\bu\b(?!-)", re.IGNORECASE), "you"), (re.compile(r"\bur\b", re.IGNORECASE), "your"))
+             (re.compile(r"\bu\b(?!-)", re.IGNORECASE), "you"), (re.compile(r"\bur\b", re.IGNORECASE), "your"),
+             # chat shorthand: "wanna return my buds rn cuz they hurt", "ngl the battery is it good fr"
+             (re.compile(r"\bwanna\b", re.IGNORECASE), "want to"), (re.compile(r"\bgonna\b", re.IGNORECASE), "going to"),
+             (re.compile(r"\b(?:cuz|coz|bc)\b", re.IGNORECASE), "because"), (re.compile(r"\bw/\s*", re.IGNORECASE), "with "),
+             (re.compile(r"\s*\b(?:rn|ngl|tbh|fr|smh|imo|lowkey|tho)\b", re.IGNORECASE), ""))
 
 
 def strip_fillers(question: str) -> str:
